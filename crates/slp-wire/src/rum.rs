@@ -1,0 +1,323 @@
+//! One RUM report: `{payload, header:{type:"rum"}, signature:{sudi, signing_type, key, value}}`.
+//!
+//! The payload is Cisco's version "2.0" JSON (PROTOCOL.md §1.2) kept as a *string*: its exact
+//! UTF-8 bytes are what the Ed25519 signature covers, so it is never re-serialised after signing.
+//! The reader also accepts the older 17.3–17.6 layout (no `version`, `report_id` in `meta`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use slp_core::udi::Udi;
+
+use crate::keys::{self, KeyPair};
+use crate::{Result, WireError};
+
+/// The sudi object used in every message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sudi {
+    pub udi_pid: String,
+    pub udi_serial_number: String,
+}
+
+impl Sudi {
+    pub fn of(udi: &Udi) -> Sudi {
+        Sudi { udi_pid: udi.pid.clone(), udi_serial_number: udi.sn.clone() }
+    }
+
+    /// The UDI, checked.
+    pub fn udi(&self) -> Result<Udi> {
+        Udi::new(&self.udi_pid, &self.udi_serial_number).map_err(|err| WireError::Json {
+            what: "sudi".to_owned(),
+            reason: err.to_string(),
+        })
+    }
+}
+
+/// The outer signature of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeSignature {
+    pub sudi: Sudi,
+    pub signing_type: String,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A signed report as it travels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub payload: String,
+    pub header: Header,
+    pub signature: EnvelopeSignature,
+}
+
+/// One HA unit named in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HaUdi {
+    pub role: String,
+    pub sudi: Sudi,
+}
+
+/// One measurement (PROTOCOL.md §1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measurement {
+    pub log_time: i64,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub count: u64,
+    pub termination_reason: Option<String>,
+}
+
+/// What the device puts in a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportInput {
+    pub report_id: u64,
+    pub udi: Udi,
+    pub software_tag: String,
+    pub entitlement_tag: String,
+    /// `None` when version privacy is on.
+    pub software_version: Option<String>,
+    pub ha_udi: Vec<HaUdi>,
+    pub measurements: Vec<Measurement>,
+}
+
+/// The data read back out of a report, from either payload layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub report_id: u64,
+    pub udi: Udi,
+    pub software_tag: String,
+    pub entitlement_tag: String,
+    pub software_version: Option<String>,
+    pub ha_udi: Vec<HaUdi>,
+    pub measurements: Vec<Measurement>,
+}
+
+impl Report {
+    /// The count of the last measurement: the usage this report ends with.
+    pub fn final_count(&self) -> u64 {
+        self.measurements.iter().max_by_key(|m| m.end_time).map_or(0, |m| m.count)
+    }
+
+    pub fn end_time(&self) -> i64 {
+        self.measurements.iter().map(|m| m.end_time).max().unwrap_or(0)
+    }
+}
+
+/// The sampling interval the device states ("Measurements: ENTITLEMENT: Interval: 00:15:00").
+pub const SAMPLE_SECONDS: i64 = 900;
+
+fn payload_json(input: &ReportInput) -> String {
+    let measurements: Vec<Value> = input
+        .measurements
+        .iter()
+        .map(|m| {
+            let interval = (m.end_time - m.start_time).max(0);
+            let mut meta = serde_json::Map::new();
+            if let Some(reason) = &m.termination_reason {
+                meta.insert("termination_reason".to_owned(), Value::String(reason.clone()));
+            }
+            serde_json::json!({
+                "log_time": m.log_time,
+                "metric_name": "ENTITLEMENT",
+                "start_time": m.start_time,
+                "end_time": m.end_time,
+                "sample_interval": interval,
+                "num_samples": interval / SAMPLE_SECONDS + 1,
+                "meta": meta,
+                "value": {"type": "COUNT", "value": m.count.to_string()},
+            })
+        })
+        .collect();
+    let mut meta = serde_json::json!({
+        "entitlement_tag": input.entitlement_tag,
+        "utility_enabled": false,
+        "ha_udi": input.ha_udi,
+    });
+    if let Some(version) = &input.software_version {
+        meta["software_version"] = Value::String(version.clone());
+    }
+    serde_json::json!({
+        "version": "2.0",
+        "asset_identification": {
+            "report_id": input.report_id,
+            "asset": {"name": input.software_tag},
+            "instance": {"sudi": Sudi::of(&input.udi)},
+        },
+        "meta": meta,
+        "measurements": measurements,
+    })
+    .to_string()
+}
+
+/// Builds and signs a report; returns the envelope as JSON text.
+pub fn sign_report(input: &ReportInput, key: &KeyPair) -> String {
+    let payload = payload_json(input);
+    let envelope = Envelope {
+        signature: EnvelopeSignature {
+            sudi: Sudi::of(&input.udi),
+            signing_type: "ed25519".to_owned(),
+            key: key.key_id(),
+            value: key.sign(payload.as_bytes()),
+        },
+        payload,
+        header: Header { kind: "rum".to_owned() },
+    };
+    serde_json::to_string(&envelope).unwrap_or_default()
+}
+
+impl Envelope {
+    /// Reads an envelope from JSON text.
+    pub fn parse(text: &str) -> Result<Envelope> {
+        serde_json::from_str(text.trim()).map_err(|err| WireError::Json {
+            what: "RUM report envelope".to_owned(),
+            reason: err.to_string(),
+        })
+    }
+
+    /// Whether the signature is one slp can check (`ed25519`); `builtin` Cisco reports are not.
+    pub fn is_verifiable(&self) -> bool {
+        self.signature.signing_type == "ed25519"
+    }
+
+    /// Checks the signature over the exact payload bytes with the device's public key.
+    pub fn verify(&self, public_b64: &str) -> Result<()> {
+        let what = format!("RUM report of {}", self.signature_udi_text());
+        if !self.is_verifiable() {
+            return Err(WireError::Signature { what: format!("{what} (signing type {})", self.signature.signing_type) });
+        }
+        if keys::key_id(public_b64)? != self.signature.key {
+            return Err(WireError::Signature { what: format!("{what} (signed with key {})", self.signature.key) });
+        }
+        keys::verify(public_b64, self.payload.as_bytes(), &self.signature.value, &what)
+    }
+
+    fn signature_udi_text(&self) -> String {
+        format!("PID:{},SN:{}", self.signature.sudi.udi_pid, self.signature.sudi.udi_serial_number)
+    }
+
+    /// Reads the payload, in the version 2.0 or the older layout.
+    pub fn report(&self) -> Result<Report> {
+        let bad = |reason: &str| WireError::Json { what: "RUM report payload".to_owned(), reason: reason.to_owned() };
+        let payload: Value = serde_json::from_str(&self.payload).map_err(|err| bad(&err.to_string()))?;
+        let ident = payload.get("asset_identification").ok_or_else(|| bad("asset_identification is missing"))?;
+        let meta = payload.get("meta").cloned().unwrap_or(Value::Null);
+        let report_id = ident
+            .get("report_id")
+            .or_else(|| meta.get("report_id"))
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("report_id is missing"))?;
+        let sudi: Sudi = ident
+            .pointer("/instance/sudi")
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|err| bad(&err.to_string()))?
+            .ok_or_else(|| bad("asset_identification.instance.sudi is missing"))?;
+        let software_tag =
+            ident.pointer("/asset/name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let entitlement_tag = meta
+            .get("entitlement_tag")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("meta.entitlement_tag is missing"))?
+            .to_owned();
+        let software_version = meta.get("software_version").and_then(Value::as_str).map(str::to_owned);
+        let ha_udi = meta
+            .get("ha_udi")
+            .cloned()
+            .map(serde_json::from_value::<Vec<HaUdi>>)
+            .transpose()
+            .map_err(|err| bad(&err.to_string()))?
+            .unwrap_or_default();
+        let mut measurements = Vec::new();
+        for m in payload.get("measurements").and_then(Value::as_array).into_iter().flatten() {
+            let int = |name: &str| m.get(name).and_then(Value::as_i64).ok_or_else(|| bad(&format!("measurement {name} is missing")));
+            let count = m
+                .pointer("/value/value")
+                .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()))
+                .ok_or_else(|| bad("measurement value is missing"))?;
+            let reason = m
+                .pointer("/meta/termination_reason")
+                .or_else(|| m.pointer("/meta/close_reason"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            measurements.push(Measurement {
+                log_time: int("log_time").unwrap_or(0),
+                start_time: int("start_time")?,
+                end_time: int("end_time")?,
+                count,
+                termination_reason: reason,
+            });
+        }
+        Ok(Report { report_id, udi: sudi.udi()?, software_tag, entitlement_tag, software_version, ha_udi, measurements })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> ReportInput {
+        let udi = Udi::new("C9300-24UX", "FOC2233A5ZV").unwrap();
+        ReportInput {
+            report_id: 1_700_000_000,
+            udi: udi.clone(),
+            software_tag: "regid.2017-05.com.cisco.C9300,v1_727af1d9-6c39-4444-b301-863f81445b72".to_owned(),
+            entitlement_tag: "regid.tag".to_owned(),
+            software_version: Some("17.09.04".to_owned()),
+            ha_udi: vec![HaUdi { role: "Active".to_owned(), sudi: Sudi::of(&udi) }],
+            measurements: vec![Measurement {
+                log_time: 1_700_003_600,
+                start_time: 1_700_000_000,
+                end_time: 1_700_003_600,
+                count: 2,
+                termination_reason: Some("CurrentUsageRequested".to_owned()),
+            }],
+        }
+    }
+
+    #[test]
+    fn signed_report_round_trips_and_detects_tampering() {
+        let key = KeyPair::generate();
+        let text = sign_report(&input(), &key);
+        let envelope = Envelope::parse(&text).unwrap();
+        envelope.verify(&key.public_b64()).unwrap();
+        let report = envelope.report().unwrap();
+        assert_eq!(report.report_id, 1_700_000_000);
+        assert_eq!(report.final_count(), 2);
+        assert!(envelope.payload.contains("\"num_samples\":5"));
+
+        let tampered = Envelope { payload: envelope.payload.replace("\"value\":\"2\"", "\"value\":\"1\""), ..envelope.clone() };
+        assert!(matches!(tampered.verify(&key.public_b64()), Err(WireError::Signature { .. })));
+        let other = KeyPair::generate();
+        assert!(envelope.verify(&other.public_b64()).is_err());
+    }
+
+    #[test]
+    fn reads_the_cisco_17_9_layout() {
+        // Shape of the public C9800-CL 17.9.2 sample (PROTOCOL.md §1.2), values shortened.
+        let payload = r#"{"version":"2.0","asset_identification":{"report_id":1671840750,"asset":{"name":"regid.2018-05.com.cisco.WLC_9500C,1.0_85665885-b4f4-4caf-aebc-7e6a9d0c6f6a"},"instance":{"sudi":{"udi_pid":"C9800-CL-K9","udi_serial_number":"9XECPSUU4XN"}}},"signature":{"signing_type":"builtin","key":"regid","value":"AAAA"},"meta":{"entitlement_tag":"regid.2018-06.com.cisco.DNA_NWStack,1.0_e7244e71-3ad5-4608-8bf0-d12f67c80896","utility_enabled":false,"software_version":"17.09.02","ha_udi":[{"role":"Active","sudi":{"udi_pid":"C9800-CL-K9","udi_serial_number":"9XECPSUU4XN"}}]},"measurements":[{"log_time":1671840900,"metric_name":"ENTITLEMENT","start_time":1671840750,"end_time":1671840900,"sample_interval":150,"num_samples":1,"meta":{"termination_reason":"CurrentUsageRequested"},"value":{"type":"COUNT","value":"3"}}]}"#;
+        let envelope = Envelope {
+            payload: payload.to_owned(),
+            header: Header { kind: "rum".to_owned() },
+            signature: EnvelopeSignature {
+                sudi: Sudi { udi_pid: "C9800-CL-K9".to_owned(), udi_serial_number: "9XECPSUU4XN".to_owned() },
+                signing_type: "builtin".to_owned(),
+                key: "regid".to_owned(),
+                value: "AAAA".to_owned(),
+            },
+        };
+        let report = envelope.report().unwrap();
+        assert_eq!(report.report_id, 1671840750);
+        assert_eq!(report.final_count(), 3);
+        assert!(!envelope.is_verifiable());
+        // Older layout: report_id in meta.
+        let old = payload.replace("\"report_id\":1671840750,", "").replace("\"utility_enabled\"", "\"report_id\":42,\"utility_enabled\"");
+        let envelope = Envelope { payload: old, ..envelope };
+        assert_eq!(envelope.report().unwrap().report_id, 42);
+    }
+}
