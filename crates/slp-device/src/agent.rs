@@ -1,0 +1,781 @@
+//! What the product instance does. Every operation loads nothing and saves nothing by itself:
+//! the caller opens a [`Device`], runs operations, and calls [`Device::save`]. An operation that
+//! fails leaves the in-memory state untouched, so the caller can keep going with the next
+//! command (as a real CLI does) and save.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use chrono::Duration;
+use rand::Rng;
+use slp_core::Timestamp;
+use slp_core::deadline::{self, Facts};
+use slp_core::ledger::{CloseReason, Ledger, Report, Selection};
+use slp_core::license::{self, Enforcement, LicenseInfo};
+use slp_core::policy::PolicyClass;
+use slp_core::udi::{HaRole, Udi};
+use slp_wire::docs::{self, AuthRequestItem, AuthReturn, DeviceEntry, Key, SystemInfo, TrustRequest};
+use slp_wire::keys::KeyPair;
+use slp_wire::rum::{self, HaUdi, ReportInput, Sudi};
+use slp_wire::xml::{Document, Kind};
+
+use crate::DeviceError;
+use crate::messages::Message;
+use crate::state::{
+    AccountInfo, Config, DeviceState, Entitlement, ImportedMessage, InstalledAuthorization, InstalledPolicy,
+    LoggedEvent, PendingAuthRequest, STATE_VERSION, StateDir, Transport, TrustInstalled, Unit, write_atomic,
+};
+
+/// The software tag every slp-simulated Catalyst 9300 reports (ISO 19770-2 style).
+pub const SOFTWARE_TAG: &str = "regid.2017-05.com.cisco.C9300,v1_727af1d9-6c39-4444-b301-863f81445b72";
+
+/// How to create a device.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    pub pid: String,
+    pub sn: String,
+    pub hostname: String,
+    pub version: String,
+    pub standby: Vec<Udi>,
+    pub members: Vec<Udi>,
+    pub boot_level: String,
+    pub factory_trust: bool,
+}
+
+/// An open device: its state directory, its state and the time of the operation.
+pub struct Device {
+    pub dir: StateDir,
+    pub state: DeviceState,
+    pub now: Timestamp,
+    key: KeyPair,
+}
+
+/// The default CSLU URL (`no license smart url cslu`).
+pub const DEFAULT_CSLU_URL: &str = "http://cslu-local:8182/cslu/v1/pi";
+/// The default smart URL (`license smart url default` with transport smart).
+pub const DEFAULT_SMART_URL: &str = "https://smartreceiver.cisco.com/licservice/license";
+pub const DEFAULT_CALLHOME_URL: &str = "https://tools.cisco.com/its/service/oddce/services/DDCEService";
+
+impl Config {
+    fn factory(hostname: &str, boot_level: &str) -> Config {
+        Config {
+            hostname: hostname.to_owned(),
+            boot_level: Some(boot_level.to_owned()),
+            boot_addon: None,
+            transport: Transport::Cslu,
+            url_cslu: None,
+            url_smart: None,
+            url_callhome: None,
+            proxy_address: None,
+            proxy_port: None,
+            usage_interval: None,
+            privacy_hostname: false,
+            privacy_version: false,
+            ipsec_tunnels: BTreeSet::new(),
+            tunnels: BTreeSet::new(),
+        }
+    }
+}
+
+/// `17.9.4` → `17.09.04`, the form RUM reports and `show version` use.
+pub fn long_version(version: &str) -> String {
+    let parts: Vec<String> = version
+        .split('.')
+        .enumerate()
+        .map(|(idx, part)| if idx > 0 && part.len() == 1 { format!("0{part}") } else { part.to_owned() })
+        .collect();
+    parts.join(".")
+}
+
+fn random_code(groups: usize) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::thread_rng();
+    (0..groups)
+        .map(|_| (0..6).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn rfc3339(at: Timestamp) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Builds the closure that signs a report at the moment the ledger closes it.
+fn signer<'a>(key: &'a KeyPair, state: &DeviceState) -> impl FnMut(&Report) -> String + 'a {
+    let active = state.active().udi.clone();
+    let ha_udi: Vec<HaUdi> =
+        state.units.iter().map(|u| HaUdi { role: u.role.as_str().to_owned(), sudi: Sudi::of(&u.udi) }).collect();
+    let version = (!state.running.privacy_version).then(|| long_version(&state.software_version));
+    let software_tag = state.software_tag.clone();
+    move |report: &Report| {
+        let end = report.end.unwrap_or(report.start);
+        let input = ReportInput {
+            report_id: report.id,
+            udi: active.clone(),
+            software_tag: software_tag.clone(),
+            entitlement_tag: report.entitlement_tag.clone(),
+            software_version: version.clone(),
+            ha_udi: ha_udi.clone(),
+            measurements: vec![rum::Measurement {
+                log_time: end.timestamp(),
+                start_time: report.start.timestamp(),
+                end_time: end.timestamp(),
+                count: report.count,
+                termination_reason: report.close_reason.map(|r| r.as_str().to_owned()),
+            }],
+        };
+        rum::sign_report(&input, key)
+    }
+}
+
+impl Device {
+    /// Creates a new device in an empty state directory.
+    pub fn init(dir: StateDir, options: &InitOptions, now: Timestamp) -> Result<Device, DeviceError> {
+        if dir.exists() {
+            return Err(DeviceError::AlreadyInitialized { dir: dir.root().to_owned() });
+        }
+        if !license::BOOT_LEVELS.contains(&options.boot_level.as_str()) {
+            return Err(DeviceError::Refused(format!(
+                "unknown boot level {:?}: expected one of {}",
+                options.boot_level,
+                license::BOOT_LEVELS.join(", ")
+            )));
+        }
+        let mut units = vec![Unit { role: HaRole::Active, udi: Udi::new(&options.pid, &options.sn)? }];
+        units.extend(options.standby.iter().map(|udi| Unit { role: HaRole::Standby, udi: udi.clone() }));
+        units.extend(options.members.iter().map(|udi| Unit { role: HaRole::Member, udi: udi.clone() }));
+        let mut seen = BTreeSet::new();
+        for unit in &units {
+            if !seen.insert(unit.udi.to_string()) {
+                return Err(DeviceError::Refused(format!("UDI {} is given twice", unit.udi)));
+            }
+        }
+        let key = KeyPair::generate();
+        let config = Config::factory(&options.hostname, &options.boot_level);
+        let state = DeviceState {
+            version: STATE_VERSION,
+            software_version: options.version.clone(),
+            software_tag: SOFTWARE_TAG.to_owned(),
+            units,
+            key_secret: key.secret_b64(),
+            running: config.clone(),
+            startup: config,
+            boot_level: Some(options.boot_level.clone()),
+            boot_addon: None,
+            booted_at: now,
+            reloads: 0,
+            hsec_in_use: false,
+            ledger: Ledger::default(),
+            first_use: Default::default(),
+            pending_changes: Vec::new(),
+            last_ack: None,
+            last_push: None,
+            last_file_write: None,
+            account: None,
+            authority_key: None,
+            policy: None,
+            trust: Default::default(),
+            factory_trust: options.factory_trust,
+            authorizations: Default::default(),
+            pending_auth_request: None,
+            last_return_code: Default::default(),
+            events: Vec::new(),
+            history: Vec::new(),
+        };
+        fs::create_dir_all(dir.root().join(crate::state::BOOTFLASH))
+            .map_err(|source| DeviceError::Io { path: dir.root().to_owned(), source })?;
+        let mut device = Device { dir, state, now, key };
+        device.refresh_usage();
+        device.save()?;
+        Ok(device)
+    }
+
+    /// Opens an existing device.
+    pub fn open(dir: StateDir, now: Timestamp) -> Result<Device, DeviceError> {
+        let state = dir.load()?;
+        let key = KeyPair::from_secret_b64(&state.key_secret, "device key")
+            .map_err(|source| DeviceError::Wire { file: dir.state_file().display().to_string(), source })?;
+        Ok(Device { dir, state, now, key })
+    }
+
+    pub fn save(&self) -> Result<(), DeviceError> {
+        self.dir.save(&self.state)
+    }
+
+    pub fn public_key(&self) -> String {
+        self.key.public_b64()
+    }
+
+    /// Records a system message in the event log.
+    pub fn log(&mut self, message: Message<'_>) -> String {
+        let text = message.text();
+        tracing::info!(device.udi = %self.state.active().udi, "{text}");
+        self.state.events.push(LoggedEvent { at: self.now, text: text.clone() });
+        text
+    }
+
+    // ---- usage ------------------------------------------------------------------------------
+
+    /// The licenses in use right now, with their counts.
+    pub fn current_usage(&self) -> Vec<(&'static LicenseInfo, u64)> {
+        let units = self.state.units.len() as u64;
+        let mut usage = Vec::new();
+        for info in license::catalog() {
+            let count = if Some(info.feature) == self.state.boot_level.as_deref()
+                || Some(info.feature) == self.state.boot_addon.as_deref()
+            {
+                units
+            } else if info.feature == "hseck9" && self.state.hsec_in_use {
+                1
+            } else {
+                0
+            };
+            usage.push((info, count));
+        }
+        usage
+    }
+
+    /// Brings the ledger in line with current usage; every change is a report-on-change trigger.
+    pub fn refresh_usage(&mut self) -> bool {
+        let usage = self.current_usage();
+        let now = self.now;
+        let mut changed_classes = Vec::new();
+        {
+            let mut sign = signer(&self.key, &self.state);
+            for (info, count) in &usage {
+                if self.state.ledger.set_usage(info.feature, info.entitlement_tag, *count, now, &mut sign) {
+                    changed_classes.push((PolicyClass::of(info.enforcement, info.term), *count));
+                }
+            }
+        }
+        for (class, count) in &changed_classes {
+            if *count > 0 {
+                self.state.first_use.entry(*class).or_insert(now);
+            }
+            self.add_trigger(*class);
+        }
+        if !changed_classes.is_empty() {
+            self.alert_reporting_required();
+        }
+        !changed_classes.is_empty()
+    }
+
+    fn add_trigger(&mut self, class: PolicyClass) {
+        let now = self.now;
+        if !self.state.pending_changes.contains(&(now, class)) {
+            self.state.pending_changes.push((now, class));
+        }
+    }
+
+    fn alert_reporting_required(&mut self) {
+        if let Some(deadline) = self.next_ack_deadline() {
+            let days = (deadline - self.now).num_days();
+            self.log(Message::ReportingRequired { days });
+        }
+    }
+
+    /// Classes of the licenses in use now.
+    pub fn classes_in_use(&self) -> Vec<PolicyClass> {
+        let mut classes: Vec<PolicyClass> = self
+            .current_usage()
+            .into_iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(info, _)| PolicyClass::of(info.enforcement, info.term))
+            .collect();
+        classes.sort();
+        classes.dedup();
+        classes
+    }
+
+    fn with_facts<T>(&self, f: impl FnOnce(&Facts<'_>) -> T) -> T {
+        let policy = self.state.effective_policy();
+        let in_use = self.classes_in_use();
+        let facts = Facts {
+            policy: &policy,
+            in_use: &in_use,
+            first_use: &self.state.first_use,
+            last_ack: self.state.last_ack,
+            pending_changes: &self.state.pending_changes,
+            last_push: self.state.last_push,
+            usage_interval: self.state.running.usage_interval,
+            transport_off: self.state.running.transport == Transport::Off,
+        };
+        f(&facts)
+    }
+
+    pub fn next_ack_deadline(&self) -> Option<Timestamp> {
+        self.with_facts(deadline::next_ack_deadline)
+    }
+
+    pub fn next_report_push(&self) -> Option<Timestamp> {
+        self.with_facts(deadline::next_report_push)
+    }
+
+    pub fn push_interval_days(&self) -> u32 {
+        self.with_facts(deadline::push_interval_days)
+    }
+
+    // ---- configuration and reload ---------------------------------------------------------
+
+    /// `reload`: the startup configuration becomes the running one and boot levels take effect.
+    pub fn reload(&mut self) {
+        let now = self.now;
+        {
+            let mut sign = signer(&self.key, &self.state);
+            self.state.ledger.close_open(CloseReason::ProductReload, now, &mut sign);
+        }
+        self.state.running = self.state.startup.clone();
+        self.state.boot_level = self.state.startup.boot_level.clone();
+        self.state.boot_addon = self.state.startup.boot_addon.clone();
+        self.state.booted_at = now;
+        self.state.reloads += 1;
+        self.state.hsec_in_use = !self.state.running.ipsec_tunnels.is_empty() && self.hsec_authorized();
+        if !self.state.hsec_in_use {
+            self.state.running.ipsec_tunnels.clear();
+        }
+        self.refresh_usage();
+        // A reload is a reporting trigger in itself (reference: "Product Instance Functions").
+        for class in self.classes_in_use() {
+            self.add_trigger(class);
+        }
+    }
+
+    /// Whether the active has a SLAC for the HSEC key.
+    pub fn hsec_authorized(&self) -> bool {
+        let active = self.state.active().udi.to_string();
+        self.state
+            .authorizations
+            .get(&active)
+            .is_some_and(|auth| auth.entitlements.iter().any(|e| e.feature == "hseck9" && e.count > 0))
+    }
+
+    /// `tunnel mode ipsec ipv4` under `interface <tunnel>`: uses the HSEC key, which needs a SLAC.
+    pub fn enable_ipsec(&mut self, tunnel: &str) -> Result<(), DeviceError> {
+        if !self.hsec_authorized() {
+            let active = self.state.active().udi.to_string();
+            return Err(DeviceError::Refused(format!(
+                "% IPsec requires the HSECK9 license: no authorization code (SLAC) for hseck9 is installed on {active}"
+            )));
+        }
+        self.state.running.ipsec_tunnels.insert(tunnel.to_owned());
+        self.state.hsec_in_use = true;
+        self.refresh_usage();
+        Ok(())
+    }
+
+    /// `no tunnel mode ipsec ipv4`: the feature stops, the key stays held until released.
+    pub fn disable_ipsec(&mut self, tunnel: &str) {
+        self.state.running.ipsec_tunnels.remove(tunnel);
+    }
+
+    /// `platform hsec-license-release`.
+    pub fn hsec_release(&mut self) -> Result<(), DeviceError> {
+        if let Some(tunnel) = self.state.running.ipsec_tunnels.iter().next() {
+            return Err(DeviceError::Refused(format!(
+                "% HSECK9 key is in use by the cryptographic feature on {tunnel}: disable it first (no tunnel mode ipsec ipv4)"
+            )));
+        }
+        self.state.hsec_in_use = false;
+        self.refresh_usage();
+        Ok(())
+    }
+
+    // ---- files ----------------------------------------------------------------------------
+
+    fn system_info(&self) -> slp_wire::xml::Signed {
+        let info = SystemInfo {
+            sudi: Sudi::of(&self.state.active().udi),
+            timestamp: self.now.timestamp_millis(),
+            nonce: random_code(3).replace('-', ""),
+            hostname: (!self.state.running.privacy_hostname).then(|| self.state.hostname().to_owned()),
+            software_tag_identifier: self.state.software_tag.clone(),
+            software_version: (!self.state.running.privacy_version).then(|| long_version(&self.state.software_version)),
+            public_key: self.key.public_b64(),
+            device_list: self
+                .state
+                .units
+                .iter()
+                .map(|u| DeviceEntry {
+                    sudi: Sudi::of(&u.udi),
+                    role: u.role.as_str().to_owned(),
+                    software_tag_identifier: self.state.software_tag.clone(),
+                })
+                .collect(),
+        };
+        docs::sign_json(Kind::SystemInfo, &info, &self.key)
+    }
+
+    fn write_device_file(&self, device_path: &str, doc: &Document) -> Result<(), DeviceError> {
+        let path = self.dir.resolve(device_path)?;
+        write_atomic(&path, doc.to_xml().as_bytes())
+    }
+
+    /// `license smart save usage {all|unreported|days N|rum-id N} file <path>`. The file carries
+    /// the selected reports (open ones are closed first so current usage is included), the
+    /// system information, and a trust-code request for every unit without a trust code.
+    pub fn save_usage(&mut self, selection: Selection, device_path: &str) -> Result<usize, DeviceError> {
+        let path = self.dir.resolve(device_path)?;
+        let mut next = self.state.ledger.clone();
+        {
+            let mut sign = signer(&self.key, &self.state);
+            next.close_open(CloseReason::CurrentUsageRequested, self.now, &mut sign);
+        }
+        let reports: Vec<(u64, String)> = next
+            .select(selection, self.now)
+            .into_iter()
+            .filter_map(|r| r.envelope.clone().map(|e| (r.id, e)))
+            .collect();
+        if let Selection::ReportId(id) = selection
+            && reports.is_empty()
+        {
+            return Err(DeviceError::Refused(format!("% Error: RUM report {id} is not stored on this device")));
+        }
+        let mut doc = Document { reports: reports.iter().map(|(_, e)| e.clone()).collect(), items: vec![self.system_info()] };
+        for unit in &self.state.units {
+            if !self.state.trust.contains_key(&unit.udi.to_string()) {
+                let request = TrustRequest {
+                    sudi: Sudi::of(&unit.udi),
+                    public_key: self.key.public_b64(),
+                    nonce: random_code(3).replace('-', ""),
+                    timestamp: rfc3339(self.now),
+                };
+                doc.items.push(docs::sign_json(Kind::TrustRequest, &request, &self.key));
+            }
+        }
+        write_atomic(&path, doc.to_xml().as_bytes())?;
+        let ids: Vec<u64> = reports.iter().map(|(id, _)| *id).collect();
+        next.mark_pending(&ids);
+        self.state.ledger = next;
+        self.state.last_file_write = Some(self.now);
+        Ok(ids.len())
+    }
+
+    // ---- import ---------------------------------------------------------------------------
+
+    /// `license smart import <path>`: installs an ACK, policy, trust codes and SLACs, all or
+    /// nothing. Every signed item must verify against the authority key it names, and that key
+    /// must be the one pinned by the first import.
+    pub fn import(&mut self, device_path: &str) -> Result<Vec<String>, DeviceError> {
+        let path = self.dir.resolve(device_path)?;
+        let text = fs::read_to_string(&path).map_err(|source| DeviceError::Io { path: path.clone(), source })?;
+        let file = device_path.to_owned();
+        let wire = |source| DeviceError::Wire { file: file.clone(), source };
+        let doc = Document::parse(&text).map_err(wire)?;
+        if !doc.reports.is_empty() || doc.of(Kind::AuthRequest).next().is_some() || doc.of(Kind::TrustRequest).next().is_some() {
+            return Err(DeviceError::Refused(format!(
+                "% Error: {device_path} holds usage reports or requests to upload to the authority, not an ACK or code to import"
+            )));
+        }
+        match self.plan_import(&doc) {
+            Ok(plan) => Ok(self.apply_import(plan)),
+            Err(failure) => {
+                let text = self.log(failure.message());
+                Err(DeviceError::Refused(format!("{text}\n% Import failed: {}", failure.reason)))
+            }
+        }
+    }
+
+    fn plan_import(&self, doc: &Document) -> Result<ImportPlan, ImportFailure> {
+        let active = self.state.active().udi.to_string();
+        let mut plan = ImportPlan::default();
+        let mut authority: Option<String> = self.state.authority_key.clone();
+        let mut check_key = |kind: Kind, key: &str, udi: &str| -> Result<(), ImportFailure> {
+            match &authority {
+                Some(pinned) if pinned != key => Err(ImportFailure::new(
+                    kind,
+                    udi,
+                    "the document is signed by an authority this device does not trust".to_owned(),
+                )),
+                Some(_) => Ok(()),
+                None => {
+                    authority = Some(key.to_owned());
+                    Ok(())
+                }
+            }
+        };
+        let unit_udis: Vec<String> = self.state.units.iter().map(|u| u.udi.to_string()).collect();
+        for item in &doc.items {
+            match item.kind {
+                Kind::RumAck => {
+                    let ack: docs::RumAck = item.json().map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    let udi = sudi_text(&ack.sudi);
+                    item.verify(&ack.authority_key, "RUM ACK").map_err(|e| ImportFailure::new(item.kind, &udi, e.to_string()))?;
+                    check_key(item.kind, &ack.authority_key, &udi)?;
+                    if udi != active {
+                        return Err(ImportFailure::new(item.kind, &udi, format!("the ACK is for {udi}, this product instance is {active}")));
+                    }
+                    plan.acks.push(ack);
+                }
+                Kind::Policy => {
+                    let policy: docs::PolicyDoc = item.json().map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    item.verify(&policy.authority_key, "policy").map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    check_key(item.kind, &policy.authority_key, &active)?;
+                    let parsed = policy.to_policy().map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    plan.policy = Some(parsed);
+                }
+                Kind::TrustCode => {
+                    let code: docs::TrustCode = item.json().map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    let udi = sudi_text(&code.sudi);
+                    item.verify(&code.authority_key, "trust code").map_err(|e| ImportFailure::new(item.kind, &udi, e.to_string()))?;
+                    check_key(item.kind, &code.authority_key, &udi)?;
+                    if !unit_udis.contains(&udi) {
+                        return Err(ImportFailure::new(item.kind, &udi, format!("{udi} is not a unit of this product instance")));
+                    }
+                    if code.public_key != self.key.public_b64() {
+                        return Err(ImportFailure::new(item.kind, &udi, "the trust code is for another device key".to_owned()));
+                    }
+                    plan.trust.push(code);
+                }
+                Kind::Authorization => {
+                    let code: docs::Authorization = item.json().map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    let udi = sudi_text(&code.sudi);
+                    item.verify(&code.authority_key, "authorization code").map_err(|e| ImportFailure::new(item.kind, &udi, e.to_string()))?;
+                    check_key(item.kind, &code.authority_key, &udi)?;
+                    if !unit_udis.contains(&udi) {
+                        return Err(ImportFailure::new(item.kind, &udi, format!("the authorization code is for {udi}, which is not a unit of this product instance")));
+                    }
+                    plan.authorizations.push(code);
+                }
+                Kind::SystemInfo | Kind::TrustRequest | Kind::AuthRequest | Kind::AuthReturn => {}
+            }
+        }
+        if plan.is_empty() {
+            return Err(ImportFailure::new(Kind::RumAck, &active, "the file holds nothing to import".to_owned()));
+        }
+        plan.authority_key = authority;
+        Ok(plan)
+    }
+
+    fn apply_import(&mut self, plan: ImportPlan) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.state.authority_key.is_none() {
+            self.state.authority_key = plan.authority_key.clone();
+        }
+        for ack in &plan.acks {
+            let ids: Vec<u64> = ack
+                .reports
+                .iter()
+                .filter(|r| r.status == "ACCEPTED" || r.status == "DUPLICATE")
+                .map(|r| r.report_id)
+                .collect();
+            let acked = self.state.ledger.acknowledge(&ids, &ack.ack_id, self.now);
+            // A change is covered once a report closed at or after it is acknowledged.
+            let covered_until = acked.iter().filter_map(|id| self.state.ledger.reports.get(id)).filter_map(|r| r.end).max();
+            if let Some(until) = covered_until {
+                self.state.pending_changes.retain(|(at, _)| *at > until);
+            }
+            self.state.last_ack = Some(self.now);
+            self.state.account = Some(AccountInfo {
+                smart_account: ack.smart_account.clone(),
+                virtual_account: ack.virtual_account.clone(),
+                as_of: self.now,
+            });
+            self.state.history.push(ImportedMessage {
+                at: self.now,
+                kind: "RUM ACK".to_owned(),
+                summary: format!("{} report(s) acknowledged, ACK {}", acked.len(), ack.ack_id),
+            });
+            self.state.history.push(ImportedMessage {
+                at: self.now,
+                kind: "ACCOUNT INFO".to_owned(),
+                summary: format!("Smart Account: {} Virtual Account: {}", ack.smart_account, ack.virtual_account),
+            });
+        }
+        if let Some(policy) = plan.policy {
+            self.state.history.push(ImportedMessage { at: self.now, kind: "POLICY".to_owned(), summary: policy.name.clone() });
+            self.state.policy = Some(InstalledPolicy { policy, installed_at: self.now });
+            lines.push(self.log(Message::PolicyInstallSuccess));
+        }
+        for code in plan.trust {
+            let udi = sudi_text(&code.sudi);
+            self.state.trust.insert(udi.clone(), TrustInstalled { trust_id: code.trust_id, installed_at: self.now });
+            self.state.history.push(ImportedMessage { at: self.now, kind: "TRUST CODE".to_owned(), summary: udi.clone() });
+            lines.push(self.log(Message::TrustCodeInstallSuccess { udi: &udi }));
+        }
+        for code in plan.authorizations {
+            let udi = sudi_text(&code.sudi);
+            let entitlements = code
+                .entitlements
+                .iter()
+                .map(|g| Entitlement {
+                    feature: g.feature.clone(),
+                    tag: g.entitlement.clone(),
+                    count: g.count,
+                    license_type: g.license_type.clone(),
+                    end_date: g.end_date.clone(),
+                })
+                .collect();
+            let confirmation_code = format!("{:08x}", rand::thread_rng().r#gen::<u32>());
+            self.state.authorizations.insert(
+                udi.clone(),
+                InstalledAuthorization { code_id: code.code_id.clone(), installed_at: self.now, confirmation_code, entitlements },
+            );
+            self.state.last_return_code.remove(&udi);
+            if self.state.pending_auth_request.is_some() {
+                self.state.pending_auth_request = None;
+            }
+            self.state.history.push(ImportedMessage { at: self.now, kind: "AUTH".to_owned(), summary: udi.clone() });
+            lines.push(self.log(Message::AuthorizationInstallSuccess { udi: &udi }));
+        }
+        lines.push("Import Data Successful".to_owned());
+        lines
+    }
+
+    // ---- SLAC -----------------------------------------------------------------------------
+
+    /// `license smart authorization request {add|replace} <feature> {all|local}`.
+    pub fn authorization_request(&mut self, replace: bool, feature: &str, all: bool) -> Result<(), DeviceError> {
+        let info = license::lookup(feature).filter(|info| info.enforcement != Enforcement::Unenforced).ok_or_else(|| {
+            DeviceError::Refused(format!("% Error: {feature} is not a license that needs an authorization code"))
+        })?;
+        self.state.pending_auth_request =
+            Some(PendingAuthRequest { feature: info.feature.to_owned(), all, replace, requested_at: self.now });
+        Ok(())
+    }
+
+    /// `license smart authorization request save <path>`.
+    pub fn authorization_request_save(&mut self, device_path: &str) -> Result<(), DeviceError> {
+        let request = self.state.pending_auth_request.clone().ok_or_else(|| {
+            DeviceError::Refused("% Error: no authorization request: enter `license smart authorization request add <feature> {all|local}` first".to_owned())
+        })?;
+        let info = license::lookup(&request.feature)
+            .ok_or_else(|| DeviceError::Refused(format!("% Error: unknown feature {}", request.feature)))?;
+        let units: Vec<&Unit> = if request.all { self.state.units.iter().collect() } else { vec![self.state.active()] };
+        let items: Vec<AuthRequestItem> = units
+            .iter()
+            .map(|unit| AuthRequestItem {
+                sudi: Sudi::of(&unit.udi),
+                keys: vec![Key { entitlement: info.entitlement_tag.to_owned(), count: 1 }],
+                replace: request.replace,
+                confirm_code: None,
+                remove_code: None,
+            })
+            .collect();
+        let doc = Document {
+            reports: Vec::new(),
+            items: vec![self.system_info(), docs::sign_json(Kind::AuthRequest, &items, &self.key)],
+        };
+        self.write_device_file(device_path, &doc)
+    }
+
+    /// `license smart authorization return {all|local} offline <path>`: refused while in use.
+    pub fn authorization_return_offline(&mut self, all: bool, device_path: &str) -> Result<Vec<String>, DeviceError> {
+        if self.state.hsec_in_use {
+            return Err(DeviceError::Refused(
+                "% Error: The authorization code cannot be returned while the license is in use. Disable the feature and enter `platform hsec-license-release` first.".to_owned(),
+            ));
+        }
+        let targets: Vec<String> = if all {
+            self.state.units.iter().map(|u| u.udi.to_string()).collect()
+        } else {
+            vec![self.state.active().udi.to_string()]
+        };
+        let installed: Vec<(String, InstalledAuthorization)> = targets
+            .iter()
+            .filter_map(|udi| self.state.authorizations.get(udi).map(|auth| (udi.clone(), auth.clone())))
+            .collect();
+        if installed.is_empty() {
+            return Err(DeviceError::Refused(format!(
+                "% Error: no authorization code is installed on {}",
+                targets.join(", ")
+            )));
+        }
+        let mut doc = Document { reports: Vec::new(), items: vec![self.system_info()] };
+        let mut codes = Vec::new();
+        for (udi, auth) in &installed {
+            let unit = self.state.units.iter().find(|u| u.udi.to_string() == *udi).map(|u| u.udi.clone());
+            let Some(unit) = unit else { continue };
+            let return_code = random_code(4);
+            let ret = AuthReturn {
+                sudi: Sudi::of(&unit),
+                code_id: auth.code_id.clone(),
+                return_code: return_code.clone(),
+                timestamp: rfc3339(self.now),
+            };
+            doc.items.push(docs::sign_json(Kind::AuthReturn, &ret, &self.key));
+            codes.push((udi.clone(), return_code));
+        }
+        self.write_device_file(device_path, &doc)?;
+        let mut lines = Vec::new();
+        for (udi, code) in codes {
+            self.state.authorizations.remove(&udi);
+            self.state.last_return_code.insert(udi.clone(), code.clone());
+            lines.push(self.log(Message::AuthorizationRemoved { udi: &udi }));
+            lines.push(format!("Enter this return code in Cisco Smart Software Manager portal:\n{code}"));
+        }
+        Ok(lines)
+    }
+
+    /// `license smart factory reset`: forgets policy, trust, ACK history, codes and reports.
+    pub fn factory_reset(&mut self) -> Result<(), DeviceError> {
+        if self.state.hsec_in_use {
+            return Err(DeviceError::Refused("% Error: an authorized license is in use; release it first".to_owned()));
+        }
+        self.state.ledger = Ledger::default();
+        self.state.first_use.clear();
+        self.state.pending_changes.clear();
+        self.state.last_ack = None;
+        self.state.last_push = None;
+        self.state.last_file_write = None;
+        self.state.account = None;
+        self.state.authority_key = None;
+        self.state.policy = None;
+        self.state.trust.clear();
+        self.state.authorizations.clear();
+        self.state.pending_auth_request = None;
+        self.state.last_return_code.clear();
+        self.state.history.clear();
+        self.refresh_usage();
+        Ok(())
+    }
+
+    /// The moment the device was last reloaded, for `show version` uptime.
+    pub fn uptime(&self) -> Duration {
+        self.now - self.state.booted_at
+    }
+}
+
+fn sudi_text(sudi: &Sudi) -> String {
+    format!("PID:{},SN:{}", sudi.udi_pid, sudi.udi_serial_number)
+}
+
+#[derive(Default)]
+struct ImportPlan {
+    authority_key: Option<String>,
+    acks: Vec<docs::RumAck>,
+    policy: Option<slp_core::policy::Policy>,
+    trust: Vec<docs::TrustCode>,
+    authorizations: Vec<docs::Authorization>,
+}
+
+impl ImportPlan {
+    fn is_empty(&self) -> bool {
+        self.acks.is_empty() && self.policy.is_none() && self.trust.is_empty() && self.authorizations.is_empty()
+    }
+}
+
+struct ImportFailure {
+    kind: Kind,
+    udi: String,
+    reason: String,
+}
+
+impl ImportFailure {
+    fn new(kind: Kind, udi: &str, reason: String) -> ImportFailure {
+        ImportFailure { kind, udi: udi.to_owned(), reason }
+    }
+
+    fn message(&self) -> Message<'_> {
+        match self.kind {
+            Kind::Policy => Message::PolicyInstallFailed { reason: &self.reason },
+            Kind::TrustCode => Message::TrustCodeInstallFailed { udi: &self.udi, reason: &self.reason },
+            _ => Message::AuthorizationInstallFailed { udi: &self.udi, reason: &self.reason },
+        }
+    }
+}
+
+/// Reads a file the user names for import, for error messages that name it.
+pub fn display_path(path: &Path) -> String {
+    path.display().to_string()
+}

@@ -1,0 +1,740 @@
+//! The one IOS command table, shared by `slp device exec` and the interactive `shell`.
+//!
+//! Each command is one line of the table: the modes it is valid in, its syntax, and the
+//! [`Action`] it runs. Syntax words are keywords (matched by unique prefix, as IOS does),
+//! `{a|b}` choices, `<min-max>` numbers, `WORD` (one word) or `LINE` (the rest of the line).
+//! `?` help, `% Invalid input` carets and `% Incomplete command.` all come from this table.
+
+use slp_core::ledger::Selection;
+
+use crate::agent::{DEFAULT_CALLHOME_URL, DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device};
+use crate::state::Transport;
+use crate::{DeviceError, show};
+
+/// CLI modes and their prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `sw1>`
+    User,
+    /// `sw1#`
+    Exec,
+    /// `sw1(config)#`
+    Config,
+    /// `sw1(config-if)#`
+    ConfigIf,
+}
+
+/// What a matched command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Enable,
+    Disable,
+    ConfigureTerminal,
+    Exit,
+    End,
+    ShowSummary,
+    ShowUsage,
+    ShowStatus,
+    ShowAll,
+    ShowUdi,
+    ShowAuthorization,
+    ShowRumAll,
+    ShowRumOne,
+    ShowRumDetail,
+    ShowEventlog,
+    ShowEventlogDays,
+    ShowHistory,
+    ShowTechSupport,
+    ShowVersion,
+    ShowRunning,
+    CopyRunStart,
+    Reload,
+    SaveUsageAll,
+    SaveUsageUnreported,
+    SaveUsageDays,
+    SaveUsageRumId,
+    Import,
+    FactoryReset,
+    AuthRequest,
+    AuthRequestSave,
+    AuthReturnOffline,
+    AuthReturnOffline2,
+    AuthReturnOnline,
+    TrustIdToken,
+    TrustIdTokenForce,
+    Sync,
+    HsecRelease,
+    BootLevel,
+    BootLevelAddon,
+    NoBootLevel,
+    Transport,
+    NoTransport,
+    UrlCslu,
+    NoUrlCslu,
+    UrlSmart,
+    NoUrlSmart,
+    UrlDefault,
+    ProxyAddress,
+    ProxyPort,
+    NoProxy,
+    UsageInterval,
+    NoUsageInterval,
+    Privacy,
+    NoPrivacy,
+    Hostname,
+    Interface,
+    NoInterface,
+    TunnelIpsec,
+    NoTunnelIpsec,
+}
+
+use Mode::{Config, ConfigIf, Exec, User};
+
+const PRIV: &[Mode] = &[Exec];
+const SHOW: &[Mode] = &[User, Exec];
+const CONF: &[Mode] = &[Config];
+const ANY_CONF: &[Mode] = &[Config, ConfigIf];
+
+const TABLE: &[(&[Mode], &str, Action)] = &[
+    (&[User], "enable", Action::Enable),
+    (PRIV, "disable", Action::Disable),
+    (PRIV, "configure terminal", Action::ConfigureTerminal),
+    (&[User, Exec, Config, ConfigIf], "exit", Action::Exit),
+    (ANY_CONF, "end", Action::End),
+    (SHOW, "show license summary", Action::ShowSummary),
+    (SHOW, "show license usage", Action::ShowUsage),
+    (SHOW, "show license status", Action::ShowStatus),
+    (SHOW, "show license all", Action::ShowAll),
+    (SHOW, "show license udi", Action::ShowUdi),
+    (SHOW, "show license authorization", Action::ShowAuthorization),
+    (SHOW, "show license rum id all", Action::ShowRumAll),
+    (SHOW, "show license rum id <1-18446744073709551615>", Action::ShowRumOne),
+    (SHOW, "show license rum id <1-18446744073709551615> detail", Action::ShowRumDetail),
+    (SHOW, "show license eventlog", Action::ShowEventlog),
+    (SHOW, "show license eventlog <0-2147483647>", Action::ShowEventlogDays),
+    (SHOW, "show license history message", Action::ShowHistory),
+    (SHOW, "show license tech support", Action::ShowTechSupport),
+    (SHOW, "show version", Action::ShowVersion),
+    (PRIV, "show running-config", Action::ShowRunning),
+    (PRIV, "copy running-config startup-config", Action::CopyRunStart),
+    (PRIV, "write memory", Action::CopyRunStart),
+    (PRIV, "reload", Action::Reload),
+    (PRIV, "license smart save usage all file WORD", Action::SaveUsageAll),
+    (PRIV, "license smart save usage unreported file WORD", Action::SaveUsageUnreported),
+    (PRIV, "license smart save usage days <1-3650> file WORD", Action::SaveUsageDays),
+    (PRIV, "license smart save usage rum-id <1-18446744073709551615> file WORD", Action::SaveUsageRumId),
+    (PRIV, "license smart import WORD", Action::Import),
+    (PRIV, "license smart factory reset", Action::FactoryReset),
+    (PRIV, "license smart authorization request {add|replace} WORD {all|local}", Action::AuthRequest),
+    (PRIV, "license smart authorization request save WORD", Action::AuthRequestSave),
+    (PRIV, "license smart authorization return {all|local} offline", Action::AuthReturnOffline),
+    (PRIV, "license smart authorization return {all|local} offline WORD", Action::AuthReturnOffline2),
+    (PRIV, "license smart authorization return {all|local} online", Action::AuthReturnOnline),
+    (PRIV, "license smart trust idtoken WORD {all|local}", Action::TrustIdToken),
+    (PRIV, "license smart trust idtoken WORD {all|local} force", Action::TrustIdTokenForce),
+    (PRIV, "license smart sync {all|local}", Action::Sync),
+    (PRIV, "platform hsec-license-release", Action::HsecRelease),
+    (CONF, "license boot level {network-advantage|network-essentials}", Action::BootLevel),
+    (CONF, "license boot level {network-advantage|network-essentials} addon {dna-advantage|dna-essentials}", Action::BootLevelAddon),
+    (CONF, "no license boot level", Action::NoBootLevel),
+    (CONF, "license smart transport {automatic|callhome|cslu|off|smart}", Action::Transport),
+    (CONF, "no license smart transport", Action::NoTransport),
+    (CONF, "license smart url cslu WORD", Action::UrlCslu),
+    (CONF, "no license smart url cslu", Action::NoUrlCslu),
+    (CONF, "license smart url smart WORD", Action::UrlSmart),
+    (CONF, "no license smart url smart", Action::NoUrlSmart),
+    (CONF, "license smart url default", Action::UrlDefault),
+    (CONF, "license smart proxy address WORD", Action::ProxyAddress),
+    (CONF, "license smart proxy port <1-65535>", Action::ProxyPort),
+    (CONF, "no license smart proxy", Action::NoProxy),
+    (CONF, "license smart usage interval <0-3650>", Action::UsageInterval),
+    (CONF, "no license smart usage interval", Action::NoUsageInterval),
+    (CONF, "license smart privacy {all|hostname|version}", Action::Privacy),
+    (CONF, "no license smart privacy {all|hostname|version}", Action::NoPrivacy),
+    (CONF, "hostname WORD", Action::Hostname),
+    (ANY_CONF, "interface WORD", Action::Interface),
+    (CONF, "no interface WORD", Action::NoInterface),
+    (&[ConfigIf], "tunnel mode ipsec ipv4", Action::TunnelIpsec),
+    (&[ConfigIf], "no tunnel mode ipsec ipv4", Action::NoTunnelIpsec),
+];
+
+/// Help text for keywords, shown by `?`.
+fn help(word: &str) -> &'static str {
+    match word {
+        "enable" => "Turn on privileged commands",
+        "disable" => "Turn off privileged commands",
+        "configure" => "Enter configuration mode",
+        "terminal" => "Configure from the terminal",
+        "exit" => "Exit from the EXEC or the current mode",
+        "end" => "Exit from configure mode",
+        "show" => "Show running system information",
+        "license" => "Smart licensing commands",
+        "summary" => "Display summary of license usage",
+        "usage" => "Display license usage information",
+        "status" => "Display overall license status",
+        "all" => "All licensing information / all units",
+        "udi" => "Display the UDIs of this product instance",
+        "authorization" => "Authorization codes (SLAC)",
+        "rum" => "RUM report information",
+        "id" => "Report id",
+        "detail" => "Detailed report information",
+        "eventlog" => "Display the license event log",
+        "history" => "Display license history",
+        "message" => "Imported messages",
+        "tech" => "Technical support information",
+        "support" => "Technical support information",
+        "version" => "System hardware and software status",
+        "running-config" => "Current operating configuration",
+        "copy" => "Copy from one file to another",
+        "startup-config" => "Startup configuration",
+        "write" => "Write running configuration to memory",
+        "memory" => "Write to NV memory",
+        "reload" => "Halt and perform a cold restart",
+        "smart" => "Smart licensing",
+        "save" => "Save data to a file",
+        "unreported" => "Reports not yet sent or saved",
+        "days" => "Reports of the last N days",
+        "rum-id" => "One report by id",
+        "file" => "Destination file",
+        "import" => "Import an ACK, policy, trust code or authorization code file",
+        "factory" => "Factory settings",
+        "reset" => "Remove all licensing information",
+        "request" => "Request an authorization code",
+        "add" => "Add to the existing authorization",
+        "replace" => "Replace the existing authorization",
+        "local" => "This unit only (the active)",
+        "return" => "Return an authorization code",
+        "offline" => "Write the return code to a file",
+        "online" => "Return through the configured transport",
+        "trust" => "Trust establishment",
+        "idtoken" => "Establish trust with an ID token",
+        "force" => "Overwrite an existing trust code",
+        "sync" => "Synchronize with CSSM or CSLU now",
+        "platform" => "Platform commands",
+        "hsec-license-release" => "Release the HSECK9 key",
+        "boot" => "License boot level",
+        "level" => "License level",
+        "addon" => "Add-on license",
+        "no" => "Negate a command or set its defaults",
+        "transport" => "Transport to CSLU or CSSM",
+        "url" => "Transport URL",
+        "cslu" => "CSLU URL",
+        "default" => "Default URL",
+        "proxy" => "Proxy for smart transport",
+        "address" => "Proxy address",
+        "port" => "Proxy port",
+        "interval" => "Reporting interval in days",
+        "privacy" => "Data privacy",
+        "hostname" => "Set the system's network name",
+        "interface" => "Select an interface to configure",
+        "tunnel" => "Tunnel interface commands",
+        "mode" => "Tunnel encapsulation method",
+        "ipsec" => "IPsec tunnel (uses the HSECK9 license)",
+        "ipv4" => "over IPv4",
+        _ => "",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Kw(&'static str),
+    Choice(Vec<&'static str>),
+    Num(u64, u64, &'static str),
+    Word,
+}
+
+fn tokens(syntax: &'static str) -> Vec<Tok> {
+    syntax
+        .split(' ')
+        .map(|word| {
+            if let Some(inner) = word.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                Tok::Choice(inner.split('|').collect())
+            } else if let Some(range) = word.strip_prefix('<').and_then(|w| w.strip_suffix('>')) {
+                let (min, max) = range.split_once('-').unwrap_or(("0", "0"));
+                Tok::Num(min.parse().unwrap_or(0), max.parse().unwrap_or(u64::MAX), word)
+            } else if word == "WORD" {
+                Tok::Word
+            } else {
+                Tok::Kw(word)
+            }
+        })
+        .collect()
+}
+
+/// The result of matching words against one command: how far it got and the arguments.
+struct Attempt {
+    depth: usize,
+    complete: bool,
+    exact_keywords: usize,
+    args: Vec<String>,
+}
+
+fn attempt(toks: &[Tok], words: &[&str]) -> Attempt {
+    let mut args = Vec::new();
+    let mut exact = 0;
+    for (idx, tok) in toks.iter().enumerate() {
+        let Some(word) = words.get(idx) else {
+            return Attempt { depth: idx, complete: false, exact_keywords: exact, args };
+        };
+        let lower = word.to_ascii_lowercase();
+        let ok = match tok {
+            Tok::Kw(kw) => {
+                exact += usize::from(*kw == lower);
+                kw.starts_with(&lower)
+            }
+            Tok::Choice(options) => {
+                let hits: Vec<&&str> = options.iter().filter(|o| o.starts_with(&lower)).collect();
+                let chosen = options.iter().find(|o| **o == lower).or(if hits.len() == 1 { Some(hits[0]) } else { None });
+                match chosen {
+                    Some(option) => {
+                        exact += usize::from(*option == lower);
+                        args.push((*option).to_owned());
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Tok::Num(min, max, _) => match word.parse::<u64>() {
+                Ok(n) if n >= *min && n <= *max => {
+                    args.push(n.to_string());
+                    true
+                }
+                _ => false,
+            },
+            Tok::Word => {
+                args.push((*word).to_owned());
+                true
+            }
+        };
+        if !ok {
+            return Attempt { depth: idx, complete: false, exact_keywords: exact, args };
+        }
+    }
+    let complete = words.len() == toks.len();
+    Attempt { depth: toks.len().min(words.len()), complete, exact_keywords: exact, args }
+}
+
+/// An interactive or scripted CLI session on one device.
+pub struct Session {
+    pub device: Device,
+    pub mode: Mode,
+    interface: Option<String>,
+}
+
+/// What one command line produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub text: String,
+    /// False when the command was refused or not understood.
+    pub ok: bool,
+}
+
+impl Output {
+    fn ok(text: impl Into<String>) -> Output {
+        Output { text: text.into(), ok: true }
+    }
+    fn err(text: impl Into<String>) -> Output {
+        Output { text: text.into(), ok: false }
+    }
+}
+
+impl Session {
+    pub fn new(device: Device, mode: Mode) -> Session {
+        Session { device, mode, interface: None }
+    }
+
+    pub fn prompt(&self) -> String {
+        let host = self.device.state.hostname();
+        match self.mode {
+            Mode::User => format!("{host}>"),
+            Mode::Exec => format!("{host}#"),
+            Mode::Config => format!("{host}(config)#"),
+            Mode::ConfigIf => format!("{host}(config-if)#"),
+        }
+    }
+
+    fn candidates(&self) -> impl Iterator<Item = (Vec<Tok>, Action)> + '_ {
+        TABLE.iter().filter(|(modes, _, _)| modes.contains(&self.mode)).map(|(_, syntax, action)| (tokens(syntax), *action))
+    }
+
+    /// `?` help for a line ending in `?`.
+    pub fn help(&self, line: &str) -> String {
+        let before = line.trim_end_matches('?');
+        let partial = !before.ends_with(' ') && !before.is_empty();
+        let words: Vec<&str> = before.split_whitespace().collect();
+        let (done, prefix) = if partial { (&words[..words.len() - 1], words.last().copied().unwrap_or("")) } else { (&words[..], "") };
+        let mut entries: Vec<(String, &'static str)> = Vec::new();
+        let mut can_end = false;
+        for (toks, _) in self.candidates() {
+            let tried = attempt(&toks, done);
+            if tried.depth < done.len() || (!done.is_empty() && tried.depth != done.len()) {
+                continue;
+            }
+            match toks.get(done.len()) {
+                None => can_end = true,
+                Some(Tok::Kw(kw)) if kw.starts_with(&prefix.to_ascii_lowercase()) => entries.push(((*kw).to_owned(), help(kw))),
+                Some(Tok::Choice(options)) => {
+                    for option in options.iter().filter(|o| o.starts_with(&prefix.to_ascii_lowercase())) {
+                        entries.push(((*option).to_owned(), help(option)));
+                    }
+                }
+                Some(Tok::Num(_, _, label)) if !partial => entries.push(((*label).to_owned(), "Number")),
+                Some(Tok::Word) if !partial => entries.push(("WORD".to_owned(), "Name, path or value")),
+                Some(_) => {}
+            }
+        }
+        entries.sort();
+        entries.dedup();
+        let mut out = String::new();
+        if partial {
+            let names: Vec<String> = entries.iter().map(|(n, _)| n.clone()).collect();
+            out.push_str(&names.join("  "));
+            out.push('\n');
+        } else {
+            let width = entries.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(10);
+            for (name, text) in &entries {
+                out.push_str(&format!("  {name:<width$}  {text}\n"));
+            }
+            if can_end {
+                out.push_str("  <cr>\n");
+            }
+        }
+        if entries.is_empty() && !can_end {
+            return "% Unrecognized command\n".to_owned();
+        }
+        out
+    }
+
+    /// Runs one command line; state is saved after every command that succeeds.
+    pub fn execute(&mut self, line: &str) -> Output {
+        let line = line.trim_end();
+        if line.trim().is_empty() || line.trim_start().starts_with('!') {
+            return Output::ok("");
+        }
+        if line.ends_with('?') {
+            return Output::ok(self.help(line));
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut best_depth = 0;
+        let mut matches: Vec<(Attempt, Action)> = Vec::new();
+        for (toks, action) in self.candidates() {
+            let tried = attempt(&toks, &words);
+            best_depth = best_depth.max(tried.depth);
+            if tried.complete {
+                matches.push((tried, action));
+            }
+        }
+        if matches.is_empty() {
+            if best_depth >= words.len() {
+                return Output::err("% Incomplete command.\n");
+            }
+            return Output::err(self.caret(line, best_depth));
+        }
+        matches.sort_by_key(|(tried, _)| std::cmp::Reverse(tried.exact_keywords));
+        if matches.len() > 1 && matches[0].0.exact_keywords == matches[1].0.exact_keywords && matches[0].1 != matches[1].1 {
+            return Output::err(format!("% Ambiguous command:  \"{line}\"\n"));
+        }
+        let (tried, action) = matches.swap_remove(0);
+        let output = self.run(action, &tried.args);
+        if output.ok
+            && let Err(err) = self.device.save()
+        {
+            return Output::err(format!("% Error saving device state: {err}\n"));
+        }
+        output
+    }
+
+    fn caret(&self, line: &str, word_idx: usize) -> String {
+        // Column of the bad word in the line as typed.
+        let mut col = 0;
+        let mut seen = 0;
+        let mut in_word = false;
+        for (idx, ch) in line.char_indices() {
+            if !ch.is_whitespace() && !in_word {
+                if seen == word_idx {
+                    col = idx;
+                    break;
+                }
+                seen += 1;
+            }
+            in_word = !ch.is_whitespace();
+            col = idx + 1;
+        }
+        let prompt = self.prompt();
+        format!("{prompt}{line}\n{}^\n% Invalid input detected at '^' marker.\n", " ".repeat(prompt.len() + col))
+    }
+
+    fn run(&mut self, action: Action, args: &[String]) -> Output {
+        match self.dispatch(action, args) {
+            Ok(text) => Output::ok(text),
+            Err(DeviceError::Refused(text)) => Output::err(format!("{text}\n")),
+            Err(err) => Output::err(format!("% Error: {err}\n")),
+        }
+    }
+
+    fn dispatch(&mut self, action: Action, args: &[String]) -> Result<String, DeviceError> {
+        let arg = |idx: usize| args.get(idx).cloned().unwrap_or_default();
+        let num = |idx: usize| args.get(idx).and_then(|a| a.parse::<u64>().ok()).unwrap_or(0);
+        let device = &mut self.device;
+        let text = match action {
+            Action::Enable => {
+                self.mode = Mode::Exec;
+                String::new()
+            }
+            Action::Disable => {
+                self.mode = Mode::User;
+                String::new()
+            }
+            Action::ConfigureTerminal => {
+                self.mode = Mode::Config;
+                "Enter configuration commands, one per line.  End with CNTL/Z.\n".to_owned()
+            }
+            Action::Exit => {
+                self.mode = match self.mode {
+                    Mode::ConfigIf => Mode::Config,
+                    Mode::Config => Mode::Exec,
+                    other => other,
+                };
+                self.interface = None;
+                String::new()
+            }
+            Action::End => {
+                self.mode = Mode::Exec;
+                self.interface = None;
+                String::new()
+            }
+            Action::ShowSummary => show::summary(device),
+            Action::ShowUsage => show::usage(device),
+            Action::ShowStatus => show::status(device),
+            Action::ShowAll => show::all(device),
+            Action::ShowUdi => show::udi(device),
+            Action::ShowAuthorization => show::authorization(device),
+            Action::ShowRumAll => show::rum_all(device),
+            Action::ShowRumOne => show::rum_one(device, num(0))?,
+            Action::ShowRumDetail => show::rum_detail(device, num(0))?,
+            Action::ShowEventlog => show::eventlog(device, None),
+            Action::ShowEventlogDays => show::eventlog(device, Some(num(0))),
+            Action::ShowHistory => show::history(device),
+            Action::ShowTechSupport => show::tech_support(device),
+            Action::ShowVersion => show::version(device),
+            Action::ShowRunning => show::running_config(device),
+            Action::CopyRunStart => {
+                device.state.startup = device.state.running.clone();
+                "Building configuration...\n[OK]\n".to_owned()
+            }
+            Action::Reload => {
+                device.reload();
+                self.mode = Mode::Exec;
+                String::new()
+            }
+            Action::SaveUsageAll => saved(device.save_usage(Selection::All, &arg(0))?),
+            Action::SaveUsageUnreported => saved(device.save_usage(Selection::Unreported, &arg(0))?),
+            Action::SaveUsageDays => {
+                let days = u32::try_from(num(0)).unwrap_or(u32::MAX);
+                saved(device.save_usage(Selection::Days(days), &arg(1))?)
+            }
+            Action::SaveUsageRumId => saved(device.save_usage(Selection::ReportId(num(0)), &arg(1))?),
+            Action::Import => lines(device.import(&arg(0))?),
+            Action::FactoryReset => {
+                device.factory_reset()?;
+                String::new()
+            }
+            Action::AuthRequest => {
+                device.authorization_request(arg(0) == "replace", &arg(1), arg(2) == "all")?;
+                String::new()
+            }
+            Action::AuthRequestSave => {
+                device.authorization_request_save(&arg(0))?;
+                String::new()
+            }
+            Action::AuthReturnOffline => {
+                return Err(DeviceError::Refused("% Error: give a file to write the return code to: license smart authorization return {all|local} offline <path>".to_owned()));
+            }
+            Action::AuthReturnOffline2 => lines(device.authorization_return_offline(arg(0) == "all", &arg(1))?),
+            Action::AuthReturnOnline | Action::TrustIdToken | Action::TrustIdTokenForce | Action::Sync => {
+                return Err(offline_refusal(device));
+            }
+            Action::HsecRelease => {
+                device.hsec_release()?;
+                String::new()
+            }
+            Action::BootLevel => {
+                device.state.running.boot_level = Some(arg(0));
+                device.state.running.boot_addon = None;
+                boot_note()
+            }
+            Action::BootLevelAddon => {
+                device.state.running.boot_level = Some(arg(0));
+                device.state.running.boot_addon = Some(arg(1));
+                boot_note()
+            }
+            Action::NoBootLevel => {
+                device.state.running.boot_level = Some("network-essentials".to_owned());
+                device.state.running.boot_addon = None;
+                boot_note()
+            }
+            Action::Transport => {
+                device.state.running.transport = match arg(0).as_str() {
+                    "automatic" => Transport::Automatic,
+                    "callhome" => Transport::Callhome,
+                    "off" => Transport::Off,
+                    "smart" => Transport::Smart,
+                    _ => Transport::Cslu,
+                };
+                String::new()
+            }
+            Action::NoTransport => {
+                device.state.running.transport = Transport::Cslu;
+                String::new()
+            }
+            Action::UrlCslu => {
+                device.state.running.url_cslu = Some(arg(0));
+                String::new()
+            }
+            Action::NoUrlCslu => {
+                device.state.running.url_cslu = None;
+                String::new()
+            }
+            Action::UrlSmart => {
+                device.state.running.url_smart = Some(arg(0));
+                String::new()
+            }
+            Action::NoUrlSmart => {
+                device.state.running.url_smart = None;
+                String::new()
+            }
+            Action::UrlDefault => {
+                let running = &mut device.state.running;
+                match running.transport {
+                    Transport::Cslu => running.url_cslu = Some(DEFAULT_CSLU_URL.replace("http://", "https://")),
+                    Transport::Callhome => running.url_callhome = Some(DEFAULT_CALLHOME_URL.to_owned()),
+                    _ => running.url_smart = Some(DEFAULT_SMART_URL.to_owned()),
+                }
+                String::new()
+            }
+            Action::ProxyAddress => {
+                device.state.running.proxy_address = Some(arg(0));
+                String::new()
+            }
+            Action::ProxyPort => {
+                device.state.running.proxy_port = u16::try_from(num(0)).ok();
+                String::new()
+            }
+            Action::NoProxy => {
+                device.state.running.proxy_address = None;
+                device.state.running.proxy_port = None;
+                String::new()
+            }
+            Action::UsageInterval => {
+                device.state.running.usage_interval = u32::try_from(num(0)).ok();
+                String::new()
+            }
+            Action::NoUsageInterval => {
+                device.state.running.usage_interval = None;
+                String::new()
+            }
+            Action::Privacy | Action::NoPrivacy => {
+                let on = action == Action::Privacy;
+                let running = &mut device.state.running;
+                match arg(0).as_str() {
+                    "hostname" => running.privacy_hostname = on,
+                    "version" => running.privacy_version = on,
+                    _ => {
+                        running.privacy_hostname = on;
+                        running.privacy_version = on;
+                    }
+                }
+                String::new()
+            }
+            Action::Hostname => {
+                let name = arg(0);
+                if name.is_empty() || name.len() > 63 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                    return Err(DeviceError::Refused(format!("% Invalid hostname {name:?}")));
+                }
+                device.state.running.hostname = name;
+                String::new()
+            }
+            Action::Interface => {
+                let name = tunnel_name(&arg(0))?;
+                device.state.running.tunnels.insert(name.clone());
+                self.interface = Some(name);
+                self.mode = Mode::ConfigIf;
+                String::new()
+            }
+            Action::NoInterface => {
+                let name = tunnel_name(&arg(0))?;
+                device.state.running.tunnels.remove(&name);
+                device.disable_ipsec(&name);
+                String::new()
+            }
+            Action::TunnelIpsec => {
+                let name = self.interface.clone().unwrap_or_default();
+                self.device.enable_ipsec(&name)?;
+                String::new()
+            }
+            Action::NoTunnelIpsec => {
+                let name = self.interface.clone().unwrap_or_default();
+                self.device.disable_ipsec(&name);
+                String::new()
+            }
+        };
+        Ok(text)
+    }
+}
+
+fn saved(_count: usize) -> String {
+    String::new()
+}
+
+fn lines(lines: Vec<String>) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+fn boot_note() -> String {
+    "% use 'write' command to make license boot config take effect on next boot\n".to_owned()
+}
+
+fn tunnel_name(word: &str) -> Result<String, DeviceError> {
+    let lower = word.to_ascii_lowercase();
+    let digits = lower.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let prefix = &lower[..lower.len() - digits.len()];
+    if !prefix.is_empty() && "tunnel".starts_with(prefix) && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+        Ok(format!("Tunnel{digits}"))
+    } else {
+        Err(DeviceError::Refused(format!("% Invalid interface {word}: slp devices model Tunnel interfaces only")))
+    }
+}
+
+fn offline_refusal(device: &Device) -> DeviceError {
+    let transport = device.state.running.transport;
+    if transport == Transport::Off {
+        DeviceError::Refused("% Error: transport type is off: this product instance cannot communicate; use license smart save usage / license smart import".to_owned())
+    } else {
+        DeviceError::Refused(format!(
+            "% Error: transport {} cannot be reached from `exec`: run the device as a service (slp device run)",
+            transport.keyword()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_match_by_unique_prefix() {
+        let toks = tokens("show license summary");
+        assert!(attempt(&toks, &["sh", "lic", "sum"]).complete);
+        assert!(!attempt(&toks, &["sh", "lic", "sux"]).complete);
+        assert_eq!(attempt(&toks, &["sh", "lic", "sux"]).depth, 2);
+        let toks = tokens("license smart transport {automatic|callhome|cslu|off|smart}");
+        let tried = attempt(&toks, &["license", "smart", "transport", "of"]);
+        assert!(tried.complete);
+        assert_eq!(tried.args, vec!["off"]);
+        // "c" is ambiguous between callhome and cslu.
+        assert!(!attempt(&toks, &["license", "smart", "transport", "c"]).complete);
+        let toks = tokens("license smart usage interval <0-3650>");
+        assert!(attempt(&toks, &["license", "smart", "usage", "interval", "3650"]).complete);
+        assert!(!attempt(&toks, &["license", "smart", "usage", "interval", "3651"]).complete);
+    }
+}

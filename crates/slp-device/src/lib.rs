@@ -1,0 +1,40 @@
+//! The product instance (IOS-XE smart agent).
+//!
+//! - [`state`]: the persisted device state and the `bootflash:` file system, crash-safe.
+//! - [`agent`]: what the device does — usage recording, reload, save usage, import, SLAC, trust.
+//! - [`commands`]: the one IOS command table shared by `exec` and the interactive `shell`.
+//! - [`show`]: `show license …` and `show version` output, laid out as IOS-XE 17.9 prints it.
+//! - [`messages`]: the `%SMART_LIC-…` system messages.
+//! - [`cli`]: `slp device` arguments (clap) and the shell loop.
+
+use std::path::PathBuf;
+
+pub mod agent;
+pub mod cli;
+pub mod commands;
+pub mod messages;
+pub mod show;
+pub mod state;
+
+/// Why a device operation failed. Each variant names the bad input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    #[error("no device in {dir}: run `slp device --state {dir} init …` first", dir = .dir.display())]
+    NotInitialized { dir: PathBuf },
+    #[error("a device already exists in {dir}", dir = .dir.display())]
+    AlreadyInitialized { dir: PathBuf },
+    #[error("{path}: {source}", path = .path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("device state {path} is unreadable: {reason}", path = .path.display())]
+    CorruptState { path: PathBuf, reason: String },
+    #[error("invalid path {path:?}: {reason}")]
+    BadPath { path: String, reason: String },
+    #[error("{0}")]
+    Udi(#[from] slp_core::udi::UdiError),
+    #[error("{file}: {source}")]
+    Wire { file: String, source: slp_wire::WireError },
+    /// A command was refused; the text is what the device prints.
+    #[error("{0}")]
+    Refused(String),
+}

@@ -1,0 +1,584 @@
+//! `show license …` and `show version`, laid out as an IOS-XE 17.9 device prints them, so the
+//! parsers network teams use (Genie, ntc-templates) read them unchanged.
+
+use std::fmt::Write;
+
+use chrono::Duration;
+use slp_core::Timestamp;
+use slp_core::ledger::ReportState;
+use slp_core::license::{self, Enforcement};
+use slp_core::policy::{PolicyClass, PolicyOrigin};
+use slp_core::udi::HaRole;
+
+use crate::DeviceError;
+use crate::agent::{DEFAULT_CALLHOME_URL, DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device, long_version};
+use crate::state::Transport;
+
+/// `Oct 28 10:29:59 2020 UTC`
+pub fn date(at: Timestamp) -> String {
+    at.format("%b %d %H:%M:%S %Y UTC").to_string()
+}
+
+fn date_or_none(at: Option<Timestamp>) -> String {
+    at.map(date).unwrap_or_else(|| "<none>".to_owned())
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+fn enabled(value: bool) -> &'static str {
+    if value { "ENABLED" } else { "DISABLED" }
+}
+
+fn account_section(device: &Device, out: &mut String) {
+    out.push_str("Account Information:\n");
+    match &device.state.account {
+        Some(account) => {
+            let _ = writeln!(out, "  Smart Account: {} As of {}", account.smart_account, date(account.as_of));
+            let _ = writeln!(out, "  Virtual Account: {}", account.virtual_account);
+        }
+        None => {
+            out.push_str("  Smart Account: <none>\n  Virtual Account: <none>\n");
+        }
+    }
+}
+
+/// `show license summary`
+pub fn summary(device: &Device) -> String {
+    let mut out = String::new();
+    account_section(device, &mut out);
+    out.push('\n');
+    out.push_str("License Usage:\n");
+    out.push_str("  License                 Entitlement Tag               Count Status\n");
+    out.push_str("  -----------------------------------------------------------------------------\n");
+    let active = &device.state.active().udi;
+    for (info, count) in shown_usage(device) {
+        let mut display = info.display_name(active);
+        if display.len() > 26 {
+            display = format!("{}...", &display[..23]);
+        }
+        let _ = writeln!(out, "  {:<23} {:<28} {:>6} {}", info.feature, format!("({display})"), count, usage_status(count));
+    }
+    out
+}
+
+fn usage_status(count: u64) -> &'static str {
+    if count > 0 { "IN USE" } else { "NOT IN USE" }
+}
+
+/// Licenses to list: those in use, plus authorized ones not in use (shown NOT IN USE).
+fn shown_usage(device: &Device) -> Vec<(&'static license::LicenseInfo, u64)> {
+    let authorized: Vec<String> = device
+        .state
+        .authorizations
+        .values()
+        .flat_map(|auth| auth.entitlements.iter().map(|e| e.feature.clone()))
+        .collect();
+    device
+        .current_usage()
+        .into_iter()
+        .filter(|(info, count)| *count > 0 || authorized.iter().any(|f| f == info.feature))
+        .collect()
+}
+
+/// `show license usage`
+pub fn usage(device: &Device) -> String {
+    let mut out = String::from("License Authorization: \n  Status: Not Applicable\n\n");
+    usage_entries(device, &mut out);
+    out
+}
+
+fn usage_entries(device: &Device, out: &mut String) {
+    let active = &device.state.active().udi;
+    for (info, count) in shown_usage(device) {
+        let display = info.display_name(active);
+        let description = info.description.map(str::to_owned).unwrap_or_else(|| display.clone());
+        let _ = writeln!(out, "{} ({}):", info.feature, display);
+        let _ = writeln!(out, "  Description: {description}");
+        let _ = writeln!(out, "  Count: {count}");
+        out.push_str("  Version: 1.0\n");
+        let _ = writeln!(out, "  Status: {}", usage_status(count));
+        let export = if info.enforcement == Enforcement::ExportControlled { "RESTRICTED - ALLOWED" } else { "NOT RESTRICTED" };
+        let _ = writeln!(out, "  Export status: {export}");
+        let _ = writeln!(out, "  Feature Name: {}", info.feature);
+        let _ = writeln!(out, "  Feature Description: {description}");
+        let _ = writeln!(out, "  Enforcement type: {}", info.enforcement.show_word());
+        let _ = writeln!(out, "  License type: {}", info.term.show_word());
+        out.push('\n');
+    }
+}
+
+fn policy_section(device: &Device, out: &mut String) {
+    let policy = device.state.effective_policy();
+    let origin = policy.origin.label();
+    out.push_str("Policy:\n");
+    match (&device.state.policy, policy.origin) {
+        (Some(installed), PolicyOrigin::Customer) => {
+            let _ = writeln!(out, "  Policy in use: Installed On {}", date(installed.installed_at));
+            let _ = writeln!(out, "  Policy name: {}", installed.policy.name);
+        }
+        _ => out.push_str("  Policy in use: Merged from multiple sources.\n"),
+    }
+    let _ = writeln!(out, "  Reporting ACK required: {} ({origin})", yes_no(policy.ack_required));
+    for class in PolicyClass::ALL {
+        let a = policy.attributes(class);
+        let _ = writeln!(out, "  {}", class.heading());
+        let _ = writeln!(out, "    First report requirement (days): {} ({origin})", a.first);
+        let _ = writeln!(out, "    Reporting frequency (days): {} ({origin})", a.ongoing);
+        let _ = writeln!(out, "    Report on change (days): {} ({origin})", a.on_change);
+    }
+}
+
+fn transport_section(device: &Device, out: &mut String) {
+    let running = &device.state.running;
+    out.push_str("Transport:\n");
+    let _ = writeln!(out, "  Type: {}", running.transport.show_word());
+    let proxy = |out: &mut String| {
+        out.push_str("  Proxy:\n");
+        match (&running.proxy_address, running.proxy_port) {
+            (Some(address), port) => {
+                let _ = writeln!(out, "    Address: {address}");
+                let _ = writeln!(out, "    Port: {}", port.map_or("<empty>".to_owned(), |p| p.to_string()));
+                out.push_str("    Username: <empty>\n    Password: <empty>\n");
+            }
+            (None, _) => out.push_str("    Not Configured\n"),
+        }
+        out.push_str("  VRF: <empty>\n");
+    };
+    match running.transport {
+        Transport::Cslu => {
+            let url = running.url_cslu.clone().unwrap_or_else(|| DEFAULT_CSLU_URL.to_owned());
+            let _ = writeln!(out, "  Cslu address: {url}");
+            proxy(out);
+        }
+        Transport::Smart | Transport::Automatic => {
+            let url = running.url_smart.clone().unwrap_or_else(|| DEFAULT_SMART_URL.to_owned());
+            let _ = writeln!(out, "  URL: {url}");
+            proxy(out);
+        }
+        Transport::Callhome => {
+            let url = running.url_callhome.clone().unwrap_or_else(|| DEFAULT_CALLHOME_URL.to_owned());
+            let _ = writeln!(out, "  URL: {url}");
+            proxy(out);
+        }
+        Transport::Off => {}
+    }
+}
+
+fn usage_reporting_section(device: &Device, out: &mut String) {
+    let state = &device.state;
+    out.push_str("Usage Reporting:\n");
+    let _ = writeln!(out, "  Last ACK received: {}", date_or_none(state.last_ack));
+    let _ = writeln!(out, "  Next ACK deadline: {}", date_or_none(device.next_ack_deadline()));
+    let interval = device.push_interval_days();
+    if interval == 0 {
+        out.push_str("  Reporting push interval: 0 (no reporting)\n");
+    } else {
+        let _ = writeln!(out, "  Reporting push interval: {interval} days");
+    }
+    let push_check = if state.running.transport != Transport::Off && state.ledger.waiting_for_ack() > 0 {
+        state.last_push.map(|push| push + Duration::minutes(15))
+    } else {
+        None
+    };
+    let _ = writeln!(out, "  Next ACK push check: {}", date_or_none(push_check));
+    let _ = writeln!(out, "  Next report push: {}", date_or_none(device.next_report_push()));
+    let _ = writeln!(out, "  Last report push: {}", date_or_none(state.last_push));
+    let _ = writeln!(out, "  Last report file write: {}", date_or_none(state.last_file_write));
+}
+
+fn trust_section(device: &Device, out: &mut String) {
+    let state = &device.state;
+    if state.units.len() == 1 {
+        let udi = state.active().udi.to_string();
+        match state.trust.get(&udi) {
+            Some(trust) => {
+                let _ = writeln!(out, "Trust Code Installed: {}", date(trust.installed_at));
+            }
+            None if state.factory_trust => out.push_str("Trust Code Installed: Factory-installed\n"),
+            None => out.push_str("Trust Code Installed: <none>\n"),
+        }
+        return;
+    }
+    out.push_str("Trust Code Installed:\n");
+    for unit in &state.units {
+        let udi = unit.udi.to_string();
+        let what = match state.trust.get(&udi) {
+            Some(trust) => format!("INSTALLED on {}", date(trust.installed_at)),
+            None => "<none>".to_owned(),
+        };
+        let _ = writeln!(out, "  {}: {} {}", unit.role.as_str(), udi, what);
+    }
+}
+
+fn status_body(device: &Device, out: &mut String) {
+    let running = &device.state.running;
+    out.push_str("Utility:\n  Status: DISABLED\n\n");
+    out.push_str("Smart Licensing Using Policy:\n  Status: ENABLED\n\n");
+    account_section(device, out);
+    out.push('\n');
+    out.push_str("Data Privacy:\n");
+    let _ = writeln!(out, "  Sending Hostname: {}", yes_no(!running.privacy_hostname));
+    let _ = writeln!(out, "    Callhome hostname privacy: {}", enabled(running.privacy_hostname));
+    let _ = writeln!(out, "    Smart Licensing hostname privacy: {}", enabled(running.privacy_hostname));
+    let _ = writeln!(out, "  Version privacy: {}", enabled(running.privacy_version));
+    out.push('\n');
+    transport_section(device, out);
+    out.push('\n');
+    out.push_str("Miscellaneous:\n  Custom Id: <empty>\n\n");
+    policy_section(device, out);
+    out.push('\n');
+    usage_reporting_section(device, out);
+    out.push('\n');
+    trust_section(device, out);
+}
+
+/// `show license status`
+pub fn status(device: &Device) -> String {
+    let mut out = String::new();
+    status_body(device, &mut out);
+    out
+}
+
+fn ha_list(device: &Device, out: &mut String) {
+    let _ = writeln!(out, "UDI: {}", device.state.active().udi);
+    if device.state.units.len() > 1 {
+        out.push_str("\nHA UDI List:\n");
+        for unit in &device.state.units {
+            let _ = writeln!(out, "    {}:{}", unit.role.as_str(), unit.udi);
+        }
+    }
+}
+
+/// `show license udi`
+pub fn udi(device: &Device) -> String {
+    let mut out = String::new();
+    ha_list(device, &mut out);
+    out
+}
+
+fn authorization_body(device: &Device, out: &mut String) {
+    let state = &device.state;
+    out.push_str("Overall status:\n");
+    for unit in &state.units {
+        let udi = unit.udi.to_string();
+        let _ = writeln!(out, "  {}: PID:{},SN:{}", unit.role.as_str(), unit.udi.pid, unit.udi.sn);
+        match state.authorizations.get(&udi) {
+            Some(auth) => {
+                let _ = writeln!(out, "      Status: SMART AUTHORIZATION INSTALLED on {}", date(auth.installed_at));
+                let _ = writeln!(out, "      Last Confirmation code: {}", auth.confirmation_code);
+            }
+            None => {
+                out.push_str("      Status: NOT INSTALLED\n");
+                if let Some(code) = state.last_return_code.get(&udi) {
+                    let _ = writeln!(out, "      Last return code: {code}");
+                }
+            }
+        }
+    }
+    let active = &state.active().udi;
+    let mut features: Vec<&str> = state.authorizations.values().flat_map(|a| a.entitlements.iter().map(|e| e.feature.as_str())).collect();
+    features.sort();
+    features.dedup();
+    if !features.is_empty() {
+        out.push_str("\nAuthorizations:\n");
+        for feature in features {
+            let info = license::lookup(feature);
+            let display = info.map(|i| i.display_name(active)).unwrap_or_else(|| feature.to_owned());
+            let description = info.and_then(|i| i.description).unwrap_or(feature);
+            let holders: Vec<(HaRole, String, u64, String)> = state
+                .units
+                .iter()
+                .filter_map(|unit| {
+                    let auth = state.authorizations.get(&unit.udi.to_string())?;
+                    let ent = auth.entitlements.iter().find(|e| e.feature == feature)?;
+                    Some((unit.role, unit.udi.to_string(), ent.count, ent.license_type.clone()))
+                })
+                .collect();
+            let total: u64 = holders.iter().map(|h| h.2).sum();
+            let enforcement = info.map_or("EXPORT RESTRICTED", |i| i.enforcement.show_word());
+            let _ = writeln!(out, "  {} ({}):", feature_heading(feature), display);
+            let _ = writeln!(out, "    Description: {description}");
+            let _ = writeln!(out, "    Total available count: {total}");
+            let _ = writeln!(out, "    Enforcement type: {enforcement}");
+            out.push_str("    Term information:\n");
+            for (role, udi, count, license_type) in holders {
+                let _ = writeln!(out, "      {}: {}", role.as_str(), udi);
+                out.push_str("        Authorization type: SMART AUTHORIZATION INSTALLED\n");
+                let _ = writeln!(out, "        License type: {}", license_type.to_ascii_uppercase());
+                let _ = writeln!(out, "          Term Count: {count}");
+            }
+        }
+    }
+    out.push_str("\nPurchased Licenses:\n  No Purchase Information Available\n");
+}
+
+fn feature_heading(feature: &str) -> &str {
+    if feature == "hseck9" { "C9K HSEC" } else { feature }
+}
+
+/// `show license authorization`
+pub fn authorization(device: &Device) -> String {
+    let mut out = String::new();
+    authorization_body(device, &mut out);
+    out
+}
+
+fn report_summary(device: &Device, out: &mut String) {
+    let ledger = &device.state.ledger;
+    let total = ledger.reports.len();
+    let acked = ledger.reports.values().filter(|r| r.state == ReportState::Acknowledged).count();
+    let waiting = ledger.reports.values().filter(|r| matches!(r.state, ReportState::Pending | ReportState::Unacknowledged)).count();
+    let available = ledger.reports.values().filter(|r| r.state == ReportState::Closed).count();
+    let collecting = ledger.reports.values().filter(|r| r.state == ReportState::Open).count();
+    let stored = ledger.reports.values().filter(|r| r.in_storage()).count();
+    let _ = writeln!(out, "Total: {total},  Purged: 0");
+    let _ = writeln!(out, "Total Acknowledged Received: {acked},  Waiting for Ack: {waiting}");
+    let _ = writeln!(out, "Available to Report: {available}  Collecting Data: {collecting}");
+    let _ = writeln!(out, "Maximum Display: {total}  In Storage: {stored},  MIA: 0");
+}
+
+/// `show license all`
+pub fn all(device: &Device) -> String {
+    let mut out = String::from("Smart Licensing Status\n======================\n\nSmart Licensing is ENABLED\n\n");
+    out.push_str("License Conversion:\n  Automatic Conversion Enabled: False\n  Status: Not started\n\n");
+    out.push_str("Export Authorization Key:\n  Features Authorized:\n");
+    let authorized: Vec<(String, String)> = device
+        .state
+        .authorizations
+        .iter()
+        .flat_map(|(udi, a)| a.entitlements.iter().map(move |e| (e.feature.clone(), udi.clone())))
+        .collect();
+    if authorized.is_empty() {
+        out.push_str("    <none>\n\n");
+    } else {
+        for (feature, udi) in authorized {
+            let _ = writeln!(out, "    {feature}: {udi}");
+        }
+        out.push('\n');
+    }
+    status_body(device, &mut out);
+    out.push_str("\nLicense Usage\n=============\n");
+    usage_entries(device, &mut out);
+    out.push_str("Product Information\n===================\n");
+    ha_list(device, &mut out);
+    out.push_str("\nAgent Version\n=============\nSmart Agent for Licensing: 5.5.13_rel/26\n\n");
+    out.push_str("License Authorizations\n======================\n");
+    authorization_body(device, &mut out);
+    out.push_str("\nUsage Report Summary:\n=====================\n");
+    report_summary(device, &mut out);
+    out
+}
+
+/// `show license rum id all`
+pub fn rum_all(device: &Device) -> String {
+    let mut out = String::from("Smart License Agent Report Ids\n\n");
+    out.push_str("Report Id  State            Flag Feature Name\n");
+    out.push_str("-------------------------------------------------------\n");
+    for report in device.state.ledger.reports.values() {
+        let flag = if report.in_storage() || report.state == ReportState::Open { "N" } else { "D" };
+        let _ = writeln!(out, "{:<10} {:<16} {:<4} {}", report.id, report.state.show_word(), flag, report.feature);
+    }
+    out
+}
+
+/// `show license rum id <n>`
+pub fn rum_one(device: &Device, id: u64) -> Result<String, DeviceError> {
+    let report = find_report(device, id)?;
+    let mut out = String::from("Report Id  State            Flag Feature Name\n");
+    out.push_str("-------------------------------------------------------\n");
+    let flag = if report.in_storage() || report.state == ReportState::Open { "N" } else { "D" };
+    let _ = writeln!(out, "{:<10} {:<16} {:<4} {}", report.id, report.state.show_word(), flag, report.feature);
+    Ok(out)
+}
+
+fn find_report(device: &Device, id: u64) -> Result<&slp_core::ledger::Report, DeviceError> {
+    device.state.ledger.reports.get(&id).ok_or_else(|| DeviceError::Refused(format!("% Error: RUM report {id} not found")))
+}
+
+/// `show license rum id <n> detail`
+pub fn rum_detail(device: &Device, id: u64) -> Result<String, DeviceError> {
+    let report = find_report(device, id)?;
+    let mut out = String::new();
+    let _ = writeln!(out, "Smart License Agent Report Detail\n");
+    let _ = writeln!(out, "Report Id: {}", report.id);
+    out.push_str("  Metric Name: ENTITLEMENT\n");
+    let _ = writeln!(out, "  Feature Name: {}", report.feature);
+    let _ = writeln!(out, "  Metric Value: {}", report.entitlement_tag);
+    let _ = writeln!(out, "  UDI: {}", device.state.active().udi);
+    let _ = writeln!(out, "  Previous Report Id: {}, Next Report Id: {}", report.previous.unwrap_or(0), report.next.unwrap_or(0));
+    match report.state {
+        ReportState::Acknowledged => {
+            let _ = writeln!(out, "  State: ACK, State Change Reason: ACKED");
+        }
+        state => {
+            let reason = report.close_reason.map_or("None", |r| r.as_str());
+            let _ = writeln!(out, "  State: {}, State Change Reason: {}", state.show_word(), reason);
+        }
+    }
+    let _ = writeln!(out, "  Close Reason: {}", report.close_reason.map_or("None", |r| r.as_str()));
+    let _ = writeln!(out, "  Start Time: {}, End Time: {}", date(report.start), report.end.map_or("<none>".to_owned(), date));
+    let storage = if report.in_storage() || report.state == ReportState::Open { "EXIST" } else { "DELETED" };
+    let _ = writeln!(out, "  Storage State: {storage}");
+    let _ = writeln!(out, "  Transaction ID: {}", report.transaction_id.as_deref().unwrap_or("0"));
+    out.push_str("  Transaction Message: <none>\n");
+    Ok(out)
+}
+
+/// `show license eventlog [days]`
+pub fn eventlog(device: &Device, days: Option<u64>) -> String {
+    let since = days.map(|d| device.now - Duration::days(i64::try_from(d).unwrap_or(i64::MAX / 86_400_000)));
+    let mut out = String::from(" **** Event Log ****\n");
+    for event in &device.state.events {
+        if since.is_some_and(|since| event.at < since) {
+            continue;
+        }
+        let _ = writeln!(out, "{} {}", event.at.format("%Y-%m-%d %H:%M:%S%.3f UTC"), event.text);
+    }
+    out
+}
+
+/// `show license history message`
+pub fn history(device: &Device) -> String {
+    let mut out = String::new();
+    for kind in ["POLICY", "AUTH", "TRUST CODE", "RUM ACK", "CONVERSION ACK", "ACCOUNT INFO"] {
+        let _ = writeln!(out, "{kind}:");
+        let entries: Vec<_> = device.state.history.iter().filter(|h| h.kind == kind).collect();
+        if entries.is_empty() {
+            out.push_str("  <none>\n");
+        }
+        for entry in entries {
+            let _ = writeln!(out, "  {}: {}", date(entry.at), entry.summary);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `show license tech support`
+pub fn tech_support(device: &Device) -> String {
+    let mut out = all(device);
+    out.push_str("\nDevice Telemetry Report Summary:\n  Data Channel: Available\n  Reports on disk: 0\n");
+    out.push_str("\nMeasurements:\n  ENTITLEMENT:\n    Interval: 00:15:00\n");
+    let _ = writeln!(out, "\nTrust Data:\n  {}", if device.state.trust.is_empty() { "No Trust Data" } else { "INSTALLED" });
+    out
+}
+
+/// `show running-config` (the parts slp models).
+pub fn running_config(device: &Device) -> String {
+    let r = &device.state.running;
+    let mut out = String::from("Building configuration...\n\nCurrent configuration:\n!\n");
+    let _ = writeln!(out, "hostname {}\n!", r.hostname);
+    if let Some(level) = &r.boot_level {
+        match &r.boot_addon {
+            Some(addon) => {
+                let _ = writeln!(out, "license boot level {level} addon {addon}");
+            }
+            None => {
+                let _ = writeln!(out, "license boot level {level}");
+            }
+        }
+    }
+    if r.transport != Transport::Cslu {
+        let _ = writeln!(out, "license smart transport {}", r.transport.keyword());
+    }
+    if let Some(url) = &r.url_cslu {
+        let _ = writeln!(out, "license smart url cslu {url}");
+    }
+    if let Some(url) = &r.url_smart {
+        let _ = writeln!(out, "license smart url smart {url}");
+    }
+    if let Some(address) = &r.proxy_address {
+        let _ = writeln!(out, "license smart proxy address {address}");
+    }
+    if let Some(port) = r.proxy_port {
+        let _ = writeln!(out, "license smart proxy port {port}");
+    }
+    if let Some(interval) = r.usage_interval {
+        let _ = writeln!(out, "license smart usage interval {interval}");
+    }
+    if r.privacy_hostname {
+        out.push_str("license smart privacy hostname\n");
+    }
+    if r.privacy_version {
+        out.push_str("license smart privacy version\n");
+    }
+    for tunnel in &r.tunnels {
+        let _ = writeln!(out, "!\ninterface {tunnel}");
+        if r.ipsec_tunnels.contains(tunnel) {
+            out.push_str(" tunnel mode ipsec ipv4\n");
+        }
+    }
+    out.push_str("!\nend\n");
+    out
+}
+
+/// `show version`
+pub fn version(device: &Device) -> String {
+    let state = &device.state;
+    let v = long_version(&state.software_version);
+    let host = state.hostname();
+    let uptime = device.uptime();
+    let (weeks, days, hours, minutes) = (
+        uptime.num_weeks(),
+        uptime.num_days() % 7,
+        uptime.num_hours() % 24,
+        uptime.num_minutes() % 60,
+    );
+    let mut out = String::new();
+    let _ = writeln!(out, "Cisco IOS XE Software, Version {v}");
+    let _ = writeln!(out, "Cisco IOS Software [Cupertino], Catalyst L3 Switch Software (CAT9K_IOSXE), Version {v}, RELEASE SOFTWARE (fc1)");
+    out.push_str("Technical Support: http://www.cisco.com/techsupport\n");
+    out.push_str("Copyright (c) 1986-2023 by Cisco Systems, Inc.\n");
+    out.push_str("Compiled Tue 01-Aug-23 12:00 by mcpre\n\n\n");
+    out.push_str("Cisco IOS-XE software, Copyright (c) 2005-2023 by cisco Systems, Inc.\n");
+    out.push_str("All rights reserved.  Certain components of Cisco IOS-XE software are\n");
+    out.push_str("licensed under the GNU General Public License (\"GPL\") Version 2.0.\n\n\n");
+    let _ = writeln!(out, "ROM: IOS-XE ROMMON");
+    let _ = writeln!(out, "BOOTLDR: System Bootstrap, Version 17.9.1r, RELEASE SOFTWARE (P)\n");
+    let _ = writeln!(out, "{host} uptime is {weeks} weeks, {days} days, {hours} hours, {minutes} minutes");
+    out.push_str("Uptime for this control processor is ");
+    let _ = writeln!(out, "{weeks} weeks, {days} days, {hours} hours, {minutes} minutes");
+    out.push_str("System returned to ROM by Reload Command\n");
+    let _ = writeln!(out, "System restarted at {}", state.booted_at.format("%H:%M:%S UTC %a %b %d %Y"));
+    out.push_str("System image file is \"flash:packages.conf\"\n");
+    out.push_str("Last reload reason: Reload Command\n\n\n\n");
+    out.push_str("This product contains cryptographic features and is subject to United\n");
+    out.push_str("States and local country laws governing import, export, transfer and\nuse.\n\n\n");
+    out.push_str("Technology Package License Information: \n\n");
+    out.push_str("------------------------------------------------------------------------------\n");
+    out.push_str("Technology-package                                     Technology-package\n");
+    out.push_str("Current                        Type                       Next reboot  \n");
+    out.push_str("------------------------------------------------------------------------------\n");
+    let current_level = state.boot_level.clone().unwrap_or_else(|| "None".to_owned());
+    let next_level = state.startup.boot_level.clone().unwrap_or_else(|| "None".to_owned());
+    let _ = writeln!(out, "{:<31}{:<27}{}", current_level, "Smart License", next_level);
+    let current_addon = state.boot_addon.clone().unwrap_or_else(|| "None".to_owned());
+    let next_addon = state.startup.boot_addon.clone().unwrap_or_else(|| "None".to_owned());
+    let _ = writeln!(out, "{:<31}{:<27}{}", current_addon, "Subscription Smart License", next_addon);
+    out.push_str("\n\nSmart Licensing Status: Registration Not Applicable/Not Applicable\n\n");
+    let _ = writeln!(out, "cisco {} (X86) processor with 1418480K/6147K bytes of memory.", state.active().udi.pid);
+    out.push_str("Processor board ID ");
+    let _ = writeln!(out, "{}", state.active().udi.sn);
+    out.push_str("1 Virtual Ethernet interface\n28 Gigabit Ethernet interfaces\n4 Ten Gigabit Ethernet interfaces\n");
+    out.push_str("2048K bytes of non-volatile configuration memory.\n");
+    out.push_str("8388608K bytes of physical memory.\n");
+    out.push_str("1638400K bytes of Crash Files at crashinfo:.\n");
+    out.push_str("11264000K bytes of Flash at flash:.\n\n");
+    out.push_str("Base Ethernet MAC Address          : 00:00:5e:00:53:01\n");
+    out.push_str("Motherboard Assembly Number        : 73-18271-03\n");
+    let _ = writeln!(out, "Motherboard Serial Number          : {}", state.active().udi.sn);
+    out.push_str("Model Revision Number              : A0\n");
+    out.push_str("Motherboard Revision Number        : A0\n");
+    let _ = writeln!(out, "Model Number                       : {}", state.active().udi.pid);
+    let _ = writeln!(out, "System Serial Number               : {}\n\n", state.active().udi.sn);
+    out.push_str("Switch Ports Model              SW Version        SW Image              Mode   \n");
+    out.push_str("------ ----- -----             ----------        ----------            ----   \n");
+    for (idx, unit) in state.units.iter().enumerate() {
+        let marker = if idx == 0 { "*" } else { " " };
+        let _ = writeln!(out, "{marker}{:>5} {:>5} {:<17} {:<17} {:<21} INSTALL", idx + 1, 28, unit.udi.pid, v, "CAT9K_IOSXE");
+    }
+    out.push_str("\n\nConfiguration register is 0x102\n\n");
+    out
+}

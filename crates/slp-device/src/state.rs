@@ -1,0 +1,314 @@
+//! The product instance's persisted state: one JSON file in the state directory, replaced
+//! atomically (write to a temporary file, fsync, rename, fsync the directory), so a kill at any
+//! moment leaves either the old or the new state, never a torn one.
+//!
+//! This file is the device's own storage, not a wire format; `version` guards its evolution.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use slp_core::Timestamp;
+use slp_core::ledger::Ledger;
+use slp_core::policy::{Policy, PolicyClass};
+use slp_core::udi::{HaRole, Udi};
+
+use crate::DeviceError;
+
+pub const STATE_VERSION: u32 = 1;
+const STATE_FILE: &str = "state.json";
+pub const BOOTFLASH: &str = "bootflash";
+
+/// One unit of the HA set; the first unit is the active.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub role: HaRole,
+    pub udi: Udi,
+}
+
+/// How the device reaches CSLU or CSSM (`license smart transport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Transport {
+    Automatic,
+    Callhome,
+    Cslu,
+    Off,
+    Smart,
+}
+
+impl Transport {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Transport::Automatic => "automatic",
+            Transport::Callhome => "callhome",
+            Transport::Cslu => "cslu",
+            Transport::Off => "off",
+            Transport::Smart => "smart",
+        }
+    }
+
+    /// What `show license status` prints after `Type:`.
+    pub fn show_word(self) -> &'static str {
+        match self {
+            Transport::Automatic => "Automatic",
+            Transport::Callhome => "Callhome",
+            Transport::Cslu => "cslu",
+            Transport::Off => "Transport Off",
+            Transport::Smart => "Smart",
+        }
+    }
+}
+
+/// Configuration (running or startup): the `license …` commands and the few others slp models.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    pub hostname: String,
+    pub boot_level: Option<String>,
+    pub boot_addon: Option<String>,
+    pub transport: Transport,
+    pub url_cslu: Option<String>,
+    pub url_smart: Option<String>,
+    pub url_callhome: Option<String>,
+    pub proxy_address: Option<String>,
+    pub proxy_port: Option<u16>,
+    pub usage_interval: Option<u32>,
+    pub privacy_hostname: bool,
+    pub privacy_version: bool,
+    /// Tunnel interfaces configured with `tunnel mode ipsec ipv4` (the cryptographic feature that uses HSECK9).
+    pub ipsec_tunnels: BTreeSet<String>,
+    /// Tunnel interfaces that exist.
+    pub tunnels: BTreeSet<String>,
+}
+
+/// The account an ACK named, shown with "As of".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub smart_account: String,
+    pub virtual_account: String,
+    pub as_of: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledPolicy {
+    pub policy: Policy,
+    pub installed_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustInstalled {
+    pub trust_id: u64,
+    pub installed_at: Timestamp,
+}
+
+/// A SLAC installed for one UDI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledAuthorization {
+    pub code_id: String,
+    pub installed_at: Timestamp,
+    pub confirmation_code: String,
+    pub entitlements: Vec<Entitlement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entitlement {
+    pub feature: String,
+    pub tag: String,
+    pub count: u64,
+    pub license_type: String,
+    pub end_date: Option<String>,
+}
+
+/// `license smart authorization request {add|replace} <feature> {all|local}` waiting to be saved or sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAuthRequest {
+    pub feature: String,
+    pub all: bool,
+    pub replace: bool,
+    pub requested_at: Timestamp,
+}
+
+/// One system message, as kept for `show license eventlog`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedEvent {
+    pub at: Timestamp,
+    /// The message text, e.g. `%SMART_LIC-6-POLICY_INSTALL_SUCCESS: A new licensing policy was successfully installed`.
+    pub text: String,
+}
+
+/// One imported message for `show license history message`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedMessage {
+    pub at: Timestamp,
+    /// `RUM ACK`, `POLICY`, `TRUST CODE`, `AUTH`, `ACCOUNT INFO`.
+    pub kind: String,
+    pub summary: String,
+}
+
+/// Everything the product instance remembers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceState {
+    pub version: u32,
+    pub software_version: String,
+    pub software_tag: String,
+    pub units: Vec<Unit>,
+    /// The device key (base64 Ed25519 secret) that signs reports and requests.
+    pub key_secret: String,
+    pub running: Config,
+    pub startup: Config,
+    /// Boot level in effect since the last reload.
+    pub boot_level: Option<String>,
+    pub boot_addon: Option<String>,
+    pub booted_at: Timestamp,
+    pub reloads: u32,
+    /// The HSEC key is held by the cryptographic feature (sticky until `platform hsec-license-release`).
+    pub hsec_in_use: bool,
+    pub ledger: Ledger,
+    pub first_use: BTreeMap<PolicyClass, Timestamp>,
+    pub pending_changes: Vec<(Timestamp, PolicyClass)>,
+    pub last_ack: Option<Timestamp>,
+    pub last_push: Option<Timestamp>,
+    pub last_file_write: Option<Timestamp>,
+    pub account: Option<AccountInfo>,
+    /// The authority key pinned when the first signed document from it was installed.
+    pub authority_key: Option<String>,
+    pub policy: Option<InstalledPolicy>,
+    /// Trust codes by UDI text.
+    pub trust: BTreeMap<String, TrustInstalled>,
+    pub factory_trust: bool,
+    /// SLACs by UDI text.
+    pub authorizations: BTreeMap<String, InstalledAuthorization>,
+    pub pending_auth_request: Option<PendingAuthRequest>,
+    pub last_return_code: BTreeMap<String, String>,
+    pub events: Vec<LoggedEvent>,
+    pub history: Vec<ImportedMessage>,
+}
+
+impl DeviceState {
+    pub fn active(&self) -> &Unit {
+        // `init` always creates the active first and nothing removes it.
+        &self.units[0]
+    }
+
+    pub fn hostname(&self) -> &str {
+        &self.running.hostname
+    }
+
+    pub fn effective_policy(&self) -> Policy {
+        self.policy.as_ref().map(|it| it.policy.clone()).unwrap_or_else(Policy::cisco_default)
+    }
+}
+
+/// The state directory: `state.json` and the `bootflash/` folder.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    pub fn new(root: impl Into<PathBuf>) -> StateDir {
+        StateDir { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.root.join(STATE_FILE)
+    }
+
+    pub fn exists(&self) -> bool {
+        self.state_file().is_file()
+    }
+
+    pub fn load(&self) -> Result<DeviceState, DeviceError> {
+        let path = self.state_file();
+        let text = fs::read_to_string(&path).map_err(|err| {
+            if err.kind() == std::io::ErrorKind::NotFound {
+                DeviceError::NotInitialized { dir: self.root.clone() }
+            } else {
+                DeviceError::Io { path: path.clone(), source: err }
+            }
+        })?;
+        let state: DeviceState = serde_json::from_str(&text)
+            .map_err(|err| DeviceError::CorruptState { path: path.clone(), reason: err.to_string() })?;
+        if state.version != STATE_VERSION {
+            return Err(DeviceError::CorruptState {
+                path,
+                reason: format!("state version {} is not supported (expected {STATE_VERSION})", state.version),
+            });
+        }
+        Ok(state)
+    }
+
+    pub fn save(&self, state: &DeviceState) -> Result<(), DeviceError> {
+        let text = serde_json::to_string_pretty(state)
+            .map_err(|err| DeviceError::CorruptState { path: self.state_file(), reason: err.to_string() })?;
+        write_atomic(&self.state_file(), text.as_bytes())
+    }
+
+    /// Resolves a device path (`bootflash:name`, `flash:name`, or a host path) to a host path.
+    /// Device file systems map to folders in the state directory and may not escape them.
+    pub fn resolve(&self, device_path: &str) -> Result<PathBuf, DeviceError> {
+        let bad = |reason: &str| DeviceError::BadPath { path: device_path.to_owned(), reason: reason.to_owned() };
+        let (fs_name, rest) = match device_path.split_once(':') {
+            Some((fs_name, rest)) if matches!(fs_name, "bootflash" | "flash" | "usbflash0" | "crashinfo") => {
+                (fs_name, rest)
+            }
+            _ => {
+                let path = PathBuf::from(device_path);
+                if path.is_absolute() {
+                    return Ok(path);
+                }
+                return Err(bad("use bootflash:<name> or an absolute path"));
+            }
+        };
+        let rest = rest.trim_start_matches('/');
+        if rest.is_empty() {
+            return Err(bad("no file name"));
+        }
+        let relative = Path::new(rest);
+        if relative.components().any(|it| !matches!(it, std::path::Component::Normal(_))) {
+            return Err(bad("the path leaves the device file system"));
+        }
+        let folder = if fs_name == "flash" { BOOTFLASH } else { fs_name };
+        Ok(self.root.join(folder).join(relative))
+    }
+}
+
+/// Writes a file so that readers see the old or the new content, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DeviceError> {
+    let io = |source| DeviceError::Io { path: path.to_owned(), source };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io)?;
+    let file_name = path.file_name().map(|it| it.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let mut file = fs::File::create(&tmp).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(io)?;
+    if let Ok(dir_handle) = fs::File::open(dir) {
+        // Persist the rename itself; not every platform supports syncing a directory.
+        let _ = dir_handle.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_paths_stay_inside_the_state_directory() {
+        let dir = StateDir::new("/tmp/dev");
+        assert_eq!(dir.resolve("bootflash:all_rum.txt").unwrap(), PathBuf::from("/tmp/dev/bootflash/all_rum.txt"));
+        assert_eq!(dir.resolve("flash:x/y.txt").unwrap(), PathBuf::from("/tmp/dev/bootflash/x/y.txt"));
+        assert_eq!(dir.resolve("/abs/ack.txt").unwrap(), PathBuf::from("/abs/ack.txt"));
+        for bad in ["bootflash:../state.json", "bootflash:a/../../x", "bootflash:", "relative.txt"] {
+            assert!(dir.resolve(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The `slp` binary: parses the command line and hands each role its arguments.
+//!
+//! Role logic lives in the role crates (`slp-device`, `slp-authority`); this crate only wires
+//! them together, sets up logging and the clock, and turns errors into exit codes.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::DateTime;
+use clap::{Parser, Subcommand};
+use slp_clock::{Clock, SystemClock, VirtualClock};
+
+/// Smart Licensing Using Policy, open and self-hostable: every role in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "slp", version, about, long_about = None)]
+struct Cli {
+    /// Run on a virtual clock set to this instant (RFC 3339, e.g. 2026-11-22T10:00:00Z) instead of the system clock.
+    #[arg(long, global = true, value_name = "RFC3339")]
+    now: Option<String>,
+    #[command(subcommand)]
+    role: Role,
+}
+
+#[derive(Debug, Subcommand)]
+enum Role {
+    /// The product instance (IOS-XE smart agent): IOS-style CLI, usage recording, RUM reports.
+    Device(slp_device::cli::DeviceArgs),
+    /// The license authority (CSSM role): accounts, license pools, usage ingestion, ACKs, SLACs, policies.
+    Authority(slp_authority::cli::AuthorityArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("SLP_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let clock: Arc<dyn Clock> = match &cli.now {
+        Some(text) => {
+            let at = DateTime::parse_from_rfc3339(text)
+                .with_context(|| format!("--now {text:?} is not an RFC 3339 time such as 2026-11-22T10:00:00Z"))?
+                .to_utc();
+            Arc::new(VirtualClock::frozen(at))
+        }
+        None => Arc::new(SystemClock),
+    };
+    match cli.role {
+        Role::Device(args) => slp_device::cli::run(args, clock),
+        Role::Authority(args) => slp_authority::cli::run(args, clock),
+    }
+}
