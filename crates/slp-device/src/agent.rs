@@ -15,7 +15,9 @@ use slp_core::ledger::{CloseReason, Ledger, Report, Selection};
 use slp_core::license::{self, Enforcement, LicenseInfo};
 use slp_core::policy::PolicyClass;
 use slp_core::udi::{HaRole, Udi};
-use slp_wire::docs::{self, AuthRequestItem, AuthReturn, DeviceEntry, Key, SystemInfo, TrustRequest};
+use slp_wire::docs::{
+    self, AuthRequestItem, AuthReturn, DeviceEntry, Key, SystemInfo, TrustRequest,
+};
 use slp_wire::keys::KeyPair;
 use slp_wire::rum::{self, HaUdi, ReportInput, Sudi};
 use slp_wire::xml::{Document, Kind};
@@ -23,12 +25,14 @@ use slp_wire::xml::{Document, Kind};
 use crate::DeviceError;
 use crate::messages::Message;
 use crate::state::{
-    AccountInfo, Config, DeviceState, Entitlement, ImportedMessage, InstalledAuthorization, InstalledPolicy,
-    LoggedEvent, PendingAuthRequest, STATE_VERSION, StateDir, Transport, TrustInstalled, Unit, write_atomic,
+    AccountInfo, Config, DeviceState, Entitlement, ImportedMessage, InstalledAuthorization,
+    InstalledPolicy, LoggedEvent, PendingAuthRequest, STATE_VERSION, StateDir, Transport,
+    TrustInstalled, Unit, write_atomic,
 };
 
 /// The software tag every slp-simulated Catalyst 9300 reports (ISO 19770-2 style).
-pub const SOFTWARE_TAG: &str = "regid.2017-05.com.cisco.C9300,v1_727af1d9-6c39-4444-b301-863f81445b72";
+pub const SOFTWARE_TAG: &str =
+    "regid.2017-05.com.cisco.C9300,v1_727af1d9-6c39-4444-b301-863f81445b72";
 
 /// How to create a device.
 #[derive(Debug, Clone)]
@@ -55,7 +59,8 @@ pub struct Device {
 pub const DEFAULT_CSLU_URL: &str = "http://cslu-local:8182/cslu/v1/pi";
 /// The default smart URL (`license smart url default` with transport smart).
 pub const DEFAULT_SMART_URL: &str = "https://smartreceiver.cisco.com/licservice/license";
-pub const DEFAULT_CALLHOME_URL: &str = "https://tools.cisco.com/its/service/oddce/services/DDCEService";
+pub const DEFAULT_CALLHOME_URL: &str =
+    "https://tools.cisco.com/its/service/oddce/services/DDCEService";
 
 impl Config {
     fn factory(hostname: &str, boot_level: &str) -> Config {
@@ -83,7 +88,11 @@ pub fn long_version(version: &str) -> String {
     let parts: Vec<String> = version
         .split('.')
         .enumerate()
-        .map(|(idx, part)| if idx > 0 && part.len() == 1 { format!("0{part}") } else { part.to_owned() })
+        .map(
+            |(idx, part)| {
+                if idx > 0 && part.len() == 1 { format!("0{part}") } else { part.to_owned() }
+            },
+        )
         .collect();
     parts.join(".")
 }
@@ -92,7 +101,9 @@ fn random_code(groups: usize) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut rng = rand::thread_rng();
     (0..groups)
-        .map(|_| (0..6).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>())
+        .map(|_| {
+            (0..6).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join("-")
 }
@@ -104,8 +115,11 @@ fn rfc3339(at: Timestamp) -> String {
 /// Builds the closure that signs a report at the moment the ledger closes it.
 fn signer<'a>(key: &'a KeyPair, state: &DeviceState) -> impl FnMut(&Report) -> String + 'a {
     let active = state.active().udi.clone();
-    let ha_udi: Vec<HaUdi> =
-        state.units.iter().map(|u| HaUdi { role: u.role.as_str().to_owned(), sudi: Sudi::of(&u.udi) }).collect();
+    let ha_udi: Vec<HaUdi> = state
+        .units
+        .iter()
+        .map(|u| HaUdi { role: u.role.as_str().to_owned(), sudi: Sudi::of(&u.udi) })
+        .collect();
     let version = (!state.running.privacy_version).then(|| long_version(&state.software_version));
     let software_tag = state.software_tag.clone();
     move |report: &Report| {
@@ -131,7 +145,11 @@ fn signer<'a>(key: &'a KeyPair, state: &DeviceState) -> impl FnMut(&Report) -> S
 
 impl Device {
     /// Creates a new device in an empty state directory.
-    pub fn init(dir: StateDir, options: &InitOptions, now: Timestamp) -> Result<Device, DeviceError> {
+    pub fn init(
+        dir: StateDir,
+        options: &InitOptions,
+        now: Timestamp,
+    ) -> Result<Device, DeviceError> {
         if dir.exists() {
             return Err(DeviceError::AlreadyInitialized { dir: dir.root().to_owned() });
         }
@@ -142,9 +160,14 @@ impl Device {
                 license::BOOT_LEVELS.join(", ")
             )));
         }
-        let mut units = vec![Unit { role: HaRole::Active, udi: Udi::new(&options.pid, &options.sn)? }];
-        units.extend(options.standby.iter().map(|udi| Unit { role: HaRole::Standby, udi: udi.clone() }));
-        units.extend(options.members.iter().map(|udi| Unit { role: HaRole::Member, udi: udi.clone() }));
+        let mut units =
+            vec![Unit { role: HaRole::Active, udi: Udi::new(&options.pid, &options.sn)? }];
+        units.extend(
+            options.standby.iter().map(|udi| Unit { role: HaRole::Standby, udi: udi.clone() }),
+        );
+        units.extend(
+            options.members.iter().map(|udi| Unit { role: HaRole::Member, udi: udi.clone() }),
+        );
         let mut seen = BTreeSet::new();
         for unit in &units {
             if !seen.insert(unit.udi.to_string()) {
@@ -194,8 +217,9 @@ impl Device {
     /// Opens an existing device.
     pub fn open(dir: StateDir, now: Timestamp) -> Result<Device, DeviceError> {
         let state = dir.load()?;
-        let key = KeyPair::from_secret_b64(&state.key_secret, "device key")
-            .map_err(|source| DeviceError::Wire { file: dir.state_file().display().to_string(), source })?;
+        let key = KeyPair::from_secret_b64(&state.key_secret, "device key").map_err(|source| {
+            DeviceError::Wire { file: dir.state_file().display().to_string(), source }
+        })?;
         Ok(Device { dir, state, now, key })
     }
 
@@ -244,7 +268,13 @@ impl Device {
         {
             let mut sign = signer(&self.key, &self.state);
             for (info, count) in &usage {
-                if self.state.ledger.set_usage(info.feature, info.entitlement_tag, *count, now, &mut sign) {
+                if self.state.ledger.set_usage(
+                    info.feature,
+                    info.entitlement_tag,
+                    *count,
+                    now,
+                    &mut sign,
+                ) {
                     changed_classes.push((PolicyClass::of(info.enforcement, info.term), *count));
                 }
             }
@@ -330,7 +360,8 @@ impl Device {
         self.state.boot_addon = self.state.startup.boot_addon.clone();
         self.state.booted_at = now;
         self.state.reloads += 1;
-        self.state.hsec_in_use = !self.state.running.ipsec_tunnels.is_empty() && self.hsec_authorized();
+        self.state.hsec_in_use =
+            !self.state.running.ipsec_tunnels.is_empty() && self.hsec_authorized();
         if !self.state.hsec_in_use {
             self.state.running.ipsec_tunnels.clear();
         }
@@ -344,10 +375,9 @@ impl Device {
     /// Whether the active has a SLAC for the HSEC key.
     pub fn hsec_authorized(&self) -> bool {
         let active = self.state.active().udi.to_string();
-        self.state
-            .authorizations
-            .get(&active)
-            .is_some_and(|auth| auth.entitlements.iter().any(|e| e.feature == "hseck9" && e.count > 0))
+        self.state.authorizations.get(&active).is_some_and(|auth| {
+            auth.entitlements.iter().any(|e| e.feature == "hseck9" && e.count > 0)
+        })
     }
 
     /// `tunnel mode ipsec ipv4` under `interface <tunnel>`: uses the HSEC key, which needs a SLAC.
@@ -388,9 +418,11 @@ impl Device {
             sudi: Sudi::of(&self.state.active().udi),
             timestamp: self.now.timestamp_millis(),
             nonce: random_code(3).replace('-', ""),
-            hostname: (!self.state.running.privacy_hostname).then(|| self.state.hostname().to_owned()),
+            hostname: (!self.state.running.privacy_hostname)
+                .then(|| self.state.hostname().to_owned()),
             software_tag_identifier: self.state.software_tag.clone(),
-            software_version: (!self.state.running.privacy_version).then(|| long_version(&self.state.software_version)),
+            software_version: (!self.state.running.privacy_version)
+                .then(|| long_version(&self.state.software_version)),
             public_key: self.key.public_b64(),
             device_list: self
                 .state
@@ -414,7 +446,11 @@ impl Device {
     /// `license smart save usage {all|unreported|days N|rum-id N} file <path>`. The file carries
     /// the selected reports (open ones are closed first so current usage is included), the
     /// system information, and a trust-code request for every unit without a trust code.
-    pub fn save_usage(&mut self, selection: Selection, device_path: &str) -> Result<usize, DeviceError> {
+    pub fn save_usage(
+        &mut self,
+        selection: Selection,
+        device_path: &str,
+    ) -> Result<usize, DeviceError> {
         let path = self.dir.resolve(device_path)?;
         let mut next = self.state.ledger.clone();
         {
@@ -429,9 +465,14 @@ impl Device {
         if let Selection::ReportId(id) = selection
             && reports.is_empty()
         {
-            return Err(DeviceError::Refused(format!("% Error: RUM report {id} is not stored on this device")));
+            return Err(DeviceError::Refused(format!(
+                "% Error: RUM report {id} is not stored on this device"
+            )));
         }
-        let mut doc = Document { reports: reports.iter().map(|(_, e)| e.clone()).collect(), items: vec![self.system_info()] };
+        let mut doc = Document {
+            reports: reports.iter().map(|(_, e)| e.clone()).collect(),
+            items: vec![self.system_info()],
+        };
         for unit in &self.state.units {
             if !self.state.trust.contains_key(&unit.udi.to_string()) {
                 let request = TrustRequest {
@@ -458,11 +499,15 @@ impl Device {
     /// must be the one pinned by the first import.
     pub fn import(&mut self, device_path: &str) -> Result<Vec<String>, DeviceError> {
         let path = self.dir.resolve(device_path)?;
-        let text = fs::read_to_string(&path).map_err(|source| DeviceError::Io { path: path.clone(), source })?;
+        let text = fs::read_to_string(&path)
+            .map_err(|source| DeviceError::Io { path: path.clone(), source })?;
         let file = device_path.to_owned();
         let wire = |source| DeviceError::Wire { file: file.clone(), source };
         let doc = Document::parse(&text).map_err(wire)?;
-        if !doc.reports.is_empty() || doc.of(Kind::AuthRequest).next().is_some() || doc.of(Kind::TrustRequest).next().is_some() {
+        if !doc.reports.is_empty()
+            || doc.of(Kind::AuthRequest).next().is_some()
+            || doc.of(Kind::TrustRequest).next().is_some()
+        {
             return Err(DeviceError::Refused(format!(
                 "% Error: {device_path} holds usage reports or requests to upload to the authority, not an ACK or code to import"
             )));
@@ -498,42 +543,74 @@ impl Device {
         for item in &doc.items {
             match item.kind {
                 Kind::RumAck => {
-                    let ack: docs::RumAck = item.json().map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    let ack: docs::RumAck = item
+                        .json()
+                        .map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
                     let udi = sudi_text(&ack.sudi);
-                    item.verify(&ack.authority_key, "RUM ACK").map_err(|e| ImportFailure::new(item.kind, &udi, e.to_string()))?;
+                    item.verify(&ack.authority_key, "RUM ACK")
+                        .map_err(|e| ImportFailure::new(item.kind, &udi, e.to_string()))?;
                     check_key(item.kind, &ack.authority_key, &udi)?;
                     if udi != active {
-                        return Err(ImportFailure::new(item.kind, &udi, format!("the ACK is for {udi}, this product instance is {active}")));
+                        return Err(ImportFailure::new(
+                            item.kind,
+                            &udi,
+                            format!("the ACK is for {udi}, this product instance is {active}"),
+                        ));
                     }
                     plan.acks.push(ack);
                 }
                 Kind::Policy => {
-                    let policy: docs::PolicyDoc = item.json().map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
-                    item.verify(&policy.authority_key, "policy").map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    let policy: docs::PolicyDoc = item
+                        .json()
+                        .map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    item.verify(&policy.authority_key, "policy")
+                        .map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
                     check_key(item.kind, &policy.authority_key, &active)?;
-                    let parsed = policy.to_policy().map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    let parsed = policy
+                        .to_policy()
+                        .map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
                     plan.policy = Some(parsed);
                 }
                 Kind::TrustCode => {
-                    let code: docs::TrustCode = item.json().map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    let code: docs::TrustCode = item
+                        .json()
+                        .map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
                     let udi = sudi_text(&code.sudi);
-                    item.verify(&code.authority_key, "trust code").map_err(|e| ImportFailure::new(item.kind, &udi, e.to_string()))?;
+                    item.verify(&code.authority_key, "trust code")
+                        .map_err(|e| ImportFailure::new(item.kind, &udi, e.to_string()))?;
                     check_key(item.kind, &code.authority_key, &udi)?;
                     if !unit_udis.contains(&udi) {
-                        return Err(ImportFailure::new(item.kind, &udi, format!("{udi} is not a unit of this product instance")));
+                        return Err(ImportFailure::new(
+                            item.kind,
+                            &udi,
+                            format!("{udi} is not a unit of this product instance"),
+                        ));
                     }
                     if code.public_key != self.key.public_b64() {
-                        return Err(ImportFailure::new(item.kind, &udi, "the trust code is for another device key".to_owned()));
+                        return Err(ImportFailure::new(
+                            item.kind,
+                            &udi,
+                            "the trust code is for another device key".to_owned(),
+                        ));
                     }
                     plan.trust.push(code);
                 }
                 Kind::Authorization => {
-                    let code: docs::Authorization = item.json().map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
+                    let code: docs::Authorization = item
+                        .json()
+                        .map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
                     let udi = sudi_text(&code.sudi);
-                    item.verify(&code.authority_key, "authorization code").map_err(|e| ImportFailure::new(item.kind, &udi, e.to_string()))?;
+                    item.verify(&code.authority_key, "authorization code")
+                        .map_err(|e| ImportFailure::new(item.kind, &udi, e.to_string()))?;
                     check_key(item.kind, &code.authority_key, &udi)?;
                     if !unit_udis.contains(&udi) {
-                        return Err(ImportFailure::new(item.kind, &udi, format!("the authorization code is for {udi}, which is not a unit of this product instance")));
+                        return Err(ImportFailure::new(
+                            item.kind,
+                            &udi,
+                            format!(
+                                "the authorization code is for {udi}, which is not a unit of this product instance"
+                            ),
+                        ));
                     }
                     plan.authorizations.push(code);
                 }
@@ -541,7 +618,11 @@ impl Device {
             }
         }
         if plan.is_empty() {
-            return Err(ImportFailure::new(Kind::RumAck, &active, "the file holds nothing to import".to_owned()));
+            return Err(ImportFailure::new(
+                Kind::RumAck,
+                &active,
+                "the file holds nothing to import".to_owned(),
+            ));
         }
         plan.authority_key = authority;
         Ok(plan)
@@ -561,7 +642,11 @@ impl Device {
                 .collect();
             let acked = self.state.ledger.acknowledge(&ids, &ack.ack_id, self.now);
             // A change is covered once a report closed at or after it is acknowledged.
-            let covered_until = acked.iter().filter_map(|id| self.state.ledger.reports.get(id)).filter_map(|r| r.end).max();
+            let covered_until = acked
+                .iter()
+                .filter_map(|id| self.state.ledger.reports.get(id))
+                .filter_map(|r| r.end)
+                .max();
             if let Some(until) = covered_until {
                 self.state.pending_changes.retain(|(at, _)| *at > until);
             }
@@ -579,18 +664,32 @@ impl Device {
             self.state.history.push(ImportedMessage {
                 at: self.now,
                 kind: "ACCOUNT INFO".to_owned(),
-                summary: format!("Smart Account: {} Virtual Account: {}", ack.smart_account, ack.virtual_account),
+                summary: format!(
+                    "Smart Account: {} Virtual Account: {}",
+                    ack.smart_account, ack.virtual_account
+                ),
             });
         }
         if let Some(policy) = plan.policy {
-            self.state.history.push(ImportedMessage { at: self.now, kind: "POLICY".to_owned(), summary: policy.name.clone() });
+            self.state.history.push(ImportedMessage {
+                at: self.now,
+                kind: "POLICY".to_owned(),
+                summary: policy.name.clone(),
+            });
             self.state.policy = Some(InstalledPolicy { policy, installed_at: self.now });
             lines.push(self.log(Message::PolicyInstallSuccess));
         }
         for code in plan.trust {
             let udi = sudi_text(&code.sudi);
-            self.state.trust.insert(udi.clone(), TrustInstalled { trust_id: code.trust_id, installed_at: self.now });
-            self.state.history.push(ImportedMessage { at: self.now, kind: "TRUST CODE".to_owned(), summary: udi.clone() });
+            self.state.trust.insert(
+                udi.clone(),
+                TrustInstalled { trust_id: code.trust_id, installed_at: self.now },
+            );
+            self.state.history.push(ImportedMessage {
+                at: self.now,
+                kind: "TRUST CODE".to_owned(),
+                summary: udi.clone(),
+            });
             lines.push(self.log(Message::TrustCodeInstallSuccess { udi: &udi }));
         }
         for code in plan.authorizations {
@@ -609,13 +708,22 @@ impl Device {
             let confirmation_code = format!("{:08x}", rand::thread_rng().r#gen::<u32>());
             self.state.authorizations.insert(
                 udi.clone(),
-                InstalledAuthorization { code_id: code.code_id.clone(), installed_at: self.now, confirmation_code, entitlements },
+                InstalledAuthorization {
+                    code_id: code.code_id.clone(),
+                    installed_at: self.now,
+                    confirmation_code,
+                    entitlements,
+                },
             );
             self.state.last_return_code.remove(&udi);
             if self.state.pending_auth_request.is_some() {
                 self.state.pending_auth_request = None;
             }
-            self.state.history.push(ImportedMessage { at: self.now, kind: "AUTH".to_owned(), summary: udi.clone() });
+            self.state.history.push(ImportedMessage {
+                at: self.now,
+                kind: "AUTH".to_owned(),
+                summary: udi.clone(),
+            });
             lines.push(self.log(Message::AuthorizationInstallSuccess { udi: &udi }));
         }
         lines.push("Import Data Successful".to_owned());
@@ -625,12 +733,25 @@ impl Device {
     // ---- SLAC -----------------------------------------------------------------------------
 
     /// `license smart authorization request {add|replace} <feature> {all|local}`.
-    pub fn authorization_request(&mut self, replace: bool, feature: &str, all: bool) -> Result<(), DeviceError> {
-        let info = license::lookup(feature).filter(|info| info.enforcement != Enforcement::Unenforced).ok_or_else(|| {
-            DeviceError::Refused(format!("% Error: {feature} is not a license that needs an authorization code"))
-        })?;
-        self.state.pending_auth_request =
-            Some(PendingAuthRequest { feature: info.feature.to_owned(), all, replace, requested_at: self.now });
+    pub fn authorization_request(
+        &mut self,
+        replace: bool,
+        feature: &str,
+        all: bool,
+    ) -> Result<(), DeviceError> {
+        let info = license::lookup(feature)
+            .filter(|info| info.enforcement != Enforcement::Unenforced)
+            .ok_or_else(|| {
+                DeviceError::Refused(format!(
+                    "% Error: {feature} is not a license that needs an authorization code"
+                ))
+            })?;
+        self.state.pending_auth_request = Some(PendingAuthRequest {
+            feature: info.feature.to_owned(),
+            all,
+            replace,
+            requested_at: self.now,
+        });
         Ok(())
     }
 
@@ -639,9 +760,11 @@ impl Device {
         let request = self.state.pending_auth_request.clone().ok_or_else(|| {
             DeviceError::Refused("% Error: no authorization request: enter `license smart authorization request add <feature> {all|local}` first".to_owned())
         })?;
-        let info = license::lookup(&request.feature)
-            .ok_or_else(|| DeviceError::Refused(format!("% Error: unknown feature {}", request.feature)))?;
-        let units: Vec<&Unit> = if request.all { self.state.units.iter().collect() } else { vec![self.state.active()] };
+        let info = license::lookup(&request.feature).ok_or_else(|| {
+            DeviceError::Refused(format!("% Error: unknown feature {}", request.feature))
+        })?;
+        let units: Vec<&Unit> =
+            if request.all { self.state.units.iter().collect() } else { vec![self.state.active()] };
         let items: Vec<AuthRequestItem> = units
             .iter()
             .map(|unit| AuthRequestItem {
@@ -660,7 +783,11 @@ impl Device {
     }
 
     /// `license smart authorization return {all|local} offline <path>`: refused while in use.
-    pub fn authorization_return_offline(&mut self, all: bool, device_path: &str) -> Result<Vec<String>, DeviceError> {
+    pub fn authorization_return_offline(
+        &mut self,
+        all: bool,
+        device_path: &str,
+    ) -> Result<Vec<String>, DeviceError> {
         if self.state.hsec_in_use {
             return Err(DeviceError::Refused(
                 "% Error: The authorization code cannot be returned while the license is in use. Disable the feature and enter `platform hsec-license-release` first.".to_owned(),
@@ -673,7 +800,9 @@ impl Device {
         };
         let installed: Vec<(String, InstalledAuthorization)> = targets
             .iter()
-            .filter_map(|udi| self.state.authorizations.get(udi).map(|auth| (udi.clone(), auth.clone())))
+            .filter_map(|udi| {
+                self.state.authorizations.get(udi).map(|auth| (udi.clone(), auth.clone()))
+            })
             .collect();
         if installed.is_empty() {
             return Err(DeviceError::Refused(format!(
@@ -684,7 +813,8 @@ impl Device {
         let mut doc = Document { reports: Vec::new(), items: vec![self.system_info()] };
         let mut codes = Vec::new();
         for (udi, auth) in &installed {
-            let unit = self.state.units.iter().find(|u| u.udi.to_string() == *udi).map(|u| u.udi.clone());
+            let unit =
+                self.state.units.iter().find(|u| u.udi.to_string() == *udi).map(|u| u.udi.clone());
             let Some(unit) = unit else { continue };
             let return_code = random_code(4);
             let ret = AuthReturn {
@@ -702,7 +832,9 @@ impl Device {
             self.state.authorizations.remove(&udi);
             self.state.last_return_code.insert(udi.clone(), code.clone());
             lines.push(self.log(Message::AuthorizationRemoved { udi: &udi }));
-            lines.push(format!("Enter this return code in Cisco Smart Software Manager portal:\n{code}"));
+            lines.push(format!(
+                "Enter this return code in Cisco Smart Software Manager portal:\n{code}"
+            ));
         }
         Ok(lines)
     }
@@ -710,7 +842,9 @@ impl Device {
     /// `license smart factory reset`: forgets policy, trust, ACK history, codes and reports.
     pub fn factory_reset(&mut self) -> Result<(), DeviceError> {
         if self.state.hsec_in_use {
-            return Err(DeviceError::Refused("% Error: an authorized license is in use; release it first".to_owned()));
+            return Err(DeviceError::Refused(
+                "% Error: an authorized license is in use; release it first".to_owned(),
+            ));
         }
         self.state.ledger = Ledger::default();
         self.state.first_use.clear();
@@ -751,7 +885,10 @@ struct ImportPlan {
 
 impl ImportPlan {
     fn is_empty(&self) -> bool {
-        self.acks.is_empty() && self.policy.is_none() && self.trust.is_empty() && self.authorizations.is_empty()
+        self.acks.is_empty()
+            && self.policy.is_none()
+            && self.trust.is_empty()
+            && self.authorizations.is_empty()
     }
 }
 
@@ -769,7 +906,9 @@ impl ImportFailure {
     fn message(&self) -> Message<'_> {
         match self.kind {
             Kind::Policy => Message::PolicyInstallFailed { reason: &self.reason },
-            Kind::TrustCode => Message::TrustCodeInstallFailed { udi: &self.udi, reason: &self.reason },
+            Kind::TrustCode => {
+                Message::TrustCodeInstallFailed { udi: &self.udi, reason: &self.reason }
+            }
             _ => Message::AuthorizationInstallFailed { udi: &self.udi, reason: &self.reason },
         }
     }

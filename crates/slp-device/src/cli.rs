@@ -69,7 +69,16 @@ fn parse_udis(list: &[String]) -> anyhow::Result<Vec<Udi>> {
 pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
     let dir = StateDir::new(args.state.clone());
     match args.command {
-        DeviceCommand::Init { pid, sn, hostname, version, standby, member, boot_level, factory_trust } => {
+        DeviceCommand::Init {
+            pid,
+            sn,
+            hostname,
+            version,
+            standby,
+            member,
+            boot_level,
+            factory_trust,
+        } => {
             let options = InitOptions {
                 pid,
                 sn,
@@ -81,8 +90,18 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                 factory_trust,
             };
             let device = Device::init(dir, &options, clock.now())?;
-            let udis: Vec<String> = device.state.units.iter().map(|u| format!("{} {}", u.role.as_str(), u.udi)).collect();
-            println!("created {} in {} ({})", device.state.hostname(), args.state.display(), udis.join(", "));
+            let udis: Vec<String> = device
+                .state
+                .units
+                .iter()
+                .map(|u| format!("{} {}", u.role.as_str(), u.udi))
+                .collect();
+            println!(
+                "created {} in {} ({})",
+                device.state.hostname(),
+                args.state.display(),
+                udis.join(", ")
+            );
             Ok(ExitCode::SUCCESS)
         }
         DeviceCommand::Exec { commands } => {
@@ -95,7 +114,12 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                 if echo {
                     writeln!(stdout, "{}{}", session.prompt(), line)?;
                 }
+                let prompt = session.prompt();
                 let output = session.execute(line);
+                if !echo && output.text.contains("% Invalid input") {
+                    // The caret points into the command line, so show the line it points into.
+                    writeln!(stdout, "{prompt}{line}")?;
+                }
                 write!(stdout, "{}", output.text)?;
                 failed |= !output.ok;
             }

@@ -122,20 +122,36 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (PRIV, "license smart save usage all file WORD", Action::SaveUsageAll),
     (PRIV, "license smart save usage unreported file WORD", Action::SaveUsageUnreported),
     (PRIV, "license smart save usage days <1-3650> file WORD", Action::SaveUsageDays),
-    (PRIV, "license smart save usage rum-id <1-18446744073709551615> file WORD", Action::SaveUsageRumId),
+    (
+        PRIV,
+        "license smart save usage rum-id <1-18446744073709551615> file WORD",
+        Action::SaveUsageRumId,
+    ),
     (PRIV, "license smart import WORD", Action::Import),
     (PRIV, "license smart factory reset", Action::FactoryReset),
-    (PRIV, "license smart authorization request {add|replace} WORD {all|local}", Action::AuthRequest),
+    (
+        PRIV,
+        "license smart authorization request {add|replace} WORD {all|local}",
+        Action::AuthRequest,
+    ),
     (PRIV, "license smart authorization request save WORD", Action::AuthRequestSave),
     (PRIV, "license smart authorization return {all|local} offline", Action::AuthReturnOffline),
-    (PRIV, "license smart authorization return {all|local} offline WORD", Action::AuthReturnOffline2),
+    (
+        PRIV,
+        "license smart authorization return {all|local} offline WORD",
+        Action::AuthReturnOffline2,
+    ),
     (PRIV, "license smart authorization return {all|local} online", Action::AuthReturnOnline),
     (PRIV, "license smart trust idtoken WORD {all|local}", Action::TrustIdToken),
     (PRIV, "license smart trust idtoken WORD {all|local} force", Action::TrustIdTokenForce),
     (PRIV, "license smart sync {all|local}", Action::Sync),
     (PRIV, "platform hsec-license-release", Action::HsecRelease),
     (CONF, "license boot level {network-advantage|network-essentials}", Action::BootLevel),
-    (CONF, "license boot level {network-advantage|network-essentials} addon {dna-advantage|dna-essentials}", Action::BootLevelAddon),
+    (
+        CONF,
+        "license boot level {network-advantage|network-essentials} addon {dna-advantage|dna-essentials}",
+        Action::BootLevelAddon,
+    ),
     (CONF, "no license boot level", Action::NoBootLevel),
     (CONF, "license smart transport {automatic|callhome|cslu|off|smart}", Action::Transport),
     (CONF, "no license smart transport", Action::NoTransport),
@@ -284,7 +300,11 @@ fn attempt(toks: &[Tok], words: &[&str]) -> Attempt {
             }
             Tok::Choice(options) => {
                 let hits: Vec<&&str> = options.iter().filter(|o| o.starts_with(&lower)).collect();
-                let chosen = options.iter().find(|o| **o == lower).or(if hits.len() == 1 { Some(hits[0]) } else { None });
+                let chosen = options.iter().find(|o| **o == lower).or(if hits.len() == 1 {
+                    Some(hits[0])
+                } else {
+                    None
+                });
                 match chosen {
                     Some(option) => {
                         exact += usize::from(*option == lower);
@@ -354,7 +374,10 @@ impl Session {
     }
 
     fn candidates(&self) -> impl Iterator<Item = (Vec<Tok>, Action)> + '_ {
-        TABLE.iter().filter(|(modes, _, _)| modes.contains(&self.mode)).map(|(_, syntax, action)| (tokens(syntax), *action))
+        TABLE
+            .iter()
+            .filter(|(modes, _, _)| modes.contains(&self.mode))
+            .map(|(_, syntax, action)| (tokens(syntax), *action))
     }
 
     /// `?` help for a line ending in `?`.
@@ -362,7 +385,11 @@ impl Session {
         let before = line.trim_end_matches('?');
         let partial = !before.ends_with(' ') && !before.is_empty();
         let words: Vec<&str> = before.split_whitespace().collect();
-        let (done, prefix) = if partial { (&words[..words.len() - 1], words.last().copied().unwrap_or("")) } else { (&words[..], "") };
+        let (done, prefix) = if partial {
+            (&words[..words.len() - 1], words.last().copied().unwrap_or(""))
+        } else {
+            (&words[..], "")
+        };
         let mut entries: Vec<(String, &'static str)> = Vec::new();
         let mut can_end = false;
         for (toks, _) in self.candidates() {
@@ -372,14 +399,22 @@ impl Session {
             }
             match toks.get(done.len()) {
                 None => can_end = true,
-                Some(Tok::Kw(kw)) if kw.starts_with(&prefix.to_ascii_lowercase()) => entries.push(((*kw).to_owned(), help(kw))),
+                Some(Tok::Kw(kw)) if kw.starts_with(&prefix.to_ascii_lowercase()) => {
+                    entries.push(((*kw).to_owned(), help(kw)))
+                }
                 Some(Tok::Choice(options)) => {
-                    for option in options.iter().filter(|o| o.starts_with(&prefix.to_ascii_lowercase())) {
+                    for option in
+                        options.iter().filter(|o| o.starts_with(&prefix.to_ascii_lowercase()))
+                    {
                         entries.push(((*option).to_owned(), help(option)));
                     }
                 }
-                Some(Tok::Num(_, _, label)) if !partial => entries.push(((*label).to_owned(), "Number")),
-                Some(Tok::Word) if !partial => entries.push(("WORD".to_owned(), "Name, path or value")),
+                Some(Tok::Num(_, _, label)) if !partial => {
+                    entries.push(((*label).to_owned(), "Number"))
+                }
+                Some(Tok::Word) if !partial => {
+                    entries.push(("WORD".to_owned(), "Name, path or value"))
+                }
                 Some(_) => {}
             }
         }
@@ -431,7 +466,10 @@ impl Session {
             return Output::err(self.caret(line, best_depth));
         }
         matches.sort_by_key(|(tried, _)| std::cmp::Reverse(tried.exact_keywords));
-        if matches.len() > 1 && matches[0].0.exact_keywords == matches[1].0.exact_keywords && matches[0].1 != matches[1].1 {
+        if matches.len() > 1
+            && matches[0].0.exact_keywords == matches[1].0.exact_keywords
+            && matches[0].1 != matches[1].1
+        {
             return Output::err(format!("% Ambiguous command:  \"{line}\"\n"));
         }
         let (tried, action) = matches.swap_remove(0);
@@ -444,6 +482,7 @@ impl Session {
         output
     }
 
+    /// The caret line under the first word no command accepts (the typed line is already on screen).
     fn caret(&self, line: &str, word_idx: usize) -> String {
         // Column of the bad word in the line as typed.
         let mut col = 0;
@@ -461,7 +500,7 @@ impl Session {
             col = idx + 1;
         }
         let prompt = self.prompt();
-        format!("{prompt}{line}\n{}^\n% Invalid input detected at '^' marker.\n", " ".repeat(prompt.len() + col))
+        format!("{}^\n% Invalid input detected at '^' marker.\n", " ".repeat(prompt.len() + col))
     }
 
     fn run(&mut self, action: Action, args: &[String]) -> Output {
@@ -528,12 +567,16 @@ impl Session {
                 String::new()
             }
             Action::SaveUsageAll => saved(device.save_usage(Selection::All, &arg(0))?),
-            Action::SaveUsageUnreported => saved(device.save_usage(Selection::Unreported, &arg(0))?),
+            Action::SaveUsageUnreported => {
+                saved(device.save_usage(Selection::Unreported, &arg(0))?)
+            }
             Action::SaveUsageDays => {
                 let days = u32::try_from(num(0)).unwrap_or(u32::MAX);
                 saved(device.save_usage(Selection::Days(days), &arg(1))?)
             }
-            Action::SaveUsageRumId => saved(device.save_usage(Selection::ReportId(num(0)), &arg(1))?),
+            Action::SaveUsageRumId => {
+                saved(device.save_usage(Selection::ReportId(num(0)), &arg(1))?)
+            }
             Action::Import => lines(device.import(&arg(0))?),
             Action::FactoryReset => {
                 device.factory_reset()?;
@@ -550,8 +593,13 @@ impl Session {
             Action::AuthReturnOffline => {
                 return Err(DeviceError::Refused("% Error: give a file to write the return code to: license smart authorization return {all|local} offline <path>".to_owned()));
             }
-            Action::AuthReturnOffline2 => lines(device.authorization_return_offline(arg(0) == "all", &arg(1))?),
-            Action::AuthReturnOnline | Action::TrustIdToken | Action::TrustIdTokenForce | Action::Sync => {
+            Action::AuthReturnOffline2 => {
+                lines(device.authorization_return_offline(arg(0) == "all", &arg(1))?)
+            }
+            Action::AuthReturnOnline
+            | Action::TrustIdToken
+            | Action::TrustIdTokenForce
+            | Action::Sync => {
                 return Err(offline_refusal(device));
             }
             Action::HsecRelease => {
@@ -606,8 +654,12 @@ impl Session {
             Action::UrlDefault => {
                 let running = &mut device.state.running;
                 match running.transport {
-                    Transport::Cslu => running.url_cslu = Some(DEFAULT_CSLU_URL.replace("http://", "https://")),
-                    Transport::Callhome => running.url_callhome = Some(DEFAULT_CALLHOME_URL.to_owned()),
+                    Transport::Cslu => {
+                        running.url_cslu = Some(DEFAULT_CSLU_URL.replace("http://", "https://"))
+                    }
+                    Transport::Callhome => {
+                        running.url_callhome = Some(DEFAULT_CALLHOME_URL.to_owned())
+                    }
                     _ => running.url_smart = Some(DEFAULT_SMART_URL.to_owned()),
                 }
                 String::new()
@@ -648,7 +700,10 @@ impl Session {
             }
             Action::Hostname => {
                 let name = arg(0);
-                if name.is_empty() || name.len() > 63 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                if name.is_empty()
+                    || name.len() > 63
+                    || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
                     return Err(DeviceError::Refused(format!("% Invalid hostname {name:?}")));
                 }
                 device.state.running.hostname = name;
@@ -698,10 +753,16 @@ fn tunnel_name(word: &str) -> Result<String, DeviceError> {
     let lower = word.to_ascii_lowercase();
     let digits = lower.trim_start_matches(|c: char| c.is_ascii_alphabetic());
     let prefix = &lower[..lower.len() - digits.len()];
-    if !prefix.is_empty() && "tunnel".starts_with(prefix) && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+    if !prefix.is_empty()
+        && "tunnel".starts_with(prefix)
+        && !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+    {
         Ok(format!("Tunnel{digits}"))
     } else {
-        Err(DeviceError::Refused(format!("% Invalid interface {word}: slp devices model Tunnel interfaces only")))
+        Err(DeviceError::Refused(format!(
+            "% Invalid interface {word}: slp devices model Tunnel interfaces only"
+        )))
     }
 }
 

@@ -11,7 +11,9 @@ use slp_core::policy::{PolicyClass, PolicyOrigin};
 use slp_core::udi::HaRole;
 
 use crate::DeviceError;
-use crate::agent::{DEFAULT_CALLHOME_URL, DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device, long_version};
+use crate::agent::{
+    DEFAULT_CALLHOME_URL, DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device, long_version,
+};
 use crate::state::Transport;
 
 /// `Oct 28 10:29:59 2020 UTC`
@@ -35,7 +37,12 @@ fn account_section(device: &Device, out: &mut String) {
     out.push_str("Account Information:\n");
     match &device.state.account {
         Some(account) => {
-            let _ = writeln!(out, "  Smart Account: {} As of {}", account.smart_account, date(account.as_of));
+            let _ = writeln!(
+                out,
+                "  Smart Account: {} As of {}",
+                account.smart_account,
+                date(account.as_of)
+            );
             let _ = writeln!(out, "  Virtual Account: {}", account.virtual_account);
         }
         None => {
@@ -51,14 +58,23 @@ pub fn summary(device: &Device) -> String {
     out.push('\n');
     out.push_str("License Usage:\n");
     out.push_str("  License                 Entitlement Tag               Count Status\n");
-    out.push_str("  -----------------------------------------------------------------------------\n");
+    out.push_str(
+        "  -----------------------------------------------------------------------------\n",
+    );
     let active = &device.state.active().udi;
     for (info, count) in shown_usage(device) {
         let mut display = info.display_name(active);
         if display.len() > 26 {
             display = format!("{}...", &display[..23]);
         }
-        let _ = writeln!(out, "  {:<23} {:<28} {:>6} {}", info.feature, format!("({display})"), count, usage_status(count));
+        let _ = writeln!(
+            out,
+            "  {:<23} {:<28} {:>6} {}",
+            info.feature,
+            format!("({display})"),
+            count,
+            usage_status(count)
+        );
     }
     out
 }
@@ -99,7 +115,11 @@ fn usage_entries(device: &Device, out: &mut String) {
         let _ = writeln!(out, "  Count: {count}");
         out.push_str("  Version: 1.0\n");
         let _ = writeln!(out, "  Status: {}", usage_status(count));
-        let export = if info.enforcement == Enforcement::ExportControlled { "RESTRICTED - ALLOWED" } else { "NOT RESTRICTED" };
+        let export = if info.enforcement == Enforcement::ExportControlled {
+            "RESTRICTED - ALLOWED"
+        } else {
+            "NOT RESTRICTED"
+        };
         let _ = writeln!(out, "  Export status: {export}");
         let _ = writeln!(out, "  Feature Name: {}", info.feature);
         let _ = writeln!(out, "  Feature Description: {description}");
@@ -139,7 +159,11 @@ fn transport_section(device: &Device, out: &mut String) {
         match (&running.proxy_address, running.proxy_port) {
             (Some(address), port) => {
                 let _ = writeln!(out, "    Address: {address}");
-                let _ = writeln!(out, "    Port: {}", port.map_or("<empty>".to_owned(), |p| p.to_string()));
+                let _ = writeln!(
+                    out,
+                    "    Port: {}",
+                    port.map_or("<empty>".to_owned(), |p| p.to_string())
+                );
                 out.push_str("    Username: <empty>\n    Password: <empty>\n");
             }
             (None, _) => out.push_str("    Not Configured\n"),
@@ -158,7 +182,8 @@ fn transport_section(device: &Device, out: &mut String) {
             proxy(out);
         }
         Transport::Callhome => {
-            let url = running.url_callhome.clone().unwrap_or_else(|| DEFAULT_CALLHOME_URL.to_owned());
+            let url =
+                running.url_callhome.clone().unwrap_or_else(|| DEFAULT_CALLHOME_URL.to_owned());
             let _ = writeln!(out, "  URL: {url}");
             proxy(out);
         }
@@ -177,11 +202,12 @@ fn usage_reporting_section(device: &Device, out: &mut String) {
     } else {
         let _ = writeln!(out, "  Reporting push interval: {interval} days");
     }
-    let push_check = if state.running.transport != Transport::Off && state.ledger.waiting_for_ack() > 0 {
-        state.last_push.map(|push| push + Duration::minutes(15))
-    } else {
-        None
-    };
+    let push_check =
+        if state.running.transport != Transport::Off && state.ledger.waiting_for_ack() > 0 {
+            state.last_push.map(|push| push + Duration::minutes(15))
+        } else {
+            None
+        };
     let _ = writeln!(out, "  Next ACK push check: {}", date_or_none(push_check));
     let _ = writeln!(out, "  Next report push: {}", date_or_none(device.next_report_push()));
     let _ = writeln!(out, "  Last report push: {}", date_or_none(state.last_push));
@@ -196,7 +222,9 @@ fn trust_section(device: &Device, out: &mut String) {
             Some(trust) => {
                 let _ = writeln!(out, "Trust Code Installed: {}", date(trust.installed_at));
             }
-            None if state.factory_trust => out.push_str("Trust Code Installed: Factory-installed\n"),
+            None if state.factory_trust => {
+                out.push_str("Trust Code Installed: Factory-installed\n")
+            }
             None => out.push_str("Trust Code Installed: <none>\n"),
         }
         return;
@@ -221,7 +249,11 @@ fn status_body(device: &Device, out: &mut String) {
     out.push_str("Data Privacy:\n");
     let _ = writeln!(out, "  Sending Hostname: {}", yes_no(!running.privacy_hostname));
     let _ = writeln!(out, "    Callhome hostname privacy: {}", enabled(running.privacy_hostname));
-    let _ = writeln!(out, "    Smart Licensing hostname privacy: {}", enabled(running.privacy_hostname));
+    let _ = writeln!(
+        out,
+        "    Smart Licensing hostname privacy: {}",
+        enabled(running.privacy_hostname)
+    );
     let _ = writeln!(out, "  Version privacy: {}", enabled(running.privacy_version));
     out.push('\n');
     transport_section(device, out);
@@ -266,7 +298,11 @@ fn authorization_body(device: &Device, out: &mut String) {
         let _ = writeln!(out, "  {}: PID:{},SN:{}", unit.role.as_str(), unit.udi.pid, unit.udi.sn);
         match state.authorizations.get(&udi) {
             Some(auth) => {
-                let _ = writeln!(out, "      Status: SMART AUTHORIZATION INSTALLED on {}", date(auth.installed_at));
+                let _ = writeln!(
+                    out,
+                    "      Status: SMART AUTHORIZATION INSTALLED on {}",
+                    date(auth.installed_at)
+                );
                 let _ = writeln!(out, "      Last Confirmation code: {}", auth.confirmation_code);
             }
             None => {
@@ -278,14 +314,19 @@ fn authorization_body(device: &Device, out: &mut String) {
         }
     }
     let active = &state.active().udi;
-    let mut features: Vec<&str> = state.authorizations.values().flat_map(|a| a.entitlements.iter().map(|e| e.feature.as_str())).collect();
+    let mut features: Vec<&str> = state
+        .authorizations
+        .values()
+        .flat_map(|a| a.entitlements.iter().map(|e| e.feature.as_str()))
+        .collect();
     features.sort();
     features.dedup();
     if !features.is_empty() {
         out.push_str("\nAuthorizations:\n");
         for feature in features {
             let info = license::lookup(feature);
-            let display = info.map(|i| i.display_name(active)).unwrap_or_else(|| feature.to_owned());
+            let display =
+                info.map(|i| i.display_name(active)).unwrap_or_else(|| feature.to_owned());
             let description = info.and_then(|i| i.description).unwrap_or(feature);
             let holders: Vec<(HaRole, String, u64, String)> = state
                 .units
@@ -306,7 +347,8 @@ fn authorization_body(device: &Device, out: &mut String) {
             for (role, udi, count, license_type) in holders {
                 let _ = writeln!(out, "      {}: {}", role.as_str(), udi);
                 out.push_str("        Authorization type: SMART AUTHORIZATION INSTALLED\n");
-                let _ = writeln!(out, "        License type: {}", license_type.to_ascii_uppercase());
+                let _ =
+                    writeln!(out, "        License type: {}", license_type.to_ascii_uppercase());
                 let _ = writeln!(out, "          Term Count: {count}");
             }
         }
@@ -329,7 +371,11 @@ fn report_summary(device: &Device, out: &mut String) {
     let ledger = &device.state.ledger;
     let total = ledger.reports.len();
     let acked = ledger.reports.values().filter(|r| r.state == ReportState::Acknowledged).count();
-    let waiting = ledger.reports.values().filter(|r| matches!(r.state, ReportState::Pending | ReportState::Unacknowledged)).count();
+    let waiting = ledger
+        .reports
+        .values()
+        .filter(|r| matches!(r.state, ReportState::Pending | ReportState::Unacknowledged))
+        .count();
     let available = ledger.reports.values().filter(|r| r.state == ReportState::Closed).count();
     let collecting = ledger.reports.values().filter(|r| r.state == ReportState::Open).count();
     let stored = ledger.reports.values().filter(|r| r.in_storage()).count();
@@ -341,8 +387,12 @@ fn report_summary(device: &Device, out: &mut String) {
 
 /// `show license all`
 pub fn all(device: &Device) -> String {
-    let mut out = String::from("Smart Licensing Status\n======================\n\nSmart Licensing is ENABLED\n\n");
-    out.push_str("License Conversion:\n  Automatic Conversion Enabled: False\n  Status: Not started\n\n");
+    let mut out = String::from(
+        "Smart Licensing Status\n======================\n\nSmart Licensing is ENABLED\n\n",
+    );
+    out.push_str(
+        "License Conversion:\n  Automatic Conversion Enabled: False\n  Status: Not started\n\n",
+    );
     out.push_str("Export Authorization Key:\n  Features Authorized:\n");
     let authorized: Vec<(String, String)> = device
         .state
@@ -378,7 +428,14 @@ pub fn rum_all(device: &Device) -> String {
     out.push_str("-------------------------------------------------------\n");
     for report in device.state.ledger.reports.values() {
         let flag = if report.in_storage() || report.state == ReportState::Open { "N" } else { "D" };
-        let _ = writeln!(out, "{:<10} {:<16} {:<4} {}", report.id, report.state.show_word(), flag, report.feature);
+        let _ = writeln!(
+            out,
+            "{:<10} {:<16} {:<4} {}",
+            report.id,
+            report.state.show_word(),
+            flag,
+            report.feature
+        );
     }
     out
 }
@@ -389,12 +446,24 @@ pub fn rum_one(device: &Device, id: u64) -> Result<String, DeviceError> {
     let mut out = String::from("Report Id  State            Flag Feature Name\n");
     out.push_str("-------------------------------------------------------\n");
     let flag = if report.in_storage() || report.state == ReportState::Open { "N" } else { "D" };
-    let _ = writeln!(out, "{:<10} {:<16} {:<4} {}", report.id, report.state.show_word(), flag, report.feature);
+    let _ = writeln!(
+        out,
+        "{:<10} {:<16} {:<4} {}",
+        report.id,
+        report.state.show_word(),
+        flag,
+        report.feature
+    );
     Ok(out)
 }
 
 fn find_report(device: &Device, id: u64) -> Result<&slp_core::ledger::Report, DeviceError> {
-    device.state.ledger.reports.get(&id).ok_or_else(|| DeviceError::Refused(format!("% Error: RUM report {id} not found")))
+    device
+        .state
+        .ledger
+        .reports
+        .get(&id)
+        .ok_or_else(|| DeviceError::Refused(format!("% Error: RUM report {id} not found")))
 }
 
 /// `show license rum id <n> detail`
@@ -407,19 +476,31 @@ pub fn rum_detail(device: &Device, id: u64) -> Result<String, DeviceError> {
     let _ = writeln!(out, "  Feature Name: {}", report.feature);
     let _ = writeln!(out, "  Metric Value: {}", report.entitlement_tag);
     let _ = writeln!(out, "  UDI: {}", device.state.active().udi);
-    let _ = writeln!(out, "  Previous Report Id: {}, Next Report Id: {}", report.previous.unwrap_or(0), report.next.unwrap_or(0));
+    let _ = writeln!(
+        out,
+        "  Previous Report Id: {}, Next Report Id: {}",
+        report.previous.unwrap_or(0),
+        report.next.unwrap_or(0)
+    );
     match report.state {
         ReportState::Acknowledged => {
             let _ = writeln!(out, "  State: ACK, State Change Reason: ACKED");
         }
         state => {
             let reason = report.close_reason.map_or("None", |r| r.as_str());
-            let _ = writeln!(out, "  State: {}, State Change Reason: {}", state.show_word(), reason);
+            let _ =
+                writeln!(out, "  State: {}, State Change Reason: {}", state.show_word(), reason);
         }
     }
     let _ = writeln!(out, "  Close Reason: {}", report.close_reason.map_or("None", |r| r.as_str()));
-    let _ = writeln!(out, "  Start Time: {}, End Time: {}", date(report.start), report.end.map_or("<none>".to_owned(), date));
-    let storage = if report.in_storage() || report.state == ReportState::Open { "EXIST" } else { "DELETED" };
+    let _ = writeln!(
+        out,
+        "  Start Time: {}, End Time: {}",
+        date(report.start),
+        report.end.map_or("<none>".to_owned(), date)
+    );
+    let storage =
+        if report.in_storage() || report.state == ReportState::Open { "EXIST" } else { "DELETED" };
     let _ = writeln!(out, "  Storage State: {storage}");
     let _ = writeln!(out, "  Transaction ID: {}", report.transaction_id.as_deref().unwrap_or("0"));
     out.push_str("  Transaction Message: <none>\n");
@@ -428,7 +509,8 @@ pub fn rum_detail(device: &Device, id: u64) -> Result<String, DeviceError> {
 
 /// `show license eventlog [days]`
 pub fn eventlog(device: &Device, days: Option<u64>) -> String {
-    let since = days.map(|d| device.now - Duration::days(i64::try_from(d).unwrap_or(i64::MAX / 86_400_000)));
+    let since = days
+        .map(|d| device.now - Duration::days(i64::try_from(d).unwrap_or(i64::MAX / 86_400_000)));
     let mut out = String::from(" **** Event Log ****\n");
     for event in &device.state.events {
         if since.is_some_and(|since| event.at < since) {
@@ -459,9 +541,15 @@ pub fn history(device: &Device) -> String {
 /// `show license tech support`
 pub fn tech_support(device: &Device) -> String {
     let mut out = all(device);
-    out.push_str("\nDevice Telemetry Report Summary:\n  Data Channel: Available\n  Reports on disk: 0\n");
+    out.push_str(
+        "\nDevice Telemetry Report Summary:\n  Data Channel: Available\n  Reports on disk: 0\n",
+    );
     out.push_str("\nMeasurements:\n  ENTITLEMENT:\n    Interval: 00:15:00\n");
-    let _ = writeln!(out, "\nTrust Data:\n  {}", if device.state.trust.is_empty() { "No Trust Data" } else { "INSTALLED" });
+    let _ = writeln!(
+        out,
+        "\nTrust Data:\n  {}",
+        if device.state.trust.is_empty() { "No Trust Data" } else { "INSTALLED" }
+    );
     out
 }
 
@@ -528,7 +616,10 @@ pub fn version(device: &Device) -> String {
     );
     let mut out = String::new();
     let _ = writeln!(out, "Cisco IOS XE Software, Version {v}");
-    let _ = writeln!(out, "Cisco IOS Software [Cupertino], Catalyst L3 Switch Software (CAT9K_IOSXE), Version {v}, RELEASE SOFTWARE (fc1)");
+    let _ = writeln!(
+        out,
+        "Cisco IOS Software [Cupertino], Catalyst L3 Switch Software (CAT9K_IOSXE), Version {v}, RELEASE SOFTWARE (fc1)"
+    );
     out.push_str("Technical Support: http://www.cisco.com/techsupport\n");
     out.push_str("Copyright (c) 1986-2023 by Cisco Systems, Inc.\n");
     out.push_str("Compiled Tue 01-Aug-23 12:00 by mcpre\n\n\n");
@@ -537,28 +628,43 @@ pub fn version(device: &Device) -> String {
     out.push_str("licensed under the GNU General Public License (\"GPL\") Version 2.0.\n\n\n");
     let _ = writeln!(out, "ROM: IOS-XE ROMMON");
     let _ = writeln!(out, "BOOTLDR: System Bootstrap, Version 17.9.1r, RELEASE SOFTWARE (P)\n");
-    let _ = writeln!(out, "{host} uptime is {weeks} weeks, {days} days, {hours} hours, {minutes} minutes");
+    let _ = writeln!(
+        out,
+        "{host} uptime is {weeks} weeks, {days} days, {hours} hours, {minutes} minutes"
+    );
     out.push_str("Uptime for this control processor is ");
     let _ = writeln!(out, "{weeks} weeks, {days} days, {hours} hours, {minutes} minutes");
     out.push_str("System returned to ROM by Reload Command\n");
-    let _ = writeln!(out, "System restarted at {}", state.booted_at.format("%H:%M:%S UTC %a %b %d %Y"));
+    let _ =
+        writeln!(out, "System restarted at {}", state.booted_at.format("%H:%M:%S UTC %a %b %d %Y"));
     out.push_str("System image file is \"flash:packages.conf\"\n");
     out.push_str("Last reload reason: Reload Command\n\n\n\n");
     out.push_str("This product contains cryptographic features and is subject to United\n");
-    out.push_str("States and local country laws governing import, export, transfer and\nuse.\n\n\n");
+    out.push_str(
+        "States and local country laws governing import, export, transfer and\nuse.\n\n\n",
+    );
     out.push_str("Technology Package License Information: \n\n");
-    out.push_str("------------------------------------------------------------------------------\n");
+    out.push_str(
+        "------------------------------------------------------------------------------\n",
+    );
     out.push_str("Technology-package                                     Technology-package\n");
     out.push_str("Current                        Type                       Next reboot  \n");
-    out.push_str("------------------------------------------------------------------------------\n");
+    out.push_str(
+        "------------------------------------------------------------------------------\n",
+    );
     let current_level = state.boot_level.clone().unwrap_or_else(|| "None".to_owned());
     let next_level = state.startup.boot_level.clone().unwrap_or_else(|| "None".to_owned());
     let _ = writeln!(out, "{:<31}{:<27}{}", current_level, "Smart License", next_level);
     let current_addon = state.boot_addon.clone().unwrap_or_else(|| "None".to_owned());
     let next_addon = state.startup.boot_addon.clone().unwrap_or_else(|| "None".to_owned());
-    let _ = writeln!(out, "{:<31}{:<27}{}", current_addon, "Subscription Smart License", next_addon);
+    let _ =
+        writeln!(out, "{:<31}{:<27}{}", current_addon, "Subscription Smart License", next_addon);
     out.push_str("\n\nSmart Licensing Status: Registration Not Applicable/Not Applicable\n\n");
-    let _ = writeln!(out, "cisco {} (X86) processor with 1418480K/6147K bytes of memory.", state.active().udi.pid);
+    let _ = writeln!(
+        out,
+        "cisco {} (X86) processor with 1418480K/6147K bytes of memory.",
+        state.active().udi.pid
+    );
     out.push_str("Processor board ID ");
     let _ = writeln!(out, "{}", state.active().udi.sn);
     out.push_str("1 Virtual Ethernet interface\n28 Gigabit Ethernet interfaces\n4 Ten Gigabit Ethernet interfaces\n");
@@ -573,11 +679,23 @@ pub fn version(device: &Device) -> String {
     out.push_str("Motherboard Revision Number        : A0\n");
     let _ = writeln!(out, "Model Number                       : {}", state.active().udi.pid);
     let _ = writeln!(out, "System Serial Number               : {}\n\n", state.active().udi.sn);
-    out.push_str("Switch Ports Model              SW Version        SW Image              Mode   \n");
-    out.push_str("------ ----- -----             ----------        ----------            ----   \n");
+    out.push_str(
+        "Switch Ports Model              SW Version        SW Image              Mode   \n",
+    );
+    out.push_str(
+        "------ ----- -----             ----------        ----------            ----   \n",
+    );
     for (idx, unit) in state.units.iter().enumerate() {
         let marker = if idx == 0 { "*" } else { " " };
-        let _ = writeln!(out, "{marker}{:>5} {:>5} {:<17} {:<17} {:<21} INSTALL", idx + 1, 28, unit.udi.pid, v, "CAT9K_IOSXE");
+        let _ = writeln!(
+            out,
+            "{marker}{:>5} {:>5} {:<17} {:<17} {:<21} INSTALL",
+            idx + 1,
+            28,
+            unit.udi.pid,
+            v,
+            "CAT9K_IOSXE"
+        );
     }
     out.push_str("\n\nConfiguration register is 0x102\n\n");
     out

@@ -232,29 +232,39 @@ impl StateDir {
                 DeviceError::Io { path: path.clone(), source: err }
             }
         })?;
-        let state: DeviceState = serde_json::from_str(&text)
-            .map_err(|err| DeviceError::CorruptState { path: path.clone(), reason: err.to_string() })?;
+        let state: DeviceState = serde_json::from_str(&text).map_err(|err| {
+            DeviceError::CorruptState { path: path.clone(), reason: err.to_string() }
+        })?;
         if state.version != STATE_VERSION {
             return Err(DeviceError::CorruptState {
                 path,
-                reason: format!("state version {} is not supported (expected {STATE_VERSION})", state.version),
+                reason: format!(
+                    "state version {} is not supported (expected {STATE_VERSION})",
+                    state.version
+                ),
             });
         }
         Ok(state)
     }
 
     pub fn save(&self, state: &DeviceState) -> Result<(), DeviceError> {
-        let text = serde_json::to_string_pretty(state)
-            .map_err(|err| DeviceError::CorruptState { path: self.state_file(), reason: err.to_string() })?;
+        let text = serde_json::to_string_pretty(state).map_err(|err| {
+            DeviceError::CorruptState { path: self.state_file(), reason: err.to_string() }
+        })?;
         write_atomic(&self.state_file(), text.as_bytes())
     }
 
     /// Resolves a device path (`bootflash:name`, `flash:name`, or a host path) to a host path.
     /// Device file systems map to folders in the state directory and may not escape them.
     pub fn resolve(&self, device_path: &str) -> Result<PathBuf, DeviceError> {
-        let bad = |reason: &str| DeviceError::BadPath { path: device_path.to_owned(), reason: reason.to_owned() };
+        let bad = |reason: &str| DeviceError::BadPath {
+            path: device_path.to_owned(),
+            reason: reason.to_owned(),
+        };
         let (fs_name, rest) = match device_path.split_once(':') {
-            Some((fs_name, rest)) if matches!(fs_name, "bootflash" | "flash" | "usbflash0" | "crashinfo") => {
+            Some((fs_name, rest))
+                if matches!(fs_name, "bootflash" | "flash" | "usbflash0" | "crashinfo") =>
+            {
                 (fs_name, rest)
             }
             _ => {
@@ -283,7 +293,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DeviceError> {
     let io = |source| DeviceError::Io { path: path.to_owned(), source };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io)?;
-    let file_name = path.file_name().map(|it| it.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name =
+        path.file_name().map(|it| it.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let mut file = fs::File::create(&tmp).map_err(io)?;
     file.write_all(bytes).map_err(io)?;
@@ -304,10 +315,17 @@ mod tests {
     #[test]
     fn device_paths_stay_inside_the_state_directory() {
         let dir = StateDir::new("/tmp/dev");
-        assert_eq!(dir.resolve("bootflash:all_rum.txt").unwrap(), PathBuf::from("/tmp/dev/bootflash/all_rum.txt"));
-        assert_eq!(dir.resolve("flash:x/y.txt").unwrap(), PathBuf::from("/tmp/dev/bootflash/x/y.txt"));
+        assert_eq!(
+            dir.resolve("bootflash:all_rum.txt").unwrap(),
+            PathBuf::from("/tmp/dev/bootflash/all_rum.txt")
+        );
+        assert_eq!(
+            dir.resolve("flash:x/y.txt").unwrap(),
+            PathBuf::from("/tmp/dev/bootflash/x/y.txt")
+        );
         assert_eq!(dir.resolve("/abs/ack.txt").unwrap(), PathBuf::from("/abs/ack.txt"));
-        for bad in ["bootflash:../state.json", "bootflash:a/../../x", "bootflash:", "relative.txt"] {
+        for bad in ["bootflash:../state.json", "bootflash:a/../../x", "bootflash:", "relative.txt"]
+        {
             assert!(dir.resolve(bad).is_err(), "{bad}");
         }
     }

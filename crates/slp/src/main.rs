@@ -49,7 +49,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = match &cli.now {
         Some(text) => {
             let at = DateTime::parse_from_rfc3339(text)
-                .with_context(|| format!("--now {text:?} is not an RFC 3339 time such as 2026-11-22T10:00:00Z"))?
+                .with_context(|| {
+                    format!("--now {text:?} is not an RFC 3339 time such as 2026-11-22T10:00:00Z")
+                })?
                 .to_utc();
             Arc::new(VirtualClock::frozen(at))
         }

@@ -1,0 +1,1 @@
+//! The air-gapped topology, device and authority exchanging files.

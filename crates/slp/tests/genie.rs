@@ -1,0 +1,1 @@
+//! Show-command conformance with the Genie IOS-XE parsers.

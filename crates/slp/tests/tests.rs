@@ -1,0 +1,10 @@
+//! End-to-end tests that run the real `slp` binary in temporary directories on a virtual clock.
+//!
+//! - `device_cli`: the IOS-style CLI of one device: modes, errors, HA, boot levels, paths.
+//! - `airgapped`: the "No Connectivity to CSSM and No CSLU" topology between device and authority.
+//! - `genie`: show-command output fed to the public Genie IOS-XE parsers.
+
+mod airgapped;
+mod device_cli;
+mod genie;
+mod util;

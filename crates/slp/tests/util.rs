@@ -1,0 +1,115 @@
+//! Running the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A scratch directory with helpers to run `slp` in it at a given virtual time.
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+}
+
+impl Lab {
+    pub fn new() -> Lab {
+        Lab { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `slp --now <now> <args>` in the lab directory.
+    pub fn run(&self, now: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_slp"))
+            .current_dir(self.dir.path())
+            .arg("--now")
+            .arg(now)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run slp")
+    }
+
+    /// Like [`Lab::run`] but the command must succeed; returns stdout.
+    #[track_caller]
+    pub fn ok(&self, now: &str, args: &[&str]) -> String {
+        let out = self.run(now, args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "slp {args:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        stdout
+    }
+
+    /// The command must fail; returns stdout + stderr.
+    #[track_caller]
+    pub fn fails(&self, now: &str, args: &[&str]) -> String {
+        let out = self.run(now, args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "slp {args:?} should have failed but printed:\n{text}");
+        text
+    }
+
+    /// Runs device commands (`slp device --state <state> exec …`).
+    #[track_caller]
+    pub fn exec(&self, state: &str, now: &str, commands: &[&str]) -> String {
+        let mut args = vec!["device", "--state", state, "exec"];
+        args.extend_from_slice(commands);
+        self.ok(now, &args)
+    }
+
+    /// Feeds lines to `slp device --state <state> shell` and returns what it printed.
+    pub fn shell(&self, state: &str, now: &str, input: &str) -> String {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slp"))
+            .current_dir(self.dir.path())
+            .args(["--now", now, "device", "--state", state, "shell"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn shell");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+        let out = child.wait_with_output().expect("shell output");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_else(|err| panic!("read {name}: {err}"))
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The value after `label` on the first line that contains it, e.g. `field(out, "Last ACK received:")`.
+#[track_caller]
+pub fn field(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|line| line.trim_start().strip_prefix(label).map(|rest| rest.trim().to_owned()))
+        .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
+}
+
+/// Creates a standalone C9300 named sw1 in `D`.
+pub fn init_sw1(lab: &Lab, now: &str) {
+    lab.ok(
+        now,
+        &[
+            "device",
+            "--state",
+            "D",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC2233A5ZV",
+            "--hostname",
+            "sw1",
+            "--version",
+            "17.9.4",
+        ],
+    );
+}
