@@ -918,3 +918,177 @@ impl ImportFailure {
 pub fn display_path(path: &Path) -> String {
     path.display().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use slp_wire::docs::{AckedReport, Authorization, Granted, RumAck};
+
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    fn device(dir: &tempfile::TempDir) -> Device {
+        let options = InitOptions {
+            pid: "C9300X-24HX".to_owned(),
+            sn: "FOC2519L8R7".to_owned(),
+            hostname: "sw1".to_owned(),
+            version: "17.9.4".to_owned(),
+            standby: vec![],
+            members: vec![],
+            boot_level: "network-advantage".to_owned(),
+            factory_trust: false,
+        };
+        Device::init(StateDir::new(dir.path()), &options, at("2026-01-01T00:00:00Z")).unwrap()
+    }
+
+    fn write(dev: &Device, name: &str, doc: &Document) -> String {
+        let path = format!("bootflash:{name}");
+        dev.write_device_file(&path, doc).unwrap();
+        path
+    }
+
+    fn ack_for(udi: &Udi, ids: &[u64], authority: &KeyPair) -> Document {
+        let ack = RumAck {
+            ack_id: "ack-1".to_owned(),
+            issued_at: "2026-01-02T00:00:00Z".to_owned(),
+            sudi: Sudi::of(udi),
+            smart_account: "Example Corp".to_owned(),
+            virtual_account: "Lab".to_owned(),
+            reports: ids
+                .iter()
+                .map(|id| AckedReport {
+                    report_id: *id,
+                    sudi: Sudi::of(udi),
+                    status: "ACCEPTED".to_owned(),
+                    reason: None,
+                })
+                .collect(),
+            authority_key: authority.public_b64(),
+        };
+        Document { reports: vec![], items: vec![docs::sign_json(Kind::RumAck, &ack, authority)] }
+    }
+
+    fn slac_for(udi: &Udi, authority: &KeyPair) -> Document {
+        let code = Authorization {
+            code_id: "slac-1".to_owned(),
+            sudi: Sudi::of(udi),
+            issued_at: "2026-01-02T00:00:00Z".to_owned(),
+            smart_account: "Example Corp".to_owned(),
+            virtual_account: "Lab".to_owned(),
+            entitlements: vec![Granted {
+                entitlement: license::lookup("hseck9").unwrap().entitlement_tag.to_owned(),
+                feature: "hseck9".to_owned(),
+                count: 1,
+                license_type: "perpetual".to_owned(),
+                end_date: None,
+            }],
+            authority_key: authority.public_b64(),
+        };
+        Document {
+            reports: vec![],
+            items: vec![docs::sign_json(Kind::Authorization, &code, authority)],
+        }
+    }
+
+    #[test]
+    fn ack_for_another_udi_is_refused_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        dev.now = at("2026-01-02T00:00:00Z");
+        dev.save_usage(Selection::All, "bootflash:u.txt").unwrap();
+        let authority = KeyPair::generate();
+        let other = Udi::new("C9300X-24HX", "OTHER").unwrap();
+        let path = write(&dev, "ack.txt", &ack_for(&other, &[1], &authority));
+        let before = dev.state.clone();
+        let err = dev.import(&path).unwrap_err().to_string();
+        assert!(err.contains("%SMART_LIC-3-AUTHORIZATION_INSTALL_FAILED"), "{err}");
+        assert!(err.contains("the ACK is for PID:C9300X-24HX,SN:OTHER"), "{err}");
+        // Only the failure message was logged.
+        assert_eq!(dev.state.ledger, before.ledger);
+        assert_eq!(dev.state.last_ack, None);
+        assert_eq!(dev.state.authority_key, None);
+        assert_eq!(dev.state.events.len(), before.events.len() + 1);
+    }
+
+    #[test]
+    fn tampered_or_foreign_documents_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        let me = dev.state.active().udi.clone();
+        let authority = KeyPair::generate();
+        let mut doc = ack_for(&me, &[], &authority);
+        doc.items[0].data = doc.items[0].data.replace("Lab", "Lab2");
+        let path = write(&dev, "tampered.txt", &doc);
+        let err = dev.import(&path).unwrap_err().to_string();
+        assert!(err.contains("signature check failed for RUM ACK"), "{err}");
+
+        // The first good import pins the authority; another authority is then refused.
+        let path = write(&dev, "ack.txt", &ack_for(&me, &[], &authority));
+        dev.import(&path).unwrap();
+        assert_eq!(dev.state.authority_key, Some(authority.public_b64()));
+        let impostor = KeyPair::generate();
+        let path = write(&dev, "impostor.txt", &ack_for(&me, &[], &impostor));
+        let err = dev.import(&path).unwrap_err().to_string();
+        assert!(err.contains("does not trust"), "{err}");
+
+        let path = write(&dev, "garbage.txt", &Document::default());
+        std::fs::write(dev.dir.resolve(&path).unwrap(), "<smartLicense><RUMReport>").unwrap();
+        let err = dev.import(&path).unwrap_err().to_string();
+        assert!(err.contains("malformed XML"), "{err}");
+    }
+
+    #[test]
+    fn slac_lifecycle_gates_the_crypto_feature_and_its_return() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        let me = dev.state.active().udi.clone();
+        let authority = KeyPair::generate();
+        let err = dev.enable_ipsec("Tunnel0").unwrap_err().to_string();
+        assert!(err.contains("no authorization code (SLAC) for hseck9"), "{err}");
+        let err =
+            dev.authorization_request(false, "network-advantage", false).unwrap_err().to_string();
+        assert!(err.contains("not a license that needs an authorization code"), "{err}");
+        dev.authorization_request(false, "hseck9", false).unwrap();
+        dev.authorization_request_save("bootflash:slac.txt").unwrap();
+        let saved = Document::parse(
+            &std::fs::read_to_string(dir.path().join("bootflash/slac.txt")).unwrap(),
+        )
+        .unwrap();
+        let items: Vec<AuthRequestItem> =
+            saved.of(Kind::AuthRequest).next().unwrap().json().unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(
+            items[0].keys[0].entitlement,
+            license::lookup("hseck9").unwrap().entitlement_tag
+        );
+
+        let path = write(&dev, "code.txt", &slac_for(&me, &authority));
+        let lines = dev.import(&path).unwrap();
+        assert!(lines.iter().any(|l| l.contains("AUTHORIZATION_INSTALL_SUCCESS")), "{lines:?}");
+        dev.enable_ipsec("Tunnel0").unwrap();
+        assert!(
+            dev.current_usage().iter().any(|(info, count)| info.feature == "hseck9" && *count == 1)
+        );
+
+        let err =
+            dev.authorization_return_offline(false, "bootflash:ret.txt").unwrap_err().to_string();
+        assert!(err.contains("while the license is in use"), "{err}");
+        dev.disable_ipsec("Tunnel0");
+        // Still held until released.
+        assert!(dev.authorization_return_offline(false, "bootflash:ret.txt").is_err());
+        dev.hsec_release().unwrap();
+        let lines = dev.authorization_return_offline(false, "bootflash:ret.txt").unwrap();
+        assert!(lines.iter().any(|l| l.contains("AUTHORIZATION_REMOVED")), "{lines:?}");
+        assert!(dev.state.authorizations.is_empty());
+        assert!(dev.state.last_return_code.contains_key(&me.to_string()));
+        let ret = Document::parse(
+            &std::fs::read_to_string(dir.path().join("bootflash/ret.txt")).unwrap(),
+        )
+        .unwrap();
+        let item = ret.of(Kind::AuthReturn).next().unwrap();
+        item.verify(&dev.public_key(), "return").unwrap();
+    }
+}
