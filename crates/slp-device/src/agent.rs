@@ -265,6 +265,7 @@ impl Device {
         let usage = self.current_usage();
         let now = self.now;
         let mut changed_classes = Vec::new();
+        let mut changed_features = Vec::new();
         {
             let mut sign = signer(&self.key, &self.state);
             for (info, count) in &usage {
@@ -276,7 +277,17 @@ impl Device {
                     &mut sign,
                 ) {
                     changed_classes.push((PolicyClass::of(info.enforcement, info.term), *count));
+                    changed_features.push(info.feature);
                 }
+            }
+        }
+        for (info, count) in &usage {
+            if changed_features.contains(&info.feature) {
+                let text = format!(
+                    "SAEVT_ENDPOINT_USAGE count=\"{count}\" entitlementTag=\"{}\"",
+                    info.entitlement_tag
+                );
+                self.state.events.push(LoggedEvent { at: now, text });
             }
         }
         for (class, count) in &changed_classes {

@@ -168,7 +168,7 @@ fn transport_section(device: &Device, out: &mut String) {
             }
             (None, _) => out.push_str("    Not Configured\n"),
         }
-        out.push_str("  VRF: <empty>\n");
+        out.push_str("  VRF:\n    Not Configured\n");
     };
     match running.transport {
         Transport::Cslu => {
@@ -234,12 +234,14 @@ fn trust_section(device: &Device, out: &mut String) {
         let udi = unit.udi.to_string();
         let what = match state.trust.get(&udi) {
             Some(trust) => format!("INSTALLED on {}", date(trust.installed_at)),
-            None => "<none>".to_owned(),
+            None => "NOT INSTALLED".to_owned(),
         };
-        let _ = writeln!(out, "  {}: {} {}", unit.role.as_str(), udi, what);
+        let _ = writeln!(out, "  {}: {}\n    {}", unit.role.as_str(), udi, what);
     }
 }
 
+/// The sections of `show license status`, in the order of the reference's 17.x examples
+/// (Transport, Policy, Miscellaneous, Usage Reporting), which is also the order Genie follows.
 fn status_body(device: &Device, out: &mut String) {
     let running = &device.state.running;
     out.push_str("Utility:\n  Status: DISABLED\n\n");
@@ -258,9 +260,9 @@ fn status_body(device: &Device, out: &mut String) {
     out.push('\n');
     transport_section(device, out);
     out.push('\n');
-    out.push_str("Miscellaneous:\n  Custom Id: <empty>\n\n");
     policy_section(device, out);
     out.push('\n');
+    out.push_str("Miscellaneous:\n  Custom Id: <empty>\n\n");
     usage_reporting_section(device, out);
     out.push('\n');
     trust_section(device, out);
@@ -511,29 +513,46 @@ pub fn rum_detail(device: &Device, id: u64) -> Result<String, DeviceError> {
 pub fn eventlog(device: &Device, days: Option<u64>) -> String {
     let since = days
         .map(|d| device.now - Duration::days(i64::try_from(d).unwrap_or(i64::MAX / 86_400_000)));
+    let events: Vec<_> =
+        device.state.events.iter().filter(|e| since.is_none_or(|since| e.at >= since)).collect();
+    if events.is_empty() {
+        return "No EventLog Found.\n".to_owned();
+    }
     let mut out = String::from(" **** Event Log ****\n");
-    for event in &device.state.events {
-        if since.is_some_and(|since| event.at < since) {
-            continue;
-        }
+    for event in events {
         let _ = writeln!(out, "{} {}", event.at.format("%Y-%m-%d %H:%M:%S%.3f UTC"), event.text);
     }
     out
 }
 
-/// `show license history message`
+/// `show license history message`: communication history, then imported messages by kind.
+/// Each section's first line is plain words (what parsers key on); the entries follow with times.
 pub fn history(device: &Device) -> String {
-    let mut out = String::new();
+    let mut out = String::from("Message History (oldest to newest):\n");
+    for kind in [
+        "Trust Establishment",
+        "Usage Reporting",
+        "Result Polling",
+        "Authorization Request",
+        "Authorization Return",
+        "Trust Sync",
+    ] {
+        let _ = writeln!(out, "  {kind}:\n    No past history");
+    }
+    out.push_str("\nImport Message History (oldest to newest):\n");
     for kind in ["POLICY", "AUTH", "TRUST CODE", "RUM ACK", "CONVERSION ACK", "ACCOUNT INFO"] {
-        let _ = writeln!(out, "{kind}:");
+        let _ = writeln!(out, "  Import {kind}:");
         let entries: Vec<_> = device.state.history.iter().filter(|h| h.kind == kind).collect();
-        if entries.is_empty() {
-            out.push_str("  <none>\n");
+        match entries.len() {
+            0 => out.push_str("    No past history\n"),
+            1 => out.push_str("    1 message imported\n"),
+            n => {
+                let _ = writeln!(out, "    {n} messages imported");
+            }
         }
         for entry in entries {
-            let _ = writeln!(out, "  {}: {}", date(entry.at), entry.summary);
+            let _ = writeln!(out, "      {}: {}", date(entry.at), entry.summary);
         }
-        out.push('\n');
     }
     out
 }
