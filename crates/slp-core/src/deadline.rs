@@ -81,7 +81,12 @@ pub fn next_ack_deadline(facts: &Facts<'_>) -> Option<Timestamp> {
 
 /// The smallest non-zero reporting frequency among the classes in use.
 fn policy_frequency(facts: &Facts<'_>) -> Option<u32> {
-    facts.in_use.iter().map(|class| facts.policy.attributes(*class).ongoing).filter(|d| *d > 0).min()
+    facts
+        .in_use
+        .iter()
+        .map(|class| facts.policy.attributes(*class).ongoing)
+        .filter(|d| *d > 0)
+        .min()
 }
 
 /// The push interval in days (`Reporting push interval`); 0 = never push.
@@ -103,11 +108,14 @@ pub fn next_report_push(facts: &Facts<'_>) -> Option<Timestamp> {
         return None;
     }
     let earliest_change = facts.pending_changes.iter().map(|(at, _)| *at).min();
-    let unpushed_change = earliest_change.filter(|at| facts.last_push.is_none_or(|push| push < *at));
+    let unpushed_change =
+        earliest_change.filter(|at| facts.last_push.is_none_or(|push| push < *at));
     let periodic = facts.usage_interval.is_some() || policy_frequency(facts).is_some();
     let base = match (unpushed_change, facts.last_push) {
         (Some(change), _) => change + SETTLE,
-        (None, Some(push)) if periodic || next_ack_deadline(facts).is_some() => push + days(interval),
+        (None, Some(push)) if periodic || next_ack_deadline(facts).is_some() => {
+            push + days(interval)
+        }
         (None, Some(_)) => return None,
         (None, None) => *facts.first_use.values().min()? + SETTLE,
     };

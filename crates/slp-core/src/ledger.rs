@@ -147,7 +147,12 @@ impl Ledger {
 
     /// Closes every open report for `reason` and opens its continuation with the same count.
     /// Returns the ids closed.
-    pub fn close_open(&mut self, reason: CloseReason, now: Timestamp, sign: Signer<'_>) -> Vec<u64> {
+    pub fn close_open(
+        &mut self,
+        reason: CloseReason,
+        now: Timestamp,
+        sign: Signer<'_>,
+    ) -> Vec<u64> {
         let open: Vec<(u64, String, String, u64)> = self
             .reports
             .values()
@@ -239,7 +244,14 @@ impl Ledger {
         id
     }
 
-    fn open(&mut self, feature: &str, tag: &str, count: u64, now: Timestamp, previous: Option<u64>) {
+    fn open(
+        &mut self,
+        feature: &str,
+        tag: &str,
+        count: u64,
+        now: Timestamp,
+        previous: Option<u64>,
+    ) {
         let id = self.next_id(now);
         if let Some(prev) = previous.and_then(|prev| self.reports.get_mut(&prev)) {
             prev.next = Some(id);
@@ -330,7 +342,11 @@ mod tests {
         let mut sign = signer();
         let t0 = at("2026-01-01T00:00:00Z");
         ledger.set_usage("dna-advantage", "tag", 2, t0, &mut sign);
-        let closed = ledger.close_open(CloseReason::CurrentUsageRequested, t0 + Duration::hours(1), &mut sign);
+        let closed = ledger.close_open(
+            CloseReason::CurrentUsageRequested,
+            t0 + Duration::hours(1),
+            &mut sign,
+        );
         assert_eq!(closed.len(), 1);
         let open = ledger.open_report("dna-advantage").unwrap();
         assert_eq!(open.count, 2);

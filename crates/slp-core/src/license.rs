@@ -143,7 +143,7 @@ const CATALOG: &[LicenseInfo] = &[
     },
     LicenseInfo {
         feature: "hseck9",
-        entitlement_tag: "regid.2021-05.com.cisco.C9K_HSEC,1.0_90fdf411-3823-45bb-8a21-0d5a1d3f2d2c",
+        entitlement_tag: "regid.2021-05.com.cisco.C9K_HSEC,1.0_90fdf411-3823-45bd-bd8c-5a5d0e0e1ea2",
         enforcement: Enforcement::ExportControlled,
         term: Term::Perpetual,
         display_suffix: "",

@@ -130,7 +130,9 @@ impl Policy {
 
 /// Why policy attributes written as `first,ongoing,on_change` could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid policy attributes {input:?}: expected three day counts FIRST,ONGOING,ON_CHANGE (0..=3650)")]
+#[error(
+    "invalid policy attributes {input:?}: expected three day counts FIRST,ONGOING,ON_CHANGE (0..=3650)"
+)]
 pub struct AttributesError {
     pub input: String,
 }
@@ -163,14 +165,23 @@ mod tests {
         let perpetual = policy.attributes(PolicyClass::UnenforcedPerpetual);
         assert_eq!((perpetual.first, perpetual.ongoing, perpetual.on_change), (365, 0, 90));
         let subscription = policy.attributes(PolicyClass::UnenforcedSubscription);
-        assert_eq!((subscription.first, subscription.ongoing, subscription.on_change), (90, 90, 90));
-        assert_eq!(policy.attributes(PolicyClass::Export), Attributes { first: 0, ongoing: 0, on_change: 0 });
+        assert_eq!(
+            (subscription.first, subscription.ongoing, subscription.on_change),
+            (90, 90, 90)
+        );
+        assert_eq!(
+            policy.attributes(PolicyClass::Export),
+            Attributes { first: 0, ongoing: 0, on_change: 0 }
+        );
         assert!(policy.ack_required);
     }
 
     #[test]
     fn attributes_parse_from_triples() {
-        assert_eq!("30,60,60".parse::<Attributes>().unwrap(), Attributes { first: 30, ongoing: 60, on_change: 60 });
+        assert_eq!(
+            "30,60,60".parse::<Attributes>().unwrap(),
+            Attributes { first: 30, ongoing: 60, on_change: 60 }
+        );
         assert!("30,60".parse::<Attributes>().is_err());
         assert!("30,x,1".parse::<Attributes>().is_err());
         assert!("1,1,9999".parse::<Attributes>().is_err());

@@ -14,7 +14,9 @@ pub struct Udi {
 
 /// Why a UDI string could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid UDI {input:?}: expected PID:<pid>,SN:<serial> with letters, digits, '-', '_' or '.'")]
+#[error(
+    "invalid UDI {input:?}: expected PID:<pid>,SN:<serial> with letters, digits, '-', '_' or '.'"
+)]
 pub struct UdiError {
     pub input: String,
 }
