@@ -1,1 +1,579 @@
-//! The air-gapped topology, device and authority exchanging files.
+//! The air-gapped topology ("No Connectivity to CSSM and No CSLU"), device and authority
+//! exchanging files, every step through the real binary on a virtual clock.
+
+use crate::util::{Lab, field, init_sw1};
+
+const T0: &str = "2026-11-01T09:00:00Z";
+const T1: &str = "2026-11-01T10:00:00Z";
+const T2: &str = "2026-11-15T10:00:00Z";
+
+fn auth(lab: &Lab, now: &str, args: &[&str]) -> String {
+    let mut all = vec!["authority", "--data", "A"];
+    all.extend_from_slice(args);
+    lab.ok(now, &all)
+}
+
+fn auth_fails(lab: &Lab, now: &str, args: &[&str]) -> String {
+    let mut all = vec!["authority", "--data", "A"];
+    all.extend_from_slice(args);
+    lab.fails(now, &all)
+}
+
+/// An authority with Example Corp / Lab and the issue's three licenses.
+fn authority(lab: &Lab) {
+    auth(lab, T0, &["account", "create", "--name", "Example Corp", "--domain", "example.com"]);
+    auth(lab, T0, &["va", "create", "--account", "example.com", "--name", "Lab"]);
+    let pool = [
+        ["network-advantage", "C9300-NW-A", "10", "perpetual"],
+        ["dna-advantage", "C9300-DNA-A", "1", "subscription"],
+    ];
+    for [tag, sku, quantity, kind] in pool {
+        let mut args = vec![
+            "license",
+            "add",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--tag",
+            tag,
+            "--sku",
+            sku,
+            "--quantity",
+            quantity,
+            "--type",
+            kind,
+        ];
+        if kind == "subscription" {
+            args.extend_from_slice(&["--expires", "2027-11-01"]);
+        }
+        auth(lab, T0, &args);
+    }
+    auth(
+        lab,
+        T0,
+        &[
+            "license",
+            "add",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--tag",
+            "hseck9",
+            "--sku",
+            "C9K-HSEC",
+            "--quantity",
+            "2",
+            "--type",
+            "perpetual",
+            "--enforcement",
+            "export-controlled",
+        ],
+    );
+}
+
+/// sw1 at network-advantage + dna-advantage, transport off.
+fn device(lab: &Lab) {
+    init_sw1(lab, T1);
+    lab.exec(
+        "D",
+        T1,
+        &[
+            "configure terminal",
+            "license boot level network-advantage addon dna-advantage",
+            "license smart transport off",
+            "end",
+            "copy running-config startup-config",
+            "reload",
+        ],
+    );
+}
+
+fn upload(lab: &Lab, now: &str, file: &str, ack: &str) -> String {
+    auth(
+        lab,
+        now,
+        &["usage", "upload", "--account", "example.com", "--va", "Lab", file, "--ack", ack],
+    )
+}
+
+fn license_row(list: &str, license: &str) -> Vec<String> {
+    list.lines()
+        .find(|line| line.split_whitespace().next() == Some(license))
+        .unwrap_or_else(|| panic!("no {license} row in:\n{list}"))
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn usage_file_upload_and_ack_import_complete_the_cycle() {
+    let lab = Lab::new();
+    authority(&lab);
+    device(&lab);
+    let before = lab.exec("D", T1, &["show license status"]);
+    assert_eq!(field(&before, "Trust Code Installed:"), "<none>");
+
+    lab.exec("D", T2, &["license smart save usage all file bootflash:all_rum.txt"]);
+    let status = lab.exec("D", T2, &["show license status"]);
+    assert_eq!(field(&status, "Last report file write:"), "Nov 15 10:00:00 2026 UTC");
+    let saved = lab.read("D/bootflash/all_rum.txt");
+    assert!(saved.contains("<RUMReport><![CDATA["), "{saved}");
+    assert!(saved.contains("<smartLicenseTrustRequest>"), "a device without trust asks for it");
+
+    upload(&lab, T2, "D/bootflash/all_rum.txt", "ack.txt");
+    let ack = lab.read("ack.txt");
+    assert!(
+        ack.contains("<smartLicenseRumAck>") && ack.contains("<smartLicenseTrustCode>"),
+        "{ack}"
+    );
+
+    let ack_path = lab.path("ack.txt");
+    let out = lab.exec("D", T2, &[&format!("license smart import {}", ack_path.display())]);
+    assert!(out.contains("%SMART_LIC-6-TRUST_CODE_INSTALL_SUCCESS"), "{out}");
+    let status = lab.exec("D", T2, &["show license status"]);
+    assert_eq!(field(&status, "Last ACK received:"), "Nov 15 10:00:00 2026 UTC");
+    // After the ACK: dna-advantage (subscription) must be reported again 90 days after it.
+    assert_eq!(field(&status, "Next ACK deadline:"), "Feb 13 10:00:00 2027 UTC");
+    assert_eq!(field(&status, "Smart Account:"), "Example Corp As of Nov 15 10:00:00 2026 UTC");
+    assert_eq!(field(&status, "Virtual Account:"), "Lab");
+    assert_eq!(field(&status, "Trust Code Installed:"), "Nov 15 10:00:00 2026 UTC");
+
+    let rum = lab.exec("D", T2, &["show license rum id all"]);
+    let closed: Vec<&str> =
+        rum.lines().filter(|l| l.starts_with(char::is_numeric) && !l.contains("OPEN")).collect();
+    assert!(!closed.is_empty(), "{rum}");
+    assert!(
+        closed.iter().all(|l| l.contains(" ACK ")),
+        "every saved report is acknowledged:\n{rum}"
+    );
+
+    let pis = auth(&lab, T2, &["pi", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(pis.contains("PID:C9300-24UX,SN:FOC2233A5ZV") && pis.contains("sw1"), "{pis}");
+    let licenses = auth(&lab, T2, &["license", "list", "--account", "example.com", "--va", "Lab"]);
+    let na = license_row(&licenses, "network-advantage");
+    assert!(
+        na.contains(&"10".to_owned())
+            && na.contains(&"1".to_owned())
+            && na.contains(&"9".to_owned()),
+        "purchased 10, in use 1, balance 9: {na:?}\n{licenses}"
+    );
+    assert!(!licenses.contains("Insufficient Licenses"), "{licenses}");
+}
+
+#[test]
+fn reupload_is_idempotent_and_overuse_raises_an_alert() {
+    let lab = Lab::new();
+    authority(&lab);
+    device(&lab);
+    lab.exec("D", T2, &["license smart save usage all file bootflash:all_rum.txt"]);
+    upload(&lab, T2, "D/bootflash/all_rum.txt", "ack1.txt");
+    upload(&lab, T2, "D/bootflash/all_rum.txt", "ack2.txt");
+    assert_eq!(lab.read("ack1.txt"), lab.read("ack2.txt"), "the same file gets the same ACK");
+    let licenses = auth(&lab, T2, &["license", "list", "--account", "example.com", "--va", "Lab"]);
+    let dna = license_row(&licenses, "dna-advantage");
+    assert!(
+        dna.contains(&"1".to_owned()) && dna.contains(&"0".to_owned()),
+        "in use 1, balance 0, not doubled: {dna:?}"
+    );
+
+    // A second switch using dna-advantage: 2 in use, 1 purchased.
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "E",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC0000SW2",
+            "--hostname",
+            "sw2",
+        ],
+    );
+    lab.exec(
+        "E",
+        T1,
+        &[
+            "configure terminal",
+            "license boot level network-advantage addon dna-advantage",
+            "end",
+            "write memory",
+            "reload",
+        ],
+    );
+    lab.exec("E", T2, &["license smart save usage all file bootflash:u.txt"]);
+    upload(&lab, T2, "E/bootflash/u.txt", "ack3.txt");
+    let licenses = auth(&lab, T2, &["license", "list", "--account", "example.com", "--va", "Lab"]);
+    let dna = license_row(&licenses, "dna-advantage");
+    assert!(dna.contains(&"-1".to_owned()), "balance -1: {dna:?}");
+    assert!(
+        licenses
+            .lines()
+            .any(|l| l.starts_with("dna-advantage") && l.contains("Insufficient Licenses")),
+        "{licenses}"
+    );
+}
+
+#[test]
+fn bad_uploads_are_refused_and_store_nothing() {
+    let lab = Lab::new();
+    authority(&lab);
+    device(&lab);
+    lab.exec("D", T2, &["license smart save usage all file bootflash:all_rum.txt"]);
+    let good = lab.read("D/bootflash/all_rum.txt");
+
+    // A report whose count was edited no longer matches its signature.
+    let tampered = good.replacen(r#"\"value\":\"1\""#, r#"\"value\":\"0\""#, 1);
+    assert_ne!(tampered, good, "the file holds a count to tamper with");
+    std::fs::write(lab.path("tampered.txt"), tampered).unwrap();
+    let out = auth_fails(
+        &lab,
+        T2,
+        &[
+            "usage",
+            "upload",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "tampered.txt",
+            "--ack",
+            "t.txt",
+        ],
+    );
+    assert!(out.contains("PID:C9300-24UX,SN:FOC2233A5ZV"), "the error names the UDI: {out}");
+    assert!(!lab.path("t.txt").exists());
+
+    std::fs::write(lab.path("broken.txt"), "<smartLicense><RUMReport>").unwrap();
+    let out = auth_fails(
+        &lab,
+        T2,
+        &[
+            "usage",
+            "upload",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "broken.txt",
+            "--ack",
+            "b.txt",
+        ],
+    );
+    assert!(out.to_lowercase().contains("xml"), "{out}");
+
+    let out = auth_fails(
+        &lab,
+        T2,
+        &[
+            "usage",
+            "upload",
+            "--account",
+            "nosuch.com",
+            "--va",
+            "Lab",
+            "D/bootflash/all_rum.txt",
+            "--ack",
+            "x.txt",
+        ],
+    );
+    assert!(out.contains("nosuch.com"), "{out}");
+    let out = auth_fails(
+        &lab,
+        T2,
+        &[
+            "usage",
+            "upload",
+            "--account",
+            "example.com",
+            "--va",
+            "Nope",
+            "D/bootflash/all_rum.txt",
+            "--ack",
+            "x.txt",
+        ],
+    );
+    assert!(out.contains("Nope"), "{out}");
+
+    let pis = auth(&lab, T2, &["pi", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(!pis.contains("FOC2233A5ZV"), "nothing was stored: {pis}");
+
+    // A device refuses an ACK meant for another product instance.
+    upload(&lab, T2, "D/bootflash/all_rum.txt", "ack.txt");
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "E",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC0000SW2",
+            "--hostname",
+            "sw2",
+        ],
+    );
+    let before = lab.read("E/state.json");
+    let out = lab.fails(
+        T2,
+        &[
+            "device",
+            "--state",
+            "E",
+            "exec",
+            &format!("license smart import {}", lab.path("ack.txt").display()),
+        ],
+    );
+    assert!(out.contains("%SMART_LIC-3-AUTHORIZATION_INSTALL_FAILED"), "{out}");
+    let after: serde_json::Value = serde_json::from_str(&lab.read("E/state.json")).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&before).unwrap();
+    assert_eq!(after["ledger"], before["ledger"]);
+    assert_eq!(after["last_ack"], serde_json::Value::Null);
+}
+
+#[test]
+fn slac_by_file_gates_the_export_controlled_feature() {
+    let lab = Lab::new();
+    authority(&lab);
+    init_sw1(&lab, T1);
+    let out = lab.fails(
+        T1,
+        &[
+            "device",
+            "--state",
+            "D",
+            "exec",
+            "configure terminal",
+            "interface Tunnel0",
+            "tunnel mode ipsec ipv4",
+        ],
+    );
+    assert!(out.contains("no authorization code (SLAC) for hseck9"), "{out}");
+
+    lab.exec(
+        "D",
+        T1,
+        &[
+            "license smart authorization request add hseck9 local",
+            "license smart authorization request save bootflash:slac.txt",
+        ],
+    );
+    upload(&lab, T1, "D/bootflash/slac.txt", "code.txt");
+    let licenses = auth(&lab, T1, &["license", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(
+        license_row(&licenses, "hseck9").contains(&"1".to_owned()),
+        "one key reserved: {licenses}"
+    );
+    let out = lab.exec(
+        "D",
+        T1,
+        &[
+            &format!("license smart import {}", lab.path("code.txt").display()),
+            "show license authorization",
+        ],
+    );
+    assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_INSTALL_SUCCESS: A new licensing authorization code was successfully installed on: PID:C9300-24UX,SN:FOC2233A5ZV."), "{out}");
+    assert!(
+        out.contains("Status: SMART AUTHORIZATION INSTALLED on Nov 01 10:00:00 2026 UTC"),
+        "{out}"
+    );
+
+    lab.exec(
+        "D",
+        T1,
+        &["configure terminal", "interface Tunnel0", "tunnel mode ipsec ipv4", "end"],
+    );
+    let summary = lab.exec("D", T1, &["show license summary"]);
+    assert!(
+        summary.contains("hseck9                  (Cat9K HSEC)                      1 IN USE"),
+        "{summary}"
+    );
+
+    let out = lab.fails(
+        T1,
+        &[
+            "device",
+            "--state",
+            "D",
+            "exec",
+            "license smart authorization return local offline bootflash:ret.txt",
+        ],
+    );
+    assert!(out.contains("while the license is in use"), "{out}");
+    lab.exec(
+        "D",
+        T1,
+        &[
+            "configure terminal",
+            "interface Tunnel0",
+            "no tunnel mode ipsec ipv4",
+            "end",
+            "platform hsec-license-release",
+        ],
+    );
+    let out = lab.exec(
+        "D",
+        T1,
+        &[
+            "license smart authorization return local offline bootflash:ret.txt",
+            "show license authorization",
+        ],
+    );
+    assert!(out.contains("Last return code:"), "{out}");
+    auth(
+        &lab,
+        T1,
+        &[
+            "usage",
+            "upload",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "D/bootflash/ret.txt",
+            "--ack",
+            "ret-ack.txt",
+        ],
+    );
+    let licenses = auth(&lab, T1, &["license", "list", "--account", "example.com", "--va", "Lab"]);
+    let row = license_row(&licenses, "hseck9");
+    assert!(row.contains(&"2".to_owned()), "both keys back in the pool: {row:?}");
+}
+
+#[test]
+fn custom_policy_rides_in_the_ack_and_installs_from_a_file() {
+    let lab = Lab::new();
+    authority(&lab);
+    device(&lab);
+    auth(
+        &lab,
+        T0,
+        &[
+            "policy",
+            "set",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--name",
+            "SLE Policy",
+            "--unenforced-perpetual",
+            "30,60,60",
+            "--unenforced-subscription",
+            "120,111,111",
+            "--enforced",
+            "30,90,60",
+            "--export",
+            "30,30,30",
+        ],
+    );
+
+    // Downloaded as a file and imported.
+    auth(
+        &lab,
+        T1,
+        &["policy", "download", "--account", "example.com", "--va", "Lab", "--out", "policy.xml"],
+    );
+    let out = lab.exec(
+        "D",
+        T1,
+        &[
+            &format!("license smart import {}", lab.path("policy.xml").display()),
+            "show license status",
+        ],
+    );
+    assert!(out.contains("%SMART_LIC-6-POLICY_INSTALL_SUCCESS"), "{out}");
+    assert_eq!(field(&out, "Policy in use:"), "Installed On Nov 01 10:00:00 2026 UTC");
+    assert_eq!(field(&out, "Policy name:"), "SLE Policy");
+    assert!(out.contains("    Reporting frequency (days): 111 (Customer Policy)"), "{out}");
+
+    // Delivered in an ACK.
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "E",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC0000SW2",
+            "--hostname",
+            "sw2",
+        ],
+    );
+    lab.exec("E", T2, &["license smart save usage all file bootflash:u.txt"]);
+    upload(&lab, T2, "E/bootflash/u.txt", "ack.txt");
+    let out = lab.exec(
+        "E",
+        T2,
+        &[
+            &format!("license smart import {}", lab.path("ack.txt").display()),
+            "show license status",
+        ],
+    );
+    assert_eq!(field(&out, "Policy name:"), "SLE Policy");
+    // ongoing 60 for perpetual now applies after the ACK.
+    assert_eq!(field(&out, "Next ACK deadline:"), "Jan 14 10:00:00 2027 UTC");
+}
+
+#[test]
+fn ha_stack_reports_for_all_units_and_gets_a_trust_code_for_each() {
+    let lab = Lab::new();
+    authority(&lab);
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "S",
+            "init",
+            "--pid",
+            "C9300-48UXM",
+            "--sn",
+            "FOC1",
+            "--hostname",
+            "stack1",
+            "--standby",
+            "PID:C9300-48UXM,SN:FOC2",
+            "--member",
+            "PID:C9300-48UXM,SN:FOC3",
+        ],
+    );
+    lab.exec("S", T2, &["license smart save usage all file bootflash:u.txt"]);
+    let saved = lab.read("S/bootflash/u.txt");
+    assert_eq!(
+        saved.matches("<smartLicenseTrustRequest>").count(),
+        3,
+        "one trust request per unit"
+    );
+    assert!(
+        saved.contains(r#"\"role\":\"Standby\""#) && saved.contains(r#"\"role\":\"Member\""#),
+        "the report names every unit"
+    );
+    upload(&lab, T2, "S/bootflash/u.txt", "ack.txt");
+    let out = lab.exec(
+        "S",
+        T2,
+        &[
+            &format!("license smart import {}", lab.path("ack.txt").display()),
+            "show license status",
+        ],
+    );
+    assert_eq!(out.matches("%SMART_LIC-6-TRUST_CODE_INSTALL_SUCCESS").count(), 3, "{out}");
+    for (role, sn) in [("Active", "FOC1"), ("Standby", "FOC2"), ("Member", "FOC3")] {
+        assert!(
+            out.contains(&format!(
+                "  {role}: PID:C9300-48UXM,SN:{sn}\n    INSTALLED on Nov 15 10:00:00 2026 UTC"
+            )),
+            "{out}"
+        );
+    }
+}

@@ -241,3 +241,79 @@ fn state_survives_between_invocations_and_rejects_a_corrupt_file() {
     let out = lab.fails(T1, &["device", "--state", "nowhere", "exec", "show license udi"]);
     assert!(out.contains("no device in nowhere"), "{out}");
 }
+
+#[test]
+fn save_usage_selects_reports_and_respects_privacy() {
+    let lab = Lab::new();
+    init_sw1(&lab, T0);
+    lab.exec(
+        "D",
+        T1,
+        &[
+            "configure terminal",
+            "license boot level network-advantage",
+            "license smart privacy all",
+            "end",
+            "write memory",
+            "reload",
+        ],
+    );
+    lab.exec("D", "2026-11-20T10:00:00Z", &["license smart save usage all file bootflash:all.txt"]);
+    let all = lab.read("D/bootflash/all.txt");
+    assert_eq!(
+        all.matches("<RUMReport>").count(),
+        2,
+        "essentials (closed at reload) and advantage (closed by the save):\n{all}"
+    );
+    assert!(!all.contains("\"hostname\""), "hostname privacy keeps the hostname out");
+    assert!(!all.contains("software_version"), "version privacy keeps the version out");
+
+    // Nothing new since: "unreported" is empty; the first report is older than 10 days.
+    lab.exec(
+        "D",
+        "2026-11-20T11:00:00Z",
+        &["license smart save usage unreported file bootflash:unreported.txt"],
+    );
+    assert_eq!(
+        lab.read("D/bootflash/unreported.txt").matches("<RUMReport>").count(),
+        1,
+        "only the report closed by this save"
+    );
+    lab.exec(
+        "D",
+        "2026-11-20T12:00:00Z",
+        &["license smart save usage days 10 file bootflash:days.txt"],
+    );
+    assert_eq!(
+        lab.read("D/bootflash/days.txt").matches("<RUMReport>").count(),
+        3,
+        "reports that ended in the last 10 days"
+    );
+
+    let rum = lab.exec("D", "2026-11-20T12:00:00Z", &["show license rum id all"]);
+    let first_id = rum
+        .lines()
+        .find(|l| l.starts_with(char::is_numeric))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    lab.exec(
+        "D",
+        "2026-11-20T12:00:00Z",
+        &[&format!("license smart save usage rum-id {first_id} file bootflash:one.txt")],
+    );
+    assert_eq!(lab.read("D/bootflash/one.txt").matches("<RUMReport>").count(), 1);
+    let out = lab.fails(
+        "2026-11-20T12:00:00Z",
+        &[
+            "device",
+            "--state",
+            "D",
+            "exec",
+            "license smart save usage rum-id 42 file bootflash:none.txt",
+        ],
+    );
+    assert!(out.contains("RUM report 42 is not stored"), "{out}");
+}
