@@ -103,12 +103,21 @@ pub struct ClassAttributes {
 }
 
 impl PolicyDoc {
-    pub fn from_policy(policy: &Policy, issued_at: String, sa: &str, va: &str, authority_key: String) -> PolicyDoc {
+    pub fn from_policy(
+        policy: &Policy,
+        issued_at: String,
+        sa: &str,
+        va: &str,
+        authority_key: String,
+    ) -> PolicyDoc {
         let classes = PolicyClass::ALL
             .into_iter()
             .map(|class| {
                 let a = policy.attributes(class);
-                (class.key().to_owned(), ClassAttributes { first: a.first, ongoing: a.ongoing, on_change: a.on_change })
+                (
+                    class.key().to_owned(),
+                    ClassAttributes { first: a.first, ongoing: a.ongoing, on_change: a.on_change },
+                )
             })
             .collect();
         PolicyDoc {
@@ -124,7 +133,8 @@ impl PolicyDoc {
 
     /// The policy, checked: all four classes present, no unknown class.
     pub fn to_policy(&self) -> Result<Policy> {
-        let bad = |reason: String| WireError::Json { what: "smartLicensePolicy".to_owned(), reason };
+        let bad =
+            |reason: String| WireError::Json { what: "smartLicensePolicy".to_owned(), reason };
         let mut policy = Policy::cisco_default();
         policy.name = self.name.clone();
         policy.origin = PolicyOrigin::Customer;
@@ -135,8 +145,14 @@ impl PolicyDoc {
             }
         }
         for class in PolicyClass::ALL {
-            let a = self.classes.get(class.key()).ok_or_else(|| bad(format!("policy class {:?} is missing", class.key())))?;
-            policy.set_attributes(class, Attributes { first: a.first, ongoing: a.ongoing, on_change: a.on_change });
+            let a = self
+                .classes
+                .get(class.key())
+                .ok_or_else(|| bad(format!("policy class {:?} is missing", class.key())))?;
+            policy.set_attributes(
+                class,
+                Attributes { first: a.first, ongoing: a.ongoing, on_change: a.on_change },
+            );
         }
         Ok(policy)
     }

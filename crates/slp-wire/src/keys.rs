@@ -27,10 +27,9 @@ impl KeyPair {
 
     /// The key pair stored as base64 of the 32-byte secret.
     pub fn from_secret_b64(secret: &str, what: &str) -> Result<KeyPair> {
-        let bytes = B64.decode(secret.trim()).map_err(|err| WireError::Key {
-            what: what.to_owned(),
-            reason: err.to_string(),
-        })?;
+        let bytes = B64
+            .decode(secret.trim())
+            .map_err(|err| WireError::Key { what: what.to_owned(), reason: err.to_string() })?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| WireError::Key {
             what: what.to_owned(),
             reason: "expected 32 bytes".to_owned(),
@@ -64,10 +63,9 @@ fn key_id_of(public: &[u8]) -> String {
 
 /// The key id of a base64 public key.
 pub fn key_id(public_b64: &str) -> Result<String> {
-    let bytes = B64.decode(public_b64.trim()).map_err(|err| WireError::Key {
-        what: "public key".to_owned(),
-        reason: err.to_string(),
-    })?;
+    let bytes = B64
+        .decode(public_b64.trim())
+        .map_err(|err| WireError::Key { what: "public key".to_owned(), reason: err.to_string() })?;
     Ok(key_id_of(&bytes))
 }
 
@@ -75,7 +73,8 @@ pub fn key_id(public_b64: &str) -> Result<String> {
 pub fn verify(public_b64: &str, bytes: &[u8], signature_b64: &str, what: &str) -> Result<()> {
     let key_err = |reason: String| WireError::Key { what: what.to_owned(), reason };
     let public = B64.decode(public_b64.trim()).map_err(|err| key_err(err.to_string()))?;
-    let public: [u8; 32] = public.try_into().map_err(|_| key_err("expected 32 bytes".to_owned()))?;
+    let public: [u8; 32] =
+        public.try_into().map_err(|_| key_err("expected 32 bytes".to_owned()))?;
     let public = VerifyingKey::from_bytes(&public).map_err(|err| key_err(err.to_string()))?;
     let bad = || WireError::Signature { what: what.to_owned() };
     let signature = B64.decode(signature_b64.trim()).map_err(|_| bad())?;

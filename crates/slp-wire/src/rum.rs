@@ -25,10 +25,8 @@ impl Sudi {
 
     /// The UDI, checked.
     pub fn udi(&self) -> Result<Udi> {
-        Udi::new(&self.udi_pid, &self.udi_serial_number).map_err(|err| WireError::Json {
-            what: "sudi".to_owned(),
-            reason: err.to_string(),
-        })
+        Udi::new(&self.udi_pid, &self.udi_serial_number)
+            .map_err(|err| WireError::Json { what: "sudi".to_owned(), reason: err.to_string() })
     }
 }
 
@@ -188,10 +186,14 @@ impl Envelope {
     pub fn verify(&self, public_b64: &str) -> Result<()> {
         let what = format!("RUM report of {}", self.signature_udi_text());
         if !self.is_verifiable() {
-            return Err(WireError::Signature { what: format!("{what} (signing type {})", self.signature.signing_type) });
+            return Err(WireError::Signature {
+                what: format!("{what} (signing type {})", self.signature.signing_type),
+            });
         }
         if keys::key_id(public_b64)? != self.signature.key {
-            return Err(WireError::Signature { what: format!("{what} (signed with key {})", self.signature.key) });
+            return Err(WireError::Signature {
+                what: format!("{what} (signed with key {})", self.signature.key),
+            });
         }
         keys::verify(public_b64, self.payload.as_bytes(), &self.signature.value, &what)
     }
@@ -202,9 +204,15 @@ impl Envelope {
 
     /// Reads the payload, in the version 2.0 or the older layout.
     pub fn report(&self) -> Result<Report> {
-        let bad = |reason: &str| WireError::Json { what: "RUM report payload".to_owned(), reason: reason.to_owned() };
-        let payload: Value = serde_json::from_str(&self.payload).map_err(|err| bad(&err.to_string()))?;
-        let ident = payload.get("asset_identification").ok_or_else(|| bad("asset_identification is missing"))?;
+        let bad = |reason: &str| WireError::Json {
+            what: "RUM report payload".to_owned(),
+            reason: reason.to_owned(),
+        };
+        let payload: Value =
+            serde_json::from_str(&self.payload).map_err(|err| bad(&err.to_string()))?;
+        let ident = payload
+            .get("asset_identification")
+            .ok_or_else(|| bad("asset_identification is missing"))?;
         let meta = payload.get("meta").cloned().unwrap_or(Value::Null);
         let report_id = ident
             .get("report_id")
@@ -225,7 +233,8 @@ impl Envelope {
             .and_then(Value::as_str)
             .ok_or_else(|| bad("meta.entitlement_tag is missing"))?
             .to_owned();
-        let software_version = meta.get("software_version").and_then(Value::as_str).map(str::to_owned);
+        let software_version =
+            meta.get("software_version").and_then(Value::as_str).map(str::to_owned);
         let ha_udi = meta
             .get("ha_udi")
             .cloned()
@@ -235,7 +244,11 @@ impl Envelope {
             .unwrap_or_default();
         let mut measurements = Vec::new();
         for m in payload.get("measurements").and_then(Value::as_array).into_iter().flatten() {
-            let int = |name: &str| m.get(name).and_then(Value::as_i64).ok_or_else(|| bad(&format!("measurement {name} is missing")));
+            let int = |name: &str| {
+                m.get(name)
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| bad(&format!("measurement {name} is missing")))
+            };
             let count = m
                 .pointer("/value/value")
                 .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()))
@@ -253,7 +266,15 @@ impl Envelope {
                 termination_reason: reason,
             });
         }
-        Ok(Report { report_id, udi: sudi.udi()?, software_tag, entitlement_tag, software_version, ha_udi, measurements })
+        Ok(Report {
+            report_id,
+            udi: sudi.udi()?,
+            software_tag,
+            entitlement_tag,
+            software_version,
+            ha_udi,
+            measurements,
+        })
     }
 }
 
@@ -266,7 +287,8 @@ mod tests {
         ReportInput {
             report_id: 1_700_000_000,
             udi: udi.clone(),
-            software_tag: "regid.2017-05.com.cisco.C9300,v1_727af1d9-6c39-4444-b301-863f81445b72".to_owned(),
+            software_tag: "regid.2017-05.com.cisco.C9300,v1_727af1d9-6c39-4444-b301-863f81445b72"
+                .to_owned(),
             entitlement_tag: "regid.tag".to_owned(),
             software_version: Some("17.09.04".to_owned()),
             ha_udi: vec![HaUdi { role: "Active".to_owned(), sudi: Sudi::of(&udi) }],
@@ -291,7 +313,10 @@ mod tests {
         assert_eq!(report.final_count(), 2);
         assert!(envelope.payload.contains("\"num_samples\":5"));
 
-        let tampered = Envelope { payload: envelope.payload.replace("\"value\":\"2\"", "\"value\":\"1\""), ..envelope.clone() };
+        let tampered = Envelope {
+            payload: envelope.payload.replace("\"value\":\"2\"", "\"value\":\"1\""),
+            ..envelope.clone()
+        };
         assert!(matches!(tampered.verify(&key.public_b64()), Err(WireError::Signature { .. })));
         let other = KeyPair::generate();
         assert!(envelope.verify(&other.public_b64()).is_err());
@@ -305,7 +330,10 @@ mod tests {
             payload: payload.to_owned(),
             header: Header { kind: "rum".to_owned() },
             signature: EnvelopeSignature {
-                sudi: Sudi { udi_pid: "C9800-CL-K9".to_owned(), udi_serial_number: "9XECPSUU4XN".to_owned() },
+                sudi: Sudi {
+                    udi_pid: "C9800-CL-K9".to_owned(),
+                    udi_serial_number: "9XECPSUU4XN".to_owned(),
+                },
                 signing_type: "builtin".to_owned(),
                 key: "regid".to_owned(),
                 value: "AAAA".to_owned(),
@@ -316,7 +344,9 @@ mod tests {
         assert_eq!(report.final_count(), 3);
         assert!(!envelope.is_verifiable());
         // Older layout: report_id in meta.
-        let old = payload.replace("\"report_id\":1671840750,", "").replace("\"utility_enabled\"", "\"report_id\":42,\"utility_enabled\"");
+        let old = payload
+            .replace("\"report_id\":1671840750,", "")
+            .replace("\"utility_enabled\"", "\"report_id\":42,\"utility_enabled\"");
         let envelope = Envelope { payload: old, ..envelope };
         assert_eq!(envelope.report().unwrap().report_id, 42);
     }

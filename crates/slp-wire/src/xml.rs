@@ -78,8 +78,11 @@ pub struct Signed {
 impl Signed {
     /// Signs `data` with `key`.
     pub fn sign(kind: Kind, data: String, key: &KeyPair) -> Signed {
-        let signature =
-            Signature { alg: "ed25519".to_owned(), key: key.key_id(), value: key.sign(data.as_bytes()) };
+        let signature = Signature {
+            alg: "ed25519".to_owned(),
+            key: key.key_id(),
+            value: key.sign(data.as_bytes()),
+        };
         Signed { kind, data, signature: Some(signature) }
     }
 
@@ -89,9 +92,14 @@ impl Signed {
 
     /// Checks the signature against `public_b64`; `what` names the document in errors.
     pub fn verify(&self, public_b64: &str, what: &str) -> Result<()> {
-        let signature = self.signature.as_ref().ok_or_else(|| WireError::Missing { what: format!("signature of {what}") })?;
+        let signature = self
+            .signature
+            .as_ref()
+            .ok_or_else(|| WireError::Missing { what: format!("signature of {what}") })?;
         if signature.alg != "ed25519" || keys::key_id(public_b64)? != signature.key {
-            return Err(WireError::Signature { what: format!("{what} (signed with {} key {})", signature.alg, signature.key) });
+            return Err(WireError::Signature {
+                what: format!("{what} (signed with {} key {})", signature.alg, signature.key),
+            });
         }
         keys::verify(public_b64, self.data.as_bytes(), &signature.value, what)
     }
@@ -160,16 +168,18 @@ impl Document {
         let mut current: Option<Signed> = None;
         let mut sig_attrs: Option<(String, String)> = None;
         loop {
-            let event = reader.read_event().map_err(|err| {
-                xml_err(format!("at byte {}: {err}", reader.buffer_position()))
-            })?;
+            let event = reader
+                .read_event()
+                .map_err(|err| xml_err(format!("at byte {}: {err}", reader.buffer_position())))?;
             match event {
                 Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
                 Event::Start(start) => {
                     let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
                     if !seen_root {
                         if name != "smartLicense" {
-                            return Err(xml_err(format!("root element is <{name}>, expected <smartLicense>")));
+                            return Err(xml_err(format!(
+                                "root element is <{name}>, expected <smartLicense>"
+                            )));
                         }
                         seen_root = true;
                         stack.push(name);
@@ -203,7 +213,10 @@ impl Document {
                             }
                         }
                         _ => {
-                            return Err(xml_err(format!("unexpected element <{name}> inside <{}>", stack.join("/"))));
+                            return Err(xml_err(format!(
+                                "unexpected element <{name}> inside <{}>",
+                                stack.join("/")
+                            )));
                         }
                     }
                     text_buf.clear();
@@ -226,9 +239,13 @@ impl Document {
                     match (stack.len(), name.as_str()) {
                         (1, "RUMReport") => doc.reports.push(text_buf.trim().to_owned()),
                         (1, _) => {
-                            let item = current.take().ok_or_else(|| xml_err(format!("stray </{name}>")))?;
+                            let item = current
+                                .take()
+                                .ok_or_else(|| xml_err(format!("stray </{name}>")))?;
                             if item.data.is_empty() {
-                                return Err(WireError::Missing { what: format!("<data> of <{name}>") });
+                                return Err(WireError::Missing {
+                                    what: format!("<data> of <{name}>"),
+                                });
                             }
                             doc.items.push(item);
                         }
@@ -238,8 +255,11 @@ impl Document {
                             }
                         }
                         (2, "signature") => {
-                            if let (Some(item), Some((alg, key))) = (current.as_mut(), sig_attrs.take()) {
-                                item.signature = Some(Signature { alg, key, value: text_buf.trim().to_owned() });
+                            if let (Some(item), Some((alg, key))) =
+                                (current.as_mut(), sig_attrs.take())
+                            {
+                                item.signature =
+                                    Some(Signature { alg, key, value: text_buf.trim().to_owned() });
                             }
                         }
                         _ => {}
@@ -285,7 +305,9 @@ mod tests {
         assert!(err.contains("malformed XML"), "{err}");
         let err = Document::parse("<other/>").unwrap_err().to_string();
         assert!(err.contains("<other/>") || err.contains("<other>"), "{err}");
-        let err = Document::parse("<smartLicense><bogus><data>x</data></bogus></smartLicense>").unwrap_err().to_string();
+        let err = Document::parse("<smartLicense><bogus><data>x</data></bogus></smartLicense>")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown element <bogus>"), "{err}");
         let err = Document::parse("not xml at all").unwrap_err().to_string();
         assert!(err.contains("smartLicense"), "{err}");

@@ -4,6 +4,9 @@
 //! - `airgapped`: the "No Connectivity to CSSM and No CSLU" topology between device and authority.
 //! - `genie`: show-command output fed to the public Genie IOS-XE parsers.
 
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod airgapped;
 mod device_cli;
 mod genie;

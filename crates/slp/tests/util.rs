@@ -1,6 +1,6 @@
 //! Running the binary.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 /// A scratch directory with helpers to run `slp` in it at a given virtual time.
@@ -78,10 +78,6 @@ impl Lab {
 
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap_or_else(|err| panic!("read {name}: {err}"))
-    }
-
-    pub fn root(&self) -> &Path {
-        self.dir.path()
     }
 }
 
