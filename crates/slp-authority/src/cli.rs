@@ -1,0 +1,606 @@
+//! `slp authority`: the license authority's command line.
+//!
+//! ```text
+//! slp authority (--data DIR | --database URL) <command>
+//!   account create --name NAME --domain DOMAIN        account list [--json]
+//!   va create|rename|delete|list --account A …
+//!   license add --account A --va V --tag T --sku S --quantity N [--type T] [--enforcement E] [--expires YYYY-MM-DD]
+//!   license list --account A --va V [--json]
+//!   usage upload --account A --va V FILE --ack OUT    usage list --account A --va V [--json]
+//!   pi list --account A --va V [--json]
+//!   policy set|show|download --account A --va V …
+//!   event list --account A [--va V] [--json]
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use slp_clock::Clock;
+use slp_core::license::{Enforcement, Term};
+use slp_core::policy::Attributes;
+use slp_store::{ConnectOptions, Store};
+
+use crate::{Authority, LicenseSpec, PolicySpec};
+
+/// Arguments of `slp authority`.
+#[derive(Debug, Args)]
+pub struct AuthorityArgs {
+    /// Data directory of the embedded SQLite database (DIR/authority.db, created if missing).
+    #[arg(long, value_name = "DIR", global = true)]
+    data: Option<PathBuf>,
+    /// Database URL instead of --data (which wins when both are given), e.g.
+    /// postgres://user@host/db (PostgreSQL) or sqlite:path?mode=rwc.
+    #[arg(long, value_name = "URL", global = true, env = "SLP_DATABASE_URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Smart accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Virtual accounts of a smart account.
+    #[command(subcommand)]
+    Va(VaCmd),
+    /// The license pool of a virtual account.
+    #[command(subcommand)]
+    License(LicenseCmd),
+    /// Usage data files: upload (gives the ACK file) and list.
+    #[command(subcommand)]
+    Usage(UsageCmd),
+    /// Product instances of a virtual account.
+    #[command(subcommand)]
+    Pi(PiCmd),
+    /// The reporting policy of a virtual account.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// The activity log.
+    #[command(subcommand)]
+    Event(EventCmd),
+}
+
+#[derive(Debug, Args)]
+struct Output {
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct VaRef {
+    /// Smart account domain (or name).
+    #[arg(long, value_name = "DOMAIN")]
+    account: String,
+    /// Virtual account name.
+    #[arg(long, value_name = "NAME")]
+    va: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCmd {
+    /// Creates a smart account.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        domain: String,
+    },
+    /// Lists smart accounts.
+    List(Output),
+}
+
+#[derive(Debug, Subcommand)]
+enum VaCmd {
+    /// Creates a virtual account.
+    Create {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Lists the virtual accounts of a smart account.
+    List {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Renames a virtual account.
+    Rename {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        new_name: String,
+    },
+    /// Deletes a virtual account that holds no licenses and no product instances.
+    Delete {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LicenseCmd {
+    /// Adds licenses to the pool.
+    Add {
+        #[command(flatten)]
+        at: VaRef,
+        /// Feature name from the catalog (e.g. network-advantage) or an entitlement tag.
+        #[arg(long)]
+        tag: String,
+        #[arg(long)]
+        sku: String,
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+        quantity: i64,
+        /// perpetual or subscription (default: the catalog's).
+        #[arg(long = "type", value_parser = parse_term)]
+        term: Option<Term>,
+        /// unenforced, enforced or export-controlled (default: the catalog's, else unenforced).
+        #[arg(long, value_parser = parse_enforcement)]
+        enforcement: Option<Enforcement>,
+        /// Last day of a subscription, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date)]
+        expires: Option<NaiveDate>,
+    },
+    /// Lists the pool: purchased, in use, balance, reserved, expiry and alerts.
+    List {
+        #[command(flatten)]
+        at: VaRef,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsageCmd {
+    /// Uploads a usage file (saved usage, SLAC request or SLAC return) and writes the ACK file.
+    Upload {
+        #[command(flatten)]
+        at: VaRef,
+        /// The file a device wrote.
+        file: PathBuf,
+        /// Where to write the ACK file for `license smart import`.
+        #[arg(long, value_name = "OUT")]
+        ack: PathBuf,
+    },
+    /// Lists the usage files uploaded to a virtual account.
+    List {
+        #[command(flatten)]
+        at: VaRef,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PiCmd {
+    /// Lists product instances with their usage.
+    List {
+        #[command(flatten)]
+        at: VaRef,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCmd {
+    /// Sets the virtual account's custom policy (classes not given keep the Cisco default).
+    Set {
+        #[command(flatten)]
+        at: VaRef,
+        #[arg(long)]
+        name: String,
+        /// FIRST,ONGOING,ON_CHANGE in days.
+        #[arg(long, value_name = "F,O,C")]
+        unenforced_perpetual: Option<Attributes>,
+        #[arg(long, value_name = "F,O,C")]
+        unenforced_subscription: Option<Attributes>,
+        #[arg(long, value_name = "F,O,C")]
+        enforced: Option<Attributes>,
+        #[arg(long, value_name = "F,O,C")]
+        export: Option<Attributes>,
+        /// Reports need no acknowledgement.
+        #[arg(long)]
+        no_ack_required: bool,
+    },
+    /// Shows the policy in force.
+    Show {
+        #[command(flatten)]
+        at: VaRef,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes the policy in force as a signed file for `license smart import`.
+    Download {
+        #[command(flatten)]
+        at: VaRef,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EventCmd {
+    /// Lists the activity log of a smart account (or one virtual account).
+    List {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        va: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+fn parse_term(text: &str) -> Result<Term, String> {
+    Term::parse(text).ok_or_else(|| format!("{text:?} is not perpetual or subscription"))
+}
+
+fn parse_enforcement(text: &str) -> Result<Enforcement, String> {
+    Enforcement::parse(text)
+        .ok_or_else(|| format!("{text:?} is not unenforced, enforced or export-controlled"))
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|err| format!("{text:?} is not a date YYYY-MM-DD ({err})"))
+}
+
+/// Runs `slp authority …`.
+pub fn run(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run_async(args, clock))
+}
+
+async fn open(args: &AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Authority> {
+    let store = match (&args.data, &args.database) {
+        (Some(dir), _) => Store::open_dir(dir)
+            .await
+            .with_context(|| format!("opening the authority data directory {}", dir.display()))?,
+        (None, Some(url)) => Store::connect(url, &ConnectOptions::default())
+            .await
+            .context("opening the authority database")?,
+        (None, None) => anyhow::bail!("give --data DIR or --database URL"),
+    };
+    Ok(Authority::open(store, clock).await?)
+}
+
+async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
+    let authority = open(&args, clock).await?;
+    let result = dispatch(&authority, args.command).await;
+    authority.store().close().await;
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Account(AccountCmd::Create { name, domain }) => {
+            let account = authority.create_account(&name, &domain).await?;
+            println!("Smart account {:?} ({}) created", account.name, account.domain);
+        }
+        Command::Account(AccountCmd::List(output)) => {
+            let rows = authority.accounts().await?;
+            print_rows(&output, &rows, &["Name", "Domain", "Virtual Accounts", "Created"], |a| {
+                vec![
+                    a.name.clone(),
+                    a.domain.clone(),
+                    a.virtual_accounts.to_string(),
+                    short_time(&a.created_at),
+                ]
+            })?;
+        }
+        Command::Va(VaCmd::Create { account, name }) => {
+            let va = authority.create_va(&account, &name).await?;
+            println!("Virtual account {:?} created in {:?}", va.name, va.smart_account);
+        }
+        Command::Va(VaCmd::List { account, output }) => {
+            let rows = authority.vas(&account).await?;
+            print_rows(
+                &output,
+                &rows,
+                &["Name", "Licenses", "Product Instances", "Created"],
+                |v| {
+                    vec![
+                        v.name.clone(),
+                        v.licenses.to_string(),
+                        v.product_instances.to_string(),
+                        short_time(&v.created_at),
+                    ]
+                },
+            )?;
+        }
+        Command::Va(VaCmd::Rename { account, name, new_name }) => {
+            authority.rename_va(&account, &name, &new_name).await?;
+            println!("Virtual account {name:?} renamed to {new_name:?}");
+        }
+        Command::Va(VaCmd::Delete { account, name }) => {
+            authority.delete_va(&account, &name).await?;
+            println!("Virtual account {name:?} deleted");
+        }
+        Command::License(LicenseCmd::Add {
+            at,
+            tag,
+            sku,
+            quantity,
+            term,
+            enforcement,
+            expires,
+        }) => {
+            let spec = LicenseSpec { tag: tag.clone(), sku, quantity, term, enforcement, expires };
+            authority.add_license(&at.account, &at.va, &spec).await?;
+            println!("{quantity} {tag} license(s) added to {:?}", at.va);
+        }
+        Command::License(LicenseCmd::List { at, output }) => {
+            let rows = authority.licenses(&at.account, &at.va).await?;
+            print_rows(
+                &output,
+                &rows,
+                &[
+                    "License",
+                    "SKU",
+                    "Type",
+                    "Enforcement",
+                    "Purchased",
+                    "In Use",
+                    "Balance",
+                    "Reserved",
+                    "Expires",
+                    "Alert",
+                ],
+                |l| {
+                    vec![
+                        l.license.clone(),
+                        dash(&l.sku),
+                        dash(&l.license_type),
+                        dash(&l.enforcement),
+                        l.purchased.to_string(),
+                        l.in_use.to_string(),
+                        l.balance.to_string(),
+                        l.reserved.to_string(),
+                        l.expires.clone().unwrap_or_else(|| "-".to_owned()),
+                        l.alert.clone().unwrap_or_default(),
+                    ]
+                },
+            )?;
+        }
+        Command::Usage(UsageCmd::Upload { at, file, ack }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file
+                .file_name()
+                .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let outcome = authority
+                .upload(&at.account, &at.va, &name, &bytes)
+                .await
+                .with_context(|| format!("uploading {}", file.display()))?;
+            write_atomic(&ack, outcome.ack.as_bytes())
+                .with_context(|| format!("writing the ACK file {}", ack.display()))?;
+            if outcome.replayed {
+                println!(
+                    "{} was uploaded before: the same ACK is written to {}",
+                    file.display(),
+                    ack.display()
+                );
+            } else {
+                println!(
+                    "Processed {}: {} product instance(s), {} report(s) accepted, {} duplicate, {} trust code(s), {} authorization code(s), {} return(s){}",
+                    file.display(),
+                    outcome.product_instances,
+                    outcome.accepted,
+                    outcome.duplicate,
+                    outcome.trust_codes,
+                    outcome.authorizations,
+                    outcome.returns,
+                    if outcome.policy { ", policy" } else { "" }
+                );
+                println!("ACK written to {}", ack.display());
+            }
+        }
+        Command::Usage(UsageCmd::List { at, output }) => {
+            let rows = authority.uploads(&at.account, &at.va).await?;
+            print_rows(
+                &output,
+                &rows,
+                &["File", "Uploaded", "Status", "Product Instances", "Reports", "SHA-256"],
+                |u| {
+                    vec![
+                        u.file_name.clone(),
+                        short_time(&u.uploaded_at),
+                        u.status.clone(),
+                        u.product_instances.to_string(),
+                        u.reports.to_string(),
+                        u.sha256.chars().take(12).collect(),
+                    ]
+                },
+            )?;
+        }
+        Command::Pi(PiCmd::List { at, output }) => {
+            let rows = authority.product_instances(&at.account, &at.va).await?;
+            print_rows(
+                &output,
+                &rows,
+                &["UDI", "Hostname", "Last Contact", "Trust", "Key", "Usage", "Authorizations"],
+                |p| {
+                    let usage: Vec<String> =
+                        p.usage.iter().map(|u| format!("{}={}", u.license, u.count)).collect();
+                    vec![
+                        p.udi.clone(),
+                        p.hostname.clone().unwrap_or_else(|| "-".to_owned()),
+                        short_time(&p.last_contact),
+                        p.trust_id.map_or_else(|| "-".to_owned(), |id| id.to_string()),
+                        p.key_id.clone(),
+                        dash(&usage.join(",")),
+                        dash(&p.authorizations.join(",")),
+                    ]
+                },
+            )?;
+        }
+        Command::Policy(PolicyCmd::Set {
+            at,
+            name,
+            unenforced_perpetual,
+            unenforced_subscription,
+            enforced,
+            export,
+            no_ack_required,
+        }) => {
+            let spec = PolicySpec {
+                name: name.clone(),
+                ack_required: !no_ack_required,
+                unenforced_perpetual,
+                unenforced_subscription,
+                enforced,
+                export,
+            };
+            authority.set_policy(&at.account, &at.va, &spec).await?;
+            println!("Policy {name:?} set for {:?}", at.va);
+        }
+        Command::Policy(PolicyCmd::Show { at, json }) => {
+            let policy = authority.policy(&at.account, &at.va).await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &policy)?;
+                writeln!(out)?;
+            } else {
+                writeln!(out, "Policy name: {} ({})", policy.name, policy.origin)?;
+                writeln!(
+                    out,
+                    "Reporting ACK required: {}",
+                    if policy.ack_required { "yes" } else { "no" }
+                )?;
+                let classes = [
+                    ("Unenforced/Non-Export Perpetual", policy.unenforced_perpetual),
+                    ("Unenforced/Non-Export Subscription", policy.unenforced_subscription),
+                    ("Enforced (Perpetual/Subscription)", policy.enforced),
+                    ("Export (Perpetual/Subscription)", policy.export),
+                ];
+                let rows: Vec<Vec<String>> = classes
+                    .iter()
+                    .map(|(label, c)| {
+                        vec![
+                            (*label).to_owned(),
+                            c.first.to_string(),
+                            c.ongoing.to_string(),
+                            c.on_change.to_string(),
+                        ]
+                    })
+                    .collect();
+                write_table(
+                    &mut out,
+                    &["Class", "First report (days)", "Frequency (days)", "On change (days)"],
+                    &rows,
+                )?;
+            }
+        }
+        Command::Policy(PolicyCmd::Download { at, out }) => {
+            let document = authority.policy_document(&at.account, &at.va).await?;
+            write_atomic(&out, document.as_bytes())
+                .with_context(|| format!("writing the policy file {}", out.display()))?;
+            println!("Policy written to {}", out.display());
+        }
+        Command::Event(EventCmd::List { account, va, output }) => {
+            let rows = authority.events(&account, va.as_deref()).await?;
+            print_rows(&output, &rows, &["Time", "Virtual Account", "UDI", "Message"], |e| {
+                vec![
+                    short_time(&e.at),
+                    e.virtual_account.clone().unwrap_or_else(|| "-".to_owned()),
+                    e.udi.clone().unwrap_or_else(|| "-".to_owned()),
+                    e.message.clone(),
+                ]
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn dash(text: &str) -> String {
+    if text.is_empty() { "-".to_owned() } else { text.to_owned() }
+}
+
+/// `2026-11-15T10:00:00Z` → `2026-11-15 10:00:00`.
+fn short_time(rfc3339: &str) -> String {
+    rfc3339.trim_end_matches('Z').replacen('T', " ", 1)
+}
+
+fn print_rows<T: Serialize>(
+    output: &Output,
+    rows: &[T],
+    headers: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if output.json {
+        serde_json::to_writer_pretty(&mut out, rows)?;
+        writeln!(out)?;
+    } else {
+        let rows: Vec<Vec<String>> = rows.iter().map(cells).collect();
+        write_table(&mut out, headers, &rows)?;
+    }
+    Ok(())
+}
+
+/// An aligned table: columns padded to their widest cell, two spaces apart.
+fn write_table(
+    out: &mut impl Write,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = widths.get(i).copied().unwrap_or(0)))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(headers.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+/// Writes a file atomically: a temp file beside it, flushed, then renamed over it.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

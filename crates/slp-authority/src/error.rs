@@ -1,0 +1,70 @@
+//! The authority's error type: every variant names the input that was wrong.
+
+use slp_store::StoreError;
+use slp_wire::WireError;
+
+/// Why the authority refused a request. A refused request changes nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorityError {
+    /// No smart account has this domain or name.
+    #[error("smart account {0:?} not found")]
+    AccountNotFound(String),
+    /// The smart account has no virtual account of this name.
+    #[error("virtual account {va:?} not found in smart account {account:?}")]
+    VaNotFound { account: String, va: String },
+    /// A value given by the caller is not acceptable.
+    #[error("invalid {field} {value:?}: {reason}")]
+    Invalid { field: &'static str, value: String, reason: String },
+    /// A virtual account still holds licenses or product instances.
+    #[error(
+        "virtual account {va:?} still holds {licenses} license(s) and {product_instances} product instance(s); move or remove them first"
+    )]
+    VaNotEmpty { va: String, licenses: i64, product_instances: i64 },
+    /// The uploaded file is not a readable `<smartLicense>` document, or an item of it is malformed
+    /// or badly signed.
+    #[error("{file}: {source}")]
+    Wire { file: String, source: WireError },
+    /// The uploaded file holds something the authority does not take.
+    #[error("{file}: {reason}")]
+    Refused { file: String, reason: String },
+    /// A RUM report failed its checks; nothing of the upload was stored.
+    #[error("{file}: RUM report {report_id} of {udi} rejected: {reason}")]
+    Report { file: String, udi: String, report_id: u64, reason: String },
+    /// The UDI belongs to another virtual account.
+    #[error("{file}: product instance {udi} is registered in {location}, not in {va:?}")]
+    UdiElsewhere { file: String, udi: String, va: String, location: String },
+    /// The UDI is bound to another device key and the file holds no trust request to re-bind it.
+    #[error(
+        "{file}: product instance {udi} is bound to device key {bound}, but the file is signed with key {found}; a trust request from the new key is needed to re-bind it"
+    )]
+    KeyMismatch { file: String, udi: String, bound: String, found: String },
+    /// An authorization code asks for an entitlement the pool does not have.
+    #[error(
+        "{file}: {udi} asks for {entitlement}, but virtual account {va:?} has no enforced or export-controlled license with that entitlement"
+    )]
+    UnknownEntitlement { file: String, udi: String, entitlement: String, va: String },
+    /// Not enough licenses are left to reserve for an authorization code.
+    #[error(
+        "{file}: not enough {feature} licenses in virtual account {va:?} for {udi}: requested {requested}, available {available}"
+    )]
+    Insufficient {
+        file: String,
+        udi: String,
+        feature: String,
+        va: String,
+        requested: u64,
+        available: i64,
+    },
+    /// An authorization return names a code that was not issued to that UDI, or was returned already.
+    #[error("{file}: cannot return authorization code {code_id} of {udi}: {reason}")]
+    BadReturn { file: String, udi: String, code_id: String, reason: String },
+    /// The authority's signing key in the database is unreadable.
+    #[error("the authority signing key stored in the database is unusable: {0}")]
+    AuthorityKey(WireError),
+    /// The database refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Result<T, E = AuthorityError> = std::result::Result<T, E>;

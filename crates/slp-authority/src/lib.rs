@@ -1,0 +1,683 @@
+//! The license authority (the CSSM role of Smart Licensing Using Policy).
+//!
+//! [`Authority`] is the one entry point, used by the `slp authority` command line ([`cli`]) and
+//! by the HTTP API to come. It keeps smart accounts, virtual accounts, license pools, product
+//! instances, received RUM reports, authorization codes (SLACs) and policies in a
+//! [`slp_store::Store`], and answers usage uploads ([`Authority::upload`]) with signed ACK
+//! documents. Every operation runs in one store transaction: a refused request changes nothing.
+//! Time comes only from the [`Clock`] it is given.
+
+pub mod cli;
+mod error;
+mod upload;
+pub mod view;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use slp_clock::Clock;
+use slp_core::license::{self, Enforcement, Term};
+use slp_core::policy::{Attributes, Policy, PolicyClass, PolicyOrigin};
+use slp_store::{
+    Account, NewEvent, NewLicense, PolicyClassRecord, PolicyRecord, Store, Tx, VirtualAccount,
+};
+use slp_wire::docs::{self, PolicyDoc};
+use slp_wire::keys::KeyPair;
+use slp_wire::xml::{Document, Kind};
+
+pub use error::{AuthorityError, Result};
+pub use view::*;
+
+/// Name of the setting that holds the authority's signing key (base64 secret).
+const KEY_SETTING: &str = "authority_signing_key";
+
+/// Days before expiry from which a license shows the `Expiring` alert.
+pub const EXPIRY_WARNING_DAYS: i64 = 90;
+
+/// The license authority.
+pub struct Authority {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    key: KeyPair,
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authority").field("key", &self.key).finish_non_exhaustive()
+    }
+}
+
+/// A license pool entry to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseSpec {
+    /// A feature name from the catalog (`network-advantage`) or an entitlement tag.
+    pub tag: String,
+    pub sku: String,
+    pub quantity: i64,
+    /// Required for licenses the catalog does not know; otherwise must match the catalog.
+    pub term: Option<Term>,
+    /// Defaults to the catalog's, or `unenforced` for unknown licenses.
+    pub enforcement: Option<Enforcement>,
+    /// The day a subscription ends (required for subscriptions, refused for perpetual).
+    pub expires: Option<NaiveDate>,
+}
+
+/// A custom policy to set; classes left `None` keep the Cisco default values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySpec {
+    pub name: String,
+    pub ack_required: bool,
+    pub unenforced_perpetual: Option<Attributes>,
+    pub unenforced_subscription: Option<Attributes>,
+    pub enforced: Option<Attributes>,
+    pub export: Option<Attributes>,
+}
+
+pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub(crate) fn rfc3339_ts(ts: i64) -> String {
+    DateTime::from_timestamp(ts, 0).map(rfc3339).unwrap_or_else(|| ts.to_string())
+}
+
+fn date_ts(ts: i64) -> String {
+    DateTime::from_timestamp(ts, 0)
+        .map(|at| at.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+fn check_name(field: &'static str, value: &str) -> Result<String> {
+    let trimmed = value.trim();
+    let bad = |reason: &str| AuthorityError::Invalid {
+        field,
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if trimmed.is_empty() {
+        return Err(bad("must not be empty"));
+    }
+    if trimmed.chars().count() > 100 {
+        return Err(bad("must be at most 100 characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(bad("must not contain control characters"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The count each usage row stands for now. A device keeps an open report for every license in
+/// use and closes them all at the same instant when it saves usage, while a license that stopped
+/// being used (count to 0, or not in use after a reload) has its chain closed earlier and never
+/// continued. So, per product instance, only the tags whose latest report ends at the instance's
+/// latest report end are in use; the others count 0.
+pub(crate) fn effective_counts(usage: &[slp_store::Usage]) -> Vec<i64> {
+    let mut latest: BTreeMap<i64, i64> = BTreeMap::new();
+    for u in usage {
+        let entry = latest.entry(u.pi_id).or_insert(u.as_of);
+        *entry = (*entry).max(u.as_of);
+    }
+    usage.iter().map(|u| if latest.get(&u.pi_id) == Some(&u.as_of) { u.count } else { 0 }).collect()
+}
+
+fn class_record(a: Attributes) -> PolicyClassRecord {
+    PolicyClassRecord {
+        first: i64::from(a.first),
+        ongoing: i64::from(a.ongoing),
+        on_change: i64::from(a.on_change),
+    }
+}
+
+fn class_attributes(c: PolicyClassRecord) -> Attributes {
+    let days = |v: i64| u32::try_from(v).unwrap_or(0);
+    Attributes { first: days(c.first), ongoing: days(c.ongoing), on_change: days(c.on_change) }
+}
+
+fn policy_of(record: &PolicyRecord) -> Policy {
+    Policy {
+        name: record.name.clone(),
+        origin: PolicyOrigin::Customer,
+        ack_required: record.ack_required,
+        unenforced_perpetual: class_attributes(record.unenforced_perpetual),
+        unenforced_subscription: class_attributes(record.unenforced_subscription),
+        enforced: class_attributes(record.enforced),
+        export: class_attributes(record.export),
+    }
+}
+
+impl Authority {
+    /// The authority over `store`; creates its signing key on first use (shared by every
+    /// replica on the same database).
+    pub async fn open(store: Store, clock: Arc<dyn Clock>) -> Result<Authority> {
+        let mut tx = store.begin().await?;
+        let secret = tx.setting_or_insert(KEY_SETTING, &KeyPair::generate().secret_b64()).await?;
+        tx.commit().await?;
+        let key = KeyPair::from_secret_b64(&secret, "authority key")
+            .map_err(AuthorityError::AuthorityKey)?;
+        tracing::debug!(key_id = %key.key_id(), "authority opened");
+        Ok(Authority { store, clock, key })
+    }
+
+    /// The authority's public key (base64 Ed25519): devices pin it from the first document.
+    pub fn public_key(&self) -> String {
+        self.key.public_b64()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    async fn resolve_account(tx: &mut Tx, account: &str) -> Result<Account> {
+        tx.account_by_key(account.trim())
+            .await?
+            .ok_or_else(|| AuthorityError::AccountNotFound(account.to_owned()))
+    }
+
+    async fn resolve(tx: &mut Tx, account: &str, va: &str) -> Result<(Account, VirtualAccount)> {
+        let account_row = Self::resolve_account(tx, account).await?;
+        let va_row = tx.va_by_name(account_row.id, va.trim()).await?.ok_or_else(|| {
+            AuthorityError::VaNotFound { account: account.to_owned(), va: va.to_owned() }
+        })?;
+        Ok((account_row, va_row))
+    }
+
+    fn event(&self, account: &Account, va: Option<&VirtualAccount>, message: String) -> NewEvent {
+        NewEvent {
+            at: self.now().timestamp(),
+            account_id: Some(account.id),
+            va_id: va.map(|v| v.id),
+            udi: None,
+            message,
+        }
+    }
+
+    // ---- accounts ------------------------------------------------------------------------
+
+    /// Creates a smart account; name and domain are both unique.
+    pub async fn create_account(&self, name: &str, domain: &str) -> Result<AccountView> {
+        let name = check_name("account name", name)?;
+        let domain = check_name("domain", domain)?;
+        if domain.contains(char::is_whitespace) {
+            return Err(AuthorityError::Invalid {
+                field: "domain",
+                value: domain,
+                reason: "must not contain spaces".to_owned(),
+            });
+        }
+        let now = self.now().timestamp();
+        let mut tx = self.store.begin().await?;
+        let account = tx.insert_account(&name, &domain, now).await?;
+        tx.log(self.event(&account, None, format!("smart account {name:?} ({domain}) created")))
+            .await?;
+        tx.commit().await?;
+        tracing::info!(account = %name, %domain, "smart account created");
+        Ok(AccountView { name, domain, created_at: rfc3339_ts(now), virtual_accounts: 0 })
+    }
+
+    pub async fn accounts(&self) -> Result<Vec<AccountView>> {
+        let mut tx = self.store.read().await?;
+        let mut out = Vec::new();
+        for account in tx.accounts().await? {
+            let vas = tx.vas(account.id).await?.len();
+            out.push(AccountView {
+                name: account.name,
+                domain: account.domain,
+                created_at: rfc3339_ts(account.created_at),
+                virtual_accounts: vas,
+            });
+        }
+        Ok(out)
+    }
+
+    // ---- virtual accounts ----------------------------------------------------------------
+
+    pub async fn create_va(&self, account: &str, name: &str) -> Result<VaView> {
+        let name = check_name("virtual account name", name)?;
+        let now = self.now().timestamp();
+        let mut tx = self.store.begin().await?;
+        let account_row = Self::resolve_account(&mut tx, account).await?;
+        let va = tx.insert_va(account_row.id, &name, now).await?;
+        tx.log(self.event(&account_row, Some(&va), format!("virtual account {name:?} created")))
+            .await?;
+        tx.commit().await?;
+        Ok(VaView {
+            smart_account: account_row.name,
+            name,
+            created_at: rfc3339_ts(now),
+            licenses: 0,
+            product_instances: 0,
+        })
+    }
+
+    pub async fn vas(&self, account: &str) -> Result<Vec<VaView>> {
+        let mut tx = self.store.read().await?;
+        let account_row = Self::resolve_account(&mut tx, account).await?;
+        let mut out = Vec::new();
+        for va in tx.vas(account_row.id).await? {
+            let (licenses, product_instances) = tx.va_holdings(va.id).await?;
+            out.push(VaView {
+                smart_account: account_row.name.clone(),
+                name: va.name,
+                created_at: rfc3339_ts(va.created_at),
+                licenses,
+                product_instances,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn rename_va(&self, account: &str, va: &str, new_name: &str) -> Result<()> {
+        let new_name = check_name("virtual account name", new_name)?;
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        tx.rename_va(va_row.id, &new_name).await?;
+        tx.log(self.event(
+            &account_row,
+            Some(&va_row),
+            format!("virtual account {:?} renamed to {new_name:?}", va_row.name),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes an empty virtual account (refused while it holds licenses or product instances).
+    pub async fn delete_va(&self, account: &str, va: &str) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        tx.lock_va(va_row.id).await?;
+        let (licenses, product_instances) = tx.va_holdings(va_row.id).await?;
+        if licenses > 0 || product_instances > 0 {
+            return Err(AuthorityError::VaNotEmpty {
+                va: va_row.name,
+                licenses,
+                product_instances,
+            });
+        }
+        tx.delete_va(va_row.id).await?;
+        tx.log(self.event(
+            &account_row,
+            None,
+            format!("virtual account {:?} deleted", va_row.name),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- license pool --------------------------------------------------------------------
+
+    /// Adds licenses to a virtual account's pool.
+    pub async fn add_license(&self, account: &str, va: &str, spec: &LicenseSpec) -> Result<()> {
+        let tag_input = spec.tag.trim();
+        let invalid = |field: &'static str, value: String, reason: String| {
+            AuthorityError::Invalid { field, value, reason }
+        };
+        if tag_input.is_empty() || tag_input.chars().any(char::is_whitespace) {
+            return Err(invalid(
+                "license tag",
+                spec.tag.clone(),
+                "expected a feature name such as network-advantage or an entitlement tag"
+                    .to_owned(),
+            ));
+        }
+        let sku = check_name("SKU", &spec.sku)?;
+        if !(1..=1_000_000).contains(&spec.quantity) {
+            return Err(invalid(
+                "quantity",
+                spec.quantity.to_string(),
+                "must be a whole number from 1 to 1000000".to_owned(),
+            ));
+        }
+        let known = license::lookup(tag_input);
+        let (feature, tag, term, enforcement) = match known {
+            Some(info) => {
+                if let Some(term) = spec.term
+                    && term != info.term
+                {
+                    return Err(invalid(
+                        "license type",
+                        term.as_str().to_owned(),
+                        format!("{} is a {} license", info.feature, info.term.as_str()),
+                    ));
+                }
+                if let Some(enforcement) = spec.enforcement
+                    && enforcement != info.enforcement
+                {
+                    return Err(invalid(
+                        "enforcement",
+                        enforcement.as_str().to_owned(),
+                        format!("{} is {}", info.feature, info.enforcement.as_str()),
+                    ));
+                }
+                (
+                    info.feature.to_owned(),
+                    info.entitlement_tag.to_owned(),
+                    info.term,
+                    info.enforcement,
+                )
+            }
+            None => {
+                let term = spec.term.ok_or_else(|| {
+                    invalid(
+                        "license tag",
+                        tag_input.to_owned(),
+                        "not in the catalog; give --type (and --enforcement if it is not unenforced) to add it anyway".to_owned(),
+                    )
+                })?;
+                let enforcement = spec.enforcement.unwrap_or(Enforcement::Unenforced);
+                (tag_input.to_owned(), tag_input.to_owned(), term, enforcement)
+            }
+        };
+        let now = self.now();
+        let expires_at = match (term, spec.expires) {
+            (Term::Subscription, Some(day)) => {
+                let at = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(0);
+                if at <= now.timestamp() {
+                    return Err(invalid(
+                        "expiry date",
+                        day.to_string(),
+                        format!("must be after today ({})", now.format("%Y-%m-%d")),
+                    ));
+                }
+                Some(at)
+            }
+            (Term::Subscription, None) => {
+                return Err(invalid(
+                    "expiry date",
+                    String::new(),
+                    format!("{feature} is a subscription license: give --expires YYYY-MM-DD"),
+                ));
+            }
+            (Term::Perpetual, Some(day)) => {
+                return Err(invalid(
+                    "expiry date",
+                    day.to_string(),
+                    format!("{feature} is a perpetual license and does not expire"),
+                ));
+            }
+            (Term::Perpetual, None) => None,
+        };
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        tx.lock_va(va_row.id).await?;
+        let new = NewLicense {
+            va_id: va_row.id,
+            feature: feature.clone(),
+            entitlement_tag: tag,
+            sku: sku.clone(),
+            quantity: spec.quantity,
+            term: term.as_str().to_owned(),
+            enforcement: enforcement.as_str().to_owned(),
+            starts_at: now.timestamp(),
+            expires_at,
+            added_at: now.timestamp(),
+        };
+        tx.insert_license(&new).await?;
+        tx.log(self.event(
+            &account_row,
+            Some(&va_row),
+            format!("{} {feature} license(s) added ({sku})", spec.quantity),
+        ))
+        .await?;
+        tx.commit().await?;
+        tracing::info!(va = %va_row.name, %feature, quantity = spec.quantity, "licenses added");
+        Ok(())
+    }
+
+    /// The pool of a virtual account: one row per entitlement, with usage, reservations and alerts.
+    pub async fn licenses(&self, account: &str, va: &str) -> Result<Vec<LicenseView>> {
+        let now = self.now().timestamp();
+        let mut tx = self.store.read().await?;
+        let (_, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let entries = tx.licenses(va_row.id).await?;
+        let usage = tx.va_usage(va_row.id).await?;
+        let codes = tx.authorizations(va_row.id).await?;
+        let mut in_use: BTreeMap<&str, i64> = BTreeMap::new();
+        for (u, count) in usage.iter().zip(effective_counts(&usage)) {
+            *in_use.entry(u.entitlement_tag.as_str()).or_default() += count;
+        }
+        let mut reserved: BTreeMap<&str, i64> = BTreeMap::new();
+        for code in codes.iter().filter(|c| c.returned_at.is_none()) {
+            *reserved.entry(code.entitlement_tag.as_str()).or_default() += code.count;
+        }
+        let mut tags: Vec<&str> = Vec::new();
+        for entry in &entries {
+            if !tags.contains(&entry.entitlement_tag.as_str()) {
+                tags.push(&entry.entitlement_tag);
+            }
+        }
+        let mut out = Vec::new();
+        for tag in &tags {
+            let of_tag: Vec<_> = entries.iter().filter(|e| e.entitlement_tag == *tag).collect();
+            let valid: Vec<_> =
+                of_tag.iter().filter(|e| e.expires_at.is_none_or(|at| at > now)).collect();
+            let purchased: i64 = valid.iter().map(|e| e.quantity).sum();
+            let used = in_use.get(tag).copied().unwrap_or(0);
+            let expires = valid.iter().filter_map(|e| e.expires_at).min();
+            let mut skus: Vec<&str> = Vec::new();
+            for e in &of_tag {
+                if !skus.contains(&e.sku.as_str()) {
+                    skus.push(&e.sku);
+                }
+            }
+            let first = of_tag[0];
+            let alert = if used > purchased {
+                Some("Insufficient Licenses".to_owned())
+            } else if expires.is_some_and(|at| at - now <= EXPIRY_WARNING_DAYS * 86_400) {
+                Some("Expiring".to_owned())
+            } else {
+                None
+            };
+            out.push(LicenseView {
+                license: first.feature.clone(),
+                entitlement_tag: (*tag).to_owned(),
+                sku: skus.join(","),
+                license_type: Term::parse(&first.term)
+                    .map_or_else(|| first.term.clone(), |t| t.show_word().to_owned()),
+                enforcement: first.enforcement.clone(),
+                purchased,
+                in_use: used,
+                balance: purchased - used,
+                reserved: reserved.get(tag).copied().unwrap_or(0),
+                expires: expires.map(date_ts),
+                alert,
+            });
+        }
+        // Licenses in use that were never purchased.
+        for (tag, used) in &in_use {
+            if tags.contains(tag) || *used == 0 {
+                continue;
+            }
+            let info = license::lookup(tag);
+            let feature = usage
+                .iter()
+                .find(|u| u.entitlement_tag == *tag)
+                .map_or_else(|| license::feature_name(tag), |u| u.feature.clone());
+            out.push(LicenseView {
+                license: feature,
+                entitlement_tag: (*tag).to_owned(),
+                sku: String::new(),
+                license_type: info.map_or_else(String::new, |i| i.term.show_word().to_owned()),
+                enforcement: info.map_or_else(String::new, |i| i.enforcement.as_str().to_owned()),
+                purchased: 0,
+                in_use: *used,
+                balance: -used,
+                reserved: reserved.get(tag).copied().unwrap_or(0),
+                expires: None,
+                alert: Some("Insufficient Licenses".to_owned()),
+            });
+        }
+        Ok(out)
+    }
+
+    // ---- product instances and uploads ---------------------------------------------------
+
+    pub async fn product_instances(
+        &self,
+        account: &str,
+        va: &str,
+    ) -> Result<Vec<ProductInstanceView>> {
+        let mut tx = self.store.read().await?;
+        let (_, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let pis = tx.pis(va_row.id).await?;
+        let usage = tx.va_usage(va_row.id).await?;
+        let codes = tx.authorizations(va_row.id).await?;
+        let counts = effective_counts(&usage);
+        Ok(pis
+            .into_iter()
+            .map(|pi| ProductInstanceView {
+                key_id: slp_wire::keys::key_id(&pi.public_key)
+                    .unwrap_or_else(|_| "invalid".to_owned()),
+                usage: usage
+                    .iter()
+                    .zip(&counts)
+                    .filter(|(u, _)| u.pi_id == pi.id)
+                    .map(|(u, count)| UsageView {
+                        license: u.feature.clone(),
+                        entitlement_tag: u.entitlement_tag.clone(),
+                        count: *count,
+                        reported: u.count,
+                        as_of: rfc3339_ts(u.as_of),
+                        report_id: u.report_id,
+                    })
+                    .collect(),
+                authorizations: codes
+                    .iter()
+                    .filter(|c| c.udi == pi.udi && c.returned_at.is_none())
+                    .map(|c| c.feature.clone())
+                    .collect(),
+                udi: pi.udi,
+                hostname: pi.hostname,
+                trust_id: pi.trust_id,
+                trusted_at: pi.trusted_at.map(rfc3339_ts),
+                first_seen: rfc3339_ts(pi.first_seen),
+                last_contact: rfc3339_ts(pi.last_contact),
+            })
+            .collect())
+    }
+
+    /// The usage files uploaded to a virtual account, oldest first.
+    pub async fn uploads(&self, account: &str, va: &str) -> Result<Vec<UploadView>> {
+        let mut tx = self.store.read().await?;
+        let (_, va_row) = Self::resolve(&mut tx, account, va).await?;
+        Ok(tx
+            .uploads(va_row.id)
+            .await?
+            .into_iter()
+            .map(|u| UploadView {
+                file_name: u.file_name,
+                uploaded_at: rfc3339_ts(u.uploaded_at),
+                status: u.status,
+                product_instances: u.pi_count,
+                reports: u.report_count,
+                sha256: u.sha256,
+            })
+            .collect())
+    }
+
+    // ---- policies ------------------------------------------------------------------------
+
+    /// Sets the virtual account's custom policy; it rides in every later ACK.
+    pub async fn set_policy(&self, account: &str, va: &str, spec: &PolicySpec) -> Result<()> {
+        let name = check_name("policy name", &spec.name)?;
+        let default = Policy::cisco_default();
+        let pick = |given: Option<Attributes>, class| given.unwrap_or(default.attributes(class));
+        let now = self.now().timestamp();
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let record = PolicyRecord {
+            va_id: va_row.id,
+            name: name.clone(),
+            ack_required: spec.ack_required,
+            unenforced_perpetual: class_record(pick(
+                spec.unenforced_perpetual,
+                PolicyClass::UnenforcedPerpetual,
+            )),
+            unenforced_subscription: class_record(pick(
+                spec.unenforced_subscription,
+                PolicyClass::UnenforcedSubscription,
+            )),
+            enforced: class_record(pick(spec.enforced, PolicyClass::Enforced)),
+            export: class_record(pick(spec.export, PolicyClass::Export)),
+            updated_at: now,
+        };
+        tx.set_policy(&record).await?;
+        tx.log(self.event(&account_row, Some(&va_row), format!("custom policy {name:?} set")))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The policy in force for a virtual account: its custom policy or the Cisco default.
+    pub async fn policy(&self, account: &str, va: &str) -> Result<PolicyView> {
+        let mut tx = self.store.read().await?;
+        let (_, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let record = tx.policy(va_row.id).await?;
+        let policy = record.as_ref().map_or_else(Policy::cisco_default, policy_of);
+        let class = |c: PolicyClass| {
+            let a = policy.attributes(c);
+            PolicyClassView { first: a.first, ongoing: a.ongoing, on_change: a.on_change }
+        };
+        Ok(PolicyView {
+            name: policy.name.clone(),
+            origin: policy.origin.label().to_owned(),
+            ack_required: policy.ack_required,
+            unenforced_perpetual: class(PolicyClass::UnenforcedPerpetual),
+            unenforced_subscription: class(PolicyClass::UnenforcedSubscription),
+            enforced: class(PolicyClass::Enforced),
+            export: class(PolicyClass::Export),
+            updated_at: record.map(|r| rfc3339_ts(r.updated_at)),
+        })
+    }
+
+    /// "Reports > Reporting Policy": a `<smartLicense>` document with the signed policy in force.
+    pub async fn policy_document(&self, account: &str, va: &str) -> Result<String> {
+        let mut tx = self.store.read().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let policy =
+            tx.policy(va_row.id).await?.as_ref().map_or_else(Policy::cisco_default, policy_of);
+        let doc = PolicyDoc::from_policy(
+            &policy,
+            rfc3339(self.now()),
+            &account_row.name,
+            &va_row.name,
+            self.public_key(),
+        );
+        let document = Document {
+            reports: Vec::new(),
+            items: vec![docs::sign_json(Kind::Policy, &doc, &self.key)],
+        };
+        Ok(document.to_xml())
+    }
+
+    // ---- events --------------------------------------------------------------------------
+
+    /// The activity log of a smart account, or of one of its virtual accounts.
+    pub async fn events(&self, account: &str, va: Option<&str>) -> Result<Vec<EventView>> {
+        let mut tx = self.store.read().await?;
+        let account_row = Self::resolve_account(&mut tx, account).await?;
+        let va_row = match va {
+            Some(va) => Some(Self::resolve(&mut tx, account, va).await?.1),
+            None => None,
+        };
+        let names: BTreeMap<i64, String> =
+            tx.vas(account_row.id).await?.into_iter().map(|v| (v.id, v.name)).collect();
+        Ok(tx
+            .events(account_row.id, va_row.map(|v| v.id))
+            .await?
+            .into_iter()
+            .map(|e| EventView {
+                at: rfc3339_ts(e.at),
+                virtual_account: e.va_id.and_then(|id| names.get(&id).cloned()),
+                udi: e.udi,
+                message: e.message,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,727 @@
+//! Usage upload: a `<smartLicense>` file from a device in, a signed ACK document out.
+//!
+//! Order of work, all in one store transaction: replay check (same bytes ⇒ same ACK), parse,
+//! verify every signature (system info, reports, requests), resolve every UDI to its product
+//! instance and device key, then apply: register/re-bind instances, issue trust codes, store
+//! reports and usage, take returns, issue SLACs, build and record the ACK. Any refusal returns
+//! before commit, so nothing is stored.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+use slp_core::license::{self, Enforcement, Term};
+use slp_store::{
+    Account, NewAuthorization, NewEvent, NewProductInstance, NewUpload, ProductInstance,
+    ReceivedReport, Tx, Usage, VirtualAccount,
+};
+use slp_wire::docs::{
+    self, AckedReport, AuthRequestItem, AuthReturn, Authorization, Granted, PolicyDoc, RumAck,
+    SystemInfo, TrustCode, TrustRequest,
+};
+use slp_wire::keys;
+use slp_wire::rum::{Envelope, Report, Sudi};
+use slp_wire::xml::{Document, Kind, Signed};
+
+use crate::{Authority, AuthorityError, Result, UploadOutcome, policy_of, rfc3339};
+
+/// A report read and verified.
+struct Checked {
+    envelope: String,
+    report: Report,
+    udi: String,
+}
+
+/// Where a UDI stands before the upload is applied.
+struct Binding {
+    key: String,
+    existing: Option<ProductInstance>,
+    rebind: bool,
+}
+
+fn udi_text(sudi: &Sudi) -> String {
+    format!("PID:{},SN:{}", sudi.udi_pid, sudi.udi_serial_number)
+}
+
+impl Authority {
+    /// Takes a usage file (saved usage, SLAC request or SLAC return) for a virtual account and
+    /// returns the ACK document to give back to the device. See the module docs of the crate.
+    pub async fn upload(
+        &self,
+        account: &str,
+        va: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<UploadOutcome> {
+        let file = file_name.to_owned();
+        let now = self.now();
+        let sha256: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        tx.lock_va(va_row.id).await?;
+        if let Some(previous) = tx.upload_by_sha(va_row.id, &sha256).await? {
+            tracing::info!(file = %file, va = %va_row.name, "byte-identical upload: stored ACK returned");
+            return Ok(UploadOutcome {
+                ack: previous.ack,
+                replayed: true,
+                product_instances: usize::try_from(previous.pi_count).unwrap_or(0),
+                accepted: 0,
+                duplicate: 0,
+                trust_codes: 0,
+                authorizations: 0,
+                returns: 0,
+                policy: false,
+            });
+        }
+        let text = std::str::from_utf8(bytes).map_err(|err| AuthorityError::Refused {
+            file: file.clone(),
+            reason: format!("not UTF-8 text: {err}"),
+        })?;
+        let doc = Document::parse(text)
+            .map_err(|source| AuthorityError::Wire { file: file.clone(), source })?;
+        let mut job = Job { authority: self, file, account: account_row, va: va_row, now };
+        let outcome = job.run(&mut tx, &doc, &sha256).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+struct Job<'a> {
+    authority: &'a Authority,
+    file: String,
+    account: Account,
+    va: VirtualAccount,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Job<'_> {
+    fn refused(&self, reason: String) -> AuthorityError {
+        AuthorityError::Refused { file: self.file.clone(), reason }
+    }
+
+    fn wire(&self, source: slp_wire::WireError) -> AuthorityError {
+        AuthorityError::Wire { file: self.file.clone(), source }
+    }
+
+    fn event(&self, udi: Option<&str>, message: String) -> NewEvent {
+        NewEvent {
+            at: self.now.timestamp(),
+            account_id: Some(self.account.id),
+            va_id: Some(self.va.id),
+            udi: udi.map(str::to_owned),
+            message,
+        }
+    }
+
+    /// Verifies a device-signed item with `key`, naming the item and UDI on failure.
+    fn verify(&self, item: &Signed, key: &str, what: &str) -> Result<()> {
+        item.verify(key, what).map_err(|source| self.wire(source))
+    }
+
+    async fn run(&mut self, tx: &mut Tx, doc: &Document, sha256: &str) -> Result<UploadOutcome> {
+        let now_ts = self.now.timestamp();
+        let issued_at = rfc3339(self.now);
+        let authority_key = self.authority.public_key();
+
+        // ---- what the file holds ---------------------------------------------------------
+        if let Some(item) = doc.items.iter().find(|it| {
+            matches!(it.kind, Kind::RumAck | Kind::Policy | Kind::TrustCode | Kind::Authorization)
+        }) {
+            return Err(self.refused(format!(
+                "holds <{}>, which the authority issues; upload the file a device saved (usage, authorization request or return)",
+                item.kind.element()
+            )));
+        }
+        let infos: Vec<&Signed> = doc.of(Kind::SystemInfo).collect();
+        if infos.len() > 1 {
+            return Err(self.refused("holds more than one <smartLicenseSystemInfo>".to_owned()));
+        }
+        if doc.reports.is_empty() && doc.items.is_empty() {
+            return Err(self.refused("holds no RUM reports and no requests".to_owned()));
+        }
+
+        // ---- system information: proof of possession of the device key -------------------
+        let info: Option<SystemInfo> = match infos.first() {
+            Some(item) => {
+                let info: SystemInfo = item.json().map_err(|e| self.wire(e))?;
+                let active = info.sudi.udi().map_err(|e| self.wire(e))?.to_string();
+                self.verify(item, &info.public_key, &format!("system information of {active}"))?;
+                Some(info)
+            }
+            None => None,
+        };
+        // The units the file speaks for, with the key it claims for them.
+        let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+        let mut active: Option<String> = None;
+        if let Some(info) = &info {
+            let udi = info.sudi.udi().map_err(|e| self.wire(e))?.to_string();
+            claimed.insert(udi.clone(), info.public_key.clone());
+            active = Some(udi);
+            for unit in &info.device_list {
+                let udi = unit.sudi.udi().map_err(|e| self.wire(e))?.to_string();
+                claimed.insert(udi, info.public_key.clone());
+            }
+        }
+        let in_units = |udi: &str| -> Result<()> {
+            if info.is_some() && !claimed.contains_key(udi) {
+                return Err(self.refused(format!(
+                    "{udi} is not a unit of the product instance that wrote the file ({})",
+                    active.as_deref().unwrap_or("?")
+                )));
+            }
+            Ok(())
+        };
+
+        // ---- trust requests ----------------------------------------------------------------
+        let mut trust: BTreeMap<String, String> = BTreeMap::new();
+        for item in doc.of(Kind::TrustRequest) {
+            let request: TrustRequest = item.json().map_err(|e| self.wire(e))?;
+            let udi = request.sudi.udi().map_err(|e| self.wire(e))?.to_string();
+            in_units(&udi)?;
+            self.verify(item, &request.public_key, &format!("trust request of {udi}"))?;
+            if let Some(key) = claimed.get(&udi)
+                && *key != request.public_key
+            {
+                return Err(self.refused(format!(
+                    "the trust request of {udi} names another key than the system information"
+                )));
+            }
+            trust.insert(udi, request.public_key);
+        }
+
+        // ---- reports: read every one before deciding anything ------------------------------
+        let mut reports: Vec<Checked> = Vec::new();
+        for (index, text) in doc.reports.iter().enumerate() {
+            let envelope = Envelope::parse(text).map_err(|e| {
+                self.refused(format!("RUM report #{} is malformed: {e}", index + 1))
+            })?;
+            let report = envelope.report().map_err(|e| {
+                self.refused(format!(
+                    "RUM report #{} of {} is malformed: {e}",
+                    index + 1,
+                    udi_text(&envelope.signature.sudi)
+                ))
+            })?;
+            let udi = report.udi.to_string();
+            if udi_text(&envelope.signature.sudi) != udi {
+                return Err(AuthorityError::Report {
+                    file: self.file.clone(),
+                    udi,
+                    report_id: report.report_id,
+                    reason: format!(
+                        "signed for {}, not the UDI in its payload",
+                        udi_text(&envelope.signature.sudi)
+                    ),
+                });
+            }
+            in_units(&udi)?;
+            reports.push(Checked { envelope: text.clone(), report, udi });
+        }
+
+        // ---- authorization requests and returns --------------------------------------------
+        let mut requests: Vec<(String, AuthRequestItem)> = Vec::new();
+        for item in doc.of(Kind::AuthRequest) {
+            let items: Vec<AuthRequestItem> = item.json().map_err(|e| self.wire(e))?;
+            let mut signer: Option<String> = None;
+            for request in items {
+                let udi = request.sudi.udi().map_err(|e| self.wire(e))?.to_string();
+                in_units(&udi)?;
+                signer.get_or_insert_with(|| udi.clone());
+                requests.push((udi, request));
+            }
+            let Some(signer) = signer else {
+                return Err(self.refused("an authorization request names no UDI".to_owned()));
+            };
+            // Signed by the active; its key is the claimed one or the bound one (checked below).
+            let key = match active.as_ref().and_then(|a| claimed.get(a)) {
+                Some(key) => key.clone(),
+                None => self.bound_key(tx, &signer).await?,
+            };
+            self.verify(item, &key, &format!("authorization request of {signer}"))?;
+        }
+        let mut returns: Vec<(String, AuthReturn)> = Vec::new();
+        for item in doc.of(Kind::AuthReturn) {
+            let ret: AuthReturn = item.json().map_err(|e| self.wire(e))?;
+            let udi = ret.sudi.udi().map_err(|e| self.wire(e))?.to_string();
+            in_units(&udi)?;
+            let key = match claimed.get(&udi) {
+                Some(key) => key.clone(),
+                None => self.bound_key(tx, &udi).await?,
+            };
+            self.verify(item, &key, &format!("authorization return of {udi}"))?;
+            returns.push((udi, ret));
+        }
+
+        // ---- bind every UDI to its product instance and key --------------------------------
+        let mut udis: BTreeSet<String> = claimed.keys().cloned().collect();
+        udis.extend(trust.keys().cloned());
+        udis.extend(reports.iter().map(|r| r.udi.clone()));
+        udis.extend(requests.iter().map(|(u, _)| u.clone()));
+        udis.extend(returns.iter().map(|(u, _)| u.clone()));
+        let mut bindings: BTreeMap<String, Binding> = BTreeMap::new();
+        for udi in &udis {
+            let existing = tx.pi_by_udi(udi).await?;
+            if let Some(pi) = &existing
+                && pi.va_id != self.va.id
+            {
+                let location = match tx.va(pi.va_id).await? {
+                    Some(other) if other.account_id == self.account.id => {
+                        format!("virtual account {:?}", other.name)
+                    }
+                    _ => "another smart account".to_owned(),
+                };
+                return Err(AuthorityError::UdiElsewhere {
+                    file: self.file.clone(),
+                    udi: udi.clone(),
+                    va: self.va.name.clone(),
+                    location,
+                });
+            }
+            let file_key = claimed.get(udi).or_else(|| trust.get(udi)).cloned();
+            let binding = match (file_key, existing) {
+                (Some(key), Some(pi)) if key != pi.public_key => {
+                    if trust.get(udi) != Some(&key) {
+                        return Err(AuthorityError::KeyMismatch {
+                            file: self.file.clone(),
+                            udi: udi.clone(),
+                            bound: key_id(&pi.public_key),
+                            found: key_id(&key),
+                        });
+                    }
+                    Binding { key, existing: Some(pi), rebind: true }
+                }
+                (Some(key), existing) => Binding { key, existing, rebind: false },
+                (None, Some(pi)) => {
+                    Binding { key: pi.public_key.clone(), existing: Some(pi), rebind: false }
+                }
+                (None, None) => {
+                    return Err(self.refused(format!(
+                        "{udi} is not registered and the file has no <smartLicenseSystemInfo> with its device key"
+                    )));
+                }
+            };
+            bindings.insert(udi.clone(), binding);
+        }
+
+        // ---- every report must carry its device's signature --------------------------------
+        for checked in &reports {
+            let key = bindings.get(&checked.udi).map(|b| b.key.as_str()).unwrap_or_default();
+            let envelope = Envelope::parse(&checked.envelope).map_err(|e| self.wire(e))?;
+            envelope.verify(key).map_err(|e| AuthorityError::Report {
+                file: self.file.clone(),
+                udi: checked.udi.clone(),
+                report_id: checked.report.report_id,
+                reason: e.to_string(),
+            })?;
+            if checked.report.report_id > i64::MAX as u64 {
+                return Err(AuthorityError::Report {
+                    file: self.file.clone(),
+                    udi: checked.udi.clone(),
+                    report_id: checked.report.report_id,
+                    reason: "report id out of range".to_owned(),
+                });
+            }
+        }
+
+        // ---- apply: product instances ------------------------------------------------------
+        let hostname = info.as_ref().and_then(|i| i.hostname.clone());
+        let mut pis: BTreeMap<String, ProductInstance> = BTreeMap::new();
+        for (udi, binding) in bindings {
+            let unit_hostname = if claimed.contains_key(&udi) { hostname.clone() } else { None };
+            let pi = match binding.existing {
+                None => {
+                    let pi = tx
+                        .insert_pi(&NewProductInstance {
+                            va_id: self.va.id,
+                            udi: udi.clone(),
+                            hostname: unit_hostname,
+                            public_key: binding.key.clone(),
+                            now: now_ts,
+                        })
+                        .await?;
+                    tx.log(self.event(
+                        Some(&udi),
+                        format!(
+                            "product instance {udi} registered with device key {}",
+                            key_id(&binding.key)
+                        ),
+                    ))
+                    .await?;
+                    pi
+                }
+                Some(mut pi) => {
+                    tx.touch_pi(pi.id, unit_hostname.as_deref(), now_ts).await?;
+                    if binding.rebind {
+                        tx.rebind_pi(pi.id, &binding.key).await?;
+                        tx.log(self.event(
+                            Some(&udi),
+                            format!(
+                                "product instance {udi} re-bound from device key {} to {} by a trust request",
+                                key_id(&pi.public_key),
+                                key_id(&binding.key)
+                            ),
+                        ))
+                        .await?;
+                        tracing::warn!(%udi, "product instance re-bound to a new device key");
+                        pi.public_key = binding.key.clone();
+                    }
+                    pi
+                }
+            };
+            pis.insert(udi, pi);
+        }
+        let pi_of = |udi: &str| -> Result<ProductInstance> {
+            pis.get(udi).cloned().ok_or_else(|| self.refused(format!("{udi} was not resolved")))
+        };
+
+        // ---- trust codes --------------------------------------------------------------------
+        let mut trust_codes: Vec<Signed> = Vec::new();
+        for (udi, public_key) in &trust {
+            let pi = pi_of(udi)?;
+            let trust_id = pi.trust_id.unwrap_or(pi.id);
+            tx.set_pi_trust(pi.id, trust_id, now_ts).await?;
+            let sudi = udi
+                .parse::<slp_core::udi::Udi>()
+                .map(|u| Sudi::of(&u))
+                .map_err(|e| self.refused(e.to_string()))?;
+            let code = TrustCode {
+                trust_id: u64::try_from(trust_id).unwrap_or(0),
+                sudi,
+                public_key: public_key.clone(),
+                smart_account: self.account.name.clone(),
+                virtual_account: self.va.name.clone(),
+                issued_at: issued_at.clone(),
+                authority_key: authority_key.clone(),
+            };
+            trust_codes.push(docs::sign_json(Kind::TrustCode, &code, &self.authority.key));
+            tx.log(self.event(Some(udi), format!("trust code {trust_id} issued to {udi}"))).await?;
+        }
+
+        // ---- reports and usage --------------------------------------------------------------
+        let mut acked: Vec<AckedReport> = Vec::new();
+        let mut seen: BTreeSet<(String, u64)> = BTreeSet::new();
+        let (mut accepted, mut duplicate) = (0usize, 0usize);
+        for checked in &reports {
+            let report = &checked.report;
+            let report_id = i64::try_from(report.report_id).unwrap_or(i64::MAX);
+            let first_time = seen.insert((checked.udi.clone(), report.report_id))
+                && tx.report_status(&checked.udi, report_id).await?.is_none();
+            let status = if first_time { "ACCEPTED" } else { "DUPLICATE" };
+            acked.push(AckedReport {
+                report_id: report.report_id,
+                sudi: Sudi::of(&report.udi),
+                status: status.to_owned(),
+                reason: None,
+            });
+            if !first_time {
+                duplicate += 1;
+                continue;
+            }
+            accepted += 1;
+            let count =
+                i64::try_from(report.final_count()).map_err(|_| AuthorityError::Report {
+                    file: self.file.clone(),
+                    udi: checked.udi.clone(),
+                    report_id: report.report_id,
+                    reason: "count out of range".to_owned(),
+                })?;
+            let end_time = report.end_time();
+            tx.insert_report(&ReceivedReport {
+                va_id: self.va.id,
+                udi: checked.udi.clone(),
+                report_id,
+                entitlement_tag: report.entitlement_tag.clone(),
+                count,
+                end_time,
+                status: status.to_owned(),
+                received_at: now_ts,
+                envelope: checked.envelope.clone(),
+            })
+            .await?;
+            // Usage is what the latest report says (CSSM: "as per the last received RUM report").
+            let pi = pi_of(&checked.udi)?;
+            let current = tx.usage(pi.id, &report.entitlement_tag).await?;
+            let newer = current.is_none_or(|u| (end_time, report_id) > (u.as_of, u.report_id));
+            if newer {
+                tx.set_usage(&Usage {
+                    pi_id: pi.id,
+                    udi: checked.udi.clone(),
+                    entitlement_tag: report.entitlement_tag.clone(),
+                    feature: license::feature_name(&report.entitlement_tag),
+                    count,
+                    as_of: end_time,
+                    report_id,
+                })
+                .await?;
+            }
+        }
+        for udi in reports.iter().map(|r| r.udi.as_str()).collect::<BTreeSet<_>>() {
+            let of_udi: Vec<&AckedReport> =
+                acked.iter().filter(|a| udi_text(&a.sudi) == udi).collect();
+            let new = of_udi.iter().filter(|a| a.status == "ACCEPTED").count();
+            tx.log(self.event(
+                Some(udi),
+                format!(
+                    "{new} RUM report(s) accepted, {} duplicate, from {udi}",
+                    of_udi.len() - new
+                ),
+            ))
+            .await?;
+        }
+
+        // ---- authorization returns, then requests --------------------------------------------
+        for (udi, ret) in &returns {
+            let rows = tx.authorization_code(&ret.code_id).await?;
+            let bad = |reason: &str| AuthorityError::BadReturn {
+                file: self.file.clone(),
+                udi: udi.clone(),
+                code_id: ret.code_id.clone(),
+                reason: reason.to_owned(),
+            };
+            let mine: Vec<_> =
+                rows.iter().filter(|r| r.udi == *udi && r.va_id == self.va.id).collect();
+            if mine.is_empty() {
+                return Err(bad(&format!(
+                    "it was not issued to {udi} in virtual account {:?}",
+                    self.va.name
+                )));
+            }
+            if mine.iter().all(|r| r.returned_at.is_some()) {
+                return Err(bad("it was returned already"));
+            }
+            tx.return_authorization(&ret.code_id, &ret.return_code, now_ts).await?;
+            let features: Vec<&str> = mine.iter().map(|r| r.feature.as_str()).collect();
+            tx.log(self.event(
+                Some(udi),
+                format!(
+                    "authorization code {} returned by {udi} (return code {}): {} back in the pool",
+                    ret.code_id,
+                    ret.return_code,
+                    features.join(", ")
+                ),
+            ))
+            .await?;
+        }
+        let mut authorizations: Vec<Signed> = Vec::new();
+        if !requests.is_empty() {
+            let pool = tx.licenses(self.va.id).await?;
+            for (udi, request) in &requests {
+                let code_id = uuid::Uuid::new_v4().to_string();
+                let mut granted: Vec<Granted> = Vec::new();
+                for key in &request.keys {
+                    let entries: Vec<_> = pool
+                        .iter()
+                        .filter(|e| {
+                            e.entitlement_tag == key.entitlement
+                                && Enforcement::parse(&e.enforcement)
+                                    .is_some_and(Enforcement::needs_authorization)
+                                && e.expires_at.is_none_or(|at| at > now_ts)
+                        })
+                        .collect();
+                    let Some(first) = entries.first() else {
+                        return Err(AuthorityError::UnknownEntitlement {
+                            file: self.file.clone(),
+                            udi: udi.clone(),
+                            entitlement: key.entitlement.clone(),
+                            va: self.va.name.clone(),
+                        });
+                    };
+                    if request.replace {
+                        for open in tx.open_authorizations_of(udi).await? {
+                            if open.entitlement_tag == key.entitlement && open.va_id == self.va.id {
+                                let note = format!("REPLACED-BY-{code_id}");
+                                tx.return_authorization(&open.code_id, &note, now_ts).await?;
+                                tx.log(self.event(
+                                    Some(udi),
+                                    format!(
+                                        "authorization code {} of {udi} replaced by {code_id}",
+                                        open.code_id
+                                    ),
+                                ))
+                                .await?;
+                            }
+                        }
+                    }
+                    let purchased: i64 = entries.iter().map(|e| e.quantity).sum();
+                    let reserved = tx.reserved(self.va.id, &key.entitlement).await?;
+                    let available = purchased - reserved;
+                    let requested = i64::try_from(key.count).unwrap_or(i64::MAX);
+                    if key.count == 0 || requested > available {
+                        return Err(AuthorityError::Insufficient {
+                            file: self.file.clone(),
+                            udi: udi.clone(),
+                            feature: first.feature.clone(),
+                            va: self.va.name.clone(),
+                            requested: key.count,
+                            available,
+                        });
+                    }
+                    tx.insert_authorization(&NewAuthorization {
+                        code_id: code_id.clone(),
+                        va_id: self.va.id,
+                        udi: udi.clone(),
+                        entitlement_tag: key.entitlement.clone(),
+                        feature: first.feature.clone(),
+                        count: requested,
+                        issued_at: now_ts,
+                    })
+                    .await?;
+                    let end = entries.iter().filter_map(|e| e.expires_at).min();
+                    granted.push(Granted {
+                        entitlement: key.entitlement.clone(),
+                        feature: first.feature.clone(),
+                        count: key.count,
+                        license_type: Term::parse(&first.term)
+                            .map_or_else(|| first.term.clone(), |t| t.as_str().to_owned()),
+                        end_date: end.map(crate::rfc3339_ts),
+                    });
+                }
+                if granted.is_empty() {
+                    return Err(self
+                        .refused(format!("the authorization request of {udi} asks for nothing")));
+                }
+                let sudi = request.sudi.clone();
+                let features: Vec<String> =
+                    granted.iter().map(|g| format!("{} x{}", g.feature, g.count)).collect();
+                let code = Authorization {
+                    code_id: code_id.clone(),
+                    sudi,
+                    issued_at: issued_at.clone(),
+                    smart_account: self.account.name.clone(),
+                    virtual_account: self.va.name.clone(),
+                    entitlements: granted,
+                    authority_key: authority_key.clone(),
+                };
+                authorizations.push(docs::sign_json(
+                    Kind::Authorization,
+                    &code,
+                    &self.authority.key,
+                ));
+                tx.log(self.event(
+                    Some(udi),
+                    format!(
+                        "authorization code {code_id} issued to {udi}: {}",
+                        features.join(", ")
+                    ),
+                ))
+                .await?;
+            }
+        }
+
+        // ---- the ACK ------------------------------------------------------------------------
+        let mut items: Vec<Signed> = Vec::new();
+        if !reports.is_empty() || !trust.is_empty() {
+            // One ACK per product instance the reports come from (the active, for an HA set).
+            let mut heads: Vec<String> = Vec::new();
+            if let Some(active) = &active {
+                heads.push(active.clone());
+            } else {
+                for r in &reports {
+                    if !heads.contains(&r.udi) {
+                        heads.push(r.udi.clone());
+                    }
+                }
+                for udi in trust.keys() {
+                    if heads.is_empty() {
+                        heads.push(udi.clone());
+                    }
+                }
+            }
+            for head in &heads {
+                let sudi = head
+                    .parse::<slp_core::udi::Udi>()
+                    .map(|u| Sudi::of(&u))
+                    .map_err(|e| self.refused(e.to_string()))?;
+                let listed: Vec<AckedReport> = if active.is_some() {
+                    acked.clone()
+                } else {
+                    acked.iter().filter(|a| udi_text(&a.sudi) == *head).cloned().collect()
+                };
+                let ack = RumAck {
+                    ack_id: uuid::Uuid::new_v4().to_string(),
+                    issued_at: issued_at.clone(),
+                    sudi,
+                    smart_account: self.account.name.clone(),
+                    virtual_account: self.va.name.clone(),
+                    reports: listed,
+                    authority_key: authority_key.clone(),
+                };
+                items.push(docs::sign_json(Kind::RumAck, &ack, &self.authority.key));
+            }
+        }
+        let policy = match tx.policy(self.va.id).await? {
+            Some(record) => {
+                let doc = PolicyDoc::from_policy(
+                    &policy_of(&record),
+                    issued_at.clone(),
+                    &self.account.name,
+                    &self.va.name,
+                    authority_key.clone(),
+                );
+                items.push(docs::sign_json(Kind::Policy, &doc, &self.authority.key));
+                true
+            }
+            None => false,
+        };
+        let (trust_count, auth_count) = (trust_codes.len(), authorizations.len());
+        items.extend(trust_codes);
+        items.extend(authorizations);
+        let ack = Document { reports: Vec::new(), items }.to_xml();
+
+        let product_instances = pis.len();
+        let report_count = i64::try_from(reports.len()).unwrap_or(i64::MAX);
+        tx.insert_upload(&NewUpload {
+            va_id: self.va.id,
+            file_name: self.file.clone(),
+            sha256: sha256.to_owned(),
+            uploaded_at: now_ts,
+            status: "Processed".to_owned(),
+            pi_count: i64::try_from(product_instances).unwrap_or(i64::MAX),
+            report_count,
+            ack: ack.clone(),
+        })
+        .await?;
+        tx.log(self.event(
+            active.as_deref(),
+            format!(
+                "usage file {:?} processed: {product_instances} product instance(s), {accepted} report(s) accepted, {duplicate} duplicate, {trust_count} trust code(s), {auth_count} authorization code(s), {} return(s)",
+                self.file,
+                returns.len()
+            ),
+        ))
+        .await?;
+        tracing::info!(
+            file = %self.file,
+            va = %self.va.name,
+            accepted,
+            duplicate,
+            trust_codes = trust_count,
+            authorizations = auth_count,
+            "usage file processed"
+        );
+        Ok(UploadOutcome {
+            ack,
+            replayed: false,
+            product_instances,
+            accepted,
+            duplicate,
+            trust_codes: trust_count,
+            authorizations: auth_count,
+            returns: returns.len(),
+            policy,
+        })
+    }
+
+    /// The key a registered UDI is bound to (for files without system information).
+    async fn bound_key(&self, tx: &mut Tx, udi: &str) -> Result<String> {
+        match tx.pi_by_udi(udi).await? {
+            Some(pi) => Ok(pi.public_key),
+            None => Err(self.refused(format!(
+                "{udi} is not registered and the file has no <smartLicenseSystemInfo> with its device key"
+            ))),
+        }
+    }
+}
+
+fn key_id(public_b64: &str) -> String {
+    keys::key_id(public_b64).unwrap_or_else(|_| "(unreadable)".to_owned())
+}

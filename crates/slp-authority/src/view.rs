@@ -1,0 +1,137 @@
+//! What the authority shows: plain rows for tables, JSON and (later) the HTTP API. Member names
+//! are stable; times are RFC 3339 strings, dates `YYYY-MM-DD`.
+
+use serde::Serialize;
+
+/// A smart account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountView {
+    pub name: String,
+    pub domain: String,
+    pub created_at: String,
+    pub virtual_accounts: usize,
+}
+
+/// A virtual account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VaView {
+    pub smart_account: String,
+    pub name: String,
+    pub created_at: String,
+    pub licenses: i64,
+    pub product_instances: i64,
+}
+
+/// One license of a pool, all entries of one entitlement together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LicenseView {
+    /// Feature name, e.g. `network-advantage`.
+    pub license: String,
+    pub entitlement_tag: String,
+    /// SKUs of the entries, comma separated; empty when used but never purchased.
+    pub sku: String,
+    /// `Perpetual` or `Subscription`.
+    pub license_type: String,
+    /// `unenforced`, `enforced` or `export-controlled`.
+    pub enforcement: String,
+    pub purchased: i64,
+    pub in_use: i64,
+    /// Purchased − in use; negative when over-used.
+    pub balance: i64,
+    /// Held by authorization codes not returned.
+    pub reserved: i64,
+    /// Earliest expiry of the entries still valid (subscriptions).
+    pub expires: Option<String>,
+    /// `Insufficient Licenses`, `Expiring` (within 90 days) or none.
+    pub alert: Option<String>,
+}
+
+/// The usage of one entitlement by one product instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UsageView {
+    pub license: String,
+    pub entitlement_tag: String,
+    /// In use now: the latest report's count, or 0 when the license's report chain ended
+    /// before the instance's latest report.
+    pub count: i64,
+    /// The count the latest report of this license states.
+    pub reported: i64,
+    /// End of the report the count comes from.
+    pub as_of: String,
+    pub report_id: i64,
+}
+
+/// A product instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductInstanceView {
+    pub udi: String,
+    pub hostname: Option<String>,
+    /// Key id of the device key the UDI is bound to.
+    pub key_id: String,
+    pub trust_id: Option<i64>,
+    pub trusted_at: Option<String>,
+    pub first_seen: String,
+    pub last_contact: String,
+    pub usage: Vec<UsageView>,
+    /// Feature names with an authorization code not returned.
+    pub authorizations: Vec<String>,
+}
+
+/// One processed usage file ("Usage Data Files").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UploadView {
+    pub file_name: String,
+    pub uploaded_at: String,
+    pub status: String,
+    pub product_instances: i64,
+    pub reports: i64,
+    pub sha256: String,
+}
+
+/// One class of a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PolicyClassView {
+    pub first: u32,
+    pub ongoing: u32,
+    pub on_change: u32,
+}
+
+/// The policy in force for a virtual account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyView {
+    pub name: String,
+    /// `Customer Policy` or `CISCO default`.
+    pub origin: String,
+    pub ack_required: bool,
+    pub unenforced_perpetual: PolicyClassView,
+    pub unenforced_subscription: PolicyClassView,
+    pub enforced: PolicyClassView,
+    pub export: PolicyClassView,
+    pub updated_at: Option<String>,
+}
+
+/// One line of the activity log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventView {
+    pub at: String,
+    pub virtual_account: Option<String>,
+    pub udi: Option<String>,
+    pub message: String,
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UploadOutcome {
+    /// The ACK document (XML) to hand back to the device.
+    pub ack: String,
+    /// True when a byte-identical file had been uploaded before: `ack` is the stored ACK and
+    /// nothing changed.
+    pub replayed: bool,
+    pub product_instances: usize,
+    pub accepted: usize,
+    pub duplicate: usize,
+    pub trust_codes: usize,
+    pub authorizations: usize,
+    pub returns: usize,
+    pub policy: bool,
+}

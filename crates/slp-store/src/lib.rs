@@ -1,0 +1,240 @@
+//! Persistence for the license authority (the CSSM role).
+//!
+//! One [`Store`] over either backend: SQLite, the embedded default (`--data DIR` →
+//! `DIR/authority.db`, WAL mode), or PostgreSQL, the scale-out backend where several stateless
+//! authority replicas share one database. The backend is picked once from the URL scheme; both
+//! run the same portable SQL through sqlx's `Any` driver, and each has its own migration set
+//! (`migrations/sqlite`, `migrations/postgres`).
+//!
+//! Every change goes through a [`Tx`] (from [`Store::begin`]): the caller reads, decides and
+//! writes inside one transaction and calls [`Tx::commit`]; dropping a `Tx` rolls everything
+//! back, so nothing is ever half applied. Timestamps are Unix seconds (UTC); the store never
+//! reads the clock, callers pass `now`.
+//!
+//! Records are plain data ([`records`]); the authority gives them meaning.
+
+mod migrate;
+pub mod records;
+mod tx;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use records::*;
+pub use tx::Tx;
+
+/// Why the store could not do what was asked. Every variant names its input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database URL has a scheme the store does not support.
+    #[error("unsupported database URL {url:?}: expected sqlite:… or postgres://…")]
+    UnsupportedUrl { url: String },
+    /// The data directory could not be created or is not a usable path.
+    #[error("cannot use data directory {}: {reason}", path.display())]
+    DataDir { path: PathBuf, reason: String },
+    /// A PostgreSQL schema name is not a plain identifier.
+    #[error("invalid schema name {schema:?}: use lowercase letters, digits and '_'")]
+    SchemaName { schema: String },
+    /// The database could not be opened or reached.
+    #[error("cannot open database {target}: {source}")]
+    Open { target: String, source: sqlx::Error },
+    /// A migration failed.
+    #[error("database migration {version} ({name}) failed: {source}")]
+    Migrate { version: i64, name: &'static str, source: sqlx::Error },
+    /// The database holds a migration this build does not know (it was written by a newer slp).
+    #[error("the database is at schema version {found}, newer than this slp knows ({known})")]
+    NewerSchema { found: i64, known: i64 },
+    /// A row with this unique value exists already.
+    #[error("{what} {value:?} already exists")]
+    Duplicate { what: &'static str, value: String },
+    /// A value does not fit the column (e.g. a report id above 2^63).
+    #[error("{field} {value} is out of range")]
+    OutOfRange { field: &'static str, value: String },
+    /// Any other database error, with the operation that failed.
+    #[error("database error while {op}: {source}")]
+    Database { op: &'static str, source: sqlx::Error },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Extra connection settings.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// PostgreSQL only: the schema to keep slp's tables in (created if missing). Lets several
+    /// deployments, or test runs, share one database without colliding.
+    pub schema: Option<String>,
+}
+
+/// The authority's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// The file name of the SQLite database inside a data directory.
+pub const SQLITE_FILE: &str = "authority.db";
+
+impl Store {
+    /// Opens (creating if missing) `dir/authority.db`, in WAL mode, and migrates it.
+    pub async fn open_dir(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir)
+            .map_err(|err| StoreError::DataDir { path: dir.to_owned(), reason: err.to_string() })?;
+        let file = dir.join(SQLITE_FILE);
+        let text = file.to_str().ok_or_else(|| StoreError::DataDir {
+            path: dir.to_owned(),
+            reason: "the path is not valid UTF-8".to_owned(),
+        })?;
+        let url = format!("sqlite://{}?mode=rwc", percent_encode(text));
+        Store::connect(&url, &ConnectOptions::default()).await
+    }
+
+    /// Connects to `sqlite:…` or `postgres://…` (also `postgresql://…`) and migrates.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl { url: redact(url) });
+        };
+        let target = redact(url);
+        let open = |source| StoreError::Open { target: target.clone(), source };
+        let connect_options = AnyConnectOptions::from_str(url).map_err(open)?;
+        let mut pool_options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Postgres
+            && let Some(schema) = &options.schema
+        {
+            if !valid_schema(schema) {
+                return Err(StoreError::SchemaName { schema: schema.clone() });
+            }
+            // Create the schema once, on a pool of one connection, before any connection
+            // points its search path at it.
+            let setup = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect_with(connect_options.clone())
+                .await
+                .map_err(open)?;
+            setup
+                .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+                .await
+                .map_err(open)?;
+            setup.close().await;
+            let set_path = format!("SET search_path TO {schema}");
+            pool_options = pool_options.after_connect(move |conn, _meta| {
+                let set_path = set_path.clone();
+                Box::pin(async move {
+                    conn.execute(set_path.as_str()).await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool_options.connect_with(connect_options).await.map_err(open)?;
+        if backend == Backend::Sqlite {
+            pool.execute("PRAGMA journal_mode = WAL").await.map_err(open)?;
+        }
+        let store = Store { pool, backend };
+        migrate::run(&store).await?;
+        tracing::debug!(target = %target, ?backend, "store opened");
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Begins a transaction that may write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`) so that read-then-write never deadlocks; on PostgreSQL use
+    /// [`Tx::lock_va`] to serialise changes to one virtual account's pool.
+    pub async fn begin(&self) -> Result<Tx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
+        Ok(Tx::new(tx, self.backend))
+    }
+
+    /// Begins a transaction for reading only (never blocks writers on SQLite's WAL).
+    pub async fn read(&self) -> Result<Tx> {
+        let tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
+        Ok(Tx::new(tx, self.backend))
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+fn valid_schema(schema: &str) -> bool {
+    !schema.is_empty()
+        && schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Percent-encodes a file path for a `sqlite://` URL.
+fn percent_encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-_.~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The URL without its password, for messages and logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted_and_paths_encoded() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(percent_encode("/tmp/a b?#/x.db"), "/tmp/a%20b%3F%23/x.db");
+        assert!(valid_schema("slp_test_1"));
+        assert!(!valid_schema("x; drop table"));
+        assert!(!valid_schema(""));
+    }
+}

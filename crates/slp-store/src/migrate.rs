@@ -1,0 +1,82 @@
+//! The migration runner: one embedded migration set per backend, applied in order, each in its
+//! own transaction together with its row in `slp_migrations`.
+
+use sqlx::{Executor, Row};
+
+use crate::{Backend, Result, Store, StoreError};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// An arbitrary constant naming slp's migration lock among PostgreSQL advisory locks.
+const PG_LOCK: i64 = 0x0073_6c70_5f6d_6967;
+
+pub(crate) async fn run(store: &Store) -> Result<()> {
+    let migrations = match store.backend() {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    let known = migrations.iter().map(|m| m.version).max().unwrap_or(0);
+    for migration in migrations {
+        let fail = |source| StoreError::Migrate {
+            version: migration.version,
+            name: migration.name,
+            source,
+        };
+        let mut tx = match store.backend() {
+            Backend::Sqlite => store.pool().begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => store.pool().begin().await,
+        }
+        .map_err(fail)?;
+        if store.backend() == Backend::Postgres {
+            // Replicas starting together: one migrates, the others wait and then skip.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PG_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS slp_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+        )
+        .await
+        .map_err(fail)?;
+        let newest: i64 =
+            sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM slp_migrations")
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(fail)?;
+        if newest > known {
+            return Err(StoreError::NewerSchema { found: newest, known });
+        }
+        if newest >= migration.version {
+            continue;
+        }
+        sqlx::raw_sql(migration.sql).execute(&mut *tx).await.map_err(fail)?;
+        sqlx::query("INSERT INTO slp_migrations (version, name) VALUES ($1, $2)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        tracing::info!(version = migration.version, name = migration.name, "applied migration");
+    }
+    Ok(())
+}

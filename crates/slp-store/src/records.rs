@@ -1,0 +1,203 @@
+//! The rows the store keeps, as plain data. Times are Unix seconds (UTC).
+
+/// A smart account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    pub domain: String,
+    pub created_at: i64,
+}
+
+/// A virtual account inside a smart account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualAccount {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// One entry of a virtual account's license pool, as added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLicense {
+    pub va_id: i64,
+    pub feature: String,
+    pub entitlement_tag: String,
+    pub sku: String,
+    pub quantity: i64,
+    /// `perpetual` or `subscription`.
+    pub term: String,
+    /// `unenforced`, `enforced` or `export-controlled`.
+    pub enforcement: String,
+    pub starts_at: i64,
+    pub expires_at: Option<i64>,
+    pub added_at: i64,
+}
+
+/// One stored pool entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct License {
+    pub id: i64,
+    pub va_id: i64,
+    pub feature: String,
+    pub entitlement_tag: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub term: String,
+    pub enforcement: String,
+    pub starts_at: i64,
+    pub expires_at: Option<i64>,
+    pub added_at: i64,
+}
+
+/// A product instance: a UDI bound to a device key, in one virtual account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductInstance {
+    pub id: i64,
+    pub va_id: i64,
+    pub udi: String,
+    pub hostname: Option<String>,
+    /// Base64 Ed25519 public key the UDI's reports and requests are signed with.
+    pub public_key: String,
+    pub trust_id: Option<i64>,
+    pub trusted_at: Option<i64>,
+    pub first_seen: i64,
+    pub last_contact: i64,
+}
+
+/// A product instance to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProductInstance {
+    pub va_id: i64,
+    pub udi: String,
+    pub hostname: Option<String>,
+    pub public_key: String,
+    pub now: i64,
+}
+
+/// The usage of one entitlement by one product instance, as of its latest report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub pi_id: i64,
+    pub udi: String,
+    pub entitlement_tag: String,
+    pub feature: String,
+    pub count: i64,
+    /// End time of the report the count comes from.
+    pub as_of: i64,
+    pub report_id: i64,
+}
+
+/// A received RUM report (kept byte for byte).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedReport {
+    pub va_id: i64,
+    pub udi: String,
+    pub report_id: i64,
+    pub entitlement_tag: String,
+    pub count: i64,
+    pub end_time: i64,
+    pub status: String,
+    pub received_at: i64,
+    /// The signed envelope exactly as received.
+    pub envelope: String,
+}
+
+/// A processed upload and the ACK it was answered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: i64,
+    pub va_id: i64,
+    pub file_name: String,
+    /// Hex SHA-256 of the uploaded bytes.
+    pub sha256: String,
+    pub uploaded_at: i64,
+    pub status: String,
+    pub pi_count: i64,
+    pub report_count: i64,
+    /// The ACK document text.
+    pub ack: String,
+}
+
+/// An upload to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUpload {
+    pub va_id: i64,
+    pub file_name: String,
+    pub sha256: String,
+    pub uploaded_at: i64,
+    pub status: String,
+    pub pi_count: i64,
+    pub report_count: i64,
+    pub ack: String,
+}
+
+/// One entitlement of an issued authorization code (SLAC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    pub id: i64,
+    pub code_id: String,
+    pub va_id: i64,
+    pub udi: String,
+    pub entitlement_tag: String,
+    pub feature: String,
+    pub count: i64,
+    pub issued_at: i64,
+    pub returned_at: Option<i64>,
+    pub return_code: Option<String>,
+}
+
+/// An authorization-code entitlement to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuthorization {
+    pub code_id: String,
+    pub va_id: i64,
+    pub udi: String,
+    pub entitlement_tag: String,
+    pub feature: String,
+    pub count: i64,
+    pub issued_at: i64,
+}
+
+/// Reporting attributes of one policy class, in days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyClassRecord {
+    pub first: i64,
+    pub ongoing: i64,
+    pub on_change: i64,
+}
+
+/// A virtual account's custom policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRecord {
+    pub va_id: i64,
+    pub name: String,
+    pub ack_required: bool,
+    pub unenforced_perpetual: PolicyClassRecord,
+    pub unenforced_subscription: PolicyClassRecord,
+    pub enforced: PolicyClassRecord,
+    pub export: PolicyClassRecord,
+    pub updated_at: i64,
+}
+
+/// One line of the activity log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    pub at: i64,
+    pub account_id: Option<i64>,
+    pub va_id: Option<i64>,
+    pub udi: Option<String>,
+    pub message: String,
+}
+
+/// An activity-log line to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub at: i64,
+    pub account_id: Option<i64>,
+    pub va_id: Option<i64>,
+    pub udi: Option<String>,
+    pub message: String,
+}

@@ -1,0 +1,875 @@
+//! [`Tx`]: every read and write of the store, inside one transaction.
+
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Connection, Row, Transaction};
+
+use crate::records::*;
+use crate::{Backend, Result, StoreError};
+
+/// One transaction. Commit with [`Tx::commit`]; dropping it rolls back.
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+fn db(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Database { op, source }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Duplicate`].
+fn unique(
+    op: &'static str,
+    what: &'static str,
+    value: &str,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    let value = value.to_owned();
+    move |source| {
+        let duplicate = source.as_database_error().is_some_and(|err| err.is_unique_violation());
+        if duplicate {
+            StoreError::Duplicate { what, value }
+        } else {
+            StoreError::Database { op, source }
+        }
+    }
+}
+
+fn account(row: &AnyRow) -> sqlx::Result<Account> {
+    Ok(Account {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        domain: row.try_get("domain")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn va(row: &AnyRow) -> sqlx::Result<VirtualAccount> {
+    Ok(VirtualAccount {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn license(row: &AnyRow) -> sqlx::Result<License> {
+    Ok(License {
+        id: row.try_get("id")?,
+        va_id: row.try_get("va_id")?,
+        feature: row.try_get("feature")?,
+        entitlement_tag: row.try_get("entitlement_tag")?,
+        sku: row.try_get("sku")?,
+        quantity: row.try_get("quantity")?,
+        term: row.try_get("term")?,
+        enforcement: row.try_get("enforcement")?,
+        starts_at: row.try_get("starts_at")?,
+        expires_at: row.try_get("expires_at")?,
+        added_at: row.try_get("added_at")?,
+    })
+}
+
+fn pi(row: &AnyRow) -> sqlx::Result<ProductInstance> {
+    Ok(ProductInstance {
+        id: row.try_get("id")?,
+        va_id: row.try_get("va_id")?,
+        udi: row.try_get("udi")?,
+        hostname: row.try_get("hostname")?,
+        public_key: row.try_get("public_key")?,
+        trust_id: row.try_get("trust_id")?,
+        trusted_at: row.try_get("trusted_at")?,
+        first_seen: row.try_get("first_seen")?,
+        last_contact: row.try_get("last_contact")?,
+    })
+}
+
+fn usage(row: &AnyRow) -> sqlx::Result<Usage> {
+    Ok(Usage {
+        pi_id: row.try_get("pi_id")?,
+        udi: row.try_get("udi")?,
+        entitlement_tag: row.try_get("entitlement_tag")?,
+        feature: row.try_get("feature")?,
+        count: row.try_get("count")?,
+        as_of: row.try_get("as_of")?,
+        report_id: row.try_get("report_id")?,
+    })
+}
+
+fn upload(row: &AnyRow) -> sqlx::Result<Upload> {
+    Ok(Upload {
+        id: row.try_get("id")?,
+        va_id: row.try_get("va_id")?,
+        file_name: row.try_get("file_name")?,
+        sha256: row.try_get("sha256")?,
+        uploaded_at: row.try_get("uploaded_at")?,
+        status: row.try_get("status")?,
+        pi_count: row.try_get("pi_count")?,
+        report_count: row.try_get("report_count")?,
+        ack: row.try_get("ack")?,
+    })
+}
+
+fn authorization(row: &AnyRow) -> sqlx::Result<Authorization> {
+    Ok(Authorization {
+        id: row.try_get("id")?,
+        code_id: row.try_get("code_id")?,
+        va_id: row.try_get("va_id")?,
+        udi: row.try_get("udi")?,
+        entitlement_tag: row.try_get("entitlement_tag")?,
+        feature: row.try_get("feature")?,
+        count: row.try_get("count")?,
+        issued_at: row.try_get("issued_at")?,
+        returned_at: row.try_get("returned_at")?,
+        return_code: row.try_get("return_code")?,
+    })
+}
+
+fn policy(row: &AnyRow) -> sqlx::Result<PolicyRecord> {
+    let class = |prefix: &str| -> sqlx::Result<PolicyClassRecord> {
+        Ok(PolicyClassRecord {
+            first: row.try_get(format!("{prefix}_first").as_str())?,
+            ongoing: row.try_get(format!("{prefix}_ongoing").as_str())?,
+            on_change: row.try_get(format!("{prefix}_on_change").as_str())?,
+        })
+    };
+    Ok(PolicyRecord {
+        va_id: row.try_get("va_id")?,
+        name: row.try_get("name")?,
+        ack_required: row.try_get::<i64, _>("ack_required")? != 0,
+        unenforced_perpetual: class("perpetual")?,
+        unenforced_subscription: class("subscription")?,
+        enforced: class("enforced")?,
+        export: class("export")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn event(row: &AnyRow) -> sqlx::Result<Event> {
+    Ok(Event {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        account_id: row.try_get("account_id")?,
+        va_id: row.try_get("va_id")?,
+        udi: row.try_get("udi")?,
+        message: row.try_get("message")?,
+    })
+}
+
+const ACCOUNT: &str = "SELECT id, name, domain, created_at FROM accounts";
+const VA: &str = "SELECT id, account_id, name, created_at FROM virtual_accounts";
+const LICENSE: &str = "SELECT id, va_id, feature, entitlement_tag, sku, quantity, term, enforcement, starts_at, expires_at, added_at FROM licenses";
+const PI: &str = "SELECT id, va_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact FROM product_instances";
+const UPLOAD: &str = "SELECT id, va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack FROM uploads";
+const AUTHORIZATION: &str = "SELECT id, code_id, va_id, udi, entitlement_tag, feature, count, issued_at, returned_at, return_code FROM authorizations";
+
+impl Tx {
+    pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Tx {
+        Tx { tx, backend }
+    }
+
+    /// Runs a statement that may violate a constraint inside a savepoint, so that its failure
+    /// leaves the transaction usable on PostgreSQL as on SQLite.
+    async fn guarded_fetch_one<'q>(
+        &mut self,
+        query: Query<'q, Any, AnyArguments<'q>>,
+    ) -> sqlx::Result<AnyRow> {
+        let mut savepoint = self.tx.begin().await?;
+        let result = query.fetch_one(&mut *savepoint).await;
+        match result {
+            Ok(row) => savepoint.commit().await.map(|()| row),
+            Err(err) => {
+                savepoint.rollback().await?;
+                Err(err)
+            }
+        }
+    }
+
+    async fn guarded_execute<'q>(
+        &mut self,
+        query: Query<'q, Any, AnyArguments<'q>>,
+    ) -> sqlx::Result<AnyQueryResult> {
+        let mut savepoint = self.tx.begin().await?;
+        let result = query.execute(&mut *savepoint).await;
+        match result {
+            Ok(done) => savepoint.commit().await.map(|()| done),
+            Err(err) => {
+                savepoint.rollback().await?;
+                Err(err)
+            }
+        }
+    }
+
+    /// Makes every change of this transaction durable, all at once.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await.map_err(db("committing"))
+    }
+
+    /// Undoes every change of this transaction (dropping the `Tx` does the same).
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await.map_err(db("rolling back"))
+    }
+
+    /// Serialises changes to one virtual account across replicas (PostgreSQL row lock; SQLite
+    /// write transactions are serialised already).
+    pub async fn lock_va(&mut self, va_id: i64) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM virtual_accounts WHERE id = $1 FOR UPDATE")
+                .bind(va_id)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(db("locking a virtual account"))?;
+        }
+        Ok(())
+    }
+
+    // ---- settings ------------------------------------------------------------------------
+
+    pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("reading a setting"))?;
+        row.map(|row| row.try_get("value")).transpose().map_err(db("reading a setting"))
+    }
+
+    /// The setting's value; `value` is stored first if the setting is absent. Replicas racing
+    /// on first open all get the one value that won.
+    pub async fn setting_or_insert(&mut self, name: &str, value: &str) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("storing a setting"))?;
+        Ok(self.setting(name).await?.unwrap_or_else(|| value.to_owned()))
+    }
+
+    // ---- accounts ------------------------------------------------------------------------
+
+    pub async fn insert_account(&mut self, name: &str, domain: &str, now: i64) -> Result<Account> {
+        if self.account_by_key(name).await?.is_some() {
+            return Err(StoreError::Duplicate { what: "smart account", value: name.to_owned() });
+        }
+        if self.account_by_key(domain).await?.is_some() {
+            return Err(StoreError::Duplicate {
+                what: "smart account domain",
+                value: domain.to_owned(),
+            });
+        }
+        let row = self.guarded_fetch_one(sqlx::query(
+            "INSERT INTO accounts (name, domain, created_at) VALUES ($1, $2, $3) RETURNING id, name, domain, created_at",
+        )
+        .bind(name)
+        .bind(domain)
+        .bind(now)
+        ).await.map_err(unique("creating a smart account", "smart account", name))?;
+        account(&row).map_err(db("creating a smart account"))
+    }
+
+    /// The account whose domain or name is `key`.
+    pub async fn account_by_key(&mut self, key: &str) -> Result<Option<Account>> {
+        let row =
+            sqlx::query(&format!("{ACCOUNT} WHERE domain = $1 OR name = $1 ORDER BY id LIMIT 1"))
+                .bind(key)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(db("finding a smart account"))?;
+        row.as_ref().map(account).transpose().map_err(db("finding a smart account"))
+    }
+
+    pub async fn account(&mut self, id: i64) -> Result<Option<Account>> {
+        let row = sqlx::query(&format!("{ACCOUNT} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("reading a smart account"))?;
+        row.as_ref().map(account).transpose().map_err(db("reading a smart account"))
+    }
+
+    pub async fn accounts(&mut self) -> Result<Vec<Account>> {
+        let rows = sqlx::query(&format!("{ACCOUNT} ORDER BY name"))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("listing smart accounts"))?;
+        rows.iter().map(account).collect::<sqlx::Result<_>>().map_err(db("listing smart accounts"))
+    }
+
+    // ---- virtual accounts ----------------------------------------------------------------
+
+    pub async fn insert_va(
+        &mut self,
+        account_id: i64,
+        name: &str,
+        now: i64,
+    ) -> Result<VirtualAccount> {
+        if self.va_by_name(account_id, name).await?.is_some() {
+            return Err(StoreError::Duplicate { what: "virtual account", value: name.to_owned() });
+        }
+        let row = self.guarded_fetch_one(sqlx::query(
+            "INSERT INTO virtual_accounts (account_id, name, created_at) VALUES ($1, $2, $3) RETURNING id, account_id, name, created_at",
+        )
+        .bind(account_id)
+        .bind(name)
+        .bind(now)
+        ).await.map_err(unique("creating a virtual account", "virtual account", name))?;
+        va(&row).map_err(db("creating a virtual account"))
+    }
+
+    pub async fn va_by_name(
+        &mut self,
+        account_id: i64,
+        name: &str,
+    ) -> Result<Option<VirtualAccount>> {
+        let row = sqlx::query(&format!("{VA} WHERE account_id = $1 AND name = $2"))
+            .bind(account_id)
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("finding a virtual account"))?;
+        row.as_ref().map(va).transpose().map_err(db("finding a virtual account"))
+    }
+
+    pub async fn va(&mut self, id: i64) -> Result<Option<VirtualAccount>> {
+        let row = sqlx::query(&format!("{VA} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("reading a virtual account"))?;
+        row.as_ref().map(va).transpose().map_err(db("reading a virtual account"))
+    }
+
+    pub async fn vas(&mut self, account_id: i64) -> Result<Vec<VirtualAccount>> {
+        let rows = sqlx::query(&format!("{VA} WHERE account_id = $1 ORDER BY name"))
+            .bind(account_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("listing virtual accounts"))?;
+        rows.iter().map(va).collect::<sqlx::Result<_>>().map_err(db("listing virtual accounts"))
+    }
+
+    pub async fn rename_va(&mut self, id: i64, new_name: &str) -> Result<()> {
+        if let Some(current) = self.va(id).await?
+            && let Some(clash) = self.va_by_name(current.account_id, new_name).await?
+            && clash.id != id
+        {
+            return Err(StoreError::Duplicate {
+                what: "virtual account",
+                value: new_name.to_owned(),
+            });
+        }
+        self.guarded_execute(
+            sqlx::query("UPDATE virtual_accounts SET name = $1 WHERE id = $2")
+                .bind(new_name)
+                .bind(id),
+        )
+        .await
+        .map_err(unique("renaming a virtual account", "virtual account", new_name))?;
+        Ok(())
+    }
+
+    /// How many pool entries and product instances a virtual account holds.
+    pub async fn va_holdings(&mut self, id: i64) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM licenses WHERE va_id = $1) AS licenses, (SELECT COUNT(*) FROM product_instances WHERE va_id = $1) AS pis",
+        )
+        .bind(id)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db("counting a virtual account's holdings"))?;
+        let get = |name: &str| row.try_get::<i64, _>(name);
+        Ok((get("licenses"), get("pis")))
+            .and_then(|(a, b)| Ok((a?, b?)))
+            .map_err(db("counting a virtual account's holdings"))
+    }
+
+    /// Deletes a virtual account and what only it refers to (policy, uploads, reports, codes,
+    /// events). The caller checks first that it holds no licenses or product instances.
+    pub async fn delete_va(&mut self, id: i64) -> Result<()> {
+        for sql in [
+            "DELETE FROM policies WHERE va_id = $1",
+            "DELETE FROM uploads WHERE va_id = $1",
+            "DELETE FROM reports WHERE va_id = $1",
+            "DELETE FROM authorizations WHERE va_id = $1",
+            "UPDATE events SET va_id = NULL WHERE va_id = $1",
+            "DELETE FROM virtual_accounts WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db("deleting a virtual account"))?;
+        }
+        Ok(())
+    }
+
+    // ---- licenses ------------------------------------------------------------------------
+
+    pub async fn insert_license(&mut self, new: &NewLicense) -> Result<License> {
+        let row = sqlx::query(
+            "INSERT INTO licenses (va_id, feature, entitlement_tag, sku, quantity, term, enforcement, starts_at, expires_at, added_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(new.va_id)
+        .bind(&new.feature)
+        .bind(&new.entitlement_tag)
+        .bind(&new.sku)
+        .bind(new.quantity)
+        .bind(&new.term)
+        .bind(&new.enforcement)
+        .bind(new.starts_at)
+        .bind(new.expires_at)
+        .bind(new.added_at)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db("adding a license"))?;
+        let id: i64 = row.try_get("id").map_err(db("adding a license"))?;
+        Ok(License {
+            id,
+            va_id: new.va_id,
+            feature: new.feature.clone(),
+            entitlement_tag: new.entitlement_tag.clone(),
+            sku: new.sku.clone(),
+            quantity: new.quantity,
+            term: new.term.clone(),
+            enforcement: new.enforcement.clone(),
+            starts_at: new.starts_at,
+            expires_at: new.expires_at,
+            added_at: new.added_at,
+        })
+    }
+
+    pub async fn licenses(&mut self, va_id: i64) -> Result<Vec<License>> {
+        let rows = sqlx::query(&format!("{LICENSE} WHERE va_id = $1 ORDER BY id"))
+            .bind(va_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("listing licenses"))?;
+        rows.iter().map(license).collect::<sqlx::Result<_>>().map_err(db("listing licenses"))
+    }
+
+    // ---- product instances ---------------------------------------------------------------
+
+    /// The product instance with this UDI, in whichever virtual account holds it.
+    pub async fn pi_by_udi(&mut self, udi: &str) -> Result<Option<ProductInstance>> {
+        let row = sqlx::query(&format!("{PI} WHERE udi = $1"))
+            .bind(udi)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("finding a product instance"))?;
+        row.as_ref().map(pi).transpose().map_err(db("finding a product instance"))
+    }
+
+    pub async fn insert_pi(&mut self, new: &NewProductInstance) -> Result<ProductInstance> {
+        let row = self.guarded_fetch_one(sqlx::query(
+            "INSERT INTO product_instances (va_id, udi, hostname, public_key, first_seen, last_contact) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(new.va_id)
+        .bind(&new.udi)
+        .bind(&new.hostname)
+        .bind(&new.public_key)
+        .bind(new.now)
+        ).await.map_err(unique("registering a product instance", "product instance", &new.udi))?;
+        let id: i64 = row.try_get("id").map_err(db("registering a product instance"))?;
+        Ok(ProductInstance {
+            id,
+            va_id: new.va_id,
+            udi: new.udi.clone(),
+            hostname: new.hostname.clone(),
+            public_key: new.public_key.clone(),
+            trust_id: None,
+            trusted_at: None,
+            first_seen: new.now,
+            last_contact: new.now,
+        })
+    }
+
+    pub async fn pis(&mut self, va_id: i64) -> Result<Vec<ProductInstance>> {
+        let rows = sqlx::query(&format!("{PI} WHERE va_id = $1 ORDER BY udi"))
+            .bind(va_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("listing product instances"))?;
+        rows.iter().map(pi).collect::<sqlx::Result<_>>().map_err(db("listing product instances"))
+    }
+
+    /// Records contact; a `Some` hostname replaces the stored one.
+    pub async fn touch_pi(&mut self, id: i64, hostname: Option<&str>, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE product_instances SET last_contact = $1, hostname = COALESCE($2, hostname) WHERE id = $3",
+        )
+        .bind(now)
+        .bind(hostname)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("updating a product instance"))?;
+        Ok(())
+    }
+
+    /// Binds the product instance to another device key.
+    pub async fn rebind_pi(&mut self, id: i64, public_key: &str) -> Result<()> {
+        sqlx::query("UPDATE product_instances SET public_key = $1 WHERE id = $2")
+            .bind(public_key)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("re-binding a product instance"))?;
+        Ok(())
+    }
+
+    pub async fn set_pi_trust(&mut self, id: i64, trust_id: i64, now: i64) -> Result<()> {
+        sqlx::query("UPDATE product_instances SET trust_id = $1, trusted_at = $2 WHERE id = $3")
+            .bind(trust_id)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("recording trust"))?;
+        Ok(())
+    }
+
+    // ---- reports and usage ---------------------------------------------------------------
+
+    /// The status of a report already received for (udi, report_id), if any.
+    pub async fn report_status(&mut self, udi: &str, report_id: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT status FROM reports WHERE udi = $1 AND report_id = $2")
+            .bind(udi)
+            .bind(report_id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("looking up a report"))?;
+        row.map(|row| row.try_get("status")).transpose().map_err(db("looking up a report"))
+    }
+
+    pub async fn insert_report(&mut self, report: &ReceivedReport) -> Result<()> {
+        self.guarded_execute(sqlx::query(
+            "INSERT INTO reports (va_id, udi, report_id, entitlement_tag, count, end_time, status, received_at, envelope) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(report.va_id)
+        .bind(&report.udi)
+        .bind(report.report_id)
+        .bind(&report.entitlement_tag)
+        .bind(report.count)
+        .bind(report.end_time)
+        .bind(&report.status)
+        .bind(report.received_at)
+        .bind(&report.envelope)
+        ).await.map_err(unique(
+            "storing a report",
+            "report",
+            &format!("{} of {}", report.report_id, report.udi),
+        ))?;
+        Ok(())
+    }
+
+    /// How many reports a virtual account has received.
+    pub async fn report_count(&mut self, va_id: i64) -> Result<i64> {
+        sqlx::query("SELECT COUNT(*) AS n FROM reports WHERE va_id = $1")
+            .bind(va_id)
+            .fetch_one(&mut *self.tx)
+            .await
+            .and_then(|row| row.try_get("n"))
+            .map_err(db("counting reports"))
+    }
+
+    pub async fn usage(&mut self, pi_id: i64, entitlement_tag: &str) -> Result<Option<Usage>> {
+        let row = sqlx::query(
+            "SELECT u.pi_id, p.udi, u.entitlement_tag, u.feature, u.count, u.as_of, u.report_id \
+             FROM usage u JOIN product_instances p ON p.id = u.pi_id WHERE u.pi_id = $1 AND u.entitlement_tag = $2",
+        )
+        .bind(pi_id)
+        .bind(entitlement_tag)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db("reading usage"))?;
+        row.as_ref().map(usage).transpose().map_err(db("reading usage"))
+    }
+
+    /// Sets the usage of one entitlement by one product instance.
+    pub async fn set_usage(&mut self, new: &Usage) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO usage (pi_id, entitlement_tag, feature, count, as_of, report_id) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (pi_id, entitlement_tag) DO UPDATE SET feature = excluded.feature, count = excluded.count, \
+             as_of = excluded.as_of, report_id = excluded.report_id",
+        )
+        .bind(new.pi_id)
+        .bind(&new.entitlement_tag)
+        .bind(&new.feature)
+        .bind(new.count)
+        .bind(new.as_of)
+        .bind(new.report_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("recording usage"))?;
+        Ok(())
+    }
+
+    /// The usage of every product instance of a virtual account.
+    pub async fn va_usage(&mut self, va_id: i64) -> Result<Vec<Usage>> {
+        let rows = sqlx::query(
+            "SELECT u.pi_id, p.udi, u.entitlement_tag, u.feature, u.count, u.as_of, u.report_id \
+             FROM usage u JOIN product_instances p ON p.id = u.pi_id WHERE p.va_id = $1 ORDER BY p.udi, u.feature",
+        )
+        .bind(va_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db("reading usage"))?;
+        rows.iter().map(usage).collect::<sqlx::Result<_>>().map_err(db("reading usage"))
+    }
+
+    // ---- uploads -------------------------------------------------------------------------
+
+    pub async fn upload_by_sha(&mut self, va_id: i64, sha256: &str) -> Result<Option<Upload>> {
+        let row = sqlx::query(&format!("{UPLOAD} WHERE va_id = $1 AND sha256 = $2"))
+            .bind(va_id)
+            .bind(sha256)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("finding an upload"))?;
+        row.as_ref().map(upload).transpose().map_err(db("finding an upload"))
+    }
+
+    pub async fn insert_upload(&mut self, new: &NewUpload) -> Result<Upload> {
+        let row = self.guarded_fetch_one(sqlx::query(
+            "INSERT INTO uploads (va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(new.va_id)
+        .bind(&new.file_name)
+        .bind(&new.sha256)
+        .bind(new.uploaded_at)
+        .bind(&new.status)
+        .bind(new.pi_count)
+        .bind(new.report_count)
+        .bind(&new.ack)
+        ).await.map_err(unique("recording an upload", "upload", &new.file_name))?;
+        let id: i64 = row.try_get("id").map_err(db("recording an upload"))?;
+        Ok(Upload {
+            id,
+            va_id: new.va_id,
+            file_name: new.file_name.clone(),
+            sha256: new.sha256.clone(),
+            uploaded_at: new.uploaded_at,
+            status: new.status.clone(),
+            pi_count: new.pi_count,
+            report_count: new.report_count,
+            ack: new.ack.clone(),
+        })
+    }
+
+    pub async fn uploads(&mut self, va_id: i64) -> Result<Vec<Upload>> {
+        let rows = sqlx::query(&format!("{UPLOAD} WHERE va_id = $1 ORDER BY id"))
+            .bind(va_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("listing uploads"))?;
+        rows.iter().map(upload).collect::<sqlx::Result<_>>().map_err(db("listing uploads"))
+    }
+
+    // ---- authorization codes -------------------------------------------------------------
+
+    pub async fn insert_authorization(&mut self, new: &NewAuthorization) -> Result<Authorization> {
+        let row = self.guarded_fetch_one(sqlx::query(
+            "INSERT INTO authorizations (code_id, va_id, udi, entitlement_tag, feature, count, issued_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(&new.code_id)
+        .bind(new.va_id)
+        .bind(&new.udi)
+        .bind(&new.entitlement_tag)
+        .bind(&new.feature)
+        .bind(new.count)
+        .bind(new.issued_at)
+        ).await.map_err(unique("issuing an authorization code", "authorization code", &new.code_id))?;
+        let id: i64 = row.try_get("id").map_err(db("issuing an authorization code"))?;
+        Ok(Authorization {
+            id,
+            code_id: new.code_id.clone(),
+            va_id: new.va_id,
+            udi: new.udi.clone(),
+            entitlement_tag: new.entitlement_tag.clone(),
+            feature: new.feature.clone(),
+            count: new.count,
+            issued_at: new.issued_at,
+            returned_at: None,
+            return_code: None,
+        })
+    }
+
+    /// Every authorization-code entitlement of a virtual account, returned or not.
+    pub async fn authorizations(&mut self, va_id: i64) -> Result<Vec<Authorization>> {
+        let rows = sqlx::query(&format!("{AUTHORIZATION} WHERE va_id = $1 ORDER BY id"))
+            .bind(va_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("listing authorization codes"))?;
+        rows.iter()
+            .map(authorization)
+            .collect::<sqlx::Result<_>>()
+            .map_err(db("listing authorization codes"))
+    }
+
+    /// The entitlements of one code.
+    pub async fn authorization_code(&mut self, code_id: &str) -> Result<Vec<Authorization>> {
+        let rows = sqlx::query(&format!("{AUTHORIZATION} WHERE code_id = $1 ORDER BY id"))
+            .bind(code_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("reading an authorization code"))?;
+        rows.iter()
+            .map(authorization)
+            .collect::<sqlx::Result<_>>()
+            .map_err(db("reading an authorization code"))
+    }
+
+    /// Unreturned codes of one UDI.
+    pub async fn open_authorizations_of(&mut self, udi: &str) -> Result<Vec<Authorization>> {
+        let rows = sqlx::query(&format!(
+            "{AUTHORIZATION} WHERE udi = $1 AND returned_at IS NULL ORDER BY id"
+        ))
+        .bind(udi)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db("reading authorization codes"))?;
+        rows.iter()
+            .map(authorization)
+            .collect::<sqlx::Result<_>>()
+            .map_err(db("reading authorization codes"))
+    }
+
+    /// Sum of unreturned counts of one entitlement in a virtual account.
+    pub async fn reserved(&mut self, va_id: i64, entitlement_tag: &str) -> Result<i64> {
+        sqlx::query(
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) AS n FROM authorizations \
+             WHERE va_id = $1 AND entitlement_tag = $2 AND returned_at IS NULL",
+        )
+        .bind(va_id)
+        .bind(entitlement_tag)
+        .fetch_one(&mut *self.tx)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .map_err(db("counting reserved licenses"))
+    }
+
+    /// Marks every unreturned entitlement of a code returned; how many rows changed.
+    pub async fn return_authorization(
+        &mut self,
+        code_id: &str,
+        return_code: &str,
+        now: i64,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE authorizations SET returned_at = $1, return_code = $2 WHERE code_id = $3 AND returned_at IS NULL",
+        )
+        .bind(now)
+        .bind(return_code)
+        .bind(code_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("returning an authorization code"))?;
+        Ok(done.rows_affected())
+    }
+
+    // ---- policies ------------------------------------------------------------------------
+
+    pub async fn policy(&mut self, va_id: i64) -> Result<Option<PolicyRecord>> {
+        let row = sqlx::query("SELECT * FROM policies WHERE va_id = $1")
+            .bind(va_id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("reading a policy"))?;
+        row.as_ref().map(policy).transpose().map_err(db("reading a policy"))
+    }
+
+    /// Creates or replaces a virtual account's custom policy.
+    pub async fn set_policy(&mut self, record: &PolicyRecord) -> Result<()> {
+        let c = [
+            record.unenforced_perpetual,
+            record.unenforced_subscription,
+            record.enforced,
+            record.export,
+        ];
+        sqlx::query(
+            "INSERT INTO policies (va_id, name, ack_required, perpetual_first, perpetual_ongoing, perpetual_on_change, \
+             subscription_first, subscription_ongoing, subscription_on_change, enforced_first, enforced_ongoing, \
+             enforced_on_change, export_first, export_ongoing, export_on_change, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (va_id) DO UPDATE SET name = excluded.name, ack_required = excluded.ack_required, \
+             perpetual_first = excluded.perpetual_first, perpetual_ongoing = excluded.perpetual_ongoing, \
+             perpetual_on_change = excluded.perpetual_on_change, subscription_first = excluded.subscription_first, \
+             subscription_ongoing = excluded.subscription_ongoing, subscription_on_change = excluded.subscription_on_change, \
+             enforced_first = excluded.enforced_first, enforced_ongoing = excluded.enforced_ongoing, \
+             enforced_on_change = excluded.enforced_on_change, export_first = excluded.export_first, \
+             export_ongoing = excluded.export_ongoing, export_on_change = excluded.export_on_change, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(record.va_id)
+        .bind(&record.name)
+        .bind(i64::from(record.ack_required))
+        .bind(c[0].first)
+        .bind(c[0].ongoing)
+        .bind(c[0].on_change)
+        .bind(c[1].first)
+        .bind(c[1].ongoing)
+        .bind(c[1].on_change)
+        .bind(c[2].first)
+        .bind(c[2].ongoing)
+        .bind(c[2].on_change)
+        .bind(c[3].first)
+        .bind(c[3].ongoing)
+        .bind(c[3].on_change)
+        .bind(record.updated_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("storing a policy"))?;
+        Ok(())
+    }
+
+    // ---- events --------------------------------------------------------------------------
+
+    pub async fn log(&mut self, new: NewEvent) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO events (at, account_id, va_id, udi, message) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(new.at)
+        .bind(new.account_id)
+        .bind(new.va_id)
+        .bind(&new.udi)
+        .bind(&new.message)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("writing the event log"))?;
+        Ok(())
+    }
+
+    /// Events of an account (and optionally one of its virtual accounts), oldest first.
+    pub async fn events(&mut self, account_id: i64, va_id: Option<i64>) -> Result<Vec<Event>> {
+        let rows = match va_id {
+            Some(va_id) => {
+                sqlx::query("SELECT * FROM events WHERE account_id = $1 AND va_id = $2 ORDER BY id")
+                    .bind(account_id)
+                    .bind(va_id)
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+            None => {
+                sqlx::query("SELECT * FROM events WHERE account_id = $1 ORDER BY id")
+                    .bind(account_id)
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+        }
+        .map_err(db("reading the event log"))?;
+        rows.iter().map(event).collect::<sqlx::Result<_>>().map_err(db("reading the event log"))
+    }
+}

@@ -1,0 +1,391 @@
+//! One conformance story for every backend: each test runs on SQLite (in a temp dir) and, when
+//! `SLP_TEST_POSTGRES_URL` is set (e.g. `postgres://postgres@127.0.0.1:5432/postgres`), on
+//! PostgreSQL in a fresh schema of its own.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use slp_store::*;
+
+/// A store under test and what keeps it alive.
+struct Harness {
+    store: Store,
+    reopen: Reopen,
+    _dir: Option<tempfile::TempDir>,
+}
+
+enum Reopen {
+    Dir(std::path::PathBuf),
+    Postgres { url: String, schema: String },
+}
+
+impl Harness {
+    async fn sqlite() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data dir");
+        let store = Store::open_dir(&path).await.unwrap();
+        Harness { store, reopen: Reopen::Dir(path), _dir: Some(dir) }
+    }
+
+    async fn postgres() -> Option<Harness> {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let url = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+        let schema =
+            format!("slp_test_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
+        drop_schema(&url, &schema).await;
+        let options = ConnectOptions { schema: Some(schema.clone()) };
+        let store = Store::connect(&url, &options).await.unwrap();
+        Some(Harness { store, reopen: Reopen::Postgres { url, schema }, _dir: None })
+    }
+
+    async fn reopen(&self) -> Store {
+        match &self.reopen {
+            Reopen::Dir(path) => Store::open_dir(path).await.unwrap(),
+            Reopen::Postgres { url, schema } => {
+                Store::connect(url, &ConnectOptions { schema: Some(schema.clone()) }).await.unwrap()
+            }
+        }
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        if let Reopen::Postgres { url, schema } = &self.reopen {
+            drop_schema(url, schema).await;
+        }
+    }
+}
+
+async fn drop_schema(url: &str, schema: &str) {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    pool.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+    pool.close().await;
+}
+
+/// Runs `$body` (an async fn taking `&Harness`) on every configured backend.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let harness = super::Harness::sqlite().await;
+                    super::$name(&harness).await;
+                    harness.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(harness) = super::Harness::postgres().await else {
+                        eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
+                        return;
+                    };
+                    super::$name(&harness).await;
+                    harness.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    migrations_are_idempotent_and_data_survives_reopen,
+    settings_keep_the_first_value,
+    accounts_are_unique_by_name_and_domain,
+    virtual_accounts_are_unique_per_account,
+    licenses_and_product_instances,
+    reports_are_unique_per_udi_and_id,
+    usage_is_one_row_per_instance_and_tag,
+    uploads_are_unique_per_va_and_digest,
+    authorization_codes_reserve_until_returned,
+    policies_are_replaced,
+    a_dropped_transaction_changes_nothing,
+    events_are_kept_in_order,
+);
+
+async fn fixture(store: &Store) -> (Account, VirtualAccount) {
+    let mut tx = store.begin().await.unwrap();
+    let account = tx.insert_account("Example Corp", "example.com", 100).await.unwrap();
+    let va = tx.insert_va(account.id, "Lab", 100).await.unwrap();
+    tx.commit().await.unwrap();
+    (account, va)
+}
+
+fn pi(va_id: i64, udi: &str) -> NewProductInstance {
+    NewProductInstance {
+        va_id,
+        udi: udi.to_owned(),
+        hostname: Some("sw1".to_owned()),
+        public_key: "KEY1".to_owned(),
+        now: 200,
+    }
+}
+
+async fn migrations_are_idempotent_and_data_survives_reopen(h: &Harness) {
+    let (account, _) = fixture(&h.store).await;
+    let again = h.reopen().await;
+    let mut tx = again.read().await.unwrap();
+    assert_eq!(tx.account_by_key("example.com").await.unwrap(), Some(account));
+    tx.commit().await.unwrap();
+    again.close().await;
+}
+
+async fn settings_keep_the_first_value(h: &Harness) {
+    let mut tx = h.store.begin().await.unwrap();
+    assert_eq!(tx.setting("authority_key").await.unwrap(), None);
+    assert_eq!(tx.setting_or_insert("authority_key", "first").await.unwrap(), "first");
+    assert_eq!(tx.setting_or_insert("authority_key", "second").await.unwrap(), "first");
+    tx.commit().await.unwrap();
+}
+
+async fn accounts_are_unique_by_name_and_domain(h: &Harness) {
+    let (account, _) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let err = tx.insert_account("Example Corp", "other.com", 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { what: "smart account", .. }), "{err}");
+    let err = tx.insert_account("Other", "example.com", 1).await.unwrap_err();
+    assert!(err.to_string().contains("example.com"), "{err}");
+    let zeta = tx.insert_account("Zeta", "zeta.io", 1).await.unwrap();
+    assert_eq!(tx.account_by_key("Example Corp").await.unwrap(), Some(account.clone()));
+    assert_eq!(tx.account_by_key("nosuch").await.unwrap(), None);
+    assert_eq!(tx.account(zeta.id).await.unwrap(), Some(zeta.clone()));
+    assert_eq!(tx.accounts().await.unwrap(), vec![account, zeta]);
+    tx.commit().await.unwrap();
+}
+
+async fn virtual_accounts_are_unique_per_account(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let err = tx.insert_va(account.id, "Lab", 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { what: "virtual account", .. }), "{err}");
+    drop(tx);
+
+    let mut tx = h.store.begin().await.unwrap();
+    let other = tx.insert_account("Other", "other.com", 1).await.unwrap();
+    tx.insert_va(other.id, "Lab", 1).await.unwrap();
+    let prod = tx.insert_va(account.id, "Prod", 1).await.unwrap();
+    assert_eq!(tx.vas(account.id).await.unwrap(), vec![lab.clone(), prod.clone()]);
+    tx.rename_va(prod.id, "Production").await.unwrap();
+    assert!(tx.rename_va(prod.id, "Lab").await.is_err());
+    tx.commit().await.unwrap();
+
+    let mut tx = h.store.begin().await.unwrap();
+    assert_eq!(tx.va_by_name(account.id, "Production").await.unwrap().map(|v| v.id), Some(prod.id));
+    assert_eq!(tx.va_holdings(prod.id).await.unwrap(), (0, 0));
+    tx.delete_va(prod.id).await.unwrap();
+    assert_eq!(tx.va(prod.id).await.unwrap(), None);
+    assert_eq!(tx.vas(account.id).await.unwrap(), vec![lab]);
+    tx.commit().await.unwrap();
+}
+
+async fn licenses_and_product_instances(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let other = tx.insert_va(account.id, "Other", 1).await.unwrap();
+    let new = NewLicense {
+        va_id: lab.id,
+        feature: "dna-advantage".to_owned(),
+        entitlement_tag: "regid.dna".to_owned(),
+        sku: "C9300-DNA-A".to_owned(),
+        quantity: 3,
+        term: "subscription".to_owned(),
+        enforcement: "unenforced".to_owned(),
+        starts_at: 0,
+        expires_at: Some(1_900_000_000),
+        added_at: 5,
+    };
+    let added = tx.insert_license(&new).await.unwrap();
+    assert_eq!(tx.licenses(lab.id).await.unwrap(), vec![added]);
+    assert!(tx.licenses(other.id).await.unwrap().is_empty());
+
+    let sw1 = tx.insert_pi(&pi(lab.id, "PID:C9300,SN:1")).await.unwrap();
+    let err = tx.insert_pi(&pi(other.id, "PID:C9300,SN:1")).await.unwrap_err();
+    assert!(err.to_string().contains("PID:C9300,SN:1"), "a UDI lives in one VA: {err}");
+    tx.touch_pi(sw1.id, None, 300).await.unwrap();
+    tx.rebind_pi(sw1.id, "KEY2").await.unwrap();
+    tx.set_pi_trust(sw1.id, 77, 300).await.unwrap();
+    let stored = tx.pi_by_udi("PID:C9300,SN:1").await.unwrap().unwrap();
+    assert_eq!(stored.hostname.as_deref(), Some("sw1"), "None keeps the hostname");
+    assert_eq!(
+        (stored.public_key.as_str(), stored.trust_id, stored.trusted_at, stored.last_contact),
+        ("KEY2", Some(77), Some(300), 300)
+    );
+    assert_eq!(tx.va_holdings(lab.id).await.unwrap(), (1, 1));
+    assert_eq!(tx.pis(lab.id).await.unwrap(), vec![stored]);
+    tx.commit().await.unwrap();
+}
+
+async fn reports_are_unique_per_udi_and_id(h: &Harness) {
+    let (_, lab) = fixture(&h.store).await;
+    let report = ReceivedReport {
+        va_id: lab.id,
+        udi: "PID:C9300,SN:1".to_owned(),
+        report_id: 1_700_000_000,
+        entitlement_tag: "regid.na".to_owned(),
+        count: 1,
+        end_time: 1_700_000_900,
+        status: "ACCEPTED".to_owned(),
+        received_at: 10,
+        envelope: "{\"payload\":\"x\"}".to_owned(),
+    };
+    let mut tx = h.store.begin().await.unwrap();
+    assert_eq!(tx.report_status(&report.udi, report.report_id).await.unwrap(), None);
+    tx.insert_report(&report).await.unwrap();
+    let err = tx.insert_report(&report).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { what: "report", .. }), "{err}");
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(
+        tx.report_status(&report.udi, report.report_id).await.unwrap().as_deref(),
+        Some("ACCEPTED")
+    );
+    assert_eq!(tx.report_count(lab.id).await.unwrap(), 1);
+}
+
+async fn usage_is_one_row_per_instance_and_tag(h: &Harness) {
+    let (_, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let sw1 = tx.insert_pi(&pi(lab.id, "PID:C9300,SN:1")).await.unwrap();
+    let mut usage = Usage {
+        pi_id: sw1.id,
+        udi: sw1.udi.clone(),
+        entitlement_tag: "regid.na".to_owned(),
+        feature: "network-advantage".to_owned(),
+        count: 2,
+        as_of: 1000,
+        report_id: 1,
+    };
+    tx.set_usage(&usage).await.unwrap();
+    usage.count = 1;
+    usage.as_of = 2000;
+    tx.set_usage(&usage).await.unwrap();
+    assert_eq!(tx.usage(sw1.id, "regid.na").await.unwrap(), Some(usage.clone()));
+    assert_eq!(tx.va_usage(lab.id).await.unwrap(), vec![usage]);
+    assert_eq!(tx.usage(sw1.id, "regid.other").await.unwrap(), None);
+    tx.commit().await.unwrap();
+}
+
+async fn uploads_are_unique_per_va_and_digest(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let new = NewUpload {
+        va_id: lab.id,
+        file_name: "all_rum.txt".to_owned(),
+        sha256: "ab".repeat(32),
+        uploaded_at: 50,
+        status: "Processed".to_owned(),
+        pi_count: 1,
+        report_count: 3,
+        ack: "<smartLicense>\n</smartLicense>\n".to_owned(),
+    };
+    let mut tx = h.store.begin().await.unwrap();
+    let stored = tx.insert_upload(&new).await.unwrap();
+    assert!(tx.insert_upload(&new).await.is_err());
+    let other = tx.insert_va(account.id, "Other", 1).await.unwrap();
+    tx.insert_upload(&NewUpload { va_id: other.id, ..new.clone() }).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(tx.upload_by_sha(lab.id, &new.sha256).await.unwrap(), Some(stored.clone()));
+    assert_eq!(tx.upload_by_sha(lab.id, "00").await.unwrap(), None);
+    assert_eq!(tx.uploads(lab.id).await.unwrap(), vec![stored]);
+}
+
+async fn authorization_codes_reserve_until_returned(h: &Harness) {
+    let (_, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let code = |id: &str, udi: &str, count| NewAuthorization {
+        code_id: id.to_owned(),
+        va_id: lab.id,
+        udi: udi.to_owned(),
+        entitlement_tag: "regid.hsec".to_owned(),
+        feature: "hseck9".to_owned(),
+        count,
+        issued_at: 10,
+    };
+    tx.insert_authorization(&code("c1", "PID:A,SN:1", 1)).await.unwrap();
+    tx.insert_authorization(&code("c2", "PID:A,SN:2", 2)).await.unwrap();
+    assert!(tx.insert_authorization(&code("c2", "PID:A,SN:2", 1)).await.is_err());
+    assert_eq!(tx.reserved(lab.id, "regid.hsec").await.unwrap(), 3);
+    assert_eq!(tx.return_authorization("c2", "RET-1", 20).await.unwrap(), 1);
+    assert_eq!(tx.return_authorization("c2", "RET-2", 21).await.unwrap(), 0, "only once");
+    assert_eq!(tx.reserved(lab.id, "regid.hsec").await.unwrap(), 1);
+    assert_eq!(tx.reserved(lab.id, "regid.other").await.unwrap(), 0);
+    let c2 = tx.authorization_code("c2").await.unwrap();
+    assert_eq!(c2.len(), 1);
+    assert_eq!((c2[0].returned_at, c2[0].return_code.as_deref()), (Some(20), Some("RET-1")));
+    assert_eq!(tx.open_authorizations_of("PID:A,SN:2").await.unwrap(), vec![]);
+    assert_eq!(tx.open_authorizations_of("PID:A,SN:1").await.unwrap().len(), 1);
+    assert_eq!(tx.authorizations(lab.id).await.unwrap().len(), 2);
+    tx.commit().await.unwrap();
+}
+
+async fn policies_are_replaced(h: &Harness) {
+    let (_, lab) = fixture(&h.store).await;
+    let class = |first, ongoing, on_change| PolicyClassRecord { first, ongoing, on_change };
+    let mut record = PolicyRecord {
+        va_id: lab.id,
+        name: "SLE Policy".to_owned(),
+        ack_required: true,
+        unenforced_perpetual: class(30, 60, 60),
+        unenforced_subscription: class(120, 111, 111),
+        enforced: class(30, 90, 60),
+        export: class(30, 30, 30),
+        updated_at: 1,
+    };
+    let mut tx = h.store.begin().await.unwrap();
+    assert_eq!(tx.policy(lab.id).await.unwrap(), None);
+    tx.set_policy(&record).await.unwrap();
+    assert_eq!(tx.policy(lab.id).await.unwrap(), Some(record.clone()));
+    record.name = "Second".to_owned();
+    record.ack_required = false;
+    record.export = class(1, 2, 3);
+    tx.set_policy(&record).await.unwrap();
+    assert_eq!(tx.policy(lab.id).await.unwrap(), Some(record));
+    tx.commit().await.unwrap();
+}
+
+async fn a_dropped_transaction_changes_nothing(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    {
+        let mut tx = h.store.begin().await.unwrap();
+        tx.insert_pi(&pi(lab.id, "PID:C9300,SN:1")).await.unwrap();
+        tx.insert_va(account.id, "Half", 1).await.unwrap();
+        // An error half way: the caller returns early and the Tx is dropped.
+        assert!(tx.insert_va(account.id, "Half", 1).await.is_err());
+    }
+    let mut tx = h.store.begin().await.unwrap();
+    assert_eq!(tx.pi_by_udi("PID:C9300,SN:1").await.unwrap(), None);
+    assert_eq!(tx.va_by_name(account.id, "Half").await.unwrap(), None);
+    tx.insert_va(account.id, "Gone", 1).await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(tx.va_by_name(account.id, "Gone").await.unwrap(), None);
+}
+
+async fn events_are_kept_in_order(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    for (i, va) in [(1, Some(lab.id)), (2, None), (3, Some(lab.id))] {
+        tx.log(NewEvent {
+            at: i,
+            account_id: Some(account.id),
+            va_id: va,
+            udi: (i == 3).then(|| "PID:A,SN:1".to_owned()),
+            message: format!("event {i}"),
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    let all: Vec<String> =
+        tx.events(account.id, None).await.unwrap().into_iter().map(|e| e.message).collect();
+    assert_eq!(all, ["event 1", "event 2", "event 3"]);
+    let lab_events = tx.events(account.id, Some(lab.id)).await.unwrap();
+    assert_eq!(lab_events.len(), 2);
+    assert_eq!(lab_events[1].udi.as_deref(), Some("PID:A,SN:1"));
+}
