@@ -338,7 +338,8 @@ impl Device {
             first_use: &self.state.first_use,
             last_ack: self.state.last_ack,
             pending_changes: &self.state.pending_changes,
-            last_push: self.state.last_push,
+            // A usage file written for an air-gapped upload is this device's report too.
+            last_push: self.state.last_push.max(self.state.last_file_write),
             usage_interval: self.state.running.usage_interval,
             transport_off: self.state.running.transport == Transport::Off,
         };
