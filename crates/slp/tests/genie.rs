@@ -171,3 +171,85 @@ fn fresh_device_output_parses_and_matches_state() {
     let packages = version["version"]["license_package"].as_object().expect("license packages");
     assert_eq!(packages["network-advantage"]["license_level"], "network-advantage", "{packages:?}");
 }
+
+#[test]
+fn acknowledged_ha_stack_output_parses_and_matches_state() {
+    let lab = Lab::new();
+    let t0 = "2026-11-01T09:00:00Z";
+    let t1 = "2026-11-15T10:00:00Z";
+    for args in [
+        vec!["account", "create", "--name", "Example Corp", "--domain", "example.com"],
+        vec!["va", "create", "--account", "example.com", "--name", "Lab"],
+        vec!["policy", "set", "--account", "example.com", "--va", "Lab", "--name", "SLE Policy", "--unenforced-perpetual", "30,60,60"],
+    ] {
+        let mut all = vec!["authority", "--data", "A"];
+        all.extend(args);
+        lab.ok(t0, &all);
+    }
+    lab.ok(t0, &["device", "--state", "S", "init", "--pid", "C9300-48UXM", "--sn", "FOC1", "--hostname", "stack1", "--standby", "PID:C9300-48UXM,SN:FOC2", "--member", "PID:C9300-48UXM,SN:FOC3"]);
+    lab.exec("S", t1, &["license smart save usage all file bootflash:u.txt"]);
+    lab.ok(t1, &["authority", "--data", "A", "usage", "upload", "--account", "example.com", "--va", "Lab", "S/bootflash/u.txt", "--ack", "ack.txt"]);
+    lab.exec("S", t1, &[&format!("license smart import {}", lab.path("ack.txt").display())]);
+
+    let state: Value = serde_json::from_str(&lab.read("S/state.json")).unwrap();
+    let acked: Vec<&String> = state["ledger"]["reports"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["state"] == "Acknowledged")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(acked.len(), 1, "the network-essentials report was acknowledged");
+    let detail_cmd = format!("show license rum id {} detail", acked[0]);
+    let cases = outputs(
+        &lab,
+        "S",
+        t1,
+        &[
+            ("ShowLicenseStatus", "show license status"),
+            ("ShowLicenseUdi", "show license udi"),
+            ("ShowLicenseSummary", "show license summary"),
+            ("ShowLicenseHistoryMessage", "show license history message"),
+            ("ShowLicenseAll", "show license all"),
+        ],
+    );
+    let mut cases = cases;
+    cases.push(("ShowLicenseRumIdDetail", lab.exec("S", t1, &[&detail_cmd])));
+    let Some(parsed) = parse_all(&cases) else { return };
+    let [status, udi, summary, history, all, detail] = parsed.try_into().expect("six results");
+
+    assert_eq!(status["account_information"]["smart_account"], "Example Corp As of Nov 15 10:00:00 2026 UTC");
+    assert_eq!(status["account_information"]["virtual_account"], "Lab");
+    assert_eq!(status["usage_reporting"]["last_ack_received"], "Nov 15 10:00:00 2026 UTC");
+    assert_eq!(status["usage_reporting"]["last_report_file_write"], "Nov 15 10:00:00 2026 UTC");
+    assert_eq!(status["policy"]["policy_name"], "SLE Policy");
+    assert_eq!(status["policy"]["unenforced_non_export_perpetual_attributes"]["reporting_frequency_days"], "60 (Customer Policy)");
+    let trust = &status["trust_code_installed"];
+    assert_eq!(trust["active"]["sn"], "FOC1", "{trust}");
+    assert_eq!(trust["active"]["info"], "INSTALLED on Nov 15 10:00:00 2026 UTC", "{trust}");
+    assert_eq!(trust["standby"]["sn"], "FOC2", "{trust}");
+    assert_eq!(trust["member"]["sn"], "FOC3", "{trust}");
+
+    let ha = &udi["udi_details"];
+    assert_eq!(ha["pid"], "C9300-48UXM");
+    assert_eq!(ha["sn"], "FOC1");
+    let units = serde_json::to_string(&udi).unwrap();
+    for sn in ["FOC2", "FOC3"] {
+        assert!(units.contains(sn), "{units}");
+    }
+
+    let essentials = &summary["license_usage"]["C9300-48 Network Essent..."];
+    assert_eq!(essentials["count"], "3", "{summary}");
+
+    assert_eq!(history["import_message_history"]["rum_ack"], "1 message imported");
+    assert_eq!(history["import_message_history"]["policy"], "1 message imported");
+    assert_eq!(history["import_message_history"]["trust_code"], "3 messages imported");
+    assert_eq!(all["smart_licensing_status"]["account_information"]["virtual_account"], "Lab");
+
+    let report = &detail["report_id"][acked[0].as_str()];
+    assert_eq!(report["state"], "ACK");
+    assert_eq!(report["state_change_reason"], "ACKED");
+    assert_eq!(report["storage_state"], "DELETED");
+    assert_eq!(report["feature_name"], "network-essentials");
+    assert_eq!(report["udi"]["sn"], "FOC1");
+}
