@@ -10,4 +10,5 @@
 mod airgapped;
 mod device_cli;
 mod genie;
+mod genie_tech;
 mod util;

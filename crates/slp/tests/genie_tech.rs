@@ -1,0 +1,1 @@
+//! `show license tech support` fed to Genie's `ShowLicenseTechSupport`.
