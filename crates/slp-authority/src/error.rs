@@ -23,8 +23,8 @@ pub enum AuthorityError {
     VaNotEmpty { va: String, licenses: i64, product_instances: i64 },
     /// The uploaded file is not a readable `<smartLicense>` document, or an item of it is malformed
     /// or badly signed.
-    #[error("{file}: {source}")]
-    Wire { file: String, source: WireError },
+    #[error("{file}: {error}")]
+    Wire { file: String, error: WireError },
     /// The uploaded file holds something the authority does not take.
     #[error("{file}: {reason}")]
     Refused { file: String, reason: String },

@@ -77,7 +77,7 @@ impl Authority {
             reason: format!("not UTF-8 text: {err}"),
         })?;
         let doc = Document::parse(text)
-            .map_err(|source| AuthorityError::Wire { file: file.clone(), source })?;
+            .map_err(|source| AuthorityError::Wire { file: file.clone(), error: source })?;
         let mut job = Job { authority: self, file, account: account_row, va: va_row, now };
         let outcome = job.run(&mut tx, &doc, &sha256).await?;
         tx.commit().await?;
@@ -99,7 +99,7 @@ impl Job<'_> {
     }
 
     fn wire(&self, source: slp_wire::WireError) -> AuthorityError {
-        AuthorityError::Wire { file: self.file.clone(), source }
+        AuthorityError::Wire { file: self.file.clone(), error: source }
     }
 
     fn event(&self, udi: Option<&str>, message: String) -> NewEvent {

@@ -218,7 +218,7 @@ impl Device {
     pub fn open(dir: StateDir, now: Timestamp) -> Result<Device, DeviceError> {
         let state = dir.load()?;
         let key = KeyPair::from_secret_b64(&state.key_secret, "device key").map_err(|source| {
-            DeviceError::Wire { file: dir.state_file().display().to_string(), source }
+            DeviceError::Wire { file: dir.state_file().display().to_string(), error: source }
         })?;
         Ok(Device { dir, state, now, key })
     }
@@ -514,7 +514,7 @@ impl Device {
         let text = fs::read_to_string(&path)
             .map_err(|source| DeviceError::Io { path: path.clone(), source })?;
         let file = device_path.to_owned();
-        let wire = |source| DeviceError::Wire { file: file.clone(), source };
+        let wire = |error| DeviceError::Wire { file: file.clone(), error };
         let doc = Document::parse(&text).map_err(wire)?;
         if !doc.reports.is_empty()
             || doc.of(Kind::AuthRequest).next().is_some()

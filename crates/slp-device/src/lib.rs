@@ -32,8 +32,8 @@ pub enum DeviceError {
     BadPath { path: String, reason: String },
     #[error("{0}")]
     Udi(#[from] slp_core::udi::UdiError),
-    #[error("{file}: {source}")]
-    Wire { file: String, source: slp_wire::WireError },
+    #[error("{file}: {error}")]
+    Wire { file: String, error: slp_wire::WireError },
     /// A command was refused; the text is what the device prints.
     #[error("{0}")]
     Refused(String),
