@@ -180,15 +180,60 @@ fn acknowledged_ha_stack_output_parses_and_matches_state() {
     for args in [
         vec!["account", "create", "--name", "Example Corp", "--domain", "example.com"],
         vec!["va", "create", "--account", "example.com", "--name", "Lab"],
-        vec!["policy", "set", "--account", "example.com", "--va", "Lab", "--name", "SLE Policy", "--unenforced-perpetual", "30,60,60"],
+        vec![
+            "policy",
+            "set",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--name",
+            "SLE Policy",
+            "--unenforced-perpetual",
+            "30,60,60",
+        ],
     ] {
         let mut all = vec!["authority", "--data", "A"];
         all.extend(args);
         lab.ok(t0, &all);
     }
-    lab.ok(t0, &["device", "--state", "S", "init", "--pid", "C9300-48UXM", "--sn", "FOC1", "--hostname", "stack1", "--standby", "PID:C9300-48UXM,SN:FOC2", "--member", "PID:C9300-48UXM,SN:FOC3"]);
+    lab.ok(
+        t0,
+        &[
+            "device",
+            "--state",
+            "S",
+            "init",
+            "--pid",
+            "C9300-48UXM",
+            "--sn",
+            "FOC1",
+            "--hostname",
+            "stack1",
+            "--standby",
+            "PID:C9300-48UXM,SN:FOC2",
+            "--member",
+            "PID:C9300-48UXM,SN:FOC3",
+        ],
+    );
     lab.exec("S", t1, &["license smart save usage all file bootflash:u.txt"]);
-    lab.ok(t1, &["authority", "--data", "A", "usage", "upload", "--account", "example.com", "--va", "Lab", "S/bootflash/u.txt", "--ack", "ack.txt"]);
+    lab.ok(
+        t1,
+        &[
+            "authority",
+            "--data",
+            "A",
+            "usage",
+            "upload",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "S/bootflash/u.txt",
+            "--ack",
+            "ack.txt",
+        ],
+    );
     lab.exec("S", t1, &[&format!("license smart import {}", lab.path("ack.txt").display())]);
 
     let state: Value = serde_json::from_str(&lab.read("S/state.json")).unwrap();
@@ -218,12 +263,18 @@ fn acknowledged_ha_stack_output_parses_and_matches_state() {
     let Some(parsed) = parse_all(&cases) else { return };
     let [status, udi, summary, history, all, detail] = parsed.try_into().expect("six results");
 
-    assert_eq!(status["account_information"]["smart_account"], "Example Corp As of Nov 15 10:00:00 2026 UTC");
+    assert_eq!(
+        status["account_information"]["smart_account"],
+        "Example Corp As of Nov 15 10:00:00 2026 UTC"
+    );
     assert_eq!(status["account_information"]["virtual_account"], "Lab");
     assert_eq!(status["usage_reporting"]["last_ack_received"], "Nov 15 10:00:00 2026 UTC");
     assert_eq!(status["usage_reporting"]["last_report_file_write"], "Nov 15 10:00:00 2026 UTC");
     assert_eq!(status["policy"]["policy_name"], "SLE Policy");
-    assert_eq!(status["policy"]["unenforced_non_export_perpetual_attributes"]["reporting_frequency_days"], "60 (Customer Policy)");
+    assert_eq!(
+        status["policy"]["unenforced_non_export_perpetual_attributes"]["reporting_frequency_days"],
+        "60 (Customer Policy)"
+    );
     let trust = &status["trust_code_installed"];
     assert_eq!(trust["active"]["sn"], "FOC1", "{trust}");
     assert_eq!(trust["active"]["info"], "INSTALLED on Nov 15 10:00:00 2026 UTC", "{trust}");
