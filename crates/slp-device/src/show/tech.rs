@@ -72,4 +72,3 @@ pub fn tech_support(device: &Device) -> String {
     report_summary(device, &mut out);
     out
 }
-
