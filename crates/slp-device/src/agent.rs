@@ -79,6 +79,7 @@ impl Config {
             privacy_version: false,
             ipsec_tunnels: BTreeSet::new(),
             tunnels: BTreeSet::new(),
+            users: Default::default(),
         }
     }
 }
@@ -455,15 +456,14 @@ impl Device {
         write_atomic(&path, doc.to_xml().as_bytes())
     }
 
-    /// `license smart save usage {all|unreported|days N|rum-id N} file <path>`. The file carries
-    /// the selected reports (open ones are closed first so current usage is included), the
-    /// system information, and a trust-code request for every unit without a trust code.
-    pub fn save_usage(
-        &mut self,
+    /// Closes the open reports so current usage can be collected (`close-reports`), and builds
+    /// the `<smartLicense>` document of the selected reports with the system information and a
+    /// trust-code request for every unit without a trust code. Returns the next ledger (not yet
+    /// applied), the document and the ids it carries.
+    fn usage_document(
+        &self,
         selection: Selection,
-        device_path: &str,
-    ) -> Result<usize, DeviceError> {
-        let path = self.dir.resolve(device_path)?;
+    ) -> Result<(Ledger, Document, Vec<u64>), DeviceError> {
         let mut next = self.state.ledger.clone();
         {
             let mut sign = signer(&self.key, &self.state);
@@ -496,12 +496,40 @@ impl Device {
                 doc.items.push(docs::sign_json(Kind::TrustRequest, &request, &self.key));
             }
         }
+        let ids = reports.iter().map(|(id, _)| *id).collect();
+        Ok((next, doc, ids))
+    }
+
+    /// `license smart save usage {all|unreported|days N|rum-id N} file <path>`. The file carries
+    /// the selected reports (open ones are closed first so current usage is included), the
+    /// system information, and a trust-code request for every unit without a trust code.
+    pub fn save_usage(
+        &mut self,
+        selection: Selection,
+        device_path: &str,
+    ) -> Result<usize, DeviceError> {
+        let path = self.dir.resolve(device_path)?;
+        let (mut next, doc, ids) = self.usage_document(selection)?;
         write_atomic(&path, doc.to_xml().as_bytes())?;
-        let ids: Vec<u64> = reports.iter().map(|(id, _)| *id).collect();
         next.mark_pending(&ids);
         self.state.ledger = next;
         self.state.last_file_write = Some(self.now);
         Ok(ids.len())
+    }
+
+    /// Collection through the management API (relay or controller pull): the same document as a
+    /// saved file; the reports become UNACK (read at least once, not acknowledged).
+    pub fn collect_usage(&mut self, selection: Selection) -> Result<Document, DeviceError> {
+        let (mut next, doc, ids) = self.usage_document(selection)?;
+        next.mark_read(&ids);
+        self.state.ledger = next;
+        Ok(doc)
+    }
+
+    /// `POST /smartlic-service/close-reports`: closes open reports so current usage is collectable.
+    pub fn close_reports(&mut self) -> usize {
+        let mut sign = signer(&self.key, &self.state);
+        self.state.ledger.close_open(CloseReason::CurrentUsageRequested, self.now, &mut sign).len()
     }
 
     // ---- import ---------------------------------------------------------------------------
@@ -513,9 +541,15 @@ impl Device {
         let path = self.dir.resolve(device_path)?;
         let text = fs::read_to_string(&path)
             .map_err(|source| DeviceError::Io { path: path.clone(), source })?;
+        self.import_text(&text, device_path)
+    }
+
+    /// Imports a document received some other way (the management API); `source` names it in errors.
+    pub fn import_text(&mut self, text: &str, source: &str) -> Result<Vec<String>, DeviceError> {
+        let device_path = source;
         let file = device_path.to_owned();
         let wire = |error| DeviceError::Wire { file: file.clone(), error };
-        let doc = Document::parse(&text).map_err(wire)?;
+        let doc = Document::parse(text).map_err(wire)?;
         if !doc.reports.is_empty()
             || doc.of(Kind::AuthRequest).next().is_some()
             || doc.of(Kind::TrustRequest).next().is_some()

@@ -60,6 +60,65 @@ pub enum DeviceCommand {
     },
     /// An interactive IOS-style shell (prompts sw1>, sw1#, sw1(config)#; `?` for help).
     Shell,
+    /// Run the device as a service: the management REST API (/smartlic-service/*, HTTP basic auth
+    /// with a `username … privilege 15 password …` user) and the target of `exec` while it runs.
+    Run {
+        /// Address of the management API; port 0 lets the system choose. The bound address is
+        /// printed as `listening on http://…` and written to <state>/run.json.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+        mgmt: std::net::SocketAddr,
+        /// Run the device clock this many times faster than real time, from --now (or now).
+        #[arg(long, default_value_t = 1)]
+        speed: u32,
+    },
+}
+
+/// Sends `exec` commands to a running device service, if there is one. A `run.json` left behind
+/// by a killed service is removed and the commands run locally.
+fn exec_on_service(dir: &StateDir, commands: &[String]) -> anyhow::Result<Option<ExitCode>> {
+    use crate::service::{ExecRequest, ExecResponse, RUN_FILE, RunInfo};
+    let run_file = dir.root().join(RUN_FILE);
+    let Ok(text) = std::fs::read_to_string(&run_file) else { return Ok(None) };
+    let info: RunInfo =
+        serde_json::from_str(&text).with_context(|| format!("reading {}", run_file.display()))?;
+    let client =
+        reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+    let response = client
+        .post(format!("{}/slp/v1/exec", info.url))
+        .bearer_auth(&info.token)
+        .json(&ExecRequest { commands: commands.to_vec() })
+        .send();
+    let response = match response {
+        Ok(response) => response,
+        Err(err) if err.is_connect() => {
+            tracing::warn!(run.file = %run_file.display(), "device service at {} is gone; running locally", info.url);
+            let _ = std::fs::remove_file(&run_file);
+            return Ok(None);
+        }
+        Err(err) => {
+            return Err(err)
+                .with_context(|| format!("sending commands to the device service at {}", info.url));
+        }
+    };
+    if !response.status().is_success() {
+        anyhow::bail!(
+            "the device service at {} refused the commands: {}",
+            info.url,
+            response.status()
+        );
+    }
+    let reply: ExecResponse = response.json().context("reading the device service's reply")?;
+    let echo = commands.len() > 1;
+    let mut stdout = std::io::stdout().lock();
+    let mut failed = false;
+    for output in reply.outputs {
+        if echo || output.text.contains("% Invalid input") {
+            writeln!(stdout, "{}{}", output.prompt, output.command)?;
+        }
+        write!(stdout, "{}", output.text)?;
+        failed |= !output.ok;
+    }
+    Ok(Some(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }))
 }
 
 fn parse_udis(list: &[String]) -> anyhow::Result<Vec<Udi>> {
@@ -105,6 +164,9 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         DeviceCommand::Exec { commands } => {
+            if let Some(code) = exec_on_service(&dir, &commands)? {
+                return Ok(code);
+            }
             let device = Device::open(dir, clock.now())?;
             let mut session = Session::new(device, Mode::Exec);
             let echo = commands.len() > 1;
@@ -124,6 +186,29 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                 failed |= !output.ok;
             }
             Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        DeviceCommand::Run { mgmt, speed } => {
+            let clock: Arc<dyn Clock> =
+                Arc::new(slp_clock::VirtualClock::running(clock.now(), speed));
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(mgmt)
+                    .await
+                    .with_context(|| format!("binding the management API to {mgmt}"))?;
+                let shutdown = async {
+                    let _ = tokio::signal::ctrl_c().await;
+                };
+                let ready = |url: &str| {
+                    println!("listening on {url}");
+                    let _ = std::io::stdout().flush();
+                };
+                crate::service::serve(dir, clock, listener, shutdown, ready).await?;
+                Ok::<_, anyhow::Error>(())
+            })?;
+            Ok(ExitCode::SUCCESS)
         }
         DeviceCommand::Shell => {
             let device = Device::open(dir.clone(), clock.now())?;

@@ -82,6 +82,8 @@ enum Action {
     Privacy,
     NoPrivacy,
     Hostname,
+    Username,
+    NoUsername,
     Interface,
     NoInterface,
     TunnelIpsec,
@@ -168,6 +170,8 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (CONF, "license smart privacy {all|hostname|version}", Action::Privacy),
     (CONF, "no license smart privacy {all|hostname|version}", Action::NoPrivacy),
     (CONF, "hostname WORD", Action::Hostname),
+    (CONF, "username WORD privilege <15-15> password WORD", Action::Username),
+    (CONF, "no username WORD", Action::NoUsername),
     (ANY_CONF, "interface WORD", Action::Interface),
     (CONF, "no interface WORD", Action::NoInterface),
     (&[ConfigIf], "tunnel mode ipsec ipv4", Action::TunnelIpsec),
@@ -242,6 +246,9 @@ fn help(word: &str) -> &'static str {
         "interval" => "Reporting interval in days",
         "privacy" => "Data privacy",
         "hostname" => "Set the system's network name",
+        "username" => "Establish a user name for the management API (privilege 15)",
+        "privilege" => "Set user privilege level",
+        "password" => "Specify the password for the user",
         "interface" => "Select an interface to configure",
         "tunnel" => "Tunnel interface commands",
         "mode" => "Tunnel encapsulation method",
@@ -707,6 +714,14 @@ impl Session {
                     return Err(DeviceError::Refused(format!("% Invalid hostname {name:?}")));
                 }
                 device.state.running.hostname = name;
+                String::new()
+            }
+            Action::Username => {
+                device.state.running.users.insert(arg(0), arg(2));
+                String::new()
+            }
+            Action::NoUsername => {
+                device.state.running.users.remove(&arg(0));
                 String::new()
             }
             Action::Interface => {

@@ -13,6 +13,7 @@ pub mod agent;
 pub mod cli;
 pub mod commands;
 pub mod messages;
+pub mod service;
 pub mod show;
 pub mod state;
 

@@ -80,6 +80,9 @@ pub struct Config {
     pub ipsec_tunnels: BTreeSet<String>,
     /// Tunnel interfaces that exist.
     pub tunnels: BTreeSet<String>,
+    /// `username <name> privilege 15 password <password>`: who may use the management API.
+    #[serde(default)]
+    pub users: BTreeMap<String, String>,
 }
 
 /// The account an ACK named, shown with "As of".

@@ -1,0 +1,177 @@
+//! `slp device run`: the management REST API relays and controllers pull from, and `exec`
+//! against a running device (one writer of the state).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::util::{Lab, field, init_sw1};
+
+const T1: &str = "2026-11-01T10:00:00Z";
+
+/// A running `slp device run`; killed on drop.
+struct Running {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(lab: &Lab, state: &str, now: &str) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slp"))
+        .current_dir(lab.dir.path())
+        .args(["--now", now, "device", "--state", state, "run", "--mgmt", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the device service");
+    // The first line is the readiness signal.
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the address");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Running { child, url }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::new()
+}
+
+#[test]
+fn management_api_serves_reports_takes_the_ack_and_shares_state_with_exec() {
+    let lab = Lab::new();
+    init_sw1(&lab, T1);
+    let device = start(&lab, "D", T1);
+    // Configuration goes to the running device, not to state.json behind its back.
+    lab.exec(
+        "D",
+        T1,
+        &[
+            "configure terminal",
+            "username admin privilege 15 password s3cret",
+            "license boot level network-advantage",
+            "end",
+            "write memory",
+            "reload",
+        ],
+    );
+    let running = lab.exec("D", T1, &["show running-config"]);
+    assert!(running.contains("username admin privilege 15 password 0 s3cret"), "{running}");
+
+    let url = |path: &str| format!("{}/smartlic-service/{path}", device.url);
+    let response = client().get(url("all-reports")).send().unwrap();
+    assert_eq!(response.status(), 401);
+    let response =
+        client().get(url("all-reports")).basic_auth("admin", Some("wrong")).send().unwrap();
+    assert_eq!(response.status(), 401);
+
+    let reports: Value = client()
+        .get(url("all-reports"))
+        .basic_auth("admin", Some("s3cret"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let usage = reports["usage"].as_array().expect("usage array");
+    assert_eq!(usage.len(), 2, "network-essentials and network-advantage: {reports}");
+    assert!(usage.iter().all(|r| r["header"]["type"] == "rum" && r["payload"].is_string()));
+    let document = reports["smart_license"].as_str().expect("document");
+    assert!(document.contains("<smartLicenseTrustRequest>"), "a pull also asks for a trust code");
+    let list: Value = client()
+        .get(url("list"))
+        .basic_auth("admin", Some("s3cret"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let states: Vec<&str> = list["usage_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "UNACK").count(),
+        2,
+        "read but not acknowledged: {list}"
+    );
+
+    // The authority acknowledges the pulled document; the ACK goes back through the API.
+    std::fs::write(lab.path("pulled.xml"), document).unwrap();
+    for args in [
+        vec!["account", "create", "--name", "Example Corp", "--domain", "example.com"],
+        vec!["va", "create", "--account", "example.com", "--name", "Lab"],
+        vec![
+            "usage",
+            "upload",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "pulled.xml",
+            "--ack",
+            "ack.xml",
+        ],
+    ] {
+        let mut all = vec!["authority", "--data", "A"];
+        all.extend(args);
+        lab.ok(T1, &all);
+    }
+    let ack = base64::engine::general_purpose::STANDARD.encode(lab.read("ack.xml"));
+    let reply: Value = client()
+        .post(url("import"))
+        .basic_auth("admin", Some("s3cret"))
+        .body(ack)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(reply["status"], "OK", "{reply}");
+    let status = lab.exec("D", T1, &["show license status"]);
+    assert_eq!(field(&status, "Smart Account:"), "Example Corp As of Nov 01 10:00:00 2026 UTC");
+    assert_eq!(field(&status, "Trust Code Installed:"), "Nov 01 10:00:00 2026 UTC");
+
+    // Bad input: garbage import is refused with a message and changes nothing.
+    let response = client()
+        .post(url("import"))
+        .basic_auth("admin", Some("s3cret"))
+        .body("<smartLicense><oops>")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().unwrap();
+    assert!(body["message"].as_str().unwrap().contains("malformed XML"), "{body}");
+    let response = client().get(url("days/0")).basic_auth("admin", Some("s3cret")).send().unwrap();
+    assert_eq!(response.status(), 400);
+    let response =
+        client().get(url("rum-report-id/42")).basic_auth("admin", Some("s3cret")).send().unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[test]
+fn exec_runs_locally_again_after_the_service_is_killed() {
+    let lab = Lab::new();
+    init_sw1(&lab, T1);
+    let mut device = start(&lab, "D", T1);
+    assert!(lab.path("D/run.json").exists());
+    lab.exec("D", T1, &["configure terminal", "hostname core1", "end"]);
+    device.child.kill().unwrap();
+    device.child.wait().unwrap();
+    // The service saved every command to state.json, so nothing is lost with it.
+    let out = lab.exec("D", T1, &["show license udi", "show running-config"]);
+    assert!(out.starts_with("core1#"), "{out}");
+    assert!(!lab.path("D/run.json").exists(), "the stale run.json was cleaned up");
+}
