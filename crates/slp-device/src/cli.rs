@@ -96,8 +96,9 @@ fn exec_on_service(dir: &StateDir, commands: &[String]) -> anyhow::Result<Option
             return Ok(None);
         }
         Err(err) => {
-            return Err(err)
-                .with_context(|| format!("sending commands to the device service at {}", info.url));
+            return Err(err).with_context(|| {
+                format!("sending commands to the device service at {}", info.url)
+            });
         }
     };
     if !response.status().is_success() {
