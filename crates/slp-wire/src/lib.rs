@@ -4,6 +4,7 @@
 //! - [`rum`]: one RUM report — Cisco's version 2.0 payload carried as a string, signed as bytes.
 //! - [`xml`]: `<smartLicense>` documents: saved usage, SLAC requests and returns, ACKs, policies,
 //!   trust and authorization codes.
+//! - [`online`]: the push protocol of device-initiated messages (relay and smart transport).
 //! - [`docs`]: the typed JSON carried in each signed `<data>` element.
 //!
 //! This crate is an API boundary: its types are plain data and a change to them is a change to
@@ -11,6 +12,7 @@
 
 pub mod docs;
 pub mod keys;
+pub mod online;
 pub mod rum;
 pub mod xml;
 
