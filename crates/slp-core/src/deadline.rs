@@ -125,6 +125,23 @@ pub fn next_report_push(facts: &Facts<'_>) -> Option<Timestamp> {
     })
 }
 
+/// How long a device keeps retrying a failed push at the short interval after it was due.
+pub const RETRY_WINDOW: Duration = Duration::hours(4);
+/// The short retry interval inside the window.
+pub const RETRY_SHORT: Duration = Duration::minutes(5);
+/// The interval after the window ("the system resets the interval to 15 minutes").
+pub const RETRY_LONG: Duration = Duration::minutes(15);
+
+/// When to try a failed push again (reference, `%SMART_LIC-3-COMM_FAILED`): keep trying for up to
+/// four hours after the scheduled time, then every 15 minutes until communication is restored.
+pub fn next_retry(scheduled: Timestamp, failed_at: Timestamp) -> Timestamp {
+    if failed_at < scheduled + RETRY_WINDOW {
+        (failed_at + RETRY_SHORT).min(scheduled + RETRY_WINDOW)
+    } else {
+        failed_at + RETRY_LONG
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::DateTime;
@@ -178,6 +195,15 @@ mod tests {
     }
 
     use PolicyClass::{Export, UnenforcedPerpetual as Perp, UnenforcedSubscription as Sub};
+
+    #[test]
+    fn retries_for_four_hours_then_every_fifteen_minutes() {
+        let due = at("2026-01-01T00:00:00Z");
+        assert_eq!(next_retry(due, due), at("2026-01-01T00:05:00Z"));
+        assert_eq!(next_retry(due, at("2026-01-01T03:58:00Z")), at("2026-01-01T04:00:00Z"));
+        assert_eq!(next_retry(due, at("2026-01-01T04:00:00Z")), at("2026-01-01T04:15:00Z"));
+        assert_eq!(next_retry(due, at("2026-01-02T10:00:00Z")), at("2026-01-02T10:15:00Z"));
+    }
 
     #[test]
     fn deadline_rules() {

@@ -206,6 +206,8 @@ impl Device {
             last_return_code: Default::default(),
             events: Vec::new(),
             history: Vec::new(),
+            pending_poll: None,
+            comm: Default::default(),
         };
         fs::create_dir_all(dir.root().join(crate::state::BOOTFLASH))
             .map_err(|source| DeviceError::Io { path: dir.root().to_owned(), source })?;
@@ -460,7 +462,7 @@ impl Device {
     /// the `<smartLicense>` document of the selected reports with the system information and a
     /// trust-code request for every unit without a trust code. Returns the next ledger (not yet
     /// applied), the document and the ids it carries.
-    fn usage_document(
+    pub(crate) fn usage_document(
         &self,
         selection: Selection,
     ) -> Result<(Ledger, Document, Vec<u64>), DeviceError> {

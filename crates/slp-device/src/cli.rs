@@ -189,8 +189,7 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         DeviceCommand::Run { mgmt, speed } => {
-            let clock: Arc<dyn Clock> =
-                Arc::new(slp_clock::VirtualClock::running(clock.now(), speed));
+            let clock = Arc::new(slp_clock::VirtualClock::running(clock.now(), speed));
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()

@@ -603,10 +603,11 @@ impl Session {
             Action::AuthReturnOffline2 => {
                 lines(device.authorization_return_offline(arg(0) == "all", &arg(1))?)
             }
-            Action::AuthReturnOnline
-            | Action::TrustIdToken
-            | Action::TrustIdTokenForce
-            | Action::Sync => {
+            Action::Sync => {
+                let uplink = device.http_uplink();
+                lines(device.sync(&uplink)?)
+            }
+            Action::AuthReturnOnline | Action::TrustIdToken | Action::TrustIdTokenForce => {
                 return Err(offline_refusal(device));
             }
             Action::HsecRelease => {

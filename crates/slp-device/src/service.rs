@@ -18,7 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use slp_clock::Clock;
+use slp_clock::{Clock, VirtualClock};
 use slp_core::ledger::Selection;
 
 use crate::DeviceError;
@@ -61,7 +61,7 @@ pub struct ExecOutput {
 
 struct Shared {
     session: Mutex<Session>,
-    clock: Arc<dyn Clock>,
+    clock: Arc<VirtualClock>,
     token: String,
 }
 
@@ -153,6 +153,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/smartlic-service/rum-report-id/{id}", get(report_by_id))
         .route("/smartlic-service/import", post(import))
         .route("/slp/v1/exec", post(exec))
+        .route("/slp/v1/tick", post(tick))
+        .route("/slp/v1/clock", post(set_clock))
         .with_state(shared)
 }
 
@@ -277,35 +279,99 @@ async fn import(
     Ok(Json(json!({"status": "OK", "messages": lines})))
 }
 
-async fn exec(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Json(request): Json<ExecRequest>,
-) -> Result<Json<ExecResponse>, ApiError> {
+fn bearer(shared: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized)?;
-    if token != shared.token {
-        return Err(ApiError::Unauthorized);
-    }
-    let mut session = shared.lock();
-    session.mode = Mode::Exec;
-    let mut outputs = Vec::new();
-    for command in request.commands {
-        let prompt = session.prompt();
-        let output = session.execute(&command);
-        outputs.push(ExecOutput { prompt, command, text: output.text, ok: output.ok });
-    }
+    if token == shared.token { Ok(()) } else { Err(ApiError::Unauthorized) }
+}
+
+/// Runs blocking device work (commands may talk HTTP to the peer) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|err| ApiError::Device(DeviceError::Refused(format!("device task failed: {err}"))))
+}
+
+async fn exec(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(request): Json<ExecRequest>,
+) -> Result<Json<ExecResponse>, ApiError> {
+    bearer(&shared, &headers)?;
+    let outputs = blocking(move || {
+        let mut session = shared.lock();
+        session.mode = Mode::Exec;
+        let mut outputs = Vec::new();
+        for command in request.commands {
+            let prompt = session.prompt();
+            let output = session.execute(&command);
+            outputs.push(ExecOutput { prompt, command, text: output.text, ok: output.ok });
+        }
+        outputs
+    })
+    .await?;
     Ok(Json(ExecResponse { outputs }))
+}
+
+/// One scheduler step: talk to the peer if contact is due. Returns the messages it logged.
+fn scheduler_step(shared: &Shared) -> Vec<String> {
+    let mut session = shared.lock();
+    let due = session.device.next_contact();
+    if due.is_none_or(|due| due > session.device.now) {
+        return Vec::new();
+    }
+    let uplink = session.device.http_uplink();
+    let lines = match session.device.sync(&uplink) {
+        Ok(lines) => lines,
+        Err(err) => vec![err.to_string()],
+    };
+    if let Err(err) = session.device.save() {
+        tracing::error!(error = %err, "saving the device state after a scheduled contact failed");
+    }
+    lines
+}
+
+/// `POST /slp/v1/tick`: run the scheduler once now (tests and simulations drive time explicitly).
+async fn tick(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    bearer(&shared, &headers)?;
+    let lines = blocking(move || scheduler_step(&shared)).await?;
+    Ok(Json(json!({"status": "OK", "messages": lines})))
+}
+
+/// `POST /slp/v1/clock {"advance_secs": N}` or `{"set": "<RFC 3339>"}`: move the device's virtual clock.
+async fn set_clock(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    bearer(&shared, &headers)?;
+    if let Some(secs) = body.get("advance_secs").and_then(Value::as_i64) {
+        shared.clock.advance(chrono::Duration::seconds(secs));
+    } else if let Some(text) = body.get("set").and_then(Value::as_str) {
+        let at = chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|_| ApiError::BadRequest(format!("set: {text:?} is not an RFC 3339 time")))?;
+        shared.clock.set(at.to_utc());
+    } else {
+        return Err(ApiError::BadRequest(
+            "give advance_secs (a number) or set (RFC 3339)".to_owned(),
+        ));
+    }
+    Ok(Json(json!({"status": "OK", "now": shared.clock.now().to_rfc3339()})))
 }
 
 /// Runs the device service on `listener` until `shutdown` completes; removes `run.json` on exit.
 /// `ready` is called with the management URL once `run.json` is written and `exec` can reach it.
 pub async fn serve(
     dir: StateDir,
-    clock: Arc<dyn Clock>,
+    clock: Arc<VirtualClock>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     ready: impl FnOnce(&str),
@@ -328,7 +394,26 @@ pub async fn serve(
     let shared =
         Arc::new(Shared { session: Mutex::new(Session::new(device, Mode::Exec)), clock, token });
     ready(&info.url);
+    // The scheduler: once a (real) second, contact the peer if a push, poll or retry is due.
+    let scheduler = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                ticks.tick().await;
+                let shared = shared.clone();
+                if let Ok(lines) =
+                    tokio::task::spawn_blocking(move || scheduler_step(&shared)).await
+                {
+                    for line in lines {
+                        tracing::info!("{line}");
+                    }
+                }
+            }
+        })
+    };
     let result = axum::serve(listener, router(shared)).with_graceful_shutdown(shutdown).await;
+    scheduler.abort();
     let _ = std::fs::remove_file(&run_file);
     result.map_err(|source| DeviceError::Io { path: run_file, source })
 }

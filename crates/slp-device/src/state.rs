@@ -186,6 +186,11 @@ pub struct DeviceState {
     pub last_return_code: BTreeMap<String, String>,
     pub events: Vec<LoggedEvent>,
     pub history: Vec<ImportedMessage>,
+    /// An answer awaited after `OK_POLL`.
+    #[serde(default)]
+    pub pending_poll: Option<crate::uplink::PendingPoll>,
+    #[serde(default)]
+    pub comm: crate::uplink::CommState,
 }
 
 impl DeviceState {

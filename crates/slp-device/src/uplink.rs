@@ -1,0 +1,394 @@
+//! Device-initiated communication: `license smart sync`, scheduled pushes, polling for answers,
+//! and `%SMART_LIC-3-COMM_FAILED` / `COMM_RESTORED` with the documented retry schedule.
+//!
+//! Messages use the push protocol of `slp_wire::online`: the same `<smartLicense>` documents the
+//! air-gapped flow writes to files, sent to the relay (transport `cslu`) or to the authority
+//! (transport `smart`, `callhome`, `automatic`). Answers are installed with the same import as an
+//! ACK file, so every transport ends in one code path.
+
+use std::time::Duration as StdDuration;
+
+use serde::{Deserialize, Serialize};
+use slp_core::Timestamp;
+use slp_core::deadline;
+use slp_core::ledger::Selection;
+use slp_wire::online::{self, Data, Header, MessageType, Request, Response, Status};
+use slp_wire::rum::Sudi;
+
+use crate::DeviceError;
+use crate::agent::{DEFAULT_CALLHOME_URL, DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device};
+use crate::messages::Message;
+use crate::state::Transport;
+
+/// A communication failure: the peer could not be reached or did not answer sensibly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct CommError {
+    pub reason: String,
+}
+
+/// Sends one device message and returns the peer's reply.
+pub trait Uplink: Send + Sync {
+    fn send(&self, url: &str, request: &Request) -> Result<Response, CommError>;
+}
+
+/// The real uplink: HTTP(S) with reqwest, through the configured proxy if any.
+pub struct HttpUplink {
+    proxy: Option<String>,
+}
+
+impl HttpUplink {
+    pub fn new(proxy: Option<String>) -> HttpUplink {
+        HttpUplink { proxy }
+    }
+}
+
+impl Uplink for HttpUplink {
+    fn send(&self, url: &str, request: &Request) -> Result<Response, CommError> {
+        let comm = |reason: String| CommError { reason };
+        let mut builder = reqwest::blocking::Client::builder().timeout(StdDuration::from_secs(30));
+        if let Some(proxy) = &self.proxy {
+            builder = builder.proxy(
+                reqwest::Proxy::all(proxy).map_err(|err| comm(format!("proxy {proxy}: {err}")))?,
+            );
+        }
+        let client = builder.build().map_err(|err| comm(err.to_string()))?;
+        let response = client.post(url).json(request).send().map_err(|err| comm(describe(&err)))?;
+        let status = response.status();
+        let body = response.text().map_err(|err| comm(describe(&err)))?;
+        if body.trim().is_empty() {
+            return Err(comm("Received empty response from server".to_owned()));
+        }
+        match serde_json::from_str::<Response>(&body) {
+            Ok(reply) => Ok(reply),
+            Err(_) => Err(comm(format!("unexpected reply (HTTP {status}) from {url}"))),
+        }
+    }
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_connect() {
+        "Unable to connect to the server".to_owned()
+    } else if err.is_timeout() {
+        "Timeout waiting for the server".to_owned()
+    } else {
+        err.to_string()
+    }
+}
+
+/// An answer the device is waiting for (`OK_POLL`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingPoll {
+    pub poll_id: String,
+    pub url: String,
+    pub since: Timestamp,
+    pub poll_after: Timestamp,
+}
+
+/// Communication health, for COMM_FAILED / COMM_RESTORED and retries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommState {
+    /// When the failing exchange was scheduled.
+    pub scheduled: Option<Timestamp>,
+    pub failing_since: Option<Timestamp>,
+    pub next_retry: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+impl Device {
+    /// Where device-initiated messages go, by transport; `None` when the transport is off.
+    pub fn push_url(&self) -> Option<String> {
+        let running = &self.state.running;
+        match running.transport {
+            Transport::Off => None,
+            Transport::Cslu => {
+                Some(running.url_cslu.clone().unwrap_or_else(|| DEFAULT_CSLU_URL.to_owned()))
+            }
+            Transport::Callhome => Some(
+                running.url_callhome.clone().unwrap_or_else(|| DEFAULT_CALLHOME_URL.to_owned()),
+            ),
+            Transport::Smart | Transport::Automatic => {
+                Some(running.url_smart.clone().unwrap_or_else(|| DEFAULT_SMART_URL.to_owned()))
+            }
+        }
+    }
+
+    /// The peer's name in system messages.
+    pub fn peer_name(&self) -> &'static str {
+        match self.state.running.transport {
+            Transport::Cslu => "CSLU",
+            _ => "Cisco Smart Software Manager (CSSM)",
+        }
+    }
+
+    fn proxy(&self) -> Option<String> {
+        let running = &self.state.running;
+        running.proxy_address.as_ref().map(|address| match running.proxy_port {
+            Some(port) => format!("http://{address}:{port}"),
+            None => format!("http://{address}"),
+        })
+    }
+
+    /// The uplink for the configured transport.
+    pub fn http_uplink(&self) -> HttpUplink {
+        HttpUplink::new(self.proxy())
+    }
+
+    /// When the scheduler should next talk to the peer: a due report push, a poll for an
+    /// answer, or a retry after a failure. `None` with transport off or nothing to do.
+    pub fn next_contact(&self) -> Option<Timestamp> {
+        self.push_url()?;
+        let poll = self.state.pending_poll.as_ref().map(|p| p.poll_after);
+        let retry = self.state.comm.next_retry;
+        let push = self.next_report_push();
+        [poll, retry, push].into_iter().flatten().min()
+    }
+
+    fn request(&self, kind: MessageType, data: Data) -> Request {
+        Request {
+            header: Header {
+                kind,
+                version: online::VERSION.to_owned(),
+                nonce: format!("{:016x}", rand::random::<u64>()),
+                timestamp: self.now.timestamp_millis(),
+                udi: Sudi::of(&self.state.active().udi),
+            },
+            data,
+        }
+    }
+
+    /// `license smart sync {all|local}`, and what the scheduler runs when contact is due: polls
+    /// for an awaited answer, otherwise sends every stored report (with trust requests riding
+    /// along), and installs whatever answer comes back. Communication failures are logged and
+    /// scheduled for retry; they are not errors of the command.
+    pub fn sync(&mut self, uplink: &dyn Uplink) -> Result<Vec<String>, DeviceError> {
+        let url = self.push_url().ok_or_else(|| {
+            DeviceError::Refused("% Error: transport type is off: use license smart save usage and license smart import".to_owned())
+        })?;
+        let scheduled =
+            self.state.comm.scheduled.or(self.next_report_push()).unwrap_or(self.now).min(self.now);
+        if let Some(poll) = self.state.pending_poll.clone() {
+            let request = self.request(
+                MessageType::Poll,
+                Data { poll_id: Some(poll.poll_id.clone()), ..Data::default() },
+            );
+            return Ok(match uplink.send(&poll.url, &request) {
+                Err(err) => self.comm_failed(scheduled, &err),
+                Ok(reply) => {
+                    let mut lines = self.comm_ok();
+                    lines.extend(self.answer(reply, &poll.url, &[])?);
+                    lines
+                }
+            });
+        }
+        let (next, doc, ids) = self.usage_document_for_push()?;
+        let request =
+            self.request(MessageType::Usage, Data { smart_license: Some(doc), ..Data::default() });
+        Ok(match uplink.send(&url, &request) {
+            Err(err) => self.comm_failed(scheduled, &err),
+            Ok(reply) => {
+                let mut lines = self.comm_ok();
+                if reply.status != Status::Error {
+                    self.state.ledger = next;
+                    self.state.ledger.mark_pending(&ids);
+                    self.state.last_push = Some(self.now);
+                }
+                lines.extend(self.answer(reply, &url, &ids)?);
+                lines
+            }
+        })
+    }
+
+    fn usage_document_for_push(
+        &self,
+    ) -> Result<(slp_core::ledger::Ledger, String, Vec<u64>), DeviceError> {
+        let (next, doc, ids) = self.usage_document(Selection::All)?;
+        Ok((next, doc.to_xml(), ids))
+    }
+
+    fn answer(
+        &mut self,
+        reply: Response,
+        url: &str,
+        _sent: &[u64],
+    ) -> Result<Vec<String>, DeviceError> {
+        let mut lines = Vec::new();
+        match reply.status {
+            Status::Ok => {
+                self.state.pending_poll = None;
+                if let Some(answer) = reply.smart_license {
+                    match self.import_text(&answer, url) {
+                        Ok(more) => lines.extend(more),
+                        Err(err) => lines.push(err.to_string()),
+                    }
+                }
+            }
+            Status::OkPoll => {
+                let poll_id = reply.poll_id.unwrap_or_default();
+                let interval = i64::try_from(reply.poll_interval.unwrap_or(300)).unwrap_or(300);
+                let since = self.state.pending_poll.as_ref().map_or(self.now, |p| p.since);
+                self.state.pending_poll = Some(PendingPoll {
+                    poll_id,
+                    url: url.to_owned(),
+                    since,
+                    poll_after: self.now + chrono::Duration::seconds(interval),
+                });
+            }
+            Status::NoData => {
+                if let Some(poll) = self.state.pending_poll.as_mut() {
+                    poll.poll_after = self.now + chrono::Duration::minutes(15);
+                }
+            }
+            Status::Error => {
+                let message = reply.message.unwrap_or_else(|| "no reason given".to_owned());
+                // A refused message will be refused again: forget the poll and say why.
+                self.state.pending_poll = None;
+                lines.push(format!("% Error: {} refused the message: {message}", self.peer_name()));
+                self.state.events.push(crate::state::LoggedEvent {
+                    at: self.now,
+                    text: format!(
+                        "SAEVT_COMM_REFUSED peer=\"{}\" reason=\"{message}\"",
+                        self.peer_name()
+                    ),
+                });
+            }
+        }
+        Ok(lines)
+    }
+
+    fn comm_failed(&mut self, scheduled: Timestamp, err: &CommError) -> Vec<String> {
+        let peer = self.peer_name();
+        let line = self.log(Message::CommFailed { peer, reason: &err.reason });
+        let comm = &mut self.state.comm;
+        comm.scheduled = Some(scheduled);
+        comm.failing_since.get_or_insert(self.now);
+        comm.next_retry = Some(deadline::next_retry(scheduled, self.now));
+        comm.last_error = Some(err.reason.clone());
+        vec![line]
+    }
+
+    fn comm_ok(&mut self) -> Vec<String> {
+        let was_failing = self.state.comm.failing_since.is_some();
+        self.state.comm = CommState::default();
+        if was_failing {
+            let peer = self.peer_name();
+            vec![self.log(Message::CommRestored { peer })]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::agent::InitOptions;
+    use crate::state::StateDir;
+
+    fn at(s: &str) -> Timestamp {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    /// Replies from a script; records what it was sent.
+    struct Scripted {
+        replies: Mutex<Vec<Result<Response, CommError>>>,
+        sent: Mutex<Vec<Request>>,
+    }
+
+    impl Uplink for Scripted {
+        fn send(&self, _url: &str, request: &Request) -> Result<Response, CommError> {
+            self.sent.lock().unwrap().push(request.clone());
+            self.replies.lock().unwrap().remove(0)
+        }
+    }
+
+    fn device(dir: &tempfile::TempDir) -> Device {
+        let options = InitOptions {
+            pid: "C9300-24UX".to_owned(),
+            sn: "FOC1".to_owned(),
+            hostname: "sw1".to_owned(),
+            version: "17.9.4".to_owned(),
+            standby: vec![],
+            members: vec![],
+            boot_level: "network-advantage".to_owned(),
+            factory_trust: false,
+        };
+        Device::init(StateDir::new(dir.path()), &options, at("2026-01-01T00:00:00Z")).unwrap()
+    }
+
+    #[test]
+    fn failures_are_logged_retried_on_schedule_and_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        let down = || Err(CommError { reason: "Unable to connect to the server".to_owned() });
+        let uplink = Scripted {
+            replies: Mutex::new(vec![
+                down(),
+                down(),
+                Ok(Response::poll("9".to_owned(), 300)),
+                Ok(Response::no_data()),
+            ]),
+            sent: Mutex::new(Vec::new()),
+        };
+        dev.now = at("2026-01-01T00:02:00Z");
+        let lines = dev.sync(&uplink).unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                "%SMART_LIC-3-COMM_FAILED: Communications failure with the CSLU : Unable to connect to the server"
+            ]
+        );
+        assert_eq!(dev.state.comm.next_retry, Some(at("2026-01-01T00:07:00Z")));
+        assert_eq!(
+            dev.next_contact(),
+            Some(at("2026-01-01T00:02:00Z")),
+            "the report push is still due"
+        );
+        // Past the four-hour window: every 15 minutes.
+        dev.now = at("2026-01-01T05:00:00Z");
+        dev.sync(&uplink).unwrap();
+        assert_eq!(dev.state.comm.next_retry, Some(at("2026-01-01T05:15:00Z")));
+        assert!(
+            dev.state
+                .ledger
+                .reports
+                .values()
+                .all(|r| r.state != slp_core::ledger::ReportState::Pending),
+            "nothing counts as sent"
+        );
+
+        dev.now = at("2026-01-01T05:15:00Z");
+        let lines = dev.sync(&uplink).unwrap();
+        assert_eq!(
+            lines,
+            vec!["%SMART_LIC-3-COMM_RESTORED: Communications with the CSLU restored."]
+        );
+        let poll = dev.state.pending_poll.clone().unwrap();
+        assert_eq!((poll.poll_id.as_str(), poll.poll_after), ("9", at("2026-01-01T05:20:00Z")));
+        assert_eq!(dev.state.last_push, Some(at("2026-01-01T05:15:00Z")));
+        let sent = uplink.sent.lock().unwrap().clone();
+        assert_eq!(sent[2].header.kind, MessageType::Usage);
+        assert!(
+            sent[2].data.smart_license.as_deref().unwrap().contains("<smartLicenseTrustRequest>")
+        );
+
+        dev.now = at("2026-01-01T05:20:00Z");
+        dev.sync(&uplink).unwrap();
+        assert_eq!(uplink.sent.lock().unwrap()[3].header.kind, MessageType::Poll);
+        assert_eq!(dev.state.pending_poll.as_ref().unwrap().poll_after, at("2026-01-01T05:35:00Z"));
+    }
+
+    #[test]
+    fn transport_off_refuses_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        dev.state.running.transport = Transport::Off;
+        let uplink = Scripted { replies: Mutex::new(vec![]), sent: Mutex::new(vec![]) };
+        assert!(dev.sync(&uplink).unwrap_err().to_string().contains("transport type is off"));
+        assert_eq!(dev.next_contact(), None);
+    }
+}
