@@ -502,6 +502,21 @@ impl Device {
         Ok((next, doc, ids))
     }
 
+    /// System information and a signed trust request for each of `units`.
+    pub(crate) fn trust_document(&self, units: &[Udi]) -> Document {
+        let mut doc = Document { reports: Vec::new(), items: vec![self.system_info()] };
+        for udi in units {
+            let request = TrustRequest {
+                sudi: Sudi::of(udi),
+                public_key: self.key.public_b64(),
+                nonce: random_code(3).replace('-', ""),
+                timestamp: rfc3339(self.now),
+            };
+            doc.items.push(docs::sign_json(Kind::TrustRequest, &request, &self.key));
+        }
+        doc
+    }
+
     /// `license smart save usage {all|unreported|days N|rum-id N} file <path>`. The file carries
     /// the selected reports (open ones are closed first so current usage is included), the
     /// system information, and a trust-code request for every unit without a trust code.

@@ -607,7 +607,12 @@ impl Session {
                 let uplink = device.http_uplink();
                 lines(device.sync(&uplink)?)
             }
-            Action::AuthReturnOnline | Action::TrustIdToken | Action::TrustIdTokenForce => {
+            Action::TrustIdToken | Action::TrustIdTokenForce => {
+                let uplink = device.http_uplink();
+                let force = action == Action::TrustIdTokenForce;
+                lines(device.trust_idtoken(&uplink, &arg(0), arg(1) == "all", force)?)
+            }
+            Action::AuthReturnOnline => {
                 return Err(offline_refusal(device));
             }
             Action::HsecRelease => {

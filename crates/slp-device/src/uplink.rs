@@ -199,6 +199,71 @@ impl Device {
         })
     }
 
+    /// `license smart trust idtoken <token> {local|all} [force]`: asks the authority (smart
+    /// transport) for trust codes with an ID token. Refused when a trust code is installed and
+    /// `force` is not given; the authority's refusals (expired, used up, revoked, another virtual
+    /// account) are reported as `%SMART_LIC-3-TRUST_CODE_INSTALL_FAILED`.
+    pub fn trust_idtoken(
+        &mut self,
+        uplink: &dyn Uplink,
+        token: &str,
+        all: bool,
+        force: bool,
+    ) -> Result<Vec<String>, DeviceError> {
+        if !matches!(
+            self.state.running.transport,
+            Transport::Smart | Transport::Callhome | Transport::Automatic
+        ) {
+            return Err(DeviceError::Refused(
+                "% Error: trust with an ID token needs a direct connection: license smart transport smart".to_owned(),
+            ));
+        }
+        if token.is_empty() || token.len() > 255 {
+            return Err(DeviceError::Refused(
+                "% Error: an ID token has 1 to 255 characters".to_owned(),
+            ));
+        }
+        let units: Vec<slp_core::udi::Udi> = if all {
+            self.state.units.iter().map(|u| u.udi.clone()).collect()
+        } else {
+            vec![self.state.active().udi.clone()]
+        };
+        if !force
+            && let Some(udi) =
+                units.iter().find(|udi| self.state.trust.contains_key(&udi.to_string()))
+        {
+            return Err(DeviceError::Refused(format!(
+                "% Error: a trust code is already installed on {udi}; add `force` to overwrite it"
+            )));
+        }
+        let url = self.push_url().unwrap_or_default();
+        let doc = self.trust_document(&units);
+        let request = self.request(
+            MessageType::TrustRequest,
+            Data {
+                smart_license: Some(doc.to_xml()),
+                id_token: Some(token.to_owned()),
+                force,
+                ..Data::default()
+            },
+        );
+        let scheduled = self.now;
+        match uplink.send(&url, &request) {
+            Err(err) => Ok(self.comm_failed(scheduled, &err)),
+            Ok(reply) if reply.status == Status::Error => {
+                let reason = reply.message.unwrap_or_else(|| "refused".to_owned());
+                let udi = self.state.active().udi.to_string();
+                let line = self.log(Message::TrustCodeInstallFailed { udi: &udi, reason: &reason });
+                Err(DeviceError::Refused(line))
+            }
+            Ok(reply) => {
+                let mut lines = self.comm_ok();
+                lines.extend(self.answer(reply, &url, &[])?);
+                Ok(lines)
+            }
+        }
+    }
+
     fn usage_document_for_push(
         &self,
     ) -> Result<(slp_core::ledger::Ledger, String, Vec<u64>), DeviceError> {
@@ -380,6 +445,33 @@ mod tests {
         dev.sync(&uplink).unwrap();
         assert_eq!(uplink.sent.lock().unwrap()[3].header.kind, MessageType::Poll);
         assert_eq!(dev.state.pending_poll.as_ref().unwrap().poll_after, at("2026-01-01T05:35:00Z"));
+    }
+
+    #[test]
+    fn id_token_trust_needs_smart_transport_and_force_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        let refused = || Ok(Response::error("ID token expired"));
+        let uplink = Scripted { replies: Mutex::new(vec![refused()]), sent: Mutex::new(vec![]) };
+        let err = dev.trust_idtoken(&uplink, "tok", false, false).unwrap_err().to_string();
+        assert!(err.contains("license smart transport smart"), "{err}");
+        dev.state.running.transport = Transport::Smart;
+        let err = dev.trust_idtoken(&uplink, "tok", false, false).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "%SMART_LIC-3-TRUST_CODE_INSTALL_FAILED: The install of a new licensing trust code has failed on PID:C9300-24UX,SN:FOC1: ID token expired."
+        );
+        let sent = uplink.sent.lock().unwrap()[0].clone();
+        assert_eq!(sent.header.kind, MessageType::TrustRequest);
+        assert_eq!(sent.data.id_token.as_deref(), Some("tok"));
+        assert!(sent.data.smart_license.unwrap().contains("<smartLicenseTrustRequest>"));
+
+        dev.state.trust.insert(
+            "PID:C9300-24UX,SN:FOC1".to_owned(),
+            crate::state::TrustInstalled { trust_id: 1, installed_at: dev.now },
+        );
+        let err = dev.trust_idtoken(&uplink, "tok", false, false).unwrap_err().to_string();
+        assert!(err.contains("already installed") && err.contains("force"), "{err}");
     }
 
     #[test]
