@@ -387,6 +387,69 @@ impl Device {
         }
     }
 
+    /// `redundancy force-switchover`: the standby becomes the active. A switchover is a reporting
+    /// trigger; the new active reports for every unit from now on.
+    pub fn switchover(&mut self) -> Result<String, DeviceError> {
+        let standby =
+            self.state.units.iter().position(|u| u.role == HaRole::Standby).ok_or_else(|| {
+                DeviceError::Refused("% Error: there is no standby to switch over to".to_owned())
+            })?;
+        self.state.units[0].role = HaRole::Standby;
+        self.state.units[standby].role = HaRole::Active;
+        self.state.units.swap(0, standby);
+        {
+            let mut sign = signer(&self.key, &self.state);
+            self.state.ledger.close_open(CloseReason::CurrentUsageRequested, self.now, &mut sign);
+        }
+        for class in self.classes_in_use() {
+            self.add_trigger(class);
+        }
+        Ok(format!("Switchover complete: the active is now {}", self.state.active().udi))
+    }
+
+    /// A unit joins the HA set (stack merge, a new standby). Its license use is counted and the
+    /// change triggers a report; without a trust code it gets one through the next report.
+    pub fn add_unit(&mut self, role: HaRole, udi: Udi) -> Result<(), DeviceError> {
+        if role == HaRole::Active {
+            return Err(DeviceError::Refused(
+                "% Error: a joining unit is a standby or a member".to_owned(),
+            ));
+        }
+        if self.state.units.iter().any(|u| u.udi == udi) {
+            return Err(DeviceError::Refused(format!("% Error: {udi} is already in the stack")));
+        }
+        if role == HaRole::Standby && self.state.units.iter().any(|u| u.role == HaRole::Standby) {
+            return Err(DeviceError::Refused(
+                "% Error: the stack already has a standby".to_owned(),
+            ));
+        }
+        self.state.units.push(Unit { role, udi });
+        self.refresh_usage();
+        for class in self.classes_in_use() {
+            self.add_trigger(class);
+        }
+        Ok(())
+    }
+
+    /// A unit leaves the HA set (stack split, a standby removed).
+    pub fn remove_unit(&mut self, udi: &Udi) -> Result<(), DeviceError> {
+        let idx =
+            self.state.units.iter().position(|u| &u.udi == udi).ok_or_else(|| {
+                DeviceError::Refused(format!("% Error: {udi} is not in the stack"))
+            })?;
+        if idx == 0 {
+            return Err(DeviceError::Refused(
+                "% Error: the active cannot leave; switch over first".to_owned(),
+            ));
+        }
+        self.state.units.remove(idx);
+        self.refresh_usage();
+        for class in self.classes_in_use() {
+            self.add_trigger(class);
+        }
+        Ok(())
+    }
+
     /// Whether the active has a SLAC for the HSEC key.
     pub fn hsec_authorized(&self) -> bool {
         let active = self.state.active().udi.to_string();

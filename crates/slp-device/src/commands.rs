@@ -64,6 +64,9 @@ enum Action {
     TrustIdTokenForce,
     Sync,
     HsecRelease,
+    Switchover,
+    StackAdd,
+    StackRemove,
     BootLevel,
     BootLevelAddon,
     NoBootLevel,
@@ -148,6 +151,9 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (PRIV, "license smart trust idtoken WORD {all|local} force", Action::TrustIdTokenForce),
     (PRIV, "license smart sync {all|local}", Action::Sync),
     (PRIV, "platform hsec-license-release", Action::HsecRelease),
+    (PRIV, "redundancy force-switchover", Action::Switchover),
+    (PRIV, "test platform stack add {standby|member} WORD", Action::StackAdd),
+    (PRIV, "test platform stack remove WORD", Action::StackRemove),
     (CONF, "license boot level {network-advantage|network-essentials}", Action::BootLevel),
     (
         CONF,
@@ -231,6 +237,13 @@ fn help(word: &str) -> &'static str {
         "force" => "Overwrite an existing trust code",
         "sync" => "Synchronize with CSSM or CSLU now",
         "platform" => "Platform commands",
+        "redundancy" => "Redundancy commands",
+        "force-switchover" => "Switch over to the standby",
+        "test" => "Simulation commands (slp): stack membership",
+        "stack" => "The HA set or stack",
+        "standby" => "As the standby",
+        "member" => "As a stack member",
+        "remove" => "A unit leaves",
         "hsec-license-release" => "Release the HSECK9 key",
         "boot" => "License boot level",
         "level" => "License level",
@@ -614,6 +627,22 @@ impl Session {
             }
             Action::AuthReturnOnline => {
                 return Err(offline_refusal(device));
+            }
+            Action::Switchover => format!("{}\n", device.switchover()?),
+            Action::StackAdd => {
+                let role = if arg(0) == "standby" {
+                    slp_core::udi::HaRole::Standby
+                } else {
+                    slp_core::udi::HaRole::Member
+                };
+                let udi: slp_core::udi::Udi = arg(1).parse()?;
+                device.add_unit(role, udi)?;
+                String::new()
+            }
+            Action::StackRemove => {
+                let udi: slp_core::udi::Udi = arg(0).parse()?;
+                device.remove_unit(&udi)?;
+                String::new()
             }
             Action::HsecRelease => {
                 device.hsec_release()?;

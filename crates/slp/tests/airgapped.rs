@@ -579,3 +579,106 @@ fn ha_stack_reports_for_all_units_and_gets_a_trust_code_for_each() {
         );
     }
 }
+
+#[test]
+fn ha_events_move_next_report_push_and_the_new_active_reports() {
+    let lab = Lab::new();
+    authority(&lab);
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "S",
+            "init",
+            "--pid",
+            "C9300-48UXM",
+            "--sn",
+            "FOC1",
+            "--hostname",
+            "stack1",
+            "--standby",
+            "PID:C9300-48UXM,SN:FOC2",
+        ],
+    );
+    lab.exec("S", T2, &["license smart save usage all file bootflash:u.txt"]);
+    upload(&lab, T2, "S/bootflash/u.txt", "ack.txt");
+    let status = lab.exec(
+        "S",
+        T2,
+        &[
+            &format!("license smart import {}", lab.path("ack.txt").display()),
+            "show license status",
+        ],
+    );
+    assert_eq!(
+        field(&status, "Next report push:"),
+        "<none>",
+        "perpetual only, acknowledged: nothing due\n{status}"
+    );
+
+    // A member joins: counted, and a report is due two minutes later.
+    let t3 = "2026-12-01T08:00:00Z";
+    let out = lab.exec(
+        "S",
+        t3,
+        &[
+            "test platform stack add member PID:C9300-48UXM,SN:FOC3",
+            "show license summary",
+            "show license status",
+            "show license udi",
+        ],
+    );
+    assert!(out.contains("(C9300-48 Network Essent...)      3 IN USE"), "{out}");
+    assert_eq!(field(&out, "Next report push:"), "Dec 01 08:02:00 2026 UTC");
+    assert!(out.contains("    Member:PID:C9300-48UXM,SN:FOC3"), "{out}");
+
+    // A switchover: the standby is the active now and signs the next report for all units.
+    let t4 = "2026-12-02T08:00:00Z";
+    let out = lab.exec(
+        "S",
+        t4,
+        &["redundancy force-switchover", "show license udi", "show license status"],
+    );
+    assert!(out.contains("UDI: PID:C9300-48UXM,SN:FOC2"), "{out}");
+    assert_eq!(
+        field(&out, "Next report push:"),
+        "Dec 01 08:02:00 2026 UTC",
+        "the earliest unreported change still rules"
+    );
+    lab.exec("S", t4, &["license smart save usage unreported file bootflash:after.txt"]);
+    let saved = lab.read("S/bootflash/after.txt");
+    assert!(saved.contains(r#"\"instance\":{\"sudi\":{\"udi_pid\":\"C9300-48UXM\",\"udi_serial_number\":\"FOC2\"}}"#), "{saved}");
+    assert_eq!(
+        saved.matches("<smartLicenseTrustRequest>").count(),
+        1,
+        "only the new member lacks trust"
+    );
+    upload(&lab, t4, "S/bootflash/after.txt", "ack2.txt");
+    let out = lab.exec(
+        "S",
+        t4,
+        &[
+            &format!("license smart import {}", lab.path("ack2.txt").display()),
+            "show license status",
+        ],
+    );
+    assert!(
+        out.contains(
+            "  Member: PID:C9300-48UXM,SN:FOC3\n    INSTALLED on Dec 02 08:00:00 2026 UTC"
+        ),
+        "{out}"
+    );
+
+    let out = lab.fails(
+        t4,
+        &["device", "--state", "S", "exec", "test platform stack remove PID:C9300-48UXM,SN:FOC2"],
+    );
+    assert!(out.contains("the active cannot leave"), "{out}");
+    let out = lab.exec(
+        "S",
+        t4,
+        &["test platform stack remove PID:C9300-48UXM,SN:FOC3", "show license summary"],
+    );
+    assert!(out.contains("(C9300-48 Network Essent...)      2 IN USE"), "{out}");
+}
