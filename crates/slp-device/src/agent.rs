@@ -312,6 +312,13 @@ impl Device {
         }
     }
 
+    /// An HA event, a reload or a switchover: a reporting trigger for every license in use.
+    fn trigger_all_in_use(&mut self) {
+        for class in self.classes_in_use() {
+            self.add_trigger(class);
+        }
+    }
+
     fn alert_reporting_required(&mut self) {
         if let Some(deadline) = self.next_ack_deadline() {
             let days = (deadline - self.now).num_days();
@@ -382,9 +389,7 @@ impl Device {
         }
         self.refresh_usage();
         // A reload is a reporting trigger in itself (reference: "Product Instance Functions").
-        for class in self.classes_in_use() {
-            self.add_trigger(class);
-        }
+        self.trigger_all_in_use();
     }
 
     /// `redundancy force-switchover`: the standby becomes the active. A switchover is a reporting
@@ -401,9 +406,7 @@ impl Device {
             let mut sign = signer(&self.key, &self.state);
             self.state.ledger.close_open(CloseReason::CurrentUsageRequested, self.now, &mut sign);
         }
-        for class in self.classes_in_use() {
-            self.add_trigger(class);
-        }
+        self.trigger_all_in_use();
         Ok(format!("Switchover complete: the active is now {}", self.state.active().udi))
     }
 
@@ -425,9 +428,7 @@ impl Device {
         }
         self.state.units.push(Unit { role, udi });
         self.refresh_usage();
-        for class in self.classes_in_use() {
-            self.add_trigger(class);
-        }
+        self.trigger_all_in_use();
         Ok(())
     }
 
@@ -444,9 +445,7 @@ impl Device {
         }
         self.state.units.remove(idx);
         self.refresh_usage();
-        for class in self.classes_in_use() {
-            self.add_trigger(class);
-        }
+        self.trigger_all_in_use();
         Ok(())
     }
 

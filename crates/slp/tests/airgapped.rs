@@ -1,77 +1,10 @@
 //! The air-gapped topology ("No Connectivity to CSSM and No CSLU"), device and authority
 //! exchanging files, every step through the real binary on a virtual clock.
 
-use crate::util::{Lab, field, init_sw1};
+use crate::util::{Lab, T0, auth, auth_fails, authority, field, init_stack, init_sw1, upload};
 
-const T0: &str = "2026-11-01T09:00:00Z";
 const T1: &str = "2026-11-01T10:00:00Z";
 const T2: &str = "2026-11-15T10:00:00Z";
-
-fn auth(lab: &Lab, now: &str, args: &[&str]) -> String {
-    let mut all = vec!["authority", "--data", "A"];
-    all.extend_from_slice(args);
-    lab.ok(now, &all)
-}
-
-fn auth_fails(lab: &Lab, now: &str, args: &[&str]) -> String {
-    let mut all = vec!["authority", "--data", "A"];
-    all.extend_from_slice(args);
-    lab.fails(now, &all)
-}
-
-/// An authority with Example Corp / Lab and the three licenses.
-fn authority(lab: &Lab) {
-    auth(lab, T0, &["account", "create", "--name", "Example Corp", "--domain", "example.com"]);
-    auth(lab, T0, &["va", "create", "--account", "example.com", "--name", "Lab"]);
-    let pool = [
-        ["network-advantage", "C9300-NW-A", "10", "perpetual"],
-        ["dna-advantage", "C9300-DNA-A", "1", "subscription"],
-    ];
-    for [tag, sku, quantity, kind] in pool {
-        let mut args = vec![
-            "license",
-            "add",
-            "--account",
-            "example.com",
-            "--va",
-            "Lab",
-            "--tag",
-            tag,
-            "--sku",
-            sku,
-            "--quantity",
-            quantity,
-            "--type",
-            kind,
-        ];
-        if kind == "subscription" {
-            args.extend_from_slice(&["--expires", "2027-11-01"]);
-        }
-        auth(lab, T0, &args);
-    }
-    auth(
-        lab,
-        T0,
-        &[
-            "license",
-            "add",
-            "--account",
-            "example.com",
-            "--va",
-            "Lab",
-            "--tag",
-            "hseck9",
-            "--sku",
-            "C9K-HSEC",
-            "--quantity",
-            "2",
-            "--type",
-            "perpetual",
-            "--enforcement",
-            "export-controlled",
-        ],
-    );
-}
 
 /// sw1 at network-advantage + dna-advantage, transport off.
 fn device(lab: &Lab) {
@@ -88,14 +21,6 @@ fn device(lab: &Lab) {
             "reload",
         ],
     );
-}
-
-fn upload(lab: &Lab, now: &str, file: &str, ack: &str) -> String {
-    auth(
-        lab,
-        now,
-        &["usage", "upload", "--account", "example.com", "--va", "Lab", file, "--ack", ack],
-    )
 }
 
 fn license_row(list: &str, license: &str) -> Vec<String> {
@@ -530,25 +455,7 @@ fn custom_policy_rides_in_the_ack_and_installs_from_a_file() {
 fn ha_stack_reports_for_all_units_and_gets_a_trust_code_for_each() {
     let lab = Lab::new();
     authority(&lab);
-    lab.ok(
-        T1,
-        &[
-            "device",
-            "--state",
-            "S",
-            "init",
-            "--pid",
-            "C9300-48UXM",
-            "--sn",
-            "FOC1",
-            "--hostname",
-            "stack1",
-            "--standby",
-            "PID:C9300-48UXM,SN:FOC2",
-            "--member",
-            "PID:C9300-48UXM,SN:FOC3",
-        ],
-    );
+    init_stack(&lab, T1, true);
     lab.exec("S", T2, &["license smart save usage all file bootflash:u.txt"]);
     let saved = lab.read("S/bootflash/u.txt");
     assert_eq!(
@@ -584,23 +491,7 @@ fn ha_stack_reports_for_all_units_and_gets_a_trust_code_for_each() {
 fn ha_events_move_next_report_push_and_the_new_active_reports() {
     let lab = Lab::new();
     authority(&lab);
-    lab.ok(
-        T1,
-        &[
-            "device",
-            "--state",
-            "S",
-            "init",
-            "--pid",
-            "C9300-48UXM",
-            "--sn",
-            "FOC1",
-            "--hostname",
-            "stack1",
-            "--standby",
-            "PID:C9300-48UXM,SN:FOC2",
-        ],
-    );
+    init_stack(&lab, T1, false);
     lab.exec("S", T2, &["license smart save usage all file bootflash:u.txt"]);
     upload(&lab, T2, "S/bootflash/u.txt", "ack.txt");
     let status = lab.exec(

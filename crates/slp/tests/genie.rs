@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::util::{Lab, init_sw1};
+use crate::util::{Lab, T0, auth, authority, init_stack, init_sw1, upload};
 
 fn genie_python() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("SLP_GENIE_PYTHON") {
@@ -175,12 +175,12 @@ fn fresh_device_output_parses_and_matches_state() {
 #[test]
 fn acknowledged_ha_stack_output_parses_and_matches_state() {
     let lab = Lab::new();
-    let t0 = "2026-11-01T09:00:00Z";
     let t1 = "2026-11-15T10:00:00Z";
-    for args in [
-        vec!["account", "create", "--name", "Example Corp", "--domain", "example.com"],
-        vec!["va", "create", "--account", "example.com", "--name", "Lab"],
-        vec![
+    authority(&lab);
+    auth(
+        &lab,
+        T0,
+        &[
             "policy",
             "set",
             "--account",
@@ -192,48 +192,10 @@ fn acknowledged_ha_stack_output_parses_and_matches_state() {
             "--unenforced-perpetual",
             "30,60,60",
         ],
-    ] {
-        let mut all = vec!["authority", "--data", "A"];
-        all.extend(args);
-        lab.ok(t0, &all);
-    }
-    lab.ok(
-        t0,
-        &[
-            "device",
-            "--state",
-            "S",
-            "init",
-            "--pid",
-            "C9300-48UXM",
-            "--sn",
-            "FOC1",
-            "--hostname",
-            "stack1",
-            "--standby",
-            "PID:C9300-48UXM,SN:FOC2",
-            "--member",
-            "PID:C9300-48UXM,SN:FOC3",
-        ],
     );
+    init_stack(&lab, T0, true);
     lab.exec("S", t1, &["license smart save usage all file bootflash:u.txt"]);
-    lab.ok(
-        t1,
-        &[
-            "authority",
-            "--data",
-            "A",
-            "usage",
-            "upload",
-            "--account",
-            "example.com",
-            "--va",
-            "Lab",
-            "S/bootflash/u.txt",
-            "--ack",
-            "ack.txt",
-        ],
-    );
+    upload(&lab, t1, "S/bootflash/u.txt", "ack.txt");
     lab.exec("S", t1, &[&format!("license smart import {}", lab.path("ack.txt").display())]);
 
     let state: Value = serde_json::from_str(&lab.read("S/state.json")).unwrap();

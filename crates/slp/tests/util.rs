@@ -89,6 +89,28 @@ pub fn field(text: &str, label: &str) -> String {
         .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
 }
 
+/// Creates stack1 in `S`: active FOC1, standby FOC2 and, with `member`, member FOC3 (C9300-48UXM).
+pub fn init_stack(lab: &Lab, now: &str, member: bool) {
+    let mut args = vec![
+        "device",
+        "--state",
+        "S",
+        "init",
+        "--pid",
+        "C9300-48UXM",
+        "--sn",
+        "FOC1",
+        "--hostname",
+        "stack1",
+        "--standby",
+        "PID:C9300-48UXM,SN:FOC2",
+    ];
+    if member {
+        args.extend_from_slice(&["--member", "PID:C9300-48UXM,SN:FOC3"]);
+    }
+    lab.ok(now, &args);
+}
+
 /// Creates a standalone C9300 named sw1 in `D`.
 pub fn init_sw1(lab: &Lab, now: &str) {
     lab.ok(
@@ -108,4 +130,51 @@ pub fn init_sw1(lab: &Lab, now: &str) {
             "17.9.4",
         ],
     );
+}
+
+/// When the authority of [`authority`] is set up.
+pub const T0: &str = "2026-11-01T09:00:00Z";
+
+/// `slp authority --data A <args>`, which must succeed.
+pub fn auth(lab: &Lab, now: &str, args: &[&str]) -> String {
+    let mut all = vec!["authority", "--data", "A"];
+    all.extend_from_slice(args);
+    lab.ok(now, &all)
+}
+
+pub fn auth_fails(lab: &Lab, now: &str, args: &[&str]) -> String {
+    let mut all = vec!["authority", "--data", "A"];
+    all.extend_from_slice(args);
+    lab.fails(now, &all)
+}
+
+/// An authority in `A` with Example Corp (example.com) / Lab and the three licenses.
+pub fn authority(lab: &Lab) {
+    auth(lab, T0, &["account", "create", "--name", "Example Corp", "--domain", "example.com"]);
+    auth(lab, T0, &["va", "create", "--account", "example.com", "--name", "Lab"]);
+    let pool: [(&str, &str, &str, &[&str]); 3] = [
+        ("network-advantage", "C9300-NW-A", "10", &["--type", "perpetual"]),
+        (
+            "dna-advantage",
+            "C9300-DNA-A",
+            "1",
+            &["--type", "subscription", "--expires", "2027-11-01"],
+        ),
+        ("hseck9", "C9K-HSEC", "2", &["--type", "perpetual", "--enforcement", "export-controlled"]),
+    ];
+    for (tag, sku, quantity, rest) in pool {
+        let mut args = vec!["license", "add", "--account", "example.com", "--va", "Lab"];
+        args.extend_from_slice(&["--tag", tag, "--sku", sku, "--quantity", quantity]);
+        args.extend_from_slice(rest);
+        auth(lab, T0, &args);
+    }
+}
+
+/// `usage upload` of `file` into example.com / Lab, writing the ACK to `ack`.
+pub fn upload(lab: &Lab, now: &str, file: &str, ack: &str) -> String {
+    auth(
+        lab,
+        now,
+        &["usage", "upload", "--account", "example.com", "--va", "Lab", file, "--ack", ack],
+    )
 }
