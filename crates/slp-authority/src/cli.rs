@@ -65,6 +65,47 @@ enum Command {
     /// The activity log.
     #[command(subcommand)]
     Event(EventCmd),
+    /// ID tokens for trust establishment (`license smart trust idtoken`).
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Serve the device-facing endpoint (smart transport: /licservice/license) until Ctrl-C.
+    Serve {
+        /// Address to listen on; port 0 lets the system choose. The bound address is printed as
+        /// `listening on http://…` once the server is ready.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCmd {
+    /// Creates an ID token and prints it (it is shown only this once).
+    Create {
+        #[command(flatten)]
+        at: VaRef,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Days until the token expires (1..365).
+        #[arg(long, default_value_t = 30)]
+        expires_after_days: u32,
+        /// How many times the token may be used (default: unlimited).
+        #[arg(long)]
+        max_uses: Option<u32>,
+    },
+    /// Lists the ID tokens of a virtual account with their status and uses.
+    List {
+        #[command(flatten)]
+        at: VaRef,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Revokes a token by the id `token list` shows.
+    Revoke {
+        #[command(flatten)]
+        at: VaRef,
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +324,23 @@ async fn open(args: &AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Aut
 }
 
 async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
+    if let Command::Serve { listen } = args.command {
+        // A service's clock runs: from --now (virtual) or from the system time.
+        let clock: Arc<dyn Clock> = Arc::new(slp_clock::VirtualClock::running(clock.now(), 1));
+        let authority = Arc::new(open(&args, clock).await?);
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding the authority endpoint to {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}");
+        std::io::Write::flush(&mut std::io::stdout())?;
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        crate::direct::serve(authority.clone(), listener, shutdown).await.context("serving")?;
+        authority.store().close().await;
+        return Ok(ExitCode::SUCCESS);
+    }
     let authority = open(&args, clock).await?;
     let result = dispatch(&authority, args.command).await;
     authority.store().close().await;
@@ -515,6 +573,37 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                 .with_context(|| format!("writing the policy file {}", out.display()))?;
             println!("Policy written to {}", out.display());
         }
+        Command::Token(TokenCmd::Create { at, description, expires_after_days, max_uses }) => {
+            let (token, view) = authority
+                .create_token(&at.account, &at.va, &description, expires_after_days, max_uses)
+                .await?;
+            println!("{token}");
+            eprintln!("ID token {} for {:?} expires {}", view.id, at.va, view.expires);
+        }
+        Command::Token(TokenCmd::List { at, output }) => {
+            let rows = authority.tokens(&at.account, &at.va).await?;
+            print_rows(
+                &output,
+                &rows,
+                &["Id", "Description", "Created", "Expires", "Uses", "Max Uses", "Status"],
+                |t| {
+                    vec![
+                        t.id.to_string(),
+                        t.description.clone(),
+                        short_time(&t.created),
+                        short_time(&t.expires),
+                        t.uses.to_string(),
+                        t.max_uses.map_or("-".to_owned(), |m| m.to_string()),
+                        t.status.clone(),
+                    ]
+                },
+            )?;
+        }
+        Command::Token(TokenCmd::Revoke { at, id }) => {
+            authority.revoke_token(&at.account, &at.va, id).await?;
+            println!("ID token {id} revoked");
+        }
+        Command::Serve { .. } => unreachable_serve()?,
         Command::Event(EventCmd::List { account, va, output }) => {
             let rows = authority.events(&account, va.as_deref()).await?;
             print_rows(&output, &rows, &["Time", "Virtual Account", "UDI", "Message"], |e| {
@@ -537,6 +626,10 @@ fn dash(text: &str) -> String {
 /// `2026-11-15T10:00:00Z` → `2026-11-15 10:00:00`.
 fn short_time(rfc3339: &str) -> String {
     rfc3339.trim_end_matches('Z').replacen('T', " ", 1)
+}
+
+fn unreachable_serve() -> anyhow::Result<()> {
+    anyhow::bail!("serve is handled before the command dispatch")
 }
 
 fn print_rows<T: Serialize>(

@@ -63,6 +63,12 @@ pub enum AuthorityError {
     #[error("the authority signing key stored in the database is unusable: {0}")]
     AuthorityKey(WireError),
     /// The database refused or failed.
+    /// An ID token that cannot be used (unknown, expired, used up, revoked).
+    #[error("ID token refused: {reason}")]
+    Token { reason: String },
+    /// A device message over smart transport that cannot be taken.
+    #[error("{udi}: {reason}")]
+    Device { udi: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

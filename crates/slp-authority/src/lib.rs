@@ -8,6 +8,7 @@
 //! Time comes only from the [`Clock`] it is given.
 
 pub mod cli;
+pub mod direct;
 mod error;
 mod upload;
 pub mod view;

@@ -11,17 +11,27 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
+    Migration {
+        version: 2,
+        name: "id_tokens",
+        sql: include_str!("../migrations/sqlite/0002_id_tokens.sql"),
+    },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "id_tokens",
+        sql: include_str!("../migrations/postgres/0002_id_tokens.sql"),
+    },
+];
 
 /// An arbitrary constant naming slp's migration lock among PostgreSQL advisory locks.
 const PG_LOCK: i64 = 0x0073_6c70_5f6d_6967;

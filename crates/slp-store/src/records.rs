@@ -201,3 +201,17 @@ pub struct NewEvent {
     pub udi: Option<String>,
     pub message: String,
 }
+
+/// An ID token (only its SHA-256 is stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdToken {
+    pub id: i64,
+    pub va_id: i64,
+    pub token_hash: String,
+    pub description: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub max_uses: Option<i64>,
+    pub uses: i64,
+    pub revoked_at: Option<i64>,
+}

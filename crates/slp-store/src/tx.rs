@@ -837,6 +837,66 @@ impl Tx {
 
     // ---- events --------------------------------------------------------------------------
 
+    // ---- ID tokens ----------------------------------------------------------------------
+
+    pub async fn insert_token(&mut self, token: &IdToken) -> Result<IdToken> {
+        let row = self
+            .guarded_fetch_one(
+                sqlx::query(
+                    "INSERT INTO id_tokens (va_id, token_hash, description, created_at, expires_at, max_uses, uses) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0) RETURNING id",
+                )
+                .bind(token.va_id)
+                .bind(&token.token_hash)
+                .bind(&token.description)
+                .bind(token.created_at)
+                .bind(token.expires_at)
+                .bind(token.max_uses),
+            )
+            .await
+            .map_err(unique("creating an ID token", "ID token", &token.description))?;
+        let id: i64 = row.try_get("id").map_err(db("creating an ID token"))?;
+        Ok(IdToken { id, uses: 0, revoked_at: None, ..token.clone() })
+    }
+
+    pub async fn token_by_hash(&mut self, token_hash: &str) -> Result<Option<IdToken>> {
+        let row = sqlx::query(&format!("{TOKEN} WHERE token_hash = $1"))
+            .bind(token_hash)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("finding an ID token"))?;
+        row.as_ref().map(id_token).transpose().map_err(db("finding an ID token"))
+    }
+
+    pub async fn tokens(&mut self, va_id: i64) -> Result<Vec<IdToken>> {
+        let rows = sqlx::query(&format!("{TOKEN} WHERE va_id = $1 ORDER BY id"))
+            .bind(va_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("listing ID tokens"))?;
+        rows.iter().map(id_token).collect::<sqlx::Result<_>>().map_err(db("listing ID tokens"))
+    }
+
+    /// Counts one use of a token.
+    pub async fn use_token(&mut self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE id_tokens SET uses = uses + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("using an ID token"))?;
+        Ok(())
+    }
+
+    pub async fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {
+        sqlx::query("UPDATE id_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("revoking an ID token"))?;
+        Ok(())
+    }
+
     pub async fn log(&mut self, new: NewEvent) -> Result<()> {
         sqlx::query(
             "INSERT INTO events (at, account_id, va_id, udi, message) VALUES ($1, $2, $3, $4, $5)",
@@ -872,4 +932,20 @@ impl Tx {
         .map_err(db("reading the event log"))?;
         rows.iter().map(event).collect::<sqlx::Result<_>>().map_err(db("reading the event log"))
     }
+}
+
+const TOKEN: &str = "SELECT id, va_id, token_hash, description, created_at, expires_at, max_uses, uses, revoked_at FROM id_tokens";
+
+fn id_token(row: &sqlx::any::AnyRow) -> sqlx::Result<IdToken> {
+    Ok(IdToken {
+        id: row.try_get("id")?,
+        va_id: row.try_get("va_id")?,
+        token_hash: row.try_get("token_hash")?,
+        description: row.try_get("description")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        max_uses: row.try_get("max_uses")?,
+        uses: row.try_get("uses")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
 }

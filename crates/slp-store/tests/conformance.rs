@@ -106,6 +106,7 @@ conformance!(
     policies_are_replaced,
     a_dropped_transaction_changes_nothing,
     events_are_kept_in_order,
+    id_tokens_count_uses_and_revoke,
 );
 
 async fn fixture(store: &Store) -> (Account, VirtualAccount) {
@@ -388,4 +389,38 @@ async fn events_are_kept_in_order(h: &Harness) {
     let lab_events = tx.events(account.id, Some(lab.id)).await.unwrap();
     assert_eq!(lab_events.len(), 2);
     assert_eq!(lab_events[1].udi.as_deref(), Some("PID:A,SN:1"));
+}
+
+async fn id_tokens_count_uses_and_revoke(h: &Harness) {
+    let (_, lab) = fixture(&h.store).await;
+    let new = IdToken {
+        id: 0,
+        va_id: lab.id,
+        token_hash: "abc".to_owned(),
+        description: "lab".to_owned(),
+        created_at: 100,
+        expires_at: 200,
+        max_uses: Some(2),
+        uses: 0,
+        revoked_at: None,
+    };
+    let mut tx = h.store.begin().await.unwrap();
+    let token = tx.insert_token(&new).await.unwrap();
+    assert!(tx.insert_token(&new).await.is_err(), "a token hash is unique");
+    tx.commit().await.unwrap();
+    let mut tx = h.store.begin().await.unwrap();
+    tx.use_token(token.id).await.unwrap();
+    tx.use_token(token.id).await.unwrap();
+    tx.revoke_token(token.id, 150).await.unwrap();
+    tx.revoke_token(token.id, 160).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    let stored = tx.token_by_hash("abc").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.uses, stored.max_uses, stored.revoked_at),
+        (2, Some(2), Some(150)),
+        "the first revocation time stays"
+    );
+    assert_eq!(tx.tokens(lab.id).await.unwrap(), vec![stored]);
+    assert_eq!(tx.token_by_hash("nope").await.unwrap(), None);
 }

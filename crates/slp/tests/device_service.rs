@@ -1,50 +1,12 @@
 //! `slp device run`: the management REST API relays and controllers pull from, and `exec`
 //! against a running device (one writer of the state).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use base64::Engine;
 use serde_json::Value;
 
-use crate::util::{Lab, field, init_sw1};
+use crate::util::{Lab, field, init_sw1, start_device};
 
 const T1: &str = "2026-11-01T10:00:00Z";
-
-/// A running `slp device run`; killed on drop.
-struct Running {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(lab: &Lab, state: &str, now: &str) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slp"))
-        .current_dir(lab.dir.path())
-        .args(["--now", now, "device", "--state", state, "run", "--mgmt", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the device service");
-    // The first line is the readiness signal.
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the address");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Running { child, url }
-}
 
 fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::new()
@@ -54,7 +16,7 @@ fn client() -> reqwest::blocking::Client {
 fn management_api_serves_reports_takes_the_ack_and_shares_state_with_exec() {
     let lab = Lab::new();
     init_sw1(&lab, T1);
-    let device = start(&lab, "D", T1);
+    let device = start_device(&lab, "D", T1);
     // Configuration goes to the running device, not to state.json behind its back.
     lab.exec(
         "D",
@@ -165,7 +127,7 @@ fn management_api_serves_reports_takes_the_ack_and_shares_state_with_exec() {
 fn exec_runs_locally_again_after_the_service_is_killed() {
     let lab = Lab::new();
     init_sw1(&lab, T1);
-    let mut device = start(&lab, "D", T1);
+    let mut device = start_device(&lab, "D", T1);
     assert!(lab.path("D/run.json").exists());
     lab.exec("D", T1, &["configure terminal", "hostname core1", "end"]);
     device.child.kill().unwrap();

@@ -3,6 +3,7 @@
 //! - `device_cli`: the IOS-style CLI of one device: modes, errors, HA, boot levels, paths.
 //! - `airgapped`: the "No Connectivity to CSSM and No CSLU" topology between device and authority.
 //! - `device_service`: `slp device run`: the management API and `exec` against a running device.
+//! - `direct`: smart transport to the authority, ID-token trust.
 //! - `genie`: show-command output fed to the public Genie IOS-XE parsers.
 
 // Test code: a failed expectation is a failed test.
@@ -11,6 +12,7 @@
 mod airgapped;
 mod device_cli;
 mod device_service;
+mod direct;
 mod genie;
 mod genie_tech;
 mod util;

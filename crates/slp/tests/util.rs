@@ -178,3 +178,47 @@ pub fn upload(lab: &Lab, now: &str, file: &str, ack: &str) -> String {
         &["usage", "upload", "--account", "example.com", "--va", "Lab", file, "--ack", ack],
     )
 }
+
+/// A running `slp` service process; killed on drop.
+pub struct Running {
+    pub child: std::process::Child,
+    /// The base URL from its `listening on …` line.
+    pub url: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `slp --now <now> <args>` and waits for its readiness line `listening on <url>`.
+pub fn start_service(lab: &Lab, now: &str, args: &[&str]) -> Running {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slp"))
+        .current_dir(lab.dir.path())
+        .arg("--now")
+        .arg(now)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the service");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the address");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Running { child, url }
+}
+
+/// `slp device --state <state> run` on an OS-chosen port.
+pub fn start_device(lab: &Lab, state: &str, now: &str) -> Running {
+    start_service(lab, now, &["device", "--state", state, "run", "--mgmt", "127.0.0.1:0"])
+}

@@ -1,0 +1,340 @@
+//! The direct topology ("Connected Directly to CSSM"): ID tokens, trust establishment with them,
+//! and the smart-transport endpoint devices send their messages to (`/licservice/license`).
+//!
+//! A device message carries the same `<smartLicense>` document as a file upload
+//! (`slp_wire::online`), so it goes through [`Authority::upload`] like a file: one ingestion path.
+//! Devices are authenticated by their key: the system information and every report are signed
+//! by the key the UDI is bound to. The first binding over smart transport needs an ID token.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::{DateTime, Duration, SecondsFormat};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use slp_store::IdToken;
+use slp_wire::online::{self, MessageType, Request};
+use slp_wire::rum::Sudi;
+
+use crate::{Authority, AuthorityError, Result};
+
+/// Largest device message accepted.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// An ID token as listed (the token itself is shown only when created).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenView {
+    pub id: i64,
+    pub description: String,
+    pub created: String,
+    pub expires: String,
+    pub max_uses: Option<i64>,
+    pub uses: i64,
+    /// `Active`, `Expired`, `Used up` or `Revoked`.
+    pub status: String,
+}
+
+fn hash(token: &str) -> String {
+    Sha256::digest(token.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn time(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn udi_text(sudi: &Sudi) -> String {
+    format!("PID:{},SN:{}", sudi.udi_pid, sudi.udi_serial_number)
+}
+
+impl Authority {
+    /// Creates an ID token for a virtual account; returns the token (shown once) and its row.
+    pub async fn create_token(
+        &self,
+        account: &str,
+        va: &str,
+        description: &str,
+        expires_after_days: u32,
+        max_uses: Option<u32>,
+    ) -> Result<(String, TokenView)> {
+        if !(1..=365).contains(&expires_after_days) {
+            return Err(AuthorityError::Invalid {
+                field: "expires-after-days",
+                value: expires_after_days.to_string(),
+                reason: "an ID token is valid for 1 to 365 days".to_owned(),
+            });
+        }
+        if max_uses == Some(0) {
+            return Err(AuthorityError::Invalid {
+                field: "max-uses",
+                value: "0".to_owned(),
+                reason: "a token must allow at least one use".to_owned(),
+            });
+        }
+        let now = self.clock.now();
+        // Cisco's tokens are opaque base64 text that starts with an encoded UUID; so are ours.
+        let raw = format!("{}-{:032x}", uuid::Uuid::new_v4(), rand::random::<u128>());
+        let token =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, raw.as_bytes());
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let row = tx
+            .insert_token(&IdToken {
+                id: 0,
+                va_id: va_row.id,
+                token_hash: hash(&token),
+                description: description.to_owned(),
+                created_at: now.timestamp(),
+                expires_at: (now + Duration::days(i64::from(expires_after_days))).timestamp(),
+                max_uses: max_uses.map(i64::from),
+                uses: 0,
+                revoked_at: None,
+            })
+            .await?;
+        tx.log(self.event(
+            &account_row,
+            Some(&va_row),
+            format!("ID token {} created ({description})", row.id),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok((token, self.token_view(&row)))
+    }
+
+    fn token_view(&self, token: &IdToken) -> TokenView {
+        let now = self.clock.now().timestamp();
+        let status = if token.revoked_at.is_some() {
+            "Revoked"
+        } else if now >= token.expires_at {
+            "Expired"
+        } else if token.max_uses.is_some_and(|max| token.uses >= max) {
+            "Used up"
+        } else {
+            "Active"
+        };
+        TokenView {
+            id: token.id,
+            description: token.description.clone(),
+            created: time(token.created_at),
+            expires: time(token.expires_at),
+            max_uses: token.max_uses,
+            uses: token.uses,
+            status: status.to_owned(),
+        }
+    }
+
+    /// The ID tokens of a virtual account.
+    pub async fn tokens(&self, account: &str, va: &str) -> Result<Vec<TokenView>> {
+        let mut tx = self.store.read().await?;
+        let (_, va_row) = Self::resolve(&mut tx, account, va).await?;
+        Ok(tx.tokens(va_row.id).await?.iter().map(|t| self.token_view(t)).collect())
+    }
+
+    /// Revokes a token by its id (from `token list`).
+    pub async fn revoke_token(&self, account: &str, va: &str, id: i64) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        if !tx.tokens(va_row.id).await?.iter().any(|t| t.id == id) {
+            return Err(AuthorityError::Invalid {
+                field: "token id",
+                value: id.to_string(),
+                reason: format!("no such token in virtual account {:?}", va_row.name),
+            });
+        }
+        tx.revoke_token(id, self.clock.now().timestamp()).await?;
+        tx.log(self.event(&account_row, Some(&va_row), format!("ID token {id} revoked"))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Trust establishment: checks the token, then takes the device's document (system
+    /// information + trust requests) into the token's virtual account; returns the answer (trust
+    /// codes and the account's policy). Without `force`, a UDI that already has a trust code
+    /// is refused.
+    pub async fn trust_with_token(
+        &self,
+        token: &str,
+        document: &str,
+        udi: &str,
+        force: bool,
+    ) -> Result<String> {
+        let now = self.clock.now().timestamp();
+        let (account, va, token_row) = {
+            let mut tx = self.store.read().await?;
+            let token_row =
+                tx.token_by_hash(&hash(token)).await?.ok_or_else(|| AuthorityError::Token {
+                    reason: "the ID token is not known to this authority".to_owned(),
+                })?;
+            if token_row.revoked_at.is_some() {
+                return Err(AuthorityError::Token {
+                    reason: "the ID token has been revoked".to_owned(),
+                });
+            }
+            if now >= token_row.expires_at {
+                return Err(AuthorityError::Token {
+                    reason: format!("the ID token expired on {}", time(token_row.expires_at)),
+                });
+            }
+            if let Some(max) = token_row.max_uses
+                && token_row.uses >= max
+            {
+                return Err(AuthorityError::Token {
+                    reason: format!("the ID token has been used {max} time(s), its limit"),
+                });
+            }
+            let va = tx.va(token_row.va_id).await?.ok_or_else(|| AuthorityError::Token {
+                reason: "the token's virtual account is gone".to_owned(),
+            })?;
+            let account = tx.account(va.account_id).await?.ok_or_else(|| {
+                AuthorityError::Token { reason: "the token's smart account is gone".to_owned() }
+            })?;
+            if !force
+                && let Some(pi) = tx.pi_by_udi(udi).await?
+                && pi.trust_id.is_some()
+                && pi.va_id == va.id
+            {
+                return Err(AuthorityError::Device {
+                    udi: udi.to_owned(),
+                    reason: "a trust code is already installed for this product instance; use force to overwrite it".to_owned(),
+                });
+            }
+            (account, va, token_row)
+        };
+        let outcome = self
+            .upload(
+                &account.domain,
+                &va.name,
+                &format!("trust request of {udi}"),
+                document.as_bytes(),
+            )
+            .await?;
+        let mut tx = self.store.begin().await?;
+        tx.use_token(token_row.id).await?;
+        tx.commit().await?;
+        Ok(outcome.ack)
+    }
+
+    /// A message from a device over smart transport; every refusal is an `ERROR` reply.
+    pub async fn device_message(&self, request: &Request) -> online::Response {
+        match self.handle_device_message(request).await {
+            Ok(response) => response,
+            Err(err) => {
+                tracing::warn!(device.udi = %udi_text(&request.header.udi), error = %err, "device message refused");
+                online::Response::error(err.to_string())
+            }
+        }
+    }
+
+    async fn handle_device_message(&self, request: &Request) -> Result<online::Response> {
+        let udi = udi_text(&request.header.udi);
+        let document = || {
+            request.data.smart_license.as_deref().ok_or_else(|| AuthorityError::Device {
+                udi: udi.clone(),
+                reason: "the message carries no <smartLicense> document".to_owned(),
+            })
+        };
+        match request.header.kind {
+            MessageType::Hello => Ok(online::Response::ok(None)),
+            MessageType::Poll => Ok(online::Response::no_data()),
+            MessageType::TrustRequest => {
+                let token = request.data.id_token.as_deref().ok_or_else(|| {
+                    AuthorityError::Token { reason: "no ID token in the trust request".to_owned() }
+                })?;
+                let ack =
+                    self.trust_with_token(token, document()?, &udi, request.data.force).await?;
+                Ok(online::Response::ok(Some(ack)))
+            }
+            MessageType::Usage | MessageType::AuthRequest | MessageType::AuthReturn => {
+                let (domain, va_name) = {
+                    let mut tx = self.store.read().await?;
+                    let pi = tx.pi_by_udi(&udi).await?.filter(|pi| pi.trust_id.is_some()).ok_or_else(|| AuthorityError::Device {
+                        udi: udi.clone(),
+                        reason: "no trust is established for this product instance: license smart trust idtoken <token> first".to_owned(),
+                    })?;
+                    let va = tx.va(pi.va_id).await?.ok_or_else(|| AuthorityError::Device {
+                        udi: udi.clone(),
+                        reason: "its virtual account is gone".to_owned(),
+                    })?;
+                    let account =
+                        tx.account(va.account_id).await?.ok_or_else(|| AuthorityError::Device {
+                            udi: udi.clone(),
+                            reason: "its smart account is gone".to_owned(),
+                        })?;
+                    (account.domain, va.name)
+                };
+                let outcome = self
+                    .upload(
+                        &domain,
+                        &va_name,
+                        &format!("smart transport message of {udi}"),
+                        document()?.as_bytes(),
+                    )
+                    .await?;
+                Ok(online::Response::ok(Some(outcome.ack)))
+            }
+        }
+    }
+}
+
+async fn smart_endpoint(State(authority): State<Arc<Authority>>, body: Bytes) -> Response {
+    match Request::parse(&body) {
+        Ok(request) => {
+            let reply = authority.device_message(&request).await;
+            let status = if reply.status == online::Status::Error {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
+            (status, axum::Json(reply)).into_response()
+        }
+        Err(err) => (StatusCode::BAD_REQUEST, axum::Json(online::Response::error(err.to_string())))
+            .into_response(),
+    }
+}
+
+async fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        axum::Json(online::Response::error(format!(
+            "the message is larger than {MAX_MESSAGE_BYTES} bytes"
+        ))),
+    )
+        .into_response()
+}
+
+/// The device-facing routes.
+pub fn router(authority: Arc<Authority>) -> Router {
+    Router::new()
+        .route(online::SMART_PATH, post(smart_endpoint))
+        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
+        .fallback(|| async {
+            (StatusCode::NOT_FOUND, axum::Json(online::Response::error("no such endpoint")))
+        })
+        .with_state(authority)
+        .layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                let response = next.run(request).await;
+                if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large().await
+                } else {
+                    response
+                }
+            },
+        ))
+}
+
+/// Serves the authority's network endpoints on `listener` until `shutdown` completes.
+pub async fn serve(
+    authority: Arc<Authority>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(authority)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,176 @@
+//! "Connected Directly to CSSM": smart transport to `slp authority serve`, trust with ID tokens
+//! created at the authority, then usage reported and acknowledged online.
+
+use crate::util::{Lab, T0, auth, authority, field, init_sw1, start_service};
+
+const T1: &str = "2026-11-10T10:00:00Z";
+
+fn token(lab: &Lab, now: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "token",
+        "create",
+        "--account",
+        "example.com",
+        "--va",
+        "Lab",
+        "--description",
+        "lab switches",
+    ];
+    args.extend_from_slice(extra);
+    auth(lab, now, &args).trim().to_owned()
+}
+
+fn point_at(lab: &Lab, state: &str, url: &str) {
+    lab.exec(
+        state,
+        T1,
+        &[
+            "configure terminal",
+            "license smart transport smart",
+            &format!("license smart url smart {url}/licservice/license"),
+            "end",
+        ],
+    );
+}
+
+#[test]
+fn id_token_trust_then_online_reporting() {
+    let lab = Lab::new();
+    authority(&lab);
+    auth(
+        &lab,
+        T0,
+        &[
+            "policy",
+            "set",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--name",
+            "Direct Policy",
+            "--unenforced-perpetual",
+            "30,60,60",
+        ],
+    );
+    let good = token(&lab, T0, &["--expires-after-days", "30"]);
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    init_sw1(&lab, T1);
+    point_at(&lab, "D", &server.url);
+    let status = lab.exec("D", T1, &["show license status"]);
+    assert_eq!(field(&status, "Type:"), "Smart");
+    assert_eq!(field(&status, "URL:"), format!("{}/licservice/license", server.url));
+
+    // Reporting before trust is refused by the authority, with the reason.
+    let out = lab.exec("D", T1, &["license smart sync all"]);
+    assert!(out.contains("no trust is established"), "{out}");
+
+    let out = lab.exec(
+        "D",
+        T1,
+        &[&format!("license smart trust idtoken {good} local"), "show license status"],
+    );
+    assert!(out.contains("%SMART_LIC-6-TRUST_CODE_INSTALL_SUCCESS"), "{out}");
+    assert!(
+        out.contains("%SMART_LIC-6-POLICY_INSTALL_SUCCESS"),
+        "after trust, the authority's policy is installed: {out}"
+    );
+    assert_ne!(field(&out, "Trust Code Installed:"), "<none>");
+    assert_eq!(field(&out, "Policy name:"), "Direct Policy");
+
+    // Again without force: refused on the device; with force: accepted.
+    let out = lab.fails(
+        T1,
+        &["device", "--state", "D", "exec", &format!("license smart trust idtoken {good} local")],
+    );
+    assert!(out.contains("already installed") && out.contains("force"), "{out}");
+    let out = lab.exec("D", T1, &[&format!("license smart trust idtoken {good} local force")]);
+    assert!(out.contains("TRUST_CODE_INSTALL_SUCCESS"), "{out}");
+
+    // Online reporting: the ACK comes back in the reply.
+    let out = lab.exec(
+        "D",
+        T1,
+        &["license smart sync all", "show license status", "show license rum id all"],
+    );
+    assert!(!out.contains("% Error"), "{out}");
+    assert_eq!(field(&out, "Last ACK received:"), "Nov 10 10:00:00 2026 UTC");
+    assert_eq!(field(&out, "Smart Account:"), "Example Corp As of Nov 10 10:00:00 2026 UTC");
+    assert_ne!(field(&out, "Last report push:"), "<none>");
+    let pis = auth(&lab, T1, &["pi", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(pis.contains("FOC2233A5ZV"), "{pis}");
+    let tokens = auth(&lab, T1, &["token", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(
+        tokens
+            .lines()
+            .any(|l| l.contains("lab switches") && l.contains(" 2 ") && l.contains("Active")),
+        "two uses: {tokens}"
+    );
+}
+
+#[test]
+fn expired_used_up_revoked_and_unknown_tokens_are_refused() {
+    let lab = Lab::new();
+    authority(&lab);
+    // Created long before the server's clock: expired by T1.
+    let expired = token(&lab, "2026-10-01T00:00:00Z", &["--expires-after-days", "1"]);
+    let once = token(&lab, T0, &["--max-uses", "1"]);
+    let revoked = token(&lab, T0, &[]);
+    auth(&lab, T0, &["token", "revoke", "--account", "example.com", "--va", "Lab", "--id", "3"]);
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    init_sw1(&lab, T1);
+    point_at(&lab, "D", &server.url);
+
+    for (token, reason) in [
+        (expired.as_str(), "the ID token expired on 2026-10-02T00:00:00Z"),
+        (revoked.as_str(), "the ID token has been revoked"),
+        ("bm90LWEtdG9rZW4=", "the ID token is not known to this authority"),
+    ] {
+        let out = lab.fails(
+            T1,
+            &[
+                "device",
+                "--state",
+                "D",
+                "exec",
+                &format!("license smart trust idtoken {token} local"),
+            ],
+        );
+        assert!(
+            out.contains("%SMART_LIC-3-TRUST_CODE_INSTALL_FAILED") && out.contains(reason),
+            "{reason}: {out}"
+        );
+    }
+    let status = lab.exec("D", T1, &["show license status"]);
+    assert_eq!(field(&status, "Trust Code Installed:"), "<none>", "nothing was installed");
+
+    lab.exec("D", T1, &[&format!("license smart trust idtoken {once} local")]);
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "E",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC0000SW2",
+            "--hostname",
+            "sw2",
+        ],
+    );
+    point_at(&lab, "E", &server.url);
+    let out = lab.fails(
+        T1,
+        &["device", "--state", "E", "exec", &format!("license smart trust idtoken {once} local")],
+    );
+    assert!(out.contains("used 1 time(s), its limit"), "{out}");
+
+    // With the peer gone, a sync is a communication failure, not a refusal.
+    drop(server);
+    let out = lab.exec("D", T1, &["license smart sync all", "show license eventlog"]);
+    assert!(out.contains("%SMART_LIC-3-COMM_FAILED: Communications failure with the Cisco Smart Software Manager (CSSM) : Unable to connect to the server"), "{out}");
+}
