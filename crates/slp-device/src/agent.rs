@@ -880,11 +880,9 @@ impl Device {
         Ok(())
     }
 
-    /// `license smart authorization request save <path>`.
-    pub fn authorization_request_save(&mut self, device_path: &str) -> Result<(), DeviceError> {
-        let request = self.state.pending_auth_request.clone().ok_or_else(|| {
-            DeviceError::Refused("% Error: no authorization request: enter `license smart authorization request add <feature> {all|local}` first".to_owned())
-        })?;
+    /// The SLAC request document of the pending `authorization request`, if there is one.
+    pub(crate) fn authorization_request_document(&self) -> Result<Option<Document>, DeviceError> {
+        let Some(request) = self.state.pending_auth_request.clone() else { return Ok(None) };
         let info = license::lookup(&request.feature).ok_or_else(|| {
             DeviceError::Refused(format!("% Error: unknown feature {}", request.feature))
         })?;
@@ -900,10 +898,17 @@ impl Device {
                 remove_code: None,
             })
             .collect();
-        let doc = Document {
+        Ok(Some(Document {
             reports: Vec::new(),
             items: vec![self.system_info(), docs::sign_json(Kind::AuthRequest, &items, &self.key)],
-        };
+        }))
+    }
+
+    /// `license smart authorization request save <path>`.
+    pub fn authorization_request_save(&mut self, device_path: &str) -> Result<(), DeviceError> {
+        let doc = self.authorization_request_document()?.ok_or_else(|| {
+            DeviceError::Refused("% Error: no authorization request: enter `license smart authorization request add <feature> {all|local}` first".to_owned())
+        })?;
         self.write_device_file(device_path, &doc)
     }
 

@@ -181,13 +181,34 @@ impl Device {
                 }
             });
         }
+        // A pending SLAC request goes first; its answer installs the authorization codes. A
+        // refusal (say, no license left in the pool) is shown and the request dropped, so that it
+        // cannot hold up usage reporting.
+        let mut lines = Vec::new();
+        if let Some(doc) = self.authorization_request_document()? {
+            let request = self.request(
+                MessageType::AuthRequest,
+                Data { smart_license: Some(doc.to_xml()), ..Data::default() },
+            );
+            match uplink.send(&url, &request) {
+                Err(err) => return Ok(self.comm_failed(scheduled, &err)),
+                Ok(reply) => {
+                    lines.extend(self.comm_ok());
+                    self.state.pending_auth_request = None;
+                    lines.extend(self.answer(reply, &url, &[])?);
+                }
+            }
+        }
         let (next, doc, ids) = self.usage_document_for_push()?;
         let request =
             self.request(MessageType::Usage, Data { smart_license: Some(doc), ..Data::default() });
         Ok(match uplink.send(&url, &request) {
-            Err(err) => self.comm_failed(scheduled, &err),
+            Err(err) => {
+                lines.extend(self.comm_failed(scheduled, &err));
+                lines
+            }
             Ok(reply) => {
-                let mut lines = self.comm_ok();
+                lines.extend(self.comm_ok());
                 if reply.status != Status::Error {
                     self.state.ledger = next;
                     self.state.ledger.mark_pending(&ids);

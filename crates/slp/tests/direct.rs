@@ -100,6 +100,25 @@ fn id_token_trust_then_online_reporting() {
     assert_ne!(field(&out, "Last report push:"), "<none>");
     let pis = auth(&lab, T1, &["pi", "list", "--account", "example.com", "--va", "Lab"]);
     assert!(pis.contains("FOC2233A5ZV"), "{pis}");
+
+    // SLAC online: the request rides on the next sync; the code comes back in the reply.
+    let out = lab.exec(
+        "D",
+        T1,
+        &[
+            "license smart authorization request add hseck9 local",
+            "license smart sync all",
+            "show license authorization",
+        ],
+    );
+    assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_INSTALL_SUCCESS"), "{out}");
+    assert!(
+        out.contains("Status: SMART AUTHORIZATION INSTALLED on Nov 10 10:00:00 2026 UTC"),
+        "{out}"
+    );
+    let licenses = auth(&lab, T1, &["license", "list", "--account", "example.com", "--va", "Lab"]);
+    let hsec = licenses.lines().find(|l| l.starts_with("hseck9")).unwrap_or_default().to_owned();
+    assert!(hsec.split_whitespace().any(|w| w == "1"), "one key reserved: {licenses}");
     let tokens = auth(&lab, T1, &["token", "list", "--account", "example.com", "--va", "Lab"]);
     assert!(
         tokens
