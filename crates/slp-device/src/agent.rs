@@ -775,7 +775,10 @@ impl Device {
             if let Some(until) = covered_until {
                 self.state.pending_changes.retain(|(at, _)| *at > until);
             }
-            self.state.last_ack = Some(self.now);
+            // An answer that acknowledges no report (e.g. to a trust request) is no RUM ACK.
+            if !ack.reports.is_empty() {
+                self.state.last_ack = Some(self.now);
+            }
             self.state.account = Some(AccountInfo {
                 smart_account: ack.smart_account.clone(),
                 virtual_account: ack.virtual_account.clone(),

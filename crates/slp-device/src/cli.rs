@@ -70,6 +70,9 @@ pub enum DeviceCommand {
         /// Run the device clock this many times faster than real time, from --now (or now).
         #[arg(long, default_value_t = 1)]
         speed: u32,
+        /// Run the scheduler only when asked (POST /slp/v1/tick), for deterministic tests.
+        #[arg(long)]
+        manual_ticks: bool,
     },
 }
 
@@ -188,7 +191,7 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             }
             Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
-        DeviceCommand::Run { mgmt, speed } => {
+        DeviceCommand::Run { mgmt, speed, manual_ticks } => {
             let clock = Arc::new(slp_clock::VirtualClock::running(clock.now(), speed));
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -205,7 +208,8 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                     println!("listening on {url}");
                     let _ = std::io::stdout().flush();
                 };
-                crate::service::serve(dir, clock, listener, shutdown, ready).await?;
+                let options = crate::service::ServeOptions { manual_ticks };
+                crate::service::serve(dir, clock, listener, shutdown, options, ready).await?;
                 Ok::<_, anyhow::Error>(())
             })?;
             Ok(ExitCode::SUCCESS)

@@ -367,6 +367,13 @@ async fn set_clock(
     Ok(Json(json!({"status": "OK", "now": shared.clock.now().to_rfc3339()})))
 }
 
+/// How the service runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Only `POST /slp/v1/tick` runs the scheduler (deterministic tests and simulations).
+    pub manual_ticks: bool,
+}
+
 /// Runs the device service on `listener` until `shutdown` completes; removes `run.json` on exit.
 /// `ready` is called with the management URL once `run.json` is written and `exec` can reach it.
 pub async fn serve(
@@ -374,6 +381,7 @@ pub async fn serve(
     clock: Arc<VirtualClock>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
     ready: impl FnOnce(&str),
 ) -> Result<(), DeviceError> {
     let device = Device::open(dir.clone(), clock.now())?;
@@ -398,6 +406,9 @@ pub async fn serve(
     let scheduler = {
         let shared = shared.clone();
         tokio::spawn(async move {
+            if options.manual_ticks {
+                return;
+            }
             let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
                 ticks.tick().await;

@@ -138,10 +138,13 @@ impl Device {
     /// answer, or a retry after a failure. `None` with transport off or nothing to do.
     pub fn next_contact(&self) -> Option<Timestamp> {
         self.push_url()?;
+        // While communication is failing, the retry schedule governs everything that is due.
+        if let Some(retry) = self.state.comm.next_retry {
+            return Some(retry);
+        }
         let poll = self.state.pending_poll.as_ref().map(|p| p.poll_after);
-        let retry = self.state.comm.next_retry;
         let push = self.next_report_push();
-        [poll, retry, push].into_iter().flatten().min()
+        [poll, push].into_iter().flatten().min()
     }
 
     fn request(&self, kind: MessageType, data: Data) -> Request {
@@ -431,8 +434,8 @@ mod tests {
         assert_eq!(dev.state.comm.next_retry, Some(at("2026-01-01T00:07:00Z")));
         assert_eq!(
             dev.next_contact(),
-            Some(at("2026-01-01T00:02:00Z")),
-            "the report push is still due"
+            Some(at("2026-01-01T00:07:00Z")),
+            "the retry schedule governs, not the overdue push"
         );
         // Past the four-hour window: every 15 minutes.
         dev.now = at("2026-01-01T05:00:00Z");

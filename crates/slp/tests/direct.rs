@@ -193,3 +193,84 @@ fn expired_used_up_revoked_and_unknown_tokens_are_refused() {
     let out = lab.exec("D", T1, &["license smart sync all", "show license eventlog"]);
     assert!(out.contains("%SMART_LIC-3-COMM_FAILED: Communications failure with the Cisco Smart Software Manager (CSSM) : Unable to connect to the server"), "{out}");
 }
+
+/// The running device's local control endpoints (token from run.json).
+fn control(lab: &Lab, state: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let info: serde_json::Value =
+        serde_json::from_str(&lab.read(&format!("{state}/run.json"))).unwrap();
+    let url = format!("{}{path}", info["url"].as_str().unwrap());
+    reqwest::blocking::Client::new()
+        .post(url)
+        .bearer_auth(info["token"].as_str().unwrap())
+        .json(&body)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+#[test]
+fn authority_down_then_back_nothing_lost_nothing_counted_twice() {
+    let lab = Lab::new();
+    authority(&lab);
+    let good = token(&lab, T0, &[]);
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    let url = server.url.clone();
+    init_sw1(&lab, T1);
+    point_at(&lab, "D", &url);
+    lab.exec("D", T1, &[&format!("license smart trust idtoken {good} local")]);
+    let _device = start_service(
+        &lab,
+        T1,
+        &["device", "--state", "D", "run", "--mgmt", "127.0.0.1:0", "--manual-ticks"],
+    );
+    lab.exec(
+        "D",
+        T1,
+        &[
+            "configure terminal",
+            "license boot level network-advantage",
+            "end",
+            "write memory",
+            "reload",
+        ],
+    );
+
+    // The authority goes away before the report is due (two minutes after the change).
+    drop(server);
+    control(&lab, "D", "/slp/v1/clock", serde_json::json!({"advance_secs": 180}));
+    let tick = control(&lab, "D", "/slp/v1/tick", serde_json::json!({}));
+    assert!(tick["messages"].to_string().contains("COMM_FAILED"), "{tick}");
+    let status = lab.exec("D", T1, &["show license status"]);
+    assert_eq!(field(&status, "Last ACK received:"), "<none>");
+    // Before the retry time nothing is attempted.
+    let tick = control(&lab, "D", "/slp/v1/tick", serde_json::json!({}));
+    assert_eq!(tick["messages"], serde_json::json!([]), "retry not due yet: {tick}");
+
+    // Back on a new port (same database): re-point, let the retry come, and it goes through once.
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    point_at(&lab, "D", &server.url);
+    control(&lab, "D", "/slp/v1/clock", serde_json::json!({"advance_secs": 300}));
+    let tick = control(&lab, "D", "/slp/v1/tick", serde_json::json!({}));
+    let messages = tick["messages"].to_string();
+    assert!(messages.contains("COMM_RESTORED"), "{tick}");
+    let status = lab.exec("D", T1, &["show license status", "show license rum id all"]);
+    assert_ne!(field(&status, "Last ACK received:"), "<none>", "{status}");
+    assert!(
+        !status.lines().any(|l| l.contains("CLOSED") || l.contains("PENDING")),
+        "every closed report is acknowledged:\n{status}"
+    );
+
+    // A forced re-send changes nothing in the pool.
+    lab.exec("D", T1, &["license smart sync all"]);
+    let licenses = auth(&lab, T1, &["license", "list", "--account", "example.com", "--va", "Lab"]);
+    let row: Vec<&str> = licenses
+        .lines()
+        .find(|l| l.starts_with("network-advantage"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[4..7], &["10", "1", "9"], "purchased, in use, balance: {licenses}");
+}
