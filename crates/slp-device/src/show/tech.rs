@@ -1,45 +1,256 @@
-//! `show license tech support`: the sections of an IOS-XE 17.9 device, in its order and labels,
-//! so that Genie's `ShowLicenseTechSupport` reads them (its schema names every key it expects).
-//! Values slp models come from the device state; agent internals a real device prints (sizes,
-//! flags, capabilities) are printed as a Catalyst 9300 on 17.9 prints them.
+//! `show license tech support`: the sections of a Catalyst 9300 on IOS-XE 17.9 (Smart Agent 5.5),
+//! in its order, labels and indentation, so that Genie's `ShowLicenseTechSupport` reads them
+//! (its schema names every key it expects). Values slp models come from the device state; agent
+//! internals a real device prints (sizes, flags, capabilities) are printed as that device does.
+//!
+//! Tech support has its own wording in places where `show license status` differs (the proxy
+//! fields, `Server Identity Check`, `State(n) InPolicy(n)` after the push interval, `IN USE(15)`,
+//! `Purged: 0(0)`), so its status block is written here rather than shared.
 
 use std::fmt::Write;
 
 use chrono::Duration;
+use slp_core::Timestamp;
+use slp_core::ledger::ReportState;
+use slp_core::license::{self, Enforcement};
+use slp_core::policy::{PolicyClass, PolicyOrigin};
 
-use super::{date, date_or_none, ha_list, report_summary, shown_usage, status_body, usage_status};
-use crate::agent::Device;
+use super::{date, date_or_none, ha_list, shown_usage};
+use crate::agent::{DEFAULT_CALLHOME_URL, DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device};
 use crate::state::Transport;
+
+/// The Smart Agent a 17.9 image carries.
+const AGENT_VERSION: &str = "5.5.13_rel/26";
 
 /// `show license tech support`
 pub fn tech_support(device: &Device) -> String {
-    let state = &device.state;
-    let mut out = String::from(
-        "Smart Licensing Tech Support info\n\nSmart Licensing Status\n======================\n\n",
+    let mut out = String::from("Smart Licensing Tech Support info\n\n");
+    status_block(device, &mut out);
+    license_usage(device, &mut out);
+    out.push_str("Product Information\n===================\n");
+    ha_list(device, &mut out);
+    let _ = writeln!(
+        out,
+        "\nAgent Version\n=============\nSmart Agent for Licensing: {AGENT_VERSION}\n"
     );
-    out.push_str("Smart Licensing is ENABLED\n\nLicense Conversion:\n  Automatic Conversion Enabled: False\n");
-    let _ = writeln!(out, "  Last data push: {}", date_or_none(state.last_push));
-    let _ = writeln!(out, "  Last file export: {}\n", date_or_none(state.last_file_write));
-    out.push_str("Export Authorization Key:\n  Features Authorized:\n    <none>\n\n");
-    status_body(device, &mut out);
+    scheduled_jobs(device, &mut out);
+    communication_statistics(device, &mut out);
+    out.push_str("License Certificates\n====================\nProduction Cert: True\n");
+    out.push_str("Not registered. No certificates installed\n\n");
+    // Every unit runs the same agent; the active one answers. A stack's standby keeps a copy of
+    // the licensing state, but the agent reports the check-point flow as stateless.
+    out.push_str("HA Info\n==========\nRP Role: Active\nChassis Role: Active\n");
+    out.push_str("Behavior Role: Active\nRMF: True\nCF: True\nCF State: Stateless\n");
+    out.push_str("Message Flow Allowed: False\n\n");
+    reservation_info(device, &mut out);
+    usage_report_summary(device, &mut out);
+    other_info(device, &mut out);
+    mapping_table(device, &mut out);
+    out
+}
 
-    out.push_str("\nLicense Usage\n=============\n");
+/// `Feb 05 13:28:02 2023 UTC (259 days, 23 hours, 17 minutes, 9 seconds remaining)`, or
+/// `Expired Not Rescheduled` for a job with nothing ahead.
+fn job(now: Timestamp, at: Option<Timestamp>) -> String {
+    let Some(at) = at.filter(|at| *at > now) else {
+        return "Expired Not Rescheduled".to_owned();
+    };
+    let left = (at - now).num_seconds();
+    let units = [
+        (left / 86_400, "days"),
+        (left / 3_600 % 24, "hours"),
+        (left / 60 % 60, "minutes"),
+        (left % 60, "seconds"),
+    ];
+    // From the first non-zero unit on, as the agent prints them ("44 days, 0 hours, …").
+    let first = units.iter().position(|(n, _)| *n > 0).unwrap_or(units.len() - 1);
+    let parts: Vec<String> = units[first..].iter().map(|(n, unit)| format!("{n} {unit}")).collect();
+    format!("{} ({} remaining)", date(at), parts.join(", "))
+}
+
+/// The next run after `now` of a job that runs every `period` from `since` (the boot).
+fn next_tick(since: Timestamp, period: Duration, now: Timestamp) -> Timestamp {
+    let period_s = period.num_seconds().max(1);
+    let runs = (now - since).num_seconds().div_euclid(period_s) + 1;
+    since + Duration::seconds(runs * period_s)
+}
+
+fn enabled(value: bool) -> &'static str {
+    if value { "ENABLED" } else { "DISABLED" }
+}
+
+fn status_block(device: &Device, out: &mut String) {
+    let state = &device.state;
+    let running = &state.running;
+    out.push_str("Smart Licensing Status\n======================\n\n");
+    out.push_str("Smart Licensing is ENABLED\n\n");
+    out.push_str("Export Authorization Key:\n  Features Authorized:\n    <none>\n\n");
+    out.push_str("Utility:\n  Status: DISABLED\n\n");
+    out.push_str("Smart Licensing Using Policy:\n  Status: ENABLED\n\n");
+
+    out.push_str("Account Information:\n");
+    match &state.account {
+        Some(account) => {
+            let _ = writeln!(
+                out,
+                "  Smart Account: {} As of {}",
+                account.smart_account,
+                date(account.as_of)
+            );
+            let _ = writeln!(out, "  Virtual Account: {}\n", account.virtual_account);
+        }
+        None => out.push_str("  Smart Account: <none>\n  Virtual Account: <none>\n\n"),
+    }
+
+    out.push_str("Data Privacy:\n");
+    let _ = writeln!(
+        out,
+        "  Sending Hostname: {}",
+        if running.privacy_hostname { "no" } else { "yes" }
+    );
+    let _ = writeln!(out, "    Callhome hostname privacy: {}", enabled(running.privacy_hostname));
+    let _ = writeln!(
+        out,
+        "    Smart Licensing hostname privacy: {}",
+        enabled(running.privacy_hostname)
+    );
+    let _ = writeln!(out, "  Version privacy: {}\n", enabled(running.privacy_version));
+
+    out.push_str("Transport:\n");
+    let _ = writeln!(out, "  Type: {}", running.transport.show_word());
+    let url = match running.transport {
+        Transport::Off => None,
+        Transport::Cslu => Some((
+            "Cslu address",
+            running.url_cslu.clone().unwrap_or_else(|| DEFAULT_CSLU_URL.to_owned()),
+        )),
+        Transport::Smart | Transport::Automatic => {
+            Some(("URL", running.url_smart.clone().unwrap_or_else(|| DEFAULT_SMART_URL.to_owned())))
+        }
+        Transport::Callhome => Some((
+            "URL",
+            running.url_callhome.clone().unwrap_or_else(|| DEFAULT_CALLHOME_URL.to_owned()),
+        )),
+    };
+    if let Some((label, url)) = url {
+        let _ = writeln!(out, "  {label}: {url}");
+        out.push_str("  Proxy:\n");
+        let _ =
+            writeln!(out, "    Address: {}", running.proxy_address.as_deref().unwrap_or("<empty>"));
+        let _ = writeln!(
+            out,
+            "    Port: {}",
+            running.proxy_port.map_or("<empty>".to_owned(), |p| p.to_string())
+        );
+        out.push_str("    Username: <empty>\n    Password: <empty>\n");
+        out.push_str("  Server Identity Check: True\n  VRF: <empty>\n");
+    }
+    out.push('\n');
+
+    out.push_str("Miscellaneous:\n  Custom Id: <empty>\n\n");
+
+    let policy = state.effective_policy();
+    let origin = policy.origin.label();
+    out.push_str("Policy:\n");
+    match (&state.policy, policy.origin) {
+        (Some(installed), PolicyOrigin::Customer) => {
+            let _ = writeln!(out, "  Policy in use: Installed On {}", date(installed.installed_at));
+            let _ = writeln!(out, "  Policy name: {}", installed.policy.name);
+        }
+        _ => out.push_str("  Policy in use: Merged from multiple sources.\n"),
+    }
+    let ack = if policy.ack_required { "yes" } else { "no" };
+    let _ = writeln!(out, "  Reporting ACK required: {ack} ({origin})");
+    for class in PolicyClass::ALL {
+        let a = policy.attributes(class);
+        let _ = writeln!(out, "  {}", class.heading());
+        let _ = writeln!(out, "    First report requirement (days): {} ({origin})", a.first);
+        let _ = writeln!(out, "    Reporting frequency (days): {} ({origin})", a.ongoing);
+        let _ = writeln!(out, "    Report on change (days): {} ({origin})", a.on_change);
+    }
+    out.push('\n');
+
+    // The agent's reporting state: 2 until the first ACK (in policy for the tightest first
+    // report requirement of the licenses in use), 4 after it (the tightest reporting frequency).
+    let in_use = device.classes_in_use();
+    let in_policy = in_use
+        .iter()
+        .map(|c| policy.attributes(*c))
+        .map(|a| if state.last_ack.is_none() { a.first } else { a.ongoing })
+        .filter(|d| *d > 0)
+        .min()
+        .unwrap_or(0);
+    let reporting_state = if state.last_ack.is_none() { 2 } else { 4 };
+    out.push_str("Usage Reporting:\n");
+    let _ = writeln!(out, "  Last ACK received: {}", date_or_none(state.last_ack));
+    let _ = writeln!(out, "  Next ACK deadline: {}", date_or_none(device.next_ack_deadline()));
+    let _ = writeln!(
+        out,
+        "  Reporting push interval: {}  days State({reporting_state}) InPolicy({in_policy})",
+        device.push_interval_days()
+    );
+    let push_check = if running.transport != Transport::Off && state.ledger.waiting_for_ack() > 0 {
+        state.last_push.map(|push| push + Duration::minutes(15))
+    } else {
+        None
+    };
+    let _ = writeln!(out, "  Next ACK push check: {}", date_or_none(push_check));
+    let _ = writeln!(out, "  Next report push: {}", date_or_none(device.next_report_push()));
+    let _ = writeln!(out, "  Last report push: {}", date_or_none(state.last_push));
+    let _ = writeln!(out, "  Last report file write: {}\n", date_or_none(state.last_file_write));
+
+    if state.units.len() == 1 {
+        match state.trust.get(&state.active().udi.to_string()) {
+            Some(trust) => {
+                let _ = writeln!(out, "Trust Code Installed: {}", date(trust.installed_at));
+            }
+            None if state.factory_trust => {
+                out.push_str("Trust Code Installed: Factory-installed\n");
+            }
+            None => out.push_str("Trust Code Installed: <none>\n"),
+        }
+    } else {
+        out.push_str("Trust Code Installed:\n");
+        for unit in &state.units {
+            let udi = unit.udi.to_string();
+            let what = match state.trust.get(&udi) {
+                Some(trust) => format!("INSTALLED on {}", date(trust.installed_at)),
+                None => "NOT INSTALLED".to_owned(),
+            };
+            let _ = writeln!(out, "  {}: {udi}\n    {what}", unit.role.as_str());
+        }
+    }
+    out.push('\n');
+}
+
+fn license_usage(device: &Device, out: &mut String) {
+    let state = &device.state;
+    out.push_str("License Usage\n=============\n");
     let active = &state.active().udi;
     for (handle, (info, count)) in shown_usage(device).into_iter().enumerate() {
         let display = info.display_name(active);
         let description = info.description.map(str::to_owned).unwrap_or_else(|| display.clone());
         let open = state.ledger.open_report(info.feature);
-        let since = open.map(|r| r.start).unwrap_or(state.booted_at);
         let _ = writeln!(out, "Handle: {}", handle + 1);
         let _ = writeln!(out, "  License: {}", info.feature);
         let _ = writeln!(out, "  Entitlement Tag: {}", info.entitlement_tag);
         let _ = writeln!(out, "  Description: {description}");
         let _ = writeln!(out, "  Count: {count}");
         out.push_str("  Version: 1.0\n");
-        let _ = writeln!(out, "  Status: {}", usage_status(count));
-        let _ = writeln!(out, "  Status time: {}", date(since));
-        let _ = writeln!(out, "  Request Time: {}", date(since));
-        let export = if info.enforcement == slp_core::license::Enforcement::ExportControlled {
+        // The agent's status codes: 15 in use, 1 not in use (authorized but idle).
+        match open {
+            Some(report) if count > 0 => {
+                out.push_str("  Status: IN USE(15)\n");
+                let _ = writeln!(out, "  Status time: {}", date(report.start));
+                let _ = writeln!(out, "  Request Time: {}", date(report.start));
+            }
+            _ => {
+                out.push_str("  Status: NOT IN USE(1)\n");
+                let _ = writeln!(out, "  Status time: {}", date(state.booted_at));
+                out.push_str("  Request Time: None\n");
+            }
+        }
+        let export = if info.enforcement == Enforcement::ExportControlled {
             "RESTRICTED - ALLOWED"
         } else {
             "NOT RESTRICTED"
@@ -59,73 +270,117 @@ pub fn tech_support(device: &Device) -> String {
         );
         out.push_str("  Soft Enforced: True\n\n");
     }
+}
 
-    out.push_str("Product Information\n===================\n");
-    ha_list(device, &mut out);
-    out.push_str("\nAgent Version\n=============\nSmart Agent for Licensing: 5.5.13_rel/26\n\n");
-
-    out.push_str("Upcoming Scheduled Jobs\n=======================\n");
+fn scheduled_jobs(device: &Device, out: &mut String) {
+    let state = &device.state;
     let now = device.now;
-    let tomorrow = (now + Duration::days(1))
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or(now);
+    let boot = state.booted_at;
+    let deadline = device.next_ack_deadline();
+    // The agent raises its reminder event 60 days ahead of the ACK deadline, then at it.
+    let external = deadline.map(|d| {
+        let reminder = d - Duration::days(60);
+        if reminder > now { reminder } else { d }
+    });
+    out.push_str("Upcoming Scheduled Jobs\n=======================\n");
     let _ = writeln!(out, "Current time: {}", date(now));
-    let _ = writeln!(out, "Daily: {}", date(tomorrow));
-    out.push_str("Authorization Renewal: Expired Status\n");
-    out.push_str("Init Flag Check: Expired Status\n");
-    out.push_str("Register Period Expiration Check: Expired Status\n");
-    let _ = writeln!(out, "Ack Expiration Check: {}", date_or_none(device.next_ack_deadline()));
-    out.push_str("Reservation configuration mismatch between nodes in HA mode: Expired Status\n");
-    let _ = writeln!(out, "Start Utility Measurements: {}", date(now + Duration::minutes(15)));
-    out.push_str("Send Utility RUM reports: Expired Status\n");
-    let _ = writeln!(out, "Save unreported RUM Reports: {}", date(now + Duration::hours(1)));
-    out.push_str("Data Synchronization: Expired Status\n");
-    let _ = writeln!(out, "External Event: {}", date(now + Duration::days(30)));
-    out.push_str("Operational Model: Expired Status\n\n");
+    for (name, at) in [
+        ("Daily", Some(next_tick(boot, Duration::days(1), now))),
+        ("Authorization Renewal", None),
+        ("Init Flag Check", None),
+        ("Reservation configuration mismatch between nodes in HA mode", None),
+        ("Start Utility Measurements", Some(next_tick(boot, Duration::minutes(15), now))),
+        ("Send Utility RUM reports", device.next_report_push()),
+        ("Save unreported RUM Reports", Some(next_tick(boot, Duration::hours(1), now))),
+        (
+            "Data Synchronization",
+            Some(next_tick(boot + Duration::minutes(3), Duration::hours(1), now)),
+        ),
+        ("External Event", external),
+        ("Operational Model", None),
+    ] {
+        let _ = writeln!(out, "{name}: {}", job(now, at));
+    }
+    out.push('\n');
+}
 
+/// One exchange's counters: `(success, failure, last response, failure reason, success time,
+/// failure time)`.
+type Exchange = (u32, u32, String, String, Option<Timestamp>, Option<Timestamp>);
+
+fn communication_statistics(device: &Device, out: &mut String) {
+    let state = &device.state;
+    let transport = state.running.transport;
+    let trusted = state.trust.contains_key(&state.active().udi.to_string());
+    let (level, overall) = match transport {
+        Transport::Off => ("INDIRECT", "Device configured for Offline transport"),
+        Transport::Cslu => ("INDIRECT", "<empty>"),
+        _ if trusted || state.factory_trust => ("DIRECT", "<empty>"),
+        _ => ("INDIRECT", "Insufficient trust for direct communication"),
+    };
     out.push_str("Communication Statistics:\n=======================\n");
-    let level = if state.running.transport == Transport::Off { "NONE" } else { "DIRECT" };
     let _ = writeln!(out, "Communication Level Allowed: {level}");
-    let overall =
-        if state.comm.failing_since.is_some() { "Communication failure" } else { "<empty>" };
     let _ = writeln!(out, "Overall State: {overall}");
-    for kind in [
-        "Trust Establishment",
-        "Trust Acknowledgement",
-        "Usage Reporting",
-        "Result Polling",
-        "Authorization Request",
-        "Authorization Confirmation",
-        "Authorization Return",
-        "Trust Sync",
-        "Hello Message",
+
+    let none = || (0, 0, "<none>".to_owned(), "<none>".to_owned(), None, None);
+    let failing = state.comm.failing_since;
+    let usage: Exchange = {
+        let ok = u32::from(state.last_push.is_some());
+        let fail = u32::from(failing.is_some());
+        let response = match (failing, state.last_push) {
+            (Some(at), _) => format!("NO REPLY on {}", date(at)),
+            (None, Some(at)) => format!("OK_POLL on {}", date(at)),
+            (None, None) => "<none>".to_owned(),
+        };
+        let reason = state.comm.last_error.clone().filter(|_| fail > 0);
+        (
+            ok,
+            fail,
+            response,
+            reason.unwrap_or_else(|| "<none>".to_owned()),
+            state.last_push,
+            failing,
+        )
+    };
+    // An ACK that arrived over the network answered a result poll.
+    let polled = state.last_ack.filter(|ack| state.last_push.is_some_and(|push| *ack >= push));
+    let polling: Exchange = match polled {
+        Some(at) => (1, 0, format!("OK on {}", date(at)), "<none>".to_owned(), Some(at), None),
+        None => none(),
+    };
+    for (kind, (ok, fail, response, reason, success_at, failure_at)) in [
+        ("Trust Establishment", none()),
+        ("Trust Acknowledgement", none()),
+        ("Usage Reporting", usage),
+        ("Result Polling", polling),
+        ("Authorization Request", none()),
+        ("Authorization Confirmation", none()),
+        ("Authorization Return", none()),
+        ("Trust Sync", none()),
+        ("Hello Message", none()),
     ] {
         let _ = writeln!(out, "{kind}:");
-        out.push_str(
-            "  Attempts: Total=0, Success=0, Fail=0  Ongoing Failure: Overall=0 Communication=0\n",
+        let _ = writeln!(
+            out,
+            "  Attempts: Total={}, Success={ok}, Fail={fail}  Ongoing Failure: Overall={fail} Communication={fail}",
+            ok + fail
         );
-        out.push_str("  Last Response: <none>\n  Failure Reason: <none>\n");
-        out.push_str("  Last Success Time: <none>\n  Last Failure Time: <none>\n");
+        let _ = writeln!(out, "  Last Response: {response}");
+        let _ = writeln!(out, "    Failure Reason: {reason}");
+        let _ = writeln!(out, "  Last Success Time: {}", date_or_none(success_at));
+        let _ = writeln!(out, "  Last Failure Time: {}", date_or_none(failure_at));
     }
+    out.push('\n');
+}
 
-    out.push_str("\nLicense Certificates\n====================\nProduction Cert: True\n\n");
-    out.push_str("HA Info\n==========\n");
-    out.push_str(
-        "RP Role: Active\nChassis Role: Active\nBehavior Role: Active\nRMF: True\nCF: True\n",
-    );
-    let cf_state = if state.units.len() > 1 { "Stateful" } else { "Stateless" };
-    let _ = writeln!(out, "CF State: {cf_state}");
-    out.push_str("Message Flow Allowed: False\n\n");
-
-    out.push_str(
-        "Reservation Info\n================\nLicense reservation: DISABLED\nOverall status:\n",
-    );
+fn reservation_info(device: &Device, out: &mut String) {
+    let state = &device.state;
+    out.push_str("Reservation Info\n================\nLicense reservation: DISABLED\n\n");
+    out.push_str("Overall status:\n");
     for unit in &state.units {
         let udi = unit.udi.to_string();
-        let _ = writeln!(out, "  {}: PID:{},SN:{}", unit.role.as_str(), unit.udi.pid, unit.udi.sn);
         let auth = state.authorizations.get(&udi);
+        let _ = writeln!(out, "  {}: {udi}", unit.role.as_str());
         match auth {
             Some(auth) => {
                 let _ = writeln!(
@@ -149,35 +404,76 @@ pub fn tech_support(device: &Device) -> String {
         );
         out.push_str("      Reservation authorization code: <none>\n");
     }
-    // The per-feature "Authorizations:" block (C9K HSEC … Term information) is left out here:
-    // Genie's ShowLicenseTechSupport nests it under `c9k_hsec`, which its own schema rejects, so
-    // printing it would make the whole output unparseable. `show license authorization` has it.
+    // A device lists each authorized feature here (`C9K HSEC (Cat9K HSEC):`, its description,
+    // count and per-unit `Term information:`). Genie's ShowLicenseTechSupport files those lines
+    // under a `c9k_hsec` key its own schema rejects (and turns the counts into ints where the
+    // schema wants strings), so any such block makes the whole output unparseable. The SLAC's
+    // state stays visible above (status, confirmation code) and in `show license authorization`.
+    out.push_str("\nSpecified license reservations:\n\n");
     out.push_str("Purchased Licenses:\n  No Purchase Information Available\n\n");
+}
 
+fn usage_report_summary(device: &Device, out: &mut String) {
+    let reports = &device.state.ledger.reports;
+    let count = |f: fn(ReportState) -> bool| reports.values().filter(|r| f(r.state)).count();
+    let total = reports.len();
+    let acked = count(|s| s == ReportState::Acknowledged);
+    let waiting = count(|s| matches!(s, ReportState::Pending | ReportState::Unacknowledged));
+    let available = count(|s| s == ReportState::Closed);
+    let collecting = count(|s| s == ReportState::Open);
+    let stored = reports.values().filter(|r| r.in_storage()).count();
     out.push_str("Usage Report Summary:\n=====================\n");
-    report_summary(device, &mut out);
+    let _ = writeln!(out, "Total: {total},  Purged: 0(0)");
+    let _ = writeln!(
+        out,
+        "Total Acknowledged Received: {acked},  Waiting for Ack: {waiting}({})",
+        waiting + available
+    );
+    let _ = writeln!(out, "Available to Report: {available}  Collecting Data: {collecting}");
+    let _ = writeln!(out, "Maximum Display: {total}  In Storage: {stored},  MIA: 0(0)");
     out.push_str("Report Module Status: Ready\n\n");
+}
 
+fn other_info(device: &Device, out: &mut String) {
+    let state = &device.state;
+    let running = &state.running;
     out.push_str("Other Info\n==========\n");
     let _ = writeln!(out, "Software ID: {}", state.software_tag);
-    let agent_state = if state.trust.is_empty() { "unidentified" } else { "authorized" };
-    let _ = writeln!(out, "Agent State: {agent_state}");
-    out.push_str("TS enable: True\n");
-    let _ = writeln!(out, "Transport: {}", state.running.transport.show_word());
-    if let Some(url) = device.push_url() {
+    out.push_str("Agent State: authorized\nTS enable: True\n");
+    let _ = writeln!(out, "Transport: {}", running.transport.show_word());
+    if !matches!(running.transport, Transport::Cslu | Transport::Off)
+        && let Some(url) = device.push_url()
+    {
         let _ = writeln!(out, "  Default URL: {url}");
     }
-    out.push_str("Locale: en_US.UTF-8\nDebug Flags: 0x7\n");
+    out.push_str("Locale: en_US.UTF-8\nDebug flags: 0x7\n");
     let _ = writeln!(
         out,
         "Privacy Send Hostname: {}",
-        if state.running.privacy_hostname { "False" } else { "True" }
+        if running.privacy_hostname { "False" } else { "True" }
     );
     out.push_str("Privacy Send IP: True\nBuild type:: Production\n");
-    out.push_str("sizeof(char)  : 1\nsizeof(int)   : 4\nsizeof(long)  : 4\nsizeof(char *): 8\nsizeof(time_t): 4\nsizeof(size_t): 8\n");
-    out.push_str("Endian: Big\nWrite Erase Occurred: False\nXOS version: 0.12.0.0\nConfig Persist Received: True\nMessage Version: 1.3\n");
-    out.push_str("connect_info.name: <empty>\nconnect_info.version: <empty>\nconnect_info.additional: <empty>\nconnect_info.prod: False\nconnect_info.capabilities: <empty>\n");
-    out.push_str("agent.capabilities: UTILITY, DLC, AppHA, MULTITIER, EXPORT_2, OK_TRY_AGAIN, POLICY_USAGE\n");
+    out.push_str("sizeof(char)  : 1\nsizeof(int)   : 4\nsizeof(long)  : 4\n");
+    out.push_str("sizeof(char *): 8\nsizeof(time_t): 4\nsizeof(size_t): 8\n");
+    out.push_str("Endian: Big\nWrite Erase Occurred: False\nXOS version: 0.12.0.0\n");
+    let persisted = if state.startup == state.running { "True" } else { "False" };
+    let _ = writeln!(out, "Config Persist Received: {persisted}");
+    out.push_str("Message Version: 1.3\n");
+    // Filled in once the agent has talked to CSSM over smart transport.
+    let cssm = matches!(running.transport, Transport::Smart | Transport::Automatic)
+        && state.last_push.is_some();
+    if cssm {
+        out.push_str("connect_info.name: SSM\nconnect_info.version: 1.3\n");
+        out.push_str("connect_info.additional: <empty>\nconnect_info.prod: True\n");
+        out.push_str("connect_info.capabilities: DLC, AppHA, EXPORT_2, POLICY_USAGE, UTILITY\n");
+    } else {
+        out.push_str("connect_info.name: <empty>\nconnect_info.version: <empty>\n");
+        out.push_str("connect_info.additional: <empty>\nconnect_info.prod: False\n");
+        out.push_str("connect_info.capabilities: <empty>\n");
+    }
+    out.push_str(
+        "agent.capabilities: UTILITY, DLC, AppHA, MULTITIER, EXPORT_2, OK_TRY_AGAIN, POLICY_USAGE\n",
+    );
     for (key, value) in [
         ("Check Point Interface", "True"),
         ("Config Management Interface", "False"),
@@ -200,6 +496,8 @@ pub fn tech_support(device: &Device) -> String {
         ("systemInitByEvent", "True"),
         ("SmartTransportServerIdCheck", "True"),
         ("SmartTransportProxySupport", "True"),
+        ("SmartAgentTelemetryRumReportMax", "1000"),
+        ("SmartAgentRumTelemetryRumStoreMin", "500"),
         ("SmartAgentPolicyDisplayFormat", "0"),
         ("SmartAgentReportOnUpgrade", "False"),
         ("SmartAgentIndividualRUMEncrypt", "2"),
@@ -222,8 +520,8 @@ pub fn tech_support(device: &Device) -> String {
         ("loggingAddTStamp", "False"),
         ("loggingAddTid", "True"),
         ("HighAvailabilityOverrideEvent", "UnknownPlatformEvent"),
-        ("PlatformIndependentOverrideEvent", "UnknownPlatformEvent"),
-        ("platformOverrideEvent", "SmartAgentSystemDateTimeChanged"),
+        ("platformIndependentOverrideEvent", "UnknownPlatformEvent"),
+        ("platformOverrideEvent", "SmartAgentSystemDataListChanged"),
         ("WaitForHaRole", "False"),
         ("standbyIsHot", "True"),
         ("chkPtType", "2"),
@@ -243,7 +541,7 @@ pub fn tech_support(device: &Device) -> String {
             Some(trust) => {
                 let _ = writeln!(
                     out,
-                    "P:{pid},S:{sn}: P:{pid},S:{sn}, state[2], Trust Data INSTALLED TrustId:{}",
+                    "P:{pid},S:{sn}: P:{pid},S:{sn}, state[2], Trust Data INSTALLED  TrustId:{}",
                     trust.trust_id
                 );
             }
@@ -252,15 +550,32 @@ pub fn tech_support(device: &Device) -> String {
             }
         }
     }
-    let overall_trust = if state.units.iter().all(|u| state.trust.contains_key(&u.udi.to_string()))
-    {
-        "INSTALLED (2)"
-    } else if state.trust.is_empty() {
-        "No ID"
-    } else {
-        "PARTIAL (1)"
+    let with_trust =
+        state.units.iter().filter(|u| state.trust.contains_key(&u.udi.to_string())).count();
+    let overall_trust = match with_trust {
+        0 => "No ID",
+        n if n == state.units.len() => "INSTALLED (2)",
+        _ => "PARTIAL (1)",
     };
     let _ = writeln!(out, "Overall Trust: {overall_trust}");
-    out.push_str("Clock sync-ed with NTP: False\n");
-    out
+    out.push_str("Clock sync-ed with NTP: True\n\n");
+}
+
+/// The platform's license map: how many licenses the image knows for the PID, and the
+/// platform-enforced ones per unit (HSEC on Catalyst 9000).
+fn mapping_table(device: &Device, out: &mut String) {
+    let state = &device.state;
+    out.push_str("Platform Provided Mapping Table\n===============================\n");
+    let _ = writeln!(out, "  {}: Total licenses found: 215", state.active().udi.pid);
+    out.push_str("Enforced Licenses:\n");
+    let hsec = license::lookup("hseck9");
+    for unit in &state.units {
+        let _ = writeln!(out, "  P:{},S:{}:", unit.udi.pid, unit.udi.sn);
+        match hsec {
+            Some(info) => {
+                let _ = writeln!(out, "    {}: {} (3)", info.feature, info.entitlement_tag);
+            }
+            None => out.push_str("    No PD enforced licenses\n"),
+        }
+    }
 }
