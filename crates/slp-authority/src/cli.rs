@@ -10,6 +10,10 @@
 //!   pi list --account A --va V [--json]
 //!   policy set|show|download --account A --va V …
 //!   event list --account A [--va V] [--json]
+//!   token create|list|revoke --account A --va V …
+//!   client create --account A --name N --role admin|reporter|viewer [--json]
+//!   client list --account A [--json]                 client revoke --account A --client-id ID
+//!   serve [--listen ADDR]
 //! ```
 
 use std::io::Write;
@@ -68,7 +72,11 @@ enum Command {
     /// ID tokens for trust establishment (`license smart trust idtoken`).
     #[command(subcommand)]
     Token(TokenCmd),
-    /// Serve the device-facing endpoint (smart transport: /licservice/license) until Ctrl-C.
+    /// API clients (OAuth2 client credentials) of a smart account.
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Serve the authority API (CSSM paths, OAuth2 at /oauth2/token) and the device endpoint
+    /// (smart transport: /licservice/license) until Ctrl-C or SIGTERM.
     Serve {
         /// Address to listen on; port 0 lets the system choose. The bound address is printed as
         /// `listening on http://…` once the server is ready.
@@ -105,6 +113,37 @@ enum TokenCmd {
         at: VaRef,
         #[arg(long)]
         id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCmd {
+    /// Creates an API client and prints its client id and secret (the secret only this once).
+    Create {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        name: String,
+        /// admin (everything), reporter (reportusage, authrequest, poll) or viewer (reads).
+        #[arg(long)]
+        role: crate::Role,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists the API clients of a smart account.
+    List {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Revokes an API client: its secret and access tokens stop working at once.
+    Revoke {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        client_id: String,
     },
 }
 
@@ -334,10 +373,10 @@ async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result
         let addr = listener.local_addr()?;
         println!("listening on http://{addr}");
         std::io::Write::flush(&mut std::io::stdout())?;
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        crate::direct::serve(authority.clone(), listener, shutdown).await.context("serving")?;
+        crate::api::serve(authority.clone(), listener, shutdown_signal())
+            .await
+            .context("serving")?;
+        tracing::info!("authority stopped");
         authority.store().close().await;
         return Ok(ExitCode::SUCCESS);
     }
@@ -345,6 +384,30 @@ async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result
     let result = dispatch(&authority, args.command).await;
     authority.store().close().await;
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Completes on Ctrl-C or (Unix) SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for SIGTERM; Ctrl-C still stops");
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()> {
@@ -602,6 +665,42 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
         Command::Token(TokenCmd::Revoke { at, id }) => {
             authority.revoke_token(&at.account, &at.va, id).await?;
             println!("ID token {id} revoked");
+        }
+        Command::Client(ClientCmd::Create { account, name, role, json }) => {
+            let (credentials, view) = authority.create_client(&account, &name, role).await?;
+            if json {
+                let out = serde_json::json!({
+                    "client_id": credentials.client_id,
+                    "client_secret": credentials.client_secret,
+                    "name": view.name,
+                    "role": view.role,
+                    "smart_account": view.smart_account,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("Client ID: {}", credentials.client_id);
+                println!("Client secret: {}", credentials.client_secret);
+                eprintln!(
+                    "API client {:?} ({}) created in {:?}; the secret is shown only this once",
+                    view.name, view.role, view.smart_account
+                );
+            }
+        }
+        Command::Client(ClientCmd::List { account, output }) => {
+            let rows = authority.clients(&account).await?;
+            print_rows(&output, &rows, &["Client ID", "Name", "Role", "Created", "Status"], |c| {
+                vec![
+                    c.client_id.clone(),
+                    c.name.clone(),
+                    c.role.clone(),
+                    short_time(&c.created),
+                    c.status.clone(),
+                ]
+            })?;
+        }
+        Command::Client(ClientCmd::Revoke { account, client_id }) => {
+            authority.revoke_client(&account, &client_id).await?;
+            println!("API client {client_id} revoked");
         }
         Command::Serve { .. } => unreachable_serve()?,
         Command::Event(EventCmd::List { account, va, output }) => {

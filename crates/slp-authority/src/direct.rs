@@ -309,10 +309,14 @@ async fn too_large() -> Response {
         .into_response()
 }
 
-/// The device-facing routes.
+/// The device-facing route, for [`crate::api::router`] to mount.
+pub(crate) fn routes() -> Router<Arc<Authority>> {
+    Router::new().route(online::SMART_PATH, post(smart_endpoint))
+}
+
+/// The device-facing routes alone.
 pub fn router(authority: Arc<Authority>) -> Router {
-    Router::new()
-        .route(online::SMART_PATH, post(smart_endpoint))
+    routes()
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
         .fallback(|| async {
             (StatusCode::NOT_FOUND, axum::Json(online::Response::error("no such endpoint")))
@@ -330,11 +334,12 @@ pub fn router(authority: Arc<Authority>) -> Router {
         ))
 }
 
-/// Serves the authority's network endpoints on `listener` until `shutdown` completes.
+/// Serves every network endpoint of the authority (the whole [`crate::api`]) on `listener`
+/// until `shutdown` completes.
 pub async fn serve(
     authority: Arc<Authority>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(authority)).with_graceful_shutdown(shutdown).await
+    crate::api::serve(authority, listener, shutdown).await
 }

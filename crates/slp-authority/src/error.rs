@@ -62,13 +62,25 @@ pub enum AuthorityError {
     /// The authority's signing key in the database is unreadable.
     #[error("the authority signing key stored in the database is unusable: {0}")]
     AuthorityKey(WireError),
-    /// The database refused or failed.
     /// An ID token that cannot be used (unknown, expired, used up, revoked).
     #[error("ID token refused: {reason}")]
     Token { reason: String },
     /// A device message over smart transport that cannot be taken.
     #[error("{udi}: {reason}")]
     Device { udi: String, reason: String },
+    /// API client credentials or an access token that cannot be accepted.
+    #[error("{reason}")]
+    Unauthorized { reason: String },
+    /// An authenticated API client asked for something outside its smart account or role.
+    #[error("{reason}")]
+    Forbidden { reason: String },
+    /// A request body member is missing or unusable; `field` is its JSON path.
+    #[error("{field}: {reason}")]
+    Request { field: String, reason: String },
+    /// No poll result has this id (in the caller's smart account).
+    #[error("poll id {0:?} not found")]
+    PollNotFound(String),
+    /// The database refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -1,13 +1,16 @@
 //! The license authority (the CSSM role of Smart Licensing Using Policy).
 //!
 //! [`Authority`] is the one entry point, used by the `slp authority` command line ([`cli`]) and
-//! by the HTTP API to come. It keeps smart accounts, virtual accounts, license pools, product
+//! by the HTTP API ([`api`]: Cisco's CSSM paths, shaped by [`cssm`], with OAuth2 [`clients`]). It keeps smart accounts, virtual accounts, license pools, product
 //! instances, received RUM reports, authorization codes (SLACs) and policies in a
 //! [`slp_store::Store`], and answers usage uploads ([`Authority::upload`]) with signed ACK
 //! documents. Every operation runs in one store transaction: a refused request changes nothing.
 //! Time comes only from the [`Clock`] it is given.
 
+pub mod api;
 pub mod cli;
+pub mod clients;
+pub mod cssm;
 pub mod direct;
 mod error;
 mod upload;
@@ -27,6 +30,8 @@ use slp_wire::docs::{self, PolicyDoc};
 use slp_wire::keys::KeyPair;
 use slp_wire::xml::{Document, Kind};
 
+pub use api::{router, serve};
+pub use clients::{AccessToken, ClientCredentials, ClientView, Principal, Role};
 pub use error::{AuthorityError, Result};
 pub use view::*;
 

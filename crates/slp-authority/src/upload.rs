@@ -52,11 +52,26 @@ impl Authority {
         file_name: &str,
         bytes: &[u8],
     ) -> Result<UploadOutcome> {
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let outcome = self.upload_in(&mut tx, &account_row, &va_row, file_name, bytes).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// [`Authority::upload`] inside the caller's transaction (the API ingests several documents
+    /// of one request all or nothing). The caller commits.
+    pub(crate) async fn upload_in(
+        &self,
+        tx: &mut Tx,
+        account_row: &Account,
+        va_row: &VirtualAccount,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<UploadOutcome> {
         let file = file_name.to_owned();
         let now = self.now();
         let sha256: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
-        let mut tx = self.store.begin().await?;
-        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
         tx.lock_va(va_row.id).await?;
         if let Some(previous) = tx.upload_by_sha(va_row.id, &sha256).await? {
             tracing::info!(file = %file, va = %va_row.name, "byte-identical upload: stored ACK returned");
@@ -78,10 +93,9 @@ impl Authority {
         })?;
         let doc = Document::parse(text)
             .map_err(|source| AuthorityError::Wire { file: file.clone(), error: source })?;
-        let mut job = Job { authority: self, file, account: account_row, va: va_row, now };
-        let outcome = job.run(&mut tx, &doc, &sha256).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        let mut job =
+            Job { authority: self, file, account: account_row.clone(), va: va_row.clone(), now };
+        job.run(tx, &doc, &sha256).await
     }
 }
 

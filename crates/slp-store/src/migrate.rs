@@ -18,6 +18,7 @@ const SQLITE: &[Migration] = &[
         name: "id_tokens",
         sql: include_str!("../migrations/sqlite/0002_id_tokens.sql"),
     },
+    Migration { version: 3, name: "api", sql: include_str!("../migrations/sqlite/0003_api.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -31,6 +32,7 @@ const POSTGRES: &[Migration] = &[
         name: "id_tokens",
         sql: include_str!("../migrations/postgres/0002_id_tokens.sql"),
     },
+    Migration { version: 3, name: "api", sql: include_str!("../migrations/postgres/0003_api.sql") },
 ];
 
 /// An arbitrary constant naming slp's migration lock among PostgreSQL advisory locks.

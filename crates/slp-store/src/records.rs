@@ -215,3 +215,52 @@ pub struct IdToken {
     pub uses: i64,
     pub revoked_at: Option<i64>,
 }
+
+/// An OAuth2 API client of one smart account (only a SHA-256 of its secret is stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClient {
+    pub id: i64,
+    /// The public client id given to `POST /oauth2/token`.
+    pub client_id: String,
+    pub secret_hash: String,
+    pub account_id: i64,
+    pub name: String,
+    /// `admin`, `reporter` or `viewer`.
+    pub role: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// An API client to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiClient {
+    pub client_id: String,
+    pub secret_hash: String,
+    pub account_id: i64,
+    pub name: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+/// An issued access token (only its SHA-256 is stored), with the client it was issued to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub token_hash: String,
+    pub client: ApiClient,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// The stored answer to a `reportusage` or `authrequest` request, by poll id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollRecord {
+    /// Below 2^63; clients see it as a decimal string.
+    pub poll_id: i64,
+    pub va_id: i64,
+    /// `acknowledgements` or `authorizations`.
+    pub action: String,
+    pub correlation_id: String,
+    /// The result as JSON text.
+    pub result: String,
+    pub created_at: i64,
+}

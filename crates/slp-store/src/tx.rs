@@ -391,13 +391,16 @@ impl Tx {
     }
 
     /// Deletes a virtual account and what only it refers to (policy, uploads, reports, codes,
-    /// events). The caller checks first that it holds no licenses or product instances.
+    /// ID tokens, poll results, events). The caller checks first that it holds no licenses or
+    /// product instances.
     pub async fn delete_va(&mut self, id: i64) -> Result<()> {
         for sql in [
             "DELETE FROM policies WHERE va_id = $1",
             "DELETE FROM uploads WHERE va_id = $1",
             "DELETE FROM reports WHERE va_id = $1",
             "DELETE FROM authorizations WHERE va_id = $1",
+            "DELETE FROM id_tokens WHERE va_id = $1",
+            "DELETE FROM polls WHERE va_id = $1",
             "UPDATE events SET va_id = NULL WHERE va_id = $1",
             "DELETE FROM virtual_accounts WHERE id = $1",
         ] {
@@ -897,6 +900,190 @@ impl Tx {
         Ok(())
     }
 
+    // ---- savepoints ----------------------------------------------------------------------
+
+    /// Opens a savepoint named `name` (a plain identifier chosen by the caller): the work
+    /// after it can be undone alone with [`Tx::rollback_to`], keeping what came before.
+    pub async fn savepoint(&mut self, name: &'static str) -> Result<()> {
+        sqlx::query(&format!("SAVEPOINT {name}"))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("opening a savepoint"))?;
+        Ok(())
+    }
+
+    /// Undoes everything since [`Tx::savepoint`] `name` and ends it.
+    pub async fn rollback_to(&mut self, name: &'static str) -> Result<()> {
+        for sql in [format!("ROLLBACK TO SAVEPOINT {name}"), format!("RELEASE SAVEPOINT {name}")] {
+            sqlx::query(&sql)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db("rolling back to a savepoint"))?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the work since [`Tx::savepoint`] `name` and ends it.
+    pub async fn release(&mut self, name: &'static str) -> Result<()> {
+        sqlx::query(&format!("RELEASE SAVEPOINT {name}"))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("releasing a savepoint"))?;
+        Ok(())
+    }
+
+    // ---- API clients and access tokens ---------------------------------------------------
+
+    pub async fn insert_client(&mut self, new: &NewApiClient) -> Result<ApiClient> {
+        let row = self
+            .guarded_fetch_one(
+                sqlx::query(
+                    "INSERT INTO api_clients (client_id, secret_hash, account_id, name, role, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(&new.client_id)
+                .bind(&new.secret_hash)
+                .bind(new.account_id)
+                .bind(&new.name)
+                .bind(&new.role)
+                .bind(new.created_at),
+            )
+            .await
+            .map_err(unique("creating an API client", "API client", &new.name))?;
+        let id: i64 = row.try_get("id").map_err(db("creating an API client"))?;
+        Ok(ApiClient {
+            id,
+            client_id: new.client_id.clone(),
+            secret_hash: new.secret_hash.clone(),
+            account_id: new.account_id,
+            name: new.name.clone(),
+            role: new.role.clone(),
+            created_at: new.created_at,
+            revoked_at: None,
+        })
+    }
+
+    pub async fn client_by_client_id(&mut self, client_id: &str) -> Result<Option<ApiClient>> {
+        let row = sqlx::query(&format!("{CLIENT} WHERE client_id = $1"))
+            .bind(client_id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("finding an API client"))?;
+        row.as_ref().map(api_client).transpose().map_err(db("finding an API client"))
+    }
+
+    /// The API clients of a smart account, revoked ones included.
+    pub async fn clients(&mut self, account_id: i64) -> Result<Vec<ApiClient>> {
+        let rows = sqlx::query(&format!("{CLIENT} WHERE account_id = $1 ORDER BY name"))
+            .bind(account_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("listing API clients"))?;
+        rows.iter().map(api_client).collect::<sqlx::Result<_>>().map_err(db("listing API clients"))
+    }
+
+    /// Revokes a client and drops its access tokens.
+    pub async fn revoke_client(&mut self, id: i64, now: i64) -> Result<()> {
+        sqlx::query("UPDATE api_clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("revoking an API client"))?;
+        sqlx::query("DELETE FROM api_tokens WHERE client = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("revoking an API client"))?;
+        Ok(())
+    }
+
+    /// Records an access token issued to the client with row id `client`.
+    pub async fn insert_api_token(
+        &mut self,
+        token_hash: &str,
+        client: i64,
+        issued_at: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        self.guarded_execute(
+            sqlx::query(
+                "INSERT INTO api_tokens (token_hash, client, issued_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(client)
+            .bind(issued_at)
+            .bind(expires_at),
+        )
+        .await
+        .map_err(unique("issuing an access token", "access token", "(digest)"))?;
+        Ok(())
+    }
+
+    /// The access token with this digest and its client, if it was issued (expired or not).
+    pub async fn api_token(&mut self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let row = sqlx::query(
+            "SELECT t.token_hash, t.issued_at, t.expires_at, c.id, c.client_id, c.secret_hash, c.account_id, \
+             c.name, c.role, c.created_at, c.revoked_at \
+             FROM api_tokens t JOIN api_clients c ON c.id = t.client WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db("finding an access token"))?;
+        let token = |row: &AnyRow| -> sqlx::Result<ApiToken> {
+            Ok(ApiToken {
+                token_hash: row.try_get("token_hash")?,
+                client: api_client(row)?,
+                issued_at: row.try_get("issued_at")?,
+                expires_at: row.try_get("expires_at")?,
+            })
+        };
+        row.as_ref().map(token).transpose().map_err(db("finding an access token"))
+    }
+
+    /// Deletes access tokens that expired before `before`; how many.
+    pub async fn purge_api_tokens(&mut self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE expires_at < $1")
+            .bind(before)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("purging expired access tokens"))?;
+        Ok(done.rows_affected())
+    }
+
+    // ---- polls ---------------------------------------------------------------------------
+
+    pub async fn poll(&mut self, poll_id: i64) -> Result<Option<PollRecord>> {
+        let row = sqlx::query(
+            "SELECT poll_id, va_id, action, correlation_id, result, created_at FROM polls WHERE poll_id = $1",
+        )
+        .bind(poll_id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db("finding a poll"))?;
+        row.as_ref().map(poll).transpose().map_err(db("finding a poll"))
+    }
+
+    /// Records a poll result unless one with the same id exists; returns the stored record
+    /// (the earlier one when a concurrent or replayed request got there first).
+    pub async fn insert_poll(&mut self, record: &PollRecord) -> Result<PollRecord> {
+        sqlx::query(
+            "INSERT INTO polls (poll_id, va_id, action, correlation_id, result, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (poll_id) DO NOTHING",
+        )
+        .bind(record.poll_id)
+        .bind(record.va_id)
+        .bind(&record.action)
+        .bind(&record.correlation_id)
+        .bind(&record.result)
+        .bind(record.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("recording a poll result"))?;
+        Ok(self.poll(record.poll_id).await?.unwrap_or_else(|| record.clone()))
+    }
+
     pub async fn log(&mut self, new: NewEvent) -> Result<()> {
         sqlx::query(
             "INSERT INTO events (at, account_id, va_id, udi, message) VALUES ($1, $2, $3, $4, $5)",
@@ -932,6 +1119,32 @@ impl Tx {
         .map_err(db("reading the event log"))?;
         rows.iter().map(event).collect::<sqlx::Result<_>>().map_err(db("reading the event log"))
     }
+}
+
+const CLIENT: &str = "SELECT id, client_id, secret_hash, account_id, name, role, created_at, revoked_at FROM api_clients";
+
+fn api_client(row: &AnyRow) -> sqlx::Result<ApiClient> {
+    Ok(ApiClient {
+        id: row.try_get("id")?,
+        client_id: row.try_get("client_id")?,
+        secret_hash: row.try_get("secret_hash")?,
+        account_id: row.try_get("account_id")?,
+        name: row.try_get("name")?,
+        role: row.try_get("role")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn poll(row: &AnyRow) -> sqlx::Result<PollRecord> {
+    Ok(PollRecord {
+        poll_id: row.try_get("poll_id")?,
+        va_id: row.try_get("va_id")?,
+        action: row.try_get("action")?,
+        correlation_id: row.try_get("correlation_id")?,
+        result: row.try_get("result")?,
+        created_at: row.try_get("created_at")?,
+    })
 }
 
 const TOKEN: &str = "SELECT id, va_id, token_hash, description, created_at, expires_at, max_uses, uses, revoked_at FROM id_tokens";

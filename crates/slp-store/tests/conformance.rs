@@ -107,6 +107,10 @@ conformance!(
     a_dropped_transaction_changes_nothing,
     events_are_kept_in_order,
     id_tokens_count_uses_and_revoke,
+    api_clients_and_access_tokens,
+    poll_results_are_kept_once,
+    savepoints_undo_only_their_part,
+    deleting_a_va_takes_its_tokens_and_polls,
 );
 
 async fn fixture(store: &Store) -> (Account, VirtualAccount) {
@@ -423,4 +427,117 @@ async fn id_tokens_count_uses_and_revoke(h: &Harness) {
     );
     assert_eq!(tx.tokens(lab.id).await.unwrap(), vec![stored]);
     assert_eq!(tx.token_by_hash("nope").await.unwrap(), None);
+}
+
+fn new_client(account_id: i64, name: &str) -> NewApiClient {
+    NewApiClient {
+        client_id: format!("id-{name}"),
+        secret_hash: format!("hash-{name}"),
+        account_id,
+        name: name.to_owned(),
+        role: "admin".to_owned(),
+        created_at: 100,
+    }
+}
+
+async fn api_clients_and_access_tokens(h: &Harness) {
+    let (account, _) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let ops = tx.insert_client(&new_client(account.id, "ops")).await.unwrap();
+    let err = tx.insert_client(&new_client(account.id, "ops")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { what: "API client", .. }), "{err}");
+    tx.insert_api_token("t1", ops.id, 100, 200).await.unwrap();
+    tx.insert_api_token("t2", ops.id, 300, 400).await.unwrap();
+    assert!(tx.insert_api_token("t1", ops.id, 100, 200).await.is_err(), "a token is unique");
+    tx.commit().await.unwrap();
+
+    let store = h.reopen().await;
+    let mut tx = store.begin().await.unwrap();
+    let token = tx.api_token("t1").await.unwrap().unwrap();
+    assert_eq!((token.client.clone(), token.issued_at, token.expires_at), (ops.clone(), 100, 200));
+    assert_eq!(tx.client_by_client_id("id-ops").await.unwrap(), Some(ops.clone()));
+    assert_eq!(tx.clients(account.id).await.unwrap(), vec![ops.clone()]);
+    assert_eq!(tx.purge_api_tokens(300).await.unwrap(), 1, "only the expired one");
+    assert_eq!(tx.api_token("t1").await.unwrap(), None);
+    tx.revoke_client(ops.id, 350).await.unwrap();
+    assert_eq!(tx.api_token("t2").await.unwrap(), None, "revoking drops the client's tokens");
+    assert_eq!(tx.client_by_client_id("id-ops").await.unwrap().unwrap().revoked_at, Some(350));
+    tx.commit().await.unwrap();
+    store.close().await;
+}
+
+async fn poll_results_are_kept_once(h: &Harness) {
+    let (_, lab) = fixture(&h.store).await;
+    let record = PollRecord {
+        poll_id: 773_126_444_402_795_033,
+        va_id: lab.id,
+        action: "acknowledgements".to_owned(),
+        correlation_id: "c1".to_owned(),
+        result: "{}".to_owned(),
+        created_at: 100,
+    };
+    let mut tx = h.store.begin().await.unwrap();
+    assert_eq!(tx.insert_poll(&record).await.unwrap(), record);
+    let later = PollRecord { correlation_id: "c2".to_owned(), ..record.clone() };
+    assert_eq!(tx.insert_poll(&later).await.unwrap(), record, "the first result stays");
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(tx.poll(record.poll_id).await.unwrap(), Some(record));
+    assert_eq!(tx.poll(1).await.unwrap(), None);
+}
+
+async fn savepoints_undo_only_their_part(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    tx.insert_pi(&pi(lab.id, "PID:A,SN:1")).await.unwrap();
+    tx.savepoint("part").await.unwrap();
+    tx.insert_pi(&pi(lab.id, "PID:A,SN:2")).await.unwrap();
+    // A failing statement inside the savepoint leaves the transaction usable.
+    assert!(tx.insert_pi(&pi(lab.id, "PID:A,SN:2")).await.is_err());
+    tx.rollback_to("part").await.unwrap();
+    tx.savepoint("part").await.unwrap();
+    tx.insert_va(account.id, "Kept", 100).await.unwrap();
+    tx.release("part").await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    let udis: Vec<String> = tx.pis(lab.id).await.unwrap().into_iter().map(|p| p.udi).collect();
+    assert_eq!(udis, ["PID:A,SN:1"]);
+    assert!(tx.va_by_name(account.id, "Kept").await.unwrap().is_some());
+}
+
+async fn deleting_a_va_takes_its_tokens_and_polls(h: &Harness) {
+    let (account, _) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let spare = tx.insert_va(account.id, "Spare", 100).await.unwrap();
+    tx.insert_token(&IdToken {
+        id: 0,
+        va_id: spare.id,
+        token_hash: "h".to_owned(),
+        description: String::new(),
+        created_at: 100,
+        expires_at: 200,
+        max_uses: None,
+        uses: 0,
+        revoked_at: None,
+    })
+    .await
+    .unwrap();
+    tx.insert_poll(&PollRecord {
+        poll_id: 7,
+        va_id: spare.id,
+        action: "acknowledgements".to_owned(),
+        correlation_id: "c".to_owned(),
+        result: "{}".to_owned(),
+        created_at: 100,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = h.store.begin().await.unwrap();
+    tx.delete_va(spare.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(tx.va(spare.id).await.unwrap(), None);
+    assert_eq!(tx.poll(7).await.unwrap(), None);
+    assert_eq!(tx.token_by_hash("h").await.unwrap(), None);
 }

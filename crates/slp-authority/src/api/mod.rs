@@ -1,0 +1,183 @@
+//! The authority's HTTP API: Cisco's CSSM paths and JSON member names (PROTOCOL.md §7), OAuth2
+//! client credentials, and the device-facing smart-transport endpoint of [`crate::direct`].
+//!
+//! | method | path | who | success |
+//! |---|---|---|---|
+//! | POST | `/oauth2/token` | client credentials | 200 |
+//! | POST | `{BASE}/v2/devices/reportusage` | admin, reporter | 202 `OK_POLL` |
+//! | POST | `{BASE}/v2/devices/authrequest` | admin, reporter | 202 `OK_POLL` |
+//! | POST | `{BASE}/v2/accounts/poll` | admin, reporter | 200 `COMPLETE` |
+//! | GET | `{BASE}/v2/accounts/search` | admin, viewer | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}/customer/virtual-accounts` | admin, viewer | 200 |
+//! | POST | `{BASE}/v1/accounts/{domain}/customer/virtual-accounts` | admin | 201 |
+//! | POST | `{BASE}/v1/accounts/{domain}/licenses` | admin, viewer | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/devices` | admin, viewer | 200 |
+//! | POST | `{BASE}/v3/licenses/summary` | admin, viewer | 200 |
+//! | POST | `/licservice/license` | devices (signed documents) | 200 |
+//!
+//! `{BASE}` is [`BASE`]. Every endpoint but the token and device endpoints needs
+//! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s.
+
+mod accounts;
+mod devices;
+mod error;
+mod licenses;
+mod oauth;
+mod reporting;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header as http_header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::Authority;
+use crate::clients::Principal;
+
+/// The path prefix of Cisco's Smart Software Manager API.
+pub const BASE: &str = "/services/api/smart-accounts-and-licensing";
+
+/// Largest request body accepted (8 MiB); larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The API's routes over `authority`.
+pub fn router(authority: Arc<Authority>) -> Router {
+    let at = |path: &str| format!("{BASE}{path}");
+    Router::new()
+        .route("/oauth2/token", post(oauth::token))
+        .route(&at("/v2/devices/reportusage"), post(reporting::report_usage))
+        .route(&at("/v2/devices/authrequest"), post(reporting::auth_request))
+        .route(&at("/v2/accounts/poll"), post(reporting::poll))
+        .route(&at("/v2/accounts/search"), get(accounts::search))
+        .route(
+            &at("/v1/accounts/{domain}/customer/virtual-accounts"),
+            get(accounts::list_vas).post(accounts::create_va),
+        )
+        .route(&at("/v1/accounts/{domain}/licenses"), post(licenses::list))
+        .route(&at("/v1/accounts/{domain}/virtual-accounts/{va}/devices"), get(devices::list))
+        .route(&at("/v3/licenses/summary"), post(licenses::summary))
+        .merge(crate::direct::routes())
+        .fallback(|request: Request| async move {
+            ApiError::NotFound(format!(
+                "no such endpoint: {} {}",
+                request.method(),
+                request.uri().path()
+            ))
+        })
+        .method_not_allowed_fallback(|request: Request| async move {
+            ApiError::MethodNotAllowed(format!(
+                "{} is not allowed on {}",
+                request.method(),
+                request.uri().path()
+            ))
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(authority)
+        .layer(middleware::from_fn(json_payload_too_large))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
+/// flight.
+pub async fn serve(
+    authority: Arc<Authority>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(authority)).with_graceful_shutdown(shutdown).await
+}
+
+/// Every 413, whoever produced it, gets the API's JSON error body.
+async fn json_payload_too_large(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES }.into_response()
+    } else {
+        response
+    }
+}
+
+/// A header's value as text, if present and not empty.
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The bearer token of a request authenticates its client.
+impl FromRequestParts<Arc<Authority>> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        authority: &Arc<Authority>,
+    ) -> Result<Principal, ApiError> {
+        let value = parts.headers.get(http_header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::Unauthorized(
+                "missing Authorization header: send `Authorization: Bearer <access token>` with a token from POST /oauth2/token".to_owned(),
+            )
+        })?;
+        let value = value.to_str().map_err(|_| {
+            ApiError::Unauthorized("the Authorization header is not readable text".to_owned())
+        })?;
+        let token = match value.trim().split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => {
+                return Err(ApiError::Unauthorized(
+                    "the Authorization header is not a Bearer token: send `Authorization: Bearer <access token>`".to_owned(),
+                ));
+            }
+        };
+        let principal = authority.authenticate(token).await?;
+        tracing::debug!(client = %principal.name, account = %principal.account_domain, "authenticated");
+        Ok(principal)
+    }
+}
+
+/// A JSON body read with the body limit, whose errors name the offending field
+/// (`data.reports[0].sudi: missing field udi_pid`). An empty body reads as `{}`.
+pub struct CiscoJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CiscoJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<CiscoJson<T>, ApiError> {
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES }
+            } else {
+                ApiError::BadRequest(format!(
+                    "cannot read the request body: {}",
+                    rejection.body_text()
+                ))
+            }
+        })?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        let mut deserializer = serde_json::Deserializer::from_slice(text);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if path == "." {
+                ApiError::BadRequest(format!("malformed JSON body: {inner}"))
+            } else {
+                ApiError::BadRequest(format!("malformed JSON body: {path}: {inner}"))
+            }
+        })?;
+        deserializer.end().map_err(|err| {
+            ApiError::BadRequest(format!("malformed JSON body: trailing data: {err}"))
+        })?;
+        Ok(CiscoJson(value))
+    }
+}

@@ -1,0 +1,320 @@
+//! API clients: OAuth2 client credentials per smart account, and the bearer access tokens they
+//! get from `POST /oauth2/token`.
+//!
+//! Only SHA-256 digests of client secrets and access tokens are stored (both are 256 random
+//! bits, so a fast digest is enough). Access tokens live in the database with their expiry
+//! (from the [`slp_clock::Clock`]), so they survive a restart and every replica on one
+//! database accepts them.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use slp_store::{ApiClient, NewApiClient};
+
+use crate::{Authority, AuthorityError, Result, check_name, rfc3339_ts};
+
+/// Seconds an access token is valid (`expires_in`).
+pub const TOKEN_LIFETIME_SECS: i64 = 3600;
+
+/// What an API client may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything in its smart account.
+    Admin,
+    /// Only `reportusage`, `authrequest` and `poll` (a relay or a controller).
+    Reporter,
+    /// Only reads (GET, and the read-only queries sent as POST: license lists and summaries).
+    Viewer,
+}
+
+/// The kind of access an endpoint needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads: listings and searches.
+    Read,
+    /// Usage reporting: `reportusage`, `authrequest`, `poll`.
+    Report,
+    /// Changes to accounts.
+    Write,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Reporter, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Reporter => "reporter",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+
+    pub fn allows(self, access: Access) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Reporter => access == Access::Report,
+            Role::Viewer => access == Access::Read,
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Role, String> {
+        Role::parse(text)
+            .ok_or_else(|| format!("{text:?} is not a role: use admin, reporter or viewer"))
+    }
+}
+
+/// The authenticated caller of an API request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub client_id: String,
+    /// The client's name (`--name`).
+    pub name: String,
+    pub role: Role,
+    pub account_id: i64,
+    pub account_domain: String,
+    pub account_name: String,
+}
+
+impl Principal {
+    /// Refuses what the client's role does not allow; `what` names the request.
+    pub fn require(&self, access: Access, what: &str) -> Result<()> {
+        if self.role.allows(access) {
+            Ok(())
+        } else {
+            Err(AuthorityError::Forbidden {
+                reason: format!(
+                    "API client {:?} has role {}, which does not allow {what}",
+                    self.name,
+                    self.role.as_str()
+                ),
+            })
+        }
+    }
+
+    /// Refuses a smart account other than the client's; `given` is the caller's spelling
+    /// (domain, name or numeric id).
+    pub fn require_account(&self, matches: bool, given: &str) -> Result<()> {
+        if matches {
+            Ok(())
+        } else {
+            Err(AuthorityError::Forbidden {
+                reason: format!(
+                    "API client {:?} is scoped to smart account {:?}; it has no access to {given:?}",
+                    self.name, self.account_domain
+                ),
+            })
+        }
+    }
+}
+
+/// A new client's credentials; the secret is shown only this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// An API client as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub role: String,
+    pub smart_account: String,
+    pub created: String,
+    /// `Active` or `Revoked`.
+    pub status: String,
+}
+
+/// The reply of `POST /oauth2/token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessToken {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    pub expires_in: i64,
+}
+
+pub(crate) fn digest(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares two digests without an early exit.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn random_secret() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+fn client_view(client: &ApiClient, account: &str) -> ClientView {
+    ClientView {
+        client_id: client.client_id.clone(),
+        name: client.name.clone(),
+        role: client.role.clone(),
+        smart_account: account.to_owned(),
+        created: rfc3339_ts(client.created_at),
+        status: if client.revoked_at.is_some() { "Revoked" } else { "Active" }.to_owned(),
+    }
+}
+
+impl Authority {
+    /// Creates an API client of a smart account; returns its credentials (the secret is not
+    /// kept, only its digest) and its row.
+    pub async fn create_client(
+        &self,
+        account: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<(ClientCredentials, ClientView)> {
+        let name = check_name("API client name", name)?;
+        let now = self.now().timestamp();
+        let credentials = ClientCredentials {
+            client_id: format!("slp-{}", uuid::Uuid::new_v4().simple()),
+            client_secret: random_secret(),
+        };
+        let mut tx = self.store.begin().await?;
+        let account_row = Self::resolve_account(&mut tx, account).await?;
+        let client = tx
+            .insert_client(&NewApiClient {
+                client_id: credentials.client_id.clone(),
+                secret_hash: digest(&credentials.client_secret),
+                account_id: account_row.id,
+                name: name.clone(),
+                role: role.as_str().to_owned(),
+                created_at: now,
+            })
+            .await?;
+        tx.log(self.event(
+            &account_row,
+            None,
+            format!(
+                "API client {name:?} ({}) created with role {}",
+                client.client_id,
+                role.as_str()
+            ),
+        ))
+        .await?;
+        tx.commit().await?;
+        tracing::info!(account = %account_row.domain, client = %name, role = role.as_str(), "API client created");
+        Ok((credentials, client_view(&client, &account_row.domain)))
+    }
+
+    /// The API clients of a smart account.
+    pub async fn clients(&self, account: &str) -> Result<Vec<ClientView>> {
+        let mut tx = self.store.read().await?;
+        let account_row = Self::resolve_account(&mut tx, account).await?;
+        Ok(tx
+            .clients(account_row.id)
+            .await?
+            .iter()
+            .map(|c| client_view(c, &account_row.domain))
+            .collect())
+    }
+
+    /// Revokes an API client: its secret and every token it holds stop working at once.
+    pub async fn revoke_client(&self, account: &str, client_id: &str) -> Result<()> {
+        let now = self.now().timestamp();
+        let mut tx = self.store.begin().await?;
+        let account_row = Self::resolve_account(&mut tx, account).await?;
+        let client = tx
+            .client_by_client_id(client_id.trim())
+            .await?
+            .filter(|c| c.account_id == account_row.id)
+            .ok_or_else(|| AuthorityError::Invalid {
+                field: "client id",
+                value: client_id.to_owned(),
+                reason: format!("no such API client in smart account {:?}", account_row.domain),
+            })?;
+        tx.revoke_client(client.id, now).await?;
+        tx.log(self.event(
+            &account_row,
+            None,
+            format!("API client {:?} ({}) revoked", client.name, client.client_id),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// OAuth2 client-credentials grant: checks the client and issues an access token valid
+    /// for [`TOKEN_LIFETIME_SECS`].
+    pub async fn issue_token(&self, client_id: &str, client_secret: &str) -> Result<AccessToken> {
+        let now = self.now().timestamp();
+        let refused = || AuthorityError::Unauthorized {
+            reason: "invalid client credentials: unknown client_id or wrong client_secret"
+                .to_owned(),
+        };
+        let mut tx = self.store.begin().await?;
+        let client = tx.client_by_client_id(client_id.trim()).await?.ok_or_else(refused)?;
+        if !same(&client.secret_hash, &digest(client_secret)) {
+            return Err(refused());
+        }
+        if client.revoked_at.is_some() {
+            return Err(AuthorityError::Unauthorized {
+                reason: format!("API client {:?} has been revoked", client.name),
+            });
+        }
+        let token = random_secret();
+        tx.purge_api_tokens(now).await?;
+        tx.insert_api_token(&digest(&token), client.id, now, now + TOKEN_LIFETIME_SECS).await?;
+        tx.commit().await?;
+        tracing::debug!(client = %client.name, "access token issued");
+        Ok(AccessToken {
+            access_token: token,
+            token_type: "Bearer".to_owned(),
+            expires_in: TOKEN_LIFETIME_SECS,
+        })
+    }
+
+    /// The client a bearer access token was issued to, if the token is valid now.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
+        let now = self.now().timestamp();
+        let mut tx = self.store.read().await?;
+        let token = tx.api_token(&digest(access_token.trim())).await?.ok_or_else(|| {
+            AuthorityError::Unauthorized {
+                reason: "the access token is not valid: get one from POST /oauth2/token".to_owned(),
+            }
+        })?;
+        if now >= token.expires_at {
+            return Err(AuthorityError::Unauthorized {
+                reason: format!(
+                    "the access token expired at {}: get a new one from POST /oauth2/token",
+                    rfc3339_ts(token.expires_at)
+                ),
+            });
+        }
+        let client = token.client;
+        if client.revoked_at.is_some() {
+            return Err(AuthorityError::Unauthorized {
+                reason: format!("API client {:?} has been revoked", client.name),
+            });
+        }
+        let role = Role::parse(&client.role).ok_or_else(|| AuthorityError::Unauthorized {
+            reason: format!("API client {:?} has an unknown role {:?}", client.name, client.role),
+        })?;
+        let account =
+            tx.account(client.account_id).await?.ok_or_else(|| AuthorityError::Unauthorized {
+                reason: format!("the smart account of API client {:?} is gone", client.name),
+            })?;
+        Ok(Principal {
+            client_id: client.client_id,
+            name: client.name,
+            role,
+            account_id: account.id,
+            account_domain: account.domain,
+            account_name: account.name,
+        })
+    }
+}

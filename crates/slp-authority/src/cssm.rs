@@ -1,0 +1,1075 @@
+//! The authority's operations in the shape of Cisco's CSSM REST API (PROTOCOL.md §7.2/§7.3):
+//! request and reply types with Cisco's JSON member names, and the [`Authority`] methods the
+//! HTTP handlers call ([`crate::api`] only adds HTTP). Every method takes the authenticated
+//! [`Principal`] and enforces its smart account and role here, in one place.
+//!
+//! `reportusage` and `authrequest` convert each entry of the request into the same
+//! `<smartLicense>` document a device saves to a file and run it through the file-upload path
+//! ([`Authority::upload`]): verification, idempotency on (UDI, report id), key binding and the
+//! usage rule are identical. slp's additions to Cisco's request shape, both signed items
+//! `{"data": "<json text>", "signature": {"alg", "key", "value"}}`: `system_info` (the signed
+//! `<smartLicenseSystemInfo>`) and `trust_requests` (signed `<smartLicenseTrustRequest>`s) on a
+//! report entry; `system_info`, `auth_request`, `auth_return` (and `trust_request`) on a
+//! license entry.
+//!
+//! The answer is stored under a poll id derived from the request's content (SHA-256 of action,
+//! virtual account and body), so a replayed request gets the same poll id and the same ACK, and
+//! any replica on the same database answers the poll.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use slp_core::license::{Enforcement, Term};
+use slp_store::{Account, PollRecord, Tx, VirtualAccount};
+use slp_wire::docs::{AuthRequestItem, Key, SystemInfo};
+use slp_wire::rum::{Envelope, Sudi};
+use slp_wire::xml::{Document, Kind, Signature, Signed};
+
+use crate::clients::{Access, Principal};
+use crate::{Authority, AuthorityError, Result};
+
+/// Seconds a client should wait before polling (Cisco's `poll_interval`).
+pub const POLL_INTERVAL_SECS: u64 = 300;
+/// `action` of a `reportusage` poll.
+pub const ACKNOWLEDGEMENTS: &str = "acknowledgements";
+/// `action` of an `authrequest` poll.
+pub const AUTHORIZATIONS: &str = "authorizations";
+
+// ---- request bodies ---------------------------------------------------------------------------
+
+/// A signed slp item as JSON: the exact `<data>` text and its signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedJson {
+    /// JSON text; the signature covers its exact UTF-8 bytes.
+    pub data: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureJson {
+    pub alg: String,
+    pub key: String,
+    pub value: String,
+}
+
+impl SignedJson {
+    /// The JSON form of a document item.
+    pub fn of(item: &Signed) -> SignedJson {
+        SignedJson {
+            data: item.data.clone(),
+            signature: item.signature.as_ref().map(|s| SignatureJson {
+                alg: s.alg.clone(),
+                key: s.key.clone(),
+                value: s.value.clone(),
+            }),
+        }
+    }
+
+    fn to_item(&self, kind: Kind) -> Signed {
+        Signed {
+            kind,
+            data: self.data.clone(),
+            signature: self.signature.as_ref().map(|s| Signature {
+                alg: s.alg.clone(),
+                key: s.key.clone(),
+                value: s.value.clone(),
+            }),
+        }
+    }
+}
+
+/// `POST /v2/devices/reportusage` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportUsageRequest {
+    pub data: ReportUsageData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportUsageData {
+    /// Epoch milliseconds.
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    #[serde(default)]
+    pub nonce: Option<String>,
+    pub reports: Vec<UsageEntry>,
+}
+
+/// One product instance's reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageEntry {
+    pub sudi: Sudi,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub software_tag_identifier: Option<String>,
+    #[serde(default)]
+    pub nonce: Option<String>,
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    /// slp addition: signed trust requests.
+    #[serde(default)]
+    pub trust_requests: Vec<SignedJson>,
+    /// RUM report envelopes `{payload, header, signature}`; Cisco's extra members
+    /// (`is_consuming`, `errors`, …) are ignored.
+    #[serde(default)]
+    pub usage: Vec<Envelope>,
+    /// slp addition: the signed system information (the device key's proof of possession).
+    #[serde(default)]
+    pub system_info: Option<SignedJson>,
+}
+
+/// `POST /v2/devices/authrequest` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequestRequest {
+    pub data: AuthRequestData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequestData {
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    #[serde(default)]
+    pub nonce: Option<String>,
+    pub licenses: Vec<LicenseEntry>,
+}
+
+/// One product instance's authorization request and/or return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseEntry {
+    pub sudi: Sudi,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub software_tag_identifier: Option<String>,
+    /// What is asked for; when given it must match the signed `auth_request`.
+    #[serde(default)]
+    pub keys: Vec<Key>,
+    #[serde(default)]
+    pub confirm_code: Option<String>,
+    #[serde(default)]
+    pub remove_code: Option<String>,
+    #[serde(default)]
+    pub trust_request: Option<SignedJson>,
+    #[serde(default)]
+    pub auth_request: Option<SignedJson>,
+    #[serde(default)]
+    pub auth_return: Option<SignedJson>,
+    #[serde(default)]
+    pub system_info: Option<SignedJson>,
+}
+
+/// `POST /v2/accounts/poll` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollRequest {
+    pub data: PollData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollData {
+    /// A decimal string, or a JSON number (it may exceed 2^53).
+    pub poll_id: PollId,
+    #[serde(default)]
+    pub action: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PollId {
+    Number(u64),
+    Text(String),
+}
+
+impl PollId {
+    pub fn text(&self) -> String {
+        match self {
+            PollId::Number(n) => n.to_string(),
+            PollId::Text(t) => t.trim().to_owned(),
+        }
+    }
+}
+
+// ---- replies ----------------------------------------------------------------------------------
+
+/// The immediate reply to `reportusage` / `authrequest` (HTTP 202).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollAccepted {
+    /// `OK_POLL`.
+    pub status: String,
+    pub poll_id: String,
+    pub poll_interval: u64,
+    pub action: String,
+    /// Epoch milliseconds.
+    pub timestamp: i64,
+    /// The request's nonce, echoed.
+    pub nonce: String,
+}
+
+/// The reply to a poll whose result is ready.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollComplete {
+    /// `COMPLETE`.
+    pub status: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub correlation_id: String,
+    pub data: PollResultData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollResultData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledgements: Option<Vec<Acknowledgement>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizations: Option<Vec<AuthorizationResult>>,
+}
+
+/// The ACK of one report entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    pub sudi: Sudi,
+    pub software_tag_identifier: String,
+    /// Base64 of the ACK `<smartLicense>` document (import it with `license smart import`).
+    pub smart_license: String,
+}
+
+/// The outcome of one license entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationResult {
+    pub sudi: Sudi,
+    pub software_tag_identifier: String,
+    /// Base64 of the answer document (authorization codes), when `SUCCESS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smart_license: Option<String>,
+    /// `SUCCESS` or `FAILED`.
+    pub status: String,
+    pub status_message: String,
+}
+
+/// `GET /v2/accounts/search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSearch {
+    pub status: String,
+    pub accounts: Vec<AccountEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountEntry {
+    pub account_id: i64,
+    pub domain: String,
+    pub name: String,
+    pub virtual_accounts: Vec<VaEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaEntry {
+    pub name: String,
+    pub virtual_account_id: i64,
+    /// The first virtual account created in the smart account.
+    pub default: bool,
+}
+
+/// One virtual account of `GET /v1/accounts/{domain}/customer/virtual-accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiscoVa {
+    pub name: String,
+    pub virtual_account_id: i64,
+    pub is_default: bool,
+    pub description: String,
+    pub commerce_access_level: String,
+    pub licenses: i64,
+    pub product_instances: i64,
+}
+
+/// One license row of `POST /v1/accounts/{domain}/licenses`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiscoLicense {
+    pub license: String,
+    pub entitlement_tag: String,
+    pub virtual_account: String,
+    pub quantity: i64,
+    pub in_use: i64,
+    pub available: i64,
+    pub reserved: i64,
+    pub pending_quantity: i64,
+    /// `In Compliance` or `Out Of Compliance`.
+    pub status: String,
+    pub billing_type: String,
+    pub is_portable: bool,
+    pub license_substitutions: Vec<String>,
+    pub license_details: Vec<CiscoLicenseDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiscoLicenseDetail {
+    pub quantity: i64,
+    /// `PERPETUAL` or `TERM`.
+    pub license_type: String,
+    /// `Active` or `Expired`.
+    pub status: String,
+    pub start_date: String,
+    pub end_date: Option<String>,
+    pub subscription_id: Option<String>,
+}
+
+/// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiscoDevices {
+    pub total_records: usize,
+    pub devices: Vec<CiscoDevice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiscoDevice {
+    pub instance_name: String,
+    pub host_name: Option<String>,
+    pub sudi: CiscoSudi,
+    pub virtual_account: String,
+    pub registration_date: String,
+    pub last_contact_date: String,
+    pub license_usage: Vec<CiscoUsage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiscoSudi {
+    pub udi_pid: String,
+    pub udi_serial_number: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiscoUsage {
+    pub license: String,
+    pub quantity: i64,
+}
+
+/// `POST /v3/licenses/summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseSummary {
+    pub status: String,
+    pub out_standing_reports: i64,
+    pub summary: Vec<SummaryEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryEntry {
+    pub tag: String,
+    pub display_name: String,
+    /// `IN_COMPLIANCE` or `OUT_OF_COMPLIANCE`.
+    pub compliance_status: String,
+    pub enforced: bool,
+    pub export_restricted: bool,
+    pub prepaid_entitled: i64,
+    pub prepaid_inuse: i64,
+    pub prepaid_reserved: i64,
+    pub license_details: Vec<SummaryDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryDetail {
+    pub billing_type: String,
+    pub license_type: String,
+    pub quantity: i64,
+    pub status: String,
+    pub start_date: String,
+    pub end_date: Option<String>,
+    pub subscription_id: Option<String>,
+}
+
+// ---- conversion -------------------------------------------------------------------------------
+
+fn bad(field: String, reason: impl Into<String>) -> AuthorityError {
+    AuthorityError::Request { field, reason: reason.into() }
+}
+
+fn udi_of(sudi: &Sudi, field: &str) -> Result<String> {
+    sudi.udi().map(|u| u.to_string()).map_err(|e| bad(format!("{field}.sudi"), e.to_string()))
+}
+
+/// Checks that a system information item is for the entry's UDI; returns its software tag.
+fn system_info_of(item: &SignedJson, udi: &str, field: &str) -> Result<SystemInfo> {
+    let info: SystemInfo = serde_json::from_str(&item.data)
+        .map_err(|e| bad(format!("{field}.system_info.data"), e.to_string()))?;
+    let own = udi_of(&info.sudi, &format!("{field}.system_info.data"))?;
+    if own != udi {
+        return Err(bad(
+            format!("{field}.system_info"),
+            format!("is the system information of {own}, not of {udi} named in {field}.sudi"),
+        ));
+    }
+    Ok(info)
+}
+
+/// One report entry as the document `license smart save usage` writes: the reports, then the
+/// system information, then the trust requests. Deterministic, so a replayed entry is
+/// byte-identical to the first and gets the stored ACK.
+pub fn usage_document(entry: &UsageEntry, field: &str) -> Result<(String, String, Document)> {
+    let udi = udi_of(&entry.sudi, field)?;
+    if entry.usage.is_empty() && entry.trust_requests.is_empty() && entry.system_info.is_none() {
+        return Err(bad(field.to_owned(), "carries no usage, trust_requests or system_info"));
+    }
+    let mut tag = entry.software_tag_identifier.clone().unwrap_or_default();
+    let mut items = Vec::new();
+    if let Some(info) = &entry.system_info {
+        let parsed = system_info_of(info, &udi, field)?;
+        if tag.is_empty() {
+            tag = parsed.software_tag_identifier;
+        }
+        items.push(info.to_item(Kind::SystemInfo));
+    }
+    items.extend(entry.trust_requests.iter().map(|t| t.to_item(Kind::TrustRequest)));
+    let mut reports = Vec::new();
+    for (i, envelope) in entry.usage.iter().enumerate() {
+        let text = serde_json::to_string(envelope)
+            .map_err(|e| bad(format!("{field}.usage[{i}]"), e.to_string()))?;
+        reports.push(text);
+    }
+    Ok((udi, tag, Document { reports, items }))
+}
+
+/// One license entry as a document: system information, trust request, authorization request,
+/// authorization return (the order a device writes them).
+pub fn license_document(entry: &LicenseEntry, field: &str) -> Result<(String, String, Document)> {
+    let udi = udi_of(&entry.sudi, field)?;
+    if entry.auth_request.is_none() && entry.auth_return.is_none() {
+        return Err(bad(field.to_owned(), "carries neither auth_request nor auth_return"));
+    }
+    let mut tag = entry.software_tag_identifier.clone().unwrap_or_default();
+    let mut items = Vec::new();
+    if let Some(info) = &entry.system_info {
+        let parsed = system_info_of(info, &udi, field)?;
+        if tag.is_empty() {
+            tag = parsed.software_tag_identifier;
+        }
+        items.push(info.to_item(Kind::SystemInfo));
+    }
+    if let Some(trust) = &entry.trust_request {
+        items.push(trust.to_item(Kind::TrustRequest));
+    }
+    if let Some(request) = &entry.auth_request {
+        let asked: Vec<AuthRequestItem> = serde_json::from_str(&request.data)
+            .map_err(|e| bad(format!("{field}.auth_request.data"), e.to_string()))?;
+        if !entry.keys.is_empty() {
+            let signed: Vec<&Key> =
+                asked.iter().filter(|a| a.sudi == entry.sudi).flat_map(|a| a.keys.iter()).collect();
+            let given: Vec<&Key> = entry.keys.iter().collect();
+            if signed != given {
+                return Err(bad(
+                    format!("{field}.keys"),
+                    format!("do not match the keys the signed auth_request asks for {udi}"),
+                ));
+            }
+        }
+        items.push(request.to_item(Kind::AuthRequest));
+    }
+    if let Some(ret) = &entry.auth_return {
+        items.push(ret.to_item(Kind::AuthReturn));
+    }
+    Ok((udi, tag, Document { reports: Vec::new(), items }))
+}
+
+/// The poll id of a request: 63 bits of SHA-256 over action, virtual account and content.
+fn poll_id_of<T: Serialize>(action: &str, va_id: i64, body: &T) -> Result<i64> {
+    let json = serde_json::to_vec(body).map_err(|e| bad("data".to_owned(), e.to_string()))?;
+    let mut hasher = Sha256::new();
+    hasher.update(b"slp-poll\0");
+    hasher.update(action.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(va_id.to_be_bytes());
+    hasher.update(b"\0");
+    hasher.update(&json);
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    let id = i64::from_be_bytes(first) & i64::MAX;
+    Ok(id.max(1))
+}
+
+/// Refusals that concern one license entry against the pool (reported as `FAILED` in the poll
+/// result), as opposed to a malformed or badly signed request (refused as a whole).
+fn is_entry_refusal(err: &AuthorityError) -> bool {
+    matches!(
+        err,
+        AuthorityError::Insufficient { .. }
+            | AuthorityError::UnknownEntitlement { .. }
+            | AuthorityError::BadReturn { .. }
+    )
+}
+
+fn parse_id(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn date(ts: i64) -> String {
+    DateTime::from_timestamp(ts, 0)
+        .map(|at| at.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+fn license_type(term: &str) -> String {
+    match Term::parse(term) {
+        Some(Term::Perpetual) => "PERPETUAL".to_owned(),
+        Some(Term::Subscription) => "TERM".to_owned(),
+        None => term.to_uppercase(),
+    }
+}
+
+impl Authority {
+    // ---- scoping ------------------------------------------------------------------------------
+
+    async fn scoped_account(tx: &mut Tx, principal: &Principal, given: &str) -> Result<Account> {
+        let given = given.trim();
+        let found = match parse_id(given) {
+            Some(id) => tx.account(id).await?,
+            None => tx.account_by_key(given).await?,
+        };
+        let account = found.filter(|a| a.id == principal.account_id);
+        principal.require_account(account.is_some(), given)?;
+        account.ok_or_else(|| AuthorityError::AccountNotFound(given.to_owned()))
+    }
+
+    async fn scoped_va(tx: &mut Tx, account: &Account, given: &str) -> Result<VirtualAccount> {
+        let given = given.trim();
+        if let Some(id) = parse_id(given)
+            && let Some(va) = tx.va(id).await?.filter(|va| va.account_id == account.id)
+        {
+            return Ok(va);
+        }
+        tx.va_by_name(account.id, given).await?.ok_or_else(|| AuthorityError::VaNotFound {
+            account: account.domain.clone(),
+            va: given.to_owned(),
+        })
+    }
+
+    /// The smart and virtual account named by the `X-CSW-SMART-ACCOUNT-ID` and
+    /// `X-CSW-VIRTUAL-ACCOUNT-ID` headers: numeric ids (from `/v2/accounts/search`), or a domain
+    /// / name and a virtual account name. No smart account header means the client's own.
+    pub async fn va_by_ids(
+        &self,
+        principal: &Principal,
+        smart_account: Option<&str>,
+        virtual_account: Option<&str>,
+    ) -> Result<(Account, VirtualAccount)> {
+        let mut tx = self.store.read().await?;
+        let account = Self::scoped_account(
+            &mut tx,
+            principal,
+            smart_account.unwrap_or(&principal.account_domain),
+        )
+        .await?;
+        let va = virtual_account.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+            bad(
+                "X-CSW-VIRTUAL-ACCOUNT-ID".to_owned(),
+                "header is missing: give the virtual account id from /v2/accounts/search or its name",
+            )
+        })?;
+        let va = Self::scoped_va(&mut tx, &account, va).await?;
+        Ok((account, va))
+    }
+
+    // ---- reporting ----------------------------------------------------------------------------
+
+    /// `reportusage`: ingests every entry, all or nothing, and stores the acknowledgements under
+    /// the returned poll id.
+    pub async fn report_usage(
+        &self,
+        principal: &Principal,
+        smart_account: Option<&str>,
+        virtual_account: Option<&str>,
+        data: &ReportUsageData,
+    ) -> Result<PollAccepted> {
+        principal.require(Access::Report, "reporting usage")?;
+        if data.reports.is_empty() {
+            return Err(bad("data.reports".to_owned(), "is empty"));
+        }
+        let mut documents = Vec::new();
+        for (i, entry) in data.reports.iter().enumerate() {
+            let field = format!("data.reports[{i}]");
+            let (udi, tag, doc) = usage_document(entry, &field)?;
+            documents.push((field, entry.sudi.clone(), udi, tag, doc.to_xml()));
+        }
+        let (account, va) = self.va_by_ids(principal, smart_account, virtual_account).await?;
+        let poll_id = poll_id_of(ACKNOWLEDGEMENTS, va.id, data)?;
+        let mut tx = self.store.begin().await?;
+        tx.lock_va(va.id).await?;
+        if let Some(existing) = Self::existing_poll(&mut tx, poll_id, &va, ACKNOWLEDGEMENTS).await?
+        {
+            tracing::info!(poll_id, va = %va.name, "replayed reportusage: stored result");
+            return Ok(self.accepted(existing.poll_id, ACKNOWLEDGEMENTS, data.nonce.as_deref()));
+        }
+        let mut acknowledgements = Vec::new();
+        for (field, sudi, udi, tag, xml) in documents {
+            let label = format!("reportusage {field} of {udi}");
+            let outcome = self.upload_in(&mut tx, &account, &va, &label, xml.as_bytes()).await?;
+            acknowledgements.push(Acknowledgement {
+                sudi,
+                software_tag_identifier: tag,
+                smart_license: BASE64.encode(outcome.ack.as_bytes()),
+            });
+        }
+        let result =
+            PollResultData { acknowledgements: Some(acknowledgements), authorizations: None };
+        self.store_poll(&mut tx, poll_id, &va, ACKNOWLEDGEMENTS, &result).await?;
+        tx.commit().await?;
+        Ok(self.accepted(poll_id, ACKNOWLEDGEMENTS, data.nonce.as_deref()))
+    }
+
+    /// `authrequest`: each entry is ingested on its own; an entry the pool cannot serve
+    /// (insufficient or unknown license, bad return) is `FAILED` in the poll result and changes
+    /// nothing, while a malformed or badly signed entry refuses the whole request.
+    pub async fn auth_request(
+        &self,
+        principal: &Principal,
+        smart_account: Option<&str>,
+        virtual_account: Option<&str>,
+        data: &AuthRequestData,
+    ) -> Result<PollAccepted> {
+        principal.require(Access::Report, "authorization requests")?;
+        if data.licenses.is_empty() {
+            return Err(bad("data.licenses".to_owned(), "is empty"));
+        }
+        let mut documents = Vec::new();
+        for (i, entry) in data.licenses.iter().enumerate() {
+            let field = format!("data.licenses[{i}]");
+            let (udi, tag, doc) = license_document(entry, &field)?;
+            documents.push((field, entry.sudi.clone(), udi, tag, doc.to_xml()));
+        }
+        let (account, va) = self.va_by_ids(principal, smart_account, virtual_account).await?;
+        let poll_id = poll_id_of(AUTHORIZATIONS, va.id, data)?;
+        let mut tx = self.store.begin().await?;
+        tx.lock_va(va.id).await?;
+        if let Some(existing) = Self::existing_poll(&mut tx, poll_id, &va, AUTHORIZATIONS).await? {
+            tracing::info!(poll_id, va = %va.name, "replayed authrequest: stored result");
+            return Ok(self.accepted(existing.poll_id, AUTHORIZATIONS, data.nonce.as_deref()));
+        }
+        let mut results = Vec::new();
+        for (field, sudi, udi, tag, xml) in documents {
+            let label = format!("authrequest {field} of {udi}");
+            tx.savepoint("slp_license_entry").await?;
+            match self.upload_in(&mut tx, &account, &va, &label, xml.as_bytes()).await {
+                Ok(outcome) => {
+                    tx.release("slp_license_entry").await?;
+                    results.push(AuthorizationResult {
+                        sudi,
+                        software_tag_identifier: tag,
+                        smart_license: Some(BASE64.encode(outcome.ack.as_bytes())),
+                        status: "SUCCESS".to_owned(),
+                        status_message: format!(
+                            "{} authorization code(s), {} return(s)",
+                            outcome.authorizations, outcome.returns
+                        ),
+                    });
+                }
+                Err(err) if is_entry_refusal(&err) => {
+                    tx.rollback_to("slp_license_entry").await?;
+                    tracing::info!(%udi, error = %err, "authorization request entry refused");
+                    results.push(AuthorizationResult {
+                        sudi,
+                        software_tag_identifier: tag,
+                        smart_license: None,
+                        status: "FAILED".to_owned(),
+                        status_message: err.to_string(),
+                    });
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let result = PollResultData { acknowledgements: None, authorizations: Some(results) };
+        self.store_poll(&mut tx, poll_id, &va, AUTHORIZATIONS, &result).await?;
+        tx.commit().await?;
+        Ok(self.accepted(poll_id, AUTHORIZATIONS, data.nonce.as_deref()))
+    }
+
+    async fn existing_poll(
+        tx: &mut Tx,
+        poll_id: i64,
+        va: &VirtualAccount,
+        action: &str,
+    ) -> Result<Option<PollRecord>> {
+        match tx.poll(poll_id).await? {
+            Some(p) if p.va_id == va.id && p.action == action => Ok(Some(p)),
+            Some(_) => Err(AuthorityError::Request {
+                field: "data".to_owned(),
+                reason: format!(
+                    "poll id {poll_id} collides with another request; change the nonce"
+                ),
+            }),
+            None => Ok(None),
+        }
+    }
+
+    async fn store_poll(
+        &self,
+        tx: &mut Tx,
+        poll_id: i64,
+        va: &VirtualAccount,
+        action: &str,
+        result: &PollResultData,
+    ) -> Result<()> {
+        let result =
+            serde_json::to_string(result).map_err(|e| bad("data".to_owned(), e.to_string()))?;
+        tx.insert_poll(&PollRecord {
+            poll_id,
+            va_id: va.id,
+            action: action.to_owned(),
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            result,
+            created_at: self.now().timestamp(),
+        })
+        .await?;
+        Ok(())
+    }
+
+    fn accepted(&self, poll_id: i64, action: &str, nonce: Option<&str>) -> PollAccepted {
+        PollAccepted {
+            status: "OK_POLL".to_owned(),
+            poll_id: poll_id.to_string(),
+            poll_interval: POLL_INTERVAL_SECS,
+            action: action.to_owned(),
+            timestamp: self.now().timestamp_millis(),
+            nonce: nonce.unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// `poll`: the stored result of a `reportusage` or `authrequest` of the client's account.
+    pub async fn poll(
+        &self,
+        principal: &Principal,
+        poll_id: &str,
+        action: Option<&str>,
+    ) -> Result<PollComplete> {
+        principal.require(Access::Report, "polling")?;
+        let id = parse_id(poll_id).ok_or_else(|| {
+            bad("data.poll_id".to_owned(), format!("{poll_id:?} is not a poll id"))
+        })?;
+        let mut tx = self.store.read().await?;
+        let record = tx.poll(id).await?;
+        let mut owned = None;
+        if let Some(record) = record
+            && let Some(va) = tx.va(record.va_id).await?
+            && va.account_id == principal.account_id
+        {
+            owned = Some(record);
+        }
+        let record = owned.ok_or_else(|| AuthorityError::PollNotFound(poll_id.to_owned()))?;
+        if let Some(action) = action.map(str::trim).filter(|a| !a.is_empty())
+            && action != record.action
+        {
+            return Err(bad(
+                "data.action".to_owned(),
+                format!("poll {poll_id} is for {:?}, not {action:?}", record.action),
+            ));
+        }
+        let data: PollResultData =
+            serde_json::from_str(&record.result).map_err(|e| AuthorityError::Request {
+                field: "data.poll_id".to_owned(),
+                reason: format!("the stored result is unreadable: {e}"),
+            })?;
+        Ok(PollComplete {
+            status: "COMPLETE".to_owned(),
+            kind: record.action,
+            correlation_id: record.correlation_id,
+            data,
+        })
+    }
+
+    // ---- accounts -----------------------------------------------------------------------------
+
+    /// `GET /v2/accounts/search`: the client's smart account with its virtual accounts.
+    pub async fn search_accounts(&self, principal: &Principal) -> Result<AccountSearch> {
+        principal.require(Access::Read, "reading accounts")?;
+        let mut tx = self.store.read().await?;
+        let account = Self::scoped_account(&mut tx, principal, &principal.account_domain).await?;
+        let vas = tx.vas(account.id).await?;
+        let default = vas.iter().map(|v| v.id).min();
+        Ok(AccountSearch {
+            status: "COMPLETE".to_owned(),
+            accounts: vec![AccountEntry {
+                account_id: account.id,
+                domain: account.domain,
+                name: account.name,
+                virtual_accounts: vas
+                    .into_iter()
+                    .map(|v| VaEntry {
+                        default: Some(v.id) == default,
+                        name: v.name,
+                        virtual_account_id: v.id,
+                    })
+                    .collect(),
+            }],
+        })
+    }
+
+    /// `GET /v1/accounts/{domain}/customer/virtual-accounts`.
+    pub async fn cisco_virtual_accounts(
+        &self,
+        principal: &Principal,
+        domain: &str,
+    ) -> Result<Vec<CiscoVa>> {
+        principal.require(Access::Read, "reading virtual accounts")?;
+        let mut tx = self.store.read().await?;
+        let account = Self::scoped_account(&mut tx, principal, domain).await?;
+        let vas = tx.vas(account.id).await?;
+        let default = vas.iter().map(|v| v.id).min();
+        let mut out = Vec::new();
+        for va in vas {
+            let (licenses, product_instances) = tx.va_holdings(va.id).await?;
+            out.push(CiscoVa {
+                is_default: Some(va.id) == default,
+                name: va.name,
+                virtual_account_id: va.id,
+                description: String::new(),
+                commerce_access_level: "PUBLIC".to_owned(),
+                licenses,
+                product_instances,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `POST /v1/accounts/{domain}/customer/virtual-accounts`.
+    pub async fn cisco_create_va(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        name: &str,
+    ) -> Result<CiscoVa> {
+        principal.require(Access::Write, "creating virtual accounts")?;
+        let account = {
+            let mut tx = self.store.read().await?;
+            Self::scoped_account(&mut tx, principal, domain).await?
+        };
+        self.create_va(&account.domain, name).await?;
+        self.cisco_virtual_accounts(principal, &account.domain)
+            .await?
+            .into_iter()
+            .find(|v| v.name == name.trim())
+            .ok_or_else(|| AuthorityError::VaNotFound {
+                account: account.domain.clone(),
+                va: name.to_owned(),
+            })
+    }
+
+    /// The virtual accounts a listing covers: the named ones, or all of the account's.
+    async fn selected_vas(
+        tx: &mut Tx,
+        account: &Account,
+        names: &[String],
+    ) -> Result<Vec<VirtualAccount>> {
+        if names.is_empty() {
+            return Ok(tx.vas(account.id).await?);
+        }
+        let mut out = Vec::new();
+        for name in names {
+            out.push(Self::scoped_va(tx, account, name).await?);
+        }
+        Ok(out)
+    }
+
+    /// `POST /v1/accounts/{domain}/licenses`: the pools of the named virtual accounts (all when
+    /// none is named).
+    pub async fn cisco_licenses(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        virtual_accounts: &[String],
+    ) -> Result<Vec<CiscoLicense>> {
+        principal.require(Access::Read, "reading licenses")?;
+        let now = self.now().timestamp();
+        let (account, vas, entries) = {
+            let mut tx = self.store.read().await?;
+            let account = Self::scoped_account(&mut tx, principal, domain).await?;
+            let vas = Self::selected_vas(&mut tx, &account, virtual_accounts).await?;
+            let mut entries = Vec::new();
+            for va in &vas {
+                entries.push(tx.licenses(va.id).await?);
+            }
+            (account, vas, entries)
+        };
+        let mut out = Vec::new();
+        for (va, entries) in vas.iter().zip(entries) {
+            for row in self.licenses(&account.domain, &va.name).await? {
+                let details = entries
+                    .iter()
+                    .filter(|e| e.entitlement_tag == row.entitlement_tag)
+                    .map(|e| CiscoLicenseDetail {
+                        quantity: e.quantity,
+                        license_type: license_type(&e.term),
+                        status: if e.expires_at.is_some_and(|at| at <= now) {
+                            "Expired"
+                        } else {
+                            "Active"
+                        }
+                        .to_owned(),
+                        start_date: date(e.starts_at),
+                        end_date: e.expires_at.map(date),
+                        subscription_id: None,
+                    })
+                    .collect();
+                out.push(CiscoLicense {
+                    license: row.license,
+                    entitlement_tag: row.entitlement_tag,
+                    virtual_account: va.name.clone(),
+                    quantity: row.purchased,
+                    in_use: row.in_use,
+                    available: row.balance,
+                    reserved: row.reserved,
+                    pending_quantity: 0,
+                    status: if row.in_use > row.purchased {
+                        "Out Of Compliance"
+                    } else {
+                        "In Compliance"
+                    }
+                    .to_owned(),
+                    billing_type: "PREPAID".to_owned(),
+                    is_portable: false,
+                    license_substitutions: Vec::new(),
+                    license_details: details,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`.
+    pub async fn cisco_devices(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        virtual_account: &str,
+    ) -> Result<CiscoDevices> {
+        principal.require(Access::Read, "reading product instances")?;
+        let (account, va) = {
+            let mut tx = self.store.read().await?;
+            let account = Self::scoped_account(&mut tx, principal, domain).await?;
+            let va = Self::scoped_va(&mut tx, &account, virtual_account).await?;
+            (account, va)
+        };
+        let devices: Vec<CiscoDevice> = self
+            .product_instances(&account.domain, &va.name)
+            .await?
+            .into_iter()
+            .map(|pi| {
+                let (pid, sn) = pi
+                    .udi
+                    .parse::<slp_core::udi::Udi>()
+                    .map(|u| (u.pid, u.sn))
+                    .unwrap_or_else(|_| (pi.udi.clone(), String::new()));
+                CiscoDevice {
+                    instance_name: pi.hostname.clone().unwrap_or_else(|| pi.udi.clone()),
+                    host_name: pi.hostname,
+                    sudi: CiscoSudi { udi_pid: pid, udi_serial_number: sn },
+                    virtual_account: va.name.clone(),
+                    registration_date: pi.first_seen,
+                    last_contact_date: pi.last_contact,
+                    license_usage: pi
+                        .usage
+                        .into_iter()
+                        .filter(|u| u.count > 0)
+                        .map(|u| CiscoUsage { license: u.license, quantity: u.count })
+                        .collect(),
+                }
+            })
+            .collect();
+        Ok(CiscoDevices { total_records: devices.len(), devices })
+    }
+
+    /// `POST /v3/licenses/summary`: per entitlement tag (all when `tags` is empty), over the
+    /// virtual account of the headers or, without one, the whole smart account.
+    pub async fn licenses_summary(
+        &self,
+        principal: &Principal,
+        smart_account: Option<&str>,
+        virtual_account: Option<&str>,
+        tags: &[String],
+    ) -> Result<LicenseSummary> {
+        principal.require(Access::Read, "reading the license summary")?;
+        let now = self.now().timestamp();
+        let (account, vas) = {
+            let mut tx = self.store.read().await?;
+            let account = Self::scoped_account(
+                &mut tx,
+                principal,
+                smart_account.unwrap_or(&principal.account_domain),
+            )
+            .await?;
+            let names: Vec<String> = virtual_account
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| vec![v.to_owned()])
+                .unwrap_or_default();
+            let vas = Self::selected_vas(&mut tx, &account, &names).await?;
+            let mut with_entries = Vec::new();
+            for va in vas {
+                let entries = tx.licenses(va.id).await?;
+                with_entries.push((va, entries));
+            }
+            (account, with_entries)
+        };
+        let mut by_tag: BTreeMap<String, SummaryEntry> = BTreeMap::new();
+        for (va, entries) in &vas {
+            for row in self.licenses(&account.domain, &va.name).await? {
+                if !tags.is_empty() && !tags.contains(&row.entitlement_tag) {
+                    continue;
+                }
+                let enforcement = Enforcement::parse(&row.enforcement);
+                let entry =
+                    by_tag.entry(row.entitlement_tag.clone()).or_insert_with(|| SummaryEntry {
+                        tag: row.entitlement_tag.clone(),
+                        display_name: row.license.clone(),
+                        compliance_status: String::new(),
+                        enforced: enforcement.is_some_and(|e| e != Enforcement::Unenforced),
+                        export_restricted: enforcement == Some(Enforcement::ExportControlled),
+                        prepaid_entitled: 0,
+                        prepaid_inuse: 0,
+                        prepaid_reserved: 0,
+                        license_details: Vec::new(),
+                    });
+                entry.prepaid_entitled += row.purchased;
+                entry.prepaid_inuse += row.in_use;
+                entry.prepaid_reserved += row.reserved;
+                for e in entries.iter().filter(|e| e.entitlement_tag == row.entitlement_tag) {
+                    entry.license_details.push(SummaryDetail {
+                        billing_type: "PREPAID".to_owned(),
+                        license_type: license_type(&e.term),
+                        quantity: e.quantity,
+                        status: if e.expires_at.is_some_and(|at| at <= now) {
+                            "EXPIRED"
+                        } else {
+                            "ACTIVE"
+                        }
+                        .to_owned(),
+                        start_date: date(e.starts_at),
+                        end_date: e.expires_at.map(date),
+                        subscription_id: None,
+                    });
+                }
+            }
+        }
+        let summary = by_tag
+            .into_values()
+            .map(|mut entry| {
+                entry.compliance_status = if entry.prepaid_inuse > entry.prepaid_entitled {
+                    "OUT_OF_COMPLIANCE"
+                } else {
+                    "IN_COMPLIANCE"
+                }
+                .to_owned();
+                entry
+            })
+            .collect();
+        Ok(LicenseSummary { status: "SUCCESS".to_owned(), out_standing_reports: 0, summary })
+    }
+}
