@@ -217,9 +217,13 @@ fn usage_reporting_section(device: &Device, out: &mut String) {
     let _ = writeln!(out, "  Last report file write: {}", date_or_none(state.last_file_write));
 }
 
-fn trust_section(device: &Device, out: &mut String) {
+/// `Trust Code Installed:`. A standalone device prints one line, as `show license status` does;
+/// `per_unit` prints every unit on its own lines (HA, and `show license all`, where Genie's
+/// parser would otherwise file the later `Overall status: Active:` line under the trust code).
+fn trust_section(device: &Device, out: &mut String, per_unit: bool) {
     let state = &device.state;
-    if state.units.len() == 1 {
+    let installed = |unit: &crate::state::Unit| state.trust.contains_key(&unit.udi.to_string());
+    if state.units.len() == 1 && !(per_unit && state.units.iter().any(installed)) {
         let udi = state.active().udi.to_string();
         match state.trust.get(&udi) {
             Some(trust) => {
@@ -237,6 +241,7 @@ fn trust_section(device: &Device, out: &mut String) {
         let udi = unit.udi.to_string();
         let what = match state.trust.get(&udi) {
             Some(trust) => format!("INSTALLED on {}", date(trust.installed_at)),
+            None if state.factory_trust => "FACTORY INSTALLED".to_owned(),
             None => "NOT INSTALLED".to_owned(),
         };
         let _ = writeln!(out, "  {}: {}\n    {}", unit.role.as_str(), udi, what);
@@ -245,7 +250,7 @@ fn trust_section(device: &Device, out: &mut String) {
 
 /// The sections of `show license status`, in the order of the reference's 17.x examples
 /// (Transport, Policy, Miscellaneous, Usage Reporting), which is also the order Genie follows.
-fn status_body(device: &Device, out: &mut String) {
+fn status_body(device: &Device, out: &mut String, trust_per_unit: bool) {
     let running = &device.state.running;
     out.push_str("Utility:\n  Status: DISABLED\n\n");
     out.push_str("Smart Licensing Using Policy:\n  Status: ENABLED\n\n");
@@ -268,13 +273,13 @@ fn status_body(device: &Device, out: &mut String) {
     out.push_str("Miscellaneous:\n  Custom Id: <empty>\n\n");
     usage_reporting_section(device, out);
     out.push('\n');
-    trust_section(device, out);
+    trust_section(device, out, trust_per_unit);
 }
 
 /// `show license status`
 pub fn status(device: &Device) -> String {
     let mut out = String::new();
-    status_body(device, &mut out);
+    status_body(device, &mut out, false);
     out
 }
 
@@ -413,7 +418,7 @@ pub fn all(device: &Device) -> String {
         }
         out.push('\n');
     }
-    status_body(device, &mut out);
+    status_body(device, &mut out, true);
     out.push_str("\nLicense Usage\n=============\n");
     usage_entries(device, &mut out);
     out.push_str("Product Information\n===================\n");

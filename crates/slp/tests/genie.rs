@@ -266,3 +266,34 @@ fn acknowledged_ha_stack_output_parses_and_matches_state() {
     assert_eq!(report["feature_name"], "network-essentials");
     assert_eq!(report["udi"]["sn"], "FOC1");
 }
+
+#[test]
+fn standalone_with_trust_show_license_all_keeps_trust_and_authorization_apart() {
+    let lab = Lab::new();
+    authority(&lab);
+    init_sw1(&lab, T0);
+    let t1 = "2026-11-15T10:00:00Z";
+    lab.exec("D", t1, &["license smart save usage all file bootflash:u.txt"]);
+    upload(&lab, t1, "D/bootflash/u.txt", "ack.txt");
+    lab.exec("D", t1, &[&format!("license smart import {}", lab.path("ack.txt").display())]);
+    let cases = outputs(
+        &lab,
+        "D",
+        t1,
+        &[("ShowLicenseAll", "show license all"), ("ShowLicenseStatus", "show license status")],
+    );
+    let Some(parsed) = parse_all(&cases) else { return };
+    let [all, status] = parsed.try_into().expect("two results");
+
+    let trust = &all["smart_licensing_status"]["trust_code_installed"];
+    assert_eq!(trust["active"]["sn"], "FOC2233A5ZV", "{trust}");
+    assert_eq!(trust["active"]["info"], "INSTALLED on Nov 15 10:00:00 2026 UTC", "{trust}");
+    let overall = &all["license_authorizations"]["overall_status"]["active"];
+    assert_eq!(overall["sn"], "FOC2233A5ZV", "the Overall status line is not lost: {all}");
+    assert_eq!(overall["status"], "NOT INSTALLED");
+    // `show license status` keeps the one-line form of a standalone device.
+    assert_eq!(
+        status["trust_code_installed"].as_str().map(str::trim),
+        Some("Nov 15 10:00:00 2026 UTC")
+    );
+}
