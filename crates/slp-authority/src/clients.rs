@@ -6,8 +6,6 @@
 //! (from the [`slp_clock::Clock`]), so they survive a restart and every replica on one
 //! database accepts them.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use slp_store::{ApiClient, NewApiClient};
@@ -154,8 +152,10 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// 256 random bits as 64 lowercase hex digits: safe in a shell, a form body and a command-line
+/// argument (a base64url secret may start with `-`, which argument parsers take for a flag).
 fn random_secret() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn client_view(client: &ApiClient, account: &str) -> ClientView {
@@ -316,5 +316,22 @@ impl Authority {
             account_domain: account.domain,
             account_name: account.name,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_secret;
+
+    #[test]
+    fn secrets_are_hex_and_never_look_like_flags() {
+        for _ in 0..500 {
+            let secret = random_secret();
+            assert_eq!(secret.len(), 64);
+            assert!(
+                secret.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+                "{secret}"
+            );
+        }
     }
 }

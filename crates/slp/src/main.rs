@@ -28,6 +28,8 @@ enum Role {
     Device(slp_device::cli::DeviceArgs),
     /// The license authority (CSSM role): accounts, license pools, usage ingestion, ACKs, SLACs, policies.
     Authority(slp_authority::cli::AuthorityArgs),
+    /// The relay (CSLU role): push endpoint /cslu/v1/pi, pull collection, connected forwarding or export/import files.
+    Relay(slp_relay::cli::RelayArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +62,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.role {
         Role::Device(args) => slp_device::cli::run(args, clock),
         Role::Authority(args) => slp_authority::cli::run(args, clock),
+        Role::Relay(args) => slp_relay::cli::run(args, clock),
     }
 }

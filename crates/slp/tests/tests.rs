@@ -5,6 +5,7 @@
 //! - `device_service`: `slp device run`: the management API and `exec` against a running device.
 //! - `direct`: smart transport to the authority, ID-token trust.
 //! - `genie`: show-command output fed to the public Genie IOS-XE parsers.
+//! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,4 +16,5 @@ mod device_service;
 mod direct;
 mod genie;
 mod genie_tech;
+mod relay;
 mod util;

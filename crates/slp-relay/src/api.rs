@@ -1,0 +1,192 @@
+//! The push endpoint `POST /cslu/v1/pi` (slp_wire::online): devices send usage, SLAC requests
+//! and returns, poll for answers and say hello.
+//!
+//! | request `header.type` | reply |
+//! |---|---|
+//! | `usage`, `auth_request`, `auth_return` | `OK_POLL` + `poll_id` (stored; idempotent) or `ERROR` + message |
+//! | `poll` | `OK` + `smart_license` (the answer) or `NO_DATA` |
+//! | `hello` | `OK` |
+//! | `trust_request` | `ERROR`: ID-token trust goes directly to the authority |
+//!
+//! HTTP status: 200 for `OK`/`OK_POLL`/`NO_DATA`, 400 malformed message, 403 unknown device,
+//! 404 unknown poll id, 413 body over the limit, 422 refused document; the body is always an
+//! `online::Response`, so a device reads the reason whatever the status.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::post;
+use slp_wire::online::{self, MessageType, Request as DeviceRequest, Response};
+
+use crate::intake::Source;
+use crate::{POLL_INTERVAL_SECS, Relay, RelayError};
+
+/// Options of the push endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiOptions {
+    pub body_limit: usize,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions { body_limit: crate::BODY_LIMIT }
+    }
+}
+
+struct Shared {
+    relay: Arc<Relay>,
+    options: ApiOptions,
+}
+
+/// The relay's router: `/cslu/v1/pi`.
+pub fn router(relay: Arc<Relay>, options: ApiOptions) -> Router {
+    Router::new()
+        .route(online::CSLU_PATH, post(push))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(Arc::new(Shared { relay, options }))
+}
+
+fn reply(status: StatusCode, response: Response) -> HttpResponse {
+    (status, axum::Json(response)).into_response()
+}
+
+fn refusal(err: &RelayError) -> HttpResponse {
+    let status = match err {
+        RelayError::Refused { .. } | RelayError::BadAnswer { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        RelayError::UnknownDevice { .. } => StatusCode::FORBIDDEN,
+        RelayError::PollNotFound { .. } => StatusCode::NOT_FOUND,
+        RelayError::Invalid { .. } => StatusCode::BAD_REQUEST,
+        _ => {
+            tracing::error!(error = %err, "push request failed");
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Response::error("internal error: the message was not stored; retry later"),
+            );
+        }
+    };
+    reply(status, Response::error(err.to_string()))
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, HttpResponse> {
+    let too_large = || {
+        reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Response::error(format!(
+                "the message is larger than the relay's limit of {limit} bytes ({} MiB)",
+                limit / (1024 * 1024)
+            )),
+        )
+    };
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(err) => {
+            let inner = err.into_inner();
+            if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                Err(too_large())
+            } else {
+                Err(reply(
+                    StatusCode::BAD_REQUEST,
+                    Response::error(format!("reading the message failed: {inner}")),
+                ))
+            }
+        }
+    }
+}
+
+async fn push(State(shared): State<Arc<Shared>>, request: Request) -> HttpResponse {
+    let limit = shared.options.body_limit;
+    if let Some(length) = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && length > limit
+    {
+        tracing::warn!(length, limit, "push refused: body over the limit");
+        return reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Response::error(format!(
+                "the message is larger than the relay's limit of {limit} bytes ({} MiB)",
+                limit / (1024 * 1024)
+            )),
+        );
+    }
+    let body = match read_body(request.into_body(), limit).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let message = match DeviceRequest::parse(&body) {
+        Ok(message) => message,
+        Err(err) => {
+            tracing::warn!(error = %err, "push refused: malformed message");
+            return reply(StatusCode::BAD_REQUEST, Response::error(err.to_string()));
+        }
+    };
+    let udi = match message.header.udi.udi() {
+        Ok(udi) => udi.to_string(),
+        Err(err) => {
+            return reply(StatusCode::BAD_REQUEST, Response::error(format!("header.udi: {err}")));
+        }
+    };
+    let relay = &shared.relay;
+    match message.header.kind {
+        MessageType::Hello => reply(StatusCode::OK, Response::ok(None)),
+        MessageType::TrustRequest => reply(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Response::error(
+                "trust with an ID token goes directly to the authority (license smart transport smart); the relay carries trust requests inside usage reports",
+            ),
+        ),
+        MessageType::Poll => {
+            let Some(poll_id) =
+                message.data.poll_id.as_deref().map(str::trim).filter(|p| !p.is_empty())
+            else {
+                return reply(StatusCode::BAD_REQUEST, Response::error("data.poll_id is missing"));
+            };
+            match relay.poll(&udi, poll_id).await {
+                Ok(Some(answer)) => reply(StatusCode::OK, Response::ok(Some(answer))),
+                Ok(None) => reply(StatusCode::OK, Response::no_data()),
+                Err(err) => refusal(&err),
+            }
+        }
+        MessageType::Usage | MessageType::AuthRequest | MessageType::AuthReturn => {
+            let Some(text) = message.data.smart_license.as_deref() else {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    Response::error(
+                        "data.smart_license is missing: send the <smartLicense> document",
+                    ),
+                );
+            };
+            match relay.accept(text, Some(&udi), Source::Push).await {
+                Ok(accepted) => match accepted.poll_id {
+                    Some(poll_id) => {
+                        reply(StatusCode::OK, Response::poll(poll_id, POLL_INTERVAL_SECS))
+                    }
+                    None => reply(StatusCode::OK, Response::ok(None)),
+                },
+                Err(err) => {
+                    tracing::warn!(udi = %udi, error = %err, "push refused");
+                    refusal(&err)
+                }
+            }
+        }
+    }
+}
+
+/// Serves the push endpoint on `listener` until `shutdown` completes; runs `background` (the
+/// forwarding timer) alongside and stops it with the server.
+pub async fn serve(
+    relay: Arc<Relay>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    options: ApiOptions,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(relay, options)).with_graceful_shutdown(shutdown).await
+}

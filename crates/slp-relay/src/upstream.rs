@@ -1,0 +1,895 @@
+//! Connected mode: forwarding stored documents to the authority and fetching its answers.
+//!
+//! The authority API is Cisco's CSSM shape (PROTOCOL.md §7.3): OAuth2 client credentials at
+//! `POST {authority}/oauth2/token`, then under `/services/api/smart-accounts-and-licensing`:
+//! `POST /v2/devices/reportusage` (usage and trust requests), `POST /v2/devices/authrequest`
+//! (SLAC requests and returns), `POST /v2/accounts/poll` for the answers, with the smart and
+//! virtual account in `X-CSW-SMART-ACCOUNT-ID` / `X-CSW-VIRTUAL-ACCOUNT-ID`. slp's signed items
+//! travel as `{"data": "<json text>", "signature": {"alg", "key", "value"}}`.
+//!
+//! [`Upstream`] is the seam: [`HttpUpstream`] speaks that contract; tests substitute their own.
+//! [`Relay::sync`] is one forwarding cycle: poll what is outstanding, send what is new, poll it,
+//! install answers on pulled devices. A failure leaves everything stored and marks the devices
+//! `COMM FAILED`; the next cycle retries. Re-sending is harmless: the authority is idempotent on
+//! (UDI, report id), and the relay sends a byte-identical body for the same documents.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use slp_wire::rum::Sudi;
+use slp_wire::xml::{Document, Kind, Signed};
+
+use crate::check::{self, DocKind};
+use crate::intake::NewAnswer;
+use crate::store::{self, Bind, DocumentRow};
+use crate::{Relay, RelayError, Result, connected_config, read_prefs};
+
+/// API prefix of the CSSM-style paths.
+pub const API_PREFIX: &str = "/services/api/smart-accounts-and-licensing";
+/// At most this many product instances per upstream request.
+pub const BATCH: usize = 50;
+
+/// Why talking to the authority failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    /// Not reachable, timed out, or an unreadable reply: retried next cycle.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The authority answered with a refusal (4xx) for the request as a whole.
+    #[error("HTTP {status}: {message}")]
+    Refused { status: u16, message: String },
+    /// The poll id is unknown to the authority (the request must be sent again).
+    #[error("poll id {0} is unknown to the authority")]
+    PollNotFound(String),
+}
+
+impl UpstreamError {
+    fn is_refusal(&self) -> bool {
+        matches!(self, UpstreamError::Refused { status, .. } if (400..500).contains(status) && *status != 401 && *status != 403 && *status != 404)
+    }
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The authority's immediate answer: poll later with this id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub poll_id: String,
+}
+
+/// The answer to a poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollResult {
+    /// `OK_POLL`: still working.
+    Pending,
+    /// `COMPLETE`: one result per entry of the request, in order.
+    Complete(Vec<EntryResult>),
+}
+
+/// The result for one product instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryResult {
+    pub sudi: Sudi,
+    /// The answer document (decoded from base64), if any.
+    pub smart_license: Option<String>,
+    /// `FAILED` with a message, for an authorization the pool cannot serve.
+    pub failed: Option<String>,
+}
+
+/// The authority, as the relay uses it.
+pub trait Upstream: Send + Sync {
+    /// `POST /v2/devices/reportusage`.
+    fn report_usage(&self, body: ReportUsage) -> BoxFuture<'_, Result<Accepted, UpstreamError>>;
+    /// `POST /v2/devices/authrequest`.
+    fn auth_request(&self, body: AuthRequest) -> BoxFuture<'_, Result<Accepted, UpstreamError>>;
+    /// `POST /v2/accounts/poll`.
+    fn poll(
+        &self,
+        poll_id: String,
+        action: String,
+    ) -> BoxFuture<'_, Result<PollResult, UpstreamError>>;
+}
+
+// ---- request bodies (PROTOCOL.md §7.3 member names) ----------------------------------------
+
+/// A signed item as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedJson {
+    pub data: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureJson {
+    pub alg: String,
+    pub key: String,
+    pub value: String,
+}
+
+impl SignedJson {
+    pub fn of(item: &Signed) -> SignedJson {
+        SignedJson {
+            data: item.data.clone(),
+            signature: item.signature.as_ref().map(|s| SignatureJson {
+                alg: s.alg.clone(),
+                key: s.key.clone(),
+                value: s.value.clone(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportUsage {
+    pub data: ReportUsageData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportUsageData {
+    pub timestamp: i64,
+    pub nonce: String,
+    pub reports: Vec<UsageEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageEntry {
+    pub sudi: Sudi,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_tag_identifier: Option<String>,
+    pub nonce: String,
+    pub timestamp: i64,
+    /// RUM envelopes `{payload, header, signature}` as JSON objects (payload stays a string).
+    pub usage: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_info: Option<SignedJson>,
+    #[serde(default)]
+    pub trust_requests: Vec<SignedJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub data: AuthRequestData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequestData {
+    pub timestamp: i64,
+    pub nonce: String,
+    pub licenses: Vec<LicenseEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseEntry {
+    pub sudi: Sudi,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_tag_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_request: Option<SignedJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_return: Option<SignedJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_info: Option<SignedJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_request: Option<SignedJson>,
+}
+
+fn entry_parts(doc: &DocumentRow) -> Result<(Document, Sudi, i64, String)> {
+    let parsed = Document::parse(&doc.xml).map_err(|e| RelayError::Refused {
+        udi: doc.udi.clone(),
+        reason: format!("stored document {} is unreadable: {e}", doc.id),
+    })?;
+    let info = parsed
+        .of(Kind::SystemInfo)
+        .next()
+        .and_then(|i| i.json::<slp_wire::docs::SystemInfo>().ok());
+    let sudi = match &info {
+        Some(info) => info.sudi.clone(),
+        None => sudi_of(&doc.udi)?,
+    };
+    let timestamp = info.as_ref().map_or(doc.received_at * 1000, |i| i.timestamp);
+    let nonce = info.map_or_else(|| doc.poll_id.clone(), |i| i.nonce);
+    Ok((parsed, sudi, timestamp, nonce))
+}
+
+fn sudi_of(udi: &str) -> Result<Sudi> {
+    let parsed: slp_core::udi::Udi = udi.parse().map_err(|e| RelayError::Invalid {
+        what: format!("UDI {udi:?}"),
+        reason: format!("{e}"),
+    })?;
+    Ok(Sudi::of(&parsed))
+}
+
+/// The `reportusage` entry of a stored usage document.
+pub fn usage_entry(doc: &DocumentRow) -> Result<UsageEntry> {
+    let (parsed, sudi, timestamp, nonce) = entry_parts(doc)?;
+    let mut usage = Vec::new();
+    for (i, report) in parsed.reports.iter().enumerate() {
+        let value: Value = serde_json::from_str(report).map_err(|e| RelayError::Refused {
+            udi: doc.udi.clone(),
+            reason: format!("RUM report #{} of stored document {} is not JSON: {e}", i + 1, doc.id),
+        })?;
+        usage.push(value);
+    }
+    Ok(UsageEntry {
+        sudi,
+        hostname: doc.hostname.clone(),
+        software_tag_identifier: doc.software_tag.clone(),
+        nonce,
+        timestamp,
+        usage,
+        system_info: parsed.of(Kind::SystemInfo).next().map(SignedJson::of),
+        trust_requests: parsed.of(Kind::TrustRequest).map(SignedJson::of).collect(),
+    })
+}
+
+/// The `authrequest` entry of a stored SLAC request or return.
+pub fn license_entry(doc: &DocumentRow) -> Result<LicenseEntry> {
+    let (parsed, sudi, _, _) = entry_parts(doc)?;
+    Ok(LicenseEntry {
+        sudi,
+        hostname: doc.hostname.clone(),
+        software_tag_identifier: doc.software_tag.clone(),
+        auth_request: parsed.of(Kind::AuthRequest).next().map(SignedJson::of),
+        auth_return: parsed.of(Kind::AuthReturn).next().map(SignedJson::of),
+        system_info: parsed.of(Kind::SystemInfo).next().map(SignedJson::of),
+        trust_request: parsed.of(Kind::TrustRequest).next().map(SignedJson::of),
+    })
+}
+
+/// Deterministic top-level nonce and timestamp for a batch, so that re-sending the same
+/// documents sends the same body (the authority then answers with the same poll id).
+fn batch_stamp(docs: &[DocumentRow]) -> (i64, String) {
+    let joined: String = docs.iter().map(|d| d.poll_id.as_str()).collect::<Vec<_>>().join(",");
+    let nonce: String = check::sha256(&joined).chars().take(16).collect();
+    let timestamp = docs.iter().map(|d| d.received_at).max().unwrap_or(0) * 1000;
+    (timestamp, nonce)
+}
+
+// ---- HTTP client -----------------------------------------------------------------------------
+
+/// The authority over HTTP(S), with a cached OAuth2 token.
+pub struct HttpUpstream {
+    base: String,
+    client_id: String,
+    client_secret: String,
+    smart_account: String,
+    virtual_account: String,
+    http: reqwest::Client,
+    clock: std::sync::Arc<dyn slp_clock::Clock>,
+    token: Mutex<Option<(String, i64)>>,
+}
+
+impl std::fmt::Debug for HttpUpstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpUpstream").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenReply {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct StatusReply {
+    status: String,
+    #[serde(default)]
+    poll_id: Option<Value>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    data: Option<PollData>,
+}
+
+#[derive(Deserialize)]
+struct PollData {
+    #[serde(default)]
+    acknowledgements: Option<Vec<AnswerEntry>>,
+    #[serde(default)]
+    authorizations: Option<Vec<AnswerEntry>>,
+}
+
+#[derive(Deserialize)]
+struct AnswerEntry {
+    sudi: Sudi,
+    #[serde(default)]
+    smart_license: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    status_message: Option<String>,
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_connect() {
+        "Unable to connect to the authority".to_owned()
+    } else if err.is_timeout() {
+        "Timeout waiting for the authority".to_owned()
+    } else {
+        err.to_string()
+    }
+}
+
+impl HttpUpstream {
+    pub(crate) fn new(
+        config: &crate::ConnectedConfig,
+        clock: std::sync::Arc<dyn slp_clock::Clock>,
+    ) -> Result<HttpUpstream> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        Ok(HttpUpstream {
+            base: config.authority_url.trim_end_matches('/').to_owned(),
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            smart_account: config.smart_account.clone(),
+            virtual_account: config.virtual_account.clone(),
+            http,
+            clock,
+            token: Mutex::new(None),
+        })
+    }
+
+    async fn token(&self, fresh: bool) -> Result<String, UpstreamError> {
+        let now = self.clock.now().timestamp();
+        if !fresh
+            && let Some((token, expires)) =
+                self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+            && expires > now + 60
+        {
+            return Ok(token);
+        }
+        let url = format!("{}/oauth2/token", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(|e| UpstreamError::Unreachable(describe(&e)))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| UpstreamError::Unreachable(describe(&e)))?;
+        if !status.is_success() {
+            return Err(UpstreamError::Refused {
+                status: status.as_u16(),
+                message: format!("token request refused: {}", message_of(&text)),
+            });
+        }
+        let reply: TokenReply = serde_json::from_str(&text).map_err(|e| {
+            UpstreamError::Unreachable(format!("unreadable token reply from {url}: {e}"))
+        })?;
+        let expires = now + reply.expires_in.unwrap_or(3600);
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((reply.access_token.clone(), expires));
+        Ok(reply.access_token)
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Result<(u16, String), UpstreamError> {
+        let url = format!("{}{API_PREFIX}{path}", self.base);
+        let mut fresh = false;
+        loop {
+            let token = self.token(fresh).await?;
+            let response = self
+                .http
+                .post(&url)
+                .bearer_auth(&token)
+                .header("X-CSW-SMART-ACCOUNT-ID", &self.smart_account)
+                .header("X-CSW-VIRTUAL-ACCOUNT-ID", &self.virtual_account)
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| UpstreamError::Unreachable(describe(&e)))?;
+            let status = response.status().as_u16();
+            let text =
+                response.text().await.map_err(|e| UpstreamError::Unreachable(describe(&e)))?;
+            if status == 401 && !fresh {
+                // The cached token expired or the authority restarted its key: once more.
+                fresh = true;
+                continue;
+            }
+            return Ok((status, text));
+        }
+    }
+
+    async fn submit(&self, path: &str, body: Value) -> Result<Accepted, UpstreamError> {
+        let (status, text) = self.post(path, &body).await?;
+        if !(200..300).contains(&status) {
+            return Err(UpstreamError::Refused { status, message: message_of(&text) });
+        }
+        let reply: StatusReply = serde_json::from_str(&text)
+            .map_err(|e| UpstreamError::Unreachable(format!("unreadable reply to {path}: {e}")))?;
+        if reply.status != "OK_POLL" {
+            return Err(UpstreamError::Refused {
+                status,
+                message: reply.message.unwrap_or_else(|| format!("status {}", reply.status)),
+            });
+        }
+        let poll_id = match reply.poll_id {
+            Some(Value::String(s)) => s,
+            Some(Value::Number(n)) => n.to_string(),
+            _ => {
+                return Err(UpstreamError::Unreachable(format!(
+                    "the reply to {path} has no poll_id"
+                )));
+            }
+        };
+        Ok(Accepted { poll_id })
+    }
+}
+
+fn message_of(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| text.chars().take(300).collect())
+}
+
+fn decode(b64: &str) -> Result<String, UpstreamError> {
+    let bytes = BASE64
+        .decode(b64.trim())
+        .map_err(|e| UpstreamError::Unreachable(format!("smart_license is not base64: {e}")))?;
+    String::from_utf8(bytes)
+        .map_err(|_| UpstreamError::Unreachable("smart_license is not UTF-8 text".to_owned()))
+}
+
+impl Upstream for HttpUpstream {
+    fn report_usage(&self, body: ReportUsage) -> BoxFuture<'_, Result<Accepted, UpstreamError>> {
+        Box::pin(async move {
+            let body = serde_json::to_value(&body)
+                .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+            self.submit("/v2/devices/reportusage", body).await
+        })
+    }
+
+    fn auth_request(&self, body: AuthRequest) -> BoxFuture<'_, Result<Accepted, UpstreamError>> {
+        Box::pin(async move {
+            let body = serde_json::to_value(&body)
+                .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+            self.submit("/v2/devices/authrequest", body).await
+        })
+    }
+
+    fn poll(
+        &self,
+        poll_id: String,
+        action: String,
+    ) -> BoxFuture<'_, Result<PollResult, UpstreamError>> {
+        Box::pin(async move {
+            let body = serde_json::json!({"data": {"poll_id": poll_id, "action": action}});
+            let (status, text) = self.post("/v2/accounts/poll", &body).await?;
+            if status == 404 {
+                return Err(UpstreamError::PollNotFound(poll_id));
+            }
+            if !(200..300).contains(&status) {
+                return Err(UpstreamError::Refused { status, message: message_of(&text) });
+            }
+            let reply: StatusReply = serde_json::from_str(&text)
+                .map_err(|e| UpstreamError::Unreachable(format!("unreadable poll reply: {e}")))?;
+            match reply.status.as_str() {
+                "OK_POLL" => match reply.message.filter(|m| !m.is_empty()) {
+                    None => Ok(PollResult::Pending),
+                    Some(message) => Err(UpstreamError::Refused { status, message }),
+                },
+                "COMPLETE" => {
+                    let data = reply
+                        .data
+                        .unwrap_or(PollData { acknowledgements: None, authorizations: None });
+                    let entries = data.acknowledgements.or(data.authorizations).unwrap_or_default();
+                    let mut out = Vec::new();
+                    for entry in entries {
+                        let smart_license =
+                            entry.smart_license.as_deref().map(decode).transpose()?;
+                        let failed = match entry.status.as_deref() {
+                            Some("FAILED") => {
+                                Some(entry.status_message.unwrap_or_else(|| "FAILED".to_owned()))
+                            }
+                            _ => None,
+                        };
+                        out.push(EntryResult { sudi: entry.sudi, smart_license, failed });
+                    }
+                    Ok(PollResult::Complete(out))
+                }
+                other => Err(UpstreamError::Refused {
+                    status,
+                    message: reply.message.unwrap_or_else(|| format!("poll status {other}")),
+                }),
+            }
+        })
+    }
+}
+
+// ---- the forwarding cycle ------------------------------------------------------------------
+
+/// What one [`Relay::sync`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Documents sent to the authority.
+    pub sent: usize,
+    /// Answers received and stored.
+    pub answers: usize,
+    /// Documents the authority refused (marked REJECTED, not resent).
+    pub rejected: Vec<String>,
+    /// Upstream requests still being processed.
+    pub outstanding: usize,
+    /// Answers installed on pulled devices.
+    pub installed: Vec<String>,
+    /// Failures (COMM FAILED) — everything stays stored for the next cycle.
+    pub failures: Vec<String>,
+}
+
+const AUTHORITY_ALERT: &str = "COMM FAILED: authority";
+
+/// When `serve` runs the next forwarding cycle, on the relay's clock: one interval after start,
+/// then every interval (a failed cycle is retried at the next one; nothing is lost meanwhile).
+/// `slp relay sync` forces a cycle at any time.
+#[derive(Debug, Clone)]
+pub struct SyncSchedule {
+    interval: chrono::Duration,
+    next: chrono::DateTime<chrono::Utc>,
+}
+
+impl SyncSchedule {
+    pub fn new(start: chrono::DateTime<chrono::Utc>, interval_secs: u64) -> SyncSchedule {
+        let secs = i64::try_from(interval_secs.max(1)).unwrap_or(i64::MAX / 2_000);
+        let interval = chrono::Duration::seconds(secs);
+        SyncSchedule { interval, next: start + interval }
+    }
+
+    /// True when a cycle is due at `now`; the next one is then one interval later.
+    pub fn due(&mut self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if now < self.next {
+            return false;
+        }
+        self.next = now + self.interval;
+        true
+    }
+
+    pub fn next(&self) -> chrono::DateTime<chrono::Utc> {
+        self.next
+    }
+}
+
+impl Relay {
+    /// The upstream client for the configured authority.
+    pub async fn http_upstream(&self) -> Result<HttpUpstream> {
+        let prefs = self.prefs().await?;
+        if !prefs.connected {
+            return Err(RelayError::Config(
+                "the relay is disconnected: use `slp relay export` and `slp relay import`, or `slp relay prefs set --connected …`".into(),
+            ));
+        }
+        HttpUpstream::new(&connected_config(&prefs)?, self.clock.clone())
+    }
+
+    /// One forwarding cycle (connected mode).
+    pub async fn sync(&self, upstream: &dyn Upstream) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        {
+            let mut conn = self.store.pool().acquire().await.map_err(RelayError::Database)?;
+            if !read_prefs(&mut conn).await?.connected {
+                return Err(RelayError::Config("the relay is disconnected".into()));
+            }
+        }
+        // 1. Answers to what was sent before.
+        let open = {
+            let mut conn = self.store.pool().acquire().await.map_err(RelayError::Database)?;
+            store::open_upstream(&mut conn).await?
+        };
+        for up in open {
+            if let Err(err) = self.poll_upstream(upstream, &up, &mut report).await {
+                self.comm_failed(&err, &mut report).await?;
+                return Ok(report);
+            }
+        }
+        // 2. What is new.
+        for kind in [DocKind::Usage, DocKind::AuthRequest, DocKind::AuthReturn] {
+            let pending = {
+                let mut conn = self.store.pool().acquire().await.map_err(RelayError::Database)?;
+                store::documents_where(
+                    &mut conn,
+                    "kind = ? AND answer_id IS NULL AND upstream_id IS NULL AND rejected IS NULL",
+                    Some(kind.as_str()),
+                )
+                .await?
+            };
+            for batch in pending.chunks(BATCH) {
+                match self.send_batch(upstream, kind, batch, &mut report).await {
+                    Ok(()) => {}
+                    Err(err) if err.is_refusal() && batch.len() > 1 => {
+                        // One bad document must not hold up the others: send them one by one.
+                        for doc in batch {
+                            match self
+                                .send_batch(upstream, kind, std::slice::from_ref(doc), &mut report)
+                                .await
+                            {
+                                Ok(()) => {}
+                                Err(err) if err.is_refusal() => {
+                                    self.reject(doc, &err.to_string(), &mut report).await?
+                                }
+                                Err(err) => {
+                                    self.comm_failed(&err, &mut report).await?;
+                                    return Ok(report);
+                                }
+                            }
+                        }
+                    }
+                    Err(err) if err.is_refusal() => {
+                        self.reject(&batch[0], &err.to_string(), &mut report).await?;
+                    }
+                    Err(err) => {
+                        self.comm_failed(&err, &mut report).await?;
+                        return Ok(report);
+                    }
+                }
+            }
+        }
+        {
+            let mut tx = self.store.begin().await?;
+            store::exec(
+                &mut tx,
+                "UPDATE devices SET comm_alert = NULL WHERE comm_alert LIKE ?",
+                &[Bind::Text(&format!("{AUTHORITY_ALERT}%"))],
+            )
+            .await?;
+            report.outstanding = store::open_upstream(&mut tx).await?.len();
+            tx.commit().await.map_err(RelayError::Database)?;
+        }
+        // 3. The next update of pulled devices: install what arrived.
+        let installed = self.install_answers(None).await?;
+        report.installed = installed.installed;
+        report.failures.extend(installed.failures);
+        tracing::info!(
+            sent = report.sent,
+            answers = report.answers,
+            outstanding = report.outstanding,
+            "forwarding cycle done"
+        );
+        Ok(report)
+    }
+
+    async fn send_batch(
+        &self,
+        upstream: &dyn Upstream,
+        kind: DocKind,
+        batch: &[DocumentRow],
+        report: &mut SyncReport,
+    ) -> Result<(), UpstreamError> {
+        let (timestamp, nonce) = batch_stamp(batch);
+        let built = match kind {
+            DocKind::Usage => {
+                batch.iter().map(usage_entry).collect::<Result<Vec<_>>>().map(|reports| {
+                    (
+                        Some(ReportUsage {
+                            data: ReportUsageData { timestamp, nonce: nonce.clone(), reports },
+                        }),
+                        None,
+                    )
+                })
+            }
+            DocKind::AuthRequest | DocKind::AuthReturn => {
+                batch.iter().map(license_entry).collect::<Result<Vec<_>>>().map(|licenses| {
+                    (
+                        None,
+                        Some(AuthRequest {
+                            data: AuthRequestData { timestamp, nonce: nonce.clone(), licenses },
+                        }),
+                    )
+                })
+            }
+        };
+        let (usage, auth) =
+            built.map_err(|e| UpstreamError::Refused { status: 400, message: e.to_string() })?;
+        let accepted = match (usage, auth) {
+            (Some(body), _) => upstream.report_usage(body).await?,
+            (_, Some(body)) => upstream.auth_request(body).await?,
+            (None, None) => return Ok(()),
+        };
+        let up = {
+            let now = self.now();
+            let mut tx =
+                self.store.begin().await.map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+            let record = async {
+                let row: (i64,) = sqlx::query_as(
+                    "INSERT INTO upstream (action, poll_id, sent_at) VALUES (?, ?, ?) RETURNING id",
+                )
+                .bind(kind.action())
+                .bind(&accepted.poll_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(RelayError::Database)?;
+                for (index, doc) in batch.iter().enumerate() {
+                    store::exec(
+                        &mut tx,
+                        "UPDATE documents SET upstream_id = ?, upstream_index = ? WHERE id = ?",
+                        &[
+                            Bind::Int(row.0),
+                            Bind::Int(i64::try_from(index).unwrap_or(0)),
+                            Bind::Int(doc.id),
+                        ],
+                    )
+                    .await?;
+                }
+                tx.commit().await.map_err(RelayError::Database)?;
+                Ok::<_, RelayError>(row.0)
+            };
+            record.await.map_err(|e| UpstreamError::Unreachable(e.to_string()))?
+        };
+        report.sent += batch.len();
+        tracing::info!(poll_id = %accepted.poll_id, documents = batch.len(), action = kind.action(), "forwarded to the authority");
+        let row = store::UpstreamRow {
+            id: up,
+            action: kind.action().to_owned(),
+            poll_id: accepted.poll_id,
+        };
+        self.poll_upstream(upstream, &row, report).await
+    }
+
+    async fn poll_upstream(
+        &self,
+        upstream: &dyn Upstream,
+        up: &store::UpstreamRow,
+        report: &mut SyncReport,
+    ) -> Result<(), UpstreamError> {
+        let internal = |e: RelayError| UpstreamError::Unreachable(e.to_string());
+        let result = match upstream.poll(up.poll_id.clone(), up.action.clone()).await {
+            Ok(result) => result,
+            Err(UpstreamError::PollNotFound(_)) => {
+                // The authority lost or never kept it: send the documents again.
+                let mut tx = self.store.begin().await.map_err(internal)?;
+                store::exec(&mut tx, "UPDATE documents SET upstream_id = NULL, upstream_index = NULL WHERE upstream_id = ?", &[Bind::Int(up.id)]).await.map_err(internal)?;
+                store::exec(
+                    &mut tx,
+                    "UPDATE upstream SET completed_at = ? WHERE id = ?",
+                    &[Bind::Int(self.now()), Bind::Int(up.id)],
+                )
+                .await
+                .map_err(internal)?;
+                tx.commit().await.map_err(|e| internal(RelayError::Database(e)))?;
+                tracing::warn!(poll_id = %up.poll_id, "the authority does not know the poll id; the documents will be sent again");
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        };
+        let PollResult::Complete(entries) = result else {
+            report.outstanding += 1;
+            return Ok(());
+        };
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let docs = store::documents_where(&mut tx, &format!("upstream_id = {}", up.id), None)
+            .await
+            .map_err(internal)?;
+        let mut docs: Vec<DocumentRow> = docs;
+        docs.sort_by_key(|d| d.upstream_index);
+        let mut answers = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let udi = entry.sudi.udi().map(|u| u.to_string()).unwrap_or_default();
+            let doc = docs
+                .get(index)
+                .filter(|d| d.udi == udi)
+                .or_else(|| docs.iter().find(|d| d.udi == udi));
+            if let Some(reason) = &entry.failed {
+                if let Some(doc) = doc {
+                    store::exec(
+                        &mut tx,
+                        "UPDATE documents SET rejected = ? WHERE id = ?",
+                        &[Bind::Text(reason), Bind::Int(doc.id)],
+                    )
+                    .await
+                    .map_err(internal)?;
+                    report.rejected.push(format!("{udi}: {reason}"));
+                }
+                continue;
+            }
+            let Some(xml) = &entry.smart_license else { continue };
+            let what = format!("answer for {udi} (poll {})", up.poll_id);
+            match check::answer_udi(xml, &what) {
+                Ok(_) => answers.push(NewAnswer {
+                    udi: udi.clone(),
+                    xml: xml.clone(),
+                    documents: doc.map(|d| vec![d.id]),
+                }),
+                Err(err) => {
+                    tracing::warn!(error = %err, "unusable answer from the authority");
+                    report.failures.push(err.to_string());
+                }
+            }
+        }
+        report.answers +=
+            crate::intake::store_answers_in(&mut tx, &answers, "authority", self.now())
+                .await
+                .map_err(internal)?;
+        store::exec(
+            &mut tx,
+            "UPDATE upstream SET completed_at = ? WHERE id = ?",
+            &[Bind::Int(self.now()), Bind::Int(up.id)],
+        )
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(|e| internal(RelayError::Database(e)))?;
+        tracing::info!(poll_id = %up.poll_id, answers = answers.len(), "authority answered");
+        Ok(())
+    }
+
+    async fn reject(&self, doc: &DocumentRow, reason: &str, report: &mut SyncReport) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        store::exec(
+            &mut tx,
+            "UPDATE documents SET rejected = ? WHERE id = ?",
+            &[Bind::Text(reason), Bind::Int(doc.id)],
+        )
+        .await?;
+        tx.commit().await.map_err(RelayError::Database)?;
+        tracing::warn!(udi = %doc.udi, document = doc.id, reason, "the authority refused a document");
+        report.rejected.push(format!("{}: {reason}", doc.udi));
+        Ok(())
+    }
+
+    async fn comm_failed(&self, err: &UpstreamError, report: &mut SyncReport) -> Result<()> {
+        let alert = format!("{AUTHORITY_ALERT}: {err}");
+        let mut tx = self.store.begin().await?;
+        store::exec(
+            &mut tx,
+            "UPDATE devices SET comm_alert = ? WHERE udi IN (SELECT udi FROM documents WHERE answer_id IS NULL AND rejected IS NULL)",
+            &[Bind::Text(&alert)],
+        )
+        .await?;
+        tx.commit().await.map_err(RelayError::Database)?;
+        let line = format!(
+            "%SMART_LIC-3-COMM_FAILED: Communications failure with the Cisco Smart Software Manager (CSSM) : {err}"
+        );
+        tracing::warn!(error = %err, "{line}");
+        report.failures.push(line);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_follows_the_relay_clock() {
+        let start = chrono::DateTime::parse_from_rfc3339("2026-11-01T10:00:00Z").unwrap().to_utc();
+        let mut schedule = SyncSchedule::new(start, 300);
+        assert!(!schedule.due(start), "the first cycle is one interval after start");
+        assert!(!schedule.due(start + chrono::Duration::seconds(299)));
+        assert!(schedule.due(start + chrono::Duration::seconds(300)));
+        assert!(!schedule.due(start + chrono::Duration::seconds(301)));
+        // A clock that jumped (virtual, or the host slept): one cycle, then the interval again.
+        let later = start + chrono::Duration::days(3);
+        assert!(schedule.due(later));
+        assert!(!schedule.due(later));
+        assert_eq!(schedule.next(), later + chrono::Duration::seconds(300));
+    }
+
+    #[test]
+    fn refusals_are_not_retried_but_outages_are() {
+        let refused = UpstreamError::Refused { status: 422, message: "bad signature".into() };
+        assert!(refused.is_refusal());
+        for retried in [
+            UpstreamError::Refused { status: 503, message: String::new() },
+            UpstreamError::Refused { status: 401, message: String::new() },
+            UpstreamError::Unreachable("down".into()),
+        ] {
+            assert!(!retried.is_refusal(), "{retried}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The push endpoint `/cslu/v1/pi` through the router (tower `oneshot`), and the store under it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{Auth, Dev, relay};
+use slp_relay::api::{ApiOptions, router};
+use slp_relay::{PiSpec, PrefsChange};
+use slp_wire::online::{self, MessageType, Response, Status};
+use tower::ServiceExt;
+
+async fn send(
+    relay: &std::sync::Arc<slp_relay::Relay>,
+    options: ApiOptions,
+    body: Vec<u8>,
+) -> (StatusCode, Response) {
+    let request = Request::post(online::CSLU_PATH)
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let response = router(relay.clone(), options).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let reply: Response = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!("reply is not an online::Response ({e}): {}", String::from_utf8_lossy(&bytes))
+    });
+    (status, reply)
+}
+
+async fn message(
+    relay: &std::sync::Arc<slp_relay::Relay>,
+    request: &online::Request,
+) -> (StatusCode, Response) {
+    send(relay, ApiOptions::default(), serde_json::to_vec(request).unwrap()).await
+}
+
+#[tokio::test]
+async fn push_is_stored_once_polled_and_answered_after_an_imported_ack() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let (status, reply) = message(&t.relay, &dev.push(dev.usage(&[101, 102], "a"))).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::OkPoll), "{reply:?}");
+    let poll_id = reply.poll_id.clone().unwrap();
+    assert_eq!(reply.poll_interval, Some(slp_relay::POLL_INTERVAL_SECS));
+
+    // Identical bytes, and the same reports with a new nonce: the same poll id, nothing new.
+    let (_, again) = message(&t.relay, &dev.push(dev.usage(&[101, 102], "a"))).await;
+    assert_eq!(again.poll_id.as_deref(), Some(poll_id.as_str()));
+    let (_, renonced) = message(&t.relay, &dev.push(dev.usage(&[101, 102], "b"))).await;
+    assert_eq!(renonced.poll_id.as_deref(), Some(poll_id.as_str()));
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM documents")
+        .fetch_one(t.relay.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+
+    // Inventory: learned on first push, with Last Contact and the pending ACK.
+    let list = t.relay.pi_list().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].udi.as_deref(), Some("PID:C9300-24UX,SN:FOC1"));
+    assert_eq!(list[0].hostname.as_deref(), Some("sw-FOC1"));
+    assert_eq!(list[0].last_contact.as_deref(), Some(common::T0));
+    assert_eq!(list[0].alerts, vec!["ACK pending"]);
+
+    let (status, reply) = message(&t.relay, &dev.poll(&poll_id)).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::NoData));
+
+    // The ACK comes back by file.
+    let auth = Auth::new();
+    let ack = auth.ack(&dev, &[101, 102]);
+    let file = t.dir.path().join("ack.xml");
+    std::fs::write(&file, &ack).unwrap();
+    let imported = t.relay.import(&file).await.unwrap();
+    assert_eq!(imported.answers, vec![("ack.xml".to_owned(), dev.udi_text())]);
+    assert_eq!(t.relay.pi_list().await.unwrap()[0].alerts, vec!["ACK ready"]);
+
+    let (status, reply) = message(&t.relay, &dev.poll(&poll_id)).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::Ok), "{reply:?}");
+    let answer = reply.smart_license.unwrap();
+    assert!(answer.contains("<smartLicenseRumAck>"), "{answer}");
+    // A repeated poll gets the same answer; the inventory is clear.
+    let (_, again) = message(&t.relay, &dev.poll(&poll_id)).await;
+    assert_eq!(again.smart_license.as_deref(), Some(answer.as_str()));
+    assert!(t.relay.pi_list().await.unwrap()[0].alerts.is_empty());
+    // Importing the same file again stores nothing new.
+    assert_eq!(t.relay.import(&file).await.unwrap().new, 0);
+
+    // Another device may not poll this id; an unknown id is 404.
+    let other = Dev::new("FOC9");
+    let (status, reply) = message(&t.relay, &other.poll(&poll_id)).await;
+    assert_eq!((status, reply.status), (StatusCode::UNPROCESSABLE_ENTITY, Status::Error));
+    assert!(reply.message.unwrap().contains("another product instance"));
+    let (status, _) = message(&t.relay, &dev.poll("12345")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, reply) =
+        message(&t.relay, &dev.message(MessageType::Hello, Default::default())).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::Ok));
+}
+
+#[tokio::test]
+async fn tampered_or_foreign_documents_are_refused_and_nothing_is_stored() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let good = dev.usage(&[7], "a");
+    // A report whose counted value was changed after signing.
+    let tampered = good.replace(r#"\"value\":\"1\""#, r#"\"value\":\"9\""#);
+    assert_ne!(tampered, good, "the fixture must change the report");
+    let (status, reply) = message(&t.relay, &dev.push(tampered)).await;
+    assert_eq!((status, reply.status), (StatusCode::UNPROCESSABLE_ENTITY, Status::Error));
+    let text = reply.message.unwrap();
+    assert!(text.contains("PID:C9300-24UX,SN:FOC1") && text.contains("RUM report 7"), "{text}");
+
+    // A report signed by another key than the system information's.
+    let intruder = Dev { key: slp_wire::keys::KeyPair::generate(), ..Dev::new("FOC1") };
+    let mixed = good.replacen(
+        &good[good.find("<RUMReport>").unwrap()..good.find("</RUMReport>").unwrap() + 12],
+        &format!("<RUMReport><![CDATA[{}]]></RUMReport>", intruder.report(8, 1)),
+        1,
+    );
+    let (_, reply) = message(&t.relay, &dev.push(mixed)).await;
+    assert_eq!(reply.status, Status::Error);
+    assert!(reply.message.unwrap().contains("RUM report 8"));
+
+    // The header names another device than the document.
+    let other = Dev::new("FOC2");
+    let (_, reply) = message(&t.relay, &other.push(good.clone())).await;
+    assert!(reply.message.unwrap().contains("the message header names PID:C9300-24UX,SN:FOC2"));
+
+    // Not XML; an ACK pushed as if it were usage.
+    let (_, reply) = message(&t.relay, &dev.push("<smartLicense><oops>".into())).await;
+    assert!(reply.message.unwrap().contains("malformed XML"));
+    let (_, reply) = message(&t.relay, &dev.push(Auth::new().ack(&dev, &[1]))).await;
+    assert!(reply.message.unwrap().contains("only the authority issues"));
+
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM documents")
+        .fetch_one(t.relay.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+    let (status, _) = message(&t.relay, &dev.push(good)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn validate_device_refuses_unknown_udis_until_added() {
+    let t = relay().await;
+    t.relay
+        .set_prefs(PrefsChange { validate_device: Some(true), ..PrefsChange::default() })
+        .await
+        .unwrap();
+    let dev = Dev::new("FOC1");
+    let (status, reply) = message(&t.relay, &dev.push(dev.usage(&[1], "a"))).await;
+    assert_eq!((status, reply.status), (StatusCode::FORBIDDEN, Status::Error));
+    let text = reply.message.unwrap();
+    assert!(text.contains("PID:C9300-24UX,SN:FOC1 is not in the relay's inventory"), "{text}");
+    assert!(t.relay.pi_list().await.unwrap().is_empty(), "nothing stored for an unknown device");
+
+    t.relay.pi_add(PiSpec { udi: Some(dev.udi_text()), ..PiSpec::default() }).await.unwrap();
+    let (status, reply) = message(&t.relay, &dev.push(dev.usage(&[1], "a"))).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::OkPoll), "{reply:?}");
+}
+
+#[tokio::test]
+async fn oversize_and_malformed_messages_get_clear_http_errors() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let small = ApiOptions { body_limit: 2048 };
+    let big = serde_json::to_vec(&dev.push(dev.usage(&[1, 2, 3, 4, 5], "a"))).unwrap();
+    assert!(big.len() > 2048);
+    let (status, reply) = send(&t.relay, small, big).await;
+    assert_eq!((status, reply.status), (StatusCode::PAYLOAD_TOO_LARGE, Status::Error));
+    assert!(reply.message.unwrap().contains("larger than the relay's limit of 2048 bytes"));
+
+    // A declared Content-Length over the limit is refused before reading.
+    let request = Request::post(online::CSLU_PATH)
+        .header("content-length", "999999999")
+        .body(Body::from("{}"))
+        .unwrap();
+    let response = router(t.relay.clone(), small).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let (status, reply) = send(&t.relay, ApiOptions::default(), b"{not json".to_vec()).await;
+    assert_eq!((status, reply.status), (StatusCode::BAD_REQUEST, Status::Error));
+    assert!(reply.message.unwrap().contains("malformed device message"));
+    let (status, reply) =
+        message(&t.relay, &dev.message(MessageType::Usage, Default::default())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(reply.message.unwrap().contains("data.smart_license is missing"));
+    let (status, reply) =
+        message(&t.relay, &dev.message(MessageType::TrustRequest, Default::default())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.message.unwrap().contains("directly to the authority"));
+}
