@@ -1,6 +1,6 @@
 //! The `slp` binary: parses the command line and hands each role its arguments.
 //!
-//! Role logic lives in the role crates (`slp-device`, `slp-authority`); this crate only wires
+//! Role logic lives in the role crates (`slp-device`, `slp-authority`, `slp-relay`, `slp-lab`); this crate only wires
 //! them together, sets up logging and the clock, and turns errors into exit codes.
 
 use std::process::ExitCode;
@@ -30,6 +30,9 @@ enum Role {
     Authority(slp_authority::cli::AuthorityArgs),
     /// The relay (CSLU role): push endpoint /cslu/v1/pi, pull collection, connected forwarding or export/import files.
     Relay(slp_relay::cli::RelayArgs),
+    /// An authority, a relay and simulated product instances of every topology in one process on
+    /// loopback: the place to start.
+    Lab(slp_lab::cli::LabArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,9 +62,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         None => Arc::new(SystemClock),
     };
+    let explicit_now = cli.now.is_some();
     match cli.role {
         Role::Device(args) => slp_device::cli::run(args, clock),
         Role::Authority(args) => slp_authority::cli::run(args, clock),
         Role::Relay(args) => slp_relay::cli::run(args, clock),
+        Role::Lab(args) => slp_lab::cli::run(args, clock, explicit_now),
     }
 }

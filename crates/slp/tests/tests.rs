@@ -6,6 +6,7 @@
 //! - `direct`: smart transport to the authority, ID-token trust.
 //! - `genie`: show-command output fed to the public Genie IOS-XE parsers.
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
+//! - `lab`: `slp lab`: every topology in one process, stop and resume.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -16,5 +17,6 @@ mod device_service;
 mod direct;
 mod genie;
 mod genie_tech;
+mod lab;
 mod relay;
 mod util;
