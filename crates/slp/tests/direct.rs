@@ -274,3 +274,99 @@ fn authority_down_then_back_nothing_lost_nothing_counted_twice() {
         .collect();
     assert_eq!(&row[4..7], &["10", "1", "9"], "purchased, in use, balance: {licenses}");
 }
+
+/// HA online: the active trusts every unit with one token, requests an authorization code for
+/// every unit, reports for all UDIs; a switchover and a member leaving move `Next report push`,
+/// and the new active reports.
+#[test]
+fn ha_stack_trusts_authorizes_and_reports_for_every_unit() {
+    let lab = Lab::new();
+    authority(&lab);
+    auth(
+        &lab,
+        T0,
+        &[
+            "license",
+            "add",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--tag",
+            "hseck9",
+            "--sku",
+            "C9K-HSEC",
+            "--quantity",
+            "1",
+            "--type",
+            "perpetual",
+            "--enforcement",
+            "export-controlled",
+        ],
+    );
+    let good = token(&lab, T0, &["--expires-after-days", "30"]);
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    crate::util::init_stack(&lab, T1, true);
+    lab.exec(
+        "S",
+        T1,
+        &[
+            "configure terminal",
+            "license boot level network-advantage",
+            "end",
+            "copy running-config startup-config",
+            "reload",
+        ],
+    );
+    point_at(&lab, "S", &server.url);
+
+    let out = lab.exec(
+        "S",
+        T1,
+        &[&format!("license smart trust idtoken {good} all"), "show license status"],
+    );
+    assert_eq!(out.matches("%SMART_LIC-6-TRUST_CODE_INSTALL_SUCCESS").count(), 3, "{out}");
+    assert_eq!(out.matches("    INSTALLED on Nov 10 10:00:00 2026 UTC").count(), 3, "{out}");
+
+    let out = lab.exec(
+        "S",
+        T1,
+        &[
+            "license smart authorization request add hseck9 all",
+            "license smart sync all",
+            "show license authorization",
+        ],
+    );
+    assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_INSTALL_SUCCESS"), "{out}");
+    for unit in ["FOC1", "FOC2", "FOC3"] {
+        assert!(out.contains(&format!("PID:C9300-48UXM,SN:{unit}")), "{unit}: {out}");
+    }
+    assert_eq!(out.matches("Status: SMART AUTHORIZATION INSTALLED").count(), 3, "{out}");
+    let status = lab.exec("S", T1, &["show license status"]);
+    assert_eq!(field(&status, "Last ACK received:"), "Nov 10 10:00:00 2026 UTC");
+    let pis = auth(&lab, T1, &["pi", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(pis.contains("FOC1"), "{pis}");
+
+    // HA events are reporting triggers: Next report push moves to the event.
+    let before = field(&status, "Next report push:");
+    const T2: &str = "2026-11-12T08:00:00Z";
+    let out = lab.exec("S", T2, &["redundancy force-switchover", "show license status"]);
+    let after = field(&out, "Next report push:");
+    assert_ne!(after, before, "{out}");
+    assert!(after.starts_with("Nov 12"), "the switchover is reported soon: {after}");
+    let out =
+        lab.exec("S", T2, &["license smart sync all", "show license status", "show license udi"]);
+    assert_eq!(
+        field(&out, "Last ACK received:"),
+        "Nov 12 08:00:00 2026 UTC",
+        "the new active reports: {out}"
+    );
+    const T3: &str = "2026-11-14T08:00:00Z";
+    let out = lab.exec(
+        "S",
+        T3,
+        &["test platform stack remove PID:C9300-48UXM,SN:FOC3", "show license status"],
+    );
+    assert!(field(&out, "Next report push:").starts_with("Nov 14"), "{out}");
+}
