@@ -76,6 +76,8 @@ enum Action {
     NoUrlCslu,
     UrlSmart,
     NoUrlSmart,
+    UrlCallhome,
+    NoUrlCallhome,
     UrlDefault,
     ProxyAddress,
     ProxyPort,
@@ -168,6 +170,8 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (CONF, "license smart url smart WORD", Action::UrlSmart),
     (CONF, "no license smart url smart", Action::NoUrlSmart),
     (CONF, "license smart url default", Action::UrlDefault),
+    (CONF, "license smart url WORD", Action::UrlCallhome),
+    (CONF, "no license smart url", Action::NoUrlCallhome),
     (CONF, "license smart proxy address WORD", Action::ProxyAddress),
     (CONF, "license smart proxy port <1-65535>", Action::ProxyPort),
     (CONF, "no license smart proxy", Action::NoProxy),
@@ -691,6 +695,15 @@ impl Session {
             }
             Action::NoUrlSmart => {
                 device.state.running.url_smart = None;
+                String::new()
+            }
+            // `license smart url <url>`: the Call Home URL, used with transport callhome.
+            Action::UrlCallhome => {
+                device.state.running.url_callhome = Some(arg(0));
+                String::new()
+            }
+            Action::NoUrlCallhome => {
+                device.state.running.url_callhome = None;
                 String::new()
             }
             Action::UrlDefault => {

@@ -589,6 +589,9 @@ pub fn running_config(device: &Device) -> String {
     if let Some(url) = &r.url_smart {
         let _ = writeln!(out, "license smart url smart {url}");
     }
+    if let Some(url) = &r.url_callhome {
+        let _ = writeln!(out, "license smart url {url}");
+    }
     if let Some(address) = &r.proxy_address {
         let _ = writeln!(out, "license smart proxy address {address}");
     }

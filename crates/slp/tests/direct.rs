@@ -370,3 +370,75 @@ fn ha_stack_trusts_authorizes_and_reports_for_every_unit() {
     );
     assert!(field(&out, "Next report push:").starts_with("Nov 14"), "{out}");
 }
+
+/// Transport callhome with `license smart url <url>` reports like smart; a proxy carries the
+/// traffic (the URL's host does not even resolve); without the proxy the device cannot reach it.
+#[test]
+fn callhome_transport_and_the_proxy_reach_the_authority() {
+    let lab = Lab::new();
+    authority(&lab);
+    let good = token(&lab, T0, &["--expires-after-days", "30"]);
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    init_sw1(&lab, T1);
+    let url = format!("{}/licservice/license", server.url);
+    let out = lab.exec(
+        "D",
+        T1,
+        &[
+            "configure terminal",
+            "license smart transport callhome",
+            &format!("license smart url {url}"),
+            "end",
+            "show running-config",
+            "show license status",
+        ],
+    );
+    assert!(out.contains("license smart transport callhome"), "{out}");
+    assert!(out.contains(&format!("license smart url {url}\n")), "{out}");
+    assert_eq!(field(&out, "Type:"), "Callhome");
+    let out = lab.exec(
+        "D",
+        T1,
+        &[
+            &format!("license smart trust idtoken {good} local"),
+            "license smart sync all",
+            "show license status",
+        ],
+    );
+    assert!(out.contains("TRUST_CODE_INSTALL_SUCCESS"), "{out}");
+    assert_eq!(field(&out, "Last ACK received:"), "Nov 10 10:00:00 2026 UTC");
+
+    // Through a proxy: the authority's address plays the proxy, the URL names a host that
+    // cannot resolve, so only the proxy can carry the report.
+    let port = server.url.rsplit(':').next().unwrap().to_owned();
+    const T2: &str = "2026-11-11T10:00:00Z";
+    let out = lab.exec(
+        "D",
+        T2,
+        &[
+            "configure terminal",
+            "license smart url http://cssm.invalid/licservice/license",
+            "license smart proxy address 127.0.0.1",
+            &format!("license smart proxy port {port}"),
+            "end",
+            "license smart sync all",
+            "show license status",
+        ],
+    );
+    assert_eq!(field(&out, "Last ACK received:"), "Nov 11 10:00:00 2026 UTC", "{out}");
+    const T3: &str = "2026-11-12T10:00:00Z";
+    let out = lab.exec(
+        "D",
+        T3,
+        &[
+            "configure terminal",
+            "no license smart proxy",
+            "end",
+            "license smart sync all",
+            "show license status",
+        ],
+    );
+    assert!(out.contains("%SMART_LIC-3-COMM_FAILED"), "{out}");
+    assert_eq!(field(&out, "Last ACK received:"), "Nov 11 10:00:00 2026 UTC", "{out}");
+}
