@@ -833,7 +833,7 @@ impl Device {
                     end_date: g.end_date.clone(),
                 })
                 .collect();
-            let confirmation_code = format!("{:08x}", rand::thread_rng().r#gen::<u32>());
+            let confirmation_code = confirmation_code(&mut rand::thread_rng());
             self.state.authorizations.insert(
                 udi.clone(),
                 InstalledAuthorization {
@@ -1223,5 +1223,34 @@ mod tests {
         .unwrap();
         let item = ret.of(Kind::AuthReturn).next().unwrap();
         item.verify(&dev.public_key(), "return").unwrap();
+    }
+}
+
+/// A fresh 8-digit hex confirmation code that always holds a letter: Genie's
+/// `ShowLicenseTechSupport` turns an all-digit value into an integer and then fails its
+/// schema (`last_confirmation_code: str`), so an all-digit code (about 2% of draws) would
+/// make the device's output unreadable to the public parsers.
+fn confirmation_code(rng: &mut impl rand::Rng) -> String {
+    loop {
+        let code = format!("{:08x}", rng.r#gen::<u32>());
+        if code.bytes().any(|b| b.is_ascii_alphabetic()) {
+            return code;
+        }
+    }
+}
+
+#[cfg(test)]
+mod confirmation_code_tests {
+    use rand::SeedableRng;
+
+    #[test]
+    fn confirmation_codes_are_eight_hex_digits_never_all_decimal() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..5_000 {
+            let code = super::confirmation_code(&mut rng);
+            assert_eq!(code.len(), 8, "{code}");
+            assert!(code.bytes().all(|b| b.is_ascii_hexdigit()), "{code}");
+            assert!(!code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+        }
     }
 }
