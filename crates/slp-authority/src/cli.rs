@@ -6,6 +6,7 @@
 //!   va create|rename|delete|list --account A …
 //!   license add --account A --va V --tag T --sku S --quantity N [--type T] [--enforcement E] [--expires YYYY-MM-DD]
 //!   license list --account A --va V [--json]
+//!   license transfer --account A --va V --license L --quantity N --to-va T [--preview] [--json]
 //!   usage upload --account A --va V FILE --ack OUT    usage list --account A --va V [--json]
 //!   pi list --account A --va V [--json]
 //!   policy set|show|download --account A --va V …
@@ -13,6 +14,7 @@
 //!   token create|list|revoke --account A --va V …
 //!   client create --account A --name N --role admin|reporter|viewer [--json]
 //!   client list --account A [--json]                 client revoke --account A --client-id ID
+//!   slac generate --account A --va V --license L [--count N] (--udi UDI | --csv REQ.csv) --out OUT
 //!   serve [--listen ADDR]
 //! ```
 
@@ -30,7 +32,7 @@ use slp_core::license::{Enforcement, Term};
 use slp_core::policy::Attributes;
 use slp_store::{ConnectOptions, Store};
 
-use crate::{Authority, LicenseSpec, PolicySpec};
+use crate::{Authority, LicenseSpec, PolicySpec, UploadOutcome};
 
 /// Arguments of `slp authority`.
 #[derive(Debug, Args)]
@@ -75,6 +77,9 @@ enum Command {
     /// API clients (OAuth2 client credentials) of a smart account.
     #[command(subcommand)]
     Client(ClientCmd),
+    /// Authorization codes (SLAC) for devices named by PID and serial number.
+    #[command(subcommand)]
+    Slac(SlacCmd),
     /// Serve the authority API (CSSM paths, OAuth2 at /oauth2/token) and the device endpoint
     /// (smart transport: /licservice/license) until Ctrl-C or SIGTERM.
     Serve {
@@ -82,6 +87,32 @@ enum Command {
         /// `listening on http://…` once the server is ready.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SlacCmd {
+    /// Generates SLACs ("Authorize License Enforced Features"), reserving the licenses: for one
+    /// device (--udi; writes the code file the device imports) or for every line of a request
+    /// CSV from a relay (--csv; writes the codes CSV `slp relay import` reads). All or nothing.
+    Generate {
+        #[command(flatten)]
+        at: VaRef,
+        /// The license: feature name (hseck9) or entitlement tag.
+        #[arg(long)]
+        license: String,
+        /// Keys per device.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        count: u64,
+        /// One device, PID:…,SN:….
+        #[arg(long, value_name = "UDI", required_unless_present = "csv", conflicts_with = "csv")]
+        udi: Option<String>,
+        /// A request CSV (PID,Serial Number) from `slp relay pi auth-request`.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        /// Where to write the code file (--udi) or the codes CSV (--csv).
+        #[arg(long, value_name = "OUT")]
+        out: PathBuf,
     },
 }
 
@@ -241,17 +272,38 @@ enum LicenseCmd {
         #[command(flatten)]
         output: Output,
     },
+    /// Transfers available licenses to another virtual account of the same smart account,
+    /// longest term first (perpetual, then the latest-ending subscriptions).
+    Transfer {
+        #[command(flatten)]
+        at: VaRef,
+        /// Feature name (e.g. network-advantage) or entitlement tag.
+        #[arg(long)]
+        license: String,
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+        quantity: i64,
+        /// The virtual account that receives them.
+        #[arg(long, value_name = "NAME")]
+        to_va: String,
+        /// Show what would move, change nothing.
+        #[arg(long)]
+        preview: bool,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum UsageCmd {
-    /// Uploads a usage file (saved usage, SLAC request or SLAC return) and writes the ACK file.
+    /// Uploads a usage file (saved usage, SLAC request or SLAC return) and writes the ACK file;
+    /// or a relay's usage bundle (UD_SA_….tar.gz, detected by content) and writes the ACK bundle.
     Upload {
         #[command(flatten)]
         at: VaRef,
-        /// The file a device wrote.
+        /// The file a device wrote, or the bundle a relay exported.
         file: PathBuf,
-        /// Where to write the ACK file for `license smart import`.
+        /// Where to write the ACK file for `license smart import` (for a bundle: the ACK bundle
+        /// for `slp relay import`).
         #[arg(long, value_name = "OUT")]
         ack: PathBuf,
     },
@@ -501,12 +553,104 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                 },
             )?;
         }
+        Command::License(LicenseCmd::Transfer {
+            at,
+            license,
+            quantity,
+            to_va,
+            preview,
+            output,
+        }) => {
+            let spec = crate::TransferSpec { license, quantity, to: to_va };
+            let done = authority.transfer_licenses(&at.account, &at.va, &[spec], preview).await?;
+            if output.json {
+                print_rows(&output, &done, &[], |_| Vec::new())?;
+            } else {
+                for t in &done {
+                    let moves: Vec<Vec<String>> = t
+                        .moves
+                        .iter()
+                        .map(|m| {
+                            vec![
+                                m.sku.clone(),
+                                m.quantity.to_string(),
+                                m.license_type.clone(),
+                                m.expires.clone().unwrap_or_else(|| "-".to_owned()),
+                            ]
+                        })
+                        .collect();
+                    write_table(
+                        &mut std::io::stdout().lock(),
+                        &["SKU", "Quantity", "Type", "Expires"],
+                        &moves,
+                    )?;
+                    println!(
+                        "{} {} {} license(s) from {:?} to {:?} ({} were available)",
+                        if t.preview { "Would transfer" } else { "Transferred" },
+                        t.quantity,
+                        t.license,
+                        t.from,
+                        t.to,
+                        t.available
+                    );
+                }
+            }
+        }
+        Command::Slac(SlacCmd::Generate { at, license, count, udi, csv, out }) => {
+            let (udis, what) = match (&udi, &csv) {
+                (Some(udi), _) => (vec![udi.clone()], "--udi".to_owned()),
+                (None, Some(file)) => {
+                    let text = std::fs::read_to_string(file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let name = file.display().to_string();
+                    let rows = slp_wire::slac_csv::read_requests(&text, &name)?;
+                    (rows.into_iter().map(|(_, u)| u.to_string()).collect(), name)
+                }
+                (None, None) => anyhow::bail!("give --udi PID:…,SN:… or --csv FILE"),
+            };
+            let codes = authority
+                .generate_codes(&at.account, &at.va, &udis, &license, count, &what)
+                .await?;
+            if csv.is_some() {
+                let rows: Vec<(slp_core::udi::Udi, String)> = codes
+                    .iter()
+                    .map(|(udi, code)| Ok((udi.parse()?, code.clone())))
+                    .collect::<Result<_, slp_core::udi::UdiError>>()?;
+                write_atomic(&out, slp_wire::slac_csv::write_codes(&rows).as_bytes())
+                    .with_context(|| format!("writing {}", out.display()))?;
+            } else if let Some((_, code)) = codes.first() {
+                write_atomic(&out, code.as_bytes())
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
+            for (udi, _) in &codes {
+                println!("authorization code for {udi}: {count} x {license}");
+            }
+            println!("{} code(s) written to {}", codes.len(), out.display());
+        }
         Command::Usage(UsageCmd::Upload { at, file, ack }) => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let name = file
                 .file_name()
                 .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+            if slp_wire::bundle::is_archive(&bytes) {
+                let outcome = authority
+                    .upload_bundle(&at.account, &at.va, &name, &bytes)
+                    .await
+                    .with_context(|| format!("uploading {}", file.display()))?;
+                write_atomic(&ack, &outcome.ack)
+                    .with_context(|| format!("writing the ACK bundle {}", ack.display()))?;
+                for (member, one) in &outcome.files {
+                    println!("{member}: {}", upload_summary(one));
+                }
+                println!(
+                    "Processed {}: {} device file(s); ACK bundle written to {}",
+                    file.display(),
+                    outcome.files.len(),
+                    ack.display()
+                );
+                return Ok(());
+            }
             let outcome = authority
                 .upload(&at.account, &at.va, &name, &bytes)
                 .await
@@ -520,17 +664,7 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                     ack.display()
                 );
             } else {
-                println!(
-                    "Processed {}: {} product instance(s), {} report(s) accepted, {} duplicate, {} trust code(s), {} authorization code(s), {} return(s){}",
-                    file.display(),
-                    outcome.product_instances,
-                    outcome.accepted,
-                    outcome.duplicate,
-                    outcome.trust_codes,
-                    outcome.authorizations,
-                    outcome.returns,
-                    if outcome.policy { ", policy" } else { "" }
-                );
+                println!("Processed {}: {}", file.display(), upload_summary(&outcome));
                 println!("ACK written to {}", ack.display());
             }
         }
@@ -778,6 +912,23 @@ fn write_table(
 }
 
 /// Writes a file atomically: a temp file beside it, flushed, then renamed over it.
+/// One line on what an upload did.
+fn upload_summary(outcome: &UploadOutcome) -> String {
+    if outcome.replayed {
+        return "uploaded before: the stored ACK is given again".to_owned();
+    }
+    format!(
+        "{} product instance(s), {} report(s) accepted, {} duplicate, {} trust code(s), {} authorization code(s), {} return(s){}",
+        outcome.product_instances,
+        outcome.accepted,
+        outcome.duplicate,
+        outcome.trust_codes,
+        outcome.authorizations,
+        outcome.returns,
+        if outcome.policy { ", policy" } else { "" }
+    )
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),

@@ -863,6 +863,39 @@ impl Authority {
             })
     }
 
+    /// The smart and virtual account an API path names, within the client's scope.
+    pub(crate) async fn scoped_path(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        va: &str,
+    ) -> Result<(Account, VirtualAccount)> {
+        let mut tx = self.store.read().await?;
+        let account = Self::scoped_account(&mut tx, principal, domain).await?;
+        let va = Self::scoped_va(&mut tx, &account, va).await?;
+        Ok((account, va))
+    }
+
+    /// `POST /v1/accounts/{domain}/virtual-accounts/{va}/licenses/transfer`: an admin client
+    /// moves licenses between virtual accounts of its own smart account.
+    pub async fn cisco_transfer_licenses(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        va: &str,
+        requests: &[crate::TransferSpec],
+        preview: bool,
+    ) -> Result<Vec<crate::TransferView>> {
+        principal.require(Access::Write, "transferring licenses")?;
+        let (account, from) = {
+            let mut tx = self.store.read().await?;
+            let account = Self::scoped_account(&mut tx, principal, domain).await?;
+            let from = Self::scoped_va(&mut tx, &account, va).await?;
+            (account, from)
+        };
+        self.transfer_licenses(&account.domain, &from.name, requests, preview).await
+    }
+
     /// The virtual accounts a listing covers: the named ones, or all of the account's.
     async fn selected_vas(
         tx: &mut Tx,

@@ -137,6 +137,34 @@ impl Authority {
         Ok(tx.tokens(va_row.id).await?.iter().map(|t| self.token_view(t)).collect())
     }
 
+    /// Revokes tokens by their text (the CSSM API's `tokens/revoke`), all or none: a token that
+    /// is not one of this virtual account's is refused by its position. Returns their ids.
+    pub async fn revoke_tokens_by_text(
+        &self,
+        account: &str,
+        va: &str,
+        tokens: &[String],
+    ) -> Result<Vec<i64>> {
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let mut ids = Vec::new();
+        for (i, token) in tokens.iter().enumerate() {
+            let row = tx.token_by_hash(&hash(token)).await?.filter(|t| t.va_id == va_row.id);
+            let Some(row) = row else {
+                return Err(AuthorityError::Request {
+                    field: format!("tokens[{i}]"),
+                    reason: format!("not an ID token of virtual account {:?}", va_row.name),
+                });
+            };
+            tx.revoke_token(row.id, self.clock.now().timestamp()).await?;
+            tx.log(self.event(&account_row, Some(&va_row), format!("ID token {} revoked", row.id)))
+                .await?;
+            ids.push(row.id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
     /// Revokes a token by its id (from `token list`).
     pub async fn revoke_token(&self, account: &str, va: &str, id: i64) -> Result<()> {
         let mut tx = self.store.begin().await?;

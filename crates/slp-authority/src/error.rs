@@ -56,6 +56,19 @@ pub enum AuthorityError {
         requested: u64,
         available: i64,
     },
+    /// A license transfer asks for more than is available in the source virtual account.
+    #[error(
+        "cannot transfer {requested} {license} license(s) from virtual account {va:?}: only {available} available ({purchased} purchased, {in_use} in use, {reserved} reserved)"
+    )]
+    OverTransfer {
+        license: String,
+        va: String,
+        requested: i64,
+        available: i64,
+        purchased: i64,
+        in_use: i64,
+        reserved: i64,
+    },
     /// An authorization return names a code that was not issued to that UDI, or was returned already.
     #[error("{file}: cannot return authorization code {code_id} of {udi}: {reason}")]
     BadReturn { file: String, udi: String, code_id: String, reason: String },
@@ -80,6 +93,9 @@ pub enum AuthorityError {
     /// No poll result has this id (in the caller's smart account).
     #[error("poll id {0:?} not found")]
     PollNotFound(String),
+    /// A usage bundle that cannot be read (names the archive and the member).
+    #[error(transparent)]
+    Bundle(#[from] slp_wire::bundle::BundleError),
     /// The database refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),

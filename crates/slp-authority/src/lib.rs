@@ -13,6 +13,7 @@ pub mod clients;
 pub mod cssm;
 pub mod direct;
 mod error;
+mod transfer;
 mod upload;
 pub mod view;
 
@@ -33,6 +34,7 @@ use slp_wire::xml::{Document, Kind};
 pub use api::{router, serve};
 pub use clients::{AccessToken, ClientCredentials, ClientView, Principal, Role};
 pub use error::{AuthorityError, Result};
+pub use transfer::{TransferMove, TransferSpec, TransferView};
 pub use view::*;
 
 /// Name of the setting that holds the authority's signing key (base64 secret).
@@ -585,6 +587,23 @@ impl Authority {
                 sha256: u.sha256,
             })
             .collect())
+    }
+
+    /// The ACK of an uploaded usage file, by the file's SHA-256 (from [`Authority::uploads`]).
+    pub async fn upload_ack(&self, account: &str, va: &str, sha256: &str) -> Result<String> {
+        let mut tx = self.store.read().await?;
+        let (_, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let upload = tx.upload_by_sha(va_row.id, sha256.trim()).await?.ok_or_else(|| {
+            AuthorityError::Invalid {
+                field: "usage file",
+                value: sha256.to_owned(),
+                reason: format!(
+                    "no usage file with this SHA-256 in virtual account {:?}",
+                    va_row.name
+                ),
+            }
+        })?;
+        Ok(upload.ack)
     }
 
     // ---- policies ------------------------------------------------------------------------

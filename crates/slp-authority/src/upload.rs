@@ -14,6 +14,7 @@ use slp_store::{
     Account, NewAuthorization, NewEvent, NewProductInstance, NewUpload, ProductInstance,
     ReceivedReport, Tx, Usage, VirtualAccount,
 };
+use slp_wire::bundle;
 use slp_wire::docs::{
     self, AckedReport, AuthRequestItem, AuthReturn, Authorization, Granted, PolicyDoc, RumAck,
     SystemInfo, TrustCode, TrustRequest,
@@ -22,7 +23,7 @@ use slp_wire::keys;
 use slp_wire::rum::{Envelope, Report, Sudi};
 use slp_wire::xml::{Document, Kind, Signed};
 
-use crate::{Authority, AuthorityError, Result, UploadOutcome, policy_of, rfc3339};
+use crate::{Authority, AuthorityError, BundleOutcome, Result, UploadOutcome, policy_of, rfc3339};
 
 /// A report read and verified.
 struct Checked {
@@ -57,6 +58,152 @@ impl Authority {
         let outcome = self.upload_in(&mut tx, &account_row, &va_row, file_name, bytes).await?;
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// Takes a usage bundle (`UD_SA_<ts>.tar.gz` as a relay exports it, PROTOCOL.md §1.6): every
+    /// device file of it in one transaction, so one bad file stores nothing. Returns the ACK
+    /// bundle (`ACK_<inner>` holding `ACK_<device file>` per file) that `slp relay import`
+    /// reads. A manifest that names another smart or virtual account is refused.
+    pub async fn upload_bundle(
+        &self,
+        account: &str,
+        va: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<BundleOutcome> {
+        let read = bundle::read_upload(bytes, file_name)?;
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        if let Some(named) = &read.manifest.smart_account
+            && *named != account_row.domain
+            && *named != account_row.name
+        {
+            return Err(AuthorityError::Refused {
+                file: file_name.to_owned(),
+                reason: format!(
+                    "the manifest is for smart account {named:?}, not {:?}",
+                    account_row.domain
+                ),
+            });
+        }
+        if let Some(named) = &read.manifest.virtual_account
+            && *named != va_row.name
+        {
+            return Err(AuthorityError::Refused {
+                file: file_name.to_owned(),
+                reason: format!(
+                    "the manifest is for virtual account {named:?}, not {:?}",
+                    va_row.name
+                ),
+            });
+        }
+        let mut files = Vec::new();
+        let mut acks = Vec::new();
+        for (inner, member, data) in &read.files {
+            let label = if inner.is_empty() {
+                format!("{file_name}: {member}")
+            } else {
+                format!("{file_name}: {inner}/{member}")
+            };
+            let outcome = self.upload_in(&mut tx, &account_row, &va_row, &label, data).await?;
+            let base = member.rsplit('/').next().unwrap_or(member);
+            acks.push((inner.clone(), format!("ACK_{base}"), outcome.ack.clone().into_bytes()));
+            files.push((member.clone(), outcome));
+        }
+        let now = self.now();
+        let ts = now.format("%Y%m%dT%H%M%S").to_string();
+        let at = bundle::Stamp {
+            creator: "slp-authority",
+            smart_account: &account_row.domain,
+            virtual_account: &va_row.name,
+            ts: &ts,
+            mtime: u64::try_from(now.timestamp()).unwrap_or(0),
+        };
+        let ack = bundle::write_ack(&acks, at)?;
+        tx.commit().await?;
+        tracing::info!(file = %file_name, va = %va_row.name, files = files.len(), "usage bundle processed");
+        Ok(BundleOutcome { ack, files })
+    }
+
+    /// "Authorize License Enforced Features" for devices named by PID and serial number (no
+    /// device request): one SLAC of `count` × `license` (feature name or entitlement tag) per
+    /// UDI, all in one transaction — if one cannot be issued, none is. `what` names the source
+    /// (a CSV file, `--udi`) in errors. Returns (UDI, `<smartLicense>` document) per code.
+    pub async fn generate_codes(
+        &self,
+        account: &str,
+        va: &str,
+        udis: &[String],
+        license: &str,
+        count: u64,
+        what: &str,
+    ) -> Result<Vec<(String, String)>> {
+        if udis.is_empty() {
+            return Err(AuthorityError::Invalid {
+                field: "devices",
+                value: what.to_owned(),
+                reason: "names no device to generate a code for".to_owned(),
+            });
+        }
+        let entitlement = license::lookup(license)
+            .map_or_else(|| license.to_owned(), |it| it.entitlement_tag.to_owned());
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        tx.lock_va(va_row.id).await?;
+        let job = Job {
+            authority: self,
+            file: what.to_owned(),
+            account: account_row,
+            va: va_row,
+            now: self.now(),
+        };
+        let pool = tx.licenses(job.va.id).await?;
+        let mut seen = BTreeSet::new();
+        let mut codes = Vec::new();
+        for text in udis {
+            let udi = text.parse::<slp_core::udi::Udi>().map_err(|e| AuthorityError::Invalid {
+                field: "UDI",
+                value: text.clone(),
+                reason: format!("{what}: {e}"),
+            })?;
+            let udi_text = udi.to_string();
+            if !seen.insert(udi_text.clone()) {
+                return Err(AuthorityError::Invalid {
+                    field: "UDI",
+                    value: udi_text,
+                    reason: format!("{what}: listed twice"),
+                });
+            }
+            if let Some(pi) = tx.pi_by_udi(&udi_text).await?
+                && pi.va_id != job.va.id
+            {
+                let location = match tx.va(pi.va_id).await? {
+                    Some(other) if other.account_id == job.account.id => {
+                        format!("virtual account {:?}", other.name)
+                    }
+                    _ => "another smart account".to_owned(),
+                };
+                return Err(AuthorityError::UdiElsewhere {
+                    file: what.to_owned(),
+                    udi: udi_text,
+                    va: job.va.name.clone(),
+                    location,
+                });
+            }
+            let request = AuthRequestItem {
+                sudi: Sudi::of(&udi),
+                keys: vec![docs::Key { entitlement: entitlement.clone(), count }],
+                replace: false,
+                confirm_code: None,
+                remove_code: None,
+            };
+            let signed = job.issue(&mut tx, &pool, &udi_text, &request).await?;
+            let doc = Document { reports: Vec::new(), items: vec![signed] };
+            codes.push((udi_text, doc.to_xml()));
+        }
+        tx.commit().await?;
+        tracing::info!(source = %what, codes = codes.len(), "authorization codes generated");
+        Ok(codes)
     }
 
     /// [`Authority::upload`] inside the caller's transaction (the API ingests several documents
@@ -129,6 +276,114 @@ impl Job<'_> {
     /// Verifies a device-signed item with `key`, naming the item and UDI on failure.
     fn verify(&self, item: &Signed, key: &str, what: &str) -> Result<()> {
         item.verify(key, what).map_err(|source| self.wire(source))
+    }
+
+    /// Issues one authorization code (SLAC) for `udi` from `pool` (the virtual account's
+    /// licenses): reserves the keys, replaces open codes when asked, logs the event.
+    async fn issue(
+        &self,
+        tx: &mut Tx,
+        pool: &[slp_store::License],
+        udi: &String,
+        request: &AuthRequestItem,
+    ) -> Result<Signed> {
+        let now_ts = self.now.timestamp();
+        let issued_at = rfc3339(self.now);
+        let authority_key = self.authority.public_key();
+        let code_id = uuid::Uuid::new_v4().to_string();
+        let mut granted: Vec<Granted> = Vec::new();
+        for key in &request.keys {
+            let entries: Vec<_> = pool
+                .iter()
+                .filter(|e| {
+                    e.entitlement_tag == key.entitlement
+                        && Enforcement::parse(&e.enforcement)
+                            .is_some_and(Enforcement::needs_authorization)
+                        && e.expires_at.is_none_or(|at| at > now_ts)
+                })
+                .collect();
+            let Some(first) = entries.first() else {
+                return Err(AuthorityError::UnknownEntitlement {
+                    file: self.file.clone(),
+                    udi: udi.clone(),
+                    entitlement: key.entitlement.clone(),
+                    va: self.va.name.clone(),
+                });
+            };
+            if request.replace {
+                for open in tx.open_authorizations_of(udi).await? {
+                    if open.entitlement_tag == key.entitlement && open.va_id == self.va.id {
+                        let note = format!("REPLACED-BY-{code_id}");
+                        tx.return_authorization(&open.code_id, &note, now_ts).await?;
+                        tx.log(self.event(
+                            Some(udi),
+                            format!(
+                                "authorization code {} of {udi} replaced by {code_id}",
+                                open.code_id
+                            ),
+                        ))
+                        .await?;
+                    }
+                }
+            }
+            let purchased: i64 = entries.iter().map(|e| e.quantity).sum();
+            let reserved = tx.reserved(self.va.id, &key.entitlement).await?;
+            let available = purchased - reserved;
+            let requested = i64::try_from(key.count).unwrap_or(i64::MAX);
+            if key.count == 0 || requested > available {
+                return Err(AuthorityError::Insufficient {
+                    file: self.file.clone(),
+                    udi: udi.clone(),
+                    feature: first.feature.clone(),
+                    va: self.va.name.clone(),
+                    requested: key.count,
+                    available,
+                });
+            }
+            tx.insert_authorization(&NewAuthorization {
+                code_id: code_id.clone(),
+                va_id: self.va.id,
+                udi: udi.clone(),
+                entitlement_tag: key.entitlement.clone(),
+                feature: first.feature.clone(),
+                count: requested,
+                issued_at: now_ts,
+            })
+            .await?;
+            let end = entries.iter().filter_map(|e| e.expires_at).min();
+            granted.push(Granted {
+                entitlement: key.entitlement.clone(),
+                feature: first.feature.clone(),
+                count: key.count,
+                license_type: Term::parse(&first.term)
+                    .map_or_else(|| first.term.clone(), |t| t.as_str().to_owned()),
+                end_date: end.map(crate::rfc3339_ts),
+            });
+        }
+        if granted.is_empty() {
+            return Err(
+                self.refused(format!("the authorization request of {udi} asks for nothing"))
+            );
+        }
+        let sudi = request.sudi.clone();
+        let features: Vec<String> =
+            granted.iter().map(|g| format!("{} x{}", g.feature, g.count)).collect();
+        let code = Authorization {
+            code_id: code_id.clone(),
+            sudi,
+            issued_at: issued_at.clone(),
+            smart_account: self.account.name.clone(),
+            virtual_account: self.va.name.clone(),
+            entitlements: granted,
+            authority_key: authority_key.clone(),
+        };
+        let signed = docs::sign_json(Kind::Authorization, &code, &self.authority.key);
+        tx.log(self.event(
+            Some(udi),
+            format!("authorization code {code_id} issued to {udi}: {}", features.join(", ")),
+        ))
+        .await?;
+        Ok(signed)
     }
 
     async fn run(&mut self, tx: &mut Tx, doc: &Document, sha256: &str) -> Result<UploadOutcome> {
@@ -519,105 +774,7 @@ impl Job<'_> {
         if !requests.is_empty() {
             let pool = tx.licenses(self.va.id).await?;
             for (udi, request) in &requests {
-                let code_id = uuid::Uuid::new_v4().to_string();
-                let mut granted: Vec<Granted> = Vec::new();
-                for key in &request.keys {
-                    let entries: Vec<_> = pool
-                        .iter()
-                        .filter(|e| {
-                            e.entitlement_tag == key.entitlement
-                                && Enforcement::parse(&e.enforcement)
-                                    .is_some_and(Enforcement::needs_authorization)
-                                && e.expires_at.is_none_or(|at| at > now_ts)
-                        })
-                        .collect();
-                    let Some(first) = entries.first() else {
-                        return Err(AuthorityError::UnknownEntitlement {
-                            file: self.file.clone(),
-                            udi: udi.clone(),
-                            entitlement: key.entitlement.clone(),
-                            va: self.va.name.clone(),
-                        });
-                    };
-                    if request.replace {
-                        for open in tx.open_authorizations_of(udi).await? {
-                            if open.entitlement_tag == key.entitlement && open.va_id == self.va.id {
-                                let note = format!("REPLACED-BY-{code_id}");
-                                tx.return_authorization(&open.code_id, &note, now_ts).await?;
-                                tx.log(self.event(
-                                    Some(udi),
-                                    format!(
-                                        "authorization code {} of {udi} replaced by {code_id}",
-                                        open.code_id
-                                    ),
-                                ))
-                                .await?;
-                            }
-                        }
-                    }
-                    let purchased: i64 = entries.iter().map(|e| e.quantity).sum();
-                    let reserved = tx.reserved(self.va.id, &key.entitlement).await?;
-                    let available = purchased - reserved;
-                    let requested = i64::try_from(key.count).unwrap_or(i64::MAX);
-                    if key.count == 0 || requested > available {
-                        return Err(AuthorityError::Insufficient {
-                            file: self.file.clone(),
-                            udi: udi.clone(),
-                            feature: first.feature.clone(),
-                            va: self.va.name.clone(),
-                            requested: key.count,
-                            available,
-                        });
-                    }
-                    tx.insert_authorization(&NewAuthorization {
-                        code_id: code_id.clone(),
-                        va_id: self.va.id,
-                        udi: udi.clone(),
-                        entitlement_tag: key.entitlement.clone(),
-                        feature: first.feature.clone(),
-                        count: requested,
-                        issued_at: now_ts,
-                    })
-                    .await?;
-                    let end = entries.iter().filter_map(|e| e.expires_at).min();
-                    granted.push(Granted {
-                        entitlement: key.entitlement.clone(),
-                        feature: first.feature.clone(),
-                        count: key.count,
-                        license_type: Term::parse(&first.term)
-                            .map_or_else(|| first.term.clone(), |t| t.as_str().to_owned()),
-                        end_date: end.map(crate::rfc3339_ts),
-                    });
-                }
-                if granted.is_empty() {
-                    return Err(self
-                        .refused(format!("the authorization request of {udi} asks for nothing")));
-                }
-                let sudi = request.sudi.clone();
-                let features: Vec<String> =
-                    granted.iter().map(|g| format!("{} x{}", g.feature, g.count)).collect();
-                let code = Authorization {
-                    code_id: code_id.clone(),
-                    sudi,
-                    issued_at: issued_at.clone(),
-                    smart_account: self.account.name.clone(),
-                    virtual_account: self.va.name.clone(),
-                    entitlements: granted,
-                    authority_key: authority_key.clone(),
-                };
-                authorizations.push(docs::sign_json(
-                    Kind::Authorization,
-                    &code,
-                    &self.authority.key,
-                ));
-                tx.log(self.event(
-                    Some(udi),
-                    format!(
-                        "authorization code {code_id} issued to {udi}: {}",
-                        features.join(", ")
-                    ),
-                ))
-                .await?;
+                authorizations.push(self.issue(tx, &pool, udi, request).await?);
             }
         }
 

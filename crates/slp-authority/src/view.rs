@@ -135,3 +135,13 @@ pub struct UploadOutcome {
     pub returns: usize,
     pub policy: bool,
 }
+
+/// What a bundle upload did: the ACK bundle and each device file's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BundleOutcome {
+    /// The ACK bundle (gzipped tar) for `slp relay import`.
+    #[serde(skip)]
+    pub ack: Vec<u8>,
+    /// (device file name, outcome) in bundle order.
+    pub files: Vec<(String, UploadOutcome)>,
+}

@@ -1129,3 +1129,230 @@ async fn two_replicas_on_postgres() {
     b.authority.store().close().await;
     admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
 }
+
+#[tokio::test]
+async fn license_transfer_over_the_api() {
+    let f = fixture().await;
+    f.authority.create_va(SA, "Branch").await.unwrap();
+    let admin = f.token(SA, "ops", Role::Admin).await;
+    let viewer = f.token(SA, "look", Role::Viewer).await;
+    let other = f.token("other.com", "them", Role::Admin).await;
+    let url = path("/v1/accounts/example.com/virtual-accounts/Lab/licenses/transfer");
+    let body = |quantity: i64, preview: bool| {
+        json!({"preview": preview, "licenses": [{"license": "network-advantage", "licenseType": "PERPETUAL",
+            "quantity": quantity, "targetVirtualAccount": "Branch", "precedence": "LONGEST_TERM_FIRST"}]})
+    };
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(4, true))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["preview"], true);
+    assert_eq!(reply.body["licenses"][0]["moves"][0]["quantity"], 4);
+    assert_eq!(f.in_use("network-advantage").await, (0, 0));
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(4, false))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["licenses"][0]["status"], "SUCCESS");
+    assert_eq!(reply.body["licenses"][0]["targetVirtualAccount"], "Branch");
+    let lab = f.authority.licenses(SA, VA).await.unwrap();
+    assert_eq!(lab.iter().find(|l| l.license == "network-advantage").unwrap().purchased, 6);
+
+    // Over-transfer, a viewer, another smart account, a bad precedence, a malformed body.
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(7, false))).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert_eq!(reply.body["status"], "ERROR");
+    assert!(reply.message().contains("only 6 available"), "{}", reply.body);
+    let reply = f.call(Method::POST, &url, Some(&viewer), None, Some(&body(1, false))).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f.call(Method::POST, &url, Some(&other), None, Some(&body(1, false))).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert!(reply.message().contains("scoped to smart account \"other.com\""), "{}", reply.body);
+    let mut bad = body(1, false);
+    bad["licenses"][0]["precedence"] = json!("SHORTEST_TERM_FIRST");
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&bad)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.message().contains("licenses[0].precedence"), "{}", reply.body);
+    let reply = f
+        .call(Method::POST, &url, Some(&admin), None, Some(&json!({"licenses": [{"quantity": 1}]})))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.message().contains("licenses[0]"), "{}", reply.body);
+    let lab = f.authority.licenses(SA, VA).await.unwrap();
+    assert_eq!(lab.iter().find(|l| l.license == "network-advantage").unwrap().purchased, 6);
+}
+
+#[tokio::test]
+async fn id_tokens_over_the_api() {
+    let f = fixture().await;
+    let admin = f.token(SA, "ops", Role::Admin).await;
+    let viewer = f.token(SA, "look", Role::Viewer).await;
+    let other = f.token("other.com", "them", Role::Admin).await;
+    let url = path("/v1/accounts/example.com/virtual-accounts/Lab/tokens");
+    let body = json!({"description": "branch rollout", "expiresAfterDays": 30, "maxUses": 2,
+        "exportControlled": "Allowed"});
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let info = &reply.body["tokenInfo"];
+    let token = info["token"].as_str().unwrap().to_owned();
+    assert_eq!((info["maxUses"].as_i64(), info["usesRemaining"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(info["expirationDate"], "2026-12-15T10:00:00Z");
+    assert_eq!(info["status"], "Active");
+
+    // The list never shows the token text.
+    let reply = f.call(Method::GET, &url, Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let listed = &reply.body["tokens"][0];
+    assert_eq!(listed["description"], "branch rollout");
+    assert!(listed.get("token").is_none() && !reply.body.to_string().contains(&token));
+
+    // Errors: a viewer creating, another smart account, a bad lifetime, an unknown token.
+    let reply = f.call(Method::POST, &url, Some(&viewer), None, Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f.call(Method::GET, &url, Some(&other), None, None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply =
+        f.call(Method::POST, &url, Some(&admin), None, Some(&json!({"expiresAfterDays": 0}))).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.message().contains("1 to 365 days"), "{}", reply.body);
+    let revoke = format!("{url}/revoke");
+    let reply = f
+        .call(Method::POST, &revoke, Some(&admin), None, Some(&json!({"tokens": [token, "bogus"]})))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.message().starts_with("tokens[1]: not an ID token"), "{}", reply.body);
+    let reply = f.call(Method::GET, &url, Some(&admin), None, None).await;
+    assert_eq!(reply.body["tokens"][0]["status"], "Active", "nothing revoked by a refused call");
+
+    let reply =
+        f.call(Method::POST, &revoke, Some(&admin), None, Some(&json!({"tokens": [token]}))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = f.call(Method::GET, &url, Some(&admin), None, None).await;
+    assert_eq!(reply.body["tokens"][0]["status"], "Revoked");
+}
+
+#[tokio::test]
+async fn virtual_accounts_are_renamed_and_deleted_over_the_api() {
+    let f = fixture().await;
+    f.authority.create_va(SA, "Spare").await.unwrap();
+    let admin = f.token(SA, "ops", Role::Admin).await;
+    let viewer = f.token(SA, "look", Role::Viewer).await;
+    let other = f.token("other.com", "them", Role::Admin).await;
+    let base = path("/v1/accounts/example.com/customer/virtual-accounts");
+
+    let rename = format!("{base}/Spare/rename");
+    let reply =
+        f.call(Method::POST, &rename, Some(&viewer), None, Some(&json!({"name": "Old"}))).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f.call(Method::POST, &rename, Some(&admin), None, Some(&json!({"name": VA}))).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "a name in use: {}", reply.body);
+    let reply =
+        f.call(Method::POST, &rename, Some(&admin), None, Some(&json!({"name": "Old"}))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["message"], "virtual account \"Spare\" renamed to \"Old\"");
+
+    // Lab holds licenses: refused, named; an empty one goes; another account's is out of scope.
+    let reply = f.call(Method::POST, &format!("{base}/Lab/delete"), Some(&admin), None, None).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert!(reply.message().contains("still holds 3 license(s)"), "{}", reply.body);
+    let delete = |domain: &str, va: &str| {
+        path(&format!("/v1/accounts/{domain}/virtual-accounts/{va}/delete"))
+    };
+    let reply = f.call(Method::POST, &delete("other.com", "Main"), Some(&admin), None, None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f.call(Method::POST, &delete(SA, "Old"), Some(&other), None, None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f.call(Method::POST, &delete(SA, "Old"), Some(&admin), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = f.call(Method::GET, &base, Some(&admin), None, None).await;
+    let names: Vec<&str> = reply.body["virtualAccounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [VA]);
+}
+
+#[tokio::test]
+async fn usage_files_are_uploaded_listed_and_their_acks_downloaded_over_the_api() {
+    let f = fixture().await;
+    let reporter = f.token(SA, "relay", Role::Reporter).await;
+    let viewer = f.token(SA, "look", Role::Viewer).await;
+    let base = path("/v1/accounts/example.com/virtual-accounts/Lab/usage-files");
+    let upload = |token: &str, name: &str, body: Vec<u8>| {
+        Request::post(format!("{base}?name={name}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let sw1 = Device::new("FOC1");
+    let file = sw1.usage_file(&[sw1.report(100, "network-advantage", 1, T)]);
+    let reply = f.send(upload(&reporter, "all_rum.txt", file.clone())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["files"][0]["accepted"], 1);
+    let ack = reply.body["ack"].as_str().unwrap().to_owned();
+    assert!(ack.contains("<smartLicenseRumAck>"));
+
+    // A relay's bundle: every file in one go, the ACK bundle back in base64.
+    let sw2 = Device::new("FOC2");
+    let files = vec![(
+        "dev_C9300-24UX_FOC2_20261115T100000.xml".to_owned(),
+        sw2.usage_file(&[sw2.report(200, "network-advantage", 2, T)]),
+    )];
+    let at = slp_wire::bundle::Stamp {
+        creator: "relay",
+        smart_account: SA,
+        virtual_account: VA,
+        ts: "20261115T100000",
+        mtime: 0,
+    };
+    let bundle = slp_wire::bundle::write_upload(&files, at).unwrap();
+    let reply = f.send(upload(&reporter, "UD_SA.tar.gz", bundle)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let ack_bundle = BASE64.decode(reply.body["ackBundle"].as_str().unwrap()).unwrap();
+    assert_eq!(slp_wire::bundle::read_ack(&ack_bundle, "ack").unwrap().len(), 1);
+    assert_eq!(f.in_use("network-advantage").await, (3, 0));
+
+    // The status table and the ACK again.
+    let reply = f.call(Method::GET, &base, Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let rows = reply.body["usageFiles"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["file_name"], "all_rum.txt");
+    let sha = rows[0]["sha256"].as_str().unwrap();
+    let request = Request::get(format!("{base}/{sha}/ack"))
+        .header(header::AUTHORIZATION, format!("Bearer {viewer}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = f.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    assert_eq!(String::from_utf8(bytes.to_vec()).unwrap(), ack);
+    let reply = f.call(Method::GET, &format!("{base}/beef/ack"), Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+
+    // Errors: a viewer uploading, an archive with `../`, an oversize body, a tampered file.
+    let reply = f.send(upload(&viewer, "x.txt", file.clone())).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let mut header_block = tar::Header::new_old();
+    header_block.as_old_mut().name[..9].copy_from_slice(b"../ev.xml");
+    header_block.set_size(0);
+    header_block.set_cksum();
+    let mut evil = header_block.as_bytes().to_vec();
+    evil.resize(2048, 0);
+    let reply = f.send(upload(&reporter, "evil.tar", evil)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert!(
+        reply.message().contains("member \"../ev.xml\": path with `..` refused"),
+        "{}",
+        reply.body
+    );
+    let reply = f.send(upload(&reporter, "big.txt", vec![b' '; api::MAX_BODY_BYTES + 1])).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", reply.body);
+    let tampered = String::from_utf8(sw1.usage_file(&[sw1.report(101, "network-advantage", 5, T)]))
+        .unwrap()
+        .replace(r#"\"value\":\"5\""#, r#"\"value\":\"0\""#);
+    let reply = f.send(upload(&reporter, "t.txt", tampered.into_bytes())).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert!(reply.message().contains("t.txt"), "{}", reply.body);
+    let reply = f.call(Method::GET, &base, Some(&viewer), None, None).await;
+    assert_eq!(reply.body["usageFiles"].as_array().unwrap().len(), 2, "nothing more stored");
+}

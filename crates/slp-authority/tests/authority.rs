@@ -799,3 +799,204 @@ async fn upload_and_slac_cycle_on_postgres() {
     f.authority.store().close().await;
     admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
 }
+
+fn stamp() -> slp_wire::bundle::Stamp<'static> {
+    slp_wire::bundle::Stamp {
+        creator: "relay-1",
+        smart_account: SA,
+        virtual_account: VA,
+        ts: "20261115T100000",
+        mtime: 0,
+    }
+}
+
+#[tokio::test]
+async fn a_relay_bundle_is_taken_whole_and_answered_with_an_ack_bundle() {
+    use slp_wire::bundle;
+    let f = fixture().await;
+    let (sw1, sw2) = (Device::new("FOC1"), Device::new("FOC2"));
+    let files = vec![
+        (
+            "dev_C9300-24UX_FOC1_20261115T100000.xml".to_owned(),
+            sw1.usage_file(vec![sw1.report(100, "network-advantage", 1, T)], true),
+        ),
+        (
+            "dev_C9300-24UX_FOC2_20261115T100000.xml".to_owned(),
+            sw2.usage_file(vec![sw2.report(200, "network-advantage", 2, T)], true),
+        ),
+    ];
+    let upload = bundle::write_upload(&files, stamp()).unwrap();
+    let outcome = f.authority.upload_bundle(SA, VA, "UD_SA_1.tar.gz", &upload).await.unwrap();
+    let names: Vec<(&str, usize, usize)> =
+        outcome.files.iter().map(|(name, o)| (name.as_str(), o.accepted, o.trust_codes)).collect();
+    assert_eq!(
+        names,
+        [
+            ("dev_C9300-24UX_FOC1_20261115T100000.xml", 1, 1),
+            ("dev_C9300-24UX_FOC2_20261115T100000.xml", 1, 1)
+        ]
+    );
+    assert_eq!(row(&f, "network-advantage").await.in_use, 3);
+    // The ACK bundle mirrors the names: ACK_<inner>/ACK_<device file>, each an ACK for its UDI.
+    let acks = bundle::read_ack(&outcome.ack, "ACK.tar.gz").unwrap();
+    let labels: Vec<&str> = acks.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "ACK_UD_VA_20261115T100000.tar.gz/ACK_dev_C9300-24UX_FOC1_20261115T100000.xml",
+            "ACK_UD_VA_20261115T100000.tar.gz/ACK_dev_C9300-24UX_FOC2_20261115T100000.xml"
+        ]
+    );
+    let key = f.authority.public_key();
+    let first: Vec<RumAck> = items(&acks[0].1, Kind::RumAck, &key);
+    assert_eq!(first[0].sudi, Sudi::of(&sw1.udi));
+    let uploads = f.authority.uploads(SA, VA).await.unwrap();
+    assert_eq!(uploads.len(), 2);
+    assert!(uploads[0].file_name.starts_with("UD_SA_1.tar.gz: UD_VA_"), "{uploads:?}");
+
+    // The same bundle again: the same ACKs, nothing counted twice.
+    let again = f.authority.upload_bundle(SA, VA, "UD_SA_1.tar.gz", &upload).await.unwrap();
+    assert!(again.files.iter().all(|(_, o)| o.replayed));
+    assert_eq!(bundle::read_ack(&again.ack, "again").unwrap(), acks);
+    assert_eq!(row(&f, "network-advantage").await.in_use, 3);
+}
+
+#[tokio::test]
+async fn a_bad_bundle_stores_nothing_and_names_the_member() {
+    use slp_wire::bundle;
+    let f = fixture().await;
+    let (sw1, sw2) = (Device::new("FOC1"), Device::new("FOC2"));
+    let good = sw1.usage_file(vec![sw1.report(100, "network-advantage", 1, T)], true);
+    let tampered =
+        String::from_utf8(sw2.usage_file(vec![sw2.report(200, "network-advantage", 2, T)], true))
+            .unwrap()
+            .replace(r#"\"value\":\"2\""#, r#"\"value\":\"0\""#);
+    let files =
+        vec![("dev_a.xml".to_owned(), good.clone()), ("dev_b.xml".to_owned(), tampered.into())];
+    let upload = bundle::write_upload(&files, stamp()).unwrap();
+    let err = f.authority.upload_bundle(SA, VA, "UD_SA_2.tar.gz", &upload).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("UD_SA_2.tar.gz: UD_VA_20261115T100000.tar.gz/dev_b.xml: RUM report 200"),
+        "{text}"
+    );
+    // The good file of the same bundle was not stored either.
+    assert!(f.authority.product_instances(SA, VA).await.unwrap().is_empty());
+    assert!(f.authority.uploads(SA, VA).await.unwrap().is_empty());
+    assert_eq!(row(&f, "network-advantage").await.in_use, 0);
+
+    // `../` in a member name.
+    let mut header = tar::Header::new_old();
+    header.as_old_mut().name[..13].copy_from_slice(b"../dev_a.xml\0");
+    header.set_size(good.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut evil = header.as_bytes().to_vec();
+    evil.extend_from_slice(&good);
+    evil.resize(evil.len().div_ceil(512) * 512 + 1024, 0);
+    let err = f.authority.upload_bundle(SA, VA, "evil.tar", &evil).await.unwrap_err();
+    assert_eq!(err.to_string(), "evil.tar: member \"../dev_a.xml\": path with `..` refused");
+
+    // An oversize member: refused from its header, before it is read.
+    let big = vec![(
+        "dev_big.xml".to_owned(),
+        vec![b' '; usize::try_from(bundle::MEMBER_LIMIT).unwrap() + 1],
+    )];
+    let upload = bundle::write_upload(&big, stamp()).unwrap();
+    let err = f.authority.upload_bundle(SA, VA, "big.tar.gz", &upload).await.unwrap_err();
+    assert!(err.to_string().contains("over the limit of 16777216"), "{err}");
+
+    // A manifest for another virtual account.
+    let other = bundle::Stamp { virtual_account: "Branch", ..stamp() };
+    let upload = bundle::write_upload(&[("dev_a.xml".to_owned(), good)], other).unwrap();
+    let err = f.authority.upload_bundle(SA, VA, "UD_SA_3.tar.gz", &upload).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "UD_SA_3.tar.gz: the manifest is for virtual account \"Branch\", not \"Lab\""
+    );
+    assert!(f.authority.uploads(SA, VA).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn licenses_transfer_longest_term_first_with_preview_and_limits() {
+    let f = fixture().await;
+    f.authority.create_va(SA, "Branch").await.unwrap();
+    for (quantity, expires) in [(3, "2027-06-01"), (2, "2028-11-01")] {
+        let spec = LicenseSpec {
+            tag: "dna-advantage".to_owned(),
+            sku: format!("C9300-DNA-{expires}"),
+            quantity,
+            term: None,
+            enforcement: None,
+            expires: Some(expires.parse().unwrap()),
+        };
+        f.authority.add_license(SA, VA, &spec).await.unwrap();
+    }
+    let sw1 = Device::new("FOC1");
+    let file = sw1.usage_file(vec![sw1.report(100, "network-advantage", 1, T)], true);
+    f.authority.upload(SA, VA, "u.txt", &file).await.unwrap();
+    let spec = |license: &str, quantity, to: &str| TransferSpec {
+        license: license.to_owned(),
+        quantity,
+        to: to.to_owned(),
+    };
+
+    // Preview: the latest-ending entries first, a part of the third; nothing moves.
+    let preview =
+        f.authority.transfer_licenses(SA, VA, &[spec("dna-advantage", 4, "Branch")], true).await;
+    let preview = preview.unwrap();
+    let moves: Vec<(i64, Option<&str>)> =
+        preview[0].moves.iter().map(|m| (m.quantity, m.expires.as_deref())).collect();
+    assert_eq!(moves, [(2, Some("2028-11-01")), (1, Some("2027-11-01")), (1, Some("2027-06-01"))]);
+    assert_eq!(preview[0].available, 6);
+    assert_eq!(row(&f, "dna-advantage").await.purchased, 6, "a preview changes nothing");
+
+    let done =
+        f.authority.transfer_licenses(SA, VA, &[spec("dna-advantage", 4, "Branch")], false).await;
+    assert_eq!(done.unwrap()[0].moves, preview[0].moves);
+    let lab = row(&f, "dna-advantage").await;
+    assert_eq!((lab.purchased, lab.expires.as_deref()), (2, Some("2027-06-01")));
+    let branch = f.authority.licenses(SA, "Branch").await.unwrap();
+    assert_eq!((branch[0].purchased, branch[0].expires.as_deref()), (4, Some("2027-06-01")));
+    let events = f.authority.events(SA, Some("Branch")).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.message
+            == "4 dna-advantage license(s) transferred from virtual account \"Lab\" to \"Branch\""),
+        "{events:?}"
+    );
+
+    // Perpetual licenses: one is in use, so 9 can move, not 10; one refused request in a
+    // batch moves nothing.
+    let err = f
+        .authority
+        .transfer_licenses(
+            SA,
+            VA,
+            &[spec("hseck9", 1, "Branch"), spec("network-advantage", 10, "Branch")],
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot transfer 10 network-advantage license(s) from virtual account \"Lab\": only 9 available (10 purchased, 1 in use, 0 reserved)"
+    );
+    assert_eq!(row(&f, "hseck9").await.purchased, 2, "nothing of the batch moved");
+    let err = f
+        .authority
+        .transfer_licenses(SA, VA, &[spec("network-advantage", 1, "Nowhere")], false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthorityError::VaNotFound { .. }), "{err}");
+    let err =
+        f.authority.transfer_licenses(SA, VA, &[spec("network-advantage", 1, VA)], false).await;
+    assert!(err.unwrap_err().to_string().contains("it is the virtual account the licenses are in"));
+    let err =
+        f.authority.transfer_licenses(SA, VA, &[spec("essentials", 1, "Branch")], false).await;
+    assert!(err.unwrap_err().to_string().contains("holds no such license"));
+    let nine = [spec("network-advantage", 9, "Branch")];
+    let moved = f.authority.transfer_licenses(SA, VA, &nine, false).await.unwrap();
+    assert_eq!(moved[0].moves.len(), 1);
+    let lab = row(&f, "network-advantage").await;
+    assert_eq!((lab.purchased, lab.in_use, lab.balance), (1, 1, 0));
+}

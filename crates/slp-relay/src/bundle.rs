@@ -13,25 +13,20 @@
 //! or, with `--format xml`, the per-device files into a folder (what `slp authority usage
 //! upload` takes). Import ("Import from CSSM") reads the ACK bundle of the same shape (inner
 //! members `ACK_<uploaded name>`) or a single `<smartLicense>` ACK file; every member is checked
-//! before anything is stored, and each answer is kept for the device it names.
+//! before anything is stored, and each answer is kept for the device it names. The archive
+//! format and its hostile-input checks live in [`slp_wire::bundle`].
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
+use slp_wire::bundle::{self, BUNDLE_LIMIT};
 use slp_wire::xml::{Document, Kind, Signed};
 
 use crate::check;
 use crate::intake::NewAnswer;
 use crate::store::{self, Bind, DocumentRow};
 use crate::{Relay, RelayError, Result};
-
-/// Largest member of a bundle.
-pub const MEMBER_LIMIT: u64 = 16 * 1024 * 1024;
-/// Largest bundle (compressed or not) and largest total of its members.
-pub const BUNDLE_LIMIT: u64 = 256 * 1024 * 1024;
-/// Most members of one archive.
-pub const MEMBER_COUNT_LIMIT: usize = 100_000;
 
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -113,7 +108,7 @@ pub fn merge_device(docs: &[&DocumentRow]) -> Result<(Document, usize)> {
     Ok((Document { reports, items }, count))
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| RelayError::Io { path: path.to_owned(), source };
     let tmp = path.with_extension("part");
     {
@@ -122,37 +117,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         file.sync_all().map_err(io)?;
     }
     std::fs::rename(&tmp, path).map_err(io)
-}
-
-fn tar_gz(members: &[(String, Vec<u8>)], mtime: u64) -> Result<Vec<u8>> {
-    let io = |source| RelayError::Io { path: PathBuf::from("<bundle>"), source };
-    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut builder = tar::Builder::new(encoder);
-    for (name, bytes) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(mtime);
-        header.set_entry_type(tar::EntryType::Regular);
-        builder.append_data(&mut header, name, bytes.as_slice()).map_err(io)?;
-    }
-    builder.into_inner().map_err(io)?.finish().map_err(io)
-}
-
-/// Builds an ACK bundle in the shape the authority returns (tests and tools): `manifest.mf` +
-/// `ACK_UD_VA_<ts>.tar.gz` with the given `ACK_…` members.
-pub fn ack_bundle(
-    members: &[(String, Vec<u8>)],
-    smart_account: &str,
-    virtual_account: &str,
-    ts: &str,
-) -> Result<Vec<u8>> {
-    let inner_name = format!("ACK_UD_VA_{ts}.tar.gz");
-    let inner = tar_gz(members, 0)?;
-    let manifest = format!(
-        "Manifest-Version: 1.0\nCreated-By: {{\"uuid\": \"authority\"}}\nSmart-Account: {smart_account}\n\nName: /{inner_name}\nSpecification-VA: {virtual_account}\n"
-    );
-    tar_gz(&[("manifest.mf".to_owned(), manifest.into_bytes()), (inner_name, inner)], 0)
 }
 
 impl Relay {
@@ -200,17 +164,15 @@ impl Relay {
             Format::Bundle => {
                 let sa = prefs.smart_account.clone().unwrap_or_default();
                 let va = prefs.virtual_account.clone().unwrap_or_default();
-                let inner_name = format!("UD_VA_{ts}.tar.gz");
                 let mtime = u64::try_from(now.timestamp()).unwrap_or(0);
-                let inner = tar_gz(&members, mtime)?;
-                let manifest = format!(
-                    "Manifest-Version: 1.0\nCreated-By: {{\"uuid\": \"{}\"}}\nSmart-Account: {sa}\nSmart-Account-ID: {sa}\n\nName: /{inner_name}\nSpecification-VA: {va}\nSpecification-VA-ID: {va}\n",
-                    prefs.relay_uuid
-                );
-                let outer = tar_gz(
-                    &[("manifest.mf".to_owned(), manifest.into_bytes()), (inner_name, inner)],
+                let at = bundle::Stamp {
+                    creator: &prefs.relay_uuid,
+                    smart_account: &sa,
+                    virtual_account: &va,
+                    ts: &ts,
                     mtime,
-                )?;
+                };
+                let outer = bundle::write_upload(&members, at).map_err(bundle_error)?;
                 let path = if out.is_dir() {
                     out.join(format!("UD_SA_{ts}.tar.gz"))
                 } else {
@@ -249,8 +211,32 @@ impl Relay {
         let bytes = std::fs::read(path)
             .map_err(|source| RelayError::Io { path: path.to_owned(), source })?;
         let mut answers = Vec::new();
-        if is_archive(&bytes) {
-            for (member, text) in read_ack_bundle(&bytes, &file)? {
+        if slp_wire::slac_csv::is_codes(&bytes) {
+            // The authority's SLAC codes CSV: one code per line, each for the UDI it names.
+            let text = String::from_utf8_lossy(&bytes);
+            let rows =
+                slp_wire::slac_csv::read_codes(&text, &file).map_err(|e| RelayError::Csv {
+                    file: e.file,
+                    line: usize::try_from(e.line).unwrap_or(0),
+                    reason: e.reason,
+                })?;
+            for (line, udi, code) in rows {
+                let what = format!("{file}: line {line}");
+                let named = check::answer_udi(&code, &what)?;
+                if named != udi.to_string() {
+                    return Err(RelayError::Csv {
+                        file: file.clone(),
+                        line: usize::try_from(line).unwrap_or(0),
+                        reason: format!("the code is for {named}, but the line names {udi}"),
+                    });
+                }
+                answers.push((
+                    format!("line {line}"),
+                    NewAnswer { udi: named, xml: code, documents: None },
+                ));
+            }
+        } else if bundle::is_archive(&bytes) {
+            for (member, text) in bundle::read_ack(&bytes, &file).map_err(bundle_error)? {
                 let udi = check::answer_udi(&text, &format!("{file}: member {member:?}")).map_err(
                     |e| match e {
                         RelayError::BadAnswer { reason, .. } => RelayError::Bundle {
@@ -262,13 +248,6 @@ impl Relay {
                     },
                 )?;
                 answers.push((member, NewAnswer { udi, xml: text, documents: None }));
-            }
-            if answers.is_empty() {
-                return Err(RelayError::Bundle {
-                    file,
-                    member: String::new(),
-                    reason: "holds no ACK_… member".into(),
-                });
             }
         } else {
             let text = String::from_utf8(bytes).map_err(|_| RelayError::BadAnswer {
@@ -287,129 +266,6 @@ impl Relay {
     }
 }
 
-fn is_archive(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[0x1f, 0x8b]) || bytes.get(257..262) == Some(b"ustar")
-}
-
-/// Reads a (gzipped) tar fully into memory, checking names, types and sizes.
-fn read_tar(bytes: &[u8], file: &str, within: &str) -> Result<Vec<(String, Vec<u8>)>> {
-    let bad = |member: &str, reason: String| RelayError::Bundle {
-        file: file.to_owned(),
-        member: format!("{within}{member}"),
-        reason,
-    };
-    let reader: Box<dyn Read> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(bytes).take(BUNDLE_LIMIT + 1))
-    } else {
-        Box::new(bytes)
-    };
-    let mut archive = tar::Archive::new(reader);
-    let entries = archive.entries().map_err(|e| bad("", format!("not a tar archive: {e}")))?;
-    let mut out = Vec::new();
-    let mut total: u64 = 0;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| bad("", format!("unreadable archive: {e}")))?;
-        let raw = entry.path_bytes().into_owned();
-        let name = String::from_utf8_lossy(&raw).into_owned();
-        let path = Path::new(&name);
-        if path.is_absolute() || name.starts_with('/') || name.starts_with('\\') {
-            return Err(bad(&name, "absolute path refused".into()));
-        }
-        if path
-            .components()
-            .any(|c| matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_)))
-            || name.split(['/', '\\']).any(|p| p == "..")
-        {
-            return Err(bad(&name, "path with `..` refused".into()));
-        }
-        let kind = entry.header().entry_type();
-        if kind.is_dir() {
-            continue;
-        }
-        if !kind.is_file() {
-            return Err(bad(&name, format!("{kind:?} entries are refused; only regular files")));
-        }
-        let size = entry.header().size().map_err(|e| bad(&name, e.to_string()))?;
-        if size > MEMBER_LIMIT {
-            return Err(bad(&name, format!("{size} bytes, over the limit of {MEMBER_LIMIT}")));
-        }
-        total += size;
-        if total > BUNDLE_LIMIT || out.len() >= MEMBER_COUNT_LIMIT {
-            return Err(bad(&name, "the archive is too large".into()));
-        }
-        let mut data = Vec::new();
-        (&mut entry)
-            .take(MEMBER_LIMIT + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| bad(&name, e.to_string()))?;
-        let clean = name.trim_start_matches("./").to_owned();
-        out.push((clean, data));
-    }
-    Ok(out)
-}
-
-/// The ACK documents of an ACK bundle: `manifest.mf` (optional) + one or more inner
-/// `*.tar.gz` whose members are `ACK_*` `<smartLicense>` files. Any other member is refused.
-fn read_ack_bundle(bytes: &[u8], file: &str) -> Result<Vec<(String, String)>> {
-    let outer = read_tar(bytes, file, "")?;
-    let bad = |member: &str, reason: String| RelayError::Bundle {
-        file: file.to_owned(),
-        member: member.to_owned(),
-        reason,
-    };
-    let mut out = Vec::new();
-    // A bundle may also be flat: ACK files directly in the outer archive.
-    for (name, data) in outer {
-        let base = name.rsplit('/').next().unwrap_or(&name).to_owned();
-        if base == "manifest.mf" || base == "manifest.json" {
-            String::from_utf8(data)
-                .map_err(|_| bad(&name, "the manifest is not UTF-8 text".into()))?;
-            continue;
-        }
-        if base.ends_with(".tar.gz") || base.ends_with(".tgz") || base.ends_with(".tar") {
-            for (inner, inner_data) in read_tar(&data, file, &format!("{name}/"))? {
-                let inner_base = inner.rsplit('/').next().unwrap_or(&inner).to_owned();
-                let label = format!("{name}/{inner}");
-                if !inner_base.starts_with("ACK_") {
-                    return Err(bad(
-                        &label,
-                        "unknown member: an ACK bundle holds only ACK_… files".into(),
-                    ));
-                }
-                let text = String::from_utf8(inner_data)
-                    .map_err(|_| bad(&label, "not UTF-8 text".into()))?;
-                out.push((label, text));
-            }
-            continue;
-        }
-        if base.starts_with("ACK_") {
-            let text = String::from_utf8(data).map_err(|_| bad(&name, "not UTF-8 text".into()))?;
-            out.push((name, text));
-            continue;
-        }
-        return Err(bad(
-            &name,
-            "unknown member: expected manifest.mf, an inner ACK_….tar.gz or ACK_… files".into(),
-        ));
-    }
-    Ok(out)
-}
-
-/// Archive members: (name, bytes).
-pub type Members = Vec<(String, Vec<u8>)>;
-
-/// Reads the members of a bundle written by [`Relay::export`] (tests and tools):
-/// (`manifest.mf` text, [(inner member name, bytes)]).
-pub fn read_upload_bundle(bytes: &[u8], file: &str) -> Result<(String, Members)> {
-    let outer = read_tar(bytes, file, "")?;
-    let mut manifest = String::new();
-    let mut members = Vec::new();
-    for (name, data) in outer {
-        if name == "manifest.mf" {
-            manifest = String::from_utf8_lossy(&data).into_owned();
-        } else {
-            members.extend(read_tar(&data, file, &format!("{name}/"))?);
-        }
-    }
-    Ok((manifest, members))
+fn bundle_error(e: bundle::BundleError) -> RelayError {
+    RelayError::Bundle { file: e.file, member: e.member, reason: e.reason }
 }

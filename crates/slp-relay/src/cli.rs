@@ -7,12 +7,14 @@
 //!             [--default-connect-method push|rest-pull] [--validate-device on|off]
 //!   prefs show [--json]
 //!   pi add (--host HOST:PORT | --udi PID:…,SN:…) [--connect-method push|rest-pull] [--username U --password P]
+//!   pi edit --host HOST:PORT --username U --password P
+//!   pi auth-request [--udi UDI]… --out REQ.csv   (SLAC request CSV for the authority)
 //!   pi import FILE.csv            (host, connect method, username, password)
 //!   pi list [--json]
 //!   serve [--listen 127.0.0.1:8182] [--sync-interval SECS]
 //!   collect [--host HOST:PORT]    sync
 //!   export --out PATH [--format bundle|xml]
-//!   import FILE                   (an ACK bundle or a single <smartLicense> ACK file)
+//!   import FILE                   (an ACK bundle, a single <smartLicense> ACK file or a SLAC codes CSV)
 //! ```
 
 use std::path::PathBuf;
@@ -78,8 +80,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ExportFormat::Bundle)]
         format: ExportFormat,
     },
-    /// Import what the authority returned: an ACK bundle (.tar.gz/.tar) or one <smartLicense>
-    /// ACK file. Each answer waits for its device's next poll (push) or next update (pull).
+    /// Import what the authority returned: an ACK bundle (.tar.gz/.tar), one <smartLicense>
+    /// ACK file, or the SLAC codes CSV of `slac generate --csv`. Each answer waits for its
+    /// device's next poll (push) or next update (pull).
     Import { file: PathBuf },
 }
 
@@ -157,6 +160,25 @@ enum PiCmd {
         username: Option<String>,
         #[arg(long, requires = "username")]
         password: Option<String>,
+    },
+    /// Authorization Code Request: writes the CSV (PID,Serial Number) of the devices that need
+    /// a SLAC, for `slp authority slac generate --csv`; import the codes CSV it returns with
+    /// `slp relay import`.
+    AuthRequest {
+        /// Devices to request for (repeatable); every known device when omitted.
+        #[arg(long, value_name = "PID:…,SN:…")]
+        udi: Vec<String>,
+        #[arg(long, value_name = "FILE.csv")]
+        out: PathBuf,
+    },
+    /// Changes the username and password used to pull from the device at --host.
+    Edit {
+        #[arg(long, value_name = "HOST:PORT")]
+        host: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, allow_hyphen_values = true)]
+        password: String,
     },
     /// Imports a CSV file (host, connect method, username, password; header line optional): all
     /// rows or none.
@@ -293,6 +315,22 @@ async fn dispatch(relay: &Arc<Relay>, command: Command) -> anyhow::Result<ExitCo
                 view.host.or(view.udi).unwrap_or_default(),
                 view.connect_method
             );
+        }
+        Command::Pi(PiCmd::AuthRequest { udi, out }) => {
+            let (csv, udis) = relay.auth_request(&udi).await?;
+            crate::bundle::write_atomic(&out, csv.as_bytes())?;
+            for udi in &udis {
+                println!("{udi}");
+            }
+            println!(
+                "authorization code request for {} UDI(s) written to {}",
+                udis.len(),
+                out.display()
+            );
+        }
+        Command::Pi(PiCmd::Edit { host, username, password }) => {
+            let view = relay.pi_edit(&host, &username, &password).await?;
+            println!("Product instance {} now pulls as {username}", view.host.unwrap_or(host));
         }
         Command::Pi(PiCmd::Import { file }) => {
             let count = relay.pi_import(&file).await?;

@@ -331,6 +331,93 @@ impl Relay {
             .ok_or_else(|| RelayError::Config("the added device is not in the inventory".into()))
     }
 
+    /// Changes the credentials a pull uses for the device at `host` (CSLU's "Edit Product
+    /// Instance"); the device's documents and answers stay as they are.
+    pub async fn pi_edit(&self, host: &str, username: &str, password: &str) -> Result<PiView> {
+        let host = normalize_host(host)?;
+        let mut tx = self.store.begin().await?;
+        let Some(device) = store::device_by_host(&mut tx, &host).await? else {
+            return Err(RelayError::Invalid {
+                what: "pi edit".to_owned(),
+                reason: format!("{host} is not in the inventory"),
+            });
+        };
+        store::exec(
+            &mut tx,
+            "UPDATE devices SET username = ?, password = ? WHERE id = ?",
+            &[
+                store::Bind::Text(username),
+                store::Bind::Text(password),
+                store::Bind::Int(device.id),
+            ],
+        )
+        .await?;
+        tx.commit().await.map_err(RelayError::Database)?;
+        tracing::info!(host = %host, "credentials changed");
+        self.pi_list()
+            .await?
+            .into_iter()
+            .find(|v| v.host.as_deref() == Some(host.as_str()))
+            .ok_or_else(|| RelayError::Config("the edited device is not in the inventory".into()))
+    }
+
+    /// "Authorization Code Request": the CSV (`PID,Serial Number`) of the devices that need a
+    /// SLAC — the given UDIs, or every device whose UDI the relay knows — with every unit of an
+    /// HA set, for the authority's `slac generate --csv`.
+    pub async fn auth_request(&self, udis: &[String]) -> Result<(String, Vec<String>)> {
+        let mut conn = self.store.pool().acquire().await.map_err(RelayError::Database)?;
+        let mut heads: Vec<String> = Vec::new();
+        if udis.is_empty() {
+            for view in self.pi_list().await? {
+                if let Some(udi) = view.udi
+                    && !view.alerts.iter().any(|a| a == "Unknown device")
+                {
+                    heads.push(udi);
+                }
+            }
+        } else {
+            for text in udis {
+                let udi = text
+                    .parse::<slp_core::udi::Udi>()
+                    .map_err(|e| RelayError::Invalid {
+                        what: "pi auth-request".to_owned(),
+                        reason: format!("--udi {text:?}: {e}"),
+                    })?
+                    .to_string();
+                if store::device_by_udi(&mut conn, &udi).await?.is_none() {
+                    return Err(RelayError::Invalid {
+                        what: "pi auth-request".to_owned(),
+                        reason: format!("{udi} is not in the inventory"),
+                    });
+                }
+                heads.push(udi);
+            }
+        }
+        let mut all: Vec<String> = Vec::new();
+        for head in heads {
+            let units: Vec<String> = sqlx::query_scalar(
+                "SELECT unit_udi FROM units WHERE active_udi = ? ORDER BY unit_udi",
+            )
+            .bind(&head)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(RelayError::Database)?;
+            for udi in std::iter::once(head).chain(units) {
+                if !all.contains(&udi) {
+                    all.push(udi);
+                }
+            }
+        }
+        if all.is_empty() {
+            return Err(RelayError::Invalid {
+                what: "pi auth-request".to_owned(),
+                reason: "no device with a known UDI in the inventory".to_owned(),
+            });
+        }
+        let parsed: Vec<slp_core::udi::Udi> = all.iter().filter_map(|u| u.parse().ok()).collect();
+        Ok((slp_wire::slac_csv::write_requests(&parsed), all))
+    }
+
     /// Imports an inventory CSV (`host,connect method,username,password`, header optional):
     /// all rows or none.
     pub async fn pi_import(&self, path: &std::path::Path) -> Result<usize> {
@@ -420,20 +507,24 @@ impl Relay {
                     udi,
                 )
                 .await?;
-                let undelivered = store::scalar_i64(
-                    &mut conn,
-                    "SELECT COUNT(*) FROM answers WHERE udi = ? AND delivered_poll IS NULL AND installed_at IS NULL",
-                    udi,
+                let undelivered: Vec<String> = sqlx::query_scalar(
+                    "SELECT xml FROM answers WHERE udi = ? AND delivered_poll IS NULL AND installed_at IS NULL",
                 )
-                .await?;
+                .bind(udi)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(RelayError::Database)?;
                 if pending > 0 {
                     alerts.push("ACK pending".to_owned());
                 }
                 if rejected > 0 {
                     alerts.push("REJECTED".to_owned());
                 }
-                if undelivered > 0 {
+                if !undelivered.is_empty() {
                     alerts.push("ACK ready".to_owned());
+                }
+                if undelivered.iter().any(|xml| check::has_authorization(xml)) {
+                    alerts.push("Authorization message received from CSSM".to_owned());
                 }
             }
             out.push(PiView {

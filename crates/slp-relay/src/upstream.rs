@@ -369,7 +369,11 @@ impl HttpUpstream {
         if !status.is_success() {
             return Err(UpstreamError::Refused {
                 status: status.as_u16(),
-                message: format!("token request refused: {}", message_of(&text)),
+                message: format!(
+                    "token request for API client {:?} refused: {} (check `prefs set --client-id/--client-secret`)",
+                    self.client_id,
+                    message_of(&text)
+                ),
             });
         }
         let reply: TokenReply = serde_json::from_str(&text).map_err(|e| {

@@ -7,9 +7,10 @@ mod common;
 use std::io::Write;
 
 use common::{Auth, Dev, relay};
-use slp_relay::bundle::{Format, ack_bundle, read_upload_bundle};
+use slp_relay::bundle::Format;
 use slp_relay::intake::Source;
 use slp_relay::{ConnectMethod, PiSpec, PrefsChange, RelayError};
+use slp_wire::bundle;
 
 #[tokio::test]
 async fn inventory_csv_is_all_or_nothing_and_names_the_bad_line() {
@@ -129,7 +130,10 @@ async fn export_bundle_and_ack_bundle_round_trip() {
     );
 
     let bytes = std::fs::read(&exported.path).unwrap();
-    let (manifest, members) = read_upload_bundle(&bytes, "bundle").unwrap();
+    let read = bundle::read_upload(&bytes, "bundle").unwrap();
+    let manifest = read.manifest.text.clone();
+    let members: Vec<(String, Vec<u8>)> =
+        read.files.iter().map(|(_, name, bytes)| (name.clone(), bytes.clone())).collect();
     let lines: Vec<&str> = manifest.lines().collect();
     assert_eq!(lines[0], "Manifest-Version: 1.0");
     assert!(lines[1].starts_with("Created-By: {\"uuid\": \""), "{manifest}");
@@ -150,13 +154,20 @@ async fn export_bundle_and_ack_bundle_round_trip() {
 
     // The authority answers with ACK_<member> files in the same shape.
     let auth = Auth::new();
+    let inner = read.files[0].0.clone();
     let acks = vec![
-        (format!("ACK_{}", members[0].0), auth.ack(&a, &[1, 2, 3]).into_bytes()),
-        (format!("ACK_{}", members[1].0), auth.ack(&b, &[5]).into_bytes()),
+        (inner.clone(), format!("ACK_{}", members[0].0), auth.ack(&a, &[1, 2, 3]).into_bytes()),
+        (inner, format!("ACK_{}", members[1].0), auth.ack(&b, &[5]).into_bytes()),
     ];
+    let at = bundle::Stamp {
+        creator: "authority",
+        smart_account: "example.com",
+        virtual_account: "Lab",
+        ts: "20261101T110000",
+        mtime: 0,
+    };
     let ack_file = t.dir.path().join("ACK_UD_SA.tar.gz");
-    std::fs::write(&ack_file, ack_bundle(&acks, "example.com", "Lab", "20261101T110000").unwrap())
-        .unwrap();
+    std::fs::write(&ack_file, bundle::write_ack(&acks, at).unwrap()).unwrap();
     let imported = t.relay.import(&ack_file).await.unwrap();
     assert_eq!(imported.new, 2);
     assert_eq!(imported.answers[0].1, a.udi_text());
@@ -237,7 +248,7 @@ async fn bad_bundles_name_the_member_and_import_nothing() {
         (
             raw_tar(&[(
                 "ACK_big.xml",
-                &vec![b' '; usize::try_from(slp_relay::bundle::MEMBER_LIMIT).unwrap() + 1],
+                &vec![b' '; usize::try_from(bundle::MEMBER_LIMIT).unwrap() + 1],
             )]),
             "ACK_big.xml",
             "over the limit",

@@ -194,3 +194,39 @@ async fn oversize_and_malformed_messages_get_clear_http_errors() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(reply.message.unwrap().contains("directly to the authority"));
 }
+
+#[tokio::test]
+async fn reordered_pushes_are_all_kept_and_each_report_goes_out_once() {
+    use slp_relay::bundle::Format;
+    use slp_relay::intake::Source;
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let udi = dev.udi_text();
+    // The newer document arrives first, the older one (a delayed retry) after it.
+    let newer = t.relay.accept(&dev.usage(&[3, 4], "b"), Some(&udi), Source::Push).await.unwrap();
+    let older = t.relay.accept(&dev.usage(&[1, 2], "a"), Some(&udi), Source::Push).await.unwrap();
+    assert_ne!(newer.poll_id, older.poll_id, "both are kept");
+    // The newer one replayed after the older: recognised, not stored again.
+    let again = t.relay.accept(&dev.usage(&[3, 4], "c"), Some(&udi), Source::Push).await.unwrap();
+    assert_eq!(again.poll_id, newer.poll_id);
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM documents")
+        .fetch_one(t.relay.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+
+    // The export carries every report once, whatever the order they came in.
+    let out = t.dir.path().join("xml");
+    let exported = t.relay.export(&out, Format::Xml).await.unwrap().unwrap();
+    assert_eq!(exported.files.len(), 1);
+    assert_eq!(exported.files[0].2, 4);
+    let text = std::fs::read_to_string(out.join(&exported.files[0].0)).unwrap();
+    let doc = slp_wire::xml::Document::parse(&text).unwrap();
+    let mut ids: Vec<u64> = doc
+        .reports
+        .iter()
+        .map(|r| slp_wire::rum::Envelope::parse(r).unwrap().report().unwrap().report_id)
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 3, 4]);
+}

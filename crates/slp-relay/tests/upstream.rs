@@ -253,7 +253,10 @@ async fn disconnected_relay_refuses_sync_and_wrong_credentials_are_reported() {
     let dev = Dev::new("FOC1");
     t.relay.accept(&dev.usage(&[1], "x"), None, Source::Push).await.unwrap();
     let report = t.relay.sync(&t.relay.http_upstream().await.unwrap()).await.unwrap();
-    assert!(report.failures[0].contains("token request refused"), "{report:?}");
+    assert!(
+        report.failures[0].contains("token request for API client \"cid\" refused"),
+        "the error names the client: {report:?}"
+    );
     let (pending,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM documents WHERE upstream_id IS NULL")
             .fetch_one(t.relay.store().pool())

@@ -458,6 +458,28 @@ impl Tx {
         rows.iter().map(license).collect::<sqlx::Result<_>>().map_err(db("listing licenses"))
     }
 
+    /// Moves a whole license entry to another virtual account.
+    pub async fn move_license(&mut self, id: i64, va_id: i64) -> Result<()> {
+        sqlx::query("UPDATE licenses SET va_id = $1 WHERE id = $2")
+            .bind(va_id)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("moving a license"))?;
+        Ok(())
+    }
+
+    /// Sets the quantity of a license entry (what stays behind when part of it moves).
+    pub async fn set_license_quantity(&mut self, id: i64, quantity: i64) -> Result<()> {
+        sqlx::query("UPDATE licenses SET quantity = $1 WHERE id = $2")
+            .bind(quantity)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("changing a license quantity"))?;
+        Ok(())
+    }
+
     // ---- product instances ---------------------------------------------------------------
 
     /// The product instance with this UDI, in whichever virtual account holds it.

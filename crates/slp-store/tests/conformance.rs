@@ -205,8 +205,16 @@ async fn licenses_and_product_instances(h: &Harness) {
         added_at: 5,
     };
     let added = tx.insert_license(&new).await.unwrap();
-    assert_eq!(tx.licenses(lab.id).await.unwrap(), vec![added]);
+    assert_eq!(tx.licenses(lab.id).await.unwrap(), vec![added.clone()]);
     assert!(tx.licenses(other.id).await.unwrap().is_empty());
+    // A transfer: part of an entry stays, the whole of another moves.
+    tx.set_license_quantity(added.id, 2).await.unwrap();
+    let second = tx.insert_license(&NewLicense { quantity: 1, ..new.clone() }).await.unwrap();
+    tx.move_license(second.id, other.id).await.unwrap();
+    let stays = tx.licenses(lab.id).await.unwrap();
+    assert_eq!((stays.len(), stays[0].quantity), (1, 2));
+    let moved = tx.licenses(other.id).await.unwrap();
+    assert_eq!((moved.len(), moved[0].quantity, moved[0].va_id), (1, 1, other.id));
 
     let sw1 = tx.insert_pi(&pi(lab.id, "PID:C9300,SN:1")).await.unwrap();
     let err = tx.insert_pi(&pi(other.id, "PID:C9300,SN:1")).await.unwrap_err();

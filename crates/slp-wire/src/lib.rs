@@ -5,15 +5,19 @@
 //! - [`xml`]: `<smartLicense>` documents: saved usage, SLAC requests and returns, ACKs, policies,
 //!   trust and authorization codes.
 //! - [`online`]: the push protocol of device-initiated messages (relay and smart transport).
+//! - [`bundle`]: the offline upload and ACK bundles (tar.gz with a manifest), read safely.
+//! - [`slac_csv`]: the SLAC request and code CSV files between a relay and the authority.
 //! - [`docs`]: the typed JSON carried in each signed `<data>` element.
 //!
 //! This crate is an API boundary: its types are plain data and a change to them is a change to
 //! the wire format. Unknown JSON members are ignored so that formats can grow.
 
+pub mod bundle;
 pub mod docs;
 pub mod keys;
 pub mod online;
 pub mod rum;
+pub mod slac_csv;
 pub mod xml;
 
 /// Why a document could not be read or trusted. Every variant names what was wrong.

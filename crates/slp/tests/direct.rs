@@ -1,7 +1,9 @@
 //! "Connected Directly to CSSM": smart transport to `slp authority serve`, trust with ID tokens
 //! created at the authority, then usage reported and acknowledged online.
 
-use crate::util::{Lab, T0, auth, authority, field, init_sw1, start_service};
+use crate::util::{
+    Lab, T0, auth, authority, control, field, init_sw1, pool_figures, start_service,
+};
 
 const T1: &str = "2026-11-10T10:00:00Z";
 
@@ -194,21 +196,6 @@ fn expired_used_up_revoked_and_unknown_tokens_are_refused() {
     assert!(out.contains("%SMART_LIC-3-COMM_FAILED: Communications failure with the Cisco Smart Software Manager (CSSM) : Unable to connect to the server"), "{out}");
 }
 
-/// The running device's local control endpoints (token from run.json).
-fn control(lab: &Lab, state: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
-    let info: serde_json::Value =
-        serde_json::from_str(&lab.read(&format!("{state}/run.json"))).unwrap();
-    let url = format!("{}{path}", info["url"].as_str().unwrap());
-    reqwest::blocking::Client::new()
-        .post(url)
-        .bearer_auth(info["token"].as_str().unwrap())
-        .json(&body)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap()
-}
-
 #[test]
 fn authority_down_then_back_nothing_lost_nothing_counted_twice() {
     let lab = Lab::new();
@@ -265,14 +252,11 @@ fn authority_down_then_back_nothing_lost_nothing_counted_twice() {
 
     // A forced re-send changes nothing in the pool.
     lab.exec("D", T1, &["license smart sync all"]);
-    let licenses = auth(&lab, T1, &["license", "list", "--account", "example.com", "--va", "Lab"]);
-    let row: Vec<&str> = licenses
-        .lines()
-        .find(|l| l.starts_with("network-advantage"))
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    assert_eq!(&row[4..7], &["10", "1", "9"], "purchased, in use, balance: {licenses}");
+    assert_eq!(
+        pool_figures(&lab, T1, "network-advantage"),
+        ["10", "1", "9"],
+        "purchased, in use, balance"
+    );
 }
 
 /// HA online: the active trusts every unit with one token, requests an authorization code for

@@ -9,7 +9,10 @@
 
 use serde_json::Value;
 
-use crate::util::{Lab, T0, auth, authority, field, init_sw1, start_device, start_service, upload};
+use crate::util::{
+    Lab, Running, T0, auth, auth_fails, authority, control, field, init_sw1, pool_figures,
+    start_device, start_service, upload,
+};
 
 const T1: &str = "2026-11-01T10:00:00Z";
 const UDI: &str = "PID:C9300-24UX,SN:FOC2233A5ZV";
@@ -68,7 +71,20 @@ fn pull_collect_export_ack_bundle_import_and_install_on_next_update() {
     relay(&lab, &["prefs", "set", "--disconnected", "--account", "example.com", "--va", "Lab"]);
     let prefs = relay(&lab, &["prefs", "show"]);
     assert!(prefs.contains("Disconnected") && prefs.contains("example.com"), "{prefs}");
-    relay(&lab, &["pi", "add", "--host", &host, "--username", "admin", "--password", "s3cret"]);
+    // Wrong credentials: the row's alert names the 401, nothing is collected; editing fixes it.
+    relay(&lab, &["pi", "add", "--host", &host, "--username", "admin", "--password", "wrong"]);
+    let out = relay_fails(&lab, &["collect"]);
+    assert!(out.contains("authentication refused (HTTP 401)"), "{out}");
+    let list: Value = serde_json::from_str(&relay(&lab, &["pi", "list", "--json"])).unwrap();
+    let alert = list[0]["alerts"][0].as_str().unwrap_or_default().to_owned();
+    assert!(alert.starts_with("COMM FAILED") && alert.contains("HTTP 401"), "{list}");
+    let out = relay(&lab, &["export", "--out", "none.tar.gz"]);
+    assert!(out.contains("nothing to export"), "nothing was collected: {out}");
+    let out = relay(
+        &lab,
+        &["pi", "edit", "--host", &host, "--username", "admin", "--password", "s3cret"],
+    );
+    assert!(out.contains("now pulls as admin"), "{out}");
     // A device that is not there: COMM FAILED on its row, the others still collected.
     relay(&lab, &["pi", "add", "--host", "127.0.0.1:1", "--username", "a", "--password", "b"]);
     let list = relay(&lab, &["pi", "list"]);
@@ -97,28 +113,42 @@ fn pull_collect_export_ack_bundle_import_and_install_on_next_update() {
     let out = relay(&lab, &["export", "--out", "UD_SA.tar.gz"]);
     assert!(out.contains("exported 1 product instance(s)"), "{out}");
     let bundle = std::fs::read(lab.path("UD_SA.tar.gz")).unwrap();
-    let (manifest, members) =
-        slp_relay::bundle::read_upload_bundle(&bundle, "UD_SA.tar.gz").unwrap();
+    let read = slp_wire::bundle::read_upload(&bundle, "UD_SA.tar.gz").unwrap();
+    let manifest = &read.manifest.text;
     assert!(manifest.starts_with("Manifest-Version: 1.0\nCreated-By: {\"uuid\": "), "{manifest}");
     assert!(manifest.contains("\nName: /UD_VA_20261101T100000.tar.gz\n"), "{manifest}");
-    assert_eq!(members.len(), 1);
-    let name = members[0].0.clone();
+    assert_eq!(read.files.len(), 1);
+    let name = read.files[0].1.clone();
     assert_eq!(name, "dev_C9300-24UX_FOC2233A5ZV_20261101T100000.xml");
     relay(&lab, &["export", "--format", "xml", "--out", "xml"]);
-    assert_eq!(std::fs::read(lab.path(&format!("xml/{name}"))).unwrap(), members[0].1);
+    assert_eq!(std::fs::read(lab.path(&format!("xml/{name}"))).unwrap(), read.files[0].2);
 
-    // The authority acknowledges the file and the ACK goes back as an ACK bundle.
+    // The authority takes the bundle as it is and answers with an ACK bundle.
     authority(&lab);
-    upload(&lab, T1, &format!("xml/{name}"), "ack.xml");
-    let ack = std::fs::read(lab.path("ack.xml")).unwrap();
-    let ack_bundle = slp_relay::bundle::ack_bundle(
-        &[(format!("ACK_{name}"), ack)],
-        "example.com",
-        "Lab",
-        "20261101T100500",
-    )
-    .unwrap();
-    std::fs::write(lab.path("ACK_UD_SA.tar.gz"), ack_bundle).unwrap();
+    let out = upload(&lab, T1, "UD_SA.tar.gz", "ACK_UD_SA.tar.gz");
+    assert!(
+        out.contains(&format!("{name}: 1 product instance(s), ")),
+        "one line per device file: {out}"
+    );
+    assert!(out.contains("1 device file(s); ACK bundle written to ACK_UD_SA.tar.gz"), "{out}");
+    // A bundle with a `../` member is refused by name and stores nothing.
+    let evil = {
+        let mut header = tar::Header::new_old();
+        header.as_old_mut().name[..11].copy_from_slice(b"../evil.xml");
+        header.set_size(0);
+        header.set_cksum();
+        let mut bytes = header.as_bytes().to_vec();
+        bytes.resize(2048, 0);
+        bytes
+    };
+    std::fs::write(lab.path("evil.tar"), evil).unwrap();
+    let out = auth_fails(
+        &lab,
+        T1,
+        &["usage", "upload", "--account", "example.com", "--va", "Lab", "evil.tar", "--ack", "x"],
+    );
+    assert!(out.contains("evil.tar: member \"../evil.xml\": path with `..` refused"), "{out}");
+    assert!(!lab.path("x").exists());
     let out = relay(&lab, &["import", "ACK_UD_SA.tar.gz"]);
     assert!(out.contains(&format!("ACK_{name}: ACK for {UDI}")), "{out}");
     assert_eq!(pi_row(&lab, UDI)["alerts"], serde_json::json!(["ACK ready"]));
@@ -154,14 +184,20 @@ fn point_at_relay(lab: &Lab, url: &str) {
     );
 }
 
+/// sw1 in `D` pushing to a disconnected relay (example.com / Lab) that serves from `R`.
+fn device_pushing_to_a_disconnected_relay(lab: &Lab) -> Running {
+    init_sw1(lab, T1);
+    relay(lab, &["prefs", "set", "--disconnected", "--account", "example.com", "--va", "Lab"]);
+    let server =
+        start_service(lab, T1, &["relay", "--data", "R", "serve", "--listen", "127.0.0.1:0"]);
+    point_at_relay(lab, &server.url);
+    server
+}
+
 #[test]
 fn push_to_a_disconnected_relay_ack_by_file_delivered_on_next_poll() {
     let lab = Lab::new();
-    init_sw1(&lab, T1);
-    relay(&lab, &["prefs", "set", "--disconnected", "--account", "example.com", "--va", "Lab"]);
-    let server =
-        start_service(&lab, T1, &["relay", "--data", "R", "serve", "--listen", "127.0.0.1:0"]);
-    point_at_relay(&lab, &server.url);
+    let server = device_pushing_to_a_disconnected_relay(&lab);
 
     let out = lab.exec("D", T1, &["license smart sync all", "show license status"]);
     assert!(!out.contains("COMM_FAILED") && !out.contains("% Error"), "{out}");
@@ -193,12 +229,32 @@ fn push_to_a_disconnected_relay_ack_by_file_delivered_on_next_poll() {
     drop(server);
 }
 
-#[test]
-fn push_through_a_connected_relay_to_the_authority_api() {
-    let lab = Lab::new();
-    authority(&lab);
-    let client: Value = serde_json::from_str(&auth(
-        &lab,
+/// Connected preferences: example.com / Lab at the authority `url`, as API `client`.
+fn connect(lab: &Lab, url: &str, client: &Value) {
+    relay(
+        lab,
+        &[
+            "prefs",
+            "set",
+            "--connected",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--authority-url",
+            url,
+            "--client-id",
+            client["client_id"].as_str().unwrap(),
+            "--client-secret",
+            client["client_secret"].as_str().unwrap(),
+        ],
+    );
+}
+
+/// A reporter API client of example.com: (id, secret).
+fn reporter_client(lab: &Lab) -> Value {
+    serde_json::from_str(&auth(
+        lab,
         T0,
         &[
             "client",
@@ -212,27 +268,17 @@ fn push_through_a_connected_relay_to_the_authority_api() {
             "--json",
         ],
     ))
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn push_through_a_connected_relay_to_the_authority_api() {
+    let lab = Lab::new();
+    authority(&lab);
+    let client = reporter_client(&lab);
     let authority_server =
         start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
-    relay(
-        &lab,
-        &[
-            "prefs",
-            "set",
-            "--connected",
-            "--account",
-            "example.com",
-            "--va",
-            "Lab",
-            "--authority-url",
-            &authority_server.url,
-            "--client-id",
-            client["client_id"].as_str().unwrap(),
-            "--client-secret",
-            client["client_secret"].as_str().unwrap(),
-        ],
-    );
+    connect(&lab, &authority_server.url, &client);
     // A long timer: forwarding happens when the test says so (`slp relay sync`).
     let relay_server = start_service(
         &lab,
@@ -268,4 +314,204 @@ fn push_through_a_connected_relay_to_the_authority_api() {
     assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_INSTALL_SUCCESS"), "{out}");
     drop(relay_server);
     drop(authority_server);
+}
+
+/// Re-points the running device in `D` at the relay at `url` (no reload).
+fn repoint(lab: &Lab, url: &str) {
+    lab.exec(
+        "D",
+        T1,
+        &["configure terminal", &format!("license smart url cslu {url}/cslu/v1/pi"), "end"],
+    );
+}
+
+fn tick(lab: &Lab, advance_secs: i64) -> String {
+    if advance_secs > 0 {
+        control(lab, "D", "/slp/v1/clock", serde_json::json!({ "advance_secs": advance_secs }));
+    }
+    control(lab, "D", "/slp/v1/tick", serde_json::json!({}))["messages"].to_string()
+}
+
+/// Topology 1 under failure: the relay goes down under a pushing device, then the authority goes
+/// down under the relay; both come back on their data directories. The device says
+/// COMM_FAILED and COMM_RESTORED, the relay keeps what it holds and says why it could not
+/// forward, and in the end every report reaches the pool exactly once.
+#[test]
+fn relay_and_authority_stop_and_restart_nothing_lost_nothing_counted_twice() {
+    let lab = Lab::new();
+    authority(&lab);
+    let client = reporter_client(&lab);
+    let serve_authority = || {
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"])
+    };
+    let serve_relay = || {
+        start_service(
+            &lab,
+            T1,
+            &[
+                "relay",
+                "--data",
+                "R",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--sync-interval",
+                "86400",
+            ],
+        )
+    };
+    let authority_server = serve_authority();
+    connect(&lab, &authority_server.url, &client);
+    let relay_server = serve_relay();
+    init_sw1(&lab, T1);
+    point_at_relay(&lab, &relay_server.url);
+    let _device = start_service(
+        &lab,
+        T1,
+        &["device", "--state", "D", "run", "--mgmt", "127.0.0.1:0", "--manual-ticks"],
+    );
+
+    // 1. The relay is down when the first report is due: COMM_FAILED, retried later.
+    drop(relay_server);
+    let messages = tick(&lab, 180);
+    assert!(messages.contains("%SMART_LIC-3-COMM_FAILED"), "{messages}");
+    assert_eq!(tick(&lab, 0), "[]", "no retry before it is due");
+    let status = lab.exec("D", T1, &["show license status"]);
+    assert_eq!(field(&status, "Last report push:"), "<none>", "{status}");
+
+    // 2. The relay comes back on its data directory (a new port): the retry gets through.
+    let relay_server = serve_relay();
+    repoint(&lab, &relay_server.url);
+    let messages = tick(&lab, 300);
+    assert!(messages.contains("%SMART_LIC-3-COMM_RESTORED"), "{messages}");
+    let row = pi_row(&lab, UDI);
+    assert_eq!(row["alerts"], serde_json::json!(["ACK pending"]), "{row}");
+
+    // 3. The authority is down when the relay forwards: a clear failure, the document kept.
+    drop(authority_server);
+    let out = relay_fails(&lab, &["sync"]);
+    assert!(out.contains("%SMART_LIC-3-COMM_FAILED"), "{out}");
+    assert!(out.contains("sent 0 document(s)"), "{out}");
+    let alerts = pi_row(&lab, UDI)["alerts"].to_string();
+    assert!(
+        alerts.contains("COMM FAILED: authority") && alerts.contains("ACK pending"),
+        "{alerts}"
+    );
+
+    // 4. The authority comes back on its database (a new port): forwarded once, answered.
+    let authority_server = serve_authority();
+    relay(&lab, &["prefs", "set", "--authority-url", &authority_server.url]);
+    let out = relay(&lab, &["sync"]);
+    assert!(out.contains("sent 1 document(s) to the authority, received 1 answer(s)"), "{out}");
+    assert_eq!(pi_row(&lab, UDI)["alerts"], serde_json::json!(["ACK ready"]));
+    // The device's next poll brings the ACK home.
+    tick(&lab, i64::try_from(slp_relay::POLL_INTERVAL_SECS).unwrap());
+    let status = lab.exec("D", T1, &["show license status"]);
+    assert_ne!(field(&status, "Last ACK received:"), "<none>", "{status}");
+    assert_reports_acked(&lab);
+
+    // 5. Nothing twice: another sync sends nothing, a forced device sync is recognised, and
+    // the authority accepted each report once.
+    assert!(relay(&lab, &["sync"]).contains("sent 0 document(s)"));
+    let events: Value = serde_json::from_str(&auth(
+        &lab,
+        T1,
+        &["event", "list", "--account", "example.com", "--va", "Lab", "--json"],
+    ))
+    .unwrap();
+    let accepted: u64 = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .filter_map(|m| {
+            m.split_once(" RUM report(s) accepted").map(|(n, _)| n.parse::<u64>().unwrap())
+        })
+        .sum();
+    let rum = lab.exec("D", T1, &["show license rum id all"]);
+    let closed =
+        rum.lines().filter(|l| l.starts_with(char::is_numeric) && !l.contains("OPEN")).count();
+    assert_eq!(
+        accepted,
+        u64::try_from(closed).unwrap(),
+        "each report accepted once:\n{rum}\n{events}"
+    );
+    assert_eq!(
+        pool_figures(&lab, T1, "network-advantage"),
+        ["10", "1", "9"],
+        "purchased, in use, balance"
+    );
+    drop(relay_server);
+    drop(authority_server);
+}
+
+/// "Authorization Code Request" through a disconnected relay: the relay writes the request CSV,
+/// the authority generates the codes for every line (all or nothing), the relay imports the
+/// codes CSV and the device installs its SLAC on its next poll.
+#[test]
+fn slac_request_csv_codes_csv_and_install_through_a_disconnected_relay() {
+    let lab = Lab::new();
+    let server = device_pushing_to_a_disconnected_relay(&lab);
+    lab.exec("D", T1, &["license smart sync all"]);
+
+    let out = relay(&lab, &["pi", "auth-request", "--out", "req.csv"]);
+    assert!(out.contains(UDI) && out.contains("for 1 UDI(s) written to req.csv"), "{out}");
+    assert_eq!(lab.read("req.csv"), "PID,Serial Number\r\nC9300-24UX,FOC2233A5ZV\r\n");
+    let out = relay_fails(&lab, &["pi", "auth-request", "--udi", "PID:X,SN:Y", "--out", "x.csv"]);
+    assert!(out.contains("PID:X,SN:Y is not in the inventory"), "{out}");
+
+    authority(&lab);
+    fn generate<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "authority",
+            "--data",
+            "A",
+            "slac",
+            "generate",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--license",
+            "hseck9",
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+    // A request file with no device, and more keys than the pool holds: refused, nothing
+    // reserved.
+    std::fs::write(lab.path("empty.csv"), "PID,Serial Number\r\n").unwrap();
+    let out = lab.fails(T1, &generate(&["--csv", "empty.csv", "--out", "codes.csv"]));
+    assert!(out.contains("names no device to generate a code for"), "{out}");
+    let out = lab.fails(T1, &generate(&["--count", "3", "--csv", "req.csv", "--out", "codes.csv"]));
+    assert!(
+        out.contains("not enough hseck9 licenses in virtual account \"Lab\" for PID:C9300-24UX,SN:FOC2233A5ZV: requested 3, available 2"),
+        "{out}"
+    );
+    assert!(!lab.path("codes.csv").exists());
+    let out = lab.ok(T1, &generate(&["--csv", "req.csv", "--out", "codes.csv"]));
+    assert!(out.contains(&format!("authorization code for {UDI}: 1 x hseck9")), "{out}");
+    let licenses = auth(&lab, T1, &["license", "list", "--account", "example.com", "--va", "Lab"]);
+    let hsec: Vec<&str> =
+        licenses.lines().find(|l| l.starts_with("hseck9")).unwrap().split_whitespace().collect();
+    assert!(hsec.contains(&"1"), "one key reserved: {licenses}");
+
+    // A code edited after signing is refused by line; nothing imported.
+    let codes = lab.read("codes.csv");
+    std::fs::write(lab.path("bad.csv"), codes.replacen("hseck9", "hseck8", 1)).unwrap();
+    let out = relay_fails(&lab, &["import", "bad.csv"]);
+    assert!(out.contains("bad.csv: line 2"), "{out}");
+
+    let out = relay(&lab, &["import", "codes.csv"]);
+    assert!(out.contains(&format!("line 2: ACK for {UDI}")), "{out}");
+    let alerts = pi_row(&lab, UDI)["alerts"].to_string();
+    assert!(alerts.contains("Authorization message received from CSSM"), "{alerts}");
+    let out = lab.exec("D", T1, &["license smart sync all", "show license authorization"]);
+    assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_INSTALL_SUCCESS"), "{out}");
+    assert!(!pi_row(&lab, UDI)["alerts"].to_string().contains("Authorization message"));
+
+    // One device without a relay: --udi writes the code file the device imports.
+    lab.ok(T1, &generate(&["--udi", "PID:C9300-24UX,SN:FOC9", "--out", "slac.txt"]));
+    assert!(lab.read("slac.txt").contains("<smartLicenseAuthorization>"));
+    drop(server);
 }

@@ -222,3 +222,30 @@ pub fn start_service(lab: &Lab, now: &str, args: &[&str]) -> Running {
 pub fn start_device(lab: &Lab, state: &str, now: &str) -> Running {
     start_service(lab, now, &["device", "--state", state, "run", "--mgmt", "127.0.0.1:0"])
 }
+
+/// The running device's local control endpoints (token from run.json).
+pub fn control(lab: &Lab, state: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let info: serde_json::Value =
+        serde_json::from_str(&lab.read(&format!("{state}/run.json"))).unwrap();
+    let url = format!("{}{path}", info["url"].as_str().unwrap());
+    reqwest::blocking::Client::new()
+        .post(url)
+        .bearer_auth(info["token"].as_str().unwrap())
+        .json(&body)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// Purchased, in use and balance of `feature` in example.com / Lab (`license list`).
+pub fn pool_figures(lab: &Lab, now: &str, feature: &str) -> [String; 3] {
+    let licenses = auth(lab, now, &["license", "list", "--account", "example.com", "--va", "Lab"]);
+    let row: Vec<&str> = licenses
+        .lines()
+        .find(|l| l.starts_with(feature))
+        .unwrap_or_else(|| panic!("no {feature} in:\n{licenses}"))
+        .split_whitespace()
+        .collect();
+    [row[4].to_owned(), row[5].to_owned(), row[6].to_owned()]
+}

@@ -1,5 +1,6 @@
 //! Smart and virtual accounts: `GET /v2/accounts/search`, `GET|POST
-//! /v1/accounts/{domain}/customer/virtual-accounts`.
+//! /v1/accounts/{domain}/customer/virtual-accounts`, `POST …/virtual-accounts/{va}/delete` and
+//! `…/rename`.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, CiscoJson};
 use crate::Authority;
-use crate::clients::Principal;
+use crate::clients::{Access, Principal};
 use crate::cssm::{AccountSearch, CiscoVa};
 
 pub(super) async fn search(
@@ -60,4 +61,43 @@ pub(super) async fn create_va(
 ) -> Result<(StatusCode, Json<CreatedVa>), ApiError> {
     let virtual_account = authority.cisco_create_va(&principal, &domain, &body.name).await?;
     Ok((StatusCode::CREATED, Json(CreatedVa { status: "SUCCESS", virtual_account })))
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Done {
+    status: &'static str,
+    message: String,
+}
+
+/// `POST /v1/accounts/{domain}[/customer]/virtual-accounts/{va}/delete`: refused (409) while the
+/// virtual account holds licenses or product instances.
+pub(super) async fn delete_va(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Path((domain, va)): Path<(String, String)>,
+) -> Result<Json<Done>, ApiError> {
+    principal.require(Access::Write, "deleting virtual accounts")?;
+    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
+    authority.delete_va(&account.domain, &va.name).await?;
+    Ok(Json(Done { status: "SUCCESS", message: format!("virtual account {:?} deleted", va.name) }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Rename {
+    name: String,
+}
+
+/// `POST /v1/accounts/{domain}[/customer]/virtual-accounts/{va}/rename` `{"name": …}` (slp's
+/// addition; CSSM has no public rename call).
+pub(super) async fn rename_va(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Path((domain, va)): Path<(String, String)>,
+    CiscoJson(body): CiscoJson<Rename>,
+) -> Result<Json<Done>, ApiError> {
+    principal.require(Access::Write, "renaming virtual accounts")?;
+    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
+    authority.rename_va(&account.domain, &va.name, &body.name).await?;
+    let message = format!("virtual account {:?} renamed to {:?}", va.name, body.name.trim());
+    Ok(Json(Done { status: "SUCCESS", message }))
 }

@@ -111,7 +111,9 @@ impl From<AuthorityError> for ApiError {
             | AuthorityError::Insufficient { .. }
             | AuthorityError::BadReturn { .. }
             | AuthorityError::Token { .. }
-            | AuthorityError::Device { .. } => ApiError::Unprocessable(message),
+            | AuthorityError::Device { .. }
+            | AuthorityError::Bundle(_)
+            | AuthorityError::OverTransfer { .. } => ApiError::Unprocessable(message),
             AuthorityError::Store(StoreError::Duplicate { .. }) => ApiError::Conflict(message),
             AuthorityError::Store(StoreError::OutOfRange { .. }) => ApiError::BadRequest(message),
             AuthorityError::Store(_) | AuthorityError::AuthorityKey(_) => {

@@ -1,4 +1,5 @@
-//! Licenses: `POST /v1/accounts/{domain}/licenses`, `POST /v3/licenses/summary`.
+//! Licenses: `POST /v1/accounts/{domain}/licenses`, `POST /v3/licenses/summary`,
+//! `POST /v1/accounts/{domain}/virtual-accounts/{va}/licenses/transfer`.
 
 use std::sync::Arc;
 
@@ -82,4 +83,102 @@ pub(super) async fn summary(
         )
         .await?;
     Ok(Json(summary))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct TransferBody {
+    licenses: Vec<TransferItem>,
+    /// slp extension: compute the moves, change nothing.
+    #[serde(default)]
+    preview: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct TransferItem {
+    license: String,
+    quantity: i64,
+    target_virtual_account: String,
+    #[serde(default)]
+    precedence: Option<String>,
+    /// Accepted for compatibility; the entries' own type decides.
+    #[serde(default)]
+    #[allow(dead_code)]
+    license_type: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct TransferReply {
+    status: &'static str,
+    preview: bool,
+    licenses: Vec<TransferResult>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct TransferResult {
+    license: String,
+    quantity: i64,
+    target_virtual_account: String,
+    status: &'static str,
+    moves: Vec<MoveResult>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct MoveResult {
+    sku: String,
+    quantity: i64,
+    license_type: String,
+    end_date: Option<String>,
+}
+
+pub(super) async fn transfer(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Path((domain, va)): Path<(String, String)>,
+    CiscoJson(body): CiscoJson<TransferBody>,
+) -> Result<Json<TransferReply>, ApiError> {
+    if body.licenses.is_empty() {
+        return Err(ApiError::BadRequest("licenses: give at least one license to transfer".into()));
+    }
+    let mut specs = Vec::new();
+    for (i, item) in body.licenses.iter().enumerate() {
+        if let Some(p) = &item.precedence
+            && p != "LONGEST_TERM_FIRST"
+        {
+            return Err(ApiError::BadRequest(format!(
+                "licenses[{i}].precedence: {p:?} is not supported; use LONGEST_TERM_FIRST"
+            )));
+        }
+        specs.push(crate::TransferSpec {
+            license: item.license.clone(),
+            quantity: item.quantity,
+            to: item.target_virtual_account.clone(),
+        });
+    }
+    let done =
+        authority.cisco_transfer_licenses(&principal, &domain, &va, &specs, body.preview).await?;
+    let licenses = done
+        .into_iter()
+        .map(|t| TransferResult {
+            license: t.license,
+            quantity: t.quantity,
+            target_virtual_account: t.to,
+            status: "SUCCESS",
+            moves: t
+                .moves
+                .into_iter()
+                .map(|m| MoveResult {
+                    sku: m.sku,
+                    quantity: m.quantity,
+                    license_type: m.license_type,
+                    end_date: m.expires,
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(TransferReply { status: "SUCCESS", preview: body.preview, licenses }))
 }

@@ -10,8 +10,17 @@
 //! | GET | `{BASE}/v2/accounts/search` | admin, viewer | 200 |
 //! | GET | `{BASE}/v1/accounts/{domain}/customer/virtual-accounts` | admin, viewer | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/customer/virtual-accounts` | admin | 201 |
+//! | POST | `{BASE}/v1/accounts/{domain}[/customer]/virtual-accounts/{va}/delete` | admin | 200 |
+//! | POST | `{BASE}/v1/accounts/{domain}[/customer]/virtual-accounts/{va}/rename` | admin | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/licenses` | admin, viewer | 200 |
 //! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/devices` | admin, viewer | 200 |
+//! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/licenses/transfer` | admin | 200 |
+//! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/usage-files?name=F` | admin, reporter | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/usage-files` | admin, viewer | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/usage-files/{sha256}/ack` | admin, viewer | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/tokens` | admin, viewer | 200 |
+//! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/tokens` | admin | 201 |
+//! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/tokens/revoke` | admin | 200 |
 //! | POST | `{BASE}/v3/licenses/summary` | admin, viewer | 200 |
 //! | POST | `/licservice/license` | devices (signed documents) | 200 |
 //!
@@ -24,6 +33,8 @@ mod error;
 mod licenses;
 mod oauth;
 mod reporting;
+mod tokens;
+mod usage;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -63,8 +74,38 @@ pub fn router(authority: Arc<Authority>) -> Router {
             &at("/v1/accounts/{domain}/customer/virtual-accounts"),
             get(accounts::list_vas).post(accounts::create_va),
         )
+        .route(&at("/v1/accounts/{domain}/virtual-accounts/{va}/delete"), post(accounts::delete_va))
+        .route(
+            &at("/v1/accounts/{domain}/customer/virtual-accounts/{va}/delete"),
+            post(accounts::delete_va),
+        )
+        .route(&at("/v1/accounts/{domain}/virtual-accounts/{va}/rename"), post(accounts::rename_va))
+        .route(
+            &at("/v1/accounts/{domain}/customer/virtual-accounts/{va}/rename"),
+            post(accounts::rename_va),
+        )
         .route(&at("/v1/accounts/{domain}/licenses"), post(licenses::list))
         .route(&at("/v1/accounts/{domain}/virtual-accounts/{va}/devices"), get(devices::list))
+        .route(
+            &at("/v1/accounts/{domain}/virtual-accounts/{va}/tokens"),
+            get(tokens::list).post(tokens::create),
+        )
+        .route(
+            &at("/v1/accounts/{domain}/virtual-accounts/{va}/tokens/revoke"),
+            post(tokens::revoke),
+        )
+        .route(
+            &at("/v1/accounts/{domain}/virtual-accounts/{va}/usage-files"),
+            get(usage::list).post(usage::upload),
+        )
+        .route(
+            &at("/v1/accounts/{domain}/virtual-accounts/{va}/usage-files/{sha256}/ack"),
+            get(usage::ack),
+        )
+        .route(
+            &at("/v1/accounts/{domain}/virtual-accounts/{va}/licenses/transfer"),
+            post(licenses::transfer),
+        )
         .route(&at("/v3/licenses/summary"), post(licenses::summary))
         .merge(crate::direct::routes())
         .fallback(|request: Request| async move {

@@ -1,0 +1,133 @@
+//! Usage data files over the API (slp's addition, the CSSM web UI's "Usage Data Files" tab):
+//!
+//! - `POST …/virtual-accounts/{va}/usage-files?name=FILE` with the file as the body: a device's
+//!   saved usage, SLAC request or return, or a relay's bundle (told apart by content). Replies
+//!   with what was processed and the ACK (`ack` text, or `ackBundle` base64 for a bundle).
+//! - `GET …/virtual-accounts/{va}/usage-files`: the status table.
+//! - `GET …/virtual-accounts/{va}/usage-files/{sha256}/ack`: the ACK document again.
+//!
+//! Bodies over [`super::MAX_BODY_BYTES`] get 413.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::ApiError;
+use crate::clients::{Access, Principal};
+use crate::{Authority, UploadOutcome, UploadView};
+
+#[derive(Debug, Deserialize)]
+pub(super) struct UploadQuery {
+    /// The file name shown in the status table.
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct FileResult {
+    file_name: String,
+    replayed: bool,
+    product_instances: usize,
+    accepted: usize,
+    duplicate: usize,
+    trust_codes: usize,
+    authorizations: usize,
+    returns: usize,
+}
+
+impl FileResult {
+    fn of(file_name: String, o: &UploadOutcome) -> FileResult {
+        FileResult {
+            file_name,
+            replayed: o.replayed,
+            product_instances: o.product_instances,
+            accepted: o.accepted,
+            duplicate: o.duplicate,
+            trust_codes: o.trust_codes,
+            authorizations: o.authorizations,
+            returns: o.returns,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Uploaded {
+    status: &'static str,
+    files: Vec<FileResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack_bundle: Option<String>,
+}
+
+pub(super) async fn upload(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Path((domain, va)): Path<(String, String)>,
+    Query(query): Query<UploadQuery>,
+    body: Bytes,
+) -> Result<Json<Uploaded>, ApiError> {
+    principal.require(Access::Report, "uploading usage files")?;
+    if body.is_empty() {
+        return Err(ApiError::BadRequest("the request body (the usage file) is empty".into()));
+    }
+    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
+    let name = query.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "upload".into());
+    if slp_wire::bundle::is_archive(&body) {
+        let outcome = authority.upload_bundle(&account.domain, &va.name, &name, &body).await?;
+        let files = outcome.files.iter().map(|(n, o)| FileResult::of(n.clone(), o)).collect();
+        let ack_bundle = base64::engine::general_purpose::STANDARD.encode(&outcome.ack);
+        return Ok(Json(Uploaded {
+            status: "SUCCESS",
+            files,
+            ack: None,
+            ack_bundle: Some(ack_bundle),
+        }));
+    }
+    let outcome = authority.upload(&account.domain, &va.name, &name, &body).await?;
+    let files = vec![FileResult::of(name, &outcome)];
+    Ok(Json(Uploaded { status: "SUCCESS", files, ack: Some(outcome.ack), ack_bundle: None }))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UsageFiles {
+    status: &'static str,
+    usage_files: Vec<UploadView>,
+}
+
+pub(super) async fn list(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Path((domain, va)): Path<(String, String)>,
+) -> Result<Json<UsageFiles>, ApiError> {
+    principal.require(Access::Read, "listing usage files")?;
+    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
+    let usage_files = authority.uploads(&account.domain, &va.name).await?;
+    Ok(Json(UsageFiles { status: "SUCCESS", usage_files }))
+}
+
+pub(super) async fn ack(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Path((domain, va, sha256)): Path<(String, String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    principal.require(Access::Read, "downloading ACK files")?;
+    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
+    let text =
+        authority.upload_ack(&account.domain, &va.name, &sha256).await.map_err(|e| match e {
+            crate::AuthorityError::Invalid { field: "usage file", .. } => {
+                ApiError::NotFound(e.to_string())
+            }
+            other => other.into(),
+        })?;
+    Ok(([(header::CONTENT_TYPE, "application/xml")], text))
+}
