@@ -7,10 +7,12 @@
 //!   license add --account A --va V --tag T --sku S --quantity N [--type T] [--enforcement E] [--expires YYYY-MM-DD]
 //!   license list --account A --va V [--json]
 //!   license transfer --account A --va V --license L --quantity N --to-va T [--preview] [--json]
+//!   move request --account A --va V --license L --quantity N --to-account B --to-va T --reason R
+//!   move list [--account A] [--pending] [--json]    move approve ID [--note N]    move reject ID --reason R
 //!   usage upload --account A --va V FILE --ack OUT    usage list --account A --va V [--json]
 //!   pi list --account A --va V [--json]
 //!   policy set|show|download --account A --va V …
-//!   event list --account A [--va V] [--json]
+//!   event list --account A [--va V] [--udi UDI] [--json]
 //!   token create|list|revoke --account A --va V …
 //!   client create --account A --name N --role admin|reporter|viewer [--json]
 //!   client list --account A [--json]                 client revoke --account A --client-id ID
@@ -59,6 +61,10 @@ enum Command {
     /// The license pool of a virtual account.
     #[command(subcommand)]
     License(LicenseCmd),
+    /// Moves of licenses to another smart account: filed as requests, approved or rejected by
+    /// the licensing-operations user (this command line).
+    #[command(subcommand)]
+    Move(MoveCmd),
     /// Usage data files: upload (gives the ACK file) and list.
     #[command(subcommand)]
     Usage(UsageCmd),
@@ -294,6 +300,60 @@ enum LicenseCmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum MoveCmd {
+    /// Files a request to move licenses from a virtual account to another smart account
+    /// (checked now and again on approval; nothing moves until then).
+    Request {
+        #[command(flatten)]
+        at: VaRef,
+        /// Feature name (e.g. network-advantage) or entitlement tag.
+        #[arg(long)]
+        license: String,
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+        quantity: i64,
+        /// The smart account that receives them (domain or name).
+        #[arg(long, value_name = "DOMAIN")]
+        to_account: String,
+        /// Its virtual account.
+        #[arg(long, value_name = "NAME")]
+        to_va: String,
+        /// Why (the operator decides on it).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Lists move requests, newest first (all smart accounts unless --account).
+    List {
+        #[arg(long, value_name = "DOMAIN")]
+        account: Option<String>,
+        /// Only pending requests.
+        #[arg(long)]
+        pending: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Approves a pending request: the licenses move now (LONGEST_TERM_FIRST).
+    Approve {
+        id: i64,
+        /// A note kept with the decision.
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Rejects a pending request; nothing moves.
+    Reject {
+        id: i64,
+        /// Why (the requester sees it).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum UsageCmd {
     /// Uploads a usage file (saved usage, SLAC request or SLAC return) and writes the ACK file;
     /// or a relay's usage bundle (UD_SA_….tar.gz, detected by content) and writes the ACK bundle.
@@ -367,12 +427,16 @@ enum PolicyCmd {
 
 #[derive(Debug, Subcommand)]
 enum EventCmd {
-    /// Lists the activity log of a smart account (or one virtual account).
+    /// Lists the activity log of a smart account (or one virtual account, or one product
+    /// instance): time, virtual account, UDI, who (cli:USER, api:CLIENT, device, system), message.
     List {
         #[arg(long, value_name = "DOMAIN")]
         account: String,
         #[arg(long)]
         va: Option<String>,
+        /// Only the events of this product instance (PID:…,SN:…).
+        #[arg(long)]
+        udi: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -432,7 +496,7 @@ async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result
         authority.store().close().await;
         return Ok(ExitCode::SUCCESS);
     }
-    let authority = open(&args, clock).await?;
+    let authority = open(&args, clock).await?.with_actor(crate::actor::cli_operator());
     let result = dispatch(&authority, args.command).await;
     authority.store().close().await;
     result.map(|()| ExitCode::SUCCESS)
@@ -553,6 +617,7 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                 },
             )?;
         }
+        Command::Move(cmd) => move_command(authority, cmd).await?,
         Command::License(LicenseCmd::Transfer {
             at,
             license,
@@ -837,16 +902,22 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             println!("API client {client_id} revoked");
         }
         Command::Serve { .. } => unreachable_serve()?,
-        Command::Event(EventCmd::List { account, va, output }) => {
-            let rows = authority.events(&account, va.as_deref()).await?;
-            print_rows(&output, &rows, &["Time", "Virtual Account", "UDI", "Message"], |e| {
-                vec![
-                    short_time(&e.at),
-                    e.virtual_account.clone().unwrap_or_else(|| "-".to_owned()),
-                    e.udi.clone().unwrap_or_else(|| "-".to_owned()),
-                    e.message.clone(),
-                ]
-            })?;
+        Command::Event(EventCmd::List { account, va, udi, output }) => {
+            let rows = authority.events(&account, va.as_deref(), udi.as_deref()).await?;
+            print_rows(
+                &output,
+                &rows,
+                &["Time", "Virtual Account", "UDI", "Who", "Message"],
+                |e| {
+                    vec![
+                        short_time(&e.at),
+                        e.virtual_account.clone().unwrap_or_else(|| "-".to_owned()),
+                        e.udi.clone().unwrap_or_else(|| "-".to_owned()),
+                        e.actor.clone().unwrap_or_else(|| "-".to_owned()),
+                        e.message.clone(),
+                    ]
+                },
+            )?;
         }
     }
     Ok(())
@@ -863,6 +934,69 @@ fn short_time(rfc3339: &str) -> String {
 
 fn unreachable_serve() -> anyhow::Result<()> {
     anyhow::bail!("serve is handled before the command dispatch")
+}
+
+async fn move_command(authority: &Authority, cmd: MoveCmd) -> anyhow::Result<()> {
+    let (rows, output) = match cmd {
+        MoveCmd::Request { at, license, quantity, to_account, to_va, reason, output } => {
+            let spec = crate::MoveSpec {
+                account: at.account,
+                va: at.va,
+                target_account: to_account,
+                target_va: to_va,
+                license,
+                quantity,
+                reason,
+            };
+            let request = authority.request_move(&spec).await?;
+            eprintln!("move request {} filed; an operator approves or rejects it", request.id);
+            (vec![request], output)
+        }
+        MoveCmd::List { account, pending, output } => {
+            let mut rows = authority.move_requests(account.as_deref()).await?;
+            if pending {
+                rows.retain(|r| r.status == "PENDING");
+            }
+            (rows, output)
+        }
+        MoveCmd::Approve { id, note, output } => {
+            let (request, moved) = authority.approve_move(id, &note).await?;
+            eprintln!(
+                "move request {id} approved: {} {} license(s) moved from {:?} to {:?}",
+                moved.quantity, moved.license, moved.from, moved.to
+            );
+            (vec![request], output)
+        }
+        MoveCmd::Reject { id, reason, output } => {
+            let request = authority.reject_move(id, &reason).await?;
+            eprintln!("move request {id} rejected");
+            (vec![request], output)
+        }
+    };
+    let headers = [
+        "Id",
+        "From",
+        "To",
+        "License",
+        "Quantity",
+        "Status",
+        "Requested By",
+        "Decided By",
+        "Reason",
+    ];
+    print_rows(&output, &rows, &headers, |r| {
+        vec![
+            r.id.to_string(),
+            format!("{}/{}", r.account, r.virtual_account),
+            format!("{}/{}", r.target_account, r.target_virtual_account),
+            r.license.clone(),
+            r.quantity.to_string(),
+            r.status.clone(),
+            r.requested_by.clone(),
+            r.decided_by.clone().unwrap_or_else(|| "-".to_owned()),
+            r.decision_note.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| r.reason.clone()),
+        ]
+    })
 }
 
 fn print_rows<T: Serialize>(

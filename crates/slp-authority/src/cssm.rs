@@ -863,6 +863,16 @@ impl Authority {
             })
     }
 
+    /// The smart account an API path names, within the client's scope.
+    pub(crate) async fn scoped_account_of(
+        &self,
+        principal: &Principal,
+        domain: &str,
+    ) -> Result<Account> {
+        let mut tx = self.store.read().await?;
+        Self::scoped_account(&mut tx, principal, domain).await
+    }
+
     /// The smart and virtual account an API path names, within the client's scope.
     pub(crate) async fn scoped_path(
         &self,

@@ -339,7 +339,11 @@ async fn too_large() -> Response {
 
 /// The device-facing route, for [`crate::api::router`] to mount.
 pub(crate) fn routes() -> Router<Arc<Authority>> {
-    Router::new().route(online::SMART_PATH, post(smart_endpoint))
+    Router::new().route(online::SMART_PATH, post(smart_endpoint)).route_layer(
+        axum::middleware::from_fn(|request, next: axum::middleware::Next| {
+            crate::actor::acting_as("device".to_owned(), next.run(request))
+        }),
+    )
 }
 
 /// The device-facing routes alone.

@@ -90,6 +90,12 @@ pub enum AuthorityError {
     /// A request body member is missing or unusable; `field` is its JSON path.
     #[error("{field}: {reason}")]
     Request { field: String, reason: String },
+    /// No license move request has this id (in the caller's smart account).
+    #[error("license move request {0} not found")]
+    MoveRequestNotFound(i64),
+    /// The license move request was approved or rejected already.
+    #[error("license move request {id} was {status} already by {by}")]
+    MoveRequestDecided { id: i64, status: String, by: String },
     /// No poll result has this id (in the caller's smart account).
     #[error("poll id {0:?} not found")]
     PollNotFound(String),

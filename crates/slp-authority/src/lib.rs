@@ -7,12 +7,14 @@
 //! documents. Every operation runs in one store transaction: a refused request changes nothing.
 //! Time comes only from the [`Clock`] it is given.
 
+pub mod actor;
 pub mod api;
 pub mod cli;
 pub mod clients;
 pub mod cssm;
 pub mod direct;
 mod error;
+mod moves;
 mod transfer;
 mod upload;
 pub mod view;
@@ -34,6 +36,7 @@ use slp_wire::xml::{Document, Kind};
 pub use api::{router, serve};
 pub use clients::{AccessToken, ClientCredentials, ClientView, Principal, Role};
 pub use error::{AuthorityError, Result};
+pub use moves::{MoveRequestView, MoveSpec};
 pub use transfer::{TransferMove, TransferSpec, TransferView};
 pub use view::*;
 
@@ -48,6 +51,8 @@ pub struct Authority {
     store: Store,
     clock: Arc<dyn Clock>,
     key: KeyPair,
+    /// Who changes are logged under outside [`actor::acting_as`].
+    actor: String,
 }
 
 impl std::fmt::Debug for Authority {
@@ -164,7 +169,18 @@ impl Authority {
         let key = KeyPair::from_secret_b64(&secret, "authority key")
             .map_err(AuthorityError::AuthorityKey)?;
         tracing::debug!(key_id = %key.key_id(), "authority opened");
-        Ok(Authority { store, clock, key })
+        Ok(Authority { store, clock, key, actor: "system".to_owned() })
+    }
+
+    /// The same authority with changes logged under `actor` by default (`cli:alice`).
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Authority {
+        self.actor = actor.into();
+        self
+    }
+
+    /// Who the change in progress is logged under.
+    pub(crate) fn actor(&self) -> String {
+        actor::current().unwrap_or_else(|| self.actor.clone())
     }
 
     /// The authority's public key (base64 Ed25519): devices pin it from the first document.
@@ -201,6 +217,7 @@ impl Authority {
             va_id: va.map(|v| v.id),
             udi: None,
             message,
+            actor: self.actor(),
         }
     }
 
@@ -683,8 +700,14 @@ impl Authority {
 
     // ---- events --------------------------------------------------------------------------
 
-    /// The activity log of a smart account, or of one of its virtual accounts.
-    pub async fn events(&self, account: &str, va: Option<&str>) -> Result<Vec<EventView>> {
+    /// The activity log of a smart account, or of one of its virtual accounts, or (with `udi`)
+    /// of one product instance: when, where, which device, who and what.
+    pub async fn events(
+        &self,
+        account: &str,
+        va: Option<&str>,
+        udi: Option<&str>,
+    ) -> Result<Vec<EventView>> {
         let mut tx = self.store.read().await?;
         let account_row = Self::resolve_account(&mut tx, account).await?;
         let va_row = match va {
@@ -693,15 +716,24 @@ impl Authority {
         };
         let names: BTreeMap<i64, String> =
             tx.vas(account_row.id).await?.into_iter().map(|v| (v.id, v.name)).collect();
-        Ok(tx
-            .events(account_row.id, va_row.map(|v| v.id))
-            .await?
+        let rows = match (&va_row, udi) {
+            (Some(va), Some(udi)) => tx.events_of_udi(va.id, udi.trim()).await?,
+            (None, Some(udi)) => tx
+                .events(account_row.id, None)
+                .await?
+                .into_iter()
+                .filter(|e| e.udi.as_deref() == Some(udi.trim()))
+                .collect(),
+            (_, None) => tx.events(account_row.id, va_row.as_ref().map(|v| v.id)).await?,
+        };
+        Ok(rows
             .into_iter()
             .map(|e| EventView {
                 at: rfc3339_ts(e.at),
                 virtual_account: e.va_id.and_then(|id| names.get(&id).cloned()),
                 udi: e.udi,
                 message: e.message,
+                actor: e.actor,
             })
             .collect())
     }

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 use slp_core::license::{self, Term};
-use slp_store::{License, NewLicense};
+use slp_store::{Account, License, NewLicense, VirtualAccount};
 
 use crate::{Authority, AuthorityError, Result, date_ts, effective_counts};
 
@@ -61,7 +61,6 @@ impl Authority {
         requests: &[TransferSpec],
         preview: bool,
     ) -> Result<Vec<TransferView>> {
-        let now = self.now().timestamp();
         let mut tx = self.store.begin().await?;
         let (account_row, from_row) = Self::resolve(&mut tx, account, from).await?;
         let mut targets = Vec::new();
@@ -83,109 +82,19 @@ impl Authority {
         for id in locks {
             tx.lock_va(id).await?;
         }
-        let usage = tx.va_usage(from_row.id).await?;
-        let counts = effective_counts(&usage);
         let mut out = Vec::new();
         for (request, to_row) in requests.iter().zip(&targets) {
-            let tag = license::lookup(request.license.trim()).map_or_else(
-                || request.license.trim().to_owned(),
-                |it| it.entitlement_tag.to_owned(),
-            );
-            let entries = tx.licenses(from_row.id).await?;
-            let mut valid: Vec<&License> = entries
-                .iter()
-                .filter(|e| e.entitlement_tag == tag && e.expires_at.is_none_or(|at| at > now))
-                .collect();
-            let Some(first) = valid.first().copied().cloned() else {
-                return Err(AuthorityError::Invalid {
-                    field: "license",
-                    value: request.license.clone(),
-                    reason: format!("virtual account {:?} holds no such license", from_row.name),
-                });
-            };
-            if request.quantity <= 0 {
-                return Err(AuthorityError::Invalid {
-                    field: "quantity",
-                    value: request.quantity.to_string(),
-                    reason: "a transfer moves at least one license".to_owned(),
-                });
-            }
-            let purchased: i64 = valid.iter().map(|e| e.quantity).sum();
-            let in_use: i64 = usage
-                .iter()
-                .zip(&counts)
-                .filter(|(u, _)| u.entitlement_tag == tag)
-                .map(|(_, c)| *c)
-                .sum();
-            let reserved = tx.reserved(from_row.id, &tag).await?;
-            let available = (purchased - in_use - reserved).max(0);
-            if request.quantity > available {
-                return Err(AuthorityError::OverTransfer {
-                    license: first.feature.clone(),
-                    va: from_row.name.clone(),
-                    requested: request.quantity,
-                    available,
-                    purchased,
-                    in_use,
-                    reserved,
-                });
-            }
-            longest_term_first(&mut valid);
-            let mut left = request.quantity;
-            let mut moves = Vec::new();
-            for entry in valid {
-                if left == 0 {
-                    break;
-                }
-                let take = left.min(entry.quantity);
-                left -= take;
-                moves.push(TransferMove {
-                    sku: entry.sku.clone(),
-                    quantity: take,
-                    license_type: Term::parse(&entry.term)
-                        .map_or_else(|| entry.term.clone(), |t| t.show_word().to_owned()),
-                    expires: entry.expires_at.map(date_ts),
-                });
-                if preview {
-                    continue;
-                }
-                if take == entry.quantity {
-                    tx.move_license(entry.id, to_row.id).await?;
-                } else {
-                    tx.set_license_quantity(entry.id, entry.quantity - take).await?;
-                    tx.insert_license(&NewLicense {
-                        va_id: to_row.id,
-                        feature: entry.feature.clone(),
-                        entitlement_tag: entry.entitlement_tag.clone(),
-                        sku: entry.sku.clone(),
-                        quantity: take,
-                        term: entry.term.clone(),
-                        enforcement: entry.enforcement.clone(),
-                        starts_at: entry.starts_at,
-                        expires_at: entry.expires_at,
-                        added_at: entry.added_at,
-                    })
-                    .await?;
-                }
-            }
-            if !preview {
-                let message = format!(
-                    "{} {} license(s) transferred from virtual account {:?} to {:?}",
-                    request.quantity, first.feature, from_row.name, to_row.name
-                );
-                tx.log(self.event(&account_row, Some(&from_row), message.clone())).await?;
-                tx.log(self.event(&account_row, Some(to_row), message)).await?;
-            }
-            out.push(TransferView {
-                license: first.feature.clone(),
-                entitlement_tag: tag,
-                quantity: request.quantity,
-                from: from_row.name.clone(),
-                to: to_row.name.clone(),
-                available,
-                preview,
-                moves,
-            });
+            let view = self
+                .move_available(
+                    &mut tx,
+                    (&account_row, &from_row),
+                    (&account_row, to_row),
+                    &request.license,
+                    request.quantity,
+                    preview,
+                )
+                .await?;
+            out.push(view);
         }
         if preview {
             tx.rollback().await?;
@@ -194,5 +103,127 @@ impl Authority {
             tracing::info!(account = %account_row.domain, from = %from_row.name, transfers = out.len(), "licenses transferred");
         }
         Ok(out)
+    }
+
+    /// Moves `quantity` × `license` (what is available: purchased − in use − reserved) from
+    /// `from` to `to`, `LONGEST_TERM_FIRST`, logging the move in both virtual accounts (which
+    /// may be in different smart accounts). The caller holds the locks and the transaction.
+    pub(crate) async fn move_available(
+        &self,
+        tx: &mut slp_store::Tx,
+        (from_account, from_row): (&Account, &VirtualAccount),
+        (to_account, to_row): (&Account, &VirtualAccount),
+        license_name: &str,
+        quantity: i64,
+        preview: bool,
+    ) -> Result<TransferView> {
+        let now = self.now().timestamp();
+        let usage = tx.va_usage(from_row.id).await?;
+        let counts = effective_counts(&usage);
+        let tag = license::lookup(license_name.trim())
+            .map_or_else(|| license_name.trim().to_owned(), |it| it.entitlement_tag.to_owned());
+        let entries = tx.licenses(from_row.id).await?;
+        let mut valid: Vec<&License> = entries
+            .iter()
+            .filter(|e| e.entitlement_tag == tag && e.expires_at.is_none_or(|at| at > now))
+            .collect();
+        let Some(first) = valid.first().copied().cloned() else {
+            return Err(AuthorityError::Invalid {
+                field: "license",
+                value: license_name.to_owned(),
+                reason: format!("virtual account {:?} holds no such license", from_row.name),
+            });
+        };
+        if quantity <= 0 {
+            return Err(AuthorityError::Invalid {
+                field: "quantity",
+                value: quantity.to_string(),
+                reason: "a transfer moves at least one license".to_owned(),
+            });
+        }
+        let purchased: i64 = valid.iter().map(|e| e.quantity).sum();
+        let in_use: i64 = usage
+            .iter()
+            .zip(&counts)
+            .filter(|(u, _)| u.entitlement_tag == tag)
+            .map(|(_, c)| *c)
+            .sum();
+        let reserved = tx.reserved(from_row.id, &tag).await?;
+        let available = (purchased - in_use - reserved).max(0);
+        if quantity > available {
+            return Err(AuthorityError::OverTransfer {
+                license: first.feature.clone(),
+                va: from_row.name.clone(),
+                requested: quantity,
+                available,
+                purchased,
+                in_use,
+                reserved,
+            });
+        }
+        longest_term_first(&mut valid);
+        let mut left = quantity;
+        let mut moves = Vec::new();
+        for entry in valid {
+            if left == 0 {
+                break;
+            }
+            let take = left.min(entry.quantity);
+            left -= take;
+            moves.push(TransferMove {
+                sku: entry.sku.clone(),
+                quantity: take,
+                license_type: Term::parse(&entry.term)
+                    .map_or_else(|| entry.term.clone(), |t| t.show_word().to_owned()),
+                expires: entry.expires_at.map(date_ts),
+            });
+            if preview {
+                continue;
+            }
+            if take == entry.quantity {
+                tx.move_license(entry.id, to_row.id).await?;
+            } else {
+                tx.set_license_quantity(entry.id, entry.quantity - take).await?;
+                tx.insert_license(&NewLicense {
+                    va_id: to_row.id,
+                    feature: entry.feature.clone(),
+                    entitlement_tag: entry.entitlement_tag.clone(),
+                    sku: entry.sku.clone(),
+                    quantity: take,
+                    term: entry.term.clone(),
+                    enforcement: entry.enforcement.clone(),
+                    starts_at: entry.starts_at,
+                    expires_at: entry.expires_at,
+                    added_at: entry.added_at,
+                })
+                .await?;
+            }
+        }
+        let (from_name, to_name) = if from_account.id == to_account.id {
+            (from_row.name.clone(), to_row.name.clone())
+        } else {
+            (
+                format!("{}/{}", from_account.domain, from_row.name),
+                format!("{}/{}", to_account.domain, to_row.name),
+            )
+        };
+        if !preview {
+            let message = format!(
+                "{quantity} {} license(s) transferred from virtual account {from_name:?} to {to_name:?}",
+                first.feature
+            );
+            tx.log(self.event(from_account, Some(from_row), message.clone())).await?;
+            tx.log(self.event(to_account, Some(to_row), message)).await?;
+        }
+        Ok(TransferView {
+            license: first.feature.clone(),
+            entitlement_tag: tag,
+            quantity,
+            from: from_name,
+            to: to_name,
+            available,
+            preview,
+            moves,
+        })
     }
 }

@@ -270,6 +270,7 @@ impl Job<'_> {
             va_id: Some(self.va.id),
             udi: udi.map(str::to_owned),
             message,
+            actor: self.authority.actor(),
         }
     }
 

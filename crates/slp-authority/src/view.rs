@@ -117,6 +117,8 @@ pub struct EventView {
     pub virtual_account: Option<String>,
     pub udi: Option<String>,
     pub message: String,
+    /// Who made the change (`cli:alice`, `api:ops (…)`, `device`, `system`).
+    pub actor: Option<String>,
 }
 
 /// What an upload did.

@@ -1356,3 +1356,172 @@ async fn usage_files_are_uploaded_listed_and_their_acks_downloaded_over_the_api(
     let reply = f.call(Method::GET, &base, Some(&viewer), None, None).await;
     assert_eq!(reply.body["usageFiles"].as_array().unwrap().len(), 2, "nothing more stored");
 }
+
+#[tokio::test]
+async fn the_activity_log_says_who_and_when() {
+    let f = fixture().await;
+    f.authority.create_va(SA, "Branch").await.unwrap();
+    let admin = f.token(SA, "ops", Role::Admin).await;
+    let viewer = f.token(SA, "look", Role::Viewer).await;
+    let other = f.token("other.com", "them", Role::Admin).await;
+    // A change made locally (the fixture's authority logs as `system`) and one by an operator.
+    slp_authority::actor::acting_as("cli:alice".to_owned(), async {
+        f.authority.create_token(SA, VA, "rollout", 30, None).await.unwrap();
+    })
+    .await;
+    // One over the API.
+    let url = path("/v1/accounts/example.com/virtual-accounts/Lab/licenses/transfer");
+    let body = json!({"licenses": [{"license": "network-advantage", "quantity": 2,
+        "targetVirtualAccount": "Branch", "precedence": "LONGEST_TERM_FIRST"}]});
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    let events_url = path("/v1/accounts/example.com/virtual-accounts/Lab/events");
+    let reply = f.call(Method::GET, &events_url, Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let events = reply.body["events"].as_array().unwrap();
+    assert_eq!(reply.body["totalRecords"], events.len());
+    let by = |needle: &str| {
+        events
+            .iter()
+            .find(|e| e["message"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {events:?}"))
+    };
+    let transfer = by("transferred");
+    let clients = f.authority.clients(SA).await.unwrap();
+    let ops_id = clients.iter().find(|c| c.name == "ops").unwrap().client_id.clone();
+    assert_eq!(transfer["user"], format!("api:ops ({ops_id})"));
+    assert_eq!(transfer["eventTime"], "2026-11-15T10:00:00Z");
+    assert_eq!(by("ID token")["user"], "cli:alice");
+    assert_eq!(by("10 network-advantage")["user"], "system");
+    // The CLI shows the same (`event list`).
+    let local = f.authority.events(SA, Some(VA), None).await.unwrap();
+    assert!(local.iter().any(|e| e.actor.as_deref() == Some("cli:alice")));
+
+    // Another smart account's client, and an unknown virtual account.
+    let reply = f.call(Method::GET, &events_url, Some(&other), None, None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f
+        .call(
+            Method::GET,
+            &path("/v1/accounts/example.com/virtual-accounts/Nope/events"),
+            Some(&viewer),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    assert!(reply.message().contains("\"Nope\""), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn license_moves_between_smart_accounts_are_requests_an_operator_decides() {
+    let f = fixture().await;
+    let admin = f.token(SA, "ops", Role::Admin).await;
+    let viewer = f.token(SA, "look", Role::Viewer).await;
+    let reporter = f.token(SA, "feeder", Role::Reporter).await;
+    let other = f.token("other.com", "them", Role::Admin).await;
+    let url = path("/v1/accounts/example.com/virtual-accounts/Lab/licenses/move-requests");
+    let body = |quantity: i64, target: &str| {
+        json!({"targetSmartAccount": target, "targetVirtualAccount": "Main",
+            "license": "network-advantage", "quantity": quantity, "reason": "divestiture"})
+    };
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(4, "other.com"))).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let first = reply.body["moveRequest"].clone();
+    assert_eq!(first["status"], "PENDING");
+    assert_eq!(first["targetAccount"], "other.com");
+    assert!(first["requestedBy"].as_str().unwrap().starts_with("api:ops ("), "{first}");
+    // Nothing moved yet.
+    let purchased = |account: &'static str, va: &'static str| {
+        let authority = f.authority.clone();
+        async move {
+            authority
+                .licenses(account, va)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|l| l.license == "network-advantage")
+                .map_or(0, |l| l.purchased)
+        }
+    };
+    assert_eq!((purchased(SA, VA).await, purchased("other.com", "Main").await), (10, 0));
+
+    // Refused at once: too many, the same smart account, an unknown target, no reason, a
+    // reporter, another smart account's client.
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(11, "other.com"))).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert!(reply.message().contains("only 10 available"), "{}", reply.body);
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(1, SA))).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(1, "nowhere.com"))).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    assert!(reply.message().contains("nowhere.com"), "{}", reply.body);
+    let mut no_reason = body(1, "other.com");
+    no_reason["reason"] = json!(" ");
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&no_reason)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let reply =
+        f.call(Method::POST, &url, Some(&reporter), None, Some(&body(1, "other.com"))).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f.call(Method::POST, &url, Some(&other), None, Some(&body(1, "other.com"))).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&json!({"quantity": 1}))).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+
+    // The list: a viewer sees it; the other smart account's client does not.
+    let list = path("/v1/accounts/example.com/licenses/move-requests");
+    let reply = f.call(Method::GET, &list, Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["moveRequests"].as_array().unwrap().len(), 1);
+    let reply = f.call(Method::GET, &list, Some(&other), None, None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let id = first["id"].as_i64().unwrap();
+    let reply = f.call(Method::GET, &format!("{list}/{id}"), Some(&viewer), None, None).await;
+    assert_eq!(reply.body["moveRequest"]["id"], id);
+    let reply = f.call(Method::GET, &format!("{list}/abc"), Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let reply =
+        f.call(Method::GET, &format!("{list}/{}", id + 99), Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+
+    // The operator approves: the licenses move; a second decision is refused.
+    let (approved, moved) = slp_authority::actor::acting_as("cli:licops".to_owned(), async {
+        f.authority.approve_move(id, "case 123").await.unwrap()
+    })
+    .await;
+    assert_eq!(approved.status, "APPROVED");
+    assert_eq!(approved.decided_by.as_deref(), Some("cli:licops"));
+    assert_eq!((moved.quantity, moved.to.as_str()), (4, "other.com/Main"));
+    assert_eq!((purchased(SA, VA).await, purchased("other.com", "Main").await), (6, 4));
+    let err = f.authority.reject_move(id, "too late").await.unwrap_err();
+    assert!(err.to_string().contains("was approved already by cli:licops"), "{err}");
+    let theirs = f.authority.events("other.com", Some("Main"), None).await.unwrap();
+    assert!(
+        theirs.iter().any(|e| e.message.contains("request 1 approved by cli:licops")),
+        "{theirs:?}"
+    );
+
+    // A request that can no longer be met stays pending when approval fails; a rejection
+    // keeps its reason and moves nothing.
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(5, "other.com"))).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let second = reply.body["moveRequest"]["id"].as_i64().unwrap();
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(6, "other.com"))).await;
+    let third = reply.body["moveRequest"]["id"].as_i64().unwrap();
+    f.authority.approve_move(second, "").await.unwrap();
+    let err = f.authority.approve_move(third, "").await.unwrap_err();
+    assert!(err.to_string().contains("only 1 available"), "{err}");
+    assert_eq!(f.authority.move_request(third, None).await.unwrap().status, "PENDING");
+    assert!(f.authority.reject_move(third, " ").await.is_err(), "a rejection needs a reason");
+    let rejected = f.authority.reject_move(third, "not enough left").await.unwrap();
+    assert_eq!(
+        (rejected.status.as_str(), rejected.decision_note.as_deref()),
+        ("REJECTED", Some("not enough left"))
+    );
+    assert_eq!((purchased(SA, VA).await, purchased("other.com", "Main").await), (1, 9));
+    assert!(matches!(
+        f.authority.approve_move(999, "").await,
+        Err(AuthorityError::MoveRequestNotFound(999))
+    ));
+}

@@ -273,7 +273,7 @@ async fn upload_is_acknowledged_with_trust_codes_and_counts_usage() {
         (uploads[0].file_name.as_str(), uploads[0].status.as_str(), uploads[0].reports),
         ("all_rum.txt", "Processed", 2)
     );
-    let events = f.authority.events(SA, Some(VA)).await.unwrap();
+    let events = f.authority.events(SA, Some(VA), None).await.unwrap();
     assert!(events.iter().any(|e| e.message.contains("registered")), "{events:?}");
     assert!(events.iter().any(|e| e.message.contains("trust code")), "{events:?}");
 }
@@ -490,7 +490,7 @@ async fn a_new_key_needs_a_trust_request() {
     assert_eq!(row(&f, "network-advantage").await.in_use, 2);
     let pis = f.authority.product_instances(SA, VA).await.unwrap();
     assert_eq!(pis[0].key_id, new.key.key_id());
-    let events = f.authority.events(SA, Some(VA)).await.unwrap();
+    let events = f.authority.events(SA, Some(VA), None).await.unwrap();
     assert!(events.iter().any(|e| e.message.contains("re-bound")), "{events:?}");
 
     // Now the old key is the stranger.
@@ -958,7 +958,7 @@ async fn licenses_transfer_longest_term_first_with_preview_and_limits() {
     assert_eq!((lab.purchased, lab.expires.as_deref()), (2, Some("2027-06-01")));
     let branch = f.authority.licenses(SA, "Branch").await.unwrap();
     assert_eq!((branch[0].purchased, branch[0].expires.as_deref()), (4, Some("2027-06-01")));
-    let events = f.authority.events(SA, Some("Branch")).await.unwrap();
+    let events = f.authority.events(SA, Some("Branch"), None).await.unwrap();
     assert!(
         events.iter().any(|e| e.message
             == "4 dna-advantage license(s) transferred from virtual account \"Lab\" to \"Branch\""),

@@ -19,6 +19,11 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0002_id_tokens.sql"),
     },
     Migration { version: 3, name: "api", sql: include_str!("../migrations/sqlite/0003_api.sql") },
+    Migration {
+        version: 4,
+        name: "operations",
+        sql: include_str!("../migrations/sqlite/0004_operations.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -33,6 +38,11 @@ const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0002_id_tokens.sql"),
     },
     Migration { version: 3, name: "api", sql: include_str!("../migrations/postgres/0003_api.sql") },
+    Migration {
+        version: 4,
+        name: "operations",
+        sql: include_str!("../migrations/postgres/0004_operations.sql"),
+    },
 ];
 
 /// An arbitrary constant naming slp's migration lock among PostgreSQL advisory locks.

@@ -190,6 +190,9 @@ pub struct Event {
     pub va_id: Option<i64>,
     pub udi: Option<String>,
     pub message: String,
+    /// Who made the change (`cli:alice`, `api:ops (client id)`, `device`, `system`); `None`
+    /// on lines written before the actor was recorded.
+    pub actor: Option<String>,
 }
 
 /// An activity-log line to record.
@@ -200,6 +203,7 @@ pub struct NewEvent {
     pub va_id: Option<i64>,
     pub udi: Option<String>,
     pub message: String,
+    pub actor: String,
 }
 
 /// An ID token (only its SHA-256 is stored).
@@ -263,4 +267,41 @@ pub struct PollRecord {
     /// The result as JSON text.
     pub result: String,
     pub created_at: i64,
+}
+
+/// A request to move licenses to another smart account, decided by a licensing-operations
+/// user (CLI operator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveRequest {
+    pub id: i64,
+    pub account_id: i64,
+    pub va_id: i64,
+    pub target_account: String,
+    pub target_va: String,
+    pub feature: String,
+    pub entitlement_tag: String,
+    pub quantity: i64,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: i64,
+    /// `PENDING`, `APPROVED` or `REJECTED`.
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub decision_note: Option<String>,
+}
+
+/// A move request to file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMoveRequest {
+    pub account_id: i64,
+    pub va_id: i64,
+    pub target_account: String,
+    pub target_va: String,
+    pub feature: String,
+    pub entitlement_tag: String,
+    pub quantity: i64,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: i64,
 }

@@ -157,6 +157,27 @@ fn event(row: &AnyRow) -> sqlx::Result<Event> {
         va_id: row.try_get("va_id")?,
         udi: row.try_get("udi")?,
         message: row.try_get("message")?,
+        actor: row.try_get("actor")?,
+    })
+}
+
+fn move_request(row: &AnyRow) -> sqlx::Result<MoveRequest> {
+    Ok(MoveRequest {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        va_id: row.try_get("va_id")?,
+        target_account: row.try_get("target_account")?,
+        target_va: row.try_get("target_va")?,
+        feature: row.try_get("feature")?,
+        entitlement_tag: row.try_get("entitlement_tag")?,
+        quantity: row.try_get("quantity")?,
+        reason: row.try_get("reason")?,
+        requested_by: row.try_get("requested_by")?,
+        requested_at: row.try_get("requested_at")?,
+        status: row.try_get("status")?,
+        decided_by: row.try_get("decided_by")?,
+        decided_at: row.try_get("decided_at")?,
+        decision_note: row.try_get("decision_note")?,
     })
 }
 
@@ -1108,13 +1129,14 @@ impl Tx {
 
     pub async fn log(&mut self, new: NewEvent) -> Result<()> {
         sqlx::query(
-            "INSERT INTO events (at, account_id, va_id, udi, message) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO events (at, account_id, va_id, udi, message, actor) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(new.at)
         .bind(new.account_id)
         .bind(new.va_id)
         .bind(&new.udi)
         .bind(&new.message)
+        .bind(&new.actor)
         .execute(&mut *self.tx)
         .await
         .map_err(db("writing the event log"))?;
@@ -1125,14 +1147,14 @@ impl Tx {
     pub async fn events(&mut self, account_id: i64, va_id: Option<i64>) -> Result<Vec<Event>> {
         let rows = match va_id {
             Some(va_id) => {
-                sqlx::query("SELECT * FROM events WHERE account_id = $1 AND va_id = $2 ORDER BY id")
+                sqlx::query("SELECT id, at, account_id, va_id, udi, message, actor FROM events WHERE account_id = $1 AND va_id = $2 ORDER BY id")
                     .bind(account_id)
                     .bind(va_id)
                     .fetch_all(&mut *self.tx)
                     .await
             }
             None => {
-                sqlx::query("SELECT * FROM events WHERE account_id = $1 ORDER BY id")
+                sqlx::query("SELECT id, at, account_id, va_id, udi, message, actor FROM events WHERE account_id = $1 ORDER BY id")
                     .bind(account_id)
                     .fetch_all(&mut *self.tx)
                     .await
@@ -1140,6 +1162,145 @@ impl Tx {
         }
         .map_err(db("reading the event log"))?;
         rows.iter().map(event).collect::<sqlx::Result<_>>().map_err(db("reading the event log"))
+    }
+    /// Events about one product instance of a virtual account, oldest first.
+    pub async fn events_of_udi(&mut self, va_id: i64, udi: &str) -> Result<Vec<Event>> {
+        let rows = sqlx::query("SELECT id, at, account_id, va_id, udi, message, actor FROM events WHERE va_id = $1 AND udi = $2 ORDER BY id")
+            .bind(va_id)
+            .bind(udi)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("reading the event log"))?;
+        rows.iter().map(event).collect::<sqlx::Result<_>>().map_err(db("reading the event log"))
+    }
+
+    // ---- license moves between smart accounts --------------------------------------------
+
+    pub async fn insert_move_request(&mut self, new: &NewMoveRequest) -> Result<MoveRequest> {
+        let row = sqlx::query(
+            "INSERT INTO move_requests (account_id, va_id, target_account, target_va, feature,
+                 entitlement_tag, quantity, reason, requested_by, requested_at, status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING')
+             RETURNING id, account_id, va_id, target_account, target_va, feature, entitlement_tag, quantity, reason, requested_by, requested_at, status, decided_by, decided_at, decision_note",
+        )
+        .bind(new.account_id)
+        .bind(new.va_id)
+        .bind(&new.target_account)
+        .bind(&new.target_va)
+        .bind(&new.feature)
+        .bind(&new.entitlement_tag)
+        .bind(new.quantity)
+        .bind(&new.reason)
+        .bind(&new.requested_by)
+        .bind(new.requested_at)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db("filing a move request"))?;
+        move_request(&row).map_err(db("filing a move request"))
+    }
+
+    /// Move requests, newest first: of one smart account, or all of them.
+    pub async fn move_requests(&mut self, account_id: Option<i64>) -> Result<Vec<MoveRequest>> {
+        let rows = match account_id {
+            Some(id) => {
+                sqlx::query("SELECT id, account_id, va_id, target_account, target_va, feature, entitlement_tag, quantity, reason, requested_by, requested_at, status, decided_by, decided_at, decision_note FROM move_requests WHERE account_id = $1 ORDER BY id DESC")
+                    .bind(id)
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+            None => {
+                sqlx::query("SELECT id, account_id, va_id, target_account, target_va, feature, entitlement_tag, quantity, reason, requested_by, requested_at, status, decided_by, decided_at, decision_note FROM move_requests ORDER BY id DESC")
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+        }
+        .map_err(db("reading move requests"))?;
+        rows.iter()
+            .map(move_request)
+            .collect::<sqlx::Result<_>>()
+            .map_err(db("reading move requests"))
+    }
+
+    pub async fn move_request(&mut self, id: i64) -> Result<Option<MoveRequest>> {
+        let row = sqlx::query("SELECT id, account_id, va_id, target_account, target_va, feature, entitlement_tag, quantity, reason, requested_by, requested_at, status, decided_by, decided_at, decision_note FROM move_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("reading a move request"))?;
+        row.as_ref().map(move_request).transpose().map_err(db("reading a move request"))
+    }
+
+    /// Decides a pending request; false when it was no longer pending (decided elsewhere).
+    pub async fn decide_move_request(
+        &mut self,
+        id: i64,
+        status: &str,
+        by: &str,
+        at: i64,
+        note: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE move_requests SET status = $1, decided_by = $2, decided_at = $3, decision_note = $4
+             WHERE id = $5 AND status = 'PENDING'",
+        )
+        .bind(status)
+        .bind(by)
+        .bind(at)
+        .bind(note)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("deciding a move request"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // ---- scheduled jobs ------------------------------------------------------------------
+
+    /// Claims the run of job `name` due at or before `now`, moving its next run to `next_at`.
+    /// One compare-and-set on the job's row, so among replicas on one database exactly one
+    /// claim of a given run succeeds (the row lock serialises them; the others see the new
+    /// `next_at` and get false). A job never seen before is due at once.
+    pub async fn claim_job(
+        &mut self,
+        name: &str,
+        now: i64,
+        next_at: i64,
+        runner: &str,
+    ) -> Result<bool> {
+        sqlx::query(
+            "INSERT INTO job_runs (name, next_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("claiming a scheduled job"))?;
+        let done = sqlx::query(
+            "UPDATE job_runs SET next_at = $1, last_at = $2, runner = $3 WHERE name = $4 AND next_at <= $2",
+        )
+        .bind(next_at)
+        .bind(now)
+        .bind(runner)
+        .bind(name)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("claiming a scheduled job"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// When job `name` last ran and by whom.
+    pub async fn job_run(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<(i64, Option<i64>, Option<String>)>> {
+        let row = sqlx::query("SELECT next_at, last_at, runner FROM job_runs WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("reading a scheduled job"))?;
+        row.map(|r| Ok((r.try_get("next_at")?, r.try_get("last_at")?, r.try_get("runner")?)))
+            .transpose()
+            .map_err(db("reading a scheduled job"))
     }
 }
 

@@ -106,6 +106,8 @@ conformance!(
     policies_are_replaced,
     a_dropped_transaction_changes_nothing,
     events_are_kept_in_order,
+    move_requests_are_decided_once,
+    a_scheduled_run_is_claimed_once,
     id_tokens_count_uses_and_revoke,
     api_clients_and_access_tokens,
     poll_results_are_kept_once,
@@ -389,6 +391,7 @@ async fn events_are_kept_in_order(h: &Harness) {
             va_id: va,
             udi: (i == 3).then(|| "PID:A,SN:1".to_owned()),
             message: format!("event {i}"),
+            actor: format!("cli:user{i}"),
         })
         .await
         .unwrap();
@@ -401,6 +404,71 @@ async fn events_are_kept_in_order(h: &Harness) {
     let lab_events = tx.events(account.id, Some(lab.id)).await.unwrap();
     assert_eq!(lab_events.len(), 2);
     assert_eq!(lab_events[1].udi.as_deref(), Some("PID:A,SN:1"));
+    assert_eq!(lab_events[1].actor.as_deref(), Some("cli:user3"));
+    let of_udi = tx.events_of_udi(lab.id, "PID:A,SN:1").await.unwrap();
+    assert_eq!(of_udi.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(), ["event 3"]);
+    assert!(tx.events_of_udi(lab.id, "PID:B,SN:2").await.unwrap().is_empty());
+}
+
+async fn move_requests_are_decided_once(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let new = NewMoveRequest {
+        account_id: account.id,
+        va_id: lab.id,
+        target_account: "other.example".to_owned(),
+        target_va: "Main".to_owned(),
+        feature: "network-advantage".to_owned(),
+        entitlement_tag: "tag".to_owned(),
+        quantity: 3,
+        reason: "merger".to_owned(),
+        requested_by: "api:ops (x)".to_owned(),
+        requested_at: 10,
+    };
+    let mut tx = h.store.begin().await.unwrap();
+    let first = tx.insert_move_request(&new).await.unwrap();
+    let second =
+        tx.insert_move_request(&NewMoveRequest { quantity: 1, ..new.clone() }).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(first.status, "PENDING");
+    assert_eq!((first.quantity, first.reason.as_str()), (3, "merger"));
+    assert!(second.id > first.id);
+
+    let mut tx = h.store.begin().await.unwrap();
+    assert!(tx.decide_move_request(first.id, "APPROVED", "cli:root", 20, "ok").await.unwrap());
+    // Decided once: a second decision (another operator, another replica) changes nothing.
+    assert!(!tx.decide_move_request(first.id, "REJECTED", "cli:eve", 21, "no").await.unwrap());
+    tx.commit().await.unwrap();
+
+    let mut tx = h.store.read().await.unwrap();
+    let got = tx.move_request(first.id).await.unwrap().unwrap();
+    assert_eq!(got.status, "APPROVED");
+    assert_eq!(got.decided_by.as_deref(), Some("cli:root"));
+    assert_eq!((got.decided_at, got.decision_note.as_deref()), (Some(20), Some("ok")));
+    let listed: Vec<i64> =
+        tx.move_requests(Some(account.id)).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(listed, [second.id, first.id], "newest first");
+    assert_eq!(tx.move_requests(Some(account.id + 1000)).await.unwrap(), []);
+    assert_eq!(tx.move_request(second.id + 1000).await.unwrap(), None);
+}
+
+async fn a_scheduled_run_is_claimed_once(h: &Harness) {
+    let mut tx = h.store.begin().await.unwrap();
+    // Never run: due at once.
+    assert!(tx.claim_job("alerts", 100, 160, "replica-a").await.unwrap());
+    // The same run again (a second replica at the same time): already taken.
+    assert!(!tx.claim_job("alerts", 100, 160, "replica-b").await.unwrap());
+    assert!(!tx.claim_job("alerts", 159, 219, "replica-b").await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = h.store.begin().await.unwrap();
+    assert!(tx.claim_job("alerts", 160, 220, "replica-b").await.unwrap());
+    assert!(tx.claim_job("expiry", 160, 220, "replica-b").await.unwrap(), "jobs are independent");
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(
+        tx.job_run("alerts").await.unwrap(),
+        Some((220, Some(160), Some("replica-b".to_owned())))
+    );
+    assert_eq!(tx.job_run("never").await.unwrap(), None);
 }
 
 async fn id_tokens_count_uses_and_revoke(h: &Harness) {

@@ -95,11 +95,14 @@ impl From<AuthorityError> for ApiError {
         match err {
             AuthorityError::AccountNotFound(_)
             | AuthorityError::VaNotFound { .. }
-            | AuthorityError::PollNotFound(_) => ApiError::NotFound(message),
+            | AuthorityError::PollNotFound(_)
+            | AuthorityError::MoveRequestNotFound(_) => ApiError::NotFound(message),
             AuthorityError::Invalid { .. } | AuthorityError::Request { .. } => {
                 ApiError::BadRequest(message)
             }
-            AuthorityError::VaNotEmpty { .. } => ApiError::Conflict(message),
+            AuthorityError::VaNotEmpty { .. } | AuthorityError::MoveRequestDecided { .. } => {
+                ApiError::Conflict(message)
+            }
             AuthorityError::Unauthorized { .. } => ApiError::Unauthorized(message),
             AuthorityError::Forbidden { .. } => ApiError::Forbidden(message),
             AuthorityError::Wire { .. }

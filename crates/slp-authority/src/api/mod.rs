@@ -21,6 +21,9 @@
 //! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/tokens` | admin, viewer | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/tokens` | admin | 201 |
 //! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/tokens/revoke` | admin | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/events[?udi=UDI]` | admin, viewer | 200 |
+//! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/licenses/move-requests` | admin | 201 |
+//! | GET | `{BASE}/v1/accounts/{domain}/licenses/move-requests[/{id}]` | admin, viewer | 200 |
 //! | POST | `{BASE}/v3/licenses/summary` | admin, viewer | 200 |
 //! | POST | `/licservice/license` | devices (signed documents) | 200 |
 //!
@@ -30,7 +33,9 @@
 mod accounts;
 mod devices;
 mod error;
+mod events;
 mod licenses;
+mod moves;
 mod oauth;
 mod reporting;
 mod tokens;
@@ -41,7 +46,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header as http_header};
 use axum::middleware::{self, Next};
@@ -52,8 +57,8 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
-use crate::Authority;
 use crate::clients::Principal;
+use crate::{Authority, actor};
 
 /// The path prefix of Cisco's Smart Software Manager API.
 pub const BASE: &str = "/services/api/smart-accounts-and-licensing";
@@ -106,6 +111,13 @@ pub fn router(authority: Arc<Authority>) -> Router {
             &at("/v1/accounts/{domain}/virtual-accounts/{va}/licenses/transfer"),
             post(licenses::transfer),
         )
+        .route(&at("/v1/accounts/{domain}/virtual-accounts/{va}/events"), get(events::list))
+        .route(
+            &at("/v1/accounts/{domain}/virtual-accounts/{va}/licenses/move-requests"),
+            post(moves::create),
+        )
+        .route(&at("/v1/accounts/{domain}/licenses/move-requests"), get(moves::list))
+        .route(&at("/v1/accounts/{domain}/licenses/move-requests/{id}"), get(moves::show))
         .route(&at("/v3/licenses/summary"), post(licenses::summary))
         .merge(crate::direct::routes())
         .fallback(|request: Request| async move {
@@ -123,6 +135,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
             ))
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(authority.clone(), attribute))
         .with_state(authority)
         .layer(middleware::from_fn(json_payload_too_large))
         .layer(TraceLayer::new_for_http())
@@ -157,6 +170,46 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The bearer token of `headers`, or why there is none.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers.get(http_header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "missing Authorization header: send `Authorization: Bearer <access token>` with a token from POST /oauth2/token".to_owned(),
+        )
+    })?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::Unauthorized("the Authorization header is not readable text".to_owned())
+    })?;
+    match value.trim().split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(ApiError::Unauthorized(
+            "the Authorization header is not a Bearer token: send `Authorization: Bearer <access token>`".to_owned(),
+        )),
+    }
+}
+
+/// A request with a valid bearer token runs as its client, so that every change it makes is
+/// logged with who made it; the authenticated [`Principal`] is kept for the handler. Requests
+/// without one pass on unchanged (the extractor reports why, where a token is needed).
+async fn attribute(
+    State(authority): State<Arc<Authority>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let principal = match bearer(request.headers()) {
+        Ok(token) => authority.authenticate(token).await.ok(),
+        Err(_) => None,
+    };
+    match principal {
+        Some(principal) => {
+            let actor = actor::api_client(&principal);
+            request.extensions_mut().insert(principal);
+            actor::acting_as(actor, next.run(request)).await
+        }
+        None => next.run(request).await,
+    }
+}
+
 /// The bearer token of a request authenticates its client.
 impl FromRequestParts<Arc<Authority>> for Principal {
     type Rejection = ApiError;
@@ -165,23 +218,10 @@ impl FromRequestParts<Arc<Authority>> for Principal {
         parts: &mut Parts,
         authority: &Arc<Authority>,
     ) -> Result<Principal, ApiError> {
-        let value = parts.headers.get(http_header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthorized(
-                "missing Authorization header: send `Authorization: Bearer <access token>` with a token from POST /oauth2/token".to_owned(),
-            )
-        })?;
-        let value = value.to_str().map_err(|_| {
-            ApiError::Unauthorized("the Authorization header is not readable text".to_owned())
-        })?;
-        let token = match value.trim().split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => {
-                return Err(ApiError::Unauthorized(
-                    "the Authorization header is not a Bearer token: send `Authorization: Bearer <access token>`".to_owned(),
-                ));
-            }
-        };
-        let principal = authority.authenticate(token).await?;
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        let principal = authority.authenticate(bearer(&parts.headers)?).await?;
         tracing::debug!(client = %principal.name, account = %principal.account_domain, "authenticated");
         Ok(principal)
     }

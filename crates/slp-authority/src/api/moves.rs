@@ -1,0 +1,88 @@
+//! License moves to another smart account, as requests (slp's API for the reference's
+//! "License Migration between Smart Accounts" case):
+//! `POST /v1/accounts/{domain}/virtual-accounts/{va}/licenses/move-requests` files one (admin),
+//! `GET /v1/accounts/{domain}/licenses/move-requests[/{id}]` shows their status. Only the
+//! licensing-operations user (`slp authority move approve|reject`) decides them.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, CiscoJson};
+use crate::clients::{Access, Principal};
+use crate::{Authority, MoveRequestView, MoveSpec};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct NewMove {
+    target_smart_account: String,
+    target_virtual_account: String,
+    license: String,
+    quantity: i64,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct OneMove {
+    status: &'static str,
+    move_request: MoveRequestView,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct MoveList {
+    status: &'static str,
+    move_requests: Vec<MoveRequestView>,
+}
+
+pub(super) async fn create(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Path((domain, va)): Path<(String, String)>,
+    CiscoJson(body): CiscoJson<NewMove>,
+) -> Result<(StatusCode, Json<OneMove>), ApiError> {
+    principal.require(Access::Write, "requesting license moves")?;
+    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
+    let move_request = authority
+        .request_move(&MoveSpec {
+            account: account.domain,
+            va: va.name,
+            target_account: body.target_smart_account,
+            target_va: body.target_virtual_account,
+            license: body.license,
+            quantity: body.quantity,
+            reason: body.reason,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(OneMove { status: "SUCCESS", move_request })))
+}
+
+pub(super) async fn list(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Path(domain): Path<String>,
+) -> Result<Json<MoveList>, ApiError> {
+    principal.require(Access::Read, "reading license move requests")?;
+    let account = authority.scoped_account_of(&principal, &domain).await?;
+    let move_requests = authority.move_requests(Some(&account.domain)).await?;
+    Ok(Json(MoveList { status: "SUCCESS", move_requests }))
+}
+
+pub(super) async fn show(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Path((domain, id)): Path<(String, String)>,
+) -> Result<Json<OneMove>, ApiError> {
+    principal.require(Access::Read, "reading license move requests")?;
+    let id: i64 = id
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("move request id {id:?} is not a number")))?;
+    let account = authority.scoped_account_of(&principal, &domain).await?;
+    let move_request = authority.move_request(id, Some(account.id)).await?;
+    Ok(Json(OneMove { status: "SUCCESS", move_request }))
+}
