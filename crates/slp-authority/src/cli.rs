@@ -11,6 +11,7 @@
 //!   move list [--account A] [--pending] [--json]    move approve ID [--note N]    move reject ID --reason R
 //!   usage upload --account A --va V FILE --ack OUT    usage list --account A --va V [--json]
 //!   pi list --account A --va V [--json]
+//!   pi transfer --account A --va V --udi UDI… --to-va T    pi remove --account A --va V --udi UDI [--return-code FILE]
 //!   policy set|show|download --account A --va V …
 //!   event list --account A [--va V] [--udi UDI] [--json]
 //!   token create|list|revoke --account A --va V …
@@ -382,6 +383,34 @@ enum PiCmd {
     List {
         #[command(flatten)]
         at: VaRef,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Moves product instances to another virtual account of the smart account, with their
+    /// usage and open authorization codes (all or none).
+    Transfer {
+        #[command(flatten)]
+        at: VaRef,
+        /// The product instance, PID:…,SN:… (repeat for several).
+        #[arg(long = "udi", value_name = "UDI", required = true)]
+        udis: Vec<String>,
+        /// The virtual account that receives them.
+        #[arg(long, value_name = "NAME")]
+        to_va: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Removes a product instance; one holding an authorization code needs the device's return
+    /// code file (`license smart authorization return … bootflash:FILE`).
+    Remove {
+        #[command(flatten)]
+        at: VaRef,
+        /// The product instance, PID:…,SN:….
+        #[arg(long, value_name = "UDI")]
+        udi: String,
+        /// The device's return code file.
+        #[arg(long, value_name = "FILE")]
+        return_code: Option<PathBuf>,
         #[command(flatten)]
         output: Output,
     },
@@ -772,6 +801,24 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                 },
             )?;
         }
+        Command::Pi(PiCmd::Transfer { at, udis, to_va, output }) => {
+            let moves: Vec<crate::DeviceMove> =
+                udis.into_iter().map(|udi| crate::DeviceMove { udi, to: to_va.clone() }).collect();
+            let done = authority.transfer_devices(&at.account, &at.va, &moves).await?;
+            print_device_changes(&output, &done)?;
+        }
+        Command::Pi(PiCmd::Remove { at, udi, return_code, output }) => {
+            let return_code = match return_code {
+                Some(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading the return code file {}", path.display()))?,
+                ),
+                None => None,
+            };
+            let removal = crate::DeviceRemoval { udi, return_code };
+            let done = authority.remove_devices(&at.account, &at.va, &[removal]).await?;
+            print_device_changes(&output, &done)?;
+        }
         Command::Policy(PolicyCmd::Set {
             at,
             name,
@@ -934,6 +981,17 @@ fn short_time(rfc3339: &str) -> String {
 
 fn unreachable_serve() -> anyhow::Result<()> {
     anyhow::bail!("serve is handled before the command dispatch")
+}
+
+fn print_device_changes(output: &Output, done: &[crate::DeviceChange]) -> anyhow::Result<()> {
+    print_rows(output, done, &["UDI", "From", "To", "Authorization Codes"], |c| {
+        vec![
+            c.udi.clone(),
+            c.from.clone(),
+            c.to.clone().unwrap_or_else(|| "(removed)".to_owned()),
+            dash(&c.authorization_codes.join(",")),
+        ]
+    })
 }
 
 async fn move_command(authority: &Authority, cmd: MoveCmd) -> anyhow::Result<()> {

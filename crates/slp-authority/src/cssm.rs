@@ -342,7 +342,10 @@ pub struct CiscoDevice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CiscoSudi {
+    /// `udiPid`; the device-side spelling `udi_pid` is taken too.
+    #[serde(alias = "udi_pid")]
     pub udi_pid: String,
+    #[serde(alias = "udi_serial_number")]
     pub udi_serial_number: String,
 }
 

@@ -90,6 +90,14 @@ pub enum AuthorityError {
     /// A request body member is missing or unusable; `field` is its JSON path.
     #[error("{field}: {reason}")]
     Request { field: String, reason: String },
+    /// The virtual account has no product instance with this UDI.
+    #[error("product instance {udi} not found in virtual account {va:?}")]
+    DeviceNotFound { udi: String, va: String },
+    /// A product instance still holds authorization codes (SLAC/SLR) and no return code freed them.
+    #[error(
+        "product instance {udi} holds authorization code(s) {codes}: give the device's return code (license smart authorization return …) to remove it"
+    )]
+    AuthorizationHeld { udi: String, codes: String },
     /// No license move request has this id (in the caller's smart account).
     #[error("license move request {0} not found")]
     MoveRequestNotFound(i64),

@@ -1525,3 +1525,124 @@ async fn license_moves_between_smart_accounts_are_requests_an_operator_decides()
         Err(AuthorityError::MoveRequestNotFound(999))
     ));
 }
+
+impl Device {
+    /// The file `license smart authorization request save` writes.
+    fn slac_request_file(&self, feature: &str) -> Vec<u8> {
+        let items = vec![AuthRequestItem {
+            sudi: Sudi::of(&self.udi),
+            keys: vec![Key { entitlement: tag(feature).to_owned(), count: 1 }],
+            replace: false,
+            confirm_code: None,
+            remove_code: None,
+        }];
+        let request = docs::sign_json(Kind::AuthRequest, &items, &self.key);
+        Document { reports: Vec::new(), items: vec![self.system_info(), request] }
+            .to_xml()
+            .into_bytes()
+    }
+
+    /// The file `license smart authorization return` writes.
+    fn return_file(&self, code_id: &str) -> String {
+        let ret = AuthReturn {
+            sudi: Sudi::of(&self.udi),
+            code_id: code_id.to_owned(),
+            return_code: "AAAAAA-BBBBBB".to_owned(),
+            timestamp: "2026-11-15T10:00:00Z".to_owned(),
+        };
+        let item = docs::sign_json(Kind::AuthReturn, &ret, &self.key);
+        Document { reports: Vec::new(), items: vec![self.system_info(), item] }.to_xml()
+    }
+}
+
+#[tokio::test]
+async fn devices_are_transferred_and_removed_over_the_api() {
+    let f = fixture().await;
+    f.authority.create_va(SA, "Branch").await.unwrap();
+    let admin = f.token(SA, "ops", Role::Admin).await;
+    let viewer = f.token(SA, "look", Role::Viewer).await;
+    let other = f.token("other.com", "them", Role::Admin).await;
+    let sw1 = Device::new("FOC1");
+    let sw2 = Device::new("FOC2");
+    let end = T - 60;
+    for sw in [&sw1, &sw2] {
+        let file = sw.usage_file(&[sw.report(1, "network-advantage", 2, end)]);
+        f.authority.upload(SA, VA, "u.txt", &file).await.unwrap();
+    }
+    let slac = f.authority.upload(SA, VA, "slac.txt", &sw2.slac_request_file("hseck9")).await;
+    let ack = Document::parse(&slac.unwrap().ack).unwrap();
+    let code: Authorization = ack.of(Kind::Authorization).next().unwrap().json().unwrap();
+    assert_eq!(f.in_use("network-advantage").await, (4, 0));
+    assert_eq!(f.in_use("hseck9").await, (0, 1));
+
+    // Transfer sw1 to Branch: its usage counts there now.
+    let transfer = path("/v1/accounts/example.com/virtual-accounts/Lab/devices/transfer");
+    let body = |sw: &Device, to: &str| {
+        json!({"productInstances": [{"sudi": sw.sudi(), "targetVirtualAccount": to}]})
+    };
+    let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw1, "Branch"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["productInstances"][0]["status"], "SUCCESS");
+    assert_eq!(reply.body["productInstances"][0]["targetVirtualAccount"], "Branch");
+    assert_eq!(f.in_use("network-advantage").await, (2, 0));
+    let branch = f.authority.licenses(SA, "Branch").await.unwrap();
+    let na = branch.iter().find(|l| l.license == "network-advantage").unwrap();
+    assert_eq!((na.in_use, na.purchased), (2, 0), "counted in Branch, which has none: insufficient");
+    let devices = f.authority.product_instances(SA, "Branch").await.unwrap();
+    assert_eq!(devices.iter().map(|d| d.udi.as_str()).collect::<Vec<_>>(), [sw1.udi.to_string()]);
+
+    // Errors change nothing: unknown device, same VA, unknown VA, a viewer, another account,
+    // a malformed body; a list with one bad entry moves none.
+    let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw1, "Branch"))).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    assert!(reply.message().contains("PID:C9300-24UX,SN:FOC1 not found"), "{}", reply.body);
+    let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw2, VA))).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw2, "Nope"))).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    let reply = f.call(Method::POST, &transfer, Some(&viewer), None, Some(&body(&sw2, "Branch"))).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f.call(Method::POST, &transfer, Some(&other), None, Some(&body(&sw2, "Branch"))).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f
+        .call(Method::POST, &transfer, Some(&admin), None, Some(&json!({"productInstances": [{"sudi": {}}]})))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.message().contains("productInstances[0]"), "{}", reply.body);
+    let mixed = json!({"productInstances": [
+        {"sudi": sw2.sudi(), "targetVirtualAccount": "Branch"},
+        {"sudi": {"udi_pid": "C9300-24UX", "udi_serial_number": "NOPE"}, "targetVirtualAccount": "Branch"}]});
+    let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&mixed)).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    assert_eq!(f.authority.product_instances(SA, VA).await.unwrap().len(), 1, "sw2 stayed");
+
+    // Remove sw2: refused while it holds its SLAC; with the device's return code it goes and
+    // the reservation is freed.
+    let remove = path("/v1/accounts/example.com/virtual-accounts/Lab/devices/remove");
+    let reply = f
+        .call(Method::POST, &remove, Some(&admin), None, Some(&json!({"productInstances": [{"sudi": sw2.sudi()}]})))
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert!(reply.message().contains(&code.code_id), "{}", reply.body);
+    assert_eq!(f.in_use("hseck9").await, (0, 1));
+    let with_return = json!({"productInstances": [{"sudi": sw2.sudi(), "returnCode": sw2.return_file(&code.code_id)}]});
+    let reply = f.call(Method::POST, &remove, Some(&admin), None, Some(&with_return)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["productInstances"][0]["authorizationCodes"][0], code.code_id.as_str());
+    assert_eq!(f.in_use("hseck9").await, (0, 0));
+    assert_eq!(f.in_use("network-advantage").await, (0, 0));
+    assert!(f.authority.product_instances(SA, VA).await.unwrap().is_empty());
+
+    // Each device's own event log.
+    let events = path(&format!("/v1/accounts/example.com/virtual-accounts/Lab/events?udi={}", "PID:C9300-24UX,SN:FOC2"));
+    let reply = f.call(Method::GET, &events, Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let messages: Vec<&str> =
+        reply.body["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    assert!(messages.last().unwrap().contains("removed"), "{messages:?}");
+    assert!(messages.iter().all(|m| !m.contains("transferred")), "only sw2's events: {messages:?}");
+    let reply = f
+        .call(Method::GET, &path("/v1/accounts/example.com/virtual-accounts/Branch/events?udi=PID:C9300-24UX,SN:FOC1"), Some(&viewer), None, None)
+        .await;
+    assert!(reply.body["events"][0]["message"].as_str().unwrap().contains("transferred"), "{}", reply.body);
+}

@@ -548,6 +548,40 @@ impl Tx {
     }
 
     /// Records contact; a `Some` hostname replaces the stored one.
+    /// Moves a product instance (its usage rows follow: they hang off the instance) and its
+    /// open authorization codes (their reservations follow the device) to `va_id`.
+    pub async fn move_pi(&mut self, pi: &ProductInstance, va_id: i64) -> Result<()> {
+        sqlx::query("UPDATE product_instances SET va_id = $1 WHERE id = $2")
+            .bind(va_id)
+            .bind(pi.id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("moving a product instance"))?;
+        sqlx::query(
+            "UPDATE authorizations SET va_id = $1 WHERE udi = $2 AND va_id = $3 AND returned_at IS NULL",
+        )
+        .bind(va_id)
+        .bind(&pi.udi)
+        .bind(pi.va_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("moving a product instance's authorization codes"))?;
+        Ok(())
+    }
+
+    /// Removes a product instance and its usage rows; its reports stay (history, and a replay
+    /// after re-registration is still recognised).
+    pub async fn delete_pi(&mut self, id: i64) -> Result<()> {
+        for sql in ["DELETE FROM usage WHERE pi_id = $1", "DELETE FROM product_instances WHERE id = $1"] {
+            sqlx::query(sql)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db("removing a product instance"))?;
+        }
+        Ok(())
+    }
+
     pub async fn touch_pi(&mut self, id: i64, hostname: Option<&str>, now: i64) -> Result<()> {
         sqlx::query(
             "UPDATE product_instances SET last_contact = $1, hostname = COALESCE($2, hostname) WHERE id = $3",

@@ -96,11 +96,14 @@ impl From<AuthorityError> for ApiError {
             AuthorityError::AccountNotFound(_)
             | AuthorityError::VaNotFound { .. }
             | AuthorityError::PollNotFound(_)
-            | AuthorityError::MoveRequestNotFound(_) => ApiError::NotFound(message),
+            | AuthorityError::MoveRequestNotFound(_)
+            | AuthorityError::DeviceNotFound { .. } => ApiError::NotFound(message),
             AuthorityError::Invalid { .. } | AuthorityError::Request { .. } => {
                 ApiError::BadRequest(message)
             }
-            AuthorityError::VaNotEmpty { .. } | AuthorityError::MoveRequestDecided { .. } => {
+            AuthorityError::VaNotEmpty { .. }
+            | AuthorityError::MoveRequestDecided { .. }
+            | AuthorityError::AuthorizationHeld { .. } => {
                 ApiError::Conflict(message)
             }
             AuthorityError::Unauthorized { .. } => ApiError::Unauthorized(message),

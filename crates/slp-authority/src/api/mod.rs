@@ -14,6 +14,8 @@
 //! | POST | `{BASE}/v1/accounts/{domain}[/customer]/virtual-accounts/{va}/rename` | admin | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/licenses` | admin, viewer | 200 |
 //! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/devices` | admin, viewer | 200 |
+//! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/devices/transfer` | admin | 200 |
+//! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/devices/remove` | admin | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/licenses/transfer` | admin | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/usage-files?name=F` | admin, reporter | 200 |
 //! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/usage-files` | admin, viewer | 200 |
@@ -91,6 +93,14 @@ pub fn router(authority: Arc<Authority>) -> Router {
         )
         .route(&at("/v1/accounts/{domain}/licenses"), post(licenses::list))
         .route(&at("/v1/accounts/{domain}/virtual-accounts/{va}/devices"), get(devices::list))
+        .route(
+            &at("/v1/accounts/{domain}/virtual-accounts/{va}/devices/transfer"),
+            post(devices::transfer),
+        )
+        .route(
+            &at("/v1/accounts/{domain}/virtual-accounts/{va}/devices/remove"),
+            post(devices::remove),
+        )
         .route(
             &at("/v1/accounts/{domain}/virtual-accounts/{va}/tokens"),
             get(tokens::list).post(tokens::create),
