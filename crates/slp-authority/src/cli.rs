@@ -14,6 +14,7 @@
 //!   pi transfer --account A --va V --udi UDI… --to-va T    pi remove --account A --va V --udi UDI [--return-code FILE]
 //!   policy set|show|download --account A --va V …
 //!   event list --account A [--va V] [--udi UDI] [--json]
+//!   alert list --account A [--va V] [--json]
 //!   token create|list|revoke --account A --va V …
 //!   client create --account A --name N --role admin|reporter|viewer [--json]
 //!   client list --account A [--json]                 client revoke --account A --client-id ID
@@ -78,6 +79,10 @@ enum Command {
     /// The activity log.
     #[command(subcommand)]
     Event(EventCmd),
+    /// Alerts: insufficient licenses, subscriptions expiring (30/60/90 days) or expired,
+    /// product instances past their ACK deadline.
+    #[command(subcommand)]
+    Alert(AlertCmd),
     /// ID tokens for trust establishment (`license smart trust idtoken`).
     #[command(subcommand)]
     Token(TokenCmd),
@@ -455,6 +460,19 @@ enum PolicyCmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum AlertCmd {
+    /// Lists the alerts of a smart account (or one virtual account).
+    List {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        va: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum EventCmd {
     /// Lists the activity log of a smart account (or one virtual account, or one product
     /// instance): time, virtual account, UDI, who (cli:USER, api:CLIENT, device, system), message.
@@ -808,13 +826,13 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             print_device_changes(&output, &done)?;
         }
         Command::Pi(PiCmd::Remove { at, udi, return_code, output }) => {
-            let return_code = match return_code {
-                Some(path) => Some(
-                    std::fs::read_to_string(&path)
-                        .with_context(|| format!("reading the return code file {}", path.display()))?,
-                ),
-                None => None,
-            };
+            let return_code =
+                match return_code {
+                    Some(path) => Some(std::fs::read_to_string(&path).with_context(|| {
+                        format!("reading the return code file {}", path.display())
+                    })?),
+                    None => None,
+                };
             let removal = crate::DeviceRemoval { udi, return_code };
             let done = authority.remove_devices(&at.account, &at.va, &[removal]).await?;
             print_device_changes(&output, &done)?;
@@ -949,6 +967,19 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             println!("API client {client_id} revoked");
         }
         Command::Serve { .. } => unreachable_serve()?,
+        Command::Alert(AlertCmd::List { account, va, output }) => {
+            let rows = authority.alerts(&account, va.as_deref()).await?;
+            let headers = ["Severity", "Virtual Account", "Alert", "Due", "Message"];
+            print_rows(&output, &rows, &headers, |a| {
+                vec![
+                    a.severity.clone(),
+                    a.virtual_account.clone(),
+                    a.kind.clone(),
+                    a.due.as_deref().map_or_else(|| "-".to_owned(), short_time),
+                    a.message.clone(),
+                ]
+            })?;
+        }
         Command::Event(EventCmd::List { account, va, udi, output }) => {
             let rows = authority.events(&account, va.as_deref(), udi.as_deref()).await?;
             print_rows(

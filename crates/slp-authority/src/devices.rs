@@ -122,7 +122,8 @@ impl Authority {
                 });
             }
             tx.delete_pi(pi.id).await?;
-            let message = format!("product instance removed from virtual account {:?}", va_row.name);
+            let message =
+                format!("product instance removed from virtual account {:?}", va_row.name);
             tx.log(self.device_event(&account_row, &va_row, &pi.udi, message)).await?;
             out.push(DeviceChange {
                 udi: pi.udi,

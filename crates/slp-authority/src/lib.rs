@@ -8,6 +8,7 @@
 //! Time comes only from the [`Clock`] it is given.
 
 pub mod actor;
+mod alerts;
 pub mod api;
 pub mod cli;
 pub mod clients;
@@ -34,10 +35,11 @@ use slp_wire::docs::{self, PolicyDoc};
 use slp_wire::keys::KeyPair;
 use slp_wire::xml::{Document, Kind};
 
+pub use alerts::AlertView;
 pub use api::{router, serve};
 pub use clients::{AccessToken, ClientCredentials, ClientView, Principal, Role};
-pub use error::{AuthorityError, Result};
 pub use devices::{DeviceChange, DeviceMove, DeviceRemoval};
+pub use error::{AuthorityError, Result};
 pub use moves::{MoveRequestView, MoveSpec};
 pub use transfer::{TransferMove, TransferSpec, TransferView};
 pub use view::*;
@@ -97,7 +99,7 @@ pub(crate) fn rfc3339_ts(ts: i64) -> String {
     DateTime::from_timestamp(ts, 0).map(rfc3339).unwrap_or_else(|| ts.to_string())
 }
 
-fn date_ts(ts: i64) -> String {
+pub(crate) fn date_ts(ts: i64) -> String {
     DateTime::from_timestamp(ts, 0)
         .map(|at| at.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| ts.to_string())
@@ -149,7 +151,7 @@ fn class_attributes(c: PolicyClassRecord) -> Attributes {
     Attributes { first: days(c.first), ongoing: days(c.ongoing), on_change: days(c.on_change) }
 }
 
-fn policy_of(record: &PolicyRecord) -> Policy {
+pub(crate) fn policy_of(record: &PolicyRecord) -> Policy {
     Policy {
         name: record.name.clone(),
         origin: PolicyOrigin::Customer,

@@ -1577,35 +1577,48 @@ async fn devices_are_transferred_and_removed_over_the_api() {
 
     // Transfer sw1 to Branch: its usage counts there now.
     let transfer = path("/v1/accounts/example.com/virtual-accounts/Lab/devices/transfer");
-    let body = |sw: &Device, to: &str| {
-        json!({"productInstances": [{"sudi": sw.sudi(), "targetVirtualAccount": to}]})
-    };
-    let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw1, "Branch"))).await;
+    let body = |sw: &Device, to: &str| json!({"productInstances": [{"sudi": sw.sudi(), "targetVirtualAccount": to}]});
+    let reply =
+        f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw1, "Branch"))).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.body["productInstances"][0]["status"], "SUCCESS");
     assert_eq!(reply.body["productInstances"][0]["targetVirtualAccount"], "Branch");
     assert_eq!(f.in_use("network-advantage").await, (2, 0));
     let branch = f.authority.licenses(SA, "Branch").await.unwrap();
     let na = branch.iter().find(|l| l.license == "network-advantage").unwrap();
-    assert_eq!((na.in_use, na.purchased), (2, 0), "counted in Branch, which has none: insufficient");
+    assert_eq!(
+        (na.in_use, na.purchased),
+        (2, 0),
+        "counted in Branch, which has none: insufficient"
+    );
     let devices = f.authority.product_instances(SA, "Branch").await.unwrap();
     assert_eq!(devices.iter().map(|d| d.udi.as_str()).collect::<Vec<_>>(), [sw1.udi.to_string()]);
 
     // Errors change nothing: unknown device, same VA, unknown VA, a viewer, another account,
     // a malformed body; a list with one bad entry moves none.
-    let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw1, "Branch"))).await;
+    let reply =
+        f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw1, "Branch"))).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
     assert!(reply.message().contains("PID:C9300-24UX,SN:FOC1 not found"), "{}", reply.body);
     let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw2, VA))).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
-    let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw2, "Nope"))).await;
+    let reply =
+        f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw2, "Nope"))).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
-    let reply = f.call(Method::POST, &transfer, Some(&viewer), None, Some(&body(&sw2, "Branch"))).await;
+    let reply =
+        f.call(Method::POST, &transfer, Some(&viewer), None, Some(&body(&sw2, "Branch"))).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
-    let reply = f.call(Method::POST, &transfer, Some(&other), None, Some(&body(&sw2, "Branch"))).await;
+    let reply =
+        f.call(Method::POST, &transfer, Some(&other), None, Some(&body(&sw2, "Branch"))).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
     let reply = f
-        .call(Method::POST, &transfer, Some(&admin), None, Some(&json!({"productInstances": [{"sudi": {}}]})))
+        .call(
+            Method::POST,
+            &transfer,
+            Some(&admin),
+            None,
+            Some(&json!({"productInstances": [{"sudi": {}}]})),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
     assert!(reply.message().contains("productInstances[0]"), "{}", reply.body);
@@ -1620,7 +1633,13 @@ async fn devices_are_transferred_and_removed_over_the_api() {
     // the reservation is freed.
     let remove = path("/v1/accounts/example.com/virtual-accounts/Lab/devices/remove");
     let reply = f
-        .call(Method::POST, &remove, Some(&admin), None, Some(&json!({"productInstances": [{"sudi": sw2.sudi()}]})))
+        .call(
+            Method::POST,
+            &remove,
+            Some(&admin),
+            None,
+            Some(&json!({"productInstances": [{"sudi": sw2.sudi()}]})),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
     assert!(reply.message().contains(&code.code_id), "{}", reply.body);
@@ -1634,15 +1653,122 @@ async fn devices_are_transferred_and_removed_over_the_api() {
     assert!(f.authority.product_instances(SA, VA).await.unwrap().is_empty());
 
     // Each device's own event log.
-    let events = path(&format!("/v1/accounts/example.com/virtual-accounts/Lab/events?udi={}", "PID:C9300-24UX,SN:FOC2"));
+    let events = path(&format!(
+        "/v1/accounts/example.com/virtual-accounts/Lab/events?udi={}",
+        "PID:C9300-24UX,SN:FOC2"
+    ));
     let reply = f.call(Method::GET, &events, Some(&viewer), None, None).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let messages: Vec<&str> =
-        reply.body["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    let messages: Vec<&str> = reply.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
     assert!(messages.last().unwrap().contains("removed"), "{messages:?}");
     assert!(messages.iter().all(|m| !m.contains("transferred")), "only sw2's events: {messages:?}");
     let reply = f
         .call(Method::GET, &path("/v1/accounts/example.com/virtual-accounts/Branch/events?udi=PID:C9300-24UX,SN:FOC1"), Some(&viewer), None, None)
         .await;
-    assert!(reply.body["events"][0]["message"].as_str().unwrap().contains("transferred"), "{}", reply.body);
+    assert!(
+        reply.body["events"][0]["message"].as_str().unwrap().contains("transferred"),
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn alerts_for_insufficient_expiring_and_late_instances() {
+    let f = fixture().await;
+    let viewer = f.token(SA, "look", Role::Viewer).await;
+    let url = path("/v1/accounts/example.com/alerts");
+    let alerts = |reply: &Reply| -> Vec<(String, String)> {
+        reply.body["alerts"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", reply.body))
+            .iter()
+            .map(|a| {
+                (a["kind"].as_str().unwrap().to_owned(), a["message"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    };
+    let reply = f.call(Method::GET, &url, Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(alerts(&reply), [], "a healthy account has none");
+
+    // Subscriptions ending in 20 and 50 days; a device on a subscription license that uses
+    // more network-advantage than purchased.
+    for (sku, quantity, expires) in
+        [("C9300-DNA-A-1Y", 3, "2026-12-05"), ("C9300-DNA-A-2Y", 2, "2027-01-04")]
+    {
+        let spec = LicenseSpec {
+            tag: "dna-advantage".to_owned(),
+            sku: sku.to_owned(),
+            quantity,
+            term: None,
+            enforcement: None,
+            expires: Some(expires.parse().unwrap()),
+        };
+        f.authority.add_license(SA, VA, &spec).await.unwrap();
+    }
+    let sw1 = Device::new("FOC1");
+    let file = sw1.usage_file(&[
+        sw1.report(1, "network-advantage", 12, T - 60),
+        sw1.report(2, "dna-advantage", 1, T - 60),
+    ]);
+    f.authority.upload(SA, VA, "u.txt", &file).await.unwrap();
+
+    let reply = f.call(Method::GET, &url, Some(&viewer), None, None).await;
+    let got = alerts(&reply);
+    let kinds: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["INSUFFICIENT_LICENSES", "LICENSES_EXPIRING_30", "LICENSES_EXPIRING_60"],
+        "{got:?}"
+    );
+    assert!(
+        got[0].1.contains("12 network-advantage in use or reserved, 10 purchased (short by 2)"),
+        "{got:?}"
+    );
+    assert!(got[1].1.contains("expire within 30 days, on 2026-12-05"), "{got:?}");
+
+    // 47 days on: the first subscription expired, the second ends within 30 days; sw1 (on a
+    // subscription: 90-day frequency by the Cisco default) is not late yet. (Access tokens
+    // last an hour, so each step takes a new one.)
+    f.clock.set(at("2027-01-01T10:00:00Z"));
+    let viewer = f.token(SA, "look2", Role::Viewer).await;
+    let got = alerts(&f.call(Method::GET, &url, Some(&viewer), None, None).await);
+    let kinds: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["INSUFFICIENT_LICENSES", "LICENSES_EXPIRED", "LICENSES_EXPIRING_30"],
+        "{got:?}"
+    );
+
+    // 100 days after its last contact, sw1 is past its ACK deadline.
+    f.clock.set(at("2027-02-24T10:00:00Z"));
+    let viewer = f.token(SA, "look3", Role::Viewer).await;
+    let other = f.token("other.com", "them2", Role::Admin).await;
+    let reply =
+        f.call(Method::GET, &format!("{url}?virtualAccount=Lab"), Some(&viewer), None, None).await;
+    let late = reply.body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "ACK_DEADLINE_PASSED")
+        .cloned();
+    let late = late.unwrap_or_else(|| panic!("{}", reply.body));
+    assert_eq!(late["udi"], sw1.udi.to_string());
+    assert_eq!(late["severity"], "Major");
+    assert!(late["message"].as_str().unwrap().contains("(90 days)"), "{late}");
+    // The CLI's view is the same.
+    let local = f.authority.alerts(SA, Some(VA)).await.unwrap();
+    assert_eq!(local.len(), reply.body["alerts"].as_array().unwrap().len());
+
+    // Scope and unknown names.
+    let reply = f.call(Method::GET, &url, Some(&other), None, None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply =
+        f.call(Method::GET, &format!("{url}?virtualAccount=Nope"), Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
 }

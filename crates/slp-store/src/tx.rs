@@ -572,7 +572,9 @@ impl Tx {
     /// Removes a product instance and its usage rows; its reports stay (history, and a replay
     /// after re-registration is still recognised).
     pub async fn delete_pi(&mut self, id: i64) -> Result<()> {
-        for sql in ["DELETE FROM usage WHERE pi_id = $1", "DELETE FROM product_instances WHERE id = $1"] {
+        for sql in
+            ["DELETE FROM usage WHERE pi_id = $1", "DELETE FROM product_instances WHERE id = $1"]
+        {
             sqlx::query(sql)
                 .bind(id)
                 .execute(&mut *self.tx)

@@ -110,7 +110,10 @@ pub(super) async fn remove(
     let removals: Vec<DeviceRemoval> = body
         .product_instances
         .iter()
-        .map(|item| DeviceRemoval { udi: udi_of(&item.sudi), return_code: item.return_code.clone() })
+        .map(|item| DeviceRemoval {
+            udi: udi_of(&item.sudi),
+            return_code: item.return_code.clone(),
+        })
         .collect();
     let changes = authority.remove_devices(&account.domain, &va.name, &removals).await?;
     Ok(changed(changes, body.product_instances.into_iter().map(|i| i.sudi).collect()))

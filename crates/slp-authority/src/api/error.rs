@@ -103,9 +103,7 @@ impl From<AuthorityError> for ApiError {
             }
             AuthorityError::VaNotEmpty { .. }
             | AuthorityError::MoveRequestDecided { .. }
-            | AuthorityError::AuthorizationHeld { .. } => {
-                ApiError::Conflict(message)
-            }
+            | AuthorityError::AuthorizationHeld { .. } => ApiError::Conflict(message),
             AuthorityError::Unauthorized { .. } => ApiError::Unauthorized(message),
             AuthorityError::Forbidden { .. } => ApiError::Forbidden(message),
             AuthorityError::Wire { .. }

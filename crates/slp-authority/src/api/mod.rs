@@ -26,6 +26,7 @@
 //! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/events[?udi=UDI]` | admin, viewer | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/licenses/move-requests` | admin | 201 |
 //! | GET | `{BASE}/v1/accounts/{domain}/licenses/move-requests[/{id}]` | admin, viewer | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}/alerts[?virtualAccount=VA]` | admin, viewer | 200 |
 //! | POST | `{BASE}/v3/licenses/summary` | admin, viewer | 200 |
 //! | POST | `/licservice/license` | devices (signed documents) | 200 |
 //!
@@ -33,6 +34,7 @@
 //! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s.
 
 mod accounts;
+mod alerts;
 mod devices;
 mod error;
 mod events;
@@ -128,6 +130,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
         )
         .route(&at("/v1/accounts/{domain}/licenses/move-requests"), get(moves::list))
         .route(&at("/v1/accounts/{domain}/licenses/move-requests/{id}"), get(moves::show))
+        .route(&at("/v1/accounts/{domain}/alerts"), get(alerts::list))
         .route(&at("/v3/licenses/summary"), post(licenses::summary))
         .merge(crate::direct::routes())
         .fallback(|request: Request| async move {
