@@ -19,7 +19,8 @@
 //!   client create --account A --name N --role admin|reporter|viewer [--json]
 //!   client list --account A [--json]                 client revoke --account A --client-id ID
 //!   slac generate --account A --va V --license L [--count N] (--udi UDI | --csv REQ.csv) --out OUT
-//!   serve [--listen ADDR]
+//!   jobs run [--runner NAME] [--json]
+//!   serve [--listen ADDR] [--replica NAME]
 //! ```
 
 use std::io::Write;
@@ -99,6 +100,26 @@ enum Command {
         /// `listening on http://…` once the server is ready.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
+        /// This replica's name in the scheduled-job log (default: host name and process id).
+        /// Replicas on one database run each scheduled job once between them.
+        #[arg(long, value_name = "NAME")]
+        replica: Option<String>,
+    },
+    /// Scheduled jobs (license expiry, alert digest, token purge): `serve` runs them; `jobs run`
+    /// runs the due ones now (for cron, or an authority that is not served).
+    #[command(subcommand)]
+    Jobs(JobsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCmd {
+    /// Runs every due job that no replica has claimed.
+    Run {
+        /// The name this run is logged under.
+        #[arg(long, value_name = "NAME", default_value = "cli")]
+        runner: String,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -526,10 +547,16 @@ async fn open(args: &AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Aut
 }
 
 async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
-    if let Command::Serve { listen } = args.command {
+    if let Command::Serve { listen, replica } = &args.command {
+        let listen = *listen;
         // A service's clock runs: from --now (virtual) or from the system time.
         let clock: Arc<dyn Clock> = Arc::new(slp_clock::VirtualClock::running(clock.now(), 1));
         let authority = Arc::new(open(&args, clock).await?);
+        let replica = replica.clone().unwrap_or_else(|| {
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "authority".to_owned());
+            format!("{host}-{}", std::process::id())
+        });
+        let scheduler = tokio::spawn(scheduler(authority.clone(), replica));
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding the authority endpoint to {listen}"))?;
@@ -539,6 +566,7 @@ async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result
         crate::api::serve(authority.clone(), listener, shutdown_signal())
             .await
             .context("serving")?;
+        scheduler.abort();
         tracing::info!("authority stopped");
         authority.store().close().await;
         return Ok(ExitCode::SUCCESS);
@@ -547,6 +575,17 @@ async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result
     let result = dispatch(&authority, args.command).await;
     authority.store().close().await;
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Wakes every minute and runs the scheduled jobs that are due (once across replicas).
+async fn scheduler(authority: Arc<Authority>, replica: String) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(err) = authority.run_due_jobs(&replica).await {
+            tracing::warn!(error = %err, replica = %replica, "scheduled jobs failed; retrying next minute");
+        }
+    }
 }
 
 /// Completes on Ctrl-C or (Unix) SIGTERM.
@@ -967,6 +1006,16 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             println!("API client {client_id} revoked");
         }
         Command::Serve { .. } => unreachable_serve()?,
+        Command::Jobs(JobsCmd::Run { runner, output }) => {
+            let runs = authority.run_due_jobs(&runner).await?;
+            if runs.is_empty() && !output.json {
+                println!("no job due (or another replica ran it)");
+            } else {
+                print_rows(&output, &runs, &["Job", "Runner", "Result"], |r| {
+                    vec![r.job.clone(), r.runner.clone(), r.summary.clone()]
+                })?;
+            }
+        }
         Command::Alert(AlertCmd::List { account, va, output }) => {
             let rows = authority.alerts(&account, va.as_deref()).await?;
             let headers = ["Severity", "Virtual Account", "Alert", "Due", "Message"];

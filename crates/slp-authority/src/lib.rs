@@ -16,6 +16,7 @@ pub mod cssm;
 mod devices;
 pub mod direct;
 mod error;
+pub mod jobs;
 mod moves;
 mod transfer;
 mod upload;

@@ -1772,3 +1772,102 @@ async fn alerts_for_insufficient_expiring_and_late_instances() {
         f.call(Method::GET, &format!("{url}?virtualAccount=Nope"), Some(&viewer), None, None).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
 }
+
+/// Two replicas on one database wake up together, many times: each due job runs once between
+/// them, and the next day once again.
+async fn scheduled_jobs_run_once_across(a: &Fixture, b: &Fixture) {
+    // A subscription that will have expired by the second day.
+    let spec = LicenseSpec {
+        tag: "dna-advantage".to_owned(),
+        sku: "C9300-DNA-A-1M".to_owned(),
+        quantity: 4,
+        term: None,
+        enforcement: None,
+        expires: Some("2026-11-16".parse().unwrap()),
+    };
+    a.authority.add_license(SA, VA, &spec).await.unwrap();
+    let expiry_events = |f: &Fixture| {
+        let authority = f.authority.clone();
+        async move {
+            authority
+                .events(SA, Some(VA), None)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.message.contains("C9300-DNA-A-1M) expired"))
+                .count()
+        }
+    };
+    for day in 0..2 {
+        let mut runs = Vec::new();
+        for _ in 0..4 {
+            let (x, y) = tokio::join!(
+                a.authority.run_due_jobs("replica-a"),
+                b.authority.run_due_jobs("replica-b")
+            );
+            runs.extend(x.unwrap());
+            runs.extend(y.unwrap());
+        }
+        let mut jobs: Vec<&str> = runs.iter().map(|r| r.job.as_str()).collect();
+        jobs.sort_unstable();
+        assert_eq!(jobs, ["alert-digest", "license-expiry", "token-purge"], "day {day}: {runs:?}");
+        a.clock.advance(Duration::days(1));
+    }
+    assert_eq!(expiry_events(a).await, 1, "the expiry is logged once, by one replica");
+    let digests = a
+        .authority
+        .events(SA, Some(VA), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.message.starts_with("alerts:"))
+        .collect::<Vec<_>>();
+    assert_eq!(digests.len(), 2, "one digest a day: {digests:?}");
+    assert!(digests.iter().all(|e| e.actor.as_deref() == Some("system")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_jobs_run_once_across_replicas_on_sqlite() {
+    let a = fixture().await;
+    let b_authority = Arc::new(
+        Authority::open(Store::open_dir(a.dir.path()).await.unwrap(), a.clock.clone())
+            .await
+            .unwrap(),
+    );
+    let b = Fixture {
+        dir: tempfile::tempdir().unwrap(),
+        clock: a.clock.clone(),
+        router: router(b_authority.clone()),
+        authority: b_authority,
+    };
+    scheduled_jobs_run_once_across(&a, &b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_jobs_run_once_across_replicas_on_postgres() {
+    use sqlx::Executor;
+    let Some(url) = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
+        return;
+    };
+    let schema = format!("slp_jobs_test_{}", std::process::id());
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
+    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+    let options = slp_store::ConnectOptions { schema: Some(schema.clone()) };
+    let a = fixture_on(Store::connect(&url, &options).await.unwrap(), tempfile::tempdir().unwrap())
+        .await;
+    let b_authority = Arc::new(
+        Authority::open(Store::connect(&url, &options).await.unwrap(), a.clock.clone())
+            .await
+            .unwrap(),
+    );
+    let b = Fixture {
+        dir: tempfile::tempdir().unwrap(),
+        clock: a.clock.clone(),
+        router: router(b_authority.clone()),
+        authority: b_authority,
+    };
+    scheduled_jobs_run_once_across(&a, &b).await;
+    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+}
