@@ -37,7 +37,7 @@ use slp_wire::keys::KeyPair;
 use slp_wire::xml::{Document, Kind};
 
 pub use alerts::AlertView;
-pub use api::{router, serve};
+pub use api::{Endpoint, openapi, router, serve};
 pub use clients::{AccessToken, ClientCredentials, ClientView, Principal, Role};
 pub use devices::{DeviceChange, DeviceMove, DeviceRemoval};
 pub use error::{AuthorityError, Result};

@@ -1871,3 +1871,52 @@ async fn scheduled_jobs_run_once_across_replicas_on_postgres() {
     scheduled_jobs_run_once_across(&a, &b).await;
     admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
 }
+
+// ---- the OpenAPI document -------------------------------------------------------------------
+
+#[tokio::test]
+async fn openapi_document_matches_its_snapshot_and_every_path_is_routed() {
+    let document = openapi();
+    let snapshot_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    let text = serde_json::to_string_pretty(&document).unwrap() + "\n";
+    if std::env::var("SLP_UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") {
+        std::fs::write(&snapshot_path, &text).unwrap();
+    }
+    let snapshot = std::fs::read_to_string(&snapshot_path).unwrap();
+    assert!(
+        snapshot == text,
+        "the API's routes changed: review and update the snapshot with SLP_UPDATE_SNAPSHOTS=1 cargo test -p slp-authority --test api openapi"
+    );
+
+    // Served as is.
+    let f = fixture().await;
+    let reply = f.call(Method::GET, "/openapi.json", None, None, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, document);
+
+    // Every documented method and path reaches a handler (no fallback 404/405): without a
+    // token it is refused with 401 (or, for the token endpoint, 400 for the missing form).
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.len() >= 20, "{}", paths.len());
+    for (path, methods) in paths {
+        for (method, operation) in methods.as_object().unwrap() {
+            let concrete = path
+                .replace("{domain}", "example.com")
+                .replace("{va}", "Lab")
+                .replace("{sha256}", "00")
+                .replace("{id}", "1");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let reply = f.call(method.clone(), &concrete, None, None, None).await;
+            let expected = if operation.get("security") == Some(&json!([])) {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            assert_eq!(reply.status, expected, "{method} {path}: {}", reply.body);
+        }
+    }
+    // And a path that is not documented is not served.
+    let reply =
+        f.call(Method::GET, &path("/v1/accounts/example.com/nothing"), None, None, None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}

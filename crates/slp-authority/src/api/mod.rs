@@ -41,6 +41,7 @@ mod events;
 mod licenses;
 mod moves;
 mod oauth;
+mod openapi;
 mod reporting;
 mod tokens;
 mod usage;
@@ -70,68 +71,215 @@ pub const BASE: &str = "/services/api/smart-accounts-and-licensing";
 /// Largest request body accepted (8 MiB); larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
+/// One documented endpoint: the router and `/openapi.json` are built from the same list
+/// ([`endpoints`]), so the document cannot drift from the routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub method: &'static str,
+    /// The full path, `{name}` for a path parameter.
+    pub path: String,
+    pub summary: &'static str,
+    /// Roles allowed (`admin`, `reporter`, `viewer`); empty: no bearer token needed.
+    pub roles: &'static [&'static str],
+    /// Status of a successful reply.
+    pub success: u16,
+}
+
+/// Routes with their documentation, built together.
+struct Api {
+    router: Router<Arc<Authority>>,
+    endpoints: Vec<Endpoint>,
+}
+
+impl Api {
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &str,
+        route: axum::routing::MethodRouter<Arc<Authority>>,
+        (summary, roles, success): (&'static str, &'static [&'static str], u16),
+    ) -> Api {
+        let path = if path.starts_with('/') && !path.starts_with("/v") {
+            path.to_owned()
+        } else {
+            format!("{BASE}{path}")
+        };
+        self.router = self.router.route(&path, route);
+        self.endpoints.push(Endpoint { method, path, summary, roles, success });
+        self
+    }
+}
+
+const ADMIN: &[&str] = &["admin"];
+const READ: &[&str] = &["admin", "viewer"];
+const REPORT: &[&str] = &["admin", "reporter"];
+
+/// Every endpoint of the API (except `/openapi.json` itself and the device endpoint).
+fn endpoints() -> Api {
+    let api = Api { router: Router::new(), endpoints: Vec::new() };
+    let va = "/v1/accounts/{domain}/virtual-accounts/{va}";
+    let cva = "/v1/accounts/{domain}/customer/virtual-accounts";
+    api.add(
+        "POST",
+        "/oauth2/token",
+        post(oauth::token),
+        ("OAuth2 client-credentials access token", &[], 200),
+    )
+    .add(
+        "POST",
+        "/v2/devices/reportusage",
+        post(reporting::report_usage),
+        ("Report usage (RUM reports); answers OK_POLL", REPORT, 202),
+    )
+    .add(
+        "POST",
+        "/v2/devices/authrequest",
+        post(reporting::auth_request),
+        ("Request or return authorization codes; answers OK_POLL", REPORT, 202),
+    )
+    .add(
+        "POST",
+        "/v2/accounts/poll",
+        post(reporting::poll),
+        ("Poll for the result of reportusage or authrequest", REPORT, 200),
+    )
+    .add(
+        "GET",
+        "/v2/accounts/search",
+        get(accounts::search),
+        ("The client's smart account and its virtual accounts", READ, 200),
+    )
+    .add("GET", cva, get(accounts::list_vas), ("List virtual accounts", READ, 200))
+    .add("POST", cva, post(accounts::create_va), ("Create a virtual account", ADMIN, 201))
+    .add(
+        "POST",
+        &format!("{va}/delete"),
+        post(accounts::delete_va),
+        ("Delete an empty virtual account", ADMIN, 200),
+    )
+    .add(
+        "POST",
+        &format!("{cva}/{{va}}/delete"),
+        post(accounts::delete_va),
+        ("Delete an empty virtual account", ADMIN, 200),
+    )
+    .add(
+        "POST",
+        &format!("{va}/rename"),
+        post(accounts::rename_va),
+        ("Rename a virtual account", ADMIN, 200),
+    )
+    .add(
+        "POST",
+        &format!("{cva}/{{va}}/rename"),
+        post(accounts::rename_va),
+        ("Rename a virtual account", ADMIN, 200),
+    )
+    .add(
+        "POST",
+        "/v1/accounts/{domain}/licenses",
+        post(licenses::list),
+        ("Licenses with quantity, in use, available, reserved, status", READ, 200),
+    )
+    .add(
+        "GET",
+        &format!("{va}/devices"),
+        get(devices::list),
+        ("Product instances with usage and last contact", READ, 200),
+    )
+    .add(
+        "POST",
+        &format!("{va}/devices/transfer"),
+        post(devices::transfer),
+        ("Move product instances to another virtual account", ADMIN, 200),
+    )
+    .add(
+        "POST",
+        &format!("{va}/devices/remove"),
+        post(devices::remove),
+        ("Remove product instances (return code where a SLAC is held)", ADMIN, 200),
+    )
+    .add("GET", &format!("{va}/tokens"), get(tokens::list), ("List ID tokens", READ, 200))
+    .add("POST", &format!("{va}/tokens"), post(tokens::create), ("Create an ID token", ADMIN, 201))
+    .add(
+        "POST",
+        &format!("{va}/tokens/revoke"),
+        post(tokens::revoke),
+        ("Revoke ID tokens", ADMIN, 200),
+    )
+    .add(
+        "GET",
+        &format!("{va}/usage-files"),
+        get(usage::list),
+        ("Usage data files and their status", READ, 200),
+    )
+    .add(
+        "POST",
+        &format!("{va}/usage-files"),
+        post(usage::upload),
+        ("Upload a usage data file or relay bundle (?name=F); answers with the ACK", REPORT, 200),
+    )
+    .add(
+        "GET",
+        &format!("{va}/usage-files/{{sha256}}/ack"),
+        get(usage::ack),
+        ("Download the ACK of an uploaded file", READ, 200),
+    )
+    .add(
+        "POST",
+        &format!("{va}/licenses/transfer"),
+        post(licenses::transfer),
+        ("Transfer licenses to another virtual account (preview, LONGEST_TERM_FIRST)", ADMIN, 200),
+    )
+    .add(
+        "POST",
+        &format!("{va}/licenses/move-requests"),
+        post(moves::create),
+        ("Request a license move to another smart account", ADMIN, 201),
+    )
+    .add(
+        "GET",
+        "/v1/accounts/{domain}/licenses/move-requests",
+        get(moves::list),
+        ("License move requests and their status", READ, 200),
+    )
+    .add(
+        "GET",
+        "/v1/accounts/{domain}/licenses/move-requests/{id}",
+        get(moves::show),
+        ("One license move request", READ, 200),
+    )
+    .add(
+        "GET",
+        &format!("{va}/events"),
+        get(events::list),
+        ("The activity log (?udi= for one product instance)", READ, 200),
+    )
+    .add(
+        "GET",
+        "/v1/accounts/{domain}/alerts",
+        get(alerts::list),
+        ("Alerts (?virtualAccount=)", READ, 200),
+    )
+    .add(
+        "POST",
+        "/v3/licenses/summary",
+        post(licenses::summary),
+        ("License summary per virtual account", READ, 200),
+    )
+}
+
+/// The API's OpenAPI 3.0 document (served at `/openapi.json`).
+pub fn openapi() -> serde_json::Value {
+    openapi::document(&endpoints().endpoints)
+}
+
 /// The API's routes over `authority`.
 pub fn router(authority: Arc<Authority>) -> Router {
-    let at = |path: &str| format!("{BASE}{path}");
-    Router::new()
-        .route("/oauth2/token", post(oauth::token))
-        .route(&at("/v2/devices/reportusage"), post(reporting::report_usage))
-        .route(&at("/v2/devices/authrequest"), post(reporting::auth_request))
-        .route(&at("/v2/accounts/poll"), post(reporting::poll))
-        .route(&at("/v2/accounts/search"), get(accounts::search))
-        .route(
-            &at("/v1/accounts/{domain}/customer/virtual-accounts"),
-            get(accounts::list_vas).post(accounts::create_va),
-        )
-        .route(&at("/v1/accounts/{domain}/virtual-accounts/{va}/delete"), post(accounts::delete_va))
-        .route(
-            &at("/v1/accounts/{domain}/customer/virtual-accounts/{va}/delete"),
-            post(accounts::delete_va),
-        )
-        .route(&at("/v1/accounts/{domain}/virtual-accounts/{va}/rename"), post(accounts::rename_va))
-        .route(
-            &at("/v1/accounts/{domain}/customer/virtual-accounts/{va}/rename"),
-            post(accounts::rename_va),
-        )
-        .route(&at("/v1/accounts/{domain}/licenses"), post(licenses::list))
-        .route(&at("/v1/accounts/{domain}/virtual-accounts/{va}/devices"), get(devices::list))
-        .route(
-            &at("/v1/accounts/{domain}/virtual-accounts/{va}/devices/transfer"),
-            post(devices::transfer),
-        )
-        .route(
-            &at("/v1/accounts/{domain}/virtual-accounts/{va}/devices/remove"),
-            post(devices::remove),
-        )
-        .route(
-            &at("/v1/accounts/{domain}/virtual-accounts/{va}/tokens"),
-            get(tokens::list).post(tokens::create),
-        )
-        .route(
-            &at("/v1/accounts/{domain}/virtual-accounts/{va}/tokens/revoke"),
-            post(tokens::revoke),
-        )
-        .route(
-            &at("/v1/accounts/{domain}/virtual-accounts/{va}/usage-files"),
-            get(usage::list).post(usage::upload),
-        )
-        .route(
-            &at("/v1/accounts/{domain}/virtual-accounts/{va}/usage-files/{sha256}/ack"),
-            get(usage::ack),
-        )
-        .route(
-            &at("/v1/accounts/{domain}/virtual-accounts/{va}/licenses/transfer"),
-            post(licenses::transfer),
-        )
-        .route(&at("/v1/accounts/{domain}/virtual-accounts/{va}/events"), get(events::list))
-        .route(
-            &at("/v1/accounts/{domain}/virtual-accounts/{va}/licenses/move-requests"),
-            post(moves::create),
-        )
-        .route(&at("/v1/accounts/{domain}/licenses/move-requests"), get(moves::list))
-        .route(&at("/v1/accounts/{domain}/licenses/move-requests/{id}"), get(moves::show))
-        .route(&at("/v1/accounts/{domain}/alerts"), get(alerts::list))
-        .route(&at("/v3/licenses/summary"), post(licenses::summary))
+    let document = openapi();
+    endpoints()
+        .router
+        .route("/openapi.json", get(move || async move { axum::Json(document) }))
         .merge(crate::direct::routes())
         .fallback(|request: Request| async move {
             ApiError::NotFound(format!(
