@@ -7,11 +7,13 @@
 //! - `genie`: show-command output fed to the public Genie IOS-XE parsers.
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
+//! - `bench`: `slp bench ingest` runs and prints its figures.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod airgapped;
+mod bench;
 mod device_cli;
 mod device_service;
 mod direct;
