@@ -8,11 +8,13 @@
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
+//! - `authority_ops`: moves between smart accounts, the Who column, alerts, scheduled jobs.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod airgapped;
+mod authority_ops;
 mod bench;
 mod device_cli;
 mod device_service;
