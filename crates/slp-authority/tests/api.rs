@@ -1057,31 +1057,53 @@ async fn the_api_over_a_real_socket() {
 /// Two authority replicas on one PostgreSQL database (when `SLP_TEST_POSTGRES_URL` is set):
 /// a token from one works on the other, the same report sent to both at once is counted
 /// once, either answers the poll, and a failed license entry is undone alone.
-#[tokio::test]
-async fn two_replicas_on_postgres() {
+/// Drops a test's PostgreSQL schema.
+struct DropSchema {
+    admin: sqlx::AnyPool,
+    sql: String,
+}
+
+impl DropSchema {
+    async fn run(self) {
+        use sqlx::Executor;
+        self.admin.execute(self.sql.as_str()).await.unwrap();
+    }
+}
+
+/// Two replicas (fixtures) on one fresh PostgreSQL schema, and its drop; `None` when
+/// `SLP_TEST_POSTGRES_URL` is not set.
+async fn postgres_replicas(name: &str) -> Option<(Fixture, Fixture, DropSchema)> {
     use sqlx::Executor;
     let Some(url) = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
         eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
-        return;
+        return None;
     };
-    let schema = format!("slp_api_test_{}", std::process::id());
+    let schema = format!("slp_{name}_{}", std::process::id());
     sqlx::any::install_default_drivers();
     let admin = sqlx::AnyPool::connect(&url).await.unwrap();
-    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+    let drop_schema = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    admin.execute(drop_schema.as_str()).await.unwrap();
     let options = slp_store::ConnectOptions { schema: Some(schema.clone()) };
     let a = fixture_on(Store::connect(&url, &options).await.unwrap(), tempfile::tempdir().unwrap())
         .await;
-    let b_authority = Arc::new(
-        Authority::open(Store::connect(&url, &options).await.unwrap(), a.clock.clone())
-            .await
-            .unwrap(),
-    );
-    let b = Fixture {
+    let b = replica_of(&a, Store::connect(&url, &options).await.unwrap()).await;
+    Some((a, b, DropSchema { admin, sql: drop_schema }))
+}
+
+/// A second authority (replica) on `store`, sharing `a`'s clock.
+async fn replica_of(a: &Fixture, store: Store) -> Fixture {
+    let authority = Arc::new(Authority::open(store, a.clock.clone()).await.unwrap());
+    Fixture {
         dir: tempfile::tempdir().unwrap(),
         clock: a.clock.clone(),
-        router: router(b_authority.clone()),
-        authority: b_authority,
-    };
+        router: router(authority.clone()),
+        authority,
+    }
+}
+
+#[tokio::test]
+async fn two_replicas_on_postgres() {
+    let Some((a, b, drop_schema)) = postgres_replicas("api_test").await else { return };
     let token = a.token(SA, "ops", Role::Admin).await;
 
     let sw1 = Device::new("FOC1");
@@ -1127,7 +1149,7 @@ async fn two_replicas_on_postgres() {
 
     a.authority.store().close().await;
     b.authority.store().close().await;
-    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+    drop_schema.run().await;
 }
 
 #[tokio::test]
@@ -1829,47 +1851,15 @@ async fn scheduled_jobs_run_once_across(a: &Fixture, b: &Fixture) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_jobs_run_once_across_replicas_on_sqlite() {
     let a = fixture().await;
-    let b_authority = Arc::new(
-        Authority::open(Store::open_dir(a.dir.path()).await.unwrap(), a.clock.clone())
-            .await
-            .unwrap(),
-    );
-    let b = Fixture {
-        dir: tempfile::tempdir().unwrap(),
-        clock: a.clock.clone(),
-        router: router(b_authority.clone()),
-        authority: b_authority,
-    };
+    let b = replica_of(&a, Store::open_dir(a.dir.path()).await.unwrap()).await;
     scheduled_jobs_run_once_across(&a, &b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_jobs_run_once_across_replicas_on_postgres() {
-    use sqlx::Executor;
-    let Some(url) = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
-        return;
-    };
-    let schema = format!("slp_jobs_test_{}", std::process::id());
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
-    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
-    let options = slp_store::ConnectOptions { schema: Some(schema.clone()) };
-    let a = fixture_on(Store::connect(&url, &options).await.unwrap(), tempfile::tempdir().unwrap())
-        .await;
-    let b_authority = Arc::new(
-        Authority::open(Store::connect(&url, &options).await.unwrap(), a.clock.clone())
-            .await
-            .unwrap(),
-    );
-    let b = Fixture {
-        dir: tempfile::tempdir().unwrap(),
-        clock: a.clock.clone(),
-        router: router(b_authority.clone()),
-        authority: b_authority,
-    };
+    let Some((a, b, drop_schema)) = postgres_replicas("jobs_test").await else { return };
     scheduled_jobs_run_once_across(&a, &b).await;
-    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+    drop_schema.run().await;
 }
 
 // ---- the OpenAPI document -------------------------------------------------------------------
