@@ -106,8 +106,11 @@ impl Authority {
                 });
             }
             // ACK deadlines: the shortest positive reporting frequency of the classes in use.
-            let policy =
-                tx.policy(va.id).await?.as_ref().map_or_else(Policy::cisco_default, policy_of);
+            let policy = tx
+                .policy_in_force(va.id)
+                .await?
+                .as_ref()
+                .map_or_else(Policy::cisco_default, policy_of);
             let usage = tx.va_usage(va.id).await?;
             let counts = effective_counts(&usage);
             for pi in tx.pis(va.id).await? {

@@ -12,7 +12,7 @@
 //!   usage upload --account A --va V FILE --ack OUT    usage list --account A --va V [--json]
 //!   pi list --account A --va V [--json]
 //!   pi transfer --account A --va V --udi UDI… --to-va T    pi remove --account A --va V --udi UDI [--return-code FILE]
-//!   policy set|show|download --account A --va V …
+//!   policy set|show|clear --account A [--va V] …    policy download --account A --va V --out FILE
 //!   event list --account A [--va V] [--udi UDI] [--json]
 //!   alert list --account A [--va V] [--json]
 //!   token create|list|revoke --account A --va V …
@@ -442,12 +442,24 @@ enum PiCmd {
     },
 }
 
+#[derive(Debug, Args)]
+struct PolicyAt {
+    /// Smart account domain (or name).
+    #[arg(long, value_name = "DOMAIN")]
+    account: String,
+    /// Virtual account name; without it, the smart account's own policy (in force for each
+    /// virtual account that has none).
+    #[arg(long, value_name = "NAME")]
+    va: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum PolicyCmd {
-    /// Sets the virtual account's custom policy (classes not given keep the Cisco default).
+    /// Sets the custom policy of a virtual account, or of the smart account without --va
+    /// (classes not given keep the Cisco default).
     Set {
         #[command(flatten)]
-        at: VaRef,
+        at: PolicyAt,
         #[arg(long)]
         name: String,
         /// FIRST,ONGOING,ON_CHANGE in days.
@@ -463,13 +475,19 @@ enum PolicyCmd {
         #[arg(long)]
         no_ack_required: bool,
     },
-    /// Shows the policy in force.
+    /// Shows the policy in force for a virtual account (its own, else the smart account's,
+    /// else the Cisco default), or the smart account's policy without --va.
     Show {
         #[command(flatten)]
-        at: VaRef,
+        at: PolicyAt,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Removes a custom policy: the smart account's policy, else the Cisco default, applies again.
+    Clear {
+        #[command(flatten)]
+        at: PolicyAt,
     },
     /// Writes the policy in force as a signed file for `license smart import`.
     Download {
@@ -893,45 +911,21 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                 enforced,
                 export,
             };
-            authority.set_policy(&at.account, &at.va, &spec).await?;
-            println!("Policy {name:?} set for {:?}", at.va);
+            authority.set_policy(&at.account, at.va.as_deref(), &spec).await?;
+            println!("Policy {name:?} set for {}", policy_scope(&at));
         }
         Command::Policy(PolicyCmd::Show { at, json }) => {
-            let policy = authority.policy(&at.account, &at.va).await?;
-            let mut out = std::io::stdout().lock();
-            if json {
-                serde_json::to_writer_pretty(&mut out, &policy)?;
-                writeln!(out)?;
-            } else {
-                writeln!(out, "Policy name: {} ({})", policy.name, policy.origin)?;
-                writeln!(
-                    out,
-                    "Reporting ACK required: {}",
-                    if policy.ack_required { "yes" } else { "no" }
-                )?;
-                let classes = [
-                    ("Unenforced/Non-Export Perpetual", policy.unenforced_perpetual),
-                    ("Unenforced/Non-Export Subscription", policy.unenforced_subscription),
-                    ("Enforced (Perpetual/Subscription)", policy.enforced),
-                    ("Export (Perpetual/Subscription)", policy.export),
-                ];
-                let rows: Vec<Vec<String>> = classes
-                    .iter()
-                    .map(|(label, c)| {
-                        vec![
-                            (*label).to_owned(),
-                            c.first.to_string(),
-                            c.ongoing.to_string(),
-                            c.on_change.to_string(),
-                        ]
-                    })
-                    .collect();
-                write_table(
-                    &mut out,
-                    &["Class", "First report (days)", "Frequency (days)", "On change (days)"],
-                    &rows,
-                )?;
-            }
+            let policy = authority.policy(&at.account, at.va.as_deref()).await?;
+            print_policy(&policy, json)?;
+        }
+        Command::Policy(PolicyCmd::Clear { at }) => {
+            let policy = authority.clear_policy(&at.account, at.va.as_deref()).await?;
+            println!(
+                "Custom policy of {} removed; in force now: {:?} ({})",
+                policy_scope(&at),
+                policy.name,
+                policy.set_for
+            );
         }
         Command::Policy(PolicyCmd::Download { at, out }) => {
             let document = authority.policy_document(&at.account, &at.va).await?;
@@ -1047,6 +1041,55 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             )?;
         }
     }
+    Ok(())
+}
+
+/// `virtual account "Lab"` or `smart account "example.com"`.
+fn policy_scope(at: &PolicyAt) -> String {
+    match &at.va {
+        Some(va) => format!("virtual account {va:?}"),
+        None => format!("smart account {:?}", at.account),
+    }
+}
+
+/// `policy show`: the policy's name, where it is set, and its classes as a table.
+pub(crate) fn print_policy(policy: &crate::PolicyView, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, policy)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(out, "Policy name: {} ({})", policy.name, policy.origin)?;
+    let set_for = match (policy.set_for.as_str(), &policy.virtual_account) {
+        ("virtual account", Some(va)) => format!("virtual account {va:?}"),
+        ("smart account", _) => format!("smart account {:?}", policy.smart_account),
+        _ => "default (no custom policy)".to_owned(),
+    };
+    writeln!(out, "Set for: {set_for}")?;
+    writeln!(out, "Reporting ACK required: {}", if policy.ack_required { "yes" } else { "no" })?;
+    let classes = [
+        ("Unenforced/Non-Export Perpetual", policy.unenforced_perpetual),
+        ("Unenforced/Non-Export Subscription", policy.unenforced_subscription),
+        ("Enforced (Perpetual/Subscription)", policy.enforced),
+        ("Export (Perpetual/Subscription)", policy.export),
+    ];
+    let rows: Vec<Vec<String>> = classes
+        .iter()
+        .map(|(label, c)| {
+            vec![
+                (*label).to_owned(),
+                c.first.to_string(),
+                c.ongoing.to_string(),
+                c.on_change.to_string(),
+            ]
+        })
+        .collect();
+    write_table(
+        &mut out,
+        &["Class", "First report (days)", "Frequency (days)", "On change (days)"],
+        &rows,
+    )?;
     Ok(())
 }
 

@@ -13,6 +13,12 @@ pub enum AuthorityError {
     /// The smart account has no virtual account of this name.
     #[error("virtual account {va:?} not found in smart account {account:?}")]
     VaNotFound { account: String, va: String },
+    /// There is no custom policy to remove.
+    #[error("{} has no custom policy to remove", match va {
+        Some(va) => format!("virtual account {va:?} of smart account {account:?}"),
+        None => format!("smart account {account:?}"),
+    })]
+    NoCustomPolicy { account: String, va: Option<String> },
     /// A value given by the caller is not acceptable.
     #[error("invalid {field} {value:?}: {reason}")]
     Invalid { field: &'static str, value: String, reason: String },

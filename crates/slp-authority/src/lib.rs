@@ -30,7 +30,8 @@ use slp_clock::Clock;
 use slp_core::license::{self, Enforcement, Term};
 use slp_core::policy::{Attributes, Policy, PolicyClass, PolicyOrigin};
 use slp_store::{
-    Account, NewEvent, NewLicense, PolicyClassRecord, PolicyRecord, Store, Tx, VirtualAccount,
+    Account, NewEvent, NewLicense, PolicyClassRecord, PolicyOwner, PolicyRecord, Store, Tx,
+    VirtualAccount,
 };
 use slp_wire::docs::{self, PolicyDoc};
 use slp_wire::keys::KeyPair;
@@ -161,6 +162,37 @@ pub(crate) fn policy_of(record: &PolicyRecord) -> Policy {
         unenforced_subscription: class_attributes(record.unenforced_subscription),
         enforced: class_attributes(record.enforced),
         export: class_attributes(record.export),
+    }
+}
+
+/// What `policy show` and the policy endpoints print: the policy in force and where it is set.
+fn policy_view(
+    account: &Account,
+    va: Option<&VirtualAccount>,
+    record: Option<&PolicyRecord>,
+) -> PolicyView {
+    let policy = record.map_or_else(Policy::cisco_default, policy_of);
+    let class = |c: PolicyClass| {
+        let a = policy.attributes(c);
+        PolicyClassView { first: a.first, ongoing: a.ongoing, on_change: a.on_change }
+    };
+    let set_for = match record.map(|r| r.owner) {
+        Some(PolicyOwner::VirtualAccount(_)) => "virtual account",
+        Some(PolicyOwner::SmartAccount(_)) => "smart account",
+        None => "default",
+    };
+    PolicyView {
+        smart_account: account.domain.clone(),
+        virtual_account: va.map(|v| v.name.clone()),
+        name: policy.name.clone(),
+        origin: policy.origin.label().to_owned(),
+        set_for: set_for.to_owned(),
+        ack_required: policy.ack_required,
+        unenforced_perpetual: class(PolicyClass::UnenforcedPerpetual),
+        unenforced_subscription: class(PolicyClass::UnenforcedSubscription),
+        enforced: class(PolicyClass::Enforced),
+        export: class(PolicyClass::Export),
+        updated_at: record.map(|r| rfc3339_ts(r.updated_at)),
     }
 }
 
@@ -630,16 +662,39 @@ impl Authority {
 
     // ---- policies ------------------------------------------------------------------------
 
-    /// Sets the virtual account's custom policy; it rides in every later ACK.
-    pub async fn set_policy(&self, account: &str, va: &str, spec: &PolicySpec) -> Result<()> {
+    /// The smart account and, when `va` names one, the virtual account a policy command is about.
+    async fn resolve_scope(
+        tx: &mut Tx,
+        account: &str,
+        va: Option<&str>,
+    ) -> Result<(Account, Option<VirtualAccount>)> {
+        match va {
+            Some(va) => Self::resolve(tx, account, va).await.map(|(a, v)| (a, Some(v))),
+            None => Ok((Self::resolve_account(tx, account).await?, None)),
+        }
+    }
+
+    /// Sets the custom policy of a virtual account, or (without `va`) of the smart account,
+    /// where it is in force for every virtual account without one of its own. It rides in
+    /// every later ACK.
+    pub async fn set_policy(
+        &self,
+        account: &str,
+        va: Option<&str>,
+        spec: &PolicySpec,
+    ) -> Result<PolicyView> {
         let name = check_name("policy name", &spec.name)?;
         let default = Policy::cisco_default();
         let pick = |given: Option<Attributes>, class| given.unwrap_or(default.attributes(class));
         let now = self.now().timestamp();
         let mut tx = self.store.begin().await?;
-        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let (account_row, va_row) = Self::resolve_scope(&mut tx, account, va).await?;
+        let owner = match &va_row {
+            Some(va) => PolicyOwner::VirtualAccount(va.id),
+            None => PolicyOwner::SmartAccount(account_row.id),
+        };
         let record = PolicyRecord {
-            va_id: va_row.id,
+            owner,
             name: name.clone(),
             ack_required: spec.ack_required,
             unenforced_perpetual: class_record(pick(
@@ -655,40 +710,68 @@ impl Authority {
             updated_at: now,
         };
         tx.set_policy(&record).await?;
-        tx.log(self.event(&account_row, Some(&va_row), format!("custom policy {name:?} set")))
-            .await?;
+        let whose = if va_row.is_some() { "" } else { " for the smart account" };
+        tx.log(self.event(
+            &account_row,
+            va_row.as_ref(),
+            format!("custom policy {name:?} set{whose}"),
+        ))
+        .await?;
+        let view = policy_view(&account_row, va_row.as_ref(), Some(&record));
         tx.commit().await?;
-        Ok(())
+        Ok(view)
     }
 
-    /// The policy in force for a virtual account: its custom policy or the Cisco default.
-    pub async fn policy(&self, account: &str, va: &str) -> Result<PolicyView> {
-        let mut tx = self.store.read().await?;
-        let (_, va_row) = Self::resolve(&mut tx, account, va).await?;
-        let record = tx.policy(va_row.id).await?;
-        let policy = record.as_ref().map_or_else(Policy::cisco_default, policy_of);
-        let class = |c: PolicyClass| {
-            let a = policy.attributes(c);
-            PolicyClassView { first: a.first, ongoing: a.ongoing, on_change: a.on_change }
+    /// Removes the custom policy of a virtual account (or, without `va`, of the smart account):
+    /// the smart account's policy, else the Cisco default, is in force again. Returns the
+    /// policy now in force.
+    pub async fn clear_policy(&self, account: &str, va: Option<&str>) -> Result<PolicyView> {
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve_scope(&mut tx, account, va).await?;
+        let owner = match &va_row {
+            Some(va) => PolicyOwner::VirtualAccount(va.id),
+            None => PolicyOwner::SmartAccount(account_row.id),
         };
-        Ok(PolicyView {
-            name: policy.name.clone(),
-            origin: policy.origin.label().to_owned(),
-            ack_required: policy.ack_required,
-            unenforced_perpetual: class(PolicyClass::UnenforcedPerpetual),
-            unenforced_subscription: class(PolicyClass::UnenforcedSubscription),
-            enforced: class(PolicyClass::Enforced),
-            export: class(PolicyClass::Export),
-            updated_at: record.map(|r| rfc3339_ts(r.updated_at)),
-        })
+        if !tx.clear_policy(owner).await? {
+            return Err(AuthorityError::NoCustomPolicy {
+                account: account_row.domain.clone(),
+                va: va_row.as_ref().map(|v| v.name.clone()),
+            });
+        }
+        let whose = if va_row.is_some() { "" } else { " of the smart account" };
+        tx.log(self.event(&account_row, va_row.as_ref(), format!("custom policy{whose} removed")))
+            .await?;
+        let record = match &va_row {
+            Some(va) => tx.policy_in_force(va.id).await?,
+            None => None,
+        };
+        let view = policy_view(&account_row, va_row.as_ref(), record.as_ref());
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// The policy in force for a virtual account (its own custom policy, else its smart
+    /// account's, else the Cisco default); without `va`, the smart account's policy (or the
+    /// Cisco default).
+    pub async fn policy(&self, account: &str, va: Option<&str>) -> Result<PolicyView> {
+        let mut tx = self.store.read().await?;
+        let (account_row, va_row) = Self::resolve_scope(&mut tx, account, va).await?;
+        let record = match &va_row {
+            Some(va) => tx.policy_in_force(va.id).await?,
+            None => tx.policy(PolicyOwner::SmartAccount(account_row.id)).await?,
+        };
+        Ok(policy_view(&account_row, va_row.as_ref(), record.as_ref()))
     }
 
     /// "Reports > Reporting Policy": a `<smartLicense>` document with the signed policy in force.
     pub async fn policy_document(&self, account: &str, va: &str) -> Result<String> {
         let mut tx = self.store.read().await?;
         let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
-        let policy =
-            tx.policy(va_row.id).await?.as_ref().map_or_else(Policy::cisco_default, policy_of);
+        let policy = tx
+            .policy_in_force(va_row.id)
+            .await?
+            .as_ref()
+            .map_or_else(Policy::cisco_default, policy_of);
         let doc = PolicyDoc::from_policy(
             &policy,
             rfc3339(self.now()),

@@ -820,7 +820,7 @@ impl Job<'_> {
                 items.push(docs::sign_json(Kind::RumAck, &ack, &self.authority.key));
             }
         }
-        let policy = match tx.policy(self.va.id).await? {
+        let policy = match tx.policy_in_force(self.va.id).await? {
             Some(record) => {
                 let doc = PolicyDoc::from_policy(
                     &policy_of(&record),

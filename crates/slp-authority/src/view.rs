@@ -1,7 +1,7 @@
 //! What the authority shows: plain rows for tables, JSON and (later) the HTTP API. Member names
 //! are stable; times are RFC 3339 strings, dates `YYYY-MM-DD`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A smart account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -89,19 +89,27 @@ pub struct UploadView {
 }
 
 /// One class of a policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyClassView {
     pub first: u32,
     pub ongoing: u32,
     pub on_change: u32,
 }
 
-/// The policy in force for a virtual account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The policy in force for a virtual account (or a smart account's own policy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyView {
+    /// The smart account's domain.
+    pub smart_account: String,
+    /// The virtual account asked about; none for a smart account's own policy.
+    pub virtual_account: Option<String>,
     pub name: String,
     /// `Customer Policy` or `CISCO default`.
     pub origin: String,
+    /// Where the policy in force is set: `virtual account`, `smart account` or `default`.
+    pub set_for: String,
     pub ack_required: bool,
     pub unenforced_perpetual: PolicyClassView,
     pub unenforced_subscription: PolicyClassView,

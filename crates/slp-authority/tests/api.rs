@@ -1250,6 +1250,157 @@ async fn id_tokens_over_the_api() {
 }
 
 #[tokio::test]
+async fn id_tokens_are_revoked_by_id_all_or_nothing() {
+    let f = fixture().await;
+    let admin = f.token(SA, "ops", Role::Admin).await;
+    let url = path("/v1/accounts/example.com/virtual-accounts/Lab/tokens");
+    let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&json!({}))).await;
+    let id = reply.body["tokenInfo"]["id"].as_i64().unwrap();
+    let revoke = format!("{url}/revoke");
+    let reply =
+        f.call(Method::POST, &revoke, Some(&admin), None, Some(&json!({"ids": [id, 999]}))).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.message().starts_with("ids[1]: 999 is not an ID token"), "{}", reply.body);
+    let reply = f.call(Method::GET, &url, Some(&admin), None, None).await;
+    assert_eq!(reply.body["tokens"][0]["status"], "Active", "nothing revoked by a refused call");
+    let reply = f.call(Method::POST, &revoke, Some(&admin), None, Some(&json!({}))).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let reply =
+        f.call(Method::POST, &revoke, Some(&admin), None, Some(&json!({"ids": [id]}))).await;
+    assert_eq!((reply.status, &reply.body["revoked"]), (StatusCode::OK, &json!([id])));
+    let reply = f.call(Method::GET, &url, Some(&admin), None, None).await;
+    assert_eq!(reply.body["tokens"][0]["status"], "Revoked");
+}
+
+#[tokio::test]
+async fn reporting_policies_per_smart_and_virtual_account_over_the_api() {
+    let f = fixture().await;
+    let admin = f.token(SA, "ops", Role::Admin).await;
+    let viewer = f.token(SA, "look", Role::Viewer).await;
+    let other = f.token("other.com", "them", Role::Admin).await;
+    f.authority.create_va(SA, "Prod").await.unwrap();
+    let account_url = path("/v1/accounts/example.com/reporting-policy");
+    let lab_url = path("/v1/accounts/example.com/virtual-accounts/Lab/reporting-policy");
+    let prod_url = path("/v1/accounts/example.com/virtual-accounts/Prod/reporting-policy");
+
+    // Nothing set: the Cisco default, for the account and for a virtual account.
+    let reply = f.call(Method::GET, &lab_url, Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        (&reply.body["origin"], &reply.body["setFor"]),
+        (&json!("CISCO default"), &json!("default"))
+    );
+    assert_eq!(
+        reply.body["unenforcedPerpetual"],
+        json!({"first": 365, "ongoing": 0, "onChange": 90})
+    );
+
+    let body = json!({"name": "Account Policy", "unenforcedPerpetual": {"first": 30, "ongoing": 45, "onChange": 60}});
+    let reply = f.call(Method::PUT, &account_url, Some(&admin), None, Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        (&reply.body["setFor"], &reply.body["ackRequired"]),
+        (&json!("smart account"), &json!(true))
+    );
+    let body = json!({"name": "Prod Policy", "ackRequired": false,
+        "enforced": {"first": 10, "ongoing": 20, "onChange": 30}});
+    let reply = f.call(Method::PUT, &prod_url, Some(&admin), None, Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    let reply = f.call(Method::GET, &lab_url, Some(&viewer), None, None).await;
+    assert_eq!(
+        (&reply.body["name"], &reply.body["setFor"]),
+        (&json!("Account Policy"), &json!("smart account"))
+    );
+    assert_eq!(reply.body["unenforcedPerpetual"]["ongoing"], 45);
+    let reply = f.call(Method::GET, &prod_url, Some(&viewer), None, None).await;
+    assert_eq!(
+        (&reply.body["name"], &reply.body["ackRequired"]),
+        (&json!("Prod Policy"), &json!(false))
+    );
+    assert_eq!(reply.body["enforced"]["onChange"], 30);
+
+    // The signed file a device imports carries the policy in force.
+    let request = Request::get(format!("{lab_url}/download"))
+        .header(header::AUTHORIZATION, format!("Bearer {viewer}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = f.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/xml");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let xml = String::from_utf8(bytes.to_vec()).unwrap();
+    let doc = Document::parse(&xml).unwrap();
+    let item = doc.of(Kind::Policy).next().unwrap();
+    item.verify(&f.authority.public_key(), "policy").unwrap();
+    let policy: docs::PolicyDoc = item.json().unwrap();
+    assert_eq!(policy.name, "Account Policy");
+
+    // Errors: a viewer writing, another smart account, a bad class, an unknown member, nothing to remove.
+    let reply = f.call(Method::PUT, &lab_url, Some(&viewer), None, Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = f.call(Method::GET, &lab_url, Some(&other), None, None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let bad = json!({"name": "X", "export": {"first": 4000, "ongoing": 1, "onChange": 1}});
+    let reply = f.call(Method::PUT, &lab_url, Some(&admin), None, Some(&bad)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.message().starts_with("export: day counts must be 0..=3650"), "{}", reply.body);
+    let reply = f
+        .call(Method::PUT, &lab_url, Some(&admin), None, Some(&json!({"name": "X", "exports": {}})))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.message().contains("unknown field `exports`"), "{}", reply.body);
+    let reply = f.call(Method::DELETE, &lab_url, Some(&admin), None, None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    assert!(reply.message().contains("has no custom policy"), "{}", reply.body);
+    let reply = f.call(Method::GET, &lab_url, Some(&viewer), None, None).await;
+    assert_eq!(reply.body["name"], "Account Policy", "refused calls changed nothing");
+
+    // Removing the account's policy: Lab is back on the Cisco default.
+    let reply = f.call(Method::DELETE, &account_url, Some(&admin), None, None).await;
+    assert_eq!((reply.status, &reply.body["setFor"]), (StatusCode::OK, &json!("default")));
+    let reply = f.call(Method::GET, &lab_url, Some(&viewer), None, None).await;
+    assert_eq!(reply.body["origin"], "CISCO default");
+
+    // The account-wide activity log names who did it; ?virtualAccount= narrows it.
+    let events = path("/v1/accounts/example.com/events");
+    let reply = f.call(Method::GET, &events, Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let messages: Vec<&str> = reply.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("custom policy \"Account Policy\" set for the smart account")),
+        "{messages:?}"
+    );
+    assert!(
+        reply.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["user"].as_str().is_some_and(|u| u.starts_with("api:ops")))
+    );
+    let reply = f
+        .call(Method::GET, &format!("{events}?virtualAccount=Prod"), Some(&viewer), None, None)
+        .await;
+    let rows = reply.body["events"].as_array().unwrap();
+    assert!(
+        !rows.is_empty() && rows.iter().all(|e| e["virtualAccount"] == "Prod"),
+        "{}",
+        reply.body
+    );
+    let reply = f
+        .call(Method::GET, &format!("{events}?virtualAccount=Nope"), Some(&viewer), None, None)
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+}
+
+#[tokio::test]
 async fn virtual_accounts_are_renamed_and_deleted_over_the_api() {
     let f = fixture().await;
     f.authority.create_va(SA, "Spare").await.unwrap();

@@ -625,7 +625,7 @@ async fn custom_policy_rides_in_acks_and_downloads_signed() {
     let policies: Vec<PolicyDoc> = items(&doc, Kind::Policy, &key);
     assert_eq!(policies[0].name, "Cisco default");
     assert_eq!(
-        f.authority.policy(SA, VA).await.unwrap().origin,
+        f.authority.policy(SA, Some(VA)).await.unwrap().origin,
         PolicyOrigin::CiscoDefault.label()
     );
 
@@ -637,8 +637,8 @@ async fn custom_policy_rides_in_acks_and_downloads_signed() {
         enforced: Some("30,90,60".parse().unwrap()),
         export: None,
     };
-    f.authority.set_policy(SA, VA, &spec).await.unwrap();
-    let shown = f.authority.policy(SA, VA).await.unwrap();
+    f.authority.set_policy(SA, Some(VA), &spec).await.unwrap();
+    let shown = f.authority.policy(SA, Some(VA)).await.unwrap();
     assert_eq!(shown.name, "SLE Policy");
     assert_eq!((shown.unenforced_subscription.ongoing, shown.export.first), (111, 0));
     assert_eq!(shown.origin, "Customer Policy");
@@ -666,10 +666,54 @@ async fn custom_policy_rides_in_acks_and_downloads_signed() {
 
     let err = f
         .authority
-        .set_policy(SA, VA, &PolicySpec { name: " ".to_owned(), ..spec })
+        .set_policy(SA, Some(VA), &PolicySpec { name: " ".to_owned(), ..spec })
         .await
         .unwrap_err();
     assert!(matches!(err, AuthorityError::Invalid { field: "policy name", .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_smart_account_policy_is_in_force_where_a_virtual_account_has_none() {
+    let f = fixture().await;
+    let key = f.authority.public_key();
+    f.authority.create_va(SA, "Prod").await.unwrap();
+    let spec = |name: &str, ongoing: &str| PolicySpec {
+        name: name.to_owned(),
+        ack_required: true,
+        unenforced_perpetual: Some(ongoing.parse().unwrap()),
+        unenforced_subscription: None,
+        enforced: None,
+        export: None,
+    };
+    let set = f.authority.set_policy(SA, None, &spec("Account Policy", "30,45,60")).await.unwrap();
+    assert_eq!((set.set_for.as_str(), set.virtual_account), ("smart account", None));
+    f.authority.set_policy(SA, Some("Prod"), &spec("Prod Policy", "10,20,30")).await.unwrap();
+
+    // Lab has none of its own: the account's is in force, in show, download and the ACK.
+    let lab = f.authority.policy(SA, Some(VA)).await.unwrap();
+    assert_eq!((lab.name.as_str(), lab.set_for.as_str()), ("Account Policy", "smart account"));
+    let prod = f.authority.policy(SA, Some("Prod")).await.unwrap();
+    assert_eq!((prod.name.as_str(), prod.set_for.as_str()), ("Prod Policy", "virtual account"));
+    let doc = f.authority.policy_document(SA, VA).await.unwrap();
+    assert_eq!(items::<PolicyDoc>(&doc, Kind::Policy, &key)[0].name, "Account Policy");
+    let sw1 = Device::new("FOC1");
+    let outcome = f.authority.upload(SA, VA, "u.txt", &sw1.usage_file(vec![], true)).await.unwrap();
+    let in_ack: Vec<PolicyDoc> = items(&outcome.ack, Kind::Policy, &key);
+    assert_eq!(in_ack[0].to_policy().unwrap().unenforced_perpetual.ongoing, 45);
+
+    // Removing Prod's own policy falls back to the account's; removing that, to the default.
+    let now = f.authority.clear_policy(SA, Some("Prod")).await.unwrap();
+    assert_eq!(now.name, "Account Policy");
+    let err = f.authority.clear_policy(SA, Some("Prod")).await.unwrap_err();
+    assert!(matches!(err, AuthorityError::NoCustomPolicy { .. }), "{err}");
+    assert!(err.to_string().contains("\"Prod\""), "{err}");
+    f.authority.clear_policy(SA, None).await.unwrap();
+    let lab = f.authority.policy(SA, Some(VA)).await.unwrap();
+    assert_eq!((lab.origin.as_str(), lab.set_for.as_str()), ("CISCO default", "default"));
+    let events = f.authority.events(SA, None, None).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.message.contains("custom policy of the smart account removed"))
+    );
 }
 
 #[tokio::test]

@@ -24,6 +24,11 @@ const SQLITE: &[Migration] = &[
         name: "operations",
         sql: include_str!("../migrations/sqlite/0004_operations.sql"),
     },
+    Migration {
+        version: 5,
+        name: "account_policies",
+        sql: include_str!("../migrations/sqlite/0005_account_policies.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -42,6 +47,11 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         name: "operations",
         sql: include_str!("../migrations/postgres/0004_operations.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "account_policies",
+        sql: include_str!("../migrations/postgres/0005_account_policies.sql"),
     },
 ];
 

@@ -168,10 +168,28 @@ pub struct PolicyClassRecord {
     pub on_change: i64,
 }
 
-/// A virtual account's custom policy.
+/// Whose custom policy it is: a smart account's (in force for its virtual accounts without
+/// one of their own) or a virtual account's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyOwner {
+    SmartAccount(i64),
+    VirtualAccount(i64),
+}
+
+impl PolicyOwner {
+    /// The table and key column that hold this owner's policy, and the key.
+    pub(crate) fn place(self) -> (&'static str, &'static str, i64) {
+        match self {
+            PolicyOwner::SmartAccount(id) => ("account_policies", "account_id", id),
+            PolicyOwner::VirtualAccount(id) => ("policies", "va_id", id),
+        }
+    }
+}
+
+/// A smart or virtual account's custom policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyRecord {
-    pub va_id: i64,
+    pub owner: PolicyOwner,
     pub name: String,
     pub ack_required: bool,
     pub unenforced_perpetual: PolicyClassRecord,

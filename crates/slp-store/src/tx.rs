@@ -129,7 +129,13 @@ fn authorization(row: &AnyRow) -> sqlx::Result<Authorization> {
     })
 }
 
-fn policy(row: &AnyRow) -> sqlx::Result<PolicyRecord> {
+/// The columns of `policies` and `account_policies` after their key (explicit: sqlx's SQLite
+/// driver caches `SELECT *` column lists across migrations).
+const POLICY_COLUMNS: &str = "name, ack_required, perpetual_first, perpetual_ongoing, perpetual_on_change, \
+     subscription_first, subscription_ongoing, subscription_on_change, enforced_first, enforced_ongoing, \
+     enforced_on_change, export_first, export_ongoing, export_on_change, updated_at";
+
+fn policy(row: &AnyRow, owner: PolicyOwner) -> sqlx::Result<PolicyRecord> {
     let class = |prefix: &str| -> sqlx::Result<PolicyClassRecord> {
         Ok(PolicyClassRecord {
             first: row.try_get(format!("{prefix}_first").as_str())?,
@@ -138,7 +144,7 @@ fn policy(row: &AnyRow) -> sqlx::Result<PolicyRecord> {
         })
     };
     Ok(PolicyRecord {
-        va_id: row.try_get("va_id")?,
+        owner,
         name: row.try_get("name")?,
         ack_required: row.try_get::<i64, _>("ack_required")? != 0,
         unenforced_perpetual: class("perpetual")?,
@@ -864,16 +870,41 @@ impl Tx {
 
     // ---- policies ------------------------------------------------------------------------
 
-    pub async fn policy(&mut self, va_id: i64) -> Result<Option<PolicyRecord>> {
-        let row = sqlx::query("SELECT * FROM policies WHERE va_id = $1")
-            .bind(va_id)
+    /// The custom policy of a smart or virtual account itself (not inherited).
+    pub async fn policy(&mut self, owner: PolicyOwner) -> Result<Option<PolicyRecord>> {
+        let (table, key, id) = owner.place();
+        let row = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM {table} WHERE {key} = $1"))
+            .bind(id)
             .fetch_optional(&mut *self.tx)
             .await
             .map_err(db("reading a policy"))?;
-        row.as_ref().map(policy).transpose().map_err(db("reading a policy"))
+        row.as_ref().map(|r| policy(r, owner)).transpose().map_err(db("reading a policy"))
     }
 
-    /// Creates or replaces a virtual account's custom policy.
+    /// The custom policy in force for a virtual account: its own, else its smart account's,
+    /// else none (the Cisco default applies).
+    pub async fn policy_in_force(&mut self, va_id: i64) -> Result<Option<PolicyRecord>> {
+        if let Some(own) = self.policy(PolicyOwner::VirtualAccount(va_id)).await? {
+            return Ok(Some(own));
+        }
+        let row = sqlx::query(&format!(
+            "SELECT p.account_id, {} FROM account_policies p \
+             JOIN virtual_accounts v ON v.account_id = p.account_id WHERE v.id = $1",
+            POLICY_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
+        ))
+        .bind(va_id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db("reading a smart account's policy"))?;
+        let Some(row) = row else { return Ok(None) };
+        let account_id: i64 =
+            row.try_get("account_id").map_err(db("reading a smart account's policy"))?;
+        policy(&row, PolicyOwner::SmartAccount(account_id))
+            .map(Some)
+            .map_err(db("reading a smart account's policy"))
+    }
+
+    /// Creates or replaces a smart or virtual account's custom policy.
     pub async fn set_policy(&mut self, record: &PolicyRecord) -> Result<()> {
         let c = [
             record.unenforced_perpetual,
@@ -881,21 +912,16 @@ impl Tx {
             record.enforced,
             record.export,
         ];
-        sqlx::query(
-            "INSERT INTO policies (va_id, name, ack_required, perpetual_first, perpetual_ongoing, perpetual_on_change, \
-             subscription_first, subscription_ongoing, subscription_on_change, enforced_first, enforced_ongoing, \
-             enforced_on_change, export_first, export_ongoing, export_on_change, updated_at) \
+        let (table, key, id) = record.owner.place();
+        let updates: Vec<String> =
+            POLICY_COLUMNS.split(", ").map(|c| format!("{c} = excluded.{c}")).collect();
+        sqlx::query(&format!(
+            "INSERT INTO {table} ({key}, {POLICY_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             ON CONFLICT (va_id) DO UPDATE SET name = excluded.name, ack_required = excluded.ack_required, \
-             perpetual_first = excluded.perpetual_first, perpetual_ongoing = excluded.perpetual_ongoing, \
-             perpetual_on_change = excluded.perpetual_on_change, subscription_first = excluded.subscription_first, \
-             subscription_ongoing = excluded.subscription_ongoing, subscription_on_change = excluded.subscription_on_change, \
-             enforced_first = excluded.enforced_first, enforced_ongoing = excluded.enforced_ongoing, \
-             enforced_on_change = excluded.enforced_on_change, export_first = excluded.export_first, \
-             export_ongoing = excluded.export_ongoing, export_on_change = excluded.export_on_change, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(record.va_id)
+             ON CONFLICT ({key}) DO UPDATE SET {}",
+            updates.join(", ")
+        ))
+        .bind(id)
         .bind(&record.name)
         .bind(i64::from(record.ack_required))
         .bind(c[0].first)
@@ -915,6 +941,17 @@ impl Tx {
         .await
         .map_err(db("storing a policy"))?;
         Ok(())
+    }
+
+    /// Removes a smart or virtual account's custom policy; true when there was one.
+    pub async fn clear_policy(&mut self, owner: PolicyOwner) -> Result<bool> {
+        let (table, key, id) = owner.place();
+        let done = sqlx::query(&format!("DELETE FROM {table} WHERE {key} = $1"))
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("removing a policy"))?;
+        Ok(done.rows_affected() > 0)
     }
 
     // ---- events --------------------------------------------------------------------------

@@ -104,6 +104,7 @@ conformance!(
     uploads_are_unique_per_va_and_digest,
     authorization_codes_reserve_until_returned,
     policies_are_replaced,
+    a_smart_account_policy_applies_where_a_virtual_account_has_none,
     a_dropped_transaction_changes_nothing,
     events_are_kept_in_order,
     move_requests_are_decided_once,
@@ -338,11 +339,10 @@ async fn authorization_codes_reserve_until_returned(h: &Harness) {
     tx.commit().await.unwrap();
 }
 
-async fn policies_are_replaced(h: &Harness) {
-    let (_, lab) = fixture(&h.store).await;
+fn sle_policy(owner: PolicyOwner) -> PolicyRecord {
     let class = |first, ongoing, on_change| PolicyClassRecord { first, ongoing, on_change };
-    let mut record = PolicyRecord {
-        va_id: lab.id,
+    PolicyRecord {
+        owner,
         name: "SLE Policy".to_owned(),
         ack_required: true,
         unenforced_perpetual: class(30, 60, 60),
@@ -350,16 +350,51 @@ async fn policies_are_replaced(h: &Harness) {
         enforced: class(30, 90, 60),
         export: class(30, 30, 30),
         updated_at: 1,
-    };
+    }
+}
+
+async fn policies_are_replaced(h: &Harness) {
+    let (_, lab) = fixture(&h.store).await;
+    let class = |first, ongoing, on_change| PolicyClassRecord { first, ongoing, on_change };
+    let owner = PolicyOwner::VirtualAccount(lab.id);
+    let mut record = sle_policy(owner);
     let mut tx = h.store.begin().await.unwrap();
-    assert_eq!(tx.policy(lab.id).await.unwrap(), None);
+    assert_eq!(tx.policy(owner).await.unwrap(), None);
     tx.set_policy(&record).await.unwrap();
-    assert_eq!(tx.policy(lab.id).await.unwrap(), Some(record.clone()));
+    assert_eq!(tx.policy(owner).await.unwrap(), Some(record.clone()));
     record.name = "Second".to_owned();
     record.ack_required = false;
     record.export = class(1, 2, 3);
     tx.set_policy(&record).await.unwrap();
-    assert_eq!(tx.policy(lab.id).await.unwrap(), Some(record));
+    assert_eq!(tx.policy(owner).await.unwrap(), Some(record));
+    tx.commit().await.unwrap();
+}
+
+async fn a_smart_account_policy_applies_where_a_virtual_account_has_none(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let prod = tx.insert_va(account.id, "Prod", 100).await.unwrap();
+    assert_eq!(tx.policy_in_force(lab.id).await.unwrap(), None);
+    let mut account_policy = sle_policy(PolicyOwner::SmartAccount(account.id));
+    account_policy.name = "Account Policy".to_owned();
+    tx.set_policy(&account_policy).await.unwrap();
+    let mut lab_policy = sle_policy(PolicyOwner::VirtualAccount(lab.id));
+    lab_policy.name = "Lab Policy".to_owned();
+    tx.set_policy(&lab_policy).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(tx.policy_in_force(lab.id).await.unwrap(), Some(lab_policy.clone()));
+    assert_eq!(tx.policy_in_force(prod.id).await.unwrap(), Some(account_policy.clone()));
+    assert_eq!(tx.policy(PolicyOwner::VirtualAccount(prod.id)).await.unwrap(), None);
+    drop(tx);
+
+    let mut tx = h.store.begin().await.unwrap();
+    assert!(tx.clear_policy(PolicyOwner::VirtualAccount(lab.id)).await.unwrap());
+    assert!(!tx.clear_policy(PolicyOwner::VirtualAccount(lab.id)).await.unwrap());
+    assert_eq!(tx.policy_in_force(lab.id).await.unwrap(), Some(account_policy));
+    assert!(tx.clear_policy(PolicyOwner::SmartAccount(account.id)).await.unwrap());
+    assert_eq!(tx.policy_in_force(lab.id).await.unwrap(), None);
     tx.commit().await.unwrap();
 }
 

@@ -95,6 +95,7 @@ impl From<AuthorityError> for ApiError {
         match err {
             AuthorityError::AccountNotFound(_)
             | AuthorityError::VaNotFound { .. }
+            | AuthorityError::NoCustomPolicy { .. }
             | AuthorityError::PollNotFound(_)
             | AuthorityError::MoveRequestNotFound(_)
             | AuthorityError::DeviceNotFound { .. } => ApiError::NotFound(message),

@@ -1,5 +1,6 @@
-//! The activity log: `GET /v1/accounts/{domain}/virtual-accounts/{va}/events[?udi=UDI]` —
-//! every change in the virtual account (or to one product instance) with when and who.
+//! The activity log: `GET /v1/accounts/{domain}/events[?virtualAccount=VA][&udi=UDI]` and
+//! `GET /v1/accounts/{domain}/virtual-accounts/{va}/events[?udi=UDI]` — every change in the smart
+//! account (or one virtual account, or to one product instance) with when and who.
 
 use std::sync::Arc;
 
@@ -12,7 +13,9 @@ use crate::Authority;
 use crate::clients::{Access, Principal};
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(super) struct Filter {
+    virtual_account: Option<String>,
     udi: Option<String>,
 }
 
@@ -41,10 +44,36 @@ pub(super) async fn list(
     Path((domain, va)): Path<(String, String)>,
     Query(filter): Query<Filter>,
 ) -> Result<Json<EventList>, ApiError> {
+    listing(&authority, &principal, &domain, Some(&va), filter.udi.as_deref()).await
+}
+
+pub(super) async fn list_account(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Path(domain): Path<String>,
+    Query(filter): Query<Filter>,
+) -> Result<Json<EventList>, ApiError> {
+    let va = filter.virtual_account.as_deref().filter(|v| !v.trim().is_empty());
+    listing(&authority, &principal, &domain, va, filter.udi.as_deref()).await
+}
+
+async fn listing(
+    authority: &Authority,
+    principal: &Principal,
+    domain: &str,
+    va: Option<&str>,
+    udi: Option<&str>,
+) -> Result<Json<EventList>, ApiError> {
     principal.require(Access::Read, "reading the event log")?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
+    let (account, va) = match va {
+        Some(va) => {
+            let (account, va) = authority.scoped_path(principal, domain, va).await?;
+            (account, Some(va.name))
+        }
+        None => (authority.scoped_account_of(principal, domain).await?, None),
+    };
     let events: Vec<EventInfo> = authority
-        .events(&account.domain, Some(&va.name), filter.udi.as_deref())
+        .events(&account.domain, va.as_deref(), udi)
         .await?
         .into_iter()
         .map(|e| EventInfo {

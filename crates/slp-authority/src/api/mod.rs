@@ -26,6 +26,11 @@
 //! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/events[?udi=UDI]` | admin, viewer | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/licenses/move-requests` | admin | 201 |
 //! | GET | `{BASE}/v1/accounts/{domain}/licenses/move-requests[/{id}]` | admin, viewer | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}/events[?virtualAccount=VA][&udi=UDI]` | admin, viewer | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}[/virtual-accounts/{va}]/reporting-policy` | admin, viewer | 200 |
+//! | PUT | `{BASE}/v1/accounts/{domain}[/virtual-accounts/{va}]/reporting-policy` | admin | 200 |
+//! | DELETE | `{BASE}/v1/accounts/{domain}[/virtual-accounts/{va}]/reporting-policy` | admin | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}/virtual-accounts/{va}/reporting-policy/download` | admin, viewer | 200 |
 //! | GET | `{BASE}/v1/accounts/{domain}/alerts[?virtualAccount=VA]` | admin, viewer | 200 |
 //! | POST | `{BASE}/v3/licenses/summary` | admin, viewer | 200 |
 //! | POST | `/licservice/license` | devices (signed documents) | 200 |
@@ -42,6 +47,7 @@ mod licenses;
 mod moves;
 mod oauth;
 mod openapi;
+mod policies;
 mod reporting;
 mod tokens;
 mod usage;
@@ -56,7 +62,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header as http_header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use serde::de::DeserializeOwned;
 use tower_http::trace::TraceLayer;
 
@@ -254,6 +260,54 @@ fn endpoints() -> Api {
         &format!("{va}/events"),
         get(events::list),
         ("The activity log (?udi= for one product instance)", READ, 200),
+    )
+    .add(
+        "GET",
+        "/v1/accounts/{domain}/events",
+        get(events::list_account),
+        ("The activity log of the smart account (?virtualAccount=, ?udi=)", READ, 200),
+    )
+    .add(
+        "GET",
+        "/v1/accounts/{domain}/reporting-policy",
+        get(policies::show_account),
+        ("The smart account's custom reporting policy (or the Cisco default)", READ, 200),
+    )
+    .add(
+        "PUT",
+        "/v1/accounts/{domain}/reporting-policy",
+        put(policies::set_account),
+        ("Set the smart account's custom policy (for virtual accounts without one)", ADMIN, 200),
+    )
+    .add(
+        "DELETE",
+        "/v1/accounts/{domain}/reporting-policy",
+        delete(policies::clear_account),
+        ("Remove the smart account's custom policy", ADMIN, 200),
+    )
+    .add(
+        "GET",
+        &format!("{va}/reporting-policy"),
+        get(policies::show_va),
+        ("The reporting policy in force for a virtual account", READ, 200),
+    )
+    .add(
+        "PUT",
+        &format!("{va}/reporting-policy"),
+        put(policies::set_va),
+        ("Set a virtual account's custom reporting policy", ADMIN, 200),
+    )
+    .add(
+        "DELETE",
+        &format!("{va}/reporting-policy"),
+        delete(policies::clear_va),
+        ("Remove a virtual account's custom policy", ADMIN, 200),
+    )
+    .add(
+        "GET",
+        &format!("{va}/reporting-policy/download"),
+        get(policies::download),
+        ("The signed policy file in force, for license smart import", READ, 200),
     )
     .add(
         "GET",

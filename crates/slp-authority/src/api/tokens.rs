@@ -116,9 +116,14 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(Created { status: "SUCCESS", token_info })))
 }
 
+/// Tokens to revoke by their text (Cisco's body) and/or by the ids a list shows (slp's
+/// addition: the text is shown only once).
 #[derive(Debug, Deserialize)]
 pub(super) struct RevokeBody {
+    #[serde(default)]
     tokens: Vec<String>,
+    #[serde(default)]
+    ids: Vec<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,10 +139,28 @@ pub(super) async fn revoke(
     CiscoJson(body): CiscoJson<RevokeBody>,
 ) -> Result<Json<Revoked>, ApiError> {
     principal.require(Access::Write, "revoking ID tokens")?;
-    if body.tokens.is_empty() {
-        return Err(ApiError::BadRequest("tokens: give at least one token to revoke".into()));
+    if body.tokens.is_empty() && body.ids.is_empty() {
+        return Err(ApiError::BadRequest(
+            "tokens: give at least one token (or ids: a token id) to revoke".into(),
+        ));
     }
     let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
-    let revoked = authority.revoke_tokens_by_text(&account.domain, &va.name, &body.tokens).await?;
+    // Every id is checked before anything is revoked: a bad one changes nothing.
+    let known: Vec<i64> =
+        authority.tokens(&account.domain, &va.name).await?.iter().map(|t| t.id).collect();
+    if let Some((i, id)) = body.ids.iter().enumerate().find(|(_, id)| !known.contains(id)) {
+        return Err(ApiError::BadRequest(format!(
+            "ids[{i}]: {id} is not an ID token of virtual account {:?}",
+            va.name
+        )));
+    }
+    let mut revoked = Vec::new();
+    if !body.tokens.is_empty() {
+        revoked = authority.revoke_tokens_by_text(&account.domain, &va.name, &body.tokens).await?;
+    }
+    for id in body.ids {
+        authority.revoke_token(&account.domain, &va.name, id).await?;
+        revoked.push(id);
+    }
     Ok(Json(Revoked { status: "SUCCESS", revoked }))
 }
