@@ -1,7 +1,7 @@
 //! `slp authority`: the license authority's command line.
 //!
 //! ```text
-//! slp authority (--data DIR | --database URL) <command>
+//! slp authority (--data DIR | --database URL | --url URL --client-id ID --client-secret S) <command>
 //!   account create --name NAME --domain DOMAIN        account list [--json]
 //!   va create|rename|delete|list --account A …
 //!   license add --account A --va V --tag T --sku S --quantity N [--type T] [--enforcement E] [--expires YYYY-MM-DD]
@@ -39,6 +39,8 @@ use slp_store::{ConnectOptions, Store};
 
 use crate::{Authority, LicenseSpec, PolicySpec, UploadOutcome};
 
+mod remote;
+
 /// Arguments of `slp authority`.
 #[derive(Debug, Args)]
 pub struct AuthorityArgs {
@@ -49,6 +51,28 @@ pub struct AuthorityArgs {
     /// postgres://user@host/db (PostgreSQL) or sqlite:path?mode=rwc.
     #[arg(long, value_name = "URL", global = true, env = "SLP_DATABASE_URL")]
     database: Option<String>,
+    /// A remote authority's address (http://host:port): the same commands go over its API
+    /// with --client-id and --client-secret instead of opening a database. Wins over --database.
+    #[arg(
+        long,
+        value_name = "URL",
+        global = true,
+        env = "SLP_AUTHORITY_URL",
+        conflicts_with = "data"
+    )]
+    url: Option<String>,
+    /// The API client's id (from `client create`), with --url.
+    #[arg(long, value_name = "ID", global = true, env = "SLP_CLIENT_ID")]
+    client_id: Option<String>,
+    /// The API client's secret, with --url.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        global = true,
+        env = "SLP_CLIENT_SECRET",
+        allow_hyphen_values = true
+    )]
+    client_secret: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -589,6 +613,16 @@ async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result
         authority.store().close().await;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(url) = &args.url {
+        let (Some(client_id), Some(client_secret)) = (&args.client_id, &args.client_secret) else {
+            anyhow::bail!(
+                "--url needs --client-id and --client-secret (from `client create` on the authority)"
+            );
+        };
+        let credentials = remote::Credentials { url, client_id, client_secret };
+        let remote = remote::Remote::connect(&credentials).await?;
+        return remote::dispatch(&remote, args.command).await.map(|()| ExitCode::SUCCESS);
+    }
     let authority = open(&args, clock).await?.with_actor(crate::actor::cli_operator());
     let result = dispatch(&authority, args.command).await;
     authority.store().close().await;
@@ -839,21 +873,7 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
         }
         Command::Usage(UsageCmd::List { at, output }) => {
             let rows = authority.uploads(&at.account, &at.va).await?;
-            print_rows(
-                &output,
-                &rows,
-                &["File", "Uploaded", "Status", "Product Instances", "Reports", "SHA-256"],
-                |u| {
-                    vec![
-                        u.file_name.clone(),
-                        short_time(&u.uploaded_at),
-                        u.status.clone(),
-                        u.product_instances.to_string(),
-                        u.reports.to_string(),
-                        u.sha256.chars().take(12).collect(),
-                    ]
-                },
-            )?;
+            print_uploads(&output, &rows)?;
         }
         Command::Pi(PiCmd::List { at, output }) => {
             let rows = authority.product_instances(&at.account, &at.va).await?;
@@ -1012,16 +1032,7 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
         }
         Command::Alert(AlertCmd::List { account, va, output }) => {
             let rows = authority.alerts(&account, va.as_deref()).await?;
-            let headers = ["Severity", "Virtual Account", "Alert", "Due", "Message"];
-            print_rows(&output, &rows, &headers, |a| {
-                vec![
-                    a.severity.clone(),
-                    a.virtual_account.clone(),
-                    a.kind.clone(),
-                    a.due.as_deref().map_or_else(|| "-".to_owned(), short_time),
-                    a.message.clone(),
-                ]
-            })?;
+            print_alerts(&output, &rows)?;
         }
         Command::Event(EventCmd::List { account, va, udi, output }) => {
             let rows = authority.events(&account, va.as_deref(), udi.as_deref()).await?;
@@ -1154,6 +1165,11 @@ async fn move_command(authority: &Authority, cmd: MoveCmd) -> anyhow::Result<()>
             (vec![request], output)
         }
     };
+    print_moves(&output, &rows)
+}
+
+/// The move-request table (or JSON).
+fn print_moves(output: &Output, rows: &[crate::MoveRequestView]) -> anyhow::Result<()> {
     let headers = [
         "Id",
         "From",
@@ -1165,7 +1181,7 @@ async fn move_command(authority: &Authority, cmd: MoveCmd) -> anyhow::Result<()>
         "Decided By",
         "Reason",
     ];
-    print_rows(&output, &rows, &headers, |r| {
+    print_rows(output, rows, &headers, |r| {
         vec![
             r.id.to_string(),
             format!("{}/{}", r.account, r.virtual_account),
@@ -1178,6 +1194,39 @@ async fn move_command(authority: &Authority, cmd: MoveCmd) -> anyhow::Result<()>
             r.decision_note.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| r.reason.clone()),
         ]
     })
+}
+
+/// The alert table (or JSON).
+fn print_alerts(output: &Output, rows: &[crate::AlertView]) -> anyhow::Result<()> {
+    let headers = ["Severity", "Virtual Account", "Alert", "Due", "Message"];
+    print_rows(output, rows, &headers, |a| {
+        vec![
+            a.severity.clone(),
+            a.virtual_account.clone(),
+            a.kind.clone(),
+            a.due.as_deref().map_or_else(|| "-".to_owned(), short_time),
+            a.message.clone(),
+        ]
+    })
+}
+
+/// The usage-file status table (or JSON).
+fn print_uploads(output: &Output, rows: &[crate::UploadView]) -> anyhow::Result<()> {
+    print_rows(
+        output,
+        rows,
+        &["File", "Uploaded", "Status", "Product Instances", "Reports", "SHA-256"],
+        |u| {
+            vec![
+                u.file_name.clone(),
+                short_time(&u.uploaded_at),
+                u.status.clone(),
+                u.product_instances.to_string(),
+                u.reports.to_string(),
+                u.sha256.chars().take(12).collect(),
+            ]
+        },
+    )
 }
 
 fn print_rows<T: Serialize>(

@@ -78,7 +78,7 @@ pub struct ProductInstanceView {
 }
 
 /// One processed usage file ("Usage Data Files").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadView {
     pub file_name: String,
     pub uploaded_at: String,

@@ -82,3 +82,345 @@ fn operator_decides_moves_and_sees_who_did_what() {
     let again = auth(&lab, T0, &["jobs", "run"]);
     assert!(again.contains("no job due"), "{again}");
 }
+
+/// `slp authority --url … --client-id … --client-secret … <args>` against `url`.
+fn remote(lab: &Lab, url: &str, id: &str, secret: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["authority", "--url", url, "--client-id", id, "--client-secret", secret];
+    all.extend_from_slice(args);
+    lab.run(T0, &all)
+}
+
+#[track_caller]
+fn remote_ok(lab: &Lab, url: &str, creds: &(String, String), args: &[&str]) -> String {
+    let out = remote(lab, url, &creds.0, &creds.1, args);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "remote {args:?} failed:\n{text}{err}");
+    text
+}
+
+#[track_caller]
+fn remote_fails(lab: &Lab, url: &str, creds: &(String, String), args: &[&str]) -> String {
+    let out = remote(lab, url, &creds.0, &creds.1, args);
+    assert!(!out.status.success(), "remote {args:?} should fail");
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// A new API client: (client id, secret).
+fn client(lab: &Lab, account: &str, name: &str, role: &str) -> (String, String) {
+    let out = auth(
+        lab,
+        T0,
+        &["client", "create", "--account", account, "--name", name, "--role", role, "--json"],
+    );
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    (
+        json["client_id"].as_str().unwrap().to_owned(),
+        json["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn the_remote_cli_scripts_a_served_authority_like_the_local_one() {
+    let lab = Lab::new();
+    authority(&lab);
+    auth(&lab, T0, &["account", "create", "--name", "Other Corp", "--domain", "other.com"]);
+    auth(&lab, T0, &["va", "create", "--account", "other.com", "--name", "Main"]);
+    let admin = client(&lab, "example.com", "ops", "admin");
+    let viewer = client(&lab, "example.com", "look", "viewer");
+    let server =
+        start_service(&lab, T0, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    let url = server.url.as_str();
+
+    // Accounts and virtual accounts (a name with a space travels percent-encoded).
+    let accounts = remote_ok(&lab, url, &admin, &["account", "list"]);
+    assert!(
+        accounts.lines().any(|l| l.starts_with("Example Corp") && l.contains("example.com")),
+        "{accounts}"
+    );
+    assert!(!accounts.contains("other.com"), "a client sees only its smart account: {accounts}");
+    remote_ok(
+        &lab,
+        url,
+        &admin,
+        &["va", "create", "--account", "example.com", "--name", "Branch A"],
+    );
+    remote_ok(
+        &lab,
+        url,
+        &admin,
+        &[
+            "va",
+            "rename",
+            "--account",
+            "example.com",
+            "--name",
+            "Branch A",
+            "--new-name",
+            "Branch B",
+        ],
+    );
+    let vas = remote_ok(&lab, url, &viewer, &["va", "list", "--account", "example.com", "--json"]);
+    let vas: serde_json::Value = serde_json::from_str(&vas).unwrap();
+    let names: Vec<&str> =
+        vas.as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Branch B", "Lab"], "{vas}");
+
+    // Licenses: list, transfer preview and transfer; the local form sees the same pool.
+    let licenses = remote_ok(
+        &lab,
+        url,
+        &viewer,
+        &["license", "list", "--account", "example.com", "--va", "Lab"],
+    );
+    assert!(
+        licenses.lines().any(|l| l.starts_with("network-advantage") && l.contains("In Compliance")),
+        "{licenses}"
+    );
+    let transfer = [
+        "license",
+        "transfer",
+        "--account",
+        "example.com",
+        "--va",
+        "Lab",
+        "--license",
+        "network-advantage",
+        "--quantity",
+        "3",
+        "--to-va",
+        "Branch B",
+    ];
+    let mut preview = transfer.to_vec();
+    preview.push("--preview");
+    let out = remote_ok(&lab, url, &admin, &preview);
+    assert!(out.contains("Would transfer 3 network-advantage"), "{out}");
+    let out = remote_ok(&lab, url, &admin, &transfer);
+    assert!(out.contains("Transferred 3 network-advantage") && out.contains("C9300-NW-A"), "{out}");
+    let local = auth(
+        &lab,
+        T0,
+        &["license", "list", "--account", "example.com", "--va", "Branch B", "--json"],
+    );
+    let local: serde_json::Value = serde_json::from_str(&local).unwrap();
+    assert_eq!(local[0]["purchased"], 3, "{local}");
+
+    // ID tokens: create prints the token; list and revoke by id.
+    let token = remote_ok(
+        &lab,
+        url,
+        &admin,
+        &[
+            "token",
+            "create",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--description",
+            "rollout",
+            "--max-uses",
+            "5",
+        ],
+    );
+    assert!(token.trim().len() > 20, "{token}");
+    let tokens = remote_ok(
+        &lab,
+        url,
+        &viewer,
+        &["token", "list", "--account", "example.com", "--va", "Lab"],
+    );
+    assert!(tokens.lines().any(|l| l.contains("rollout") && l.contains("Active")), "{tokens}");
+    remote_ok(
+        &lab,
+        url,
+        &admin,
+        &["token", "revoke", "--account", "example.com", "--va", "Lab", "--id", "1"],
+    );
+    let tokens = auth(&lab, T0, &["token", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(tokens.lines().any(|l| l.contains("rollout") && l.contains("Revoked")), "{tokens}");
+
+    // Policies: the smart account's is in force for Lab; download is the signed file.
+    remote_ok(
+        &lab,
+        url,
+        &admin,
+        &[
+            "policy",
+            "set",
+            "--account",
+            "example.com",
+            "--name",
+            "Account Policy",
+            "--unenforced-perpetual",
+            "30,45,60",
+        ],
+    );
+    let shown = remote_ok(
+        &lab,
+        url,
+        &viewer,
+        &["policy", "show", "--account", "example.com", "--va", "Lab"],
+    );
+    assert!(
+        shown.contains("Policy name: Account Policy")
+            && shown.contains("Set for: smart account \"example.com\""),
+        "{shown}"
+    );
+    let local = auth(&lab, T0, &["policy", "show", "--account", "example.com", "--va", "Lab"]);
+    assert_eq!(shown, local, "the remote and local forms print the same");
+    remote_ok(
+        &lab,
+        url,
+        &viewer,
+        &["policy", "download", "--account", "example.com", "--va", "Lab", "--out", "policy.xml"],
+    );
+    assert!(lab.read("policy.xml").contains("<smartLicensePolicy>"));
+    remote_ok(&lab, url, &admin, &["policy", "clear", "--account", "example.com"]);
+
+    // Usage: a device's saved usage goes up, the ACK comes back, the status table lists it.
+    init_sw1(&lab, T0);
+    lab.exec("D", T0, &["license smart save usage all file bootflash:all_rum.txt"]);
+    let out = remote_ok(
+        &lab,
+        url,
+        &admin,
+        &[
+            "usage",
+            "upload",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "D/bootflash/all_rum.txt",
+            "--ack",
+            "ack.txt",
+        ],
+    );
+    assert!(
+        out.contains("all_rum.txt: 1 product instance(s)")
+            && out.contains("ACK written to ack.txt"),
+        "{out}"
+    );
+    assert!(lab.read("ack.txt").contains("<smartLicenseRumAck>"));
+    let files = remote_ok(
+        &lab,
+        url,
+        &viewer,
+        &["usage", "list", "--account", "example.com", "--va", "Lab"],
+    );
+    assert!(files.lines().any(|l| l.starts_with("all_rum.txt")), "{files}");
+    let pis =
+        remote_ok(&lab, url, &viewer, &["pi", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(
+        pis.lines().any(|l| l.starts_with("PID:C9300-24UX,SN:FOC2233A5ZV") && l.contains("sw1")),
+        "{pis}"
+    );
+    let out = remote_ok(
+        &lab,
+        url,
+        &admin,
+        &[
+            "pi",
+            "transfer",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--udi",
+            "PID:C9300-24UX,SN:FOC2233A5ZV",
+            "--to-va",
+            "Branch B",
+        ],
+    );
+    assert!(out.contains("Branch B"), "{out}");
+
+    // Moves between smart accounts: filed remotely, decided by the local operator.
+    let out = remote_ok(
+        &lab,
+        url,
+        &admin,
+        &[
+            "move",
+            "request",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--license",
+            "network-advantage",
+            "--quantity",
+            "2",
+            "--to-account",
+            "other.com",
+            "--to-va",
+            "Main",
+            "--reason",
+            "divestiture",
+        ],
+    );
+    assert!(out.contains("PENDING"), "{out}");
+    let err = remote_fails(&lab, url, &admin, &["move", "approve", "1"]);
+    assert!(err.contains("`move approve/reject` is not available with --url"), "{err}");
+    auth(&lab, T0, &["move", "approve", "1"]);
+    let list = remote_ok(&lab, url, &viewer, &["move", "list", "--json"]);
+    assert!(list.contains("\"status\": \"APPROVED\""), "{list}");
+
+    // The activity log names the API client; alerts come over the API too.
+    let events = remote_ok(
+        &lab,
+        url,
+        &viewer,
+        &["event", "list", "--account", "example.com", "--va", "Branch B"],
+    );
+    assert!(events.lines().any(|l| l.contains("api:ops") && l.contains("renamed")), "{events}");
+    let alerts =
+        remote_ok(&lab, url, &viewer, &["alert", "list", "--account", "example.com", "--json"]);
+    assert!(alerts.trim().starts_with('['), "{alerts}");
+
+    // Errors name what is wrong and change nothing.
+    let err = remote_fails(&lab, url, &(admin.0.clone(), "wrong".to_owned()), &["account", "list"]);
+    assert!(err.contains("the authority refused POST /oauth2/token: 401"), "{err}");
+    let err = remote_fails(
+        &lab,
+        url,
+        &viewer,
+        &["va", "delete", "--account", "example.com", "--name", "Lab"],
+    );
+    assert!(err.contains("403"), "{err}");
+    let err = remote_fails(
+        &lab,
+        url,
+        &admin,
+        &["pi", "list", "--account", "example.com", "--va", "Nope"],
+    );
+    assert!(err.contains("404") && err.contains("\"Nope\""), "{err}");
+    let err = remote_fails(
+        &lab,
+        url,
+        &admin,
+        &["license", "list", "--account", "other.com", "--va", "Main"],
+    );
+    assert!(err.contains("403"), "another smart account is out of scope: {err}");
+    let err =
+        remote_fails(&lab, url, &admin, &["account", "create", "--name", "X", "--domain", "x.com"]);
+    assert!(err.contains("`account create` is not available with --url"), "{err}");
+    let err = remote_fails(
+        &lab,
+        url,
+        &admin,
+        &["va", "delete", "--account", "example.com", "--name", "Lab"],
+    );
+    assert!(err.contains("409") && err.contains("still holds"), "{err}");
+    let out = lab.run(T0, &["authority", "--url", url, "account", "list"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--url needs --client-id and --client-secret"),
+        "{err}"
+    );
+    let closed = remote_fails(&lab, "http://127.0.0.1:9", &admin, &["account", "list"]);
+    assert!(
+        closed.contains("cannot reach the authority at http://127.0.0.1:9/oauth2/token"),
+        "{closed}"
+    );
+}

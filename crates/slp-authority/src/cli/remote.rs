@@ -1,0 +1,647 @@
+//! `slp authority --url URL --client-id ID --client-secret SECRET <command>`: the same
+//! subcommands as the `--data` form, sent to a remote authority over its API (OAuth2 client
+//! credentials, then the CSSM paths of [`crate::api`]).
+//!
+//! Tables have the local form's columns where the API carries them; `--json` prints the API's
+//! rows (Cisco member names, camelCase), which is what scripts against the API already read.
+//! Commands that are not the API client's to run (creating smart accounts and API clients,
+//! adding purchased licenses, deciding license moves, generating SLACs, jobs, serve) are refused
+//! with an error that names the local form.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::{
+    AccountCmd, AlertCmd, ClientCmd, Command, EventCmd, JobsCmd, LicenseCmd, MoveCmd, Output,
+    PiCmd, PolicyAt, PolicyCmd, SlacCmd, TokenCmd, UsageCmd, VaCmd, VaRef, dash, print_alerts,
+    print_moves, print_policy, print_rows, print_uploads, short_time, write_atomic, write_table,
+};
+use crate::api::BASE;
+use crate::{AlertView, MoveRequestView, PolicyView, UploadView};
+
+/// A connection to a remote authority: its base URL and an access token.
+pub(super) struct Remote {
+    http: reqwest::Client,
+    base: Url,
+    token: String,
+}
+
+/// Where the remote form gets its connection from (`--url`, `--client-id`, `--client-secret`).
+pub(super) struct Credentials<'a> {
+    pub url: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenReply {
+    access_token: String,
+}
+
+impl Remote {
+    /// Gets an access token with the client credentials.
+    pub(super) async fn connect(credentials: &Credentials<'_>) -> anyhow::Result<Remote> {
+        let base = Url::parse(credentials.url)
+            .with_context(|| format!("--url {:?} is not a URL", credentials.url))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            bail!("--url {:?}: give the authority's http:// or https:// address", credentials.url);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .context("building the HTTP client")?;
+        let mut remote = Remote { http, base, token: String::new() };
+        let url = remote.url(&["oauth2", "token"], &[]);
+        let reply = remote
+            .http
+            .post(url.clone())
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", credentials.client_id),
+                ("client_secret", credentials.client_secret),
+            ])
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the authority at {url}"))?;
+        let token: TokenReply = read(reply, "POST", &url).await?;
+        remote.token = token.access_token;
+        Ok(remote)
+    }
+
+    /// The base URL with `segments` appended (each percent-encoded) and a query.
+    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// An API path under [`BASE`]: `["v1", "accounts", domain, …]`.
+    fn api(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut all: Vec<&str> = BASE.split('/').filter(|s| !s.is_empty()).collect();
+        all.extend_from_slice(segments);
+        self.url(&all, query)
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+    ) -> anyhow::Result<T> {
+        let mut request = self.http.request(method.clone(), url.clone()).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply = request.send().await.with_context(|| format!("{method} {url}"))?;
+        read(reply, method.as_str(), &url).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, url: Url) -> anyhow::Result<T> {
+        self.send(Method::GET, url, None).await
+    }
+
+    async fn post<T: DeserializeOwned>(&self, url: Url, body: Value) -> anyhow::Result<T> {
+        self.send(Method::POST, url, Some(body)).await
+    }
+
+    /// The raw bytes of a GET (a file download).
+    async fn download(&self, url: Url) -> anyhow::Result<Vec<u8>> {
+        let reply = self
+            .http
+            .get(url.clone())
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        let status = reply.status();
+        let bytes = reply.bytes().await.with_context(|| format!("GET {url}"))?;
+        if !status.is_success() {
+            bail!("{}", refusal("GET", &url, status, &bytes));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    /// The API client's own smart account (the one `--account` defaults to).
+    async fn own_domain(&self) -> anyhow::Result<String> {
+        let search: Value = self.get(self.api(&["v2", "accounts", "search"], &[])).await?;
+        search["accounts"][0]["domain"]
+            .as_str()
+            .map(str::to_owned)
+            .context("the authority's accounts/search reply names no smart account")
+    }
+}
+
+/// The reply's JSON, or an error with the API's message.
+async fn read<T: DeserializeOwned>(
+    reply: reqwest::Response,
+    method: &str,
+    url: &Url,
+) -> anyhow::Result<T> {
+    let status = reply.status();
+    let bytes = reply.bytes().await.with_context(|| format!("{method} {url}"))?;
+    if !status.is_success() {
+        bail!("{}", refusal(method, url, status, &bytes));
+    }
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{method} {url}: the reply is not the JSON expected"))
+}
+
+/// `the authority refused POST /…: 409 Conflict: <message>`.
+fn refusal(method: &str, url: &Url, status: StatusCode, body: &[u8]) -> String {
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let message = json["message"]
+        .as_str()
+        .or_else(|| json["error_description"].as_str())
+        .or_else(|| json["error"].as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect());
+    format!("the authority refused {method} {}: {status}: {message}", url.path())
+}
+
+/// A member as table text: strings as they are, numbers and booleans printed, else `-`.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) if !s.is_empty() => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => "-".to_owned(),
+    }
+}
+
+/// The rows under `key` of a reply (an empty list when absent).
+fn rows(reply: &Value, key: &str) -> Vec<Value> {
+    reply[key].as_array().cloned().unwrap_or_default()
+}
+
+/// `PID:…,SN:…` from a Cisco `sudi` object.
+fn udi_of(sudi: &Value) -> String {
+    format!("PID:{},SN:{}", text(&sudi["udiPid"]), text(&sudi["udiSerialNumber"]))
+}
+
+/// The Cisco `sudi` object of `PID:…,SN:…`.
+fn sudi(udi: &str) -> anyhow::Result<Value> {
+    let parsed: slp_core::udi::Udi = udi.parse().with_context(|| format!("--udi {udi:?}"))?;
+    Ok(json!({"udiPid": parsed.pid, "udiSerialNumber": parsed.sn}))
+}
+
+fn local_only(command: &str, why: &str) -> anyhow::Result<()> {
+    bail!(
+        "`{command}` is not available with --url: {why}; run it where the authority's database is (--data DIR or --database URL)"
+    )
+}
+
+/// Runs one command against the remote authority.
+pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Account(AccountCmd::List(output)) => {
+            let search: Value = remote.get(remote.api(&["v2", "accounts", "search"], &[])).await?;
+            print_rows(
+                &output,
+                &rows(&search, "accounts"),
+                &["Name", "Domain", "Virtual Accounts"],
+                |a| {
+                    let vas = a["virtual_accounts"].as_array().map_or(0, Vec::len);
+                    vec![text(&a["name"]), text(&a["domain"]), vas.to_string()]
+                },
+            )?;
+        }
+        Command::Account(AccountCmd::Create { .. }) => {
+            local_only("account create", "an API client belongs to one smart account")?;
+        }
+        Command::Va(cmd) => va(remote, cmd).await?,
+        Command::License(LicenseCmd::Add { .. }) => {
+            local_only(
+                "license add",
+                "purchased licenses are entered by the authority's operator",
+            )?;
+        }
+        Command::License(LicenseCmd::List { at, output }) => {
+            let url = remote.api(&["v1", "accounts", &at.account, "licenses"], &[]);
+            let reply: Value = remote.post(url, json!({"virtualAccounts": [at.va]})).await?;
+            let headers =
+                ["License", "Quantity", "In Use", "Available", "Reserved", "Status", "Expires"];
+            print_rows(&output, &rows(&reply, "licenses"), &headers, |l| {
+                let expires = l["licenseDetails"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d["endDate"].as_str())
+                    .min()
+                    .map_or_else(|| "-".to_owned(), str::to_owned);
+                vec![
+                    text(&l["license"]),
+                    text(&l["quantity"]),
+                    text(&l["inUse"]),
+                    text(&l["available"]),
+                    text(&l["reserved"]),
+                    text(&l["status"]),
+                    expires,
+                ]
+            })?;
+        }
+        Command::License(LicenseCmd::Transfer {
+            at,
+            license,
+            quantity,
+            to_va,
+            preview,
+            output,
+        }) => {
+            let url = va_path(remote, &at, &["licenses", "transfer"]);
+            let body = json!({"preview": preview, "licenses": [{"license": license,
+                "quantity": quantity, "targetVirtualAccount": to_va, "precedence": "LONGEST_TERM_FIRST"}]});
+            let reply: Value = remote.post(url, body).await?;
+            let done = rows(&reply, "licenses");
+            if output.json {
+                return print_rows(&output, &done, &[], |_| Vec::new());
+            }
+            for t in &done {
+                let moves: Vec<Vec<String>> = rows(t, "moves")
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            text(&m["sku"]),
+                            text(&m["quantity"]),
+                            text(&m["licenseType"]),
+                            text(&m["endDate"]),
+                        ]
+                    })
+                    .collect();
+                write_table(
+                    &mut std::io::stdout().lock(),
+                    &["SKU", "Quantity", "Type", "Expires"],
+                    &moves,
+                )?;
+                println!(
+                    "{} {} {} license(s) from {:?} to {:?}",
+                    if preview { "Would transfer" } else { "Transferred" },
+                    text(&t["quantity"]),
+                    text(&t["license"]),
+                    at.va,
+                    text(&t["targetVirtualAccount"]),
+                );
+            }
+        }
+        Command::Move(cmd) => moves(remote, cmd).await?,
+        Command::Usage(UsageCmd::Upload { at, file, ack }) => {
+            upload(remote, &at, &file, &ack).await?
+        }
+        Command::Usage(UsageCmd::List { at, output }) => {
+            let reply: Value = remote.get(va_path(remote, &at, &["usage-files"])).await?;
+            let files: Vec<UploadView> = serde_json::from_value(reply["usageFiles"].clone())
+                .context("the usage-files reply has no usageFiles list")?;
+            print_uploads(&output, &files)?;
+        }
+        Command::Pi(cmd) => pi(remote, cmd).await?,
+        Command::Policy(cmd) => policy(remote, cmd).await?,
+        Command::Event(EventCmd::List { account, va, udi, output }) => {
+            let mut query = Vec::new();
+            if let Some(va) = &va {
+                query.push(("virtualAccount", va.as_str()));
+            }
+            if let Some(udi) = &udi {
+                query.push(("udi", udi.as_str()));
+            }
+            let reply: Value =
+                remote.get(remote.api(&["v1", "accounts", &account, "events"], &query)).await?;
+            let headers = ["Time", "Virtual Account", "UDI", "Who", "Message"];
+            print_rows(&output, &rows(&reply, "events"), &headers, |e| {
+                vec![
+                    short_time(&text(&e["eventTime"])),
+                    text(&e["virtualAccount"]),
+                    text(&e["udi"]),
+                    text(&e["user"]),
+                    text(&e["message"]),
+                ]
+            })?;
+        }
+        Command::Alert(AlertCmd::List { account, va, output }) => {
+            let query: Vec<(&str, &str)> =
+                va.as_deref().map(|va| ("virtualAccount", va)).into_iter().collect();
+            let reply: Value =
+                remote.get(remote.api(&["v1", "accounts", &account, "alerts"], &query)).await?;
+            let alerts: Vec<AlertView> = serde_json::from_value(reply["alerts"].clone())
+                .context("the alerts reply has no alerts list")?;
+            print_alerts(&output, &alerts)?;
+        }
+        Command::Token(cmd) => token(remote, cmd).await?,
+        Command::Client(
+            ClientCmd::Create { .. } | ClientCmd::List { .. } | ClientCmd::Revoke { .. },
+        ) => {
+            local_only("client", "API clients are managed by the authority's operator")?;
+        }
+        Command::Slac(SlacCmd::Generate { .. }) => {
+            local_only(
+                "slac generate",
+                "over the API, devices and relays request codes with authrequest",
+            )?;
+        }
+        Command::Jobs(JobsCmd::Run { .. }) => {
+            local_only("jobs run", "the authority's replicas run scheduled jobs themselves")?;
+        }
+        Command::Serve { .. } => local_only("serve", "it serves a database, not a URL")?,
+    }
+    Ok(())
+}
+
+/// `…/v1/accounts/{account}/virtual-accounts/{va}/<rest>`.
+fn va_path(remote: &Remote, at: &VaRef, rest: &[&str]) -> Url {
+    let mut segments = vec!["v1", "accounts", &at.account, "virtual-accounts", &at.va];
+    segments.extend_from_slice(rest);
+    remote.api(&segments, &[])
+}
+
+async fn va(remote: &Remote, cmd: VaCmd) -> anyhow::Result<()> {
+    match cmd {
+        VaCmd::Create { account, name } => {
+            let url =
+                remote.api(&["v1", "accounts", &account, "customer", "virtual-accounts"], &[]);
+            let _: Value = remote.post(url, json!({"name": name})).await?;
+            println!("Virtual account {name:?} created in {account:?}");
+        }
+        VaCmd::List { account, output } => {
+            let url =
+                remote.api(&["v1", "accounts", &account, "customer", "virtual-accounts"], &[]);
+            let reply: Value = remote.get(url).await?;
+            let headers = ["Name", "Licenses", "Product Instances", "Default"];
+            print_rows(&output, &rows(&reply, "virtualAccounts"), &headers, |v| {
+                vec![
+                    text(&v["name"]),
+                    text(&v["licenses"]),
+                    text(&v["productInstances"]),
+                    text(&v["isDefault"]),
+                ]
+            })?;
+        }
+        VaCmd::Rename { account, name, new_name } => {
+            let at = VaRef { account, va: name.clone() };
+            let _: Value =
+                remote.post(va_path(remote, &at, &["rename"]), json!({"name": new_name})).await?;
+            println!("Virtual account {name:?} renamed to {new_name:?}");
+        }
+        VaCmd::Delete { account, name } => {
+            let at = VaRef { account, va: name.clone() };
+            let _: Value = remote.post(va_path(remote, &at, &["delete"]), json!({})).await?;
+            println!("Virtual account {name:?} deleted");
+        }
+    }
+    Ok(())
+}
+
+async fn moves(remote: &Remote, cmd: MoveCmd) -> anyhow::Result<()> {
+    match cmd {
+        MoveCmd::Request { at, license, quantity, to_account, to_va, reason, output } => {
+            let body = json!({"targetSmartAccount": to_account, "targetVirtualAccount": to_va,
+                "license": license, "quantity": quantity, "reason": reason});
+            let reply: Value =
+                remote.post(va_path(remote, &at, &["licenses", "move-requests"]), body).await?;
+            let request: MoveRequestView = serde_json::from_value(reply["moveRequest"].clone())
+                .context("the move-requests reply has no moveRequest")?;
+            eprintln!("move request {} filed; an operator approves or rejects it", request.id);
+            print_moves(&output, &[request])
+        }
+        MoveCmd::List { account, pending, output } => {
+            let account = match account {
+                Some(account) => account,
+                None => remote.own_domain().await?,
+            };
+            let url = remote.api(&["v1", "accounts", &account, "licenses", "move-requests"], &[]);
+            let reply: Value = remote.get(url).await?;
+            let mut requests: Vec<MoveRequestView> =
+                serde_json::from_value(reply["moveRequests"].clone())
+                    .context("the move-requests reply has no moveRequests list")?;
+            if pending {
+                requests.retain(|r| r.status == "PENDING");
+            }
+            print_moves(&output, &requests)
+        }
+        MoveCmd::Approve { .. } | MoveCmd::Reject { .. } => local_only(
+            "move approve/reject",
+            "a move between smart accounts is decided by the licensing-operations user",
+        ),
+    }
+}
+
+async fn upload(remote: &Remote, at: &VaRef, file: &Path, ack: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let mut url = va_path(remote, at, &["usage-files"]);
+    url.query_pairs_mut().append_pair("name", &name);
+    let reply = remote
+        .http
+        .post(url.clone())
+        .bearer_auth(&remote.token)
+        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .with_context(|| format!("POST {url}"))?;
+    let reply: Value =
+        read(reply, "POST", &url).await.with_context(|| format!("uploading {}", file.display()))?;
+    let (what, content) = match (reply["ack"].as_str(), reply["ackBundle"].as_str()) {
+        (Some(xml), _) => ("ACK", xml.as_bytes().to_vec()),
+        (None, Some(b64)) => (
+            "ACK bundle",
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .context("the ackBundle of the reply is not base64")?,
+        ),
+        (None, None) => bail!("the authority's reply to the upload holds no ACK"),
+    };
+    write_atomic(ack, &content).with_context(|| format!("writing the {what} {}", ack.display()))?;
+    for f in rows(&reply, "files") {
+        let summary = if f["replayed"] == json!(true) {
+            "uploaded before: the stored ACK is given again".to_owned()
+        } else {
+            format!(
+                "{} product instance(s), {} report(s) accepted, {} duplicate, {} trust code(s), {} authorization code(s), {} return(s)",
+                text(&f["productInstances"]),
+                text(&f["accepted"]),
+                text(&f["duplicate"]),
+                text(&f["trustCodes"]),
+                text(&f["authorizations"]),
+                text(&f["returns"]),
+            )
+        };
+        println!("{}: {summary}", text(&f["fileName"]));
+    }
+    println!("{what} written to {}", ack.display());
+    Ok(())
+}
+
+async fn pi(remote: &Remote, cmd: PiCmd) -> anyhow::Result<()> {
+    let changes = |output: &Output, reply: &Value| {
+        print_rows(
+            output,
+            &rows(reply, "productInstances"),
+            &["UDI", "Status", "To", "Authorization Codes"],
+            |c| {
+                let codes: Vec<String> = rows(c, "authorizationCodes").iter().map(text).collect();
+                vec![
+                    udi_of(&c["sudi"]),
+                    text(&c["status"]),
+                    c["targetVirtualAccount"].as_str().unwrap_or("(removed)").to_owned(),
+                    dash(&codes.join(",")),
+                ]
+            },
+        )
+    };
+    match cmd {
+        PiCmd::List { at, output } => {
+            let reply: Value = remote.get(va_path(remote, &at, &["devices"])).await?;
+            let headers = ["UDI", "Hostname", "Last Contact", "Usage"];
+            print_rows(&output, &rows(&reply, "devices"), &headers, |d| {
+                let usage: Vec<String> = rows(d, "licenseUsage")
+                    .iter()
+                    .map(|u| format!("{}={}", text(&u["license"]), text(&u["quantity"])))
+                    .collect();
+                vec![
+                    udi_of(&d["sudi"]),
+                    text(&d["hostName"]),
+                    short_time(&text(&d["lastContactDate"])),
+                    dash(&usage.join(",")),
+                ]
+            })?;
+        }
+        PiCmd::Transfer { at, udis, to_va, output } => {
+            let instances = udis
+                .iter()
+                .map(|udi| Ok(json!({"sudi": sudi(udi)?, "targetVirtualAccount": to_va})))
+                .collect::<anyhow::Result<Vec<Value>>>()?;
+            let url = va_path(remote, &at, &["devices", "transfer"]);
+            let reply: Value = remote.post(url, json!({"productInstances": instances})).await?;
+            changes(&output, &reply)?;
+        }
+        PiCmd::Remove { at, udi, return_code, output } => {
+            let mut instance = json!({"sudi": sudi(&udi)?});
+            if let Some(path) = return_code {
+                let code = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading the return code file {}", path.display()))?;
+                instance["returnCode"] = json!(code);
+            }
+            let url = va_path(remote, &at, &["devices", "remove"]);
+            let reply: Value = remote.post(url, json!({"productInstances": [instance]})).await?;
+            changes(&output, &reply)?;
+        }
+    }
+    Ok(())
+}
+
+/// `…/reporting-policy` of a smart account or of one of its virtual accounts.
+fn policy_path(remote: &Remote, at: &PolicyAt) -> Url {
+    match &at.va {
+        Some(va) => va_path(
+            remote,
+            &VaRef { account: at.account.clone(), va: va.clone() },
+            &["reporting-policy"],
+        ),
+        None => remote.api(&["v1", "accounts", &at.account, "reporting-policy"], &[]),
+    }
+}
+
+async fn policy(remote: &Remote, cmd: PolicyCmd) -> anyhow::Result<()> {
+    match cmd {
+        PolicyCmd::Set {
+            at,
+            name,
+            unenforced_perpetual,
+            unenforced_subscription,
+            enforced,
+            export,
+            no_ack_required,
+        } => {
+            let class = |a: Option<slp_core::policy::Attributes>| {
+                a.map(|a| json!({"first": a.first, "ongoing": a.ongoing, "onChange": a.on_change}))
+            };
+            let mut body = json!({"name": name, "ackRequired": !no_ack_required});
+            for (key, value) in [
+                ("unenforcedPerpetual", class(unenforced_perpetual)),
+                ("unenforcedSubscription", class(unenforced_subscription)),
+                ("enforced", class(enforced)),
+                ("export", class(export)),
+            ] {
+                if let Some(value) = value {
+                    body[key] = value;
+                }
+            }
+            let _: PolicyView =
+                remote.send(Method::PUT, policy_path(remote, &at), Some(body)).await?;
+            println!("Policy {name:?} set for {}", super::policy_scope(&at));
+        }
+        PolicyCmd::Show { at, json } => {
+            let policy: PolicyView = remote.get(policy_path(remote, &at)).await?;
+            print_policy(&policy, json)?;
+        }
+        PolicyCmd::Clear { at } => {
+            let policy: PolicyView =
+                remote.send(Method::DELETE, policy_path(remote, &at), None).await?;
+            println!(
+                "Custom policy of {} removed; in force now: {:?} ({})",
+                super::policy_scope(&at),
+                policy.name,
+                policy.set_for
+            );
+        }
+        PolicyCmd::Download { at, out } => {
+            let document =
+                remote.download(va_path(remote, &at, &["reporting-policy", "download"])).await?;
+            write_atomic(&out, &document)
+                .with_context(|| format!("writing the policy file {}", out.display()))?;
+            println!("Policy written to {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+async fn token(remote: &Remote, cmd: TokenCmd) -> anyhow::Result<()> {
+    match cmd {
+        TokenCmd::Create { at, description, expires_after_days, max_uses } => {
+            let body = json!({"description": description, "expiresAfterDays": expires_after_days,
+                "maxUses": max_uses});
+            let reply: Value = remote.post(va_path(remote, &at, &["tokens"]), body).await?;
+            let info = &reply["tokenInfo"];
+            let token = info["token"].as_str().context("the token reply holds no token")?;
+            println!("{token}");
+            eprintln!(
+                "ID token {} for {:?} expires {}",
+                text(&info["id"]),
+                at.va,
+                text(&info["expirationDate"])
+            );
+        }
+        TokenCmd::List { at, output } => {
+            let reply: Value = remote.get(va_path(remote, &at, &["tokens"])).await?;
+            let headers = ["Id", "Description", "Created", "Expires", "Uses", "Max Uses", "Status"];
+            print_rows(&output, &rows(&reply, "tokens"), &headers, |t| {
+                vec![
+                    text(&t["id"]),
+                    t["description"].as_str().unwrap_or_default().to_owned(),
+                    short_time(&text(&t["creationDate"])),
+                    short_time(&text(&t["expirationDate"])),
+                    text(&t["uses"]),
+                    text(&t["maxUses"]),
+                    text(&t["status"]),
+                ]
+            })?;
+        }
+        TokenCmd::Revoke { at, id } => {
+            let _: Value = remote
+                .post(va_path(remote, &at, &["tokens", "revoke"]), json!({"ids": [id]}))
+                .await?;
+            println!("ID token {id} revoked");
+        }
+    }
+    Ok(())
+}
