@@ -203,6 +203,7 @@ impl Device {
             factory_trust: options.factory_trust,
             authorizations: Default::default(),
             pending_auth_request: None,
+            pending_auth_return: None,
             last_return_code: Default::default(),
             events: Vec::new(),
             history: Vec::new(),
@@ -915,12 +916,12 @@ impl Device {
         self.write_device_file(device_path, &doc)
     }
 
-    /// `license smart authorization return {all|local} offline <path>`: refused while in use.
-    pub fn authorization_return_offline(
-        &mut self,
+    /// The signed return document for the installed SLACs of `all` units (or the active one),
+    /// with a fresh return code per unit. Refused while the feature is in use.
+    fn authorization_return_document(
+        &self,
         all: bool,
-        device_path: &str,
-    ) -> Result<Vec<String>, DeviceError> {
+    ) -> Result<(Document, Vec<(String, String)>), DeviceError> {
         if self.state.hsec_in_use {
             return Err(DeviceError::Refused(
                 "% Error: The authorization code cannot be returned while the license is in use. Disable the feature and enter `platform hsec-license-release` first.".to_owned(),
@@ -959,16 +960,55 @@ impl Device {
             doc.items.push(docs::sign_json(Kind::AuthReturn, &ret, &self.key));
             codes.push((udi.clone(), return_code));
         }
-        self.write_device_file(device_path, &doc)?;
+        Ok((doc, codes))
+    }
+
+    /// Removes the returned SLACs and keeps each unit's last return code.
+    fn authorizations_returned(&mut self, codes: Vec<(String, String)>, show: bool) -> Vec<String> {
         let mut lines = Vec::new();
         for (udi, code) in codes {
             self.state.authorizations.remove(&udi);
             self.state.last_return_code.insert(udi.clone(), code.clone());
             lines.push(self.log(Message::AuthorizationRemoved { udi: &udi }));
-            lines.push(format!(
-                "Enter this return code in Cisco Smart Software Manager portal:\n{code}"
+            if show {
+                lines.push(format!(
+                    "Enter this return code in Cisco Smart Software Manager portal:\n{code}"
+                ));
+            }
+        }
+        lines
+    }
+
+    /// `license smart authorization return {all|local} offline <path>`: writes the return
+    /// file for the authority and removes the codes.
+    pub fn authorization_return_offline(
+        &mut self,
+        all: bool,
+        device_path: &str,
+    ) -> Result<Vec<String>, DeviceError> {
+        let (doc, codes) = self.authorization_return_document(all)?;
+        self.write_device_file(device_path, &doc)?;
+        Ok(self.authorizations_returned(codes, true))
+    }
+
+    /// `license smart authorization return {all|local} online`: removes the codes and sends the
+    /// return through the configured transport now (smart/callhome directly, or a relay the
+    /// device pushes to). When the peer cannot be reached the return stays queued and goes at
+    /// the next contact (the retry schedule applies), so it is never lost.
+    pub fn authorization_return_online(
+        &mut self,
+        uplink: &dyn crate::uplink::Uplink,
+        all: bool,
+    ) -> Result<Vec<String>, DeviceError> {
+        if self.push_url().is_none() {
+            return Err(DeviceError::Refused(
+                "% Error: transport type is off: return the code offline (license smart authorization return {all|local} offline <path>)".to_owned(),
             ));
         }
+        let (doc, codes) = self.authorization_return_document(all)?;
+        self.state.pending_auth_return = Some(doc.to_xml());
+        let mut lines = self.authorizations_returned(codes, false);
+        lines.extend(self.sync(uplink)?);
         Ok(lines)
     }
 
@@ -991,6 +1031,7 @@ impl Device {
         self.state.trust.clear();
         self.state.authorizations.clear();
         self.state.pending_auth_request = None;
+        self.state.pending_auth_return = None;
         self.state.last_return_code.clear();
         self.state.history.clear();
         self.refresh_usage();

@@ -630,7 +630,8 @@ impl Session {
                 lines(device.trust_idtoken(&uplink, &arg(0), arg(1) == "all", force)?)
             }
             Action::AuthReturnOnline => {
-                return Err(offline_refusal(device));
+                let uplink = device.http_uplink();
+                lines(device.authorization_return_online(&uplink, arg(0) == "all")?)
             }
             Action::Switchover => format!("{}\n", device.switchover()?),
             Action::StackAdd => {
@@ -826,18 +827,6 @@ fn tunnel_name(word: &str) -> Result<String, DeviceError> {
         Err(DeviceError::Refused(format!(
             "% Invalid interface {word}: slp devices model Tunnel interfaces only"
         )))
-    }
-}
-
-fn offline_refusal(device: &Device) -> DeviceError {
-    let transport = device.state.running.transport;
-    if transport == Transport::Off {
-        DeviceError::Refused("% Error: transport type is off: this product instance cannot communicate; use license smart save usage / license smart import".to_owned())
-    } else {
-        DeviceError::Refused(format!(
-            "% Error: transport {} cannot be reached from `exec`: run the device as a service (slp device run)",
-            transport.keyword()
-        ))
     }
 }
 

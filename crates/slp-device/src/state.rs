@@ -183,6 +183,10 @@ pub struct DeviceState {
     /// SLACs by UDI text.
     pub authorizations: BTreeMap<String, InstalledAuthorization>,
     pub pending_auth_request: Option<PendingAuthRequest>,
+    /// A SLAC return (`authorization return … online`) not yet delivered: the signed
+    /// `<smartLicense>` document, sent at the next contact until the peer takes it.
+    #[serde(default)]
+    pub pending_auth_return: Option<String>,
     pub last_return_code: BTreeMap<String, String>,
     pub events: Vec<LoggedEvent>,
     pub history: Vec<ImportedMessage>,

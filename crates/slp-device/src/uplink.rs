@@ -202,6 +202,26 @@ impl Device {
                 }
             }
         }
+        // A queued SLAC return goes next; the answer confirms it.
+        if let Some(doc) = self.state.pending_auth_return.clone() {
+            let request = self.request(
+                MessageType::AuthReturn,
+                Data { smart_license: Some(doc), ..Data::default() },
+            );
+            match uplink.send(&url, &request) {
+                Err(err) => {
+                    lines.extend(self.comm_failed(scheduled, &err));
+                    return Ok(lines);
+                }
+                Ok(reply) => {
+                    lines.extend(self.comm_ok());
+                    if reply.status != Status::Error {
+                        self.state.pending_auth_return = None;
+                    }
+                    lines.extend(self.answer(reply, &url, &[])?);
+                }
+            }
+        }
         let (next, doc, ids) = self.usage_document_for_push()?;
         let request =
             self.request(MessageType::Usage, Data { smart_license: Some(doc), ..Data::default() });

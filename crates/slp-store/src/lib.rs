@@ -19,6 +19,7 @@ mod tx;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -82,6 +83,10 @@ pub struct ConnectOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time. Writers of this process queue here, in order, instead
+    /// of polling SQLite's lock with its busy timeout (which, under load, answered "database is
+    /// locked" after the timeout). Other processes on the same file still meet the busy timeout.
+    write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The file name of the SQLite database inside a data directory.
@@ -148,7 +153,7 @@ impl Store {
         if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await.map_err(open)?;
         }
-        let store = Store { pool, backend };
+        let store = Store { pool, backend, write_gate: Arc::new(tokio::sync::Mutex::new(())) };
         migrate::run(&store).await?;
         tracing::debug!(target = %target, ?backend, "store opened");
         Ok(store)
@@ -162,12 +167,16 @@ impl Store {
     /// (`BEGIN IMMEDIATE`) so that read-then-write never deadlocks; on PostgreSQL use
     /// [`Tx::lock_va`] to serialise changes to one virtual account's pool.
     pub async fn begin(&self) -> Result<Tx> {
+        let gate = match self.backend {
+            Backend::Sqlite => Some(self.write_gate.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
         .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
-        Ok(Tx::new(tx, self.backend))
+        Ok(Tx::new(tx, self.backend, gate))
     }
 
     /// Begins a transaction for reading only (never blocks writers on SQLite's WAL).
@@ -177,7 +186,7 @@ impl Store {
             .begin()
             .await
             .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
-        Ok(Tx::new(tx, self.backend))
+        Ok(Tx::new(tx, self.backend, None))
     }
 
     /// Closes every connection.

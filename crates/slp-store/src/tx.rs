@@ -11,6 +11,9 @@ use crate::{Backend, Result, StoreError};
 pub struct Tx {
     tx: Transaction<'static, Any>,
     backend: Backend,
+    /// SQLite write transactions hold the store's write gate until they end (field order: the
+    /// transaction ends before the gate opens).
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -195,8 +198,12 @@ const UPLOAD: &str = "SELECT id, va_id, file_name, sha256, uploaded_at, status, 
 const AUTHORIZATION: &str = "SELECT id, code_id, va_id, udi, entitlement_tag, feature, count, issued_at, returned_at, return_code FROM authorizations";
 
 impl Tx {
-    pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Tx {
-        Tx { tx, backend }
+    pub(crate) fn new(
+        tx: Transaction<'static, Any>,
+        backend: Backend,
+        gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Tx {
+        Tx { tx, backend, _gate: gate }
     }
 
     /// Runs a statement that may violate a constraint inside a savepoint, so that its failure

@@ -128,6 +128,59 @@ fn id_token_trust_then_online_reporting() {
             .any(|l| l.contains("lab switches") && l.contains(" 2 ") && l.contains("Active")),
         "two uses: {tokens}"
     );
+
+    // Return online: refused while the key is in use; when the authority is down the return
+    // stays queued (the code is already off the device) and goes with the next contact.
+    let reserved = |lab: &Lab| -> i64 {
+        let out = auth(
+            lab,
+            T1,
+            &["license", "list", "--account", "example.com", "--va", "Lab", "--json"],
+        );
+        let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+        rows.as_array().unwrap().iter().find(|r| r["license"] == "hseck9").unwrap()["reserved"]
+            .as_i64()
+            .unwrap()
+    };
+    lab.exec(
+        "D",
+        T1,
+        &["configure terminal", "interface Tunnel1", "tunnel mode ipsec ipv4", "end"],
+    );
+    let out = lab.fails(
+        T1,
+        &["device", "--state", "D", "exec", "license smart authorization return local online"],
+    );
+    assert!(out.contains("while the license is in use"), "{out}");
+    lab.exec(
+        "D",
+        T1,
+        &["configure terminal", "no interface Tunnel1", "end", "platform hsec-license-release"],
+    );
+    drop(server);
+    let out = lab.exec(
+        "D",
+        T1,
+        &["license smart authorization return local online", "show license authorization"],
+    );
+    assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_REMOVED"), "{out}");
+    assert!(out.contains("%SMART_LIC-3-COMM_FAILED"), "{out}");
+    assert!(out.contains("Last return code:"), "{out}");
+    assert_eq!(reserved(&lab), 1, "the authority has not heard of the return yet");
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    point_at(&lab, "D", &server.url);
+    let out = lab.exec("D", T1, &["license smart sync all"]);
+    assert!(out.contains("%SMART_LIC-3-COMM_RESTORED") || !out.contains("% Error"), "{out}");
+    assert_eq!(reserved(&lab), 0, "the queued return reached the authority");
+    let out = lab.exec("D", T1, &["license smart sync all"]);
+    assert!(!out.contains("% Error"), "nothing is sent twice: {out}");
+    assert_eq!(reserved(&lab), 0);
+    let err = lab.fails(
+        T1,
+        &["device", "--state", "D", "exec", "license smart authorization return local online"],
+    );
+    assert!(err.contains("no authorization code is installed"), "{err}");
 }
 
 #[test]
