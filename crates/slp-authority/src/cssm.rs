@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use slp_core::license::{Enforcement, Term};
 use slp_store::{Account, PollRecord, Tx, VirtualAccount};
-use slp_wire::docs::{AuthRequestItem, Key, SystemInfo};
+use slp_wire::docs::{AuthRequestItem, Key, SystemInfo, TrustRequest};
+use slp_wire::keys;
 use slp_wire::rum::{Envelope, Sudi};
 use slp_wire::xml::{Document, Kind, Signature, Signed};
 
@@ -412,6 +413,50 @@ fn system_info_of(item: &SignedJson, udi: &str, field: &str) -> Result<SystemInf
     Ok(info)
 }
 
+/// The (key, bytes, signature) of every signature in a reportusage request whose key the entry
+/// itself names (system information and trust requests carry the device key; reports are
+/// signed with it). Malformed items are left out: the ingest refuses them with their names.
+fn signature_triples(data: &ReportUsageData) -> Vec<(String, String, String)> {
+    let mut triples = Vec::new();
+    for entry in &data.reports {
+        let mut key = None;
+        if let Some(info) = &entry.system_info
+            && let Ok(parsed) = serde_json::from_str::<SystemInfo>(&info.data)
+        {
+            if let Some(signature) = &info.signature {
+                triples.push((
+                    parsed.public_key.clone(),
+                    info.data.clone(),
+                    signature.value.clone(),
+                ));
+            }
+            key = Some(parsed.public_key);
+        }
+        for request in &entry.trust_requests {
+            if let (Ok(parsed), Some(signature)) =
+                (serde_json::from_str::<TrustRequest>(&request.data), &request.signature)
+            {
+                triples.push((
+                    parsed.public_key.clone(),
+                    request.data.clone(),
+                    signature.value.clone(),
+                ));
+                key.get_or_insert(parsed.public_key);
+            }
+        }
+        if let Some(key) = key {
+            for envelope in &entry.usage {
+                triples.push((
+                    key.clone(),
+                    envelope.payload.clone(),
+                    envelope.signature.value.clone(),
+                ));
+            }
+        }
+    }
+    triples
+}
+
 /// One report entry as the document `license smart save usage` writes: the reports, then the
 /// system information, then the trust requests. Deterministic, so a replayed entry is
 /// byte-identical to the first and gets the stored ACK.
@@ -605,6 +650,15 @@ impl Authority {
             documents.push((field, entry.sudi.clone(), udi, tag, doc.to_xml()));
         }
         let (account, va) = self.va_by_ids(principal, smart_account, virtual_account).await?;
+        // The signatures are checked in one batch, on a blocking thread, before the store's
+        // writer is taken: requests verify in parallel, and the ingest below finds them checked.
+        let triples = signature_triples(data);
+        let _ = tokio::task::spawn_blocking(move || {
+            let borrowed: Vec<keys::Triple<'_>> =
+                triples.iter().map(|(k, b, s)| (k.as_str(), b.as_bytes(), s.as_str())).collect();
+            keys::verify_batch(&borrowed)
+        })
+        .await;
         let poll_id = poll_id_of(ACKNOWLEDGEMENTS, va.id, data)?;
         let mut tx = self.store.begin().await?;
         tx.lock_va(va.id).await?;
@@ -614,15 +668,18 @@ impl Authority {
             return Ok(self.accepted(existing.poll_id, ACKNOWLEDGEMENTS, data.nonce.as_deref()));
         }
         let mut acknowledgements = Vec::new();
+        let ingest = crate::upload::Ingest::default();
         for (field, sudi, udi, tag, xml) in documents {
             let label = format!("reportusage {field} of {udi}");
-            let outcome = self.upload_in(&mut tx, &account, &va, &label, xml.as_bytes()).await?;
+            let outcome =
+                self.ingest_in(&mut tx, &ingest, &account, &va, &label, xml.as_bytes()).await?;
             acknowledgements.push(Acknowledgement {
                 sudi,
                 software_tag_identifier: tag,
                 smart_license: BASE64.encode(outcome.ack.as_bytes()),
             });
         }
+        ingest.flush(&mut tx).await?;
         let result =
             PollResultData { acknowledgements: Some(acknowledgements), authorizations: None };
         self.store_poll(&mut tx, poll_id, &va, ACKNOWLEDGEMENTS, &result).await?;

@@ -150,12 +150,14 @@ impl Authority {
         let mut tx = self.store.begin().await?;
         let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
         tx.lock_va(va_row.id).await?;
+        let ingest = Ingest::default();
         let job = Job {
             authority: self,
             file: what.to_owned(),
             account: account_row,
             va: va_row,
             now: self.now(),
+            ingest: &ingest,
         };
         let pool = tx.licenses(job.va.id).await?;
         let mut seen = BTreeSet::new();
@@ -201,6 +203,7 @@ impl Authority {
             let doc = Document { reports: Vec::new(), items: vec![signed] };
             codes.push((udi_text, doc.to_xml()));
         }
+        ingest.flush(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(source = %what, codes = codes.len(), "authorization codes generated");
         Ok(codes)
@@ -211,6 +214,23 @@ impl Authority {
     pub(crate) async fn upload_in(
         &self,
         tx: &mut Tx,
+        account_row: &Account,
+        va_row: &VirtualAccount,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<UploadOutcome> {
+        let ingest = Ingest::default();
+        let outcome = self.ingest_in(tx, &ingest, account_row, va_row, file_name, bytes).await?;
+        ingest.flush(tx).await?;
+        Ok(outcome)
+    }
+
+    /// One document of a request that ingests several in one transaction: what they share is
+    /// in `ingest`, whose events the caller writes with [`Ingest::flush`] before committing.
+    pub(crate) async fn ingest_in(
+        &self,
+        tx: &mut Tx,
+        ingest: &Ingest,
         account_row: &Account,
         va_row: &VirtualAccount,
         file_name: &str,
@@ -240,9 +260,32 @@ impl Authority {
         })?;
         let doc = Document::parse(text)
             .map_err(|source| AuthorityError::Wire { file: file.clone(), error: source })?;
-        let mut job =
-            Job { authority: self, file, account: account_row.clone(), va: va_row.clone(), now };
+        let mut job = Job {
+            authority: self,
+            file,
+            account: account_row.clone(),
+            va: va_row.clone(),
+            now,
+            ingest,
+        };
         job.run(tx, &doc, &sha256).await
+    }
+}
+
+/// What the documents of one request share: the policy in force (looked up once) and the
+/// activity log (written once, in order, by [`Ingest::flush`] before the commit).
+#[derive(Default)]
+pub(crate) struct Ingest {
+    policy: std::sync::Mutex<Option<(i64, Option<slp_store::PolicyRecord>)>>,
+    events: std::sync::Mutex<Vec<NewEvent>>,
+}
+
+impl Ingest {
+    /// Writes the events of every document ingested so far.
+    pub(crate) async fn flush(&self, tx: &mut Tx) -> Result<()> {
+        let events = self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
+        tx.log_many(&events).await?;
+        Ok(())
     }
 }
 
@@ -252,6 +295,8 @@ struct Job<'a> {
     account: Account,
     va: VirtualAccount,
     now: chrono::DateTime<chrono::Utc>,
+    /// Shared with the other documents of the request; events are kept here.
+    ingest: &'a Ingest,
 }
 
 impl Job<'_> {
@@ -261,6 +306,28 @@ impl Job<'_> {
 
     fn wire(&self, source: slp_wire::WireError) -> AuthorityError {
         AuthorityError::Wire { file: self.file.clone(), error: source }
+    }
+
+    /// Keeps an event for the log; [`Ingest::flush`] writes them all in one statement.
+    fn note(&self, event: NewEvent) {
+        if let Ok(mut events) = self.ingest.events.lock() {
+            events.push(event);
+        }
+    }
+
+    /// The custom policy in force for the job's virtual account, looked up once per request.
+    async fn policy_in_force(&self, tx: &mut Tx) -> Result<Option<slp_store::PolicyRecord>> {
+        let cached = self.ingest.policy.lock().ok().and_then(|p| p.clone());
+        if let Some((va_id, policy)) = cached
+            && va_id == self.va.id
+        {
+            return Ok(policy);
+        }
+        let policy = tx.policy_in_force(self.va.id).await?;
+        if let Ok(mut slot) = self.ingest.policy.lock() {
+            *slot = Some((self.va.id, policy.clone()));
+        }
+        Ok(policy)
     }
 
     fn event(&self, udi: Option<&str>, message: String) -> NewEvent {
@@ -316,14 +383,13 @@ impl Job<'_> {
                     if open.entitlement_tag == key.entitlement && open.va_id == self.va.id {
                         let note = format!("REPLACED-BY-{code_id}");
                         tx.return_authorization(&open.code_id, &note, now_ts).await?;
-                        tx.log(self.event(
+                        self.note(self.event(
                             Some(udi),
                             format!(
                                 "authorization code {} of {udi} replaced by {code_id}",
                                 open.code_id
                             ),
-                        ))
-                        .await?;
+                        ));
                     }
                 }
             }
@@ -379,11 +445,10 @@ impl Job<'_> {
             authority_key: authority_key.clone(),
         };
         let signed = docs::sign_json(Kind::Authorization, &code, &self.authority.key);
-        tx.log(self.event(
+        self.note(self.event(
             Some(udi),
             format!("authorization code {code_id} issued to {udi}: {}", features.join(", ")),
-        ))
-        .await?;
+        ));
         Ok(signed)
     }
 
@@ -608,21 +673,20 @@ impl Job<'_> {
                             now: now_ts,
                         })
                         .await?;
-                    tx.log(self.event(
+                    self.note(self.event(
                         Some(&udi),
                         format!(
                             "product instance {udi} registered with device key {}",
                             key_id(&binding.key)
                         ),
-                    ))
-                    .await?;
+                    ));
                     pi
                 }
                 Some(mut pi) => {
                     tx.touch_pi(pi.id, unit_hostname.as_deref(), now_ts).await?;
                     if binding.rebind {
                         tx.rebind_pi(pi.id, &binding.key).await?;
-                        tx.log(self.event(
+                        self.note(self.event(
                             Some(&udi),
                             format!(
                                 "product instance {udi} re-bound from device key {} to {} by a trust request",
@@ -630,7 +694,7 @@ impl Job<'_> {
                                 key_id(&binding.key)
                             ),
                         ))
-                        .await?;
+                        ;
                         tracing::warn!(%udi, "product instance re-bound to a new device key");
                         pi.public_key = binding.key.clone();
                     }
@@ -663,30 +727,19 @@ impl Job<'_> {
                 authority_key: authority_key.clone(),
             };
             trust_codes.push(docs::sign_json(Kind::TrustCode, &code, &self.authority.key));
-            tx.log(self.event(Some(udi), format!("trust code {trust_id} issued to {udi}"))).await?;
+            self.note(self.event(Some(udi), format!("trust code {trust_id} issued to {udi}")));
         }
 
         // ---- reports and usage --------------------------------------------------------------
-        let mut acked: Vec<AckedReport> = Vec::new();
+        // Every report not seen before (in this file or earlier) is stored in one multi-row
+        // statement; the store says which were new. A report already stored is DUPLICATE.
         let mut seen: BTreeSet<(String, u64)> = BTreeSet::new();
-        let (mut accepted, mut duplicate) = (0usize, 0usize);
+        let mut rows: Vec<ReceivedReport> = Vec::new();
         for checked in &reports {
             let report = &checked.report;
-            let report_id = i64::try_from(report.report_id).unwrap_or(i64::MAX);
-            let first_time = seen.insert((checked.udi.clone(), report.report_id))
-                && tx.report_status(&checked.udi, report_id).await?.is_none();
-            let status = if first_time { "ACCEPTED" } else { "DUPLICATE" };
-            acked.push(AckedReport {
-                report_id: report.report_id,
-                sudi: Sudi::of(&report.udi),
-                status: status.to_owned(),
-                reason: None,
-            });
-            if !first_time {
-                duplicate += 1;
+            if !seen.insert((checked.udi.clone(), report.report_id)) {
                 continue;
             }
-            accepted += 1;
             let count =
                 i64::try_from(report.final_count()).map_err(|_| AuthorityError::Report {
                     file: self.file.clone(),
@@ -694,32 +747,61 @@ impl Job<'_> {
                     report_id: report.report_id,
                     reason: "count out of range".to_owned(),
                 })?;
-            let end_time = report.end_time();
-            tx.insert_report(&ReceivedReport {
+            rows.push(ReceivedReport {
                 va_id: self.va.id,
                 udi: checked.udi.clone(),
-                report_id,
+                report_id: i64::try_from(report.report_id).unwrap_or(i64::MAX),
                 entitlement_tag: report.entitlement_tag.clone(),
                 count,
-                end_time,
-                status: status.to_owned(),
+                end_time: report.end_time(),
+                status: "ACCEPTED".to_owned(),
                 received_at: now_ts,
                 envelope: checked.envelope.clone(),
-            })
-            .await?;
-            // Usage is what the latest report says (CSSM: "as per the last received RUM report").
-            let pi = pi_of(&checked.udi)?;
-            let current = tx.usage(pi.id, &report.entitlement_tag).await?;
-            let newer = current.is_none_or(|u| (end_time, report_id) > (u.as_of, u.report_id));
-            if newer {
+            });
+        }
+        let stored: BTreeSet<(String, i64)> =
+            tx.insert_reports_new(&rows).await?.into_iter().collect();
+        let mut acked: Vec<AckedReport> = Vec::new();
+        let (mut accepted, mut duplicate) = (0usize, 0usize);
+        let mut counted: BTreeSet<(String, i64)> = BTreeSet::new();
+        for checked in &reports {
+            let report_id = i64::try_from(checked.report.report_id).unwrap_or(i64::MAX);
+            let key = (checked.udi.clone(), report_id);
+            let first_time = stored.contains(&key) && counted.insert(key);
+            acked.push(AckedReport {
+                report_id: checked.report.report_id,
+                sudi: Sudi::of(&checked.report.udi),
+                status: if first_time { "ACCEPTED" } else { "DUPLICATE" }.to_owned(),
+                reason: None,
+            });
+            if first_time {
+                accepted += 1;
+            } else {
+                duplicate += 1;
+            }
+        }
+        // Usage is what the latest report says (CSSM: "as per the last received RUM report"):
+        // per product instance and license, the newest of the new reports, if newer than the
+        // stored usage.
+        let mut newest: BTreeMap<(String, String), &ReceivedReport> = BTreeMap::new();
+        for row in rows.iter().filter(|r| stored.contains(&(r.udi.clone(), r.report_id))) {
+            let slot = newest.entry((row.udi.clone(), row.entitlement_tag.clone())).or_insert(row);
+            if (row.end_time, row.report_id) > (slot.end_time, slot.report_id) {
+                *slot = row;
+            }
+        }
+        for ((udi, tag), row) in newest {
+            let pi = pi_of(&udi)?;
+            let current = tx.usage(pi.id, &tag).await?;
+            if current.is_none_or(|u| (row.end_time, row.report_id) > (u.as_of, u.report_id)) {
                 tx.set_usage(&Usage {
                     pi_id: pi.id,
-                    udi: checked.udi.clone(),
-                    entitlement_tag: report.entitlement_tag.clone(),
-                    feature: license::feature_name(&report.entitlement_tag),
-                    count,
-                    as_of: end_time,
-                    report_id,
+                    udi: udi.clone(),
+                    entitlement_tag: tag.clone(),
+                    feature: license::feature_name(&tag),
+                    count: row.count,
+                    as_of: row.end_time,
+                    report_id: row.report_id,
                 })
                 .await?;
             }
@@ -728,14 +810,13 @@ impl Job<'_> {
             let of_udi: Vec<&AckedReport> =
                 acked.iter().filter(|a| udi_text(&a.sudi) == udi).collect();
             let new = of_udi.iter().filter(|a| a.status == "ACCEPTED").count();
-            tx.log(self.event(
+            self.note(self.event(
                 Some(udi),
                 format!(
                     "{new} RUM report(s) accepted, {} duplicate, from {udi}",
                     of_udi.len() - new
                 ),
-            ))
-            .await?;
+            ));
         }
 
         // ---- authorization returns, then requests --------------------------------------------
@@ -760,7 +841,7 @@ impl Job<'_> {
             }
             tx.return_authorization(&ret.code_id, &ret.return_code, now_ts).await?;
             let features: Vec<&str> = mine.iter().map(|r| r.feature.as_str()).collect();
-            tx.log(self.event(
+            self.note(self.event(
                 Some(udi),
                 format!(
                     "authorization code {} returned by {udi} (return code {}): {} back in the pool",
@@ -768,8 +849,7 @@ impl Job<'_> {
                     ret.return_code,
                     features.join(", ")
                 ),
-            ))
-            .await?;
+            ));
         }
         let mut authorizations: Vec<Signed> = Vec::new();
         if !requests.is_empty() {
@@ -820,7 +900,7 @@ impl Job<'_> {
                 items.push(docs::sign_json(Kind::RumAck, &ack, &self.authority.key));
             }
         }
-        let policy = match tx.policy_in_force(self.va.id).await? {
+        let policy = match self.policy_in_force(tx).await? {
             Some(record) => {
                 let doc = PolicyDoc::from_policy(
                     &policy_of(&record),
@@ -852,7 +932,7 @@ impl Job<'_> {
             ack: ack.clone(),
         })
         .await?;
-        tx.log(self.event(
+        self.note(self.event(
             active.as_deref(),
             format!(
                 "usage file {:?} processed: {product_instances} product instance(s), {accepted} report(s) accepted, {duplicate} duplicate, {trust_count} trust code(s), {auth_count} authorization code(s), {} return(s)",
@@ -860,7 +940,7 @@ impl Job<'_> {
                 returns.len()
             ),
         ))
-        .await?;
+        ;
         tracing::info!(
             file = %self.file,
             va = %self.va.name,

@@ -3,10 +3,11 @@
 //! It starts an authority API on loopback (SQLite in a temporary directory, or the PostgreSQL
 //! database given by `--database`, in a fresh schema), creates a smart account, a virtual
 //! account, a license pool and an API client, pre-signs `--reports` RUM reports for
-//! `--instances` product instances (one Ed25519 key each, every entry carrying its signed
-//! system info and trust request as devices send them), and sends them through
-//! `POST …/v2/devices/reportusage` in batches of `--batch` reports, `--concurrency` requests in
-//! flight, each followed by `POST …/v2/accounts/poll` until the ACKs are ready (COMPLETE).
+//! `--instances` product instances (one Ed25519 key each; every entry carries the device's
+//! signed system info, and an instance's first entry its trust request, as devices send them),
+//! and sends them through `POST …/v2/devices/reportusage` in batches of `--batch` reports, an
+//! instance's reports `--per-entry` at a time in one entry, `--concurrency` requests in flight,
+//! each followed by `POST …/v2/accounts/poll` until the ACKs are ready (COMPLETE).
 //!
 //! It prints: reports/s end to end (parse, verify, persist, ACK ready), p50/p99 latency of a
 //! batch (request sent → ACKs ready), peak RSS of the process, and — measured in the same run —
@@ -54,6 +55,10 @@ struct IngestArgs {
     /// Reports per reportusage request (a relay forwarding a batch).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     batch: u64,
+    /// Reports of one product instance per entry of a request (a device's reports since its
+    /// last contact travel together).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    per_entry: u64,
     /// Requests in flight.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
     concurrency: u64,
@@ -143,14 +148,16 @@ impl Instance {
         Ok(serde_json::from_str(&text)?)
     }
 
-    fn entry(&self, usage: Vec<Value>, nonce: &str) -> Value {
+    fn entry(&self, usage: Vec<Value>, nonce: &str, with_trust_request: bool) -> Value {
+        let trust_requests =
+            if with_trust_request { vec![self.trust_request.clone()] } else { Vec::new() };
         json!({
             "sudi": serde_json::to_value(Sudi::of(&self.udi)).unwrap_or(Value::Null),
             "hostname": format!("bench-{}", self.udi.sn),
             "software_tag_identifier": "regid.2017-05.com.cisco.C9300,v1",
             "nonce": nonce,
             "timestamp": 1_794_736_800_000_i64,
-            "trust_requests": [self.trust_request],
+            "trust_requests": trust_requests,
             "usage": usage,
             "system_info": self.system_info,
         })
@@ -164,6 +171,7 @@ struct Figures {
     reports: u64,
     instances: u64,
     batch: u64,
+    per_entry: u64,
     concurrency: u64,
     cores: usize,
     seconds: f64,
@@ -221,19 +229,22 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
     let presign = Instant::now();
     let instances: Vec<Instance> =
         (0..args.instances).map(Instance::new).collect::<anyhow::Result<_>>()?;
+    // Report i: instances take turns, each sending `per_entry` consecutive reports per turn.
+    let turn = args.instances * args.per_entry;
+    let last_id = args.reports.div_ceil(args.instances) + args.per_entry;
+    let mut trusted = vec![false; instances.len()];
     let mut bodies = Vec::new();
     let mut next = 0u64;
     let mut batch_no = 0u64;
     while next < args.reports {
         let end = (next + args.batch).min(args.reports);
         // Reports of the batch grouped by instance: one entry per instance.
-        let mut entries: Vec<(u64, Vec<Value>)> = Vec::new();
+        let mut entries: Vec<(usize, Vec<Value>)> = Vec::new();
         for i in next..end {
-            let which = i % args.instances;
-            let report_id = i / args.instances + 1;
-            let at =
-                1_794_736_800 - 900 * i64::try_from(args.reports / args.instances + 2 - report_id)?;
-            let report = instances[usize::try_from(which)?].report(report_id, at, tag)?;
+            let which = usize::try_from((i % turn) / args.per_entry)?;
+            let report_id = (i / turn) * args.per_entry + i % args.per_entry + 1;
+            let at = 1_794_736_800 - 900 * i64::try_from(last_id + 2 - report_id)?;
+            let report = instances[which].report(report_id, at, tag)?;
             match entries.iter_mut().find(|(w, _)| *w == which) {
                 Some((_, usage)) => usage.push(report),
                 None => entries.push((which, vec![report])),
@@ -241,7 +252,11 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         }
         let entries: Vec<Value> = entries
             .into_iter()
-            .map(|(which, usage)| instances[which as usize].entry(usage, &format!("b{batch_no}")))
+            .map(|(which, usage)| {
+                // A device asks for trust until it has a trust code: on its first contact.
+                let first = !std::mem::replace(&mut trusted[which], true);
+                instances[which].entry(usage, &format!("b{batch_no}"), first)
+            })
             .collect();
         let body = json!({"data": {"timestamp": 1_794_736_800_000_i64, "nonce": format!("bench-{batch_no}"), "reports": entries}});
         bodies.push((end - next, serde_json::to_vec(&body)?));
@@ -299,8 +314,9 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         bail!("only {done} of {} reports were acknowledged", args.reports);
     }
     let usage = authority.product_instances("bench.example", "Bench").await?;
-    if usage.len() as u64 != args.instances {
-        bail!("{} product instances registered, expected {}", usage.len(), args.instances);
+    let used = args.instances.min(args.reports.div_ceil(args.per_entry));
+    if usage.len() as u64 != used {
+        bail!("{} product instances registered, expected {used}", usage.len());
     }
     latencies.sort_unstable();
     let pick = |q: f64| {
@@ -315,6 +331,7 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         reports: args.reports,
         instances: args.instances,
         batch: args.batch,
+        per_entry: args.per_entry,
         concurrency: args.concurrency,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         seconds,
@@ -399,8 +416,8 @@ fn peak_rss_mib() -> Option<f64> {
 fn print_figures(f: &Figures) {
     println!("slp bench ingest — {}", f.backend);
     println!(
-        "  workload:        {} reports from {} product instances, {} per request, {} in flight, {} core(s)",
-        f.reports, f.instances, f.batch, f.concurrency, f.cores
+        "  workload:        {} reports from {} product instances, {} per request ({} per instance entry), {} in flight, {} core(s)",
+        f.reports, f.instances, f.batch, f.per_entry, f.concurrency, f.cores
     );
     println!(
         "  ingest:          {:.0} reports/s end to end ({:.2} s; parse, verify, persist, ACK ready)",

@@ -527,16 +527,20 @@ impl Tx {
     }
 
     pub async fn insert_pi(&mut self, new: &NewProductInstance) -> Result<ProductInstance> {
-        let row = self.guarded_fetch_one(sqlx::query(
+        // ON CONFLICT DO NOTHING instead of a savepoint around a failing insert: one round trip.
+        let row = sqlx::query(
             "INSERT INTO product_instances (va_id, udi, hostname, public_key, first_seen, last_contact) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (udi) DO NOTHING RETURNING id",
         )
         .bind(new.va_id)
         .bind(&new.udi)
         .bind(&new.hostname)
         .bind(&new.public_key)
         .bind(new.now)
-        ).await.map_err(unique("registering a product instance", "product instance", &new.udi))?;
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db("registering a product instance"))?
+        .ok_or_else(|| StoreError::Duplicate { what: "product instance", value: new.udi.clone() })?;
         let id: i64 = row.try_get("id").map_err(db("registering a product instance"))?;
         Ok(ProductInstance {
             id,
@@ -667,6 +671,62 @@ impl Tx {
         Ok(())
     }
 
+    /// Stores reports not stored before, in multi-row statements; returns the (UDI, report id)
+    /// of those stored now. A report already stored (the same UDI and report id, from an
+    /// earlier upload or a concurrent one on another replica) is left as it is and not returned.
+    pub async fn insert_reports_new(
+        &mut self,
+        reports: &[ReceivedReport],
+    ) -> Result<Vec<(String, i64)>> {
+        // 9 parameters a row; SQLite allows 32 766 a statement.
+        const ROWS: usize = 1_000;
+        let mut stored = Vec::new();
+        for chunk in reports.chunks(ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO reports (va_id, udi, report_id, entitlement_tag, count, end_time, status, received_at, envelope) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let n = i * 9;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 7,
+                    n + 8,
+                    n + 9
+                ));
+            }
+            sql.push_str(" ON CONFLICT (udi, report_id) DO NOTHING RETURNING udi, report_id");
+            let mut query = sqlx::query(&sql);
+            for report in chunk {
+                query = query
+                    .bind(report.va_id)
+                    .bind(&report.udi)
+                    .bind(report.report_id)
+                    .bind(&report.entitlement_tag)
+                    .bind(report.count)
+                    .bind(report.end_time)
+                    .bind(&report.status)
+                    .bind(report.received_at)
+                    .bind(&report.envelope);
+            }
+            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("storing reports"))?;
+            for row in rows {
+                let udi: String = row.try_get("udi").map_err(db("storing reports"))?;
+                let id: i64 = row.try_get("report_id").map_err(db("storing reports"))?;
+                stored.push((udi, id));
+            }
+        }
+        Ok(stored)
+    }
+
     /// How many reports a virtual account has received.
     pub async fn report_count(&mut self, va_id: i64) -> Result<i64> {
         sqlx::query("SELECT COUNT(*) AS n FROM reports WHERE va_id = $1")
@@ -735,9 +795,9 @@ impl Tx {
     }
 
     pub async fn insert_upload(&mut self, new: &NewUpload) -> Result<Upload> {
-        let row = self.guarded_fetch_one(sqlx::query(
+        let row = sqlx::query(
             "INSERT INTO uploads (va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (va_id, sha256) DO NOTHING RETURNING id",
         )
         .bind(new.va_id)
         .bind(&new.file_name)
@@ -747,7 +807,10 @@ impl Tx {
         .bind(new.pi_count)
         .bind(new.report_count)
         .bind(&new.ack)
-        ).await.map_err(unique("recording an upload", "upload", &new.file_name))?;
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db("recording an upload"))?
+        .ok_or_else(|| StoreError::Duplicate { what: "upload", value: new.file_name.clone() })?;
         let id: i64 = row.try_get("id").map_err(db("recording an upload"))?;
         Ok(Upload {
             id,
@@ -1220,6 +1283,44 @@ impl Tx {
         .execute(&mut *self.tx)
         .await
         .map_err(db("writing the event log"))?;
+        Ok(())
+    }
+
+    /// Writes several events in order, in multi-row statements.
+    pub async fn log_many(&mut self, events: &[NewEvent]) -> Result<()> {
+        // 6 parameters a row.
+        const ROWS: usize = 1_000;
+        for chunk in events.chunks(ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO events (at, account_id, va_id, udi, message, actor) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let n = i * 6;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6
+                ));
+            }
+            let mut query = sqlx::query(&sql);
+            for event in chunk {
+                query = query
+                    .bind(event.at)
+                    .bind(event.account_id)
+                    .bind(event.va_id)
+                    .bind(&event.udi)
+                    .bind(&event.message)
+                    .bind(&event.actor);
+            }
+            query.execute(&mut *self.tx).await.map_err(db("writing the event log"))?;
+        }
         Ok(())
     }
 

@@ -69,8 +69,105 @@ pub fn key_id(public_b64: &str) -> Result<String> {
     Ok(key_id_of(&bytes))
 }
 
+/// Signatures already found good in this process, by [`verified_digest`]. Verifying is a pure
+/// function of (key, bytes, signature), so a digest that binds all three (SHA-256) stands for
+/// the check. It lets a server verify a request's signatures in one batch, in parallel and
+/// outside its database writer ([`verify_batch`]), and then run its usual per-item checks,
+/// which find them here. Bounded: cleared when full.
+struct Verified {
+    digests: std::sync::Mutex<std::collections::HashSet<[u8; 32]>>,
+}
+
+/// At most this many digests are remembered (32 bytes each).
+const VERIFIED_CAPACITY: usize = 262_144;
+
+fn verified() -> &'static Verified {
+    static VERIFIED: std::sync::OnceLock<Verified> = std::sync::OnceLock::new();
+    VERIFIED.get_or_init(|| Verified { digests: std::sync::Mutex::new(Default::default()) })
+}
+
+impl Verified {
+    fn contains(&self, digest: &[u8; 32]) -> bool {
+        self.digests.lock().map(|set| set.contains(digest)).unwrap_or(false)
+    }
+
+    fn insert(&self, new: impl IntoIterator<Item = [u8; 32]>) {
+        if let Ok(mut set) = self.digests.lock() {
+            for digest in new {
+                if set.len() >= VERIFIED_CAPACITY {
+                    set.clear();
+                }
+                set.insert(digest);
+            }
+        }
+    }
+}
+
+/// SHA-256 over the key, the signature and the bytes (lengths framed), as text encodings.
+fn verified_digest(public_b64: &str, bytes: &[u8], signature_b64: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in [public_b64.trim().as_bytes(), signature_b64.trim().as_bytes(), bytes] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// Decoded key and signature, or `None` when either is not well-formed.
+fn decode(public_b64: &str, signature_b64: &str) -> Option<(VerifyingKey, Signature)> {
+    let public: [u8; 32] = B64.decode(public_b64.trim()).ok()?.try_into().ok()?;
+    let public = VerifyingKey::from_bytes(&public).ok()?;
+    let signature: [u8; 64] = B64.decode(signature_b64.trim()).ok()?.try_into().ok()?;
+    Some((public, Signature::from_bytes(&signature)))
+}
+
+/// One signature to check: base64 public key, signed bytes, base64 signature.
+pub type Triple<'a> = (&'a str, &'a [u8], &'a str);
+
+/// Checks many signatures at once (Ed25519 batch verification) and remembers the good ones, so
+/// that a later [`verify`] of the same key, bytes and signature needs no curve arithmetic.
+/// Returns how many were found good. Nothing is reported for bad ones: the caller's own
+/// [`verify`] finds them again and names them. CPU-bound: run it off the async threads.
+pub fn verify_batch(triples: &[Triple<'_>]) -> usize {
+    let cache = verified();
+    let mut todo: Vec<([u8; 32], VerifyingKey, Signature, &[u8])> = Vec::new();
+    for (public, bytes, signature) in triples {
+        let digest = verified_digest(public, bytes, signature);
+        if cache.contains(&digest) {
+            continue;
+        }
+        if let Some((key, sig)) = decode(public, signature) {
+            todo.push((digest, key, sig, bytes));
+        }
+    }
+    let already = triples.len() - todo.len();
+    let messages: Vec<&[u8]> = todo.iter().map(|t| t.3).collect();
+    let signatures: Vec<Signature> = todo.iter().map(|t| t.2).collect();
+    let keys: Vec<VerifyingKey> = todo.iter().map(|t| t.1).collect();
+    if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+        cache.insert(todo.iter().map(|t| t.0));
+        return already + todo.len();
+    }
+    // Some signature is bad: find the good ones one by one.
+    let good: Vec<[u8; 32]> =
+        todo.iter().filter(|t| t.1.verify(t.3, &t.2).is_ok()).map(|t| t.0).collect();
+    let count = already + good.len();
+    cache.insert(good);
+    count
+}
+
 /// Checks a base64 signature over `bytes` against a base64 public key; `what` names the document.
 pub fn verify(public_b64: &str, bytes: &[u8], signature_b64: &str, what: &str) -> Result<()> {
+    let digest = verified_digest(public_b64, bytes, signature_b64);
+    if verified().contains(&digest) {
+        return Ok(());
+    }
+    verify_uncached(public_b64, bytes, signature_b64, what)?;
+    verified().insert([digest]);
+    Ok(())
+}
+
+fn verify_uncached(public_b64: &str, bytes: &[u8], signature_b64: &str, what: &str) -> Result<()> {
     let key_err = |reason: String| WireError::Key { what: what.to_owned(), reason };
     let public = B64.decode(public_b64.trim()).map_err(|err| key_err(err.to_string()))?;
     let public: [u8; 32] =
@@ -97,5 +194,29 @@ mod tests {
         let err = verify(&pair.public_b64(), b"payl0ad", &signature, "doc").unwrap_err();
         assert_eq!(err.to_string(), "signature check failed for doc");
         assert!(KeyPair::from_secret_b64("c2hvcnQ=", "device key").is_err());
+    }
+
+    #[test]
+    fn a_batch_remembers_the_good_signatures_only() {
+        let pair = KeyPair::generate();
+        let other = KeyPair::generate();
+        let messages: Vec<Vec<u8>> = (0..8).map(|i| format!("report {i}").into_bytes()).collect();
+        let mut signatures: Vec<String> = messages.iter().map(|m| pair.sign(m)).collect();
+        // One forged by another key: the batch fails, the other seven are still found good.
+        signatures[3] = other.sign(&messages[3]);
+        let public = pair.public_b64();
+        let triples: Vec<Triple<'_>> = messages
+            .iter()
+            .zip(&signatures)
+            .map(|(m, s)| (public.as_str(), m.as_slice(), s.as_str()))
+            .collect();
+        assert_eq!(verify_batch(&triples), 7);
+        for (i, (m, s)) in messages.iter().zip(&signatures).enumerate() {
+            let result = verify(&public, m, s, "report");
+            assert_eq!(result.is_ok(), i != 3, "signature {i}");
+        }
+        // A remembered signature still binds its bytes: other bytes are checked afresh.
+        assert!(verify(&public, b"report 9", &signatures[0], "report").is_err());
+        assert_eq!(verify_batch(&triples), 7, "the good ones are remembered");
     }
 }
