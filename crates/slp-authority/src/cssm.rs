@@ -647,18 +647,26 @@ impl Authority {
         for (i, entry) in data.reports.iter().enumerate() {
             let field = format!("data.reports[{i}]");
             let (udi, tag, doc) = usage_document(entry, &field)?;
-            documents.push((field, entry.sudi.clone(), udi, tag, doc.to_xml()));
+            let label = format!("reportusage {field} of {udi}");
+            documents.push((label, entry.sudi.clone(), tag, doc.to_xml(), udi));
         }
         let (account, va) = self.va_by_ids(principal, smart_account, virtual_account).await?;
-        // The signatures are checked in one batch, on a blocking thread, before the store's
-        // writer is taken: requests verify in parallel, and the ingest below finds them checked.
+        // The CPU work is done on a blocking thread before the store's writer is taken, so that
+        // requests do it in parallel: the signatures are checked in one batch (the ingest below
+        // finds them checked) and every document is read.
         let triples = signature_triples(data);
-        let _ = tokio::task::spawn_blocking(move || {
+        let (documents, prepared) = tokio::task::spawn_blocking(move || {
             let borrowed: Vec<keys::Triple<'_>> =
                 triples.iter().map(|(k, b, s)| (k.as_str(), b.as_bytes(), s.as_str())).collect();
-            keys::verify_batch(&borrowed)
+            keys::verify_batch(&borrowed);
+            let prepared: Vec<crate::upload::Prepared> = documents
+                .iter()
+                .map(|(label, _, _, xml, _)| crate::upload::prepare(label, xml.as_bytes()))
+                .collect();
+            (documents, prepared)
         })
-        .await;
+        .await
+        .map_err(|err| bad("data.reports".to_owned(), format!("could not be read: {err}")))?;
         let poll_id = poll_id_of(ACKNOWLEDGEMENTS, va.id, data)?;
         let mut tx = self.store.begin().await?;
         tx.lock_va(va.id).await?;
@@ -669,10 +677,11 @@ impl Authority {
         }
         let mut acknowledgements = Vec::new();
         let ingest = crate::upload::Ingest::default();
-        for (field, sudi, udi, tag, xml) in documents {
-            let label = format!("reportusage {field} of {udi}");
-            let outcome =
-                self.ingest_in(&mut tx, &ingest, &account, &va, &label, xml.as_bytes()).await?;
+        let digests: Vec<String> = prepared.iter().map(|p| p.sha256().to_owned()).collect();
+        let udis: Vec<String> = documents.iter().map(|d| d.4.clone()).collect();
+        ingest.prefetch(&mut tx, va.id, &digests, &udis).await?;
+        for ((_, sudi, tag, _, _), prepared) in documents.into_iter().zip(prepared) {
+            let outcome = self.ingest_prepared(&mut tx, &ingest, &account, &va, prepared).await?;
             acknowledgements.push(Acknowledgement {
                 sudi,
                 software_tag_identifier: tag,

@@ -28,8 +28,75 @@ use crate::{Authority, AuthorityError, BundleOutcome, Result, UploadOutcome, pol
 /// A report read and verified.
 struct Checked {
     envelope: String,
+    parsed: Envelope,
     report: Report,
     udi: String,
+}
+
+/// A document read as far as it can be without the store: its SHA-256, the parsed document
+/// and its RUM reports. Made before the store's writer is taken (for a request's documents, on
+/// a blocking thread); errors are kept and raised where the ingest would meet them.
+pub(crate) struct Prepared {
+    file: String,
+    sha256: String,
+    parsed: Result<(Document, Result<Vec<Checked>>)>,
+}
+
+impl Prepared {
+    /// Hex SHA-256 of the document's bytes.
+    pub(crate) fn sha256(&self) -> &str {
+        &self.sha256
+    }
+}
+
+/// Reads `bytes` (a `<smartLicense>` document) named `file`: UTF-8, XML, and every RUM report.
+pub(crate) fn prepare(file: &str, bytes: &[u8]) -> Prepared {
+    let sha256: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let parsed = std::str::from_utf8(bytes)
+        .map_err(|err| AuthorityError::Refused {
+            file: file.to_owned(),
+            reason: format!("not UTF-8 text: {err}"),
+        })
+        .and_then(|text| {
+            Document::parse(text)
+                .map_err(|source| AuthorityError::Wire { file: file.to_owned(), error: source })
+        })
+        .map(|doc| {
+            let reports = read_reports(file, &doc);
+            (doc, reports)
+        });
+    Prepared { file: file.to_owned(), sha256, parsed }
+}
+
+/// Every RUM report of a document, parsed; the first malformed one refuses the file.
+fn read_reports(file: &str, doc: &Document) -> Result<Vec<Checked>> {
+    let refused = |reason: String| AuthorityError::Refused { file: file.to_owned(), reason };
+    let mut reports = Vec::new();
+    for (index, text) in doc.reports.iter().enumerate() {
+        let envelope = Envelope::parse(text)
+            .map_err(|e| refused(format!("RUM report #{} is malformed: {e}", index + 1)))?;
+        let report = envelope.report().map_err(|e| {
+            refused(format!(
+                "RUM report #{} of {} is malformed: {e}",
+                index + 1,
+                udi_text(&envelope.signature.sudi)
+            ))
+        })?;
+        let udi = report.udi.to_string();
+        if udi_text(&envelope.signature.sudi) != udi {
+            return Err(AuthorityError::Report {
+                file: file.to_owned(),
+                udi,
+                report_id: report.report_id,
+                reason: format!(
+                    "signed for {}, not the UDI in its payload",
+                    udi_text(&envelope.signature.sudi)
+                ),
+            });
+        }
+        reports.push(Checked { envelope: text.clone(), parsed: envelope, report, udi });
+    }
+    Ok(reports)
 }
 
 /// Where a UDI stands before the upload is applied.
@@ -236,16 +303,28 @@ impl Authority {
         file_name: &str,
         bytes: &[u8],
     ) -> Result<UploadOutcome> {
-        let file = file_name.to_owned();
+        let prepared = prepare(file_name, bytes);
+        self.ingest_prepared(tx, ingest, account_row, va_row, prepared).await
+    }
+
+    /// [`Authority::ingest_in`] of a document [`prepare`]d before.
+    pub(crate) async fn ingest_prepared(
+        &self,
+        tx: &mut Tx,
+        ingest: &Ingest,
+        account_row: &Account,
+        va_row: &VirtualAccount,
+        prepared: Prepared,
+    ) -> Result<UploadOutcome> {
+        let Prepared { file, sha256, parsed } = prepared;
         let now = self.now();
-        let sha256: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
         tx.lock_va(va_row.id).await?;
-        if let Some(previous) = tx.upload_by_sha(va_row.id, &sha256).await? {
+        if let Some((ack, pi_count)) = ingest.upload_by_sha(tx, va_row.id, &sha256).await? {
             tracing::info!(file = %file, va = %va_row.name, "byte-identical upload: stored ACK returned");
             return Ok(UploadOutcome {
-                ack: previous.ack,
+                ack,
                 replayed: true,
-                product_instances: usize::try_from(previous.pi_count).unwrap_or(0),
+                product_instances: usize::try_from(pi_count).unwrap_or(0),
                 accepted: 0,
                 duplicate: 0,
                 trust_codes: 0,
@@ -254,12 +333,7 @@ impl Authority {
                 policy: false,
             });
         }
-        let text = std::str::from_utf8(bytes).map_err(|err| AuthorityError::Refused {
-            file: file.clone(),
-            reason: format!("not UTF-8 text: {err}"),
-        })?;
-        let doc = Document::parse(text)
-            .map_err(|source| AuthorityError::Wire { file: file.clone(), error: source })?;
+        let (doc, reports) = parsed?;
         let mut job = Job {
             authority: self,
             file,
@@ -268,23 +342,89 @@ impl Authority {
             now,
             ingest,
         };
-        job.run(tx, &doc, &sha256).await
+        job.run(tx, &doc, &sha256, reports).await
     }
 }
 
-/// What the documents of one request share: the policy in force (looked up once) and the
-/// activity log (written once, in order, by [`Ingest::flush`] before the commit).
+/// What the documents of one request share, so that the store is asked once per request rather
+/// than once per document: the policy in force, the uploads and product instances looked up
+/// ahead ([`Ingest::prefetch`]), and what is written at the end ([`Ingest::flush`], before the
+/// commit): the activity log and the upload records.
 #[derive(Default)]
 pub(crate) struct Ingest {
     policy: std::sync::Mutex<Option<(i64, Option<slp_store::PolicyRecord>)>>,
     events: std::sync::Mutex<Vec<NewEvent>>,
+    /// Looked up ahead, by digest; each answer is used once (a second document with the same
+    /// digest finds the first one's record in `uploads`).
+    known_uploads: std::sync::Mutex<BTreeMap<String, Option<slp_store::Upload>>>,
+    /// Uploads recorded by this request, written by `flush`.
+    uploads: std::sync::Mutex<Vec<NewUpload>>,
+    /// Looked up ahead, by UDI; each answer is used once, so that a product instance changed by
+    /// one document is read from the store by the next.
+    known_pis: std::sync::Mutex<BTreeMap<String, Option<ProductInstance>>>,
 }
 
 impl Ingest {
-    /// Writes the events of every document ingested so far.
+    /// Looks up in two statements the uploads and product instances the documents will ask for.
+    pub(crate) async fn prefetch(
+        &self,
+        tx: &mut Tx,
+        va_id: i64,
+        digests: &[String],
+        udis: &[String],
+    ) -> Result<()> {
+        let found = tx.uploads_by_sha(va_id, digests).await?;
+        if let Ok(mut known) = self.known_uploads.lock() {
+            for digest in digests {
+                let hit = found.iter().find(|u| u.sha256 == *digest).cloned();
+                known.insert(digest.clone(), hit);
+            }
+        }
+        let found = tx.pis_by_udi(udis).await?;
+        if let Ok(mut known) = self.known_pis.lock() {
+            for udi in udis {
+                known.insert(udi.clone(), found.iter().find(|p| p.udi == *udi).cloned());
+            }
+        }
+        Ok(())
+    }
+
+    /// The earlier upload of these bytes, if any: recorded by this request, looked up ahead,
+    /// or in the store.
+    async fn upload_by_sha(
+        &self,
+        tx: &mut Tx,
+        va_id: i64,
+        digest: &str,
+    ) -> Result<Option<(String, i64)>> {
+        let pending = self.uploads.lock().ok().and_then(|uploads| {
+            uploads.iter().find(|u| u.sha256 == digest).map(|u| (u.ack.clone(), u.pi_count))
+        });
+        if pending.is_some() {
+            return Ok(pending);
+        }
+        let ahead = self.known_uploads.lock().ok().and_then(|mut known| known.remove(digest));
+        let found = match ahead {
+            Some(found) => found,
+            None => tx.upload_by_sha(va_id, digest).await?,
+        };
+        Ok(found.map(|u| (u.ack, u.pi_count)))
+    }
+
+    async fn pi_by_udi(&self, tx: &mut Tx, udi: &str) -> Result<Option<ProductInstance>> {
+        let ahead = self.known_pis.lock().ok().and_then(|mut known| known.remove(udi));
+        match ahead {
+            Some(found) => Ok(found),
+            None => Ok(tx.pi_by_udi(udi).await?),
+        }
+    }
+
+    /// Writes the events and upload records of every document ingested so far.
     pub(crate) async fn flush(&self, tx: &mut Tx) -> Result<()> {
         let events = self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
         tx.log_many(&events).await?;
+        let uploads = self.uploads.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
+        tx.insert_uploads(&uploads).await?;
         Ok(())
     }
 }
@@ -452,7 +592,13 @@ impl Job<'_> {
         Ok(signed)
     }
 
-    async fn run(&mut self, tx: &mut Tx, doc: &Document, sha256: &str) -> Result<UploadOutcome> {
+    async fn run(
+        &mut self,
+        tx: &mut Tx,
+        doc: &Document,
+        sha256: &str,
+        reports: Result<Vec<Checked>>,
+    ) -> Result<UploadOutcome> {
         let now_ts = self.now.timestamp();
         let issued_at = rfc3339(self.now);
         let authority_key = self.authority.public_key();
@@ -523,33 +669,10 @@ impl Job<'_> {
             trust.insert(udi, request.public_key);
         }
 
-        // ---- reports: read every one before deciding anything ------------------------------
-        let mut reports: Vec<Checked> = Vec::new();
-        for (index, text) in doc.reports.iter().enumerate() {
-            let envelope = Envelope::parse(text).map_err(|e| {
-                self.refused(format!("RUM report #{} is malformed: {e}", index + 1))
-            })?;
-            let report = envelope.report().map_err(|e| {
-                self.refused(format!(
-                    "RUM report #{} of {} is malformed: {e}",
-                    index + 1,
-                    udi_text(&envelope.signature.sudi)
-                ))
-            })?;
-            let udi = report.udi.to_string();
-            if udi_text(&envelope.signature.sudi) != udi {
-                return Err(AuthorityError::Report {
-                    file: self.file.clone(),
-                    udi,
-                    report_id: report.report_id,
-                    reason: format!(
-                        "signed for {}, not the UDI in its payload",
-                        udi_text(&envelope.signature.sudi)
-                    ),
-                });
-            }
-            in_units(&udi)?;
-            reports.push(Checked { envelope: text.clone(), report, udi });
+        // ---- reports: read every one (in `prepare`) before deciding anything ---------------
+        let reports = reports?;
+        for checked in &reports {
+            in_units(&checked.udi)?;
         }
 
         // ---- authorization requests and returns --------------------------------------------
@@ -594,7 +717,7 @@ impl Job<'_> {
         udis.extend(returns.iter().map(|(u, _)| u.clone()));
         let mut bindings: BTreeMap<String, Binding> = BTreeMap::new();
         for udi in &udis {
-            let existing = tx.pi_by_udi(udi).await?;
+            let existing = self.ingest.pi_by_udi(tx, udi).await?;
             if let Some(pi) = &existing
                 && pi.va_id != self.va.id
             {
@@ -640,8 +763,7 @@ impl Job<'_> {
         // ---- every report must carry its device's signature --------------------------------
         for checked in &reports {
             let key = bindings.get(&checked.udi).map(|b| b.key.as_str()).unwrap_or_default();
-            let envelope = Envelope::parse(&checked.envelope).map_err(|e| self.wire(e))?;
-            envelope.verify(key).map_err(|e| AuthorityError::Report {
+            checked.parsed.verify(key).map_err(|e| AuthorityError::Report {
                 file: self.file.clone(),
                 udi: checked.udi.clone(),
                 report_id: checked.report.report_id,
@@ -792,19 +914,16 @@ impl Job<'_> {
         }
         for ((udi, tag), row) in newest {
             let pi = pi_of(&udi)?;
-            let current = tx.usage(pi.id, &tag).await?;
-            if current.is_none_or(|u| (row.end_time, row.report_id) > (u.as_of, u.report_id)) {
-                tx.set_usage(&Usage {
-                    pi_id: pi.id,
-                    udi: udi.clone(),
-                    entitlement_tag: tag.clone(),
-                    feature: license::feature_name(&tag),
-                    count: row.count,
-                    as_of: row.end_time,
-                    report_id: row.report_id,
-                })
-                .await?;
-            }
+            tx.set_usage_if_newer(&Usage {
+                pi_id: pi.id,
+                udi: udi.clone(),
+                feature: license::feature_name(&tag),
+                entitlement_tag: tag,
+                count: row.count,
+                as_of: row.end_time,
+                report_id: row.report_id,
+            })
+            .await?;
         }
         for udi in reports.iter().map(|r| r.udi.as_str()).collect::<BTreeSet<_>>() {
             let of_udi: Vec<&AckedReport> =
@@ -921,17 +1040,18 @@ impl Job<'_> {
 
         let product_instances = pis.len();
         let report_count = i64::try_from(reports.len()).unwrap_or(i64::MAX);
-        tx.insert_upload(&NewUpload {
-            va_id: self.va.id,
-            file_name: self.file.clone(),
-            sha256: sha256.to_owned(),
-            uploaded_at: now_ts,
-            status: "Processed".to_owned(),
-            pi_count: i64::try_from(product_instances).unwrap_or(i64::MAX),
-            report_count,
-            ack: ack.clone(),
-        })
-        .await?;
+        if let Ok(mut uploads) = self.ingest.uploads.lock() {
+            uploads.push(NewUpload {
+                va_id: self.va.id,
+                file_name: self.file.clone(),
+                sha256: sha256.to_owned(),
+                uploaded_at: now_ts,
+                status: "Processed".to_owned(),
+                pi_count: i64::try_from(product_instances).unwrap_or(i64::MAX),
+                report_count,
+                ack: ack.clone(),
+            });
+        }
         self.note(self.event(
             active.as_deref(),
             format!(

@@ -526,6 +526,25 @@ impl Tx {
         row.as_ref().map(pi).transpose().map_err(db("finding a product instance"))
     }
 
+    /// The registered product instances among `udis` (one statement; absent ones left out).
+    pub async fn pis_by_udi(&mut self, udis: &[String]) -> Result<Vec<ProductInstance>> {
+        let mut out = Vec::new();
+        for chunk in udis.chunks(1_000) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("{PI} WHERE udi IN ({})", marks.join(", "));
+            let mut query = sqlx::query(&sql);
+            for udi in chunk {
+                query = query.bind(udi);
+            }
+            let rows =
+                query.fetch_all(&mut *self.tx).await.map_err(db("finding product instances"))?;
+            for row in &rows {
+                out.push(pi(row).map_err(db("finding product instances"))?);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn insert_pi(&mut self, new: &NewProductInstance) -> Result<ProductInstance> {
         // ON CONFLICT DO NOTHING instead of a savepoint around a failing insert: one round trip.
         let row = sqlx::query(
@@ -769,6 +788,27 @@ impl Tx {
         Ok(())
     }
 
+    /// Records usage unless the stored usage of that instance and license comes from a newer
+    /// report (by end time, then report id): one statement.
+    pub async fn set_usage_if_newer(&mut self, new: &Usage) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO usage (pi_id, entitlement_tag, feature, count, as_of, report_id) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (pi_id, entitlement_tag) DO UPDATE SET feature = excluded.feature, count = excluded.count, \
+             as_of = excluded.as_of, report_id = excluded.report_id \
+             WHERE excluded.as_of > usage.as_of OR (excluded.as_of = usage.as_of AND excluded.report_id > usage.report_id)",
+        )
+        .bind(new.pi_id)
+        .bind(&new.entitlement_tag)
+        .bind(&new.feature)
+        .bind(new.count)
+        .bind(new.as_of)
+        .bind(new.report_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("recording usage"))?;
+        Ok(())
+    }
+
     /// The usage of every product instance of a virtual account.
     pub async fn va_usage(&mut self, va_id: i64) -> Result<Vec<Usage>> {
         let rows = sqlx::query(
@@ -792,6 +832,69 @@ impl Tx {
             .await
             .map_err(db("finding an upload"))?;
         row.as_ref().map(upload).transpose().map_err(db("finding an upload"))
+    }
+
+    /// The uploads of a virtual account among `digests` (one statement; absent ones left out).
+    pub async fn uploads_by_sha(&mut self, va_id: i64, digests: &[String]) -> Result<Vec<Upload>> {
+        let mut out = Vec::new();
+        for chunk in digests.chunks(1_000) {
+            let marks: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+            let sql = format!("{UPLOAD} WHERE va_id = $1 AND sha256 IN ({})", marks.join(", "));
+            let mut query = sqlx::query(&sql).bind(va_id);
+            for digest in chunk {
+                query = query.bind(digest);
+            }
+            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("finding uploads"))?;
+            for row in &rows {
+                out.push(upload(row).map_err(db("finding uploads"))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records several uploads in multi-row statements; one whose digest the virtual account
+    /// has already is refused ([`StoreError::Duplicate`]) and the caller rolls back.
+    pub async fn insert_uploads(&mut self, uploads: &[NewUpload]) -> Result<()> {
+        // 8 parameters a row.
+        for chunk in uploads.chunks(1_000) {
+            let mut sql = String::from(
+                "INSERT INTO uploads (va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let n = i * 8;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let marks: Vec<String> = (n + 1..=n + 8).map(|m| format!("${m}")).collect();
+                sql.push_str(&format!("({})", marks.join(", ")));
+            }
+            sql.push_str(" ON CONFLICT (va_id, sha256) DO NOTHING RETURNING sha256");
+            let mut query = sqlx::query(&sql);
+            for new in chunk {
+                query = query
+                    .bind(new.va_id)
+                    .bind(&new.file_name)
+                    .bind(&new.sha256)
+                    .bind(new.uploaded_at)
+                    .bind(&new.status)
+                    .bind(new.pi_count)
+                    .bind(new.report_count)
+                    .bind(&new.ack);
+            }
+            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("recording uploads"))?;
+            let stored: Vec<String> = rows
+                .iter()
+                .map(|row| row.try_get::<String, _>("sha256"))
+                .collect::<sqlx::Result<_>>()
+                .map_err(db("recording uploads"))?;
+            if let Some(missing) = chunk.iter().find(|u| !stored.contains(&u.sha256)) {
+                return Err(StoreError::Duplicate {
+                    what: "upload",
+                    value: missing.file_name.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub async fn insert_upload(&mut self, new: &NewUpload) -> Result<Upload> {

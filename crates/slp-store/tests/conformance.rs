@@ -100,6 +100,7 @@ conformance!(
     virtual_accounts_are_unique_per_account,
     licenses_and_product_instances,
     reports_are_unique_per_udi_and_id,
+    a_batch_of_reports_stores_only_the_new_ones,
     usage_is_one_row_per_instance_and_tag,
     uploads_are_unique_per_va_and_digest,
     authorization_codes_reserve_until_returned,
@@ -107,6 +108,7 @@ conformance!(
     a_smart_account_policy_applies_where_a_virtual_account_has_none,
     a_dropped_transaction_changes_nothing,
     events_are_kept_in_order,
+    events_written_together_keep_their_order,
     move_requests_are_decided_once,
     a_scheduled_run_is_claimed_once,
     id_tokens_count_uses_and_revoke,
@@ -263,6 +265,35 @@ async fn reports_are_unique_per_udi_and_id(h: &Harness) {
     assert_eq!(tx.report_count(lab.id).await.unwrap(), 1);
 }
 
+async fn a_batch_of_reports_stores_only_the_new_ones(h: &Harness) {
+    let (_, lab) = fixture(&h.store).await;
+    let report = |udi: &str, report_id: i64| ReceivedReport {
+        va_id: lab.id,
+        udi: udi.to_owned(),
+        report_id,
+        entitlement_tag: "regid.na".to_owned(),
+        count: 1,
+        end_time: 1_700_000_000 + report_id,
+        status: "ACCEPTED".to_owned(),
+        received_at: 10,
+        envelope: format!("{{\"payload\":\"{report_id}\"}}"),
+    };
+    let mut tx = h.store.begin().await.unwrap();
+    tx.insert_report(&report("PID:C9300,SN:1", 2)).await.unwrap();
+    // 1 500 rows: more than one statement's worth; report 2 of SN:1 is there already.
+    let mut batch: Vec<ReceivedReport> = (1..=1_500).map(|i| report("PID:C9300,SN:1", i)).collect();
+    batch.push(report("PID:C9300,SN:2", 2));
+    let stored = tx.insert_reports_new(&batch).await.unwrap();
+    assert_eq!(stored.len(), 1_500, "all but the one stored before");
+    assert!(!stored.contains(&("PID:C9300,SN:1".to_owned(), 2)));
+    assert!(stored.contains(&("PID:C9300,SN:2".to_owned(), 2)));
+    assert!(tx.insert_reports_new(&batch).await.unwrap().is_empty(), "a replay stores nothing");
+    assert!(tx.insert_reports_new(&[]).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(tx.report_count(lab.id).await.unwrap(), 1_501);
+}
+
 async fn usage_is_one_row_per_instance_and_tag(h: &Harness) {
     let (_, lab) = fixture(&h.store).await;
     let mut tx = h.store.begin().await.unwrap();
@@ -281,6 +312,14 @@ async fn usage_is_one_row_per_instance_and_tag(h: &Harness) {
     usage.as_of = 2000;
     tx.set_usage(&usage).await.unwrap();
     assert_eq!(tx.usage(sw1.id, "regid.na").await.unwrap(), Some(usage.clone()));
+    // Only a newer report (end time, then report id) replaces the usage.
+    let older = Usage { count: 7, as_of: 1500, report_id: 9, ..usage.clone() };
+    tx.set_usage_if_newer(&older).await.unwrap();
+    assert_eq!(tx.usage(sw1.id, "regid.na").await.unwrap(), Some(usage.clone()));
+    let same_time_later_id = Usage { count: 3, report_id: 2, ..usage.clone() };
+    tx.set_usage_if_newer(&same_time_later_id).await.unwrap();
+    assert_eq!(tx.usage(sw1.id, "regid.na").await.unwrap(), Some(same_time_later_id.clone()));
+    tx.set_usage(&usage).await.unwrap();
     assert_eq!(tx.va_usage(lab.id).await.unwrap(), vec![usage]);
     assert_eq!(tx.usage(sw1.id, "regid.other").await.unwrap(), None);
     tx.commit().await.unwrap();
@@ -414,6 +453,30 @@ async fn a_dropped_transaction_changes_nothing(h: &Harness) {
     tx.rollback().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
     assert_eq!(tx.va_by_name(account.id, "Gone").await.unwrap(), None);
+}
+
+async fn events_written_together_keep_their_order(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let events: Vec<NewEvent> = (0..2_500)
+        .map(|i| NewEvent {
+            at: i,
+            account_id: Some(account.id),
+            va_id: (i % 2 == 0).then_some(lab.id),
+            udi: None,
+            message: format!("event {i}"),
+            actor: "system".to_owned(),
+        })
+        .collect();
+    let mut tx = h.store.begin().await.unwrap();
+    tx.log_many(&events).await.unwrap();
+    tx.log_many(&[]).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    let all: Vec<String> =
+        tx.events(account.id, None).await.unwrap().into_iter().map(|e| e.message).collect();
+    let expected: Vec<String> = (0..2_500).map(|i| format!("event {i}")).collect();
+    assert_eq!(all, expected);
+    assert_eq!(tx.events(account.id, Some(lab.id)).await.unwrap().len(), 1_250);
 }
 
 async fn events_are_kept_in_order(h: &Harness) {
