@@ -357,6 +357,8 @@ pub(crate) struct Ingest {
     /// Looked up ahead, by digest; each answer is used once (a second document with the same
     /// digest finds the first one's record in `uploads`).
     known_uploads: std::sync::Mutex<BTreeMap<String, Option<slp_store::Upload>>>,
+    /// Usage from this request's reports, newest per instance and license, written by `flush`.
+    usage: std::sync::Mutex<BTreeMap<(i64, String), Usage>>,
     /// Uploads recorded by this request, written by `flush`.
     uploads: std::sync::Mutex<Vec<NewUpload>>,
     /// Looked up ahead, by UDI; each answer is used once, so that a product instance changed by
@@ -423,6 +425,9 @@ impl Ingest {
     pub(crate) async fn flush(&self, tx: &mut Tx) -> Result<()> {
         let events = self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
         tx.log_many(&events).await?;
+        let usage = self.usage.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
+        let usage: Vec<Usage> = usage.into_values().collect();
+        tx.set_usages_if_newer(&usage).await?;
         let uploads = self.uploads.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
         tx.insert_uploads(&uploads).await?;
         Ok(())
@@ -914,7 +919,7 @@ impl Job<'_> {
         }
         for ((udi, tag), row) in newest {
             let pi = pi_of(&udi)?;
-            tx.set_usage_if_newer(&Usage {
+            let usage = Usage {
                 pi_id: pi.id,
                 udi: udi.clone(),
                 feature: license::feature_name(&tag),
@@ -922,8 +927,15 @@ impl Job<'_> {
                 count: row.count,
                 as_of: row.end_time,
                 report_id: row.report_id,
-            })
-            .await?;
+            };
+            // Written with the request's other usage by `Ingest::flush`, the newest kept.
+            if let Ok(mut pending) = self.ingest.usage.lock() {
+                let slot =
+                    pending.entry((pi.id, usage.entitlement_tag.clone())).or_insert(usage.clone());
+                if (usage.as_of, usage.report_id) > (slot.as_of, slot.report_id) {
+                    *slot = usage;
+                }
+            }
         }
         for udi in reports.iter().map(|r| r.udi.as_str()).collect::<BTreeSet<_>>() {
             let of_udi: Vec<&AckedReport> =

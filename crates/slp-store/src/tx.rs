@@ -809,6 +809,42 @@ impl Tx {
         Ok(())
     }
 
+    /// [`Tx::set_usage_if_newer`] for many rows in multi-row statements. At most one row per
+    /// instance and license (the caller keeps the newest).
+    pub async fn set_usages_if_newer(&mut self, rows: &[Usage]) -> Result<()> {
+        // 6 parameters a row.
+        for chunk in rows.chunks(1_000) {
+            let mut sql = String::from(
+                "INSERT INTO usage (pi_id, entitlement_tag, feature, count, as_of, report_id) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let n = i * 6;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let marks: Vec<String> = (n + 1..=n + 6).map(|m| format!("${m}")).collect();
+                sql.push_str(&format!("({})", marks.join(", ")));
+            }
+            sql.push_str(
+                " ON CONFLICT (pi_id, entitlement_tag) DO UPDATE SET feature = excluded.feature, count = excluded.count, \
+                 as_of = excluded.as_of, report_id = excluded.report_id \
+                 WHERE excluded.as_of > usage.as_of OR (excluded.as_of = usage.as_of AND excluded.report_id > usage.report_id)",
+            );
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(row.pi_id)
+                    .bind(&row.entitlement_tag)
+                    .bind(&row.feature)
+                    .bind(row.count)
+                    .bind(row.as_of)
+                    .bind(row.report_id);
+            }
+            query.execute(&mut *self.tx).await.map_err(db("recording usage"))?;
+        }
+        Ok(())
+    }
+
     /// The usage of every product instance of a virtual account.
     pub async fn va_usage(&mut self, va_id: i64) -> Result<Vec<Usage>> {
         let rows = sqlx::query(

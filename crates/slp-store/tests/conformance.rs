@@ -319,8 +319,18 @@ async fn usage_is_one_row_per_instance_and_tag(h: &Harness) {
     let same_time_later_id = Usage { count: 3, report_id: 2, ..usage.clone() };
     tx.set_usage_if_newer(&same_time_later_id).await.unwrap();
     assert_eq!(tx.usage(sw1.id, "regid.na").await.unwrap(), Some(same_time_later_id.clone()));
+    // Many at once: a new license row, and an older report that changes nothing.
+    let other = Usage {
+        entitlement_tag: "regid.da".to_owned(),
+        feature: "dna-advantage".to_owned(),
+        ..usage.clone()
+    };
+    tx.set_usages_if_newer(&[other.clone(), older.clone()]).await.unwrap();
+    assert_eq!(tx.usage(sw1.id, "regid.da").await.unwrap(), Some(other.clone()));
+    assert_eq!(tx.usage(sw1.id, "regid.na").await.unwrap(), Some(same_time_later_id.clone()));
+    tx.set_usages_if_newer(&[]).await.unwrap();
     tx.set_usage(&usage).await.unwrap();
-    assert_eq!(tx.va_usage(lab.id).await.unwrap(), vec![usage]);
+    assert_eq!(tx.va_usage(lab.id).await.unwrap(), vec![other, usage]);
     assert_eq!(tx.usage(sw1.id, "regid.other").await.unwrap(), None);
     tx.commit().await.unwrap();
 }
