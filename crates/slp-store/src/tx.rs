@@ -197,6 +197,15 @@ const PI: &str = "SELECT id, va_id, udi, hostname, public_key, trust_id, trusted
 const UPLOAD: &str = "SELECT id, va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack FROM uploads";
 const AUTHORIZATION: &str = "SELECT id, code_id, va_id, udi, entitlement_tag, feature, count, issued_at, returned_at, return_code FROM authorizations";
 
+/// `($1, $2, …), ($k+1, …), …`: the VALUES of a multi-row insert of `rows` rows.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let marks: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+        format!("({})", marks.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 impl Tx {
     pub(crate) fn new(
         tx: Transaction<'static, Any>,
@@ -704,24 +713,7 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO reports (va_id, udi, report_id, entitlement_tag, count, end_time, status, received_at, envelope) VALUES ",
             );
-            for i in 0..chunk.len() {
-                let n = i * 9;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6,
-                    n + 7,
-                    n + 8,
-                    n + 9
-                ));
-            }
+            sql.push_str(&placeholders(chunk.len(), 9));
             sql.push_str(" ON CONFLICT (udi, report_id) DO NOTHING RETURNING udi, report_id");
             let mut query = sqlx::query(&sql);
             for report in chunk {
@@ -817,14 +809,7 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO usage (pi_id, entitlement_tag, feature, count, as_of, report_id) VALUES ",
             );
-            for i in 0..chunk.len() {
-                let n = i * 6;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                let marks: Vec<String> = (n + 1..=n + 6).map(|m| format!("${m}")).collect();
-                sql.push_str(&format!("({})", marks.join(", ")));
-            }
+            sql.push_str(&placeholders(chunk.len(), 6));
             sql.push_str(
                 " ON CONFLICT (pi_id, entitlement_tag) DO UPDATE SET feature = excluded.feature, count = excluded.count, \
                  as_of = excluded.as_of, report_id = excluded.report_id \
@@ -896,14 +881,7 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO uploads (va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack) VALUES ",
             );
-            for i in 0..chunk.len() {
-                let n = i * 8;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                let marks: Vec<String> = (n + 1..=n + 8).map(|m| format!("${m}")).collect();
-                sql.push_str(&format!("({})", marks.join(", ")));
-            }
+            sql.push_str(&placeholders(chunk.len(), 8));
             sql.push_str(" ON CONFLICT (va_id, sha256) DO NOTHING RETURNING sha256");
             let mut query = sqlx::query(&sql);
             for new in chunk {
@@ -1433,21 +1411,7 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO events (at, account_id, va_id, udi, message, actor) VALUES ",
             );
-            for i in 0..chunk.len() {
-                let n = i * 6;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6
-                ));
-            }
+            sql.push_str(&placeholders(chunk.len(), 6));
             let mut query = sqlx::query(&sql);
             for event in chunk {
                 query = query
