@@ -98,7 +98,7 @@ enum Command {
     /// Product instances of a virtual account.
     #[command(subcommand)]
     Pi(PiCmd),
-    /// The reporting policy of a virtual account.
+    /// Reporting policies: a virtual account's, or a smart account's for its virtual accounts without one.
     #[command(subcommand)]
     Policy(PolicyCmd),
     /// The activity log.
