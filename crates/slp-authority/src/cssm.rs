@@ -666,7 +666,9 @@ impl Authority {
             (documents, prepared)
         })
         .await
-        .map_err(|err| bad("data.reports".to_owned(), format!("could not be read: {err}")))?;
+        // Only a bug (a panic in the pure code above) ends the task early: it is not the
+        // client's fault, so it is not answered as a bad request; the panic goes on.
+        .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
         let poll_id = poll_id_of(ACKNOWLEDGEMENTS, va.id, data)?;
         let mut tx = self.store.begin().await?;
         tx.lock_va(va.id).await?;
