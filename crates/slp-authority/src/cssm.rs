@@ -681,7 +681,8 @@ impl Authority {
         let ingest = crate::upload::Ingest::default();
         let digests: Vec<String> = prepared.iter().map(|p| p.sha256().to_owned()).collect();
         let udis: Vec<String> = documents.iter().map(|d| d.4.clone()).collect();
-        ingest.prefetch(&mut tx, va.id, &digests, &udis).await?;
+        let reports: Vec<(String, i64)> = prepared.iter().flat_map(|p| p.report_keys()).collect();
+        ingest.prefetch(&mut tx, va.id, &digests, &udis, &reports).await?;
         for ((_, sudi, tag, _, _), prepared) in documents.into_iter().zip(prepared) {
             let outcome = self.ingest_prepared(&mut tx, &ingest, &account, &va, prepared).await?;
             acknowledgements.push(Acknowledgement {

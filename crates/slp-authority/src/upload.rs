@@ -47,6 +47,17 @@ impl Prepared {
     pub(crate) fn sha256(&self) -> &str {
         &self.sha256
     }
+
+    /// (UDI, report id) of every report read (none if the document is unreadable).
+    pub(crate) fn report_keys(&self) -> impl Iterator<Item = (String, i64)> + '_ {
+        let checked: &[Checked] = match &self.parsed {
+            Ok((_, Ok(reports))) => reports,
+            _ => &[],
+        };
+        checked
+            .iter()
+            .filter_map(|c| Some((c.udi.clone(), i64::try_from(c.report.report_id).ok()?)))
+    }
 }
 
 /// Reads `bytes` (a `<smartLicense>` document) named `file`: UTF-8, XML, and every RUM report.
@@ -364,17 +375,34 @@ pub(crate) struct Ingest {
     /// Looked up ahead, by UDI; each answer is used once, so that a product instance changed by
     /// one document is read from the store by the next.
     known_pis: std::sync::Mutex<BTreeMap<String, Option<ProductInstance>>>,
+    /// Whether a report (UDI, report id) is stored already or taken by this request: looked up
+    /// ahead ([`Ingest::prefetch`]) or when a document first names it.
+    known_reports: std::sync::Mutex<BTreeMap<(String, i64), bool>>,
+    /// Reports new to the store, taken by this request's documents, written by `flush`.
+    reports: std::sync::Mutex<Vec<ReceivedReport>>,
+    /// Contact recorded by this request: product instance id → (hostname, when), written by
+    /// `flush`.
+    touches: std::sync::Mutex<BTreeMap<i64, (Option<String>, i64)>>,
 }
 
 impl Ingest {
-    /// Looks up in two statements the uploads and product instances the documents will ask for.
+    /// Looks up in three statements the uploads, product instances and reports (UDI, report
+    /// id) the documents will ask for.
     pub(crate) async fn prefetch(
         &self,
         tx: &mut Tx,
         va_id: i64,
         digests: &[String],
         udis: &[String],
+        reports: &[(String, i64)],
     ) -> Result<()> {
+        let stored: BTreeSet<(String, i64)> =
+            tx.existing_reports(reports).await?.into_iter().collect();
+        if let Ok(mut known) = self.known_reports.lock() {
+            for key in reports {
+                known.insert(key.clone(), stored.contains(key));
+            }
+        }
         let found = tx.uploads_by_sha(va_id, digests).await?;
         if let Ok(mut known) = self.known_uploads.lock() {
             for digest in digests {
@@ -421,8 +449,80 @@ impl Ingest {
         }
     }
 
-    /// Writes the events and upload records of every document ingested so far.
+    /// Takes for this request the reports of `rows` that are neither stored nor taken by an
+    /// earlier document of the request, and returns their (UDI, report id); `flush` stores them.
+    async fn take_new_reports(
+        &self,
+        tx: &mut Tx,
+        rows: &[ReceivedReport],
+    ) -> Result<BTreeSet<(String, i64)>> {
+        let unknown: Vec<(String, i64)> = match self.known_reports.lock() {
+            Ok(known) => rows
+                .iter()
+                .map(|r| (r.udi.clone(), r.report_id))
+                .filter(|key| !known.contains_key(key))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let stored: BTreeSet<(String, i64)> = if unknown.is_empty() {
+            BTreeSet::new()
+        } else {
+            tx.existing_reports(&unknown).await?.into_iter().collect()
+        };
+        let mut new = BTreeSet::new();
+        if let (Ok(mut known), Ok(mut pending)) = (self.known_reports.lock(), self.reports.lock()) {
+            for key in unknown {
+                let found = stored.contains(&key);
+                known.insert(key, found);
+            }
+            for row in rows {
+                let key = (row.udi.clone(), row.report_id);
+                if let Some(taken) = known.get_mut(&key)
+                    && !*taken
+                {
+                    *taken = true;
+                    new.insert(key);
+                    pending.push(row.clone());
+                }
+            }
+        }
+        Ok(new)
+    }
+
+    /// Records contact with product instance `pi_id` at `now` (`flush` writes it).
+    fn touch(&self, pi_id: i64, hostname: Option<String>, now: i64) {
+        if let Ok(mut touches) = self.touches.lock() {
+            let slot = touches.entry(pi_id).or_insert((None, now));
+            slot.1 = now;
+            if hostname.is_some() {
+                slot.0 = hostname;
+            }
+        }
+    }
+
+    /// Writes the reports, contact, usage, events and upload records of every document
+    /// ingested so far. A report taken by this request but stored meanwhile by another (a
+    /// replica that did not wait for the same lock) refuses the whole request: its ACKs would
+    /// have said ACCEPTED for a report counted elsewhere.
     pub(crate) async fn flush(&self, tx: &mut Tx) -> Result<()> {
+        let reports = self.reports.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+        let stored: BTreeSet<(String, i64)> =
+            tx.insert_reports_new(&reports).await?.into_iter().collect();
+        if let Some(lost) = reports.iter().find(|r| !stored.contains(&(r.udi.clone(), r.report_id)))
+        {
+            return Err(AuthorityError::Store(slp_store::StoreError::Duplicate {
+                what: "report",
+                value: format!("{} of {}", lost.report_id, lost.udi),
+            }));
+        }
+        let touches = self.touches.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
+        let mut by_time: BTreeMap<i64, Vec<(i64, Option<String>)>> = BTreeMap::new();
+        for (pi_id, (hostname, at)) in touches {
+            by_time.entry(at).or_default().push((pi_id, hostname));
+        }
+        for (at, touches) in by_time {
+            tx.touch_pis(&touches, at).await?;
+        }
         let events = self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
         tx.log_many(&events).await?;
         let usage = self.usage.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
@@ -810,7 +910,7 @@ impl Job<'_> {
                     pi
                 }
                 Some(mut pi) => {
-                    tx.touch_pi(pi.id, unit_hostname.as_deref(), now_ts).await?;
+                    self.ingest.touch(pi.id, unit_hostname, now_ts);
                     if binding.rebind {
                         tx.rebind_pi(pi.id, &binding.key).await?;
                         self.note(self.event(
@@ -886,8 +986,7 @@ impl Job<'_> {
                 envelope: checked.envelope.clone(),
             });
         }
-        let stored: BTreeSet<(String, i64)> =
-            tx.insert_reports_new(&rows).await?.into_iter().collect();
+        let stored = self.ingest.take_new_reports(tx, &rows).await?;
         let mut acked: Vec<AckedReport> = Vec::new();
         let (mut accepted, mut duplicate) = (0usize, 0usize);
         let mut counted: BTreeSet<(String, i64)> = BTreeSet::new();

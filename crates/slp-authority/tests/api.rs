@@ -653,6 +653,64 @@ async fn replayed_reportusage_is_idempotent() {
     assert_eq!(f.authority.uploads(SA, VA).await.unwrap().len(), 1);
 }
 
+/// The report statuses of the ACK of every entry of a reportusage poll result.
+fn ack_statuses(f: &Fixture, poll: &Value) -> Vec<Vec<(u64, String)>> {
+    poll["data"]["acknowledgements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let doc = Document::parse(&decode(&entry["smart_license"])).unwrap();
+            let item = doc.of(Kind::RumAck).next().unwrap();
+            item.verify(&f.authority.public_key(), "ACK").unwrap();
+            let ack: RumAck = item.json().unwrap();
+            ack.reports.into_iter().map(|r| (r.report_id, r.status)).collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_report_sent_twice_is_counted_once_within_and_across_requests() {
+    let f = fixture().await;
+    let token = f.token(SA, "ops", Role::Admin).await;
+    let sw1 = Device::new("FOC1");
+    let usage = path("/v2/devices/reportusage");
+    let r = |id: u64, count: u64| sw1.report(id, "network-advantage", count, T + id as i64);
+    // Two entries of one request overlap in report 2 (a relay that forwarded it twice).
+    let body = report_usage(
+        vec![sw1.usage_entry(&[r(1, 1), r(2, 2)]), sw1.usage_entry(&[r(2, 2), r(3, 3)])],
+        "overlap-1",
+    );
+    let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "acknowledgements");
+    let result =
+        f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
+    let accepted = |ids: &[(u64, &str)]| -> Vec<(u64, String)> {
+        ids.iter().map(|(id, s)| (*id, (*s).to_owned())).collect()
+    };
+    assert_eq!(
+        ack_statuses(&f, &result.body),
+        [
+            accepted(&[(1, "ACCEPTED"), (2, "ACCEPTED")]),
+            accepted(&[(2, "DUPLICATE"), (3, "ACCEPTED")])
+        ]
+    );
+    assert_eq!(f.in_use("network-advantage").await, (3, 0), "usage of the latest report, 3");
+
+    // A later request repeats report 3 and brings report 4.
+    let body = report_usage(vec![sw1.usage_entry(&[r(3, 3), r(4, 5)])], "overlap-2");
+    let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "acknowledgements");
+    let result =
+        f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
+    assert_eq!(ack_statuses(&f, &result.body), [accepted(&[(3, "DUPLICATE"), (4, "ACCEPTED")])]);
+    assert_eq!(f.in_use("network-advantage").await, (5, 0));
+    let pis = f.authority.product_instances(SA, VA).await.unwrap();
+    assert_eq!(pis.len(), 1, "one product instance, registered once");
+}
+
 #[tokio::test]
 async fn a_tampered_report_is_refused_and_nothing_is_stored() {
     let f = fixture().await;

@@ -11,6 +11,8 @@ use crate::{Backend, Result, StoreError};
 pub struct Tx {
     tx: Transaction<'static, Any>,
     backend: Backend,
+    /// Virtual accounts locked by [`Tx::lock_va`] in this transaction (each is locked once).
+    locked_vas: Vec<i64>,
     /// SQLite write transactions hold the store's write gate until they end (field order: the
     /// transaction ends before the gate opens).
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -197,13 +199,25 @@ const PI: &str = "SELECT id, va_id, udi, hostname, public_key, trust_id, trusted
 const UPLOAD: &str = "SELECT id, va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack FROM uploads";
 const AUTHORIZATION: &str = "SELECT id, code_id, va_id, udi, entitlement_tag, feature, count, issued_at, returned_at, return_code FROM authorizations";
 
-/// `($1, $2, …), ($k+1, …), …`: the VALUES of a multi-row insert of `rows` rows.
-fn placeholders(rows: usize, columns: usize) -> String {
-    let row = |r: usize| {
-        let marks: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
-        format!("({})", marks.join(", "))
-    };
-    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+/// `count` parameter marks numbered from `first`: `$first, …` on PostgreSQL, `?, …` on SQLite.
+/// SQLite is given anonymous marks in long statements because sqlx binds each numbered one by
+/// asking SQLite its name, which SQLite finds by a walk over every numbered parameter: binding
+/// thousands of them took a quadratic time. A statement must use one kind throughout, each mark
+/// once and in binding order.
+fn marks(backend: Backend, first: usize, count: usize) -> Vec<String> {
+    match backend {
+        Backend::Sqlite => vec!["?".to_owned(); count],
+        Backend::Postgres => (first..first + count).map(|i| format!("${i}")).collect(),
+    }
+}
+
+/// `($1, $2, …), ($k+1, …), …`: the VALUES of a multi-row insert of `rows` rows (see [`marks`]).
+fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
+    let all = marks(backend, 1, rows * columns);
+    all.chunks(columns.max(1))
+        .map(|row| format!("({})", row.join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Tx {
@@ -212,7 +226,7 @@ impl Tx {
         backend: Backend,
         gate: Option<tokio::sync::OwnedMutexGuard<()>>,
     ) -> Tx {
-        Tx { tx, backend, _gate: gate }
+        Tx { tx, backend, locked_vas: Vec::new(), _gate: gate }
     }
 
     /// Runs a statement that may violate a constraint inside a savepoint, so that its failure
@@ -258,14 +272,16 @@ impl Tx {
     }
 
     /// Serialises changes to one virtual account across replicas (PostgreSQL row lock; SQLite
-    /// write transactions are serialised already).
+    /// write transactions are serialised already). A second call for the same virtual account
+    /// in the same transaction asks the database nothing.
     pub async fn lock_va(&mut self, va_id: i64) -> Result<()> {
-        if self.backend == Backend::Postgres {
+        if self.backend == Backend::Postgres && !self.locked_vas.contains(&va_id) {
             sqlx::query("SELECT id FROM virtual_accounts WHERE id = $1 FOR UPDATE")
                 .bind(va_id)
                 .fetch_optional(&mut *self.tx)
                 .await
                 .map_err(db("locking a virtual account"))?;
+            self.locked_vas.push(va_id);
         }
         Ok(())
     }
@@ -539,8 +555,8 @@ impl Tx {
     pub async fn pis_by_udi(&mut self, udis: &[String]) -> Result<Vec<ProductInstance>> {
         let mut out = Vec::new();
         for chunk in udis.chunks(1_000) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("{PI} WHERE udi IN ({})", marks.join(", "));
+            let sql =
+                format!("{PI} WHERE udi IN ({})", marks(self.backend, 1, chunk.len()).join(", "));
             let mut query = sqlx::query(&sql);
             for udi in chunk {
                 query = query.bind(udi);
@@ -629,16 +645,32 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn touch_pi(&mut self, id: i64, hostname: Option<&str>, now: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE product_instances SET last_contact = $1, hostname = COALESCE($2, hostname) WHERE id = $3",
-        )
-        .bind(now)
-        .bind(hostname)
-        .bind(id)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db("updating a product instance"))?;
+    /// Records contact with product instances (id, hostname) at `now`, in multi-row statements;
+    /// a `Some` hostname replaces the stored one.
+    pub async fn touch_pis(&mut self, touches: &[(i64, Option<String>)], now: i64) -> Result<()> {
+        // 2 parameters a row and one more; SQLite allows 32 766 a statement.
+        for chunk in touches.chunks(1_000) {
+            // now, then (id, hostname) per row for the CASE, then the ids again for the IN.
+            let all = marks(self.backend, 1, 1 + 3 * chunk.len());
+            let (cases, ids) = all[1..].split_at(2 * chunk.len());
+            let whens: Vec<String> =
+                cases.chunks(2).map(|pair| format!("WHEN {} THEN {}", pair[0], pair[1])).collect();
+            let sql = format!(
+                "UPDATE product_instances SET last_contact = {}, \
+                 hostname = COALESCE(CASE id {} END, hostname) WHERE id IN ({})",
+                all[0],
+                whens.join(" "),
+                ids.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for (id, hostname) in chunk {
+                query = query.bind(*id).bind(hostname.clone());
+            }
+            for (id, _) in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *self.tx).await.map_err(db("updating product instances"))?;
+        }
         Ok(())
     }
 
@@ -699,6 +731,29 @@ impl Tx {
         Ok(())
     }
 
+    /// Which of the (UDI, report id) pairs name a report stored already (one statement per
+    /// thousand pairs).
+    pub async fn existing_reports(&mut self, keys: &[(String, i64)]) -> Result<Vec<(String, i64)>> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(1_000) {
+            let sql = format!(
+                "SELECT udi, report_id FROM reports WHERE (udi, report_id) IN (VALUES {})",
+                placeholders(self.backend, chunk.len(), 2)
+            );
+            let mut query = sqlx::query(&sql);
+            for (udi, report_id) in chunk {
+                query = query.bind(udi).bind(*report_id);
+            }
+            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("looking up reports"))?;
+            for row in rows {
+                let udi: String = row.try_get("udi").map_err(db("looking up reports"))?;
+                let id: i64 = row.try_get("report_id").map_err(db("looking up reports"))?;
+                found.push((udi, id));
+            }
+        }
+        Ok(found)
+    }
+
     /// Stores reports not stored before, in multi-row statements; returns the (UDI, report id)
     /// of those stored now. A report already stored (the same UDI and report id, from an
     /// earlier upload or a concurrent one on another replica) is left as it is and not returned.
@@ -713,7 +768,7 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO reports (va_id, udi, report_id, entitlement_tag, count, end_time, status, received_at, envelope) VALUES ",
             );
-            sql.push_str(&placeholders(chunk.len(), 9));
+            sql.push_str(&placeholders(self.backend, chunk.len(), 9));
             sql.push_str(" ON CONFLICT (udi, report_id) DO NOTHING RETURNING udi, report_id");
             let mut query = sqlx::query(&sql);
             for report in chunk {
@@ -809,7 +864,7 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO usage (pi_id, entitlement_tag, feature, count, as_of, report_id) VALUES ",
             );
-            sql.push_str(&placeholders(chunk.len(), 6));
+            sql.push_str(&placeholders(self.backend, chunk.len(), 6));
             sql.push_str(
                 " ON CONFLICT (pi_id, entitlement_tag) DO UPDATE SET feature = excluded.feature, count = excluded.count, \
                  as_of = excluded.as_of, report_id = excluded.report_id \
@@ -859,8 +914,12 @@ impl Tx {
     pub async fn uploads_by_sha(&mut self, va_id: i64, digests: &[String]) -> Result<Vec<Upload>> {
         let mut out = Vec::new();
         for chunk in digests.chunks(1_000) {
-            let marks: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
-            let sql = format!("{UPLOAD} WHERE va_id = $1 AND sha256 IN ({})", marks.join(", "));
+            let all = marks(self.backend, 1, chunk.len() + 1);
+            let sql = format!(
+                "{UPLOAD} WHERE va_id = {} AND sha256 IN ({})",
+                all[0],
+                all[1..].join(", ")
+            );
             let mut query = sqlx::query(&sql).bind(va_id);
             for digest in chunk {
                 query = query.bind(digest);
@@ -881,7 +940,7 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO uploads (va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack) VALUES ",
             );
-            sql.push_str(&placeholders(chunk.len(), 8));
+            sql.push_str(&placeholders(self.backend, chunk.len(), 8));
             sql.push_str(" ON CONFLICT (va_id, sha256) DO NOTHING RETURNING sha256");
             let mut query = sqlx::query(&sql);
             for new in chunk {
@@ -1217,6 +1276,9 @@ impl Tx {
 
     /// Undoes everything since [`Tx::savepoint`] `name` and ends it.
     pub async fn rollback_to(&mut self, name: &'static str) -> Result<()> {
+        // Row locks taken since the savepoint are released with it: forget them all (a lock
+        // taken before is only asked for again).
+        self.locked_vas.clear();
         for sql in [format!("ROLLBACK TO SAVEPOINT {name}"), format!("RELEASE SAVEPOINT {name}")] {
             sqlx::query(&sql)
                 .execute(&mut *self.tx)
@@ -1411,7 +1473,7 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO events (at, account_id, va_id, udi, message, actor) VALUES ",
             );
-            sql.push_str(&placeholders(chunk.len(), 6));
+            sql.push_str(&placeholders(self.backend, chunk.len(), 6));
             let mut query = sqlx::query(&sql);
             for event in chunk {
                 query = query

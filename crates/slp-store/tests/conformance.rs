@@ -101,6 +101,7 @@ conformance!(
     licenses_and_product_instances,
     reports_are_unique_per_udi_and_id,
     a_batch_of_reports_stores_only_the_new_ones,
+    contact_with_many_instances_is_recorded_at_once,
     usage_is_one_row_per_instance_and_tag,
     uploads_are_unique_per_va_and_digest,
     authorization_codes_reserve_until_returned,
@@ -224,7 +225,7 @@ async fn licenses_and_product_instances(h: &Harness) {
     let sw1 = tx.insert_pi(&pi(lab.id, "PID:C9300,SN:1")).await.unwrap();
     let err = tx.insert_pi(&pi(other.id, "PID:C9300,SN:1")).await.unwrap_err();
     assert!(err.to_string().contains("PID:C9300,SN:1"), "a UDI lives in one VA: {err}");
-    tx.touch_pi(sw1.id, None, 300).await.unwrap();
+    tx.touch_pis(&[(sw1.id, None)], 300).await.unwrap();
     tx.rebind_pi(sw1.id, "KEY2").await.unwrap();
     tx.set_pi_trust(sw1.id, 77, 300).await.unwrap();
     let stored = tx.pi_by_udi("PID:C9300,SN:1").await.unwrap().unwrap();
@@ -289,9 +290,44 @@ async fn a_batch_of_reports_stores_only_the_new_ones(h: &Harness) {
     assert!(stored.contains(&("PID:C9300,SN:2".to_owned(), 2)));
     assert!(tx.insert_reports_new(&batch).await.unwrap().is_empty(), "a replay stores nothing");
     assert!(tx.insert_reports_new(&[]).await.unwrap().is_empty());
+    // Looked up ahead: which of 2 001 keys (more than one statement's worth) are stored.
+    let mut keys: Vec<(String, i64)> =
+        (1..=2_000).map(|i| ("PID:C9300,SN:1".to_owned(), i)).collect();
+    keys.push(("PID:C9300,SN:3".to_owned(), 1));
+    let mut found = tx.existing_reports(&keys).await.unwrap();
+    found.sort();
+    let mut expected: Vec<(String, i64)> =
+        (1..=1_500).map(|i| ("PID:C9300,SN:1".to_owned(), i)).collect();
+    expected.sort();
+    assert_eq!(found, expected, "reports 1..=1500 of SN:1 and nothing of SN:3");
+    assert!(tx.existing_reports(&[]).await.unwrap().is_empty());
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
     assert_eq!(tx.report_count(lab.id).await.unwrap(), 1_501);
+}
+
+async fn contact_with_many_instances_is_recorded_at_once(h: &Harness) {
+    let (_, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let mut touches = Vec::new();
+    // 1 200 instances: more than one statement's worth; every third reports no hostname.
+    for i in 0..1_200_usize {
+        let pi = tx.insert_pi(&pi(lab.id, &format!("PID:C9300,SN:T{i}"))).await.unwrap();
+        let hostname = (!i.is_multiple_of(3)).then(|| format!("edge-{i}"));
+        touches.push((pi.id, hostname));
+    }
+    tx.touch_pis(&touches, 900).await.unwrap();
+    tx.touch_pis(&[], 950).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    let all = tx.pis(lab.id).await.unwrap();
+    assert_eq!(all.len(), 1_200);
+    for pi in all {
+        let i: usize = pi.udi.trim_start_matches("PID:C9300,SN:T").parse().unwrap();
+        let expected = if i.is_multiple_of(3) { "sw1".to_owned() } else { format!("edge-{i}") };
+        assert_eq!(pi.hostname.as_deref(), Some(expected.as_str()), "{}", pi.udi);
+        assert_eq!(pi.last_contact, 900, "{}", pi.udi);
+    }
 }
 
 async fn usage_is_one_row_per_instance_and_tag(h: &Harness) {
