@@ -113,12 +113,16 @@ fn verified_digest(public_b64: &str, bytes: &[u8], signature_b64: &str) -> [u8; 
     hasher.finalize().into()
 }
 
-/// Decoded key and signature, or `None` when either is not well-formed.
-fn decode(public_b64: &str, signature_b64: &str) -> Option<(VerifyingKey, Signature)> {
+/// Decoded public key, or `None` when it is not well-formed.
+fn decode_key(public_b64: &str) -> Option<VerifyingKey> {
     let public: [u8; 32] = B64.decode(public_b64.trim()).ok()?.try_into().ok()?;
-    let public = VerifyingKey::from_bytes(&public).ok()?;
+    VerifyingKey::from_bytes(&public).ok()
+}
+
+/// Decoded signature, or `None` when it is not well-formed.
+fn decode_signature(signature_b64: &str) -> Option<Signature> {
     let signature: [u8; 64] = B64.decode(signature_b64.trim()).ok()?.try_into().ok()?;
-    Some((public, Signature::from_bytes(&signature)))
+    Some(Signature::from_bytes(&signature))
 }
 
 /// One signature to check: base64 public key, signed bytes, base64 signature.
@@ -131,12 +135,15 @@ pub type Triple<'a> = (&'a str, &'a [u8], &'a str);
 pub fn verify_batch(triples: &[Triple<'_>]) -> usize {
     let cache = verified();
     let mut todo: Vec<([u8; 32], VerifyingKey, Signature, &[u8])> = Vec::new();
+    // A device signs all its reports with one key: each key is decompressed once a batch.
+    let mut keys: std::collections::HashMap<&str, Option<VerifyingKey>> = Default::default();
     for (public, bytes, signature) in triples {
         let digest = verified_digest(public, bytes, signature);
         if cache.contains(&digest) {
             continue;
         }
-        if let Some((key, sig)) = decode(public, signature) {
+        let key = *keys.entry(public).or_insert_with(|| decode_key(public));
+        if let (Some(key), Some(sig)) = (key, decode_signature(signature)) {
             todo.push((digest, key, sig, bytes));
         }
     }
@@ -218,5 +225,17 @@ mod tests {
         // A remembered signature still binds its bytes: other bytes are checked afresh.
         assert!(verify(&public, b"report 9", &signatures[0], "report").is_err());
         assert_eq!(verify_batch(&triples), 7, "the good ones are remembered");
+
+        // Keys are decoded once a batch; an unreadable one spoils only its own signatures.
+        let fresh: Vec<Vec<u8>> = (0..4).map(|i| format!("usage {i}").into_bytes()).collect();
+        let signed: Vec<String> = fresh.iter().map(|m| pair.sign(m)).collect();
+        let mut triples: Vec<Triple<'_>> = fresh
+            .iter()
+            .zip(&signed)
+            .map(|(m, s)| (public.as_str(), m.as_slice(), s.as_str()))
+            .collect();
+        triples.push(("not a key", fresh[0].as_slice(), signed[0].as_str()));
+        assert_eq!(verify_batch(&triples), 4);
+        assert!(verify("not a key", &fresh[0], &signed[0], "report").is_err());
     }
 }
