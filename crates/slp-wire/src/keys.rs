@@ -137,9 +137,11 @@ pub fn verify_batch(triples: &[Triple<'_>]) -> usize {
     let mut todo: Vec<([u8; 32], VerifyingKey, Signature, &[u8])> = Vec::new();
     // A device signs all its reports with one key: each key is decompressed once a batch.
     let mut keys: std::collections::HashMap<&str, Option<VerifyingKey>> = Default::default();
+    let mut already = 0;
     for (public, bytes, signature) in triples {
         let digest = verified_digest(public, bytes, signature);
         if cache.contains(&digest) {
+            already += 1;
             continue;
         }
         let key = *keys.entry(public).or_insert_with(|| decode_key(public));
@@ -147,7 +149,6 @@ pub fn verify_batch(triples: &[Triple<'_>]) -> usize {
             todo.push((digest, key, sig, bytes));
         }
     }
-    let already = triples.len() - todo.len();
     let messages: Vec<&[u8]> = todo.iter().map(|t| t.3).collect();
     let signatures: Vec<Signature> = todo.iter().map(|t| t.2).collect();
     let keys: Vec<VerifyingKey> = todo.iter().map(|t| t.1).collect();
