@@ -670,32 +670,12 @@ impl Authority {
         // client's fault, so it is not answered as a bad request; the panic goes on.
         .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
         let poll_id = poll_id_of(ACKNOWLEDGEMENTS, va.id, data)?;
-        let mut tx = self.store.begin().await?;
-        tx.lock_va(va.id).await?;
-        if let Some(existing) = Self::existing_poll(&mut tx, poll_id, &va, ACKNOWLEDGEMENTS).await?
-        {
-            tracing::info!(poll_id, va = %va.name, "replayed reportusage: stored result");
-            return Ok(self.accepted(existing.poll_id, ACKNOWLEDGEMENTS, data.nonce.as_deref()));
-        }
-        let mut acknowledgements = Vec::new();
-        let ingest = crate::upload::Ingest::default();
-        let digests: Vec<String> = prepared.iter().map(|p| p.sha256().to_owned()).collect();
-        let udis: Vec<String> = documents.iter().map(|d| d.4.clone()).collect();
-        let reports: Vec<(String, i64)> = prepared.iter().flat_map(|p| p.report_keys()).collect();
-        ingest.prefetch(&mut tx, va.id, &digests, &udis, &reports).await?;
+        let mut entries = Vec::new();
         for ((_, sudi, tag, _, _), prepared) in documents.into_iter().zip(prepared) {
-            let outcome = self.ingest_prepared(&mut tx, &ingest, &account, &va, prepared).await?;
-            acknowledgements.push(Acknowledgement {
-                sudi,
-                software_tag_identifier: tag,
-                smart_license: BASE64.encode(outcome.ack.as_bytes()),
-            });
+            entries.push((sudi, tag, prepared.ready()?));
         }
-        ingest.flush(&mut tx).await?;
-        let result =
-            PollResultData { acknowledgements: Some(acknowledgements), authorizations: None };
-        self.store_poll(&mut tx, poll_id, &va, ACKNOWLEDGEMENTS, &result).await?;
-        tx.commit().await?;
+        let job = crate::group::UsageJob { account, va, entries, poll_id, actor: self.actor() };
+        self.commit_usage(job).await?;
         Ok(self.accepted(poll_id, ACKNOWLEDGEMENTS, data.nonce.as_deref()))
     }
 
@@ -765,7 +745,7 @@ impl Authority {
         Ok(self.accepted(poll_id, AUTHORIZATIONS, data.nonce.as_deref()))
     }
 
-    async fn existing_poll(
+    pub(crate) async fn existing_poll(
         tx: &mut Tx,
         poll_id: i64,
         va: &VirtualAccount,
@@ -783,7 +763,7 @@ impl Authority {
         }
     }
 
-    async fn store_poll(
+    pub(crate) async fn store_poll(
         &self,
         tx: &mut Tx,
         poll_id: i64,

@@ -116,6 +116,10 @@ pub enum AuthorityError {
     /// A usage bundle that cannot be read (names the archive and the member).
     #[error(transparent)]
     Bundle(#[from] slp_wire::bundle::BundleError),
+    /// The store failed while applying the group of requests this one was committed with;
+    /// nothing of the request was stored.
+    #[error("the request was not stored ({reason}); send it again")]
+    GroupFailed { reason: String },
     /// The database refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -16,6 +16,7 @@ pub mod cssm;
 mod devices;
 pub mod direct;
 mod error;
+mod group;
 pub mod jobs;
 mod moves;
 mod transfer;
@@ -53,12 +54,15 @@ const KEY_SETTING: &str = "authority_signing_key";
 pub const EXPIRY_WARNING_DAYS: i64 = 90;
 
 /// The license authority.
+#[derive(Clone)]
 pub struct Authority {
     store: Store,
     clock: Arc<dyn Clock>,
     key: KeyPair,
     /// Who changes are logged under outside [`actor::acting_as`].
     actor: String,
+    /// `reportusage` requests waiting to be applied together ([`group`]).
+    usage_queue: Arc<group::UsageQueue>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -206,7 +210,7 @@ impl Authority {
         let key = KeyPair::from_secret_b64(&secret, "authority key")
             .map_err(AuthorityError::AuthorityKey)?;
         tracing::debug!(key_id = %key.key_id(), "authority opened");
-        Ok(Authority { store, clock, key, actor: "system".to_owned() })
+        Ok(Authority { store, clock, key, actor: "system".to_owned(), usage_queue: Arc::default() })
     }
 
     /// The same authority with changes logged under `actor` by default (`cli:alice`).

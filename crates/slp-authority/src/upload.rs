@@ -42,19 +42,32 @@ pub(crate) struct Prepared {
     parsed: Result<(Document, Result<Vec<Checked>>)>,
 }
 
+/// A document [`prepare`]d without error: all the ingest needs of it, kept by reference so that
+/// a group of requests can be run again without one that failed.
+pub(crate) struct Ready {
+    file: String,
+    sha256: String,
+    doc: Document,
+    reports: Vec<Checked>,
+}
+
 impl Prepared {
+    /// The document read, or the first error met reading it (the file, then its reports).
+    pub(crate) fn ready(self) -> Result<Ready> {
+        let (doc, reports) = self.parsed?;
+        Ok(Ready { file: self.file, sha256: self.sha256, doc, reports: reports? })
+    }
+}
+
+impl Ready {
     /// Hex SHA-256 of the document's bytes.
     pub(crate) fn sha256(&self) -> &str {
         &self.sha256
     }
 
-    /// (UDI, report id) of every report read (none if the document is unreadable).
+    /// (UDI, report id) of every report.
     pub(crate) fn report_keys(&self) -> impl Iterator<Item = (String, i64)> + '_ {
-        let checked: &[Checked] = match &self.parsed {
-            Ok((_, Ok(reports))) => reports,
-            _ => &[],
-        };
-        checked
+        self.reports
             .iter()
             .filter_map(|c| Some((c.udi.clone(), i64::try_from(c.report.report_id).ok()?)))
     }
@@ -327,11 +340,23 @@ impl Authority {
         va_row: &VirtualAccount,
         prepared: Prepared,
     ) -> Result<UploadOutcome> {
-        let Prepared { file, sha256, parsed } = prepared;
+        let ready = prepared.ready()?;
+        self.ingest_ready(tx, ingest, account_row, va_row, &ready).await
+    }
+
+    /// [`Authority::ingest_in`] of a document read without error.
+    pub(crate) async fn ingest_ready(
+        &self,
+        tx: &mut Tx,
+        ingest: &Ingest,
+        account_row: &Account,
+        va_row: &VirtualAccount,
+        ready: &Ready,
+    ) -> Result<UploadOutcome> {
         let now = self.now();
         tx.lock_va(va_row.id).await?;
-        if let Some((ack, pi_count)) = ingest.upload_by_sha(tx, va_row.id, &sha256).await? {
-            tracing::info!(file = %file, va = %va_row.name, "byte-identical upload: stored ACK returned");
+        if let Some((ack, pi_count)) = ingest.upload_by_sha(tx, va_row.id, &ready.sha256).await? {
+            tracing::info!(file = %ready.file, va = %va_row.name, "byte-identical upload: stored ACK returned");
             return Ok(UploadOutcome {
                 ack,
                 replayed: true,
@@ -344,16 +369,15 @@ impl Authority {
                 policy: false,
             });
         }
-        let (doc, reports) = parsed?;
         let mut job = Job {
             authority: self,
-            file,
+            file: ready.file.clone(),
             account: account_row.clone(),
             va: va_row.clone(),
             now,
             ingest,
         };
-        job.run(tx, &doc, &sha256, reports).await
+        job.run(tx, &ready.doc, &ready.sha256, &ready.reports).await
     }
 }
 
@@ -365,9 +389,9 @@ impl Authority {
 pub(crate) struct Ingest {
     policy: std::sync::Mutex<Option<(i64, Option<slp_store::PolicyRecord>)>>,
     events: std::sync::Mutex<Vec<NewEvent>>,
-    /// Looked up ahead, by digest; each answer is used once (a second document with the same
-    /// digest finds the first one's record in `uploads`).
-    known_uploads: std::sync::Mutex<BTreeMap<String, Option<slp_store::Upload>>>,
+    /// Looked up ahead, by virtual account and digest; each answer is used once (a second
+    /// document with the same digest finds the first one's record in `uploads`).
+    known_uploads: std::sync::Mutex<BTreeMap<(i64, String), Option<slp_store::Upload>>>,
     /// Usage from this request's reports, newest per instance and license, written by `flush`.
     usage: std::sync::Mutex<BTreeMap<(i64, String), Usage>>,
     /// Uploads recorded by this request, written by `flush`.
@@ -386,13 +410,29 @@ pub(crate) struct Ingest {
 }
 
 impl Ingest {
-    /// Looks up in three statements the uploads, product instances and reports (UDI, report
-    /// id) the documents will ask for.
-    pub(crate) async fn prefetch(
+    /// Looks up in one statement the uploads of virtual account `va_id` the documents will
+    /// ask for, by digest.
+    pub(crate) async fn prefetch_uploads(
         &self,
         tx: &mut Tx,
         va_id: i64,
         digests: &[String],
+    ) -> Result<()> {
+        let found = tx.uploads_by_sha(va_id, digests).await?;
+        if let Ok(mut known) = self.known_uploads.lock() {
+            for digest in digests {
+                let hit = found.iter().find(|u| u.sha256 == *digest).cloned();
+                known.insert((va_id, digest.clone()), hit);
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks up in two statements the product instances and reports (UDI, report id) the
+    /// documents will ask for.
+    pub(crate) async fn prefetch(
+        &self,
+        tx: &mut Tx,
         udis: &[String],
         reports: &[(String, i64)],
     ) -> Result<()> {
@@ -401,13 +441,6 @@ impl Ingest {
         if let Ok(mut known) = self.known_reports.lock() {
             for key in reports {
                 known.insert(key.clone(), stored.contains(key));
-            }
-        }
-        let found = tx.uploads_by_sha(va_id, digests).await?;
-        if let Ok(mut known) = self.known_uploads.lock() {
-            for digest in digests {
-                let hit = found.iter().find(|u| u.sha256 == *digest).cloned();
-                known.insert(digest.clone(), hit);
             }
         }
         let found = tx.pis_by_udi(udis).await?;
@@ -428,12 +461,19 @@ impl Ingest {
         digest: &str,
     ) -> Result<Option<(String, i64)>> {
         let pending = self.uploads.lock().ok().and_then(|uploads| {
-            uploads.iter().find(|u| u.sha256 == digest).map(|u| (u.ack.clone(), u.pi_count))
+            uploads
+                .iter()
+                .find(|u| u.va_id == va_id && u.sha256 == digest)
+                .map(|u| (u.ack.clone(), u.pi_count))
         });
         if pending.is_some() {
             return Ok(pending);
         }
-        let ahead = self.known_uploads.lock().ok().and_then(|mut known| known.remove(digest));
+        let ahead = self
+            .known_uploads
+            .lock()
+            .ok()
+            .and_then(|mut known| known.remove(&(va_id, digest.to_owned())));
         let found = match ahead {
             Some(found) => found,
             None => tx.upload_by_sha(va_id, digest).await?,
@@ -702,7 +742,7 @@ impl Job<'_> {
         tx: &mut Tx,
         doc: &Document,
         sha256: &str,
-        reports: Result<Vec<Checked>>,
+        reports: &[Checked],
     ) -> Result<UploadOutcome> {
         let now_ts = self.now.timestamp();
         let issued_at = rfc3339(self.now);
@@ -775,8 +815,7 @@ impl Job<'_> {
         }
 
         // ---- reports: read every one (in `prepare`) before deciding anything ---------------
-        let reports = reports?;
-        for checked in &reports {
+        for checked in reports {
             in_units(&checked.udi)?;
         }
 
@@ -866,7 +905,7 @@ impl Job<'_> {
         }
 
         // ---- every report must carry its device's signature --------------------------------
-        for checked in &reports {
+        for checked in reports {
             let key = bindings.get(&checked.udi).map(|b| b.key.as_str()).unwrap_or_default();
             checked.parsed.verify(key).map_err(|e| AuthorityError::Report {
                 file: self.file.clone(),
@@ -962,7 +1001,7 @@ impl Job<'_> {
         // statement; the store says which were new. A report already stored is DUPLICATE.
         let mut seen: BTreeSet<(String, u64)> = BTreeSet::new();
         let mut rows: Vec<ReceivedReport> = Vec::new();
-        for checked in &reports {
+        for checked in reports {
             let report = &checked.report;
             if !seen.insert((checked.udi.clone(), report.report_id)) {
                 continue;
@@ -990,7 +1029,7 @@ impl Job<'_> {
         let mut acked: Vec<AckedReport> = Vec::new();
         let (mut accepted, mut duplicate) = (0usize, 0usize);
         let mut counted: BTreeSet<(String, i64)> = BTreeSet::new();
-        for checked in &reports {
+        for checked in reports {
             let report_id = i64::try_from(checked.report.report_id).unwrap_or(i64::MAX);
             let key = (checked.udi.clone(), report_id);
             let first_time = stored.contains(&key) && counted.insert(key);
@@ -1097,7 +1136,7 @@ impl Job<'_> {
             if let Some(active) = &active {
                 heads.push(active.clone());
             } else {
-                for r in &reports {
+                for r in reports {
                     if !heads.contains(&r.udi) {
                         heads.push(r.udi.clone());
                     }

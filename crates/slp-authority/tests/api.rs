@@ -711,6 +711,64 @@ async fn a_report_sent_twice_is_counted_once_within_and_across_requests() {
     assert_eq!(pis.len(), 1, "one product instance, registered once");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_committed_together_keep_their_own_outcome() {
+    let f = Arc::new(fixture().await);
+    let token = f.token(SA, "ops", Role::Admin).await;
+    let devices: Vec<Device> = (1..=4).map(|i| Device::new(&format!("GRP{i}"))).collect();
+    let mut bodies = Vec::new();
+    for (i, device) in devices.iter().enumerate() {
+        let mut entry = device.usage_entry(&[device.report(10, "network-advantage", 1, T)]);
+        if i == 2 {
+            let payload = entry["usage"][0]["payload"].as_str().unwrap().replace("\"1\"", "\"7\"");
+            entry["usage"][0]["payload"] = json!(payload);
+        }
+        bodies.push(report_usage(vec![entry], &format!("group-{i}")));
+    }
+    // The store's writer is held, so the requests queue up and are committed in groups (the
+    // first runner takes what has arrived when its turn comes; the next, the rest).
+    let writer = f.authority.store().begin().await.unwrap();
+    let mut calls = Vec::new();
+    for body in bodies {
+        let (caller, token) = (f.clone(), token.clone());
+        calls.push(tokio::spawn(async move {
+            let usage = path("/v2/devices/reportusage");
+            caller.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await
+        }));
+    }
+    while f.authority.usage_requests_pending() < 4 {
+        tokio::task::yield_now().await;
+    }
+    writer.rollback().await.unwrap();
+    let mut replies = Vec::new();
+    for call in calls {
+        replies.push(call.await.unwrap());
+    }
+    for (i, reply) in replies.iter().enumerate() {
+        if i == 2 {
+            assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+            assert!(reply.message().contains("SN:GRP3"), "{}", reply.body);
+        } else {
+            assert_eq!(reply.status, StatusCode::ACCEPTED, "request {i}: {}", reply.body);
+            let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "acknowledgements");
+            let result = f
+                .call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll))
+                .await;
+            assert_eq!(ack_statuses(&f, &result.body), [vec![(10, "ACCEPTED".to_owned())]]);
+        }
+    }
+    // The refused request left nothing; the others are all there.
+    let mut udis: Vec<String> =
+        f.authority.product_instances(SA, VA).await.unwrap().into_iter().map(|pi| pi.udi).collect();
+    udis.sort();
+    assert_eq!(
+        udis,
+        ["PID:C9300-24UX,SN:GRP1", "PID:C9300-24UX,SN:GRP2", "PID:C9300-24UX,SN:GRP4"]
+    );
+    assert_eq!(f.in_use("network-advantage").await, (3, 0));
+    assert_eq!(f.authority.uploads(SA, VA).await.unwrap().len(), 3);
+}
+
 #[tokio::test]
 async fn a_tampered_report_is_refused_and_nothing_is_stored() {
     let f = fixture().await;

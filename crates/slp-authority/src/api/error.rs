@@ -121,7 +121,9 @@ impl From<AuthorityError> for ApiError {
             | AuthorityError::OverTransfer { .. } => ApiError::Unprocessable(message),
             AuthorityError::Store(StoreError::Duplicate { .. }) => ApiError::Conflict(message),
             AuthorityError::Store(StoreError::OutOfRange { .. }) => ApiError::BadRequest(message),
-            AuthorityError::Store(_) | AuthorityError::AuthorityKey(_) => {
+            AuthorityError::Store(_)
+            | AuthorityError::AuthorityKey(_)
+            | AuthorityError::GroupFailed { .. } => {
                 tracing::error!(error = %message, "request failed");
                 ApiError::Internal
             }

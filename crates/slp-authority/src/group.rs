@@ -1,0 +1,206 @@
+//! Group commit of `reportusage` requests.
+//!
+//! Each request reads and verifies its documents on its own (in parallel, off the async
+//! threads), then queues what is left — the store work — here. One runner at a time takes
+//! every request queued so far and applies them all in one transaction: the uploads, product
+//! instances and reports they name are looked up once for the group, their reports, contact,
+//! usage, events and upload records are written once at its end, and one commit (one WAL sync
+//! on SQLite) makes the whole group durable. Every request is answered only after that commit,
+//! so nothing acknowledged can be lost.
+//!
+//! A request of the group that is refused (a bad signature, a UDI of another virtual account)
+//! gets its error, and the group runs again without it: the others never see its changes, as
+//! if it had been sent alone. A failure of the store itself (begin, final write, commit) fails
+//! the whole group; each of its requests gets the error and nothing is stored.
+//!
+//! The runner is a task of its own, so a client that hangs up does not cancel the requests
+//! of others grouped with it.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use base64::Engine;
+use slp_store::{Account, StoreError, Tx, VirtualAccount};
+use slp_wire::rum::Sudi;
+use tokio::sync::oneshot;
+
+use crate::cssm::{ACKNOWLEDGEMENTS, Acknowledgement, PollResultData};
+use crate::upload::{Ingest, Ready};
+use crate::{Authority, AuthorityError, Result, actor};
+
+/// A group holds at most about this many reports (a request is never split).
+const GROUP_REPORTS: usize = 5_000;
+
+/// The store work of one `reportusage` request.
+pub(crate) struct UsageJob {
+    pub(crate) account: Account,
+    pub(crate) va: VirtualAccount,
+    /// Per entry: the SUDI and software tag its acknowledgement names, and its document.
+    pub(crate) entries: Vec<(Sudi, String, Ready)>,
+    pub(crate) poll_id: i64,
+    /// Who the request's changes are logged under.
+    pub(crate) actor: String,
+}
+
+impl UsageJob {
+    fn reports(&self) -> usize {
+        self.entries.iter().map(|(_, _, ready)| ready.report_keys().count()).sum()
+    }
+}
+
+type Reply = oneshot::Sender<Result<()>>;
+
+/// Requests waiting for a runner, and the runner's turn.
+#[derive(Default)]
+pub(crate) struct UsageQueue {
+    pending: std::sync::Mutex<VecDeque<(UsageJob, Reply)>>,
+    turn: tokio::sync::Mutex<()>,
+    /// Requests queued and not yet answered.
+    unanswered: std::sync::atomic::AtomicUsize,
+}
+
+/// Why a group did not commit.
+enum GroupError {
+    /// The request at this index was refused; the others may run again without it.
+    Job(usize, AuthorityError),
+    /// The store failed for the whole group.
+    All(AuthorityError),
+}
+
+impl Authority {
+    /// How many `reportusage` requests are read and verified but not yet answered: queued for
+    /// the store's writer or being applied.
+    pub fn usage_requests_pending(&self) -> usize {
+        self.usage_queue.unanswered.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Applies `job` with whatever other requests are queued, and returns once it is committed
+    /// (or refused).
+    pub(crate) async fn commit_usage(&self, job: UsageJob) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        if let Ok(mut pending) = self.usage_queue.pending.lock() {
+            pending.push_back((job, reply));
+            self.usage_queue.unanswered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        // Every queued request is followed by a runner: it applies the queue, or finds it
+        // taken by an earlier runner and ends.
+        let runner = self.clone();
+        tokio::spawn(async move { runner.run_queued().await });
+        answer.await.unwrap_or_else(|_| {
+            Err(AuthorityError::GroupFailed {
+                reason: "the authority stopped before the request was applied".to_owned(),
+            })
+        })
+    }
+
+    /// Answers one queued request (its client may have gone: then nobody listens).
+    fn answer(&self, reply: Reply, result: Result<()>) {
+        self.usage_queue.unanswered.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let _ = reply.send(result);
+    }
+
+    async fn run_queued(&self) {
+        let _turn = self.usage_queue.turn.lock().await;
+        let mut group: Vec<(UsageJob, Reply)> = Vec::new();
+        if let Ok(mut pending) = self.usage_queue.pending.lock() {
+            let mut reports = 0;
+            while let Some(next) = pending.front() {
+                let size = next.0.reports();
+                if !group.is_empty() && reports + size > GROUP_REPORTS {
+                    break;
+                }
+                reports += size;
+                group.extend(pending.pop_front());
+            }
+        }
+        while !group.is_empty() {
+            match self.run_group(&group).await {
+                Ok(()) => {
+                    tracing::debug!(requests = group.len(), "reportusage group committed");
+                    for (_, reply) in group.drain(..) {
+                        self.answer(reply, Ok(()));
+                    }
+                }
+                Err(GroupError::Job(index, err)) => {
+                    let (_, reply) = group.remove(index);
+                    self.answer(reply, Err(err));
+                }
+                Err(GroupError::All(err)) => {
+                    tracing::error!(error = %err, requests = group.len(), "reportusage group failed");
+                    let mut replies: Vec<Reply> = group.drain(..).map(|(_, reply)| reply).collect();
+                    let first = replies.remove(0);
+                    for reply in replies {
+                        self.answer(reply, Err(copy_of(&err)));
+                    }
+                    self.answer(first, Err(err));
+                }
+            }
+        }
+    }
+
+    async fn run_group(&self, group: &[(UsageJob, Reply)]) -> Result<(), GroupError> {
+        let all = GroupError::All;
+        let mut tx = self.store.begin().await.map_err(|e| all(e.into()))?;
+        let ingest = Ingest::default();
+        let mut digests: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        let mut udis = Vec::new();
+        let mut reports = Vec::new();
+        for (job, _) in group {
+            for (_, _, ready) in &job.entries {
+                digests.entry(job.va.id).or_default().push(ready.sha256().to_owned());
+                udis.extend(ready.report_keys().map(|(udi, _)| udi));
+                reports.extend(ready.report_keys());
+            }
+        }
+        udis.sort();
+        udis.dedup();
+        for (va_id, digests) in &digests {
+            ingest.prefetch_uploads(&mut tx, *va_id, digests).await.map_err(all)?;
+        }
+        ingest.prefetch(&mut tx, &udis, &reports).await.map_err(all)?;
+        for (index, (job, _)) in group.iter().enumerate() {
+            let applied =
+                actor::acting_as(job.actor.clone(), self.apply_usage(&mut tx, &ingest, job)).await;
+            if let Err(err) = applied {
+                tx.rollback().await.map_err(|e| all(e.into()))?;
+                return Err(GroupError::Job(index, err));
+            }
+        }
+        ingest.flush(&mut tx).await.map_err(all)?;
+        tx.commit().await.map_err(|e| all(e.into()))?;
+        Ok(())
+    }
+
+    /// One request of a group: every entry ingested, the acknowledgements stored under its
+    /// poll id. A request replayed (its poll id stored) changes nothing.
+    async fn apply_usage(&self, tx: &mut Tx, ingest: &Ingest, job: &UsageJob) -> Result<()> {
+        tx.lock_va(job.va.id).await?;
+        if Self::existing_poll(tx, job.poll_id, &job.va, ACKNOWLEDGEMENTS).await?.is_some() {
+            tracing::info!(poll_id = job.poll_id, va = %job.va.name, "replayed reportusage: stored result");
+            return Ok(());
+        }
+        let mut acknowledgements = Vec::new();
+        for (sudi, tag, ready) in &job.entries {
+            let outcome = self.ingest_ready(tx, ingest, &job.account, &job.va, ready).await?;
+            acknowledgements.push(Acknowledgement {
+                sudi: sudi.clone(),
+                software_tag_identifier: tag.clone(),
+                smart_license: base64::engine::general_purpose::STANDARD
+                    .encode(outcome.ack.as_bytes()),
+            });
+        }
+        let result =
+            PollResultData { acknowledgements: Some(acknowledgements), authorizations: None };
+        self.store_poll(tx, job.poll_id, &job.va, ACKNOWLEDGEMENTS, &result).await
+    }
+}
+
+/// The error of a failed group as each of its requests gets it: a conflict stays a conflict
+/// (the client sends again); anything else names what failed.
+fn copy_of(err: &AuthorityError) -> AuthorityError {
+    match err {
+        AuthorityError::Store(StoreError::Duplicate { what, value }) => {
+            AuthorityError::Store(StoreError::Duplicate { what, value: value.clone() })
+        }
+        other => AuthorityError::GroupFailed { reason: other.to_string() },
+    }
+}
