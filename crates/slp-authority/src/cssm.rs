@@ -416,35 +416,39 @@ fn system_info_of(item: &SignedJson, udi: &str, field: &str) -> Result<SystemInf
 /// The (key, bytes, signature) of every signature in a reportusage request whose key the entry
 /// itself names (system information and trust requests carry the device key; reports are
 /// signed with it). Malformed items are left out: the ingest refuses them with their names.
+/// The device key an entry names: its system information's, else its trust request's.
+fn entry_key(entry: &UsageEntry) -> Option<String> {
+    let info =
+        entry.system_info.as_ref().and_then(|i| serde_json::from_str::<SystemInfo>(&i.data).ok());
+    let trust = || {
+        entry
+            .trust_requests
+            .iter()
+            .find_map(|r| serde_json::from_str::<TrustRequest>(&r.data).ok())
+            .map(|t| t.public_key)
+    };
+    info.map(|i| i.public_key).or_else(trust)
+}
+
+/// Every signature of a request as (key, signed bytes, signature), for one batch check; the
+/// reports of an entry with the key the entry names ([`entry_key`]).
 fn signature_triples(data: &ReportUsageData) -> Vec<(String, String, String)> {
     let mut triples = Vec::new();
     for entry in &data.reports {
-        let mut key = None;
         if let Some(info) = &entry.system_info
             && let Ok(parsed) = serde_json::from_str::<SystemInfo>(&info.data)
+            && let Some(signature) = &info.signature
         {
-            if let Some(signature) = &info.signature {
-                triples.push((
-                    parsed.public_key.clone(),
-                    info.data.clone(),
-                    signature.value.clone(),
-                ));
-            }
-            key = Some(parsed.public_key);
+            triples.push((parsed.public_key, info.data.clone(), signature.value.clone()));
         }
         for request in &entry.trust_requests {
             if let (Ok(parsed), Some(signature)) =
                 (serde_json::from_str::<TrustRequest>(&request.data), &request.signature)
             {
-                triples.push((
-                    parsed.public_key.clone(),
-                    request.data.clone(),
-                    signature.value.clone(),
-                ));
-                key.get_or_insert(parsed.public_key);
+                triples.push((parsed.public_key, request.data.clone(), signature.value.clone()));
             }
         }
-        if let Some(key) = key {
+        if let Some(key) = entry_key(entry) {
             for envelope in &entry.usage {
                 triples.push((
                     key.clone(),
@@ -655,13 +659,21 @@ impl Authority {
         // requests do it in parallel: the signatures are checked in one batch (the ingest below
         // finds them checked) and every document is read.
         let triples = signature_triples(data);
+        let entry_keys: Vec<Option<String>> = data.reports.iter().map(entry_key).collect();
         let (documents, prepared) = tokio::task::spawn_blocking(move || {
             let borrowed: Vec<keys::Triple<'_>> =
                 triples.iter().map(|(k, b, s)| (k.as_str(), b.as_bytes(), s.as_str())).collect();
             keys::verify_batch(&borrowed);
             let prepared: Vec<crate::upload::Prepared> = documents
                 .iter()
-                .map(|(label, _, _, xml, _)| crate::upload::prepare(label, xml.as_bytes()))
+                .zip(entry_keys)
+                .map(|((label, _, _, xml, _), key)| {
+                    let mut prepared = crate::upload::prepare(label, xml.as_bytes());
+                    if let Some(key) = key {
+                        prepared.verify_reports_with(&key);
+                    }
+                    prepared
+                })
                 .collect();
             (documents, prepared)
         })

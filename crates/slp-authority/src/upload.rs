@@ -31,6 +31,9 @@ struct Checked {
     parsed: Envelope,
     report: Report,
     udi: String,
+    /// The device key its signature was found good with before the store's writer was taken
+    /// ([`Prepared::verify_reports_with`]); the ingest checks it again only with another key.
+    verified_with: Option<String>,
 }
 
 /// A document read as far as it can be without the store: its SHA-256, the parsed document
@@ -52,6 +55,20 @@ pub(crate) struct Ready {
 }
 
 impl Prepared {
+    /// Checks every report's signature with `key` (the device key the request names for the
+    /// document) and keeps which were good, so that the ingest, in the store's writer, does
+    /// not check them again. A report not good with `key` is left to the ingest, which checks
+    /// it with the key the UDI is bound to and names the failure.
+    pub(crate) fn verify_reports_with(&mut self, key: &str) {
+        if let Ok((_, Ok(reports))) = &mut self.parsed {
+            for checked in reports {
+                if checked.parsed.verify(key).is_ok() {
+                    checked.verified_with = Some(key.to_owned());
+                }
+            }
+        }
+    }
+
     /// The document read, or the first error met reading it (the file, then its reports).
     pub(crate) fn ready(self) -> Result<Ready> {
         let (doc, reports) = self.parsed?;
@@ -118,7 +135,13 @@ fn read_reports(file: &str, doc: &Document) -> Result<Vec<Checked>> {
                 ),
             });
         }
-        reports.push(Checked { envelope: text.clone(), parsed: envelope, report, udi });
+        reports.push(Checked {
+            envelope: text.clone(),
+            parsed: envelope,
+            report,
+            udi,
+            verified_with: None,
+        });
     }
     Ok(reports)
 }
@@ -907,12 +930,14 @@ impl Job<'_> {
         // ---- every report must carry its device's signature --------------------------------
         for checked in reports {
             let key = bindings.get(&checked.udi).map(|b| b.key.as_str()).unwrap_or_default();
-            checked.parsed.verify(key).map_err(|e| AuthorityError::Report {
-                file: self.file.clone(),
-                udi: checked.udi.clone(),
-                report_id: checked.report.report_id,
-                reason: e.to_string(),
-            })?;
+            if checked.verified_with.as_deref() != Some(key) {
+                checked.parsed.verify(key).map_err(|e| AuthorityError::Report {
+                    file: self.file.clone(),
+                    udi: checked.udi.clone(),
+                    report_id: checked.report.report_id,
+                    reason: e.to_string(),
+                })?;
+            }
             if checked.report.report_id > i64::MAX as u64 {
                 return Err(AuthorityError::Report {
                     file: self.file.clone(),
