@@ -153,6 +153,11 @@ impl Authority {
         }
         udis.sort();
         udis.dedup();
+        // Every virtual account of the group is locked (in id order, so replicas cannot
+        // deadlock) before anything is looked up: what is read ahead stays true until commit.
+        for va_id in digests.keys() {
+            tx.lock_va(*va_id).await.map_err(|e| all(e.into()))?;
+        }
         for (va_id, digests) in &digests {
             ingest.prefetch_uploads(&mut tx, *va_id, digests).await.map_err(all)?;
         }

@@ -1242,6 +1242,31 @@ async fn two_replicas_on_postgres() {
         a.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
     assert_eq!(from_a.body, from_b.body);
 
+    // The same report in two different documents, one per replica at once: both are taken,
+    // one ACK says ACCEPTED for it and the other DUPLICATE, and it is counted once.
+    let report = sw1.report(101, "network-advantage", 3, T + 900);
+    let next = sw1.report(102, "network-advantage", 3, T + 1800);
+    let (one, two) = (
+        report_usage(vec![sw1.usage_entry(std::slice::from_ref(&report))], "r2"),
+        report_usage(vec![sw1.usage_entry(&[report, next])], "r3"),
+    );
+    let (first, second) = tokio::join!(
+        a.call(Method::POST, &usage, Some(&token), Some(VA), Some(&one)),
+        b.call(Method::POST, &usage, Some(&token), Some(VA), Some(&two)),
+    );
+    assert_eq!((first.status, second.status), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    let mut statuses = Vec::new();
+    for reply in [&first, &second] {
+        let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "acknowledgements");
+        let result =
+            a.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
+        statuses.extend(ack_statuses(&a, &result.body).concat());
+    }
+    statuses.retain(|(id, _)| *id == 101);
+    statuses.sort();
+    assert_eq!(statuses, [(101, "ACCEPTED".to_owned()), (101, "DUPLICATE".to_owned())]);
+    assert_eq!(a.in_use("network-advantage").await, (3, 0), "counted once");
+
     let sw2 = Device::new("FOC2");
     let body =
         auth_request(vec![sw1.license_entry("hseck9", 1), sw2.license_entry("hseck9", 5)], "a1");
