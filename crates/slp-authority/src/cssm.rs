@@ -413,9 +413,6 @@ fn system_info_of(item: &SignedJson, udi: &str, field: &str) -> Result<SystemInf
     Ok(info)
 }
 
-/// The (key, bytes, signature) of every signature in a reportusage request whose key the entry
-/// itself names (system information and trust requests carry the device key; reports are
-/// signed with it). Malformed items are left out: the ingest refuses them with their names.
 /// The device key an entry names: its system information's, else its trust request's.
 fn entry_key(entry: &UsageEntry) -> Option<String> {
     let info =
@@ -430,8 +427,10 @@ fn entry_key(entry: &UsageEntry) -> Option<String> {
     info.map(|i| i.public_key).or_else(trust)
 }
 
-/// Every signature of a request as (key, signed bytes, signature), for one batch check; the
-/// reports of an entry with the key the entry names ([`entry_key`]).
+/// The (key, bytes, signature) of every signature in a reportusage request whose key the entry
+/// itself names (system information and trust requests carry the device key; reports are
+/// signed with it, [`entry_key`]), for one batch check. Malformed items are left out: the
+/// ingest refuses them with their names.
 fn signature_triples(data: &ReportUsageData) -> Vec<(String, String, String)> {
     let mut triples = Vec::new();
     for entry in &data.reports {
@@ -683,8 +682,9 @@ impl Authority {
         .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
         let poll_id = poll_id_of(ACKNOWLEDGEMENTS, va.id, data)?;
         let mut entries = Vec::new();
-        for ((_, sudi, tag, _, _), prepared) in documents.into_iter().zip(prepared) {
-            entries.push((sudi, tag, prepared.ready()?));
+        for ((_, sudi, tag, _, udi), prepared) in documents.into_iter().zip(prepared) {
+            let document = prepared.ready()?;
+            entries.push(crate::group::UsageEntryJob { sudi, tag, udi, document });
         }
         let job = crate::group::UsageJob { account, va, entries, poll_id, actor: self.actor() };
         self.commit_usage(job).await?;

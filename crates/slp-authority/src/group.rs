@@ -34,16 +34,25 @@ const GROUP_REPORTS: usize = 5_000;
 pub(crate) struct UsageJob {
     pub(crate) account: Account,
     pub(crate) va: VirtualAccount,
-    /// Per entry: the SUDI and software tag its acknowledgement names, and its document.
-    pub(crate) entries: Vec<(Sudi, String, Ready)>,
+    pub(crate) entries: Vec<UsageEntryJob>,
     pub(crate) poll_id: i64,
     /// Who the request's changes are logged under.
     pub(crate) actor: String,
 }
 
+/// One entry of a `reportusage` request.
+pub(crate) struct UsageEntryJob {
+    /// The SUDI and software tag its acknowledgement names.
+    pub(crate) sudi: Sudi,
+    pub(crate) tag: String,
+    /// The UDI of the product instance it speaks for.
+    pub(crate) udi: String,
+    pub(crate) document: Ready,
+}
+
 impl UsageJob {
     fn reports(&self) -> usize {
-        self.entries.iter().map(|(_, _, ready)| ready.report_keys().count()).sum()
+        self.entries.iter().map(|entry| entry.document.report_keys().count()).sum()
     }
 }
 
@@ -145,10 +154,11 @@ impl Authority {
         let mut udis = Vec::new();
         let mut reports = Vec::new();
         for (job, _) in group {
-            for (_, _, ready) in &job.entries {
-                digests.entry(job.va.id).or_default().push(ready.sha256().to_owned());
-                udis.extend(ready.report_keys().map(|(udi, _)| udi));
-                reports.extend(ready.report_keys());
+            for entry in &job.entries {
+                digests.entry(job.va.id).or_default().push(entry.document.sha256().to_owned());
+                udis.push(entry.udi.clone());
+                udis.extend(entry.document.report_keys().map(|(udi, _)| udi));
+                reports.extend(entry.document.report_keys());
             }
         }
         udis.sort();
@@ -184,11 +194,12 @@ impl Authority {
             return Ok(());
         }
         let mut acknowledgements = Vec::new();
-        for (sudi, tag, ready) in &job.entries {
-            let outcome = self.ingest_ready(tx, ingest, &job.account, &job.va, ready).await?;
+        for entry in &job.entries {
+            let outcome =
+                self.ingest_ready(tx, ingest, &job.account, &job.va, &entry.document).await?;
             acknowledgements.push(Acknowledgement {
-                sudi: sudi.clone(),
-                software_tag_identifier: tag.clone(),
+                sudi: entry.sudi.clone(),
+                software_tag_identifier: entry.tag.clone(),
                 smart_license: base64::engine::general_purpose::STANDARD
                     .encode(outcome.ack.as_bytes()),
             });
