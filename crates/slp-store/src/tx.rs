@@ -160,6 +160,11 @@ fn policy(row: &AnyRow, owner: PolicyOwner) -> sqlx::Result<PolicyRecord> {
     })
 }
 
+/// (UDI, report id) of a row that has both.
+fn report_key(row: &AnyRow) -> sqlx::Result<(String, i64)> {
+    Ok((row.try_get("udi")?, row.try_get("report_id")?))
+}
+
 fn event(row: &AnyRow) -> sqlx::Result<Event> {
     Ok(Event {
         id: row.try_get("id")?,
@@ -745,10 +750,8 @@ impl Tx {
                 query = query.bind(udi).bind(*report_id);
             }
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("looking up reports"))?;
-            for row in rows {
-                let udi: String = row.try_get("udi").map_err(db("looking up reports"))?;
-                let id: i64 = row.try_get("report_id").map_err(db("looking up reports"))?;
-                found.push((udi, id));
+            for row in &rows {
+                found.push(report_key(row).map_err(db("looking up reports"))?);
             }
         }
         Ok(found)
@@ -784,10 +787,8 @@ impl Tx {
                     .bind(&report.envelope);
             }
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("storing reports"))?;
-            for row in rows {
-                let udi: String = row.try_get("udi").map_err(db("storing reports"))?;
-                let id: i64 = row.try_get("report_id").map_err(db("storing reports"))?;
-                stored.push((udi, id));
+            for row in &rows {
+                stored.push(report_key(row).map_err(db("storing reports"))?);
             }
         }
         Ok(stored)
