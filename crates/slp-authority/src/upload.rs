@@ -1022,8 +1022,9 @@ impl Job<'_> {
         }
 
         // ---- reports and usage --------------------------------------------------------------
-        // Every report not seen before (in this file or earlier) is stored in one multi-row
-        // statement; the store says which were new. A report already stored is DUPLICATE.
+        // Every report not seen before (in this file, an earlier document of the request or
+        // group, or the store) is taken here and stored by `Ingest::flush` in one multi-row
+        // statement. A report already stored or taken is DUPLICATE.
         let mut seen: BTreeSet<(String, u64)> = BTreeSet::new();
         let mut rows: Vec<ReceivedReport> = Vec::new();
         for checked in reports {
