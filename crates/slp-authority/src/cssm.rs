@@ -545,6 +545,50 @@ fn poll_id_of<T: Serialize>(action: &str, va_id: i64, body: &T) -> Result<i64> {
     Ok(id.max(1))
 }
 
+/// The poll id of a `reportusage` request: 63 bits of SHA-256 over the virtual account and
+/// the request's content, like [`poll_id_of`], but taking each entry's document by its digest
+/// (computed anyway) instead of writing the whole body out again. The entry's fields that are
+/// not in its document are hashed beside it.
+fn usage_poll_id(
+    va_id: i64,
+    data: &ReportUsageData,
+    entries: &[crate::group::UsageEntryJob],
+) -> i64 {
+    let mut hasher = Sha256::new();
+    hasher.update(b"slp-poll\0reportusage\0");
+    hasher.update(va_id.to_be_bytes());
+    let field = |hasher: &mut Sha256, text: Option<&str>| match text {
+        Some(text) => {
+            hasher.update([1]);
+            hasher.update((text.len() as u64).to_be_bytes());
+            hasher.update(text.as_bytes());
+        }
+        None => hasher.update([0]),
+    };
+    let number = |hasher: &mut Sha256, n: Option<i64>| match n {
+        Some(n) => {
+            hasher.update([1]);
+            hasher.update(n.to_be_bytes());
+        }
+        None => hasher.update([0]),
+    };
+    number(&mut hasher, data.timestamp);
+    field(&mut hasher, data.nonce.as_deref());
+    for (entry, job) in data.reports.iter().zip(entries) {
+        field(&mut hasher, Some(&entry.sudi.udi_pid));
+        field(&mut hasher, Some(&entry.sudi.udi_serial_number));
+        field(&mut hasher, entry.hostname.as_deref());
+        field(&mut hasher, entry.software_tag_identifier.as_deref());
+        field(&mut hasher, entry.nonce.as_deref());
+        number(&mut hasher, entry.timestamp);
+        field(&mut hasher, Some(job.document.sha256()));
+    }
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    (i64::from_be_bytes(first) & i64::MAX).max(1)
+}
+
 /// Refusals that concern one license entry against the pool (reported as `FAILED` in the poll
 /// result), as opposed to a malformed or badly signed request (refused as a whole).
 fn is_entry_refusal(err: &AuthorityError) -> bool {
@@ -651,7 +695,7 @@ impl Authority {
             let field = format!("data.reports[{i}]");
             let (udi, tag, doc) = usage_document(entry, &field)?;
             let label = format!("reportusage {field} of {udi}");
-            documents.push((label, entry.sudi.clone(), tag, doc.to_xml(), udi));
+            documents.push((label, entry.sudi.clone(), tag, doc, entry.usage.clone(), udi));
         }
         let (account, va) = self.va_by_ids(principal, smart_account, virtual_account).await?;
         // The CPU work is done on a blocking thread before the store's writer is taken, so that
@@ -659,33 +703,45 @@ impl Authority {
         // finds them checked) and every document is read.
         let triples = signature_triples(data);
         let entry_keys: Vec<Option<String>> = data.reports.iter().map(entry_key).collect();
-        let (documents, prepared) = tokio::task::spawn_blocking(move || {
+        let (account_name, va_name) = (account.name.clone(), va.name.clone());
+        let issued_at = crate::rfc3339(self.now());
+        let authority = self.key.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
             let borrowed: Vec<keys::Triple<'_>> =
                 triples.iter().map(|(k, b, s)| (k.as_str(), b.as_bytes(), s.as_str())).collect();
             keys::verify_batch(&borrowed);
-            let prepared: Vec<crate::upload::Prepared> = documents
-                .iter()
+            documents
+                .into_iter()
                 .zip(entry_keys)
-                .map(|((label, _, _, xml, _), key)| {
-                    let mut prepared = crate::upload::prepare(label, xml.as_bytes());
+                .map(|((label, sudi, tag, doc, envelopes, udi), key)| {
+                    let mut prepared = crate::upload::prepare_built(&label, doc, envelopes);
                     if let Some(key) = key {
                         prepared.verify_reports_with(&key);
                     }
-                    prepared
+                    if let Ok(head) = udi.parse::<slp_core::udi::Udi>() {
+                        let head = Sudi::of(&head);
+                        prepared.presign_ack(
+                            &head,
+                            &account_name,
+                            &va_name,
+                            &issued_at,
+                            &authority,
+                        );
+                    }
+                    (sudi, tag, udi, prepared)
                 })
-                .collect();
-            (documents, prepared)
+                .collect::<Vec<_>>()
         })
         .await
         // Only a bug (a panic in the pure code above) ends the task early: it is not the
         // client's fault, so it is not answered as a bad request; the panic goes on.
         .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
-        let poll_id = poll_id_of(ACKNOWLEDGEMENTS, va.id, data)?;
         let mut entries = Vec::new();
-        for ((_, sudi, tag, _, udi), prepared) in documents.into_iter().zip(prepared) {
+        for (sudi, tag, udi, prepared) in prepared {
             let document = prepared.ready()?;
             entries.push(crate::group::UsageEntryJob { sudi, tag, udi, document });
         }
+        let poll_id = usage_poll_id(va.id, data, &entries);
         let job = crate::group::UsageJob { account, va, entries, poll_id, actor: self.actor() };
         self.commit_usage(job).await?;
         Ok(self.accepted(poll_id, ACKNOWLEDGEMENTS, data.nonce.as_deref()))

@@ -124,7 +124,6 @@ impl Authority {
         while !group.is_empty() {
             match self.run_group(&group).await {
                 Ok(()) => {
-                    tracing::debug!(requests = group.len(), "reportusage group committed");
                     for (_, reply) in group.drain(..) {
                         self.answer(reply, Ok(()));
                     }
@@ -148,6 +147,7 @@ impl Authority {
 
     async fn run_group(&self, group: &[(UsageJob, Reply)]) -> Result<(), GroupError> {
         let all = GroupError::All;
+        let began = std::time::Instant::now();
         let mut tx = self.store.begin().await.map_err(|e| all(e.into()))?;
         let ingest = Ingest::default();
         let mut digests: BTreeMap<i64, Vec<String>> = BTreeMap::new();
@@ -172,6 +172,7 @@ impl Authority {
             ingest.prefetch_uploads(&mut tx, *va_id, digests).await.map_err(all)?;
         }
         ingest.prefetch(&mut tx, &udis, &reports).await.map_err(all)?;
+        let prefetched = began.elapsed();
         for (index, (job, _)) in group.iter().enumerate() {
             let applied =
                 actor::acting_as(job.actor.clone(), self.apply_usage(&mut tx, &ingest, job)).await;
@@ -180,8 +181,20 @@ impl Authority {
                 return Err(GroupError::Job(index, err));
             }
         }
+        let applied = began.elapsed();
         ingest.flush(&mut tx).await.map_err(all)?;
+        let flushed = began.elapsed();
         tx.commit().await.map_err(|e| all(e.into()))?;
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        tracing::debug!(
+            requests = group.len(),
+            reports = reports.len(),
+            prefetch_ms = ms(prefetched),
+            apply_ms = ms(applied - prefetched),
+            flush_ms = ms(flushed - applied),
+            commit_ms = ms(began.elapsed() - flushed),
+            "reportusage group written"
+        );
         Ok(())
     }
 

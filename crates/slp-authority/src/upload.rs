@@ -43,6 +43,15 @@ pub(crate) struct Prepared {
     file: String,
     sha256: String,
     parsed: Result<(Document, Result<Vec<Checked>>)>,
+    presigned: Option<Presigned>,
+}
+
+/// An ACK signed before the store's writer was taken ([`Prepared::presign_ack`]), on the
+/// guess that every report of the document is new; the ingest uses it when that holds (it
+/// compares everything but the ACK's id and time) and signs its own otherwise.
+pub(crate) struct Presigned {
+    ack: RumAck,
+    signed: Signed,
 }
 
 /// A document [`prepare`]d without error: all the ingest needs of it, kept by reference so that
@@ -52,6 +61,7 @@ pub(crate) struct Ready {
     sha256: String,
     doc: Document,
     reports: Vec<Checked>,
+    presigned: Option<Presigned>,
 }
 
 impl Prepared {
@@ -69,10 +79,46 @@ impl Prepared {
         }
     }
 
+    /// Signs, ahead, the ACK the ingest will give this document if all its reports are new
+    /// to the store: a document with one system information (so one ACK, for `head`, listing
+    /// every report) and reports, from smart and virtual account `account` / `va`. Signing is
+    /// half the work of ingesting a document; done here, in parallel, it stays out of the
+    /// store's writer. Nothing is signed for other documents: the ingest signs theirs.
+    pub(crate) fn presign_ack(
+        &mut self,
+        head: &Sudi,
+        account: &str,
+        va: &str,
+        issued_at: &str,
+        authority: &slp_wire::keys::KeyPair,
+    ) {
+        let Ok((doc, Ok(reports))) = &self.parsed else { return };
+        if reports.is_empty() || doc.of(Kind::SystemInfo).count() != 1 {
+            return;
+        }
+        let ack = RumAck {
+            ack_id: uuid::Uuid::new_v4().to_string(),
+            issued_at: issued_at.to_owned(),
+            sudi: head.clone(),
+            smart_account: account.to_owned(),
+            virtual_account: va.to_owned(),
+            reports: reports.iter().map(|checked| acked_report(checked, "ACCEPTED")).collect(),
+            authority_key: authority.public_b64(),
+        };
+        let signed = docs::sign_json(Kind::RumAck, &ack, authority);
+        self.presigned = Some(Presigned { ack, signed });
+    }
+
     /// The document read, or the first error met reading it (the file, then its reports).
     pub(crate) fn ready(self) -> Result<Ready> {
         let (doc, reports) = self.parsed?;
-        Ok(Ready { file: self.file, sha256: self.sha256, doc, reports: reports? })
+        Ok(Ready {
+            file: self.file,
+            sha256: self.sha256,
+            doc,
+            reports: reports?,
+            presigned: self.presigned,
+        })
     }
 }
 
@@ -92,7 +138,7 @@ impl Ready {
 
 /// Reads `bytes` (a `<smartLicense>` document) named `file`: UTF-8, XML, and every RUM report.
 pub(crate) fn prepare(file: &str, bytes: &[u8]) -> Prepared {
-    let sha256: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let sha256 = hex_sha256(bytes);
     let parsed = std::str::from_utf8(bytes)
         .map_err(|err| AuthorityError::Refused {
             file: file.to_owned(),
@@ -103,19 +149,75 @@ pub(crate) fn prepare(file: &str, bytes: &[u8]) -> Prepared {
                 .map_err(|source| AuthorityError::Wire { file: file.to_owned(), error: source })
         })
         .map(|doc| {
-            let reports = read_reports(file, &doc);
+            let reports = read_reports(file, &doc, None);
             (doc, reports)
         });
-    Prepared { file: file.to_owned(), sha256, parsed }
+    Prepared { file: file.to_owned(), sha256, parsed, presigned: None }
 }
 
-/// Every RUM report of a document, parsed; the first malformed one refuses the file.
-fn read_reports(file: &str, doc: &Document) -> Result<Vec<Checked>> {
+/// [`prepare`] of a document built from a request's entry (`reportusage`), whose reports
+/// `envelopes` are parsed already (`doc.reports` holds their JSON text): the same as
+/// preparing the document's XML — its digest, and what [`Document::parse`] would give back —
+/// without writing the XML out and reading it in again.
+pub(crate) fn prepare_built(file: &str, mut doc: Document, envelopes: Vec<Envelope>) -> Prepared {
+    let sha256 = hex_sha256(doc.to_xml().as_bytes());
+    // What the XML reader does to the items: text trimmed, empty data refused.
+    let mut missing = None;
+    for item in &mut doc.items {
+        item.data = item.data.trim().to_owned();
+        if let Some(signature) = &mut item.signature {
+            signature.value = signature.value.trim().to_owned();
+        }
+        if item.data.is_empty() && missing.is_none() {
+            missing = Some(slp_wire::WireError::Missing {
+                what: format!("<data> of <{}>", item.kind.element()),
+            });
+        }
+    }
+    let parsed = match missing {
+        Some(error) => Err(AuthorityError::Wire { file: file.to_owned(), error }),
+        None => {
+            let reports = read_reports(file, &doc, Some(envelopes));
+            Ok((doc, reports))
+        }
+    };
+    Prepared { file: file.to_owned(), sha256, parsed, presigned: None }
+}
+
+/// How the ACK names a report.
+fn acked_report(checked: &Checked, status: &str) -> AckedReport {
+    AckedReport {
+        report_id: checked.report.report_id,
+        sudi: Sudi::of(&checked.report.udi),
+        status: status.to_owned(),
+        reason: None,
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
+/// Every RUM report of a document, parsed (or given parsed, in `doc.reports`' order); the
+/// first malformed one refuses the file.
+fn read_reports(
+    file: &str,
+    doc: &Document,
+    envelopes: Option<Vec<Envelope>>,
+) -> Result<Vec<Checked>> {
     let refused = |reason: String| AuthorityError::Refused { file: file.to_owned(), reason };
+    let mut given = envelopes.map(Vec::into_iter);
     let mut reports = Vec::new();
     for (index, text) in doc.reports.iter().enumerate() {
-        let envelope = Envelope::parse(text)
-            .map_err(|e| refused(format!("RUM report #{} is malformed: {e}", index + 1)))?;
+        let envelope = match given.as_mut().and_then(Iterator::next) {
+            Some(envelope) => envelope,
+            None => Envelope::parse(text)
+                .map_err(|e| refused(format!("RUM report #{} is malformed: {e}", index + 1)))?,
+        };
         let report = envelope.report().map_err(|e| {
             refused(format!(
                 "RUM report #{} of {} is malformed: {e}",
@@ -400,7 +502,7 @@ impl Authority {
             now,
             ingest,
         };
-        job.run(tx, &ready.doc, &ready.sha256, &ready.reports).await
+        job.run(tx, ready).await
     }
 }
 
@@ -760,13 +862,8 @@ impl Job<'_> {
         Ok(signed)
     }
 
-    async fn run(
-        &mut self,
-        tx: &mut Tx,
-        doc: &Document,
-        sha256: &str,
-        reports: &[Checked],
-    ) -> Result<UploadOutcome> {
+    async fn run(&mut self, tx: &mut Tx, ready: &Ready) -> Result<UploadOutcome> {
+        let (doc, sha256, reports) = (&ready.doc, ready.sha256.as_str(), ready.reports.as_slice());
         let now_ts = self.now.timestamp();
         let issued_at = rfc3339(self.now);
         let authority_key = self.authority.public_key();
@@ -1059,12 +1156,7 @@ impl Job<'_> {
             let report_id = i64::try_from(checked.report.report_id).unwrap_or(i64::MAX);
             let key = (checked.udi.clone(), report_id);
             let first_time = stored.contains(&key) && counted.insert(key);
-            acked.push(AckedReport {
-                report_id: checked.report.report_id,
-                sudi: Sudi::of(&checked.report.udi),
-                status: if first_time { "ACCEPTED" } else { "DUPLICATE" }.to_owned(),
-                reason: None,
-            });
+            acked.push(acked_report(checked, if first_time { "ACCEPTED" } else { "DUPLICATE" }));
             if first_time {
                 accepted += 1;
             } else {
@@ -1192,7 +1284,18 @@ impl Job<'_> {
                     reports: listed,
                     authority_key: authority_key.clone(),
                 };
-                items.push(docs::sign_json(Kind::RumAck, &ack, &self.authority.key));
+                let ahead = ready.presigned.as_ref().filter(|p| {
+                    p.ack
+                        == RumAck {
+                            ack_id: p.ack.ack_id.clone(),
+                            issued_at: p.ack.issued_at.clone(),
+                            ..ack.clone()
+                        }
+                });
+                items.push(match ahead {
+                    Some(presigned) => presigned.signed.clone(),
+                    None => docs::sign_json(Kind::RumAck, &ack, &self.authority.key),
+                });
             }
         }
         let policy = match self.policy_in_force(tx).await? {

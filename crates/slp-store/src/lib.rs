@@ -13,6 +13,7 @@
 //!
 //! Records are plain data ([`records`]); the authority gives them meaning.
 
+mod checkpoint;
 mod migrate;
 pub mod records;
 mod tx;
@@ -87,6 +88,8 @@ pub struct Store {
     /// of polling SQLite's lock with its busy timeout (which, under load, answered "database is
     /// locked" after the timeout). Other processes on the same file still meet the busy timeout.
     write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// SQLite: the background WAL checkpoints ([`checkpoint`]).
+    checkpoints: Option<Arc<checkpoint::Checkpoints>>,
 }
 
 /// The file name of the SQLite database inside a data directory.
@@ -149,14 +152,33 @@ impl Store {
                 })
             });
         }
+        if backend == Backend::Sqlite {
+            // Checkpoints run in the background, not in the commit that fills the log.
+            pool_options = pool_options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                    Ok(())
+                })
+            });
+        }
         let pool = pool_options.connect_with(connect_options).await.map_err(open)?;
+        let write_gate = Arc::new(tokio::sync::Mutex::new(()));
+        let mut checkpoints = None;
         if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await.map_err(open)?;
+            checkpoints =
+                Some(Arc::new(checkpoint::Checkpoints::start(pool.clone(), write_gate.clone())));
         }
-        let store = Store { pool, backend, write_gate: Arc::new(tokio::sync::Mutex::new(())) };
+        let store = Store { pool, backend, write_gate, checkpoints };
         migrate::run(&store).await?;
         tracing::debug!(target = %target, ?backend, "store opened");
         Ok(store)
+    }
+
+    /// SQLite: follows how many background WAL checkpoints have finished (each committed write
+    /// transaction asks for one); `None` on PostgreSQL.
+    pub fn wal_checkpoints(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.checkpoints.as_ref().map(|c| c.finished())
     }
 
     pub fn backend(&self) -> Backend {
@@ -176,7 +198,8 @@ impl Store {
             Backend::Postgres => self.pool.begin().await,
         }
         .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
-        Ok(Tx::new(tx, self.backend, gate))
+        let checkpoints = gate.as_ref().and(self.checkpoints.clone());
+        Ok(Tx::new(tx, self.backend, gate, checkpoints))
     }
 
     /// Begins a transaction for reading only (never blocks writers on SQLite's WAL).
@@ -186,7 +209,7 @@ impl Store {
             .begin()
             .await
             .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
-        Ok(Tx::new(tx, self.backend, None))
+        Ok(Tx::new(tx, self.backend, None, None))
     }
 
     /// Closes every connection.

@@ -16,6 +16,8 @@ pub struct Tx {
     /// SQLite write transactions hold the store's write gate until they end (field order: the
     /// transaction ends before the gate opens).
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// SQLite write transactions wake the background checkpoint when they commit.
+    checkpoints: Option<std::sync::Arc<crate::checkpoint::Checkpoints>>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -230,8 +232,9 @@ impl Tx {
         tx: Transaction<'static, Any>,
         backend: Backend,
         gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+        checkpoints: Option<std::sync::Arc<crate::checkpoint::Checkpoints>>,
     ) -> Tx {
-        Tx { tx, backend, locked_vas: Vec::new(), _gate: gate }
+        Tx { tx, backend, locked_vas: Vec::new(), _gate: gate, checkpoints }
     }
 
     /// Runs a statement that may violate a constraint inside a savepoint, so that its failure
@@ -268,7 +271,13 @@ impl Tx {
 
     /// Makes every change of this transaction durable, all at once.
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await.map_err(db("committing"))
+        let Tx { tx, checkpoints, _gate, .. } = self;
+        tx.commit().await.map_err(db("committing"))?;
+        drop(_gate);
+        if let Some(checkpoints) = checkpoints {
+            checkpoints.committed();
+        }
+        Ok(())
     }
 
     /// Undoes every change of this transaction (dropping the `Tx` does the same).

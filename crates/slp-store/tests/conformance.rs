@@ -761,3 +761,50 @@ async fn deleting_a_va_takes_its_tokens_and_polls(h: &Harness) {
     assert_eq!(tx.poll(7).await.unwrap(), None);
     assert_eq!(tx.token_by_hash("h").await.unwrap(), None);
 }
+
+/// SQLite: committed writes reach the database file through the background checkpoint (the
+/// writer itself never checkpoints), and the store reads them back after reopening.
+#[tokio::test]
+async fn sqlite_checkpoints_the_log_in_the_background() {
+    let harness = Harness::sqlite().await;
+    let Reopen::Dir(dir) = &harness.reopen else { unreachable!("a SQLite harness") };
+    let file = dir.join("authority.db");
+    let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    let mut finished = harness.store.wal_checkpoints().expect("SQLite checkpoints");
+    let (_, lab) = fixture(&harness.store).await;
+    let rows: Vec<ReceivedReport> = (1..=200)
+        .map(|i| ReceivedReport {
+            va_id: lab.id,
+            udi: "PID:C9300,SN:1".to_owned(),
+            report_id: i,
+            entitlement_tag: "regid.na".to_owned(),
+            count: 1,
+            end_time: i,
+            status: "ACCEPTED".to_owned(),
+            received_at: 10,
+            envelope: format!("{{\"payload\":\"{}\"}}", "x".repeat(10_000)),
+        })
+        .collect();
+    let mut tx = harness.store.begin().await.unwrap();
+    assert_eq!(tx.insert_reports_new(&rows).await.unwrap().len(), 200);
+    tx.commit().await.unwrap();
+    // Each finished checkpoint is an event; wait for the one that copies the 2 MB written.
+    let copied = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while size() < before + 2_000_000 {
+            finished.changed().await.unwrap();
+        }
+    })
+    .await;
+    assert!(copied.is_ok(), "the database file stayed at {} bytes", size());
+    harness.store.close().await;
+    let store = harness.reopen().await;
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.report_count(lab.id).await.unwrap(), 200);
+    store.close().await;
+    // PostgreSQL keeps its own log: the store has no checkpoints of its own there.
+    if let Some(harness) = Harness::postgres().await {
+        assert!(harness.store.wal_checkpoints().is_none());
+        harness.finish().await;
+    }
+}

@@ -202,66 +202,62 @@ impl Envelope {
         format!("PID:{},SN:{}", self.signature.sudi.udi_pid, self.signature.sudi.udi_serial_number)
     }
 
-    /// Reads the payload, in the version 2.0 or the older layout.
+    /// Reads the payload, in the version 2.0 or the older layout (`report_id` under `meta`).
     pub fn report(&self) -> Result<Report> {
         let bad = |reason: &str| WireError::Json {
             what: "RUM report payload".to_owned(),
             reason: reason.to_owned(),
         };
-        let payload: Value =
+        // Typed, so that only the members read are kept (a `Value` of the whole payload cost
+        // more than everything else of a report but its signature).
+        let payload: PayloadIn =
             serde_json::from_str(&self.payload).map_err(|err| bad(&err.to_string()))?;
-        let ident = payload
-            .get("asset_identification")
-            .ok_or_else(|| bad("asset_identification is missing"))?;
-        let meta = payload.get("meta").cloned().unwrap_or(Value::Null);
-        let report_id = ident
-            .get("report_id")
-            .or_else(|| meta.get("report_id"))
-            .and_then(Value::as_u64)
+        let ident =
+            payload.asset_identification.ok_or_else(|| bad("asset_identification is missing"))?;
+        let meta = payload.meta.unwrap_or_default();
+        let report_id = [&ident.report_id, &meta.report_id]
+            .into_iter()
+            .find_map(|id| id.as_ref().and_then(Value::as_u64))
             .ok_or_else(|| bad("report_id is missing"))?;
-        let sudi: Sudi = ident
-            .pointer("/instance/sudi")
-            .cloned()
-            .map(serde_json::from_value)
-            .transpose()
-            .map_err(|err| bad(&err.to_string()))?
+        let sudi = ident
+            .instance
+            .and_then(|i| i.sudi)
             .ok_or_else(|| bad("asset_identification.instance.sudi is missing"))?;
-        let software_tag =
-            ident.pointer("/asset/name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let software_tag = ident
+            .asset
+            .and_then(|a| a.name)
+            .and_then(|name| name.as_str().map(str::to_owned))
+            .unwrap_or_default();
         let entitlement_tag = meta
-            .get("entitlement_tag")
+            .entitlement_tag
+            .as_ref()
             .and_then(Value::as_str)
             .ok_or_else(|| bad("meta.entitlement_tag is missing"))?
             .to_owned();
         let software_version =
-            meta.get("software_version").and_then(Value::as_str).map(str::to_owned);
-        let ha_udi = meta
-            .get("ha_udi")
-            .cloned()
-            .map(serde_json::from_value::<Vec<HaUdi>>)
-            .transpose()
-            .map_err(|err| bad(&err.to_string()))?
-            .unwrap_or_default();
+            meta.software_version.as_ref().and_then(Value::as_str).map(str::to_owned);
         let mut measurements = Vec::new();
-        for m in payload.get("measurements").and_then(Value::as_array).into_iter().flatten() {
-            let int = |name: &str| {
-                m.get(name)
+        for m in payload.measurements.unwrap_or_default() {
+            let int = |value: &Option<Value>, name: &str| {
+                value
+                    .as_ref()
                     .and_then(Value::as_i64)
                     .ok_or_else(|| bad(&format!("measurement {name} is missing")))
             };
             let count = m
-                .pointer("/value/value")
+                .value
+                .and_then(|v| v.value)
                 .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()))
                 .ok_or_else(|| bad("measurement value is missing"))?;
-            let reason = m
-                .pointer("/meta/termination_reason")
-                .or_else(|| m.pointer("/meta/close_reason"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            let reason = m.meta.and_then(|meta| {
+                [meta.termination_reason, meta.close_reason]
+                    .into_iter()
+                    .find_map(|r| r.as_ref().and_then(Value::as_str).map(str::to_owned))
+            });
             measurements.push(Measurement {
-                log_time: int("log_time").unwrap_or(0),
-                start_time: int("start_time")?,
-                end_time: int("end_time")?,
+                log_time: int(&m.log_time, "log_time").unwrap_or(0),
+                start_time: int(&m.start_time, "start_time")?,
+                end_time: int(&m.end_time, "end_time")?,
                 count,
                 termination_reason: reason,
             });
@@ -272,10 +268,64 @@ impl Envelope {
             software_tag,
             entitlement_tag,
             software_version,
-            ha_udi,
+            ha_udi: meta.ha_udi.unwrap_or_default(),
             measurements,
         })
     }
+}
+
+/// The members of a report payload that [`Envelope::report`] reads; others are skipped.
+/// Leaves whose type devices vary are kept as small `Value`s.
+#[derive(Deserialize)]
+struct PayloadIn {
+    asset_identification: Option<IdentIn>,
+    meta: Option<MetaIn>,
+    measurements: Option<Vec<MeasurementIn>>,
+}
+
+#[derive(Deserialize)]
+struct IdentIn {
+    report_id: Option<Value>,
+    asset: Option<AssetIn>,
+    instance: Option<InstanceIn>,
+}
+
+#[derive(Deserialize)]
+struct AssetIn {
+    name: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct InstanceIn {
+    sudi: Option<Sudi>,
+}
+
+#[derive(Default, Deserialize)]
+struct MetaIn {
+    report_id: Option<Value>,
+    entitlement_tag: Option<Value>,
+    software_version: Option<Value>,
+    ha_udi: Option<Vec<HaUdi>>,
+}
+
+#[derive(Deserialize)]
+struct MeasurementIn {
+    log_time: Option<Value>,
+    start_time: Option<Value>,
+    end_time: Option<Value>,
+    meta: Option<MeasurementMetaIn>,
+    value: Option<CountIn>,
+}
+
+#[derive(Deserialize)]
+struct MeasurementMetaIn {
+    termination_reason: Option<Value>,
+    close_reason: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct CountIn {
+    value: Option<Value>,
 }
 
 #[cfg(test)]
@@ -349,5 +399,43 @@ mod tests {
             .replace("\"utility_enabled\"", "\"report_id\":42,\"utility_enabled\"");
         let envelope = Envelope { payload: old, ..envelope };
         assert_eq!(envelope.report().unwrap().report_id, 42);
+    }
+
+    #[test]
+    fn reads_lenient_measurements_and_names_what_is_missing() {
+        let envelope = |payload: &str| Envelope {
+            payload: payload.to_owned(),
+            header: Header { kind: "rum".to_owned() },
+            signature: EnvelopeSignature {
+                sudi: Sudi {
+                    udi_pid: "C9300-24UX".to_owned(),
+                    udi_serial_number: "FOC1".to_owned(),
+                },
+                signing_type: "ed25519".to_owned(),
+                key: "k".to_owned(),
+                value: "v".to_owned(),
+            },
+        };
+        // No log_time, the count as a number, the older close_reason, extra members skipped.
+        let payload = r#"{"asset_identification":{"report_id":7,"instance":{"sudi":{"udi_pid":"C9300-24UX","udi_serial_number":"FOC1"}},"extra":[1,2]},"meta":{"entitlement_tag":"regid.tag","ha_udi":null},"measurements":[{"start_time":10,"end_time":20,"meta":{"close_reason":"Reload"},"value":{"value":4}},{"start_time":20,"end_time":30,"value":{"value":"5"}}]}"#;
+        let report = envelope(payload).report().unwrap();
+        assert_eq!(report.report_id, 7);
+        assert_eq!(report.software_tag, "");
+        assert_eq!(report.measurements[0].log_time, 0);
+        assert_eq!(report.measurements[0].termination_reason.as_deref(), Some("Reload"));
+        assert_eq!(report.final_count(), 5);
+        assert_eq!(report.end_time(), 30);
+
+        let no_tag = payload.replace(r#""entitlement_tag":"regid.tag","#, "");
+        let err = envelope(&no_tag).report().unwrap_err().to_string();
+        assert!(err.contains("meta.entitlement_tag is missing"), "{err}");
+        let no_end = payload.replace(r#""end_time":20,"#, "");
+        let err = envelope(&no_end).report().unwrap_err().to_string();
+        assert!(err.contains("measurement end_time is missing"), "{err}");
+        let no_id = payload.replace(r#""report_id":7,"#, "");
+        let err = envelope(&no_id).report().unwrap_err().to_string();
+        assert!(err.contains("report_id is missing"), "{err}");
+        let not_json = envelope("{").report().unwrap_err().to_string();
+        assert!(not_json.contains("RUM report payload"), "{not_json}");
     }
 }
