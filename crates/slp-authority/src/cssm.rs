@@ -819,16 +819,50 @@ impl Authority {
         va: &VirtualAccount,
         action: &str,
     ) -> Result<Option<PollRecord>> {
-        match tx.poll(poll_id).await? {
-            Some(p) if p.va_id == va.id && p.action == action => Ok(Some(p)),
+        let found = tx.poll(poll_id).await?;
+        let owner = found.as_ref().map(|p| (p.va_id, p.action.clone()));
+        Self::poll_of_request(poll_id, owner, va, action)?;
+        Ok(found)
+    }
+
+    /// Whether a poll stored as `owner` (virtual account, action) is this request's: a
+    /// replay (`true`), none (`false`), or another request's (an error).
+    pub(crate) fn poll_of_request(
+        poll_id: i64,
+        owner: Option<(i64, String)>,
+        va: &VirtualAccount,
+        action: &str,
+    ) -> Result<bool> {
+        match owner {
+            Some((va_id, stored)) if va_id == va.id && stored == action => Ok(true),
             Some(_) => Err(AuthorityError::Request {
                 field: "data".to_owned(),
                 reason: format!(
                     "poll id {poll_id} collides with another request; change the nonce"
                 ),
             }),
-            None => Ok(None),
+            None => Ok(false),
         }
+    }
+
+    /// The record of a poll result.
+    pub(crate) fn poll_record(
+        &self,
+        poll_id: i64,
+        va: &VirtualAccount,
+        action: &str,
+        result: &PollResultData,
+    ) -> Result<PollRecord> {
+        let result =
+            serde_json::to_string(result).map_err(|e| bad("data".to_owned(), e.to_string()))?;
+        Ok(PollRecord {
+            poll_id,
+            va_id: va.id,
+            action: action.to_owned(),
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            result,
+            created_at: self.now().timestamp(),
+        })
     }
 
     pub(crate) async fn store_poll(
@@ -839,17 +873,7 @@ impl Authority {
         action: &str,
         result: &PollResultData,
     ) -> Result<()> {
-        let result =
-            serde_json::to_string(result).map_err(|e| bad("data".to_owned(), e.to_string()))?;
-        tx.insert_poll(&PollRecord {
-            poll_id,
-            va_id: va.id,
-            action: action.to_owned(),
-            correlation_id: uuid::Uuid::new_v4().to_string(),
-            result,
-            created_at: self.now().timestamp(),
-        })
-        .await?;
+        tx.insert_poll(&self.poll_record(poll_id, va, action, result)?).await?;
         Ok(())
     }
 

@@ -172,6 +172,8 @@ impl Authority {
             ingest.prefetch_uploads(&mut tx, *va_id, digests).await.map_err(all)?;
         }
         ingest.prefetch(&mut tx, &udis, &reports).await.map_err(all)?;
+        let poll_ids: Vec<i64> = group.iter().map(|(job, _)| job.poll_id).collect();
+        ingest.prefetch_polls(&mut tx, &poll_ids).await.map_err(all)?;
         let prefetched = began.elapsed();
         for (index, (job, _)) in group.iter().enumerate() {
             let applied =
@@ -202,7 +204,13 @@ impl Authority {
     /// poll id. A request replayed (its poll id stored) changes nothing.
     async fn apply_usage(&self, tx: &mut Tx, ingest: &Ingest, job: &UsageJob) -> Result<()> {
         tx.lock_va(job.va.id).await?;
-        if Self::existing_poll(tx, job.poll_id, &job.va, ACKNOWLEDGEMENTS).await?.is_some() {
+        let stored = match ingest.poll_owner(job.poll_id) {
+            Some(owner) => Self::poll_of_request(job.poll_id, owner, &job.va, ACKNOWLEDGEMENTS)?,
+            None => {
+                Self::existing_poll(tx, job.poll_id, &job.va, ACKNOWLEDGEMENTS).await?.is_some()
+            }
+        };
+        if stored {
             tracing::info!(poll_id = job.poll_id, va = %job.va.name, "replayed reportusage: stored result");
             return Ok(());
         }
@@ -219,7 +227,9 @@ impl Authority {
         }
         let result =
             PollResultData { acknowledgements: Some(acknowledgements), authorizations: None };
-        self.store_poll(tx, job.poll_id, &job.va, ACKNOWLEDGEMENTS, &result).await
+        // Written with the group's other results by `Ingest::flush`.
+        ingest.add_poll(self.poll_record(job.poll_id, &job.va, ACKNOWLEDGEMENTS, &result)?);
+        Ok(())
     }
 }
 

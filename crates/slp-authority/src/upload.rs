@@ -532,6 +532,11 @@ pub(crate) struct Ingest {
     /// Contact recorded by this request: product instance id → (hostname, when), written by
     /// `flush`.
     touches: std::sync::Mutex<BTreeMap<i64, (Option<String>, i64)>>,
+    /// Looked up ahead ([`Ingest::prefetch_polls`]): poll id → (virtual account, action) of a
+    /// stored poll, `None` when there is none.
+    known_polls: std::sync::Mutex<BTreeMap<i64, Option<(i64, String)>>>,
+    /// Poll results recorded by this group, written by `flush`.
+    polls: std::sync::Mutex<Vec<slp_store::PollRecord>>,
 }
 
 impl Ingest {
@@ -575,6 +580,37 @@ impl Ingest {
             }
         }
         Ok(())
+    }
+
+    /// Looks up in one statement which of `poll_ids` are stored, and whose they are.
+    pub(crate) async fn prefetch_polls(&self, tx: &mut Tx, poll_ids: &[i64]) -> Result<()> {
+        let found = tx.poll_owners(poll_ids).await?;
+        if let Ok(mut known) = self.known_polls.lock() {
+            for id in poll_ids {
+                let owner = found.iter().find(|(poll_id, _, _)| poll_id == id);
+                known.insert(*id, owner.map(|(_, va_id, action)| (*va_id, action.clone())));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whose poll `poll_id` is, if stored or recorded by this group: (virtual account,
+    /// action). `None` when it was not looked up ahead.
+    pub(crate) fn poll_owner(&self, poll_id: i64) -> Option<Option<(i64, String)>> {
+        let pending = self.polls.lock().ok().and_then(|polls| {
+            polls.iter().find(|p| p.poll_id == poll_id).map(|p| (p.va_id, p.action.clone()))
+        });
+        if pending.is_some() {
+            return Some(pending);
+        }
+        self.known_polls.lock().ok().and_then(|known| known.get(&poll_id).cloned())
+    }
+
+    /// Records a poll result for `flush` to write.
+    pub(crate) fn add_poll(&self, record: slp_store::PollRecord) {
+        if let Ok(mut polls) = self.polls.lock() {
+            polls.push(record);
+        }
     }
 
     /// The earlier upload of these bytes, if any: recorded by this request, looked up ahead,
@@ -695,6 +731,8 @@ impl Ingest {
         tx.set_usages_if_newer(&usage).await?;
         let uploads = self.uploads.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
         tx.insert_uploads(&uploads).await?;
+        let polls = self.polls.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
+        tx.insert_polls(&polls).await?;
         Ok(())
     }
 }

@@ -1440,6 +1440,60 @@ impl Tx {
         row.as_ref().map(poll).transpose().map_err(db("finding a poll"))
     }
 
+    /// The (poll id, virtual account, action) of the stored polls among `poll_ids`, without
+    /// their results.
+    pub async fn poll_owners(&mut self, poll_ids: &[i64]) -> Result<Vec<(i64, i64, String)>> {
+        let mut out = Vec::new();
+        for chunk in poll_ids.chunks(1_000) {
+            let sql = format!(
+                "SELECT poll_id, va_id, action FROM polls WHERE poll_id IN ({})",
+                marks(self.backend, 1, chunk.len()).join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("finding polls"))?;
+            for row in &rows {
+                let owner = (|| {
+                    sqlx::Result::Ok((
+                        row.try_get::<i64, _>("poll_id")?,
+                        row.try_get::<i64, _>("va_id")?,
+                        row.try_get::<String, _>("action")?,
+                    ))
+                })()
+                .map_err(db("finding polls"))?;
+                out.push(owner);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records several poll results in multi-row statements; a poll id stored already (a
+    /// replayed request) keeps its first result.
+    pub async fn insert_polls(&mut self, records: &[PollRecord]) -> Result<()> {
+        // 6 parameters a row.
+        for chunk in records.chunks(1_000) {
+            let mut sql = String::from(
+                "INSERT INTO polls (poll_id, va_id, action, correlation_id, result, created_at) VALUES ",
+            );
+            sql.push_str(&placeholders(self.backend, chunk.len(), 6));
+            sql.push_str(" ON CONFLICT (poll_id) DO NOTHING");
+            let mut query = sqlx::query(&sql);
+            for record in chunk {
+                query = query
+                    .bind(record.poll_id)
+                    .bind(record.va_id)
+                    .bind(&record.action)
+                    .bind(&record.correlation_id)
+                    .bind(&record.result)
+                    .bind(record.created_at);
+            }
+            query.execute(&mut *self.tx).await.map_err(db("recording poll results"))?;
+        }
+        Ok(())
+    }
+
     /// Records a poll result unless one with the same id exists; returns the stored record
     /// (the earlier one when a concurrent or replayed request got there first).
     pub async fn insert_poll(&mut self, record: &PollRecord) -> Result<PollRecord> {

@@ -702,8 +702,31 @@ async fn poll_results_are_kept_once(h: &Harness) {
     assert_eq!(tx.insert_poll(&later).await.unwrap(), record, "the first result stays");
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
-    assert_eq!(tx.poll(record.poll_id).await.unwrap(), Some(record));
+    assert_eq!(tx.poll(record.poll_id).await.unwrap(), Some(record.clone()));
     assert_eq!(tx.poll(1).await.unwrap(), None);
+    drop(tx);
+
+    // Many at once (more than one statement's worth), one of them stored already.
+    let many: Vec<PollRecord> = (1..=1_200)
+        .map(|i| PollRecord { poll_id: i, correlation_id: format!("m{i}"), ..record.clone() })
+        .chain([later.clone()])
+        .collect();
+    let mut tx = h.store.begin().await.unwrap();
+    tx.insert_polls(&many).await.unwrap();
+    tx.insert_polls(&[]).await.unwrap();
+    let mut ids: Vec<i64> = (1_150..=1_250).collect();
+    ids.push(record.poll_id);
+    let mut owners = tx.poll_owners(&ids).await.unwrap();
+    owners.sort();
+    let mut expected: Vec<(i64, i64, String)> =
+        (1_150..=1_200).map(|i| (i, lab.id, "acknowledgements".to_owned())).collect();
+    expected.push((record.poll_id, lab.id, "acknowledgements".to_owned()));
+    assert_eq!(owners, expected, "polls 1150..=1200 and the first, not 1201..");
+    assert!(tx.poll_owners(&[]).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(tx.poll(record.poll_id).await.unwrap(), Some(record), "the first result stays");
+    assert_eq!(tx.poll(1_200).await.unwrap().map(|p| p.correlation_id), Some("m1200".to_owned()));
 }
 
 async fn savepoints_undo_only_their_part(h: &Harness) {

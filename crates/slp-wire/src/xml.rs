@@ -121,8 +121,16 @@ pub struct Document {
     pub items: Vec<Signed>,
 }
 
+/// Escapes an attribute value (`<`, `>`, `&`, `'` and `"`).
 fn escape(text: &str) -> String {
     quick_xml::escape::escape(text).into_owned()
+}
+
+/// Escapes element text: `<`, `>` and `&` only. Quotes need no escape outside attributes, and
+/// the JSON inside every element is full of them (escaped, they made a document a quarter
+/// longer); any XML reader reads both forms the same.
+fn escape_text(text: &str) -> String {
+    quick_xml::escape::partial_escape(text).into_owned()
 }
 
 impl Document {
@@ -140,13 +148,13 @@ impl Document {
         }
         for item in &self.items {
             let name = item.kind.element();
-            out.push_str(&format!("<{name}><data>{}</data>", escape(&item.data)));
+            out.push_str(&format!("<{name}><data>{}</data>", escape_text(&item.data)));
             if let Some(sig) = &item.signature {
                 out.push_str(&format!(
                     "<signature alg=\"{}\" key=\"{}\">{}</signature>",
                     escape(&sig.alg),
                     escape(&sig.key),
-                    escape(&sig.value)
+                    escape_text(&sig.value)
                 ));
             }
             out.push_str(&format!("</{name}>\n"));
@@ -294,9 +302,18 @@ mod tests {
             ],
         };
         let xml = doc.to_xml();
+        // Element text keeps its quotes; markup characters are escaped.
+        assert!(xml.contains(r#"<data>{"hostname":"sw1 &amp; co"}</data>"#), "{xml}");
+        assert!(xml.contains(r#"{"ack_id":"x&lt;y"}"#), "{xml}");
         let back = Document::parse(&xml).unwrap();
         assert_eq!(back, doc);
         back.of(Kind::RumAck).next().unwrap().verify(&key.public_b64(), "ACK").unwrap();
+        // A document whose quotes are escaped (as slp wrote them before) reads the same.
+        let quoted = xml.replace(
+            r#"{"hostname":"sw1 &amp; co"}"#,
+            "{&quot;hostname&quot;:&quot;sw1 &amp; co&quot;}",
+        );
+        assert_eq!(Document::parse(&quoted).unwrap(), doc);
     }
 
     #[test]
