@@ -65,6 +65,46 @@ pub(crate) struct UsageQueue {
     turn: tokio::sync::Mutex<()>,
     /// Requests queued and not yet answered.
     unanswered: std::sync::atomic::AtomicUsize,
+    /// SQLite: wakes the writer thread ([`start_writer`]), started with the first request.
+    writer: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Authority>>,
+}
+
+/// Starts the thread that applies queued requests on SQLite, and returns what wakes it (with
+/// the authority to apply them for). On a runtime of its own, the runner is never queued behind
+/// the HTTP work of the async threads between its statements (it waits for the store many times
+/// a group), and SQLite connections, which run on threads of their own, need no particular
+/// runtime. The thread ends when every holder of the returned sender is gone.
+fn start_writer() -> tokio::sync::mpsc::UnboundedSender<Authority> {
+    let (wake, mut woken) = tokio::sync::mpsc::unbounded_channel::<Authority>();
+    let started = std::thread::Builder::new().name("slp-usage-writer".to_owned()).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot start the reportusage writer's runtime");
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            while let Some(authority) = woken.recv().await {
+                // Wake-ups queued meanwhile fold into this one: it applies until the queue is
+                // empty.
+                while woken.try_recv().is_ok() {}
+                while authority.usage_queue.has_pending() {
+                    authority.run_queued().await;
+                }
+            }
+        });
+    });
+    if let Err(err) = started {
+        tracing::error!(error = %err, "cannot start the reportusage writer thread");
+    }
+    wake
+}
+
+impl UsageQueue {
+    fn has_pending(&self) -> bool {
+        self.pending.lock().map(|p| !p.is_empty()).unwrap_or(false)
+    }
 }
 
 /// Why a group did not commit.
@@ -91,9 +131,14 @@ impl Authority {
             self.usage_queue.unanswered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         // Every queued request is followed by a runner: it applies the queue, or finds it
-        // taken by an earlier runner and ends.
-        let runner = self.clone();
-        tokio::spawn(async move { runner.run_queued().await });
+        // taken by an earlier runner and ends. On SQLite the writer thread is the runner;
+        // PostgreSQL connections belong to the runtime that opened them, so there a task is.
+        let woken = self.store.backend() == slp_store::Backend::Sqlite
+            && self.usage_queue.writer.get_or_init(start_writer).send(self.clone()).is_ok();
+        if !woken {
+            let runner = self.clone();
+            tokio::spawn(async move { runner.run_queued().await });
+        }
         answer.await.unwrap_or_else(|_| {
             Err(AuthorityError::GroupFailed {
                 reason: "the authority stopped before the request was applied".to_owned(),
