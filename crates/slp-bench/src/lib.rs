@@ -459,7 +459,7 @@ fn print_figures(f: &Figures) {
         None => println!("  peak RSS:        unavailable on this platform"),
     }
     println!(
-        "  Ed25519 verify:  {:.0} /s on one core (ed25519-dalek, same run)",
+        "  Ed25519 verify:  {:.0} /s on one core (ed25519-dalek, same run, before the load, best of 3)",
         f.verify_per_second_single_core
     );
     println!(
