@@ -76,25 +76,26 @@ pub(crate) struct UsageQueue {
 /// runtime. The thread ends when every holder of the returned sender is gone.
 fn start_writer() -> tokio::sync::mpsc::UnboundedSender<Authority> {
     let (wake, mut woken) = tokio::sync::mpsc::unbounded_channel::<Authority>();
-    let started = std::thread::Builder::new().name("slp-usage-writer".to_owned()).spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(runtime) => runtime,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot start the reportusage writer's runtime");
-                return;
-            }
-        };
-        runtime.block_on(async move {
-            while let Some(authority) = woken.recv().await {
-                // Wake-ups queued meanwhile fold into this one: it applies until the queue is
-                // empty.
-                while woken.try_recv().is_ok() {}
-                while authority.usage_queue.has_pending() {
-                    authority.run_queued().await;
+    let started =
+        std::thread::Builder::new().name("slp-usage-writer".to_owned()).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot start the reportusage writer's runtime");
+                    return;
                 }
-            }
+            };
+            runtime.block_on(async move {
+                while let Some(authority) = woken.recv().await {
+                    // Wake-ups queued meanwhile fold into this one: it applies until the queue is
+                    // empty.
+                    while woken.try_recv().is_ok() {}
+                    while authority.usage_queue.has_pending() {
+                        authority.run_queued().await;
+                    }
+                }
+            });
         });
-    });
     if let Err(err) = started {
         tracing::error!(error = %err, "cannot start the reportusage writer thread");
     }
