@@ -14,7 +14,7 @@
 //! the whole group; each of its requests gets the error and nothing is stored.
 //!
 //! The runner is a task of its own, so a client that hangs up does not cancel the requests
-//! of others grouped with it.
+//! of others grouped with it; on SQLite it runs on a thread of its own ([`start_writer`]).
 
 use std::collections::{BTreeMap, VecDeque};
 
