@@ -13,8 +13,9 @@
 //! license entry.
 //!
 //! The answer is stored under a poll id derived from the request's content (SHA-256 of action,
-//! virtual account and body), so a replayed request gets the same poll id and the same ACK, and
-//! any replica on the same database answers the poll.
+//! virtual account and body; for `reportusage`, of each entry's document digest and the entry
+//! fields outside it), so a replayed request gets the same poll id and the same ACK, and any
+//! replica on the same database answers the poll.
 
 use std::collections::BTreeMap;
 
