@@ -30,6 +30,8 @@ pub(crate) struct Checkpoints {
     wake: tokio::sync::mpsc::Sender<()>,
     /// How many checkpoints have finished.
     done: tokio::sync::watch::Receiver<u64>,
+    /// The task, until [`Checkpoints::stop`].
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Checkpoints {
@@ -38,7 +40,7 @@ impl Checkpoints {
     pub(crate) fn start(pool: AnyPool, write_gate: Arc<tokio::sync::Mutex<()>>) -> Checkpoints {
         let (wake, mut woken) = tokio::sync::mpsc::channel(1);
         let (finished, done) = tokio::sync::watch::channel(0);
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             while woken.recv().await.is_some() {
                 if pool.is_closed() {
                     break;
@@ -57,7 +59,17 @@ impl Checkpoints {
                 finished.send_modify(|n| *n += 1);
             }
         });
-        Checkpoints { wake, done }
+        Checkpoints { wake, done, task: std::sync::Mutex::new(Some(task)) }
+    }
+
+    /// Ends the task (a checkpoint under way is abandoned; SQLite finishes the log's copy when
+    /// the last connection closes), so that closing the pool never waits for it.
+    pub(crate) async fn stop(&self) {
+        let task = self.task.lock().ok().and_then(|mut task| task.take());
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
     }
 
     /// Follows how many checkpoints have finished.

@@ -214,6 +214,9 @@ impl Store {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.stop().await;
+        }
         self.pool.close().await;
     }
 
