@@ -29,6 +29,11 @@ const SQLITE: &[Migration] = &[
         name: "account_policies",
         sql: include_str!("../migrations/sqlite/0005_account_policies.sql"),
     },
+    Migration {
+        version: 6,
+        name: "report_udis",
+        sql: include_str!("../migrations/sqlite/0006_report_udis.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -52,6 +57,11 @@ const POSTGRES: &[Migration] = &[
         version: 5,
         name: "account_policies",
         sql: include_str!("../migrations/postgres/0005_account_policies.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "report_udis",
+        sql: include_str!("../migrations/postgres/0006_report_udis.sql"),
     },
 ];
 

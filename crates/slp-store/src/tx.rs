@@ -1,5 +1,7 @@
 //! [`Tx`]: every read and write of the store, inside one transaction.
 
+use std::collections::{BTreeSet, HashMap};
+
 use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Connection, Row, Transaction};
@@ -162,9 +164,20 @@ fn policy(row: &AnyRow, owner: PolicyOwner) -> sqlx::Result<PolicyRecord> {
     })
 }
 
-/// (UDI, report id) of a row that has both.
-fn report_key(row: &AnyRow) -> sqlx::Result<(String, i64)> {
-    Ok((row.try_get("udi")?, row.try_get("report_id")?))
+/// (UDI, report id) of a row of `udi_id` and `report_id`, its UDI among `udis` (by id).
+fn report_key(row: &AnyRow, udis: &HashMap<i64, &str>) -> sqlx::Result<(String, i64)> {
+    let udi_id: i64 = row.try_get("udi_id")?;
+    let udi = udis.get(&udi_id).ok_or_else(|| {
+        sqlx::Error::Decode(format!("report row names UDI id {udi_id}, not looked up").into())
+    })?;
+    Ok(((*udi).to_owned(), row.try_get("report_id")?))
+}
+
+/// The id [`Tx::add_udis`] returned for a UDI (it returns one for each UDI it is given).
+fn id_of(ids: &HashMap<String, i64>, udi: &str) -> Result<i64> {
+    ids.get(udi)
+        .copied()
+        .ok_or(StoreError::Database { op: "storing a report's UDI", source: sqlx::Error::RowNotFound })
 }
 
 fn event(row: &AnyRow) -> sqlx::Result<Event> {
@@ -714,22 +727,27 @@ impl Tx {
 
     /// The status of a report already received for (udi, report_id), if any.
     pub async fn report_status(&mut self, udi: &str, report_id: i64) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT status FROM reports WHERE udi = $1 AND report_id = $2")
-            .bind(udi)
-            .bind(report_id)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(db("looking up a report"))?;
+        let row = sqlx::query(
+            "SELECT r.status FROM reports r JOIN udis u ON u.id = r.udi_id \
+             WHERE u.udi = $1 AND r.report_id = $2",
+        )
+        .bind(udi)
+        .bind(report_id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db("looking up a report"))?;
         row.map(|row| row.try_get("status")).transpose().map_err(db("looking up a report"))
     }
 
     pub async fn insert_report(&mut self, report: &ReceivedReport) -> Result<()> {
+        let ids = self.add_udis([report.udi.as_str()]).await?;
+        let udi_id = id_of(&ids, &report.udi)?;
         self.guarded_execute(sqlx::query(
-            "INSERT INTO reports (va_id, udi, report_id, entitlement_tag, count, end_time, status, received_at, envelope) \
+            "INSERT INTO reports (va_id, udi_id, report_id, entitlement_tag, count, end_time, status, received_at, envelope) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(report.va_id)
-        .bind(&report.udi)
+        .bind(udi_id)
         .bind(report.report_id)
         .bind(&report.entitlement_tag)
         .bind(report.count)
@@ -745,22 +763,81 @@ impl Tx {
         Ok(())
     }
 
+    /// The ids of those of the UDIs that reports were stored for (one statement per thousand).
+    async fn udi_ids<'a>(
+        &mut self,
+        udis: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashMap<String, i64>> {
+        let distinct: Vec<&str> = udis.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+        let mut ids = HashMap::with_capacity(distinct.len());
+        for chunk in distinct.chunks(1_000) {
+            let sql = format!(
+                "SELECT id, udi FROM udis WHERE udi IN ({})",
+                marks(self.backend, 1, chunk.len()).join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for udi in chunk {
+                query = query.bind(*udi);
+            }
+            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("looking up UDIs"))?;
+            for row in &rows {
+                let (id, udi) = (row.try_get("id"), row.try_get("udi"));
+                ids.insert(udi.map_err(db("looking up UDIs"))?, id.map_err(db("looking up UDIs"))?);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Gives each of the UDIs an id if it has none yet, and returns the ids of all of them.
+    /// UDI ids are never deleted, so that a report stays keyed by the same id for good.
+    async fn add_udis<'a>(
+        &mut self,
+        udis: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashMap<String, i64>> {
+        let distinct: Vec<&str> = udis.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+        let mut ids = self.udi_ids(distinct.iter().copied()).await?;
+        let missing: Vec<&str> =
+            distinct.into_iter().filter(|udi| !ids.contains_key(*udi)).collect();
+        for chunk in missing.chunks(1_000) {
+            // Another replica may give one of them an id first: its id is read back below.
+            let sql = format!(
+                "INSERT INTO udis (udi) VALUES {} ON CONFLICT (udi) DO NOTHING",
+                placeholders(self.backend, chunk.len(), 1)
+            );
+            let mut query = sqlx::query(&sql);
+            for udi in chunk {
+                query = query.bind(*udi);
+            }
+            query.execute(&mut *self.tx).await.map_err(db("storing UDIs"))?;
+        }
+        if !missing.is_empty() {
+            ids.extend(self.udi_ids(missing).await?);
+        }
+        Ok(ids)
+    }
+
     /// Which of the (UDI, report id) pairs name a report stored already (one statement per
     /// thousand pairs).
     pub async fn existing_reports(&mut self, keys: &[(String, i64)]) -> Result<Vec<(String, i64)>> {
+        let ids = self.udi_ids(keys.iter().map(|(udi, _)| udi.as_str())).await?;
+        let known: Vec<(i64, i64)> = keys
+            .iter()
+            .filter_map(|(udi, report_id)| Some((*ids.get(udi)?, *report_id)))
+            .collect();
+        let udis: HashMap<i64, &str> = ids.iter().map(|(udi, id)| (*id, udi.as_str())).collect();
         let mut found = Vec::new();
-        for chunk in keys.chunks(1_000) {
+        for chunk in known.chunks(1_000) {
             let sql = format!(
-                "SELECT udi, report_id FROM reports WHERE (udi, report_id) IN (VALUES {})",
+                "SELECT udi_id, report_id FROM reports WHERE (udi_id, report_id) IN (VALUES {})",
                 placeholders(self.backend, chunk.len(), 2)
             );
             let mut query = sqlx::query(&sql);
-            for (udi, report_id) in chunk {
-                query = query.bind(udi).bind(*report_id);
+            for (udi_id, report_id) in chunk {
+                query = query.bind(*udi_id).bind(*report_id);
             }
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("looking up reports"))?;
             for row in &rows {
-                found.push(report_key(row).map_err(db("looking up reports"))?);
+                found.push(report_key(row, &udis).map_err(db("looking up reports"))?);
             }
         }
         Ok(found)
@@ -775,18 +852,21 @@ impl Tx {
     ) -> Result<Vec<(String, i64)>> {
         // 9 parameters a row; SQLite allows 32 766 a statement.
         const ROWS: usize = 1_000;
+        let ids = self.add_udis(reports.iter().map(|report| report.udi.as_str())).await?;
+        let udis: HashMap<i64, &str> = ids.iter().map(|(udi, id)| (*id, udi.as_str())).collect();
         let mut stored = Vec::new();
         for chunk in reports.chunks(ROWS) {
             let mut sql = String::from(
-                "INSERT INTO reports (va_id, udi, report_id, entitlement_tag, count, end_time, status, received_at, envelope) VALUES ",
+                "INSERT INTO reports (va_id, udi_id, report_id, entitlement_tag, count, end_time, status, received_at, envelope) VALUES ",
             );
             sql.push_str(&placeholders(self.backend, chunk.len(), 9));
-            sql.push_str(" ON CONFLICT (udi, report_id) DO NOTHING RETURNING udi, report_id");
+            sql.push_str(" ON CONFLICT (udi_id, report_id) DO NOTHING RETURNING udi_id, report_id");
             let mut query = sqlx::query(&sql);
             for report in chunk {
+                let udi_id = id_of(&ids, &report.udi)?;
                 query = query
                     .bind(report.va_id)
-                    .bind(&report.udi)
+                    .bind(udi_id)
                     .bind(report.report_id)
                     .bind(&report.entitlement_tag)
                     .bind(report.count)
@@ -797,7 +877,7 @@ impl Tx {
             }
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("storing reports"))?;
             for row in &rows {
-                stored.push(report_key(row).map_err(db("storing reports"))?);
+                stored.push(report_key(row, &udis).map_err(db("storing reports"))?);
             }
         }
         Ok(stored)

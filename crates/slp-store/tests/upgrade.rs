@@ -1,0 +1,138 @@
+//! A database written by an earlier slp opens under this one with its data intact: here, one
+//! at schema version 5, whose reports were keyed by their UDI text, is migrated to reports
+//! keyed by UDI id (migration 6), on SQLite and, when `SLP_TEST_POSTGRES_URL` is set, on
+//! PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
+
+use slp_store::*;
+use sqlx::Executor;
+
+const SQLITE_V5: [&str; 5] = [
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_id_tokens.sql"),
+    include_str!("../migrations/sqlite/0003_api.sql"),
+    include_str!("../migrations/sqlite/0004_operations.sql"),
+    include_str!("../migrations/sqlite/0005_account_policies.sql"),
+];
+
+const POSTGRES_V5: [&str; 5] = [
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_id_tokens.sql"),
+    include_str!("../migrations/postgres/0003_api.sql"),
+    include_str!("../migrations/postgres/0004_operations.sql"),
+    include_str!("../migrations/postgres/0005_account_policies.sql"),
+];
+
+/// What a version-5 database holds: two instances' reports, the text UDI in each row.
+const V5_DATA: &str = "
+CREATE TABLE slp_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL);
+INSERT INTO slp_migrations (version, name) VALUES
+    (1, 'init'), (2, 'id_tokens'), (3, 'api'), (4, 'operations'), (5, 'account_policies');
+INSERT INTO accounts (id, name, domain, created_at) VALUES (1, 'Example Corp', 'example.com', 1);
+INSERT INTO virtual_accounts (id, account_id, name, created_at) VALUES (1, 1, 'Lab', 1);
+INSERT INTO reports (va_id, udi, report_id, entitlement_tag, count, end_time, status, received_at, envelope) VALUES
+    (1, 'PID:C9300,SN:1', 7, 'regid.a', 2, 900, 'ACCEPTED', 10, '{\"payload\":\"one\"}'),
+    (1, 'PID:C9300,SN:1', 8, 'regid.a', 3, 1800, 'ACCEPTED', 11, '{\"payload\":\"two\"}'),
+    (1, 'PID:C9300,SN:2', 7, 'regid.b', 1, 900, 'REJECTED', 12, '{\"payload\":\"three\"}');
+";
+
+fn report(udi: &str, report_id: i64) -> ReceivedReport {
+    ReceivedReport {
+        va_id: 1,
+        udi: udi.to_owned(),
+        report_id,
+        entitlement_tag: "regid.a".to_owned(),
+        count: 1,
+        end_time: 2_700,
+        status: "ACCEPTED".to_owned(),
+        received_at: 20,
+        envelope: "{}".to_owned(),
+    }
+}
+
+/// The reports of the version-5 database are found, by UDI and report id, after the upgrade;
+/// a replay of them stores nothing; new reports of an old UDI and of a new one are stored.
+async fn reports_survive(store: &Store) {
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.report_count(1).await.unwrap(), 3);
+    assert_eq!(
+        tx.report_status("PID:C9300,SN:2", 7).await.unwrap().as_deref(),
+        Some("REJECTED")
+    );
+    assert_eq!(tx.report_status("PID:C9300,SN:2", 8).await.unwrap(), None);
+    let keys = [
+        ("PID:C9300,SN:1".to_owned(), 7),
+        ("PID:C9300,SN:1".to_owned(), 9),
+        ("PID:C9300,SN:2".to_owned(), 7),
+    ];
+    let mut found = tx.existing_reports(&keys).await.unwrap();
+    found.sort();
+    assert_eq!(found, vec![keys[0].clone(), keys[2].clone()]);
+    let batch = [
+        report("PID:C9300,SN:1", 8),
+        report("PID:C9300,SN:1", 9),
+        report("PID:C9300,SN:3", 1),
+    ];
+    let mut stored = tx.insert_reports_new(&batch).await.unwrap();
+    stored.sort();
+    assert_eq!(
+        stored,
+        vec![("PID:C9300,SN:1".to_owned(), 9), ("PID:C9300,SN:3".to_owned(), 1)],
+        "report 8 of SN:1 was stored before the upgrade"
+    );
+    assert_eq!(tx.report_count(1).await.unwrap(), 5);
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_version_5_sqlite_database_keeps_its_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(SQLITE_FILE);
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    for sql in SQLITE_V5 {
+        pool.execute(sql).await.unwrap();
+    }
+    pool.execute(V5_DATA).await.unwrap();
+    pool.close().await;
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    reports_survive(&store).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_version_5_postgres_database_keeps_its_reports() {
+    let Some(url) = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let schema = format!("slp_upgrade_{}", std::process::id());
+    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
+    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+    admin.execute(format!("CREATE SCHEMA {schema}").as_str()).await.unwrap();
+    {
+        let mut conn = admin.acquire().await.unwrap();
+        conn.execute(format!("SET search_path TO {schema}").as_str()).await.unwrap();
+        for sql in POSTGRES_V5 {
+            conn.execute(sql).await.unwrap();
+        }
+        conn.execute(V5_DATA).await.unwrap();
+        // The rows above were given ids by hand: the sequences go on after them.
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('accounts', 'id'), 1); \
+             SELECT setval(pg_get_serial_sequence('virtual_accounts', 'id'), 1);",
+        )
+        .await
+        .unwrap();
+        conn.execute("RESET search_path").await.unwrap();
+    }
+    let store =
+        Store::connect(&url, &ConnectOptions { schema: Some(schema.clone()) }).await.unwrap();
+    reports_survive(&store).await;
+    store.close().await;
+    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+    admin.close().await;
+}
