@@ -239,6 +239,30 @@ pub struct Acknowledgement {
     pub smart_license: String,
 }
 
+/// How a poll result is stored. An acknowledgement of `reportusage` names the upload record
+/// (of the poll's virtual account, by digest) that holds its ACK, so that each ACK is stored
+/// once; [`Authority::poll`] gives it its `smart_license` when it is read. Results stored by
+/// earlier versions hold the `smart_license` itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredPollResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) acknowledgements: Option<Vec<StoredAcknowledgement>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) authorizations: Option<Vec<AuthorizationResult>>,
+}
+
+/// An [`Acknowledgement`] as stored: its ACK inline or in an upload record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredAcknowledgement {
+    pub(crate) sudi: Sudi,
+    pub(crate) software_tag_identifier: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) smart_license: Option<String>,
+    /// Hex SHA-256 of the upload whose record holds the ACK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ack_upload: Option<String>,
+}
+
 /// The outcome of one license entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationResult {
@@ -808,7 +832,7 @@ impl Authority {
                 Err(err) => return Err(err),
             }
         }
-        let result = PollResultData { acknowledgements: None, authorizations: Some(results) };
+        let result = StoredPollResult { acknowledgements: None, authorizations: Some(results) };
         self.store_poll(&mut tx, poll_id, &va, AUTHORIZATIONS, &result).await?;
         tx.commit().await?;
         Ok(self.accepted(poll_id, AUTHORIZATIONS, data.nonce.as_deref()))
@@ -852,7 +876,7 @@ impl Authority {
         poll_id: i64,
         va: &VirtualAccount,
         action: &str,
-        result: &PollResultData,
+        result: &StoredPollResult,
     ) -> Result<PollRecord> {
         let result =
             serde_json::to_string(result).map_err(|e| bad("data".to_owned(), e.to_string()))?;
@@ -872,7 +896,7 @@ impl Authority {
         poll_id: i64,
         va: &VirtualAccount,
         action: &str,
-        result: &PollResultData,
+        result: &StoredPollResult,
     ) -> Result<()> {
         tx.insert_poll(&self.poll_record(poll_id, va, action, result)?).await?;
         Ok(())
@@ -918,11 +942,45 @@ impl Authority {
                 format!("poll {poll_id} is for {:?}, not {action:?}", record.action),
             ));
         }
-        let data: PollResultData =
-            serde_json::from_str(&record.result).map_err(|e| AuthorityError::Request {
-                field: "data.poll_id".to_owned(),
-                reason: format!("the stored result is unreadable: {e}"),
-            })?;
+        let unreadable = |reason: String| AuthorityError::Request {
+            field: "data.poll_id".to_owned(),
+            reason: format!("the stored result is unreadable: {reason}"),
+        };
+        let stored: StoredPollResult =
+            serde_json::from_str(&record.result).map_err(|e| unreadable(e.to_string()))?;
+        let acknowledgements = match stored.acknowledgements {
+            Some(stored) => {
+                let digests: Vec<String> =
+                    stored.iter().filter_map(|a| a.ack_upload.clone()).collect();
+                let uploads = if digests.is_empty() {
+                    Vec::new()
+                } else {
+                    tx.uploads_by_sha(record.va_id, &digests).await?
+                };
+                let mut acknowledgements = Vec::with_capacity(stored.len());
+                for ack in stored {
+                    let smart_license = match (ack.smart_license, ack.ack_upload) {
+                        (Some(inline), _) => inline,
+                        (None, Some(digest)) => {
+                            let upload = uploads.iter().find(|u| u.sha256 == digest);
+                            let upload = upload.ok_or_else(|| {
+                                unreadable(format!("the upload {digest} holding its ACK is gone"))
+                            })?;
+                            BASE64.encode(upload.ack.as_bytes())
+                        }
+                        (None, None) => return Err(unreadable("an ACK is missing".to_owned())),
+                    };
+                    acknowledgements.push(Acknowledgement {
+                        sudi: ack.sudi,
+                        software_tag_identifier: ack.software_tag_identifier,
+                        smart_license,
+                    });
+                }
+                Some(acknowledgements)
+            }
+            None => None,
+        };
+        let data = PollResultData { acknowledgements, authorizations: stored.authorizations };
         Ok(PollComplete {
             status: "COMPLETE".to_owned(),
             kind: record.action,

@@ -18,12 +18,11 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use base64::Engine;
 use slp_store::{Account, StoreError, Tx, VirtualAccount};
 use slp_wire::rum::Sudi;
 use tokio::sync::oneshot;
 
-use crate::cssm::{ACKNOWLEDGEMENTS, Acknowledgement, PollResultData};
+use crate::cssm::{ACKNOWLEDGEMENTS, StoredAcknowledgement, StoredPollResult};
 use crate::upload::{Ingest, Ready};
 use crate::{Authority, AuthorityError, Result, actor};
 
@@ -262,17 +261,17 @@ impl Authority {
         }
         let mut acknowledgements = Vec::new();
         for entry in &job.entries {
-            let outcome =
-                self.ingest_ready(tx, ingest, &job.account, &job.va, &entry.document).await?;
-            acknowledgements.push(Acknowledgement {
+            // The ACK is in the entry's upload record (new or replayed): the result names it.
+            self.ingest_ready(tx, ingest, &job.account, &job.va, &entry.document).await?;
+            acknowledgements.push(StoredAcknowledgement {
                 sudi: entry.sudi.clone(),
                 software_tag_identifier: entry.tag.clone(),
-                smart_license: base64::engine::general_purpose::STANDARD
-                    .encode(outcome.ack.as_bytes()),
+                smart_license: None,
+                ack_upload: Some(entry.document.sha256().to_owned()),
             });
         }
         let result =
-            PollResultData { acknowledgements: Some(acknowledgements), authorizations: None };
+            StoredPollResult { acknowledgements: Some(acknowledgements), authorizations: None };
         // Written with the group's other results by `Ingest::flush`.
         ingest.add_poll(self.poll_record(job.poll_id, &job.va, ACKNOWLEDGEMENTS, &result)?);
         Ok(())

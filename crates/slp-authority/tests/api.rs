@@ -653,6 +653,50 @@ async fn replayed_reportusage_is_idempotent() {
     assert_eq!(f.authority.uploads(SA, VA).await.unwrap().len(), 1);
 }
 
+#[tokio::test]
+async fn a_poll_result_stored_with_its_ack_inline_still_reads() {
+    // Results stored before each ACK was kept once (in its upload record) hold it inline.
+    let f = fixture().await;
+    let token = f.token(SA, "ops", Role::Admin).await;
+    let sw1 = Device::new("FOC1");
+    let body =
+        report_usage(vec![sw1.usage_entry(&[sw1.report(1, "network-advantage", 1, T)])], "n");
+    let usage = path("/v2/devices/reportusage");
+    let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "acknowledgements");
+    let reply =
+        f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
+    let ack = reply.body["data"]["acknowledgements"][0].clone();
+    assert!(decode(&ack["smart_license"]).contains("<smartLicense"), "{ack}");
+
+    let mut tx = f.authority.store().begin().await.unwrap();
+    let account = tx.account_by_key(SA).await.unwrap().unwrap();
+    let va = tx.va_by_name(account.id, VA).await.unwrap();
+    let inline = json!({"acknowledgements": [{
+        "sudi": ack["sudi"],
+        "software_tag_identifier": "regid.sw",
+        "smart_license": "PGlubGluZS8+",
+    }]});
+    tx.insert_poll(&slp_store::PollRecord {
+        poll_id: 77,
+        va_id: va.unwrap().id,
+        action: "acknowledgements".to_owned(),
+        correlation_id: "c-77".to_owned(),
+        result: inline.to_string(),
+        created_at: 0,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let old = poll_body("77", "acknowledgements");
+    let reply =
+        f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&old)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["data"]["acknowledgements"][0]["smart_license"], "PGlubGluZS8+");
+    assert_eq!(reply.body["correlation_id"], "c-77");
+}
+
 /// The report statuses of the ACK of every entry of a reportusage poll result.
 fn ack_statuses(f: &Fixture, poll: &Value) -> Vec<Vec<(u64, String)>> {
     poll["data"]["acknowledgements"]

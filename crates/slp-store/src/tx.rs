@@ -175,9 +175,10 @@ fn report_key(row: &AnyRow, udis: &HashMap<i64, &str>) -> sqlx::Result<(String, 
 
 /// The id [`Tx::add_udis`] returned for a UDI (it returns one for each UDI it is given).
 fn id_of(ids: &HashMap<String, i64>, udi: &str) -> Result<i64> {
-    ids.get(udi)
-        .copied()
-        .ok_or(StoreError::Database { op: "storing a report's UDI", source: sqlx::Error::RowNotFound })
+    ids.get(udi).copied().ok_or(StoreError::Database {
+        op: "storing a report's UDI",
+        source: sqlx::Error::RowNotFound,
+    })
 }
 
 fn event(row: &AnyRow) -> sqlx::Result<Event> {
@@ -820,10 +821,8 @@ impl Tx {
     /// thousand pairs).
     pub async fn existing_reports(&mut self, keys: &[(String, i64)]) -> Result<Vec<(String, i64)>> {
         let ids = self.udi_ids(keys.iter().map(|(udi, _)| udi.as_str())).await?;
-        let known: Vec<(i64, i64)> = keys
-            .iter()
-            .filter_map(|(udi, report_id)| Some((*ids.get(udi)?, *report_id)))
-            .collect();
+        let known: Vec<(i64, i64)> =
+            keys.iter().filter_map(|(udi, report_id)| Some((*ids.get(udi)?, *report_id))).collect();
         let udis: HashMap<i64, &str> = ids.iter().map(|(udi, id)| (*id, udi.as_str())).collect();
         let mut found = Vec::new();
         for chunk in known.chunks(1_000) {

@@ -56,10 +56,7 @@ fn report(udi: &str, report_id: i64) -> ReceivedReport {
 async fn reports_survive(store: &Store) {
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.report_count(1).await.unwrap(), 3);
-    assert_eq!(
-        tx.report_status("PID:C9300,SN:2", 7).await.unwrap().as_deref(),
-        Some("REJECTED")
-    );
+    assert_eq!(tx.report_status("PID:C9300,SN:2", 7).await.unwrap().as_deref(), Some("REJECTED"));
     assert_eq!(tx.report_status("PID:C9300,SN:2", 8).await.unwrap(), None);
     let keys = [
         ("PID:C9300,SN:1".to_owned(), 7),
@@ -69,11 +66,8 @@ async fn reports_survive(store: &Store) {
     let mut found = tx.existing_reports(&keys).await.unwrap();
     found.sort();
     assert_eq!(found, vec![keys[0].clone(), keys[2].clone()]);
-    let batch = [
-        report("PID:C9300,SN:1", 8),
-        report("PID:C9300,SN:1", 9),
-        report("PID:C9300,SN:3", 1),
-    ];
+    let batch =
+        [report("PID:C9300,SN:1", 8), report("PID:C9300,SN:1", 9), report("PID:C9300,SN:3", 1)];
     let mut stored = tx.insert_reports_new(&batch).await.unwrap();
     stored.sort();
     assert_eq!(
