@@ -55,7 +55,9 @@ impl UsageJob {
     }
 }
 
-type Reply = oneshot::Sender<Result<()>>;
+/// The answer to a request, with its job handed back: the request drops it, so that freeing
+/// its documents is not the writer's work.
+type Reply = oneshot::Sender<(Result<()>, UsageJob)>;
 
 /// Requests waiting for a runner, and the runner's turn.
 #[derive(Default)]
@@ -139,17 +141,21 @@ impl Authority {
             let runner = self.clone();
             tokio::spawn(async move { runner.run_queued().await });
         }
-        answer.await.unwrap_or_else(|_| {
-            Err(AuthorityError::GroupFailed {
+        match answer.await {
+            Ok((result, job)) => {
+                drop(job);
+                result
+            }
+            Err(_) => Err(AuthorityError::GroupFailed {
                 reason: "the authority stopped before the request was applied".to_owned(),
-            })
-        })
+            }),
+        }
     }
 
     /// Answers one queued request (its client may have gone: then nobody listens).
-    fn answer(&self, reply: Reply, result: Result<()>) {
+    fn answer(&self, reply: Reply, result: Result<()>, job: UsageJob) {
         self.usage_queue.unanswered.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        let _ = reply.send(result);
+        let _ = reply.send((result, job));
     }
 
     async fn run_queued(&self) {
@@ -169,22 +175,24 @@ impl Authority {
         while !group.is_empty() {
             match self.run_group(&group).await {
                 Ok(()) => {
-                    for (_, reply) in group.drain(..) {
-                        self.answer(reply, Ok(()));
+                    for (job, reply) in group.drain(..) {
+                        self.answer(reply, Ok(()), job);
                     }
                 }
                 Err(GroupError::Job(index, err)) => {
-                    let (_, reply) = group.remove(index);
-                    self.answer(reply, Err(err));
+                    let (job, reply) = group.remove(index);
+                    self.answer(reply, Err(err), job);
                 }
                 Err(GroupError::All(err)) => {
                     tracing::error!(error = %err, requests = group.len(), "reportusage group failed");
-                    let mut replies: Vec<Reply> = group.drain(..).map(|(_, reply)| reply).collect();
-                    let first = replies.remove(0);
-                    for reply in replies {
-                        self.answer(reply, Err(copy_of(&err)));
+                    let mut all = group.drain(..);
+                    let first = all.next();
+                    for (job, reply) in all {
+                        self.answer(reply, Err(copy_of(&err)), job);
                     }
-                    self.answer(first, Err(err));
+                    if let Some((job, reply)) = first {
+                        self.answer(reply, Err(err), job);
+                    }
                 }
             }
         }

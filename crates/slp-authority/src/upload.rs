@@ -1313,26 +1313,38 @@ impl Job<'_> {
                 } else {
                     acked.iter().filter(|a| udi_text(&a.sudi) == *head).cloned().collect()
                 };
-                let ack = RumAck {
-                    ack_id: uuid::Uuid::new_v4().to_string(),
-                    issued_at: issued_at.clone(),
-                    sudi,
-                    smart_account: self.account.name.clone(),
-                    virtual_account: self.va.name.clone(),
-                    reports: listed,
-                    authority_key: authority_key.clone(),
-                };
+                // Signed ahead when it says the same (its id and time aside): compared field by
+                // field, without building the ACK first.
                 let ahead = ready.presigned.as_ref().filter(|p| {
-                    p.ack
-                        == RumAck {
-                            ack_id: p.ack.ack_id.clone(),
-                            issued_at: p.ack.issued_at.clone(),
-                            ..ack.clone()
-                        }
+                    let RumAck {
+                        ack_id: _,
+                        issued_at: _,
+                        sudi: ahead_sudi,
+                        smart_account,
+                        virtual_account,
+                        reports,
+                        authority_key: ahead_key,
+                    } = &p.ack;
+                    *ahead_sudi == sudi
+                        && *smart_account == self.account.name
+                        && *virtual_account == self.va.name
+                        && *reports == listed
+                        && *ahead_key == authority_key
                 });
                 items.push(match ahead {
                     Some(presigned) => presigned.signed.clone(),
-                    None => docs::sign_json(Kind::RumAck, &ack, &self.authority.key),
+                    None => {
+                        let ack = RumAck {
+                            ack_id: uuid::Uuid::new_v4().to_string(),
+                            issued_at: issued_at.clone(),
+                            sudi,
+                            smart_account: self.account.name.clone(),
+                            virtual_account: self.va.name.clone(),
+                            reports: listed,
+                            authority_key: authority_key.clone(),
+                        };
+                        docs::sign_json(Kind::RumAck, &ack, &self.authority.key)
+                    }
                 });
             }
         }

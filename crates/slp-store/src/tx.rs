@@ -234,11 +234,27 @@ fn marks(backend: Backend, first: usize, count: usize) -> Vec<String> {
 
 /// `($1, $2, …), ($k+1, …), …`: the VALUES of a multi-row insert of `rows` rows (see [`marks`]).
 fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
-    let all = marks(backend, 1, rows * columns);
-    all.chunks(columns.max(1))
-        .map(|row| format!("({})", row.join(", ")))
-        .collect::<Vec<_>>()
-        .join(", ")
+    use std::fmt::Write as _;
+    // Written straight into one string: a multi-row insert has thousands of marks.
+    let mut sql = String::with_capacity(rows * (columns * 4 + 4));
+    let mut next = 1;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    let _ = write!(sql, "${next}");
+                }
+            }
+            next += 1;
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 impl Tx {
@@ -861,18 +877,19 @@ impl Tx {
             sql.push_str(&placeholders(self.backend, chunk.len(), 9));
             sql.push_str(" ON CONFLICT (udi_id, report_id) DO NOTHING RETURNING udi_id, report_id");
             let mut query = sqlx::query(&sql);
+            // Text is bound by reference: bound as `&String`, sqlx copies it first.
             for report in chunk {
                 let udi_id = id_of(&ids, &report.udi)?;
                 query = query
                     .bind(report.va_id)
                     .bind(udi_id)
                     .bind(report.report_id)
-                    .bind(&report.entitlement_tag)
+                    .bind(report.entitlement_tag.as_str())
                     .bind(report.count)
                     .bind(report.end_time)
-                    .bind(&report.status)
+                    .bind(report.status.as_str())
                     .bind(report.received_at)
-                    .bind(&report.envelope);
+                    .bind(report.envelope.as_str());
             }
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("storing reports"))?;
             for row in &rows {
