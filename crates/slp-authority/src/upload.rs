@@ -558,7 +558,7 @@ impl Ingest {
         Ok(())
     }
 
-    /// Looks up in two statements the product instances and reports (UDI, report id) the
+    /// Looks up in three statements the product instances and reports (UDI, report id) the
     /// documents will ask for.
     pub(crate) async fn prefetch(
         &self,

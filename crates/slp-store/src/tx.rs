@@ -833,8 +833,8 @@ impl Tx {
         Ok(ids)
     }
 
-    /// Which of the (UDI, report id) pairs name a report stored already (one statement per
-    /// thousand pairs).
+    /// Which of the (UDI, report id) pairs name a report stored already (the UDIs' ids, then
+    /// the reports: one statement each per thousand).
     pub async fn existing_reports(&mut self, keys: &[(String, i64)]) -> Result<Vec<(String, i64)>> {
         let ids = self.udi_ids(keys.iter().map(|(udi, _)| udi.as_str())).await?;
         let known: Vec<(i64, i64)> =
