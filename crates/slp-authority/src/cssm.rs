@@ -728,7 +728,7 @@ impl Authority {
         // finds them checked) and every document is read.
         let triples = signature_triples(data);
         let entry_keys: Vec<Option<String>> = data.reports.iter().map(entry_key).collect();
-        let (account_name, va_name) = (account.name.clone(), va.name.clone());
+        let (account_name, va_id, va_name) = (account.name.clone(), va.id, va.name.clone());
         let issued_at = crate::rfc3339(self.now());
         let authority = self.key.clone();
         let prepared = tokio::task::spawn_blocking(move || {
@@ -745,10 +745,10 @@ impl Authority {
                     }
                     if let Ok(head) = udi.parse::<slp_core::udi::Udi>() {
                         let head = Sudi::of(&head);
-                        prepared.presign_ack(
+                        prepared.presign(
                             &head,
                             &account_name,
-                            &va_name,
+                            (va_id, &va_name),
                             &issued_at,
                             &authority,
                         );

@@ -43,15 +43,17 @@ pub(crate) struct Prepared {
     file: String,
     sha256: String,
     parsed: Result<(Document, Result<Vec<Checked>>)>,
-    presigned: Option<Presigned>,
+    presigned: Presigned,
 }
 
-/// An ACK signed before the store's writer was taken ([`Prepared::presign_ack`]), on the
-/// guess that every report of the document is new; the ingest uses it when that holds (it
-/// compares everything but the ACK's id and time) and signs its own otherwise.
+/// What a document's answer is likely to hold, signed before the store's writer was taken
+/// ([`Prepared::presign`]): the ACK, on the guess that every report of the document is new,
+/// and a trust code for each trust request. The ingest uses each when it says what the ingest
+/// would (everything compared but the ACK's id and the time) and signs its own otherwise.
+#[derive(Default)]
 pub(crate) struct Presigned {
-    ack: RumAck,
-    signed: Signed,
+    ack: Option<(RumAck, Signed)>,
+    trust_codes: Vec<(TrustCode, Signed)>,
 }
 
 /// A document [`prepare`]d without error: all the ingest needs of it, kept by reference so that
@@ -61,7 +63,7 @@ pub(crate) struct Ready {
     sha256: String,
     doc: Document,
     reports: Vec<Checked>,
-    presigned: Option<Presigned>,
+    presigned: Presigned,
 }
 
 impl Prepared {
@@ -79,20 +81,37 @@ impl Prepared {
         }
     }
 
-    /// Signs, ahead, the ACK the ingest will give this document if all its reports are new
-    /// to the store: a document with one system information (so one ACK, for `head`, listing
-    /// every report) and reports, from smart and virtual account `account` / `va`. Signing is
-    /// half the work of ingesting a document; done here, in parallel, it stays out of the
-    /// store's writer. Nothing is signed for other documents: the ingest signs theirs.
-    pub(crate) fn presign_ack(
+    /// Signs, ahead, what the ingest will give this document if all its reports are new to the
+    /// store: the ACK of a document with one system information (one ACK, for `head`, listing
+    /// every report) and reports, and a trust code for each trust request, from smart and
+    /// virtual account `account` / `va` (id `va_id`). Signing is most of the work of ingesting
+    /// a document after the signature checks; done here, in parallel, it stays out of the
+    /// store's writer. Whatever is not signed here (other documents, a guess that fails) the
+    /// ingest signs.
+    pub(crate) fn presign(
         &mut self,
         head: &Sudi,
         account: &str,
-        va: &str,
+        (va_id, va): (i64, &str),
         issued_at: &str,
         authority: &slp_wire::keys::KeyPair,
     ) {
         let Ok((doc, Ok(reports))) = &self.parsed else { return };
+        for item in doc.of(Kind::TrustRequest) {
+            let Ok(request) = item.json::<TrustRequest>() else { continue };
+            let Ok(udi) = request.sudi.udi() else { continue };
+            let code = TrustCode {
+                trust_id: trust_id_of(va_id, &udi.to_string(), &request.public_key),
+                sudi: request.sudi,
+                public_key: request.public_key,
+                smart_account: account.to_owned(),
+                virtual_account: va.to_owned(),
+                issued_at: issued_at.to_owned(),
+                authority_key: authority.public_b64(),
+            };
+            let signed = docs::sign_json(Kind::TrustCode, &code, authority);
+            self.presigned.trust_codes.push((code, signed));
+        }
         if reports.is_empty() || doc.of(Kind::SystemInfo).count() != 1 {
             return;
         }
@@ -106,7 +125,7 @@ impl Prepared {
             authority_key: authority.public_b64(),
         };
         let signed = docs::sign_json(Kind::RumAck, &ack, authority);
-        self.presigned = Some(Presigned { ack, signed });
+        self.presigned.ack = Some((ack, signed));
     }
 
     /// The document read, or the first error met reading it (the file, then its reports).
@@ -152,7 +171,7 @@ pub(crate) fn prepare(file: &str, bytes: &[u8]) -> Prepared {
             let reports = read_reports(file, &doc, None);
             (doc, reports)
         });
-    Prepared { file: file.to_owned(), sha256, parsed, presigned: None }
+    Prepared { file: file.to_owned(), sha256, parsed, presigned: Presigned::default() }
 }
 
 /// [`prepare`] of a document built from a request's entry (`reportusage`), whose reports
@@ -181,7 +200,25 @@ pub(crate) fn prepare_built(file: &str, mut doc: Document, envelopes: Vec<Envelo
             Ok((doc, reports))
         }
     };
-    Prepared { file: file.to_owned(), sha256, parsed, presigned: None }
+    Prepared { file: file.to_owned(), sha256, parsed, presigned: Presigned::default() }
+}
+
+/// The id of the trust code for device key `public_key` of `udi` in virtual account `va_id`:
+/// the first 53 bits of a SHA-256 over the three (an integer any JSON reader keeps exact),
+/// never 0. Derived rather than counted, so that the code can be signed before the store's
+/// writer is taken; the same device, key and virtual account always get the same id.
+pub(crate) fn trust_id_of(va_id: i64, udi: &str, public_key: &str) -> u64 {
+    let mut hasher = Sha256::new();
+    hasher.update(b"slp-trust\0");
+    hasher.update(va_id.to_be_bytes());
+    for part in [udi, public_key.trim()] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(first) >> 11).max(1)
 }
 
 /// How the ACK names a report.
@@ -524,6 +561,10 @@ pub(crate) struct Ingest {
     /// Looked up ahead, by UDI; each answer is used once, so that a product instance changed by
     /// one document is read from the store by the next.
     known_pis: std::sync::Mutex<BTreeMap<String, Option<ProductInstance>>>,
+    /// Product instances registered by this request, written by `flush` in one statement.
+    /// Until then each has a placeholder id below zero (`-1 - index`), which the usage rows
+    /// of its reports name; later documents of the request find it here.
+    new_pis: std::sync::Mutex<Vec<ProductInstance>>,
     /// Whether a report (UDI, report id) is stored already or taken by this request: looked up
     /// ahead ([`Ingest::prefetch`]) or when a document first names it.
     known_reports: std::sync::Mutex<BTreeMap<(String, i64), bool>>,
@@ -643,6 +684,11 @@ impl Ingest {
     }
 
     async fn pi_by_udi(&self, tx: &mut Tx, udi: &str) -> Result<Option<ProductInstance>> {
+        let pending =
+            self.new_pis.lock().ok().and_then(|new| new.iter().find(|pi| pi.udi == udi).cloned());
+        if pending.is_some() {
+            return Ok(pending);
+        }
         let ahead = self.known_pis.lock().ok().and_then(|mut known| known.remove(udi));
         match ahead {
             Some(found) => Ok(found),
@@ -690,8 +736,71 @@ impl Ingest {
         Ok(new)
     }
 
+    /// Registers a product instance (`flush` writes it): the record with its placeholder id.
+    fn register(&self, new: &NewProductInstance) -> ProductInstance {
+        let mut pending = self.new_pis.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pi = ProductInstance {
+            id: -1 - i64::try_from(pending.len()).unwrap_or(i64::MAX - 1),
+            va_id: new.va_id,
+            udi: new.udi.clone(),
+            hostname: new.hostname.clone(),
+            public_key: new.public_key.clone(),
+            trust_id: None,
+            trusted_at: None,
+            first_seen: new.now,
+            last_contact: new.now,
+        };
+        pending.push(pi.clone());
+        pi
+    }
+
+    /// Changes a product instance registered by this request (`pi_id` below zero); `false`
+    /// when it is not one.
+    fn change_new(&self, pi_id: i64, change: impl FnOnce(&mut ProductInstance)) -> bool {
+        let Some(index) = pi_id.checked_neg().and_then(|n| usize::try_from(n - 1).ok()) else {
+            return false;
+        };
+        let mut pending = self.new_pis.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match pending.get_mut(index) {
+            Some(pi) if pi_id < 0 => {
+                change(pi);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Binds product instance `pi_id` to another device key.
+    async fn rebind(&self, tx: &mut Tx, pi_id: i64, key: &str) -> Result<()> {
+        if !self.change_new(pi_id, |pi| pi.public_key = key.to_owned()) {
+            tx.rebind_pi(pi_id, key).await?;
+        }
+        Ok(())
+    }
+
+    /// Records the trust code issued to product instance `pi_id`.
+    async fn trust(&self, tx: &mut Tx, pi_id: i64, trust_id: i64, now: i64) -> Result<()> {
+        let recorded = self.change_new(pi_id, |pi| {
+            pi.trust_id = Some(trust_id);
+            pi.trusted_at = Some(now);
+        });
+        if !recorded {
+            tx.set_pi_trust(pi_id, trust_id, now).await?;
+        }
+        Ok(())
+    }
+
     /// Records contact with product instance `pi_id` at `now` (`flush` writes it).
     fn touch(&self, pi_id: i64, hostname: Option<String>, now: i64) {
+        let changed = self.change_new(pi_id, |pi| {
+            pi.last_contact = now;
+            if hostname.is_some() {
+                pi.hostname.clone_from(&hostname);
+            }
+        });
+        if changed {
+            return;
+        }
         if let Ok(mut touches) = self.touches.lock() {
             let slot = touches.entry(pi_id).or_insert((None, now));
             slot.1 = now;
@@ -706,6 +815,8 @@ impl Ingest {
     /// replica that did not wait for the same lock) refuses the whole request: its ACKs would
     /// have said ACCEPTED for a report counted elsewhere.
     pub(crate) async fn flush(&self, tx: &mut Tx) -> Result<()> {
+        let new_pis = self.new_pis.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default();
+        let pi_ids = tx.insert_pis(&new_pis).await?;
         let reports = self.reports.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
         let stored: BTreeSet<(String, i64)> =
             tx.insert_reports_new(&reports).await?.into_iter().collect();
@@ -727,7 +838,18 @@ impl Ingest {
         let events = self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
         tx.log_many(&events).await?;
         let usage = self.usage.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
-        let usage: Vec<Usage> = usage.into_values().collect();
+        let mut usage: Vec<Usage> = usage.into_values().collect();
+        for row in usage.iter_mut().filter(|row| row.pi_id < 0) {
+            // A product instance registered by this request: its id is known now.
+            let index = row.pi_id.checked_neg().and_then(|n| usize::try_from(n - 1).ok());
+            row.pi_id = index.and_then(|i| pi_ids.get(i)).copied().ok_or_else(|| {
+                AuthorityError::Device {
+                    udi: row.udi.clone(),
+                    reason: "its usage names a product instance this request did not register"
+                        .to_owned(),
+                }
+            })?;
+        }
         tx.set_usages_if_newer(&usage).await?;
         let uploads = self.uploads.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
         tx.insert_uploads(&uploads).await?;
@@ -1090,15 +1212,13 @@ impl Job<'_> {
             let unit_hostname = if claimed.contains_key(&udi) { hostname.clone() } else { None };
             let pi = match binding.existing {
                 None => {
-                    let pi = tx
-                        .insert_pi(&NewProductInstance {
-                            va_id: self.va.id,
-                            udi: udi.clone(),
-                            hostname: unit_hostname,
-                            public_key: binding.key.clone(),
-                            now: now_ts,
-                        })
-                        .await?;
+                    let pi = self.ingest.register(&NewProductInstance {
+                        va_id: self.va.id,
+                        udi: udi.clone(),
+                        hostname: unit_hostname,
+                        public_key: binding.key.clone(),
+                        now: now_ts,
+                    });
                     self.note(self.event(
                         Some(&udi),
                         format!(
@@ -1111,7 +1231,7 @@ impl Job<'_> {
                 Some(mut pi) => {
                     self.ingest.touch(pi.id, unit_hostname, now_ts);
                     if binding.rebind {
-                        tx.rebind_pi(pi.id, &binding.key).await?;
+                        self.ingest.rebind(tx, pi.id, &binding.key).await?;
                         self.note(self.event(
                             Some(&udi),
                             format!(
@@ -1137,22 +1257,47 @@ impl Job<'_> {
         let mut trust_codes: Vec<Signed> = Vec::new();
         for (udi, public_key) in &trust {
             let pi = pi_of(udi)?;
-            let trust_id = pi.trust_id.unwrap_or(pi.id);
-            tx.set_pi_trust(pi.id, trust_id, now_ts).await?;
+            let trust_id = trust_id_of(self.va.id, udi, public_key);
+            self.ingest
+                .trust(tx, pi.id, i64::try_from(trust_id).unwrap_or(i64::MAX), now_ts)
+                .await?;
             let sudi = udi
                 .parse::<slp_core::udi::Udi>()
                 .map(|u| Sudi::of(&u))
                 .map_err(|e| self.refused(e.to_string()))?;
-            let code = TrustCode {
-                trust_id: u64::try_from(trust_id).unwrap_or(0),
-                sudi,
-                public_key: public_key.clone(),
-                smart_account: self.account.name.clone(),
-                virtual_account: self.va.name.clone(),
-                issued_at: issued_at.clone(),
-                authority_key: authority_key.clone(),
-            };
-            trust_codes.push(docs::sign_json(Kind::TrustCode, &code, &self.authority.key));
+            // Signed ahead when it says the same (its time aside).
+            let ahead = ready.presigned.trust_codes.iter().find(|(code, _)| {
+                let TrustCode {
+                    trust_id: ahead_id,
+                    sudi: ahead_sudi,
+                    public_key: ahead_public,
+                    smart_account,
+                    virtual_account,
+                    issued_at: _,
+                    authority_key: ahead_key,
+                } = code;
+                *ahead_id == trust_id
+                    && *ahead_sudi == sudi
+                    && ahead_public == public_key
+                    && *smart_account == self.account.name
+                    && *virtual_account == self.va.name
+                    && *ahead_key == authority_key
+            });
+            trust_codes.push(match ahead {
+                Some((_, signed)) => signed.clone(),
+                None => {
+                    let code = TrustCode {
+                        trust_id,
+                        sudi,
+                        public_key: public_key.clone(),
+                        smart_account: self.account.name.clone(),
+                        virtual_account: self.va.name.clone(),
+                        issued_at: issued_at.clone(),
+                        authority_key: authority_key.clone(),
+                    };
+                    docs::sign_json(Kind::TrustCode, &code, &self.authority.key)
+                }
+            });
             self.note(self.event(Some(udi), format!("trust code {trust_id} issued to {udi}")));
         }
 
@@ -1315,7 +1460,7 @@ impl Job<'_> {
                 };
                 // Signed ahead when it says the same (its id and time aside): compared field by
                 // field, without building the ACK first.
-                let ahead = ready.presigned.as_ref().filter(|p| {
+                let ahead = ready.presigned.ack.as_ref().filter(|(ack, _)| {
                     let RumAck {
                         ack_id: _,
                         issued_at: _,
@@ -1324,7 +1469,7 @@ impl Job<'_> {
                         virtual_account,
                         reports,
                         authority_key: ahead_key,
-                    } = &p.ack;
+                    } = ack;
                     *ahead_sudi == sudi
                         && *smart_account == self.account.name
                         && *virtual_account == self.va.name
@@ -1332,7 +1477,7 @@ impl Job<'_> {
                         && *ahead_key == authority_key
                 });
                 items.push(match ahead {
-                    Some(presigned) => presigned.signed.clone(),
+                    Some((_, signed)) => signed.clone(),
                     None => {
                         let ack = RumAck {
                             ack_id: uuid::Uuid::new_v4().to_string(),

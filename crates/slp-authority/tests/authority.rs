@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -472,7 +473,8 @@ async fn a_new_key_needs_a_trust_request() {
     let f = fixture().await;
     let old = Device::new("FOC1");
     let file = old.usage_file(vec![old.report(1, "network-advantage", 1, T)], true);
-    f.authority.upload(SA, VA, "u.txt", &file).await.unwrap();
+    let outcome = f.authority.upload(SA, VA, "u.txt", &file).await.unwrap();
+    let first: Vec<TrustCode> = items(&outcome.ack, Kind::TrustCode, &f.authority.public_key());
 
     // Same UDI, another key (e.g. a replaced supervisor), no trust request: refused.
     let new = Device::new("FOC1");
@@ -487,9 +489,16 @@ async fn a_new_key_needs_a_trust_request() {
     let outcome = f.authority.upload(SA, VA, "u3.txt", &file).await.unwrap();
     let codes: Vec<TrustCode> = items(&outcome.ack, Kind::TrustCode, &f.authority.public_key());
     assert_eq!(codes[0].public_key, new.key.public_b64());
+    assert_ne!(codes[0].trust_id, first[0].trust_id, "a new key, a new trust code id");
     assert_eq!(row(&f, "network-advantage").await.in_use, 2);
     let pis = f.authority.product_instances(SA, VA).await.unwrap();
     assert_eq!(pis[0].key_id, new.key.key_id());
+    assert_eq!(pis[0].trust_id, Some(i64::try_from(codes[0].trust_id).unwrap()));
+    // Asked again by the same key: the same trust (same id), a fresh code.
+    let file = new.usage_file(vec![new.report(5, "network-advantage", 2, T + 90)], true);
+    let again = f.authority.upload(SA, VA, "u3b.txt", &file).await.unwrap();
+    let again: Vec<TrustCode> = items(&again.ack, Kind::TrustCode, &f.authority.public_key());
+    assert_eq!(again[0].trust_id, codes[0].trust_id);
     let events = f.authority.events(SA, Some(VA), None).await.unwrap();
     assert!(events.iter().any(|e| e.message.contains("re-bound")), "{events:?}");
 
@@ -512,6 +521,14 @@ async fn ha_set_gets_a_trust_code_per_unit_and_only_its_units_report() {
     let file = stack.usage_file(vec![stack.report(1, "network-advantage", 3, T)], true);
     let outcome = f.authority.upload(SA, VA, "u.txt", &file).await.unwrap();
     assert_eq!((outcome.trust_codes, outcome.product_instances), (3, 3));
+    // Each unit its own trust code id, as its product instance records it.
+    let codes: Vec<TrustCode> = items(&outcome.ack, Kind::TrustCode, &f.authority.public_key());
+    let ids: BTreeSet<u64> = codes.iter().map(|code| code.trust_id).collect();
+    assert_eq!(ids.len(), 3, "{codes:?}");
+    for pi in f.authority.product_instances(SA, VA).await.unwrap() {
+        let code = codes.iter().find(|c| c.sudi.udi().unwrap().to_string() == pi.udi).unwrap();
+        assert_eq!(pi.trust_id, Some(i64::try_from(code.trust_id).unwrap()), "{}", pi.udi);
+    }
     let acks: Vec<RumAck> = items(&outcome.ack, Kind::RumAck, &f.authority.public_key());
     assert_eq!(acks.len(), 1, "one ACK, for the active");
     assert_eq!(acks[0].sudi, Sudi::of(&stack.udi));

@@ -643,6 +643,53 @@ impl Tx {
         })
     }
 
+    /// Registers several product instances (their `id` is ignored) in multi-row statements,
+    /// with their trust, first and last contact as given; returns their ids, in order. A UDI
+    /// registered already refuses them all (nothing of the transaction should be kept).
+    pub async fn insert_pis(&mut self, new: &[ProductInstance]) -> Result<Vec<i64>> {
+        // 8 parameters a row; SQLite allows 32 766 a statement.
+        let mut ids = Vec::with_capacity(new.len());
+        for chunk in new.chunks(1_000) {
+            let mut sql = String::from(
+                "INSERT INTO product_instances (va_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact) VALUES ",
+            );
+            sql.push_str(&placeholders(self.backend, chunk.len(), 8));
+            sql.push_str(" ON CONFLICT (udi) DO NOTHING RETURNING id, udi");
+            let mut query = sqlx::query(&sql);
+            for pi in chunk {
+                query = query
+                    .bind(pi.va_id)
+                    .bind(pi.udi.as_str())
+                    .bind(pi.hostname.as_deref())
+                    .bind(pi.public_key.as_str())
+                    .bind(pi.trust_id)
+                    .bind(pi.trusted_at)
+                    .bind(pi.first_seen)
+                    .bind(pi.last_contact);
+            }
+            let rows = query
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(db("registering product instances"))?;
+            let mut stored: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let (id, udi) = (row.try_get("id"), row.try_get("udi"));
+                stored.insert(
+                    udi.map_err(db("registering product instances"))?,
+                    id.map_err(db("registering product instances"))?,
+                );
+            }
+            for pi in chunk {
+                let id = stored.get(&pi.udi).copied().ok_or_else(|| StoreError::Duplicate {
+                    what: "product instance",
+                    value: pi.udi.clone(),
+                })?;
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
     pub async fn pis(&mut self, va_id: i64) -> Result<Vec<ProductInstance>> {
         let rows = sqlx::query(&format!("{PI} WHERE va_id = $1 ORDER BY udi"))
             .bind(va_id)
