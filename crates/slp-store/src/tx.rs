@@ -15,6 +15,10 @@ pub struct Tx {
     backend: Backend,
     /// Virtual accounts locked by [`Tx::lock_va`] in this transaction (each is locked once).
     locked_vas: Vec<i64>,
+    /// UDI ids looked up or given in this transaction. A UDI's id never changes and is never
+    /// deleted, so each stays true until the transaction ends (or a rollback to a savepoint,
+    /// which forgets them all): a UDI is asked for once a transaction.
+    udi_ids: HashMap<String, i64>,
     /// SQLite write transactions hold the store's write gate until they end (field order: the
     /// transaction ends before the gate opens).
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -264,7 +268,14 @@ impl Tx {
         gate: Option<tokio::sync::OwnedMutexGuard<()>>,
         checkpoints: Option<std::sync::Arc<crate::checkpoint::Checkpoints>>,
     ) -> Tx {
-        Tx { tx, backend, locked_vas: Vec::new(), _gate: gate, checkpoints }
+        Tx {
+            tx,
+            backend,
+            locked_vas: Vec::new(),
+            udi_ids: HashMap::new(),
+            _gate: gate,
+            checkpoints,
+        }
     }
 
     /// Runs a statement that may violate a constraint inside a savepoint, so that its failure
@@ -827,14 +838,24 @@ impl Tx {
         Ok(())
     }
 
-    /// The ids of those of the UDIs that reports were stored for (one statement per thousand).
+    /// The ids of those of the UDIs that reports were stored for (known in this transaction,
+    /// or one statement per thousand).
     async fn udi_ids<'a>(
         &mut self,
         udis: impl IntoIterator<Item = &'a str>,
     ) -> Result<HashMap<String, i64>> {
-        let distinct: Vec<&str> = udis.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+        let distinct: BTreeSet<&str> = udis.into_iter().collect();
         let mut ids = HashMap::with_capacity(distinct.len());
-        for chunk in distinct.chunks(1_000) {
+        let mut unknown = Vec::new();
+        for udi in distinct {
+            match self.udi_ids.get(udi) {
+                Some(id) => {
+                    ids.insert(udi.to_owned(), *id);
+                }
+                None => unknown.push(udi),
+            }
+        }
+        for chunk in unknown.chunks(1_000) {
             let sql = format!(
                 "SELECT id, udi FROM udis WHERE udi IN ({})",
                 marks(self.backend, 1, chunk.len()).join(", ")
@@ -844,12 +865,23 @@ impl Tx {
                 query = query.bind(*udi);
             }
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("looking up UDIs"))?;
-            for row in &rows {
-                let (id, udi) = (row.try_get("id"), row.try_get("udi"));
-                ids.insert(udi.map_err(db("looking up UDIs"))?, id.map_err(db("looking up UDIs"))?);
-            }
+            self.remember_udis(&rows, &mut ids).map_err(db("looking up UDIs"))?;
         }
         Ok(ids)
+    }
+
+    /// Keeps the (id, udi) of `rows` in `ids` and in the transaction's UDI ids.
+    fn remember_udis(
+        &mut self,
+        rows: &[AnyRow],
+        ids: &mut HashMap<String, i64>,
+    ) -> sqlx::Result<()> {
+        for row in rows {
+            let (id, udi): (i64, String) = (row.try_get("id")?, row.try_get("udi")?);
+            self.udi_ids.insert(udi.clone(), id);
+            ids.insert(udi, id);
+        }
+        Ok(())
     }
 
     /// Gives each of the UDIs an id if it has none yet, and returns the ids of all of them.
@@ -863,43 +895,72 @@ impl Tx {
         let missing: Vec<&str> =
             distinct.into_iter().filter(|udi| !ids.contains_key(*udi)).collect();
         for chunk in missing.chunks(1_000) {
-            // Another replica may give one of them an id first: its id is read back below.
             let sql = format!(
-                "INSERT INTO udis (udi) VALUES {} ON CONFLICT (udi) DO NOTHING",
+                "INSERT INTO udis (udi) VALUES {} ON CONFLICT (udi) DO NOTHING RETURNING id, udi",
                 placeholders(self.backend, chunk.len(), 1)
             );
             let mut query = sqlx::query(&sql);
             for udi in chunk {
                 query = query.bind(*udi);
             }
-            query.execute(&mut *self.tx).await.map_err(db("storing UDIs"))?;
+            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("storing UDIs"))?;
+            self.remember_udis(&rows, &mut ids).map_err(db("storing UDIs"))?;
         }
-        if !missing.is_empty() {
-            ids.extend(self.udi_ids(missing).await?);
+        // Another replica may have given one of them an id first: read it back.
+        let taken: Vec<&str> = missing.into_iter().filter(|udi| !ids.contains_key(*udi)).collect();
+        if !taken.is_empty() {
+            ids.extend(self.udi_ids(taken).await?);
         }
         Ok(ids)
     }
 
-    /// Which of the (UDI, report id) pairs name a report stored already (the UDIs' ids, then
-    /// the reports: one statement each per thousand).
+    /// Which of the (UDI, report id) pairs name a report stored already: one statement per
+    /// thousand pairs, which also learns the UDIs' ids for the transaction.
     pub async fn existing_reports(&mut self, keys: &[(String, i64)]) -> Result<Vec<(String, i64)>> {
-        let ids = self.udi_ids(keys.iter().map(|(udi, _)| udi.as_str())).await?;
-        let known: Vec<(i64, i64)> =
-            keys.iter().filter_map(|(udi, report_id)| Some((*ids.get(udi)?, *report_id))).collect();
-        let udis: HashMap<i64, &str> = ids.iter().map(|(udi, id)| (*id, udi.as_str())).collect();
+        let asked: BTreeSet<(&str, i64)> =
+            keys.iter().map(|(udi, id)| (udi.as_str(), *id)).collect();
         let mut found = Vec::new();
-        for chunk in known.chunks(1_000) {
+        let mut ids = HashMap::new();
+        let asked_list: Vec<(&str, i64)> = asked.iter().copied().collect();
+        for chunk in asked_list.chunks(1_000) {
+            let udis: Vec<&str> =
+                chunk.iter().map(|(udi, _)| *udi).collect::<BTreeSet<_>>().into_iter().collect();
+            let report_ids: Vec<i64> =
+                chunk.iter().map(|(_, id)| *id).collect::<BTreeSet<_>>().into_iter().collect();
+            // Every UDI asked for with its id (if it has one), joined with those of its reports
+            // whose ids were asked for (of any of the UDIs: the pairs are picked out below).
+            // Bound in the order the marks are written (SQLite's `?` are numbered so).
+            let all = marks(self.backend, 1, report_ids.len() + udis.len());
+            let (id_marks, udi_marks) = all.split_at(report_ids.len());
             let sql = format!(
-                "SELECT udi_id, report_id FROM reports WHERE (udi_id, report_id) IN (VALUES {})",
-                placeholders(self.backend, chunk.len(), 2)
+                "SELECT u.id, u.udi, r.report_id FROM udis u \
+                 LEFT JOIN reports r ON r.udi_id = u.id AND r.report_id IN ({}) \
+                 WHERE u.udi IN ({})",
+                id_marks.join(", "),
+                udi_marks.join(", ")
             );
             let mut query = sqlx::query(&sql);
-            for (udi_id, report_id) in chunk {
-                query = query.bind(*udi_id).bind(*report_id);
+            for id in &report_ids {
+                query = query.bind(*id);
+            }
+            for udi in &udis {
+                query = query.bind(*udi);
             }
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("looking up reports"))?;
+            self.remember_udis(&rows, &mut ids).map_err(db("looking up reports"))?;
             for row in &rows {
-                found.push(report_key(row, &udis).map_err(db("looking up reports"))?);
+                let (udi, report_id) = (|| {
+                    sqlx::Result::Ok((
+                        row.try_get::<String, _>("udi")?,
+                        row.try_get::<Option<i64>, _>("report_id")?,
+                    ))
+                })()
+                .map_err(db("looking up reports"))?;
+                if let Some(report_id) = report_id
+                    && asked.contains(&(udi.as_str(), report_id))
+                {
+                    found.push((udi, report_id));
+                }
             }
         }
         Ok(found)
@@ -1430,8 +1491,9 @@ impl Tx {
     /// Undoes everything since [`Tx::savepoint`] `name` and ends it.
     pub async fn rollback_to(&mut self, name: &'static str) -> Result<()> {
         // Row locks taken since the savepoint are released with it: forget them all (a lock
-        // taken before is only asked for again).
+        // taken before is only asked for again). UDI ids given since may be undone too.
         self.locked_vas.clear();
+        self.udi_ids.clear();
         for sql in [format!("ROLLBACK TO SAVEPOINT {name}"), format!("RELEASE SAVEPOINT {name}")] {
             sqlx::query(&sql)
                 .execute(&mut *self.tx)

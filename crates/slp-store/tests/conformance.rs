@@ -99,6 +99,7 @@ conformance!(
     accounts_are_unique_by_name_and_domain,
     virtual_accounts_are_unique_per_account,
     licenses_and_product_instances,
+    product_instances_are_registered_many_at_once,
     reports_are_unique_per_udi_and_id,
     a_batch_of_reports_stores_only_the_new_ones,
     contact_with_many_instances_is_recorded_at_once,
@@ -239,6 +240,44 @@ async fn licenses_and_product_instances(h: &Harness) {
     tx.commit().await.unwrap();
 }
 
+async fn product_instances_are_registered_many_at_once(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let other = tx.insert_va(account.id, "Other", 1).await.unwrap();
+    tx.insert_pi(&pi(other.id, "PID:C9300,SN:0")).await.unwrap();
+    // 1 200 instances: more than one statement's worth; every other one trusted.
+    let new: Vec<ProductInstance> = (1..=1_200_i64)
+        .map(|i| ProductInstance {
+            id: 0,
+            va_id: lab.id,
+            udi: format!("PID:C9300,SN:{i}"),
+            hostname: (i % 3 == 0).then(|| format!("sw{i}")),
+            public_key: format!("KEY{i}"),
+            trust_id: (i % 2 == 0).then_some(1_000 + i),
+            trusted_at: (i % 2 == 0).then_some(250),
+            first_seen: 200,
+            last_contact: 260,
+        })
+        .collect();
+    let ids = tx.insert_pis(&new).await.unwrap();
+    assert_eq!(ids.len(), 1_200);
+    for (expected, id) in new.iter().zip(&ids) {
+        let stored = tx.pi_by_udi(&expected.udi).await.unwrap().unwrap();
+        assert_eq!(stored, ProductInstance { id: *id, ..expected.clone() });
+    }
+    assert!(tx.insert_pis(&[]).await.unwrap().is_empty());
+    // A UDI registered already (here, in another virtual account) refuses the lot, named.
+    let again = vec![
+        ProductInstance { udi: "PID:C9300,SN:5000".to_owned(), ..new[0].clone() },
+        ProductInstance { udi: "PID:C9300,SN:0".to_owned(), ..new[0].clone() },
+    ];
+    let err = tx.insert_pis(&again).await.unwrap_err();
+    assert!(err.to_string().contains("PID:C9300,SN:0"), "{err}");
+    drop(tx);
+    let mut tx = h.store.read().await.unwrap();
+    assert!(tx.pis(lab.id).await.unwrap().is_empty(), "nothing kept of a dropped transaction");
+}
+
 async fn reports_are_unique_per_udi_and_id(h: &Harness) {
     let (_, lab) = fixture(&h.store).await;
     let report = ReceivedReport {
@@ -300,6 +339,9 @@ async fn a_batch_of_reports_stores_only_the_new_ones(h: &Harness) {
         (1..=1_500).map(|i| ("PID:C9300,SN:1".to_owned(), i)).collect();
     expected.sort();
     assert_eq!(found, expected, "reports 1..=1500 of SN:1 and nothing of SN:3");
+    // Pairs are matched whole: report 3 is stored for SN:1, not for SN:2.
+    let keys = [("PID:C9300,SN:2".to_owned(), 3), ("PID:C9300,SN:2".to_owned(), 2)];
+    assert_eq!(tx.existing_reports(&keys).await.unwrap(), [keys[1].clone()]);
     assert!(tx.existing_reports(&[]).await.unwrap().is_empty());
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
@@ -735,9 +777,27 @@ async fn savepoints_undo_only_their_part(h: &Harness) {
     tx.insert_pi(&pi(lab.id, "PID:A,SN:1")).await.unwrap();
     tx.savepoint("part").await.unwrap();
     tx.insert_pi(&pi(lab.id, "PID:A,SN:2")).await.unwrap();
+    // A report of a UDI new to the store gives the UDI an id, undone with the savepoint.
+    let report = ReceivedReport {
+        va_id: lab.id,
+        udi: "PID:A,SN:2".to_owned(),
+        report_id: 1,
+        entitlement_tag: "regid.na".to_owned(),
+        count: 1,
+        end_time: 1_700_000_000,
+        status: "ACCEPTED".to_owned(),
+        received_at: 10,
+        envelope: "{}".to_owned(),
+    };
+    assert_eq!(tx.insert_reports_new(std::slice::from_ref(&report)).await.unwrap().len(), 1);
     // A failing statement inside the savepoint leaves the transaction usable.
     assert!(tx.insert_pi(&pi(lab.id, "PID:A,SN:2")).await.is_err());
     tx.rollback_to("part").await.unwrap();
+    // After it, the UDI is given an id again and its report stored for good.
+    let key = [("PID:A,SN:2".to_owned(), 1)];
+    assert!(tx.existing_reports(&key).await.unwrap().is_empty());
+    assert_eq!(tx.insert_reports_new(std::slice::from_ref(&report)).await.unwrap().len(), 1);
+    assert_eq!(tx.existing_reports(&key).await.unwrap(), key);
     tx.savepoint("part").await.unwrap();
     tx.insert_va(account.id, "Kept", 100).await.unwrap();
     tx.release("part").await.unwrap();
