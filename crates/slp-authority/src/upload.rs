@@ -818,15 +818,9 @@ impl Ingest {
         let new_pis = self.new_pis.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default();
         let pi_ids = tx.insert_pis(&new_pis).await?;
         let reports = self.reports.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
-        let stored: BTreeSet<(String, i64)> =
-            tx.insert_reports_new(&reports).await?.into_iter().collect();
-        if let Some(lost) = reports.iter().find(|r| !stored.contains(&(r.udi.clone(), r.report_id)))
-        {
-            return Err(AuthorityError::Store(slp_store::StoreError::Duplicate {
-                what: "report",
-                value: format!("{} of {}", lost.report_id, lost.udi),
-            }));
-        }
+        // Every one was found new (in this transaction); one stored meanwhile by another replica
+        // refuses the whole request.
+        tx.insert_reports_all(&reports).await?;
         let touches = self.touches.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
         let mut by_time: BTreeMap<i64, Vec<(i64, Option<String>)>> = BTreeMap::new();
         for (pi_id, (hostname, at)) in touches {

@@ -177,6 +177,43 @@ fn report_key(row: &AnyRow, udis: &HashMap<i64, &str>) -> sqlx::Result<(String, 
     Ok(((*udi).to_owned(), row.try_get("report_id")?))
 }
 
+/// Reports a multi-row insert holds at most: 9 parameters a row, and SQLite allows 32 766 a
+/// statement.
+const REPORT_ROWS: usize = 1_000;
+
+/// A multi-row insert of `rows` reports that leaves those stored already, then `tail`.
+fn reports_insert(backend: Backend, rows: usize, tail: &str) -> String {
+    let mut sql = String::from(
+        "INSERT INTO reports (va_id, udi_id, report_id, entitlement_tag, count, end_time, status, received_at, envelope) VALUES ",
+    );
+    sql.push_str(&placeholders(backend, rows, 9));
+    sql.push_str(" ON CONFLICT (udi_id, report_id) DO NOTHING");
+    sql.push_str(tail);
+    sql
+}
+
+/// Binds the rows of [`reports_insert`], each report's UDI by its id in `ids`.
+fn bind_reports<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    reports: &'q [ReceivedReport],
+    ids: &HashMap<String, i64>,
+) -> Result<Query<'q, Any, AnyArguments<'q>>> {
+    // Text is bound by reference: bound as `&String`, sqlx copies it first.
+    for report in reports {
+        query = query
+            .bind(report.va_id)
+            .bind(id_of(ids, &report.udi)?)
+            .bind(report.report_id)
+            .bind(report.entitlement_tag.as_str())
+            .bind(report.count)
+            .bind(report.end_time)
+            .bind(report.status.as_str())
+            .bind(report.received_at)
+            .bind(report.envelope.as_str());
+    }
+    Ok(query)
+}
+
 /// The id [`Tx::add_udis`] returned for a UDI (it returns one for each UDI it is given).
 fn id_of(ids: &HashMap<String, i64>, udi: &str) -> Result<i64> {
     ids.get(udi).copied().ok_or(StoreError::Database {
@@ -973,38 +1010,44 @@ impl Tx {
         &mut self,
         reports: &[ReceivedReport],
     ) -> Result<Vec<(String, i64)>> {
-        // 9 parameters a row; SQLite allows 32 766 a statement.
-        const ROWS: usize = 1_000;
         let ids = self.add_udis(reports.iter().map(|report| report.udi.as_str())).await?;
         let udis: HashMap<i64, &str> = ids.iter().map(|(udi, id)| (*id, udi.as_str())).collect();
         let mut stored = Vec::new();
-        for chunk in reports.chunks(ROWS) {
-            let mut sql = String::from(
-                "INSERT INTO reports (va_id, udi_id, report_id, entitlement_tag, count, end_time, status, received_at, envelope) VALUES ",
-            );
-            sql.push_str(&placeholders(self.backend, chunk.len(), 9));
-            sql.push_str(" ON CONFLICT (udi_id, report_id) DO NOTHING RETURNING udi_id, report_id");
-            let mut query = sqlx::query(&sql);
-            // Text is bound by reference: bound as `&String`, sqlx copies it first.
-            for report in chunk {
-                let udi_id = id_of(&ids, &report.udi)?;
-                query = query
-                    .bind(report.va_id)
-                    .bind(udi_id)
-                    .bind(report.report_id)
-                    .bind(report.entitlement_tag.as_str())
-                    .bind(report.count)
-                    .bind(report.end_time)
-                    .bind(report.status.as_str())
-                    .bind(report.received_at)
-                    .bind(report.envelope.as_str());
-            }
+        for chunk in reports.chunks(REPORT_ROWS) {
+            let sql = reports_insert(self.backend, chunk.len(), " RETURNING udi_id, report_id");
+            let query = bind_reports(sqlx::query(&sql), chunk, &ids)?;
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("storing reports"))?;
             for row in &rows {
                 stored.push(report_key(row, &udis).map_err(db("storing reports"))?);
             }
         }
         Ok(stored)
+    }
+
+    /// Stores reports the caller found new (looked up in this transaction): all of them, or
+    /// [`StoreError::Duplicate`] when any was stored meanwhile (by another replica that did not
+    /// wait for the same lock). Unlike [`Tx::insert_reports_new`] nothing comes back but the
+    /// count, which on SQLite saves handing each row from the database's thread to the caller.
+    pub async fn insert_reports_all(&mut self, reports: &[ReceivedReport]) -> Result<()> {
+        let ids = self.add_udis(reports.iter().map(|report| report.udi.as_str())).await?;
+        for chunk in reports.chunks(REPORT_ROWS) {
+            let sql = reports_insert(self.backend, chunk.len(), "");
+            let query = bind_reports(sqlx::query(&sql), chunk, &ids)?;
+            let done = query.execute(&mut *self.tx).await.map_err(db("storing reports"))?;
+            let stored = usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
+            if stored != chunk.len() {
+                let first = chunk.first().map(|r| r.udi.as_str()).unwrap_or_default();
+                return Err(StoreError::Duplicate {
+                    what: "report",
+                    value: format!(
+                        "{} of {} reports (from {first} on) stored meanwhile by another writer",
+                        chunk.len().saturating_sub(stored),
+                        chunk.len()
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// How many reports a virtual account has received.

@@ -343,9 +343,17 @@ async fn a_batch_of_reports_stores_only_the_new_ones(h: &Harness) {
     let keys = [("PID:C9300,SN:2".to_owned(), 3), ("PID:C9300,SN:2".to_owned(), 2)];
     assert_eq!(tx.existing_reports(&keys).await.unwrap(), [keys[1].clone()]);
     assert!(tx.existing_reports(&[]).await.unwrap().is_empty());
+    // All or an error: reports found new and stored, or one stored meanwhile named.
+    let fresh: Vec<ReceivedReport> = (1..=3).map(|i| report("PID:C9300,SN:4", i)).collect();
+    tx.insert_reports_all(&fresh).await.unwrap();
+    tx.insert_reports_all(&[]).await.unwrap();
+    let late = [report("PID:C9300,SN:5", 1), report("PID:C9300,SN:4", 2)];
+    let err = tx.insert_reports_all(&late).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { what: "report", .. }), "{err}");
+    assert!(err.to_string().contains("1 of 2 reports"), "{err}");
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
-    assert_eq!(tx.report_count(lab.id).await.unwrap(), 1_501);
+    assert_eq!(tx.report_count(lab.id).await.unwrap(), 1_505);
 }
 
 async fn contact_with_many_instances_is_recorded_at_once(h: &Harness) {
