@@ -456,8 +456,9 @@ fn entry_key(entry: &UsageEntry) -> Option<String> {
 /// itself names (system information and trust requests carry the device key; reports are
 /// signed with it, [`entry_key`]), for one batch check. Malformed items are left out: the
 /// ingest refuses them with their names.
-fn signature_triples(data: &ReportUsageData) -> Vec<(String, String, String)> {
+fn signature_triples(data: &ReportUsageData) -> (Vec<(String, String, String)>, Vec<EntryReports>) {
     let mut triples = Vec::new();
+    let mut entries = Vec::new();
     for entry in &data.reports {
         if let Some(info) = &entry.system_info
             && let Ok(parsed) = serde_json::from_str::<SystemInfo>(&info.data)
@@ -472,7 +473,8 @@ fn signature_triples(data: &ReportUsageData) -> Vec<(String, String, String)> {
                 triples.push((parsed.public_key, request.data.clone(), signature.value.clone()));
             }
         }
-        if let Some(key) = entry_key(entry) {
+        entries.push(entry_key(entry).map(|key| {
+            let first = triples.len();
             for envelope in &entry.usage {
                 triples.push((
                     key.clone(),
@@ -480,10 +482,15 @@ fn signature_triples(data: &ReportUsageData) -> Vec<(String, String, String)> {
                     envelope.signature.value.clone(),
                 ));
             }
-        }
+            (key, first..triples.len())
+        }));
     }
-    triples
+    (triples, entries)
 }
+
+/// Of one entry of a reportusage request: the key it names and where its reports' signatures
+/// are among the request's triples ([`signature_triples`]), in the entry's order.
+type EntryReports = Option<(String, std::ops::Range<usize>)>;
 
 /// One report entry as the document `license smart save usage` writes: the reports, then the
 /// system information, then the trust requests. Deterministic, so a replayed entry is
@@ -726,22 +733,23 @@ impl Authority {
         // The CPU work is done on a blocking thread before the store's writer is taken, so that
         // requests do it in parallel: the signatures are checked in one batch (the ingest below
         // finds them checked) and every document is read.
-        let triples = signature_triples(data);
-        let entry_keys: Vec<Option<String>> = data.reports.iter().map(entry_key).collect();
+        let (triples, entry_reports) = signature_triples(data);
         let (account_name, va_id, va_name) = (account.name.clone(), va.id, va.name.clone());
         let issued_at = crate::rfc3339(self.now());
         let authority = self.key.clone();
         let prepared = tokio::task::spawn_blocking(move || {
             let borrowed: Vec<keys::Triple<'_>> =
                 triples.iter().map(|(k, b, s)| (k.as_str(), b.as_bytes(), s.as_str())).collect();
-            keys::verify_batch(&borrowed);
+            let good = keys::verify_batch_each(&borrowed);
             documents
                 .into_iter()
-                .zip(entry_keys)
-                .map(|((label, sudi, tag, doc, envelopes, udi), key)| {
+                .zip(entry_reports)
+                .map(|((label, sudi, tag, doc, envelopes, udi), reports)| {
                     let mut prepared = crate::upload::prepare_built(&label, doc, envelopes);
-                    if let Some(key) = key {
-                        prepared.verify_reports_with(&key);
+                    if let Some((key, range)) = reports
+                        && let Some(good) = good.get(range)
+                    {
+                        prepared.mark_verified(&key, good);
                     }
                     if let Ok(head) = udi.parse::<slp_core::udi::Udi>() {
                         let head = Sudi::of(&head);

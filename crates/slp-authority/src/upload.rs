@@ -32,7 +32,7 @@ struct Checked {
     report: Report,
     udi: String,
     /// The device key its signature was found good with before the store's writer was taken
-    /// ([`Prepared::verify_reports_with`]); the ingest checks it again only with another key.
+    /// ([`Prepared::mark_verified`]); the ingest checks it again only with another key.
     verified_with: Option<String>,
 }
 
@@ -67,14 +67,18 @@ pub(crate) struct Ready {
 }
 
 impl Prepared {
-    /// Checks every report's signature with `key` (the device key the request names for the
-    /// document) and keeps which were good, so that the ingest, in the store's writer, does
-    /// not check them again. A report not good with `key` is left to the ingest, which checks
-    /// it with the key the UDI is bound to and names the failure.
-    pub(crate) fn verify_reports_with(&mut self, key: &str) {
+    /// Keeps which reports were found signed with `key` (the device key the request names for
+    /// the document): `good` tells, for each report in order, whether the batch check
+    /// ([`slp_wire::keys::verify_batch_each`]) found its signature over its payload good with
+    /// `key`; a report also needs to name `key` and be of the verifiable kind, as
+    /// [`Envelope::verify`] asks. The ingest, in the store's writer, does not check those
+    /// again; any other it checks with the key the UDI is bound to and names the failure.
+    pub(crate) fn mark_verified(&mut self, key: &str, good: &[bool]) {
+        let Ok(key_id) = keys::key_id(key) else { return };
         if let Ok((_, Ok(reports))) = &mut self.parsed {
-            for checked in reports {
-                if checked.parsed.verify(key).is_ok() {
+            for (checked, good) in reports.iter_mut().zip(good) {
+                if *good && checked.parsed.is_verifiable() && checked.parsed.signature.key == key_id
+                {
                     checked.verified_with = Some(key.to_owned());
                 }
             }

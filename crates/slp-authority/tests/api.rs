@@ -838,6 +838,33 @@ async fn a_tampered_report_is_refused_and_nothing_is_stored() {
 }
 
 #[tokio::test]
+async fn a_report_signed_by_another_key_than_its_entry_names_is_refused() {
+    let f = fixture().await;
+    let token = f.token(SA, "ops", Role::Admin).await;
+    let sw1 = Device::new("FOC1");
+    // The same UDI with another key (a device that is not the one the entry speaks for).
+    let impostor = Device::new("FOC1");
+    let mut entry = sw1.usage_entry(&[
+        sw1.report(1, "network-advantage", 1, T),
+        impostor.report(2, "network-advantage", 5, T + 60),
+    ]);
+    assert_ne!(entry["usage"][0]["signature"], entry["usage"][1]["signature"]);
+    let body = report_usage(vec![entry.take()], "impostor");
+    let reply = f
+        .call(Method::POST, &path("/v2/devices/reportusage"), Some(&token), Some(VA), Some(&body))
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    let message = reply.message();
+    assert!(message.contains("RUM report 2 of PID:C9300-24UX,SN:FOC1 rejected"), "{message}");
+    assert!(
+        message.contains(&impostor.key.key_id()),
+        "names the key it was signed with: {message}"
+    );
+    assert!(f.authority.product_instances(SA, VA).await.unwrap().is_empty());
+    assert_eq!(f.in_use("network-advantage").await, (0, 0));
+}
+
+#[tokio::test]
 async fn bad_bodies_get_clear_errors() {
     let f = fixture().await;
     let token = f.token(SA, "ops", Role::Admin).await;

@@ -140,38 +140,46 @@ pub type Triple<'a> = (&'a str, &'a [u8], &'a str);
 /// signatures in any cofactored check) is never batched: its signatures are left to
 /// [`verify`], which decides on each.
 pub fn verify_batch(triples: &[Triple<'_>]) -> usize {
+    verify_batch_each(triples).into_iter().filter(|good| *good).count()
+}
+
+/// [`verify_batch`], telling for each triple (in order) whether its signature is good.
+pub fn verify_batch_each(triples: &[Triple<'_>]) -> Vec<bool> {
     let cache = verified();
-    let mut todo: Vec<([u8; 32], VerifyingKey, Signature, &[u8])> = Vec::new();
+    let mut good = vec![false; triples.len()];
+    // (index, digest, key, signature, bytes) of each signature not found good before.
+    let mut todo: Vec<(usize, [u8; 32], VerifyingKey, Signature, &[u8])> = Vec::new();
     // A device signs all its reports with one key: each key is decoded once a batch.
     let mut keys: std::collections::HashMap<&str, Option<VerifyingKey>> = Default::default();
-    let mut already = 0;
-    for (public, bytes, signature) in triples {
+    for (index, (public, bytes, signature)) in triples.iter().enumerate() {
         let digest = verified_digest(public, bytes, signature);
         if cache.contains(&digest) {
-            already += 1;
+            good[index] = true;
             continue;
         }
         let key =
             *keys.entry(public).or_insert_with(|| decode_key(public).filter(|key| !key.is_weak()));
         if let (Some(key), Some(sig)) = (key, decode_signature(signature)) {
-            todo.push((digest, key, sig, bytes));
+            todo.push((index, digest, key, sig, bytes));
         }
     }
     let mut batch = ed25519_zebra::batch::Verifier::new();
-    for (_, key, signature, bytes) in &todo {
+    for (_, _, key, signature, bytes) in &todo {
         let key = ed25519_zebra::VerificationKeyBytes::from(key.to_bytes());
         batch.queue((key, *signature, *bytes));
     }
-    if batch.verify(rand::thread_rng()).is_ok() {
-        cache.insert(todo.iter().map(|t| t.0));
-        return already + todo.len();
-    }
+    let all_good = batch.verify(rand::thread_rng()).is_ok();
     // Some signature is bad: find the good ones one by one.
-    let good: Vec<[u8; 32]> =
-        todo.iter().filter(|t| t.1.verify(t.3, &t.2).is_ok()).map(|t| t.0).collect();
-    let count = already + good.len();
-    cache.insert(good);
-    count
+    let found: Vec<(usize, [u8; 32])> = todo
+        .iter()
+        .filter(|t| all_good || t.2.verify(t.4, &t.3).is_ok())
+        .map(|t| (t.0, t.1))
+        .collect();
+    for (index, _) in &found {
+        good[*index] = true;
+    }
+    cache.insert(found.into_iter().map(|(_, digest)| digest));
+    good
 }
 
 /// Checks a base64 signature over `bytes` against a base64 public key; `what` names the document.
@@ -234,6 +242,8 @@ mod tests {
             .map(|(m, s)| (public.as_str(), m.as_slice(), s.as_str()))
             .collect();
         assert_eq!(verify_batch(&triples), 7);
+        let each: Vec<usize> = (0..8).filter(|i| verify_batch_each(&triples)[*i]).collect();
+        assert_eq!(each, [0, 1, 2, 4, 5, 6, 7], "each signature told apart, the forged one too");
         for (i, (m, s)) in messages.iter().zip(&signatures).enumerate() {
             let result = verify(&public, m, s, "report");
             assert_eq!(result.is_ok(), i != 3, "signature {i}");
