@@ -143,12 +143,15 @@ pub fn verify_batch(triples: &[Triple<'_>]) -> usize {
     verify_batch_each(triples).into_iter().filter(|good| *good).count()
 }
 
+/// A signature not found good before: (index among the triples, [`verified_digest`], key,
+/// signature, signed bytes).
+type Pending<'a> = (usize, [u8; 32], VerifyingKey, Signature, &'a [u8]);
+
 /// [`verify_batch`], telling for each triple (in order) whether its signature is good.
 pub fn verify_batch_each(triples: &[Triple<'_>]) -> Vec<bool> {
     let cache = verified();
     let mut good = vec![false; triples.len()];
-    // (index, digest, key, signature, bytes) of each signature not found good before.
-    let mut todo: Vec<(usize, [u8; 32], VerifyingKey, Signature, &[u8])> = Vec::new();
+    let mut todo: Vec<Pending<'_>> = Vec::new();
     // A device signs all its reports with one key: each key is decoded once a batch.
     let mut keys: std::collections::HashMap<&str, Option<VerifyingKey>> = Default::default();
     for (index, (public, bytes, signature)) in triples.iter().enumerate() {
