@@ -221,12 +221,9 @@ impl Authority {
         for va_id in digests.keys() {
             tx.lock_va(*va_id).await.map_err(|e| all(e.into()))?;
         }
-        for (va_id, digests) in &digests {
-            ingest.prefetch_uploads(&mut tx, *va_id, digests).await.map_err(all)?;
-        }
-        ingest.prefetch(&mut tx, &udis, &reports).await.map_err(all)?;
+        let digests: Vec<(i64, Vec<String>)> = digests.into_iter().collect();
         let poll_ids: Vec<i64> = group.iter().map(|(job, _)| job.poll_id).collect();
-        ingest.prefetch_polls(&mut tx, &poll_ids).await.map_err(all)?;
+        ingest.prefetch(&mut tx, &digests, &udis, &reports, &poll_ids).await.map_err(all)?;
         let prefetched = began.elapsed();
         for (index, (job, _)) in group.iter().enumerate() {
             let applied =

@@ -585,54 +585,41 @@ pub(crate) struct Ingest {
 }
 
 impl Ingest {
-    /// Looks up in one statement the uploads of virtual account `va_id` the documents will
-    /// ask for, by digest.
-    pub(crate) async fn prefetch_uploads(
-        &self,
-        tx: &mut Tx,
-        va_id: i64,
-        digests: &[String],
-    ) -> Result<()> {
-        let found = tx.uploads_by_sha(va_id, digests).await?;
-        if let Ok(mut known) = self.known_uploads.lock() {
-            for digest in digests {
-                let hit = found.iter().find(|u| u.sha256 == *digest).cloned();
-                known.insert((va_id, digest.clone()), hit);
-            }
-        }
-        Ok(())
-    }
-
-    /// Looks up in three statements the product instances and reports (UDI, report id) the
-    /// documents will ask for.
+    /// Looks up at once (one round trip on SQLite: [`Tx::ingest_lookup`]) what the documents of
+    /// a group will ask for: the uploads of each virtual account by digest, the reports (UDI,
+    /// report id), the product instances of `udis` and the polls of `poll_ids`.
     pub(crate) async fn prefetch(
         &self,
         tx: &mut Tx,
+        digests: &[(i64, Vec<String>)],
         udis: &[String],
         reports: &[(String, i64)],
+        poll_ids: &[i64],
     ) -> Result<()> {
-        let stored: BTreeSet<(String, i64)> =
-            tx.existing_reports(reports).await?.into_iter().collect();
+        let found = tx.ingest_lookup(digests, reports, udis, poll_ids).await?;
+        if let Ok(mut known) = self.known_uploads.lock() {
+            for (va_id, digests) in digests {
+                for digest in digests {
+                    let hit =
+                        found.uploads.iter().find(|u| u.va_id == *va_id && u.sha256 == *digest);
+                    known.insert((*va_id, digest.clone()), hit.cloned());
+                }
+            }
+        }
+        let stored: BTreeSet<&(String, i64)> = found.reports.iter().collect();
         if let Ok(mut known) = self.known_reports.lock() {
             for key in reports {
                 known.insert(key.clone(), stored.contains(key));
             }
         }
-        let found = tx.pis_by_udi(udis).await?;
         if let Ok(mut known) = self.known_pis.lock() {
             for udi in udis {
-                known.insert(udi.clone(), found.iter().find(|p| p.udi == *udi).cloned());
+                known.insert(udi.clone(), found.pis.iter().find(|p| p.udi == *udi).cloned());
             }
         }
-        Ok(())
-    }
-
-    /// Looks up in one statement which of `poll_ids` are stored, and whose they are.
-    pub(crate) async fn prefetch_polls(&self, tx: &mut Tx, poll_ids: &[i64]) -> Result<()> {
-        let found = tx.poll_owners(poll_ids).await?;
         if let Ok(mut known) = self.known_polls.lock() {
             for id in poll_ids {
-                let owner = found.iter().find(|(poll_id, _, _)| poll_id == id);
+                let owner = found.polls.iter().find(|(poll_id, _, _)| poll_id == id);
                 known.insert(*id, owner.map(|(_, va_id, action)| (*va_id, action.clone())));
             }
         }
@@ -819,40 +806,37 @@ impl Ingest {
     /// replica that did not wait for the same lock) refuses the whole request: its ACKs would
     /// have said ACCEPTED for a report counted elsewhere.
     pub(crate) async fn flush(&self, tx: &mut Tx) -> Result<()> {
-        let new_pis = self.new_pis.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default();
-        let pi_ids = tx.insert_pis(&new_pis).await?;
-        let reports = self.reports.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
-        // Every one was found new (in this transaction); one stored meanwhile by another replica
-        // refuses the whole request.
-        tx.insert_reports_all(&reports).await?;
-        let touches = self.touches.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
+        fn take<T: Default>(slot: &std::sync::Mutex<T>) -> T {
+            slot.lock().map(|mut held| std::mem::take(&mut *held)).unwrap_or_default()
+        }
+        let touches = take(&self.touches);
         let mut by_time: BTreeMap<i64, Vec<(i64, Option<String>)>> = BTreeMap::new();
         for (pi_id, (hostname, at)) in touches {
             by_time.entry(at).or_default().push((pi_id, hostname));
         }
-        for (at, touches) in by_time {
-            tx.touch_pis(&touches, at).await?;
-        }
-        let events = self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
-        tx.log_many(&events).await?;
-        let usage = self.usage.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
-        let mut usage: Vec<Usage> = usage.into_values().collect();
-        for row in usage.iter_mut().filter(|row| row.pi_id < 0) {
-            // A product instance registered by this request: its id is known now.
-            let index = row.pi_id.checked_neg().and_then(|n| usize::try_from(n - 1).ok());
-            row.pi_id = index.and_then(|i| pi_ids.get(i)).copied().ok_or_else(|| {
-                AuthorityError::Device {
-                    udi: row.udi.clone(),
-                    reason: "its usage names a product instance this request did not register"
-                        .to_owned(),
-                }
-            })?;
-        }
-        tx.set_usages_if_newer(&usage).await?;
-        let uploads = self.uploads.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
-        tx.insert_uploads(&uploads).await?;
-        let polls = self.polls.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
-        tx.insert_polls(&polls).await?;
+        let touches: Vec<slp_store::Contact> = by_time.into_iter().collect();
+        // Usage names its product instance by UDI: those registered by this request have
+        // their ids only once written, in the same round trip.
+        let usage: Vec<Usage> = take(&self.usage).into_values().collect();
+        let (new_pis, reports, events, uploads, polls) = (
+            take(&self.new_pis),
+            take(&self.reports),
+            take(&self.events),
+            take(&self.uploads),
+            take(&self.polls),
+        );
+        // Every report was found new in this transaction; one stored meanwhile by another
+        // replica refuses the whole request.
+        tx.ingest_write(&slp_store::IngestWrite {
+            new_pis: &new_pis,
+            reports: &reports,
+            touches: &touches,
+            events: &events,
+            usage: &usage,
+            uploads: &uploads,
+            polls: &polls,
+        })
+        .await?;
         Ok(())
     }
 }

@@ -13,6 +13,7 @@
 //!
 //! Records are plain data ([`records`]); the authority gives them meaning.
 
+mod batch;
 mod checkpoint;
 mod migrate;
 pub mod records;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use batch::{Contact, IngestLookup, IngestWrite};
 pub use records::*;
 pub use tx::Tx;
 
@@ -124,6 +126,10 @@ impl Store {
         let connect_options = AnyConnectOptions::from_str(url).map_err(open)?;
         let mut pool_options = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            // A SQLite connection is a file opened in this process: it cannot go away while
+            // idle, so it is not pinged before each use (a round trip to its thread per
+            // transaction). Connections to PostgreSQL are.
+            .test_before_acquire(backend != Backend::Sqlite)
             .acquire_timeout(Duration::from_secs(30));
         if backend == Backend::Postgres
             && let Some(schema) = &options.schema
@@ -189,15 +195,29 @@ impl Store {
     /// (`BEGIN IMMEDIATE`) so that read-then-write never deadlocks; on PostgreSQL use
     /// [`Tx::lock_va`] to serialise changes to one virtual account's pool.
     pub async fn begin(&self) -> Result<Tx> {
+        let t0 = std::time::Instant::now();
         let gate = match self.backend {
             Backend::Sqlite => Some(self.write_gate.clone().lock_owned().await),
             Backend::Postgres => None,
         };
+        let t1 = t0.elapsed();
+        let conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
+        let t2 = t0.elapsed();
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => sqlx::Transaction::begin(conn, Some("BEGIN IMMEDIATE".into())).await,
+            Backend::Postgres => sqlx::Transaction::begin(conn, None).await,
         }
         .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
+        tracing::debug!(
+            gate_us = t1.as_micros() as u64,
+            acquire_us = (t2 - t1).as_micros() as u64,
+            begin_us = (t0.elapsed() - t2).as_micros() as u64,
+            "begin"
+        );
         let checkpoints = gate.as_ref().and(self.checkpoints.clone());
         Ok(Tx::new(tx, self.backend, gate, checkpoints))
     }

@@ -11,8 +11,8 @@ use crate::{Backend, Result, StoreError};
 
 /// One transaction. Commit with [`Tx::commit`]; dropping it rolls back.
 pub struct Tx {
-    tx: Transaction<'static, Any>,
-    backend: Backend,
+    pub(crate) tx: Transaction<'static, Any>,
+    pub(crate) backend: Backend,
     /// Virtual accounts locked by [`Tx::lock_va`] in this transaction (each is locked once).
     locked_vas: Vec<i64>,
     /// UDI ids looked up or given in this transaction. A UDI's id never changes and is never
@@ -32,7 +32,7 @@ impl std::fmt::Debug for Tx {
     }
 }
 
-fn db(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+pub(crate) fn db(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Database { op, source }
 }
 
@@ -87,7 +87,7 @@ fn license(row: &AnyRow) -> sqlx::Result<License> {
     })
 }
 
-fn pi(row: &AnyRow) -> sqlx::Result<ProductInstance> {
+pub(crate) fn pi(row: &AnyRow) -> sqlx::Result<ProductInstance> {
     Ok(ProductInstance {
         id: row.try_get("id")?,
         va_id: row.try_get("va_id")?,
@@ -113,7 +113,7 @@ fn usage(row: &AnyRow) -> sqlx::Result<Usage> {
     })
 }
 
-fn upload(row: &AnyRow) -> sqlx::Result<Upload> {
+pub(crate) fn upload(row: &AnyRow) -> sqlx::Result<Upload> {
     Ok(Upload {
         id: row.try_get("id")?,
         va_id: row.try_get("va_id")?,
@@ -168,52 +168,6 @@ fn policy(row: &AnyRow, owner: PolicyOwner) -> sqlx::Result<PolicyRecord> {
     })
 }
 
-/// (UDI, report id) of a row of `udi_id` and `report_id`, its UDI among `udis` (by id).
-fn report_key(row: &AnyRow, udis: &HashMap<i64, &str>) -> sqlx::Result<(String, i64)> {
-    let udi_id: i64 = row.try_get("udi_id")?;
-    let udi = udis.get(&udi_id).ok_or_else(|| {
-        sqlx::Error::Decode(format!("report row names UDI id {udi_id}, not looked up").into())
-    })?;
-    Ok(((*udi).to_owned(), row.try_get("report_id")?))
-}
-
-/// Reports a multi-row insert holds at most: 9 parameters a row, and SQLite allows 32 766 a
-/// statement.
-const REPORT_ROWS: usize = 1_000;
-
-/// A multi-row insert of `rows` reports that leaves those stored already, then `tail`.
-fn reports_insert(backend: Backend, rows: usize, tail: &str) -> String {
-    let mut sql = String::from(
-        "INSERT INTO reports (va_id, udi_id, report_id, entitlement_tag, count, end_time, status, received_at, envelope) VALUES ",
-    );
-    sql.push_str(&placeholders(backend, rows, 9));
-    sql.push_str(" ON CONFLICT (udi_id, report_id) DO NOTHING");
-    sql.push_str(tail);
-    sql
-}
-
-/// Binds the rows of [`reports_insert`], each report's UDI by its id in `ids`.
-fn bind_reports<'q>(
-    mut query: Query<'q, Any, AnyArguments<'q>>,
-    reports: &'q [ReceivedReport],
-    ids: &HashMap<String, i64>,
-) -> Result<Query<'q, Any, AnyArguments<'q>>> {
-    // Text is bound by reference: bound as `&String`, sqlx copies it first.
-    for report in reports {
-        query = query
-            .bind(report.va_id)
-            .bind(id_of(ids, &report.udi)?)
-            .bind(report.report_id)
-            .bind(report.entitlement_tag.as_str())
-            .bind(report.count)
-            .bind(report.end_time)
-            .bind(report.status.as_str())
-            .bind(report.received_at)
-            .bind(report.envelope.as_str());
-    }
-    Ok(query)
-}
-
 /// The id [`Tx::add_udis`] returned for a UDI (it returns one for each UDI it is given).
 fn id_of(ids: &HashMap<String, i64>, udi: &str) -> Result<i64> {
     ids.get(udi).copied().ok_or(StoreError::Database {
@@ -257,8 +211,8 @@ fn move_request(row: &AnyRow) -> sqlx::Result<MoveRequest> {
 const ACCOUNT: &str = "SELECT id, name, domain, created_at FROM accounts";
 const VA: &str = "SELECT id, account_id, name, created_at FROM virtual_accounts";
 const LICENSE: &str = "SELECT id, va_id, feature, entitlement_tag, sku, quantity, term, enforcement, starts_at, expires_at, added_at FROM licenses";
-const PI: &str = "SELECT id, va_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact FROM product_instances";
-const UPLOAD: &str = "SELECT id, va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack FROM uploads";
+pub(crate) const PI: &str = "SELECT id, va_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact FROM product_instances";
+pub(crate) const UPLOAD: &str = "SELECT id, va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack FROM uploads";
 const AUTHORIZATION: &str = "SELECT id, code_id, va_id, udi, entitlement_tag, feature, count, issued_at, returned_at, return_code FROM authorizations";
 
 /// `count` parameter marks numbered from `first`: `$first, …` on PostgreSQL, `?, …` on SQLite.
@@ -266,7 +220,7 @@ const AUTHORIZATION: &str = "SELECT id, code_id, va_id, udi, entitlement_tag, fe
 /// asking SQLite its name, which SQLite finds by a walk over every numbered parameter: binding
 /// thousands of them took a quadratic time. A statement must use one kind throughout, each mark
 /// once and in binding order.
-fn marks(backend: Backend, first: usize, count: usize) -> Vec<String> {
+pub(crate) fn marks(backend: Backend, first: usize, count: usize) -> Vec<String> {
     match backend {
         Backend::Sqlite => vec!["?".to_owned(); count],
         Backend::Postgres => (first..first + count).map(|i| format!("${i}")).collect(),
@@ -274,7 +228,7 @@ fn marks(backend: Backend, first: usize, count: usize) -> Vec<String> {
 }
 
 /// `($1, $2, …), ($k+1, …), …`: the VALUES of a multi-row insert of `rows` rows (see [`marks`]).
-fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
+pub(crate) fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
     use std::fmt::Write as _;
     // Written straight into one string: a multi-row insert has thousands of marks.
     let mut sql = String::with_capacity(rows * (columns * 4 + 4));
@@ -643,25 +597,6 @@ impl Tx {
         row.as_ref().map(pi).transpose().map_err(db("finding a product instance"))
     }
 
-    /// The registered product instances among `udis` (one statement; absent ones left out).
-    pub async fn pis_by_udi(&mut self, udis: &[String]) -> Result<Vec<ProductInstance>> {
-        let mut out = Vec::new();
-        for chunk in udis.chunks(1_000) {
-            let sql =
-                format!("{PI} WHERE udi IN ({})", marks(self.backend, 1, chunk.len()).join(", "));
-            let mut query = sqlx::query(&sql);
-            for udi in chunk {
-                query = query.bind(udi);
-            }
-            let rows =
-                query.fetch_all(&mut *self.tx).await.map_err(db("finding product instances"))?;
-            for row in &rows {
-                out.push(pi(row).map_err(db("finding product instances"))?);
-            }
-        }
-        Ok(out)
-    }
-
     pub async fn insert_pi(&mut self, new: &NewProductInstance) -> Result<ProductInstance> {
         // ON CONFLICT DO NOTHING instead of a savepoint around a failing insert: one round trip.
         let row = sqlx::query(
@@ -689,53 +624,6 @@ impl Tx {
             first_seen: new.now,
             last_contact: new.now,
         })
-    }
-
-    /// Registers several product instances (their `id` is ignored) in multi-row statements,
-    /// with their trust, first and last contact as given; returns their ids, in order. A UDI
-    /// registered already refuses them all (nothing of the transaction should be kept).
-    pub async fn insert_pis(&mut self, new: &[ProductInstance]) -> Result<Vec<i64>> {
-        // 8 parameters a row; SQLite allows 32 766 a statement.
-        let mut ids = Vec::with_capacity(new.len());
-        for chunk in new.chunks(1_000) {
-            let mut sql = String::from(
-                "INSERT INTO product_instances (va_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact) VALUES ",
-            );
-            sql.push_str(&placeholders(self.backend, chunk.len(), 8));
-            sql.push_str(" ON CONFLICT (udi) DO NOTHING RETURNING id, udi");
-            let mut query = sqlx::query(&sql);
-            for pi in chunk {
-                query = query
-                    .bind(pi.va_id)
-                    .bind(pi.udi.as_str())
-                    .bind(pi.hostname.as_deref())
-                    .bind(pi.public_key.as_str())
-                    .bind(pi.trust_id)
-                    .bind(pi.trusted_at)
-                    .bind(pi.first_seen)
-                    .bind(pi.last_contact);
-            }
-            let rows = query
-                .fetch_all(&mut *self.tx)
-                .await
-                .map_err(db("registering product instances"))?;
-            let mut stored: HashMap<String, i64> = HashMap::with_capacity(rows.len());
-            for row in &rows {
-                let (id, udi) = (row.try_get("id"), row.try_get("udi"));
-                stored.insert(
-                    udi.map_err(db("registering product instances"))?,
-                    id.map_err(db("registering product instances"))?,
-                );
-            }
-            for pi in chunk {
-                let id = stored.get(&pi.udi).copied().ok_or_else(|| StoreError::Duplicate {
-                    what: "product instance",
-                    value: pi.udi.clone(),
-                })?;
-                ids.push(id);
-            }
-        }
-        Ok(ids)
     }
 
     pub async fn pis(&mut self, va_id: i64) -> Result<Vec<ProductInstance>> {
@@ -780,35 +668,6 @@ impl Tx {
                 .execute(&mut *self.tx)
                 .await
                 .map_err(db("removing a product instance"))?;
-        }
-        Ok(())
-    }
-
-    /// Records contact with product instances (id, hostname) at `now`, in multi-row statements;
-    /// a `Some` hostname replaces the stored one.
-    pub async fn touch_pis(&mut self, touches: &[(i64, Option<String>)], now: i64) -> Result<()> {
-        // 2 parameters a row and one more; SQLite allows 32 766 a statement.
-        for chunk in touches.chunks(1_000) {
-            // now, then (id, hostname) per row for the CASE, then the ids again for the IN.
-            let all = marks(self.backend, 1, 1 + 3 * chunk.len());
-            let (cases, ids) = all[1..].split_at(2 * chunk.len());
-            let whens: Vec<String> =
-                cases.chunks(2).map(|pair| format!("WHEN {} THEN {}", pair[0], pair[1])).collect();
-            let sql = format!(
-                "UPDATE product_instances SET last_contact = {}, \
-                 hostname = COALESCE(CASE id {} END, hostname) WHERE id IN ({})",
-                all[0],
-                whens.join(" "),
-                ids.join(", ")
-            );
-            let mut query = sqlx::query(&sql).bind(now);
-            for (id, hostname) in chunk {
-                query = query.bind(*id).bind(hostname.clone());
-            }
-            for (id, _) in chunk {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *self.tx).await.map_err(db("updating product instances"))?;
         }
         Ok(())
     }
@@ -1003,53 +862,6 @@ impl Tx {
         Ok(found)
     }
 
-    /// Stores reports not stored before, in multi-row statements; returns the (UDI, report id)
-    /// of those stored now. A report already stored (the same UDI and report id, from an
-    /// earlier upload or a concurrent one on another replica) is left as it is and not returned.
-    pub async fn insert_reports_new(
-        &mut self,
-        reports: &[ReceivedReport],
-    ) -> Result<Vec<(String, i64)>> {
-        let ids = self.add_udis(reports.iter().map(|report| report.udi.as_str())).await?;
-        let udis: HashMap<i64, &str> = ids.iter().map(|(udi, id)| (*id, udi.as_str())).collect();
-        let mut stored = Vec::new();
-        for chunk in reports.chunks(REPORT_ROWS) {
-            let sql = reports_insert(self.backend, chunk.len(), " RETURNING udi_id, report_id");
-            let query = bind_reports(sqlx::query(&sql), chunk, &ids)?;
-            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("storing reports"))?;
-            for row in &rows {
-                stored.push(report_key(row, &udis).map_err(db("storing reports"))?);
-            }
-        }
-        Ok(stored)
-    }
-
-    /// Stores reports the caller found new (looked up in this transaction): all of them, or
-    /// [`StoreError::Duplicate`] when any was stored meanwhile (by another replica that did not
-    /// wait for the same lock). Unlike [`Tx::insert_reports_new`] nothing comes back but the
-    /// count, which on SQLite saves handing each row from the database's thread to the caller.
-    pub async fn insert_reports_all(&mut self, reports: &[ReceivedReport]) -> Result<()> {
-        let ids = self.add_udis(reports.iter().map(|report| report.udi.as_str())).await?;
-        for chunk in reports.chunks(REPORT_ROWS) {
-            let sql = reports_insert(self.backend, chunk.len(), "");
-            let query = bind_reports(sqlx::query(&sql), chunk, &ids)?;
-            let done = query.execute(&mut *self.tx).await.map_err(db("storing reports"))?;
-            let stored = usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
-            if stored != chunk.len() {
-                let first = chunk.first().map(|r| r.udi.as_str()).unwrap_or_default();
-                return Err(StoreError::Duplicate {
-                    what: "report",
-                    value: format!(
-                        "{} of {} reports (from {first} on) stored meanwhile by another writer",
-                        chunk.len().saturating_sub(stored),
-                        chunk.len()
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
     /// How many reports a virtual account has received.
     pub async fn report_count(&mut self, va_id: i64) -> Result<i64> {
         sqlx::query("SELECT COUNT(*) AS n FROM reports WHERE va_id = $1")
@@ -1113,35 +925,6 @@ impl Tx {
         Ok(())
     }
 
-    /// [`Tx::set_usage_if_newer`] for many rows in multi-row statements. At most one row per
-    /// instance and license (the caller keeps the newest).
-    pub async fn set_usages_if_newer(&mut self, rows: &[Usage]) -> Result<()> {
-        // 6 parameters a row.
-        for chunk in rows.chunks(1_000) {
-            let mut sql = String::from(
-                "INSERT INTO usage (pi_id, entitlement_tag, feature, count, as_of, report_id) VALUES ",
-            );
-            sql.push_str(&placeholders(self.backend, chunk.len(), 6));
-            sql.push_str(
-                " ON CONFLICT (pi_id, entitlement_tag) DO UPDATE SET feature = excluded.feature, count = excluded.count, \
-                 as_of = excluded.as_of, report_id = excluded.report_id \
-                 WHERE excluded.as_of > usage.as_of OR (excluded.as_of = usage.as_of AND excluded.report_id > usage.report_id)",
-            );
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                query = query
-                    .bind(row.pi_id)
-                    .bind(&row.entitlement_tag)
-                    .bind(&row.feature)
-                    .bind(row.count)
-                    .bind(row.as_of)
-                    .bind(row.report_id);
-            }
-            query.execute(&mut *self.tx).await.map_err(db("recording usage"))?;
-        }
-        Ok(())
-    }
-
     /// The usage of every product instance of a virtual account.
     pub async fn va_usage(&mut self, va_id: i64) -> Result<Vec<Usage>> {
         let rows = sqlx::query(
@@ -1187,44 +970,6 @@ impl Tx {
             }
         }
         Ok(out)
-    }
-
-    /// Records several uploads in multi-row statements; one whose digest the virtual account
-    /// has already is refused ([`StoreError::Duplicate`]) and the caller rolls back.
-    pub async fn insert_uploads(&mut self, uploads: &[NewUpload]) -> Result<()> {
-        // 8 parameters a row.
-        for chunk in uploads.chunks(1_000) {
-            let mut sql = String::from(
-                "INSERT INTO uploads (va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack) VALUES ",
-            );
-            sql.push_str(&placeholders(self.backend, chunk.len(), 8));
-            sql.push_str(" ON CONFLICT (va_id, sha256) DO NOTHING RETURNING sha256");
-            let mut query = sqlx::query(&sql);
-            for new in chunk {
-                query = query
-                    .bind(new.va_id)
-                    .bind(&new.file_name)
-                    .bind(&new.sha256)
-                    .bind(new.uploaded_at)
-                    .bind(&new.status)
-                    .bind(new.pi_count)
-                    .bind(new.report_count)
-                    .bind(&new.ack);
-            }
-            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("recording uploads"))?;
-            let stored: Vec<String> = rows
-                .iter()
-                .map(|row| row.try_get::<String, _>("sha256"))
-                .collect::<sqlx::Result<_>>()
-                .map_err(db("recording uploads"))?;
-            if let Some(missing) = chunk.iter().find(|u| !stored.contains(&u.sha256)) {
-                return Err(StoreError::Duplicate {
-                    what: "upload",
-                    value: missing.file_name.clone(),
-                });
-            }
-        }
-        Ok(())
     }
 
     pub async fn insert_upload(&mut self, new: &NewUpload) -> Result<Upload> {
@@ -1688,60 +1433,6 @@ impl Tx {
         row.as_ref().map(poll).transpose().map_err(db("finding a poll"))
     }
 
-    /// The (poll id, virtual account, action) of the stored polls among `poll_ids`, without
-    /// their results.
-    pub async fn poll_owners(&mut self, poll_ids: &[i64]) -> Result<Vec<(i64, i64, String)>> {
-        let mut out = Vec::new();
-        for chunk in poll_ids.chunks(1_000) {
-            let sql = format!(
-                "SELECT poll_id, va_id, action FROM polls WHERE poll_id IN ({})",
-                marks(self.backend, 1, chunk.len()).join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("finding polls"))?;
-            for row in &rows {
-                let owner = (|| {
-                    sqlx::Result::Ok((
-                        row.try_get::<i64, _>("poll_id")?,
-                        row.try_get::<i64, _>("va_id")?,
-                        row.try_get::<String, _>("action")?,
-                    ))
-                })()
-                .map_err(db("finding polls"))?;
-                out.push(owner);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Records several poll results in multi-row statements; a poll id stored already (a
-    /// replayed request) keeps its first result.
-    pub async fn insert_polls(&mut self, records: &[PollRecord]) -> Result<()> {
-        // 6 parameters a row.
-        for chunk in records.chunks(1_000) {
-            let mut sql = String::from(
-                "INSERT INTO polls (poll_id, va_id, action, correlation_id, result, created_at) VALUES ",
-            );
-            sql.push_str(&placeholders(self.backend, chunk.len(), 6));
-            sql.push_str(" ON CONFLICT (poll_id) DO NOTHING");
-            let mut query = sqlx::query(&sql);
-            for record in chunk {
-                query = query
-                    .bind(record.poll_id)
-                    .bind(record.va_id)
-                    .bind(&record.action)
-                    .bind(&record.correlation_id)
-                    .bind(&record.result)
-                    .bind(record.created_at);
-            }
-            query.execute(&mut *self.tx).await.map_err(db("recording poll results"))?;
-        }
-        Ok(())
-    }
-
     /// Records a poll result unless one with the same id exists; returns the stored record
     /// (the earlier one when a concurrent or replayed request got there first).
     pub async fn insert_poll(&mut self, record: &PollRecord) -> Result<PollRecord> {
@@ -1774,30 +1465,6 @@ impl Tx {
         .execute(&mut *self.tx)
         .await
         .map_err(db("writing the event log"))?;
-        Ok(())
-    }
-
-    /// Writes several events in order, in multi-row statements.
-    pub async fn log_many(&mut self, events: &[NewEvent]) -> Result<()> {
-        // 6 parameters a row.
-        const ROWS: usize = 1_000;
-        for chunk in events.chunks(ROWS) {
-            let mut sql = String::from(
-                "INSERT INTO events (at, account_id, va_id, udi, message, actor) VALUES ",
-            );
-            sql.push_str(&placeholders(self.backend, chunk.len(), 6));
-            let mut query = sqlx::query(&sql);
-            for event in chunk {
-                query = query
-                    .bind(event.at)
-                    .bind(event.account_id)
-                    .bind(event.va_id)
-                    .bind(&event.udi)
-                    .bind(&event.message)
-                    .bind(&event.actor);
-            }
-            query.execute(&mut *self.tx).await.map_err(db("writing the event log"))?;
-        }
         Ok(())
     }
 

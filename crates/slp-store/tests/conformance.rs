@@ -100,6 +100,7 @@ conformance!(
     virtual_accounts_are_unique_per_account,
     licenses_and_product_instances,
     product_instances_are_registered_many_at_once,
+    an_ingest_is_looked_up_and_written_at_once,
     reports_are_unique_per_udi_and_id,
     a_batch_of_reports_stores_only_the_new_ones,
     contact_with_many_instances_is_recorded_at_once,
@@ -226,7 +227,8 @@ async fn licenses_and_product_instances(h: &Harness) {
     let sw1 = tx.insert_pi(&pi(lab.id, "PID:C9300,SN:1")).await.unwrap();
     let err = tx.insert_pi(&pi(other.id, "PID:C9300,SN:1")).await.unwrap_err();
     assert!(err.to_string().contains("PID:C9300,SN:1"), "a UDI lives in one VA: {err}");
-    tx.touch_pis(&[(sw1.id, None)], 300).await.unwrap();
+    let contact = [(300, vec![(sw1.id, None)])];
+    tx.ingest_write(&IngestWrite { touches: &contact, ..Default::default() }).await.unwrap();
     tx.rebind_pi(sw1.id, "KEY2").await.unwrap();
     tx.set_pi_trust(sw1.id, 77, 300).await.unwrap();
     let stored = tx.pi_by_udi("PID:C9300,SN:1").await.unwrap().unwrap();
@@ -259,23 +261,162 @@ async fn product_instances_are_registered_many_at_once(h: &Harness) {
             last_contact: 260,
         })
         .collect();
-    let ids = tx.insert_pis(&new).await.unwrap();
-    assert_eq!(ids.len(), 1_200);
-    for (expected, id) in new.iter().zip(&ids) {
+    tx.ingest_write(&IngestWrite { new_pis: &new, ..Default::default() }).await.unwrap();
+    for expected in &new {
         let stored = tx.pi_by_udi(&expected.udi).await.unwrap().unwrap();
-        assert_eq!(stored, ProductInstance { id: *id, ..expected.clone() });
+        assert_eq!(stored, ProductInstance { id: stored.id, ..expected.clone() });
     }
-    assert!(tx.insert_pis(&[]).await.unwrap().is_empty());
-    // A UDI registered already (here, in another virtual account) refuses the lot, named.
-    let again = vec![
-        ProductInstance { udi: "PID:C9300,SN:5000".to_owned(), ..new[0].clone() },
-        ProductInstance { udi: "PID:C9300,SN:0".to_owned(), ..new[0].clone() },
-    ];
-    let err = tx.insert_pis(&again).await.unwrap_err();
+    tx.ingest_write(&IngestWrite::default()).await.unwrap();
+    // A UDI registered already (here, in another virtual account) refuses the write, named.
+    let again = vec![ProductInstance { udi: "PID:C9300,SN:0".to_owned(), ..new[0].clone() }];
+    let err = tx.ingest_write(&IngestWrite { new_pis: &again, ..Default::default() }).await;
+    let err = err.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { what: "product instance", .. }), "{err}");
     assert!(err.to_string().contains("PID:C9300,SN:0"), "{err}");
     drop(tx);
     let mut tx = h.store.read().await.unwrap();
     assert!(tx.pis(lab.id).await.unwrap().is_empty(), "nothing kept of a dropped transaction");
+}
+
+async fn an_ingest_is_looked_up_and_written_at_once(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let other = tx.insert_va(account.id, "Other", 1).await.unwrap();
+    let known = tx.insert_pi(&pi(lab.id, "PID:A,SN:1")).await.unwrap();
+    let report = |udi: &str, report_id: i64, end_time: i64| ReceivedReport {
+        va_id: lab.id,
+        udi: udi.to_owned(),
+        report_id,
+        entitlement_tag: "regid.na".to_owned(),
+        count: report_id * 10,
+        end_time,
+        status: "ACCEPTED".to_owned(),
+        received_at: 300,
+        envelope: format!("{{\"r\":{report_id}}}"),
+    };
+    let upload = |va_id: i64, sha: &str| NewUpload {
+        va_id,
+        file_name: format!("{sha}.txt"),
+        sha256: sha.to_owned(),
+        uploaded_at: 300,
+        status: "Processed".to_owned(),
+        pi_count: 1,
+        report_count: 2,
+        ack: format!("<ack {sha}/>"),
+    };
+    let poll = |poll_id: i64| PollRecord {
+        poll_id,
+        va_id: lab.id,
+        action: "acknowledgements".to_owned(),
+        correlation_id: format!("c{poll_id}"),
+        result: "{}".to_owned(),
+        created_at: 300,
+    };
+    let usage = |udi: &str, count: i64, as_of: i64, report_id: i64| Usage {
+        pi_id: -1,
+        udi: udi.to_owned(),
+        entitlement_tag: "regid.na".to_owned(),
+        feature: "network-advantage".to_owned(),
+        count,
+        as_of,
+        report_id,
+    };
+    // One write: a new instance, reports of a known and the new one, contact, events, usage
+    // (the new instance's named by its UDI), an upload and a poll result.
+    let fresh = ProductInstance {
+        id: 0,
+        va_id: lab.id,
+        udi: "PID:A,SN:2".to_owned(),
+        hostname: None,
+        public_key: "KEY2".to_owned(),
+        trust_id: Some(42),
+        trusted_at: Some(300),
+        first_seen: 300,
+        last_contact: 300,
+    };
+    let reports = [report("PID:A,SN:1", 1, 1_000), report("PID:A,SN:2", 7, 1_100)];
+    let touches = [(310, vec![(known.id, Some("edge-1".to_owned()))])];
+    let events: Vec<NewEvent> = (1..=3)
+        .map(|i| NewEvent {
+            at: 300,
+            account_id: Some(account.id),
+            va_id: Some(lab.id),
+            udi: None,
+            message: format!("event {i}"),
+            actor: "test".to_owned(),
+        })
+        .collect();
+    let usages = [usage("PID:A,SN:1", 10, 1_000, 1), usage("PID:A,SN:2", 70, 1_100, 7)];
+    let uploads = [upload(lab.id, "aa")];
+    let polls = [poll(5)];
+    let write = IngestWrite {
+        new_pis: std::slice::from_ref(&fresh),
+        reports: &reports,
+        touches: &touches,
+        events: &events,
+        usage: &usages,
+        uploads: &uploads,
+        polls: &polls,
+    };
+    tx.ingest_write(&write).await.unwrap();
+
+    // What a later group looks up: pairs matched whole, uploads per virtual account.
+    let found = tx
+        .ingest_lookup(
+            &[(lab.id, vec!["aa".to_owned(), "bb".to_owned()]), (other.id, vec!["aa".to_owned()])],
+            &[
+                ("PID:A,SN:1".to_owned(), 1),
+                ("PID:A,SN:1".to_owned(), 7),
+                ("PID:A,SN:2".to_owned(), 7),
+                ("PID:A,SN:3".to_owned(), 1),
+            ],
+            &["PID:A,SN:2".to_owned(), "PID:A,SN:3".to_owned()],
+            &[5, 6],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found.uploads.iter().map(|u| (u.va_id, u.sha256.as_str())).collect::<Vec<_>>(),
+        [(lab.id, "aa")]
+    );
+    let mut stored = found.reports.clone();
+    stored.sort();
+    assert_eq!(stored, [("PID:A,SN:1".to_owned(), 1), ("PID:A,SN:2".to_owned(), 7)]);
+    assert_eq!(found.pis.len(), 1);
+    assert_eq!((found.pis[0].udi.as_str(), found.pis[0].trust_id), ("PID:A,SN:2", Some(42)));
+    assert_eq!(found.polls, [(5, lab.id, "acknowledgements".to_owned())]);
+    let empty = tx.ingest_lookup(&[], &[], &[], &[]).await.unwrap();
+    assert_eq!(empty, IngestLookup::default());
+
+    let sw1 = tx.pi_by_udi("PID:A,SN:1").await.unwrap().unwrap();
+    assert_eq!((sw1.hostname.as_deref(), sw1.last_contact), (Some("edge-1"), 310));
+    let sw2 = found.pis[0].id;
+    assert_eq!(tx.usage(sw2, "regid.na").await.unwrap().map(|u| u.count), Some(70));
+    assert_eq!(tx.usage(sw1.id, "regid.na").await.unwrap().map(|u| u.count), Some(10));
+    let messages: Vec<String> =
+        tx.events(account.id, Some(lab.id)).await.unwrap().into_iter().map(|e| e.message).collect();
+    assert_eq!(messages, ["event 1", "event 2", "event 3"]);
+    assert_eq!(tx.upload_by_sha(lab.id, "aa").await.unwrap().unwrap().ack, "<ack aa/>");
+    assert!(tx.poll(5).await.unwrap().is_some());
+
+    // Older usage does not replace newer; a poll result stored already keeps its first.
+    let older = [usage("PID:A,SN:2", 1, 900, 9)];
+    let replayed = [PollRecord { result: "{\"second\":true}".to_owned(), ..poll(5) }];
+    let write = IngestWrite { usage: &older, polls: &replayed, ..Default::default() };
+    tx.ingest_write(&write).await.unwrap();
+    assert_eq!(tx.usage(sw2, "regid.na").await.unwrap().map(|u| u.count), Some(70));
+    assert_eq!(tx.poll(5).await.unwrap().unwrap().result, "{}");
+
+    // A report or an upload stored meanwhile refuses the write, named.
+    let late = [report("PID:A,SN:9", 1, 1_200), report("PID:A,SN:1", 1, 1_000)];
+    let err = tx.ingest_write(&IngestWrite { reports: &late, ..Default::default() }).await;
+    let err = err.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { what: "report", .. }), "{err}");
+    assert!(err.to_string().contains("1 of 2"), "{err}");
+    let err = tx.ingest_write(&IngestWrite { uploads: &uploads, ..Default::default() }).await;
+    let err = err.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { what: "upload", .. }), "{err}");
+    assert!(err.to_string().contains("aa.txt"), "{err}");
 }
 
 async fn reports_are_unique_per_udi_and_id(h: &Harness) {
@@ -320,15 +461,19 @@ async fn a_batch_of_reports_stores_only_the_new_ones(h: &Harness) {
     };
     let mut tx = h.store.begin().await.unwrap();
     tx.insert_report(&report("PID:C9300,SN:1", 2)).await.unwrap();
-    // 1 500 rows: more than one statement's worth; report 2 of SN:1 is there already.
+    // 1 500 rows: more than one statement's worth; report 2 of SN:1 is there already, so
+    // the write is refused (named) until it is left out.
     let mut batch: Vec<ReceivedReport> = (1..=1_500).map(|i| report("PID:C9300,SN:1", i)).collect();
     batch.push(report("PID:C9300,SN:2", 2));
-    let stored = tx.insert_reports_new(&batch).await.unwrap();
-    assert_eq!(stored.len(), 1_500, "all but the one stored before");
-    assert!(!stored.contains(&("PID:C9300,SN:1".to_owned(), 2)));
-    assert!(stored.contains(&("PID:C9300,SN:2".to_owned(), 2)));
-    assert!(tx.insert_reports_new(&batch).await.unwrap().is_empty(), "a replay stores nothing");
-    assert!(tx.insert_reports_new(&[]).await.unwrap().is_empty());
+    let err = tx.ingest_write(&IngestWrite { reports: &batch, ..Default::default() }).await;
+    let err = err.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { what: "report", .. }), "{err}");
+    assert!(err.to_string().contains("1 of 1000"), "{err}");
+    drop(tx);
+    let mut tx = h.store.begin().await.unwrap();
+    tx.insert_report(&report("PID:C9300,SN:1", 2)).await.unwrap();
+    batch.remove(1);
+    tx.ingest_write(&IngestWrite { reports: &batch, ..Default::default() }).await.unwrap();
     // Looked up ahead: which of 2 001 keys (more than one statement's worth) are stored.
     let mut keys: Vec<(String, i64)> =
         (1..=2_000).map(|i| ("PID:C9300,SN:1".to_owned(), i)).collect();
@@ -343,17 +488,9 @@ async fn a_batch_of_reports_stores_only_the_new_ones(h: &Harness) {
     let keys = [("PID:C9300,SN:2".to_owned(), 3), ("PID:C9300,SN:2".to_owned(), 2)];
     assert_eq!(tx.existing_reports(&keys).await.unwrap(), [keys[1].clone()]);
     assert!(tx.existing_reports(&[]).await.unwrap().is_empty());
-    // All or an error: reports found new and stored, or one stored meanwhile named.
-    let fresh: Vec<ReceivedReport> = (1..=3).map(|i| report("PID:C9300,SN:4", i)).collect();
-    tx.insert_reports_all(&fresh).await.unwrap();
-    tx.insert_reports_all(&[]).await.unwrap();
-    let late = [report("PID:C9300,SN:5", 1), report("PID:C9300,SN:4", 2)];
-    let err = tx.insert_reports_all(&late).await.unwrap_err();
-    assert!(matches!(err, StoreError::Duplicate { what: "report", .. }), "{err}");
-    assert!(err.to_string().contains("1 of 2 reports"), "{err}");
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
-    assert_eq!(tx.report_count(lab.id).await.unwrap(), 1_505);
+    assert_eq!(tx.report_count(lab.id).await.unwrap(), 1_501);
 }
 
 async fn contact_with_many_instances_is_recorded_at_once(h: &Harness) {
@@ -366,8 +503,8 @@ async fn contact_with_many_instances_is_recorded_at_once(h: &Harness) {
         let hostname = (!i.is_multiple_of(3)).then(|| format!("edge-{i}"));
         touches.push((pi.id, hostname));
     }
-    tx.touch_pis(&touches, 900).await.unwrap();
-    tx.touch_pis(&[], 950).await.unwrap();
+    let contact = [(900, touches), (950, Vec::new())];
+    tx.ingest_write(&IngestWrite { touches: &contact, ..Default::default() }).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
     let all = tx.pis(lab.id).await.unwrap();
@@ -411,10 +548,10 @@ async fn usage_is_one_row_per_instance_and_tag(h: &Harness) {
         feature: "dna-advantage".to_owned(),
         ..usage.clone()
     };
-    tx.set_usages_if_newer(&[other.clone(), older.clone()]).await.unwrap();
+    let many = [other.clone(), older.clone()];
+    tx.ingest_write(&IngestWrite { usage: &many, ..Default::default() }).await.unwrap();
     assert_eq!(tx.usage(sw1.id, "regid.da").await.unwrap(), Some(other.clone()));
     assert_eq!(tx.usage(sw1.id, "regid.na").await.unwrap(), Some(same_time_later_id.clone()));
-    tx.set_usages_if_newer(&[]).await.unwrap();
     tx.set_usage(&usage).await.unwrap();
     assert_eq!(tx.va_usage(lab.id).await.unwrap(), vec![other, usage]);
     assert_eq!(tx.usage(sw1.id, "regid.other").await.unwrap(), None);
@@ -564,8 +701,8 @@ async fn events_written_together_keep_their_order(h: &Harness) {
         })
         .collect();
     let mut tx = h.store.begin().await.unwrap();
-    tx.log_many(&events).await.unwrap();
-    tx.log_many(&[]).await.unwrap();
+    tx.ingest_write(&IngestWrite { events: &events, ..Default::default() }).await.unwrap();
+    tx.ingest_write(&IngestWrite { events: &[], ..Default::default() }).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
     let all: Vec<String> =
@@ -762,17 +899,15 @@ async fn poll_results_are_kept_once(h: &Harness) {
         .chain([later.clone()])
         .collect();
     let mut tx = h.store.begin().await.unwrap();
-    tx.insert_polls(&many).await.unwrap();
-    tx.insert_polls(&[]).await.unwrap();
+    tx.ingest_write(&IngestWrite { polls: &many, ..Default::default() }).await.unwrap();
     let mut ids: Vec<i64> = (1_150..=1_250).collect();
     ids.push(record.poll_id);
-    let mut owners = tx.poll_owners(&ids).await.unwrap();
+    let mut owners = tx.ingest_lookup(&[], &[], &[], &ids).await.unwrap().polls;
     owners.sort();
     let mut expected: Vec<(i64, i64, String)> =
         (1_150..=1_200).map(|i| (i, lab.id, "acknowledgements".to_owned())).collect();
     expected.push((record.poll_id, lab.id, "acknowledgements".to_owned()));
     assert_eq!(owners, expected, "polls 1150..=1200 and the first, not 1201..");
-    assert!(tx.poll_owners(&[]).await.unwrap().is_empty());
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
     assert_eq!(tx.poll(record.poll_id).await.unwrap(), Some(record), "the first result stays");
@@ -797,14 +932,15 @@ async fn savepoints_undo_only_their_part(h: &Harness) {
         received_at: 10,
         envelope: "{}".to_owned(),
     };
-    assert_eq!(tx.insert_reports_new(std::slice::from_ref(&report)).await.unwrap().len(), 1);
+    let one = std::slice::from_ref(&report);
+    tx.ingest_write(&IngestWrite { reports: one, ..Default::default() }).await.unwrap();
     // A failing statement inside the savepoint leaves the transaction usable.
     assert!(tx.insert_pi(&pi(lab.id, "PID:A,SN:2")).await.is_err());
     tx.rollback_to("part").await.unwrap();
     // After it, the UDI is given an id again and its report stored for good.
     let key = [("PID:A,SN:2".to_owned(), 1)];
     assert!(tx.existing_reports(&key).await.unwrap().is_empty());
-    assert_eq!(tx.insert_reports_new(std::slice::from_ref(&report)).await.unwrap().len(), 1);
+    tx.ingest_write(&IngestWrite { reports: one, ..Default::default() }).await.unwrap();
     assert_eq!(tx.existing_reports(&key).await.unwrap(), key);
     tx.savepoint("part").await.unwrap();
     tx.insert_va(account.id, "Kept", 100).await.unwrap();
@@ -878,7 +1014,7 @@ async fn sqlite_checkpoints_the_log_in_the_background() {
         })
         .collect();
     let mut tx = harness.store.begin().await.unwrap();
-    assert_eq!(tx.insert_reports_new(&rows).await.unwrap().len(), 200);
+    tx.ingest_write(&IngestWrite { reports: &rows, ..Default::default() }).await.unwrap();
     tx.commit().await.unwrap();
     // Each finished checkpoint is an event; wait for the one that copies the 2 MB written.
     let copied = tokio::time::timeout(std::time::Duration::from_secs(60), async {

@@ -66,15 +66,18 @@ async fn reports_survive(store: &Store) {
     let mut found = tx.existing_reports(&keys).await.unwrap();
     found.sort();
     assert_eq!(found, vec![keys[0].clone(), keys[2].clone()]);
+    // Report 8 of SN:1 was stored before the upgrade: a write that names it again is refused.
     let batch =
         [report("PID:C9300,SN:1", 8), report("PID:C9300,SN:1", 9), report("PID:C9300,SN:3", 1)];
-    let mut stored = tx.insert_reports_new(&batch).await.unwrap();
-    stored.sort();
-    assert_eq!(
-        stored,
-        vec![("PID:C9300,SN:1".to_owned(), 9), ("PID:C9300,SN:3".to_owned(), 1)],
-        "report 8 of SN:1 was stored before the upgrade"
-    );
+    let err = tx.ingest_write(&IngestWrite { reports: &batch, ..Default::default() }).await;
+    assert!(matches!(err, Err(StoreError::Duplicate { what: "report", .. })), "{err:?}");
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.ingest_write(&IngestWrite { reports: &batch[1..], ..Default::default() }).await.unwrap();
+    let keys = [("PID:C9300,SN:1".to_owned(), 9), ("PID:C9300,SN:3".to_owned(), 1)];
+    let mut found = tx.existing_reports(&keys).await.unwrap();
+    found.sort();
+    assert_eq!(found, keys);
     assert_eq!(tx.report_count(1).await.unwrap(), 5);
     tx.commit().await.unwrap();
 }
