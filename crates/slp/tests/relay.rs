@@ -157,7 +157,10 @@ fn pull_collect_export_ack_bundle_import_and_install_on_next_update() {
     let out = relay(&lab, &["collect", "--host", &host]);
     assert!(out.contains("1 answer(s) installed"), "{out}");
     let status = lab.exec("D", T1, &["show license status"]);
-    assert_eq!(field(&status, "Last ACK received:"), "Nov 01 10:00:00 2026 UTC");
+    // The running device service keeps its own clock, started at T1 at real speed: under load
+    // (a busy CI machine) a second or more may pass before the answer is installed.
+    let received = field(&status, "Last ACK received:");
+    assert!(received.starts_with("Nov 01 10:0") && received.ends_with(" 2026 UTC"), "{received}");
     assert_eq!(field(&status, "Smart Account:"), "Example Corp As of Nov 01 10:00:00 2026 UTC");
     assert_ne!(field(&status, "Trust Code Installed:"), "<none>");
     assert_reports_acked(&lab);
