@@ -565,9 +565,9 @@ pub(crate) struct Ingest {
     /// Looked up ahead, by UDI; each answer is used once, so that a product instance changed by
     /// one document is read from the store by the next.
     known_pis: std::sync::Mutex<BTreeMap<String, Option<ProductInstance>>>,
-    /// Product instances registered by this request, written by `flush` in one statement.
-    /// Until then each has a placeholder id below zero (`-1 - index`), which the usage rows
-    /// of its reports name; later documents of the request find it here.
+    /// Product instances registered by this request, written by `flush`. Until then each has a
+    /// placeholder id below zero (`-1 - index`) and later documents of the request find it
+    /// here; the usage rows of its reports name it by UDI.
     new_pis: std::sync::Mutex<Vec<ProductInstance>>,
     /// Whether a report (UDI, report id) is stored already or taken by this request: looked up
     /// ahead ([`Ingest::prefetch`]) or when a document first names it.
@@ -613,8 +613,10 @@ impl Ingest {
             }
         }
         if let Ok(mut known) = self.known_pis.lock() {
+            let registered: BTreeMap<&str, &ProductInstance> =
+                found.pis.iter().map(|pi| (pi.udi.as_str(), pi)).collect();
             for udi in udis {
-                known.insert(udi.clone(), found.pis.iter().find(|p| p.udi == *udi).cloned());
+                known.insert(udi.clone(), registered.get(udi.as_str()).map(|pi| (*pi).clone()));
             }
         }
         if let Ok(mut known) = self.known_polls.lock() {
