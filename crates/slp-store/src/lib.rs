@@ -195,29 +195,15 @@ impl Store {
     /// (`BEGIN IMMEDIATE`) so that read-then-write never deadlocks; on PostgreSQL use
     /// [`Tx::lock_va`] to serialise changes to one virtual account's pool.
     pub async fn begin(&self) -> Result<Tx> {
-        let t0 = std::time::Instant::now();
         let gate = match self.backend {
             Backend::Sqlite => Some(self.write_gate.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let t1 = t0.elapsed();
-        let conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
-        let t2 = t0.elapsed();
         let tx = match self.backend {
-            Backend::Sqlite => sqlx::Transaction::begin(conn, Some("BEGIN IMMEDIATE".into())).await,
-            Backend::Postgres => sqlx::Transaction::begin(conn, None).await,
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
         }
         .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
-        tracing::debug!(
-            gate_us = t1.as_micros() as u64,
-            acquire_us = (t2 - t1).as_micros() as u64,
-            begin_us = (t0.elapsed() - t2).as_micros() as u64,
-            "begin"
-        );
         let checkpoints = gate.as_ref().and(self.checkpoints.clone());
         Ok(Tx::new(tx, self.backend, gate, checkpoints))
     }
