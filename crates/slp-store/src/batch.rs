@@ -79,13 +79,21 @@ enum Part {
     Reports,
     Pis,
     Polls,
-    /// Must store every row (else: this many rows, what they are, the first of them).
+    /// Must store each of its `rows` rows of `of`, from the `first`-th on.
     All {
+        of: Stored,
         rows: usize,
-        what: &'static str,
         first: usize,
     },
     Other,
+}
+
+/// What a write that must store every row stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    Pis,
+    Reports,
+    Uploads,
 }
 
 struct Stmt<'q> {
@@ -302,7 +310,7 @@ impl Tx {
                     Value::Int(p.last_contact),
                 ]);
             }
-            let part = Part::All { rows: chunk.len(), what: "product instance", first: start };
+            let part = Part::All { of: Stored::Pis, rows: chunk.len(), first: start };
             statements.push(Stmt { sql, values, part });
         }
         // Every UDI a report names gets an id (kept for good), then the reports name theirs.
@@ -346,7 +354,7 @@ impl Tx {
                     Value::Text(&r.envelope),
                 ]);
             }
-            let part = Part::All { rows: chunk.len(), what: "report", first: start };
+            let part = Part::All { of: Stored::Reports, rows: chunk.len(), first: start };
             statements.push(Stmt { sql, values, part });
         }
         for (at, touches) in write.touches {
@@ -437,7 +445,7 @@ impl Tx {
                     Value::Text(&u.ack),
                 ]);
             }
-            let part = Part::All { rows: chunk.len(), what: "upload", first: start };
+            let part = Part::All { of: Stored::Uploads, rows: chunk.len(), first: start };
             statements.push(Stmt { sql, values, part });
         }
         for chunk in write.polls.chunks(ROWS) {
@@ -462,15 +470,20 @@ impl Tx {
         let op = "storing an ingest";
         let done = self.run_batch(&statements, op).await?;
         for (stmt, (stored, _)) in statements.iter().zip(&done) {
-            if let Part::All { rows, what, first } = stmt.part
+            if let Part::All { of, rows, first } = stmt.part
                 && usize::try_from(*stored).unwrap_or(usize::MAX) != rows
             {
-                let name = match what {
-                    "product instance" => write.new_pis.get(first).map(|p| p.udi.clone()),
-                    "report" => {
-                        write.reports.get(first).map(|r| format!("{} of {}", r.report_id, r.udi))
+                let (what, name) = match of {
+                    Stored::Pis => {
+                        ("product instance", write.new_pis.get(first).map(|p| p.udi.clone()))
                     }
-                    _ => write.uploads.get(first).map(|u| u.file_name.clone()),
+                    Stored::Reports => (
+                        "report",
+                        write.reports.get(first).map(|r| format!("{} of {}", r.report_id, r.udi)),
+                    ),
+                    Stored::Uploads => {
+                        ("upload", write.uploads.get(first).map(|u| u.file_name.clone()))
+                    }
                 };
                 return Err(StoreError::Duplicate {
                     what,
