@@ -68,6 +68,23 @@ pub(crate) struct UsageQueue {
     unanswered: std::sync::atomic::AtomicUsize,
     /// SQLite: wakes the writer thread ([`start_writer`]), started with the first request.
     writer: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Authority>>,
+    /// What the committed groups took, for [`Authority::ingest_lane`].
+    lane: std::sync::Mutex<IngestLane>,
+}
+
+/// What the group commit of `reportusage` requests has done since the authority was opened:
+/// the groups committed, their requests and reports, and the wall time of each phase of the
+/// serial lane (one group at a time): looking up ahead, applying the documents, writing, and
+/// committing. `slp bench ingest` prints it per report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestLane {
+    pub groups: u64,
+    pub requests: u64,
+    pub reports: u64,
+    pub prefetch: std::time::Duration,
+    pub apply: std::time::Duration,
+    pub flush: std::time::Duration,
+    pub commit: std::time::Duration,
 }
 
 /// Starts the thread that applies queued requests on SQLite, and returns what wakes it (with
@@ -122,6 +139,11 @@ impl Authority {
     /// the store's writer or being applied.
     pub fn usage_requests_pending(&self) -> usize {
         self.usage_queue.unanswered.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// What the group commit of `reportusage` requests has done so far ([`IngestLane`]).
+    pub fn ingest_lane(&self) -> IngestLane {
+        self.usage_queue.lane.lock().map(|lane| *lane).unwrap_or_default()
     }
 
     /// Applies `job` with whatever other requests are queued, and returns once it is committed
@@ -237,6 +259,16 @@ impl Authority {
         ingest.flush(&mut tx).await.map_err(all)?;
         let flushed = began.elapsed();
         tx.commit().await.map_err(|e| all(e.into()))?;
+        let committed = began.elapsed();
+        if let Ok(mut lane) = self.usage_queue.lane.lock() {
+            lane.groups += 1;
+            lane.requests += group.len() as u64;
+            lane.reports += reports.len() as u64;
+            lane.prefetch += prefetched;
+            lane.apply += applied - prefetched;
+            lane.flush += flushed - applied;
+            lane.commit += committed - flushed;
+        }
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         tracing::debug!(
             requests = group.len(),
@@ -244,7 +276,7 @@ impl Authority {
             prefetch_ms = ms(prefetched),
             apply_ms = ms(applied - prefetched),
             flush_ms = ms(flushed - applied),
-            commit_ms = ms(began.elapsed() - flushed),
+            commit_ms = ms(committed - flushed),
             "reportusage group written"
         );
         Ok(())

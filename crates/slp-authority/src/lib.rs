@@ -43,6 +43,7 @@ pub use api::{Endpoint, openapi, router, serve};
 pub use clients::{AccessToken, ClientCredentials, ClientView, Principal, Role};
 pub use devices::{DeviceChange, DeviceMove, DeviceRemoval};
 pub use error::{AuthorityError, Result};
+pub use group::IngestLane;
 pub use moves::{MoveRequestView, MoveSpec};
 pub use transfer::{TransferMove, TransferSpec, TransferView};
 pub use view::*;

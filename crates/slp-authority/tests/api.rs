@@ -771,6 +771,7 @@ async fn requests_committed_together_keep_their_own_outcome() {
     }
     // The store's writer is held, so the requests queue up and are committed in groups (the
     // first runner takes what has arrived when its turn comes; the next, the rest).
+    assert_eq!(f.authority.ingest_lane(), IngestLane::default(), "nothing committed yet");
     let writer = f.authority.store().begin().await.unwrap();
     let mut calls = Vec::new();
     for body in bodies {
@@ -811,6 +812,11 @@ async fn requests_committed_together_keep_their_own_outcome() {
     );
     assert_eq!(f.in_use("network-advantage").await, (3, 0));
     assert_eq!(f.authority.uploads(SA, VA).await.unwrap().len(), 3);
+    // The lane counts what was committed: the three good requests, not the refused one.
+    let lane = f.authority.ingest_lane();
+    assert_eq!((lane.requests, lane.reports), (3, 3), "{lane:?}");
+    assert!((1..=3).contains(&lane.groups), "{lane:?}");
+    assert!(lane.commit > std::time::Duration::ZERO, "{lane:?}");
 }
 
 #[tokio::test]

@@ -189,6 +189,37 @@ struct Figures {
     /// CPU time (user + system) the whole process spent during the ingest: the authority and
     /// the load generator together.
     cpu_seconds: Option<f64>,
+    /// The authority's group commit: the serial lane every report passes through, one group
+    /// at a time.
+    lane: Lane,
+}
+
+/// [`slp_authority::IngestLane`] per report, in microseconds of wall time.
+#[derive(Debug, serde::Serialize)]
+struct Lane {
+    groups: u64,
+    reports_per_group: f64,
+    us_per_report: f64,
+    prefetch_us_per_report: f64,
+    apply_us_per_report: f64,
+    flush_us_per_report: f64,
+    commit_us_per_report: f64,
+}
+
+impl Lane {
+    fn of(lane: &slp_authority::IngestLane) -> Lane {
+        let reports = lane.reports.max(1) as f64;
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / reports;
+        Lane {
+            groups: lane.groups,
+            reports_per_group: lane.reports as f64 / lane.groups.max(1) as f64,
+            us_per_report: per(lane.prefetch + lane.apply + lane.flush + lane.commit),
+            prefetch_us_per_report: per(lane.prefetch),
+            apply_us_per_report: per(lane.apply),
+            flush_us_per_report: per(lane.flush),
+            commit_us_per_report: per(lane.commit),
+        }
+    }
 }
 
 async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
@@ -338,6 +369,7 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     let reports_per_second = args.reports as f64 / seconds;
+    let lane = Lane::of(&authority.ingest_lane());
     authority.store().close().await;
     Ok(Figures {
         backend,
@@ -357,6 +389,7 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         ratio: reports_per_second / verify,
         presign_seconds,
         cpu_seconds: cpu,
+        lane,
     })
 }
 
@@ -506,6 +539,16 @@ fn print_figures(f: &Figures) {
             f.cores
         );
     }
+    println!(
+        "  writer lane:     {:.1} µs per report (prefetch {:.1}, apply {:.1}, flush {:.1}, commit {:.1}), {} groups of {:.0} reports",
+        f.lane.us_per_report,
+        f.lane.prefetch_us_per_report,
+        f.lane.apply_us_per_report,
+        f.lane.flush_us_per_report,
+        f.lane.commit_us_per_report,
+        f.lane.groups,
+        f.lane.reports_per_group
+    );
     match f.peak_rss_mib {
         Some(mib) => println!("  peak RSS:        {mib:.1} MiB"),
         None => println!("  peak RSS:        unavailable on this platform"),

@@ -25,6 +25,18 @@ fn bench_ingest_sends_every_report_and_prints_its_figures() {
         assert!(figures[name].as_f64().is_some_and(|v| v > 0.0), "{name}: {figures}");
     }
     assert!(figures["batch_p99_ms"].as_f64() >= figures["batch_p50_ms"].as_f64(), "{figures}");
+    // The writer lane: every report went through a committed group (60 reports, 3 requests).
+    let lane = &figures["lane"];
+    let groups = lane["groups"].as_u64().unwrap();
+    assert!((1..=3).contains(&groups), "{figures}");
+    let per_group = lane["reports_per_group"].as_f64().unwrap();
+    assert!((per_group * groups as f64 - 60.0).abs() < 1e-6, "{figures}");
+    let phases: f64 = ["prefetch", "apply", "flush", "commit"]
+        .iter()
+        .map(|p| lane[format!("{p}_us_per_report")].as_f64().unwrap())
+        .sum();
+    let total = lane["us_per_report"].as_f64().unwrap();
+    assert!(total > 0.0 && (phases - total).abs() < 1e-6 * total.max(1.0), "{figures}");
 
     // Bad options are named.
     let out = Command::new(env!("CARGO_BIN_EXE_slp"))
