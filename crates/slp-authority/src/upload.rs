@@ -732,17 +732,7 @@ impl Ingest {
     /// Registers a product instance (`flush` writes it): the record with its placeholder id.
     fn register(&self, new: &NewProductInstance) -> ProductInstance {
         let mut pending = self.new_pis.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let pi = ProductInstance {
-            id: -1 - i64::try_from(pending.len()).unwrap_or(i64::MAX - 1),
-            va_id: new.va_id,
-            udi: new.udi.clone(),
-            hostname: new.hostname.clone(),
-            public_key: new.public_key.clone(),
-            trust_id: None,
-            trusted_at: None,
-            first_seen: new.now,
-            last_contact: new.now,
-        };
+        let pi = new.registered(-1 - i64::try_from(pending.len()).unwrap_or(i64::MAX - 1));
         pending.push(pi.clone());
         pi
     }
@@ -856,6 +846,12 @@ struct Job<'a> {
 impl Job<'_> {
     fn refused(&self, reason: String) -> AuthorityError {
         AuthorityError::Refused { file: self.file.clone(), reason }
+    }
+
+    /// The SUDI of a UDI the file names (read from it already, so only a bug fails here).
+    fn sudi_of(&self, udi: &str) -> Result<Sudi> {
+        let udi = udi.parse::<slp_core::udi::Udi>().map_err(|e| self.refused(e.to_string()))?;
+        Ok(Sudi::of(&udi))
     }
 
     fn wire(&self, source: slp_wire::WireError) -> AuthorityError {
@@ -1245,10 +1241,7 @@ impl Job<'_> {
             self.ingest
                 .trust(tx, pi.id, i64::try_from(trust_id).unwrap_or(i64::MAX), now_ts)
                 .await?;
-            let sudi = udi
-                .parse::<slp_core::udi::Udi>()
-                .map(|u| Sudi::of(&u))
-                .map_err(|e| self.refused(e.to_string()))?;
+            let sudi = self.sudi_of(udi)?;
             // Signed ahead when it says the same (its time aside).
             let ahead = ready.presigned.trust_codes.iter().find(|(code, _)| {
                 let TrustCode {
@@ -1433,10 +1426,7 @@ impl Job<'_> {
                 }
             }
             for head in &heads {
-                let sudi = head
-                    .parse::<slp_core::udi::Udi>()
-                    .map(|u| Sudi::of(&u))
-                    .map_err(|e| self.refused(e.to_string()))?;
+                let sudi = self.sudi_of(head)?;
                 let listed: Vec<AckedReport> = if active.is_some() {
                     acked.clone()
                 } else {

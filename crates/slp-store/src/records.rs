@@ -76,6 +76,23 @@ pub struct NewProductInstance {
     pub now: i64,
 }
 
+impl NewProductInstance {
+    /// The record it becomes under `id`: untrusted, first and last seen `now`.
+    pub fn registered(&self, id: i64) -> ProductInstance {
+        ProductInstance {
+            id,
+            va_id: self.va_id,
+            udi: self.udi.clone(),
+            hostname: self.hostname.clone(),
+            public_key: self.public_key.clone(),
+            trust_id: None,
+            trusted_at: None,
+            first_seen: self.now,
+            last_contact: self.now,
+        }
+    }
+}
+
 /// The usage of one entitlement by one product instance, as of its latest report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {

@@ -15,10 +15,6 @@ pub struct Tx {
     pub(crate) backend: Backend,
     /// Virtual accounts locked by [`Tx::lock_va`] in this transaction (each is locked once).
     locked_vas: Vec<i64>,
-    /// UDI ids looked up or given in this transaction. A UDI's id never changes and is never
-    /// deleted, so each stays true until the transaction ends (or a rollback to a savepoint,
-    /// which forgets them all): a UDI is asked for once a transaction.
-    udi_ids: HashMap<String, i64>,
     /// SQLite write transactions hold the store's write gate until they end (field order: the
     /// transaction ends before the gate opens).
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -168,6 +164,14 @@ fn policy(row: &AnyRow, owner: PolicyOwner) -> sqlx::Result<PolicyRecord> {
     })
 }
 
+/// Keeps the (id, udi) of `rows` in `ids`.
+fn collect_udis(rows: &[AnyRow], ids: &mut HashMap<String, i64>) -> sqlx::Result<()> {
+    for row in rows {
+        ids.insert(row.try_get("udi")?, row.try_get("id")?);
+    }
+    Ok(())
+}
+
 /// The id [`Tx::add_udis`] returned for a UDI (it returns one for each UDI it is given).
 fn id_of(ids: &HashMap<String, i64>, udi: &str) -> Result<i64> {
     ids.get(udi).copied().ok_or(StoreError::Database {
@@ -259,14 +263,7 @@ impl Tx {
         gate: Option<tokio::sync::OwnedMutexGuard<()>>,
         checkpoints: Option<std::sync::Arc<crate::checkpoint::Checkpoints>>,
     ) -> Tx {
-        Tx {
-            tx,
-            backend,
-            locked_vas: Vec::new(),
-            udi_ids: HashMap::new(),
-            _gate: gate,
-            checkpoints,
-        }
+        Tx { tx, backend, locked_vas: Vec::new(), _gate: gate, checkpoints }
     }
 
     /// Runs a statement that may violate a constraint inside a savepoint, so that its failure
@@ -613,17 +610,7 @@ impl Tx {
         .map_err(db("registering a product instance"))?
         .ok_or_else(|| StoreError::Duplicate { what: "product instance", value: new.udi.clone() })?;
         let id: i64 = row.try_get("id").map_err(db("registering a product instance"))?;
-        Ok(ProductInstance {
-            id,
-            va_id: new.va_id,
-            udi: new.udi.clone(),
-            hostname: new.hostname.clone(),
-            public_key: new.public_key.clone(),
-            trust_id: None,
-            trusted_at: None,
-            first_seen: new.now,
-            last_contact: new.now,
-        })
+        Ok(new.registered(id))
     }
 
     pub async fn pis(&mut self, va_id: i64) -> Result<Vec<ProductInstance>> {
@@ -635,7 +622,6 @@ impl Tx {
         rows.iter().map(pi).collect::<sqlx::Result<_>>().map_err(db("listing product instances"))
     }
 
-    /// Records contact; a `Some` hostname replaces the stored one.
     /// Moves a product instance (its usage rows follow: they hang off the instance) and its
     /// open authorization codes (their reservations follow the device) to `va_id`.
     pub async fn move_pi(&mut self, pi: &ProductInstance, va_id: i64) -> Result<()> {
@@ -734,24 +720,14 @@ impl Tx {
         Ok(())
     }
 
-    /// The ids of those of the UDIs that reports were stored for (known in this transaction,
-    /// or one statement per thousand).
+    /// The ids of those of the UDIs that reports were stored for (one statement per thousand).
     async fn udi_ids<'a>(
         &mut self,
         udis: impl IntoIterator<Item = &'a str>,
     ) -> Result<HashMap<String, i64>> {
-        let distinct: BTreeSet<&str> = udis.into_iter().collect();
+        let distinct: Vec<&str> = udis.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
         let mut ids = HashMap::with_capacity(distinct.len());
-        let mut unknown = Vec::new();
-        for udi in distinct {
-            match self.udi_ids.get(udi) {
-                Some(id) => {
-                    ids.insert(udi.to_owned(), *id);
-                }
-                None => unknown.push(udi),
-            }
-        }
-        for chunk in unknown.chunks(1_000) {
+        for chunk in distinct.chunks(1_000) {
             let sql = format!(
                 "SELECT id, udi FROM udis WHERE udi IN ({})",
                 marks(self.backend, 1, chunk.len()).join(", ")
@@ -761,23 +737,9 @@ impl Tx {
                 query = query.bind(*udi);
             }
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("looking up UDIs"))?;
-            self.remember_udis(&rows, &mut ids).map_err(db("looking up UDIs"))?;
+            collect_udis(&rows, &mut ids).map_err(db("looking up UDIs"))?;
         }
         Ok(ids)
-    }
-
-    /// Keeps the (id, udi) of `rows` in `ids` and in the transaction's UDI ids.
-    fn remember_udis(
-        &mut self,
-        rows: &[AnyRow],
-        ids: &mut HashMap<String, i64>,
-    ) -> sqlx::Result<()> {
-        for row in rows {
-            let (id, udi): (i64, String) = (row.try_get("id")?, row.try_get("udi")?);
-            self.udi_ids.insert(udi.clone(), id);
-            ids.insert(udi, id);
-        }
-        Ok(())
     }
 
     /// Gives each of the UDIs an id if it has none yet, and returns the ids of all of them.
@@ -800,7 +762,7 @@ impl Tx {
                 query = query.bind(*udi);
             }
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("storing UDIs"))?;
-            self.remember_udis(&rows, &mut ids).map_err(db("storing UDIs"))?;
+            collect_udis(&rows, &mut ids).map_err(db("storing UDIs"))?;
         }
         // Another replica may have given one of them an id first: read it back.
         let taken: Vec<&str> = missing.into_iter().filter(|udi| !ids.contains_key(*udi)).collect();
@@ -810,56 +772,10 @@ impl Tx {
         Ok(ids)
     }
 
-    /// Which of the (UDI, report id) pairs name a report stored already: one statement per
-    /// thousand pairs, which also learns the UDIs' ids for the transaction.
+    /// Which of the (UDI, report id) pairs name a report stored already (one statement per
+    /// thousand pairs: the reports part of [`Tx::ingest_lookup`]).
     pub async fn existing_reports(&mut self, keys: &[(String, i64)]) -> Result<Vec<(String, i64)>> {
-        let asked: BTreeSet<(&str, i64)> =
-            keys.iter().map(|(udi, id)| (udi.as_str(), *id)).collect();
-        let mut found = Vec::new();
-        let mut ids = HashMap::new();
-        let asked_list: Vec<(&str, i64)> = asked.iter().copied().collect();
-        for chunk in asked_list.chunks(1_000) {
-            let udis: Vec<&str> =
-                chunk.iter().map(|(udi, _)| *udi).collect::<BTreeSet<_>>().into_iter().collect();
-            let report_ids: Vec<i64> =
-                chunk.iter().map(|(_, id)| *id).collect::<BTreeSet<_>>().into_iter().collect();
-            // Every UDI asked for with its id (if it has one), joined with those of its reports
-            // whose ids were asked for (of any of the UDIs: the pairs are picked out below).
-            // Bound in the order the marks are written (SQLite's `?` are numbered so).
-            let all = marks(self.backend, 1, report_ids.len() + udis.len());
-            let (id_marks, udi_marks) = all.split_at(report_ids.len());
-            let sql = format!(
-                "SELECT u.id, u.udi, r.report_id FROM udis u \
-                 LEFT JOIN reports r ON r.udi_id = u.id AND r.report_id IN ({}) \
-                 WHERE u.udi IN ({})",
-                id_marks.join(", "),
-                udi_marks.join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for id in &report_ids {
-                query = query.bind(*id);
-            }
-            for udi in &udis {
-                query = query.bind(*udi);
-            }
-            let rows = query.fetch_all(&mut *self.tx).await.map_err(db("looking up reports"))?;
-            self.remember_udis(&rows, &mut ids).map_err(db("looking up reports"))?;
-            for row in &rows {
-                let (udi, report_id) = (|| {
-                    sqlx::Result::Ok((
-                        row.try_get::<String, _>("udi")?,
-                        row.try_get::<Option<i64>, _>("report_id")?,
-                    ))
-                })()
-                .map_err(db("looking up reports"))?;
-                if let Some(report_id) = report_id
-                    && asked.contains(&(udi.as_str(), report_id))
-                {
-                    found.push((udi, report_id));
-                }
-            }
-        }
-        Ok(found)
+        Ok(self.ingest_lookup(&[], keys, &[], &[]).await?.reports)
     }
 
     /// How many reports a virtual account has received.
@@ -1279,9 +1195,8 @@ impl Tx {
     /// Undoes everything since [`Tx::savepoint`] `name` and ends it.
     pub async fn rollback_to(&mut self, name: &'static str) -> Result<()> {
         // Row locks taken since the savepoint are released with it: forget them all (a lock
-        // taken before is only asked for again). UDI ids given since may be undone too.
+        // taken before is only asked for again).
         self.locked_vas.clear();
-        self.udi_ids.clear();
         for sql in [format!("ROLLBACK TO SAVEPOINT {name}"), format!("RELEASE SAVEPOINT {name}")] {
             sqlx::query(&sql)
                 .execute(&mut *self.tx)
