@@ -11,6 +11,13 @@ use chrono::DateTime;
 use clap::{Parser, Subcommand};
 use slp_clock::{Clock, SystemClock, VirtualClock};
 
+/// jemalloc instead of the system allocator: on the authority's ingest path (requests parsed,
+/// verified and written on different threads) glibc malloc cost about 10 % of the CPU per report
+/// and jemalloc about half of that (`slp bench ingest`: 66 → 60 µs per report).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Smart Licensing Using Policy, open and self-hostable: every role in one binary.
 #[derive(Debug, Parser)]
 #[command(name = "slp", version, about, long_about = None)]
