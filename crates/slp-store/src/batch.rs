@@ -8,10 +8,9 @@
 //! write ([`Tx::ingest_write`]) go as one command of several statements, one round trip; on
 //! PostgreSQL, whose extended protocol takes one statement at a time, one by one.
 //!
-//! The writes name product instances and UDIs by their text (`(SELECT id FROM … WHERE udi =
-//! …)`), so that no statement needs an id another one of the same batch returns.
-
-use std::fmt::Write as _;
+//! The writes name product instances and UDIs by their text, joined to their ids in the
+//! statement (`SELECT … FROM (VALUES …) AS v CROSS JOIN udis AS u WHERE u.udi = v.column2`), so
+//! that no statement needs an id another one of the same batch returns.
 
 use futures_util::TryStreamExt;
 use sqlx::any::{AnyArguments, AnyRow};
@@ -112,21 +111,6 @@ fn bind<'q>(
         Value::Text(v) => query.bind(v),
         Value::OptText(v) => query.bind(v),
     }
-}
-
-/// `(row), (row), …`: `rows` rows of `columns` marks each, written by `row` from its marks.
-fn rows_sql(
-    backend: Backend,
-    rows: usize,
-    columns: usize,
-    row: impl Fn(&[String]) -> String,
-) -> String {
-    let all = marks(backend, 1, rows * columns);
-    let mut sql = String::with_capacity(rows * (columns * 4 + 40));
-    for (i, marks) in all.chunks(columns).enumerate() {
-        let _ = write!(sql, "{}({})", if i == 0 { "" } else { ", " }, row(marks));
-    }
-    sql
 }
 
 impl Tx {
@@ -328,17 +312,15 @@ impl Tx {
             });
         }
         for (start, chunk) in (0..).step_by(ROWS).zip(write.reports.chunks(ROWS)) {
-            let rows = rows_sql(backend, chunk.len(), 9, |m| {
-                format!(
-                    "{}, (SELECT id FROM udis WHERE udi = {}), {}",
-                    m[0],
-                    m[1],
-                    m[2..].join(", ")
-                )
-            });
+            // The rows join the UDIs once, not one subquery each: SQLite opens a cursor for
+            // every subquery of a statement, and opening one walks all those open, so a
+            // statement of n subqueries cost n² (a fifth of a 1 000-report group's time).
             let sql = format!(
                 "INSERT INTO reports (va_id, udi_id, report_id, entitlement_tag, count, end_time, status, received_at, envelope) \
-                 VALUES {rows} ON CONFLICT (udi_id, report_id) DO NOTHING"
+                 SELECT v.column1, u.id, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9 \
+                 FROM (VALUES {}) AS v CROSS JOIN udis AS u WHERE u.udi = v.column2 \
+                 ON CONFLICT (udi_id, report_id) DO NOTHING",
+                placeholders(backend, chunk.len(), 9)
             );
             let mut values = Vec::with_capacity(chunk.len() * 9);
             for r in chunk {
@@ -357,29 +339,27 @@ impl Tx {
             let part = Part::All { of: Stored::Reports, rows: chunk.len(), first: start };
             statements.push(Stmt { sql, values, part });
         }
-        for (at, touches) in write.touches {
-            for chunk in touches.chunks(ROWS) {
-                // now, then (id, hostname) per row for the CASE, then the ids again for the IN.
-                let all = marks(backend, 1, 1 + 3 * chunk.len());
-                let (cases, ids) = all[1..].split_at(2 * chunk.len());
-                let whens: Vec<String> = cases
-                    .chunks(2)
-                    .map(|pair| format!("WHEN {} THEN {}", pair[0], pair[1]))
-                    .collect();
-                let sql = format!(
-                    "UPDATE product_instances SET last_contact = {}, \
-                     hostname = COALESCE(CASE id {} END, hostname) WHERE id IN ({})",
-                    all[0],
-                    whens.join(" "),
-                    ids.join(", ")
-                );
-                let mut values = vec![Value::Int(*at)];
-                for (id, hostname) in chunk {
-                    values.extend([Value::Int(*id), Value::OptText(hostname.as_deref())]);
-                }
-                values.extend(chunk.iter().map(|(id, _)| Value::Int(*id)));
-                statements.push(Stmt { sql, values, part: Part::Other });
+        // Each row names its product instance, hostname and time; joined once (a CASE over
+        // the ids would compare every row with every id).
+        let touches: Vec<(i64, Option<&str>, i64)> = write
+            .touches
+            .iter()
+            .flat_map(|(at, touched)| {
+                touched.iter().map(move |(id, hostname)| (*id, hostname.as_deref(), *at))
+            })
+            .collect();
+        for chunk in touches.chunks(ROWS) {
+            let sql = format!(
+                "UPDATE product_instances SET last_contact = v.column3, \
+                 hostname = COALESCE(v.column2, product_instances.hostname) \
+                 FROM (VALUES {}) AS v WHERE product_instances.id = v.column1",
+                placeholders(backend, chunk.len(), 3)
+            );
+            let mut values = Vec::with_capacity(chunk.len() * 3);
+            for (id, hostname, at) in chunk {
+                values.extend([Value::Int(*id), Value::OptText(*hostname), Value::Int(*at)]);
             }
+            statements.push(Stmt { sql, values, part: Part::Other });
         }
         for chunk in write.events.chunks(ROWS) {
             let mut sql = String::from(
@@ -400,18 +380,15 @@ impl Tx {
             statements.push(Stmt { sql, values, part: Part::Other });
         }
         for chunk in write.usage.chunks(ROWS) {
-            let rows = rows_sql(backend, chunk.len(), 6, |m| {
-                format!(
-                    "(SELECT id FROM product_instances WHERE udi = {}), {}",
-                    m[0],
-                    m[1..].join(", ")
-                )
-            });
+            // Joined once, as the reports are.
             let sql = format!(
-                "INSERT INTO usage (pi_id, entitlement_tag, feature, count, as_of, report_id) VALUES {rows} \
+                "INSERT INTO usage (pi_id, entitlement_tag, feature, count, as_of, report_id) \
+                 SELECT p.id, v.column2, v.column3, v.column4, v.column5, v.column6 \
+                 FROM (VALUES {}) AS v CROSS JOIN product_instances AS p WHERE p.udi = v.column1 \
                  ON CONFLICT (pi_id, entitlement_tag) DO UPDATE SET feature = excluded.feature, count = excluded.count, \
                  as_of = excluded.as_of, report_id = excluded.report_id \
-                 WHERE excluded.as_of > usage.as_of OR (excluded.as_of = usage.as_of AND excluded.report_id > usage.report_id)"
+                 WHERE excluded.as_of > usage.as_of OR (excluded.as_of = usage.as_of AND excluded.report_id > usage.report_id)",
+                placeholders(backend, chunk.len(), 6)
             );
             let mut values = Vec::with_capacity(chunk.len() * 6);
             for u in chunk {

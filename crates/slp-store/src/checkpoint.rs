@@ -7,7 +7,11 @@
 //! (`PRAGMA wal_autocheckpoint = 0`) and checkpoints here instead: each committed write
 //! transaction wakes one background task, which runs a `PASSIVE` checkpoint on a connection of
 //! its own (it never waits for, or blocks, readers and writers). Wake-ups that arrive while a
-//! checkpoint runs fold into one.
+//! checkpoint runs fold into one. While writers keep the store busy, it checkpoints only every
+//! [`CHECKPOINT_COMMITS`] commits: a checkpoint copies every page the commits since the last
+//! one touched, so the pages every commit touches (index pages, the table's last page) are
+//! copied once for many commits instead of once for each; as soon as no writer holds the write
+//! gate, it checkpoints whatever is in the log.
 //!
 //! A passive checkpoint cannot finish while a writer keeps appending, and SQLite only rewinds
 //! the log once one has finished; so when the log has grown past [`RESTART_FRAMES`], the task
@@ -23,11 +27,16 @@ use sqlx::{AnyPool, Row};
 /// Log size (frames, one page each) past which the checkpoint waits for the writers.
 pub(crate) const RESTART_FRAMES: i64 = 16_384;
 
+/// Commits between checkpoints while writers keep the store busy.
+pub(crate) const CHECKPOINT_COMMITS: u64 = 16;
+
 /// Wakes the checkpoint task after each committed write.
 #[derive(Debug)]
 pub(crate) struct Checkpoints {
     /// Room for one wake-up: more while it is pending fold into it.
     wake: tokio::sync::mpsc::Sender<()>,
+    /// Write transactions committed so far.
+    commits: Arc<std::sync::atomic::AtomicU64>,
     /// How many checkpoints have finished.
     done: tokio::sync::watch::Receiver<u64>,
     /// The task, until [`Checkpoints::stop`].
@@ -40,11 +49,21 @@ impl Checkpoints {
     pub(crate) fn start(pool: AnyPool, write_gate: Arc<tokio::sync::Mutex<()>>) -> Checkpoints {
         let (wake, mut woken) = tokio::sync::mpsc::channel(1);
         let (finished, done) = tokio::sync::watch::channel(0);
+        let commits = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = commits.clone();
         let task = tokio::spawn(async move {
+            let mut copied_through = 0;
             while woken.recv().await.is_some() {
                 if pool.is_closed() {
                     break;
                 }
+                let committed = counted.load(std::sync::atomic::Ordering::SeqCst);
+                // A writer at work commits (and wakes this task) again soon.
+                let busy = write_gate.try_lock().is_err();
+                if busy && committed < copied_through + CHECKPOINT_COMMITS {
+                    continue;
+                }
+                copied_through = committed;
                 match checkpoint(&pool, "PASSIVE").await {
                     Ok(frames) if frames > RESTART_FRAMES => {
                         let _writers = write_gate.lock().await;
@@ -59,7 +78,7 @@ impl Checkpoints {
                 finished.send_modify(|n| *n += 1);
             }
         });
-        Checkpoints { wake, done, task: std::sync::Mutex::new(Some(task)) }
+        Checkpoints { wake, commits, done, task: std::sync::Mutex::new(Some(task)) }
     }
 
     /// Ends the task (a checkpoint under way is abandoned; SQLite finishes the log's copy when
@@ -79,6 +98,7 @@ impl Checkpoints {
 
     /// A write transaction committed: the log has new frames to copy.
     pub(crate) fn committed(&self) {
+        self.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Full means a wake-up is pending already; closed means the task has ended.
         let _ = self.wake.try_send(());
     }

@@ -15,6 +15,7 @@
 
 mod batch;
 mod checkpoint;
+mod durable;
 mod migrate;
 pub mod records;
 mod tx;
@@ -28,6 +29,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use batch::{Contact, IngestLookup, IngestWrite};
+pub use durable::Commit;
 pub use records::*;
 pub use tx::Tx;
 
@@ -59,6 +61,9 @@ pub enum StoreError {
     /// A value does not fit the column (e.g. a report id above 2^63).
     #[error("{field} {value} is out of range")]
     OutOfRange { field: &'static str, value: String },
+    /// A committed SQLite transaction could not be synced to disk (it may be lost on a crash).
+    #[error("syncing {} to disk failed: {source}", path.display())]
+    Sync { path: PathBuf, source: std::io::Error },
     /// Any other database error, with the operation that failed.
     #[error("database error while {op}: {source}")]
     Database { op: &'static str, source: sqlx::Error },
@@ -92,6 +97,9 @@ pub struct Store {
     write_gate: Arc<tokio::sync::Mutex<()>>,
     /// SQLite: the background WAL checkpoints ([`checkpoint`]).
     checkpoints: Option<Arc<checkpoint::Checkpoints>>,
+    /// SQLite database file: syncs its log after each commit, outside the write lock
+    /// ([`durable`]).
+    wal: Option<Arc<durable::WalSync>>,
 }
 
 /// The file name of the SQLite database inside a data directory.
@@ -158,11 +166,20 @@ impl Store {
                 })
             });
         }
+        let database_file = match backend {
+            Backend::Sqlite => sqlite_file(url),
+            Backend::Postgres => None,
+        };
         if backend == Backend::Sqlite {
-            // Checkpoints run in the background, not in the commit that fills the log.
-            pool_options = pool_options.after_connect(|conn, _meta| {
+            // Checkpoints run in the background, not in the commit that fills the log; and a
+            // database on disk syncs its log after COMMIT, outside the write lock ([`durable`]).
+            let sync_after_commit = database_file.is_some();
+            pool_options = pool_options.after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                    if sync_after_commit {
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
                     Ok(())
                 })
             });
@@ -175,7 +192,8 @@ impl Store {
             checkpoints =
                 Some(Arc::new(checkpoint::Checkpoints::start(pool.clone(), write_gate.clone())));
         }
-        let store = Store { pool, backend, write_gate, checkpoints };
+        let wal = database_file.map(|file| Arc::new(durable::WalSync::new(file)));
+        let store = Store { pool, backend, write_gate, checkpoints, wal };
         migrate::run(&store).await?;
         tracing::debug!(target = %target, ?backend, "store opened");
         Ok(store)
@@ -205,7 +223,8 @@ impl Store {
         }
         .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
         let checkpoints = gate.as_ref().and(self.checkpoints.clone());
-        Ok(Tx::new(tx, self.backend, gate, checkpoints))
+        let wal = gate.as_ref().and(self.wal.clone());
+        Ok(Tx::new(tx, self.backend, gate, checkpoints, wal))
     }
 
     /// Begins a transaction for reading only (never blocks writers on SQLite's WAL).
@@ -215,7 +234,7 @@ impl Store {
             .begin()
             .await
             .map_err(|source| StoreError::Database { op: "beginning a transaction", source })?;
-        Ok(Tx::new(tx, self.backend, None, None))
+        Ok(Tx::new(tx, self.backend, None, None, None))
     }
 
     /// Closes every connection.
@@ -229,6 +248,17 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+}
+
+/// The database file a `sqlite:` URL names, or `None` for a database in memory.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let file = options.get_filename();
+    // sqlx names an in-memory database `file:sqlx-in-memory-N`.
+    let in_memory = url.contains(":memory:")
+        || url.contains("mode=memory")
+        || file.to_str().is_some_and(|name| name.starts_with("file:sqlx-in-memory-"));
+    (!in_memory).then(|| file.to_owned())
 }
 
 fn valid_schema(schema: &str) -> bool {

@@ -20,6 +20,8 @@ pub struct Tx {
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// SQLite write transactions wake the background checkpoint when they commit.
     checkpoints: Option<std::sync::Arc<crate::checkpoint::Checkpoints>>,
+    /// SQLite write transactions on a database file sync its log after they commit.
+    wal: Option<std::sync::Arc<crate::durable::WalSync>>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -262,8 +264,9 @@ impl Tx {
         backend: Backend,
         gate: Option<tokio::sync::OwnedMutexGuard<()>>,
         checkpoints: Option<std::sync::Arc<crate::checkpoint::Checkpoints>>,
+        wal: Option<std::sync::Arc<crate::durable::WalSync>>,
     ) -> Tx {
-        Tx { tx, backend, locked_vas: Vec::new(), _gate: gate, checkpoints }
+        Tx { tx, backend, locked_vas: Vec::new(), _gate: gate, checkpoints, wal }
     }
 
     /// Runs a statement that may violate a constraint inside a savepoint, so that its failure
@@ -300,13 +303,24 @@ impl Tx {
 
     /// Makes every change of this transaction durable, all at once.
     pub async fn commit(self) -> Result<()> {
-        let Tx { tx, checkpoints, _gate, .. } = self;
+        self.commit_pending().await?.durable().await
+    }
+
+    /// Commits, and returns before the commit is known to be on disk: the next writer can
+    /// begin while [`Commit::durable`] waits for the disk (SQLite; on PostgreSQL `COMMIT`
+    /// itself is durable). Nothing may be reported as stored before `durable` returns.
+    pub async fn commit_pending(self) -> Result<crate::Commit> {
+        let Tx { tx, checkpoints, _gate, wal, .. } = self;
         tx.commit().await.map_err(db("committing"))?;
+        let wal = wal.map(|wal| {
+            let number = wal.committed();
+            (wal, number)
+        });
         drop(_gate);
         if let Some(checkpoints) = checkpoints {
             checkpoints.committed();
         }
-        Ok(())
+        Ok(crate::Commit { wal })
     }
 
     /// Undoes every change of this transaction (dropping the `Tx` does the same).

@@ -119,6 +119,7 @@ conformance!(
     poll_results_are_kept_once,
     savepoints_undo_only_their_part,
     deleting_a_va_takes_its_tokens_and_polls,
+    the_next_writer_begins_while_a_commit_syncs,
 );
 
 async fn fixture(store: &Store) -> (Account, VirtualAccount) {
@@ -503,7 +504,9 @@ async fn contact_with_many_instances_is_recorded_at_once(h: &Harness) {
         let hostname = (!i.is_multiple_of(3)).then(|| format!("edge-{i}"));
         touches.push((pi.id, hostname));
     }
-    let contact = [(900, touches), (950, Vec::new())];
+    // Two times, each for half of them, and a time with nobody.
+    let later = touches.split_off(600);
+    let contact = [(900, touches), (950, later), (990, Vec::new())];
     tx.ingest_write(&IngestWrite { touches: &contact, ..Default::default() }).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
@@ -513,7 +516,7 @@ async fn contact_with_many_instances_is_recorded_at_once(h: &Harness) {
         let i: usize = pi.udi.trim_start_matches("PID:C9300,SN:T").parse().unwrap();
         let expected = if i.is_multiple_of(3) { "sw1".to_owned() } else { format!("edge-{i}") };
         assert_eq!(pi.hostname.as_deref(), Some(expected.as_str()), "{}", pi.udi);
-        assert_eq!(pi.last_contact, 900, "{}", pi.udi);
+        assert_eq!(pi.last_contact, if i < 600 { 900 } else { 950 }, "{}", pi.udi);
     }
 }
 
@@ -686,6 +689,32 @@ async fn a_dropped_transaction_changes_nothing(h: &Harness) {
     tx.rollback().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
     assert_eq!(tx.va_by_name(account.id, "Gone").await.unwrap(), None);
+}
+
+/// A commit frees the write lock before it is on disk: the next writer begins (and sees it)
+/// while it syncs, and both are there after reopening once each is durable.
+async fn the_next_writer_begins_while_a_commit_syncs(h: &Harness) {
+    let (account, _) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    tx.insert_va(account.id, "First", 1).await.unwrap();
+    let first = tx.commit_pending().await.unwrap();
+    let wait = std::time::Duration::from_secs(30);
+    let mut next = tokio::time::timeout(wait, h.store.begin())
+        .await
+        .expect("the next writer waited for the sync")
+        .unwrap();
+    assert!(next.va_by_name(account.id, "First").await.unwrap().is_some());
+    next.insert_va(account.id, "Second", 1).await.unwrap();
+    let second = next.commit_pending().await.unwrap();
+    second.durable().await.unwrap();
+    first.durable().await.unwrap();
+    let store = h.reopen().await;
+    let mut tx = store.read().await.unwrap();
+    for name in ["First", "Second"] {
+        assert!(tx.va_by_name(account.id, name).await.unwrap().is_some(), "{name}");
+    }
+    drop(tx);
+    store.close().await;
 }
 
 async fn events_written_together_keep_their_order(h: &Harness) {
