@@ -81,7 +81,7 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
             source,
         };
         let mut tx = match store.backend() {
-            Backend::Sqlite => store.pool().begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => store.write_pool().begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => store.pool().begin().await,
         }
         .map_err(fail)?;

@@ -1057,6 +1057,8 @@ async fn sqlite_checkpoints_the_log_in_the_background() {
     let store = harness.reopen().await;
     let mut tx = store.read().await.unwrap();
     assert_eq!(tx.report_count(lab.id).await.unwrap(), 200);
+    // Closing waits for every connection to come back.
+    drop(tx);
     store.close().await;
     // PostgreSQL keeps its own log: the store has no checkpoints of its own there.
     if let Some(harness) = Harness::postgres().await {
