@@ -60,8 +60,9 @@ struct IngestArgs {
     /// last contact travel together).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     per_entry: u64,
-    /// Requests in flight.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    /// Requests in flight (relays and devices reporting at the same time). The default keeps
+    /// both cores of a small machine busy while some requests wait for the disk or their poll.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
     concurrency: u64,
     /// PostgreSQL URL (postgres://…); default: SQLite in a temporary directory.
     #[arg(long, value_name = "URL")]
