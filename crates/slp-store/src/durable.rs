@@ -67,25 +67,25 @@ impl WalSync {
     }
 }
 
-/// Syncs the log of `database` to disk (the log is gone only when no connection is open and
-/// SQLite has checkpointed it into the database file and synced that; a database that is not
-/// on disk at all has nothing to sync).
+/// Syncs the log of `database` to disk, or the database file when there is no log (it is gone
+/// only when no connection is open and SQLite has checkpointed it into the database file).
+/// The database file itself missing is an error: what was committed is not where it was meant
+/// to be.
 fn sync_log(database: &Path) -> Result<()> {
     let mut log = database.as_os_str().to_owned();
     log.push("-wal");
     let log = PathBuf::from(log);
-    for file in [log.as_path(), database] {
-        match std::fs::File::open(file) {
-            Ok(open) => {
-                return open
-                    .sync_data()
-                    .map_err(|source| StoreError::Sync { path: file.to_owned(), source });
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => return Err(StoreError::Sync { path: file.to_owned(), source }),
+    let sync = |file: &Path| {
+        std::fs::File::open(file)
+            .and_then(|open| open.sync_data())
+            .map_err(|source| StoreError::Sync { path: file.to_owned(), source })
+    };
+    match sync(&log) {
+        Err(StoreError::Sync { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            sync(database)
         }
+        other => other,
     }
-    Ok(())
 }
 
 /// A committed transaction, not yet known to be on disk. The write lock is free already.
@@ -132,8 +132,9 @@ mod tests {
     fn the_log_is_synced_or_else_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("a.db");
-        // Nothing on disk (a database in memory): nothing to sync.
-        sync_log(&database).unwrap();
+        // Neither log nor database: the error names the database.
+        let err = sync_log(&database).unwrap_err();
+        assert!(err.to_string().contains("a.db to disk"), "{err}");
         std::fs::write(&database, b"db").unwrap();
         sync_log(&database).unwrap();
         std::fs::write(dir.path().join("a.db-wal"), b"log").unwrap();

@@ -315,6 +315,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_database_file_is_read_from_the_url() {
+        let dir = Path::new("/srv/slp data");
+        let url = format!("sqlite://{}?mode=rwc", percent_encode("/srv/slp data/authority.db"));
+        assert_eq!(sqlite_file(&url), Some(dir.join(SQLITE_FILE)));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://x.db?mode=memory"), None);
+    }
+
+    #[test]
     fn urls_are_redacted_and_paths_encoded() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
