@@ -10,8 +10,8 @@
 //! checkpoint runs fold into one. While writers keep the store busy, it checkpoints only every
 //! [`CHECKPOINT_COMMITS`] commits: a checkpoint copies every page the commits since the last
 //! one touched, so the pages every commit touches (index pages, the table's last page) are
-//! copied once for many commits instead of once for each; as soon as no writer holds the write
-//! gate, it checkpoints whatever is in the log.
+//! copied once for many commits instead of once for each; a commit after which no writer holds
+//! the write gate (the end of a burst, or a lone write) has the log checkpointed at once.
 //!
 //! A passive checkpoint cannot finish while a writer keeps appending, and SQLite only rewinds
 //! the log once one has finished; so when the log has grown past [`RESTART_FRAMES`], the task
