@@ -1,0 +1,1 @@
+//! The layers every slp router is wrapped in.

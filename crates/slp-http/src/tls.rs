@@ -1,0 +1,1 @@
+//! Serving over TLS (rustls) or, on loopback or when asked, plain HTTP.
