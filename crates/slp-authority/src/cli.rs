@@ -4,6 +4,7 @@
 //! slp authority (--data DIR | --database URL | --url URL --client-id ID --client-secret S) <command>
 //!   account create --name NAME --domain DOMAIN        account list [--json]
 //!   va create|rename|delete|list --account A …
+//!   va set --account A --va V --first-contact allow|deny
 //!   license add --account A --va V --tag T --sku S --quantity N [--type T] [--enforcement E] [--expires YYYY-MM-DD]
 //!   license list --account A --va V [--json]
 //!   license transfer --account A --va V --license L --quantity N --to-va T [--preview] [--json]
@@ -11,6 +12,7 @@
 //!   move list [--account A] [--pending] [--json]    move approve ID [--note N]    move reject ID --reason R
 //!   usage upload --account A --va V FILE --ack OUT    usage list --account A --va V [--json]
 //!   pi list --account A --va V [--json]
+//!   pi rebind --account A --va V --udi UDI --key KEYID    pi find --udi UDI
 //!   pi transfer --account A --va V --udi UDI… --to-va T    pi remove --account A --va V --udi UDI [--return-code FILE]
 //!   policy set|show|clear --account A [--va V] …    policy download --account A --va V --out FILE
 //!   event list --account A [--va V] [--udi UDI] [--json]
@@ -297,6 +299,16 @@ enum VaCmd {
         #[arg(long)]
         name: String,
     },
+    /// Changes a virtual account's settings (logged).
+    Set {
+        #[command(flatten)]
+        at: VaRef,
+        /// Whether a UDI never seen before binds to the first device key that proves it
+        /// (`allow`, trust on first use, the default) or only with an ID token of the virtual
+        /// account or an operator's `pi rebind` (`deny`).
+        #[arg(long, value_name = "allow|deny", value_parser = parse_first_contact)]
+        first_contact: slp_store::FirstContact,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -450,6 +462,30 @@ enum PiCmd {
         #[command(flatten)]
         output: Output,
     },
+    /// Lets one new device key bind a UDI once, logged: a replacement device for a registered
+    /// product instance (a trust request from any other new key stays refused), or a never-seen
+    /// UDI where first contact is denied. The key id is the one the refusal names.
+    Rebind {
+        #[command(flatten)]
+        at: VaRef,
+        /// The product instance, PID:…,SN:….
+        #[arg(long, value_name = "UDI")]
+        udi: String,
+        /// The new device's key id (16 hex digits).
+        #[arg(long, value_name = "KEYID")]
+        key: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Finds the smart and virtual account a UDI is registered in, whichever it is (only on
+    /// the authority's own command line: it looks across smart accounts).
+    Find {
+        /// The product instance, PID:…,SN:….
+        #[arg(long, value_name = "UDI")]
+        udi: String,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Removes a product instance; one holding an authorization code needs the device's return
     /// code file (`license smart authorization return … bootflash:FILE`).
     Remove {
@@ -559,6 +595,10 @@ fn parse_term(text: &str) -> Result<Term, String> {
 fn parse_enforcement(text: &str) -> Result<Enforcement, String> {
     Enforcement::parse(text)
         .ok_or_else(|| format!("{text:?} is not unenforced, enforced or export-controlled"))
+}
+
+fn parse_first_contact(text: &str) -> Result<slp_store::FirstContact, String> {
+    slp_store::FirstContact::parse(text).ok_or_else(|| format!("{text:?} is not allow or deny"))
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
@@ -690,16 +730,25 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             print_rows(
                 &output,
                 &rows,
-                &["Name", "Licenses", "Product Instances", "Created"],
+                &["Name", "Licenses", "Product Instances", "First Contact", "Created"],
                 |v| {
                     vec![
                         v.name.clone(),
                         v.licenses.to_string(),
                         v.product_instances.to_string(),
+                        v.first_contact.clone(),
                         short_time(&v.created_at),
                     ]
                 },
             )?;
+        }
+        Command::Va(VaCmd::Set { at, first_contact }) => {
+            authority.set_first_contact(&at.account, &at.va, first_contact).await?;
+            println!(
+                "Virtual account {:?}: first contact of new UDIs {}",
+                at.va,
+                first_contact.as_str()
+            );
         }
         Command::Va(VaCmd::Rename { account, name, new_name }) => {
             authority.rename_va(&account, &name, &new_name).await?;
@@ -902,6 +951,31 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             let done = authority.transfer_devices(&at.account, &at.va, &moves).await?;
             print_device_changes(&output, &done)?;
         }
+        Command::Pi(PiCmd::Rebind { at, udi, key, output }) => {
+            let grant = authority.grant_bind(&at.account, &at.va, &udi, &key).await?;
+            if output.json {
+                print_json(&grant)?;
+            } else {
+                match &grant.replaces {
+                    Some(bound) => println!(
+                        "Device key {} may re-bind {} once (replacing key {bound}): grant {}",
+                        grant.key_id, grant.udi, grant.id
+                    ),
+                    None => println!(
+                        "Device key {} may bind {} once on first contact: grant {}",
+                        grant.key_id, grant.udi, grant.id
+                    ),
+                }
+            }
+        }
+        Command::Pi(PiCmd::Find { udi, output }) => match authority.find_udi(&udi).await? {
+            Some(found) if output.json => print_json(&found)?,
+            Some(found) => println!(
+                "{} is registered in virtual account {:?} of smart account {:?} ({}), device key {}",
+                found.udi, found.virtual_account, found.smart_account, found.domain, found.key_id
+            ),
+            None => anyhow::bail!("{udi} is not registered in any smart account"),
+        },
         Command::Pi(PiCmd::Remove { at, udi, return_code, output }) => {
             let return_code =
                 match return_code {
@@ -1194,6 +1268,12 @@ fn print_moves(output: &Output, rows: &[crate::MoveRequestView]) -> anyhow::Resu
             r.decision_note.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| r.reason.clone()),
         ]
     })
+}
+
+/// One value as pretty JSON.
+fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }
 
 /// The alert table (or JSON).

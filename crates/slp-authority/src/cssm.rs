@@ -310,6 +310,8 @@ pub struct CiscoVa {
     pub commerce_access_level: String,
     pub licenses: i64,
     pub product_instances: i64,
+    /// `allow` or `deny`: whether a UDI never seen before binds on first contact.
+    pub first_contact: String,
 }
 
 /// One license row of `POST /v1/accounts/{domain}/licenses`.
@@ -1046,6 +1048,7 @@ impl Authority {
                 commerce_access_level: "PUBLIC".to_owned(),
                 licenses,
                 product_instances,
+                first_contact: va.first_contact.as_str().to_owned(),
             });
         }
         Ok(out)

@@ -236,7 +236,7 @@ impl Authority {
             (account, va, token_row)
         };
         let outcome = self
-            .upload(
+            .upload_with_token(
                 &account.domain,
                 &va.name,
                 &format!("trust request of {udi}"),

@@ -45,6 +45,30 @@ pub enum AuthorityError {
         "{file}: product instance {udi} is bound to device key {bound}, but the file is signed with key {found}; a trust request from the new key is needed to re-bind it"
     )]
     KeyMismatch { file: String, udi: String, bound: String, found: String },
+    /// A trust request from a new device key for a UDI already bound to another key, with no
+    /// proof: neither an ID token of the virtual account nor an operator's grant for the key.
+    #[error(
+        "{file}: product instance {udi} is bound to device key {bound}; the request offers key {offered}, which may bind it only with proof: establish trust with an ID token of virtual account {va:?} (`license smart trust idtoken TOKEN all force` on the device), or an operator allows the key once (`slp authority pi rebind --account {account} --va {va} --udi {udi} --key {offered}`)"
+    )]
+    BindRefused {
+        file: String,
+        udi: String,
+        account: String,
+        va: String,
+        bound: String,
+        offered: String,
+    },
+    /// A UDI never seen before, in a virtual account whose first contact is denied.
+    #[error(
+        "{file}: product instance {udi} is not registered in virtual account {va:?}, which denies first contact: establish trust with an ID token of the virtual account (`license smart trust idtoken TOKEN all`), or an operator allows device key {offered} once (`slp authority pi rebind --account {account} --va {va} --udi {udi} --key {offered}`)"
+    )]
+    FirstContactDenied { file: String, udi: String, account: String, va: String, offered: String },
+    /// The UDI cannot be registered in this smart account (it is held outside it). Says nothing
+    /// of where: another smart account's data is never revealed.
+    #[error(
+        "{file}: product instance {udi} cannot be registered in virtual account {va:?}; if the device is yours, ask the authority's operator to release its UDI (`slp authority pi find --udi {udi}`, then `pi remove` where it is)"
+    )]
+    UdiUnavailable { file: String, udi: String, va: String },
     /// An authorization code asks for an entitlement the pool does not have.
     #[error(
         "{file}: {udi} asks for {entitlement}, but virtual account {va:?} has no enforced or export-controlled license with that entitlement"

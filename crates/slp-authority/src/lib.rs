@@ -10,6 +10,7 @@
 pub mod actor;
 mod alerts;
 pub mod api;
+mod binding;
 pub mod cli;
 pub mod clients;
 pub mod cssm;
@@ -40,6 +41,7 @@ use slp_wire::xml::{Document, Kind};
 
 pub use alerts::AlertView;
 pub use api::{Endpoint, openapi, router, serve};
+pub use binding::{BindGrantView, UdiLocation};
 pub use clients::{AccessToken, ClientCredentials, ClientView, Principal, Role};
 pub use devices::{DeviceChange, DeviceMove, DeviceRemoval};
 pub use error::{AuthorityError, Result};
@@ -318,6 +320,7 @@ impl Authority {
             created_at: rfc3339_ts(now),
             licenses: 0,
             product_instances: 0,
+            first_contact: va.first_contact.as_str().to_owned(),
         })
     }
 
@@ -333,6 +336,7 @@ impl Authority {
                 created_at: rfc3339_ts(va.created_at),
                 licenses,
                 product_instances,
+                first_contact: va.first_contact.as_str().to_owned(),
             });
         }
         Ok(out)

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 use slp_core::license::{self, Enforcement, Term};
 use slp_store::{
-    Account, NewAuthorization, NewEvent, NewProductInstance, NewUpload, ProductInstance,
-    ReceivedReport, Tx, Usage, VirtualAccount,
+    Account, FirstContact, NewAuthorization, NewEvent, NewProductInstance, NewUpload,
+    ProductInstance, ReceivedReport, Tx, Usage, VirtualAccount,
 };
 use slp_wire::bundle;
 use slp_wire::docs::{
@@ -294,6 +294,9 @@ struct Binding {
     key: String,
     existing: Option<ProductInstance>,
     rebind: bool,
+    /// The proof a new binding came with (an ID token or an operator's grant), for the log;
+    /// `None` when it needed none (the key already bound, or a first contact allowed).
+    proof: Option<String>,
 }
 
 fn udi_text(sudi: &Sudi) -> String {
@@ -313,6 +316,26 @@ impl Authority {
         let mut tx = self.store.begin().await?;
         let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
         let outcome = self.upload_in(&mut tx, &account_row, &va_row, file_name, bytes).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// [`Authority::upload`] of a document that came with an ID token of the virtual account
+    /// (checked by the caller): the token is the proof that lets a new device key bind a UDI
+    /// (a replacement device, or a first contact the virtual account denies).
+    pub(crate) async fn upload_with_token(
+        &self,
+        account: &str,
+        va: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<UploadOutcome> {
+        let mut tx = self.store.begin().await?;
+        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
+        let ingest = Ingest { token_va: Some(va_row.id), ..Ingest::default() };
+        let outcome =
+            self.ingest_in(&mut tx, &ingest, &account_row, &va_row, file_name, bytes).await?;
+        ingest.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -436,17 +459,21 @@ impl Authority {
             if let Some(pi) = tx.pi_by_udi(&udi_text).await?
                 && pi.va_id != job.va.id
             {
-                let location = match tx.va(pi.va_id).await? {
+                return Err(match tx.va(pi.va_id).await? {
                     Some(other) if other.account_id == job.account.id => {
-                        format!("virtual account {:?}", other.name)
+                        AuthorityError::UdiElsewhere {
+                            file: what.to_owned(),
+                            udi: udi_text,
+                            va: job.va.name.clone(),
+                            location: format!("virtual account {:?}", other.name),
+                        }
                     }
-                    _ => "another smart account".to_owned(),
-                };
-                return Err(AuthorityError::UdiElsewhere {
-                    file: what.to_owned(),
-                    udi: udi_text,
-                    va: job.va.name.clone(),
-                    location,
+                    // Another smart account's device: nothing of it is told.
+                    _ => AuthorityError::UdiUnavailable {
+                        file: what.to_owned(),
+                        udi: udi_text,
+                        va: job.va.name.clone(),
+                    },
                 });
             }
             let request = AuthRequestItem {
@@ -582,6 +609,9 @@ pub(crate) struct Ingest {
     known_polls: std::sync::Mutex<BTreeMap<i64, Option<(i64, String)>>>,
     /// Poll results recorded by this group, written by `flush`.
     polls: std::sync::Mutex<Vec<slp_store::PollRecord>>,
+    /// The virtual account whose ID token came with the request (checked by the caller): the
+    /// proof that lets a new device key bind a UDI there. `None` for every other request.
+    token_va: Option<i64>,
 }
 
 impl Ingest {
@@ -1125,17 +1155,22 @@ impl Job<'_> {
             if let Some(pi) = &existing
                 && pi.va_id != self.va.id
             {
-                let location = match tx.va(pi.va_id).await? {
+                return Err(match tx.va(pi.va_id).await? {
                     Some(other) if other.account_id == self.account.id => {
-                        format!("virtual account {:?}", other.name)
+                        AuthorityError::UdiElsewhere {
+                            file: self.file.clone(),
+                            udi: udi.clone(),
+                            va: self.va.name.clone(),
+                            location: format!("virtual account {:?}", other.name),
+                        }
                     }
-                    _ => "another smart account".to_owned(),
-                };
-                return Err(AuthorityError::UdiElsewhere {
-                    file: self.file.clone(),
-                    udi: udi.clone(),
-                    va: self.va.name.clone(),
-                    location,
+                    // Another smart account's device: nothing of it is told (not even that
+                    // it is in another smart account).
+                    _ => AuthorityError::UdiUnavailable {
+                        file: self.file.clone(),
+                        udi: udi.clone(),
+                        va: self.va.name.clone(),
+                    },
                 });
             }
             let file_key = claimed.get(udi).or_else(|| trust.get(udi)).cloned();
@@ -1149,12 +1184,38 @@ impl Job<'_> {
                             found: key_id(&key),
                         });
                     }
-                    Binding { key, existing: Some(pi), rebind: true }
+                    // A new key for a bound UDI: a device takeover unless proven.
+                    let Some(proof) = self.proof_for(tx, udi, &key).await? else {
+                        return Err(AuthorityError::BindRefused {
+                            file: self.file.clone(),
+                            udi: udi.clone(),
+                            account: self.account.domain.clone(),
+                            va: self.va.name.clone(),
+                            bound: key_id(&pi.public_key),
+                            offered: key_id(&key),
+                        });
+                    };
+                    Binding { key, existing: Some(pi), rebind: true, proof: Some(proof) }
                 }
-                (Some(key), existing) => Binding { key, existing, rebind: false },
-                (None, Some(pi)) => {
-                    Binding { key: pi.public_key.clone(), existing: Some(pi), rebind: false }
+                (Some(key), None) if self.va.first_contact == FirstContact::Deny => {
+                    let Some(proof) = self.proof_for(tx, udi, &key).await? else {
+                        return Err(AuthorityError::FirstContactDenied {
+                            file: self.file.clone(),
+                            udi: udi.clone(),
+                            account: self.account.domain.clone(),
+                            va: self.va.name.clone(),
+                            offered: key_id(&key),
+                        });
+                    };
+                    Binding { key, existing: None, rebind: false, proof: Some(proof) }
                 }
+                (Some(key), existing) => Binding { key, existing, rebind: false, proof: None },
+                (None, Some(pi)) => Binding {
+                    key: pi.public_key.clone(),
+                    existing: Some(pi),
+                    rebind: false,
+                    proof: None,
+                },
                 (None, None) => {
                     return Err(self.refused(format!(
                         "{udi} is not registered and the file has no <smartLicenseSystemInfo> with its device key"
@@ -1199,11 +1260,13 @@ impl Job<'_> {
                         public_key: binding.key.clone(),
                         now: now_ts,
                     });
+                    let proof = binding.proof.as_deref().map(|p| format!(", {p}"));
                     self.note(self.event(
                         Some(&udi),
                         format!(
-                            "product instance {udi} registered with device key {}",
-                            key_id(&binding.key)
+                            "product instance {udi} registered with device key {}{}",
+                            key_id(&binding.key),
+                            proof.unwrap_or_default()
                         ),
                     ));
                     pi
@@ -1215,9 +1278,10 @@ impl Job<'_> {
                         self.note(self.event(
                             Some(&udi),
                             format!(
-                                "product instance {udi} re-bound from device key {} to {} by a trust request",
+                                "product instance {udi} re-bound from device key {} to {} by a trust request, {}",
                                 key_id(&pi.public_key),
-                                key_id(&binding.key)
+                                key_id(&binding.key),
+                                binding.proof.as_deref().unwrap_or("proof unrecorded")
                             ),
                         ))
                         ;
@@ -1529,6 +1593,29 @@ impl Job<'_> {
             returns: returns.len(),
             policy,
         })
+    }
+
+    /// The proof that lets device key `key` bind `udi` (a replacement device, or a first
+    /// contact the virtual account denies), as the log tells it: the request's ID token of this
+    /// virtual account, else an operator's unused grant for this key, which is used up here.
+    /// `None`: no proof, the binding is refused.
+    async fn proof_for(&self, tx: &mut Tx, udi: &str, key: &str) -> Result<Option<String>> {
+        if self.ingest.token_va == Some(self.va.id) {
+            return Ok(Some(format!(
+                "proven by an ID token of virtual account {:?}",
+                self.va.name
+            )));
+        }
+        let offered = key_id(key);
+        let grant = tx.take_bind_grant(self.va.id, udi, &offered, self.now.timestamp()).await?;
+        Ok(grant.map(|g| {
+            format!(
+                "allowed by {} (grant {} of {})",
+                g.granted_by,
+                g.id,
+                crate::rfc3339_ts(g.granted_at)
+            )
+        }))
     }
 
     /// The key a registered UDI is bound to (for files without system information).

@@ -20,6 +20,9 @@ pub struct VaView {
     pub created_at: String,
     pub licenses: i64,
     pub product_instances: i64,
+    /// `allow` or `deny`: whether a UDI never seen before binds on first contact (trust on
+    /// first use) or only with an ID token of the virtual account or an operator's grant.
+    pub first_contact: String,
 }
 
 /// One license of a pool, all entries of one entitlement together.

@@ -460,54 +460,233 @@ async fn a_udi_lives_in_one_virtual_account() {
         "{err}"
     );
     assert!(f.authority.product_instances(SA, "Other").await.unwrap().is_empty());
-
-    // In another smart account the VA's name is not disclosed.
-    f.authority.create_account("Rival", "rival.com").await.unwrap();
-    f.authority.create_va("rival.com", "Lab").await.unwrap();
-    let err = f.authority.upload("rival.com", VA, "u.txt", &file).await.unwrap_err();
-    assert!(err.to_string().contains("another smart account"), "{err}");
 }
 
-#[tokio::test]
-async fn a_new_key_needs_a_trust_request() {
-    let f = fixture().await;
-    let old = Device::new("FOC1");
-    let file = old.usage_file(vec![old.report(1, "network-advantage", 1, T)], true);
-    let outcome = f.authority.upload(SA, VA, "u.txt", &file).await.unwrap();
-    let first: Vec<TrustCode> = items(&outcome.ack, Kind::TrustCode, &f.authority.public_key());
+/// Runs `scenario` on SQLite, and on PostgreSQL in a schema of its own when
+/// `SLP_TEST_POSTGRES_URL` is set.
+async fn on_both<F, Fut>(name: &str, scenario: F)
+where
+    F: Fn(Fixture) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    scenario(fixture().await).await;
+    use sqlx::Executor;
+    let Some(url) = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
+        return;
+    };
+    let schema = format!("slp_authority_{name}_{}", std::process::id());
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
+    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+    let options = slp_store::ConnectOptions { schema: Some(schema.clone()) };
+    let store = Store::connect(&url, &options).await.unwrap();
+    let f = fixture_on(store.clone(), tempfile::tempdir().unwrap()).await;
+    scenario(f).await;
+    store.close().await;
+    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+}
 
-    // Same UDI, another key (e.g. a replaced supervisor), no trust request: refused.
-    let new = Device::new("FOC1");
-    let file = new.usage_file(vec![new.report(2, "network-advantage", 2, T + 60)], false);
-    let err = f.authority.upload(SA, VA, "u2.txt", &file).await.unwrap_err();
-    assert!(matches!(err, AuthorityError::KeyMismatch { .. }), "{err}");
-    assert!(err.to_string().contains(&old.key.key_id()), "{err}");
-    assert_eq!(row(&f, "network-advantage").await.in_use, 1, "nothing stored");
-
-    // With a trust request from the new key: re-bound, trust code for the new key.
-    let file = new.usage_file(vec![new.report(2, "network-advantage", 2, T + 60)], true);
-    let outcome = f.authority.upload(SA, VA, "u3.txt", &file).await.unwrap();
-    let codes: Vec<TrustCode> = items(&outcome.ack, Kind::TrustCode, &f.authority.public_key());
-    assert_eq!(codes[0].public_key, new.key.public_b64());
-    assert_ne!(codes[0].trust_id, first[0].trust_id, "a new key, a new trust code id");
-    assert_eq!(row(&f, "network-advantage").await.in_use, 2);
+/// The state a refused binding must leave alone: product instances (key, trust), usage, the
+/// activity log, the upload records.
+async fn snapshot(f: &Fixture) -> String {
     let pis = f.authority.product_instances(SA, VA).await.unwrap();
-    assert_eq!(pis[0].key_id, new.key.key_id());
-    assert_eq!(pis[0].trust_id, Some(i64::try_from(codes[0].trust_id).unwrap()));
-    // Asked again by the same key: the same trust (same id), a fresh code.
-    let file = new.usage_file(vec![new.report(5, "network-advantage", 2, T + 90)], true);
-    let again = f.authority.upload(SA, VA, "u3b.txt", &file).await.unwrap();
-    let again: Vec<TrustCode> = items(&again.ack, Kind::TrustCode, &f.authority.public_key());
-    assert_eq!(again[0].trust_id, codes[0].trust_id);
     let events = f.authority.events(SA, Some(VA), None).await.unwrap();
-    assert!(events.iter().any(|e| e.message.contains("re-bound")), "{events:?}");
+    let uploads = f.authority.uploads(SA, VA).await.unwrap();
+    format!("{pis:?}\n{events:?}\n{uploads:?}")
+}
 
-    // Now the old key is the stranger.
-    let file = old.usage_file(vec![old.report(3, "network-advantage", 1, T + 120)], false);
-    assert!(matches!(
-        f.authority.upload(SA, VA, "u4.txt", &file).await.unwrap_err(),
-        AuthorityError::KeyMismatch { .. }
-    ));
+/// Defect 1 by file: a trust request from a new key for a bound UDI is refused without proof,
+/// naming the UDI, the bound and the offered key and the ways forward; nothing changes. An
+/// operator's grant lets exactly that key re-bind once (logged with who granted it); an ID token
+/// of the virtual account re-binds (logged); a token of another virtual account does not.
+#[tokio::test]
+async fn a_new_key_for_a_bound_udi_needs_a_token_or_an_operator_grant() {
+    on_both("rebind", |f| async move {
+        f.authority.create_va(SA, "Other").await.unwrap();
+        let old = Device::new("FOC1");
+        let file = old.usage_file(vec![old.report(1, "network-advantage", 1, T)], true);
+        let outcome = f.authority.upload(SA, VA, "u.txt", &file).await.unwrap();
+        let first: Vec<TrustCode> = items(&outcome.ack, Kind::TrustCode, &f.authority.public_key());
+        let before = snapshot(&f).await;
+
+        // Same UDI, another key, no trust request: refused as before.
+        let new = Device::new("FOC1");
+        let file = new.usage_file(vec![new.report(2, "network-advantage", 2, T + 60)], false);
+        let err = f.authority.upload(SA, VA, "u2.txt", &file).await.unwrap_err();
+        assert!(matches!(err, AuthorityError::KeyMismatch { .. }), "{err}");
+
+        // With a bare trust request from the new key: the take-over is refused too.
+        let attack = new.usage_file(vec![new.report(2, "network-advantage", 2, T + 60)], true);
+        let err = f.authority.upload(SA, VA, "u3.txt", &attack).await.unwrap_err();
+        assert!(matches!(err, AuthorityError::BindRefused { .. }), "{err}");
+        let text = err.to_string();
+        for part in [
+            "PID:C9300-24UX,SN:FOC1",
+            &old.key.key_id(),
+            &new.key.key_id(),
+            "ID token of virtual account \"Lab\"",
+            &format!("slp authority pi rebind --account {SA} --va {VA} --udi PID:C9300-24UX,SN:FOC1 --key {}", new.key.key_id()),
+        ] {
+            assert!(text.contains(part), "{part:?} missing in {text}");
+        }
+        assert_eq!(snapshot(&f).await, before, "nothing changed");
+        assert_eq!(row(&f, "network-advantage").await.in_use, 1);
+
+        // A grant for another key does not help; one for the new key works once.
+        let third = Device::new("FOC1");
+        f.authority.grant_bind(SA, VA, &old.udi(), &third.key.key_id()).await.unwrap();
+        let err = f.authority.upload(SA, VA, "u3.txt", &attack).await.unwrap_err();
+        assert!(matches!(err, AuthorityError::BindRefused { .. }), "{err}");
+        let grant = f
+            .authority
+            .clone()
+            .with_actor("cli:alice")
+            .grant_bind(SA, VA, &old.udi(), &new.key.key_id().to_uppercase())
+            .await
+            .unwrap();
+        assert_eq!(grant.replaces.as_deref(), Some(old.key.key_id().as_str()));
+        let outcome = f.authority.upload(SA, VA, "u3.txt", &attack).await.unwrap();
+        let codes: Vec<TrustCode> = items(&outcome.ack, Kind::TrustCode, &f.authority.public_key());
+        assert_eq!(codes[0].public_key, new.key.public_b64());
+        assert_ne!(codes[0].trust_id, first[0].trust_id, "a new key, a new trust code id");
+        assert_eq!(row(&f, "network-advantage").await.in_use, 2);
+        let pis = f.authority.product_instances(SA, VA).await.unwrap();
+        assert_eq!(pis[0].key_id, new.key.key_id());
+        let events = f.authority.events(SA, Some(VA), None).await.unwrap();
+        assert!(
+            events.iter().any(|e| e.message.contains("re-bound")
+                && e.message.contains(&format!("allowed by cli:alice (grant {}", grant.id))),
+            "{events:?}"
+        );
+        assert!(events.iter().any(|e| e.message.contains("allowed to bind")), "{events:?}");
+
+        // The grant is used up: the old key cannot come back with it, nor a fourth key.
+        let back = old.usage_file(vec![old.report(3, "network-advantage", 1, T + 120)], true);
+        let err = f.authority.upload(SA, VA, "u4.txt", &back).await.unwrap_err();
+        assert!(matches!(err, AuthorityError::BindRefused { .. }), "{err}");
+
+        // A token of another virtual account: refused (the UDI lives in Lab), nothing changes.
+        let (other_token, _) = f.authority.create_token(SA, "Other", "o", 30, None).await.unwrap();
+        let before = snapshot(&f).await;
+        let doc = String::from_utf8(back.clone()).unwrap();
+        let err =
+            f.authority.trust_with_token(&other_token, &doc, &old.udi(), true).await.unwrap_err();
+        assert!(matches!(err, AuthorityError::UdiElsewhere { .. }), "{err}");
+        assert_eq!(snapshot(&f).await, before);
+
+        // A token of Lab: the old key re-binds, logged with its proof.
+        let (token, _) = f.authority.create_token(SA, VA, "replacement", 30, None).await.unwrap();
+        f.authority.trust_with_token(&token, &doc, &old.udi(), true).await.unwrap();
+        let pis = f.authority.product_instances(SA, VA).await.unwrap();
+        assert_eq!(pis[0].key_id, old.key.key_id());
+        let events = f.authority.events(SA, Some(VA), None).await.unwrap();
+        assert!(
+            events.iter().any(|e| e.message.contains("re-bound")
+                && e.message.contains("proven by an ID token of virtual account \"Lab\"")),
+            "{events:?}"
+        );
+    })
+    .await;
+}
+
+/// First contact denied: a never-seen UDI is refused by file (naming the way forward) and
+/// nothing is stored; an operator's grant or an ID token of the virtual account lets it bind.
+#[tokio::test]
+async fn first_contact_denied_needs_a_token_or_a_grant() {
+    on_both("first_contact", |f| async move {
+        let vas = f.authority.vas(SA).await.unwrap();
+        assert_eq!(vas[0].first_contact, "allow", "trust on first use by default");
+        f.authority.set_first_contact(SA, VA, slp_store::FirstContact::Deny).await.unwrap();
+        assert_eq!(f.authority.vas(SA).await.unwrap()[0].first_contact, "deny");
+        let before = snapshot(&f).await;
+
+        let sw1 = Device::new("FOC1");
+        let file = sw1.usage_file(vec![sw1.report(1, "network-advantage", 1, T)], true);
+        let err = f.authority.upload(SA, VA, "u.txt", &file).await.unwrap_err();
+        assert!(matches!(err, AuthorityError::FirstContactDenied { .. }), "{err}");
+        assert!(
+            err.to_string().contains("PID:C9300-24UX,SN:FOC1")
+                && err.to_string().contains(&sw1.key.key_id()),
+            "{err}"
+        );
+        assert_eq!(snapshot(&f).await, before, "nothing changed");
+        assert_eq!(row(&f, "network-advantage").await.in_use, 0);
+
+        // An operator's grant: that key binds once.
+        f.authority.grant_bind(SA, VA, &sw1.udi(), &sw1.key.key_id()).await.unwrap();
+        f.authority.upload(SA, VA, "u.txt", &file).await.unwrap();
+        assert_eq!(row(&f, "network-advantage").await.in_use, 1);
+
+        // An ID token of the virtual account.
+        let sw2 = Device::new("FOC2");
+        let (token, _) = f.authority.create_token(SA, VA, "t", 30, None).await.unwrap();
+        let doc = String::from_utf8(sw2.usage_file(Vec::new(), true)).unwrap();
+        f.authority.trust_with_token(&token, &doc, &sw2.udi(), false).await.unwrap();
+        assert_eq!(f.authority.product_instances(SA, VA).await.unwrap().len(), 2);
+
+        // Back to allow: a third device binds on first contact.
+        f.authority.set_first_contact(SA, VA, slp_store::FirstContact::Allow).await.unwrap();
+        let sw3 = Device::new("FOC3");
+        let file = sw3.usage_file(vec![sw3.report(1, "network-advantage", 1, T)], true);
+        f.authority.upload(SA, VA, "u3.txt", &file).await.unwrap();
+        assert_eq!(f.authority.product_instances(SA, VA).await.unwrap().len(), 3);
+    })
+    .await;
+}
+
+/// Defect 7: a client of another smart account registers a serial first. The genuine owner's
+/// upload is refused without a word about the other smart account (its name, domain, virtual
+/// account, or that it is another smart account), and the squatter's errors never mention the
+/// owner's either; nothing changes on either side. The operator finds the UDI with `find_udi`.
+#[tokio::test]
+async fn a_udi_of_another_smart_account_is_refused_without_revealing_it() {
+    on_both("squat", |f| async move {
+        f.authority.create_account("Rival Inc", "rival.com").await.unwrap();
+        f.authority.create_va("rival.com", "Squat").await.unwrap();
+        let squatter = Device::new("FOC1");
+        let file = squatter.usage_file(vec![squatter.report(1, "network-advantage", 1, T)], true);
+        f.authority.upload("rival.com", "Squat", "s.txt", &file).await.unwrap();
+
+        let genuine = Device::new("FOC1");
+        let file = genuine.usage_file(vec![genuine.report(1, "network-advantage", 1, T)], true);
+        let before = snapshot(&f).await;
+        let err = f.authority.upload(SA, VA, "g.txt", &file).await.unwrap_err();
+        assert!(matches!(err, AuthorityError::UdiUnavailable { .. }), "{err}");
+        let text = err.to_string();
+        for secret in
+            ["Rival", "rival.com", "Squat", "another smart account", &squatter.key.key_id()]
+        {
+            assert!(!text.contains(secret), "{secret:?} revealed in {text}");
+        }
+        assert!(text.contains("PID:C9300-24UX,SN:FOC1") && text.contains("operator"), "{text}");
+        assert_eq!(snapshot(&f).await, before, "nothing changed");
+        let err = f
+            .authority
+            .generate_codes(SA, VA, &[genuine.udi()], "hseck9", 1, "--udi")
+            .await
+            .unwrap_err();
+        assert!(
+            !err.to_string().contains("Rival") && !err.to_string().contains("another"),
+            "{err}"
+        );
+
+        // The squatter learns nothing of Example Corp either when it tries a UDI of Example's.
+        let owned = Device::new("FOC9");
+        let file = owned.usage_file(vec![owned.report(1, "network-advantage", 1, T)], true);
+        f.authority.upload(SA, VA, "o.txt", &file).await.unwrap();
+        let probe = Device::new("FOC9");
+        let file = probe.usage_file(vec![probe.report(1, "network-advantage", 1, T)], true);
+        let err = f.authority.upload("rival.com", "Squat", "p.txt", &file).await.unwrap_err();
+        for secret in ["Example", "example.com", "\"Lab\"", &owned.key.key_id()] {
+            assert!(!err.to_string().contains(secret), "{secret:?} revealed in {err}");
+        }
+
+        // The operator sees where it is and can release it.
+        let found = f.authority.find_udi(&genuine.udi()).await.unwrap().unwrap();
+        assert_eq!((found.domain.as_str(), found.virtual_account.as_str()), ("rival.com", "Squat"));
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -34,6 +34,11 @@ const SQLITE: &[Migration] = &[
         name: "report_udis",
         sql: include_str!("../migrations/sqlite/0006_report_udis.sql"),
     },
+    Migration {
+        version: 7,
+        name: "binding",
+        sql: include_str!("../migrations/sqlite/0007_binding.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -62,6 +67,11 @@ const POSTGRES: &[Migration] = &[
         version: 6,
         name: "report_udis",
         sql: include_str!("../migrations/postgres/0006_report_udis.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "binding",
+        sql: include_str!("../migrations/postgres/0007_binding.sql"),
     },
 ];
 

@@ -16,6 +16,51 @@ pub struct VirtualAccount {
     pub account_id: i64,
     pub name: String,
     pub created_at: i64,
+    /// What a UDI never seen before may do in this virtual account.
+    pub first_contact: FirstContact,
+}
+
+/// A virtual account's rule for the first contact of a UDI it has never seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FirstContact {
+    /// Bound to the first device key that proves possession (trust on first use).
+    #[default]
+    Allow,
+    /// Bound only with an ID token of the virtual account or an operator's grant.
+    Deny,
+}
+
+impl FirstContact {
+    /// `allow` or `deny`, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirstContact::Allow => "allow",
+            FirstContact::Deny => "deny",
+        }
+    }
+
+    /// Reads `allow` or `deny`.
+    pub fn parse(text: &str) -> Option<FirstContact> {
+        match text {
+            "allow" => Some(FirstContact::Allow),
+            "deny" => Some(FirstContact::Deny),
+            _ => None,
+        }
+    }
+}
+
+/// An operator's grant: device key `key_id` may bind `udi` in virtual account `va_id` once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindGrant {
+    pub id: i64,
+    pub va_id: i64,
+    pub udi: String,
+    pub key_id: String,
+    /// Who granted it (the activity log's actor).
+    pub granted_by: String,
+    pub granted_at: i64,
+    /// When the key used it; a grant is used once.
+    pub used_at: Option<i64>,
 }
 
 /// One entry of a virtual account's license pool, as added.

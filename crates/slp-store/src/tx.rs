@@ -66,8 +66,30 @@ fn va(row: &AnyRow) -> sqlx::Result<VirtualAccount> {
         account_id: row.try_get("account_id")?,
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
+        first_contact: {
+            let text: String = row.try_get("first_contact")?;
+            FirstContact::parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: "first_contact".to_owned(),
+                source: format!("{text:?} is not allow or deny").into(),
+            })?
+        },
     })
 }
+
+fn bind_grant(row: &AnyRow) -> sqlx::Result<BindGrant> {
+    Ok(BindGrant {
+        id: row.try_get("id")?,
+        va_id: row.try_get("va_id")?,
+        udi: row.try_get("udi")?,
+        key_id: row.try_get("key_id")?,
+        granted_by: row.try_get("granted_by")?,
+        granted_at: row.try_get("granted_at")?,
+        used_at: row.try_get("used_at")?,
+    })
+}
+
+const BIND_GRANT: &str =
+    "SELECT id, va_id, udi, key_id, granted_by, granted_at, used_at FROM bind_grants";
 
 fn license(row: &AnyRow) -> sqlx::Result<License> {
     Ok(License {
@@ -215,7 +237,7 @@ fn move_request(row: &AnyRow) -> sqlx::Result<MoveRequest> {
 }
 
 const ACCOUNT: &str = "SELECT id, name, domain, created_at FROM accounts";
-const VA: &str = "SELECT id, account_id, name, created_at FROM virtual_accounts";
+const VA: &str = "SELECT id, account_id, name, created_at, first_contact FROM virtual_accounts";
 const LICENSE: &str = "SELECT id, va_id, feature, entitlement_tag, sku, quantity, term, enforcement, starts_at, expires_at, added_at FROM licenses";
 pub(crate) const PI: &str = "SELECT id, va_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact FROM product_instances";
 pub(crate) const UPLOAD: &str = "SELECT id, va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack FROM uploads";
@@ -430,7 +452,7 @@ impl Tx {
             return Err(StoreError::Duplicate { what: "virtual account", value: name.to_owned() });
         }
         let row = self.guarded_fetch_one(sqlx::query(
-            "INSERT INTO virtual_accounts (account_id, name, created_at) VALUES ($1, $2, $3) RETURNING id, account_id, name, created_at",
+            "INSERT INTO virtual_accounts (account_id, name, created_at) VALUES ($1, $2, $3) RETURNING id, account_id, name, created_at, first_contact",
         )
         .bind(account_id)
         .bind(name)
@@ -491,6 +513,84 @@ impl Tx {
         Ok(())
     }
 
+    /// Sets a virtual account's rule for the first contact of a UDI it has never seen.
+    pub async fn set_first_contact(&mut self, va_id: i64, rule: FirstContact) -> Result<()> {
+        sqlx::query("UPDATE virtual_accounts SET first_contact = $1 WHERE id = $2")
+            .bind(rule.as_str())
+            .bind(va_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("setting a virtual account's first-contact rule"))?;
+        Ok(())
+    }
+
+    /// Records an operator's grant (its `id` and `used_at` are ignored); returns it stored.
+    pub async fn insert_bind_grant(&mut self, grant: &BindGrant) -> Result<BindGrant> {
+        let row = sqlx::query(
+            "INSERT INTO bind_grants (va_id, udi, key_id, granted_by, granted_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(grant.va_id)
+        .bind(&grant.udi)
+        .bind(&grant.key_id)
+        .bind(&grant.granted_by)
+        .bind(grant.granted_at)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db("recording a bind grant"))?;
+        let id: i64 = row.try_get("id").map_err(db("recording a bind grant"))?;
+        Ok(BindGrant { id, used_at: None, ..grant.clone() })
+    }
+
+    /// The grants for `udi` in a virtual account, oldest first, used or not.
+    pub async fn bind_grants(&mut self, va_id: i64, udi: &str) -> Result<Vec<BindGrant>> {
+        let rows = sqlx::query(&format!("{BIND_GRANT} WHERE va_id = $1 AND udi = $2 ORDER BY id"))
+            .bind(va_id)
+            .bind(udi)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("reading bind grants"))?;
+        rows.iter().map(bind_grant).collect::<sqlx::Result<_>>().map_err(db("reading bind grants"))
+    }
+
+    /// Uses the oldest unused grant that lets `key_id` bind `udi` in the virtual account: it is
+    /// marked used at `now` and returned; `None` when there is none. One grant, one binding.
+    pub async fn take_bind_grant(
+        &mut self,
+        va_id: i64,
+        udi: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<Option<BindGrant>> {
+        let row = sqlx::query(&format!(
+            "{BIND_GRANT} WHERE va_id = $1 AND udi = $2 AND key_id = $3 AND used_at IS NULL \
+             ORDER BY id LIMIT 1"
+        ))
+        .bind(va_id)
+        .bind(udi)
+        .bind(key_id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db("reading bind grants"))?;
+        let Some(grant) =
+            row.as_ref().map(bind_grant).transpose().map_err(db("reading bind grants"))?
+        else {
+            return Ok(None);
+        };
+        // Used only if still unused: a replica that used it meanwhile leaves nothing to take.
+        let done =
+            sqlx::query("UPDATE bind_grants SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+                .bind(now)
+                .bind(grant.id)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db("using a bind grant"))?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        Ok(Some(BindGrant { used_at: Some(now), ..grant }))
+    }
+
     /// How many pool entries and product instances a virtual account holds.
     pub async fn va_holdings(&mut self, id: i64) -> Result<(i64, i64)> {
         let row = sqlx::query(
@@ -516,6 +616,7 @@ impl Tx {
             "DELETE FROM reports WHERE va_id = $1",
             "DELETE FROM authorizations WHERE va_id = $1",
             "DELETE FROM id_tokens WHERE va_id = $1",
+            "DELETE FROM bind_grants WHERE va_id = $1",
             "DELETE FROM polls WHERE va_id = $1",
             "UPDATE events SET va_id = NULL WHERE va_id = $1",
             "DELETE FROM virtual_accounts WHERE id = $1",

@@ -479,3 +479,109 @@ fn callhome_transport_and_the_proxy_reach_the_authority() {
     assert!(out.contains("%SMART_LIC-3-COMM_FAILED"), "{out}");
     assert_eq!(field(&out, "Last ACK received:"), "Nov 11 10:00:00 2026 UTC", "{out}");
 }
+
+/// The key id and trust of the one product instance of example.com / Lab (`pi list --json`).
+fn bound(lab: &Lab) -> (String, serde_json::Value) {
+    let out = auth(lab, T1, &["pi", "list", "--account", "example.com", "--va", "Lab", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = &rows.as_array().unwrap()[0];
+    (row["key_id"].as_str().unwrap().to_owned(), row["trust_id"].clone())
+}
+
+/// A second device with the genuine one's PID and serial number, without an ID token, cannot
+/// take the UDI over by `license smart sync all` (a trust request from its own key): refused
+/// with the UDI and both key ids, nothing changes, and the genuine device keeps reporting. With
+/// an ID token of the virtual account (and `force`) the new device may take it over, logged.
+#[test]
+fn a_second_device_with_the_same_udi_cannot_take_it_over_without_a_token() {
+    let lab = Lab::new();
+    authority(&lab);
+    let good = token(&lab, T0, &[]);
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    init_sw1(&lab, T1);
+    point_at(&lab, "D", &server.url);
+    lab.exec("D", T1, &[&format!("license smart trust idtoken {good} local")]);
+    let out = lab.exec("D", T1, &["license smart sync all"]);
+    assert!(!out.contains("% Error"), "{out}");
+    let genuine = bound(&lab);
+
+    // The impostor: same PID/SN, its own key, no trust code, no token.
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "E",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC2233A5ZV",
+            "--hostname",
+            "impostor",
+        ],
+    );
+    point_at(&lab, "E", &server.url);
+    let out = lab.exec("E", T1, &["license smart sync all", "show license status"]);
+    assert!(!out.contains("TRUST_CODE_INSTALL_SUCCESS"), "{out}");
+    assert!(
+        out.contains("PID:C9300-24UX,SN:FOC2233A5ZV is bound to device key")
+            && out.contains(&genuine.0)
+            && out.contains("ID token of virtual account \"Lab\"")
+            && out.contains("pi rebind"),
+        "the refusal names the UDI, the bound key and how to proceed: {out}"
+    );
+    assert_eq!(field(&out, "Trust Code Installed:"), "<none>");
+    assert_eq!(bound(&lab), genuine, "nothing changed at the authority");
+    let events = auth(&lab, T1, &["event", "list", "--account", "example.com"]);
+    assert!(!events.contains("re-bound") && !events.contains("impostor"), "{events}");
+
+    // The genuine device still reports.
+    let out = lab.exec("D", T1, &["license smart sync all", "show license status"]);
+    assert!(!out.contains("% Error"), "{out}");
+    assert_eq!(field(&out, "Last ACK received:"), "Nov 10 10:00:00 2026 UTC");
+
+    // With an ID token of the virtual account the new device may take over (a replacement).
+    let out = lab.exec("E", T1, &[&format!("license smart trust idtoken {good} local force")]);
+    assert!(out.contains("TRUST_CODE_INSTALL_SUCCESS"), "{out}");
+    let (key, _) = bound(&lab);
+    assert_ne!(key, genuine.0);
+    let events = auth(&lab, T1, &["event", "list", "--account", "example.com"]);
+    assert!(
+        events.contains("re-bound") && events.contains("proven by an ID token"),
+        "the take-over is logged with its proof: {events}"
+    );
+}
+
+/// `va set --first-contact deny`: a never-seen UDI cannot bind over smart transport without a
+/// token; with an ID token of the virtual account it can.
+#[test]
+fn first_contact_denied_needs_a_token_over_smart_transport() {
+    let lab = Lab::new();
+    authority(&lab);
+    let good = token(&lab, T0, &[]);
+    auth(
+        &lab,
+        T0,
+        &["va", "set", "--account", "example.com", "--va", "Lab", "--first-contact", "deny"],
+    );
+    let list = auth(&lab, T0, &["va", "list", "--account", "example.com", "--json"]);
+    assert!(list.contains(r#""first_contact": "deny""#), "{list}");
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    init_sw1(&lab, T1);
+    point_at(&lab, "D", &server.url);
+    let out = lab.exec("D", T1, &["license smart sync all"]);
+    assert!(out.contains("no trust is established"), "{out}");
+    let out = lab.exec("D", T1, &[&format!("license smart trust idtoken {good} local")]);
+    assert!(out.contains("TRUST_CODE_INSTALL_SUCCESS"), "{out}");
+    let out = lab.exec("D", T1, &["license smart sync all"]);
+    assert!(!out.contains("% Error"), "{out}");
+    let events = auth(&lab, T1, &["event", "list", "--account", "example.com"]);
+    assert!(events.contains("registered with device key"), "{events}");
+    assert!(
+        events.contains("first contact of new UDIs in virtual account \"Lab\" set to deny"),
+        "{events}"
+    );
+}

@@ -112,6 +112,9 @@ impl From<AuthorityError> for ApiError {
             | AuthorityError::Report { .. }
             | AuthorityError::UdiElsewhere { .. }
             | AuthorityError::KeyMismatch { .. }
+            | AuthorityError::BindRefused { .. }
+            | AuthorityError::FirstContactDenied { .. }
+            | AuthorityError::UdiUnavailable { .. }
             | AuthorityError::UnknownEntitlement { .. }
             | AuthorityError::Insufficient { .. }
             | AuthorityError::BadReturn { .. }

@@ -373,12 +373,13 @@ async fn va(remote: &Remote, cmd: VaCmd) -> anyhow::Result<()> {
             let url =
                 remote.api(&["v1", "accounts", &account, "customer", "virtual-accounts"], &[]);
             let reply: Value = remote.get(url).await?;
-            let headers = ["Name", "Licenses", "Product Instances", "Default"];
+            let headers = ["Name", "Licenses", "Product Instances", "First Contact", "Default"];
             print_rows(&output, &rows(&reply, "virtualAccounts"), &headers, |v| {
                 vec![
                     text(&v["name"]),
                     text(&v["licenses"]),
                     text(&v["productInstances"]),
+                    text(&v["firstContact"]),
                     text(&v["isDefault"]),
                 ]
             })?;
@@ -389,6 +390,9 @@ async fn va(remote: &Remote, cmd: VaCmd) -> anyhow::Result<()> {
                 remote.post(va_path(remote, &at, &["rename"]), json!({"name": new_name})).await?;
             println!("Virtual account {name:?} renamed to {new_name:?}");
         }
+        VaCmd::Set { .. } => anyhow::bail!(
+            "va set is an operator's command: run it on the authority (--data or --database), not over --url"
+        ),
         VaCmd::Delete { account, name } => {
             let at = VaRef { account, va: name.clone() };
             let _: Value = remote.post(va_path(remote, &at, &["delete"]), json!({})).await?;
@@ -524,6 +528,9 @@ async fn pi(remote: &Remote, cmd: PiCmd) -> anyhow::Result<()> {
             let reply: Value = remote.post(url, json!({"productInstances": instances})).await?;
             changes(&output, &reply)?;
         }
+        PiCmd::Rebind { .. } | PiCmd::Find { .. } => anyhow::bail!(
+            "pi rebind and pi find are the operator's commands: run them on the authority (--data or --database), not over --url"
+        ),
         PiCmd::Remove { at, udi, return_code, output } => {
             let mut instance = json!({"sudi": sudi(&udi)?});
             if let Some(path) = return_code {
