@@ -120,6 +120,8 @@ conformance!(
     savepoints_undo_only_their_part,
     deleting_a_va_takes_its_tokens_and_polls,
     the_next_writer_begins_while_a_commit_syncs,
+    first_contact_is_a_setting_of_each_virtual_account,
+    a_bind_grant_is_used_once_by_its_key,
 );
 
 async fn fixture(store: &Store) -> (Account, VirtualAccount) {
@@ -1065,4 +1067,70 @@ async fn sqlite_checkpoints_the_log_in_the_background() {
         assert!(harness.store.wal_checkpoints().is_none());
         harness.finish().await;
     }
+}
+
+async fn first_contact_is_a_setting_of_each_virtual_account(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    assert_eq!(lab.first_contact, FirstContact::Allow, "trust on first use by default");
+    let mut tx = h.store.begin().await.unwrap();
+    let other = tx.insert_va(account.id, "Other", 100).await.unwrap();
+    tx.set_first_contact(lab.id, FirstContact::Deny).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(tx.va(lab.id).await.unwrap().unwrap().first_contact, FirstContact::Deny);
+    assert_eq!(tx.va(other.id).await.unwrap().unwrap().first_contact, FirstContact::Allow);
+    let listed: Vec<(String, FirstContact)> =
+        tx.vas(account.id).await.unwrap().into_iter().map(|v| (v.name, v.first_contact)).collect();
+    assert_eq!(
+        listed,
+        [("Lab".to_owned(), FirstContact::Deny), ("Other".to_owned(), FirstContact::Allow)]
+    );
+    drop(tx);
+    // A dropped transaction changes nothing.
+    let mut tx = h.store.begin().await.unwrap();
+    tx.set_first_contact(lab.id, FirstContact::Allow).await.unwrap();
+    drop(tx);
+    let mut tx = h.store.read().await.unwrap();
+    assert_eq!(tx.va(lab.id).await.unwrap().unwrap().first_contact, FirstContact::Deny);
+}
+
+async fn a_bind_grant_is_used_once_by_its_key(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let grant = |va_id: i64, key: &str| BindGrant {
+        id: 0,
+        va_id,
+        udi: "PID:A,SN:1".to_owned(),
+        key_id: key.to_owned(),
+        granted_by: "cli:op".to_owned(),
+        granted_at: 100,
+        used_at: None,
+    };
+    let mut tx = h.store.begin().await.unwrap();
+    let spare = tx.insert_va(account.id, "Spare", 100).await.unwrap();
+    let first = tx.insert_bind_grant(&grant(lab.id, "k1")).await.unwrap();
+    tx.insert_bind_grant(&grant(spare.id, "k2")).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = h.store.begin().await.unwrap();
+    assert_eq!(tx.take_bind_grant(lab.id, "PID:A,SN:1", "k2", 150).await.unwrap(), None, "key");
+    assert_eq!(tx.take_bind_grant(lab.id, "PID:A,SN:2", "k1", 150).await.unwrap(), None, "UDI");
+    assert_eq!(tx.take_bind_grant(spare.id, "PID:A,SN:1", "k1", 150).await.unwrap(), None, "VA");
+    // Taken in a transaction that is dropped: still there.
+    assert!(tx.take_bind_grant(lab.id, "PID:A,SN:1", "k1", 150).await.unwrap().is_some());
+    drop(tx);
+    let mut tx = h.store.begin().await.unwrap();
+    let used = tx.take_bind_grant(lab.id, "PID:A,SN:1", "k1", 160).await.unwrap().unwrap();
+    assert_eq!((used.id, used.used_at), (first.id, Some(160)));
+    assert_eq!(tx.take_bind_grant(lab.id, "PID:A,SN:1", "k1", 170).await.unwrap(), None, "once");
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    let stored = tx.bind_grants(lab.id, "PID:A,SN:1").await.unwrap();
+    assert_eq!(stored, vec![BindGrant { used_at: Some(160), ..first }]);
+    drop(tx);
+    // Deleting a virtual account takes its grants.
+    let mut tx = h.store.begin().await.unwrap();
+    tx.delete_va(spare.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = h.store.read().await.unwrap();
+    assert!(tx.bind_grants(spare.id, "PID:A,SN:1").await.unwrap().is_empty());
 }

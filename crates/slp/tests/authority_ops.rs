@@ -424,3 +424,156 @@ fn the_remote_cli_scripts_a_served_authority_like_the_local_one() {
         "{closed}"
     );
 }
+
+/// Creates a C9300 with serial `sn` in `state` that uses network-advantage, and saves its usage
+/// (with trust requests) to `bootflash:u.txt`; returns the file's path for `usage upload`.
+fn saved_usage(lab: &Lab, state: &str, sn: &str, now: &str) -> String {
+    lab.ok(
+        now,
+        &["device", "--state", state, "init", "--pid", "C9300-24UX", "--sn", sn, "--hostname", sn],
+    );
+    lab.exec(
+        state,
+        now,
+        &[
+            "configure terminal",
+            "license boot level network-advantage",
+            "end",
+            "write memory",
+            "reload",
+        ],
+    );
+    lab.exec(state, now, &["license smart save usage all file bootflash:u.txt"]);
+    format!("{state}/bootflash/u.txt")
+}
+
+fn upload_fails(lab: &Lab, now: &str, file: &str) -> String {
+    auth_fails(
+        lab,
+        now,
+        &["usage", "upload", "--account", "example.com", "--va", "Lab", file, "--ack", "x.txt"],
+    )
+}
+
+fn pi_json(lab: &Lab, now: &str) -> String {
+    auth(lab, now, &["pi", "list", "--account", "example.com", "--va", "Lab", "--json"])
+}
+
+/// The 16 hex digits after `marker` in `text`.
+fn key_after(text: &str, marker: &str) -> String {
+    let at = text.find(marker).unwrap_or_else(|| panic!("{marker:?} not in {text}"));
+    text[at + marker.len()..].chars().take(16).collect()
+}
+
+/// Defect 1 by file: a second device's usage file (same PID/SN, its own key, a trust request)
+/// is refused by `usage upload` with the UDI, both key ids and the command that allows it; the
+/// operator's `pi rebind` lets exactly that key bind once, and the log says who allowed it.
+#[test]
+fn operator_rebind_lets_exactly_the_named_key_bind_once() {
+    let lab = Lab::new();
+    authority(&lab);
+    let t = "2026-11-02T10:00:00Z";
+    let genuine = saved_usage(&lab, "D", "FOC1", t);
+    upload(&lab, t, &genuine, "ack.txt");
+    let before = (pi_json(&lab, t), auth(&lab, t, &["event", "list", "--account", "example.com"]));
+
+    let impostor = saved_usage(&lab, "E", "FOC1", t);
+    let err = upload_fails(&lab, t, &impostor);
+    let bound = key_after(&err, "is bound to device key ");
+    let offered = key_after(&err, "offers key ");
+    assert!(err.contains("PID:C9300-24UX,SN:FOC1") && bound != offered, "{err}");
+    let hint = format!(
+        "slp authority pi rebind --account example.com --va Lab --udi PID:C9300-24UX,SN:FOC1 --key {offered}"
+    );
+    assert!(err.contains(&hint), "{err}");
+    let after = (pi_json(&lab, t), auth(&lab, t, &["event", "list", "--account", "example.com"]));
+    assert_eq!(after, before, "nothing changed");
+    assert!(pi_json(&lab, t).contains(&bound));
+
+    // A malformed key id or a UDI of nowhere is refused by name.
+    let rebind = |udi: &str, key: &str| {
+        vec![
+            "pi".to_owned(),
+            "rebind".to_owned(),
+            "--account".to_owned(),
+            "example.com".to_owned(),
+            "--va".to_owned(),
+            "Lab".to_owned(),
+            "--udi".to_owned(),
+            udi.to_owned(),
+            "--key".to_owned(),
+            key.to_owned(),
+        ]
+    };
+    let args = rebind("PID:C9300-24UX,SN:FOC1", "xyz");
+    let err = auth_fails(&lab, t, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(err.contains("invalid key \"xyz\"") && err.contains("16 hex digits"), "{err}");
+
+    // The operator allows the new key once.
+    let args = rebind("PID:C9300-24UX,SN:FOC1", &offered);
+    let out = auth(&lab, t, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains(&format!("Device key {offered} may re-bind")), "{out}");
+    let out = upload(&lab, t, &impostor, "ack2.txt");
+    assert!(out.contains("1 trust code(s)"), "{out}");
+    assert!(pi_json(&lab, t).contains(&offered));
+    let events = auth(&lab, t, &["event", "list", "--account", "example.com"]);
+    assert!(
+        events.contains(&format!("re-bound from device key {bound} to {offered}"))
+            && events.contains("allowed by cli:"),
+        "{events}"
+    );
+    // Once only: the old key cannot come back with that grant.
+    let t2 = "2026-11-02T11:00:00Z";
+    lab.exec("D", t2, &["license smart save usage all file bootflash:u2.txt"]);
+    let err = upload_fails(&lab, t2, "D/bootflash/u2.txt");
+    assert!(err.contains(&format!("is bound to device key {offered}")), "{err}");
+}
+
+/// `va set --first-contact deny` by file: a never-seen UDI is refused (nothing stored), allowed
+/// after the operator's `pi rebind` for its key; `va list` shows the setting.
+#[test]
+fn first_contact_denied_by_file_until_the_operator_allows_the_key() {
+    let lab = Lab::new();
+    authority(&lab);
+    let t = "2026-11-02T10:00:00Z";
+    let list = auth(&lab, t, &["va", "list", "--account", "example.com"]);
+    assert!(list.contains("First Contact") && list.contains("allow"), "{list}");
+    let set = ["va", "set", "--account", "example.com", "--va", "Lab", "--first-contact", "deny"];
+    auth(&lab, t, &set);
+    let list = auth(&lab, t, &["va", "list", "--account", "example.com"]);
+    assert!(list.contains("deny"), "{list}");
+    let err = auth_fails(
+        &lab,
+        t,
+        &["va", "set", "--account", "example.com", "--va", "Lab", "--first-contact", "maybe"],
+    );
+    assert!(err.contains("\"maybe\" is not allow or deny"), "{err}");
+
+    let file = saved_usage(&lab, "D", "FOC1", t);
+    let err = upload_fails(&lab, t, &file);
+    assert!(
+        err.contains("denies first contact") && err.contains("PID:C9300-24UX,SN:FOC1"),
+        "{err}"
+    );
+    assert_eq!(pi_json(&lab, t).trim(), "[]", "nothing stored");
+    assert_eq!(pool_figures(&lab, t, "network-advantage"), ["10", "0", "10"]);
+    let offered = key_after(&err, "allows device key ");
+    auth(
+        &lab,
+        t,
+        &[
+            "pi",
+            "rebind",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--udi",
+            "PID:C9300-24UX,SN:FOC1",
+            "--key",
+            &offered,
+        ],
+    );
+    upload(&lab, t, &file, "ack.txt");
+    assert_eq!(pool_figures(&lab, t, "network-advantage"), ["10", "1", "9"]);
+}

@@ -518,3 +518,104 @@ fn slac_request_csv_codes_csv_and_install_through_a_disconnected_relay() {
     assert!(lab.read("slac.txt").contains("<smartLicenseAuthorization>"));
     drop(server);
 }
+
+/// The authority's device key id for `UDI` (`pi list --json`).
+fn authority_key_of(lab: &Lab) -> String {
+    let out = auth(lab, T1, &["pi", "list", "--account", "example.com", "--va", "Lab", "--json"]);
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let row = rows.as_array().unwrap().iter().find(|r| r["udi"] == UDI).unwrap();
+    row["key_id"].as_str().unwrap().to_owned()
+}
+
+/// Defect 1 through a relay: a second device with the genuine one's PID/SN pushes its own key's
+/// trust request to a connected relay (which takes any well-signed document); the authority
+/// refuses it upstream, names why, changes nothing, and the genuine device keeps reporting
+/// through the same relay.
+#[test]
+fn a_device_pushed_through_a_relay_cannot_take_over_a_bound_udi() {
+    let lab = Lab::new();
+    authority(&lab);
+    let client = reporter_client(&lab);
+    let authority_server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    connect(&lab, &authority_server.url, &client);
+    let relay_server = start_service(
+        &lab,
+        T1,
+        &["relay", "--data", "R", "serve", "--listen", "127.0.0.1:0", "--sync-interval", "86400"],
+    );
+    init_sw1(&lab, T1);
+    point_at_relay(&lab, &relay_server.url);
+    lab.exec("D", T1, &["license smart sync all"]);
+    relay(&lab, &["sync"]);
+    let out = lab.exec("D", T1, &["license smart sync all", "show license status"]);
+    assert_ne!(field(&out, "Trust Code Installed:"), "<none>", "{out}");
+    let genuine = authority_key_of(&lab);
+    let events_before = auth(&lab, T1, &["event", "list", "--account", "example.com", "--json"]);
+
+    // The impostor pushes to the same relay.
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "E",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC2233A5ZV",
+            "--hostname",
+            "impostor",
+        ],
+    );
+    // Later than the genuine device's reports, so that its report ids are its own (the relay
+    // stores a document once per UDI and content).
+    let later = "2026-11-01T10:07:00Z";
+    lab.exec(
+        "E",
+        later,
+        &[
+            "configure terminal",
+            "license boot level network-advantage",
+            "license smart transport cslu",
+            &format!("license smart url cslu {}/cslu/v1/pi", relay_server.url),
+            "end",
+            "write memory",
+            "reload",
+        ],
+    );
+    let pushed = lab.exec("E", later, &["license smart sync all", "show license status"]);
+    assert!(!pushed.contains("% Error"), "the relay takes the push: {pushed}");
+    let out = lab.run(T1, &["relay", "--data", "R", "sync"]);
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("is bound to device key") && text.contains(&genuine),
+        "the relay reports the authority's refusal: {text}"
+    );
+    assert_eq!(authority_key_of(&lab), genuine, "the binding is unchanged");
+    let events = auth(&lab, T1, &["event", "list", "--account", "example.com", "--json"]);
+    assert_eq!(events, events_before, "nothing was logged, nothing changed");
+    let out = lab.exec("E", later, &["license smart sync all", "show license status"]);
+    assert_eq!(field(&out, "Trust Code Installed:"), "<none>", "{out}");
+
+    // The genuine device still reports through the relay and gets its ACK.
+    lab.exec(
+        "D",
+        T1,
+        &["configure terminal", "license boot level network-essentials", "end", "reload"],
+    );
+    lab.exec("D", T1, &["license smart sync all"]);
+    let out = lab.run(T1, &["relay", "--data", "R", "sync"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("received 1 answer(s)") || text.contains("received 2 answer(s)"),
+        "{text}"
+    );
+    let out = lab.exec("D", T1, &["license smart sync all", "show license status"]);
+    assert_eq!(field(&out, "Last ACK received:"), "Nov 01 10:00:00 2026 UTC", "{out}");
+    assert_eq!(authority_key_of(&lab), genuine);
+    drop(relay_server);
+    drop(authority_server);
+}
