@@ -48,21 +48,16 @@ pub enum AuthorityError {
     /// A trust request from a new device key for a UDI already bound to another key, with no
     /// proof: neither an ID token of the virtual account nor an operator's grant for the key.
     #[error(
-        "{file}: product instance {udi} is bound to device key {bound}; the request offers key {offered}, which may bind it only with proof: establish trust with an ID token of virtual account {va:?} (`license smart trust idtoken TOKEN all force` on the device), or an operator allows the key once (`slp authority pi rebind --account {account} --va {va} --udi {udi} --key {offered}`)"
+        "{}: product instance {} is bound to device key {}; the request offers key {}, which may bind it only with proof: establish trust with an ID token of virtual account {:?} (`license smart trust idtoken TOKEN all force` on the device), or an operator allows the key once ({})",
+        .0.file, .0.udi, .0.bound.as_deref().unwrap_or("?"), .0.offered, .0.va, .0.rebind_command()
     )]
-    BindRefused {
-        file: String,
-        udi: String,
-        account: String,
-        va: String,
-        bound: String,
-        offered: String,
-    },
+    BindRefused(Box<BindRefusal>),
     /// A UDI never seen before, in a virtual account whose first contact is denied.
     #[error(
-        "{file}: product instance {udi} is not registered in virtual account {va:?}, which denies first contact: establish trust with an ID token of the virtual account (`license smart trust idtoken TOKEN all`), or an operator allows device key {offered} once (`slp authority pi rebind --account {account} --va {va} --udi {udi} --key {offered}`)"
+        "{}: product instance {} is not registered in virtual account {:?}, which denies first contact: establish trust with an ID token of the virtual account (`license smart trust idtoken TOKEN all`), or an operator allows device key {} once ({})",
+        .0.file, .0.udi, .0.va, .0.offered, .0.rebind_command()
     )]
-    FirstContactDenied { file: String, udi: String, account: String, va: String, offered: String },
+    FirstContactDenied(Box<BindRefusal>),
     /// The UDI cannot be registered in this smart account (it is held outside it). Says nothing
     /// of where: another smart account's data is never revealed.
     #[error(
@@ -150,3 +145,27 @@ pub enum AuthorityError {
 }
 
 pub type Result<T, E = AuthorityError> = std::result::Result<T, E>;
+
+/// A binding refused for want of proof: what it would have bound, where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindRefusal {
+    pub file: String,
+    pub udi: String,
+    /// The smart account's domain.
+    pub account: String,
+    pub va: String,
+    /// The key id the UDI is bound to (`None`: never seen).
+    pub bound: Option<String>,
+    /// The key id the request offers.
+    pub offered: String,
+}
+
+impl BindRefusal {
+    /// The operator's command that lets the offered key bind once.
+    pub fn rebind_command(&self) -> String {
+        format!(
+            "`slp authority pi rebind --account {} --va {} --udi {} --key {}`",
+            self.account, self.va, self.udi, self.offered
+        )
+    }
+}

@@ -44,7 +44,7 @@ pub use api::{Endpoint, openapi, router, serve};
 pub use binding::{BindGrantView, UdiLocation};
 pub use clients::{AccessToken, ClientCredentials, ClientView, Principal, Role};
 pub use devices::{DeviceChange, DeviceMove, DeviceRemoval};
-pub use error::{AuthorityError, Result};
+pub use error::{AuthorityError, BindRefusal, Result};
 pub use group::IngestLane;
 pub use moves::{MoveRequestView, MoveSpec};
 pub use transfer::{TransferMove, TransferSpec, TransferView};

@@ -23,6 +23,7 @@ use slp_wire::keys;
 use slp_wire::rum::{Envelope, Report, Sudi};
 use slp_wire::xml::{Document, Kind, Signed};
 
+use crate::error::BindRefusal;
 use crate::{Authority, AuthorityError, BundleOutcome, Result, UploadOutcome, policy_of, rfc3339};
 
 /// A report read and verified.
@@ -1186,26 +1187,27 @@ impl Job<'_> {
                     }
                     // A new key for a bound UDI: a device takeover unless proven.
                     let Some(proof) = self.proof_for(tx, udi, &key).await? else {
-                        return Err(AuthorityError::BindRefused {
+                        return Err(AuthorityError::BindRefused(Box::new(BindRefusal {
                             file: self.file.clone(),
                             udi: udi.clone(),
                             account: self.account.domain.clone(),
                             va: self.va.name.clone(),
-                            bound: key_id(&pi.public_key),
+                            bound: Some(key_id(&pi.public_key)),
                             offered: key_id(&key),
-                        });
+                        })));
                     };
                     Binding { key, existing: Some(pi), rebind: true, proof: Some(proof) }
                 }
                 (Some(key), None) if self.va.first_contact == FirstContact::Deny => {
                     let Some(proof) = self.proof_for(tx, udi, &key).await? else {
-                        return Err(AuthorityError::FirstContactDenied {
+                        return Err(AuthorityError::FirstContactDenied(Box::new(BindRefusal {
                             file: self.file.clone(),
                             udi: udi.clone(),
                             account: self.account.domain.clone(),
                             va: self.va.name.clone(),
+                            bound: None,
                             offered: key_id(&key),
-                        });
+                        })));
                     };
                     Binding { key, existing: None, rebind: false, proof: Some(proof) }
                 }

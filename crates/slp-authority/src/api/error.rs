@@ -112,8 +112,8 @@ impl From<AuthorityError> for ApiError {
             | AuthorityError::Report { .. }
             | AuthorityError::UdiElsewhere { .. }
             | AuthorityError::KeyMismatch { .. }
-            | AuthorityError::BindRefused { .. }
-            | AuthorityError::FirstContactDenied { .. }
+            | AuthorityError::BindRefused(_)
+            | AuthorityError::FirstContactDenied(_)
             | AuthorityError::UdiUnavailable { .. }
             | AuthorityError::UnknownEntitlement { .. }
             | AuthorityError::Insufficient { .. }
