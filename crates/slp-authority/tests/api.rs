@@ -2279,3 +2279,87 @@ async fn openapi_document_matches_its_snapshot_and_every_path_is_routed() {
         f.call(Method::GET, &path("/v1/accounts/example.com/nothing"), None, None, None).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
+
+/// Defect 1 over the CSSM API (what a connected relay sends): a `reportusage` entry from a
+/// second device with the genuine one's UDI and a trust request of its own key is refused (422
+/// naming the UDI and both keys), nothing changes; the operator's grant lets that key through
+/// once. The VA listing shows the first-contact rule. On SQLite and PostgreSQL.
+async fn takeover_over_reportusage(f: &Fixture) {
+    let token = f.token(SA, "relay", Role::Reporter).await;
+    let usage = path("/v2/devices/reportusage");
+    let genuine = Device::new("FOC1");
+    let body = report_usage(
+        vec![genuine.usage_entry(&[genuine.report(1, "network-advantage", 1, T)])],
+        "g1",
+    );
+    let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let before = (
+        format!("{:?}", f.authority.product_instances(SA, VA).await.unwrap()),
+        f.authority.events(SA, Some(VA), None).await.unwrap().len(),
+        f.in_use("network-advantage").await,
+    );
+
+    let impostor = Device::new("FOC1");
+    let attack = report_usage(
+        vec![impostor.usage_entry(&[impostor.report(2, "network-advantage", 5, T + 60)])],
+        "i1",
+    );
+    let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&attack)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    let message = reply.message();
+    assert!(
+        message.contains("PID:C9300-24UX,SN:FOC1 is bound to device key")
+            && message.contains(&genuine.key.key_id())
+            && message.contains(&impostor.key.key_id()),
+        "{message}"
+    );
+    let after = (
+        format!("{:?}", f.authority.product_instances(SA, VA).await.unwrap()),
+        f.authority.events(SA, Some(VA), None).await.unwrap().len(),
+        f.in_use("network-advantage").await,
+    );
+    assert_eq!(after, before, "nothing changed");
+
+    // The genuine device goes on reporting.
+    let body = report_usage(
+        vec![genuine.usage_entry(&[genuine.report(3, "network-advantage", 2, T + 120)])],
+        "g2",
+    );
+    let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    assert_eq!(f.in_use("network-advantage").await, (2, 0));
+
+    // The operator allows the new key: it binds once, through the same group commit.
+    f.authority.grant_bind(SA, VA, &genuine.udi.to_string(), &impostor.key.key_id()).await.unwrap();
+    let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&attack)).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let pis = f.authority.product_instances(SA, VA).await.unwrap();
+    assert_eq!(pis[0].key_id, impostor.key.key_id());
+    let body = report_usage(
+        vec![genuine.usage_entry(&[genuine.report(4, "network-advantage", 1, T + 180)])],
+        "g3",
+    );
+    let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "the grant was used once");
+
+    // The VA listing shows the rule.
+    f.authority.set_first_contact(SA, VA, slp_store::FirstContact::Deny).await.unwrap();
+    let list = path(&format!("/v1/accounts/{SA}/customer/virtual-accounts"));
+    let viewer = f.token(SA, "viewer", Role::Viewer).await;
+    let reply = f.call(Method::GET, &list, Some(&viewer), None, None).await;
+    assert_eq!(reply.body["virtualAccounts"][0]["firstContact"], "deny", "{}", reply.body);
+}
+
+#[tokio::test]
+async fn a_takeover_over_reportusage_is_refused_on_sqlite() {
+    takeover_over_reportusage(&fixture().await).await;
+}
+
+#[tokio::test]
+async fn a_takeover_over_reportusage_is_refused_on_postgres() {
+    let Some((a, _b, drop_schema)) = postgres_replicas("takeover").await else { return };
+    takeover_over_reportusage(&a).await;
+    a.authority.store().close().await;
+    drop_schema.run().await;
+}
