@@ -31,7 +31,9 @@ fn management_api_serves_reports_takes_the_ack_and_shares_state_with_exec() {
         ],
     );
     let running = lab.exec("D", T1, &["show running-config"]);
-    assert!(running.contains("username admin privilege 15 password 0 s3cret"), "{running}");
+    // Kept and shown as IOS keeps a `secret`: its type 9 (scrypt) hash, never the password.
+    assert!(running.contains("username admin privilege 15 secret 9 $9$"), "{running}");
+    assert!(!running.contains("s3cret"), "{running}");
 
     let url = |path: &str| format!("{}/smartlic-service/{path}", device.url);
     let response = client().get(url("all-reports")).send().unwrap();
