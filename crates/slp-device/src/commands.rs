@@ -850,7 +850,7 @@ impl Session {
                 String::new()
             }
             Action::UsernameSecret9 => {
-                let secret = arg(2);
+                let secret = args.last().cloned().unwrap_or_default();
                 if !crate::secret::is_type9(&secret) {
                     return Err(DeviceError::Refused(
                         "% Invalid encrypted secret: a type 9 secret is $9$, 14 salt characters, $ and 43 characters of ./0-9A-Za-z".to_owned(),

@@ -507,7 +507,7 @@ async fn set_clock(
 ) -> Result<Json<Value>, ApiError> {
     bearer(&shared, &headers)?;
     if let Some(step) = body.get("advance_secs") {
-        let secs = step.as_i64().filter(|secs| secs.abs() <= MAX_CLOCK_STEP_SECS).ok_or_else(|| {
+        let secs = step.as_i64().filter(|secs| secs.unsigned_abs() <= MAX_CLOCK_STEP_SECS.unsigned_abs()).ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "advance_secs: {step} is not a whole number of seconds from -{MAX_CLOCK_STEP_SECS} to {MAX_CLOCK_STEP_SECS} (ten years)"
             ))
