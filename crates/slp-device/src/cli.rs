@@ -54,16 +54,19 @@ pub enum DeviceCommand {
         #[arg(long)]
         factory_trust: bool,
     },
-    /// Run IOS commands in privileged EXEC mode, one argument per command line.
+    /// Run IOS commands in privileged EXEC mode, one argument per command line: on the running
+    /// device service if there is one, else here, holding the state directory's lock.
     Exec {
         /// Command lines, e.g. "show license summary" "configure terminal" "license smart transport off" "end".
         #[arg(required = true)]
         commands: Vec<String>,
     },
-    /// An interactive IOS-style shell (prompts sw1>, sw1#, sw1(config)#; `?` for help).
+    /// An interactive IOS-style shell (prompts sw1>, sw1#, sw1(config)#; `?` for help). Each
+    /// line goes to the running device service if there is one, else runs under the state's lock.
     Shell,
     /// Run the device as a service: the management REST API (/smartlic-service/*, HTTP basic auth
-    /// with a `username … privilege 15 password …` user) and the target of `exec` while it runs.
+    /// with a `username … privilege 15 password …` user) and the target of `exec` and `shell`
+    /// while it runs. Holds the state directory's lock: a second `run` on it is refused.
     Run {
         /// Address of the management API; port 0 lets the system choose. The bound address is
         /// printed as `listening on http://…` and written to <state>/run.json.
