@@ -112,7 +112,13 @@ struct Shared {
     /// Logins already checked against a user's type 9 secret: the secret and a SHA-256 of the
     /// password, so a relay's repeated requests do not each pay for scrypt.
     logins: Mutex<HashMap<String, (String, [u8; 32])>>,
+    /// scrypt takes 16 MiB and tens of milliseconds: a flood of logins waits here rather than
+    /// filling the blocking pool (and memory).
+    scrypt_slots: tokio::sync::Semaphore,
 }
+
+/// How many logins are checked against a secret at once.
+const SCRYPT_SLOTS: usize = 2;
 
 impl Shared {
     /// The session with the device clock set to now.
@@ -239,6 +245,7 @@ async fn basic_auth(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<(), Api
         })
     });
     let good = remembered || {
+        let _slot = shared.scrypt_slots.acquire().await.map_err(|_| ApiError::Unauthorized)?;
         let secret = secret.clone();
         // An unknown user costs the same scrypt as a known one: the answer's time does not
         // tell which users exist.
@@ -594,6 +601,7 @@ pub async fn serve(
         token,
         uplink: Mutex::new(()),
         logins: Mutex::new(HashMap::new()),
+        scrypt_slots: tokio::sync::Semaphore::new(SCRYPT_SLOTS),
     });
     ready(&info.url);
     // The scheduler: once a (real) second, contact the peer if a push, poll or retry is due.

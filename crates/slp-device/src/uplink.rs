@@ -230,13 +230,15 @@ impl Device {
 
     /// Runs a conversation to its end, holding the device throughout (one process, no one else
     /// to serve). `slp device run` drives the same steps itself, releasing the device while a
-    /// message is on the wire.
+    /// message is on the wire. Unlike other operations this one saves the device: before each
+    /// message, so reports it carries are on disk, closed, before the peer can hold them.
     pub fn converse(
         &mut self,
         mut conversation: Conversation,
         uplink: &dyn Uplink,
     ) -> Result<Vec<String>, DeviceError> {
         while let Some(exchange) = self.next_exchange(&mut conversation)? {
+            self.save()?;
             let reply = uplink.send(&exchange.url, &exchange.request);
             self.apply_exchange(&mut conversation, exchange, reply)?;
         }
@@ -662,6 +664,48 @@ mod tests {
         );
         let err = dev.trust_idtoken(&uplink, "tok", false, false).unwrap_err().to_string();
         assert!(err.contains("already installed") && err.contains("force"), "{err}");
+    }
+
+    #[test]
+    fn an_answer_applies_to_the_device_as_it_is_when_it_arrives() {
+        use slp_core::ledger::ReportState;
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        dev.now = at("2026-01-01T00:02:00Z");
+        let mut talk = dev.begin_sync(Vec::new()).unwrap();
+        let exchange = dev.next_exchange(&mut talk).unwrap().unwrap();
+        assert_eq!(exchange.request.header.kind, MessageType::Usage);
+        // The reports it carries are closed (and signed) in the device itself, before sending.
+        let sent: Vec<u64> = dev
+            .state
+            .ledger
+            .reports
+            .values()
+            .filter(|r| r.state == ReportState::Closed)
+            .map(|r| r.id)
+            .collect();
+        assert!(!sent.is_empty());
+        // While the message is on the wire, others change the device.
+        dev.state.running.hostname = "changed".to_owned();
+        let request = crate::state::PendingAuthRequest {
+            feature: "hseck9".to_owned(),
+            all: false,
+            replace: false,
+            requested_at: dev.now,
+        };
+        dev.state.pending_auth_request = Some(request.clone());
+        dev.apply_exchange(&mut talk, exchange, Ok(Response::poll("7".to_owned(), 300))).unwrap();
+        assert_eq!(dev.state.running.hostname, "changed", "nothing of theirs is lost");
+        assert_eq!(
+            dev.state.pending_auth_request,
+            Some(request),
+            "a request entered meanwhile stays"
+        );
+        for id in &sent {
+            assert_eq!(dev.state.ledger.reports[id].state, ReportState::Pending, "{id}");
+        }
+        assert_eq!(dev.state.pending_poll.as_ref().map(|p| p.poll_id.as_str()), Some("7"));
+        assert!(dev.next_exchange(&mut talk).unwrap().is_none(), "the sync is over");
     }
 
     #[test]
