@@ -116,6 +116,9 @@ fn writer(dir: &StateDir) -> anyhow::Result<Writer> {
     if let Some(lock) = dir.try_lock()? {
         return Ok(local(lock));
     }
+    if let Some(info) = read_run_info(dir)? {
+        return Ok(Writer::Service(info));
+    }
     // Wait for the lock on a thread of its own, looking for a service in between: a service
     // that is starting holds the lock before its run.json names it.
     let (tx, rx) = std::sync::mpsc::channel();
