@@ -47,6 +47,35 @@ pub struct InitOptions {
     pub factory_trust: bool,
 }
 
+/// The largest file `license smart import` reads. An ACK for thousands of reports is a few MiB.
+pub const MAX_IMPORT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a file to import: a regular file (not a device, pipe or folder) of at most
+/// [`MAX_IMPORT_BYTES`], as UTF-8 text. `device_path` is the name the user gave, for errors.
+fn read_import_file(path: &Path, device_path: &str) -> Result<String, DeviceError> {
+    use std::io::Read;
+    let refuse = |why: String| DeviceError::Refused(format!("% Error: {device_path}: {why}"));
+    let io = |source| DeviceError::Io { path: path.to_owned(), source };
+    // Look before opening: opening a named pipe would wait for a writer.
+    let meta = fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file; import reads files only".to_owned()));
+    }
+    let file = fs::File::open(path).map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(refuse("not a regular file; import reads files only".to_owned()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_IMPORT_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > MAX_IMPORT_BYTES {
+        return Err(refuse(format!(
+            "larger than {} MiB, the most an import reads",
+            MAX_IMPORT_BYTES / 1024 / 1024
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| refuse("not UTF-8 text".to_owned()))
+}
+
 /// An open device: its state directory, its state and the time of the operation.
 pub struct Device {
     pub dir: StateDir,
@@ -210,8 +239,7 @@ impl Device {
             pending_poll: None,
             comm: Default::default(),
         };
-        fs::create_dir_all(dir.root().join(crate::state::BOOTFLASH))
-            .map_err(|source| DeviceError::Io { path: dir.root().to_owned(), source })?;
+        crate::state::create_private_dir(&dir.root().join(crate::state::BOOTFLASH))?;
         let mut device = Device { dir, state, now, key };
         device.refresh_usage();
         device.save()?;
@@ -619,8 +647,7 @@ impl Device {
     /// must be the one pinned by the first import.
     pub fn import(&mut self, device_path: &str) -> Result<Vec<String>, DeviceError> {
         let path = self.dir.resolve(device_path)?;
-        let text = fs::read_to_string(&path)
-            .map_err(|source| DeviceError::Io { path: path.clone(), source })?;
+        let text = read_import_file(&path, device_path)?;
         self.import_text(&text, device_path)
     }
 
@@ -1000,6 +1027,16 @@ impl Device {
         uplink: &dyn crate::uplink::Uplink,
         all: bool,
     ) -> Result<Vec<String>, DeviceError> {
+        let conversation = self.begin_authorization_return_online(all)?;
+        self.converse(conversation, uplink)
+    }
+
+    /// What [`Device::authorization_return_online`] does on the device; the conversation (a
+    /// sync) sends the return.
+    pub fn begin_authorization_return_online(
+        &mut self,
+        all: bool,
+    ) -> Result<crate::uplink::Conversation, DeviceError> {
         if self.push_url().is_none() {
             return Err(DeviceError::Refused(
                 "% Error: transport type is off: return the code offline (license smart authorization return {all|local} offline <path>)".to_owned(),
@@ -1007,9 +1044,8 @@ impl Device {
         }
         let (doc, codes) = self.authorization_return_document(all)?;
         self.state.pending_auth_return = Some(doc.to_xml());
-        let mut lines = self.authorizations_returned(codes, false);
-        lines.extend(self.sync(uplink)?);
-        Ok(lines)
+        let lines = self.authorizations_returned(codes, false);
+        self.begin_sync(lines)
     }
 
     /// `license smart factory reset`: forgets policy, trust, ACK history, codes and reports.

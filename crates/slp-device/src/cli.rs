@@ -4,6 +4,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -12,7 +13,8 @@ use slp_core::udi::Udi;
 
 use crate::agent::{Device, InitOptions};
 use crate::commands::{Mode, Session};
-use crate::state::StateDir;
+use crate::service::{ExecOutput, ExecRequest, ExecResponse, RUN_FILE, RunInfo, Terminal};
+use crate::state::{StateDir, StateLock};
 
 /// Arguments of `slp device`.
 #[derive(Debug, Args)]
@@ -52,16 +54,19 @@ pub enum DeviceCommand {
         #[arg(long)]
         factory_trust: bool,
     },
-    /// Run IOS commands in privileged EXEC mode, one argument per command line.
+    /// Run IOS commands in privileged EXEC mode, one argument per command line: on the running
+    /// device service if there is one, else here, holding the state directory's lock.
     Exec {
         /// Command lines, e.g. "show license summary" "configure terminal" "license smart transport off" "end".
         #[arg(required = true)]
         commands: Vec<String>,
     },
-    /// An interactive IOS-style shell (prompts sw1>, sw1#, sw1(config)#; `?` for help).
+    /// An interactive IOS-style shell (prompts sw1>, sw1#, sw1(config)#; `?` for help). Each
+    /// line goes to the running device service if there is one, else runs under the state's lock.
     Shell,
     /// Run the device as a service: the management REST API (/smartlic-service/*, HTTP basic auth
-    /// with a `username … privilege 15 password …` user) and the target of `exec` while it runs.
+    /// with a `username … privilege 15 password …` user) and the target of `exec` and `shell`
+    /// while it runs. Holds the state directory's lock: a second `run` on it is refused.
     Run {
         /// Address of the management API; port 0 lets the system choose. The bound address is
         /// printed as `listening on http://…` and written to <state>/run.json.
@@ -76,28 +81,88 @@ pub enum DeviceCommand {
     },
 }
 
-/// Sends `exec` commands to a running device service, if there is one. A `run.json` left behind
-/// by a killed service is removed and the commands run locally.
-fn exec_on_service(dir: &StateDir, commands: &[String]) -> anyhow::Result<Option<ExitCode>> {
-    use crate::service::{ExecRequest, ExecResponse, RUN_FILE, RunInfo};
+/// How long `exec` and `shell` wait for another slp process to release the state directory.
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How often, while waiting, they look for a service that started meanwhile.
+const LOCK_LOOK: Duration = Duration::from_millis(100);
+
+/// Who writes the device's state for this command: a running service (its `run.json`), or this
+/// process, holding the state directory's lock.
+enum Writer {
+    Service(RunInfo),
+    Local(StateLock),
+}
+
+fn read_run_info(dir: &StateDir) -> anyhow::Result<Option<RunInfo>> {
     let run_file = dir.root().join(RUN_FILE);
     let Ok(text) = std::fs::read_to_string(&run_file) else { return Ok(None) };
-    let info: RunInfo =
+    let info =
         serde_json::from_str(&text).with_context(|| format!("reading {}", run_file.display()))?;
-    let client =
-        reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+    Ok(Some(info))
+}
+
+/// Finds the writer. The lock is free: this process writes, and a `run.json` is a leftover of a
+/// killed service. The lock is held: by a service (its `run.json` says where) or by another
+/// command (wait for it, up to [`LOCK_WAIT`]).
+fn writer(dir: &StateDir) -> anyhow::Result<Writer> {
+    let run_file = dir.root().join(RUN_FILE);
+    let local = |lock: StateLock| {
+        if run_file.exists() {
+            tracing::warn!(run.file = %run_file.display(), "the device service that wrote it is gone; running locally");
+            let _ = std::fs::remove_file(&run_file);
+        }
+        Writer::Local(lock)
+    };
+    if let Some(lock) = dir.try_lock()? {
+        return Ok(local(lock));
+    }
+    if let Some(info) = read_run_info(dir)? {
+        return Ok(Writer::Service(info));
+    }
+    // Wait for the lock on a thread of its own, looking for a service in between: a service
+    // that is starting holds the lock before its run.json names it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiting = dir.clone();
+    std::thread::spawn(move || {
+        // Nobody listening any more (the command went to a service): the lock is dropped.
+        let _ = tx.send(waiting.lock());
+    });
+    for _ in 0..(LOCK_WAIT.as_millis() / LOCK_LOOK.as_millis()) {
+        if let Some(info) = read_run_info(dir)? {
+            return Ok(Writer::Service(info));
+        }
+        match rx.recv_timeout(LOCK_LOOK) {
+            Ok(lock) => return Ok(local(lock?)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    anyhow::bail!(
+        "device state {} is locked by another slp process for more than {} s",
+        dir.root().display(),
+        LOCK_WAIT.as_secs()
+    )
+}
+
+/// Sends command lines to a running device service. `None` when it is not there any more.
+fn send_to_service(
+    info: &RunInfo,
+    commands: &[String],
+    terminal: Option<Terminal>,
+) -> anyhow::Result<Option<ExecResponse>> {
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        // A sync may wait for a peer (30 s per message) and for another sync before it.
+        .timeout(Duration::from_secs(300))
+        .build()?;
     let response = client
         .post(format!("{}/slp/v1/exec", info.url))
         .bearer_auth(&info.token)
-        .json(&ExecRequest { commands: commands.to_vec() })
+        .json(&ExecRequest { commands: commands.to_vec(), terminal })
         .send();
     let response = match response {
         Ok(response) => response,
-        Err(err) if err.is_connect() => {
-            tracing::warn!(run.file = %run_file.display(), "device service at {} is gone; running locally", info.url);
-            let _ = std::fs::remove_file(&run_file);
-            return Ok(None);
-        }
+        Err(err) if err.is_connect() => return Ok(None),
         Err(err) => {
             return Err(err).with_context(|| {
                 format!("sending commands to the device service at {}", info.url)
@@ -111,18 +176,54 @@ fn exec_on_service(dir: &StateDir, commands: &[String]) -> anyhow::Result<Option
             response.status()
         );
     }
-    let reply: ExecResponse = response.json().context("reading the device service's reply")?;
-    let echo = commands.len() > 1;
-    let mut stdout = std::io::stdout().lock();
-    let mut failed = false;
-    for output in reply.outputs {
-        if echo || output.text.contains("% Invalid input") {
-            writeln!(stdout, "{}{}", output.prompt, output.command)?;
+    Ok(Some(response.json().context("reading the device service's reply")?))
+}
+
+/// Runs command lines where the device's writer is, with its terminal; returns the outputs,
+/// the terminal after them and its prompt.
+fn run_commands(
+    dir: &StateDir,
+    clock: &dyn Clock,
+    commands: &[String],
+    terminal: Terminal,
+) -> anyhow::Result<ExecResponse> {
+    // A service that stops between finding it and reaching it: look again.
+    for _ in 0..3 {
+        match writer(dir)? {
+            Writer::Service(info) => {
+                if let Some(reply) = send_to_service(&info, commands, Some(terminal.clone()))? {
+                    return Ok(reply);
+                }
+                tracing::warn!("device service at {} did not answer; looking again", info.url);
+            }
+            Writer::Local(lock) => {
+                let device = Device::open(dir.clone(), clock.now())?;
+                let mut session =
+                    Session::new(device, Mode::parse(&terminal.mode).unwrap_or(Mode::Exec));
+                session.interface = terminal.interface.clone();
+                let outputs = commands
+                    .iter()
+                    .map(|command| {
+                        let prompt = session.prompt();
+                        let output = session.execute(command);
+                        ExecOutput {
+                            prompt,
+                            command: command.clone(),
+                            text: output.text,
+                            ok: output.ok,
+                        }
+                    })
+                    .collect();
+                drop(lock);
+                return Ok(ExecResponse {
+                    outputs,
+                    terminal: Some(Terminal::of(session.mode, session.interface.clone())),
+                    prompt: Some(session.prompt()),
+                });
+            }
         }
-        write!(stdout, "{}", output.text)?;
-        failed |= !output.ok;
     }
-    Ok(Some(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }))
+    anyhow::bail!("the device service of {} does not answer", dir.root().display())
 }
 
 fn parse_udis(list: &[String]) -> anyhow::Result<Vec<Udi>> {
@@ -168,23 +269,15 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         DeviceCommand::Exec { commands } => {
-            if let Some(code) = exec_on_service(&dir, &commands)? {
-                return Ok(code);
-            }
-            let device = Device::open(dir, clock.now())?;
-            let mut session = Session::new(device, Mode::Exec);
+            let reply =
+                run_commands(&dir, clock.as_ref(), &commands, Terminal::of(Mode::Exec, None))?;
             let echo = commands.len() > 1;
-            let mut failed = false;
             let mut stdout = std::io::stdout().lock();
-            for line in &commands {
-                if echo {
-                    writeln!(stdout, "{}{}", session.prompt(), line)?;
-                }
-                let prompt = session.prompt();
-                let output = session.execute(line);
-                if !echo && output.text.contains("% Invalid input") {
+            let mut failed = false;
+            for output in reply.outputs {
+                if echo || output.text.contains("% Invalid input") {
                     // The caret points into the command line, so show the line it points into.
-                    writeln!(stdout, "{prompt}{line}")?;
+                    writeln!(stdout, "{}{}", output.prompt, output.command)?;
                 }
                 write!(stdout, "{}", output.text)?;
                 failed |= !output.ok;
@@ -215,26 +308,34 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         DeviceCommand::Shell => {
-            let device = Device::open(dir.clone(), clock.now())?;
-            let mut session = Session::new(device, Mode::User);
+            // Each line goes to the device's writer of the moment (a running service, or this
+            // process under the state directory's lock, reading the state afresh): the shell
+            // keeps only its terminal, never a copy of the device.
+            let hostname = dir.load()?.running.hostname;
+            let mut terminal = Terminal::of(Mode::User, None);
+            let mut prompt = format!("{hostname}>");
             let stdin = std::io::stdin();
             let mut stdout = std::io::stdout().lock();
-            write!(stdout, "{}", session.prompt())?;
+            write!(stdout, "{prompt}")?;
             stdout.flush()?;
             for line in stdin.lock().lines() {
                 let line = line?;
-                // Each line runs at the current time: the device lives as long as the shell.
-                session.device.now = clock.now();
                 let trimmed = line.trim();
-                if session.mode == Mode::User && matches!(trimmed, "exit" | "logout" | "quit") {
+                let top = matches!(Mode::parse(&terminal.mode), Some(Mode::User | Mode::Exec));
+                if top && matches!(trimmed, "exit" | "logout" | "quit") {
                     break;
                 }
-                if session.mode == Mode::Exec && matches!(trimmed, "exit" | "logout" | "quit") {
-                    break;
+                let reply = run_commands(&dir, clock.as_ref(), &[line], terminal.clone())?;
+                for output in &reply.outputs {
+                    write!(stdout, "{}", output.text)?;
                 }
-                let output = session.execute(&line);
-                write!(stdout, "{}", output.text)?;
-                write!(stdout, "{}", session.prompt())?;
+                if let Some(next) = reply.terminal {
+                    terminal = next;
+                }
+                if let Some(next) = reply.prompt {
+                    prompt = next;
+                }
+                write!(stdout, "{prompt}")?;
                 stdout.flush()?;
             }
             writeln!(stdout)?;

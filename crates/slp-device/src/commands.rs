@@ -88,6 +88,7 @@ enum Action {
     NoPrivacy,
     Hostname,
     Username,
+    UsernameSecret9,
     NoUsername,
     Interface,
     NoInterface,
@@ -181,6 +182,10 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (CONF, "no license smart privacy {all|hostname|version}", Action::NoPrivacy),
     (CONF, "hostname WORD", Action::Hostname),
     (CONF, "username WORD privilege <15-15> password WORD", Action::Username),
+    (CONF, "username WORD privilege <15-15> password <0-0> WORD", Action::Username),
+    (CONF, "username WORD privilege <15-15> secret WORD", Action::Username),
+    (CONF, "username WORD privilege <15-15> secret <0-0> WORD", Action::Username),
+    (CONF, "username WORD privilege <15-15> secret <9-9> WORD", Action::UsernameSecret9),
     (CONF, "no username WORD", Action::NoUsername),
     (ANY_CONF, "interface WORD", Action::Interface),
     (CONF, "no interface WORD", Action::NoInterface),
@@ -266,6 +271,7 @@ fn help(word: &str) -> &'static str {
         "username" => "Establish a user name for the management API (privilege 15)",
         "privilege" => "Set user privilege level",
         "password" => "Specify the password for the user",
+        "secret" => "Specify the secret for the user",
         "interface" => "Select an interface to configure",
         "tunnel" => "Tunnel interface commands",
         "mode" => "Tunnel encapsulation method",
@@ -358,11 +364,38 @@ fn attempt(toks: &[Tok], words: &[&str]) -> Attempt {
     Attempt { depth: toks.len().min(words.len()), complete, exact_keywords: exact, args }
 }
 
+impl Mode {
+    /// The mode's name on the wire (`slp device run`'s exec endpoint).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::User => "user",
+            Mode::Exec => "exec",
+            Mode::Config => "config",
+            Mode::ConfigIf => "config-if",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Mode> {
+        [Mode::User, Mode::Exec, Mode::Config, Mode::ConfigIf]
+            .into_iter()
+            .find(|mode| mode.as_str() == text)
+    }
+}
+
 /// An interactive or scripted CLI session on one device.
 pub struct Session {
     pub device: Device,
     pub mode: Mode,
-    interface: Option<String>,
+    /// The interface being configured in `(config-if)` mode.
+    pub interface: Option<String>,
+}
+
+/// What a command line needs: it ran, or it talks to the peer, which the caller drives
+/// ([`Device::converse`], or step by step) and hands to [`Session::finish`].
+#[derive(Debug)]
+pub enum Step {
+    Done(Output),
+    Converse(crate::uplink::Conversation),
 }
 
 /// What one command line produced.
@@ -466,13 +499,71 @@ impl Session {
 
     /// Runs one command line; state is saved after every command that succeeds.
     pub fn execute(&mut self, line: &str) -> Output {
+        match self.begin(line) {
+            Step::Done(output) => output,
+            Step::Converse(conversation) => {
+                let uplink = self.device.http_uplink();
+                let result = self.device.converse(conversation, &uplink);
+                self.finish(result)
+            }
+        }
+    }
+
+    /// The end of a command that talked to the peer: its output, and the state saved.
+    pub fn finish(&mut self, result: Result<Vec<String>, DeviceError>) -> Output {
+        let output = output_of(result.map(lines));
+        self.saved(output)
+    }
+
+    fn saved(&mut self, output: Output) -> Output {
+        if output.ok
+            && let Err(err) = self.device.save()
+        {
+            return Output::err(format!("% Error saving device state: {err}\n"));
+        }
+        output
+    }
+
+    /// Runs one command line up to the point where it would talk to the peer.
+    pub fn begin(&mut self, line: &str) -> Step {
         let line = line.trim_end();
         if line.trim().is_empty() || line.trim_start().starts_with('!') {
-            return Output::ok("");
+            return Step::Done(Output::ok(""));
         }
         if line.ends_with('?') {
-            return Output::ok(self.help(line));
+            return Step::Done(Output::ok(self.help(line)));
         }
+        Step::Done(match self.parse(line) {
+            Ok((action, args)) => {
+                let conversation = match action {
+                    Action::Sync => Some(self.device.begin_sync(Vec::new())),
+                    Action::TrustIdToken | Action::TrustIdTokenForce => {
+                        let arg = |idx: usize| args.get(idx).cloned().unwrap_or_default();
+                        let force = action == Action::TrustIdTokenForce;
+                        Some(self.device.begin_trust_idtoken(&arg(0), arg(1) == "all", force))
+                    }
+                    Action::AuthReturnOnline => {
+                        Some(self.device.begin_authorization_return_online(
+                            args.first().is_some_and(|a| a == "all"),
+                        ))
+                    }
+                    _ => None,
+                };
+                match conversation {
+                    Some(Ok(conversation)) => return Step::Converse(conversation),
+                    Some(Err(err)) => output_of(Err(err)),
+                    None => {
+                        let output = self.run(action, &args);
+                        self.saved(output)
+                    }
+                }
+            }
+            Err(output) => output,
+        })
+    }
+
+    /// The command a line names and its arguments, or the output that says what is wrong.
+    fn parse(&self, line: &str) -> Result<(Action, Vec<String>), Output> {
         let words: Vec<&str> = line.split_whitespace().collect();
         let mut best_depth = 0;
         let mut matches: Vec<(Attempt, Action)> = Vec::new();
@@ -485,25 +576,19 @@ impl Session {
         }
         if matches.is_empty() {
             if best_depth >= words.len() {
-                return Output::err("% Incomplete command.\n");
+                return Err(Output::err("% Incomplete command.\n"));
             }
-            return Output::err(self.caret(line, best_depth));
+            return Err(Output::err(self.caret(line, best_depth)));
         }
         matches.sort_by_key(|(tried, _)| std::cmp::Reverse(tried.exact_keywords));
         if matches.len() > 1
             && matches[0].0.exact_keywords == matches[1].0.exact_keywords
             && matches[0].1 != matches[1].1
         {
-            return Output::err(format!("% Ambiguous command:  \"{line}\"\n"));
+            return Err(Output::err(format!("% Ambiguous command:  \"{line}\"\n")));
         }
         let (tried, action) = matches.swap_remove(0);
-        let output = self.run(action, &tried.args);
-        if output.ok
-            && let Err(err) = self.device.save()
-        {
-            return Output::err(format!("% Error saving device state: {err}\n"));
-        }
-        output
+        Ok((action, tried.args))
     }
 
     /// The caret line under the first word no command accepts (the typed line is already on screen).
@@ -528,11 +613,7 @@ impl Session {
     }
 
     fn run(&mut self, action: Action, args: &[String]) -> Output {
-        match self.dispatch(action, args) {
-            Ok(text) => Output::ok(text),
-            Err(DeviceError::Refused(text)) => Output::err(format!("{text}\n")),
-            Err(err) => Output::err(format!("% Error: {err}\n")),
-        }
+        output_of(self.dispatch(action, args))
     }
 
     fn dispatch(&mut self, action: Action, args: &[String]) -> Result<String, DeviceError> {
@@ -620,18 +701,15 @@ impl Session {
             Action::AuthReturnOffline2 => {
                 lines(device.authorization_return_offline(arg(0) == "all", &arg(1))?)
             }
-            Action::Sync => {
-                let uplink = device.http_uplink();
-                lines(device.sync(&uplink)?)
-            }
-            Action::TrustIdToken | Action::TrustIdTokenForce => {
-                let uplink = device.http_uplink();
-                let force = action == Action::TrustIdTokenForce;
-                lines(device.trust_idtoken(&uplink, &arg(0), arg(1) == "all", force)?)
-            }
-            Action::AuthReturnOnline => {
-                let uplink = device.http_uplink();
-                lines(device.authorization_return_online(&uplink, arg(0) == "all")?)
+            // `begin` hands these to the caller, which talks to the peer.
+            Action::Sync
+            | Action::TrustIdToken
+            | Action::TrustIdTokenForce
+            | Action::AuthReturnOnline => {
+                return Err(DeviceError::Refused(
+                    "% Error: this command talks to the peer; run it through Session::begin"
+                        .to_owned(),
+                ));
             }
             Action::Switchover => format!("{}\n", device.switchover()?),
             Action::StackAdd => {
@@ -765,8 +843,20 @@ impl Session {
                 device.state.running.hostname = name;
                 String::new()
             }
+            // The password is kept only as its type 9 secret, whichever way it was given.
             Action::Username => {
-                device.state.running.users.insert(arg(0), arg(2));
+                let password = args.last().cloned().unwrap_or_default();
+                device.state.running.users.insert(arg(0), crate::secret::type9(&password));
+                String::new()
+            }
+            Action::UsernameSecret9 => {
+                let secret = args.last().cloned().unwrap_or_default();
+                if !crate::secret::is_type9(&secret) {
+                    return Err(DeviceError::Refused(
+                        "% Invalid encrypted secret: a type 9 secret is $9$, 14 salt characters, $ and 43 characters of ./0-9A-Za-z".to_owned(),
+                    ));
+                }
+                device.state.running.users.insert(arg(0), secret);
                 String::new()
             }
             Action::NoUsername => {
@@ -798,6 +888,14 @@ impl Session {
             }
         };
         Ok(text)
+    }
+}
+
+fn output_of(result: Result<String, DeviceError>) -> Output {
+    match result {
+        Ok(text) => Output::ok(text),
+        Err(DeviceError::Refused(text)) => Output::err(format!("{text}\n")),
+        Err(err) => Output::err(format!("% Error: {err}\n")),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod agent;
 pub mod cli;
 pub mod commands;
 pub mod messages;
+pub mod secret;
 pub mod service;
 pub mod show;
 pub mod state;
@@ -36,6 +37,9 @@ pub enum DeviceError {
     Udi(#[from] slp_core::udi::UdiError),
     #[error("{file}: {error}")]
     Wire { file: String, error: slp_wire::WireError },
+    /// Another process holds the state directory's writer lock.
+    #[error("device state {dir} is in use by {holder}: stop it first, or send commands to it with `slp device --state {dir} exec …`", dir = .dir.display())]
+    Locked { dir: PathBuf, holder: String },
     /// A command was refused; the text is what the device prints.
     #[error("{0}")]
     Refused(String),

@@ -4,10 +4,18 @@
 //! relays and controllers pull from (Cisco's `/smartlic-service/*` paths, HTTP basic auth with a
 //! `username … privilege 15 password …` from the configuration), and it takes `exec` commands
 //! from the command line over a local endpoint guarded by a token in `run.json`, so there is
-//! never a second writer of `state.json`.
+//! never a second writer of `state.json` (the state directory's lock, [`StateLock`], is held
+//! for the service's lifetime).
+//!
+//! The device is behind one mutex, held only while a request reads or changes it, never while a
+//! message is on the wire: a command that talks to the peer (`license smart sync`, the
+//! scheduler's contacts) prepares each message under the lock, releases it, sends, and locks
+//! again to apply the answer to the device as it is then ([`Device::next_exchange`],
+//! [`Device::apply_exchange`]). One conversation with the peer runs at a time.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -23,8 +31,9 @@ use slp_core::ledger::Selection;
 
 use crate::DeviceError;
 use crate::agent::Device;
-use crate::commands::{Mode, Session};
-use crate::state::{StateDir, write_atomic};
+use crate::commands::{Mode, Session, Step};
+use crate::state::{StateDir, StateLock, write_atomic};
+use crate::uplink::{Conversation, HttpUplink, Uplink};
 
 /// The file that tells `exec` a device service is running, and how to reach it.
 pub const RUN_FILE: &str = "run.json";
@@ -43,12 +52,45 @@ pub struct RunInfo {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExecRequest {
     pub commands: Vec<String>,
+    /// The terminal the commands run in (a `shell` keeps its own); privileged EXEC without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal: Option<Terminal>,
 }
 
 /// Response of `POST /slp/v1/exec`: one entry per command.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExecResponse {
     pub outputs: Vec<ExecOutput>,
+    /// The terminal after the last command, and its prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal: Option<Terminal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+}
+
+/// A CLI terminal's own state: its mode (`user`, `exec`, `config`, `config-if`) and the
+/// interface under configuration. Every exec request (and every `shell`) has its own, so
+/// terminals that share the device never share a mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Terminal {
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+}
+
+impl Terminal {
+    pub fn of(mode: Mode, interface: Option<String>) -> Terminal {
+        Terminal { mode: mode.as_str().to_owned(), interface }
+    }
+
+    fn enter(&self, session: &mut Session) {
+        session.mode = Mode::parse(&self.mode).unwrap_or(Mode::Exec);
+        session.interface = self.interface.clone();
+    }
+
+    fn leave(&mut self, session: &Session) {
+        *self = Terminal::of(session.mode, session.interface.clone());
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,14 +105,74 @@ struct Shared {
     session: Mutex<Session>,
     clock: Arc<VirtualClock>,
     token: String,
+    /// Held for a whole conversation with the peer (never with `session`'s lock across I/O):
+    /// one at a time, so a scheduled contact and a `license smart sync` never send the same
+    /// reports twice.
+    uplink: Mutex<()>,
+    /// Logins already checked against a user's type 9 secret: the secret and a SHA-256 of the
+    /// password, so a relay's repeated requests do not each pay for scrypt.
+    logins: Mutex<HashMap<String, (String, [u8; 32])>>,
+    /// scrypt takes 16 MiB and tens of milliseconds: a flood of logins waits here rather than
+    /// filling the blocking pool (and memory).
+    scrypt_slots: tokio::sync::Semaphore,
 }
+
+/// How many logins are checked against a secret at once.
+const SCRYPT_SLOTS: usize = 2;
 
 impl Shared {
     /// The session with the device clock set to now.
     fn lock(&self) -> MutexGuard<'_, Session> {
-        let mut session = self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         session.device.now = self.clock.now();
         session
+    }
+
+    /// Runs one command line in `terminal`. The device is locked to plan and to apply, never
+    /// while a message is on the wire.
+    fn run_line(&self, terminal: &mut Terminal, line: &str) -> ExecOutput {
+        let (prompt, step) = {
+            let mut session = self.lock();
+            terminal.enter(&mut session);
+            let prompt = session.prompt();
+            let step = session.begin(line);
+            terminal.leave(&session);
+            (prompt, step)
+        };
+        let output = match step {
+            Step::Done(output) => output,
+            Step::Converse(conversation) => {
+                let result = {
+                    let _one = self.uplink.lock().unwrap_or_else(PoisonError::into_inner);
+                    self.converse(conversation)
+                };
+                let mut session = self.lock();
+                terminal.enter(&mut session);
+                let output = session.finish(result);
+                terminal.leave(&session);
+                output
+            }
+        };
+        ExecOutput { prompt, command: line.to_owned(), text: output.text, ok: output.ok }
+    }
+
+    /// Drives a conversation with the peer; the caller holds `uplink`.
+    fn converse(&self, mut conversation: Conversation) -> Result<Vec<String>, DeviceError> {
+        loop {
+            let exchange = {
+                let mut session = self.lock();
+                let exchange = session.device.next_exchange(&mut conversation)?;
+                // Reports the message carries were closed and signed for it: on disk before
+                // the peer can see them.
+                session.device.save()?;
+                exchange
+            };
+            let Some(exchange) = exchange else { return Ok(conversation.into_lines()) };
+            let reply =
+                HttpUplink::new(exchange.proxy.clone()).send(&exchange.url, &exchange.request);
+            let mut session = self.lock();
+            session.device.apply_exchange(&mut conversation, exchange, reply)?;
+        }
     }
 }
 
@@ -120,7 +222,11 @@ impl From<DeviceError> for ApiError {
     }
 }
 
-fn basic_auth(headers: &HeaderMap, session: &Session) -> Result<(), ApiError> {
+/// HTTP basic auth against the `username … privilege 15` users of the running configuration.
+/// The device is locked only to read the user's secret; scrypt runs off the async workers.
+async fn basic_auth(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<(), ApiError> {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -129,14 +235,43 @@ fn basic_auth(headers: &HeaderMap, session: &Session) -> Result<(), ApiError> {
     let decoded = B64.decode(encoded.trim()).map_err(|_| ApiError::Unauthorized)?;
     let decoded = String::from_utf8(decoded).map_err(|_| ApiError::Unauthorized)?;
     let (user, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
-    match session.device.state.running.users.get(user) {
-        Some(expected) if expected == password => Ok(()),
-        _ => {
-            tracing::warn!(api.user = %user, "management API login refused");
-            Err(ApiError::Unauthorized)
+    let (user, password) = (user.to_owned(), password.to_owned());
+    let secret = shared.lock().device.state.running.users.get(&user).cloned();
+    let digest: [u8; 32] = Sha256::digest(password.as_bytes()).into();
+    let remembered = secret.as_ref().is_some_and(|secret| {
+        let logins = shared.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        logins.get(&user).is_some_and(|(known, known_digest)| {
+            known == secret && bool::from(known_digest.ct_eq(&digest))
+        })
+    });
+    let good = remembered || {
+        let _slot = shared.scrypt_slots.acquire().await.map_err(|_| ApiError::Unauthorized)?;
+        let secret = secret.clone();
+        // An unknown user costs the same scrypt as a known one: the answer's time does not
+        // tell which users exist.
+        blocking(move || match secret {
+            Some(secret) => crate::secret::verify(&secret, &password),
+            None => {
+                let _ = crate::secret::verify(UNKNOWN_USER_SECRET, &password);
+                false
+            }
+        })
+        .await?
+    };
+    if good {
+        if let Some(secret) = secret {
+            let mut logins = shared.logins.lock().unwrap_or_else(PoisonError::into_inner);
+            logins.insert(user, (secret, digest));
         }
+        Ok(())
+    } else {
+        tracing::warn!(api.user = %user, "management API login refused");
+        Err(ApiError::Unauthorized)
     }
 }
+
+/// A type 9 secret no password is known for, checked when the user does not exist.
+const UNKNOWN_USER_SECRET: &str = "$9$LS4cPJLtveZQ5w$gtFWeGby0KBywL2DX0OChWNAcJpT6riRWe9ILhD6xTY";
 
 fn save(session: &Session) -> Result<(), ApiError> {
     session.device.save().map_err(ApiError::Device)
@@ -162,8 +297,8 @@ async fn close_reports(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    basic_auth(&shared, &headers).await?;
     let mut session = shared.lock();
-    basic_auth(&headers, &session)?;
     let closed = session.device.close_reports();
     save(&session)?;
     Ok(Json(json!({"status": "OK", "closed": closed})))
@@ -173,8 +308,8 @@ async fn list(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    basic_auth(&shared, &headers).await?;
     let session = shared.lock();
-    basic_auth(&headers, &session)?;
     let usage_list: Vec<Value> = session
         .device
         .state
@@ -196,13 +331,13 @@ async fn list(
 
 /// The Cisco `usage` array plus `smart_license`: the whole document (system information and
 /// trust requests included) as a saved usage file would hold it.
-fn collect(
-    shared: &Shared,
+async fn collect(
+    shared: &Arc<Shared>,
     headers: &HeaderMap,
     selection: Selection,
 ) -> Result<Json<Value>, ApiError> {
+    basic_auth(shared, headers).await?;
     let mut session = shared.lock();
-    basic_auth(headers, &session)?;
     let doc = session.device.collect_usage(selection)?;
     save(&session)?;
     let usage: Vec<Value> =
@@ -214,14 +349,14 @@ async fn all_reports(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    collect(&shared, &headers, Selection::All)
+    collect(&shared, &headers, Selection::All).await
 }
 
 async fn days_default(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    collect(&shared, &headers, Selection::Days(90))
+    collect(&shared, &headers, Selection::Days(90)).await
 }
 
 async fn days(
@@ -232,7 +367,7 @@ async fn days(
     let days: u32 = days.parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| {
         ApiError::BadRequest(format!("days must be a number from 1 to 3650, not {days:?}"))
     })?;
-    collect(&shared, &headers, Selection::Days(days))
+    collect(&shared, &headers, Selection::Days(days)).await
 }
 
 async fn report_by_id(
@@ -243,14 +378,14 @@ async fn report_by_id(
     let id: u64 = id
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("report id must be a number, not {id:?}")))?;
+    basic_auth(&shared, &headers).await?;
     {
         let session = shared.lock();
-        basic_auth(&headers, &session)?;
         if !session.device.state.ledger.reports.contains_key(&id) {
             return Err(ApiError::NotFound(format!("RUM report {id} not found")));
         }
     }
-    collect(&shared, &headers, Selection::ReportId(id))
+    collect(&shared, &headers, Selection::ReportId(id)).await
 }
 
 /// `POST /smartlic-service/import`: an ACK, policy, trust or authorization code document, as
@@ -260,8 +395,7 @@ async fn import(
     headers: HeaderMap,
     body: String,
 ) -> Result<Json<Value>, ApiError> {
-    let mut session = shared.lock();
-    basic_auth(&headers, &session)?;
+    basic_auth(&shared, &headers).await?;
     let trimmed = body.trim();
     let text = if trimmed.starts_with('<') {
         trimmed.to_owned()
@@ -272,6 +406,7 @@ async fn import(
         String::from_utf8(bytes)
             .map_err(|_| ApiError::BadRequest("the decoded body is not UTF-8 text".to_owned()))?
     };
+    let mut session = shared.lock();
     let result = session.device.import_text(&text, "management API import");
     // A refused import still logged its failure message; keep the event log.
     save(&session)?;
@@ -285,7 +420,11 @@ fn bearer(shared: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized)?;
-    if token == shared.token { Ok(()) } else { Err(ApiError::Unauthorized) }
+    if crate::secret::same_token(token, &shared.token) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
 }
 
 /// Runs blocking device work (commands may talk HTTP to the peer) off the async workers.
@@ -303,34 +442,47 @@ async fn exec(
     Json(request): Json<ExecRequest>,
 ) -> Result<Json<ExecResponse>, ApiError> {
     bearer(&shared, &headers)?;
-    let outputs = blocking(move || {
+    let mut terminal = request.terminal.unwrap_or_else(|| Terminal::of(Mode::Exec, None));
+    if Mode::parse(&terminal.mode).is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "terminal mode {:?} is not one of user, exec, config, config-if",
+            terminal.mode
+        )));
+    }
+    let commands = request.commands;
+    let (outputs, terminal, prompt) = blocking(move || {
+        let outputs: Vec<ExecOutput> =
+            commands.iter().map(|command| shared.run_line(&mut terminal, command)).collect();
         let mut session = shared.lock();
-        session.mode = Mode::Exec;
-        let mut outputs = Vec::new();
-        for command in request.commands {
-            let prompt = session.prompt();
-            let output = session.execute(&command);
-            outputs.push(ExecOutput { prompt, command, text: output.text, ok: output.ok });
-        }
-        outputs
+        terminal.enter(&mut session);
+        let prompt = session.prompt();
+        (outputs, terminal, prompt)
     })
     .await?;
-    Ok(Json(ExecResponse { outputs }))
+    Ok(Json(ExecResponse { outputs, terminal: Some(terminal), prompt: Some(prompt) }))
 }
 
 /// One scheduler step: talk to the peer if contact is due. Returns the messages it logged.
 fn scheduler_step(shared: &Shared) -> Vec<String> {
-    let mut session = shared.lock();
-    let due = session.device.next_contact();
-    if due.is_none_or(|due| due > session.device.now) {
-        return Vec::new();
-    }
-    let uplink = session.device.http_uplink();
-    let lines = match session.device.sync(&uplink) {
+    // A conversation in flight (a sync, or the last tick's contact) is the contact: skip.
+    let _one = match shared.uplink.try_lock() {
+        Ok(guard) => guard,
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return Vec::new(),
+    };
+    let conversation = {
+        let session = shared.lock();
+        let due = session.device.next_contact();
+        if due.is_none_or(|due| due > session.device.now) {
+            return Vec::new();
+        }
+        session.device.begin_sync(Vec::new())
+    };
+    let lines = match conversation.and_then(|conversation| shared.converse(conversation)) {
         Ok(lines) => lines,
         Err(err) => vec![err.to_string()],
     };
-    if let Err(err) = session.device.save() {
+    if let Err(err) = shared.lock().device.save() {
         tracing::error!(error = %err, "saving the device state after a scheduled contact failed");
     }
     lines
@@ -346,6 +498,14 @@ async fn tick(
     Ok(Json(json!({"status": "OK", "messages": lines})))
 }
 
+/// The largest step of `POST /slp/v1/clock`'s `advance_secs`, either way: ten years.
+pub const MAX_CLOCK_STEP_SECS: i64 = 10 * 366 * 24 * 3600;
+
+fn clock_range_holds(at: chrono::DateTime<chrono::Utc>) -> bool {
+    use chrono::Datelike;
+    (1970..=9999).contains(&at.year())
+}
+
 /// `POST /slp/v1/clock {"advance_secs": N}` or `{"set": "<RFC 3339>"}`: move the device's virtual clock.
 async fn set_clock(
     State(shared): State<Arc<Shared>>,
@@ -353,12 +513,33 @@ async fn set_clock(
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, ApiError> {
     bearer(&shared, &headers)?;
-    if let Some(secs) = body.get("advance_secs").and_then(Value::as_i64) {
-        shared.clock.advance(chrono::Duration::seconds(secs));
+    if let Some(step) = body.get("advance_secs") {
+        let secs = step.as_i64().filter(|secs| secs.unsigned_abs() <= MAX_CLOCK_STEP_SECS.unsigned_abs()).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "advance_secs: {step} is not a whole number of seconds from -{MAX_CLOCK_STEP_SECS} to {MAX_CLOCK_STEP_SECS} (ten years)"
+            ))
+        })?;
+        let at = shared
+            .clock
+            .now()
+            .checked_add_signed(chrono::Duration::seconds(secs))
+            .filter(|at| clock_range_holds(*at))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "advance_secs: {secs} takes the clock outside 1970-01-01..9999-12-31"
+                ))
+            })?;
+        shared.clock.set(at);
     } else if let Some(text) = body.get("set").and_then(Value::as_str) {
         let at = chrono::DateTime::parse_from_rfc3339(text)
-            .map_err(|_| ApiError::BadRequest(format!("set: {text:?} is not an RFC 3339 time")))?;
-        shared.clock.set(at.to_utc());
+            .map_err(|_| ApiError::BadRequest(format!("set: {text:?} is not an RFC 3339 time")))?
+            .to_utc();
+        if !clock_range_holds(at) {
+            return Err(ApiError::BadRequest(format!(
+                "set: {text:?} is outside 1970-01-01..9999-12-31"
+            )));
+        }
+        shared.clock.set(at);
     } else {
         return Err(ApiError::BadRequest(
             "give advance_secs (a number) or set (RFC 3339)".to_owned(),
@@ -384,7 +565,22 @@ pub async fn serve(
     options: ServeOptions,
     ready: impl FnOnce(&str),
 ) -> Result<(), DeviceError> {
+    // The one writer: refused while another process (or service) holds the state directory.
+    let lock: StateLock = match dir.try_lock()? {
+        Some(lock) => lock,
+        None => {
+            let run_file = dir.root().join(RUN_FILE);
+            let holder = std::fs::read_to_string(&run_file)
+                .ok()
+                .and_then(|text| serde_json::from_str::<RunInfo>(&text).ok())
+                .map(|info| format!("`slp device run` (pid {}, {})", info.pid, info.url))
+                .unwrap_or_else(|| "another slp process".to_owned());
+            return Err(DeviceError::Locked { dir: dir.root().to_owned(), holder });
+        }
+    };
     let device = Device::open(dir.clone(), clock.now())?;
+    // Rewrites a state file of an earlier version: passwords hashed, owner-only mode.
+    device.save()?;
     let addr = listener
         .local_addr()
         .map_err(|source| DeviceError::Io { path: dir.root().to_owned(), source })?;
@@ -399,8 +595,14 @@ pub async fn serve(
     let text = serde_json::to_string_pretty(&info).unwrap_or_default();
     write_atomic(&run_file, text.as_bytes())?;
     tracing::info!(device.udi = %device.state.active().udi, mgmt.url = %info.url, "device service started");
-    let shared =
-        Arc::new(Shared { session: Mutex::new(Session::new(device, Mode::Exec)), clock, token });
+    let shared = Arc::new(Shared {
+        session: Mutex::new(Session::new(device, Mode::Exec)),
+        clock,
+        token,
+        uplink: Mutex::new(()),
+        logins: Mutex::new(HashMap::new()),
+        scrypt_slots: tokio::sync::Semaphore::new(SCRYPT_SLOTS),
+    });
     ready(&info.url);
     // The scheduler: once a (real) second, contact the peer if a push, poll or retry is due.
     let scheduler = {
@@ -426,5 +628,6 @@ pub async fn serve(
     let result = axum::serve(listener, router(shared)).with_graceful_shutdown(shutdown).await;
     scheduler.abort();
     let _ = std::fs::remove_file(&run_file);
+    drop(lock);
     result.map_err(|source| DeviceError::Io { path: run_file, source })
 }

@@ -607,8 +607,8 @@ pub fn running_config(device: &Device) -> String {
     if r.privacy_version {
         out.push_str("license smart privacy version\n");
     }
-    for (user, password) in &r.users {
-        let _ = writeln!(out, "username {user} privilege 15 password 0 {password}");
+    for (user, secret) in &r.users {
+        let _ = writeln!(out, "username {user} privilege 15 secret 9 {secret}");
     }
     for tunnel in &r.tunnels {
         let _ = writeln!(out, "!\ninterface {tunnel}");

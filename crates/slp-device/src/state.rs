@@ -80,7 +80,8 @@ pub struct Config {
     pub ipsec_tunnels: BTreeSet<String>,
     /// Tunnel interfaces that exist.
     pub tunnels: BTreeSet<String>,
-    /// `username <name> privilege 15 password <password>`: who may use the management API.
+    /// `username <name> privilege 15 {password|secret} …`: who may use the management API, with
+    /// the type 9 secret (`$9$…`, [`crate::secret`]) of each password; never the password itself.
     #[serde(default)]
     pub users: BTreeMap<String, String>,
 }
@@ -256,6 +257,8 @@ impl StateDir {
                 ),
             });
         }
+        let mut state = state;
+        migrate_passwords(&mut state);
         Ok(state)
     }
 
@@ -264,6 +267,54 @@ impl StateDir {
             DeviceError::CorruptState { path: self.state_file(), reason: err.to_string() }
         })?;
         write_atomic(&self.state_file(), text.as_bytes())
+    }
+
+    /// Takes the state directory's writer lock (an advisory `flock` on `DIR/.lock`), waiting while
+    /// another process holds it. See [`StateLock`].
+    pub fn lock(&self) -> Result<StateLock, DeviceError> {
+        let file = self.lock_file()?;
+        fs4::FileExt::lock(&file)
+            .map_err(|source| DeviceError::Io { path: self.root.join(LOCK_FILE), source })?;
+        Ok(self.locked(file))
+    }
+
+    /// Takes the writer lock if no other process holds it; `None` when one does.
+    pub fn try_lock(&self) -> Result<Option<StateLock>, DeviceError> {
+        let file = self.lock_file()?;
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => Ok(Some(self.locked(file))),
+            Err(fs4::TryLockError::WouldBlock) => Ok(None),
+            Err(fs4::TryLockError::Error(source)) => {
+                Err(DeviceError::Io { path: self.root.join(LOCK_FILE), source })
+            }
+        }
+    }
+
+    fn lock_file(&self) -> Result<fs::File, DeviceError> {
+        if !self.exists() {
+            return Err(DeviceError::NotInitialized { dir: self.root.clone() });
+        }
+        let path = self.root.join(LOCK_FILE);
+        let mut options = fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(&path).map_err(|source| DeviceError::Io { path, source })
+    }
+
+    /// With the lock held, no other process is writing: temporary files are leftovers of a
+    /// writer that died before its rename, and may hold secrets.
+    fn locked(&self, file: fs::File) -> StateLock {
+        if let Ok(entries) = fs::read_dir(&self.root) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.') && name.contains(".tmp-") {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        StateLock { _file: file }
     }
 
     /// Resolves a device path (`bootflash:name`, `flash:name`, or a host path) to a host path.
@@ -296,19 +347,88 @@ impl StateDir {
             return Err(bad("the path leaves the device file system"));
         }
         let folder = if fs_name == "flash" { BOOTFLASH } else { fs_name };
-        Ok(self.root.join(folder).join(relative))
+        let path = self.root.join(folder).join(relative);
+        self.check_contained(&path).map_err(|reason| bad(&reason))?;
+        Ok(path)
+    }
+
+    /// Refuses a path whose canonical form (symbolic links followed, in any folder or as the
+    /// file itself) leaves the state directory. The part of the path that does not exist yet
+    /// cannot hold a link, so its deepest existing ancestor is what is resolved.
+    fn check_contained(&self, path: &Path) -> Result<(), String> {
+        let Ok(root) = fs::canonicalize(&self.root) else {
+            // No state directory: nothing inside it can lead out.
+            return Ok(());
+        };
+        let mut existing = path.to_path_buf();
+        while fs::symlink_metadata(&existing).is_err() {
+            if !existing.pop() {
+                return Ok(());
+            }
+        }
+        let canonical = fs::canonicalize(&existing)
+            .map_err(|_| format!("{} is a symbolic link that leads nowhere", existing.display()))?;
+        if canonical.starts_with(&root) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the path leaves the state directory {} through a symbolic link (to {})",
+                self.root.display(),
+                canonical.display()
+            ))
+        }
     }
 }
 
-/// Writes a file so that readers see the old or the new content, never a mix.
+/// The file whose `flock` is the state directory's writer lock.
+pub const LOCK_FILE: &str = ".lock";
+
+/// The state directory's writer lock: held by `slp device run` for its lifetime and by each
+/// local `exec`/`shell` command, so there is never a second writer of `state.json`. The kernel
+/// releases it when its holder exits, even by a kill. Advisory: it binds slp processes only.
+#[derive(Debug)]
+pub struct StateLock {
+    _file: fs::File,
+}
+
+/// Replaces plain passwords of an earlier state version by their type 9 secrets.
+fn migrate_passwords(state: &mut DeviceState) {
+    for config in [&mut state.running, &mut state.startup] {
+        for secret in config.users.values_mut() {
+            if !crate::secret::is_type9(secret) {
+                *secret = crate::secret::type9(secret);
+            }
+        }
+    }
+}
+
+/// Creates a directory (and its missing parents) that only its owner may enter (0700).
+pub fn create_private_dir(path: &Path) -> Result<(), DeviceError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path).map_err(|source| DeviceError::Io { path: path.to_owned(), source })
+}
+
+/// Writes a file so that readers see the old or the new content, never a mix. The file is
+/// readable by its owner only (0600) and a folder it needs is created 0700: device files hold
+/// the device key, secrets and tokens.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DeviceError> {
     let io = |source| DeviceError::Io { path: path.to_owned(), source };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io)?;
+    create_private_dir(dir)?;
     let file_name =
         path.file_name().map(|it| it.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let mut file = fs::File::create(&tmp).map_err(io)?;
+    // A leftover of an earlier writer keeps its own mode if opened: start from a new file, and
+    // give it its owner-only mode when it is created, so no one else can ever open it.
+    let _ = fs::remove_file(&tmp);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(io)?;
     file.write_all(bytes).map_err(io)?;
     file.sync_all().map_err(io)?;
     drop(file);

@@ -32,6 +32,11 @@ pub trait Uplink: Send + Sync {
     fn send(&self, url: &str, request: &Request) -> Result<Response, CommError>;
 }
 
+/// How long the device waits for a peer to accept a connection.
+pub const CONNECT_TIMEOUT: StdDuration = StdDuration::from_secs(10);
+/// How long one message may take, connection to the last byte of the answer.
+pub const EXCHANGE_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+
 /// The real uplink: HTTP(S) with reqwest, through the configured proxy if any.
 pub struct HttpUplink {
     proxy: Option<String>,
@@ -46,7 +51,9 @@ impl HttpUplink {
 impl Uplink for HttpUplink {
     fn send(&self, url: &str, request: &Request) -> Result<Response, CommError> {
         let comm = |reason: String| CommError { reason };
-        let mut builder = reqwest::blocking::Client::builder().timeout(StdDuration::from_secs(30));
+        let mut builder = reqwest::blocking::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(EXCHANGE_TIMEOUT);
         if let Some(proxy) = &self.proxy {
             builder = builder.proxy(
                 reqwest::Proxy::all(proxy).map_err(|err| comm(format!("proxy {proxy}: {err}")))?,
@@ -73,6 +80,58 @@ fn describe(err: &reqwest::Error) -> String {
         "Timeout waiting for the server".to_owned()
     } else {
         err.to_string()
+    }
+}
+
+/// A conversation with the peer: the messages of one `license smart sync`, `trust idtoken` or
+/// scheduled contact, sent one after the other ([`Device::next_exchange`],
+/// [`Device::apply_exchange`]), and the lines the command prints.
+#[derive(Debug)]
+pub struct Conversation {
+    kind: Talk,
+    stage: Stage,
+    /// When the exchange was scheduled (for the retry schedule).
+    scheduled: Timestamp,
+    lines: Vec<String>,
+}
+
+#[derive(Debug)]
+enum Talk {
+    Sync,
+    Trust { token: String, units: Vec<slp_core::udi::Udi>, force: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Start,
+    AuthRequest,
+    AuthReturn,
+    Usage,
+    Done,
+}
+
+/// One message to send: where, through which proxy, and what it carried.
+#[derive(Debug)]
+pub struct Exchange {
+    pub url: String,
+    pub request: Request,
+    pub proxy: Option<String>,
+    sent: Sent,
+}
+
+#[derive(Debug)]
+enum Sent {
+    Poll,
+    AuthRequest(Option<crate::state::PendingAuthRequest>),
+    AuthReturn(String),
+    Usage(Vec<u64>),
+    Trust,
+}
+
+impl Conversation {
+    /// What the command prints.
+    pub fn into_lines(self) -> Vec<String> {
+        self.lines
     }
 }
 
@@ -165,82 +224,35 @@ impl Device {
     /// along), and installs whatever answer comes back. Communication failures are logged and
     /// scheduled for retry; they are not errors of the command.
     pub fn sync(&mut self, uplink: &dyn Uplink) -> Result<Vec<String>, DeviceError> {
-        let url = self.push_url().ok_or_else(|| {
+        let conversation = self.begin_sync(Vec::new())?;
+        self.converse(conversation, uplink)
+    }
+
+    /// Runs a conversation to its end, holding the device throughout (one process, no one else
+    /// to serve). `slp device run` drives the same steps itself, releasing the device while a
+    /// message is on the wire. Unlike other operations this one saves the device: before each
+    /// message, so reports it carries are on disk, closed, before the peer can hold them.
+    pub fn converse(
+        &mut self,
+        mut conversation: Conversation,
+        uplink: &dyn Uplink,
+    ) -> Result<Vec<String>, DeviceError> {
+        while let Some(exchange) = self.next_exchange(&mut conversation)? {
+            self.save()?;
+            let reply = uplink.send(&exchange.url, &exchange.request);
+            self.apply_exchange(&mut conversation, exchange, reply)?;
+        }
+        Ok(conversation.lines)
+    }
+
+    /// A sync (see [`Device::sync`]); `lines` are what the command printed before it.
+    pub fn begin_sync(&self, lines: Vec<String>) -> Result<Conversation, DeviceError> {
+        self.push_url().ok_or_else(|| {
             DeviceError::Refused("% Error: transport type is off: use license smart save usage and license smart import".to_owned())
         })?;
         let scheduled =
             self.state.comm.scheduled.or(self.next_report_push()).unwrap_or(self.now).min(self.now);
-        if let Some(poll) = self.state.pending_poll.clone() {
-            let request = self.request(
-                MessageType::Poll,
-                Data { poll_id: Some(poll.poll_id.clone()), ..Data::default() },
-            );
-            return Ok(match uplink.send(&poll.url, &request) {
-                Err(err) => self.comm_failed(scheduled, &err),
-                Ok(reply) => {
-                    let mut lines = self.comm_ok();
-                    lines.extend(self.answer(reply, &poll.url, &[])?);
-                    lines
-                }
-            });
-        }
-        // A pending SLAC request goes first; its answer installs the authorization codes. A
-        // refusal (say, no license left in the pool) is shown and the request dropped, so that it
-        // cannot hold up usage reporting.
-        let mut lines = Vec::new();
-        if let Some(doc) = self.authorization_request_document()? {
-            let request = self.request(
-                MessageType::AuthRequest,
-                Data { smart_license: Some(doc.to_xml()), ..Data::default() },
-            );
-            match uplink.send(&url, &request) {
-                Err(err) => return Ok(self.comm_failed(scheduled, &err)),
-                Ok(reply) => {
-                    lines.extend(self.comm_ok());
-                    self.state.pending_auth_request = None;
-                    lines.extend(self.answer(reply, &url, &[])?);
-                }
-            }
-        }
-        // A queued SLAC return goes next; the answer confirms it.
-        if let Some(doc) = self.state.pending_auth_return.clone() {
-            let request = self.request(
-                MessageType::AuthReturn,
-                Data { smart_license: Some(doc), ..Data::default() },
-            );
-            match uplink.send(&url, &request) {
-                Err(err) => {
-                    lines.extend(self.comm_failed(scheduled, &err));
-                    return Ok(lines);
-                }
-                Ok(reply) => {
-                    lines.extend(self.comm_ok());
-                    if reply.status != Status::Error {
-                        self.state.pending_auth_return = None;
-                    }
-                    lines.extend(self.answer(reply, &url, &[])?);
-                }
-            }
-        }
-        let (next, doc, ids) = self.usage_document_for_push()?;
-        let request =
-            self.request(MessageType::Usage, Data { smart_license: Some(doc), ..Data::default() });
-        Ok(match uplink.send(&url, &request) {
-            Err(err) => {
-                lines.extend(self.comm_failed(scheduled, &err));
-                lines
-            }
-            Ok(reply) => {
-                lines.extend(self.comm_ok());
-                if reply.status != Status::Error {
-                    self.state.ledger = next;
-                    self.state.ledger.mark_pending(&ids);
-                    self.state.last_push = Some(self.now);
-                }
-                lines.extend(self.answer(reply, &url, &ids)?);
-                lines
-            }
-        })
+        Ok(Conversation { kind: Talk::Sync, stage: Stage::Start, scheduled, lines })
     }
 
     /// `license smart trust idtoken <token> {local|all} [force]`: asks the authority (smart
@@ -254,6 +266,17 @@ impl Device {
         all: bool,
         force: bool,
     ) -> Result<Vec<String>, DeviceError> {
+        let conversation = self.begin_trust_idtoken(token, all, force)?;
+        self.converse(conversation, uplink)
+    }
+
+    /// The checks of [`Device::trust_idtoken`]; the conversation sends the request.
+    pub fn begin_trust_idtoken(
+        &self,
+        token: &str,
+        all: bool,
+        force: bool,
+    ) -> Result<Conversation, DeviceError> {
         if !matches!(
             self.state.running.transport,
             Transport::Smart | Transport::Callhome | Transport::Automatic
@@ -280,32 +303,157 @@ impl Device {
                 "% Error: a trust code is already installed on {udi}; add `force` to overwrite it"
             )));
         }
-        let url = self.push_url().unwrap_or_default();
-        let doc = self.trust_document(&units);
-        let request = self.request(
-            MessageType::TrustRequest,
-            Data {
-                smart_license: Some(doc.to_xml()),
-                id_token: Some(token.to_owned()),
-                force,
-                ..Data::default()
-            },
-        );
-        let scheduled = self.now;
-        match uplink.send(&url, &request) {
-            Err(err) => Ok(self.comm_failed(scheduled, &err)),
-            Ok(reply) if reply.status == Status::Error => {
-                let reason = reply.message.unwrap_or_else(|| "refused".to_owned());
-                let udi = self.state.active().udi.to_string();
-                let line = self.log(Message::TrustCodeInstallFailed { udi: &udi, reason: &reason });
-                Err(DeviceError::Refused(line))
+        Ok(Conversation {
+            kind: Talk::Trust { token: token.to_owned(), units, force },
+            stage: Stage::Start,
+            scheduled: self.now,
+            lines: Vec::new(),
+        })
+    }
+
+    /// The next message of `conversation`, prepared from the device as it is now (the device
+    /// may have changed since the last step), or `None` when the conversation is over. Reports
+    /// a usage message carries are closed here, in the device, before they are sent: save the
+    /// device before sending, so what the peer receives is never lost or signed twice.
+    pub fn next_exchange(
+        &mut self,
+        conversation: &mut Conversation,
+    ) -> Result<Option<Exchange>, DeviceError> {
+        loop {
+            let stage = conversation.stage;
+            if stage == Stage::Done {
+                return Ok(None);
             }
-            Ok(reply) => {
-                let mut lines = self.comm_ok();
-                lines.extend(self.answer(reply, &url, &[])?);
-                Ok(lines)
+            let proxy = self.proxy();
+            let exchange = |url: String, request: Request, sent: Sent| {
+                Some(Exchange { url, request, proxy: proxy.clone(), sent })
+            };
+            if let Talk::Trust { token, units, force } = &conversation.kind {
+                conversation.stage = Stage::Done;
+                let url = self.push_url().unwrap_or_default();
+                let doc = self.trust_document(units);
+                let request = self.request(
+                    MessageType::TrustRequest,
+                    Data {
+                        smart_license: Some(doc.to_xml()),
+                        id_token: Some(token.clone()),
+                        force: *force,
+                        ..Data::default()
+                    },
+                );
+                return Ok(exchange(url, request, Sent::Trust));
+            }
+            // The configuration may have changed since the conversation began.
+            let Some(url) = self.push_url() else {
+                conversation.stage = Stage::Done;
+                return Ok(None);
+            };
+            match stage {
+                Stage::Start => {
+                    conversation.stage = Stage::AuthRequest;
+                    if let Some(poll) = self.state.pending_poll.clone() {
+                        conversation.stage = Stage::Done;
+                        let request = self.request(
+                            MessageType::Poll,
+                            Data { poll_id: Some(poll.poll_id.clone()), ..Data::default() },
+                        );
+                        return Ok(exchange(poll.url.clone(), request, Sent::Poll));
+                    }
+                }
+                // A pending SLAC request goes first; its answer installs the authorization codes.
+                // A refusal (say, no license left in the pool) is shown and the request dropped, so
+                // that it cannot hold up usage reporting.
+                Stage::AuthRequest => {
+                    conversation.stage = Stage::AuthReturn;
+                    if let Some(doc) = self.authorization_request_document()? {
+                        let request = self.request(
+                            MessageType::AuthRequest,
+                            Data { smart_license: Some(doc.to_xml()), ..Data::default() },
+                        );
+                        let pending = self.state.pending_auth_request.clone();
+                        return Ok(exchange(url, request, Sent::AuthRequest(pending)));
+                    }
+                }
+                // A queued SLAC return goes next; the answer confirms it.
+                Stage::AuthReturn => {
+                    conversation.stage = Stage::Usage;
+                    if let Some(doc) = self.state.pending_auth_return.clone() {
+                        let request = self.request(
+                            MessageType::AuthReturn,
+                            Data { smart_license: Some(doc.clone()), ..Data::default() },
+                        );
+                        return Ok(exchange(url, request, Sent::AuthReturn(doc)));
+                    }
+                }
+                Stage::Usage => {
+                    conversation.stage = Stage::Done;
+                    let (next, doc, ids) = self.usage_document_for_push()?;
+                    self.state.ledger = next;
+                    let request = self.request(
+                        MessageType::Usage,
+                        Data { smart_license: Some(doc), ..Data::default() },
+                    );
+                    return Ok(exchange(url, request, Sent::Usage(ids)));
+                }
+                Stage::Done => return Ok(None),
             }
         }
+    }
+
+    /// Applies the peer's answer (or the failure to get one) to the device as it is now.
+    pub fn apply_exchange(
+        &mut self,
+        conversation: &mut Conversation,
+        exchange: Exchange,
+        reply: Result<Response, CommError>,
+    ) -> Result<(), DeviceError> {
+        let scheduled = conversation.scheduled;
+        let url = exchange.url;
+        let reply = match reply {
+            Err(err) => {
+                // Nothing more goes out until the retry.
+                conversation.stage = Stage::Done;
+                let failed = self.comm_failed(scheduled, &err);
+                conversation.lines.extend(failed);
+                return Ok(());
+            }
+            Ok(reply) => reply,
+        };
+        if matches!(exchange.sent, Sent::Trust) && reply.status == Status::Error {
+            let reason = reply.message.unwrap_or_else(|| "refused".to_owned());
+            let udi = self.state.active().udi.to_string();
+            let line = self.log(Message::TrustCodeInstallFailed { udi: &udi, reason: &reason });
+            return Err(DeviceError::Refused(line));
+        }
+        let restored = self.comm_ok();
+        conversation.lines.extend(restored);
+        let mut sent_ids: Vec<u64> = Vec::new();
+        match exchange.sent {
+            Sent::Poll | Sent::Trust => {}
+            Sent::AuthRequest(pending) => {
+                // Unless a new request was entered meanwhile.
+                if self.state.pending_auth_request == pending {
+                    self.state.pending_auth_request = None;
+                }
+            }
+            Sent::AuthReturn(doc) => {
+                if reply.status != Status::Error
+                    && self.state.pending_auth_return.as_deref() == Some(doc.as_str())
+                {
+                    self.state.pending_auth_return = None;
+                }
+            }
+            Sent::Usage(ids) => {
+                if reply.status != Status::Error {
+                    self.state.ledger.mark_pending(&ids);
+                    self.state.last_push = Some(self.now);
+                }
+                sent_ids = ids;
+            }
+        }
+        let answered = self.answer(reply, &url, &sent_ids)?;
+        conversation.lines.extend(answered);
+        Ok(())
     }
 
     fn usage_document_for_push(
@@ -516,6 +664,48 @@ mod tests {
         );
         let err = dev.trust_idtoken(&uplink, "tok", false, false).unwrap_err().to_string();
         assert!(err.contains("already installed") && err.contains("force"), "{err}");
+    }
+
+    #[test]
+    fn an_answer_applies_to_the_device_as_it_is_when_it_arrives() {
+        use slp_core::ledger::ReportState;
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        dev.now = at("2026-01-01T00:02:00Z");
+        let mut talk = dev.begin_sync(Vec::new()).unwrap();
+        let exchange = dev.next_exchange(&mut talk).unwrap().unwrap();
+        assert_eq!(exchange.request.header.kind, MessageType::Usage);
+        // The reports it carries are closed (and signed) in the device itself, before sending.
+        let sent: Vec<u64> = dev
+            .state
+            .ledger
+            .reports
+            .values()
+            .filter(|r| r.state == ReportState::Closed)
+            .map(|r| r.id)
+            .collect();
+        assert!(!sent.is_empty());
+        // While the message is on the wire, others change the device.
+        dev.state.running.hostname = "changed".to_owned();
+        let request = crate::state::PendingAuthRequest {
+            feature: "hseck9".to_owned(),
+            all: false,
+            replace: false,
+            requested_at: dev.now,
+        };
+        dev.state.pending_auth_request = Some(request.clone());
+        dev.apply_exchange(&mut talk, exchange, Ok(Response::poll("7".to_owned(), 300))).unwrap();
+        assert_eq!(dev.state.running.hostname, "changed", "nothing of theirs is lost");
+        assert_eq!(
+            dev.state.pending_auth_request,
+            Some(request),
+            "a request entered meanwhile stays"
+        );
+        for id in &sent {
+            assert_eq!(dev.state.ledger.reports[id].state, ReportState::Pending, "{id}");
+        }
+        assert_eq!(dev.state.pending_poll.as_ref().map(|p| p.poll_id.as_str()), Some("7"));
+        assert!(dev.next_exchange(&mut talk).unwrap().is_none(), "the sync is over");
     }
 
     #[test]

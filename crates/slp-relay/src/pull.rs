@@ -50,6 +50,7 @@ impl DeviceClient<'_> {
             reason: "has no host to pull from".into(),
         })?;
         let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .map_err(|e| RelayError::Device { host: host.clone(), reason: e.to_string() })?;

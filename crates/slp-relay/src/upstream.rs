@@ -328,6 +328,7 @@ impl HttpUpstream {
         clock: std::sync::Arc<dyn slp_clock::Clock>,
     ) -> Result<HttpUpstream> {
         let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;

@@ -297,3 +297,28 @@ async fn bad_bundles_name_the_member_and_import_nothing() {
         .unwrap();
     assert!(row.alerts.contains(&"Unknown device".to_owned()), "{row:?}");
 }
+
+/// relay.db holds device passwords and the API client secret: only its owner may read it.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_relay_database_and_its_folder_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("R");
+    let clock = std::sync::Arc::new(slp_clock::VirtualClock::frozen(
+        chrono::DateTime::parse_from_rfc3339("2026-11-01T09:00:00Z").unwrap().to_utc(),
+    ));
+    let relay = slp_relay::Relay::open(&dir, clock).await.unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    for name in ["relay.db", "relay.db-wal", "relay.db-shm"] {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+    }
+    drop(relay);
+}

@@ -106,15 +106,51 @@ pub struct Store {
     wal: Option<Arc<durable::WalSync>>,
 }
 
+/// Creates `dir` (0700) and the database `file` (0600) before SQLite opens it, so the file that
+/// holds secrets is never readable by others, not even for a moment; SQLite gives its `-wal` and
+/// `-shm` files the database file's mode. A database of an earlier version (created 0644) is
+/// restricted here, with its side files.
+fn prepare_private_sqlite(dir: &Path, file: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(file)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut paths = vec![file.to_owned()];
+        for suffix in ["-wal", "-shm"] {
+            let mut side = file.as_os_str().to_owned();
+            side.push(suffix);
+            paths.push(side.into());
+        }
+        for path in paths {
+            if let Ok(meta) = std::fs::metadata(&path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The file name of the SQLite database inside a data directory.
 pub const SQLITE_FILE: &str = "authority.db";
 
 impl Store {
     /// Opens (creating if missing) `dir/authority.db`, in WAL mode, and migrates it.
+    /// The directory is created 0700 and the database 0600: it holds the signing key.
     pub async fn open_dir(dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(dir)
-            .map_err(|err| StoreError::DataDir { path: dir.to_owned(), reason: err.to_string() })?;
         let file = dir.join(SQLITE_FILE);
+        prepare_private_sqlite(dir, &file)
+            .map_err(|err| StoreError::DataDir { path: dir.to_owned(), reason: err.to_string() })?;
         let text = file.to_str().ok_or_else(|| StoreError::DataDir {
             path: dir.to_owned(),
             reason: "the path is not valid UTF-8".to_owned(),

@@ -317,3 +317,55 @@ fn save_usage_selects_reports_and_respects_privacy() {
     );
     assert!(out.contains("RUM report 42 is not stored"), "{out}");
 }
+
+#[cfg(unix)]
+#[test]
+fn bootflash_symlinks_cannot_lead_out_of_the_state_directory() {
+    let lab = Lab::new();
+    init_sw1(&lab, T0);
+    std::fs::create_dir(lab.path("outside")).unwrap();
+    std::fs::write(lab.path("outside/ack.xml"), "<smartLicense></smartLicense>").unwrap();
+    // A folder of bootflash: that is a link to elsewhere, and a file that is one.
+    std::os::unix::fs::symlink(lab.path("outside"), lab.path("D/bootflash/link")).unwrap();
+    std::os::unix::fs::symlink(lab.path("outside/ack.xml"), lab.path("D/bootflash/ack.xml"))
+        .unwrap();
+    let before = lab.read("D/state.json");
+    for command in [
+        "license smart import bootflash:link/ack.xml",
+        "license smart import bootflash:ack.xml",
+        "license smart save usage all file bootflash:link/usage.txt",
+        "license smart save usage all file bootflash:link/new/usage.txt",
+    ] {
+        let out = lab.fails(T1, &["device", "--state", "D", "exec", command]);
+        assert!(out.contains("leaves the state directory"), "{command}: {out}");
+        assert!(out.contains("outside"), "the error names where the link leads: {out}");
+    }
+    assert!(!lab.path("outside/usage.txt").exists());
+    assert!(!lab.path("outside/new").exists());
+    assert_eq!(lab.read("D/state.json"), before, "a refused command changes nothing");
+}
+
+#[test]
+fn import_reads_only_regular_files_of_bounded_size() {
+    let lab = Lab::new();
+    init_sw1(&lab, T0);
+    let before = lab.read("D/state.json");
+    // A device never ends; an import of it used to read until memory ran out.
+    let out = lab.fails(T1, &["device", "--state", "D", "exec", "license smart import /dev/zero"]);
+    assert!(out.contains("/dev/zero: not a regular file"), "{out}");
+    let out = lab.fails(T1, &["device", "--state", "D", "exec", "license smart import bootflash:"]);
+    assert!(out.contains("no file name"), "{out}");
+    std::fs::create_dir(lab.path("D/bootflash/folder.xml")).unwrap();
+    let out = lab.fails(
+        T1,
+        &["device", "--state", "D", "exec", "license smart import bootflash:folder.xml"],
+    );
+    assert!(out.contains("bootflash:folder.xml: not a regular file"), "{out}");
+    // One byte over the limit (a sparse file: nothing is written).
+    let big = std::fs::File::create(lab.path("D/bootflash/big.xml")).unwrap();
+    big.set_len(16 * 1024 * 1024 + 1).unwrap();
+    let out = lab
+        .fails(T1, &["device", "--state", "D", "exec", "license smart import bootflash:big.xml"]);
+    assert!(out.contains("bootflash:big.xml: larger than 16 MiB"), "{out}");
+    assert_eq!(lab.read("D/state.json"), before, "a refused import changes nothing");
+}

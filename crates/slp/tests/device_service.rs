@@ -31,7 +31,9 @@ fn management_api_serves_reports_takes_the_ack_and_shares_state_with_exec() {
         ],
     );
     let running = lab.exec("D", T1, &["show running-config"]);
-    assert!(running.contains("username admin privilege 15 password 0 s3cret"), "{running}");
+    // Kept and shown as IOS keeps a `secret`: its type 9 (scrypt) hash, never the password.
+    assert!(running.contains("username admin privilege 15 secret 9 $9$"), "{running}");
+    assert!(!running.contains("s3cret"), "{running}");
 
     let url = |path: &str| format!("{}/smartlic-service/{path}", device.url);
     let response = client().get(url("all-reports")).send().unwrap();
@@ -136,4 +138,77 @@ fn exec_runs_locally_again_after_the_service_is_killed() {
     let out = lab.exec("D", T1, &["show license udi", "show running-config"]);
     assert!(out.starts_with("core1#"), "{out}");
     assert!(!lab.path("D/run.json").exists(), "the stale run.json was cleaned up");
+}
+
+#[test]
+fn ten_concurrent_execs_without_a_service_lose_no_update() {
+    let lab = Lab::new();
+    init_sw1(&lab, T1);
+    let children: Vec<_> = (0..10)
+        .map(|n| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_slp"))
+                .current_dir(lab.dir.path())
+                .args(["--now", T1, "device", "--state", "D", "exec", "configure terminal"])
+                .arg(format!("username user{n} privilege 15 password pw{n}"))
+                .arg("end")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let running = lab.exec("D", T1, &["show running-config"]);
+    for n in 0..10 {
+        assert!(
+            running.contains(&format!("username user{n} privilege 15 secret 9 $9$")),
+            "{running}"
+        );
+    }
+}
+
+#[test]
+fn a_second_run_on_the_same_state_is_refused_naming_the_running_one() {
+    let lab = Lab::new();
+    init_sw1(&lab, T1);
+    let device = start_device(&lab, "D", T1);
+    let run_before = lab.read("D/run.json");
+    let out = lab.fails(T1, &["device", "--state", "D", "run", "--mgmt", "127.0.0.1:0"]);
+    assert!(out.contains("device state D is in use by `slp device run`"), "{out}");
+    assert!(out.contains(&format!("pid {}", device.child.id())), "{out}");
+    assert!(out.contains(&device.url), "{out}");
+    assert_eq!(lab.read("D/run.json"), run_before, "run.json still names the first service");
+    let out = lab.exec("D", T1, &["show license udi"]);
+    assert!(out.contains("FOC2233A5ZV"), "the first service still answers: {out}");
+}
+
+#[test]
+fn shell_goes_through_the_running_service() {
+    let lab = Lab::new();
+    init_sw1(&lab, T1);
+    let mut device = start_device(&lab, "D", T1);
+    let out = lab.shell(
+        "D",
+        T1,
+        "enable\nconfigure terminal\nhostname core9\ninterface Tunnel1\nexit\nend\nshow license udi\nexit\n",
+    );
+    assert!(out.starts_with("sw1>sw1#"), "{out}");
+    assert!(
+        out.contains("sw1(config)#core9(config)#core9(config-if)#core9(config)#core9#"),
+        "{out}"
+    );
+    assert!(out.contains("UDI: PID:C9300-24UX,SN:FOC2233A5ZV"), "{out}");
+    // The running service has the change in memory (had the shell written state.json behind its
+    // back, the service would show, and later save, the old name).
+    let running = lab.exec("D", T1, &["show running-config"]);
+    assert!(
+        running.contains("hostname core9") && running.contains("interface Tunnel1"),
+        "{running}"
+    );
+    device.child.kill().unwrap();
+    device.child.wait().unwrap();
+    assert!(lab.read("D/state.json").contains("\"hostname\": \"core9\""));
 }
