@@ -10,6 +10,7 @@ use std::path::Path;
 use chrono::Duration;
 use rand::Rng;
 use slp_core::Timestamp;
+use slp_core::ack::{self, Ack};
 use slp_core::deadline::{self, Facts};
 use slp_core::ledger::{CloseReason, Ledger, Report, Selection};
 use slp_core::license::{self, Enforcement, LicenseInfo};
@@ -340,12 +341,30 @@ impl Device {
         classes
     }
 
+    /// Classes with a closed report still waiting for its ACK.
+    fn classes_unacknowledged(&self) -> Vec<PolicyClass> {
+        let mut classes: Vec<PolicyClass> = self
+            .state
+            .ledger
+            .reports
+            .values()
+            .filter(|r| r.in_storage())
+            .filter_map(|r| license::lookup(&r.feature))
+            .map(|info| PolicyClass::of(info.enforcement, info.term))
+            .collect();
+        classes.sort();
+        classes.dedup();
+        classes
+    }
+
     fn with_facts<T>(&self, f: impl FnOnce(&Facts<'_>) -> T) -> T {
         let policy = self.state.effective_policy();
         let in_use = self.classes_in_use();
+        let unacknowledged = self.classes_unacknowledged();
         let facts = Facts {
             policy: &policy,
             in_use: &in_use,
+            unacknowledged: &unacknowledged,
             first_use: &self.state.first_use,
             last_ack: self.state.last_ack,
             pending_changes: &self.state.pending_changes,
@@ -639,6 +658,9 @@ impl Device {
             )));
         }
         match self.plan_import(&doc) {
+            Ok(plan) if plan.is_empty() => Ok(vec![format!(
+                "% Nothing new in {device_path}: it names no report waiting for an ACK and no policy, trust code or authorization code other than those installed (a replayed or older answer); nothing changed"
+            )]),
             Ok(plan) => Ok(self.apply_import(plan)),
             Err(failure) => {
                 let text = self.log(failure.message());
@@ -683,7 +705,10 @@ impl Device {
                             format!("the ACK is for {udi}, this product instance is {active}"),
                         ));
                     }
-                    plan.acks.push(ack);
+                    let issued = issued_time(&ack.issued_at).map_err(|reason| {
+                        ImportFailure::new(item.kind, &udi, format!("ACK {}: {reason}", ack.ack_id))
+                    })?;
+                    plan.acks.push((ack, issued));
                 }
                 Kind::Policy => {
                     let policy: docs::PolicyDoc = item
@@ -695,7 +720,10 @@ impl Device {
                     let parsed = policy
                         .to_policy()
                         .map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
-                    plan.policy = Some(parsed);
+                    let issued = issued_time(&policy.issued_at).map_err(|reason| {
+                        ImportFailure::new(item.kind, &active, format!("policy: {reason}"))
+                    })?;
+                    plan.policy = Some((parsed, issued));
                 }
                 Kind::TrustCode => {
                     let code: docs::TrustCode = item
@@ -751,7 +779,50 @@ impl Device {
             ));
         }
         plan.authority_key = authority;
+        self.drop_stale(&mut plan);
         Ok(plan)
+    }
+
+    /// Leaves in `plan` only what tells the device something new: ACKs that acknowledge a
+    /// report still waiting ([`slp_core::ack`]), a policy other than the installed one and not
+    /// issued before it, trust codes and SLACs other than the installed ones. A document that
+    /// is a replay (or an older copy) of what was installed leaves an empty plan.
+    fn drop_stale(&self, plan: &mut ImportPlan) {
+        let ledger = &self.state.ledger;
+        let last_ack = self.state.last_ack;
+        let now = self.now;
+        // An answer to a trust request carries an ACK of no report: it names the accounts
+        // and rides along with what is new, but is nothing new by itself.
+        let (empty, acks): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut plan.acks).into_iter().partition(|(ack, _)| ack.reports.is_empty());
+        plan.acks = acks;
+        plan.acks.retain(|(ack, issued)| {
+            let ids = accepted_ids(ack);
+            ack::effect(
+                ledger,
+                last_ack,
+                &Ack { id: &ack.ack_id, issued: *issued, reports: &ids },
+                now,
+            )
+            .is_new()
+        });
+        if let (Some((policy, issued)), Some(installed)) = (&plan.policy, &self.state.policy)
+            && (installed.policy == *policy || installed.issued_at.is_some_and(|at| *issued < at))
+        {
+            plan.policy = None;
+        }
+        plan.trust.retain(|code| {
+            self.state.trust.get(&sudi_text(&code.sudi)).is_none_or(|t| t.trust_id != code.trust_id)
+        });
+        plan.authorizations.retain(|code| {
+            self.state
+                .authorizations
+                .get(&sudi_text(&code.sudi))
+                .is_none_or(|a| a.code_id != code.code_id)
+        });
+        if !plan.is_empty() {
+            plan.acks.extend(empty);
+        }
     }
 
     fn apply_import(&mut self, plan: ImportPlan) -> Vec<String> {
@@ -759,27 +830,20 @@ impl Device {
         if self.state.authority_key.is_none() {
             self.state.authority_key = plan.authority_key.clone();
         }
-        for ack in &plan.acks {
-            let ids: Vec<u64> = ack
-                .reports
-                .iter()
-                .filter(|r| r.status == "ACCEPTED" || r.status == "DUPLICATE")
-                .map(|r| r.report_id)
-                .collect();
-            let acked = self.state.ledger.acknowledge(&ids, &ack.ack_id, self.now);
-            // A change is covered once a report closed at or after it is acknowledged.
-            let covered_until = acked
-                .iter()
-                .filter_map(|id| self.state.ledger.reports.get(id))
-                .filter_map(|r| r.end)
-                .max();
-            if let Some(until) = covered_until {
-                self.state.pending_changes.retain(|(at, _)| *at > until);
-            }
-            // An answer that acknowledges no report (e.g. to a trust request) is no RUM ACK.
-            if !ack.reports.is_empty() {
-                self.state.last_ack = Some(self.now);
-            }
+        for (ack, issued) in &plan.acks {
+            let ids = accepted_ids(ack);
+            // The one rule for every path an ACK arrives by: times from the ACK, replays move
+            // nothing (slp_core::ack).
+            let effect = ack::install(
+                ack::Record {
+                    ledger: &mut self.state.ledger,
+                    pending_changes: &mut self.state.pending_changes,
+                    last_ack: &mut self.state.last_ack,
+                },
+                &Ack { id: &ack.ack_id, issued: *issued, reports: &ids },
+                self.now,
+            );
+            let acked = effect.acknowledged;
             self.state.account = Some(AccountInfo {
                 smart_account: ack.smart_account.clone(),
                 virtual_account: ack.virtual_account.clone(),
@@ -799,13 +863,14 @@ impl Device {
                 ),
             });
         }
-        if let Some(policy) = plan.policy {
+        if let Some((policy, issued)) = plan.policy {
             self.state.history.push(ImportedMessage {
                 at: self.now,
                 kind: "POLICY".to_owned(),
                 summary: policy.name.clone(),
             });
-            self.state.policy = Some(InstalledPolicy { policy, installed_at: self.now });
+            self.state.policy =
+                Some(InstalledPolicy { policy, installed_at: self.now, issued_at: Some(issued) });
             lines.push(self.log(Message::PolicyInstallSuccess));
         }
         for code in plan.trust {
@@ -1048,11 +1113,29 @@ fn sudi_text(sudi: &Sudi) -> String {
     format!("PID:{},SN:{}", sudi.udi_pid, sudi.udi_serial_number)
 }
 
+/// The report ids an ACK accepts (ACCEPTED or DUPLICATE: the authority holds them).
+fn accepted_ids(ack: &docs::RumAck) -> Vec<u64> {
+    ack.reports
+        .iter()
+        .filter(|r| r.status == "ACCEPTED" || r.status == "DUPLICATE")
+        .map(|r| r.report_id)
+        .collect()
+}
+
+/// The issue time of a signed answer (`issued_at`, RFC 3339).
+fn issued_time(text: &str) -> Result<Timestamp, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("issued_at {text:?} is not an RFC 3339 time: {e}"))
+}
+
 #[derive(Default)]
 struct ImportPlan {
     authority_key: Option<String>,
-    acks: Vec<docs::RumAck>,
-    policy: Option<slp_core::policy::Policy>,
+    /// Each ACK with its issue time.
+    acks: Vec<(docs::RumAck, Timestamp)>,
+    /// The policy with its issue time.
+    policy: Option<(slp_core::policy::Policy, Timestamp)>,
     trust: Vec<docs::TrustCode>,
     authorizations: Vec<docs::Authorization>,
 }
@@ -1188,6 +1271,33 @@ mod tests {
     }
 
     #[test]
+    fn a_replayed_ack_months_later_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        let me = dev.state.active().udi.clone();
+        let authority = KeyPair::generate();
+        dev.now = at("2026-01-03T00:00:00Z");
+        dev.save_usage(Selection::All, "bootflash:u.txt").unwrap();
+        let ids: Vec<u64> =
+            dev.state.ledger.select(Selection::All, dev.now).iter().map(|r| r.id).collect();
+        assert!(!ids.is_empty());
+        let path = write(&dev, "ack.txt", &ack_for(&me, &ids, &authority));
+        let lines = dev.import(&path).unwrap();
+        assert!(lines.contains(&"Import Data Successful".to_owned()), "{lines:?}");
+        // Last ACK received is when the authority issued the ACK, not when it was imported.
+        assert_eq!(dev.state.last_ack, Some(at("2026-01-02T00:00:00Z")));
+        let deadline = dev.next_ack_deadline();
+
+        dev.now = at("2026-05-01T00:00:00Z");
+        let before = dev.state.clone();
+        let lines = dev.import(&path).unwrap();
+        assert!(lines[0].starts_with("% Nothing new in bootflash:ack.txt"), "{lines:?}");
+        assert!(!lines.iter().any(|l| l.contains("Successful")), "{lines:?}");
+        assert_eq!(dev.state, before, "a replay changes nothing");
+        assert_eq!(dev.next_ack_deadline(), deadline);
+    }
+
+    #[test]
     fn tampered_or_foreign_documents_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut dev = device(&dir);
@@ -1200,11 +1310,15 @@ mod tests {
         assert!(err.contains("signature check failed for RUM ACK"), "{err}");
 
         // The first good import pins the authority; another authority is then refused.
-        let path = write(&dev, "ack.txt", &ack_for(&me, &[], &authority));
+        dev.now = at("2026-01-02T00:00:00Z");
+        dev.save_usage(Selection::All, "bootflash:u.txt").unwrap();
+        let ids: Vec<u64> =
+            dev.state.ledger.select(Selection::All, dev.now).iter().map(|r| r.id).collect();
+        let path = write(&dev, "ack.txt", &ack_for(&me, &ids, &authority));
         dev.import(&path).unwrap();
         assert_eq!(dev.state.authority_key, Some(authority.public_b64()));
         let impostor = KeyPair::generate();
-        let path = write(&dev, "impostor.txt", &ack_for(&me, &[], &impostor));
+        let path = write(&dev, "impostor.txt", &ack_for(&me, &ids, &impostor));
         let err = dev.import(&path).unwrap_err().to_string();
         assert!(err.contains("does not trust"), "{err}");
 

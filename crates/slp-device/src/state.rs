@@ -97,6 +97,9 @@ pub struct AccountInfo {
 pub struct InstalledPolicy {
     pub policy: Policy,
     pub installed_at: Timestamp,
+    /// When the authority issued it (an older policy never replaces it).
+    #[serde(default)]
+    pub issued_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
