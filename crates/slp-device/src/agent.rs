@@ -847,7 +847,8 @@ impl Device {
             self.state.account = Some(AccountInfo {
                 smart_account: ack.smart_account.clone(),
                 virtual_account: ack.virtual_account.clone(),
-                as_of: self.now,
+                // As the authority stated it, when it issued the ACK.
+                as_of: (*issued).min(self.now),
             });
             self.state.history.push(ImportedMessage {
                 at: self.now,
