@@ -1299,6 +1299,46 @@ mod tests {
     }
 
     #[test]
+    fn an_older_policy_never_replaces_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        let authority = KeyPair::generate();
+        let policy_doc = |days: u32, issued: &str| {
+            let mut policy = slp_core::policy::Policy::cisco_default();
+            policy.name = format!("custom {days}");
+            policy.origin = slp_core::policy::PolicyOrigin::Customer;
+            for class in slp_core::policy::PolicyClass::ALL {
+                policy.set_attributes(
+                    class,
+                    slp_core::policy::Attributes { first: days, ongoing: days, on_change: days },
+                );
+            }
+            let doc = docs::PolicyDoc::from_policy(
+                &policy,
+                issued.to_owned(),
+                "Example Corp",
+                "Lab",
+                authority.public_b64(),
+            );
+            Document {
+                reports: vec![],
+                items: vec![docs::sign_json(Kind::Policy, &doc, &authority)],
+            }
+        };
+        dev.now = at("2026-03-01T00:00:00Z");
+        let old = write(&dev, "old.xml", &policy_doc(30, "2026-01-01T00:00:00Z"));
+        let new = write(&dev, "new.xml", &policy_doc(60, "2026-02-01T00:00:00Z"));
+        let lines = dev.import(&new).unwrap();
+        assert!(lines.contains(&"Import Data Successful".to_owned()), "{lines:?}");
+        let before = dev.state.clone();
+        // The January policy, replayed after the February one: nothing moves back.
+        let lines = dev.import(&old).unwrap();
+        assert!(lines[0].starts_with("% Nothing new"), "{lines:?}");
+        assert_eq!(dev.state, before);
+        assert_eq!(dev.state.effective_policy().name, "custom 60");
+    }
+
+    #[test]
     fn tampered_or_foreign_documents_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut dev = device(&dir);
