@@ -205,6 +205,7 @@ impl Device {
             authorizations: Default::default(),
             pending_auth_request: None,
             pending_auth_return: None,
+            returned_codes: Default::default(),
             last_return_code: Default::default(),
             events: Vec::new(),
             history: Vec::new(),
@@ -785,8 +786,8 @@ impl Device {
 
     /// Leaves in `plan` only what tells the device something new: ACKs that acknowledge a
     /// report still waiting ([`slp_core::ack`]), a policy other than the installed one and not
-    /// issued before it, trust codes and SLACs other than the installed ones. A document that
-    /// is a replay (or an older copy) of what was installed leaves an empty plan.
+    /// issued before it, trust codes and SLACs other than the installed (or returned) ones. A
+    /// document that is a replay (or an older copy) of what was installed leaves an empty plan.
     fn drop_stale(&self, plan: &mut ImportPlan) {
         let ledger = &self.state.ledger;
         let last_ack = self.state.last_ack;
@@ -814,11 +815,15 @@ impl Device {
         plan.trust.retain(|code| {
             self.state.trust.get(&sudi_text(&code.sudi)).is_none_or(|t| t.trust_id != code.trust_id)
         });
+        // A SLAC returned from this device (its key went back to the pool) never comes back
+        // by replaying the old code file.
         plan.authorizations.retain(|code| {
-            self.state
-                .authorizations
-                .get(&sudi_text(&code.sudi))
-                .is_none_or(|a| a.code_id != code.code_id)
+            !self.state.returned_codes.contains(&code.code_id)
+                && self
+                    .state
+                    .authorizations
+                    .get(&sudi_text(&code.sudi))
+                    .is_none_or(|a| a.code_id != code.code_id)
         });
         if !plan.is_empty() {
             plan.acks.extend(empty);
@@ -1033,7 +1038,9 @@ impl Device {
     fn authorizations_returned(&mut self, codes: Vec<(String, String)>, show: bool) -> Vec<String> {
         let mut lines = Vec::new();
         for (udi, code) in codes {
-            self.state.authorizations.remove(&udi);
+            if let Some(returned) = self.state.authorizations.remove(&udi) {
+                self.state.returned_codes.insert(returned.code_id);
+            }
             self.state.last_return_code.insert(udi.clone(), code.clone());
             lines.push(self.log(Message::AuthorizationRemoved { udi: &udi }));
             if show {
@@ -1419,6 +1426,13 @@ mod tests {
         .unwrap();
         let item = ret.of(Kind::AuthReturn).next().unwrap();
         item.verify(&dev.public_key(), "return").unwrap();
+
+        // The returned code's file imported again: its key went back to the pool, so the code
+        // does not come back.
+        let lines = dev.import(&path).unwrap();
+        assert!(lines[0].starts_with("% Nothing new"), "{lines:?}");
+        assert!(dev.state.authorizations.is_empty());
+        assert!(dev.enable_ipsec("Tunnel0").is_err());
     }
 }
 
