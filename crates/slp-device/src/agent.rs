@@ -54,6 +54,9 @@ pub struct Device {
     pub state: DeviceState,
     pub now: Timestamp,
     key: KeyPair,
+    /// Set while the answer to this device's own trust request (`trust idtoken … force`) is
+    /// installed: the trust code it asked for installs even if the same one is installed.
+    pub(crate) answering_trust_request: bool,
 }
 
 /// The default CSLU URL (`no license smart url cslu`).
@@ -214,7 +217,7 @@ impl Device {
         };
         fs::create_dir_all(dir.root().join(crate::state::BOOTFLASH))
             .map_err(|source| DeviceError::Io { path: dir.root().to_owned(), source })?;
-        let mut device = Device { dir, state, now, key };
+        let mut device = Device { dir, state, now, key, answering_trust_request: false };
         device.refresh_usage();
         device.save()?;
         Ok(device)
@@ -226,7 +229,7 @@ impl Device {
         let key = KeyPair::from_secret_b64(&state.key_secret, "device key").map_err(|source| {
             DeviceError::Wire { file: dir.state_file().display().to_string(), error: source }
         })?;
-        Ok(Device { dir, state, now, key })
+        Ok(Device { dir, state, now, key, answering_trust_request: false })
     }
 
     pub fn save(&self) -> Result<(), DeviceError> {
@@ -813,7 +816,12 @@ impl Device {
             plan.policy = None;
         }
         plan.trust.retain(|code| {
-            self.state.trust.get(&sudi_text(&code.sudi)).is_none_or(|t| t.trust_id != code.trust_id)
+            self.answering_trust_request
+                || self
+                    .state
+                    .trust
+                    .get(&sudi_text(&code.sudi))
+                    .is_none_or(|t| t.trust_id != code.trust_id)
         });
         // A SLAC returned from this device (its key went back to the pool) never comes back
         // by replaying the old code file.

@@ -302,7 +302,10 @@ impl Device {
             }
             Ok(reply) => {
                 let mut lines = self.comm_ok();
-                lines.extend(self.answer(reply, &url, &[])?);
+                self.answering_trust_request = true;
+                let answered = self.answer(reply, &url, &[]);
+                self.answering_trust_request = false;
+                lines.extend(answered?);
                 Ok(lines)
             }
         }
