@@ -42,7 +42,7 @@ pub struct RelayArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Preferences: connected or disconnected, smart and virtual account, authority API client,
-    /// default connect method, device validation.
+    /// default connect method, device validation, the pinned authority key.
     #[command(subcommand)]
     Prefs(PrefsCmd),
     /// The product-instance inventory.
@@ -83,7 +83,9 @@ enum Command {
     },
     /// Import what the authority returned: an ACK bundle (.tar.gz/.tar), one <smartLicense>
     /// ACK file, or the SLAC codes CSV of `slac generate --csv`. Each answer waits for its
-    /// device's next poll (push) or next update (pull).
+    /// device's next poll (push) or next update (pull). Every answer must be signed by the
+    /// pinned authority key (`prefs set --authority-key`) and be for a device in the
+    /// inventory, or nothing of the file is imported.
     Import { file: PathBuf },
 }
 

@@ -3,7 +3,8 @@
 //! The authority API is Cisco's CSSM shape (PROTOCOL.md §7.3): OAuth2 client credentials at
 //! `POST {authority}/oauth2/token`, then under `/services/api/smart-accounts-and-licensing`:
 //! `POST /v2/devices/reportusage` (usage and trust requests), `POST /v2/devices/authrequest`
-//! (SLAC requests and returns), `POST /v2/accounts/poll` for the answers, with the smart and
+//! (SLAC requests and returns), `POST /v2/accounts/poll` for the answers, `GET
+//! /v1/authority/key` once to pin the key every answer must be signed by, with the smart and
 //! virtual account in `X-CSW-SMART-ACCOUNT-ID` / `X-CSW-VIRTUAL-ACCOUNT-ID`. slp's signed items
 //! travel as `{"data": "<json text>", "signature": {"alg", "key", "value"}}`.
 //!
