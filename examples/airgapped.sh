@@ -38,6 +38,10 @@ step $T2 device --state D exec "license smart import $work/ack.txt" "show licens
 step $T2 authority --data A pi list --account example.com --va Lab
 step $T2 authority --data A license list --account example.com --va Lab
 
+# Months later the same ACK file again: nothing new, nothing moves (no "Import Data Successful").
+T3=2027-03-01T10:00:00Z
+step $T3 device --state D exec "license smart import $work/ack.txt" "show license status"
+
 echo
 echo "# done: the device's reports are acknowledged and its Next ACK deadline moved on."
 [ -n "$keep" ] && echo "# state kept in $work (device: D, authority: A)"

@@ -22,6 +22,7 @@
 //!   client list --account A [--json]                 client revoke --account A --client-id ID
 //!   slac generate --account A --va V --license L [--count N] (--udi UDI | --csv REQ.csv) --out OUT
 //!   jobs run [--runner NAME] [--json]
+//!   key show [--json]                                (the public key relays pin)
 //!   serve [--listen ADDR] [--replica NAME]
 //! ```
 
@@ -135,6 +136,36 @@ enum Command {
     /// runs the due ones now (for cron, or an authority that is not served).
     #[command(subcommand)]
     Jobs(JobsCmd),
+    /// The authority's signing key: `key show` prints the public key and key id that a relay
+    /// pins (`slp relay prefs set --authority-key FILE`) to verify every answer it imports.
+    #[command(subcommand)]
+    Key(KeyCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCmd {
+    /// Prints `Public key: <base64>` and `Key id: <id>` (save it to a file for the relay).
+    Show {
+        /// Print {"public_key", "key_id"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Prints the authority's public key for `key show`.
+fn print_key(public_key: &str, key_id: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"public_key": public_key, "key_id": key_id})
+            )?
+        );
+    } else {
+        println!("Public key: {public_key}");
+        println!("Key id: {key_id}");
+    }
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -1094,6 +1125,9 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             println!("API client {client_id} revoked");
         }
         Command::Serve { .. } => unreachable_serve()?,
+        Command::Key(KeyCmd::Show { json }) => {
+            print_key(&authority.public_key(), &authority.key_id(), json)?;
+        }
         Command::Jobs(JobsCmd::Run { runner, output }) => {
             let runs = authority.run_due_jobs(&runner).await?;
             if runs.is_empty() && !output.json {

@@ -232,6 +232,11 @@ impl Authority {
         self.key.public_b64()
     }
 
+    /// The key id of [`Authority::public_key`] (PROTOCOL.md §1.3), as errors name keys.
+    pub fn key_id(&self) -> String {
+        self.key.key_id()
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -494,6 +494,19 @@ async fn a_client_sees_only_its_smart_account() {
 }
 
 #[tokio::test]
+async fn every_client_reads_the_authority_key_and_nobody_without_a_token() {
+    let f = fixture().await;
+    let viewer = f.token(SA, "dashboard", Role::Viewer).await;
+    let path = format!("{BASE}/v1/authority/key");
+    let reply = f.call(Method::GET, &path, Some(&viewer), None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["publicKey"], f.authority.public_key());
+    assert_eq!(reply.body["keyId"], f.authority.key_id());
+    let reply = f.call(Method::GET, &path, None, None, None).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+}
+
+#[tokio::test]
 async fn roles_limit_what_a_client_may_do() {
     let f = fixture().await;
     let reporter = f.token(SA, "relay", Role::Reporter).await;

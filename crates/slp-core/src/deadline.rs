@@ -5,7 +5,9 @@
 //! - First report: each class must be acknowledged within `first` days of its first use
 //!   (RTU and SLR migrations: deadline 90 days after first use, from the subscription class).
 //! - Reporting frequency: after an ACK, each class in use must be acknowledged again within
-//!   `ongoing` days of that ACK.
+//!   `ongoing` days of that ACK. A class no longer in use whose usage is not acknowledged yet
+//!   (a closed report waits for its ACK) keeps that deadline: removing a license does not
+//!   postpone reporting the usage it had.
 //! - Report on change: every usage change (a license added, removed or changed, 0 → n, n → 0,
 //!   and the HA events that count as changes) must be acknowledged within `on_change` days.
 //! - 0 means "no requirement" for that attribute; no ACK deadline if the policy needs no ACK.
@@ -34,6 +36,8 @@ pub struct Facts<'a> {
     pub policy: &'a Policy,
     /// Classes of the licenses in use now.
     pub in_use: &'a [PolicyClass],
+    /// Classes with a closed report still waiting for its ACK.
+    pub unacknowledged: &'a [PolicyClass],
     /// When each class was first used (never cleared).
     pub first_use: &'a BTreeMap<PolicyClass, Timestamp>,
     pub last_ack: Option<Timestamp>,
@@ -63,7 +67,7 @@ pub fn next_ack_deadline(facts: &Facts<'_>) -> Option<Timestamp> {
         }
     }
     if let Some(ack) = facts.last_ack {
-        for class in facts.in_use {
+        for class in facts.in_use.iter().chain(facts.unacknowledged) {
             let ongoing = facts.policy.attributes(*class).ongoing;
             if ongoing > 0 {
                 candidates.push(ack + days(ongoing));
@@ -157,6 +161,7 @@ mod tests {
         name: &'static str,
         policy: Policy,
         in_use: Vec<PolicyClass>,
+        unacknowledged: Vec<PolicyClass>,
         first_use: Vec<(PolicyClass, &'static str)>,
         last_ack: Option<&'static str>,
         pending: Vec<(&'static str, PolicyClass)>,
@@ -173,6 +178,7 @@ mod tests {
             name: "",
             policy: Policy::cisco_default(),
             in_use: vec![],
+            unacknowledged: vec![],
             first_use: vec![],
             last_ack: None,
             pending: vec![],
@@ -269,6 +275,19 @@ mod tests {
                 ..base()
             },
             Case {
+                name: "a subscription removed after an ACK: its unacknowledged usage keeps the deadline",
+                in_use: vec![Perp],
+                unacknowledged: vec![Sub],
+                first_use: vec![(Perp, t0), (Sub, t0)],
+                last_ack: Some("2021-01-01T00:00:00Z"),
+                pending: vec![("2021-03-01T00:00:00Z", Sub)],
+                last_push: Some("2020-12-31T00:00:00Z"),
+                deadline: Some("2021-04-01T00:00:00Z"),
+                push_interval: 30,
+                push: Some("2021-03-01T00:02:00Z"),
+                ..base()
+            },
+            Case {
                 name: "policy without ACK requirement",
                 policy: Policy { ack_required: false, ..Policy::cisco_default() },
                 in_use: vec![Sub],
@@ -351,6 +370,7 @@ mod tests {
             let facts = Facts {
                 policy: &case.policy,
                 in_use: &case.in_use,
+                unacknowledged: &case.unacknowledged,
                 first_use: &first_use,
                 last_ack: case.last_ack.map(at),
                 pending_changes: &pending,

@@ -228,6 +228,22 @@ impl Ledger {
         done
     }
 
+    /// The ids among `ids` of reports still waiting for an ACK (closed, not acknowledged), in
+    /// the order given, each once: what an ACK naming `ids` would acknowledge.
+    pub fn waiting_among(&self, ids: &[u64]) -> Vec<u64> {
+        let mut out: Vec<u64> = Vec::new();
+        for id in ids {
+            if let Some(report) = self.reports.get(id)
+                && report.state != ReportState::Open
+                && report.state != ReportState::Acknowledged
+                && !out.contains(id)
+            {
+                out.push(*id);
+            }
+        }
+        out
+    }
+
     /// Reports that are closed and not yet acknowledged.
     pub fn waiting_for_ack(&self) -> usize {
         self.reports.values().filter(|it| it.in_storage()).count()

@@ -5,10 +5,12 @@
 //! - [`policy`]: reporting policies, the Cisco default, and which class a license falls in.
 //! - [`deadline`]: the arithmetic of `Next ACK deadline`, `Next report push` and the push interval.
 //! - [`ledger`]: the RUM report ledger of one product instance (open, closed, pending, acknowledged).
+//! - [`ack`]: installing a RUM ACK: times from the ACK, a replayed or stale ACK moves nothing.
 //!
 //! Types here derive `serde` only because the device keeps them in its local state file; that
 //! file is not a wire format. Everything that crosses a process boundary lives in `slp-wire`.
 
+pub mod ack;
 pub mod deadline;
 pub mod ledger;
 pub mod license;

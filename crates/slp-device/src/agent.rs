@@ -10,6 +10,7 @@ use std::path::Path;
 use chrono::Duration;
 use rand::Rng;
 use slp_core::Timestamp;
+use slp_core::ack::{self, Ack};
 use slp_core::deadline::{self, Facts};
 use slp_core::ledger::{CloseReason, Ledger, Report, Selection};
 use slp_core::license::{self, Enforcement, LicenseInfo};
@@ -82,6 +83,9 @@ pub struct Device {
     pub state: DeviceState,
     pub now: Timestamp,
     key: KeyPair,
+    /// Set while the answer to this device's own trust request (`trust idtoken … force`) is
+    /// installed: the trust code it asked for installs even if the same one is installed.
+    pub(crate) answering_trust_request: bool,
 }
 
 /// The default CSLU URL (`no license smart url cslu`).
@@ -233,6 +237,7 @@ impl Device {
             authorizations: Default::default(),
             pending_auth_request: None,
             pending_auth_return: None,
+            returned_codes: Default::default(),
             last_return_code: Default::default(),
             events: Vec::new(),
             history: Vec::new(),
@@ -240,7 +245,7 @@ impl Device {
             comm: Default::default(),
         };
         crate::state::create_private_dir(&dir.root().join(crate::state::BOOTFLASH))?;
-        let mut device = Device { dir, state, now, key };
+        let mut device = Device { dir, state, now, key, answering_trust_request: false };
         device.refresh_usage();
         device.save()?;
         Ok(device)
@@ -252,7 +257,7 @@ impl Device {
         let key = KeyPair::from_secret_b64(&state.key_secret, "device key").map_err(|source| {
             DeviceError::Wire { file: dir.state_file().display().to_string(), error: source }
         })?;
-        Ok(Device { dir, state, now, key })
+        Ok(Device { dir, state, now, key, answering_trust_request: false })
     }
 
     pub fn save(&self) -> Result<(), DeviceError> {
@@ -368,12 +373,30 @@ impl Device {
         classes
     }
 
+    /// Classes with a closed report still waiting for its ACK.
+    fn classes_unacknowledged(&self) -> Vec<PolicyClass> {
+        let mut classes: Vec<PolicyClass> = self
+            .state
+            .ledger
+            .reports
+            .values()
+            .filter(|r| r.in_storage())
+            .filter_map(|r| license::lookup(&r.feature))
+            .map(|info| PolicyClass::of(info.enforcement, info.term))
+            .collect();
+        classes.sort();
+        classes.dedup();
+        classes
+    }
+
     fn with_facts<T>(&self, f: impl FnOnce(&Facts<'_>) -> T) -> T {
         let policy = self.state.effective_policy();
         let in_use = self.classes_in_use();
+        let unacknowledged = self.classes_unacknowledged();
         let facts = Facts {
             policy: &policy,
             in_use: &in_use,
+            unacknowledged: &unacknowledged,
             first_use: &self.state.first_use,
             last_ack: self.state.last_ack,
             pending_changes: &self.state.pending_changes,
@@ -666,6 +689,9 @@ impl Device {
             )));
         }
         match self.plan_import(&doc) {
+            Ok(plan) if plan.is_empty() => Ok(vec![format!(
+                "% Nothing new in {device_path}: it names no report waiting for an ACK and no policy, trust code or authorization code other than those installed (a replayed or older answer); nothing changed"
+            )]),
             Ok(plan) => Ok(self.apply_import(plan)),
             Err(failure) => {
                 let text = self.log(failure.message());
@@ -710,7 +736,10 @@ impl Device {
                             format!("the ACK is for {udi}, this product instance is {active}"),
                         ));
                     }
-                    plan.acks.push(ack);
+                    let issued = issued_time(&ack.issued_at).map_err(|reason| {
+                        ImportFailure::new(item.kind, &udi, format!("ACK {}: {reason}", ack.ack_id))
+                    })?;
+                    plan.acks.push((ack, issued));
                 }
                 Kind::Policy => {
                     let policy: docs::PolicyDoc = item
@@ -722,7 +751,10 @@ impl Device {
                     let parsed = policy
                         .to_policy()
                         .map_err(|e| ImportFailure::new(item.kind, &active, e.to_string()))?;
-                    plan.policy = Some(parsed);
+                    let issued = issued_time(&policy.issued_at).map_err(|reason| {
+                        ImportFailure::new(item.kind, &active, format!("policy: {reason}"))
+                    })?;
+                    plan.policy = Some((parsed, issued));
                 }
                 Kind::TrustCode => {
                     let code: docs::TrustCode = item
@@ -778,7 +810,59 @@ impl Device {
             ));
         }
         plan.authority_key = authority;
+        self.drop_stale(&mut plan);
         Ok(plan)
+    }
+
+    /// Leaves in `plan` only what tells the device something new: ACKs that acknowledge a
+    /// report still waiting ([`slp_core::ack`]), a policy other than the installed one and not
+    /// issued before it, trust codes and SLACs other than the installed (or returned) ones. A
+    /// document that is a replay (or an older copy) of what was installed leaves an empty plan.
+    fn drop_stale(&self, plan: &mut ImportPlan) {
+        let ledger = &self.state.ledger;
+        let last_ack = self.state.last_ack;
+        let now = self.now;
+        // An answer to a trust request carries an ACK of no report: it names the accounts
+        // and rides along with what is new, but is nothing new by itself.
+        let (empty, acks): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut plan.acks).into_iter().partition(|(ack, _)| ack.reports.is_empty());
+        plan.acks = acks;
+        plan.acks.retain(|(ack, issued)| {
+            let ids = accepted_ids(ack);
+            ack::effect(
+                ledger,
+                last_ack,
+                &Ack { id: &ack.ack_id, issued: *issued, reports: &ids },
+                now,
+            )
+            .is_new()
+        });
+        if let (Some((policy, issued)), Some(installed)) = (&plan.policy, &self.state.policy)
+            && (installed.policy == *policy || installed.issued_at.is_some_and(|at| *issued < at))
+        {
+            plan.policy = None;
+        }
+        plan.trust.retain(|code| {
+            self.answering_trust_request
+                || self
+                    .state
+                    .trust
+                    .get(&sudi_text(&code.sudi))
+                    .is_none_or(|t| t.trust_id != code.trust_id)
+        });
+        // A SLAC returned from this device (its key went back to the pool) never comes back
+        // by replaying the old code file.
+        plan.authorizations.retain(|code| {
+            !self.state.returned_codes.contains(&code.code_id)
+                && self
+                    .state
+                    .authorizations
+                    .get(&sudi_text(&code.sudi))
+                    .is_none_or(|a| a.code_id != code.code_id)
+        });
+        if !plan.is_empty() {
+            plan.acks.extend(empty);
+        }
     }
 
     fn apply_import(&mut self, plan: ImportPlan) -> Vec<String> {
@@ -786,31 +870,25 @@ impl Device {
         if self.state.authority_key.is_none() {
             self.state.authority_key = plan.authority_key.clone();
         }
-        for ack in &plan.acks {
-            let ids: Vec<u64> = ack
-                .reports
-                .iter()
-                .filter(|r| r.status == "ACCEPTED" || r.status == "DUPLICATE")
-                .map(|r| r.report_id)
-                .collect();
-            let acked = self.state.ledger.acknowledge(&ids, &ack.ack_id, self.now);
-            // A change is covered once a report closed at or after it is acknowledged.
-            let covered_until = acked
-                .iter()
-                .filter_map(|id| self.state.ledger.reports.get(id))
-                .filter_map(|r| r.end)
-                .max();
-            if let Some(until) = covered_until {
-                self.state.pending_changes.retain(|(at, _)| *at > until);
-            }
-            // An answer that acknowledges no report (e.g. to a trust request) is no RUM ACK.
-            if !ack.reports.is_empty() {
-                self.state.last_ack = Some(self.now);
-            }
+        for (ack, issued) in &plan.acks {
+            let ids = accepted_ids(ack);
+            // The one rule for every path an ACK arrives by: times from the ACK, replays move
+            // nothing (slp_core::ack).
+            let effect = ack::install(
+                ack::Record {
+                    ledger: &mut self.state.ledger,
+                    pending_changes: &mut self.state.pending_changes,
+                    last_ack: &mut self.state.last_ack,
+                },
+                &Ack { id: &ack.ack_id, issued: *issued, reports: &ids },
+                self.now,
+            );
+            let acked = effect.acknowledged;
             self.state.account = Some(AccountInfo {
                 smart_account: ack.smart_account.clone(),
                 virtual_account: ack.virtual_account.clone(),
-                as_of: self.now,
+                // As the authority stated it, when it issued the ACK.
+                as_of: (*issued).min(self.now),
             });
             self.state.history.push(ImportedMessage {
                 at: self.now,
@@ -826,13 +904,14 @@ impl Device {
                 ),
             });
         }
-        if let Some(policy) = plan.policy {
+        if let Some((policy, issued)) = plan.policy {
             self.state.history.push(ImportedMessage {
                 at: self.now,
                 kind: "POLICY".to_owned(),
                 summary: policy.name.clone(),
             });
-            self.state.policy = Some(InstalledPolicy { policy, installed_at: self.now });
+            self.state.policy =
+                Some(InstalledPolicy { policy, installed_at: self.now, issued_at: Some(issued) });
             lines.push(self.log(Message::PolicyInstallSuccess));
         }
         for code in plan.trust {
@@ -994,7 +1073,9 @@ impl Device {
     fn authorizations_returned(&mut self, codes: Vec<(String, String)>, show: bool) -> Vec<String> {
         let mut lines = Vec::new();
         for (udi, code) in codes {
-            self.state.authorizations.remove(&udi);
+            if let Some(returned) = self.state.authorizations.remove(&udi) {
+                self.state.returned_codes.insert(returned.code_id);
+            }
             self.state.last_return_code.insert(udi.clone(), code.clone());
             lines.push(self.log(Message::AuthorizationRemoved { udi: &udi }));
             if show {
@@ -1084,11 +1165,29 @@ fn sudi_text(sudi: &Sudi) -> String {
     format!("PID:{},SN:{}", sudi.udi_pid, sudi.udi_serial_number)
 }
 
+/// The report ids an ACK accepts (ACCEPTED or DUPLICATE: the authority holds them).
+fn accepted_ids(ack: &docs::RumAck) -> Vec<u64> {
+    ack.reports
+        .iter()
+        .filter(|r| r.status == "ACCEPTED" || r.status == "DUPLICATE")
+        .map(|r| r.report_id)
+        .collect()
+}
+
+/// The issue time of a signed answer (`issued_at`, RFC 3339).
+fn issued_time(text: &str) -> Result<Timestamp, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("issued_at {text:?} is not an RFC 3339 time: {e}"))
+}
+
 #[derive(Default)]
 struct ImportPlan {
     authority_key: Option<String>,
-    acks: Vec<docs::RumAck>,
-    policy: Option<slp_core::policy::Policy>,
+    /// Each ACK with its issue time.
+    acks: Vec<(docs::RumAck, Timestamp)>,
+    /// The policy with its issue time.
+    policy: Option<(slp_core::policy::Policy, Timestamp)>,
     trust: Vec<docs::TrustCode>,
     authorizations: Vec<docs::Authorization>,
 }
@@ -1224,6 +1323,73 @@ mod tests {
     }
 
     #[test]
+    fn a_replayed_ack_months_later_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        let me = dev.state.active().udi.clone();
+        let authority = KeyPair::generate();
+        dev.now = at("2026-01-03T00:00:00Z");
+        dev.save_usage(Selection::All, "bootflash:u.txt").unwrap();
+        let ids: Vec<u64> =
+            dev.state.ledger.select(Selection::All, dev.now).iter().map(|r| r.id).collect();
+        assert!(!ids.is_empty());
+        let path = write(&dev, "ack.txt", &ack_for(&me, &ids, &authority));
+        let lines = dev.import(&path).unwrap();
+        assert!(lines.contains(&"Import Data Successful".to_owned()), "{lines:?}");
+        // Last ACK received is when the authority issued the ACK, not when it was imported.
+        assert_eq!(dev.state.last_ack, Some(at("2026-01-02T00:00:00Z")));
+        let deadline = dev.next_ack_deadline();
+
+        dev.now = at("2026-05-01T00:00:00Z");
+        let before = dev.state.clone();
+        let lines = dev.import(&path).unwrap();
+        assert!(lines[0].starts_with("% Nothing new in bootflash:ack.txt"), "{lines:?}");
+        assert!(!lines.iter().any(|l| l.contains("Successful")), "{lines:?}");
+        assert_eq!(dev.state, before, "a replay changes nothing");
+        assert_eq!(dev.next_ack_deadline(), deadline);
+    }
+
+    #[test]
+    fn an_older_policy_never_replaces_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        let authority = KeyPair::generate();
+        let policy_doc = |days: u32, issued: &str| {
+            let mut policy = slp_core::policy::Policy::cisco_default();
+            policy.name = format!("custom {days}");
+            policy.origin = slp_core::policy::PolicyOrigin::Customer;
+            for class in slp_core::policy::PolicyClass::ALL {
+                policy.set_attributes(
+                    class,
+                    slp_core::policy::Attributes { first: days, ongoing: days, on_change: days },
+                );
+            }
+            let doc = docs::PolicyDoc::from_policy(
+                &policy,
+                issued.to_owned(),
+                "Example Corp",
+                "Lab",
+                authority.public_b64(),
+            );
+            Document {
+                reports: vec![],
+                items: vec![docs::sign_json(Kind::Policy, &doc, &authority)],
+            }
+        };
+        dev.now = at("2026-03-01T00:00:00Z");
+        let old = write(&dev, "old.xml", &policy_doc(30, "2026-01-01T00:00:00Z"));
+        let new = write(&dev, "new.xml", &policy_doc(60, "2026-02-01T00:00:00Z"));
+        let lines = dev.import(&new).unwrap();
+        assert!(lines.contains(&"Import Data Successful".to_owned()), "{lines:?}");
+        let before = dev.state.clone();
+        // The January policy, replayed after the February one: nothing moves back.
+        let lines = dev.import(&old).unwrap();
+        assert!(lines[0].starts_with("% Nothing new"), "{lines:?}");
+        assert_eq!(dev.state, before);
+        assert_eq!(dev.state.effective_policy().name, "custom 60");
+    }
+
+    #[test]
     fn tampered_or_foreign_documents_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut dev = device(&dir);
@@ -1236,11 +1402,15 @@ mod tests {
         assert!(err.contains("signature check failed for RUM ACK"), "{err}");
 
         // The first good import pins the authority; another authority is then refused.
-        let path = write(&dev, "ack.txt", &ack_for(&me, &[], &authority));
+        dev.now = at("2026-01-02T00:00:00Z");
+        dev.save_usage(Selection::All, "bootflash:u.txt").unwrap();
+        let ids: Vec<u64> =
+            dev.state.ledger.select(Selection::All, dev.now).iter().map(|r| r.id).collect();
+        let path = write(&dev, "ack.txt", &ack_for(&me, &ids, &authority));
         dev.import(&path).unwrap();
         assert_eq!(dev.state.authority_key, Some(authority.public_b64()));
         let impostor = KeyPair::generate();
-        let path = write(&dev, "impostor.txt", &ack_for(&me, &[], &impostor));
+        let path = write(&dev, "impostor.txt", &ack_for(&me, &ids, &impostor));
         let err = dev.import(&path).unwrap_err().to_string();
         assert!(err.contains("does not trust"), "{err}");
 
@@ -1300,6 +1470,13 @@ mod tests {
         .unwrap();
         let item = ret.of(Kind::AuthReturn).next().unwrap();
         item.verify(&dev.public_key(), "return").unwrap();
+
+        // The returned code's file imported again: its key went back to the pool, so the code
+        // does not come back.
+        let lines = dev.import(&path).unwrap();
+        assert!(lines[0].starts_with("% Nothing new"), "{lines:?}");
+        assert!(dev.state.authorizations.is_empty());
+        assert!(dev.enable_ipsec("Tunnel0").is_err());
     }
 }
 

@@ -98,6 +98,9 @@ pub struct AccountInfo {
 pub struct InstalledPolicy {
     pub policy: Policy,
     pub installed_at: Timestamp,
+    /// When the authority issued it (an older policy never replaces it).
+    #[serde(default)]
+    pub issued_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +192,9 @@ pub struct DeviceState {
     #[serde(default)]
     pub pending_auth_return: Option<String>,
     pub last_return_code: BTreeMap<String, String>,
+    /// Ids of SLACs returned from this device: a copy imported again is not reinstalled.
+    #[serde(default)]
+    pub returned_codes: std::collections::BTreeSet<String>,
     pub events: Vec<LoggedEvent>,
     pub history: Vec<ImportedMessage>,
     /// An answer awaited after `OK_POLL`.

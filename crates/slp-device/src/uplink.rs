@@ -427,6 +427,7 @@ impl Device {
         }
         let restored = self.comm_ok();
         conversation.lines.extend(restored);
+        let answering_trust_request = matches!(exchange.sent, Sent::Trust);
         let mut sent_ids: Vec<u64> = Vec::new();
         match exchange.sent {
             Sent::Poll | Sent::Trust => {}
@@ -451,8 +452,11 @@ impl Device {
                 sent_ids = ids;
             }
         }
-        let answered = self.answer(reply, &url, &sent_ids)?;
-        conversation.lines.extend(answered);
+        // A forced re-trust installs its answer even when the trust code is unchanged.
+        self.answering_trust_request = answering_trust_request;
+        let answered = self.answer(reply, &url, &sent_ids);
+        self.answering_trust_request = false;
+        conversation.lines.extend(answered?);
         Ok(())
     }
 

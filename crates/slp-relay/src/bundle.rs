@@ -13,7 +13,8 @@
 //! or, with `--format xml`, the per-device files into a folder (what `slp authority usage
 //! upload` takes). Import ("Import from CSSM") reads the ACK bundle of the same shape (inner
 //! members `ACK_<uploaded name>`) or a single `<smartLicense>` ACK file; every member is checked
-//! before anything is stored, and each answer is kept for the device it names. The archive
+//! before anything is stored — signed by the pinned authority key, for a device in the
+//! inventory — and each answer is kept for the device it names. The archive
 //! format and its hostile-input checks live in [`slp_wire::bundle`].
 
 use std::collections::BTreeMap;
@@ -210,6 +211,13 @@ impl Relay {
         }
         let bytes = std::fs::read(path)
             .map_err(|source| RelayError::Io { path: path.to_owned(), source })?;
+        // Every answer must be signed by the authority key the operator pinned (or a connected
+        // relay learned): a file from anywhere else is refused as a whole.
+        let pinned = self
+            .prefs()
+            .await?
+            .authority_key
+            .ok_or_else(|| RelayError::NoAuthorityKey { what: file.clone() })?;
         let mut answers = Vec::new();
         if slp_wire::slac_csv::is_codes(&bytes) {
             // The authority's SLAC codes CSV: one code per line, each for the UDI it names.
@@ -222,7 +230,7 @@ impl Relay {
                 })?;
             for (line, udi, code) in rows {
                 let what = format!("{file}: line {line}");
-                let named = check::answer_udi(&code, &what)?;
+                let named = check::trusted_answer(&code, &what, &pinned)?;
                 if named != udi.to_string() {
                     return Err(RelayError::Csv {
                         file: file.clone(),
@@ -232,32 +240,29 @@ impl Relay {
                 }
                 answers.push((
                     format!("line {line}"),
-                    NewAnswer { udi: named, xml: code, documents: None },
+                    NewAnswer { udi: named, xml: code, documents: None, what },
                 ));
             }
         } else if bundle::is_archive(&bytes) {
             for (member, text) in bundle::read_ack(&bytes, &file).map_err(bundle_error)? {
-                let udi = check::answer_udi(&text, &format!("{file}: member {member:?}")).map_err(
-                    |e| match e {
-                        RelayError::BadAnswer { reason, .. } => RelayError::Bundle {
-                            file: file.clone(),
-                            member: member.clone(),
-                            reason,
-                        },
-                        other => other,
-                    },
-                )?;
-                answers.push((member, NewAnswer { udi, xml: text, documents: None }));
+                let what = format!("{file}: member {member:?}");
+                let udi = check::trusted_answer(&text, &what, &pinned).map_err(|e| match e {
+                    RelayError::BadAnswer { reason, .. } => {
+                        RelayError::Bundle { file: file.clone(), member: member.clone(), reason }
+                    }
+                    other => other,
+                })?;
+                answers.push((member, NewAnswer { udi, xml: text, documents: None, what }));
             }
         } else {
             let text = String::from_utf8(bytes).map_err(|_| RelayError::BadAnswer {
                 what: file.clone(),
                 reason: "neither a tar(.gz) bundle nor UTF-8 <smartLicense> text".into(),
             })?;
-            let udi = check::answer_udi(&text, &file)?;
+            let udi = check::trusted_answer(&text, &file, &pinned)?;
             let name =
                 path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            answers.push((name, NewAnswer { udi, xml: text, documents: None }));
+            answers.push((name, NewAnswer { udi, xml: text, documents: None, what: file.clone() }));
         }
         let list: Vec<NewAnswer> = answers.iter().map(|(_, a)| a.clone()).collect();
         let new = self.store_answers(&list, &format!("import {file}")).await?;

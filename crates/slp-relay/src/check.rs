@@ -314,10 +314,31 @@ pub fn sha256(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))
 }
 
+/// The device an answer document is for (see [`answer_udi`]), checked against the authority
+/// key the relay pinned: every item must be signed by `pinned`, else
+/// [`RelayError::UntrustedAnswer`] names the answer, the UDI and both key ids.
+pub fn trusted_answer(text: &str, what: &str, pinned: &str) -> Result<String, RelayError> {
+    let (udi, key) = answer_of(text, what)?;
+    if key != pinned {
+        return Err(RelayError::UntrustedAnswer {
+            what: what.to_owned(),
+            udi,
+            key_id: crate::key_id_of(&key),
+            pinned_id: crate::key_id_of(pinned),
+        });
+    }
+    Ok(udi)
+}
+
 /// The device an answer document (ACK, trust code, authorization code) is for: the sudi of its
 /// RUM ACK, else of its first authorization code, else of its first trust code. Every signed
 /// item must verify against the authority key it names, and all must name the same key.
 pub fn answer_udi(text: &str, what: &str) -> Result<String, RelayError> {
+    answer_of(text, what).map(|(udi, _)| udi)
+}
+
+/// [`answer_udi`] with the authority key every item is signed by.
+fn answer_of(text: &str, what: &str) -> Result<(String, String), RelayError> {
     use slp_wire::docs::{Authorization, PolicyDoc, RumAck, TrustCode};
     let bad = |reason: String| RelayError::BadAnswer { what: what.to_owned(), reason };
     let doc = Document::parse(text).map_err(|e| bad(e.to_string()))?;
@@ -370,7 +391,8 @@ pub fn answer_udi(text: &str, what: &str) -> Result<String, RelayError> {
         .or(auth)
         .or(trust)
         .ok_or_else(|| bad("it holds no RUM ACK, trust code or authorization code".into()))?;
-    udi_text(&sudi).map_err(bad)
+    let authority = authority.ok_or_else(|| bad("it holds no signed item".into()))?;
+    Ok((udi_text(&sudi).map_err(bad)?, authority))
 }
 
 /// Report ids an answer acknowledges (empty when it holds no RUM ACK).

@@ -5,6 +5,7 @@
 //!   prefs set [--connected | --disconnected] [--account DOMAIN --va NAME]
 //!             [--authority-url URL --client-id ID --client-secret SECRET]
 //!             [--default-connect-method push|rest-pull] [--validate-device on|off]
+//!             [--authority-key FILE|KEY]   (the authority key answers must be signed by)
 //!   prefs show [--json]
 //!   pi add (--host HOST:PORT | --udi PID:…,SN:…) [--connect-method push|rest-pull] [--username U --password P]
 //!   pi edit --host HOST:PORT --username U --password P
@@ -41,7 +42,7 @@ pub struct RelayArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Preferences: connected or disconnected, smart and virtual account, authority API client,
-    /// default connect method, device validation.
+    /// default connect method, device validation, the pinned authority key.
     #[command(subcommand)]
     Prefs(PrefsCmd),
     /// The product-instance inventory.
@@ -82,7 +83,9 @@ enum Command {
     },
     /// Import what the authority returned: an ACK bundle (.tar.gz/.tar), one <smartLicense>
     /// ACK file, or the SLAC codes CSV of `slac generate --csv`. Each answer waits for its
-    /// device's next poll (push) or next update (pull).
+    /// device's next poll (push) or next update (pull). Every answer must be signed by the
+    /// pinned authority key (`prefs set --authority-key`) and be for a device in the
+    /// inventory, or nothing of the file is imported.
     Import { file: PathBuf },
 }
 
@@ -136,6 +139,11 @@ enum PrefsCmd {
         /// Accept pushes only from devices in the inventory.
         #[arg(long, value_enum)]
         validate_device: Option<OnOff>,
+        /// Pin the authority's public key: a file holding the output of `slp authority key
+        /// show` (or the bare base64 key), or the key itself. Every imported or fetched answer
+        /// must be signed by it; a connected relay learns it at its first sync otherwise.
+        #[arg(long, value_name = "FILE|KEY")]
+        authority_key: Option<String>,
     },
     /// Shows the preferences (never the client secret).
     Show {
@@ -249,7 +257,16 @@ async fn dispatch(relay: &Arc<Relay>, command: Command) -> anyhow::Result<ExitCo
             client_secret,
             default_connect_method,
             validate_device,
+            authority_key,
         }) => {
+            // A file (the output of `slp authority key show`) or the key itself.
+            let authority_key = match authority_key {
+                Some(value) if std::path::Path::new(&value).is_file() => Some(
+                    std::fs::read_to_string(&value)
+                        .with_context(|| format!("reading --authority-key {value}"))?,
+                ),
+                other => other,
+            };
             let change = PrefsChange {
                 connected: if connected {
                     Some(true)
@@ -265,6 +282,7 @@ async fn dispatch(relay: &Arc<Relay>, command: Command) -> anyhow::Result<ExitCo
                 client_secret,
                 default_connect_method,
                 validate_device: validate_device.map(|v| matches!(v, OnOff::On)),
+                authority_key,
             };
             let prefs = relay.set_prefs(change).await?;
             println!(
@@ -301,6 +319,13 @@ async fn dispatch(relay: &Arc<Relay>, command: Command) -> anyhow::Result<ExitCo
                         if prefs.validate_device { "on".to_owned() } else { "off".to_owned() },
                     ),
                     ("Relay ID", prefs.relay_uuid.clone()),
+                    (
+                        "Authority Key",
+                        prefs.authority_key_id.as_ref().map_or_else(
+                            || "- (not pinned: answers cannot be imported)".to_owned(),
+                            |id| format!("{id} (pinned)"),
+                        ),
+                    ),
                 ];
                 for (label, value) in rows {
                     println!("{label:<24}{value}");

@@ -5,7 +5,7 @@
 //! - [`Relay::poll`]: the answers for the device not yet handed out (or handed out on this very
 //!   poll id, so a repeated poll gets the same answer), merged into one document.
 //! - [`Relay::store_answers`]: answers from the authority or an imported file, each linked to
-//!   the documents it answers.
+//!   the documents it answers; an answer for a device not in the inventory is refused.
 
 use sqlx::SqliteConnection;
 
@@ -42,6 +42,8 @@ pub struct NewAnswer {
     /// The documents it answers, when known exactly (upstream); otherwise matched by UDI and
     /// report ids.
     pub documents: Option<Vec<i64>>,
+    /// Where it came from (file and member, or poll), for errors.
+    pub what: String,
 }
 
 fn poll_id_of(sha: &str) -> String {
@@ -262,23 +264,17 @@ pub(crate) async fn store_answers_in(
     let mut new = 0;
     for answer in answers {
         let udi = active_of(tx, &answer.udi).await?;
+        // An answer for a device the relay does not know is refused (the caller's transaction
+        // then stores nothing): it answers nothing this relay sent.
+        if store::device_by_udi(tx, &udi).await?.is_none_or(|d| d.unknown) {
+            return Err(RelayError::UnknownAnswerDevice {
+                what: answer.what.clone(),
+                udi: answer.udi.clone(),
+            });
+        }
         let (id, inserted) = store::insert_answer(tx, &udi, &answer.xml, source, now).await?;
         if inserted {
             new += 1;
-        }
-        if store::device_by_udi(tx, &udi).await?.is_none() {
-            // An answer for a device the relay has not heard of: keep it for when it calls.
-            store::insert_device(
-                tx,
-                &store::NewDevice {
-                    udi: Some(&udi),
-                    connect_method: ConnectMethod::Push.as_str(),
-                    unknown: true,
-                    ..store::NewDevice::default()
-                },
-                now,
-            )
-            .await?;
         }
         let targets = match &answer.documents {
             Some(ids) => ids.clone(),

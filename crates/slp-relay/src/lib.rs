@@ -50,6 +50,21 @@ pub enum RelayError {
     /// An answer (ACK or code document) is unusable.
     #[error("{what}: not an ACK the relay can deliver: {reason}")]
     BadAnswer { what: String, reason: String },
+    /// An answer signed by another key than the authority's pinned one; nothing was stored.
+    #[error(
+        "{what}: the answer for {udi} is signed by authority key {key_id}, not by the pinned authority key {pinned_id}: refused, nothing imported (check where the file came from; `slp relay prefs show` names the pinned key)"
+    )]
+    UntrustedAnswer { what: String, udi: String, key_id: String, pinned_id: String },
+    /// No authority key to verify answers against; nothing was stored.
+    #[error(
+        "{what}: no authority key is pinned, so the answers cannot be verified: nothing imported. On the authority run `slp authority key show > authority.key`, then `slp relay prefs set --authority-key authority.key` (a connected relay learns the key at its first sync)"
+    )]
+    NoAuthorityKey { what: String },
+    /// An answer for a product instance the relay does not know; nothing was stored.
+    #[error(
+        "{what}: the answer is for {udi}, which is not in the relay's inventory (it never reported through this relay): refused, nothing imported"
+    )]
+    UnknownAnswerDevice { what: String, udi: String },
     /// A bad line of an inventory CSV file.
     #[error("{file}, line {line}: {reason}")]
     Csv { file: String, line: usize, reason: String },
@@ -137,6 +152,11 @@ pub struct Prefs {
     pub validate_device: bool,
     /// The relay's identity in export manifests (`Created-By: {"uuid": …}`).
     pub relay_uuid: String,
+    /// The authority's public key (base64 Ed25519) every imported or fetched answer must be
+    /// signed by: pinned by the operator, or learned at the first connected sync.
+    pub authority_key: Option<String>,
+    /// The key id of `authority_key`.
+    pub authority_key_id: Option<String>,
 }
 
 /// A change to the preferences; `None` leaves a value as it is.
@@ -150,6 +170,39 @@ pub struct PrefsChange {
     pub client_secret: Option<String>,
     pub default_connect_method: Option<ConnectMethod>,
     pub validate_device: Option<bool>,
+    /// The authority's public key to pin: base64, or the text of `slp authority key show`.
+    pub authority_key: Option<String>,
+}
+
+/// Reads an authority public key: the base64 key itself, or the output of `slp authority key
+/// show` (its `Public key:` line). Returns the base64 key; the error says what is wrong.
+pub fn parse_authority_key(text: &str) -> Result<String> {
+    use base64::Engine;
+    let bad = |reason: String| RelayError::Invalid { what: "--authority-key".to_owned(), reason };
+    let key = text
+        .lines()
+        .find_map(|line| {
+            let line = line.trim();
+            line.get(..11)
+                .filter(|head| head.eq_ignore_ascii_case("public key:"))
+                .map(|_| line[11..].trim())
+        })
+        .unwrap_or_else(|| text.trim());
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .map_err(|e| bad(format!("{key:?} is not a base64 public key: {e}")))?;
+    if bytes.len() != 32 {
+        return Err(bad(format!(
+            "{key:?} is {} bytes, not a 32-byte Ed25519 public key (give the output of `slp authority key show`)",
+            bytes.len()
+        )));
+    }
+    Ok(key.to_owned())
+}
+
+/// The key id of a pinned key, for messages (the key itself when it cannot be read).
+pub(crate) fn key_id_of(key: &str) -> String {
+    slp_wire::keys::key_id(key).unwrap_or_else(|_| key.to_owned())
 }
 
 /// One inventory row as `pi list` shows it.
@@ -301,6 +354,11 @@ impl Relay {
         }
         if let Some(v) = change.validate_device {
             store::set_pref(&mut tx, "validate_device", Some(bool_text(v))).await?;
+        }
+        if let Some(text) = &change.authority_key {
+            let key = parse_authority_key(text)?;
+            store::set_pref(&mut tx, "authority_key", Some(&key)).await?;
+            tracing::info!(key_id = %key_id_of(&key), "authority key pinned");
         }
         let prefs = read_prefs(&mut tx).await?;
         if prefs.connected {
@@ -550,6 +608,7 @@ pub(crate) async fn read_prefs(conn: &mut SqliteConnection) -> Result<Prefs> {
         .and_then(|v| ConnectMethod::parse(&v))
         .unwrap_or(ConnectMethod::Push);
     let client_secret = get(conn, "client_secret").await?;
+    let authority_key = get(conn, "authority_key").await?;
     Ok(Prefs {
         connected,
         smart_account: get(conn, "smart_account").await?,
@@ -561,6 +620,8 @@ pub(crate) async fn read_prefs(conn: &mut SqliteConnection) -> Result<Prefs> {
         default_connect_method,
         validate_device,
         relay_uuid: get(conn, "relay_uuid").await?.unwrap_or_default(),
+        authority_key_id: authority_key.as_deref().map(key_id_of),
+        authority_key,
     })
 }
 

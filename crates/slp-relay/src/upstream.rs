@@ -3,7 +3,8 @@
 //! The authority API is Cisco's CSSM shape (PROTOCOL.md §7.3): OAuth2 client credentials at
 //! `POST {authority}/oauth2/token`, then under `/services/api/smart-accounts-and-licensing`:
 //! `POST /v2/devices/reportusage` (usage and trust requests), `POST /v2/devices/authrequest`
-//! (SLAC requests and returns), `POST /v2/accounts/poll` for the answers, with the smart and
+//! (SLAC requests and returns), `POST /v2/accounts/poll` for the answers, `GET
+//! /v1/authority/key` once to pin the key every answer must be signed by, with the smart and
 //! virtual account in `X-CSW-SMART-ACCOUNT-ID` / `X-CSW-VIRTUAL-ACCOUNT-ID`. slp's signed items
 //! travel as `{"data": "<json text>", "signature": {"alg", "key", "value"}}`.
 //!
@@ -46,6 +47,10 @@ pub enum UpstreamError {
     /// The poll id is unknown to the authority (the request must be sent again).
     #[error("poll id {0} is unknown to the authority")]
     PollNotFound(String),
+    /// An answer not signed by the pinned authority key: nothing of the poll is stored, and the
+    /// next cycle asks again.
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 impl UpstreamError {
@@ -93,6 +98,9 @@ pub trait Upstream: Send + Sync {
         poll_id: String,
         action: String,
     ) -> BoxFuture<'_, Result<PollResult, UpstreamError>>;
+    /// `GET /v1/authority/key`: the authority's public signing key (base64), which the relay
+    /// pins at its first sync when the operator has not pinned one.
+    fn authority_key(&self) -> BoxFuture<'_, Result<String, UpstreamError>>;
 }
 
 // ---- request bodies (PROTOCOL.md §7.3 member names) ----------------------------------------
@@ -413,6 +421,29 @@ impl HttpUpstream {
         }
     }
 
+    async fn get(&self, path: &str) -> Result<(u16, String), UpstreamError> {
+        let url = format!("{}{API_PREFIX}{path}", self.base);
+        let mut fresh = false;
+        loop {
+            let token = self.token(fresh).await?;
+            let response = self
+                .http
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .map_err(|e| UpstreamError::Unreachable(describe(&e)))?;
+            let status = response.status().as_u16();
+            let text =
+                response.text().await.map_err(|e| UpstreamError::Unreachable(describe(&e)))?;
+            if status == 401 && !fresh {
+                fresh = true;
+                continue;
+            }
+            return Ok((status, text));
+        }
+    }
+
     async fn submit(&self, path: &str, body: Value) -> Result<Accepted, UpstreamError> {
         let (status, text) = self.post(path, &body).await?;
         if !(200..300).contains(&status) {
@@ -455,6 +486,23 @@ fn decode(b64: &str) -> Result<String, UpstreamError> {
 }
 
 impl Upstream for HttpUpstream {
+    fn authority_key(&self) -> BoxFuture<'_, Result<String, UpstreamError>> {
+        Box::pin(async move {
+            let (status, text) = self.get("/v1/authority/key").await?;
+            if !(200..300).contains(&status) {
+                return Err(UpstreamError::Refused { status, message: message_of(&text) });
+            }
+            serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.get("publicKey").and_then(Value::as_str).map(str::to_owned))
+                .ok_or_else(|| {
+                    UpstreamError::Unreachable(
+                        "the authority's key reply has no publicKey".to_owned(),
+                    )
+                })
+        })
+    }
+
     fn report_usage(&self, body: ReportUsage) -> BoxFuture<'_, Result<Accepted, UpstreamError>> {
         Box::pin(async move {
             let body = serde_json::to_value(&body)
@@ -592,6 +640,12 @@ impl Relay {
                 return Err(RelayError::Config("the relay is disconnected".into()));
             }
         }
+        // 0. The authority key every answer is checked against: the pinned one, else learned
+        // from the authority now and pinned from then on.
+        if let Err(err) = self.learn_authority_key(upstream).await {
+            self.comm_failed(&err, &mut report).await?;
+            return Ok(report);
+        }
         // 1. Answers to what was sent before.
         let open = {
             let mut conn = self.store.pool().acquire().await.map_err(RelayError::Database)?;
@@ -667,6 +721,23 @@ impl Relay {
             "forwarding cycle done"
         );
         Ok(report)
+    }
+
+    /// Pins the authority's key from its API when no key is pinned yet.
+    async fn learn_authority_key(&self, upstream: &dyn Upstream) -> Result<(), UpstreamError> {
+        let internal = |e: RelayError| UpstreamError::Unreachable(e.to_string());
+        if self.prefs().await.map_err(internal)?.authority_key.is_some() {
+            return Ok(());
+        }
+        let key = upstream.authority_key().await?;
+        let key = crate::parse_authority_key(&key).map_err(|e| {
+            UpstreamError::Untrusted(format!("the authority's key reply is unusable: {e}"))
+        })?;
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        store::set_pref(&mut tx, "authority_key", Some(&key)).await.map_err(internal)?;
+        tx.commit().await.map_err(|e| internal(RelayError::Database(e)))?;
+        tracing::info!(key_id = %crate::key_id_of(&key), "authority key learned and pinned");
+        Ok(())
     }
 
     async fn send_batch(
@@ -777,6 +848,9 @@ impl Relay {
             report.outstanding += 1;
             return Ok(());
         };
+        let pinned = self.prefs().await.map_err(internal)?.authority_key.ok_or_else(|| {
+            UpstreamError::Untrusted("no authority key is pinned to check answers against".into())
+        })?;
         let mut tx = self.store.begin().await.map_err(internal)?;
         let docs = store::documents_where(&mut tx, &format!("upstream_id = {}", up.id), None)
             .await
@@ -805,12 +879,18 @@ impl Relay {
             }
             let Some(xml) = &entry.smart_license else { continue };
             let what = format!("answer for {udi} (poll {})", up.poll_id);
-            match check::answer_udi(xml, &what) {
+            match check::trusted_answer(xml, &what, &pinned) {
                 Ok(_) => answers.push(NewAnswer {
                     udi: udi.clone(),
                     xml: xml.clone(),
                     documents: doc.map(|d| vec![d.id]),
+                    what,
                 }),
+                Err(err @ RelayError::UntrustedAnswer { .. }) => {
+                    // Not from the authority the relay trusts: store nothing of this poll.
+                    tracing::warn!(error = %err, "answer refused");
+                    return Err(UpstreamError::Untrusted(err.to_string()));
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "unusable answer from the authority");
                     report.failures.push(err.to_string());

@@ -154,6 +154,7 @@ async fn export_bundle_and_ack_bundle_round_trip() {
 
     // The authority answers with ACK_<member> files in the same shape.
     let auth = Auth::new();
+    auth.pin(&t.relay).await;
     let inner = read.files[0].0.clone();
     let acks = vec![
         (inner.clone(), format!("ACK_{}", members[0].0), auth.ack(&a, &[1, 2, 3]).into_bytes()),
@@ -212,7 +213,10 @@ fn raw_tar(members: &[(&str, &[u8])]) -> Vec<u8> {
 async fn bad_bundles_name_the_member_and_import_nothing() {
     let t = relay().await;
     let dev = Dev::new("FOC1");
-    let ack = Auth::new().ack(&dev, &[1]);
+    t.relay.accept(&dev.usage(&[1], "n"), Some(&dev.udi_text()), Source::Push).await.unwrap();
+    let auth = Auth::new();
+    auth.pin(&t.relay).await;
+    let ack = auth.ack(&dev, &[1]);
     let good_inner = raw_tar(&[("ACK_dev_1.xml", ack.as_bytes())]);
     let cases: Vec<(Vec<u8>, &str, &str)> = vec![
         (
@@ -282,20 +286,129 @@ async fn bad_bundles_name_the_member_and_import_nothing() {
     std::fs::write(&forged, ack.replacen("ACCEPTED", "REJECTED", 1)).unwrap();
     let err = t.relay.import(&forged).await.unwrap_err().to_string();
     assert!(err.contains("forged.xml") && err.contains("signature"), "{err}");
-    // An ACK for a device the relay never saw: kept, and the row says so.
+}
+
+/// The answers the relay holds, as (UDI, XML), and its inventory UDIs.
+async fn answers_and_devices(
+    t: &common::TestRelay,
+) -> (Vec<(String, String)>, Vec<Option<String>>) {
+    let answers: Vec<(String, String)> = sqlx::query_as("SELECT udi, xml FROM answers ORDER BY id")
+        .fetch_all(t.relay.store().pool())
+        .await
+        .unwrap();
+    let devices = t.relay.pi_list().await.unwrap().into_iter().map(|p| p.udi).collect();
+    (answers, devices)
+}
+
+#[tokio::test]
+async fn forged_and_stranger_answers_are_refused_and_import_nothing() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let pushed = t
+        .relay
+        .accept(&dev.usage(&[1, 2], "n"), Some(&dev.udi_text()), Source::Push)
+        .await
+        .unwrap();
+    let auth = Auth::new();
+    let genuine = t.dir.path().join("genuine.xml");
+    std::fs::write(&genuine, auth.ack(&dev, &[1, 2])).unwrap();
+
+    // No key pinned: nothing can be verified, so nothing is imported; the error says how to pin.
+    let err = t.relay.import(&genuine).await.unwrap_err();
+    assert!(matches!(err, RelayError::NoAuthorityKey { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("genuine.xml")
+            && text.contains("slp authority key show")
+            && text.contains("slp relay prefs set --authority-key"),
+        "{text}"
+    );
+    let empty = answers_and_devices(&t).await;
+    assert!(empty.0.is_empty(), "{empty:?}");
+    auth.pin(&t.relay).await;
+
+    // A rogue authority's ACK, well signed by its own key: as a file, and inside a bundle next
+    // to a genuine one. Refused, naming the file or member, the UDI and both key ids.
+    let rogue = Auth::new();
+    let forged = t.dir.path().join("forged.xml");
+    std::fs::write(&forged, rogue.ack(&dev, &[1, 2])).unwrap();
+    let err = t.relay.import(&forged).await.unwrap_err().to_string();
+    let (rogue_id, pinned_id) = (rogue.key.key_id(), auth.key.key_id());
+    assert!(
+        err.contains("forged.xml")
+            && err.contains(&dev.udi_text())
+            && err.contains(&rogue_id)
+            && err.contains(&pinned_id)
+            && err.contains("nothing imported"),
+        "{err}"
+    );
+    let other = Dev::new("FOC2");
+    t.relay.accept(&other.usage(&[7], "m"), Some(&other.udi_text()), Source::Push).await.unwrap();
+    let inner = "UD_VA_1.tar.gz".to_owned();
+    let at = bundle::Stamp {
+        creator: "authority",
+        smart_account: "example.com",
+        virtual_account: "Lab",
+        ts: "20261101T110000",
+        mtime: 0,
+    };
+    let mixed = vec![
+        (inner.clone(), "ACK_dev_FOC2.xml".to_owned(), auth.ack(&other, &[7]).into_bytes()),
+        (inner, "ACK_dev_FOC1.xml".to_owned(), rogue.ack(&dev, &[1, 2]).into_bytes()),
+    ];
+    let file = t.dir.path().join("ACK_mixed.tar.gz");
+    std::fs::write(&file, bundle::write_ack(&mixed, at).unwrap()).unwrap();
+    let err = t.relay.import(&file).await.unwrap_err().to_string();
+    assert!(err.contains("ACK_dev_FOC1.xml") && err.contains(&rogue_id), "{err}");
+
+    // An ACK for a device the relay never knew: refused, and no device row appears.
     let stranger = Dev::new("FOC7");
     let file = t.dir.path().join("stranger.xml");
-    std::fs::write(&file, Auth::new().ack(&stranger, &[3])).unwrap();
-    t.relay.import(&file).await.unwrap();
-    let row = t
+    std::fs::write(&file, auth.ack(&stranger, &[3])).unwrap();
+    let err = t.relay.import(&file).await.unwrap_err().to_string();
+    assert!(
+        err.contains("stranger.xml")
+            && err.contains("PID:C9300-24UX,SN:FOC7")
+            && err.contains("not in the relay's inventory"),
+        "{err}"
+    );
+    let (answers, devices) = answers_and_devices(&t).await;
+    assert!(answers.is_empty(), "nothing of any refused import is stored: {answers:?}");
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    assert!(!devices.contains(&Some(stranger.udi_text())), "{devices:?}");
+    // The device polls and gets nothing yet; the genuine ACK still imports and is delivered.
+    assert_eq!(
+        t.relay.poll(&dev.udi_text(), pushed.poll_id.as_deref().unwrap()).await.unwrap(),
+        None
+    );
+    assert_eq!(t.relay.import(&genuine).await.unwrap().new, 1);
+    let answer =
+        t.relay.poll(&dev.udi_text(), pushed.poll_id.as_deref().unwrap()).await.unwrap().unwrap();
+    assert!(answer.contains(&auth.key.public_b64()) && !answer.contains(&rogue.key.public_b64()));
+}
+
+#[tokio::test]
+async fn the_authority_key_is_pinned_from_key_show_output_and_shown() {
+    let t = relay().await;
+    let auth = Auth::new();
+    let shown = format!("Public key: {}\nKey id: {}\n", auth.key.public_b64(), auth.key.key_id());
+    let prefs = t
         .relay
-        .pi_list()
+        .set_prefs(PrefsChange { authority_key: Some(shown), ..PrefsChange::default() })
         .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.udi.as_deref() == Some("PID:C9300-24UX,SN:FOC7"))
         .unwrap();
-    assert!(row.alerts.contains(&"Unknown device".to_owned()), "{row:?}");
+    assert_eq!(prefs.authority_key.as_deref(), Some(auth.key.public_b64().as_str()));
+    assert_eq!(prefs.authority_key_id, Some(auth.key.key_id()));
+    for bad in ["not a key", "AAAA", ""] {
+        let err = t
+            .relay
+            .set_prefs(PrefsChange { authority_key: Some(bad.into()), ..PrefsChange::default() })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--authority-key"), "{bad:?}: {err}");
+    }
+    assert_eq!(t.relay.prefs().await.unwrap().authority_key_id, Some(auth.key.key_id()));
 }
 
 /// relay.db holds device passwords and the API client secret: only its owner may read it.

@@ -68,8 +68,9 @@ async fn push_is_stored_once_polled_and_answered_after_an_imported_ack() {
     let (status, reply) = message(&t.relay, &dev.poll(&poll_id)).await;
     assert_eq!((status, reply.status), (StatusCode::OK, Status::NoData));
 
-    // The ACK comes back by file.
+    // The ACK comes back by file, signed by the authority whose key the operator pinned.
     let auth = Auth::new();
+    auth.pin(&t.relay).await;
     let ack = auth.ack(&dev, &[101, 102]);
     let file = t.dir.path().join("ack.xml");
     std::fs::write(&file, &ack).unwrap();

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -28,6 +28,10 @@ struct Fake {
     polls: Vec<(String, Value)>,
     tokens: usize,
     auth: Option<Arc<Auth>>,
+    /// When set, answers are signed by this key instead (a forged answer on the wire).
+    rogue: Option<Arc<Auth>>,
+    /// Calls of `GET /v1/authority/key`.
+    key_calls: usize,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -90,7 +94,7 @@ async fn report_usage(
             Json(json!({"status": "ERROR", "message": "no usage"})),
         );
     }
-    let auth = fake.auth.clone().unwrap();
+    let auth = fake.rogue.clone().or_else(|| fake.auth.clone()).unwrap();
     let mut acks = Vec::new();
     for entry in &reports {
         let sudi = entry["sudi"].clone();
@@ -141,10 +145,31 @@ async fn poll(
     }
 }
 
+async fn key(State(fake): State<Shared>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if bearer != "Bearer tok" {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"status": "ERROR", "message": "bad token"})),
+        );
+    }
+    let mut fake = fake.lock().unwrap();
+    if fake.down {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "ERROR", "message": "maintenance"})),
+        );
+    }
+    fake.key_calls += 1;
+    let public = fake.auth.as_ref().unwrap().key.public_b64();
+    (StatusCode::OK, Json(json!({"status": "SUCCESS", "publicKey": public})))
+}
+
 async fn start_fake(fake: Shared) -> String {
     let prefix = slp_relay::upstream::API_PREFIX;
     let app = Router::new()
         .route("/oauth2/token", post(token))
+        .route(&format!("{prefix}/v1/authority/key"), get(key))
         .route(&format!("{prefix}/v2/devices/reportusage"), post(report_usage))
         .route(&format!("{prefix}/v2/accounts/poll"), post(poll))
         .with_state(fake);
@@ -228,6 +253,59 @@ async fn forwards_usage_fetches_acks_and_survives_an_outage() {
     let report = t.relay.sync(&upstream).await.unwrap();
     assert_eq!(report.sent, 0);
     assert_eq!(fake.lock().unwrap().reports.len(), 1);
+    // The key was learned at the first sync that reached the authority, then kept pinned.
+    assert_eq!(fake.lock().unwrap().key_calls, 1);
+    assert_eq!(t.relay.prefs().await.unwrap().authority_key_id, Some(auth.key.key_id()));
+}
+
+#[tokio::test]
+async fn answers_fetched_upstream_not_signed_by_the_pinned_key_are_refused() {
+    let auth = Arc::new(Auth::new());
+    let rogue = Arc::new(Auth::new());
+    let fake: Shared = Arc::new(Mutex::new(Fake {
+        auth: Some(auth.clone()),
+        rogue: Some(rogue.clone()),
+        ..Fake::default()
+    }));
+    let url = start_fake(fake.clone()).await;
+    let t = relay().await;
+    t.relay
+        .set_prefs(PrefsChange {
+            connected: Some(true),
+            smart_account: Some("example.com".into()),
+            virtual_account: Some("Lab".into()),
+            authority_url: Some(url),
+            client_id: Some("cid".into()),
+            client_secret: Some("sec".into()),
+            ..PrefsChange::default()
+        })
+        .await
+        .unwrap();
+    let dev = Dev::new("FOC1");
+    let pushed =
+        t.relay.accept(&dev.usage(&[11], "x"), Some(&dev.udi_text()), Source::Push).await.unwrap();
+    let upstream = t.relay.http_upstream().await.unwrap();
+    let report = t.relay.sync(&upstream).await.unwrap();
+    assert_eq!(report.answers, 0, "{report:?}");
+    let failure = report.failures.join("\n");
+    assert!(
+        failure.contains(&rogue.key.key_id())
+            && failure.contains(&auth.key.key_id())
+            && failure.contains(&dev.udi_text()),
+        "the failure names the UDI and both keys: {failure}"
+    );
+    let (answers,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM answers")
+        .fetch_one(t.relay.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(answers, 0, "nothing of the forged poll is stored");
+    assert_eq!(
+        t.relay.poll(&dev.udi_text(), pushed.poll_id.as_deref().unwrap()).await.unwrap(),
+        None,
+        "the device gets nothing"
+    );
+    let row = &t.relay.pi_list().await.unwrap()[0];
+    assert!(row.alerts.contains(&"ACK pending".to_owned()), "{row:?}");
 }
 
 #[tokio::test]

@@ -89,6 +89,49 @@ fn usage_file_upload_and_ack_import_complete_the_cycle() {
     assert!(!licenses.contains("Insufficient Licenses"), "{licenses}");
 }
 
+/// `show license status` without the lines that name the current time.
+fn status_lines(status: &str) -> String {
+    status.lines().filter(|l| !l.contains("Current time")).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn a_replayed_or_older_ack_moves_nothing() {
+    const T3: &str = "2026-12-15T10:00:00Z";
+    const LATER: &str = "2027-04-01T10:00:00Z";
+    let lab = Lab::new();
+    authority(&lab);
+    device(&lab);
+    lab.exec("D", T2, &["license smart save usage all file bootflash:u1.txt"]);
+    upload(&lab, T2, "D/bootflash/u1.txt", "ack1.txt");
+    let ack1 = lab.path("ack1.txt").display().to_string();
+    let out = lab.exec("D", T2, &[&format!("license smart import {ack1}")]);
+    assert!(out.contains("Import Data Successful"), "{out}");
+    let status = lab.exec("D", LATER, &["show license status"]);
+    assert_eq!(field(&status, "Last ACK received:"), "Nov 15 10:00:00 2026 UTC");
+    assert_eq!(field(&status, "Next ACK deadline:"), "Feb 13 10:00:00 2027 UTC");
+
+    // Months later, the same ACK file again: nothing new, and the status says the same.
+    let out = lab.exec("D", LATER, &[&format!("license smart import {ack1}")]);
+    assert!(out.contains("% Nothing new in") && out.contains("nothing changed"), "{out}");
+    assert!(!out.contains("Import Data Successful"), "{out}");
+    let replayed = lab.exec("D", LATER, &["show license status"]);
+    assert_eq!(status_lines(&replayed), status_lines(&status));
+    let rum = lab.exec("D", LATER, &["show license rum id all"]);
+
+    // A newer ACK, then the older one again: the older one moves nothing back.
+    lab.exec("D", T3, &["license smart save usage all file bootflash:u2.txt"]);
+    upload(&lab, T3, "D/bootflash/u2.txt", "ack2.txt");
+    let ack2 = lab.path("ack2.txt").display().to_string();
+    let out = lab.exec("D", T3, &[&format!("license smart import {ack2}")]);
+    assert!(out.contains("Import Data Successful"), "{out}");
+    let status = lab.exec("D", T3, &["show license status"]);
+    assert_eq!(field(&status, "Last ACK received:"), "Dec 15 10:00:00 2026 UTC");
+    let out = lab.exec("D", T3, &[&format!("license smart import {ack1}")]);
+    assert!(out.contains("% Nothing new in"), "{out}");
+    assert_eq!(status_lines(&lab.exec("D", T3, &["show license status"])), status_lines(&status));
+    assert_ne!(rum, lab.exec("D", T3, &["show license rum id all"]), "the second cycle acked more");
+}
+
 #[test]
 fn reupload_is_idempotent_and_overuse_raises_an_alert() {
     let lab = Lab::new();

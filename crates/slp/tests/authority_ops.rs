@@ -132,6 +132,9 @@ fn the_remote_cli_scripts_a_served_authority_like_the_local_one() {
         start_service(&lab, T0, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
     let url = server.url.as_str();
 
+    // The key a relay pins: the same over the API (any role) as on the authority's host.
+    assert_eq!(remote_ok(&lab, url, &viewer, &["key", "show"]), auth(&lab, T0, &["key", "show"]));
+
     // Accounts and virtual accounts (a name with a space travels percent-encoded).
     let accounts = remote_ok(&lab, url, &admin, &["account", "list"]);
     assert!(

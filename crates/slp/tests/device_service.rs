@@ -108,6 +108,23 @@ fn management_api_serves_reports_takes_the_ack_and_shares_state_with_exec() {
     assert_eq!(field(&status, "Smart Account:"), "Example Corp As of Nov 01 10:00:00 2026 UTC");
     assert_eq!(field(&status, "Trust Code Installed:"), "Nov 01 10:00:00 2026 UTC");
 
+    // The same ACK again through the API (a puller replaying it): nothing new, nothing moves.
+    let ack = base64::engine::general_purpose::STANDARD.encode(lab.read("ack.xml"));
+    let reply: Value = client()
+        .post(url("import"))
+        .basic_auth("admin", Some("s3cret"))
+        .body(ack)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let said = reply["messages"].to_string();
+    assert!(said.contains("% Nothing new in management API import"), "{reply}");
+    assert!(!said.contains("Import Data Successful"), "{reply}");
+    let again = lab.exec("D", T1, &["show license status"]);
+    assert_eq!(field(&again, "Last ACK received:"), field(&status, "Last ACK received:"));
+    assert_eq!(field(&again, "Next ACK deadline:"), field(&status, "Next ACK deadline:"));
+
     // Bad input: garbage import is refused with a message and changes nothing.
     let response = client()
         .post(url("import"))

@@ -394,11 +394,10 @@ fn ha_stack_trusts_authorizes_and_reports_for_every_unit() {
     assert!(after.starts_with("Nov 12"), "the switchover is reported soon: {after}");
     let out =
         lab.exec("S", T2, &["license smart sync all", "show license status", "show license udi"]);
-    assert_eq!(
-        field(&out, "Last ACK received:"),
-        "Nov 12 08:00:00 2026 UTC",
-        "the new active reports: {out}"
-    );
+    assert!(out.contains("Import Data Successful"), "the new active reports: {out}");
+    // Last ACK received is when the authority issued the ACK: this test's authority runs on
+    // its own clock, started at T1.
+    assert!(field(&out, "Last ACK received:").starts_with("Nov 10 10:0"), "{out}");
     const T3: &str = "2026-11-14T08:00:00Z";
     let out = lab.exec(
         "S",
@@ -463,7 +462,10 @@ fn callhome_transport_and_the_proxy_reach_the_authority() {
             "show license status",
         ],
     );
-    assert_eq!(field(&out, "Last ACK received:"), "Nov 11 10:00:00 2026 UTC", "{out}");
+    assert!(out.contains("Import Data Successful"), "the ACK came back: {out}");
+    // The ACK's issue time, on this test authority's clock (started at T1, real speed).
+    let acked = field(&out, "Last ACK received:");
+    assert!(acked.starts_with("Nov 10 10:0"), "{out}");
     const T3: &str = "2026-11-12T10:00:00Z";
     let out = lab.exec(
         "D",
@@ -477,7 +479,7 @@ fn callhome_transport_and_the_proxy_reach_the_authority() {
         ],
     );
     assert!(out.contains("%SMART_LIC-3-COMM_FAILED"), "{out}");
-    assert_eq!(field(&out, "Last ACK received:"), "Nov 11 10:00:00 2026 UTC", "{out}");
+    assert_eq!(field(&out, "Last ACK received:"), acked, "{out}");
 }
 
 /// The key id and trust of the one product instance of example.com / Lab (`pi list --json`).

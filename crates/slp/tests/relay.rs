@@ -40,6 +40,48 @@ fn pi_row(lab: &Lab, udi: &str) -> Value {
         .unwrap_or_else(|| panic!("{udi} not in {list}"))
 }
 
+/// What an operator does before importing answers: `slp authority key show` on the authority,
+/// the output carried to the relay and pinned with `prefs set --authority-key FILE`.
+fn pin_authority_key(lab: &Lab) {
+    let shown = auth(lab, T1, &["key", "show"]);
+    assert!(shown.starts_with("Public key: ") && shown.contains("\nKey id: "), "{shown}");
+    std::fs::write(lab.path("authority.key"), shown).unwrap();
+    relay(lab, &["prefs", "set", "--authority-key", "authority.key"]);
+    let key_id = auth(lab, T1, &["key", "show", "--json"]);
+    let key_id: Value = serde_json::from_str(&key_id).unwrap();
+    let prefs = relay(lab, &["prefs", "show"]);
+    assert!(prefs.contains(&format!("{} (pinned)", key_id["key_id"].as_str().unwrap())), "{prefs}");
+}
+
+/// A rogue authority in `EVIL` with the same account names: its ACK for `usage` is well formed
+/// and well signed, by a key nobody pinned.
+fn rogue_ack(lab: &Lab, usage: &str, out: &str) {
+    let evil = |args: &[&str]| {
+        let mut all = vec!["authority", "--data", "EVIL"];
+        all.extend_from_slice(args);
+        lab.ok(T1, &all)
+    };
+    evil(&["account", "create", "--name", "Example Corp", "--domain", "example.com"]);
+    evil(&["va", "create", "--account", "example.com", "--name", "Lab"]);
+    evil(&[
+        "license",
+        "add",
+        "--account",
+        "example.com",
+        "--va",
+        "Lab",
+        "--tag",
+        "network-advantage",
+        "--sku",
+        "C9300-NW-A",
+        "--quantity",
+        "10",
+        "--type",
+        "perpetual",
+    ]);
+    evil(&["usage", "upload", "--account", "example.com", "--va", "Lab", usage, "--ack", out]);
+}
+
 /// Every closed report of the device is acknowledged.
 fn assert_reports_acked(lab: &Lab) {
     let rum = lab.exec("D", T1, &["show license rum id all"]);
@@ -149,6 +191,7 @@ fn pull_collect_export_ack_bundle_import_and_install_on_next_update() {
     );
     assert!(out.contains("evil.tar: member \"../evil.xml\": path with `..` refused"), "{out}");
     assert!(!lab.path("x").exists());
+    pin_authority_key(&lab);
     let out = relay(&lab, &["import", "ACK_UD_SA.tar.gz"]);
     assert!(out.contains(&format!("ACK_{name}: ACK for {UDI}")), "{out}");
     assert_eq!(pi_row(&lab, UDI)["alerts"], serde_json::json!(["ACK ready"]));
@@ -222,6 +265,69 @@ fn push_to_a_disconnected_relay_ack_by_file_delivered_on_next_poll() {
     let name = name.to_string_lossy().into_owned();
     authority(&lab);
     upload(&lab, T1, &format!("xml/{name}"), "ack.xml");
+    // Without a pinned authority key nothing can be verified: refused, saying how to pin.
+    let out = relay_fails(&lab, &["import", "ack.xml"]);
+    assert!(
+        out.contains("ack.xml: no authority key is pinned")
+            && out.contains("slp relay prefs set --authority-key"),
+        "{out}"
+    );
+    pin_authority_key(&lab);
+
+    // A forged ACK (a rogue authority's, well signed by its own key): refused by name, UDI and
+    // key id; the relay stores nothing and the device, polling, gets nothing.
+    rogue_ack(&lab, &format!("xml/{name}"), "evil.xml");
+    let out = relay_fails(&lab, &["import", "evil.xml"]);
+    assert!(
+        out.contains(
+            "evil.xml: the answer for PID:C9300-24UX,SN:FOC2233A5ZV is signed by authority key"
+        ) && out.contains("not by the pinned authority key")
+            && out.contains("nothing imported"),
+        "{out}"
+    );
+    assert_eq!(pi_row(&lab, UDI)["alerts"], serde_json::json!(["ACK pending"]));
+    let out = lab.exec("D", T1, &["license smart sync all", "show license status"]);
+    assert_eq!(field(&out, "Last ACK received:"), "<none>", "{out}");
+    let rum = lab.exec("D", T1, &["show license rum id all"]);
+    assert!(!rum.contains(" ACK "), "no report acknowledged by the forged ACK:\n{rum}");
+
+    // An ACK, genuinely signed, for a product instance this relay never knew: refused, and no
+    // inventory row appears.
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "E",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC0000SW2",
+            "--hostname",
+            "sw2",
+        ],
+    );
+    lab.exec(
+        "E",
+        T1,
+        &[
+            "configure terminal",
+            "license boot level network-advantage",
+            "end",
+            "write memory",
+            "reload",
+        ],
+    );
+    lab.exec("E", T1, &["license smart save usage all file bootflash:u.txt"]);
+    upload(&lab, T1, "E/bootflash/u.txt", "stranger.xml");
+    let out = relay_fails(&lab, &["import", "stranger.xml"]);
+    assert!(
+        out.contains("stranger.xml: the answer is for PID:C9300-24UX,SN:FOC0000SW2, which is not in the relay's inventory"),
+        "{out}"
+    );
+    assert!(!relay(&lab, &["pi", "list"]).contains("FOC0000SW2"));
+
     // A single ACK file imports as well as a bundle.
     let out = relay(&lab, &["import", "ack.xml"]);
     assert!(out.contains(&format!("ack.xml: ACK for {UDI}")), "{out}");
@@ -504,6 +610,7 @@ fn slac_request_csv_codes_csv_and_install_through_a_disconnected_relay() {
     // A code edited after signing is refused by line; nothing imported.
     let codes = lab.read("codes.csv");
     std::fs::write(lab.path("bad.csv"), codes.replacen("hseck9", "hseck8", 1)).unwrap();
+    pin_authority_key(&lab);
     let out = relay_fails(&lab, &["import", "bad.csv"]);
     assert!(out.contains("bad.csv: line 2"), "{out}");
 

@@ -7,6 +7,7 @@
 //! | POST | `{BASE}/v2/devices/reportusage` | admin, reporter | 202 `OK_POLL` |
 //! | POST | `{BASE}/v2/devices/authrequest` | admin, reporter | 202 `OK_POLL` |
 //! | POST | `{BASE}/v2/accounts/poll` | admin, reporter | 200 `COMPLETE` |
+//! | GET | `{BASE}/v1/authority/key` | admin, reporter, viewer | 200 |
 //! | GET | `{BASE}/v2/accounts/search` | admin, viewer | 200 |
 //! | GET | `{BASE}/v1/accounts/{domain}/customer/virtual-accounts` | admin, viewer | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/customer/virtual-accounts` | admin | 201 |
@@ -43,6 +44,7 @@ mod alerts;
 mod devices;
 mod error;
 mod events;
+mod key;
 mod licenses;
 mod moves;
 mod oauth;
@@ -119,6 +121,7 @@ impl Api {
 const ADMIN: &[&str] = &["admin"];
 const READ: &[&str] = &["admin", "viewer"];
 const REPORT: &[&str] = &["admin", "reporter"];
+const ANY: &[&str] = &["admin", "reporter", "viewer"];
 
 /// Every endpoint of the API (except `/openapi.json` itself and the device endpoint).
 fn endpoints() -> Api {
@@ -148,6 +151,12 @@ fn endpoints() -> Api {
         "/v2/accounts/poll",
         post(reporting::poll),
         ("Poll for the result of reportusage or authrequest", REPORT, 200),
+    )
+    .add(
+        "GET",
+        "/v1/authority/key",
+        get(key::show),
+        ("The authority's public signing key and key id (what relays pin)", ANY, 200),
     )
     .add(
         "GET",

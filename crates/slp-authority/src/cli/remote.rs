@@ -17,9 +17,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{
-    AccountCmd, AlertCmd, ClientCmd, Command, EventCmd, JobsCmd, LicenseCmd, MoveCmd, Output,
-    PiCmd, PolicyAt, PolicyCmd, SlacCmd, TokenCmd, UsageCmd, VaCmd, VaRef, dash, print_alerts,
-    print_moves, print_policy, print_rows, print_uploads, short_time, write_atomic, write_table,
+    AccountCmd, AlertCmd, ClientCmd, Command, EventCmd, JobsCmd, KeyCmd, LicenseCmd, MoveCmd,
+    Output, PiCmd, PolicyAt, PolicyCmd, SlacCmd, TokenCmd, UsageCmd, VaCmd, VaRef, dash,
+    print_alerts, print_key, print_moves, print_policy, print_rows, print_uploads, short_time,
+    write_atomic, write_table,
 };
 use crate::api::BASE;
 use crate::{AlertView, MoveRequestView, PolicyView, UploadView};
@@ -350,6 +351,16 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
             local_only("jobs run", "the authority's replicas run scheduled jobs themselves")?;
         }
         Command::Serve { .. } => local_only("serve", "it serves a database, not a URL")?,
+        Command::Key(KeyCmd::Show { json }) => {
+            let reply: Value = remote.get(remote.api(&["v1", "authority", "key"], &[])).await?;
+            let field = |name: &str| {
+                reply[name]
+                    .as_str()
+                    .map(str::to_owned)
+                    .with_context(|| format!("the key reply has no {name}"))
+            };
+            print_key(&field("publicKey")?, &field("keyId")?, json)?;
+        }
     }
     Ok(())
 }

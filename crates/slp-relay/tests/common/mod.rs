@@ -155,6 +155,17 @@ impl Auth {
         Auth { key: KeyPair::generate() }
     }
 
+    /// Pins this authority's key on the relay, as `prefs set --authority-key` does.
+    pub async fn pin(&self, relay: &Relay) {
+        relay
+            .set_prefs(slp_relay::PrefsChange {
+                authority_key: Some(self.key.public_b64()),
+                ..slp_relay::PrefsChange::default()
+            })
+            .await
+            .unwrap();
+    }
+
     pub fn ack(&self, dev: &Dev, ids: &[u64]) -> String {
         let ack = RumAck {
             ack_id: format!("ack-{}", ids.iter().map(u64::to_string).collect::<Vec<_>>().join("-")),
