@@ -1,7 +1,8 @@
 //! `slp authority`: the license authority's command line.
 //!
 //! ```text
-//! slp authority (--data DIR | --database URL | --url URL --client-id ID --client-secret S) <command>
+//! slp authority (--data DIR | --database URL | --url URL --client-id ID --client-secret S)
+//!               [--report-skew-hours H] [--report-max-age-days D] <command>
 //!   account create --name NAME --domain DOMAIN        account list [--json]
 //!   va create|rename|delete|list --account A …
 //!   license add --account A --va V --tag T --sku S --quantity N [--type T] [--enforcement E] [--expires YYYY-MM-DD]
@@ -73,6 +74,27 @@ pub struct AuthorityArgs {
         allow_hyphen_values = true
     )]
     client_secret: Option<String>,
+    /// RUM reports stating a time more than this many hours after the authority's clock are
+    /// refused (a device clock running ahead; a report from the future would hide every later
+    /// one). Applies to every ingest: usage upload, bundles, reportusage, smart transport.
+    #[arg(
+        long,
+        value_name = "HOURS",
+        global = true,
+        default_value_t = crate::DEFAULT_REPORT_SKEW_HOURS,
+        value_parser = clap::value_parser!(u32).range(0..=8_760)
+    )]
+    report_skew_hours: u32,
+    /// RUM reports stating a time more than this many days before the authority's clock are
+    /// refused.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        global = true,
+        default_value_t = crate::DEFAULT_REPORT_MAX_AGE_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..=36_500)
+    )]
+    report_max_age_days: u32,
     #[command(subcommand)]
     command: Command,
 }
@@ -585,7 +607,8 @@ async fn open(args: &AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Aut
             .context("opening the authority database")?,
         (None, None) => anyhow::bail!("give --data DIR or --database URL"),
     };
-    Ok(Authority::open(store, clock).await?)
+    let window = crate::ReportWindow::new(args.report_skew_hours, args.report_max_age_days);
+    Ok(Authority::open(store, clock).await?.with_report_window(window))
 }
 
 async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {

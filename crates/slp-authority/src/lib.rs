@@ -19,6 +19,7 @@ mod error;
 mod group;
 pub mod jobs;
 mod moves;
+mod sanity;
 mod transfer;
 mod upload;
 pub mod view;
@@ -45,6 +46,7 @@ pub use devices::{DeviceChange, DeviceMove, DeviceRemoval};
 pub use error::{AuthorityError, Result};
 pub use group::IngestLane;
 pub use moves::{MoveRequestView, MoveSpec};
+pub use sanity::{DEFAULT_REPORT_MAX_AGE_DAYS, DEFAULT_REPORT_SKEW_HOURS, ReportWindow};
 pub use transfer::{TransferMove, TransferSpec, TransferView};
 pub use view::*;
 
@@ -64,6 +66,8 @@ pub struct Authority {
     actor: String,
     /// `reportusage` requests waiting to be applied together ([`group`]).
     usage_queue: Arc<group::UsageQueue>,
+    /// The times a RUM report may state around the clock ([`Authority::with_report_window`]).
+    report_window: ReportWindow,
 }
 
 impl std::fmt::Debug for Authority {
@@ -211,7 +215,21 @@ impl Authority {
         let key = KeyPair::from_secret_b64(&secret, "authority key")
             .map_err(AuthorityError::AuthorityKey)?;
         tracing::debug!(key_id = %key.key_id(), "authority opened");
-        Ok(Authority { store, clock, key, actor: "system".to_owned(), usage_queue: Arc::default() })
+        Ok(Authority {
+            store,
+            clock,
+            key,
+            actor: "system".to_owned(),
+            usage_queue: Arc::default(),
+            report_window: ReportWindow::default(),
+        })
+    }
+
+    /// The same authority refusing RUM reports whose times fall outside `window` around its
+    /// clock (default: 24 hours ahead, 10 years back).
+    pub fn with_report_window(mut self, window: ReportWindow) -> Authority {
+        self.report_window = window;
+        self
     }
 
     /// The same authority with changes logged under `actor` by default (`cli:alice`).

@@ -1029,6 +1029,7 @@ impl Job<'_> {
         let info: Option<SystemInfo> = match infos.first() {
             Some(item) => {
                 let info: SystemInfo = item.json().map_err(|e| self.wire(e))?;
+                crate::sanity::check_system_info(&self.file, &info)?;
                 let active = info.sudi.udi().map_err(|e| self.wire(e))?.to_string();
                 self.verify(item, &info.public_key, &format!("system information of {active}"))?;
                 Some(info)
@@ -1077,6 +1078,8 @@ impl Job<'_> {
         // ---- reports: read every one (in `prepare`) before deciding anything ---------------
         for checked in reports {
             in_units(&checked.udi)?;
+            let window = self.authority.report_window;
+            window.check(&self.file, &checked.udi, &checked.report, now_ts)?;
         }
 
         // ---- authorization requests and returns --------------------------------------------
