@@ -1291,9 +1291,9 @@ impl Authority {
                         prepaid_reserved: 0,
                         license_details: Vec::new(),
                     });
-                entry.prepaid_entitled += row.purchased;
-                entry.prepaid_inuse += row.in_use;
-                entry.prepaid_reserved += row.reserved;
+                entry.prepaid_entitled = entry.prepaid_entitled.saturating_add(row.purchased);
+                entry.prepaid_inuse = entry.prepaid_inuse.saturating_add(row.in_use);
+                entry.prepaid_reserved = entry.prepaid_reserved.saturating_add(row.reserved);
                 for e in entries.iter().filter(|e| e.entitlement_tag == row.entitlement_tag) {
                     entry.license_details.push(SummaryDetail {
                         billing_type: "PREPAID".to_owned(),

@@ -93,6 +93,11 @@ impl Authority {
                 reason: "a token must allow at least one use".to_owned(),
             });
         }
+        let description = crate::sanity::check_text(
+            "description",
+            description,
+            crate::sanity::MAX_DESCRIPTION_CHARS,
+        )?;
         let now = self.clock.now();
         // Cisco's tokens are opaque base64 text that starts with an encoded UUID; so are ours.
         let raw = format!("{}-{:032x}", uuid::Uuid::new_v4(), rand::random::<u128>());
@@ -105,7 +110,7 @@ impl Authority {
                 id: 0,
                 va_id: va_row.id,
                 token_hash: hash(&token),
-                description: description.to_owned(),
+                description: description.clone(),
                 created_at: now.timestamp(),
                 expires_at: (now + Duration::days(i64::from(expires_after_days))).timestamp(),
                 max_uses: max_uses.map(i64::from),

@@ -113,6 +113,33 @@ fn bounded(name: &str, value: &str, max: usize) -> std::result::Result<(), Strin
     Ok(())
 }
 
+/// Longest ID token description taken.
+pub const MAX_DESCRIPTION_CHARS: usize = 256;
+/// Longest reason or note taken on a license move request.
+pub const MAX_NOTE_CHARS: usize = 1_000;
+
+/// Free text an operator or API client gives (a description, a reason): trimmed, at most
+/// `max` characters, no control characters; the error names `field` and the limit and shows
+/// only the start of a long value.
+pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result<String> {
+    let trimmed = value.trim();
+    bounded(field, trimmed, max).map_err(|reason| AuthorityError::Invalid {
+        field,
+        value: shortened(value),
+        reason,
+    })?;
+    Ok(trimmed.to_owned())
+}
+
+/// The first 40 characters of `value`, with `…` when there were more: what an error shows of
+/// an input that may be megabytes long.
+pub(crate) fn shortened(value: &str) -> String {
+    match value.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_owned(),
+    }
+}
+
 /// Refuses a system information whose free-text members are too long (the host name is stored
 /// and listed with the product instance).
 pub(crate) fn check_system_info(file: &str, info: &SystemInfo) -> Result<()> {

@@ -943,9 +943,9 @@ impl Job<'_> {
                     }
                 }
             }
-            let purchased: i64 = entries.iter().map(|e| e.quantity).sum();
+            let purchased = crate::total(entries.iter().map(|e| e.quantity));
             let reserved = tx.reserved(self.va.id, &key.entitlement).await?;
-            let available = purchased - reserved;
+            let available = purchased.saturating_sub(reserved);
             let requested = i64::try_from(key.count).unwrap_or(i64::MAX);
             if key.count == 0 || requested > available {
                 return Err(AuthorityError::Insufficient {

@@ -539,3 +539,82 @@ async fn a_refused_trust_document_gives_the_token_use_back() {
     assert_eq!(s.authority.tokens(SA, VA).await.unwrap()[0].uses, 1);
     s.finish().await;
 }
+
+/// A database written before counts were bounded may hold a count of 2^63-1: the pool, the
+/// alerts and the transfer check add it up without wrapping to a negative "In Use".
+#[tokio::test]
+async fn a_stored_absurd_count_never_wraps_the_pool() {
+    use sqlx::Executor;
+    let s = sqlite(ReportWindow::default()).await;
+    for sn in ["FOC1", "FOC2"] {
+        let device = Device::new(sn);
+        let file = device.usage_file(&[device.good(1, 1, NOW - 60)], sn);
+        s.authority.upload(SA, VA, &format!("{sn}.xml"), &file).await.unwrap();
+    }
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}/authority.db", s._dir.path().display());
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    db.execute(
+        "UPDATE usage SET count = 9223372036854775807 WHERE pi_id = (SELECT MIN(pi_id) FROM usage)",
+    )
+    .await
+    .unwrap();
+    db.close().await;
+    let pool = s.authority.licenses(SA, VA).await.unwrap();
+    assert_eq!((pool[0].in_use, pool[0].balance), (i64::MAX, 10 - i64::MAX));
+    assert_eq!(pool[0].alert.as_deref(), Some("Insufficient Licenses"));
+    let alerts = s.authority.alerts(SA, Some(VA)).await.unwrap();
+    assert!(alerts.iter().any(|a| a.kind == "INSUFFICIENT_LICENSES"), "{alerts:?}");
+    s.authority.create_va(SA, "Other").await.unwrap();
+    let spec = TransferSpec {
+        license: "network-advantage".to_owned(),
+        quantity: 1,
+        to: "Other".to_owned(),
+    };
+    let err = s.authority.transfer_licenses(SA, VA, &[spec], false).await.unwrap_err().to_string();
+    assert!(err.contains("only 0 available"), "{err}");
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn long_descriptions_and_reasons_are_refused_with_the_limit() {
+    let s = sqlite(ReportWindow::default()).await;
+    let long = "d".repeat(1 << 20);
+    let err = s.authority.create_token(SA, VA, &long, 30, None).await.unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("invalid description \"{}…\": description is 1048576 characters long; at most 256 are allowed", "d".repeat(40))),
+        "names the field and the limit, shows only the start: {}",
+        &err[..err.len().min(300)]
+    );
+    assert!(s.authority.tokens(SA, VA).await.unwrap().is_empty());
+    let err = s.authority.create_token(SA, VA, "line\u{1b}[2J", 30, None).await.unwrap_err();
+    assert!(err.to_string().contains("must not contain control characters"), "{err}");
+    let (_, token) = s.authority.create_token(SA, VA, &"d".repeat(256), 30, None).await.unwrap();
+    assert_eq!(token.description.len(), 256);
+
+    let err = s.authority.create_va(SA, &long).await.unwrap_err().to_string();
+    assert!(
+        err.len() < 200 && err.contains("must be at most 100 characters"),
+        "{}",
+        &err[..err.len().min(300)]
+    );
+    s.authority.create_account("Other Corp", "other.com").await.unwrap();
+    s.authority.create_va("other.com", "Main").await.unwrap();
+    let spec = MoveSpec {
+        account: SA.to_owned(),
+        va: VA.to_owned(),
+        target_account: "other.com".to_owned(),
+        target_va: "Main".to_owned(),
+        license: "network-advantage".to_owned(),
+        quantity: 1,
+        reason: long.clone(),
+    };
+    let err = s.authority.request_move(&spec).await.unwrap_err().to_string();
+    assert!(
+        err.contains("reason is 1048576 characters long; at most 1000 are allowed"),
+        "{}",
+        &err[..err.len().min(300)]
+    );
+    assert!(s.authority.move_requests(Some(SA)).await.unwrap().is_empty());
+    s.finish().await;
+}
