@@ -930,7 +930,13 @@ impl Authority {
     ) -> Result<PollComplete> {
         principal.require(Access::Report, "polling")?;
         let id = parse_id(poll_id).ok_or_else(|| {
-            bad("data.poll_id".to_owned(), format!("{poll_id:?} is not a poll id"))
+            bad(
+                "data.poll_id".to_owned(),
+                format!(
+                    "must be a whole number ≥ 0 (the poll_id a reportusage or authrequest answered with), got {:?}",
+                    crate::sanity::shortened(poll_id)
+                ),
+            )
         })?;
         let mut tx = self.store.read().await?;
         let record = tx.poll(id).await?;

@@ -618,3 +618,27 @@ async fn long_descriptions_and_reasons_are_refused_with_the_limit() {
     assert!(s.authority.move_requests(Some(SA)).await.unwrap().is_empty());
     s.finish().await;
 }
+
+#[tokio::test]
+async fn a_bad_poll_id_is_named_with_what_it_should_be() {
+    let s = sqlite(ReportWindow::default()).await;
+    for given in [json!("-5"), json!("x1")] {
+        let response = s
+            .http
+            .post(format!("{}{BASE}/v2/accounts/poll", s.base))
+            .bearer_auth(&s.bearer)
+            .json(&json!({"data": {"poll_id": given, "action": "acknowledgements"}}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(status == 400 || status == 422, "{status} {body}");
+        assert!(
+            message.contains(&format!("data.poll_id: must be a whole number ≥ 0 (the poll_id a reportusage or authrequest answered with), got {given}")),
+            "{message}"
+        );
+    }
+    s.finish().await;
+}
