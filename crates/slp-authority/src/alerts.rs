@@ -43,7 +43,7 @@ impl Authority {
         let mut out = Vec::new();
         for va in vas {
             for row in self.licenses(&account_row.domain, &va.name).await? {
-                let needed = row.in_use + row.reserved;
+                let needed = row.in_use.saturating_add(row.reserved);
                 if needed > row.purchased {
                     out.push(AlertView {
                         severity: "Major".to_owned(),
@@ -57,7 +57,7 @@ impl Authority {
                             needed,
                             row.license,
                             row.purchased,
-                            needed - row.purchased
+                            needed.saturating_sub(row.purchased)
                         ),
                     });
                 }

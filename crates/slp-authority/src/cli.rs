@@ -1,7 +1,8 @@
 //! `slp authority`: the license authority's command line.
 //!
 //! ```text
-//! slp authority (--data DIR | --database URL | --url URL --client-id ID --client-secret S) <command>
+//! slp authority (--data DIR | --database URL | --url URL --client-id ID --client-secret S)
+//!               [--report-skew-hours H] [--report-max-age-days D] <command>
 //!   account create --name NAME --domain DOMAIN        account list [--json]
 //!   va create|rename|delete|list --account A …
 //!   va set --account A --va V --first-contact allow|deny
@@ -76,6 +77,27 @@ pub struct AuthorityArgs {
         allow_hyphen_values = true
     )]
     client_secret: Option<String>,
+    /// RUM reports stating a time more than this many hours after the authority's clock are
+    /// refused (a device clock running ahead; a report from the future would hide every later
+    /// one). Applies to every ingest: usage upload, bundles, reportusage, smart transport.
+    #[arg(
+        long,
+        value_name = "HOURS",
+        global = true,
+        default_value_t = crate::DEFAULT_REPORT_SKEW_HOURS,
+        value_parser = clap::value_parser!(u32).range(0..=8_760)
+    )]
+    report_skew_hours: u32,
+    /// RUM reports stating a time more than this many days before the authority's clock are
+    /// refused.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        global = true,
+        default_value_t = crate::DEFAULT_REPORT_MAX_AGE_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..=36_500)
+    )]
+    report_max_age_days: u32,
     #[command(subcommand)]
     command: Command,
 }
@@ -656,7 +678,8 @@ async fn open(args: &AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Aut
             .context("opening the authority database")?,
         (None, None) => anyhow::bail!("give --data DIR or --database URL"),
     };
-    Ok(Authority::open(store, clock).await?)
+    let window = crate::ReportWindow::new(args.report_skew_hours, args.report_max_age_days);
+    Ok(Authority::open(store, clock).await?.with_report_window(window))
 }
 
 async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
@@ -1360,14 +1383,33 @@ fn print_rows<T: Serialize>(
     Ok(())
 }
 
-/// An aligned table: columns padded to their widest cell, two spaces apart.
+/// Widest cell a table shows; longer text is cut with `…` (`--json` gives it whole).
+const MAX_CELL_CHARS: usize = 200;
+
+/// `cell` as a table shows it: at most [`MAX_CELL_CHARS`] characters, control characters
+/// (a newline would break the row) shown as spaces.
+fn table_cell(cell: &str) -> String {
+    let mut shown: String =
+        cell.chars().take(MAX_CELL_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if cell.chars().nth(MAX_CELL_CHARS).is_some() {
+        shown.pop();
+        shown.push('…');
+    }
+    shown
+}
+
+/// An aligned table: columns padded to their widest cell, two spaces apart. Cells are cut at
+/// [`MAX_CELL_CHARS`], so no text, however long, breaks the layout (or the formatter, whose
+/// widths are bounded).
 fn write_table(
     out: &mut impl Write,
     headers: &[&str],
     rows: &[Vec<String>],
 ) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|row| row.iter().map(|cell| table_cell(cell)).collect()).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(cell.chars().count());
@@ -1378,12 +1420,16 @@ fn write_table(
         let padded: Vec<String> = cells
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{c:<width$}", width = widths.get(i).copied().unwrap_or(0)))
+            .map(|(i, c)| {
+                let width = widths.get(i).copied().unwrap_or(0);
+                let pad = width.saturating_sub(c.chars().count());
+                format!("{c}{}", " ".repeat(pad))
+            })
             .collect();
         padded.join("  ").trim_end().to_owned()
     };
     writeln!(out, "{}", line(headers.to_vec()))?;
-    for row in rows {
+    for row in &rows {
         writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
     }
     Ok(())
@@ -1424,4 +1470,29 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_cuts_long_text_instead_of_panicking() {
+        let long = "d".repeat(1 << 20);
+        let rows = vec![
+            vec!["1".to_owned(), long.clone(), "Active".to_owned()],
+            vec!["2".to_owned(), "two\nlines".to_owned(), "Revoked".to_owned()],
+        ];
+        let mut out = Vec::new();
+        write_table(&mut out, &["Id", "Description", "Status"], &rows).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "one line per row: {text}");
+        let cut = format!("{}…", "d".repeat(MAX_CELL_CHARS - 1));
+        assert_eq!(lines[1], format!("1   {cut}  Active"));
+        assert!(lines[2].starts_with("2   two lines"), "{}", lines[2]);
+        let column = |line: &str, word: &str| line.find(word).map(|at| line[..at].chars().count());
+        assert_eq!(column(lines[0], "Status"), column(lines[1], "Active"), "columns stay aligned");
+        assert_eq!(column(lines[0], "Status"), column(lines[2], "Revoked"), "columns stay aligned");
+    }
 }

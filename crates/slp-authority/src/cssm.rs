@@ -932,7 +932,13 @@ impl Authority {
     ) -> Result<PollComplete> {
         principal.require(Access::Report, "polling")?;
         let id = parse_id(poll_id).ok_or_else(|| {
-            bad("data.poll_id".to_owned(), format!("{poll_id:?} is not a poll id"))
+            bad(
+                "data.poll_id".to_owned(),
+                format!(
+                    "must be a whole number ≥ 0 (the poll_id a reportusage or authrequest answered with), got {:?}",
+                    crate::sanity::shortened(poll_id)
+                ),
+            )
         })?;
         let mut tx = self.store.read().await?;
         let record = tx.poll(id).await?;
@@ -1294,9 +1300,9 @@ impl Authority {
                         prepaid_reserved: 0,
                         license_details: Vec::new(),
                     });
-                entry.prepaid_entitled += row.purchased;
-                entry.prepaid_inuse += row.in_use;
-                entry.prepaid_reserved += row.reserved;
+                entry.prepaid_entitled = entry.prepaid_entitled.saturating_add(row.purchased);
+                entry.prepaid_inuse = entry.prepaid_inuse.saturating_add(row.in_use);
+                entry.prepaid_reserved = entry.prepaid_reserved.saturating_add(row.reserved);
                 for e in entries.iter().filter(|e| e.entitlement_tag == row.entitlement_tag) {
                     entry.license_details.push(SummaryDetail {
                         billing_type: "PREPAID".to_owned(),

@@ -50,6 +50,21 @@ fn time(secs: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Why token `token` cannot be used at `now`.
+fn token_refusal(token: &IdToken, now: i64) -> AuthorityError {
+    let reason = if token.revoked_at.is_some() {
+        "the ID token has been revoked".to_owned()
+    } else if now >= token.expires_at {
+        format!("the ID token expired on {}", time(token.expires_at))
+    } else {
+        format!(
+            "the ID token {} has no uses left: used {} time(s), its limit",
+            token.id, token.uses
+        )
+    };
+    AuthorityError::Token { reason }
+}
+
 fn udi_text(sudi: &Sudi) -> String {
     format!("PID:{},SN:{}", sudi.udi_pid, sudi.udi_serial_number)
 }
@@ -78,6 +93,11 @@ impl Authority {
                 reason: "a token must allow at least one use".to_owned(),
             });
         }
+        let description = crate::sanity::check_text(
+            "description",
+            description,
+            crate::sanity::MAX_DESCRIPTION_CHARS,
+        )?;
         let now = self.clock.now();
         // Cisco's tokens are opaque base64 text that starts with an encoded UUID; so are ours.
         let raw = format!("{}-{:032x}", uuid::Uuid::new_v4(), rand::random::<u128>());
@@ -90,7 +110,7 @@ impl Authority {
                 id: 0,
                 va_id: va_row.id,
                 token_hash: hash(&token),
-                description: description.to_owned(),
+                description: description.clone(),
                 created_at: now.timestamp(),
                 expires_at: (now + Duration::days(i64::from(expires_after_days))).timestamp(),
                 max_uses: max_uses.map(i64::from),
@@ -185,7 +205,9 @@ impl Authority {
     /// Trust establishment: checks the token, then takes the device's document (system
     /// information + trust requests) into the token's virtual account; returns the answer (trust
     /// codes and the account's policy). Without `force`, a UDI that already has a trust code
-    /// is refused.
+    /// is refused. The token's use is taken ([`slp_store::Tx::claim_token`]) in the same
+    /// transaction as the trust, so concurrent devices never take more uses than the token
+    /// allows, and a refused document gives its use back.
     pub async fn trust_with_token(
         &self,
         token: &str,
@@ -194,57 +216,41 @@ impl Authority {
         force: bool,
     ) -> Result<String> {
         let now = self.clock.now().timestamp();
-        let (account, va, token_row) = {
-            let mut tx = self.store.read().await?;
-            let token_row =
-                tx.token_by_hash(&hash(token)).await?.ok_or_else(|| AuthorityError::Token {
-                    reason: "the ID token is not known to this authority".to_owned(),
-                })?;
-            if token_row.revoked_at.is_some() {
-                return Err(AuthorityError::Token {
-                    reason: "the ID token has been revoked".to_owned(),
-                });
-            }
-            if now >= token_row.expires_at {
-                return Err(AuthorityError::Token {
-                    reason: format!("the ID token expired on {}", time(token_row.expires_at)),
-                });
-            }
-            if let Some(max) = token_row.max_uses
-                && token_row.uses >= max
-            {
-                return Err(AuthorityError::Token {
-                    reason: format!("the ID token has been used {max} time(s), its limit"),
-                });
-            }
-            let va = tx.va(token_row.va_id).await?.ok_or_else(|| AuthorityError::Token {
-                reason: "the token's virtual account is gone".to_owned(),
+        let mut tx = self.store.begin().await?;
+        let token_row =
+            tx.token_by_hash(&hash(token)).await?.ok_or_else(|| AuthorityError::Token {
+                reason: "the ID token is not known to this authority".to_owned(),
             })?;
-            let account = tx.account(va.account_id).await?.ok_or_else(|| {
-                AuthorityError::Token { reason: "the token's smart account is gone".to_owned() }
-            })?;
-            if !force
-                && let Some(pi) = tx.pi_by_udi(udi).await?
-                && pi.trust_id.is_some()
-                && pi.va_id == va.id
-            {
-                return Err(AuthorityError::Device {
-                    udi: udi.to_owned(),
-                    reason: "a trust code is already installed for this product instance; use force to overwrite it".to_owned(),
-                });
-            }
-            (account, va, token_row)
-        };
+        let va = tx.va(token_row.va_id).await?.ok_or_else(|| AuthorityError::Token {
+            reason: "the token's virtual account is gone".to_owned(),
+        })?;
+        let account = tx.account(va.account_id).await?.ok_or_else(|| AuthorityError::Token {
+            reason: "the token's smart account is gone".to_owned(),
+        })?;
+        if !tx.claim_token(token_row.id, now).await? {
+            // Why not, as the store has it now (another device may have taken the last use).
+            let current = tx.token_by_hash(&token_row.token_hash).await?.unwrap_or(token_row);
+            return Err(token_refusal(&current, now));
+        }
+        if !force
+            && let Some(pi) = tx.pi_by_udi(udi).await?
+            && pi.trust_id.is_some()
+            && pi.va_id == va.id
+        {
+            return Err(AuthorityError::Device {
+                udi: udi.to_owned(),
+                reason: "a trust code is already installed for this product instance; use force to overwrite it".to_owned(),
+            });
+        }
         let outcome = self
             .upload_with_token(
-                &account.domain,
-                &va.name,
+                &mut tx,
+                &account,
+                &va,
                 &format!("trust request of {udi}"),
                 document.as_bytes(),
             )
             .await?;
-        let mut tx = self.store.begin().await?;
-        tx.use_token(token_row.id).await?;
         tx.commit().await?;
         Ok(outcome.ack)
     }

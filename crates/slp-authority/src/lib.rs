@@ -20,6 +20,7 @@ mod error;
 mod group;
 pub mod jobs;
 mod moves;
+mod sanity;
 mod transfer;
 mod upload;
 pub mod view;
@@ -47,6 +48,7 @@ pub use devices::{DeviceChange, DeviceMove, DeviceRemoval};
 pub use error::{AuthorityError, BindRefusal, Result};
 pub use group::IngestLane;
 pub use moves::{MoveRequestView, MoveSpec};
+pub use sanity::{DEFAULT_REPORT_MAX_AGE_DAYS, DEFAULT_REPORT_SKEW_HOURS, ReportWindow};
 pub use transfer::{TransferMove, TransferSpec, TransferView};
 pub use view::*;
 
@@ -66,6 +68,8 @@ pub struct Authority {
     actor: String,
     /// `reportusage` requests waiting to be applied together ([`group`]).
     usage_queue: Arc<group::UsageQueue>,
+    /// The times a RUM report may state around the clock ([`Authority::with_report_window`]).
+    report_window: ReportWindow,
 }
 
 impl std::fmt::Debug for Authority {
@@ -118,7 +122,7 @@ fn check_name(field: &'static str, value: &str) -> Result<String> {
     let trimmed = value.trim();
     let bad = |reason: &str| AuthorityError::Invalid {
         field,
-        value: value.to_owned(),
+        value: sanity::shortened(value),
         reason: reason.to_owned(),
     };
     if trimmed.is_empty() {
@@ -131,6 +135,14 @@ fn check_name(field: &'static str, value: &str) -> Result<String> {
         return Err(bad("must not contain control characters"));
     }
     Ok(trimmed.to_owned())
+}
+
+/// The sum of license counts or quantities, saturating: a sum past `i64::MAX` (only rows
+/// stored before counts were bounded could reach it) stays at the largest number, which is
+/// more than any pool holds, so the pool shows `Insufficient Licenses` instead of wrapping
+/// to a negative "In Use".
+pub(crate) fn total(values: impl IntoIterator<Item = i64>) -> i64 {
+    values.into_iter().fold(0_i64, i64::saturating_add)
 }
 
 /// The count each usage row stands for now. A device keeps an open report for every license in
@@ -213,7 +225,21 @@ impl Authority {
         let key = KeyPair::from_secret_b64(&secret, "authority key")
             .map_err(AuthorityError::AuthorityKey)?;
         tracing::debug!(key_id = %key.key_id(), "authority opened");
-        Ok(Authority { store, clock, key, actor: "system".to_owned(), usage_queue: Arc::default() })
+        Ok(Authority {
+            store,
+            clock,
+            key,
+            actor: "system".to_owned(),
+            usage_queue: Arc::default(),
+            report_window: ReportWindow::default(),
+        })
+    }
+
+    /// The same authority refusing RUM reports whose times fall outside `window` around its
+    /// clock (default: 24 hours ahead, 10 years back).
+    pub fn with_report_window(mut self, window: ReportWindow) -> Authority {
+        self.report_window = window;
+        self
     }
 
     /// The same authority with changes logged under `actor` by default (`cli:alice`).
@@ -516,11 +542,13 @@ impl Authority {
         let codes = tx.authorizations(va_row.id).await?;
         let mut in_use: BTreeMap<&str, i64> = BTreeMap::new();
         for (u, count) in usage.iter().zip(effective_counts(&usage)) {
-            *in_use.entry(u.entitlement_tag.as_str()).or_default() += count;
+            let sum = in_use.entry(u.entitlement_tag.as_str()).or_default();
+            *sum = sum.saturating_add(count);
         }
         let mut reserved: BTreeMap<&str, i64> = BTreeMap::new();
         for code in codes.iter().filter(|c| c.returned_at.is_none()) {
-            *reserved.entry(code.entitlement_tag.as_str()).or_default() += code.count;
+            let sum = reserved.entry(code.entitlement_tag.as_str()).or_default();
+            *sum = sum.saturating_add(code.count);
         }
         let mut tags: Vec<&str> = Vec::new();
         for entry in &entries {
@@ -533,7 +561,7 @@ impl Authority {
             let of_tag: Vec<_> = entries.iter().filter(|e| e.entitlement_tag == *tag).collect();
             let valid: Vec<_> =
                 of_tag.iter().filter(|e| e.expires_at.is_none_or(|at| at > now)).collect();
-            let purchased: i64 = valid.iter().map(|e| e.quantity).sum();
+            let purchased = total(valid.iter().map(|e| e.quantity));
             let used = in_use.get(tag).copied().unwrap_or(0);
             let expires = valid.iter().filter_map(|e| e.expires_at).min();
             let mut skus: Vec<&str> = Vec::new();
@@ -559,7 +587,7 @@ impl Authority {
                 enforcement: first.enforcement.clone(),
                 purchased,
                 in_use: used,
-                balance: purchased - used,
+                balance: purchased.saturating_sub(used),
                 reserved: reserved.get(tag).copied().unwrap_or(0),
                 expires: expires.map(date_ts),
                 alert,
@@ -583,7 +611,7 @@ impl Authority {
                 enforcement: info.map_or_else(String::new, |i| i.enforcement.as_str().to_owned()),
                 purchased: 0,
                 in_use: *used,
-                balance: -used,
+                balance: 0_i64.saturating_sub(*used),
                 reserved: reserved.get(tag).copied().unwrap_or(0),
                 expires: None,
                 alert: Some("Insufficient Licenses".to_owned()),

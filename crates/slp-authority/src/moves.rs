@@ -10,6 +10,7 @@
 use serde::Serialize;
 use slp_store::{MoveRequest, NewMoveRequest};
 
+use crate::sanity::MAX_NOTE_CHARS;
 use crate::{Authority, AuthorityError, Result, TransferView, rfc3339_ts};
 
 /// A license move request as the CLI and the API show it.
@@ -51,7 +52,8 @@ impl Authority {
     /// Files a request to move licenses to another smart account; nothing moves until an
     /// operator approves it.
     pub async fn request_move(&self, spec: &MoveSpec) -> Result<MoveRequestView> {
-        let reason = spec.reason.trim();
+        let reason = crate::sanity::check_text("reason", &spec.reason, MAX_NOTE_CHARS)?;
+        let reason = reason.as_str();
         if reason.is_empty() {
             return Err(AuthorityError::Invalid {
                 field: "reason",
@@ -137,6 +139,8 @@ impl Authority {
         id: i64,
         note: &str,
     ) -> Result<(MoveRequestView, TransferView)> {
+        let note = crate::sanity::check_text("note", note, MAX_NOTE_CHARS)?;
+        let note = note.as_str();
         let mut tx = self.store.begin().await?;
         let request = Self::pending(&mut tx, id).await?;
         let account =
@@ -174,7 +178,9 @@ impl Authority {
 
     /// Rejects a pending request with `note` (why); nothing moves.
     pub async fn reject_move(&self, id: i64, note: &str) -> Result<MoveRequestView> {
-        if note.trim().is_empty() {
+        let note = crate::sanity::check_text("reason", note, MAX_NOTE_CHARS)?;
+        let note = note.as_str();
+        if note.is_empty() {
             return Err(AuthorityError::Invalid {
                 field: "reason",
                 value: note.to_owned(),

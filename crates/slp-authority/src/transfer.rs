@@ -141,15 +141,12 @@ impl Authority {
                 reason: "a transfer moves at least one license".to_owned(),
             });
         }
-        let purchased: i64 = valid.iter().map(|e| e.quantity).sum();
-        let in_use: i64 = usage
-            .iter()
-            .zip(&counts)
-            .filter(|(u, _)| u.entitlement_tag == tag)
-            .map(|(_, c)| *c)
-            .sum();
+        let purchased = crate::total(valid.iter().map(|e| e.quantity));
+        let in_use = crate::total(
+            usage.iter().zip(&counts).filter(|(u, _)| u.entitlement_tag == tag).map(|(_, c)| *c),
+        );
         let reserved = tx.reserved(from_row.id, &tag).await?;
-        let available = (purchased - in_use - reserved).max(0);
+        let available = purchased.saturating_sub(in_use).saturating_sub(reserved).max(0);
         if quantity > available {
             return Err(AuthorityError::OverTransfer {
                 license: first.feature.clone(),

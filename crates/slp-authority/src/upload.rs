@@ -326,18 +326,15 @@ impl Authority {
     /// (a replacement device, or a first contact the virtual account denies).
     pub(crate) async fn upload_with_token(
         &self,
-        account: &str,
-        va: &str,
+        tx: &mut Tx,
+        account_row: &Account,
+        va_row: &VirtualAccount,
         file_name: &str,
         bytes: &[u8],
     ) -> Result<UploadOutcome> {
-        let mut tx = self.store.begin().await?;
-        let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
         let ingest = Ingest { token_va: Some(va_row.id), ..Ingest::default() };
-        let outcome =
-            self.ingest_in(&mut tx, &ingest, &account_row, &va_row, file_name, bytes).await?;
-        ingest.flush(&mut tx).await?;
-        tx.commit().await?;
+        let outcome = self.ingest_in(tx, &ingest, account_row, va_row, file_name, bytes).await?;
+        ingest.flush(tx).await?;
         Ok(outcome)
     }
 
@@ -974,9 +971,9 @@ impl Job<'_> {
                     }
                 }
             }
-            let purchased: i64 = entries.iter().map(|e| e.quantity).sum();
+            let purchased = crate::total(entries.iter().map(|e| e.quantity));
             let reserved = tx.reserved(self.va.id, &key.entitlement).await?;
-            let available = purchased - reserved;
+            let available = purchased.saturating_sub(reserved);
             let requested = i64::try_from(key.count).unwrap_or(i64::MAX);
             if key.count == 0 || requested > available {
                 return Err(AuthorityError::Insufficient {
@@ -1060,6 +1057,7 @@ impl Job<'_> {
         let info: Option<SystemInfo> = match infos.first() {
             Some(item) => {
                 let info: SystemInfo = item.json().map_err(|e| self.wire(e))?;
+                crate::sanity::check_system_info(&self.file, &info)?;
                 let active = info.sudi.udi().map_err(|e| self.wire(e))?.to_string();
                 self.verify(item, &info.public_key, &format!("system information of {active}"))?;
                 Some(info)
@@ -1108,6 +1106,8 @@ impl Job<'_> {
         // ---- reports: read every one (in `prepare`) before deciding anything ---------------
         for checked in reports {
             in_units(&checked.udi)?;
+            let window = self.authority.report_window;
+            window.check(&self.file, &checked.udi, &checked.report, now_ts)?;
         }
 
         // ---- authorization requests and returns --------------------------------------------

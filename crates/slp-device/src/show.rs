@@ -347,7 +347,7 @@ fn authorization_body(device: &Device, out: &mut String) {
                     Some((unit.role, unit.udi.to_string(), ent.count, ent.license_type.clone()))
                 })
                 .collect();
-            let total: u64 = holders.iter().map(|h| h.2).sum();
+            let total = holders.iter().map(|h| h.2).fold(0_u64, u64::saturating_add);
             let enforcement = info.map_or("EXPORT RESTRICTED", |i| i.enforcement.show_word());
             let _ = writeln!(out, "  {} ({}):", feature_heading(feature), display);
             let _ = writeln!(out, "    Description: {description}");

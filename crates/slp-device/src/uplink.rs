@@ -486,7 +486,11 @@ impl Device {
             }
             Status::OkPoll => {
                 let poll_id = reply.poll_id.unwrap_or_default();
-                let interval = i64::try_from(reply.poll_interval.unwrap_or(300)).unwrap_or(300);
+                // The peer's word, kept to 1 s … 1 day: a huge interval must neither overflow
+                // the clock arithmetic nor park the poll for years.
+                let interval =
+                    i64::try_from(reply.poll_interval.unwrap_or(300).clamp(1, MAX_POLL_SECS))
+                        .unwrap_or(300);
                 let since = self.state.pending_poll.as_ref().map_or(self.now, |p| p.since);
                 self.state.pending_poll = Some(PendingPoll {
                     poll_id,
@@ -539,6 +543,9 @@ impl Device {
         }
     }
 }
+
+/// Longest wait before polling that a peer's `poll_interval` can ask for: one day.
+const MAX_POLL_SECS: u64 = 86_400;
 
 #[cfg(test)]
 mod tests {
@@ -641,6 +648,20 @@ mod tests {
         dev.sync(&uplink).unwrap();
         assert_eq!(uplink.sent.lock().unwrap()[3].header.kind, MessageType::Poll);
         assert_eq!(dev.state.pending_poll.as_ref().unwrap().poll_after, at("2026-01-01T05:35:00Z"));
+    }
+
+    #[test]
+    fn an_absurd_poll_interval_from_the_peer_is_kept_to_a_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        let uplink = Scripted {
+            replies: Mutex::new(vec![Ok(Response::poll("9".to_owned(), u64::MAX))]),
+            sent: Mutex::new(Vec::new()),
+        };
+        dev.now = at("2026-01-01T00:02:00Z");
+        dev.sync(&uplink).unwrap();
+        let poll = dev.state.pending_poll.clone().unwrap();
+        assert_eq!(poll.poll_after, at("2026-01-02T00:02:00Z"));
     }
 
     #[test]

@@ -224,7 +224,25 @@ async fn run_async(args: RelayArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Exi
     result
 }
 
+/// Widest cell a table shows; longer text is cut with `…` (`--json` gives it whole).
+const MAX_CELL_CHARS: usize = 200;
+
+/// `cell` cut at [`MAX_CELL_CHARS`], control characters shown as spaces: no text, however long,
+/// breaks a row or the formatter (whose widths are bounded).
+fn table_cell(cell: &str) -> String {
+    let mut shown: String =
+        cell.chars().take(MAX_CELL_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if cell.chars().nth(MAX_CELL_CHARS).is_some() {
+        shown.pop();
+        shown.push('…');
+    }
+    shown
+}
+
 fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|row| row.iter().map(|cell| table_cell(cell)).collect()).collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -234,8 +252,14 @@ fn print_table(headers: &[&str], rows: &[Vec<String>]) {
         }
     }
     let line = |cells: Vec<String>| {
-        let text: Vec<String> =
-            cells.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect();
+        let text: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(c.chars().count());
+                format!("{c}{}", " ".repeat(pad))
+            })
+            .collect();
         println!("{}", text.join("  ").trim_end());
     };
     line(headers.iter().map(|h| (*h).to_owned()).collect());

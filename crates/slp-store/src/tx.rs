@@ -1275,14 +1275,22 @@ impl Tx {
         rows.iter().map(id_token).collect::<sqlx::Result<_>>().map_err(db("listing ID tokens"))
     }
 
-    /// Counts one use of a token.
-    pub async fn use_token(&mut self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE id_tokens SET uses = uses + 1 WHERE id = $1")
-            .bind(id)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db("using an ID token"))?;
-        Ok(())
+    /// Takes one use of token `id` if it has one left: not revoked, not expired at `now` and
+    /// under its `max_uses`. One conditional statement, so two transactions never both take the
+    /// last use (on PostgreSQL the second waits for the first's row lock, then finds the use
+    /// gone; on SQLite writers run one at a time). Returns whether the use was taken; the
+    /// caller does its work in the same transaction, so a refusal after it gives the use back.
+    pub async fn claim_token(&mut self, id: i64, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE id_tokens SET uses = uses + 1 WHERE id = $1 AND revoked_at IS NULL \
+             AND expires_at > $2 AND (max_uses IS NULL OR uses < max_uses)",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("using an ID token"))?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn revoke_token(&mut self, id: i64, now: i64) -> Result<()> {

@@ -851,8 +851,10 @@ async fn id_tokens_count_uses_and_revoke(h: &Harness) {
     assert!(tx.insert_token(&new).await.is_err(), "a token hash is unique");
     tx.commit().await.unwrap();
     let mut tx = h.store.begin().await.unwrap();
-    tx.use_token(token.id).await.unwrap();
-    tx.use_token(token.id).await.unwrap();
+    assert!(!tx.claim_token(token.id, 200).await.unwrap(), "expired at 200: no use taken");
+    assert!(tx.claim_token(token.id, 120).await.unwrap());
+    assert!(tx.claim_token(token.id, 120).await.unwrap());
+    assert!(!tx.claim_token(token.id, 120).await.unwrap(), "max_uses 2: no third use");
     tx.revoke_token(token.id, 150).await.unwrap();
     tx.revoke_token(token.id, 160).await.unwrap();
     tx.commit().await.unwrap();
@@ -865,6 +867,16 @@ async fn id_tokens_count_uses_and_revoke(h: &Harness) {
     );
     assert_eq!(tx.tokens(lab.id).await.unwrap(), vec![stored]);
     assert_eq!(tx.token_by_hash("nope").await.unwrap(), None);
+    drop(tx);
+    let mut tx = h.store.begin().await.unwrap();
+    let unlimited = tx
+        .insert_token(&IdToken { token_hash: "def".to_owned(), max_uses: None, ..new })
+        .await
+        .unwrap();
+    assert!(tx.claim_token(unlimited.id, 120).await.unwrap());
+    tx.revoke_token(unlimited.id, 130).await.unwrap();
+    assert!(!tx.claim_token(unlimited.id, 140).await.unwrap(), "a revoked token has no use");
+    tx.commit().await.unwrap();
 }
 
 fn new_client(account_id: i64, name: &str) -> NewApiClient {

@@ -203,26 +203,37 @@ impl Envelope {
     }
 
     /// Reads the payload, in the version 2.0 or the older layout (`report_id` under `meta`).
+    ///
+    /// Values are checked, not only their presence: a report id is a whole number up to
+    /// [`MAX_REPORT_ID`], a count a whole number from 0 to [`MAX_COUNT`], times whole seconds,
+    /// and no measurement ends before it starts. Each error says which member is wrong, what
+    /// it holds and what it should hold.
     pub fn report(&self) -> Result<Report> {
-        let bad = |reason: &str| WireError::Json {
-            what: "RUM report payload".to_owned(),
-            reason: reason.to_owned(),
-        };
+        let bad =
+            |reason: String| WireError::Json { what: "RUM report payload".to_owned(), reason };
         // Typed, so that only the members read are kept (a `Value` of the whole payload cost
         // more than everything else of a report but its signature).
         let payload: PayloadIn =
-            serde_json::from_str(&self.payload).map_err(|err| bad(&err.to_string()))?;
-        let ident =
-            payload.asset_identification.ok_or_else(|| bad("asset_identification is missing"))?;
+            serde_json::from_str(&self.payload).map_err(|err| bad(err.to_string()))?;
+        let ident = payload
+            .asset_identification
+            .ok_or_else(|| bad("asset_identification is missing".to_owned()))?;
         let meta = payload.meta.unwrap_or_default();
-        let report_id = [&ident.report_id, &meta.report_id]
-            .into_iter()
-            .find_map(|id| id.as_ref().and_then(Value::as_u64))
-            .ok_or_else(|| bad("report_id is missing"))?;
+        // The first of the two places that holds one (2.0: asset_identification, older: meta).
+        let (id_name, id_value) = [
+            ("asset_identification.report_id", &ident.report_id),
+            ("meta.report_id", &meta.report_id),
+        ]
+        .into_iter()
+        .find_map(|(name, id)| id.as_ref().filter(|v| !v.is_null()).map(|v| (name, v)))
+        .ok_or_else(|| bad("report_id is missing".to_owned()))?;
+        let report_id = whole(id_value, MAX_REPORT_ID).map_err(|got| {
+            bad(format!("{id_name} must be a whole number from 0 to {MAX_REPORT_ID}, got {got}"))
+        })?;
         let sudi = ident
             .instance
             .and_then(|i| i.sudi)
-            .ok_or_else(|| bad("asset_identification.instance.sudi is missing"))?;
+            .ok_or_else(|| bad("asset_identification.instance.sudi is missing".to_owned()))?;
         let software_tag = ident
             .asset
             .and_then(|a| a.name)
@@ -232,32 +243,54 @@ impl Envelope {
             .entitlement_tag
             .as_ref()
             .and_then(Value::as_str)
-            .ok_or_else(|| bad("meta.entitlement_tag is missing"))?
+            .ok_or_else(|| bad("meta.entitlement_tag is missing".to_owned()))?
             .to_owned();
         let software_version =
             meta.software_version.as_ref().and_then(Value::as_str).map(str::to_owned);
         let mut measurements = Vec::new();
-        for m in payload.measurements.unwrap_or_default() {
-            let int = |value: &Option<Value>, name: &str| {
-                value
-                    .as_ref()
-                    .and_then(Value::as_i64)
-                    .ok_or_else(|| bad(&format!("measurement {name} is missing")))
+        for (index, m) in payload.measurements.unwrap_or_default().into_iter().enumerate() {
+            let at = format!("report {report_id}, measurement {}", index + 1);
+            let time = |value: &Option<Value>, name: &str| -> Result<Option<i64>> {
+                match value.as_ref().filter(|v| !v.is_null()) {
+                    None => Ok(None),
+                    Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                        bad(format!(
+                            "{at}: {name} must be a whole number of seconds since 1970, got {}",
+                            shown(v)
+                        ))
+                    }),
+                }
             };
-            let count = m
-                .value
-                .and_then(|v| v.value)
-                .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()))
-                .ok_or_else(|| bad("measurement value is missing"))?;
+            let required = |value: &Option<Value>, name: &str| -> Result<i64> {
+                time(value, name)?.ok_or_else(|| bad(format!("{at}: {name} is missing")))
+            };
+            let count = match m.value.and_then(|v| v.value).filter(|v| !v.is_null()) {
+                None => return Err(bad(format!("{at}: value.value (the count) is missing"))),
+                Some(v) => whole(&v, u64::MAX).map_err(|got| {
+                    bad(format!("{at}: count must be a whole number ≥ 0, got {got}"))
+                })?,
+            };
+            if count > MAX_COUNT {
+                return Err(bad(format!(
+                    "{at}: count {count} is above the maximum of {MAX_COUNT} licenses per measurement"
+                )));
+            }
             let reason = m.meta.and_then(|meta| {
                 [meta.termination_reason, meta.close_reason]
                     .into_iter()
                     .find_map(|r| r.as_ref().and_then(Value::as_str).map(str::to_owned))
             });
+            let start_time = required(&m.start_time, "start_time")?;
+            let end_time = required(&m.end_time, "end_time")?;
+            if end_time < start_time {
+                return Err(bad(format!(
+                    "{at}: end_time {end_time} is before start_time {start_time}"
+                )));
+            }
             measurements.push(Measurement {
-                log_time: int(&m.log_time, "log_time").unwrap_or(0),
-                start_time: int(&m.start_time, "start_time")?,
-                end_time: int(&m.end_time, "end_time")?,
+                log_time: time(&m.log_time, "log_time")?.unwrap_or(0),
+                start_time,
+                end_time,
                 count,
                 termination_reason: reason,
             });
@@ -271,6 +304,35 @@ impl Envelope {
             ha_udi: meta.ha_udi.unwrap_or_default(),
             measurements,
         })
+    }
+}
+
+/// The largest count one measurement may state: no product instance uses more than a million
+/// licenses of one kind, and a bound keeps every sum of counts far from overflowing.
+pub const MAX_COUNT: u64 = 1_000_000;
+
+/// The largest report id: the authority keeps report ids as signed 64-bit integers.
+pub const MAX_REPORT_ID: u64 = i64::MAX as u64;
+
+/// A whole number from 0 to `max`, given as a JSON number or a decimal string (devices send
+/// counts as strings); otherwise what was given, as it is to be shown in an error.
+fn whole(value: &Value, max: u64) -> std::result::Result<u64, String> {
+    let n = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    };
+    n.filter(|n| *n <= max).ok_or_else(|| shown(value))
+}
+
+/// A JSON value as an error shows it: short, on one line.
+fn shown(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }
 
@@ -431,11 +493,109 @@ mod tests {
         assert!(err.contains("meta.entitlement_tag is missing"), "{err}");
         let no_end = payload.replace(r#""end_time":20,"#, "");
         let err = envelope(&no_end).report().unwrap_err().to_string();
-        assert!(err.contains("measurement end_time is missing"), "{err}");
+        assert!(err.contains("report 7, measurement 1: end_time is missing"), "{err}");
         let no_id = payload.replace(r#""report_id":7,"#, "");
         let err = envelope(&no_id).report().unwrap_err().to_string();
         assert!(err.contains("report_id is missing"), "{err}");
         let not_json = envelope("{").report().unwrap_err().to_string();
         assert!(not_json.contains("RUM report payload"), "{not_json}");
+    }
+
+    /// A payload with one measurement whose members are replaced by `member` (JSON text).
+    fn with_measurement(report_id: &str, measurement: &str) -> Envelope {
+        let payload = format!(
+            r#"{{"asset_identification":{{"report_id":{report_id},"instance":{{"sudi":{{"udi_pid":"C9300-24UX","udi_serial_number":"FOC1"}}}}}},"meta":{{"entitlement_tag":"regid.tag"}},"measurements":[{measurement}]}}"#
+        );
+        Envelope {
+            payload,
+            header: Header { kind: "rum".to_owned() },
+            signature: EnvelopeSignature {
+                sudi: Sudi {
+                    udi_pid: "C9300-24UX".to_owned(),
+                    udi_serial_number: "FOC1".to_owned(),
+                },
+                signing_type: "ed25519".to_owned(),
+                key: "k".to_owned(),
+                value: "v".to_owned(),
+            },
+        }
+    }
+
+    fn error_of(report_id: &str, measurement: &str) -> String {
+        with_measurement(report_id, measurement).report().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn says_what_is_wrong_with_a_value() {
+        let good = r#"{"start_time":10,"end_time":20,"value":{"value":"3"}}"#;
+        assert_eq!(with_measurement("7", good).report().unwrap().final_count(), 3);
+        assert_eq!(
+            with_measurement(r#""8""#, good).report().unwrap().report_id,
+            8,
+            "a report id given as a decimal string is read"
+        );
+
+        let err = error_of("7", r#"{"start_time":10,"end_time":20,"value":{"value":"-5"}}"#);
+        assert!(
+            err.contains(r#"report 7, measurement 1: count must be a whole number ≥ 0, got "-5""#),
+            "{err}"
+        );
+        let err = error_of("7", r#"{"start_time":10,"end_time":20,"value":{"value":-5}}"#);
+        assert!(err.contains("count must be a whole number ≥ 0, got -5"), "{err}");
+        let err = error_of("7", r#"{"start_time":10,"end_time":20,"value":{"value":2.5}}"#);
+        assert!(err.contains("count must be a whole number ≥ 0, got 2.5"), "{err}");
+        let err = error_of("7", r#"{"start_time":10,"end_time":20,"value":{"value":"lots"}}"#);
+        assert!(err.contains(r#"got "lots""#), "{err}");
+        let err = error_of("7", r#"{"start_time":10,"end_time":20}"#);
+        assert!(err.contains("measurement 1: value.value (the count) is missing"), "{err}");
+
+        let err = error_of("-5", good);
+        assert!(
+            err.contains(
+                "asset_identification.report_id must be a whole number from 0 to 9223372036854775807, got -5"
+            ),
+            "{err}"
+        );
+        let err = error_of("18446744073709551615", good);
+        assert!(err.contains("got 18446744073709551615"), "{err}");
+
+        let err = error_of("7", r#"{"start_time":"soon","end_time":20,"value":{"value":1}}"#);
+        assert!(
+            err.contains(
+                r#"measurement 1: start_time must be a whole number of seconds since 1970, got "soon""#
+            ),
+            "{err}"
+        );
+        let long = format!(
+            r#"{{"start_time":"{}","end_time":20,"value":{{"value":1}}}}"#,
+            "x".repeat(10_000)
+        );
+        let err = error_of("7", &long);
+        assert!(err.len() < 300 && err.contains('…'), "a long value is shortened: {err}");
+    }
+
+    #[test]
+    fn refuses_absurd_counts_and_backwards_measurements() {
+        let err = error_of(
+            "7",
+            r#"{"start_time":10,"end_time":20,"value":{"value":"9223372036854775807"}}"#,
+        );
+        assert!(
+            err.contains(
+                "report 7, measurement 1: count 9223372036854775807 is above the maximum of 1000000"
+            ),
+            "{err}"
+        );
+        let at_max =
+            format!(r#"{{"start_time":10,"end_time":20,"value":{{"value":{MAX_COUNT}}}}}"#);
+        assert_eq!(with_measurement("7", &at_max).report().unwrap().final_count(), MAX_COUNT);
+
+        let err = error_of("7", r#"{"start_time":20,"end_time":10,"value":{"value":1}}"#);
+        assert!(
+            err.contains("report 7, measurement 1: end_time 10 is before start_time 20"),
+            "{err}"
+        );
+        let instant = r#"{"start_time":20,"end_time":20,"value":{"value":1}}"#;
+        assert!(with_measurement("7", instant).report().is_ok(), "a measurement may be an instant");
     }
 }

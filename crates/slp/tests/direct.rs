@@ -342,8 +342,21 @@ fn ha_stack_trusts_authorizes_and_reports_for_every_unit() {
         ],
     );
     let good = token(&lab, T0, &["--expires-after-days", "30"]);
-    let server =
-        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    // The stack jumps to T2, two days past the server's clock: the server allows that skew.
+    let server = start_service(
+        &lab,
+        T1,
+        &[
+            "authority",
+            "--data",
+            "A",
+            "--report-skew-hours",
+            "72",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
     crate::util::init_stack(&lab, T1, true);
     lab.exec(
         "S",

@@ -9,6 +9,7 @@
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
 //! - `authority_ops`: moves between smart accounts, the Who column, alerts, scheduled jobs.
+//! - `sanity`: absurd input refused: report times, the skew option, long text in tables.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -23,4 +24,5 @@ mod genie;
 mod genie_tech;
 mod lab;
 mod relay;
+mod sanity;
 mod util;
