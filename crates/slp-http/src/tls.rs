@@ -60,6 +60,7 @@ pub enum TlsError {
 pub struct TlsConfig {
     server: Arc<rustls::ServerConfig>,
     cert: PathBuf,
+    leaf: Vec<u8>,
 }
 
 impl std::fmt::Debug for TlsConfig {
@@ -95,6 +96,7 @@ impl TlsConfig {
         key: &Path,
     ) -> Result<TlsConfig, TlsError> {
         let chain = certificates(cert_pem, cert)?;
+        let leaf = chain.first().map(|der| der.to_vec()).unwrap_or_default();
         let private = PrivateKeyDer::from_pem_slice(key_pem)
             .map_err(|err| TlsError::NoKey { path: key.to_owned(), detail: pem_detail(&err) })?;
         let unusable = |reason: String| TlsError::Unusable {
@@ -117,12 +119,17 @@ impl TlsConfig {
                 })
             })?;
         server.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(TlsConfig { server: Arc::new(server), cert: cert.to_owned() })
+        Ok(TlsConfig { server: Arc::new(server), cert: cert.to_owned(), leaf })
     }
 
     /// The certificate file this configuration was loaded from.
     pub fn cert_path(&self) -> &Path {
         &self.cert
+    }
+
+    /// The server's own certificate (DER), for a local client to pin ([`pinned_client`]).
+    pub fn leaf_der(&self) -> &[u8] {
+        &self.leaf
     }
 }
 
@@ -352,6 +359,77 @@ impl TrustRoots {
             .fold(reqwest::blocking::Client::builder().use_rustls_tls(), |builder, cert| {
                 builder.add_root_certificate(cert.clone())
             })
+    }
+}
+
+/// A blocking client that accepts exactly one server certificate, `leaf` (DER), whatever names
+/// it carries, and checks the server's proof that it holds its key. For a local tool that learnt
+/// the certificate from a file only its user can read (`slp device exec` → the running device
+/// service through `run.json`), where the certificate names the device, not 127.0.0.1.
+pub fn pinned_client(leaf: Vec<u8>) -> Result<reqwest::blocking::ClientBuilder, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(Pinned { leaf, provider: provider.clone() });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| TlsError::Client(err.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(reqwest::blocking::Client::builder().use_preconfigured_tls(config))
+}
+
+#[derive(Debug)]
+struct Pinned {
+    leaf: Vec<u8>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.leaf.as_slice() {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
