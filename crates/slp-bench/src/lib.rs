@@ -260,8 +260,12 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
     let (credentials, _) = authority.create_client("bench.example", "bench", Role::Admin).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let server =
-        tokio::spawn(slp_authority::serve(authority.clone(), listener, None, std::future::pending()));
+    let server = tokio::spawn(slp_authority::serve(
+        authority.clone(),
+        listener,
+        None,
+        std::future::pending(),
+    ));
 
     // Pre-sign everything (not timed in the ingest figure).
     eprintln!("pre-signing {} reports for {} instances…", args.reports, args.instances);

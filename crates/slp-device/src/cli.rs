@@ -231,7 +231,10 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             let tls = tls.resolve(mgmt)?;
             if let Some(ca) = &ca {
                 if !dir.exists() {
-                    anyhow::bail!("no device in {}: run `slp device init` first", dir.root().display());
+                    anyhow::bail!(
+                        "no device in {}: run `slp device init` first",
+                        dir.root().display()
+                    );
                 }
                 crate::trust::install(&dir, ca)?;
             }

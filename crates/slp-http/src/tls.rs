@@ -396,7 +396,9 @@ impl rustls::client::danger::ServerCertVerifier for Pinned {
         if end_entity.as_ref() == self.leaf.as_slice() {
             Ok(rustls::client::danger::ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
 

@@ -60,7 +60,13 @@ impl LabTls {
     }
 }
 
-fn generate(dir: &Path, ca: &Path, ca_key: &Path, cert: &Path, key: &Path) -> Result<(), CertError> {
+fn generate(
+    dir: &Path,
+    ca: &Path,
+    ca_key: &Path,
+    cert: &Path,
+    key: &Path,
+) -> Result<(), CertError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| CertError::Io { path, source }

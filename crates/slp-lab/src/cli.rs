@@ -170,9 +170,7 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
     std::fs::copy(&tls.ca, relay_dir.join(slp_relay::TRUSTPOOL_FILE))
         .with_context(|| format!("installing the lab CA in {}", relay_dir.display()))?;
     let relay = Arc::new(
-        Relay::open(&relay_dir, shared_clock.clone())
-            .await?
-            .with_trust_roots(tls.roots.clone()),
+        Relay::open(&relay_dir, shared_clock.clone()).await?.with_trust_roots(tls.roots.clone()),
     );
     let relay_listener = bind(saved_ports.1, "the relay").await?;
     let relay_port = port_of(&relay_listener)?;

@@ -242,7 +242,11 @@ fn the_lab_runs_every_topology_stops_cleanly_and_resumes() {
         running.banner
     );
     assert_eq!(record(&lab)["admin_client"], rec["admin_client"]);
-    assert!(running.banner.contains("TLS CA                 L/tls/ca.pem (every"), "{}", running.banner);
+    assert!(
+        running.banner.contains("TLS CA                 L/tls/ca.pem (every"),
+        "{}",
+        running.banner
+    );
     assert_eq!(lab.read("L/tls/ca.pem"), ca_pem, "the second run reuses the lab's CA");
     let sw1 = lab.exec("L/devices/sw1", T, &["show license status"]);
     assert!(field(&sw1, "Last ACK received:").starts_with("Nov 22 10:00:00 2026"), "{sw1}");

@@ -8,6 +8,8 @@
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
+//! - `tls`: HTTPS on every server and client: plain HTTP refused off loopback, the connected
+//!   relay topology and a device service over TLS on certificates made in the test.
 //! - `authority_ops`: moves between smart accounts, the Who column, alerts, scheduled jobs.
 
 // Test code: a failed expectation is a failed test.
@@ -23,4 +25,5 @@ mod genie;
 mod genie_tech;
 mod lab;
 mod relay;
+mod tls;
 mod util;
