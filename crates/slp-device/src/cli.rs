@@ -52,7 +52,7 @@ pub enum DeviceCommand {
         #[arg(long)]
         factory_trust: bool,
         /// Trust this CA (PEM) for the peers' HTTPS certificates (authority, relay), besides the
-        /// system's trust store: copied into <state>/trustpool.pem.
+        /// public (Mozilla) roots: copied into <state>/trustpool.pem.
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
     },

@@ -1,5 +1,5 @@
 //! The device's trust pool: the CA certificates (PEM) its HTTPS peers' certificates are checked
-//! against besides the system's trust store, kept in `<state>/trustpool.pem` (IOS keeps a
+//! against besides the public (Mozilla) roots, kept in `<state>/trustpool.pem` (IOS keeps a
 //! "trustpool" of CA certificates for the same purpose). `slp device init --ca FILE` and `slp
 //! device run --ca FILE` put a CA there; every device-initiated message (smart and CSLU
 //! transports, HTTPS URLs) is verified with it. There is no way to turn verification off.

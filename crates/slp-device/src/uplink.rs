@@ -33,7 +33,7 @@ pub trait Uplink: Send + Sync {
 }
 
 /// The real uplink: HTTP(S) with reqwest, through the configured proxy if any; HTTPS peers'
-/// certificates are verified against the system's roots and the device's trust pool.
+/// certificates are verified against the public (Mozilla) roots and the device's trust pool.
 pub struct HttpUplink {
     proxy: Option<String>,
     /// The trust pool, or why it could not be read (every send then fails with that reason).

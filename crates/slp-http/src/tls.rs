@@ -6,9 +6,10 @@
 //! [`TlsConfig`], or refuses plain HTTP on an address that is not loopback unless
 //! `--insecure-http` was given. [`crate::serve`] then serves a router over it.
 //!
-//! Clients: [`TrustRoots`] is `--ca FILE`, an extra trust root in addition to the system's trust
-//! store and Mozilla's roots (reqwest's `rustls-tls-native-roots` and `rustls-tls-webpki-roots`).
-//! Certificates are always verified: there is no flag to turn verification off.
+//! Clients: [`TrustRoots`] is `--ca FILE`, extra trust roots in addition to Mozilla's public
+//! roots built into the binary (reqwest's `rustls-tls-webpki-roots`; the system's store is not
+//! read on every client build: give its bundle as `--ca` to trust it). Certificates are always
+//! verified: there is no flag to turn verification off.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -301,7 +302,7 @@ pub struct TrustRoots {
 }
 
 impl TrustRoots {
-    /// No extra roots: the system's trust store (and Mozilla's roots) only.
+    /// No extra roots: the public (Mozilla) roots only.
     pub fn system() -> TrustRoots {
         TrustRoots::default()
     }
@@ -328,7 +329,7 @@ impl TrustRoots {
         Ok(TrustRoots { certs, sources: vec![path.to_owned()] })
     }
 
-    /// `--ca FILE` if given, else the system's roots only.
+    /// `--ca FILE` if given, else the public (Mozilla) roots only.
     pub fn optional(path: Option<&Path>) -> Result<TrustRoots, TlsError> {
         path.map_or_else(|| Ok(TrustRoots::system()), TrustRoots::from_pem_file)
     }

@@ -83,7 +83,7 @@ async fn a_client_that_trusts_the_ca_is_served_and_one_that_does_not_is_refused_
         assert_eq!(reply.text().await.unwrap(), "127.0.0.1");
     }
 
-    // The system's roots only (no --ca): refused, and the error says what to do.
+    // The public (Mozilla) roots only (no --ca): refused, and the error says what to do.
     let system = TrustRoots::system().client().build().unwrap();
     let err = system.get(format!("https://127.0.0.1:{port}/peer")).send().await.unwrap_err();
     let problem = certificate_problem(&err).expect("a certificate error");

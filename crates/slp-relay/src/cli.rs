@@ -125,7 +125,8 @@ enum PrefsCmd {
         /// The virtual account (name or numeric id).
         #[arg(long, value_name = "NAME")]
         va: Option<String>,
-        /// Base URL of the authority, e.g. http://127.0.0.1:8443.
+        /// Base URL of the authority, e.g. https://authority.example.com:8443 (its certificate is
+        /// verified: see --ca).
         #[arg(long, value_name = "URL")]
         authority_url: Option<String>,
         /// OAuth2 client id (`slp authority client create --role reporter`).
@@ -158,6 +159,8 @@ enum PiCmd {
     /// Adds one product instance: --host for pull (the UDI is learned on first contact), --udi
     /// for a device that pushes.
     Add {
+        /// The device's management API: HOST:PORT (plain HTTP) or https://HOST:PORT (its
+        /// certificate verified: see --ca).
         #[arg(long, value_name = "HOST:PORT", required_unless_present = "udi")]
         host: Option<String>,
         #[arg(long, value_name = "PID:…,SN:…")]

@@ -233,7 +233,7 @@ pub fn normalize_host(text: &str) -> Result<String> {
 
 impl Relay {
     /// Opens the relay in `dir` (`dir/relay.db`); its HTTPS clients trust the CAs of
-    /// `dir/trustpool.pem` when there is one, besides the system's trust store.
+    /// `dir/trustpool.pem` when there is one, besides the public (Mozilla) roots.
     pub async fn open(dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Relay> {
         let pool = dir.join(TRUSTPOOL_FILE);
         let roots = if pool.exists() {
@@ -260,7 +260,7 @@ impl Relay {
     }
 
     /// Also trusts `roots` (a `--ca` file) for the authority's and the pulled devices'
-    /// certificates, besides the trust pool and the system's trust store.
+    /// certificates, besides the trust pool and the public (Mozilla) roots.
     pub fn with_trust_roots(mut self, roots: slp_http::TrustRoots) -> Relay {
         self.roots = roots.merged(&self.roots);
         self

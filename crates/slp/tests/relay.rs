@@ -161,7 +161,8 @@ fn pull_collect_export_ack_bundle_import_and_install_on_next_update() {
     // (a busy CI machine) a second or more may pass before the answer is installed.
     let received = field(&status, "Last ACK received:");
     assert!(received.starts_with("Nov 01 10:0") && received.ends_with(" 2026 UTC"), "{received}");
-    assert_eq!(field(&status, "Smart Account:"), "Example Corp As of Nov 01 10:00:00 2026 UTC");
+    let account = field(&status, "Smart Account:");
+    assert!(account.starts_with("Example Corp As of Nov 01 10:0"), "{account}");
     assert_ne!(field(&status, "Trust Code Installed:"), "<none>");
     assert_reports_acked(&lab);
     let pis = auth(&lab, T1, &["pi", "list", "--account", "example.com", "--va", "Lab"]);

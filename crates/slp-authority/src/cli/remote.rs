@@ -36,7 +36,7 @@ pub(super) struct Credentials<'a> {
     pub url: &'a str,
     pub client_id: &'a str,
     pub client_secret: &'a str,
-    /// `--ca FILE` besides the system's roots.
+    /// `--ca FILE` besides the public (Mozilla) roots.
     pub roots: slp_http::TrustRoots,
 }
 
