@@ -117,7 +117,8 @@ fn exec_on_service(dir: &StateDir, commands: &[String]) -> anyhow::Result<Option
     let response = match response {
         Ok(response) => response,
         // A certificate that is not the service's is never taken for a service that is gone.
-        Err(err) if let Some(problem) = slp_http::tls::certificate_problem(&err) => {
+        Err(err) if slp_http::tls::certificate_problem(&err).is_some() => {
+            let problem = slp_http::tls::certificate_problem(&err).unwrap_or_default();
             anyhow::bail!("the device service at {}: {problem}", info.url);
         }
         Err(err) if err.is_connect() => {

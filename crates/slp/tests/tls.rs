@@ -236,6 +236,25 @@ fn a_device_service_over_tls_is_reached_by_exec_and_pulled_by_the_relay_over_htt
     let out = lab.exec("D", T1, &["show license udi"]);
     assert!(out.contains("FOC2233A5ZV"), "{out}");
     assert!(lab.path("D/run.json").exists(), "exec used the running service");
+    // Another certificate in run.json than the one the service serves: exec refuses, and does
+    // not take the service for gone (it would run the commands beside it).
+    let saved = lab.read("D/run.json");
+    let mut info: Value = serde_json::from_str(&saved).unwrap();
+    let other = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut der = b64.decode(info["cert"].as_str().unwrap()).unwrap();
+        let last = der.len() - 1;
+        der[last] ^= 0xff;
+        b64.encode(der)
+    };
+    info["cert"] = Value::String(other);
+    std::fs::write(lab.path("D/run.json"), info.to_string()).unwrap();
+    let out = lab.fails(T1, &["device", "--state", "D", "exec", "show license udi"]);
+    assert!(out.contains(&format!("the device service at {}", device.url)), "{out}");
+    assert!(out.contains("certificate is not trusted"), "{out}");
+    assert!(lab.path("D/run.json").exists(), "run.json kept: the service is not gone");
+    std::fs::write(lab.path("D/run.json"), saved).unwrap();
 
     // The relay pulls over HTTPS with the CA; without it the device is not trusted.
     relay(&lab, &["prefs", "set", "--disconnected", "--account", "example.com", "--va", "Lab"]);
