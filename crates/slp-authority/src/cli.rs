@@ -74,8 +74,8 @@ pub struct AuthorityArgs {
         allow_hyphen_values = true
     )]
     client_secret: Option<String>,
-    /// With --url: trust this CA (PEM) for the authority's certificate, besides the system's
-    /// trust store. The certificate is always verified.
+    /// With --url: trust this CA (PEM) for the authority's certificate, besides the public
+    /// (Mozilla) roots. The certificate is always verified.
     #[arg(long, value_name = "FILE", global = true, env = "SLP_CA")]
     ca: Option<PathBuf>,
     #[command(subcommand)]

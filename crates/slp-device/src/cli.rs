@@ -75,8 +75,8 @@ pub enum DeviceCommand {
         mgmt: std::net::SocketAddr,
         #[command(flatten)]
         tls: slp_http::ServeTls,
-        /// Trust this CA (PEM) for the peers' HTTPS certificates, besides the system's trust
-        /// store: replaces <state>/trustpool.pem, so later `exec` commands trust it too.
+        /// Trust this CA (PEM) for the peers' HTTPS certificates, besides the public (Mozilla)
+        /// roots: replaces <state>/trustpool.pem, so later `exec` commands trust it too.
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
         /// Run the device clock this many times faster than real time, from --now (or now).

@@ -35,8 +35,8 @@ pub struct RelayArgs {
     #[arg(long, value_name = "DIR", global = true)]
     data: Option<PathBuf>,
     /// Trust this CA (PEM) for the authority's certificate (connected mode) and the pulled
-    /// devices' certificates (https:// hosts), besides DIR/trustpool.pem and the system's trust
-    /// store. Certificates are always verified.
+    /// devices' certificates (https:// hosts), besides DIR/trustpool.pem and the public (Mozilla)
+    /// roots. Certificates are always verified.
     #[arg(long, value_name = "FILE", global = true, env = "SLP_CA")]
     ca: Option<PathBuf>,
     #[command(subcommand)]
