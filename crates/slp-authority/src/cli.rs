@@ -1,7 +1,7 @@
 //! `slp authority`: the license authority's command line.
 //!
 //! ```text
-//! slp authority (--data DIR | --database URL | --url URL --client-id ID --client-secret S)
+//! slp authority (--data DIR | --database URL | --url URL [--ca FILE] --client-id ID --client-secret S)
 //!               [--report-skew-hours H] [--report-max-age-days D] <command>
 //!   account create --name NAME --domain DOMAIN        account list [--json]
 //!   va create|rename|delete|list --account A …
@@ -24,7 +24,7 @@
 //!   slac generate --account A --va V --license L [--count N] (--udi UDI | --csv REQ.csv) --out OUT
 //!   jobs run [--runner NAME] [--json]
 //!   key show [--json]                                (the public key relays pin)
-//!   serve [--listen ADDR] [--replica NAME]
+//!   serve [--listen ADDR] [--replica NAME] [--tls-cert FILE --tls-key FILE | --insecure-http]
 //! ```
 
 use std::io::Write;
@@ -55,8 +55,9 @@ pub struct AuthorityArgs {
     /// postgres://user@host/db (PostgreSQL) or sqlite:path?mode=rwc.
     #[arg(long, value_name = "URL", global = true, env = "SLP_DATABASE_URL")]
     database: Option<String>,
-    /// A remote authority's address (http://host:port): the same commands go over its API
-    /// with --client-id and --client-secret instead of opening a database. Wins over --database.
+    /// A remote authority's address (https://host:port, or http:// on loopback): the same
+    /// commands go over its API with --client-id and --client-secret instead of opening a
+    /// database. Wins over --database.
     #[arg(
         long,
         value_name = "URL",
@@ -98,6 +99,10 @@ pub struct AuthorityArgs {
         value_parser = clap::value_parser!(u32).range(1..=36_500)
     )]
     report_max_age_days: u32,
+    /// With --url: trust this CA (PEM) for the authority's certificate, besides the public
+    /// (Mozilla) roots. The certificate is always verified.
+    #[arg(long, value_name = "FILE", global = true, env = "SLP_CA")]
+    ca: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -146,13 +151,16 @@ enum Command {
     /// (smart transport: /licservice/license) until Ctrl-C or SIGTERM.
     Serve {
         /// Address to listen on; port 0 lets the system choose. The bound address is printed as
-        /// `listening on http://…` once the server is ready.
+        /// `listening on https://…` (or http:// without TLS) once the server is ready. An address
+        /// that is not loopback needs --tls-cert and --tls-key, or --insecure-http.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
         /// This replica's name in the scheduled-job log (default: host name and process id).
         /// Replicas on one database run each scheduled job once between them.
         #[arg(long, value_name = "NAME")]
         replica: Option<String>,
+        #[command(flatten)]
+        tls: slp_http::ServeTls,
     },
     /// Scheduled jobs (license expiry, alert digest, token purge): `serve` runs them; `jobs run`
     /// runs the due ones now (for cron, or an authority that is not served).
@@ -683,8 +691,10 @@ async fn open(args: &AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Aut
 }
 
 async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
-    if let Command::Serve { listen, replica } = &args.command {
+    if let Command::Serve { listen, replica, tls } = &args.command {
         let listen = *listen;
+        // Certificate, key and address are checked before anything is opened.
+        let tls = tls.resolve(listen)?;
         // A service's clock runs: from --now (virtual) or from the system time.
         let clock: Arc<dyn Clock> = Arc::new(slp_clock::VirtualClock::running(clock.now(), 1));
         let authority = Arc::new(open(&args, clock).await?);
@@ -697,9 +707,9 @@ async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result
             .await
             .with_context(|| format!("binding the authority endpoint to {listen}"))?;
         let addr = listener.local_addr()?;
-        println!("listening on http://{addr}");
+        println!("listening on {}://{addr}", slp_http::tls::scheme(tls.as_ref()));
         std::io::Write::flush(&mut std::io::stdout())?;
-        crate::api::serve(authority.clone(), listener, shutdown_signal())
+        crate::api::serve(authority.clone(), listener, tls, shutdown_signal())
             .await
             .context("serving")?;
         scheduler.abort();
@@ -713,7 +723,8 @@ async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result
                 "--url needs --client-id and --client-secret (from `client create` on the authority)"
             );
         };
-        let credentials = remote::Credentials { url, client_id, client_secret };
+        let roots = slp_http::TrustRoots::optional(args.ca.as_deref())?;
+        let credentials = remote::Credentials { url, client_id, client_secret, roots };
         let remote = remote::Remote::connect(&credentials).await?;
         return remote::dispatch(&remote, args.command).await.map(|()| ExitCode::SUCCESS);
     }

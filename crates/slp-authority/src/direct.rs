@@ -373,11 +373,12 @@ pub fn router(authority: Arc<Authority>) -> Router {
 }
 
 /// Serves every network endpoint of the authority (the whole [`crate::api`]) on `listener`
-/// until `shutdown` completes.
+/// (over TLS when `tls` is given) until `shutdown` completes.
 pub async fn serve(
     authority: Arc<Authority>,
     listener: tokio::net::TcpListener,
+    tls: Option<slp_http::TlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    crate::api::serve(authority, listener, shutdown).await
+    crate::api::serve(authority, listener, tls, shutdown).await
 }

@@ -1201,7 +1201,7 @@ async fn the_api_over_a_real_socket() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(f.authority.clone(), listener, async {
+    let server = tokio::spawn(serve(f.authority.clone(), listener, None, async {
         let _ = stopped.await;
     }));
     let base = format!("http://{addr}");

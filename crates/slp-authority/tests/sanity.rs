@@ -62,7 +62,7 @@ async fn serve_on(store: Store, dir: tempfile::TempDir, window: ReportWindow) ->
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(authority.clone(), listener, async {
+    tokio::spawn(serve(authority.clone(), listener, None, async {
         let _ = stopped.await;
     }));
     let (credentials, _) = authority.create_client(SA, "relay", Role::Reporter).await.unwrap();

@@ -67,6 +67,10 @@ struct IngestArgs {
     /// PostgreSQL URL (postgres://…); default: SQLite in a temporary directory.
     #[arg(long, value_name = "URL")]
     database: Option<String>,
+    /// Serve the authority over HTTPS on a CA made for the run (in the temporary directory);
+    /// the client verifies the certificate against it, as a relay with `--ca` does.
+    #[arg(long)]
+    tls: bool,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -170,6 +174,8 @@ impl Instance {
 #[derive(Debug, serde::Serialize)]
 struct Figures {
     backend: String,
+    /// HTTPS (`--tls`) or plain HTTP on loopback.
+    transport: String,
     reports: u64,
     instances: u64,
     batch: u64,
@@ -259,9 +265,15 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         .await?;
     let (credentials, _) = authority.create_client("bench.example", "bench", Role::Admin).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let server =
-        tokio::spawn(slp_authority::serve(authority.clone(), listener, std::future::pending()));
+    let tls = if args.tls { Some(slp_lab::certs::LabTls::ensure(dir.path())?) } else { None };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", listener.local_addr()?);
+    let server = tokio::spawn(slp_authority::serve(
+        authority.clone(),
+        listener,
+        tls.as_ref().map(|tls| tls.server.clone()),
+        std::future::pending(),
+    ));
 
     // Pre-sign everything (not timed in the ingest figure).
     eprintln!("pre-signing {} reports for {} instances…", args.reports, args.instances);
@@ -309,7 +321,8 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         batch_verify_rate(args, round).map(|rate| best.max(rate))
     })?;
 
-    let client = reqwest::Client::new();
+    let roots = tls.map(|tls| tls.roots).unwrap_or_default();
+    let client = roots.client().build().context("building the HTTPS client")?;
     let token: Value = client
         .post(format!("{url}/oauth2/token"))
         .form(&[
@@ -374,6 +387,7 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
     authority.store().close().await;
     Ok(Figures {
         backend,
+        transport: if args.tls { "HTTPS".to_owned() } else { "HTTP".to_owned() },
         reports: args.reports,
         instances: args.instances,
         batch: args.batch,
@@ -519,7 +533,7 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 fn print_figures(f: &Figures) {
-    println!("slp bench ingest — {}", f.backend);
+    println!("slp bench ingest — {}, {}", f.backend, f.transport);
     println!(
         "  workload:        {} reports from {} product instances, {} per request ({} per instance entry), {} in flight, {} core(s)",
         f.reports, f.instances, f.batch, f.per_entry, f.concurrency, f.cores

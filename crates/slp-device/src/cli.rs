@@ -53,6 +53,10 @@ pub enum DeviceCommand {
         /// Start with a factory-installed trust code (it cannot be used to communicate).
         #[arg(long)]
         factory_trust: bool,
+        /// Trust this CA (PEM) for the peers' HTTPS certificates (authority, relay), besides the
+        /// public (Mozilla) roots: copied into <state>/trustpool.pem.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
     },
     /// Run IOS commands in privileged EXEC mode, one argument per command line: on the running
     /// device service if there is one, else here, holding the state directory's lock.
@@ -69,9 +73,17 @@ pub enum DeviceCommand {
     /// while it runs. Holds the state directory's lock: a second `run` on it is refused.
     Run {
         /// Address of the management API; port 0 lets the system choose. The bound address is
-        /// printed as `listening on http://…` and written to <state>/run.json.
+        /// printed as `listening on https://…` (http:// without TLS) and written to
+        /// <state>/run.json. An address that is not loopback needs --tls-cert and --tls-key, or
+        /// --insecure-http.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
         mgmt: std::net::SocketAddr,
+        #[command(flatten)]
+        tls: slp_http::ServeTls,
+        /// Trust this CA (PEM) for the peers' HTTPS certificates, besides the public (Mozilla)
+        /// roots: replaces <state>/trustpool.pem, so later `exec` commands trust it too.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
         /// Run the device clock this many times faster than real time, from --now (or now).
         #[arg(long, default_value_t = 1)]
         speed: u32,
@@ -150,7 +162,19 @@ fn send_to_service(
     commands: &[String],
     terminal: Option<Terminal>,
 ) -> anyhow::Result<Option<ExecResponse>> {
-    let client = reqwest::blocking::Client::builder()
+    // With TLS, the service's own certificate (from run.json, which only its user can read) is
+    // pinned: it names the device, not the loopback address exec reaches it on.
+    let builder = match &info.cert {
+        Some(cert) => {
+            use base64::Engine;
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(cert)
+                .with_context(|| format!("reading the certificate in {RUN_FILE}"))?;
+            slp_http::tls::pinned_client(der)?
+        }
+        None => reqwest::blocking::Client::builder(),
+    };
+    let client = builder
         .connect_timeout(Duration::from_secs(5))
         // A sync may wait for a peer (30 s per message) and for another sync before it.
         .timeout(Duration::from_secs(300))
@@ -162,6 +186,11 @@ fn send_to_service(
         .send();
     let response = match response {
         Ok(response) => response,
+        // A certificate that is not the service's is never taken for a service that is gone.
+        Err(err) if slp_http::tls::certificate_problem(&err).is_some() => {
+            let problem = slp_http::tls::certificate_problem(&err).unwrap_or_default();
+            anyhow::bail!("the device service at {}: {problem}", info.url);
+        }
         Err(err) if err.is_connect() => return Ok(None),
         Err(err) => {
             return Err(err).with_context(|| {
@@ -242,7 +271,12 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             member,
             boot_level,
             factory_trust,
+            ca,
         } => {
+            // The CA file is checked before the device is created.
+            if let Some(ca) = &ca {
+                slp_http::TrustRoots::from_pem_file(ca)?;
+            }
             let options = InitOptions {
                 pid,
                 sn,
@@ -253,7 +287,10 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                 boot_level,
                 factory_trust,
             };
-            let device = Device::init(dir, &options, clock.now())?;
+            let device = Device::init(dir.clone(), &options, clock.now())?;
+            if let Some(ca) = &ca {
+                crate::trust::install(&dir, ca)?;
+            }
             let udis: Vec<String> = device
                 .state
                 .units
@@ -284,7 +321,18 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             }
             Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
-        DeviceCommand::Run { mgmt, speed, manual_ticks } => {
+        DeviceCommand::Run { mgmt, tls, ca, speed, manual_ticks } => {
+            // Certificates, keys and the address are checked before anything changes.
+            let tls = tls.resolve(mgmt)?;
+            if let Some(ca) = &ca {
+                if !dir.exists() {
+                    anyhow::bail!(
+                        "no device in {}: run `slp device init` first",
+                        dir.root().display()
+                    );
+                }
+                crate::trust::install(&dir, ca)?;
+            }
             let clock = Arc::new(slp_clock::VirtualClock::running(clock.now(), speed));
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -302,7 +350,7 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                     let _ = std::io::stdout().flush();
                 };
                 let options = crate::service::ServeOptions { manual_ticks };
-                crate::service::serve(dir, clock, listener, shutdown, options, ready).await?;
+                crate::service::serve(dir, clock, listener, tls, shutdown, options, ready).await?;
                 Ok::<_, anyhow::Error>(())
             })?;
             Ok(ExitCode::SUCCESS)

@@ -17,6 +17,7 @@ pub mod secret;
 pub mod service;
 pub mod show;
 pub mod state;
+pub mod trust;
 pub mod uplink;
 
 /// Why a device operation failed. Each variant names the bad input.

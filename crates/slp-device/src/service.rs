@@ -33,7 +33,7 @@ use crate::DeviceError;
 use crate::agent::Device;
 use crate::commands::{Mode, Session, Step};
 use crate::state::{StateDir, StateLock, write_atomic};
-use crate::uplink::{Conversation, HttpUplink, Uplink};
+use crate::uplink::{Conversation, Uplink};
 
 /// The file that tells `exec` a device service is running, and how to reach it.
 pub const RUN_FILE: &str = "run.json";
@@ -41,11 +41,15 @@ pub const RUN_FILE: &str = "run.json";
 /// Contents of `run.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunInfo {
-    /// Base URL of the management API, e.g. `http://127.0.0.1:4100`.
+    /// Base URL of the management API, e.g. `http://127.0.0.1:4100` (on loopback when the
+    /// service listens on every address), `https://…` when it serves TLS.
     pub url: String,
     /// Bearer token for the local exec endpoint.
     pub token: String,
     pub pid: u32,
+    /// With TLS: the service's own certificate (DER, base64), which `exec` pins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<String>,
 }
 
 /// Request body of `POST /slp/v1/exec`.
@@ -159,17 +163,17 @@ impl Shared {
     /// Drives a conversation with the peer; the caller holds `uplink`.
     fn converse(&self, mut conversation: Conversation) -> Result<Vec<String>, DeviceError> {
         loop {
-            let exchange = {
+            let (exchange, uplink) = {
                 let mut session = self.lock();
                 let exchange = session.device.next_exchange(&mut conversation)?;
                 // Reports the message carries were closed and signed for it: on disk before
                 // the peer can see them.
                 session.device.save()?;
-                exchange
+                // The proxy and trust pool as configured now; the send runs without the lock.
+                (exchange, session.device.http_uplink())
             };
             let Some(exchange) = exchange else { return Ok(conversation.into_lines()) };
-            let reply =
-                HttpUplink::new(exchange.proxy.clone()).send(&exchange.url, &exchange.request);
+            let reply = uplink.send(&exchange.url, &exchange.request);
             let mut session = self.lock();
             session.device.apply_exchange(&mut conversation, exchange, reply)?;
         }
@@ -555,12 +559,14 @@ pub struct ServeOptions {
     pub manual_ticks: bool,
 }
 
-/// Runs the device service on `listener` until `shutdown` completes; removes `run.json` on exit.
-/// `ready` is called with the management URL once `run.json` is written and `exec` can reach it.
+/// Runs the device service on `listener` (over TLS when `tls` is given) until `shutdown`
+/// completes; removes `run.json` on exit. `ready` is called with the management URL once
+/// `run.json` is written and `exec` can reach it.
 pub async fn serve(
     dir: StateDir,
     clock: Arc<VirtualClock>,
     listener: tokio::net::TcpListener,
+    tls: Option<slp_http::TlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: ServeOptions,
     ready: impl FnOnce(&str),
@@ -589,8 +595,22 @@ pub async fn serve(
         let mut rng = rand::thread_rng();
         (0..32).map(|_| format!("{:x}", rng.gen_range(0..16u8))).collect()
     };
-    let info =
-        RunInfo { url: format!("http://{addr}"), token: token.clone(), pid: std::process::id() };
+    // `exec` runs on this machine: it reaches an every-address listener on loopback.
+    let mut local = addr;
+    if local.ip().is_unspecified() {
+        local.set_ip(if local.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let cert = tls.as_ref().map(|tls| B64.encode(tls.leaf_der()));
+    let info = RunInfo {
+        url: format!("{}://{local}", slp_http::tls::scheme(tls.as_ref())),
+        token: token.clone(),
+        pid: std::process::id(),
+        cert,
+    };
     let run_file = dir.root().join(RUN_FILE);
     let text = serde_json::to_string_pretty(&info).unwrap_or_default();
     write_atomic(&run_file, text.as_bytes())?;
@@ -625,7 +645,7 @@ pub async fn serve(
             }
         })
     };
-    let result = axum::serve(listener, router(shared)).with_graceful_shutdown(shutdown).await;
+    let result = slp_http::serve(listener, router(shared), tls, shutdown).await;
     scheduler.abort();
     let _ = std::fs::remove_file(&run_file);
     drop(lock);

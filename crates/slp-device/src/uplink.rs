@@ -37,23 +37,26 @@ pub const CONNECT_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 /// How long one message may take, connection to the last byte of the answer.
 pub const EXCHANGE_TIMEOUT: StdDuration = StdDuration::from_secs(30);
 
-/// The real uplink: HTTP(S) with reqwest, through the configured proxy if any.
+/// The real uplink: HTTP(S) with reqwest, through the configured proxy if any; HTTPS peers'
+/// certificates are verified against the public (Mozilla) roots and the device's trust pool.
 pub struct HttpUplink {
     proxy: Option<String>,
+    /// The trust pool, or why it could not be read (every send then fails with that reason).
+    roots: Result<slp_http::TrustRoots, String>,
 }
 
 impl HttpUplink {
-    pub fn new(proxy: Option<String>) -> HttpUplink {
-        HttpUplink { proxy }
+    pub fn new(proxy: Option<String>, roots: Result<slp_http::TrustRoots, String>) -> HttpUplink {
+        HttpUplink { proxy, roots }
     }
 }
 
 impl Uplink for HttpUplink {
     fn send(&self, url: &str, request: &Request) -> Result<Response, CommError> {
         let comm = |reason: String| CommError { reason };
-        let mut builder = reqwest::blocking::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(EXCHANGE_TIMEOUT);
+        let roots = self.roots.as_ref().map_err(|reason| comm(reason.clone()))?;
+        let mut builder =
+            roots.blocking_client().connect_timeout(CONNECT_TIMEOUT).timeout(EXCHANGE_TIMEOUT);
         if let Some(proxy) = &self.proxy {
             builder = builder.proxy(
                 reqwest::Proxy::all(proxy).map_err(|err| comm(format!("proxy {proxy}: {err}")))?,
@@ -74,7 +77,9 @@ impl Uplink for HttpUplink {
 }
 
 fn describe(err: &reqwest::Error) -> String {
-    if err.is_connect() {
+    if let Some(problem) = slp_http::tls::certificate_problem(err) {
+        problem
+    } else if err.is_connect() {
         "Unable to connect to the server".to_owned()
     } else if err.is_timeout() {
         "Timeout waiting for the server".to_owned()
@@ -190,7 +195,10 @@ impl Device {
 
     /// The uplink for the configured transport.
     pub fn http_uplink(&self) -> HttpUplink {
-        HttpUplink::new(self.proxy())
+        HttpUplink::new(
+            self.proxy(),
+            crate::trust::roots(&self.dir).map_err(|err| format!("the trust pool: {err}")),
+        )
     }
 
     /// When the scheduler should next talk to the peer: a due report push, a poll for an

@@ -65,6 +65,7 @@ impl Service {
                 dir,
                 clock,
                 listener,
+                None,
                 async {
                     let _ = stopped.await;
                 },
@@ -196,7 +197,7 @@ async fn a_second_service_on_the_same_state_is_refused_and_changes_nothing() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let clock = Arc::new(VirtualClock::frozen(at(T0)));
-    let err = serve(dir.clone(), clock, listener, async {}, ServeOptions::default(), |_| {
+    let err = serve(dir.clone(), clock, listener, None, async {}, ServeOptions::default(), |_| {
         panic!("the second service must not start")
     })
     .await

@@ -10,6 +10,9 @@
 //! poll and retry; a lab timer runs the relay's pull collection and forwarding cycle every
 //! `--sync-interval` seconds of lab time. Other processes reach every part through its data
 //! directory: `slp device --state DIR/devices/sw1 exec …` goes to the running device.
+//!
+//! Everything speaks HTTPS on the lab's own CA ([`crate::certs`], `DIR/tls/ca.pem`, printed at
+//! start): every server serves the lab's certificate, every client verifies it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,6 +34,7 @@ use slp_relay::{ConnectMethod, PiSpec, PrefsChange, Relay};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::certs::LabTls;
 use crate::{
     ACCOUNT_DOMAIN, ACCOUNT_NAME, Credentials, DEVICE_USER, LabDevice, LabFile, Topology,
     VA_DIRECT, VA_MAIN, plan,
@@ -69,6 +73,7 @@ pub fn run(args: LabArgs, clock: Arc<dyn Clock>, explicit_now: bool) -> anyhow::
 /// Everything the running lab shares.
 struct Running {
     data: PathBuf,
+    tls: LabTls,
     clock: Arc<VirtualClock>,
     record: LabFile,
     authority_url: String,
@@ -80,6 +85,7 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
     std::fs::create_dir_all(&data)
         .with_context(|| format!("creating the lab directory {}", data.display()))?;
     let saved = LabFile::load(&data)?;
+    let tls = LabTls::ensure(&data)?;
     let resumed = saved.is_some();
     let devices = match &saved {
         Some(record) => {
@@ -132,13 +138,16 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
     let saved_ports = saved.as_ref().map_or((0, 0), |r| (r.authority_port, r.relay_port));
     let authority_listener = bind(saved_ports.0, "the authority").await?;
     let authority_port = port_of(&authority_listener)?;
-    let authority_url = format!("http://127.0.0.1:{authority_port}");
+    let authority_url = format!("https://127.0.0.1:{authority_port}");
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn({
         let authority = authority.clone();
         let stopped = until_stopped(stopped.clone());
+        let server = Some(tls.server.clone());
         async move {
-            if let Err(err) = slp_authority::serve(authority, authority_listener, stopped).await {
+            if let Err(err) =
+                slp_authority::serve(authority, authority_listener, server, stopped).await
+            {
                 tracing::error!(error = %err, "the authority stopped");
             }
         }
@@ -154,10 +163,18 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
 
     // The relay, connected to the authority.
     progress.set_message("starting the relay");
-    let relay = Arc::new(Relay::open(&data.join("relay"), shared_clock.clone()).await?);
+    // The relay's trust pool holds the lab's CA, so `slp relay --data L/relay sync` trusts it.
+    let relay_dir = data.join("relay");
+    std::fs::create_dir_all(&relay_dir)
+        .with_context(|| format!("creating {}", relay_dir.display()))?;
+    std::fs::copy(&tls.ca, relay_dir.join(slp_relay::TRUSTPOOL_FILE))
+        .with_context(|| format!("installing the lab CA in {}", relay_dir.display()))?;
+    let relay = Arc::new(
+        Relay::open(&relay_dir, shared_clock.clone()).await?.with_trust_roots(tls.roots.clone()),
+    );
     let relay_listener = bind(saved_ports.1, "the relay").await?;
     let relay_port = port_of(&relay_listener)?;
-    let relay_url = format!("http://127.0.0.1:{relay_port}/cslu/v1/pi");
+    let relay_url = format!("https://127.0.0.1:{relay_port}/cslu/v1/pi");
     relay
         .set_prefs(PrefsChange {
             connected: Some(true),
@@ -172,9 +189,12 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
     tasks.push(tokio::spawn({
         let relay = relay.clone();
         let stopped = until_stopped(stopped.clone());
+        let server = Some(tls.server.clone());
         async move {
             let options = slp_relay::api::ApiOptions::default();
-            if let Err(err) = slp_relay::api::serve(relay, relay_listener, stopped, options).await {
+            if let Err(err) =
+                slp_relay::api::serve(relay, relay_listener, server, stopped, options).await
+            {
                 tracing::error!(error = %err, "the relay stopped");
             }
         }
@@ -183,6 +203,7 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
 
     let mut running = Running {
         data: data.clone(),
+        tls: tls.clone(),
         clock: clock.clone(),
         record: LabFile { authority_port, relay_port, ..record },
         authority_url,
@@ -211,6 +232,7 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
             authority_url: running.authority_url.clone(),
             clock: clock.clone(),
             hsec: index == 5,
+            ca: tls.ca.clone(),
         };
         tokio::task::spawn_blocking(move || prepare_device(&job))
             .await
@@ -218,7 +240,7 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
         if device.topology == Topology::RelayPull && (!resumed || moved) {
             relay
                 .pi_add(PiSpec {
-                    host: Some(format!("127.0.0.1:{port}")),
+                    host: Some(format!("https://127.0.0.1:{port}")),
                     udi: None,
                     connect_method: Some(ConnectMethod::RestPull),
                     username: Some(DEVICE_USER.to_owned()),
@@ -234,11 +256,12 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
         let stopped = until_stopped(stopped.clone());
         let clock = clock.clone();
         let hostname = device.hostname.clone();
+        let server = Some(tls.server.clone());
         tasks.push(tokio::spawn(async move {
             let options = slp_device::service::ServeOptions::default();
-            if let Err(err) =
-                slp_device::service::serve(dir, clock, listener, stopped, options, |_| {}).await
-            {
+            let served =
+                slp_device::service::serve(dir, clock, listener, server, stopped, options, |_| {});
+            if let Err(err) = served.await {
                 tracing::error!(device = %hostname, error = %err, "the device service stopped");
             }
         }));
@@ -380,6 +403,8 @@ struct DeviceJob {
     clock: Arc<VirtualClock>,
     /// Requests an HSECK9 authorization code (SLAC) online.
     hsec: bool,
+    /// The lab's CA, the device's trust pool.
+    ca: PathBuf,
 }
 
 /// Creates and configures a new device, or re-points a resumed one at this run's addresses.
@@ -406,6 +431,9 @@ fn prepare_device(job: &DeviceJob) -> anyhow::Result<()> {
         Device::init(dir.clone(), &options, job.clock.now())
             .with_context(|| format!("creating {} in {}", device.hostname, job.dir.display()))?;
     }
+    // Every run: the device trusts the lab's CA (made anew if its files were removed).
+    slp_device::trust::install(&dir, &job.ca)
+        .with_context(|| format!("installing the lab CA on {}", device.hostname))?;
     let opened = Device::open(dir, job.clock.now())
         .with_context(|| format!("opening {} in {}", device.hostname, job.dir.display()))?;
     let mut session = Session::new(opened, Mode::Exec);
@@ -602,6 +630,11 @@ fn print_summary(running: &Running, resumed: bool, speed: u32) {
         stamp(running.clock.now())
     ));
     out.push_str(&format!(
+        "TLS CA                 {}{} (every part serves HTTPS on it; give it as --ca FILE or curl --cacert)\n\n",
+        running.tls.ca.display(),
+        if running.tls.created { ", new" } else { "" }
+    ));
+    out.push_str(&format!(
         "Authority (CSSM role)  {}\n  data       {data}/authority\n  account    {ACCOUNT_DOMAIN} ({ACCOUNT_NAME}); virtual accounts {VA_MAIN} and {VA_DIRECT}\n  API client lab-admin (admin)  client_id {}  client_secret {}\n  ID token   ({VA_DIRECT}) {}\n",
         running.authority_url,
         record.admin_client.client_id,
@@ -623,7 +656,7 @@ fn print_summary(running: &Running, resumed: bool, speed: u32) {
             String::new()
         };
         out.push_str(&format!(
-            "  {:<7} {:<30} http://127.0.0.1:{:<5}  {}{stack}\n",
+            "  {:<7} {:<30} https://127.0.0.1:{:<5}  {}{stack}\n",
             device.hostname,
             device.udi(),
             device.mgmt_port,
@@ -653,8 +686,11 @@ fn print_summary(running: &Running, resumed: bool, speed: u32) {
         ));
     }
     out.push_str(&format!(
-        "  curl -d grant_type=client_credentials -d client_id={} -d client_secret={} {}/oauth2/token\n",
-        record.admin_client.client_id, record.admin_client.client_secret, running.authority_url
+        "  curl --cacert {} -d grant_type=client_credentials -d client_id={} -d client_secret={} {}/oauth2/token\n",
+        running.tls.ca.display(),
+        record.admin_client.client_id,
+        record.admin_client.client_secret,
+        running.authority_url
     ));
     out.push_str("\nPress Ctrl-C to stop; run the same command again to resume.\n");
     print!("{out}");

@@ -180,13 +180,14 @@ async fn push(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespon
     }
 }
 
-/// Serves the push endpoint on `listener` until `shutdown` completes; runs `background` (the
-/// forwarding timer) alongside and stops it with the server.
+/// Serves the push endpoint on `listener` (over TLS when `tls` is given) until `shutdown`
+/// completes.
 pub async fn serve(
     relay: Arc<Relay>,
     listener: tokio::net::TcpListener,
+    tls: Option<slp_http::TlsConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     options: ApiOptions,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(relay, options)).with_graceful_shutdown(shutdown).await
+    slp_http::serve(listener, router(relay, options), tls, shutdown).await
 }

@@ -1,7 +1,7 @@
 //! `slp relay`: the relay's command line.
 //!
 //! ```text
-//! slp relay --data DIR <command>
+//! slp relay --data DIR [--ca FILE] <command>
 //!   prefs set [--connected | --disconnected] [--account DOMAIN --va NAME]
 //!             [--authority-url URL --client-id ID --client-secret SECRET]
 //!             [--default-connect-method push|rest-pull] [--validate-device on|off]
@@ -12,7 +12,7 @@
 //!   pi auth-request [--udi UDI]… --out REQ.csv   (SLAC request CSV for the authority)
 //!   pi import FILE.csv            (host, connect method, username, password)
 //!   pi list [--json]
-//!   serve [--listen 127.0.0.1:8182] [--sync-interval SECS]
+//!   serve [--listen 127.0.0.1:8182] [--sync-interval SECS] [--tls-cert FILE --tls-key FILE | --insecure-http]
 //!   collect [--host HOST:PORT]    sync
 //!   export --out PATH [--format bundle|xml]
 //!   import FILE                   (an ACK bundle, a single <smartLicense> ACK file or a SLAC codes CSV)
@@ -35,6 +35,11 @@ pub struct RelayArgs {
     /// Data directory (DIR/relay.db, created if missing).
     #[arg(long, value_name = "DIR", global = true)]
     data: Option<PathBuf>,
+    /// Trust this CA (PEM) for the authority's certificate (connected mode) and the pulled
+    /// devices' certificates (https:// hosts), besides DIR/trustpool.pem and the public (Mozilla)
+    /// roots. Certificates are always verified.
+    #[arg(long, value_name = "FILE", global = true, env = "SLP_CA")]
+    ca: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,7 +57,9 @@ enum Command {
     /// to the authority on a timer.
     Serve {
         /// Address to listen on (CSLU uses port 8182); port 0 lets the system choose. The bound
-        /// address is printed as `listening on http://…` once the server is ready.
+        /// address is printed as `listening on https://…` (or http:// without TLS) once the
+        /// server is ready. An address that is not loopback needs --tls-cert and --tls-key, or
+        /// --insecure-http.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8182")]
         listen: std::net::SocketAddr,
         /// Seconds (of the relay's clock) between forwarding cycles in connected mode.
@@ -61,6 +68,8 @@ enum Command {
         /// Largest accepted message, in bytes.
         #[arg(long, value_name = "BYTES", default_value_t = crate::BODY_LIMIT)]
         body_limit: usize,
+        #[command(flatten)]
+        tls: slp_http::ServeTls,
     },
     /// Collect usage from rest-pull devices (installing waiting ACKs and codes first); in
     /// connected mode, forward it right away.
@@ -119,7 +128,8 @@ enum PrefsCmd {
         /// The virtual account (name or numeric id).
         #[arg(long, value_name = "NAME")]
         va: Option<String>,
-        /// Base URL of the authority, e.g. http://127.0.0.1:8443.
+        /// Base URL of the authority, e.g. https://authority.example.com:8443 (its certificate is
+        /// verified: see --ca).
         #[arg(long, value_name = "URL")]
         authority_url: Option<String>,
         /// OAuth2 client id (`slp authority client create --role reporter`).
@@ -157,6 +167,8 @@ enum PiCmd {
     /// Adds one product instance: --host for pull (the UDI is learned on first contact), --udi
     /// for a device that pushes.
     Add {
+        /// The device's management API: HOST:PORT (plain HTTP) or https://HOST:PORT (its
+        /// certificate verified: see --ca).
         #[arg(long, value_name = "HOST:PORT", required_unless_present = "udi")]
         host: Option<String>,
         #[arg(long, value_name = "PID:…,SN:…")]
@@ -210,6 +222,12 @@ pub fn run(args: RelayArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
 
 async fn run_async(args: RelayArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
     let dir = args.data.clone().context("give --data DIR (the relay's data directory)")?;
+    // Certificates, keys and the listen address are checked before anything is opened.
+    let roots = slp_http::TrustRoots::optional(args.ca.as_deref())?;
+    let tls = match &args.command {
+        Command::Serve { listen, tls, .. } => tls.resolve(*listen)?,
+        _ => None,
+    };
     let serving = matches!(args.command, Command::Serve { .. });
     // A service's clock runs: from --now (virtual) or from the system time.
     let clock: Arc<dyn Clock> =
@@ -217,9 +235,10 @@ async fn run_async(args: RelayArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Exi
     let relay = Arc::new(
         Relay::open(&dir, clock)
             .await
-            .with_context(|| format!("opening the relay data directory {}", dir.display()))?,
+            .with_context(|| format!("opening the relay data directory {}", dir.display()))?
+            .with_trust_roots(roots),
     );
-    let result = dispatch(&relay, args.command).await;
+    let result = dispatch(&relay, args.command, tls).await;
     relay.store().close().await;
     result
 }
@@ -269,7 +288,11 @@ fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-async fn dispatch(relay: &Arc<Relay>, command: Command) -> anyhow::Result<ExitCode> {
+async fn dispatch(
+    relay: &Arc<Relay>,
+    command: Command,
+    tls: Option<slp_http::TlsConfig>,
+) -> anyhow::Result<ExitCode> {
     match command {
         Command::Prefs(PrefsCmd::Set {
             connected,
@@ -410,8 +433,8 @@ async fn dispatch(relay: &Arc<Relay>, command: Command) -> anyhow::Result<ExitCo
                 );
             }
         }
-        Command::Serve { listen, sync_interval, body_limit } => {
-            serve(relay.clone(), listen, sync_interval, body_limit).await?;
+        Command::Serve { listen, sync_interval, body_limit, tls: _ } => {
+            serve(relay.clone(), listen, tls, sync_interval, body_limit).await?;
         }
         Command::Collect { host } => {
             let results = relay.collect(host.as_deref()).await?;
@@ -506,6 +529,7 @@ async fn print_sync(relay: &Relay) -> anyhow::Result<bool> {
 async fn serve(
     relay: Arc<Relay>,
     listen: std::net::SocketAddr,
+    tls: Option<slp_http::TlsConfig>,
     sync_interval: u64,
     body_limit: usize,
 ) -> anyhow::Result<()> {
@@ -517,11 +541,11 @@ async fn serve(
         let relay = relay.clone();
         tokio::spawn(async move { forward_on_timer(relay, sync_interval).await })
     };
-    println!("listening on http://{addr}");
+    println!("listening on {}://{addr}", slp_http::tls::scheme(tls.as_ref()));
     std::io::Write::flush(&mut std::io::stdout())?;
     tracing::info!(%addr, "relay serving /cslu/v1/pi");
     let options = crate::api::ApiOptions { body_limit };
-    let served = crate::api::serve(relay, listener, shutdown_signal(), options).await;
+    let served = crate::api::serve(relay, listener, tls, shutdown_signal(), options).await;
     timer.abort();
     served.context("serving")?;
     tracing::info!("relay stopped");

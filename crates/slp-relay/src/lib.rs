@@ -233,6 +233,8 @@ pub struct PiSpec {
 pub struct Relay {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// Extra trust roots (`--ca`) of its HTTPS clients: to the authority and to pulled devices.
+    roots: slp_http::TrustRoots,
 }
 
 impl std::fmt::Debug for Relay {
@@ -240,6 +242,10 @@ impl std::fmt::Debug for Relay {
         f.debug_struct("Relay").field("store", &self.store.path()).finish_non_exhaustive()
     }
 }
+
+/// The relay's trust pool in its data directory: CA certificates (PEM) its HTTPS clients trust
+/// on every command (`slp lab` puts its CA there); `--ca FILE` adds one for one command.
+pub const TRUSTPOOL_FILE: &str = "trustpool.pem";
 
 /// Default body limit of the push endpoint.
 pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -279,10 +285,20 @@ pub fn normalize_host(text: &str) -> Result<String> {
 }
 
 impl Relay {
-    /// Opens the relay in `dir` (`dir/relay.db`).
+    /// Opens the relay in `dir` (`dir/relay.db`); its HTTPS clients trust the CAs of
+    /// `dir/trustpool.pem` when there is one, besides the public (Mozilla) roots.
     pub async fn open(dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Relay> {
+        let pool = dir.join(TRUSTPOOL_FILE);
+        let roots = if pool.exists() {
+            slp_http::TrustRoots::from_pem_file(&pool).map_err(|err| RelayError::Invalid {
+                what: "the trust pool".to_owned(),
+                reason: err.to_string(),
+            })?
+        } else {
+            slp_http::TrustRoots::system()
+        };
         let store = Store::open(dir).await?;
-        let relay = Relay { store, clock };
+        let relay = Relay { store, clock, roots };
         let mut tx = relay.store.begin().await?;
         if store::pref(&mut tx, "relay_uuid").await?.is_none() {
             let id = uuid::Uuid::new_v4().to_string();
@@ -294,6 +310,17 @@ impl Relay {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Also trusts `roots` (a `--ca` file) for the authority's and the pulled devices'
+    /// certificates, besides the trust pool and the public (Mozilla) roots.
+    pub fn with_trust_roots(mut self, roots: slp_http::TrustRoots) -> Relay {
+        self.roots = roots.merged(&self.roots);
+        self
+    }
+
+    pub(crate) fn roots(&self) -> &slp_http::TrustRoots {
+        &self.roots
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -44,12 +44,13 @@ struct DeviceClient<'a> {
 }
 
 impl DeviceClient<'_> {
-    fn new(device: &DeviceRow) -> Result<DeviceClient<'_>> {
+    fn new<'a>(device: &'a DeviceRow, roots: &slp_http::TrustRoots) -> Result<DeviceClient<'a>> {
         let host = device.host.clone().ok_or_else(|| RelayError::Invalid {
             what: format!("device {}", device.udi.as_deref().unwrap_or("?")),
             reason: "has no host to pull from".into(),
         })?;
-        let http = reqwest::Client::builder()
+        let http = roots
+            .client()
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(60))
             .build()
@@ -76,7 +77,9 @@ impl DeviceClient<'_> {
             request = request.header("content-type", "application/xml").body(body);
         }
         let response = request.send().await.map_err(|e| {
-            self.fail(if e.is_connect() {
+            self.fail(if let Some(problem) = slp_http::tls::certificate_problem(&e) {
+                problem
+            } else if e.is_connect() {
                 "Unable to connect to the device".to_owned()
             } else if e.is_timeout() {
                 "Timeout waiting for the device".to_owned()
@@ -134,7 +137,7 @@ impl Relay {
     }
 
     async fn collect_one(&self, device: &DeviceRow) -> Result<Collected> {
-        let client = DeviceClient::new(device)?;
+        let client = DeviceClient::new(device, self.roots())?;
         let mut result = Collected {
             host: client.host.clone(),
             udi: device.udi.clone(),
@@ -232,7 +235,7 @@ impl Relay {
                 && d.udi.is_some()
                 && (host.is_none() || d.host.as_deref() == host)
         }) {
-            let client = DeviceClient::new(device)?;
+            let client = DeviceClient::new(device, self.roots())?;
             match self.install_on(&client).await {
                 Ok(0) => {}
                 Ok(n) => out.installed.push(format!(

@@ -321,7 +321,9 @@ struct AnswerEntry {
 }
 
 fn describe(err: &reqwest::Error) -> String {
-    if err.is_connect() {
+    if let Some(problem) = slp_http::tls::certificate_problem(err) {
+        problem
+    } else if err.is_connect() {
         "Unable to connect to the authority".to_owned()
     } else if err.is_timeout() {
         "Timeout waiting for the authority".to_owned()
@@ -334,8 +336,10 @@ impl HttpUpstream {
     pub(crate) fn new(
         config: &crate::ConnectedConfig,
         clock: std::sync::Arc<dyn slp_clock::Clock>,
+        roots: &slp_http::TrustRoots,
     ) -> Result<HttpUpstream> {
-        let http = reqwest::Client::builder()
+        let http = roots
+            .client()
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(60))
             .build()
@@ -628,7 +632,7 @@ impl Relay {
                 "the relay is disconnected: use `slp relay export` and `slp relay import`, or `slp relay prefs set --connected …`".into(),
             ));
         }
-        HttpUpstream::new(&connected_config(&prefs)?, self.clock.clone())
+        HttpUpstream::new(&connected_config(&prefs)?, self.clock.clone(), self.roots())
     }
 
     /// One forwarding cycle (connected mode).

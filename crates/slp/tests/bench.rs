@@ -46,3 +46,18 @@ fn bench_ingest_sends_every_report_and_prints_its_figures() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--reports"));
 }
+
+#[test]
+fn bench_ingest_over_https_verifies_the_authority_certificate() {
+    let out = Command::new(env!("CARGO_BIN_EXE_slp"))
+        .args(["bench", "ingest", "--reports", "20", "--instances", "4", "--batch", "10", "--tls"])
+        .arg("--json")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(figures["transport"], "HTTPS", "{figures}");
+    assert_eq!(figures["reports"], 20);
+    assert!(figures["reports_per_second"].as_f64().is_some_and(|v| v > 0.0), "{figures}");
+}

@@ -80,8 +80,10 @@ fn the_lab_runs_every_topology_stops_cleanly_and_resumes() {
     let banner = running.banner.clone();
     assert!(banner.starts_with("slp lab ready: 6 product instance(s) in L"), "{banner}");
     for expected in [
-        "Authority (CSSM role)  http://127.0.0.1:",
-        "Relay (CSLU role)      http://127.0.0.1:",
+        "TLS CA                 L/tls/ca.pem, new (every part serves HTTPS on it",
+        "Authority (CSSM role)  https://127.0.0.1:",
+        "Relay (CSLU role)      https://127.0.0.1:",
+        "curl --cacert L/tls/ca.pem",
         "virtual accounts Lab and Branch",
         "relay push (transport cslu)",
         "relay pull (the relay collects)",
@@ -95,6 +97,40 @@ fn the_lab_runs_every_topology_stops_cleanly_and_resumes() {
     let rec = record(&lab);
     let secret = rec["admin_client"]["client_secret"].as_str().unwrap().to_owned();
     assert!(banner.contains(&secret), "the banner shows the admin client's credentials");
+
+    // TLS: the lab's keys are private.
+    #[cfg(unix)]
+    for key in ["L/tls/ca.key", "L/tls/server.key"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(lab.path(key)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{key}");
+    }
+    let ca_pem = lab.read("L/tls/ca.pem");
+    // The remote authority CLI reaches the lab's authority with the lab's CA, and is refused
+    // without it (an authority whose certificate it cannot verify could be anyone).
+    let authority_url = banner
+        .lines()
+        .find_map(|line| line.strip_prefix("Authority (CSSM role)  "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let admin = rec["admin_client"]["client_id"].as_str().unwrap().to_owned();
+    let remote = |ca: Option<&str>| {
+        let mut args = vec!["authority", "--url", &authority_url, "--client-id", &admin];
+        args.extend(["--client-secret", &secret]);
+        if let Some(ca) = ca {
+            args.extend(["--ca", ca]);
+        }
+        args.extend(["pi", "list", "--account", "example.com", "--va", "Branch"]);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let args = remote(Some("L/tls/ca.pem"));
+    let listed = lab.ok(T, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(listed.contains("FOC26LAB003"), "{listed}");
+    let args = remote(None);
+    let refused = lab.fails(T, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(refused.contains("certificate is not trusted"), "{refused}");
+    assert!(refused.contains("give --ca FILE"), "{refused}");
 
     // Direct (topology 2): trusted with the lab's token and acknowledged at once; the second
     // direct switch holds an HSECK9 authorization code obtained online.
@@ -121,6 +157,9 @@ fn the_lab_runs_every_topology_stops_cleanly_and_resumes() {
         };
         assert_eq!(installed, units, "a trust code for every unit:\n{status}");
     }
+
+    // The running device's management API is HTTPS; `exec` reached it there (run.json).
+    assert!(lab.read("L/devices/sw1/run.json").contains("\"url\": \"https://127.0.0.1:"));
 
     // Relay pull: collect over the management API, forward, install the ACK on the device.
     let out = lab.ok(T, &["relay", "--data", "L/relay", "collect"]);
@@ -203,6 +242,12 @@ fn the_lab_runs_every_topology_stops_cleanly_and_resumes() {
         running.banner
     );
     assert_eq!(record(&lab)["admin_client"], rec["admin_client"]);
+    assert!(
+        running.banner.contains("TLS CA                 L/tls/ca.pem (every"),
+        "{}",
+        running.banner
+    );
+    assert_eq!(lab.read("L/tls/ca.pem"), ca_pem, "the second run reuses the lab's CA");
     let sw1 = lab.exec("L/devices/sw1", T, &["show license status"]);
     assert!(field(&sw1, "Last ACK received:").starts_with("Nov 22 10:00:00 2026"), "{sw1}");
     let accounts = lab.ok(T, &["authority", "--data", "L/authority", "account", "list"]);

@@ -8,6 +8,8 @@
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
+//! - `tls`: HTTPS on every server and client: plain HTTP refused off loopback, the connected
+//!   relay topology and a device service over TLS on certificates made in the test.
 //! - `authority_ops`: moves between smart accounts, the Who column, alerts, scheduled jobs.
 //! - `sanity`: absurd input refused: report times, the skew option, long text in tables.
 
@@ -25,4 +27,5 @@ mod genie_tech;
 mod lab;
 mod relay;
 mod sanity;
+mod tls;
 mod util;

@@ -365,14 +365,15 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight.
+/// Serves the API on `listener` (over TLS when `tls` is given) until `shutdown` completes, then
+/// finishes the requests in flight.
 pub async fn serve(
     authority: Arc<Authority>,
     listener: tokio::net::TcpListener,
+    tls: Option<slp_http::TlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(authority)).with_graceful_shutdown(shutdown).await
+    slp_http::serve(listener, router(authority), tls, shutdown).await
 }
 
 /// Every 413, whoever produced it, gets the API's JSON error body.

@@ -37,6 +37,8 @@ pub(super) struct Credentials<'a> {
     pub url: &'a str,
     pub client_id: &'a str,
     pub client_secret: &'a str,
+    /// `--ca FILE` besides the public (Mozilla) roots.
+    pub roots: slp_http::TrustRoots,
 }
 
 #[derive(serde::Deserialize)]
@@ -52,7 +54,9 @@ impl Remote {
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             bail!("--url {:?}: give the authority's http:// or https:// address", credentials.url);
         }
-        let http = reqwest::Client::builder()
+        let http = credentials
+            .roots
+            .client()
             .timeout(std::time::Duration::from_secs(120))
             .build()
             .context("building the HTTP client")?;
@@ -68,7 +72,12 @@ impl Remote {
             ])
             .send()
             .await
-            .with_context(|| format!("cannot reach the authority at {url}"))?;
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "cannot reach the authority at {url}: {}",
+                    slp_http::tls::describe_request_error(&err)
+                )
+            })?;
         let token: TokenReply = read(reply, "POST", &url).await?;
         remote.token = token.access_token;
         Ok(remote)
