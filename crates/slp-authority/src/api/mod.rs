@@ -48,6 +48,7 @@ mod moves;
 mod oauth;
 mod openapi;
 mod policies;
+mod probe;
 mod reporting;
 mod tokens;
 mod usage;
@@ -328,8 +329,19 @@ pub fn openapi() -> serde_json::Value {
     openapi::document(&endpoints().endpoints)
 }
 
-/// The API's routes over `authority`.
+/// The API's routes over `authority`, wrapped in the layers every slp server has
+/// (`slp_http::ops`: security headers, closed CORS, bounds, request ids, `/metrics`,
+/// `/healthz`, `/readyz`, limits on failed logins), with a registry of its own.
 pub fn router(authority: Arc<Authority>) -> Router {
+    let ops = slp_http::ops::Ops::builder("authority", authority.clock.clone())
+        .probe(probe::AuthorityProbe(authority.clone()))
+        .body_limit(MAX_BODY_BYTES)
+        .build();
+    slp_http::ops::wrap(routes(authority), &ops)
+}
+
+/// The API's own routes over `authority`.
+fn routes(authority: Arc<Authority>) -> Router {
     let document = openapi();
     endpoints()
         .router
@@ -363,7 +375,8 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(authority)).with_graceful_shutdown(shutdown).await
+    let service = router(authority).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
 /// Every 413, whoever produced it, gets the API's JSON error body.
