@@ -12,7 +12,8 @@
 //!   headers (`431`), and the length of the URI (`414`), on every route.
 //! - **Request ids**: `x-request-id` is taken when sane (1–128 characters of `A–Z a–z 0–9 - _ .
 //!   : + = / @`), otherwise generated; it is echoed in the response and recorded in the span
-//!   `request` that every log line of the request is written in.
+//!   `request` that every log line of the request is written in (a span of the error level, so
+//!   that it is there at every log level).
 //! - **`/metrics`** ([`metrics`]: requests and latency per route and status, failed logins,
 //!   and the role's [`Probe::samples`]), served to loopback clients only; **`/healthz`** (the
 //!   process answers) and **`/readyz`** (the role's store answers: [`Probe::ready`], `503`
@@ -528,7 +529,9 @@ async fn guard(State(ops): State<Ops>, mut request: Request, next: Next) -> Resp
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let request_id = request_id_of(request.headers());
-    let span = tracing::info_span!(
+    // At the error level, so that the span is on whenever any line can be written: every line
+    // of the request, errors included, names its id.
+    let span = tracing::error_span!(
         "request",
         request_id = %request_id,
         method = %request.method(),
