@@ -36,7 +36,9 @@
 //! | POST | `/licservice/license` | devices (signed documents) | 200 |
 //!
 //! `{BASE}` is [`BASE`]. Every endpoint but the token and device endpoints needs
-//! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s.
+//! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s. `GET /healthz`, `/readyz`
+//! and `/metrics`, the security headers, limits and failed-login rate limits (429) come from
+//! `slp_http::ops` ([`router`]).
 
 mod accounts;
 mod alerts;
