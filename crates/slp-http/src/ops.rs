@@ -21,7 +21,9 @@
 //! - **Failed logins** ([`limit`]): a request with credentials (`Authorization`) that gets
 //!   `401` counts as a failed authentication of its Basic user name (if any) and of its source
 //!   address; a handler that checks credentials from elsewhere (the OAuth form body) names
-//!   them with [`Login::check`] and [`AuthFailed`]. Every failure is logged at `warn` with the
+//!   them with [`Login::attempt`] and [`AuthFailed`]. An attempt of a name is taken from its
+//!   bucket before the credentials are checked, and given back unless the answer is `401`, so
+//!   concurrent guesses of one name cannot outrun its limit. Every failure is logged at `warn` with the
 //!   name, address and request id, and counted; past the limit, every attempt of that name or
 //!   address — the right secret too — gets `429` with `Retry-After`.
 //!
@@ -205,11 +207,18 @@ impl Ops {
         self.inner.limits
     }
 
-    /// Counts and logs a failed authentication of `name` from `peer`, and takes it from their
-    /// buckets.
-    fn failed(&self, name: Option<&str>, peer: Option<IpAddr>, request_id: &str, reason: &str) {
+    /// Counts and logs a failed authentication of `name` from `peer`, and takes it from the
+    /// bucket of `peer` and, unless its attempt was taken up front, of `name` (`take_name`).
+    fn failed(
+        &self,
+        name: Option<&str>,
+        peer: Option<IpAddr>,
+        request_id: &str,
+        reason: &str,
+        take_name: bool,
+    ) {
         let inner = &self.inner;
-        inner.limiter.fail(name, peer);
+        inner.limiter.fail(name.filter(|_| take_name), peer);
         inner.metrics.auth_failures.inc();
         let refused_for = inner.limiter.check(name, peer).err().map_or(0, |l| l.retry_after);
         let name = name.map(limit::name_key);
@@ -279,21 +288,42 @@ impl IntoResponse for TooManyLogins {
 
 /// The failed-login guard of one request, for handlers that read credentials themselves.
 /// Outside [`wrap`] it allows everything.
+///
+/// An attempt of a name is taken from its bucket before the credentials are checked (so
+/// concurrent guesses cannot all slip through while the first ones are checked) and given back
+/// when the answer is not `401`.
 #[derive(Clone, Debug)]
 pub struct Login {
     ops: Option<Ops>,
     peer: Option<IpAddr>,
     request_id: String,
+    held: Arc<std::sync::Mutex<Vec<limit::Taken>>>,
 }
 
 impl Login {
-    /// Whether `name` (and the request's address) may try to log in now.
-    pub fn check(&self, name: &str) -> Result<(), TooManyLogins> {
+    fn new(ops: Option<Ops>, peer: Option<IpAddr>, request_id: String) -> Login {
+        Login { ops, peer, request_id, held: Arc::default() }
+    }
+
+    /// Takes an attempt of `name` (and of the request's address) from their buckets, or
+    /// refuses it: too many failures. A `401` answer keeps the attempt (mark it with
+    /// [`AuthFailed`]); any other answer gives it back.
+    pub fn attempt(&self, name: &str) -> Result<(), TooManyLogins> {
         let Some(ops) = &self.ops else { return Ok(()) };
-        ops.inner
-            .limiter
-            .check(Some(name), self.peer)
-            .map_err(|limited| ops.limited(limited, Some(name), self.peer, &self.request_id))
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let key = limit::name_key(name);
+        // A name the layer took already (HTTP Basic) is not taken twice.
+        let name_held = held.iter().any(|t| t.name.as_deref() == Some(key.as_str()));
+        let to_take = (!name_held).then_some(name);
+        match ops.inner.limiter.try_take(to_take, self.peer) {
+            Ok(taken) => {
+                if taken.name.is_some() {
+                    held.push(taken);
+                }
+                Ok(())
+            }
+            Err(limited) => Err(ops.limited(limited, Some(name), self.peer, &self.request_id)),
+        }
     }
 
     /// The request's id.
@@ -305,17 +335,21 @@ impl Login {
     pub fn peer(&self) -> Option<IpAddr> {
         self.peer
     }
+
+    fn take_held(&self) -> Vec<limit::Taken> {
+        std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Login {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Login, Infallible> {
-        Ok(parts.extensions.get::<Login>().cloned().unwrap_or_else(|| Login {
-            ops: None,
-            peer: None,
-            request_id: String::new(),
-        }))
+        Ok(parts
+            .extensions
+            .get::<Login>()
+            .cloned()
+            .unwrap_or_else(|| Login::new(None, None, String::new())))
     }
 }
 
@@ -543,28 +577,34 @@ async fn guard(State(ops): State<Ops>, mut request: Request, next: Next) -> Resp
             return refused;
         }
         let credentials = credentials(request.headers());
-        if let Some(name) = &credentials
-            && let Err(limited) = ops.inner.limiter.check(name.as_deref(), peer)
-        {
-            return ops.limited(limited, name.as_deref(), peer, &request_id).into_response();
+        let login = Login::new(Some(ops.clone()), peer, request_id.clone());
+        if let Some(name) = &credentials {
+            match ops.inner.limiter.try_take(name.as_deref(), peer) {
+                Ok(taken) if taken.name.is_some() => {
+                    login.held.lock().unwrap_or_else(|p| p.into_inner()).push(taken);
+                }
+                Ok(_) => {}
+                Err(limited) => {
+                    return ops
+                        .limited(limited, name.as_deref(), peer, &request_id)
+                        .into_response();
+                }
+            }
         }
         request.extensions_mut().insert(RequestId(request_id.clone()));
-        request.extensions_mut().insert(Login {
-            ops: Some(ops.clone()),
-            peer,
-            request_id: request_id.clone(),
-        });
+        request.extensions_mut().insert(login.clone());
         let mut response = next.run(request).await;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            match response.extensions_mut().remove::<AuthFailed>() {
-                Some(failed) => {
-                    ops.failed(failed.name.as_deref(), peer, &request_id, &failed.reason)
-                }
-                None => {
-                    if let Some(name) = &credentials {
-                        ops.failed(name.as_deref(), peer, &request_id, "credentials refused");
-                    }
-                }
+        let held = login.take_held();
+        let failed = response.extensions_mut().remove::<AuthFailed>();
+        if response.status() == StatusCode::UNAUTHORIZED
+            && (failed.is_some() || credentials.is_some())
+        {
+            let name = failed.as_ref().and_then(|f| f.name.clone()).or(credentials.flatten());
+            let reason = failed.map_or_else(|| "credentials refused".to_owned(), |f| f.reason);
+            ops.failed(name.as_deref(), peer, &request_id, &reason, held.is_empty());
+        } else {
+            for taken in &held {
+                ops.inner.limiter.refund(taken);
             }
         }
         if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&response) {

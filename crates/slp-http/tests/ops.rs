@@ -46,7 +46,7 @@ fn role_router() -> Router {
         secret: String,
     }
     async fn login(guard: Login, Form(form): Form<LoginForm>) -> Response {
-        if let Err(limited) = guard.check(&form.name) {
+        if let Err(limited) = guard.attempt(&form.name) {
             return limited.into_response();
         }
         if form.secret == "right" {
@@ -442,4 +442,67 @@ async fn a_form_login_is_limited_by_its_name_and_a_sprayer_by_its_address() {
     server.clock.advance(Duration::seconds(6));
     let other = c.post(&login).form(&[("name", "dev"), ("secret", "right")]).send().await.unwrap();
     assert_eq!(other.status(), StatusCode::OK);
+}
+
+/// 20 guesses of one name sent at once, while the check of the first ones has not answered:
+/// only the name's burst (10) reaches the credential check; the rest get 429 at once.
+#[tokio::test]
+async fn concurrent_guesses_cannot_outrun_the_limit_of_a_name() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::sync::Semaphore;
+    struct Gate {
+        entered: AtomicUsize,
+        open: Semaphore,
+    }
+    let gate = Arc::new(Gate { entered: AtomicUsize::new(0), open: Semaphore::new(0) });
+    let inner = gate.clone();
+    let slow_login = move |guard: Login| {
+        let gate = inner.clone();
+        async move {
+            if let Err(limited) = guard.attempt("ops") {
+                return limited.into_response();
+            }
+            gate.entered.fetch_add(1, Ordering::SeqCst);
+            // The credential check is slow (a database): it answers once the test says so.
+            let _permit = gate.open.acquire().await.unwrap();
+            let mut response = StatusCode::UNAUTHORIZED.into_response();
+            response
+                .extensions_mut()
+                .insert(AuthFailed { name: Some("ops".to_owned()), reason: "wrong".to_owned() });
+            response
+        }
+    };
+    let ops = Ops::builder("test", clock()).build();
+    let router = ops::wrap(Router::new().route("/login", post(slow_login)), &ops);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/login", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
+    });
+    let c = client();
+    let mut calls = Vec::new();
+    for _ in 0..20 {
+        let (c, url) = (c.clone(), url.clone());
+        calls.push(tokio::spawn(async move { c.post(url).send().await.unwrap().status() }));
+    }
+    // Wait until every guess is either answered (refused) or inside the check.
+    let decided = |calls: &[tokio::task::JoinHandle<StatusCode>]| {
+        gate.entered.load(Ordering::SeqCst) + calls.iter().filter(|c| c.is_finished()).count()
+    };
+    while decided(&calls) < 20 {
+        tokio::task::yield_now().await;
+    }
+    // Only the burst is inside the check; the others were refused while it runs.
+    assert_eq!(gate.entered.load(Ordering::SeqCst), 10, "only the burst reached the check");
+    gate.open.add_permits(100);
+    let mut statuses = Vec::new();
+    for call in calls {
+        statuses.push(call.await.unwrap());
+    }
+    assert_eq!(gate.entered.load(Ordering::SeqCst), 10, "only the burst reached the check");
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    let failed = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert_eq!((failed, limited), (10, 10), "{statuses:?}");
 }

@@ -120,7 +120,7 @@ async fn grant(
             )
         })?,
     };
-    login.check(&client_id).map_err(ApiError::TooManyRequests)?;
+    login.attempt(&client_id).map_err(ApiError::TooManyRequests)?;
     match authority.issue_token(&client_id, &client_secret).await {
         Ok(token) => Ok(Json(token)),
         Err(AuthorityError::Unauthorized { reason }) => Err(Refusal::Failed { client_id, reason }),

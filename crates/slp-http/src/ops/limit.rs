@@ -7,7 +7,8 @@
 //! with `429 Too Many Requests` and `Retry-After` until a failure's worth has come back. The
 //! buckets are kept as a GCRA "theoretical arrival time" each (one instant per key), and a key
 //! whose bucket is full again is forgotten, so the tables hold only names and addresses that
-//! failed recently, and at most [`MAX_KEYS`] of each.
+//! failed recently, and at most [`MAX_KEYS`] of each. An attempt of a name is taken before its
+//! credentials are checked and given back if they were right ([`Limiter::try_take`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -127,6 +128,46 @@ impl Limiter {
         }
     }
 
+    /// Checks `name` and `address`, and takes one attempt from the bucket of `name` at once,
+    /// before the credentials are checked: concurrent guesses of one name cannot all pass a
+    /// check that only their failures would have closed. [`Limiter::refund`] gives it back
+    /// when the credentials were right; a failure keeps it. The address is only checked (a
+    /// busy client with the right credentials never runs out); its failures are taken after
+    /// the fact ([`Limiter::fail`]).
+    pub fn try_take(&self, name: Option<&str>, address: Option<IpAddr>) -> Result<Taken, Limited> {
+        let now = self.clock.now();
+        let name = name.map(name_key);
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        let mut wait = Duration::zero();
+        if let Some(tat) = name.as_ref().and_then(|n| names.get(n)) {
+            wait = wait.max(self.per_name.wait(*tat, now));
+        }
+        if let Some(address) = address {
+            // Always names, then addresses: no two requests lock them in opposite orders.
+            let addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(tat) = addresses.get(&address_key(address)) {
+                wait = wait.max(self.per_address.wait(*tat, now));
+            }
+        }
+        if wait > Duration::zero() {
+            let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(u64::MAX);
+            return Err(Limited { retry_after: millis.div_ceil(1000).max(1) });
+        }
+        if let Some(name) = &name {
+            take(&mut names, name.clone(), self.per_name, now);
+        }
+        Ok(Taken { name })
+    }
+
+    /// Gives back what [`Limiter::try_take`] took (the credentials were right).
+    pub fn refund(&self, taken: &Taken) {
+        let now = self.clock.now();
+        if let Some(name) = &taken.name {
+            let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            give_back(&mut names, name, self.per_name, now);
+        }
+    }
+
     /// Takes one failure from the buckets of `name` and `address`.
     pub fn fail(&self, name: Option<&str>, address: Option<IpAddr>) {
         let now = self.clock.now();
@@ -145,6 +186,26 @@ impl Limiter {
         let names = self.names.lock().map(|n| n.len()).unwrap_or(0);
         let addresses = self.addresses.lock().map(|a| a.len()).unwrap_or(0);
         (names, addresses)
+    }
+}
+
+/// One attempt taken from the bucket of a name (as keyed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    pub name: Option<String>,
+}
+
+fn give_back<K: std::hash::Hash + Eq>(
+    table: &mut HashMap<K, DateTime<Utc>>,
+    key: &K,
+    rule: Rule,
+    now: DateTime<Utc>,
+) {
+    if let Some(tat) = table.get_mut(key) {
+        *tat = *tat - rule.refill;
+        if *tat <= now {
+            table.remove(key);
+        }
     }
 }
 
@@ -210,6 +271,25 @@ mod tests {
         assert_eq!(limiter.check(None, Some(ip)), Err(Limited { retry_after: 10 }));
         clock.advance(Duration::seconds(10));
         assert_eq!(limiter.check(None, Some(ip)), Ok(()));
+    }
+
+    #[test]
+    fn attempts_are_taken_up_front_and_given_back_when_right() {
+        let clock = Arc::new(VirtualClock::frozen(at("2026-12-01T00:00:00Z")));
+        let rule = Rule { burst: 2, refill: Duration::seconds(10) };
+        let limiter = Limiter::new(clock.clone(), rule, Rule::PER_ADDRESS);
+        // Two attempts in flight at once fill the bucket: a third is refused before either
+        // answers.
+        let first = limiter.try_take(Some("alice"), None).unwrap();
+        let second = limiter.try_take(Some("alice"), None).unwrap();
+        assert_eq!(limiter.try_take(Some("alice"), None), Err(Limited { retry_after: 10 }));
+        // The first was right: its attempt comes back; the second failed and keeps its.
+        limiter.refund(&first);
+        let third = limiter.try_take(Some("alice"), None).unwrap();
+        assert!(limiter.try_take(Some("alice"), None).is_err());
+        limiter.refund(&third);
+        limiter.refund(&second);
+        assert_eq!(limiter.tracked().0, 0, "all given back: the name is forgotten");
     }
 
     #[test]
