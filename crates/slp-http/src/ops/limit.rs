@@ -202,7 +202,7 @@ fn give_back<K: std::hash::Hash + Eq>(
     now: DateTime<Utc>,
 ) {
     if let Some(tat) = table.get_mut(key) {
-        *tat = *tat - rule.refill;
+        *tat -= rule.refill;
         if *tat <= now {
             table.remove(key);
         }
