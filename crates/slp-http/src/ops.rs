@@ -554,6 +554,19 @@ fn is_json(response: &Response) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
+/// Gives back the attempts a [`Login`] still holds when dropped.
+struct GiveBack(Login);
+
+impl Drop for GiveBack {
+    fn drop(&mut self) {
+        if let Some(ops) = &self.0.ops {
+            for taken in self.0.take_held() {
+                ops.inner.limiter.refund(&taken);
+            }
+        }
+    }
+}
+
 async fn guard(State(ops): State<Ops>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());
@@ -593,8 +606,12 @@ async fn guard(State(ops): State<Ops>, mut request: Request, next: Next) -> Resp
         }
         request.extensions_mut().insert(RequestId(request_id.clone()));
         request.extensions_mut().insert(login.clone());
+        // A request dropped before its answer (the client hung up) learned nothing: its
+        // attempts are given back.
+        let unanswered = GiveBack(login.clone());
         let mut response = next.run(request).await;
         let held = login.take_held();
+        drop(unanswered);
         let failed = response.extensions_mut().remove::<AuthFailed>();
         if response.status() == StatusCode::UNAUTHORIZED
             && (failed.is_some() || credentials.is_some())
