@@ -83,6 +83,10 @@ pub struct IngestLane {
     pub groups: u64,
     pub requests: u64,
     pub reports: u64,
+    /// Reports stored for the first time (ACKed `ACCEPTED`).
+    pub accepted: u64,
+    /// Reports already stored (ACKed `DUPLICATE`).
+    pub duplicate: u64,
     pub prefetch: std::time::Duration,
     pub apply: std::time::Duration,
     pub flush: std::time::Duration,
@@ -263,12 +267,19 @@ impl Authority {
         let poll_ids: Vec<i64> = group.iter().map(|(job, _)| job.poll_id).collect();
         ingest.prefetch(&mut tx, &digests, &udis, &reports, &poll_ids).await.map_err(all)?;
         let prefetched = began.elapsed();
+        let (mut accepted, mut duplicate) = (0u64, 0u64);
         for (index, (job, _)) in group.iter().enumerate() {
             let applied =
                 actor::acting_as(job.actor.clone(), self.apply_usage(&mut tx, &ingest, job)).await;
-            if let Err(err) = applied {
-                tx.rollback().await.map_err(|e| all(e.into()))?;
-                return Err(GroupError::Job(index, err));
+            match applied {
+                Ok((new, again)) => {
+                    accepted += new;
+                    duplicate += again;
+                }
+                Err(err) => {
+                    tx.rollback().await.map_err(|e| all(e.into()))?;
+                    return Err(GroupError::Job(index, err));
+                }
             }
         }
         let applied = began.elapsed();
@@ -280,6 +291,8 @@ impl Authority {
             lane.groups += 1;
             lane.requests += group.len() as u64;
             lane.reports += reports.len() as u64;
+            lane.accepted += accepted;
+            lane.duplicate += duplicate;
             lane.prefetch += prefetched;
             lane.apply += applied - prefetched;
             lane.flush += flushed - applied;
@@ -299,8 +312,14 @@ impl Authority {
     }
 
     /// One request of a group: every entry ingested, the acknowledgements stored under its
-    /// poll id. A request replayed (its poll id stored) changes nothing.
-    async fn apply_usage(&self, tx: &mut Tx, ingest: &Ingest, job: &UsageJob) -> Result<()> {
+    /// poll id. A request replayed (its poll id stored) changes nothing. Returns how many
+    /// reports were accepted and how many were duplicates.
+    async fn apply_usage(
+        &self,
+        tx: &mut Tx,
+        ingest: &Ingest,
+        job: &UsageJob,
+    ) -> Result<(u64, u64)> {
         tx.lock_va(job.va.id).await?;
         let stored = match ingest.poll_owner(job.poll_id) {
             Some(owner) => Self::poll_of_request(job.poll_id, owner, &job.va, ACKNOWLEDGEMENTS)?,
@@ -310,12 +329,16 @@ impl Authority {
         };
         if stored {
             tracing::info!(poll_id = job.poll_id, va = %job.va.name, "replayed reportusage: stored result");
-            return Ok(());
+            return Ok((0, 0));
         }
         let mut acknowledgements = Vec::new();
+        let (mut accepted, mut duplicate) = (0u64, 0u64);
         for entry in &job.entries {
             // The ACK is in the entry's upload record (new or replayed): the result names it.
-            self.ingest_ready(tx, ingest, &job.account, &job.va, &entry.document).await?;
+            let outcome =
+                self.ingest_ready(tx, ingest, &job.account, &job.va, &entry.document).await?;
+            accepted += outcome.accepted as u64;
+            duplicate += outcome.duplicate as u64;
             acknowledgements.push(StoredAcknowledgement {
                 sudi: entry.sudi.clone(),
                 software_tag_identifier: entry.tag.clone(),
@@ -327,7 +350,7 @@ impl Authority {
             StoredPollResult { acknowledgements: Some(acknowledgements), authorizations: None };
         // Written with the group's other results by `Ingest::flush`.
         ingest.add_poll(self.poll_record(job.poll_id, &job.va, ACKNOWLEDGEMENTS, &result)?);
-        Ok(())
+        Ok((accepted, duplicate))
     }
 }
 

@@ -766,6 +766,9 @@ async fn a_report_sent_twice_is_counted_once_within_and_across_requests() {
     assert_eq!(f.in_use("network-advantage").await, (5, 0));
     let pis = f.authority.product_instances(SA, VA).await.unwrap();
     assert_eq!(pis.len(), 1, "one product instance, registered once");
+    // `/metrics` counts them the same way (slp_authority_reportusage_reports_total).
+    let lane = f.authority.ingest_lane();
+    assert_eq!((lane.accepted, lane.duplicate), (4, 2), "{lane:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -828,6 +831,7 @@ async fn requests_committed_together_keep_their_own_outcome() {
     // The lane counts what was committed: the three good requests, not the refused one.
     let lane = f.authority.ingest_lane();
     assert_eq!((lane.requests, lane.reports), (3, 3), "{lane:?}");
+    assert_eq!((lane.accepted, lane.duplicate), (3, 0), "{lane:?}");
     assert!((1..=3).contains(&lane.groups), "{lane:?}");
     assert!(lane.commit > std::time::Duration::ZERO, "{lane:?}");
 }
@@ -968,7 +972,11 @@ async fn an_oversize_body_gets_413() {
     let reply = f.send(request).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.body["status"], "ERROR");
-    assert!(reply.message().contains("larger than 8388608 bytes"), "{}", reply.body);
+    assert!(
+        reply.message().contains("larger than the authority's limit of 8388608 bytes"),
+        "{}",
+        reply.body
+    );
 }
 
 #[tokio::test]

@@ -29,11 +29,16 @@ use serde_json::{Value, json};
 use slp_clock::{Clock, VirtualClock};
 use slp_core::ledger::Selection;
 
+mod probe;
+
 use crate::DeviceError;
 use crate::agent::Device;
 use crate::commands::{Mode, Session, Step};
 use crate::state::{StateDir, StateLock, write_atomic};
 use crate::uplink::{Conversation, Uplink};
+
+/// Largest request body of the management API (an ACK or code document to import).
+pub const MGMT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// The file that tells `exec` a device service is running, and how to reach it.
 pub const RUN_FILE: &str = "run.json";
@@ -552,6 +557,11 @@ async fn set_clock(
     Ok(Json(json!({"status": "OK", "now": shared.clock.now().to_rfc3339()})))
 }
 
+/// The service's clock, as the failed-login limits read it.
+fn clock_of(shared: &Shared) -> Arc<dyn Clock> {
+    shared.clock.clone()
+}
+
 /// How the service runs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ServeOptions {
@@ -645,7 +655,14 @@ pub async fn serve(
             }
         })
     };
-    let result = slp_http::serve(listener, router(shared), tls, shutdown).await;
+    // The layers every slp server has: security headers, closed CORS, bounds, request ids,
+    // `/metrics`, `/healthz`, `/readyz`, limits on failed logins (Basic auth, exec token).
+    let ops = slp_http::ops::Ops::builder("device", clock_of(&shared))
+        .probe(probe::DeviceProbe(dir.clone()))
+        .body_limit(MGMT_BODY_LIMIT)
+        .build();
+    let app = slp_http::ops::wrap(router(shared), &ops);
+    let result = slp_http::serve(listener, app, tls, shutdown).await;
     scheduler.abort();
     let _ = std::fs::remove_file(&run_file);
     drop(lock);

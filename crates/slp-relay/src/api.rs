@@ -20,6 +20,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::post;
+use slp_http::ops::{BoxFuture, Ops, Probe, Sample};
 use slp_wire::online::{self, MessageType, Request as DeviceRequest, Response};
 
 use crate::intake::Source;
@@ -42,12 +43,77 @@ struct Shared {
     options: ApiOptions,
 }
 
-/// The relay's router: `/cslu/v1/pi`.
+/// The relay's router: `/cslu/v1/pi`, wrapped in the layers every slp server has
+/// (`slp_http::ops`: security headers, closed CORS, bounds, request ids, `/metrics`,
+/// `/healthz`, `/readyz`), with a registry of its own.
 pub fn router(relay: Arc<Relay>, options: ApiOptions) -> Router {
-    Router::new()
+    let ops = Ops::builder("relay", relay.clock().clone())
+        .probe(RelayProbe(relay.clone()))
+        .body_limit(options.body_limit)
+        .build();
+    let routes = Router::new()
         .route(online::CSLU_PATH, post(push))
         .layer(DefaultBodyLimit::disable())
-        .with_state(Arc::new(Shared { relay, options }))
+        .with_state(Arc::new(Shared { relay, options }));
+    slp_http::ops::wrap(routes, &ops)
+}
+
+/// The relay's readiness (its database answers) and metrics: documents waiting to be sent on
+/// (forwarded or exported) and waiting for their answer, answers not yet delivered.
+struct RelayProbe(Arc<Relay>);
+
+impl RelayProbe {
+    async fn count(&self, sql: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(self.0.store().pool()).await
+    }
+}
+
+impl Probe for RelayProbe {
+    fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.count("SELECT COUNT(*) FROM prefs").await.map(drop).map_err(|err| {
+                tracing::warn!(error = %err, "readiness: the relay database does not answer");
+                "the database does not answer".to_owned()
+            })
+        })
+    }
+
+    fn samples(&self) -> BoxFuture<'_, Vec<Sample>> {
+        Box::pin(async move {
+            let waiting = "Device documents stored and not answered, by stage";
+            let queries = [
+                (
+                    "send",
+                    "SELECT COUNT(*) FROM documents WHERE answer_id IS NULL AND rejected IS NULL \
+                     AND upstream_id IS NULL AND exported_at IS NULL",
+                ),
+                (
+                    "answer",
+                    "SELECT COUNT(*) FROM documents WHERE answer_id IS NULL AND rejected IS NULL \
+                     AND (upstream_id IS NOT NULL OR exported_at IS NOT NULL)",
+                ),
+            ];
+            let mut samples = Vec::new();
+            for (stage, sql) in queries {
+                match self.count(sql).await {
+                    Ok(n) => samples.push(
+                        Sample::gauge("slp_relay_documents_waiting", waiting, n as f64)
+                            .label("stage", stage),
+                    ),
+                    Err(err) => tracing::warn!(error = %err, "metrics: counting documents failed"),
+                }
+            }
+            match self.count("SELECT COUNT(*) FROM answers WHERE delivered_at IS NULL").await {
+                Ok(n) => samples.push(Sample::gauge(
+                    "slp_relay_answers_undelivered",
+                    "Answers (ACKs, codes) stored and not yet delivered to their device",
+                    n as f64,
+                )),
+                Err(err) => tracing::warn!(error = %err, "metrics: counting answers failed"),
+            }
+            samples
+        })
+    }
 }
 
 fn reply(status: StatusCode, response: Response) -> HttpResponse {
@@ -73,6 +139,19 @@ fn refusal(err: &RelayError) -> HttpResponse {
     reply(status, Response::error(err.to_string()))
 }
 
+/// Whether a body error is a length limit's, here or in the limit every server has
+/// (`slp_http::ops`), whose error comes wrapped.
+fn over_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
 async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, HttpResponse> {
     let too_large = || {
         reply(
@@ -87,7 +166,7 @@ async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, HttpResponse> {
         Ok(bytes) => Ok(bytes.to_vec()),
         Err(err) => {
             let inner = err.into_inner();
-            if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if over_limit(inner.as_ref()) {
                 Err(too_large())
             } else {
                 Err(reply(

@@ -25,8 +25,20 @@ struct Cli {
     /// Run on a virtual clock set to this instant (RFC 3339, e.g. 2026-11-22T10:00:00Z) instead of the system clock.
     #[arg(long, global = true, value_name = "RFC3339")]
     now: Option<String>,
+    /// How log lines are written to stderr: `text` for people, `json` (one object a line, with
+    /// the request id of the request it belongs to) for log collectors. The level is set by
+    /// SLP_LOG (e.g. `info`, `slp_authority=debug`); the default, `warn`, shows warnings such
+    /// as failed logins and errors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,16 +59,32 @@ enum Role {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("SLP_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(cli.log_format);
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs to stderr, filtered by SLP_LOG (default `warn`: failed logins and other warnings are
+/// shown). JSON lines carry the fields of every span they are in, so each line of a request
+/// names its `request_id`.
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::WARN.into())
+        .with_env_var("SLP_LOG")
+        .from_env_lossy();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).init(),
     }
 }
 

@@ -12,6 +12,7 @@
 //!   relay topology and a device service over TLS on certificates made in the test.
 //! - `authority_ops`: moves between smart accounts, the Who column, alerts, scheduled jobs.
 //! - `sanity`: absurd input refused: report times, the skew option, long text in tables.
+//! - `ops`: failed logins limited and logged, `/metrics`, `/healthz`, `/readyz` of served roles.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -25,6 +26,7 @@ mod direct;
 mod genie;
 mod genie_tech;
 mod lab;
+mod ops;
 mod relay;
 mod sanity;
 mod tls;

@@ -32,11 +32,15 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     /// 413: the body is larger than the limit.
-    #[error("the request body is larger than {limit} bytes")]
+    #[error("the request body is larger than the authority's limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     /// 422: well-formed, but refused (bad signature, wrong key, insufficient licenses, …).
     #[error("{0}")]
     Unprocessable(String),
+    /// 429: too many failed logins of this client or address; `Retry-After` says when to
+    /// try again.
+    #[error("{0}")]
+    TooManyRequests(slp_http::ops::TooManyLogins),
     /// 500: logged in full; the client gets no internals.
     #[error("internal error: the request was not processed; see the authority's log")]
     Internal,
@@ -64,6 +68,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::OAuth { status, .. } => *status,
         }
@@ -79,6 +84,11 @@ impl IntoResponse for ApiError {
         };
         let body = Body { status: "ERROR", message: self.to_string(), error };
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests(limited) = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(limited.retry_after));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -37,7 +37,9 @@
 //! | POST | `/licservice/license` | devices (signed documents) | 200 |
 //!
 //! `{BASE}` is [`BASE`]. Every endpoint but the token and device endpoints needs
-//! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s.
+//! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s. `GET /healthz`, `/readyz`
+//! and `/metrics`, the security headers, limits and failed-login rate limits (429) come from
+//! `slp_http::ops` ([`router`]).
 
 mod accounts;
 mod alerts;
@@ -50,6 +52,7 @@ mod moves;
 mod oauth;
 mod openapi;
 mod policies;
+mod probe;
 mod reporting;
 mod tokens;
 mod usage;
@@ -337,8 +340,19 @@ pub fn openapi() -> serde_json::Value {
     openapi::document(&endpoints().endpoints)
 }
 
-/// The API's routes over `authority`.
+/// The API's routes over `authority`, wrapped in the layers every slp server has
+/// (`slp_http::ops`: security headers, closed CORS, bounds, request ids, `/metrics`,
+/// `/healthz`, `/readyz`, limits on failed logins), with a registry of its own.
 pub fn router(authority: Arc<Authority>) -> Router {
+    let ops = slp_http::ops::Ops::builder("authority", authority.clock.clone())
+        .probe(probe::AuthorityProbe(authority.clone()))
+        .body_limit(MAX_BODY_BYTES)
+        .build();
+    slp_http::ops::wrap(routes(authority), &ops)
+}
+
+/// The API's own routes over `authority`.
+fn routes(authority: Arc<Authority>) -> Router {
     let document = openapi();
     endpoints()
         .router

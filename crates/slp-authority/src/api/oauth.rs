@@ -7,9 +7,11 @@ use axum::Json;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
+use slp_http::ops::{AuthFailed, Login};
 
 use super::ApiError;
 use crate::clients::AccessToken;
@@ -38,11 +40,47 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
+/// The token endpoint. A client id that failed too often (or an address that did) is refused
+/// with 429 before its secret is checked; every wrong secret is counted and logged by the
+/// layer (`slp_http::ops`) from the [`AuthFailed`] of the answer.
 pub(super) async fn token(
     State(authority): State<Arc<Authority>>,
+    login: Login,
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
-) -> Result<Json<AccessToken>, ApiError> {
+) -> Result<Json<AccessToken>, Response> {
+    grant(&authority, &login, &headers, form).await.map_err(|err| match err {
+        Refusal::Api(err) => err.into_response(),
+        Refusal::Failed { client_id, reason } => {
+            let mut response =
+                oauth(StatusCode::UNAUTHORIZED, "invalid_client", reason.clone()).into_response();
+            response.extensions_mut().insert(AuthFailed { name: Some(client_id), reason });
+            response
+        }
+    })
+}
+
+enum Refusal {
+    Api(ApiError),
+    /// Wrong client id or secret.
+    Failed {
+        client_id: String,
+        reason: String,
+    },
+}
+
+impl From<ApiError> for Refusal {
+    fn from(err: ApiError) -> Refusal {
+        Refusal::Api(err)
+    }
+}
+
+async fn grant(
+    authority: &Authority,
+    login: &Login,
+    headers: &HeaderMap,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Result<Json<AccessToken>, Refusal> {
     let Form(form) = form.map_err(|rejection| {
         oauth(
             StatusCode::BAD_REQUEST,
@@ -60,19 +98,21 @@ pub(super) async fn token(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
                 format!("grant_type {other:?} is not supported: use client_credentials"),
-            ));
+            )
+            .into());
         }
         None => {
             return Err(oauth(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "grant_type is missing: use grant_type=client_credentials",
-            ));
+            )
+            .into());
         }
     }
     let (client_id, client_secret) = match (form.client_id, form.client_secret) {
         (Some(id), Some(secret)) => (id, secret),
-        _ => basic_credentials(&headers).ok_or_else(|| {
+        _ => basic_credentials(headers).ok_or_else(|| {
             oauth(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
@@ -80,12 +120,10 @@ pub(super) async fn token(
             )
         })?,
     };
+    login.attempt(&client_id).map_err(ApiError::TooManyRequests)?;
     match authority.issue_token(&client_id, &client_secret).await {
         Ok(token) => Ok(Json(token)),
-        Err(AuthorityError::Unauthorized { reason }) => {
-            tracing::info!(client_id = %client_id, "token refused: {reason}");
-            Err(oauth(StatusCode::UNAUTHORIZED, "invalid_client", reason))
-        }
-        Err(err) => Err(err.into()),
+        Err(AuthorityError::Unauthorized { reason }) => Err(Refusal::Failed { client_id, reason }),
+        Err(err) => Err(ApiError::from(err).into()),
     }
 }
