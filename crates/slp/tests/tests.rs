@@ -9,6 +9,7 @@
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
 //! - `authority_ops`: moves between smart accounts, the Who column, alerts, scheduled jobs.
+//! - `paging`: long lists page, locally and over the API (`--limit/--offset`).
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -22,5 +23,6 @@ mod direct;
 mod genie;
 mod genie_tech;
 mod lab;
+mod paging;
 mod relay;
 mod util;
