@@ -111,3 +111,28 @@ fn the_cli_pages_through_long_lists_and_prints_one_page_on_request() {
     let err = auth_fails(&lab, T0, &offset_only);
     assert!(err.contains("--limit"), "{err}");
 }
+
+#[test]
+fn the_relay_inventory_pages() {
+    let lab = Lab::new();
+    let csv: String = (0..1_050)
+        .map(|i| format!("10.9.{}.{}:443,rest-pull,admin,pw\n", i / 250, i % 250))
+        .collect();
+    std::fs::write(lab.path("pis.csv"), csv).unwrap();
+    lab.ok(T0, &["relay", "--data", "R", "pi", "import", "pis.csv"]);
+    // The whole inventory (read in two pages), in import order.
+    let all = json_rows(&lab.ok(T0, &["relay", "--data", "R", "pi", "list", "--json"]));
+    assert_eq!(all.len(), 1_050);
+    assert_eq!(all[1_049]["host"], "http://10.9.4.49:443");
+    // One page, and where it is.
+    let args = ["relay", "--data", "R", "pi", "list", "--json", "--limit", "3", "--offset", "1000"];
+    let out = lab.run(T0, &args);
+    assert!(out.status.success());
+    let page = json_rows(&String::from_utf8_lossy(&out.stdout));
+    let hosts: Vec<&serde_json::Value> = page.iter().map(|r| &r["host"]).collect();
+    assert_eq!(hosts, [&all[1000]["host"], &all[1001]["host"], &all[1002]["host"]]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rows 1001-1003 of 1050"));
+    // A page over the maximum is refused, naming the bounds.
+    let err = lab.fails(T0, &["relay", "--data", "R", "pi", "list", "--limit", "5000"]);
+    assert!(err.contains("5000") && err.contains("1..=1000"), "{err}");
+}
