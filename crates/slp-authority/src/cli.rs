@@ -22,6 +22,8 @@
 //!   jobs run [--runner NAME] [--json]
 //!   serve [--listen ADDR] [--replica NAME]
 //! ```
+//!
+//! Every `… list` reads the whole list a page at a time; `--limit N [--offset M]` prints one page.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

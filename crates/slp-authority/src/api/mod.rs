@@ -35,6 +35,9 @@
 //! | POST | `{BASE}/v3/licenses/summary` | admin, viewer | 200 |
 //! | POST | `/licservice/license` | devices (signed documents) | 200 |
 //!
+//! Every GET list (and `POST …/licenses`) pages: `limit`/`offset`, `totalRecords`
+//! ([`crate::paging`]); at most [`LIST_CONCURRENCY`] list requests run at once.
+//!
 //! `{BASE}` is [`BASE`]. Every endpoint but the token and device endpoints needs
 //! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s.
 
