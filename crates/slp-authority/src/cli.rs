@@ -1071,7 +1071,7 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
         Command::Event(EventCmd::List { account, va, udi, page, output }) => {
             let (account, va, udi) = (account.as_str(), va.as_deref(), udi.as_deref());
             let rows = page
-                .collect(|p| async move { Ok(authority.events_page(&account, va, udi, p).await?) })
+                .collect(|p| async move { Ok(authority.events_page(account, va, udi, p).await?) })
                 .await?;
             print_rows(
                 &output,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use slp_authority::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
