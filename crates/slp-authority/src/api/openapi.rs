@@ -25,6 +25,8 @@ pub(super) fn document(endpoints: &[Endpoint]) -> Value {
         responses.insert(endpoint.success.to_string(), json!({"description": "success"}));
         if endpoint.method == "POST" || endpoint.paged {
             responses.insert("400".to_owned(), json!({"$ref": "#/components/responses/Error"}));
+        }
+        if endpoint.method == "POST" {
             responses.insert("413".to_owned(), json!({"$ref": "#/components/responses/Error"}));
         }
         if !endpoint.roles.is_empty() {
