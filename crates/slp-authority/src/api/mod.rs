@@ -36,7 +36,7 @@
 //! | POST | `/licservice/license` | devices (signed documents) | 200 |
 //!
 //! Every GET list (and `POST …/licenses`) pages: `limit`/`offset`, `totalRecords`
-//! ([`crate::paging`]); at most [`LIST_CONCURRENCY`] list requests run at once.
+//! ([`crate::paging`]); at most [`list_concurrency`] list requests run at once.
 //!
 //! `{BASE}` is [`BASE`]. Every endpoint but the token and device endpoints needs
 //! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s.
@@ -71,7 +71,7 @@ use serde::de::DeserializeOwned;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
-pub use paging::LIST_CONCURRENCY;
+pub use paging::list_concurrency;
 
 use crate::clients::Principal;
 use crate::{Authority, actor};
@@ -95,7 +95,7 @@ pub struct Endpoint {
     /// Status of a successful reply.
     pub success: u16,
     /// A list answered a page at a time (`limit`/`offset`, [`crate::paging`]), one of
-    /// [`LIST_CONCURRENCY`] at once.
+    /// [`list_concurrency`] at once.
     pub paged: bool,
 }
 
@@ -149,7 +149,7 @@ const REPORT: &[&str] = &["admin", "reporter"];
 
 /// Every endpoint of the API (except `/openapi.json` itself and the device endpoint).
 fn endpoints() -> Api {
-    let lists = Arc::new(tokio::sync::Semaphore::new(LIST_CONCURRENCY));
+    let lists = Arc::new(tokio::sync::Semaphore::new(list_concurrency()));
     let api = Api { router: Router::new(), endpoints: Vec::new(), lists };
     let va = "/v1/accounts/{domain}/virtual-accounts/{va}";
     let cva = "/v1/accounts/{domain}/customer/virtual-accounts";

@@ -1,5 +1,5 @@
 //! Lists over the API: the `?limit=&offset=` of a GET list ([`Paging`]), and the bound on list
-//! requests running at once ([`LIST_CONCURRENCY`]), so that viewers reading long lists cannot
+//! requests running at once ([`list_concurrency`]), so that viewers reading long lists cannot
 //! take the cores and the database's read connections from `reportusage` (whose writes run on
 //! the writer's own connection) — a list request beyond the bound waits its turn, holding
 //! nothing but its socket.
@@ -17,9 +17,13 @@ use super::ApiError;
 use crate::Page;
 use crate::paging::page_from_text;
 
-/// How many list requests are answered at once (per server); others wait for a turn. Each
-/// holds at most one read connection and the work of one page ([`crate::paging`]).
-pub const LIST_CONCURRENCY: usize = 2;
+/// How many list requests are answered at once (per server): half the cores, at least one;
+/// others wait for a turn. Each holds at most one read connection and the work of one page
+/// ([`crate::paging`]). A list's work runs on the server's async threads (one per core), so
+/// lists never hold more than half of them: `reportusage` requests are always polled.
+pub fn list_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
 
 /// The page a GET list asks for with `?limit=N&offset=M` ([`crate::paging::page`]).
 pub(super) struct Paging(pub Page);
@@ -41,7 +45,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     }
 }
 
-/// Runs a list request when one of the [`LIST_CONCURRENCY`] turns is free, and keeps the turn
+/// Runs a list request when one of the [`list_concurrency`] turns is free, and keeps the turn
 /// until its answer is written out (the JSON body is built inside the handler's response).
 pub(super) async fn one_list_at_a_time(
     State(turns): State<Arc<Semaphore>>,
