@@ -4,15 +4,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use slp_authority::cssm::{
-    self, AuthRequestRequest, PollRequest, ReportUsageRequest,
-};
+use slp_authority::cssm::{self, AuthRequestRequest, PollRequest, ReportUsageRequest};
 use slp_wire::rum::Envelope;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(request) = serde_json::from_slice::<ReportUsageRequest>(data) {
         for (i, entry) in request.data.reports.iter().enumerate() {
-            if let Ok((_, _, document)) = cssm::usage_document(entry, &format!("data.reports[{i}]")) {
+            if let Ok((_, _, document)) = cssm::usage_document(entry, &format!("data.reports[{i}]"))
+            {
                 for report in &document.reports {
                     if let Ok(envelope) = Envelope::parse(report) {
                         let _ = envelope.report();
