@@ -26,6 +26,8 @@
 //!   key show [--json]                                (the public key relays pin)
 //!   serve [--listen ADDR] [--replica NAME] [--tls-cert FILE --tls-key FILE | --insecure-http]
 //! ```
+//!
+//! Every `… list` reads the whole list a page at a time; `--limit N [--offset M]` prints one page.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,7 @@ use slp_store::{ConnectOptions, Store};
 
 use crate::{Authority, LicenseSpec, PolicySpec, UploadOutcome};
 
+mod pages;
 mod remote;
 
 /// Arguments of `slp authority`.
@@ -256,6 +259,8 @@ enum TokenCmd {
         #[command(flatten)]
         at: VaRef,
         #[command(flatten)]
+        page: pages::PageArgs,
+        #[command(flatten)]
         output: Output,
     },
     /// Revokes a token by the id `token list` shows.
@@ -342,6 +347,8 @@ enum VaCmd {
         #[arg(long, value_name = "DOMAIN")]
         account: String,
         #[command(flatten)]
+        page: pages::PageArgs,
+        #[command(flatten)]
         output: Output,
     },
     /// Renames a virtual account.
@@ -400,6 +407,8 @@ enum LicenseCmd {
         #[command(flatten)]
         at: VaRef,
         #[command(flatten)]
+        page: pages::PageArgs,
+        #[command(flatten)]
         output: Output,
     },
     /// Transfers available licenses to another virtual account of the same smart account,
@@ -455,6 +464,8 @@ enum MoveCmd {
         #[arg(long)]
         pending: bool,
         #[command(flatten)]
+        page: pages::PageArgs,
+        #[command(flatten)]
         output: Output,
     },
     /// Approves a pending request: the licenses move now (LONGEST_TERM_FIRST).
@@ -496,6 +507,8 @@ enum UsageCmd {
         #[command(flatten)]
         at: VaRef,
         #[command(flatten)]
+        page: pages::PageArgs,
+        #[command(flatten)]
         output: Output,
     },
 }
@@ -506,6 +519,8 @@ enum PiCmd {
     List {
         #[command(flatten)]
         at: VaRef,
+        #[command(flatten)]
+        page: pages::PageArgs,
         #[command(flatten)]
         output: Output,
     },
@@ -628,6 +643,8 @@ enum AlertCmd {
         #[arg(long)]
         va: Option<String>,
         #[command(flatten)]
+        page: pages::PageArgs,
+        #[command(flatten)]
         output: Output,
     },
 }
@@ -644,6 +661,8 @@ enum EventCmd {
         /// Only the events of this product instance (PID:…,SN:…).
         #[arg(long)]
         udi: Option<String>,
+        #[command(flatten)]
+        page: pages::PageArgs,
         #[command(flatten)]
         output: Output,
     },
@@ -790,8 +809,8 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             let va = authority.create_va(&account, &name).await?;
             println!("Virtual account {:?} created in {:?}", va.name, va.smart_account);
         }
-        Command::Va(VaCmd::List { account, output }) => {
-            let rows = authority.vas(&account).await?;
+        Command::Va(VaCmd::List { account, page, output }) => {
+            let rows = page.pick(authority.vas(&account).await?).await?;
             print_rows(
                 &output,
                 &rows,
@@ -836,8 +855,8 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             authority.add_license(&at.account, &at.va, &spec).await?;
             println!("{quantity} {tag} license(s) added to {:?}", at.va);
         }
-        Command::License(LicenseCmd::List { at, output }) => {
-            let rows = authority.licenses(&at.account, &at.va).await?;
+        Command::License(LicenseCmd::List { at, page, output }) => {
+            let rows = page.pick(authority.licenses(&at.account, &at.va).await?).await?;
             print_rows(
                 &output,
                 &rows,
@@ -985,12 +1004,22 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                 println!("ACK written to {}", ack.display());
             }
         }
-        Command::Usage(UsageCmd::List { at, output }) => {
-            let rows = authority.uploads(&at.account, &at.va).await?;
+        Command::Usage(UsageCmd::List { at, page, output }) => {
+            let at = &at;
+            let rows = page
+                .collect(
+                    |p| async move { Ok(authority.uploads_page(&at.account, &at.va, p).await?) },
+                )
+                .await?;
             print_uploads(&output, &rows)?;
         }
-        Command::Pi(PiCmd::List { at, output }) => {
-            let rows = authority.product_instances(&at.account, &at.va).await?;
+        Command::Pi(PiCmd::List { at, page, output }) => {
+            let at = &at;
+            let rows = page
+                .collect(|p| async move {
+                    Ok(authority.product_instances_page(&at.account, &at.va, p).await?)
+                })
+                .await?;
             print_rows(
                 &output,
                 &rows,
@@ -1099,8 +1128,13 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             println!("{token}");
             eprintln!("ID token {} for {:?} expires {}", view.id, at.va, view.expires);
         }
-        Command::Token(TokenCmd::List { at, output }) => {
-            let rows = authority.tokens(&at.account, &at.va).await?;
+        Command::Token(TokenCmd::List { at, page, output }) => {
+            let at = &at;
+            let rows = page
+                .collect(
+                    |p| async move { Ok(authority.tokens_page(&at.account, &at.va, p).await?) },
+                )
+                .await?;
             print_rows(
                 &output,
                 &rows,
@@ -1172,12 +1206,15 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                 })?;
             }
         }
-        Command::Alert(AlertCmd::List { account, va, output }) => {
-            let rows = authority.alerts(&account, va.as_deref()).await?;
+        Command::Alert(AlertCmd::List { account, va, page, output }) => {
+            let rows = page.pick(authority.alerts(&account, va.as_deref()).await?).await?;
             print_alerts(&output, &rows)?;
         }
-        Command::Event(EventCmd::List { account, va, udi, output }) => {
-            let rows = authority.events(&account, va.as_deref(), udi.as_deref()).await?;
+        Command::Event(EventCmd::List { account, va, udi, page, output }) => {
+            let (account, va, udi) = (account.as_str(), va.as_deref(), udi.as_deref());
+            let rows = page
+                .collect(|p| async move { Ok(authority.events_page(account, va, udi, p).await?) })
+                .await?;
             print_rows(
                 &output,
                 &rows,
@@ -1286,11 +1323,13 @@ async fn move_command(authority: &Authority, cmd: MoveCmd) -> anyhow::Result<()>
             eprintln!("move request {} filed; an operator approves or rejects it", request.id);
             (vec![request], output)
         }
-        MoveCmd::List { account, pending, output } => {
-            let mut rows = authority.move_requests(account.as_deref()).await?;
-            if pending {
-                rows.retain(|r| r.status == "PENDING");
-            }
+        MoveCmd::List { account, pending, page, output } => {
+            let account = account.as_deref();
+            let rows = page
+                .collect(
+                    |p| async move { Ok(authority.move_requests_page(account, pending, p).await?) },
+                )
+                .await?;
             (rows, output)
         }
         MoveCmd::Approve { id, note, output } => {

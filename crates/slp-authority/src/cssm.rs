@@ -351,7 +351,8 @@ pub struct CiscoLicenseDetail {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CiscoDevices {
-    pub total_records: usize,
+    /// How many product instances the virtual account has (the page holds `devices`).
+    pub total_records: i64,
     pub devices: Vec<CiscoDevice>,
 }
 
@@ -1060,6 +1061,36 @@ impl Authority {
         Ok(out)
     }
 
+    /// `GET /v1/accounts/{domain}/customer/virtual-accounts`, one page, by name (the oldest
+    /// is the default).
+    pub async fn cisco_virtual_accounts_page(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        page: crate::Page,
+    ) -> Result<crate::Paged<CiscoVa>> {
+        principal.require(Access::Read, "reading virtual accounts")?;
+        let mut tx = self.store.read().await?;
+        let account = Self::scoped_account(&mut tx, principal, domain).await?;
+        let default = tx.first_va_id(account.id).await?;
+        let vas = tx.vas_page(account.id, page).await?;
+        let mut items = Vec::with_capacity(vas.items.len());
+        for va in vas.items {
+            let (licenses, product_instances) = tx.va_holdings(va.id).await?;
+            items.push(CiscoVa {
+                is_default: Some(va.id) == default,
+                name: va.name,
+                virtual_account_id: va.id,
+                description: String::new(),
+                commerce_access_level: "PUBLIC".to_owned(),
+                licenses,
+                product_instances,
+                first_contact: va.first_contact.as_str().to_owned(),
+            });
+        }
+        Ok(crate::Paged { items, total: vas.total })
+    }
+
     /// `POST /v1/accounts/{domain}/customer/virtual-accounts`.
     pub async fn cisco_create_va(
         &self,
@@ -1207,12 +1238,13 @@ impl Authority {
         Ok(out)
     }
 
-    /// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`.
+    /// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`: one page, by UDI.
     pub async fn cisco_devices(
         &self,
         principal: &Principal,
         domain: &str,
         virtual_account: &str,
+        page: crate::Page,
     ) -> Result<CiscoDevices> {
         principal.require(Access::Read, "reading product instances")?;
         let (account, va) = {
@@ -1221,9 +1253,10 @@ impl Authority {
             let va = Self::scoped_va(&mut tx, &account, virtual_account).await?;
             (account, va)
         };
-        let devices: Vec<CiscoDevice> = self
-            .product_instances(&account.domain, &va.name)
-            .await?
+        let pis = self.product_instances_page(&account.domain, &va.name, page).await?;
+        let total_records = pis.total;
+        let devices: Vec<CiscoDevice> = pis
+            .items
             .into_iter()
             .map(|pi| {
                 let (pid, sn) = pi
@@ -1247,7 +1280,7 @@ impl Authority {
                 }
             })
             .collect();
-        Ok(CiscoDevices { total_records: devices.len(), devices })
+        Ok(CiscoDevices { total_records, devices })
     }
 
     /// `POST /v3/licenses/summary`: per entitlement tag (all when `tags` is empty), over the

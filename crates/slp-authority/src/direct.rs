@@ -128,7 +128,7 @@ impl Authority {
         Ok((token, self.token_view(&row)))
     }
 
-    fn token_view(&self, token: &IdToken) -> TokenView {
+    pub(crate) fn token_view(&self, token: &IdToken) -> TokenView {
         let now = self.clock.now().timestamp();
         let status = if token.revoked_at.is_some() {
             "Revoked"

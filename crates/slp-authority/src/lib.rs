@@ -20,6 +20,7 @@ mod error;
 mod group;
 pub mod jobs;
 mod moves;
+pub mod paging;
 mod sanity;
 mod transfer;
 mod upload;
@@ -49,6 +50,7 @@ pub use error::{AuthorityError, BindRefusal, Result};
 pub use group::IngestLane;
 pub use moves::{MoveRequestView, MoveSpec};
 pub use sanity::{DEFAULT_REPORT_MAX_AGE_DAYS, DEFAULT_REPORT_SKEW_HOURS, ReportWindow};
+pub use slp_store::{Page, Paged};
 pub use transfer::{TransferMove, TransferSpec, TransferView};
 pub use view::*;
 
@@ -632,38 +634,7 @@ impl Authority {
         let pis = tx.pis(va_row.id).await?;
         let usage = tx.va_usage(va_row.id).await?;
         let codes = tx.authorizations(va_row.id).await?;
-        let counts = effective_counts(&usage);
-        Ok(pis
-            .into_iter()
-            .map(|pi| ProductInstanceView {
-                key_id: slp_wire::keys::key_id(&pi.public_key)
-                    .unwrap_or_else(|_| "invalid".to_owned()),
-                usage: usage
-                    .iter()
-                    .zip(&counts)
-                    .filter(|(u, _)| u.pi_id == pi.id)
-                    .map(|(u, count)| UsageView {
-                        license: u.feature.clone(),
-                        entitlement_tag: u.entitlement_tag.clone(),
-                        count: *count,
-                        reported: u.count,
-                        as_of: rfc3339_ts(u.as_of),
-                        report_id: u.report_id,
-                    })
-                    .collect(),
-                authorizations: codes
-                    .iter()
-                    .filter(|c| c.udi == pi.udi && c.returned_at.is_none())
-                    .map(|c| c.feature.clone())
-                    .collect(),
-                udi: pi.udi,
-                hostname: pi.hostname,
-                trust_id: pi.trust_id,
-                trusted_at: pi.trusted_at.map(rfc3339_ts),
-                first_seen: rfc3339_ts(pi.first_seen),
-                last_contact: rfc3339_ts(pi.last_contact),
-            })
-            .collect())
+        Ok(paging::pi_views(pis, &usage, &codes))
     }
 
     /// The usage files uploaded to a virtual account, oldest first.

@@ -224,7 +224,7 @@ impl Authority {
         }
     }
 
-    async fn move_view(&self, row: MoveRequest) -> Result<MoveRequestView> {
+    pub(crate) async fn move_view(&self, row: MoveRequest) -> Result<MoveRequestView> {
         let mut tx = self.store.read().await?;
         let account = tx.account(row.account_id).await?;
         let va = tx.va(row.va_id).await?;

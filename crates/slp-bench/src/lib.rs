@@ -12,7 +12,9 @@
 //! It prints: reports/s end to end (parse, verify, persist, ACK ready), p50/p99 latency of a
 //! batch (request sent → ACKs ready), peak RSS of the process, the CPU time it took, and —
 //! measured in the same run, before the load, best of three rounds — the raw single-core
-//! Ed25519 verify rate, with the ratio of the two.
+//! Ed25519 verify rate, with the ratio of the two. With `--listers N`, N viewers list the
+//! event log and the usage files (seeded with `--list-rows` rows) while the ingest runs, and
+//! their request rate and latency are printed beside the ingest's.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,6 +66,18 @@ struct IngestArgs {
     /// both cores of a small machine busy while some requests wait for the disk or their poll.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
     concurrency: u64,
+    /// Viewers listing while the ingest runs: each sends `GET …/events` and
+    /// `GET …/usage-files` in turn (at the API's default page size, or --list-limit) until the
+    /// ingest ends; their requests/s and latency are printed. Lists must not starve the ingest.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=256))]
+    listers: u64,
+    /// Rows written into the event log and the usage-file table before the run (with
+    /// --listers): what the viewers list.
+    #[arg(long, default_value_t = 16_000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    list_rows: u64,
+    /// The `limit` the viewers ask for (default: none, the API's default page).
+    #[arg(long, value_name = "N")]
+    list_limit: Option<u64>,
     /// PostgreSQL URL (postgres://…); default: SQLite in a temporary directory.
     #[arg(long, value_name = "URL")]
     database: Option<String>,
@@ -199,6 +213,21 @@ struct Figures {
     /// The authority's group commit: the serial lane every report passes through, one group
     /// at a time.
     lane: Lane,
+    /// The viewers listing during the ingest (`--listers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lists: Option<Lists>,
+}
+
+/// What the viewers of `--listers` got while the ingest ran.
+#[derive(Debug, serde::Serialize)]
+struct Lists {
+    listers: u64,
+    rows: u64,
+    requests: u64,
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    mib_per_request: f64,
 }
 
 /// [`slp_authority::IngestLane`] per report, in microseconds of wall time.
@@ -264,6 +293,10 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         )
         .await?;
     let (credentials, _) = authority.create_client("bench.example", "bench", Role::Admin).await?;
+    if args.listers > 0 {
+        eprintln!("writing {} events and usage-file rows for the viewers…", args.list_rows);
+        seed_lists(authority.store(), args.list_rows).await?;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let tls = if args.tls { Some(slp_lab::certs::LabTls::ensure(dir.path())?) } else { None };
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -358,6 +391,15 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
             anyhow::Ok(latencies)
         }));
     }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let listers: Vec<_> = (0..args.listers)
+        .map(|_| {
+            let (client, url, token, stop) =
+                (client.clone(), url.clone(), token.clone(), stop.clone());
+            let limit = args.list_limit;
+            tokio::spawn(async move { list_until(&client, &url, &token, limit, &stop).await })
+        })
+        .collect();
     let mut latencies: Vec<Duration> = Vec::new();
     let mut done = 0;
     for worker in workers {
@@ -368,6 +410,27 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
     }
     let seconds = began.elapsed().as_secs_f64();
     let cpu = cpu_before.zip(cpu_seconds()).map(|(before, after)| after - before);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut list_latencies = Vec::new();
+    let mut list_bytes = 0_u64;
+    for lister in listers {
+        let (latencies, bytes) = lister.await??;
+        list_latencies.extend(latencies);
+        list_bytes += bytes;
+    }
+    let lists = (args.listers > 0).then(|| {
+        list_latencies.sort_unstable();
+        let n = list_latencies.len();
+        Lists {
+            listers: args.listers,
+            rows: args.list_rows,
+            requests: n as u64,
+            requests_per_second: n as f64 / seconds,
+            p50_ms: quantile(&list_latencies, 0.50),
+            p99_ms: quantile(&list_latencies, 0.99),
+            mib_per_request: list_bytes as f64 / n.max(1) as f64 / 1_048_576.0,
+        }
+    });
     server.abort();
     if done != args.reports {
         bail!("only {done} of {} reports were acknowledged", args.reports);
@@ -405,7 +468,78 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         presign_seconds,
         cpu_seconds: cpu,
         lane,
+        lists,
     })
+}
+
+/// The `q` quantile of sorted durations, in milliseconds.
+fn quantile(sorted: &[Duration], q: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// Writes `rows` events and usage-file rows (each with a 250-byte ACK, as a small device's)
+/// into the bench's virtual account, in one transaction.
+async fn seed_lists(store: &Store, rows: u64) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    let account = tx.account_by_key("bench.example").await?.context("no bench account")?;
+    let va = tx.va_by_name(account.id, "Bench").await?.context("no bench virtual account")?;
+    for i in 0..rows {
+        let at = 1_794_000_000 + i64::try_from(i)?;
+        tx.log(slp_store::NewEvent {
+            at,
+            account_id: Some(account.id),
+            va_id: Some(va.id),
+            udi: Some(format!("PID:C9300-24UX,SN:LIST{i:07}")),
+            message: format!("usage file list-{i:07}.txt processed: 1 product instance, 20 reports accepted, 0 duplicate (a line as long as the log's)"),
+            actor: "bench".to_owned(),
+        })
+        .await?;
+        tx.insert_upload(&slp_store::NewUpload {
+            va_id: va.id,
+            file_name: format!("list-{i:07}.txt"),
+            sha256: format!("{i:064x}"),
+            uploaded_at: at,
+            status: "Processed".to_owned(),
+            pi_count: 1,
+            report_count: 20,
+            ack: "A".repeat(250),
+        })
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One viewer: lists the events and the usage files in turn until `stop`; the latency of each
+/// request and the bytes it read.
+async fn list_until(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    limit: Option<u64>,
+    stop: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<(Vec<Duration>, u64)> {
+    let va = format!("{url}{BASE}/v1/accounts/bench.example/virtual-accounts/Bench");
+    let query = limit.map_or_else(String::new, |l| format!("?limit={l}"));
+    let mut latencies = Vec::new();
+    let mut bytes = 0_u64;
+    for n in 0_u64.. {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        let what = if n % 2 == 0 { "events" } else { "usage-files" };
+        let sent = Instant::now();
+        let reply = client.get(format!("{va}/{what}{query}")).bearer_auth(token).send().await?;
+        let status = reply.status();
+        let body = reply.bytes().await?;
+        if !status.is_success() {
+            bail!("GET {what} answered {status}: {}", String::from_utf8_lossy(&body));
+        }
+        latencies.push(sent.elapsed());
+        bytes += body.len() as u64;
+    }
+    Ok((latencies, bytes))
 }
 
 async fn send_and_poll(
@@ -564,6 +698,17 @@ fn print_figures(f: &Figures) {
         f.lane.groups,
         f.lane.reports_per_group
     );
+    if let Some(lists) = &f.lists {
+        println!(
+            "  viewers:         {} listing {} rows of events and usage files: {:.1} requests/s, p50 {:.1} ms, p99 {:.1} ms, {:.2} MiB per answer",
+            lists.listers,
+            lists.rows,
+            lists.requests_per_second,
+            lists.p50_ms,
+            lists.p99_ms,
+            lists.mib_per_request
+        );
+    }
     match f.peak_rss_mib {
         Some(mib) => println!("  peak RSS:        {mib:.1} MiB"),
         None => println!("  peak RSS:        unavailable on this platform"),

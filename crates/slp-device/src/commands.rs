@@ -440,8 +440,10 @@ impl Session {
     /// `?` help for a line ending in `?`.
     pub fn help(&self, line: &str) -> String {
         let before = line.trim_end_matches('?');
-        let partial = !before.ends_with(' ') && !before.is_empty();
         let words: Vec<&str> = before.split_whitespace().collect();
+        // A word is being completed when the line does not end in whitespace (a tab counts:
+        // "\t?" once indexed before the first word and panicked the shell).
+        let partial = !before.ends_with(char::is_whitespace) && !words.is_empty();
         let (done, prefix) = if partial {
             (&words[..words.len() - 1], words.last().copied().unwrap_or(""))
         } else {
@@ -947,5 +949,33 @@ mod tests {
         let toks = tokens("license smart usage interval <0-3650>");
         assert!(attempt(&toks, &["license", "smart", "usage", "interval", "3650"]).complete);
         assert!(!attempt(&toks, &["license", "smart", "usage", "interval", "3651"]).complete);
+    }
+
+    /// Found by the `device_cli` fuzz target: `?` after a tab (no word before it) panicked.
+    #[test]
+    fn help_after_a_tab_or_nothing_lists_the_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = crate::agent::InitOptions {
+            pid: "C9300-24UX".to_owned(),
+            sn: "FOC1".to_owned(),
+            hostname: "sw1".to_owned(),
+            version: "17.9.4".to_owned(),
+            standby: vec![],
+            members: vec![],
+            boot_level: "network-advantage".to_owned(),
+            factory_trust: false,
+        };
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
+        let device = Device::init(crate::state::StateDir::new(dir.path()), &options, now).unwrap();
+        let mut session = Session::new(device, Mode::User);
+        for line in ["\t?", " \t?", "?", "\t \t?"] {
+            let help = session.help(line);
+            assert!(help.contains("show") && help.contains("enable"), "{line:?}: {help}");
+            let out = session.execute(line);
+            assert!(out.ok && out.text.contains("show"), "{line:?}: {}", out.text);
+        }
+        // After a word and a tab, the next words of that command.
+        let help = session.help("show\t?");
+        assert!(help.contains("license"), "{help}");
     }
 }

@@ -11,7 +11,7 @@
 //!   pi edit --host HOST:PORT --username U --password P
 //!   pi auth-request [--udi UDI]… --out REQ.csv   (SLAC request CSV for the authority)
 //!   pi import FILE.csv            (host, connect method, username, password)
-//!   pi list [--json]
+//!   pi list [--json] [--limit N [--offset M]]
 //!   serve [--listen 127.0.0.1:8182] [--sync-interval SECS] [--tls-cert FILE --tls-key FILE | --insecure-http]
 //!   collect [--host HOST:PORT]    sync
 //!   export --out PATH [--format bundle|xml]
@@ -203,12 +203,21 @@ enum PiCmd {
     /// Imports a CSV file (host, connect method, username, password; header line optional): all
     /// rows or none.
     Import { file: PathBuf },
-    /// Lists the inventory with Last Contact and Alerts.
+    /// Lists the inventory with Last Contact and Alerts (read a page of 1000 at a time).
     List {
         #[arg(long)]
         json: bool,
+        /// Print one page of at most N rows (1 to 1000) instead of the whole inventory.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..=PAGE_MAX))]
+        limit: Option<i64>,
+        /// With --limit: skip the first M rows.
+        #[arg(long, value_name = "M", requires = "limit", value_parser = clap::value_parser!(i64).range(0..))]
+        offset: Option<i64>,
     },
 }
+
+/// The largest page `pi list --limit` prints, and the page the whole inventory is read in.
+const PAGE_MAX: i64 = 1_000;
 
 /// Runs `slp relay …`.
 pub fn run(args: RelayArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
@@ -408,8 +417,30 @@ async fn dispatch(
             let count = relay.pi_import(&file).await?;
             println!("{count} product instance(s) imported from {}", file.display());
         }
-        Command::Pi(PiCmd::List { json }) => {
-            let rows = relay.pi_list().await?;
+        Command::Pi(PiCmd::List { json, limit, offset }) => {
+            let rows = match limit {
+                Some(limit) => {
+                    let offset = offset.unwrap_or(0);
+                    let (rows, total) = relay.pi_page(limit, offset).await?;
+                    if rows.is_empty() {
+                        eprintln!("no rows at offset {offset} (the inventory has {total})");
+                    } else {
+                        eprintln!("rows {}-{} of {total}", offset + 1, offset + rows.len() as i64);
+                    }
+                    rows
+                }
+                None => {
+                    let mut all = Vec::new();
+                    loop {
+                        let (rows, _) = relay.pi_page(PAGE_MAX, all.len() as i64).await?;
+                        let full = rows.len() as i64 == PAGE_MAX;
+                        all.extend(rows);
+                        if !full {
+                            break all;
+                        }
+                    }
+                }
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {

@@ -567,8 +567,14 @@ impl Relay {
 
     /// The inventory with Last Contact and Alerts.
     pub async fn pi_list(&self) -> Result<Vec<PiView>> {
+        Ok(self.pi_page(i64::MAX, 0).await?.0)
+    }
+
+    /// At most `limit` rows of the inventory after `offset` (the database pages), and how many
+    /// devices the inventory has.
+    pub async fn pi_page(&self, limit: i64, offset: i64) -> Result<(Vec<PiView>, i64)> {
         let mut conn = self.store.pool().acquire().await.map_err(RelayError::Database)?;
-        let devices = store::devices(&mut conn).await?;
+        let (devices, total) = store::devices_page(&mut conn, limit, offset).await?;
         let mut out = Vec::new();
         for d in devices {
             let mut alerts = Vec::new();
@@ -622,7 +628,7 @@ impl Relay {
                 pending,
             });
         }
-        Ok(out)
+        Ok((out, total))
     }
 }
 

@@ -305,6 +305,26 @@ pub async fn devices(conn: &mut SqliteConnection) -> Result<Vec<DeviceRow>> {
     rows.iter().map(device_row).collect::<std::result::Result<_, _>>().map_err(db)
 }
 
+/// At most `limit` devices after `offset`, in the inventory's order, and how many there are.
+pub async fn devices_page(
+    conn: &mut SqliteConnection,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<DeviceRow>, i64)> {
+    let rows =
+        sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY id LIMIT ? OFFSET ?"))
+            .bind(limit.max(0))
+            .bind(offset.max(0))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+    let devices =
+        rows.iter().map(device_row).collect::<std::result::Result<Vec<_>, _>>().map_err(db)?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM devices").fetch_one(conn).await.map_err(db)?;
+    Ok((devices, total))
+}
+
 pub async fn device_by_udi(conn: &mut SqliteConnection, udi: &str) -> Result<Option<DeviceRow>> {
     sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE udi = ?"))
         .bind(udi)

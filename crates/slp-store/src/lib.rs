@@ -17,6 +17,7 @@ mod batch;
 mod checkpoint;
 mod durable;
 mod migrate;
+mod paging;
 pub mod records;
 mod tx;
 
@@ -30,6 +31,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use batch::{Contact, IngestLookup, IngestWrite};
 pub use durable::Commit;
+pub use paging::{EventFilter, Page, Paged};
 pub use records::*;
 pub use tx::Tx;
 

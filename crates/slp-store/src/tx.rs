@@ -60,7 +60,7 @@ fn account(row: &AnyRow) -> sqlx::Result<Account> {
     })
 }
 
-fn va(row: &AnyRow) -> sqlx::Result<VirtualAccount> {
+pub(crate) fn va(row: &AnyRow) -> sqlx::Result<VirtualAccount> {
     Ok(VirtualAccount {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -121,7 +121,7 @@ pub(crate) fn pi(row: &AnyRow) -> sqlx::Result<ProductInstance> {
     })
 }
 
-fn usage(row: &AnyRow) -> sqlx::Result<Usage> {
+pub(crate) fn usage(row: &AnyRow) -> sqlx::Result<Usage> {
     Ok(Usage {
         pi_id: row.try_get("pi_id")?,
         udi: row.try_get("udi")?,
@@ -147,7 +147,7 @@ pub(crate) fn upload(row: &AnyRow) -> sqlx::Result<Upload> {
     })
 }
 
-fn authorization(row: &AnyRow) -> sqlx::Result<Authorization> {
+pub(crate) fn authorization(row: &AnyRow) -> sqlx::Result<Authorization> {
     Ok(Authorization {
         id: row.try_get("id")?,
         code_id: row.try_get("code_id")?,
@@ -204,7 +204,7 @@ fn id_of(ids: &HashMap<String, i64>, udi: &str) -> Result<i64> {
     })
 }
 
-fn event(row: &AnyRow) -> sqlx::Result<Event> {
+pub(crate) fn event(row: &AnyRow) -> sqlx::Result<Event> {
     Ok(Event {
         id: row.try_get("id")?,
         at: row.try_get("at")?,
@@ -216,7 +216,7 @@ fn event(row: &AnyRow) -> sqlx::Result<Event> {
     })
 }
 
-fn move_request(row: &AnyRow) -> sqlx::Result<MoveRequest> {
+pub(crate) fn move_request(row: &AnyRow) -> sqlx::Result<MoveRequest> {
     Ok(MoveRequest {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -237,11 +237,12 @@ fn move_request(row: &AnyRow) -> sqlx::Result<MoveRequest> {
 }
 
 const ACCOUNT: &str = "SELECT id, name, domain, created_at FROM accounts";
-const VA: &str = "SELECT id, account_id, name, created_at, first_contact FROM virtual_accounts";
+pub(crate) const VA: &str =
+    "SELECT id, account_id, name, created_at, first_contact FROM virtual_accounts";
 const LICENSE: &str = "SELECT id, va_id, feature, entitlement_tag, sku, quantity, term, enforcement, starts_at, expires_at, added_at FROM licenses";
 pub(crate) const PI: &str = "SELECT id, va_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact FROM product_instances";
 pub(crate) const UPLOAD: &str = "SELECT id, va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack FROM uploads";
-const AUTHORIZATION: &str = "SELECT id, code_id, va_id, udi, entitlement_tag, feature, count, issued_at, returned_at, return_code FROM authorizations";
+pub(crate) const AUTHORIZATION: &str = "SELECT id, code_id, va_id, udi, entitlement_tag, feature, count, issued_at, returned_at, return_code FROM authorizations";
 
 /// `count` parameter marks numbered from `first`: `$first, …` on PostgreSQL, `?, …` on SQLite.
 /// SQLite is given anonymous marks in long statements because sqlx binds each numbered one by
@@ -1693,9 +1694,9 @@ fn poll(row: &AnyRow) -> sqlx::Result<PollRecord> {
     })
 }
 
-const TOKEN: &str = "SELECT id, va_id, token_hash, description, created_at, expires_at, max_uses, uses, revoked_at FROM id_tokens";
+pub(crate) const TOKEN: &str = "SELECT id, va_id, token_hash, description, created_at, expires_at, max_uses, uses, revoked_at FROM id_tokens";
 
-fn id_token(row: &sqlx::any::AnyRow) -> sqlx::Result<IdToken> {
+pub(crate) fn id_token(row: &sqlx::any::AnyRow) -> sqlx::Result<IdToken> {
     Ok(IdToken {
         id: row.try_get("id")?,
         va_id: row.try_get("va_id")?,

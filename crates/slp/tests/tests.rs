@@ -13,6 +13,7 @@
 //! - `authority_ops`: moves between smart accounts, the Who column, alerts, scheduled jobs.
 //! - `sanity`: absurd input refused: report times, the skew option, long text in tables.
 //! - `ops`: failed logins limited and logged, `/metrics`, `/healthz`, `/readyz` of served roles.
+//! - `paging`: long lists page, locally and over the API (`--limit/--offset`).
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -27,6 +28,7 @@ mod genie;
 mod genie_tech;
 mod lab;
 mod ops;
+mod paging;
 mod relay;
 mod sanity;
 mod tls;

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::paging::Paging;
 use super::{ApiError, CiscoJson};
 use crate::Authority;
 use crate::clients::{Access, Principal};
@@ -25,6 +26,8 @@ pub(super) async fn search(
 #[serde(rename_all = "camelCase")]
 pub(super) struct VirtualAccounts {
     status: &'static str,
+    /// How many virtual accounts the smart account has (the page holds `virtualAccounts`).
+    total_records: i64,
     virtual_accounts: Vec<CiscoVa>,
 }
 
@@ -32,9 +35,14 @@ pub(super) async fn list_vas(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path(domain): Path<String>,
+    Paging(page): Paging,
 ) -> Result<Json<VirtualAccounts>, ApiError> {
-    let virtual_accounts = authority.cisco_virtual_accounts(&principal, &domain).await?;
-    Ok(Json(VirtualAccounts { status: "SUCCESS", virtual_accounts }))
+    let vas = authority.cisco_virtual_accounts_page(&principal, &domain, page).await?;
+    Ok(Json(VirtualAccounts {
+        status: "SUCCESS",
+        total_records: vas.total,
+        virtual_accounts: vas.items,
+    }))
 }
 
 #[derive(Debug, Deserialize)]

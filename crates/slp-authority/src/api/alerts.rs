@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 
 use super::ApiError;
+use super::paging::Paging;
 use crate::clients::{Access, Principal};
 use crate::{AlertView, Authority};
 
@@ -22,7 +23,8 @@ pub(super) struct Filter {
 #[serde(rename_all = "camelCase")]
 pub(super) struct AlertList {
     status: &'static str,
-    total_records: usize,
+    /// How many alerts there are (the page holds `alerts`).
+    total_records: i64,
     alerts: Vec<AlertView>,
 }
 
@@ -31,6 +33,7 @@ pub(super) async fn list(
     principal: Principal,
     Path(domain): Path<String>,
     Query(filter): Query<Filter>,
+    Paging(page): Paging,
 ) -> Result<Json<AlertList>, ApiError> {
     principal.require(Access::Read, "reading alerts")?;
     let account = match filter.virtual_account.as_deref() {
@@ -38,5 +41,8 @@ pub(super) async fn list(
         None => authority.scoped_account_of(&principal, &domain).await?,
     };
     let alerts = authority.alerts(&account.domain, filter.virtual_account.as_deref()).await?;
-    Ok(Json(AlertList { status: "SUCCESS", total_records: alerts.len(), alerts }))
+    // Alerts are findings computed on read (ACK deadlines, expiries), not stored rows: the page
+    // bounds the answer, the computation reads the virtual accounts' pools.
+    let alerts = crate::paging::slice(alerts, page);
+    Ok(Json(AlertList { status: "SUCCESS", total_records: alerts.total, alerts: alerts.items }))
 }

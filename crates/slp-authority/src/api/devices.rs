@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 
 use serde::{Deserialize, Serialize};
 
+use super::paging::Paging;
 use super::{ApiError, CiscoJson};
 use crate::clients::{Access, Principal};
 use crate::cssm::{CiscoDevices, CiscoSudi};
@@ -18,8 +19,9 @@ pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path((domain, va)): Path<(String, String)>,
+    Paging(page): Paging,
 ) -> Result<Json<CiscoDevices>, ApiError> {
-    Ok(Json(authority.cisco_devices(&principal, &domain, &va).await?))
+    Ok(Json(authority.cisco_devices(&principal, &domain, &va, page).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! The activity log: `GET /v1/accounts/{domain}/events[?virtualAccount=VA][&udi=UDI]` and
 //! `GET /v1/accounts/{domain}/virtual-accounts/{va}/events[?udi=UDI]` — every change in the smart
-//! account (or one virtual account, or to one product instance) with when and who.
+//! account (or one virtual account, or to one product instance) with when and who, oldest first,
+//! a page at a time (`&limit=N&offset=M`, [`crate::paging`]) with `totalRecords`.
 
 use std::sync::Arc;
 
@@ -9,7 +10,9 @@ use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 
 use super::ApiError;
+use super::paging::Paging;
 use crate::Authority;
+use crate::Page;
 use crate::clients::{Access, Principal};
 
 #[derive(Debug, Deserialize)]
@@ -34,7 +37,8 @@ pub(super) struct EventInfo {
 #[serde(rename_all = "camelCase")]
 pub(super) struct EventList {
     status: &'static str,
-    total_records: usize,
+    /// How many events match (the page holds `events`).
+    total_records: i64,
     events: Vec<EventInfo>,
 }
 
@@ -43,8 +47,9 @@ pub(super) async fn list(
     principal: Principal,
     Path((domain, va)): Path<(String, String)>,
     Query(filter): Query<Filter>,
+    Paging(page): Paging,
 ) -> Result<Json<EventList>, ApiError> {
-    listing(&authority, &principal, &domain, Some(&va), filter.udi.as_deref()).await
+    listing(&authority, &principal, &domain, Some(&va), filter.udi.as_deref(), page).await
 }
 
 pub(super) async fn list_account(
@@ -52,9 +57,10 @@ pub(super) async fn list_account(
     principal: Principal,
     Path(domain): Path<String>,
     Query(filter): Query<Filter>,
+    Paging(page): Paging,
 ) -> Result<Json<EventList>, ApiError> {
     let va = filter.virtual_account.as_deref().filter(|v| !v.trim().is_empty());
-    listing(&authority, &principal, &domain, va, filter.udi.as_deref()).await
+    listing(&authority, &principal, &domain, va, filter.udi.as_deref(), page).await
 }
 
 async fn listing(
@@ -63,6 +69,7 @@ async fn listing(
     domain: &str,
     va: Option<&str>,
     udi: Option<&str>,
+    page: Page,
 ) -> Result<Json<EventList>, ApiError> {
     principal.require(Access::Read, "reading the event log")?;
     let (account, va) = match va {
@@ -72,9 +79,10 @@ async fn listing(
         }
         None => (authority.scoped_account_of(principal, domain).await?, None),
     };
-    let events: Vec<EventInfo> = authority
-        .events(&account.domain, va.as_deref(), udi)
-        .await?
+    let events = authority.events_page(&account.domain, va.as_deref(), udi, page).await?;
+    let total_records = events.total;
+    let events: Vec<EventInfo> = events
+        .items
         .into_iter()
         .map(|e| EventInfo {
             event_time: e.at,
@@ -84,5 +92,5 @@ async fn listing(
             message: e.message,
         })
         .collect();
-    Ok(Json(EventList { status: "SUCCESS", total_records: events.len(), events }))
+    Ok(Json(EventList { status: "SUCCESS", total_records, events }))
 }

@@ -19,17 +19,18 @@ use crate::cssm::{CiscoLicense, LicenseSummary};
 pub(super) struct LicenseQuery {
     #[serde(default)]
     virtual_accounts: Vec<String>,
+    /// Page size (Cisco's member; [`crate::paging`]: default 100, at most 1000).
     #[serde(default)]
-    limit: Option<usize>,
+    limit: Option<u64>,
     #[serde(default)]
-    offset: Option<usize>,
+    offset: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Licenses {
     status: &'static str,
-    total_records: usize,
+    total_records: i64,
     licenses: Vec<CiscoLicense>,
 }
 
@@ -39,14 +40,16 @@ pub(super) async fn list(
     Path(domain): Path<String>,
     CiscoJson(query): CiscoJson<LicenseQuery>,
 ) -> Result<Json<Licenses>, ApiError> {
+    let page = crate::paging::page(query.limit, query.offset)?;
+    // One row per virtual account and license, computed from the pools (not stored rows): the
+    // page bounds the answer.
     let all = authority.cisco_licenses(&principal, &domain, &query.virtual_accounts).await?;
-    let total_records = all.len();
-    let licenses = all
-        .into_iter()
-        .skip(query.offset.unwrap_or(0))
-        .take(query.limit.unwrap_or(usize::MAX))
-        .collect();
-    Ok(Json(Licenses { status: "SUCCESS", total_records, licenses }))
+    let licenses = crate::paging::slice(all, page);
+    Ok(Json(Licenses {
+        status: "SUCCESS",
+        total_records: licenses.total,
+        licenses: licenses.items,
+    }))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -36,6 +36,9 @@
 //! | POST | `{BASE}/v3/licenses/summary` | admin, viewer | 200 |
 //! | POST | `/licservice/license` | devices (signed documents) | 200 |
 //!
+//! Every GET list (and `POST …/licenses`) pages: `limit`/`offset`, `totalRecords`
+//! ([`crate::paging`]); at most [`list_concurrency`] list requests run at once.
+//!
 //! `{BASE}` is [`BASE`]. Every endpoint but the token and device endpoints needs
 //! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s. `GET /healthz`, `/readyz`
 //! and `/metrics`, the security headers, limits and failed-login rate limits (429) come from
@@ -51,6 +54,7 @@ mod licenses;
 mod moves;
 mod oauth;
 mod openapi;
+mod paging;
 mod policies;
 mod probe;
 mod reporting;
@@ -72,6 +76,7 @@ use serde::de::DeserializeOwned;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use paging::list_concurrency;
 
 use crate::clients::Principal;
 use crate::{Authority, actor};
@@ -94,12 +99,17 @@ pub struct Endpoint {
     pub roles: &'static [&'static str],
     /// Status of a successful reply.
     pub success: u16,
+    /// A list answered a page at a time (`limit`/`offset`, [`crate::paging`]), one of
+    /// [`list_concurrency`] at once.
+    pub paged: bool,
 }
 
 /// Routes with their documentation, built together.
 struct Api {
     router: Router<Arc<Authority>>,
     endpoints: Vec<Endpoint>,
+    /// The turns of list requests ([`paging::one_list_at_a_time`]).
+    lists: Arc<tokio::sync::Semaphore>,
 }
 
 impl Api {
@@ -116,8 +126,25 @@ impl Api {
             format!("{BASE}{path}")
         };
         self.router = self.router.route(&path, route);
-        self.endpoints.push(Endpoint { method, path, summary, roles, success });
+        self.endpoints.push(Endpoint { method, path, summary, roles, success, paged: false });
         self
+    }
+
+    /// A list: paged, and run when one of the list turns is free.
+    fn list(
+        self,
+        method: &'static str,
+        path: &str,
+        route: axum::routing::MethodRouter<Arc<Authority>>,
+        meta: (&'static str, &'static [&'static str], u16),
+    ) -> Api {
+        let turns = self.lists.clone();
+        let route = route.layer(middleware::from_fn_with_state(turns, paging::one_list_at_a_time));
+        let mut api = self.add(method, path, route, meta);
+        if let Some(endpoint) = api.endpoints.last_mut() {
+            endpoint.paged = true;
+        }
+        api
     }
 }
 
@@ -128,7 +155,8 @@ const ANY: &[&str] = &["admin", "reporter", "viewer"];
 
 /// Every endpoint of the API (except `/openapi.json` itself and the device endpoint).
 fn endpoints() -> Api {
-    let api = Api { router: Router::new(), endpoints: Vec::new() };
+    let lists = Arc::new(tokio::sync::Semaphore::new(list_concurrency()));
+    let api = Api { router: Router::new(), endpoints: Vec::new(), lists };
     let va = "/v1/accounts/{domain}/virtual-accounts/{va}";
     let cva = "/v1/accounts/{domain}/customer/virtual-accounts";
     api.add(
@@ -167,7 +195,7 @@ fn endpoints() -> Api {
         get(accounts::search),
         ("The client's smart account and its virtual accounts", READ, 200),
     )
-    .add("GET", cva, get(accounts::list_vas), ("List virtual accounts", READ, 200))
+    .list("GET", cva, get(accounts::list_vas), ("List virtual accounts", READ, 200))
     .add("POST", cva, post(accounts::create_va), ("Create a virtual account", ADMIN, 201))
     .add(
         "POST",
@@ -193,13 +221,13 @@ fn endpoints() -> Api {
         post(accounts::rename_va),
         ("Rename a virtual account", ADMIN, 200),
     )
-    .add(
+    .list(
         "POST",
         "/v1/accounts/{domain}/licenses",
         post(licenses::list),
         ("Licenses with quantity, in use, available, reserved, status", READ, 200),
     )
-    .add(
+    .list(
         "GET",
         &format!("{va}/devices"),
         get(devices::list),
@@ -217,7 +245,7 @@ fn endpoints() -> Api {
         post(devices::remove),
         ("Remove product instances (return code where a SLAC is held)", ADMIN, 200),
     )
-    .add("GET", &format!("{va}/tokens"), get(tokens::list), ("List ID tokens", READ, 200))
+    .list("GET", &format!("{va}/tokens"), get(tokens::list), ("List ID tokens", READ, 200))
     .add("POST", &format!("{va}/tokens"), post(tokens::create), ("Create an ID token", ADMIN, 201))
     .add(
         "POST",
@@ -225,7 +253,7 @@ fn endpoints() -> Api {
         post(tokens::revoke),
         ("Revoke ID tokens", ADMIN, 200),
     )
-    .add(
+    .list(
         "GET",
         &format!("{va}/usage-files"),
         get(usage::list),
@@ -255,7 +283,7 @@ fn endpoints() -> Api {
         post(moves::create),
         ("Request a license move to another smart account", ADMIN, 201),
     )
-    .add(
+    .list(
         "GET",
         "/v1/accounts/{domain}/licenses/move-requests",
         get(moves::list),
@@ -267,13 +295,13 @@ fn endpoints() -> Api {
         get(moves::show),
         ("One license move request", READ, 200),
     )
-    .add(
+    .list(
         "GET",
         &format!("{va}/events"),
         get(events::list),
         ("The activity log (?udi= for one product instance)", READ, 200),
     )
-    .add(
+    .list(
         "GET",
         "/v1/accounts/{domain}/events",
         get(events::list_account),
@@ -321,7 +349,7 @@ fn endpoints() -> Api {
         get(policies::download),
         ("The signed policy file in force, for license smart import", READ, 200),
     )
-    .add(
+    .list(
         "GET",
         "/v1/accounts/{domain}/alerts",
         get(alerts::list),

@@ -7,10 +7,11 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::paging::Paging;
 use super::{ApiError, CiscoJson};
 use crate::clients::{Access, Principal};
 use crate::{Authority, MoveRequestView, MoveSpec};
@@ -36,6 +37,8 @@ pub(super) struct OneMove {
 #[serde(rename_all = "camelCase")]
 pub(super) struct MoveList {
     status: &'static str,
+    /// How many move requests the smart account has (the page holds `moveRequests`).
+    total_records: i64,
     move_requests: Vec<MoveRequestView>,
 }
 
@@ -61,15 +64,32 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(OneMove { status: "SUCCESS", move_request })))
 }
 
+/// `?status=PENDING`: only the requests still waiting for a decision.
+#[derive(Debug, Deserialize)]
+pub(super) struct MoveFilter {
+    status: Option<String>,
+}
+
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path(domain): Path<String>,
+    Query(filter): Query<MoveFilter>,
+    Paging(page): Paging,
 ) -> Result<Json<MoveList>, ApiError> {
     principal.require(Access::Read, "reading license move requests")?;
+    let pending_only = match filter.status.as_deref().map(str::trim) {
+        None | Some("") => false,
+        Some(status) if status.eq_ignore_ascii_case("PENDING") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "status {other:?}: the only status filter is PENDING"
+            )));
+        }
+    };
     let account = authority.scoped_account_of(&principal, &domain).await?;
-    let move_requests = authority.move_requests(Some(&account.domain)).await?;
-    Ok(Json(MoveList { status: "SUCCESS", move_requests }))
+    let moves = authority.move_requests_page(Some(&account.domain), pending_only, page).await?;
+    Ok(Json(MoveList { status: "SUCCESS", total_records: moves.total, move_requests: moves.items }))
 }
 
 pub(super) async fn show(

@@ -7,20 +7,26 @@
 use serde_json::{Map, Value, json};
 
 use super::Endpoint;
+use crate::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 pub(super) fn document(endpoints: &[Endpoint]) -> Value {
     let mut paths = Map::new();
     for endpoint in endpoints {
-        let parameters: Vec<Value> = endpoint
+        let mut parameters: Vec<Value> = endpoint
             .path
             .split('/')
             .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
+        if endpoint.paged && endpoint.method == "GET" {
+            parameters.extend(page_parameters());
+        }
         let mut responses = Map::new();
         responses.insert(endpoint.success.to_string(), json!({"description": "success"}));
-        if endpoint.method == "POST" {
+        if endpoint.method == "POST" || endpoint.paged {
             responses.insert("400".to_owned(), json!({"$ref": "#/components/responses/Error"}));
+        }
+        if endpoint.method == "POST" {
             responses.insert("413".to_owned(), json!({"$ref": "#/components/responses/Error"}));
         }
         if !endpoint.roles.is_empty() {
@@ -35,6 +41,16 @@ pub(super) fn document(endpoints: &[Endpoint]) -> Value {
             "parameters": parameters,
             "responses": responses,
         });
+        if endpoint.paged {
+            operation["description"] = json!(format!(
+                "A list, a page at a time: `limit` rows (default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}; more is refused with 400) after `offset` rows, with `totalRecords`.{}",
+                if endpoint.method == "POST" {
+                    " `limit` and `offset` are members of the JSON body."
+                } else {
+                    ""
+                }
+            ));
+        }
         if endpoint.roles.is_empty() {
             operation["security"] = json!([]);
         } else {
@@ -78,6 +94,16 @@ pub(super) fn document(endpoints: &[Endpoint]) -> Value {
             },
         },
     })
+}
+
+/// The `limit` and `offset` query parameters of a paged list.
+fn page_parameters() -> [Value; 2] {
+    [
+        json!({"name": "limit", "in": "query", "required": false, "description": "rows in the page",
+               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}}),
+        json!({"name": "offset", "in": "query", "required": false, "description": "rows skipped before the page",
+               "schema": {"type": "integer", "minimum": 0, "default": 0}}),
+    ]
 }
 
 /// `post_v1_accounts_domain_virtual_accounts_va_devices_transfer`.

@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::paging::Paging;
 use super::{ApiError, CiscoJson};
 use crate::Authority;
 use crate::clients::{Access, Principal};
@@ -52,6 +53,8 @@ impl TokenInfo {
 #[serde(rename_all = "camelCase")]
 pub(super) struct TokenList {
     status: &'static str,
+    /// How many ID tokens the virtual account has (the page holds `tokens`).
+    total_records: i64,
     tokens: Vec<TokenInfo>,
 }
 
@@ -59,13 +62,15 @@ pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path((domain, va)): Path<(String, String)>,
+    Paging(page): Paging,
 ) -> Result<Json<TokenList>, ApiError> {
     principal.require(Access::Read, "listing ID tokens")?;
     let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
-    let tokens = authority.tokens(&account.domain, &va.name).await?;
+    let tokens = authority.tokens_page(&account.domain, &va.name, page).await?;
     Ok(Json(TokenList {
         status: "SUCCESS",
-        tokens: tokens.into_iter().map(|t| TokenInfo::of(t, None)).collect(),
+        total_records: tokens.total,
+        tokens: tokens.items.into_iter().map(|t| TokenInfo::of(t, None)).collect(),
     }))
 }
 

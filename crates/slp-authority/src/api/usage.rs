@@ -3,7 +3,8 @@
 //! - `POST …/virtual-accounts/{va}/usage-files?name=FILE` with the file as the body: a device's
 //!   saved usage, SLAC request or return, or a relay's bundle (told apart by content). Replies
 //!   with what was processed and the ACK (`ack` text, or `ackBundle` base64 for a bundle).
-//! - `GET …/virtual-accounts/{va}/usage-files`: the status table.
+//! - `GET …/virtual-accounts/{va}/usage-files[?limit=N&offset=M]`: the status table, a page at
+//!   a time ([`crate::paging`]), with `totalRecords`.
 //! - `GET …/virtual-accounts/{va}/usage-files/{sha256}/ack`: the ACK document again.
 //!
 //! Bodies over [`super::MAX_BODY_BYTES`] get 413.
@@ -19,6 +20,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::ApiError;
+use super::paging::Paging;
 use crate::clients::{Access, Principal};
 use crate::{Authority, UploadOutcome, UploadView};
 
@@ -101,6 +103,8 @@ pub(super) async fn upload(
 #[serde(rename_all = "camelCase")]
 pub(super) struct UsageFiles {
     status: &'static str,
+    /// How many usage files the virtual account has (the page holds `usageFiles`).
+    total_records: i64,
     usage_files: Vec<UploadView>,
 }
 
@@ -108,11 +112,12 @@ pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path((domain, va)): Path<(String, String)>,
+    Paging(page): Paging,
 ) -> Result<Json<UsageFiles>, ApiError> {
     principal.require(Access::Read, "listing usage files")?;
     let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
-    let usage_files = authority.uploads(&account.domain, &va.name).await?;
-    Ok(Json(UsageFiles { status: "SUCCESS", usage_files }))
+    let files = authority.uploads_page(&account.domain, &va.name, page).await?;
+    Ok(Json(UsageFiles { status: "SUCCESS", total_records: files.total, usage_files: files.items }))
 }
 
 pub(super) async fn ack(

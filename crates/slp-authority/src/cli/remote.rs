@@ -23,7 +23,7 @@ use super::{
     write_atomic, write_table,
 };
 use crate::api::BASE;
-use crate::{AlertView, MoveRequestView, PolicyView, UploadView};
+use crate::{AlertView, MoveRequestView, Page, Paged, PolicyView, UploadView};
 
 /// A connection to a remote authority: its base URL and an access token.
 pub(super) struct Remote {
@@ -124,6 +124,17 @@ impl Remote {
         self.send(Method::POST, url, Some(body)).await
     }
 
+    /// One page of a GET list: `key`'s rows and `totalRecords` of the reply to `url` with
+    /// `limit` and `offset` added to its query.
+    async fn get_page(&self, url: &Url, key: &str, page: Page) -> anyhow::Result<Paged<Value>> {
+        let mut url = url.clone();
+        url.query_pairs_mut()
+            .append_pair("limit", &page.limit.to_string())
+            .append_pair("offset", &page.offset.to_string());
+        let reply: Value = self.get(url.clone()).await?;
+        paged(&reply, key, &url)
+    }
+
     /// The raw bytes of a GET (a file download).
     async fn download(&self, url: Url) -> anyhow::Result<Vec<u8>> {
         let reply = self
@@ -188,6 +199,22 @@ fn text(value: &Value) -> String {
     }
 }
 
+/// The rows under `key` of a paged reply and its `totalRecords`.
+fn paged(reply: &Value, key: &str, url: &Url) -> anyhow::Result<Paged<Value>> {
+    let items = reply[key]
+        .as_array()
+        .cloned()
+        .with_context(|| format!("the reply to {} has no {key} list", url.path()))?;
+    let total = reply["totalRecords"].as_i64().unwrap_or(items.len() as i64);
+    Ok(Paged { items, total })
+}
+
+/// Rows of a paged reply read as `T`.
+fn typed<T: DeserializeOwned>(rows: Vec<Value>, what: &str) -> anyhow::Result<Vec<T>> {
+    serde_json::from_value(Value::Array(rows))
+        .with_context(|| format!("the {what} reply's rows are not the JSON expected"))
+}
+
 /// The rows under `key` of a reply (an empty list when absent).
 fn rows(reply: &Value, key: &str) -> Vec<Value> {
     reply[key].as_array().cloned().unwrap_or_default()
@@ -235,12 +262,22 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
                 "purchased licenses are entered by the authority's operator",
             )?;
         }
-        Command::License(LicenseCmd::List { at, output }) => {
+        Command::License(LicenseCmd::List { at, page, output }) => {
             let url = remote.api(&["v1", "accounts", &at.account, "licenses"], &[]);
-            let reply: Value = remote.post(url, json!({"virtualAccounts": [at.va]})).await?;
+            let licenses = page
+                .collect(|p| {
+                    let url = url.clone();
+                    let body =
+                        json!({"virtualAccounts": [at.va], "limit": p.limit, "offset": p.offset});
+                    async move {
+                        let reply: Value = remote.post(url.clone(), body).await?;
+                        paged(&reply, "licenses", &url)
+                    }
+                })
+                .await?;
             let headers =
                 ["License", "Quantity", "In Use", "Available", "Reserved", "Status", "Expires"];
-            print_rows(&output, &rows(&reply, "licenses"), &headers, |l| {
+            print_rows(&output, &licenses, &headers, |l| {
                 let expires = l["licenseDetails"]
                     .as_array()
                     .into_iter()
@@ -306,15 +343,15 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
         Command::Usage(UsageCmd::Upload { at, file, ack }) => {
             upload(remote, &at, &file, &ack).await?
         }
-        Command::Usage(UsageCmd::List { at, output }) => {
-            let reply: Value = remote.get(va_path(remote, &at, &["usage-files"])).await?;
-            let files: Vec<UploadView> = serde_json::from_value(reply["usageFiles"].clone())
-                .context("the usage-files reply has no usageFiles list")?;
+        Command::Usage(UsageCmd::List { at, page, output }) => {
+            let url = va_path(remote, &at, &["usage-files"]);
+            let rows = page.collect(|p| remote.get_page(&url, "usageFiles", p)).await?;
+            let files: Vec<UploadView> = typed(rows, "usage-files")?;
             print_uploads(&output, &files)?;
         }
         Command::Pi(cmd) => pi(remote, cmd).await?,
         Command::Policy(cmd) => policy(remote, cmd).await?,
-        Command::Event(EventCmd::List { account, va, udi, output }) => {
+        Command::Event(EventCmd::List { account, va, udi, page, output }) => {
             let mut query = Vec::new();
             if let Some(va) = &va {
                 query.push(("virtualAccount", va.as_str()));
@@ -322,10 +359,10 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
             if let Some(udi) = &udi {
                 query.push(("udi", udi.as_str()));
             }
-            let reply: Value =
-                remote.get(remote.api(&["v1", "accounts", &account, "events"], &query)).await?;
+            let url = remote.api(&["v1", "accounts", &account, "events"], &query);
+            let events = page.collect(|p| remote.get_page(&url, "events", p)).await?;
             let headers = ["Time", "Virtual Account", "UDI", "Who", "Message"];
-            print_rows(&output, &rows(&reply, "events"), &headers, |e| {
+            print_rows(&output, &events, &headers, |e| {
                 vec![
                     short_time(&text(&e["eventTime"])),
                     text(&e["virtualAccount"]),
@@ -335,13 +372,12 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
                 ]
             })?;
         }
-        Command::Alert(AlertCmd::List { account, va, output }) => {
+        Command::Alert(AlertCmd::List { account, va, page, output }) => {
             let query: Vec<(&str, &str)> =
                 va.as_deref().map(|va| ("virtualAccount", va)).into_iter().collect();
-            let reply: Value =
-                remote.get(remote.api(&["v1", "accounts", &account, "alerts"], &query)).await?;
-            let alerts: Vec<AlertView> = serde_json::from_value(reply["alerts"].clone())
-                .context("the alerts reply has no alerts list")?;
+            let url = remote.api(&["v1", "accounts", &account, "alerts"], &query);
+            let rows = page.collect(|p| remote.get_page(&url, "alerts", p)).await?;
+            let alerts: Vec<AlertView> = typed(rows, "alerts")?;
             print_alerts(&output, &alerts)?;
         }
         Command::Token(cmd) => token(remote, cmd).await?,
@@ -389,12 +425,12 @@ async fn va(remote: &Remote, cmd: VaCmd) -> anyhow::Result<()> {
             let _: Value = remote.post(url, json!({"name": name})).await?;
             println!("Virtual account {name:?} created in {account:?}");
         }
-        VaCmd::List { account, output } => {
+        VaCmd::List { account, page, output } => {
             let url =
                 remote.api(&["v1", "accounts", &account, "customer", "virtual-accounts"], &[]);
-            let reply: Value = remote.get(url).await?;
+            let vas = page.collect(|p| remote.get_page(&url, "virtualAccounts", p)).await?;
             let headers = ["Name", "Licenses", "Product Instances", "First Contact", "Default"];
-            print_rows(&output, &rows(&reply, "virtualAccounts"), &headers, |v| {
+            print_rows(&output, &vas, &headers, |v| {
                 vec![
                     text(&v["name"]),
                     text(&v["licenses"]),
@@ -434,19 +470,15 @@ async fn moves(remote: &Remote, cmd: MoveCmd) -> anyhow::Result<()> {
             eprintln!("move request {} filed; an operator approves or rejects it", request.id);
             print_moves(&output, &[request])
         }
-        MoveCmd::List { account, pending, output } => {
+        MoveCmd::List { account, pending, page, output } => {
             let account = match account {
                 Some(account) => account,
                 None => remote.own_domain().await?,
             };
-            let url = remote.api(&["v1", "accounts", &account, "licenses", "move-requests"], &[]);
-            let reply: Value = remote.get(url).await?;
-            let mut requests: Vec<MoveRequestView> =
-                serde_json::from_value(reply["moveRequests"].clone())
-                    .context("the move-requests reply has no moveRequests list")?;
-            if pending {
-                requests.retain(|r| r.status == "PENDING");
-            }
+            let query: &[(&str, &str)] = if pending { &[("status", "PENDING")] } else { &[] };
+            let url = remote.api(&["v1", "accounts", &account, "licenses", "move-requests"], query);
+            let rows = page.collect(|p| remote.get_page(&url, "moveRequests", p)).await?;
+            let requests: Vec<MoveRequestView> = typed(rows, "move-requests")?;
             print_moves(&output, &requests)
         }
         MoveCmd::Approve { .. } | MoveCmd::Reject { .. } => local_only(
@@ -523,10 +555,11 @@ async fn pi(remote: &Remote, cmd: PiCmd) -> anyhow::Result<()> {
         )
     };
     match cmd {
-        PiCmd::List { at, output } => {
-            let reply: Value = remote.get(va_path(remote, &at, &["devices"])).await?;
+        PiCmd::List { at, page, output } => {
+            let url = va_path(remote, &at, &["devices"]);
+            let devices = page.collect(|p| remote.get_page(&url, "devices", p)).await?;
             let headers = ["UDI", "Hostname", "Last Contact", "Usage"];
-            print_rows(&output, &rows(&reply, "devices"), &headers, |d| {
+            print_rows(&output, &devices, &headers, |d| {
                 let usage: Vec<String> = rows(d, "licenseUsage")
                     .iter()
                     .map(|u| format!("{}={}", text(&u["license"]), text(&u["quantity"])))
@@ -648,10 +681,11 @@ async fn token(remote: &Remote, cmd: TokenCmd) -> anyhow::Result<()> {
                 text(&info["expirationDate"])
             );
         }
-        TokenCmd::List { at, output } => {
-            let reply: Value = remote.get(va_path(remote, &at, &["tokens"])).await?;
+        TokenCmd::List { at, page, output } => {
+            let url = va_path(remote, &at, &["tokens"]);
+            let tokens = page.collect(|p| remote.get_page(&url, "tokens", p)).await?;
             let headers = ["Id", "Description", "Created", "Expires", "Uses", "Max Uses", "Status"];
-            print_rows(&output, &rows(&reply, "tokens"), &headers, |t| {
+            print_rows(&output, &tokens, &headers, |t| {
                 vec![
                     text(&t["id"]),
                     t["description"].as_str().unwrap_or_default().to_owned(),
