@@ -1228,7 +1228,7 @@ async fn a_udi_is_scoped_to_its_smart_account(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(found.reports, [(account.id, udi.to_owned(), 1)]);
-    assert_eq!(found.pis, [mine.clone()]);
+    assert_eq!(found.pis, std::slice::from_ref(&mine));
     assert_eq!(tx.pi_by_udi(account.id, udi).await.unwrap(), Some(mine.clone()));
     let held = tx.pi_by_udi(rival.id, udi).await.unwrap().unwrap();
     assert_eq!((held.va_id, held.public_key.as_str()), (squat.id, "KEY9"));
