@@ -761,14 +761,25 @@ impl Tx {
     }
 
     /// Moves a product instance (its usage rows follow: they hang off the instance) and its
-    /// open authorization codes (their reservations follow the device) to `va_id`.
+    /// open authorization codes (their reservations follow the device) to `va_id`, a virtual
+    /// account of the same smart account (a UDI is scoped to its smart account; another
+    /// account's virtual account is refused, and nothing moves).
     pub async fn move_pi(&mut self, pi: &ProductInstance, va_id: i64) -> Result<()> {
-        sqlx::query("UPDATE product_instances SET va_id = $1 WHERE id = $2")
-            .bind(va_id)
-            .bind(pi.id)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db("moving a product instance"))?;
+        let moved = sqlx::query(
+            "UPDATE product_instances SET va_id = $1 WHERE id = $2 \
+             AND account_id = (SELECT account_id FROM virtual_accounts WHERE id = $1)",
+        )
+        .bind(va_id)
+        .bind(pi.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("moving a product instance"))?;
+        if moved.rows_affected() != 1 {
+            return Err(StoreError::OutOfRange {
+                field: "target virtual account of a product instance",
+                value: format!("{va_id} (not of the smart account of {})", pi.udi),
+            });
+        }
         sqlx::query(
             "UPDATE authorizations SET va_id = $1 WHERE udi = $2 AND va_id = $3 AND returned_at IS NULL",
         )

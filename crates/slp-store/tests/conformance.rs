@@ -1215,6 +1215,9 @@ async fn a_udi_is_scoped_to_its_smart_account(h: &Harness) {
     let usages = [usage(rival.id, 9), usage(account.id, 2)];
     let write = IngestWrite { reports: &reports, usage: &usages, ..Default::default() };
     tx.ingest_write(&write).await.unwrap();
+    // An instance moves only within its smart account.
+    let err = tx.move_pi(&mine, squat.id).await.unwrap_err();
+    assert!(err.to_string().contains(udi), "{err}");
     tx.commit().await.unwrap();
 
     let mut tx = h.store.read().await.unwrap();
