@@ -289,20 +289,28 @@ impl Authority {
                 let (domain, va_name) = {
                     let mut tx = self.store.read().await?;
                     // The message names no account, and a UDI is scoped to its smart account
-                    // (several may hold it): the device's own is the one whose bound key
-                    // signed the document. A key that no trusted instance of the UDI is bound
-                    // to is told only that trust is missing, whoever holds the UDI.
+                    // (several may hold it): the device's own is the trusted instance whose
+                    // bound key signed the document. A key no trusted instance is bound to
+                    // goes to the one holder, if only one holds the UDI (whose check refuses
+                    // a new key and says how to proceed); with several it is told only that
+                    // trust is missing, whoever holds the UDI.
                     let signers = signing_key_ids(document()?);
-                    let pi = tx
+                    let trusted: Vec<_> = tx
                         .pis_by_udi(&udi)
                         .await?
                         .into_iter()
                         .filter(|pi| pi.trust_id.is_some())
-                        .filter(|pi| {
-                            slp_wire::keys::key_id(&pi.public_key)
-                                .is_ok_and(|id| signers.contains(&id))
-                        })
+                        .collect();
+                    let signed_by = |pi: &slp_store::ProductInstance| {
+                        slp_wire::keys::key_id(&pi.public_key).is_ok_and(|id| signers.contains(&id))
+                    };
+                    let only = if trusted.len() == 1 { trusted.first().cloned() } else { None };
+                    let pi = trusted
+                        .iter()
+                        .filter(|pi| signed_by(pi))
                         .max_by_key(|pi| (pi.trusted_at, pi.id))
+                        .cloned()
+                        .or(only)
                         .ok_or_else(|| AuthorityError::Device {
                             udi: udi.clone(),
                             reason: "no trust is established for this product instance with the key that signed the message: license smart trust idtoken <token> first".to_owned(),
