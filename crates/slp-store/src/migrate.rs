@@ -105,61 +105,56 @@ async fn apply(
     migration: &Migration,
     known: i64,
 ) -> Result<bool> {
-    {
-        let fail = |source| StoreError::Migrate {
-            version: migration.version,
-            name: migration.name,
-            source,
-        };
-        let mut tx = match backend {
-            Backend::Sqlite => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await,
-            Backend::Postgres => sqlx::Connection::begin(conn).await,
-        }
-        .map_err(fail)?;
-        if backend == Backend::Postgres {
-            // Replicas starting together: one migrates, the others wait and then skip.
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(PG_LOCK)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-        }
-        tx.execute(
+    let fail =
+        |source| StoreError::Migrate { version: migration.version, name: migration.name, source };
+    let mut tx = match backend {
+        Backend::Sqlite => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await,
+        Backend::Postgres => sqlx::Connection::begin(conn).await,
+    }
+    .map_err(fail)?;
+    if backend == Backend::Postgres {
+        // Replicas starting together: one migrates, the others wait and then skip.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(PG_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+    }
+    tx.execute(
             "CREATE TABLE IF NOT EXISTS slp_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
         )
         .await
         .map_err(fail)?;
-        let newest: i64 =
-            sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM slp_migrations")
-                .fetch_one(&mut *tx)
-                .await
-                .and_then(|row| row.try_get(0))
-                .map_err(fail)?;
-        if newest > known {
-            return Err(StoreError::NewerSchema { found: newest, known });
-        }
-        if newest >= migration.version {
-            return Ok(false);
-        }
-        sqlx::raw_sql(migration.sql).execute(&mut *tx).await.map_err(fail)?;
-        if migration.rebuild && backend == Backend::Sqlite {
-            let broken =
-                sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *tx).await.map_err(fail)?;
-            if let Some(row) = broken.first() {
-                let table: String = row.try_get(0).unwrap_or_default();
-                return Err(fail(sqlx::Error::Protocol(format!(
-                    "{} rows refer to a missing row after the rebuild (first in table {table})",
-                    broken.len()
-                ))));
-            }
-        }
-        sqlx::query("INSERT INTO slp_migrations (version, name) VALUES ($1, $2)")
-            .bind(migration.version)
-            .bind(migration.name)
-            .execute(&mut *tx)
+    let newest: i64 =
+        sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM slp_migrations")
+            .fetch_one(&mut *tx)
             .await
+            .and_then(|row| row.try_get(0))
             .map_err(fail)?;
-        tx.commit().await.map_err(fail)?;
-        Ok(true)
+    if newest > known {
+        return Err(StoreError::NewerSchema { found: newest, known });
     }
+    if newest >= migration.version {
+        return Ok(false);
+    }
+    sqlx::raw_sql(migration.sql).execute(&mut *tx).await.map_err(fail)?;
+    if migration.rebuild && backend == Backend::Sqlite {
+        let broken =
+            sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *tx).await.map_err(fail)?;
+        if let Some(row) = broken.first() {
+            let table: String = row.try_get(0).unwrap_or_default();
+            return Err(fail(sqlx::Error::Protocol(format!(
+                "{} rows refer to a missing row after the rebuild (first in table {table})",
+                broken.len()
+            ))));
+        }
+    }
+    sqlx::query("INSERT INTO slp_migrations (version, name) VALUES ($1, $2)")
+        .bind(migration.version)
+        .bind(migration.name)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+    tx.commit().await.map_err(fail)?;
+    Ok(true)
 }
