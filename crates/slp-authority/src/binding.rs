@@ -94,7 +94,7 @@ impl Authority {
         let mut tx = self.store.begin().await?;
         let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
         tx.lock_va(va_row.id).await?;
-        let existing = tx.pi_by_udi(&udi).await?;
+        let existing = tx.pi_by_udi(account_row.id, &udi).await?;
         let replaces = match &existing {
             Some(pi) if pi.va_id == va_row.id => {
                 let bound = slp_wire::keys::key_id(&pi.public_key)
@@ -108,23 +108,18 @@ impl Authority {
                 }
                 Some(bound)
             }
-            // Registered elsewhere: a grant here could never be used. Within the smart account
-            // the operator is told where; outside it, nothing is told.
+            // In another virtual account of the smart account: a grant here could never be
+            // used. (Other smart accounts' instances of the UDI are theirs and untouched.)
             Some(pi) => {
-                return Err(match tx.va(pi.va_id).await? {
-                    Some(other) if other.account_id == account_row.id => {
-                        AuthorityError::UdiElsewhere {
-                            file: "pi rebind".to_owned(),
-                            udi,
-                            va: va_row.name.clone(),
-                            location: format!("virtual account {:?}", other.name),
-                        }
-                    }
-                    _ => AuthorityError::UdiUnavailable {
-                        file: "pi rebind".to_owned(),
-                        udi,
-                        va: va_row.name.clone(),
-                    },
+                let other = tx.va(pi.va_id).await?;
+                return Err(AuthorityError::UdiElsewhere {
+                    file: "pi rebind".to_owned(),
+                    udi,
+                    va: va_row.name.clone(),
+                    location: format!(
+                        "virtual account {:?}",
+                        other.map(|v| v.name).unwrap_or_default()
+                    ),
                 });
             }
             None => None,
@@ -166,31 +161,33 @@ impl Authority {
         })
     }
 
-    /// Where `udi` is registered, whichever smart account holds it: for the authority's
-    /// operator (the local command line), who resolves a UDI held by the wrong account.
-    pub async fn find_udi(&self, udi: &str) -> Result<Option<UdiLocation>> {
+    /// Where `udi` is registered: every smart account that holds an instance of it (a UDI is
+    /// scoped to its smart account, so several may), oldest first. For the authority's
+    /// operator (the local command line) only.
+    pub async fn find_udi(&self, udi: &str) -> Result<Vec<UdiLocation>> {
         let parsed = udi.trim().parse::<slp_core::udi::Udi>().map_err(|e| {
             AuthorityError::Invalid { field: "UDI", value: udi.to_owned(), reason: e.to_string() }
         })?;
         let udi = parsed.to_string();
         let mut tx = self.store.read().await?;
-        let Some(pi) = tx.pi_by_udi(&udi).await? else {
-            return Ok(None);
-        };
-        let va = tx.va(pi.va_id).await?.ok_or_else(|| AuthorityError::DeviceNotFound {
-            udi: udi.clone(),
-            va: format!("(virtual account {})", pi.va_id),
-        })?;
-        let account = tx.account(va.account_id).await?.ok_or_else(|| {
-            AuthorityError::AccountNotFound(format!("(smart account {})", va.account_id))
-        })?;
-        Ok(Some(UdiLocation {
-            key_id: slp_wire::keys::key_id(&pi.public_key)
-                .unwrap_or_else(|_| "(unreadable)".to_owned()),
-            udi,
-            smart_account: account.name,
-            domain: account.domain,
-            virtual_account: va.name,
-        }))
+        let mut found = Vec::new();
+        for pi in tx.pis_by_udi(&udi).await? {
+            let va = tx.va(pi.va_id).await?.ok_or_else(|| AuthorityError::DeviceNotFound {
+                udi: udi.clone(),
+                va: format!("(virtual account {})", pi.va_id),
+            })?;
+            let account = tx.account(va.account_id).await?.ok_or_else(|| {
+                AuthorityError::AccountNotFound(format!("(smart account {})", va.account_id))
+            })?;
+            found.push(UdiLocation {
+                key_id: slp_wire::keys::key_id(&pi.public_key)
+                    .unwrap_or_else(|_| "(unreadable)".to_owned()),
+                udi: udi.clone(),
+                smart_account: account.name,
+                domain: account.domain,
+                virtual_account: va.name,
+            });
+        }
+        Ok(found)
     }
 }

@@ -553,8 +553,9 @@ enum PiCmd {
         #[command(flatten)]
         output: Output,
     },
-    /// Finds the smart and virtual account a UDI is registered in, whichever it is (only on
-    /// the authority's own command line: it looks across smart accounts).
+    /// Lists every smart and virtual account a UDI is registered in (a UDI is scoped to its
+    /// smart account, so several may hold it; only on the authority's own command line: it
+    /// looks across smart accounts).
     Find {
         /// The product instance, PID:…,SN:….
         #[arg(long, value_name = "UDI")]
@@ -1062,14 +1063,22 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                 }
             }
         }
-        Command::Pi(PiCmd::Find { udi, output }) => match authority.find_udi(&udi).await? {
-            Some(found) if output.json => print_json(&found)?,
-            Some(found) => println!(
-                "{} is registered in virtual account {:?} of smart account {:?} ({}), device key {}",
-                found.udi, found.virtual_account, found.smart_account, found.domain, found.key_id
-            ),
-            None => anyhow::bail!("{udi} is not registered in any smart account"),
-        },
+        Command::Pi(PiCmd::Find { udi, output }) => {
+            let found = authority.find_udi(&udi).await?;
+            if found.is_empty() {
+                anyhow::bail!("{udi} is not registered in any smart account");
+            }
+            if output.json {
+                print_json(&found)?;
+            } else {
+                for at in &found {
+                    println!(
+                        "{} is registered in virtual account {:?} of smart account {:?} ({}), device key {}",
+                        at.udi, at.virtual_account, at.smart_account, at.domain, at.key_id
+                    );
+                }
+            }
+        }
         Command::Pi(PiCmd::Remove { at, udi, return_code, output }) => {
             let return_code =
                 match return_code {

@@ -42,7 +42,7 @@ pub struct DeviceChange {
 impl Authority {
     async fn device_in(tx: &mut Tx, va: &VirtualAccount, udi: &str) -> Result<ProductInstance> {
         let udi = udi.trim();
-        tx.pi_by_udi(udi).await?.filter(|pi| pi.va_id == va.id).ok_or_else(|| {
+        tx.pi_by_udi(va.account_id, udi).await?.filter(|pi| pi.va_id == va.id).ok_or_else(|| {
             AuthorityError::DeviceNotFound { udi: udi.to_owned(), va: va.name.clone() }
         })
     }
@@ -72,8 +72,12 @@ impl Authority {
                 tx.lock_va(id).await?;
             }
             let pi = Self::device_in(&mut tx, &from_row, &request.udi).await?;
-            let codes: Vec<String> =
-                tx.open_authorizations_of(&pi.udi).await?.into_iter().map(|a| a.code_id).collect();
+            let codes: Vec<String> = tx
+                .open_authorizations_of(pi.account_id, &pi.udi)
+                .await?
+                .into_iter()
+                .map(|a| a.code_id)
+                .collect();
             tx.move_pi(&pi, to_row.id).await?;
             let message = format!(
                 "product instance transferred from virtual account {:?} to {:?}",
@@ -107,14 +111,22 @@ impl Authority {
         let mut out = Vec::new();
         for removal in removals {
             let pi = Self::device_in(&mut tx, &va_row, &removal.udi).await?;
-            let held: Vec<String> =
-                tx.open_authorizations_of(&pi.udi).await?.into_iter().map(|a| a.code_id).collect();
+            let held: Vec<String> = tx
+                .open_authorizations_of(pi.account_id, &pi.udi)
+                .await?
+                .into_iter()
+                .map(|a| a.code_id)
+                .collect();
             if let Some(code) = removal.return_code.as_deref().filter(|c| !c.trim().is_empty()) {
                 let name = format!("return code of {}", pi.udi);
                 self.upload_in(&mut tx, &account_row, &va_row, &name, code.as_bytes()).await?;
             }
-            let left: Vec<String> =
-                tx.open_authorizations_of(&pi.udi).await?.into_iter().map(|a| a.code_id).collect();
+            let left: Vec<String> = tx
+                .open_authorizations_of(pi.account_id, &pi.udi)
+                .await?
+                .into_iter()
+                .map(|a| a.code_id)
+                .collect();
             if !left.is_empty() {
                 return Err(AuthorityError::AuthorizationHeld {
                     udi: pi.udi.clone(),

@@ -233,7 +233,7 @@ impl Authority {
             return Err(token_refusal(&current, now));
         }
         if !force
-            && let Some(pi) = tx.pi_by_udi(udi).await?
+            && let Some(pi) = tx.pi_by_udi(account.id, udi).await?
             && pi.trust_id.is_some()
             && pi.va_id == va.id
         {
@@ -288,10 +288,33 @@ impl Authority {
             MessageType::Usage | MessageType::AuthRequest | MessageType::AuthReturn => {
                 let (domain, va_name) = {
                     let mut tx = self.store.read().await?;
-                    let pi = tx.pi_by_udi(&udi).await?.filter(|pi| pi.trust_id.is_some()).ok_or_else(|| AuthorityError::Device {
-                        udi: udi.clone(),
-                        reason: "no trust is established for this product instance: license smart trust idtoken <token> first".to_owned(),
-                    })?;
+                    // The message names no account, and a UDI is scoped to its smart account
+                    // (several may hold it): the device's own is the trusted instance whose
+                    // bound key signed the document. A key no trusted instance is bound to
+                    // goes to the one holder, if only one holds the UDI (whose check refuses
+                    // a new key and says how to proceed); with several it is told only that
+                    // trust is missing, whoever holds the UDI.
+                    let signers = signing_key_ids(document()?);
+                    let trusted: Vec<_> = tx
+                        .pis_by_udi(&udi)
+                        .await?
+                        .into_iter()
+                        .filter(|pi| pi.trust_id.is_some())
+                        .collect();
+                    let signed_by = |pi: &slp_store::ProductInstance| {
+                        slp_wire::keys::key_id(&pi.public_key).is_ok_and(|id| signers.contains(&id))
+                    };
+                    let only = if trusted.len() == 1 { trusted.first().cloned() } else { None };
+                    let pi = trusted
+                        .iter()
+                        .filter(|pi| signed_by(pi))
+                        .max_by_key(|pi| (pi.trusted_at, pi.id))
+                        .cloned()
+                        .or(only)
+                        .ok_or_else(|| AuthorityError::Device {
+                            udi: udi.clone(),
+                            reason: "no trust is established for this product instance with the key that signed the message: license smart trust idtoken <token> first".to_owned(),
+                        })?;
                     let va = tx.va(pi.va_id).await?.ok_or_else(|| AuthorityError::Device {
                         udi: udi.clone(),
                         reason: "its virtual account is gone".to_owned(),
@@ -315,6 +338,26 @@ impl Authority {
             }
         }
     }
+}
+
+/// The key ids that signed a device message's document: those of its signed items and of its
+/// RUM reports. Unreadable parts add none (the upload that follows names what is wrong).
+fn signing_key_ids(document: &str) -> std::collections::BTreeSet<String> {
+    let Ok(doc) = slp_wire::xml::Document::parse(document) else {
+        return std::collections::BTreeSet::new();
+    };
+    let mut ids: std::collections::BTreeSet<String> = doc
+        .items
+        .iter()
+        .filter_map(|item| item.signature.as_ref().map(|s| s.key.clone()))
+        .collect();
+    ids.extend(
+        doc.reports
+            .iter()
+            .filter_map(|report| slp_wire::rum::Envelope::parse(report).ok())
+            .map(|envelope| envelope.signature.key),
+    );
+    ids
 }
 
 async fn smart_endpoint(State(authority): State<Arc<Authority>>, body: Bytes) -> Response {

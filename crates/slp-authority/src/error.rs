@@ -58,12 +58,6 @@ pub enum AuthorityError {
         .0.file, .0.udi, .0.va, .0.offered, .0.rebind_command()
     )]
     FirstContactDenied(Box<BindRefusal>),
-    /// The UDI cannot be registered in this smart account (it is held outside it). Says nothing
-    /// of where: another smart account's data is never revealed.
-    #[error(
-        "{file}: product instance {udi} cannot be registered in virtual account {va:?}; if the device is yours, ask the authority's operator to release its UDI (`slp authority pi find --udi {udi}`, then `pi remove` where it is)"
-    )]
-    UdiUnavailable { file: String, udi: String, va: String },
     /// An authorization code asks for an entitlement the pool does not have.
     #[error(
         "{file}: {udi} asks for {entitlement}, but virtual account {va:?} has no enforced or export-controlled license with that entitlement"

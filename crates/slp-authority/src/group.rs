@@ -251,9 +251,11 @@ impl Authority {
         for (job, _) in group {
             for entry in &job.entries {
                 digests.entry(job.va.id).or_default().push(entry.document.sha256().to_owned());
-                udis.push(entry.udi.clone());
-                udis.extend(entry.document.report_keys().map(|(udi, _)| udi));
-                reports.extend(entry.document.report_keys());
+                // A UDI is scoped to its smart account: looked up in the job's.
+                let account = job.account.id;
+                udis.push((account, entry.udi.clone()));
+                udis.extend(entry.document.report_keys().map(|(udi, _)| (account, udi)));
+                reports.extend(entry.document.report_keys().map(|(udi, id)| (account, udi, id)));
             }
         }
         udis.sort();

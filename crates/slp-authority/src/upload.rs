@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 use slp_core::license::{self, Enforcement, Term};
 use slp_store::{
-    Account, FirstContact, NewAuthorization, NewEvent, NewProductInstance, NewUpload,
-    ProductInstance, ReceivedReport, Tx, Usage, VirtualAccount,
+    Account, AccountUdi, FirstContact, NewAuthorization, NewEvent, NewProductInstance, NewUpload,
+    ProductInstance, ReceivedReport, ReportKey, Tx, Usage, VirtualAccount,
 };
 use slp_wire::bundle;
 use slp_wire::docs::{
@@ -454,24 +454,19 @@ impl Authority {
                     reason: format!("{what}: listed twice"),
                 });
             }
-            if let Some(pi) = tx.pi_by_udi(&udi_text).await?
+            // A UDI is scoped to its smart account: only this account's instance of it counts.
+            if let Some(pi) = tx.pi_by_udi(job.account.id, &udi_text).await?
                 && pi.va_id != job.va.id
             {
-                return Err(match tx.va(pi.va_id).await? {
-                    Some(other) if other.account_id == job.account.id => {
-                        AuthorityError::UdiElsewhere {
-                            file: what.to_owned(),
-                            udi: udi_text,
-                            va: job.va.name.clone(),
-                            location: format!("virtual account {:?}", other.name),
-                        }
-                    }
-                    // Another smart account's device: nothing of it is told.
-                    _ => AuthorityError::UdiUnavailable {
-                        file: what.to_owned(),
-                        udi: udi_text,
-                        va: job.va.name.clone(),
-                    },
+                let other = tx.va(pi.va_id).await?;
+                return Err(AuthorityError::UdiElsewhere {
+                    file: what.to_owned(),
+                    udi: udi_text,
+                    va: job.va.name.clone(),
+                    location: format!(
+                        "virtual account {:?}",
+                        other.map(|v| v.name).unwrap_or_default()
+                    ),
                 });
             }
             let request = AuthRequestItem {
@@ -583,20 +578,21 @@ pub(crate) struct Ingest {
     /// Looked up ahead, by virtual account and digest; each answer is used once (a second
     /// document with the same digest finds the first one's record in `uploads`).
     known_uploads: std::sync::Mutex<BTreeMap<(i64, String), Option<slp_store::Upload>>>,
-    /// Usage from this request's reports, newest per instance and license, written by `flush`.
-    usage: std::sync::Mutex<BTreeMap<(i64, String), Usage>>,
+    /// Usage from this request's reports, newest per instance and license, with the smart
+    /// account of the instance, written by `flush`.
+    usage: std::sync::Mutex<BTreeMap<(i64, String), (i64, Usage)>>,
     /// Uploads recorded by this request, written by `flush`.
     uploads: std::sync::Mutex<Vec<NewUpload>>,
-    /// Looked up ahead, by UDI; each answer is used once, so that a product instance changed by
-    /// one document is read from the store by the next.
-    known_pis: std::sync::Mutex<BTreeMap<String, Option<ProductInstance>>>,
+    /// Looked up ahead, by (smart account, UDI); each answer is used once, so that a product
+    /// instance changed by one document is read from the store by the next.
+    known_pis: std::sync::Mutex<BTreeMap<AccountUdi, Option<ProductInstance>>>,
     /// Product instances registered by this request, written by `flush`. Until then each has a
     /// placeholder id below zero (`-1 - index`) and later documents of the request find it
     /// here; the usage rows of its reports name it by UDI.
     new_pis: std::sync::Mutex<Vec<ProductInstance>>,
-    /// Whether a report (UDI, report id) is stored already or taken by this request: looked up
-    /// ahead ([`Ingest::prefetch`]) or when a document first names it.
-    known_reports: std::sync::Mutex<BTreeMap<(String, i64), bool>>,
+    /// Whether a report (smart account, UDI, report id) is stored already or taken by this
+    /// request: looked up ahead ([`Ingest::prefetch`]) or when a document first names it.
+    known_reports: std::sync::Mutex<BTreeMap<ReportKey, bool>>,
     /// Reports new to the store, taken by this request's documents, written by `flush`.
     reports: std::sync::Mutex<Vec<ReceivedReport>>,
     /// Contact recorded by this request: product instance id → (hostname, when), written by
@@ -614,14 +610,15 @@ pub(crate) struct Ingest {
 
 impl Ingest {
     /// Looks up at once (one round trip on SQLite: [`Tx::ingest_lookup`]) what the documents of
-    /// a group will ask for: the uploads of each virtual account by digest, the reports (UDI,
-    /// report id), the product instances of `udis` and the polls of `poll_ids`.
+    /// a group will ask for: the uploads of each virtual account by digest, the reports (smart
+    /// account, UDI, report id), the product instances of `udis` (smart account, UDI) and the
+    /// polls of `poll_ids`.
     pub(crate) async fn prefetch(
         &self,
         tx: &mut Tx,
         digests: &[(i64, Vec<String>)],
-        udis: &[String],
-        reports: &[(String, i64)],
+        udis: &[AccountUdi],
+        reports: &[ReportKey],
         poll_ids: &[i64],
     ) -> Result<()> {
         let found = tx.ingest_lookup(digests, reports, udis, poll_ids).await?;
@@ -634,17 +631,18 @@ impl Ingest {
                 }
             }
         }
-        let stored: BTreeSet<&(String, i64)> = found.reports.iter().collect();
+        let stored: BTreeSet<&ReportKey> = found.reports.iter().collect();
         if let Ok(mut known) = self.known_reports.lock() {
             for key in reports {
                 known.insert(key.clone(), stored.contains(key));
             }
         }
         if let Ok(mut known) = self.known_pis.lock() {
-            let registered: BTreeMap<&str, &ProductInstance> =
-                found.pis.iter().map(|pi| (pi.udi.as_str(), pi)).collect();
-            for udi in udis {
-                known.insert(udi.clone(), registered.get(udi.as_str()).map(|pi| (*pi).clone()));
+            let registered: BTreeMap<(i64, &str), &ProductInstance> =
+                found.pis.iter().map(|pi| ((pi.account_id, pi.udi.as_str()), pi)).collect();
+            for (account, udi) in udis {
+                let pi = registered.get(&(*account, udi.as_str())).map(|pi| (*pi).clone());
+                known.insert((*account, udi.clone()), pi);
             }
         }
         if let Ok(mut known) = self.known_polls.lock() {
@@ -704,35 +702,49 @@ impl Ingest {
         Ok(found.map(|u| (u.ack, u.pi_count)))
     }
 
-    async fn pi_by_udi(&self, tx: &mut Tx, udi: &str) -> Result<Option<ProductInstance>> {
-        let pending =
-            self.new_pis.lock().ok().and_then(|new| new.iter().find(|pi| pi.udi == udi).cloned());
+    /// The product instance of `udi` in smart account `account`: registered by this request,
+    /// looked up ahead, or in the store.
+    async fn pi_by_udi(
+        &self,
+        tx: &mut Tx,
+        account: i64,
+        udi: &str,
+    ) -> Result<Option<ProductInstance>> {
+        let pending = self.new_pis.lock().ok().and_then(|new| {
+            new.iter().find(|pi| pi.account_id == account && pi.udi == udi).cloned()
+        });
         if pending.is_some() {
             return Ok(pending);
         }
-        let ahead = self.known_pis.lock().ok().and_then(|mut known| known.remove(udi));
+        let ahead = self
+            .known_pis
+            .lock()
+            .ok()
+            .and_then(|mut known| known.remove(&(account, udi.to_owned())));
         match ahead {
             Some(found) => Ok(found),
-            None => Ok(tx.pi_by_udi(udi).await?),
+            None => Ok(tx.pi_by_udi(account, udi).await?),
         }
     }
 
-    /// Takes for this request the reports of `rows` that are neither stored nor taken by an
-    /// earlier document of the request, and returns their (UDI, report id); `flush` stores them.
+    /// Takes for this request the reports of `rows` (of smart account `account`) that are
+    /// neither stored nor taken by an earlier document of the request, and returns their (UDI,
+    /// report id); `flush` stores them.
     async fn take_new_reports(
         &self,
         tx: &mut Tx,
+        account: i64,
         rows: &[ReceivedReport],
     ) -> Result<BTreeSet<(String, i64)>> {
-        let unknown: Vec<(String, i64)> = match self.known_reports.lock() {
+        let unknown: Vec<ReportKey> = match self.known_reports.lock() {
             Ok(known) => rows
                 .iter()
-                .map(|r| (r.udi.clone(), r.report_id))
+                .map(|r| (account, r.udi.clone(), r.report_id))
                 .filter(|key| !known.contains_key(key))
                 .collect(),
             Err(_) => Vec::new(),
         };
-        let stored: BTreeSet<(String, i64)> = if unknown.is_empty() {
+        let stored: BTreeSet<ReportKey> = if unknown.is_empty() {
             BTreeSet::new()
         } else {
             tx.existing_reports(&unknown).await?.into_iter().collect()
@@ -744,12 +756,12 @@ impl Ingest {
                 known.insert(key, found);
             }
             for row in rows {
-                let key = (row.udi.clone(), row.report_id);
+                let key = (account, row.udi.clone(), row.report_id);
                 if let Some(taken) = known.get_mut(&key)
                     && !*taken
                 {
                     *taken = true;
-                    new.insert(key);
+                    new.insert((row.udi.clone(), row.report_id));
                     pending.push(row.clone());
                 }
             }
@@ -837,7 +849,7 @@ impl Ingest {
         let touches: Vec<slp_store::Contact> = by_time.into_iter().collect();
         // Usage names its product instance by UDI: those registered by this request have
         // their ids only once written, in the same round trip.
-        let usage: Vec<Usage> = take(&self.usage).into_values().collect();
+        let usage: Vec<(i64, Usage)> = take(&self.usage).into_values().collect();
         let (new_pis, reports, events, uploads, polls) = (
             take(&self.new_pis),
             take(&self.reports),
@@ -957,7 +969,7 @@ impl Job<'_> {
                 });
             };
             if request.replace {
-                for open in tx.open_authorizations_of(udi).await? {
+                for open in tx.open_authorizations_of(self.account.id, udi).await? {
                     if open.entitlement_tag == key.entitlement && open.va_id == self.va.id {
                         let note = format!("REPLACED-BY-{code_id}");
                         tx.return_authorization(&open.code_id, &note, now_ts).await?;
@@ -1152,26 +1164,21 @@ impl Job<'_> {
         udis.extend(returns.iter().map(|(u, _)| u.clone()));
         let mut bindings: BTreeMap<String, Binding> = BTreeMap::new();
         for udi in &udis {
-            let existing = self.ingest.pi_by_udi(tx, udi).await?;
+            // A UDI is scoped to its smart account: another account's instance of it is
+            // neither looked at nor touched (nor told of).
+            let existing = self.ingest.pi_by_udi(tx, self.account.id, udi).await?;
             if let Some(pi) = &existing
                 && pi.va_id != self.va.id
             {
-                return Err(match tx.va(pi.va_id).await? {
-                    Some(other) if other.account_id == self.account.id => {
-                        AuthorityError::UdiElsewhere {
-                            file: self.file.clone(),
-                            udi: udi.clone(),
-                            va: self.va.name.clone(),
-                            location: format!("virtual account {:?}", other.name),
-                        }
-                    }
-                    // Another smart account's device: nothing of it is told (not even that
-                    // it is in another smart account).
-                    _ => AuthorityError::UdiUnavailable {
-                        file: self.file.clone(),
-                        udi: udi.clone(),
-                        va: self.va.name.clone(),
-                    },
+                let other = tx.va(pi.va_id).await?;
+                return Err(AuthorityError::UdiElsewhere {
+                    file: self.file.clone(),
+                    udi: udi.clone(),
+                    va: self.va.name.clone(),
+                    location: format!(
+                        "virtual account {:?}",
+                        other.map(|v| v.name).unwrap_or_default()
+                    ),
                 });
             }
             let file_key = claimed.get(udi).or_else(|| trust.get(udi)).cloned();
@@ -1257,6 +1264,7 @@ impl Job<'_> {
                 None => {
                     let pi = self.ingest.register(&NewProductInstance {
                         va_id: self.va.id,
+                        account_id: self.account.id,
                         udi: udi.clone(),
                         hostname: unit_hostname,
                         public_key: binding.key.clone(),
@@ -1374,7 +1382,7 @@ impl Job<'_> {
                 envelope: checked.envelope.clone(),
             });
         }
-        let stored = self.ingest.take_new_reports(tx, &rows).await?;
+        let stored = self.ingest.take_new_reports(tx, self.account.id, &rows).await?;
         let mut acked: Vec<AckedReport> = Vec::new();
         let (mut accepted, mut duplicate) = (0usize, 0usize);
         let mut counted: BTreeSet<(String, i64)> = BTreeSet::new();
@@ -1412,10 +1420,11 @@ impl Job<'_> {
             };
             // Written with the request's other usage by `Ingest::flush`, the newest kept.
             if let Ok(mut pending) = self.ingest.usage.lock() {
-                let slot =
-                    pending.entry((pi.id, usage.entitlement_tag.clone())).or_insert(usage.clone());
-                if (usage.as_of, usage.report_id) > (slot.as_of, slot.report_id) {
-                    *slot = usage;
+                let slot = pending
+                    .entry((pi.id, usage.entitlement_tag.clone()))
+                    .or_insert((self.account.id, usage.clone()));
+                if (usage.as_of, usage.report_id) > (slot.1.as_of, slot.1.report_id) {
+                    *slot = (self.account.id, usage);
                 }
             }
         }
@@ -1622,7 +1631,7 @@ impl Job<'_> {
 
     /// The key a registered UDI is bound to (for files without system information).
     async fn bound_key(&self, tx: &mut Tx, udi: &str) -> Result<String> {
-        match tx.pi_by_udi(udi).await? {
+        match tx.pi_by_udi(self.account.id, udi).await? {
             Some(pi) => Ok(pi.public_key),
             None => Err(self.refused(format!(
                 "{udi} is not registered and the file has no <smartLicenseSystemInfo> with its device key"

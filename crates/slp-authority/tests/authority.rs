@@ -635,56 +635,78 @@ async fn first_contact_denied_needs_a_token_or_a_grant() {
     .await;
 }
 
-/// Defect 7: a client of another smart account registers a serial first. The genuine owner's
-/// upload is refused without a word about the other smart account (its name, domain, virtual
-/// account, or that it is another smart account), and the squatter's errors never mention the
-/// owner's either; nothing changes on either side. The operator finds the UDI with `find_udi`.
+/// Defect 7: a client of another smart account registers a serial first. A UDI is scoped to
+/// its smart account, so the genuine owner's upload is accepted and counted in its own
+/// account, with the same report ids as the squatter's; the squatter's usage stays in its
+/// account and never shows in the owner's lists; no answer or log of either names the other.
+/// Within a smart account a UDI stays in one virtual account. The operator sees both.
 #[tokio::test]
-async fn a_udi_of_another_smart_account_is_refused_without_revealing_it() {
+async fn a_udi_squatted_in_another_smart_account_blocks_nothing() {
     on_both("squat", |f| async move {
         f.authority.create_account("Rival Inc", "rival.com").await.unwrap();
         f.authority.create_va("rival.com", "Squat").await.unwrap();
         let squatter = Device::new("FOC1");
-        let file = squatter.usage_file(vec![squatter.report(1, "network-advantage", 1, T)], true);
-        f.authority.upload("rival.com", "Squat", "s.txt", &file).await.unwrap();
+        let file = squatter.usage_file(vec![squatter.report(1, "network-advantage", 5, T)], true);
+        let squatted = f.authority.upload("rival.com", "Squat", "s.txt", &file).await.unwrap();
+        assert_eq!(squatted.accepted, 1);
 
         let genuine = Device::new("FOC1");
-        let file = genuine.usage_file(vec![genuine.report(1, "network-advantage", 1, T)], true);
-        let before = snapshot(&f).await;
-        let err = f.authority.upload(SA, VA, "g.txt", &file).await.unwrap_err();
-        assert!(matches!(err, AuthorityError::UdiUnavailable { .. }), "{err}");
-        let text = err.to_string();
-        for secret in
-            ["Rival", "rival.com", "Squat", "another smart account", &squatter.key.key_id()]
-        {
-            assert!(!text.contains(secret), "{secret:?} revealed in {text}");
-        }
-        assert!(text.contains("PID:C9300-24UX,SN:FOC1") && text.contains("operator"), "{text}");
-        assert_eq!(snapshot(&f).await, before, "nothing changed");
-        let err = f
-            .authority
-            .generate_codes(SA, VA, &[genuine.udi()], "hseck9", 1, "--udi")
-            .await
-            .unwrap_err();
-        assert!(
-            !err.to_string().contains("Rival") && !err.to_string().contains("another"),
-            "{err}"
+        let file = genuine.usage_file(vec![genuine.report(1, "network-advantage", 2, T)], true);
+        let outcome = f.authority.upload(SA, VA, "g.txt", &file).await.unwrap();
+        assert_eq!((outcome.accepted, outcome.duplicate), (1, 0), "same report id, own account");
+        let mine = f.authority.product_instances(SA, VA).await.unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].key_id, genuine.key.key_id());
+        assert_eq!(
+            mine[0].usage.iter().map(|u| u.reported).collect::<Vec<_>>(),
+            [2],
+            "the owner's count only"
         );
+        let theirs = f.authority.product_instances("rival.com", "Squat").await.unwrap();
+        assert_eq!(theirs.len(), 1);
+        assert_eq!(theirs[0].key_id, squatter.key.key_id());
+        assert_eq!(theirs[0].usage.iter().map(|u| u.reported).collect::<Vec<_>>(), [5]);
 
-        // The squatter learns nothing of Example Corp either when it tries a UDI of Example's.
-        let owned = Device::new("FOC9");
-        let file = owned.usage_file(vec![owned.report(1, "network-advantage", 1, T)], true);
-        f.authority.upload(SA, VA, "o.txt", &file).await.unwrap();
-        let probe = Device::new("FOC9");
-        let file = probe.usage_file(vec![probe.report(1, "network-advantage", 1, T)], true);
-        let err = f.authority.upload("rival.com", "Squat", "p.txt", &file).await.unwrap_err();
-        for secret in ["Example", "example.com", "\"Lab\"", &owned.key.key_id()] {
-            assert!(!err.to_string().contains(secret), "{secret:?} revealed in {err}");
+        // More of the squatter's usage stays in its account.
+        let file =
+            squatter.usage_file(vec![squatter.report(2, "network-advantage", 7, T + 60)], false);
+        f.authority.upload("rival.com", "Squat", "s2.txt", &file).await.unwrap();
+        let mine_after = f.authority.product_instances(SA, VA).await.unwrap();
+        assert_eq!(mine_after, mine, "the squatter's report changes nothing of the owner's");
+
+        // No answer or log of either names the other.
+        let owners = format!("{}\n{}", outcome.ack, snapshot(&f).await);
+        for secret in ["Rival", "rival.com", "Squat", &squatter.key.key_id()] {
+            assert!(!owners.contains(secret), "{secret:?} revealed to the owner: {owners}");
+        }
+        let log = f.authority.events("rival.com", None, None).await.unwrap();
+        let rivals = format!("{}\n{log:?}", squatted.ack);
+        for secret in ["Example", "example.com", "\"Lab\"", &genuine.key.key_id()] {
+            assert!(!rivals.contains(secret), "{secret:?} revealed to the squatter: {rivals}");
         }
 
-        // The operator sees where it is and can release it.
-        let found = f.authority.find_udi(&genuine.udi()).await.unwrap().unwrap();
-        assert_eq!((found.domain.as_str(), found.virtual_account.as_str()), ("rival.com", "Squat"));
+        // Within one smart account the UDI stays in one virtual account.
+        f.authority.create_va(SA, "Other").await.unwrap();
+        let twin = Device::new("FOC1");
+        let file = twin.usage_file(vec![twin.report(3, "network-advantage", 1, T)], true);
+        let before = snapshot(&f).await;
+        let err = f.authority.upload(SA, "Other", "t.txt", &file).await.unwrap_err();
+        assert!(matches!(err, AuthorityError::UdiElsewhere { .. }), "{err}");
+        assert!(err.to_string().contains("\"Lab\""), "{err}");
+        assert_eq!(snapshot(&f).await, before, "nothing changed");
+
+        // The operator sees every holder.
+        let found = f.authority.find_udi(&genuine.udi()).await.unwrap();
+        let mut holders: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|at| (at.domain.as_str(), at.virtual_account.as_str(), at.key_id.as_str()))
+            .collect();
+        holders.sort_unstable();
+        let (g, s) = (genuine.key.key_id(), squatter.key.key_id());
+        assert_eq!(
+            holders,
+            [("example.com", "Lab", g.as_str()), ("rival.com", "Squat", s.as_str())]
+        );
     })
     .await;
 }

@@ -8,9 +8,10 @@
 //! write ([`Tx::ingest_write`]) go as one command of several statements, one round trip; on
 //! PostgreSQL, whose extended protocol takes one statement at a time, one by one.
 //!
-//! The writes name product instances and UDIs by their text, joined to their ids in the
-//! statement (`SELECT … FROM (VALUES …) AS v CROSS JOIN udis AS u WHERE u.udi = v.column2`), so
-//! that no statement needs an id another one of the same batch returns.
+//! The writes name product instances and UDIs by their smart account and text, joined to their
+//! ids in the statement (`SELECT … FROM (VALUES …) AS v CROSS JOIN virtual_accounts AS va CROSS
+//! JOIN udis AS u WHERE va.id = v.column1 AND u.account_id = va.account_id AND u.udi =
+//! v.column2`), so that no statement needs an id another one of the same batch returns.
 
 use futures_util::TryStreamExt;
 use sqlx::any::{AnyArguments, AnyRow};
@@ -21,6 +22,12 @@ use crate::records::*;
 use crate::tx::{PI, UPLOAD, db, marks, pi, placeholders, upload};
 use crate::{Backend, Result, StoreError, Tx};
 
+/// A report by (smart account, UDI, report id): reports are unique per smart account.
+pub type ReportKey = (i64, String, i64);
+
+/// A UDI in a smart account: (smart account, UDI).
+pub type AccountUdi = (i64, String);
+
 /// Rows a multi-row statement of a batch holds at most (SQLite allows 32 766 values a
 /// statement; the widest row here has 9).
 const ROWS: usize = 1_000;
@@ -30,9 +37,9 @@ const ROWS: usize = 1_000;
 pub struct IngestLookup {
     /// The uploads among those asked for (by virtual account and digest).
     pub uploads: Vec<Upload>,
-    /// The (UDI, report id) pairs asked for that name a stored report.
-    pub reports: Vec<(String, i64)>,
-    /// The product instances registered among the UDIs asked for.
+    /// The (smart account, UDI, report id) keys asked for that name a stored report.
+    pub reports: Vec<ReportKey>,
+    /// The product instances registered among the (smart account, UDI) asked for.
     pub pis: Vec<ProductInstance>,
     /// (poll id, virtual account, action) of the polls asked for that are stored.
     pub polls: Vec<(i64, i64, String)>,
@@ -49,10 +56,11 @@ pub struct IngestWrite<'a> {
     pub touches: &'a [Contact],
     /// Events, written in order.
     pub events: &'a [NewEvent],
-    /// Usage, at most one row per instance and license; each names its product instance by
-    /// UDI (its `pi_id` is not read), and is kept unless the stored usage is from a newer
-    /// report (by end time, then report id).
-    pub usage: &'a [Usage],
+    /// Usage, at most one row per instance and license, with the smart account of its product
+    /// instance; each names its product instance by (smart account, UDI) (its `pi_id` is not
+    /// read), and is kept unless the stored usage is from a newer report (by end time, then
+    /// report id).
+    pub usage: &'a [(i64, Usage)],
     /// Uploads whose digests the virtual accounts do not have yet.
     pub uploads: &'a [NewUpload],
     /// Poll results; a poll id stored already keeps its first result.
@@ -75,7 +83,8 @@ enum Value<'q> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Uploads,
-    Reports,
+    /// Of one smart account.
+    Reports(i64),
     Pis,
     Polls,
     /// Must store each of its `rows` rows of `of`, from the `first`-th on.
@@ -171,16 +180,17 @@ impl Tx {
     }
 
     /// Looks up, in one round trip on SQLite, what a group of documents needs: the uploads of
-    /// each virtual account among `digests` (virtual account, digests), which of the (UDI,
-    /// report id) `reports` are stored, the product instances of `udis`, and the polls of
-    /// `poll_ids`.
+    /// each virtual account among `digests` (virtual account, digests), which of the (smart
+    /// account, UDI, report id) `reports` are stored, the product instances of `udis` (smart
+    /// account, UDI), and the polls of `poll_ids`.
     pub async fn ingest_lookup(
         &mut self,
         digests: &[(i64, Vec<String>)],
-        reports: &[(String, i64)],
-        udis: &[String],
+        reports: &[ReportKey],
+        udis: &[AccountUdi],
         poll_ids: &[i64],
     ) -> Result<IngestLookup> {
+        use std::collections::{BTreeMap, BTreeSet};
         let backend = self.backend;
         let mut statements = Vec::new();
         for (va_id, digests) in digests {
@@ -199,37 +209,58 @@ impl Tx {
                 });
             }
         }
-        let asked: std::collections::BTreeSet<(&str, i64)> =
-            reports.iter().map(|(udi, id)| (udi.as_str(), *id)).collect();
-        let pairs: Vec<(&str, i64)> = asked.iter().copied().collect();
-        for chunk in pairs.chunks(ROWS) {
-            let udis: std::collections::BTreeSet<&str> = chunk.iter().map(|(u, _)| *u).collect();
-            let ids: std::collections::BTreeSet<i64> = chunk.iter().map(|(_, id)| *id).collect();
-            // Bound in the order the marks are written (SQLite's `?` are numbered so).
-            let all = marks(backend, 1, ids.len() + udis.len());
-            let (id_marks, udi_marks) = all.split_at(ids.len());
-            let mut values: Vec<Value<'_>> = ids.iter().map(|id| Value::Int(*id)).collect();
-            values.extend(udis.iter().map(|u| Value::Text(u)));
-            // Every UDI with those of its reports whose ids were asked for (of any of the
-            // UDIs: the pairs are picked out below).
-            statements.push(Stmt {
-                sql: format!(
-                    "SELECT u.udi, r.report_id FROM udis u \
-                     JOIN reports r ON r.udi_id = u.id AND r.report_id IN ({}) \
-                     WHERE u.udi IN ({})",
-                    id_marks.join(", "),
-                    udi_marks.join(", ")
-                ),
-                values,
-                part: Part::Reports,
-            });
+        let asked: BTreeSet<(i64, &str, i64)> =
+            reports.iter().map(|(account, udi, id)| (*account, udi.as_str(), *id)).collect();
+        let mut by_account: BTreeMap<i64, Vec<(&str, i64)>> = BTreeMap::new();
+        for (account, udi, id) in &asked {
+            by_account.entry(*account).or_default().push((udi, *id));
         }
-        for chunk in udis.chunks(ROWS) {
-            statements.push(Stmt {
-                sql: format!("{PI} WHERE udi IN ({})", marks(backend, 1, chunk.len()).join(", ")),
-                values: chunk.iter().map(|u| Value::Text(u)).collect(),
-                part: Part::Pis,
-            });
+        for (account, pairs) in &by_account {
+            for chunk in pairs.chunks(ROWS) {
+                let udis: BTreeSet<&str> = chunk.iter().map(|(u, _)| *u).collect();
+                let ids: BTreeSet<i64> = chunk.iter().map(|(_, id)| *id).collect();
+                // Bound in the order the marks are written (SQLite's `?` are numbered so).
+                let all = marks(backend, 1, ids.len() + 1 + udis.len());
+                let (id_marks, rest) = all.split_at(ids.len());
+                let (account_mark, udi_marks) = rest.split_at(1);
+                let mut values: Vec<Value<'_>> = ids.iter().map(|id| Value::Int(*id)).collect();
+                values.push(Value::Int(*account));
+                values.extend(udis.iter().map(|u| Value::Text(u)));
+                // Every UDI of the account with those of its reports whose ids were asked for
+                // (of any of the UDIs: the keys are picked out below).
+                statements.push(Stmt {
+                    sql: format!(
+                        "SELECT u.udi, r.report_id FROM udis u \
+                         JOIN reports r ON r.udi_id = u.id AND r.report_id IN ({}) \
+                         WHERE u.account_id = {} AND u.udi IN ({})",
+                        id_marks.join(", "),
+                        account_mark.join(""),
+                        udi_marks.join(", ")
+                    ),
+                    values,
+                    part: Part::Reports(*account),
+                });
+            }
+        }
+        let mut udis_by_account: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for (account, udi) in udis {
+            udis_by_account.entry(*account).or_default().push(udi);
+        }
+        for (account, udis) in &udis_by_account {
+            for chunk in udis.chunks(ROWS) {
+                let all = marks(backend, 1, chunk.len() + 1);
+                let mut values = vec![Value::Int(*account)];
+                values.extend(chunk.iter().map(|u| Value::Text(u)));
+                statements.push(Stmt {
+                    sql: format!(
+                        "{PI} WHERE account_id = {} AND udi IN ({})",
+                        all[0],
+                        all[1..].join(", ")
+                    ),
+                    values,
+                    part: Part::Pis,
+                });
+            }
         }
         for chunk in poll_ids.chunks(ROWS) {
             statements.push(Stmt {
@@ -248,11 +279,11 @@ impl Tx {
             for row in rows {
                 match stmt.part {
                     Part::Uploads => found.uploads.push(upload(row).map_err(db(op))?),
-                    Part::Reports => {
+                    Part::Reports(account) => {
                         let udi: String = row.try_get("udi").map_err(db(op))?;
                         let report_id: i64 = row.try_get("report_id").map_err(db(op))?;
-                        if asked.contains(&(udi.as_str(), report_id)) {
-                            found.reports.push((udi, report_id));
+                        if asked.contains(&(account, udi.as_str(), report_id)) {
+                            found.reports.push((account, udi, report_id));
                         }
                     }
                     Part::Pis => found.pis.push(pi(row).map_err(db(op))?),
@@ -277,14 +308,15 @@ impl Tx {
         let mut statements: Vec<Stmt<'_>> = Vec::new();
         for (start, chunk) in (0..).step_by(ROWS).zip(write.new_pis.chunks(ROWS)) {
             let mut sql = String::from(
-                "INSERT INTO product_instances (va_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact) VALUES ",
+                "INSERT INTO product_instances (va_id, account_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact) VALUES ",
             );
-            sql.push_str(&placeholders(backend, chunk.len(), 8));
-            sql.push_str(" ON CONFLICT (udi) DO NOTHING");
-            let mut values = Vec::with_capacity(chunk.len() * 8);
+            sql.push_str(&placeholders(backend, chunk.len(), 9));
+            sql.push_str(" ON CONFLICT (account_id, udi) DO NOTHING");
+            let mut values = Vec::with_capacity(chunk.len() * 9);
             for p in chunk {
                 values.extend([
                     Value::Int(p.va_id),
+                    Value::Int(p.account_id),
                     Value::Text(&p.udi),
                     Value::OptText(p.hostname.as_deref()),
                     Value::Text(&p.public_key),
@@ -297,17 +329,26 @@ impl Tx {
             let part = Part::All { of: Stored::Pis, rows: chunk.len(), first: start };
             statements.push(Stmt { sql, values, part });
         }
-        // Every UDI a report names gets an id (kept for good), then the reports name theirs.
-        let mut udis: Vec<&str> = write.reports.iter().map(|r| r.udi.as_str()).collect();
+        // Every UDI a report names gets an id in the report's smart account (kept for good),
+        // then the reports name theirs.
+        let mut udis: Vec<(i64, &str)> =
+            write.reports.iter().map(|r| (r.va_id, r.udi.as_str())).collect();
         udis.sort_unstable();
         udis.dedup();
         for chunk in udis.chunks(ROWS) {
+            let mut values = Vec::with_capacity(chunk.len() * 2);
+            for (va_id, udi) in chunk {
+                values.extend([Value::Int(*va_id), Value::Text(udi)]);
+            }
             statements.push(Stmt {
                 sql: format!(
-                    "INSERT INTO udis (udi) VALUES {} ON CONFLICT (udi) DO NOTHING",
-                    placeholders(backend, chunk.len(), 1)
+                    "INSERT INTO udis (account_id, udi) \
+                     SELECT va.account_id, v.column2 FROM (VALUES {}) AS v \
+                     CROSS JOIN virtual_accounts AS va WHERE va.id = v.column1 \
+                     ON CONFLICT (account_id, udi) DO NOTHING",
+                    placeholders(backend, chunk.len(), 2)
                 ),
-                values: chunk.iter().map(|u| Value::Text(u)).collect(),
+                values,
                 part: Part::Other,
             });
         }
@@ -318,7 +359,8 @@ impl Tx {
             let sql = format!(
                 "INSERT INTO reports (va_id, udi_id, report_id, entitlement_tag, count, end_time, status, received_at, envelope) \
                  SELECT v.column1, u.id, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9 \
-                 FROM (VALUES {}) AS v CROSS JOIN udis AS u WHERE u.udi = v.column2 \
+                 FROM (VALUES {}) AS v CROSS JOIN virtual_accounts AS va CROSS JOIN udis AS u \
+                 WHERE va.id = v.column1 AND u.account_id = va.account_id AND u.udi = v.column2 \
                  ON CONFLICT (udi_id, report_id) DO NOTHING",
                 placeholders(backend, chunk.len(), 9)
             );
@@ -383,16 +425,18 @@ impl Tx {
             // Joined once, as the reports are.
             let sql = format!(
                 "INSERT INTO usage (pi_id, entitlement_tag, feature, count, as_of, report_id) \
-                 SELECT p.id, v.column2, v.column3, v.column4, v.column5, v.column6 \
-                 FROM (VALUES {}) AS v CROSS JOIN product_instances AS p WHERE p.udi = v.column1 \
+                 SELECT p.id, v.column3, v.column4, v.column5, v.column6, v.column7 \
+                 FROM (VALUES {}) AS v CROSS JOIN product_instances AS p \
+                 WHERE p.account_id = v.column1 AND p.udi = v.column2 \
                  ON CONFLICT (pi_id, entitlement_tag) DO UPDATE SET feature = excluded.feature, count = excluded.count, \
                  as_of = excluded.as_of, report_id = excluded.report_id \
                  WHERE excluded.as_of > usage.as_of OR (excluded.as_of = usage.as_of AND excluded.report_id > usage.report_id)",
-                placeholders(backend, chunk.len(), 6)
+                placeholders(backend, chunk.len(), 7)
             );
-            let mut values = Vec::with_capacity(chunk.len() * 6);
-            for u in chunk {
+            let mut values = Vec::with_capacity(chunk.len() * 7);
+            for (account, u) in chunk {
                 values.extend([
+                    Value::Int(*account),
                     Value::Text(&u.udi),
                     Value::Text(&u.entitlement_tag),
                     Value::Text(&u.feature),

@@ -29,7 +29,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use batch::{Contact, IngestLookup, IngestWrite};
+pub use batch::{AccountUdi, Contact, IngestLookup, IngestWrite, ReportKey};
 pub use durable::Commit;
 pub use paging::{EventFilter, Page, Paged};
 pub use records::*;

@@ -96,11 +96,15 @@ pub struct License {
     pub added_at: i64,
 }
 
-/// A product instance: a UDI bound to a device key, in one virtual account.
+/// A product instance: a UDI bound to a device key, in one virtual account. A UDI is scoped
+/// to its smart account: each smart account may hold an instance of it, in one of its virtual
+/// accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductInstance {
     pub id: i64,
     pub va_id: i64,
+    /// The smart account of `va_id`.
+    pub account_id: i64,
     pub udi: String,
     pub hostname: Option<String>,
     /// Base64 Ed25519 public key the UDI's reports and requests are signed with.
@@ -115,6 +119,8 @@ pub struct ProductInstance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewProductInstance {
     pub va_id: i64,
+    /// The smart account of `va_id`.
+    pub account_id: i64,
     pub udi: String,
     pub hostname: Option<String>,
     pub public_key: String,
@@ -127,6 +133,7 @@ impl NewProductInstance {
         ProductInstance {
             id,
             va_id: self.va_id,
+            account_id: self.account_id,
             udi: self.udi.clone(),
             hostname: self.hostname.clone(),
             public_key: self.public_key.clone(),

@@ -6,6 +6,7 @@ use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Connection, Row, Transaction};
 
+use crate::batch::ReportKey;
 use crate::records::*;
 use crate::{Backend, Result, StoreError};
 
@@ -111,6 +112,7 @@ pub(crate) fn pi(row: &AnyRow) -> sqlx::Result<ProductInstance> {
     Ok(ProductInstance {
         id: row.try_get("id")?,
         va_id: row.try_get("va_id")?,
+        account_id: row.try_get("account_id")?,
         udi: row.try_get("udi")?,
         hostname: row.try_get("hostname")?,
         public_key: row.try_get("public_key")?,
@@ -240,7 +242,7 @@ const ACCOUNT: &str = "SELECT id, name, domain, created_at FROM accounts";
 pub(crate) const VA: &str =
     "SELECT id, account_id, name, created_at, first_contact FROM virtual_accounts";
 const LICENSE: &str = "SELECT id, va_id, feature, entitlement_tag, sku, quantity, term, enforcement, starts_at, expires_at, added_at FROM licenses";
-pub(crate) const PI: &str = "SELECT id, va_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact FROM product_instances";
+pub(crate) const PI: &str = "SELECT id, va_id, account_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact FROM product_instances";
 pub(crate) const UPLOAD: &str = "SELECT id, va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack FROM uploads";
 pub(crate) const AUTHORIZATION: &str = "SELECT id, code_id, va_id, udi, entitlement_tag, feature, count, issued_at, returned_at, return_code FROM authorizations";
 
@@ -700,9 +702,15 @@ impl Tx {
 
     // ---- product instances ---------------------------------------------------------------
 
-    /// The product instance with this UDI, in whichever virtual account holds it.
-    pub async fn pi_by_udi(&mut self, udi: &str) -> Result<Option<ProductInstance>> {
-        let row = sqlx::query(&format!("{PI} WHERE udi = $1"))
+    /// The product instance with this UDI in a smart account, in whichever of its virtual
+    /// accounts holds it.
+    pub async fn pi_by_udi(
+        &mut self,
+        account_id: i64,
+        udi: &str,
+    ) -> Result<Option<ProductInstance>> {
+        let row = sqlx::query(&format!("{PI} WHERE account_id = $1 AND udi = $2"))
+            .bind(account_id)
             .bind(udi)
             .fetch_optional(&mut *self.tx)
             .await
@@ -710,17 +718,32 @@ impl Tx {
         row.as_ref().map(pi).transpose().map_err(db("finding a product instance"))
     }
 
+    /// Every product instance with this UDI, of any smart account (a UDI is scoped to its
+    /// smart account: several may hold it), oldest first. For the operator and for a device
+    /// that names no account (the signing key tells which is its own).
+    pub async fn pis_by_udi(&mut self, udi: &str) -> Result<Vec<ProductInstance>> {
+        let rows = sqlx::query(&format!("{PI} WHERE udi = $1 ORDER BY id"))
+            .bind(udi)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("finding product instances"))?;
+        rows.iter().map(pi).collect::<sqlx::Result<_>>().map_err(db("finding product instances"))
+    }
+
     pub async fn insert_pi(&mut self, new: &NewProductInstance) -> Result<ProductInstance> {
         // ON CONFLICT DO NOTHING instead of a savepoint around a failing insert: one round trip.
         let row = sqlx::query(
-            "INSERT INTO product_instances (va_id, udi, hostname, public_key, first_seen, last_contact) \
-             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (udi) DO NOTHING RETURNING id",
+            "INSERT INTO product_instances (va_id, account_id, udi, hostname, public_key, first_seen, last_contact) \
+             SELECT $1, va.account_id, $2, $3, $4, $5, $5 FROM virtual_accounts va \
+             WHERE va.id = $1 AND va.account_id = $6 \
+             ON CONFLICT (account_id, udi) DO NOTHING RETURNING id",
         )
         .bind(new.va_id)
         .bind(&new.udi)
         .bind(&new.hostname)
         .bind(&new.public_key)
         .bind(new.now)
+        .bind(new.account_id)
         .fetch_optional(&mut *self.tx)
         .await
         .map_err(db("registering a product instance"))?
@@ -739,14 +762,25 @@ impl Tx {
     }
 
     /// Moves a product instance (its usage rows follow: they hang off the instance) and its
-    /// open authorization codes (their reservations follow the device) to `va_id`.
+    /// open authorization codes (their reservations follow the device) to `va_id`, a virtual
+    /// account of the same smart account (a UDI is scoped to its smart account; another
+    /// account's virtual account is refused, and nothing moves).
     pub async fn move_pi(&mut self, pi: &ProductInstance, va_id: i64) -> Result<()> {
-        sqlx::query("UPDATE product_instances SET va_id = $1 WHERE id = $2")
-            .bind(va_id)
-            .bind(pi.id)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db("moving a product instance"))?;
+        let moved = sqlx::query(
+            "UPDATE product_instances SET va_id = $1 WHERE id = $2 \
+             AND account_id = (SELECT account_id FROM virtual_accounts WHERE id = $1)",
+        )
+        .bind(va_id)
+        .bind(pi.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db("moving a product instance"))?;
+        if moved.rows_affected() != 1 {
+            return Err(StoreError::OutOfRange {
+                field: "target virtual account of a product instance",
+                value: format!("{va_id} (not of the smart account of {})", pi.udi),
+            });
+        }
         sqlx::query(
             "UPDATE authorizations SET va_id = $1 WHERE udi = $2 AND va_id = $3 AND returned_at IS NULL",
         )
@@ -798,12 +832,19 @@ impl Tx {
 
     // ---- reports and usage ---------------------------------------------------------------
 
-    /// The status of a report already received for (udi, report_id), if any.
-    pub async fn report_status(&mut self, udi: &str, report_id: i64) -> Result<Option<String>> {
+    /// The status of a report already received in a smart account for (udi, report_id), if
+    /// any.
+    pub async fn report_status(
+        &mut self,
+        account_id: i64,
+        udi: &str,
+        report_id: i64,
+    ) -> Result<Option<String>> {
         let row = sqlx::query(
             "SELECT r.status FROM reports r JOIN udis u ON u.id = r.udi_id \
-             WHERE u.udi = $1 AND r.report_id = $2",
+             WHERE u.account_id = $1 AND u.udi = $2 AND r.report_id = $3",
         )
+        .bind(account_id)
         .bind(udi)
         .bind(report_id)
         .fetch_optional(&mut *self.tx)
@@ -813,7 +854,15 @@ impl Tx {
     }
 
     pub async fn insert_report(&mut self, report: &ReceivedReport) -> Result<()> {
-        let ids = self.add_udis([report.udi.as_str()]).await?;
+        let account_id = self
+            .va(report.va_id)
+            .await?
+            .ok_or(StoreError::Database {
+                op: "finding the virtual account of a report",
+                source: sqlx::Error::RowNotFound,
+            })?
+            .account_id;
+        let ids = self.add_udis(account_id, [report.udi.as_str()]).await?;
         let udi_id = id_of(&ids, &report.udi)?;
         self.guarded_execute(sqlx::query(
             "INSERT INTO reports (va_id, udi_id, report_id, entitlement_tag, count, end_time, status, received_at, envelope) \
@@ -836,19 +885,23 @@ impl Tx {
         Ok(())
     }
 
-    /// The ids of those of the UDIs that reports were stored for (one statement per thousand).
+    /// The ids a smart account gave those of the UDIs that reports were stored for (one
+    /// statement per thousand).
     async fn udi_ids<'a>(
         &mut self,
+        account_id: i64,
         udis: impl IntoIterator<Item = &'a str>,
     ) -> Result<HashMap<String, i64>> {
         let distinct: Vec<&str> = udis.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
         let mut ids = HashMap::with_capacity(distinct.len());
         for chunk in distinct.chunks(1_000) {
+            let all = marks(self.backend, 1, chunk.len() + 1);
             let sql = format!(
-                "SELECT id, udi FROM udis WHERE udi IN ({})",
-                marks(self.backend, 1, chunk.len()).join(", ")
+                "SELECT id, udi FROM udis WHERE account_id = {} AND udi IN ({})",
+                all[0],
+                all[1..].join(", ")
             );
-            let mut query = sqlx::query(&sql);
+            let mut query = sqlx::query(&sql).bind(account_id);
             for udi in chunk {
                 query = query.bind(*udi);
             }
@@ -858,24 +911,26 @@ impl Tx {
         Ok(ids)
     }
 
-    /// Gives each of the UDIs an id if it has none yet, and returns the ids of all of them.
-    /// UDI ids are never deleted, so that a report stays keyed by the same id for good.
+    /// Gives each of the UDIs an id in the smart account if it has none yet, and returns the
+    /// ids of all of them. UDI ids are never deleted, so that a report stays keyed by the same
+    /// id for good.
     async fn add_udis<'a>(
         &mut self,
+        account_id: i64,
         udis: impl IntoIterator<Item = &'a str>,
     ) -> Result<HashMap<String, i64>> {
         let distinct: Vec<&str> = udis.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
-        let mut ids = self.udi_ids(distinct.iter().copied()).await?;
+        let mut ids = self.udi_ids(account_id, distinct.iter().copied()).await?;
         let missing: Vec<&str> =
             distinct.into_iter().filter(|udi| !ids.contains_key(*udi)).collect();
         for chunk in missing.chunks(1_000) {
             let sql = format!(
-                "INSERT INTO udis (udi) VALUES {} ON CONFLICT (udi) DO NOTHING RETURNING id, udi",
-                placeholders(self.backend, chunk.len(), 1)
+                "INSERT INTO udis (account_id, udi) VALUES {} ON CONFLICT (account_id, udi) DO NOTHING RETURNING id, udi",
+                placeholders(self.backend, chunk.len(), 2)
             );
             let mut query = sqlx::query(&sql);
             for udi in chunk {
-                query = query.bind(*udi);
+                query = query.bind(account_id).bind(*udi);
             }
             let rows = query.fetch_all(&mut *self.tx).await.map_err(db("storing UDIs"))?;
             collect_udis(&rows, &mut ids).map_err(db("storing UDIs"))?;
@@ -883,14 +938,14 @@ impl Tx {
         // Another replica may have given one of them an id first: read it back.
         let taken: Vec<&str> = missing.into_iter().filter(|udi| !ids.contains_key(*udi)).collect();
         if !taken.is_empty() {
-            ids.extend(self.udi_ids(taken).await?);
+            ids.extend(self.udi_ids(account_id, taken).await?);
         }
         Ok(ids)
     }
 
-    /// Which of the (UDI, report id) pairs name a report stored already (one statement per
-    /// thousand pairs: the reports part of [`Tx::ingest_lookup`]).
-    pub async fn existing_reports(&mut self, keys: &[(String, i64)]) -> Result<Vec<(String, i64)>> {
+    /// Which of the (smart account, UDI, report id) keys name a report stored already (one
+    /// statement per thousand keys of an account: the reports part of [`Tx::ingest_lookup`]).
+    pub async fn existing_reports(&mut self, keys: &[ReportKey]) -> Result<Vec<ReportKey>> {
         Ok(self.ingest_lookup(&[], keys, &[], &[]).await?.reports)
     }
 
@@ -1100,12 +1155,18 @@ impl Tx {
             .map_err(db("reading an authorization code"))
     }
 
-    /// Unreturned codes of one UDI.
-    pub async fn open_authorizations_of(&mut self, udi: &str) -> Result<Vec<Authorization>> {
+    /// Unreturned codes of one UDI in a smart account.
+    pub async fn open_authorizations_of(
+        &mut self,
+        account_id: i64,
+        udi: &str,
+    ) -> Result<Vec<Authorization>> {
         let rows = sqlx::query(&format!(
-            "{AUTHORIZATION} WHERE udi = $1 AND returned_at IS NULL ORDER BY id"
+            "{AUTHORIZATION} WHERE udi = $1 AND returned_at IS NULL \
+             AND va_id IN (SELECT id FROM virtual_accounts WHERE account_id = $2) ORDER BY id"
         ))
         .bind(udi)
+        .bind(account_id)
         .fetch_all(&mut *self.tx)
         .await
         .map_err(db("reading authorization codes"))?;

@@ -122,6 +122,7 @@ conformance!(
     the_next_writer_begins_while_a_commit_syncs,
     first_contact_is_a_setting_of_each_virtual_account,
     a_bind_grant_is_used_once_by_its_key,
+    a_udi_is_scoped_to_its_smart_account,
 );
 
 async fn fixture(store: &Store) -> (Account, VirtualAccount) {
@@ -132,9 +133,10 @@ async fn fixture(store: &Store) -> (Account, VirtualAccount) {
     (account, va)
 }
 
-fn pi(va_id: i64, udi: &str) -> NewProductInstance {
+fn pi(va: &VirtualAccount, udi: &str) -> NewProductInstance {
     NewProductInstance {
-        va_id,
+        va_id: va.id,
+        account_id: va.account_id,
         udi: udi.to_owned(),
         hostname: Some("sw1".to_owned()),
         public_key: "KEY1".to_owned(),
@@ -227,14 +229,14 @@ async fn licenses_and_product_instances(h: &Harness) {
     let moved = tx.licenses(other.id).await.unwrap();
     assert_eq!((moved.len(), moved[0].quantity, moved[0].va_id), (1, 1, other.id));
 
-    let sw1 = tx.insert_pi(&pi(lab.id, "PID:C9300,SN:1")).await.unwrap();
-    let err = tx.insert_pi(&pi(other.id, "PID:C9300,SN:1")).await.unwrap_err();
+    let sw1 = tx.insert_pi(&pi(&lab, "PID:C9300,SN:1")).await.unwrap();
+    let err = tx.insert_pi(&pi(&other, "PID:C9300,SN:1")).await.unwrap_err();
     assert!(err.to_string().contains("PID:C9300,SN:1"), "a UDI lives in one VA: {err}");
     let contact = [(300, vec![(sw1.id, None)])];
     tx.ingest_write(&IngestWrite { touches: &contact, ..Default::default() }).await.unwrap();
     tx.rebind_pi(sw1.id, "KEY2").await.unwrap();
     tx.set_pi_trust(sw1.id, 77, 300).await.unwrap();
-    let stored = tx.pi_by_udi("PID:C9300,SN:1").await.unwrap().unwrap();
+    let stored = tx.pi_by_udi(account.id, "PID:C9300,SN:1").await.unwrap().unwrap();
     assert_eq!(stored.hostname.as_deref(), Some("sw1"), "None keeps the hostname");
     assert_eq!(
         (stored.public_key.as_str(), stored.trust_id, stored.trusted_at, stored.last_contact),
@@ -249,12 +251,13 @@ async fn product_instances_are_registered_many_at_once(h: &Harness) {
     let (account, lab) = fixture(&h.store).await;
     let mut tx = h.store.begin().await.unwrap();
     let other = tx.insert_va(account.id, "Other", 1).await.unwrap();
-    tx.insert_pi(&pi(other.id, "PID:C9300,SN:0")).await.unwrap();
+    tx.insert_pi(&pi(&other, "PID:C9300,SN:0")).await.unwrap();
     // 1 200 instances: more than one statement's worth; every other one trusted.
     let new: Vec<ProductInstance> = (1..=1_200_i64)
         .map(|i| ProductInstance {
             id: 0,
             va_id: lab.id,
+            account_id: account.id,
             udi: format!("PID:C9300,SN:{i}"),
             hostname: (i % 3 == 0).then(|| format!("sw{i}")),
             public_key: format!("KEY{i}"),
@@ -266,7 +269,7 @@ async fn product_instances_are_registered_many_at_once(h: &Harness) {
         .collect();
     tx.ingest_write(&IngestWrite { new_pis: &new, ..Default::default() }).await.unwrap();
     for expected in &new {
-        let stored = tx.pi_by_udi(&expected.udi).await.unwrap().unwrap();
+        let stored = tx.pi_by_udi(account.id, &expected.udi).await.unwrap().unwrap();
         assert_eq!(stored, ProductInstance { id: stored.id, ..expected.clone() });
     }
     tx.ingest_write(&IngestWrite::default()).await.unwrap();
@@ -285,7 +288,7 @@ async fn an_ingest_is_looked_up_and_written_at_once(h: &Harness) {
     let (account, lab) = fixture(&h.store).await;
     let mut tx = h.store.begin().await.unwrap();
     let other = tx.insert_va(account.id, "Other", 1).await.unwrap();
-    let known = tx.insert_pi(&pi(lab.id, "PID:A,SN:1")).await.unwrap();
+    let known = tx.insert_pi(&pi(&lab, "PID:A,SN:1")).await.unwrap();
     let report = |udi: &str, report_id: i64, end_time: i64| ReceivedReport {
         va_id: lab.id,
         udi: udi.to_owned(),
@@ -315,20 +318,24 @@ async fn an_ingest_is_looked_up_and_written_at_once(h: &Harness) {
         result: "{}".to_owned(),
         created_at: 300,
     };
-    let usage = |udi: &str, count: i64, as_of: i64, report_id: i64| Usage {
-        pi_id: -1,
-        udi: udi.to_owned(),
-        entitlement_tag: "regid.na".to_owned(),
-        feature: "network-advantage".to_owned(),
-        count,
-        as_of,
-        report_id,
+    let usage = |udi: &str, count: i64, as_of: i64, report_id: i64| {
+        let usage = Usage {
+            pi_id: -1,
+            udi: udi.to_owned(),
+            entitlement_tag: "regid.na".to_owned(),
+            feature: "network-advantage".to_owned(),
+            count,
+            as_of,
+            report_id,
+        };
+        (account.id, usage)
     };
     // One write: a new instance, reports of a known and the new one, contact, events, usage
     // (the new instance's named by its UDI), an upload and a poll result.
     let fresh = ProductInstance {
         id: 0,
         va_id: lab.id,
+        account_id: account.id,
         udi: "PID:A,SN:2".to_owned(),
         hostname: None,
         public_key: "KEY2".to_owned(),
@@ -368,12 +375,17 @@ async fn an_ingest_is_looked_up_and_written_at_once(h: &Harness) {
         .ingest_lookup(
             &[(lab.id, vec!["aa".to_owned(), "bb".to_owned()]), (other.id, vec!["aa".to_owned()])],
             &[
-                ("PID:A,SN:1".to_owned(), 1),
-                ("PID:A,SN:1".to_owned(), 7),
-                ("PID:A,SN:2".to_owned(), 7),
-                ("PID:A,SN:3".to_owned(), 1),
+                (account.id, "PID:A,SN:1".to_owned(), 1),
+                (account.id, "PID:A,SN:1".to_owned(), 7),
+                (account.id, "PID:A,SN:2".to_owned(), 7),
+                (account.id, "PID:A,SN:3".to_owned(), 1),
+                (account.id + 1, "PID:A,SN:1".to_owned(), 1),
             ],
-            &["PID:A,SN:2".to_owned(), "PID:A,SN:3".to_owned()],
+            &[
+                (account.id, "PID:A,SN:2".to_owned()),
+                (account.id, "PID:A,SN:3".to_owned()),
+                (account.id + 1, "PID:A,SN:1".to_owned()),
+            ],
             &[5, 6],
         )
         .await
@@ -384,14 +396,18 @@ async fn an_ingest_is_looked_up_and_written_at_once(h: &Harness) {
     );
     let mut stored = found.reports.clone();
     stored.sort();
-    assert_eq!(stored, [("PID:A,SN:1".to_owned(), 1), ("PID:A,SN:2".to_owned(), 7)]);
+    assert_eq!(
+        stored,
+        [(account.id, "PID:A,SN:1".to_owned(), 1), (account.id, "PID:A,SN:2".to_owned(), 7)],
+        "keys matched whole, of their own smart account"
+    );
     assert_eq!(found.pis.len(), 1);
     assert_eq!((found.pis[0].udi.as_str(), found.pis[0].trust_id), ("PID:A,SN:2", Some(42)));
     assert_eq!(found.polls, [(5, lab.id, "acknowledgements".to_owned())]);
     let empty = tx.ingest_lookup(&[], &[], &[], &[]).await.unwrap();
     assert_eq!(empty, IngestLookup::default());
 
-    let sw1 = tx.pi_by_udi("PID:A,SN:1").await.unwrap().unwrap();
+    let sw1 = tx.pi_by_udi(account.id, "PID:A,SN:1").await.unwrap().unwrap();
     assert_eq!((sw1.hostname.as_deref(), sw1.last_contact), (Some("edge-1"), 310));
     let sw2 = found.pis[0].id;
     assert_eq!(tx.usage(sw2, "regid.na").await.unwrap().map(|u| u.count), Some(70));
@@ -423,7 +439,7 @@ async fn an_ingest_is_looked_up_and_written_at_once(h: &Harness) {
 }
 
 async fn reports_are_unique_per_udi_and_id(h: &Harness) {
-    let (_, lab) = fixture(&h.store).await;
+    let (account, lab) = fixture(&h.store).await;
     let report = ReceivedReport {
         va_id: lab.id,
         udi: "PID:C9300,SN:1".to_owned(),
@@ -436,21 +452,22 @@ async fn reports_are_unique_per_udi_and_id(h: &Harness) {
         envelope: "{\"payload\":\"x\"}".to_owned(),
     };
     let mut tx = h.store.begin().await.unwrap();
-    assert_eq!(tx.report_status(&report.udi, report.report_id).await.unwrap(), None);
+    assert_eq!(tx.report_status(account.id, &report.udi, report.report_id).await.unwrap(), None);
     tx.insert_report(&report).await.unwrap();
     let err = tx.insert_report(&report).await.unwrap_err();
     assert!(matches!(err, StoreError::Duplicate { what: "report", .. }), "{err}");
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
     assert_eq!(
-        tx.report_status(&report.udi, report.report_id).await.unwrap().as_deref(),
+        tx.report_status(account.id, &report.udi, report.report_id).await.unwrap().as_deref(),
         Some("ACCEPTED")
     );
     assert_eq!(tx.report_count(lab.id).await.unwrap(), 1);
 }
 
 async fn a_batch_of_reports_stores_only_the_new_ones(h: &Harness) {
-    let (_, lab) = fixture(&h.store).await;
+    let (account, lab) = fixture(&h.store).await;
+    let a = account.id;
     let report = |udi: &str, report_id: i64| ReceivedReport {
         va_id: lab.id,
         udi: udi.to_owned(),
@@ -478,17 +495,17 @@ async fn a_batch_of_reports_stores_only_the_new_ones(h: &Harness) {
     batch.remove(1);
     tx.ingest_write(&IngestWrite { reports: &batch, ..Default::default() }).await.unwrap();
     // Looked up ahead: which of 2 001 keys (more than one statement's worth) are stored.
-    let mut keys: Vec<(String, i64)> =
-        (1..=2_000).map(|i| ("PID:C9300,SN:1".to_owned(), i)).collect();
-    keys.push(("PID:C9300,SN:3".to_owned(), 1));
+    let mut keys: Vec<ReportKey> =
+        (1..=2_000).map(|i| (a, "PID:C9300,SN:1".to_owned(), i)).collect();
+    keys.push((a, "PID:C9300,SN:3".to_owned(), 1));
     let mut found = tx.existing_reports(&keys).await.unwrap();
     found.sort();
-    let mut expected: Vec<(String, i64)> =
-        (1..=1_500).map(|i| ("PID:C9300,SN:1".to_owned(), i)).collect();
+    let mut expected: Vec<ReportKey> =
+        (1..=1_500).map(|i| (a, "PID:C9300,SN:1".to_owned(), i)).collect();
     expected.sort();
     assert_eq!(found, expected, "reports 1..=1500 of SN:1 and nothing of SN:3");
     // Pairs are matched whole: report 3 is stored for SN:1, not for SN:2.
-    let keys = [("PID:C9300,SN:2".to_owned(), 3), ("PID:C9300,SN:2".to_owned(), 2)];
+    let keys = [(a, "PID:C9300,SN:2".to_owned(), 3), (a, "PID:C9300,SN:2".to_owned(), 2)];
     assert_eq!(tx.existing_reports(&keys).await.unwrap(), [keys[1].clone()]);
     assert!(tx.existing_reports(&[]).await.unwrap().is_empty());
     tx.commit().await.unwrap();
@@ -502,7 +519,7 @@ async fn contact_with_many_instances_is_recorded_at_once(h: &Harness) {
     let mut touches = Vec::new();
     // 1 200 instances: more than one statement's worth; every third reports no hostname.
     for i in 0..1_200_usize {
-        let pi = tx.insert_pi(&pi(lab.id, &format!("PID:C9300,SN:T{i}"))).await.unwrap();
+        let pi = tx.insert_pi(&pi(&lab, &format!("PID:C9300,SN:T{i}"))).await.unwrap();
         let hostname = (!i.is_multiple_of(3)).then(|| format!("edge-{i}"));
         touches.push((pi.id, hostname));
     }
@@ -525,7 +542,7 @@ async fn contact_with_many_instances_is_recorded_at_once(h: &Harness) {
 async fn usage_is_one_row_per_instance_and_tag(h: &Harness) {
     let (_, lab) = fixture(&h.store).await;
     let mut tx = h.store.begin().await.unwrap();
-    let sw1 = tx.insert_pi(&pi(lab.id, "PID:C9300,SN:1")).await.unwrap();
+    let sw1 = tx.insert_pi(&pi(&lab, "PID:C9300,SN:1")).await.unwrap();
     let mut usage = Usage {
         pi_id: sw1.id,
         udi: sw1.udi.clone(),
@@ -553,7 +570,7 @@ async fn usage_is_one_row_per_instance_and_tag(h: &Harness) {
         feature: "dna-advantage".to_owned(),
         ..usage.clone()
     };
-    let many = [other.clone(), older.clone()];
+    let many = [(lab.account_id, other.clone()), (lab.account_id, older.clone())];
     tx.ingest_write(&IngestWrite { usage: &many, ..Default::default() }).await.unwrap();
     assert_eq!(tx.usage(sw1.id, "regid.da").await.unwrap(), Some(other.clone()));
     assert_eq!(tx.usage(sw1.id, "regid.na").await.unwrap(), Some(same_time_later_id.clone()));
@@ -610,8 +627,8 @@ async fn authorization_codes_reserve_until_returned(h: &Harness) {
     let c2 = tx.authorization_code("c2").await.unwrap();
     assert_eq!(c2.len(), 1);
     assert_eq!((c2[0].returned_at, c2[0].return_code.as_deref()), (Some(20), Some("RET-1")));
-    assert_eq!(tx.open_authorizations_of("PID:A,SN:2").await.unwrap(), vec![]);
-    assert_eq!(tx.open_authorizations_of("PID:A,SN:1").await.unwrap().len(), 1);
+    assert_eq!(tx.open_authorizations_of(lab.account_id, "PID:A,SN:2").await.unwrap(), vec![]);
+    assert_eq!(tx.open_authorizations_of(lab.account_id, "PID:A,SN:1").await.unwrap().len(), 1);
     assert_eq!(tx.authorizations(lab.id).await.unwrap().len(), 2);
     tx.commit().await.unwrap();
 }
@@ -679,13 +696,13 @@ async fn a_dropped_transaction_changes_nothing(h: &Harness) {
     let (account, lab) = fixture(&h.store).await;
     {
         let mut tx = h.store.begin().await.unwrap();
-        tx.insert_pi(&pi(lab.id, "PID:C9300,SN:1")).await.unwrap();
+        tx.insert_pi(&pi(&lab, "PID:C9300,SN:1")).await.unwrap();
         tx.insert_va(account.id, "Half", 1).await.unwrap();
         // An error half way: the caller returns early and the Tx is dropped.
         assert!(tx.insert_va(account.id, "Half", 1).await.is_err());
     }
     let mut tx = h.store.begin().await.unwrap();
-    assert_eq!(tx.pi_by_udi("PID:C9300,SN:1").await.unwrap(), None);
+    assert_eq!(tx.pi_by_udi(account.id, "PID:C9300,SN:1").await.unwrap(), None);
     assert_eq!(tx.va_by_name(account.id, "Half").await.unwrap(), None);
     tx.insert_va(account.id, "Gone", 1).await.unwrap();
     tx.rollback().await.unwrap();
@@ -960,9 +977,9 @@ async fn poll_results_are_kept_once(h: &Harness) {
 async fn savepoints_undo_only_their_part(h: &Harness) {
     let (account, lab) = fixture(&h.store).await;
     let mut tx = h.store.begin().await.unwrap();
-    tx.insert_pi(&pi(lab.id, "PID:A,SN:1")).await.unwrap();
+    tx.insert_pi(&pi(&lab, "PID:A,SN:1")).await.unwrap();
     tx.savepoint("part").await.unwrap();
-    tx.insert_pi(&pi(lab.id, "PID:A,SN:2")).await.unwrap();
+    tx.insert_pi(&pi(&lab, "PID:A,SN:2")).await.unwrap();
     // A report of a UDI new to the store gives the UDI an id, undone with the savepoint.
     let report = ReceivedReport {
         va_id: lab.id,
@@ -978,10 +995,10 @@ async fn savepoints_undo_only_their_part(h: &Harness) {
     let one = std::slice::from_ref(&report);
     tx.ingest_write(&IngestWrite { reports: one, ..Default::default() }).await.unwrap();
     // A failing statement inside the savepoint leaves the transaction usable.
-    assert!(tx.insert_pi(&pi(lab.id, "PID:A,SN:2")).await.is_err());
+    assert!(tx.insert_pi(&pi(&lab, "PID:A,SN:2")).await.is_err());
     tx.rollback_to("part").await.unwrap();
     // After it, the UDI is given an id again and its report stored for good.
-    let key = [("PID:A,SN:2".to_owned(), 1)];
+    let key = [(account.id, "PID:A,SN:2".to_owned(), 1)];
     assert!(tx.existing_reports(&key).await.unwrap().is_empty());
     tx.ingest_write(&IngestWrite { reports: one, ..Default::default() }).await.unwrap();
     assert_eq!(tx.existing_reports(&key).await.unwrap(), key);
@@ -1145,4 +1162,85 @@ async fn a_bind_grant_is_used_once_by_its_key(h: &Harness) {
     tx.commit().await.unwrap();
     let mut tx = h.store.read().await.unwrap();
     assert!(tx.bind_grants(spare.id, "PID:A,SN:1").await.unwrap().is_empty());
+}
+
+/// Two smart accounts each hold an instance of the same UDI, with the same report ids and
+/// usage of their own; within one smart account the UDI stays in one virtual account.
+async fn a_udi_is_scoped_to_its_smart_account(h: &Harness) {
+    let (account, lab) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let rival = tx.insert_account("Rival Inc", "rival.com", 100).await.unwrap();
+    let squat = tx.insert_va(rival.id, "Squat", 100).await.unwrap();
+    let udi = "PID:C9300,SN:1";
+    // Rival first, in one statement of the ingest; Example after it, one by one.
+    let theirs = ProductInstance { public_key: "KEY9".to_owned(), ..pi(&squat, udi).registered(0) };
+    tx.ingest_write(&IngestWrite { new_pis: std::slice::from_ref(&theirs), ..Default::default() })
+        .await
+        .unwrap();
+    let mine = tx.insert_pi(&pi(&lab, udi)).await.unwrap();
+    let same_account = tx.insert_va(account.id, "Other", 100).await.unwrap();
+    let err = tx.insert_pi(&pi(&same_account, udi)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { what: "product instance", .. }), "{err}");
+    // A product instance whose account is not its virtual account's is refused.
+    let err = tx
+        .insert_pi(&NewProductInstance { account_id: rival.id, ..pi(&lab, "PID:C9300,SN:2") })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("PID:C9300,SN:2"), "{err}");
+
+    let report = |va: &VirtualAccount, count: i64| ReceivedReport {
+        va_id: va.id,
+        udi: udi.to_owned(),
+        report_id: 1,
+        entitlement_tag: "regid.na".to_owned(),
+        count,
+        end_time: 1_000,
+        status: "ACCEPTED".to_owned(),
+        received_at: 10,
+        envelope: format!("{{\"count\":{count}}}"),
+    };
+    let usage = |account_id: i64, count: i64| {
+        let usage = Usage {
+            pi_id: 0,
+            udi: udi.to_owned(),
+            entitlement_tag: "regid.na".to_owned(),
+            feature: "network-advantage".to_owned(),
+            count,
+            as_of: 1_000,
+            report_id: 1,
+        };
+        (account_id, usage)
+    };
+    let reports = [report(&squat, 9), report(&lab, 2)];
+    let usages = [usage(rival.id, 9), usage(account.id, 2)];
+    let write = IngestWrite { reports: &reports, usage: &usages, ..Default::default() };
+    tx.ingest_write(&write).await.unwrap();
+    // An instance moves only within its smart account.
+    let err = tx.move_pi(&mine, squat.id).await.unwrap_err();
+    assert!(err.to_string().contains(udi), "{err}");
+    tx.commit().await.unwrap();
+
+    let mut tx = h.store.read().await.unwrap();
+    let found = tx
+        .ingest_lookup(
+            &[],
+            &[(account.id, udi.to_owned(), 1), (rival.id, udi.to_owned(), 2)],
+            &[(account.id, udi.to_owned())],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.reports, [(account.id, udi.to_owned(), 1)]);
+    assert_eq!(found.pis, std::slice::from_ref(&mine));
+    assert_eq!(tx.pi_by_udi(account.id, udi).await.unwrap(), Some(mine.clone()));
+    let held = tx.pi_by_udi(rival.id, udi).await.unwrap().unwrap();
+    assert_eq!((held.va_id, held.public_key.as_str()), (squat.id, "KEY9"));
+    let all = tx.pis_by_udi(udi).await.unwrap();
+    assert_eq!(all.iter().map(|p| p.account_id).collect::<Vec<_>>(), [rival.id, account.id]);
+    assert_eq!(tx.usage(mine.id, "regid.na").await.unwrap().map(|u| u.count), Some(2));
+    assert_eq!(tx.usage(held.id, "regid.na").await.unwrap().map(|u| u.count), Some(9));
+    assert_eq!(tx.report_count(lab.id).await.unwrap(), 1);
+    assert_eq!(tx.report_count(squat.id).await.unwrap(), 1);
+    assert_eq!(tx.report_status(account.id, udi, 1).await.unwrap().as_deref(), Some("ACCEPTED"));
+    assert_eq!(tx.pis(lab.id).await.unwrap(), [mine]);
 }

@@ -580,3 +580,59 @@ fn first_contact_denied_by_file_until_the_operator_allows_the_key() {
     upload(&lab, t, &file, "ack.txt");
     assert_eq!(pool_figures(&lab, t, "network-advantage"), ["10", "1", "9"]);
 }
+
+/// Defect 7 by the command line: another smart account's client uploads a device's serial
+/// number first (its own device, its own key). The genuine owner's `usage upload` is accepted
+/// and counted in its own account, `pi list` of either shows only its own device, the owner's
+/// output says nothing of the squatter, and the operator's `pi find` lists both holders.
+#[test]
+fn a_serial_squatted_by_another_smart_account_blocks_nothing() {
+    let lab = Lab::new();
+    authority(&lab);
+    let t = "2026-11-02T10:00:00Z";
+    auth(&lab, t, &["account", "create", "--name", "Rival Inc", "--domain", "rival.com"]);
+    auth(&lab, t, &["va", "create", "--account", "rival.com", "--name", "Squat"]);
+    let squatted = saved_usage(&lab, "E", "FOC1", t);
+    auth(
+        &lab,
+        t,
+        &[
+            "usage",
+            "upload",
+            "--account",
+            "rival.com",
+            "--va",
+            "Squat",
+            &squatted,
+            "--ack",
+            "s.txt",
+        ],
+    );
+    let rival_list =
+        auth(&lab, t, &["pi", "list", "--account", "rival.com", "--va", "Squat", "--json"]);
+    let squatter_key = key_after(&rival_list, "\"key_id\": \"");
+
+    let genuine = saved_usage(&lab, "D", "FOC1", t);
+    let out = upload(&lab, t, &genuine, "ack.txt");
+    assert!(out.contains("report(s) accepted, 0 duplicate"), "{out}");
+    assert!(!out.contains(" 0 report(s) accepted"), "{out}");
+    let mine = pi_json(&lab, t);
+    let owner_key = key_after(&mine, "\"key_id\": \"");
+    assert_ne!(owner_key, squatter_key);
+    assert_eq!(pool_figures(&lab, t, "network-advantage"), ["10", "1", "9"], "counted in A");
+    for secret in ["rival", "Rival", "Squat", &squatter_key] {
+        assert!(!out.contains(secret) && !mine.contains(secret), "{secret:?}: {out}\n{mine}");
+    }
+    let rival_after =
+        auth(&lab, t, &["pi", "list", "--account", "rival.com", "--va", "Squat", "--json"]);
+    assert_eq!(rival_after, rival_list, "the squatter's instance is untouched");
+
+    let found = auth(&lab, t, &["pi", "find", "--udi", "PID:C9300-24UX,SN:FOC1"]);
+    assert!(
+        found.contains(&format!("virtual account \"Lab\" of smart account \"Example Corp\" (example.com), device key {owner_key}"))
+            && found.contains(&format!("virtual account \"Squat\" of smart account \"Rival Inc\" (rival.com), device key {squatter_key}")),
+        "{found}"
+    );
+    let none = auth_fails(&lab, t, &["pi", "find", "--udi", "PID:C9300-24UX,SN:FOC9"]);
+    assert!(none.contains("is not registered in any smart account"), "{none}");
+}

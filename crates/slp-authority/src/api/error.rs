@@ -124,7 +124,6 @@ impl From<AuthorityError> for ApiError {
             | AuthorityError::KeyMismatch { .. }
             | AuthorityError::BindRefused(_)
             | AuthorityError::FirstContactDenied(_)
-            | AuthorityError::UdiUnavailable { .. }
             | AuthorityError::UnknownEntitlement { .. }
             | AuthorityError::Insufficient { .. }
             | AuthorityError::BadReturn { .. }
