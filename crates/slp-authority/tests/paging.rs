@@ -72,6 +72,7 @@ async fn fixture(store: Store, dir: tempfile::TempDir) -> Fixture {
         let pi = tx
             .insert_pi(&NewProductInstance {
                 va_id: va.id,
+                account_id: account.id,
                 udi: udi.clone(),
                 hostname: Some(format!("sw{i:04}")),
                 public_key: key.clone(),
