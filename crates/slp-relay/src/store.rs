@@ -43,7 +43,7 @@ impl Store {
     /// the API client secret.
     pub async fn open(dir: &Path) -> Result<Store> {
         let path = dir.join(DB_FILE);
-        prepare_private_sqlite(dir, &path)
+        slp_store::prepare_private_sqlite(dir, &path)
             .map_err(|source| RelayError::Io { path: dir.to_owned(), source })?;
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(db)?
@@ -121,41 +121,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// Creates `dir` (0700) and the database `file` (0600) before SQLite opens it, so the file that
-/// holds secrets is never readable by others, not even for a moment; SQLite gives its `-wal` and
-/// `-shm` files the database file's mode. A database of an earlier version (created 0644) is
-/// restricted here, with its side files.
-fn prepare_private_sqlite(dir: &Path, file: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(file)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mut paths = vec![file.to_owned()];
-        for suffix in ["-wal", "-shm"] {
-            let mut side = file.as_os_str().to_owned();
-            side.push(suffix);
-            paths.push(side.into());
-        }
-        for path in paths {
-            if let Ok(meta) = std::fs::metadata(&path)
-                && meta.permissions().mode() & 0o077 != 0
-            {
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-            }
-        }
-    }
-    Ok(())
 }
 
 // ---- rows --------------------------------------------------------------------------------------

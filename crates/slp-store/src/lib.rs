@@ -111,8 +111,8 @@ pub struct Store {
 /// Creates `dir` (0700) and the database `file` (0600) before SQLite opens it, so the file that
 /// holds secrets is never readable by others, not even for a moment; SQLite gives its `-wal` and
 /// `-shm` files the database file's mode. A database of an earlier version (created 0644) is
-/// restricted here, with its side files.
-fn prepare_private_sqlite(dir: &Path, file: &Path) -> std::io::Result<()> {
+/// restricted here, with its side files. The relay's own database is opened the same way.
+pub fn prepare_private_sqlite(dir: &Path, file: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
