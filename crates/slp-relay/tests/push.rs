@@ -231,3 +231,55 @@ async fn reordered_pushes_are_all_kept_and_each_report_goes_out_once() {
     ids.sort_unstable();
     assert_eq!(ids, [1, 2, 3, 4]);
 }
+
+#[tokio::test]
+async fn an_impostor_with_the_same_udi_gets_no_poll_id_and_no_answer() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let (status, reply) = message(&t.relay, &dev.push(dev.usage(&[101, 102], "a"))).await;
+    assert_eq!(status, StatusCode::OK, "{reply:?}");
+    let poll_id = reply.poll_id.unwrap();
+
+    // Another key claims the same UDI and pushes the same report ids (a fresh signature): before,
+    // it was answered with the genuine device's poll id and could collect its answer.
+    let impostor = Dev { key: slp_wire::keys::KeyPair::generate(), ..Dev::new("FOC1") };
+    let before: Vec<(String,)> = sqlx::query_as("SELECT poll_id FROM documents ORDER BY id")
+        .fetch_all(t.relay.store().pool())
+        .await
+        .unwrap();
+    let (status, reply) = message(&t.relay, &impostor.push(impostor.usage(&[101, 102], "a"))).await;
+    assert_eq!((status, reply.status), (StatusCode::FORBIDDEN, Status::Error), "{reply:?}");
+    assert_eq!(reply.poll_id, None);
+    let text = reply.message.unwrap();
+    assert!(
+        text.contains("is bound to device key") && text.contains("slp relay pi rebind --udi"),
+        "{text}"
+    );
+    // Other reports of the impostor: refused too; nothing stored.
+    let (status, _) = message(&t.relay, &impostor.push(impostor.usage(&[555], "b"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let after: Vec<(String,)> = sqlx::query_as("SELECT poll_id FROM documents ORDER BY id")
+        .fetch_all(t.relay.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+
+    // The genuine device's answer goes to the genuine device.
+    let auth = Auth::new();
+    auth.pin(&t.relay).await;
+    let file = t.dir.path().join("ack.xml");
+    std::fs::write(&file, auth.ack(&dev, &[101, 102])).unwrap();
+    t.relay.import(&file).await.unwrap();
+    let (status, reply) = message(&t.relay, &dev.poll(&poll_id)).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::Ok), "{reply:?}");
+
+    // The operator re-binds (the device was really replaced): the new key's next push binds it,
+    // and the old key is refused from then on.
+    assert!(t.relay.pi_rebind(&dev.udi_text()).await.unwrap().is_some());
+    let (status, reply) = message(&t.relay, &impostor.push(impostor.usage(&[555], "c"))).await;
+    assert_eq!(status, StatusCode::OK, "{reply:?}");
+    let (status, _) = message(&t.relay, &dev.push(dev.usage(&[103], "d"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let unknown = t.relay.pi_rebind("PID:C9300-24UX,SN:NOPE").await.unwrap_err().to_string();
+    assert!(unknown.contains("SN:NOPE is not in the inventory"), "{unknown}");
+}
