@@ -218,9 +218,7 @@ impl Authority {
         let now = self.clock.now().timestamp();
         let mut tx = self.store.begin().await?;
         let token_row =
-            tx.token_by_hash(&hash(token)).await?.ok_or_else(|| AuthorityError::Token {
-                reason: "the ID token is not known to this authority".to_owned(),
-            })?;
+            tx.token_by_hash(&hash(token)).await?.ok_or(AuthorityError::UnknownToken)?;
         let va = tx.va(token_row.va_id).await?.ok_or_else(|| AuthorityError::Token {
             reason: "the token's virtual account is gone".to_owned(),
         })?;
@@ -257,7 +255,15 @@ impl Authority {
 
     /// A message from a device over smart transport; every refusal is an `ERROR` reply.
     pub async fn device_message(&self, request: &Request) -> online::Response {
-        match self.handle_device_message(request).await {
+        self.device_reply(request, self.handle_device_message(request).await)
+    }
+
+    fn device_reply(
+        &self,
+        request: &Request,
+        outcome: Result<online::Response>,
+    ) -> online::Response {
+        match outcome {
             Ok(response) => response,
             Err(err) => {
                 tracing::warn!(device.udi = %udi_text(&request.header.udi), error = %err, "device message refused");
@@ -317,10 +323,28 @@ impl Authority {
     }
 }
 
-async fn smart_endpoint(State(authority): State<Arc<Authority>>, body: Bytes) -> Response {
+async fn smart_endpoint(
+    State(authority): State<Arc<Authority>>,
+    login: slp_http::ops::Login,
+    body: Bytes,
+) -> Response {
     match Request::parse(&body) {
         Ok(request) => {
-            let reply = authority.device_message(&request).await;
+            // An ID token is a secret: guessing one is a failed login of the source address
+            // (logged at warn), and past the address's limit the answer is 429.
+            let with_token =
+                request.header.kind == MessageType::TrustRequest && request.data.id_token.is_some();
+            if with_token && let Err(limited) = login.check_address() {
+                return limited.into_response();
+            }
+            let outcome = authority.handle_device_message(&request).await;
+            if with_token && matches!(outcome, Err(AuthorityError::UnknownToken)) {
+                login.failed(&format!(
+                    "unknown ID token in the trust request of {}",
+                    udi_text(&request.header.udi)
+                ));
+            }
+            let reply = authority.device_reply(&request, outcome);
             let status = if reply.status == online::Status::Error {
                 StatusCode::UNPROCESSABLE_ENTITY
             } else {

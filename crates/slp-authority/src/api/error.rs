@@ -129,6 +129,7 @@ impl From<AuthorityError> for ApiError {
             | AuthorityError::Insufficient { .. }
             | AuthorityError::BadReturn { .. }
             | AuthorityError::Token { .. }
+            | AuthorityError::UnknownToken
             | AuthorityError::Device { .. }
             | AuthorityError::Bundle(_)
             | AuthorityError::OverTransfer { .. } => ApiError::Unprocessable(message),
