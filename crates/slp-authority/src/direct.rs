@@ -267,7 +267,22 @@ impl Authority {
             Ok(response) => response,
             Err(err) => {
                 tracing::warn!(device.udi = %udi_text(&request.header.udi), error = %err, "device message refused");
-                online::Response::error(err.to_string())
+                match &err {
+                    // Anyone may claim a UDI without credentials: the answer names no smart or
+                    // virtual account (the log above has them for the operator). With an ID
+                    // token the sender proved the account, and gets the whole refusal.
+                    AuthorityError::BindRefused(refusal)
+                        if request.header.kind != MessageType::TrustRequest =>
+                    {
+                        online::Response::error(format!(
+                            "product instance {udi} is bound to device key {bound}; this device's key {offered} may bind it only with proof: establish trust with an ID token of its virtual account (`license smart trust idtoken TOKEN all force` on the device), or ask the authority's operator to allow key {offered} once (`slp authority pi rebind … --key {offered}`; the authority's log names the account)",
+                            udi = refusal.udi,
+                            bound = refusal.bound.as_deref().unwrap_or("?"),
+                            offered = refusal.offered,
+                        ))
+                    }
+                    _ => online::Response::error(err.to_string()),
+                }
             }
         }
     }
