@@ -127,6 +127,7 @@ fn refusal(err: &RelayError) -> HttpResponse {
         }
         RelayError::UnknownDevice { .. }
         | RelayError::KeyMismatch { .. }
+        | RelayError::UnitClaimed { .. }
         | RelayError::Unsigned { .. } => StatusCode::FORBIDDEN,
         RelayError::PollNotFound { .. } => StatusCode::NOT_FOUND,
         RelayError::Invalid { .. } => StatusCode::BAD_REQUEST,

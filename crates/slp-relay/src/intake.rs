@@ -121,6 +121,7 @@ impl Relay {
         .await?;
         store::touch_device(&mut tx, device_id, now, checked.hostname.as_deref()).await?;
         for unit in checked.units.iter().skip(1) {
+            check_unit(&mut tx, &checked, unit).await?;
             store::exec(
                 &mut tx,
                 "INSERT INTO units (unit_udi, active_udi) VALUES (?, ?) ON CONFLICT (unit_udi) DO UPDATE SET active_udi = excluded.active_udi",
@@ -362,6 +363,35 @@ async fn bind_key(conn: &mut SqliteConnection, device_id: i64, checked: &Checked
         }
         _ => Ok(()),
     }
+}
+
+/// A unit of the document's HA set must not be a UDI bound to another key, nor a unit of
+/// another active UDI bound to another key: else its answers would go to this document's key.
+async fn check_unit(conn: &mut SqliteConnection, checked: &Checked, unit: &str) -> Result<()> {
+    let mut owners = vec![unit.to_owned()];
+    let active = active_of(conn, unit).await?;
+    if active != unit && active != checked.udi {
+        owners.push(active);
+    }
+    for owner in owners {
+        let Some(device) = store::device_by_udi(conn, &owner).await? else { continue };
+        let Some(bound) = store::device_key(conn, device.id).await? else { continue };
+        if checked.device_key.as_deref() != Some(bound.as_str()) {
+            let err = RelayError::UnitClaimed {
+                udi: checked.udi.clone(),
+                unit: unit.to_owned(),
+                key_id: checked
+                    .device_key
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), crate::key_id_of),
+                bound_id: crate::key_id_of(&bound),
+                bound_udi: owner,
+            };
+            tracing::warn!(udi = %checked.udi, unit, error = %err, "document claiming a unit bound to another key refused");
+            return Err(err);
+        }
+    }
+    Ok(())
 }
 
 async fn existing(

@@ -49,6 +49,12 @@ pub enum RelayError {
         "document of {udi} refused: it is signed by device key {key_id}, but {udi} is bound to device key {bound_id} (its first contact): another device claims this UDI. If the device was really replaced or re-keyed, re-bind it with `slp relay pi rebind --udi {udi}`"
     )]
     KeyMismatch { udi: String, key_id: String, bound_id: String },
+    /// A document that names as a unit of its HA set a UDI bound (itself, or as a unit of
+    /// another active UDI) to another device key; nothing was stored.
+    #[error(
+        "document of {udi} refused: it names {unit} a unit of its HA set, but {unit} is bound to device key {bound_id} and the document is signed by device key {key_id}. If {unit} really joined this HA set, re-bind it with `slp relay pi rebind --udi {bound_udi}`"
+    )]
+    UnitClaimed { udi: String, unit: String, key_id: String, bound_id: String, bound_udi: String },
     /// A pushed document without a device key for a UDI bound to one; nothing was stored.
     #[error(
         "document of {udi} refused: it has no <smartLicenseSystemInfo> signed by the device key, but {udi} is bound to device key {bound_id}: send the device's signed system information"

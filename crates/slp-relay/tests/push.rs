@@ -283,3 +283,64 @@ async fn an_impostor_with_the_same_udi_gets_no_poll_id_and_no_answer() {
     let unknown = t.relay.pi_rebind("PID:C9300-24UX,SN:NOPE").await.unwrap_err().to_string();
     assert!(unknown.contains("SN:NOPE is not in the inventory"), "{unknown}");
 }
+
+/// A document of `evil` whose system information lists `victim` as a unit of its HA set.
+fn claiming_as_unit(evil: &Dev, victim: &Dev, ids: &[u64]) -> String {
+    use slp_wire::docs::{self, DeviceEntry, SystemInfo};
+    use slp_wire::xml::{Document, Kind};
+    let entry = |dev: &Dev, role: &str| DeviceEntry {
+        sudi: dev.sudi(),
+        role: role.to_owned(),
+        software_tag_identifier: common::TAG.to_owned(),
+    };
+    let info = docs::sign_json(
+        Kind::SystemInfo,
+        &SystemInfo {
+            sudi: evil.sudi(),
+            timestamp: 1_790_000_000_000,
+            nonce: "x".to_owned(),
+            hostname: Some(evil.hostname.clone()),
+            software_tag_identifier: common::TAG.to_owned(),
+            software_version: Some("17.09.04".to_owned()),
+            public_key: evil.key.public_b64(),
+            device_list: vec![entry(evil, "Active"), entry(victim, "Standby")],
+        },
+        &evil.key,
+    );
+    Document { reports: ids.iter().map(|id| evil.report(*id, 1)).collect(), items: vec![info] }
+        .to_xml()
+}
+
+#[tokio::test]
+async fn a_device_cannot_claim_another_devices_udi_as_its_standby_to_collect_its_answers() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let (status, reply) = message(&t.relay, &dev.push(dev.usage(&[101, 102], "a"))).await;
+    assert_eq!(status, StatusCode::OK, "{reply:?}");
+    let poll_id = reply.poll_id.unwrap();
+
+    // Another key, under a UDI of its own, names FOC1 a standby unit of its HA set.
+    let evil = Dev::new("EVIL1");
+    let (status, reply) =
+        message(&t.relay, &evil.push(claiming_as_unit(&evil, &dev, &[900]))).await;
+    assert_eq!((status, reply.status), (StatusCode::FORBIDDEN, Status::Error), "{reply:?}");
+    let text = reply.message.unwrap();
+    assert!(
+        text.contains("PID:C9300-24UX,SN:FOC1") && text.contains("bound to device key"),
+        "{text}"
+    );
+    let (units,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM units")
+        .fetch_one(t.relay.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(units, 0, "nothing stored");
+
+    // FOC1's ACK goes to FOC1.
+    let auth = Auth::new();
+    auth.pin(&t.relay).await;
+    let file = t.dir.path().join("ack.xml");
+    std::fs::write(&file, auth.ack(&dev, &[101, 102])).unwrap();
+    t.relay.import(&file).await.unwrap();
+    let (status, reply) = message(&t.relay, &dev.poll(&poll_id)).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::Ok), "{reply:?}");
+}
