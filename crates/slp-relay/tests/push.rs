@@ -344,3 +344,36 @@ async fn a_device_cannot_claim_another_devices_udi_as_its_standby_to_collect_its
     let (status, reply) = message(&t.relay, &dev.poll(&poll_id)).await;
     assert_eq!((status, reply.status), (StatusCode::OK, Status::Ok), "{reply:?}");
 }
+
+#[tokio::test]
+async fn a_relay_database_of_the_earlier_version_binds_its_devices_on_upgrade() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let (_, reply) = message(&t.relay, &dev.push(dev.usage(&[101, 102], "a"))).await;
+    let poll_id = reply.poll_id.unwrap();
+    t.relay.store().close().await;
+    // Back to schema version 1, as an earlier slp left it.
+    {
+        use sqlx::Connection;
+        let url = format!("sqlite:{}", t.dir.path().join("relay.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        for sql in [
+            "ALTER TABLE devices DROP COLUMN device_key",
+            "ALTER TABLE documents DROP COLUMN device_key",
+            "DELETE FROM relay_migrations WHERE version = 2",
+        ] {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+    let relay =
+        std::sync::Arc::new(slp_relay::Relay::open(t.dir.path(), t.clock.clone()).await.unwrap());
+
+    // The device is bound to the key of its stored document: an impostor is refused, and the
+    // genuine device's poll of its earlier poll id still works.
+    let impostor = Dev { key: slp_wire::keys::KeyPair::generate(), ..Dev::new("FOC1") };
+    let (status, _) = message(&relay, &impostor.push(impostor.usage(&[555], "b"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, reply) = message(&relay, &dev.poll(&poll_id)).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::NoData), "{reply:?}");
+}
