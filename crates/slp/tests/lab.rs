@@ -105,6 +105,12 @@ fn the_lab_runs_every_topology_stops_cleanly_and_resumes() {
         let mode = std::fs::metadata(lab.path(key)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{key}");
     }
+    #[cfg(unix)]
+    for dir in ["L/relay", "L/authority", "L/devices/sw1"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(lab.path(dir)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{dir}");
+    }
     let ca_pem = lab.read("L/tls/ca.pem");
     // The remote authority CLI reaches the lab's authority with the lab's CA, and is refused
     // without it (an authority whose certificate it cannot verify could be anyone).
