@@ -218,9 +218,7 @@ impl Authority {
         let now = self.clock.now().timestamp();
         let mut tx = self.store.begin().await?;
         let token_row =
-            tx.token_by_hash(&hash(token)).await?.ok_or_else(|| AuthorityError::Token {
-                reason: "the ID token is not known to this authority".to_owned(),
-            })?;
+            tx.token_by_hash(&hash(token)).await?.ok_or(AuthorityError::UnknownToken)?;
         let va = tx.va(token_row.va_id).await?.ok_or_else(|| AuthorityError::Token {
             reason: "the token's virtual account is gone".to_owned(),
         })?;
@@ -257,11 +255,34 @@ impl Authority {
 
     /// A message from a device over smart transport; every refusal is an `ERROR` reply.
     pub async fn device_message(&self, request: &Request) -> online::Response {
-        match self.handle_device_message(request).await {
+        self.device_reply(request, self.handle_device_message(request).await)
+    }
+
+    fn device_reply(
+        &self,
+        request: &Request,
+        outcome: Result<online::Response>,
+    ) -> online::Response {
+        match outcome {
             Ok(response) => response,
             Err(err) => {
                 tracing::warn!(device.udi = %udi_text(&request.header.udi), error = %err, "device message refused");
-                online::Response::error(err.to_string())
+                match &err {
+                    // Anyone may claim a UDI without credentials: the answer names no smart or
+                    // virtual account (the log above has them for the operator). With an ID
+                    // token the sender proved the account, and gets the whole refusal.
+                    AuthorityError::BindRefused(refusal)
+                        if request.header.kind != MessageType::TrustRequest =>
+                    {
+                        online::Response::error(format!(
+                            "product instance {udi} is bound to device key {bound}; this device's key {offered} may bind it only with proof: establish trust with an ID token of its virtual account (`license smart trust idtoken TOKEN all force` on the device), or ask the authority's operator to allow key {offered} once (`slp authority pi rebind … --key {offered}`; the authority's log names the account)",
+                            udi = refusal.udi,
+                            bound = refusal.bound.as_deref().unwrap_or("?"),
+                            offered = refusal.offered,
+                        ))
+                    }
+                    _ => online::Response::error(err.to_string()),
+                }
             }
         }
     }
@@ -360,10 +381,28 @@ fn signing_key_ids(document: &str) -> std::collections::BTreeSet<String> {
     ids
 }
 
-async fn smart_endpoint(State(authority): State<Arc<Authority>>, body: Bytes) -> Response {
+async fn smart_endpoint(
+    State(authority): State<Arc<Authority>>,
+    login: slp_http::ops::Login,
+    body: Bytes,
+) -> Response {
     match Request::parse(&body) {
         Ok(request) => {
-            let reply = authority.device_message(&request).await;
+            // An ID token is a secret: guessing one is a failed login of the source address
+            // (logged at warn), and past the address's limit the answer is 429.
+            let with_token =
+                request.header.kind == MessageType::TrustRequest && request.data.id_token.is_some();
+            if with_token && let Err(limited) = login.check_address() {
+                return limited.into_response();
+            }
+            let outcome = authority.handle_device_message(&request).await;
+            if with_token && matches!(outcome, Err(AuthorityError::UnknownToken)) {
+                login.failed(&format!(
+                    "unknown ID token in the trust request of {}",
+                    udi_text(&request.header.udi)
+                ));
+            }
+            let reply = authority.device_reply(&request, outcome);
             let status = if reply.status == online::Status::Error {
                 StatusCode::UNPROCESSABLE_ENTITY
             } else {

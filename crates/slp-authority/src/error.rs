@@ -94,6 +94,9 @@ pub enum AuthorityError {
     /// The authority's signing key in the database is unreadable.
     #[error("the authority signing key stored in the database is unusable: {0}")]
     AuthorityKey(WireError),
+    /// An ID token this authority never issued (counted as a failed login of the source).
+    #[error("ID token refused: the ID token is not known to this authority")]
+    UnknownToken,
     /// An ID token that cannot be used (unknown, expired, used up, revoked).
     #[error("ID token refused: {reason}")]
     Token { reason: String },

@@ -280,3 +280,60 @@ async fn readyz_is_503_once_the_postgres_database_is_closed() {
     readyz_follows_the_database(serve_on(store, tempfile::tempdir().unwrap()).await).await;
     admin.execute(drop_schema.as_str()).await.unwrap();
 }
+
+/// A trust request over smart transport with `token`: (HTTP status, reply).
+async fn trust_with(c: &reqwest::Client, url: &str, token: &str) -> reqwest::Response {
+    let udi = slp_core::udi::Udi::new("C9300-24UX", "FOC1").unwrap();
+    let request = slp_wire::online::Request {
+        header: slp_wire::online::Header {
+            kind: slp_wire::online::MessageType::TrustRequest,
+            version: slp_wire::online::VERSION.to_owned(),
+            nonce: "n".to_owned(),
+            timestamp: 0,
+            udi: slp_wire::rum::Sudi::of(&udi),
+        },
+        data: slp_wire::online::Data {
+            smart_license: Some("<smartLicense></smartLicense>".to_owned()),
+            id_token: Some(token.to_owned()),
+            ..Default::default()
+        },
+    };
+    c.post(format!("{url}{}", slp_wire::online::SMART_PATH)).json(&request).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_address_guessing_id_tokens_at_the_device_endpoint_gets_429() {
+    let served = serve().await;
+    let c = reqwest::Client::new();
+    let (real, _) = served.authority.create_token(SA, "Lab", "lab", 30, None).await.unwrap();
+    for i in 0..50 {
+        let response = trust_with(&c, &served.url, &format!("guess-{i}")).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "guess {i}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["message"].as_str().unwrap().contains("not known to this authority"),
+            "{body}"
+        );
+    }
+    // Past the address's limit every trust request is refused, the real token's too, and the
+    // token is not used.
+    let refused = trust_with(&c, &served.url, &real).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["retry-after"], "6");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["status"], "ERROR");
+    assert!(body["message"].as_str().unwrap().contains("too many failed logins"), "{body}");
+    let tokens = served.authority.tokens(SA, "Lab").await.unwrap();
+    assert_eq!(tokens[0].uses, 0);
+    let scrape = metrics(&c, &served.url).await;
+    assert_eq!(value(&scrape, "slp_auth_failures_total", &[]), Some(50.0));
+    // Once one refill has passed, a guess is answered again (and counted).
+    served.clock.advance(Duration::seconds(6));
+    let response = trust_with(&c, &served.url, "guess-50").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        trust_with(&c, &served.url, "guess-51").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    served.stop().await;
+}

@@ -706,11 +706,18 @@ impl Device {
         let mut authority: Option<String> = self.state.authority_key.clone();
         let mut check_key = |kind: Kind, key: &str, udi: &str| -> Result<(), ImportFailure> {
             match &authority {
-                Some(pinned) if pinned != key => Err(ImportFailure::new(
-                    kind,
-                    udi,
-                    "the document is signed by an authority this device does not trust".to_owned(),
-                )),
+                Some(pinned) if pinned != key => {
+                    let id = |k: &str| slp_wire::keys::key_id(k).unwrap_or_else(|_| "?".to_owned());
+                    Err(ImportFailure::new(
+                        kind,
+                        udi,
+                        format!(
+                            "the document is signed by an authority this device does not trust (authority key {}; the device trusts authority key {}, pinned at its first import): check where the file came from",
+                            id(key),
+                            id(pinned)
+                        ),
+                    ))
+                }
                 Some(_) => Ok(()),
                 None => {
                     authority = Some(key.to_owned());
@@ -1413,6 +1420,10 @@ mod tests {
         let path = write(&dev, "impostor.txt", &ack_for(&me, &ids, &impostor));
         let err = dev.import(&path).unwrap_err().to_string();
         assert!(err.contains("does not trust"), "{err}");
+        assert!(
+            err.contains(&impostor.key_id()) && err.contains(&authority.key_id()),
+            "the refusal names both authority keys: {err}"
+        );
 
         let path = write(&dev, "garbage.txt", &Document::default());
         std::fs::write(dev.dir.resolve(&path).unwrap(), "<smartLicense><RUMReport>").unwrap();

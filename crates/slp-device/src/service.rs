@@ -189,6 +189,8 @@ impl Shared {
 #[derive(Debug)]
 enum ApiError {
     Unauthorized,
+    /// No or a wrong exec token on an endpoint of `exec` (`/slp/v1/*`).
+    BadToken,
     BadRequest(String),
     NotFound(String),
     Device(DeviceError),
@@ -204,6 +206,17 @@ impl IntoResponse for ApiError {
                 return (
                     StatusCode::UNAUTHORIZED,
                     [(header::WWW_AUTHENTICATE, "Basic realm=\"smartlic-service\"")],
+                    body,
+                )
+                    .into_response();
+            }
+            ApiError::BadToken => {
+                let body = Json(
+                    json!({"status": "ERROR", "message": format!("authentication required: the service's exec token from {RUN_FILE} (Authorization: Bearer TOKEN), as `slp device --state D exec` sends it")}),
+                );
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, "Bearer realm=\"slp-device\"")],
                     body,
                 )
                     .into_response();
@@ -428,12 +441,8 @@ fn bearer(shared: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthorized)?;
-    if crate::secret::same_token(token, &shared.token) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
-    }
+        .ok_or(ApiError::BadToken)?;
+    if crate::secret::same_token(token, &shared.token) { Ok(()) } else { Err(ApiError::BadToken) }
 }
 
 /// Runs blocking device work (commands may talk HTTP to the peer) off the async workers.

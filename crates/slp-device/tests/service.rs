@@ -245,6 +245,21 @@ async fn the_clock_endpoint_refuses_absurd_steps_and_keeps_its_time() {
     assert_eq!(after["now"], before["now"], "no refused step moved the clock");
     let (status, body) = clock(json!({"advance_secs": 3600})).await;
     assert_eq!((status, body["now"].as_str()), (200, Some("2026-11-01T10:00:00+00:00")));
+    // Without the exec token (or with the device user's password) the step is refused, and
+    // the answer says which credential the endpoint takes.
+    let refused = reqwest::Client::new()
+        .post(format!("{}/slp/v1/clock", service.url))
+        .basic_auth("admin", Some("s3cret"))
+        .json(&json!({"advance_secs": 3600}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["www-authenticate"], "Bearer realm=\"slp-device\"");
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("exec token from run.json"), "{body}");
+    let (_, after) = clock(json!({"advance_secs": 0})).await;
+    assert_eq!(after["now"], "2026-11-01T10:00:00+00:00", "the refused step moved nothing");
     service.stop().await;
 }
 

@@ -6,13 +6,17 @@
 pub mod ops;
 pub mod tls;
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Request};
-use axum::serve::{IncomingStream, Listener};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use axum::serve::Listener;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tower::ServiceExt;
 
 pub use tls::{ServeTls, TlsConfig, TlsError, TrustRoots};
@@ -34,23 +38,44 @@ pub async fn serve(
     }
 }
 
+/// How long a client has to send a request's headers, from the moment its connection waits for
+/// a request (also between requests on a kept-alive connection): a client that sends nothing, or
+/// its headers a byte at a time, is disconnected, so idle or slow clients cannot hold every
+/// connection the server can take.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn serve_on<L>(
-    listener: L,
+    mut listener: L,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
     L: Listener<Addr = SocketAddr>,
 {
-    let make = tower::service_fn(move |incoming: IncomingStream<'_, L>| {
-        let peer = *incoming.remote_addr();
-        let router = router.clone();
-        async move {
-            Ok::<_, Infallible>(router.map_request(move |mut request: Request| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            }))
-        }
-    });
-    axum::serve(listener, make).with_graceful_shutdown(shutdown).await
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (io, peer) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let service = router.clone().map_request(move |request: Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+        let connection =
+            builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(%peer, error = %err, "connection ended");
+            }
+        });
+    }
+    // Requests in flight are finished; idle connections are closed.
+    graceful.shutdown().await;
+    Ok(())
 }

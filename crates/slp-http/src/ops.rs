@@ -326,6 +326,26 @@ impl Login {
         }
     }
 
+    /// Refuses the request when its source address failed too often (takes nothing): for a
+    /// handler that checks a secret with no login name, such as an ID token. Its failures are
+    /// counted with [`Login::failed`].
+    pub fn check_address(&self) -> Result<(), TooManyLogins> {
+        let Some(ops) = &self.ops else { return Ok(()) };
+        ops.inner
+            .limiter
+            .check(None, self.peer)
+            .map_err(|limited| ops.limited(limited, None, self.peer, &self.request_id))
+    }
+
+    /// Counts and logs (at `warn`) a failed authentication of the request's source address
+    /// that the answer's status does not show (a refused ID token is answered `422`, as the
+    /// device protocol has it).
+    pub fn failed(&self, reason: &str) {
+        if let Some(ops) = &self.ops {
+            ops.failed(None, self.peer, &self.request_id, reason, false);
+        }
+    }
+
     /// The request's id.
     pub fn request_id(&self) -> &str {
         &self.request_id

@@ -165,8 +165,12 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
     progress.set_message("starting the relay");
     // The relay's trust pool holds the lab's CA, so `slp relay --data L/relay sync` trusts it.
     let relay_dir = data.join("relay");
-    std::fs::create_dir_all(&relay_dir)
-        .with_context(|| format!("creating {}", relay_dir.display()))?;
+    // 0700, as the relay makes its own directory: relay.db holds the credentials of pulled devices.
+    let mut private_dir = std::fs::DirBuilder::new();
+    private_dir.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut private_dir, 0o700);
+    private_dir.create(&relay_dir).with_context(|| format!("creating {}", relay_dir.display()))?;
     std::fs::copy(&tls.ca, relay_dir.join(slp_relay::TRUSTPOOL_FILE))
         .with_context(|| format!("installing the lab CA in {}", relay_dir.display()))?;
     let relay = Arc::new(

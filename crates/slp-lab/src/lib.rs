@@ -211,16 +211,35 @@ impl LabFile {
         Ok(Some(file))
     }
 
-    /// Writes the record atomically (temp file, then rename).
+    /// Writes the record atomically (temp file, then rename), readable by its owner only (0600):
+    /// it holds client secrets, the ID token and the device password.
     pub fn save(&self, data: &Path) -> Result<(), LabError> {
         let path = Self::path(data);
         let temp = data.join(format!("{}.tmp", Self::NAME));
         let text = serde_json::to_string_pretty(self)
             .map_err(|source| LabError::Format { path: path.clone(), source })?;
-        std::fs::write(&temp, text)
+        write_private(&temp, text.as_bytes())
             .map_err(|source| LabError::Io { path: temp.clone(), source })?;
         std::fs::rename(&temp, &path).map_err(|source| LabError::Io { path, source })
     }
+}
+
+/// Writes `bytes` to `path` with mode 0600, also when a file (say a leftover temp file of an
+/// earlier version, 0644) is already there.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(test)]
@@ -274,5 +293,33 @@ mod tests {
         std::fs::write(LabFile::path(dir.path()), "{").unwrap();
         let err = LabFile::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("lab.json: not a lab record"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_record_is_private_even_over_an_earlier_world_readable_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // A lab of an earlier version: its record and a leftover temp file readable by all.
+        let public = std::fs::Permissions::from_mode(0o644);
+        for name in ["lab.json", "lab.json.tmp"] {
+            std::fs::write(dir.path().join(name), "{}").unwrap();
+            std::fs::set_permissions(dir.path().join(name), public.clone()).unwrap();
+        }
+        let file = LabFile {
+            version: LabFile::VERSION,
+            clock: "2026-11-22T10:00:00Z".parse().unwrap(),
+            authority_port: 1,
+            relay_port: 2,
+            relay_client: Credentials { client_id: "a".into(), client_secret: "b".into() },
+            admin_client: Credentials { client_id: "c".into(), client_secret: "secret".into() },
+            id_token: "t".into(),
+            device_password: "p".into(),
+            devices: plan(1).unwrap(),
+        };
+        file.save(dir.path()).unwrap();
+        let mode = std::fs::metadata(LabFile::path(dir.path())).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!dir.path().join("lab.json.tmp").exists());
     }
 }

@@ -125,7 +125,10 @@ fn refusal(err: &RelayError) -> HttpResponse {
         RelayError::Refused { .. } | RelayError::BadAnswer { .. } => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        RelayError::UnknownDevice { .. } => StatusCode::FORBIDDEN,
+        RelayError::UnknownDevice { .. }
+        | RelayError::KeyMismatch { .. }
+        | RelayError::UnitClaimed { .. }
+        | RelayError::Unsigned { .. } => StatusCode::FORBIDDEN,
         RelayError::PollNotFound { .. } => StatusCode::NOT_FOUND,
         RelayError::Invalid { .. } => StatusCode::BAD_REQUEST,
         _ => {

@@ -68,6 +68,9 @@ pub struct Checked {
     pub content_key: String,
     /// Reports kept byte for byte whose signature slp cannot check.
     pub unverified: usize,
+    /// The device key of the system information (every signed item was verified against it);
+    /// `None` when the document has no system information.
+    pub device_key: Option<String>,
     /// Whether there is anything to forward (reports or requests).
     pub has_content: bool,
 }
@@ -301,6 +304,7 @@ pub fn check(text: &str, claimed: Option<&str>) -> Result<Checked, RelayError> {
         software_tag: info.as_ref().map(|i| i.software_tag_identifier.clone()),
         content_key,
         unverified,
+        device_key: key,
     })
 }
 

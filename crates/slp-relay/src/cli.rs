@@ -11,6 +11,7 @@
 //!   pi edit --host HOST:PORT --username U --password P
 //!   pi auth-request [--udi UDI]… --out REQ.csv   (SLAC request CSV for the authority)
 //!   pi import FILE.csv            (host, connect method, username, password)
+//!   pi rebind --udi PID:…,SN:…   (forget the device key the UDI is bound to)
 //!   pi list [--json] [--limit N [--offset M]]
 //!   serve [--listen 127.0.0.1:8182] [--sync-interval SECS] [--tls-cert FILE --tls-key FILE | --insecure-http]
 //!   collect [--host HOST:PORT]    sync
@@ -203,6 +204,13 @@ enum PiCmd {
     /// Imports a CSV file (host, connect method, username, password; header line optional): all
     /// rows or none.
     Import { file: PathBuf },
+    /// Forgets the device key a pushing UDI is bound to (its first signed document binds it;
+    /// a document of that UDI signed by another key is refused): for a device that was really
+    /// replaced or re-keyed. Its next signed document binds again.
+    Rebind {
+        #[arg(long, value_name = "PID:…,SN:…")]
+        udi: String,
+    },
     /// Lists the inventory with Last Contact and Alerts (read a page of 1000 at a time).
     List {
         #[arg(long)]
@@ -417,6 +425,14 @@ async fn dispatch(
             let count = relay.pi_import(&file).await?;
             println!("{count} product instance(s) imported from {}", file.display());
         }
+        Command::Pi(PiCmd::Rebind { udi }) => match relay.pi_rebind(&udi).await? {
+            Some(key_id) => println!(
+                "{udi} is no longer bound to device key {key_id}: its next signed document binds it"
+            ),
+            None => {
+                println!("{udi} was not bound to a device key: its next signed document binds it")
+            }
+        },
         Command::Pi(PiCmd::List { json, limit, offset }) => {
             let rows = match limit {
                 Some(limit) => {

@@ -112,6 +112,7 @@ impl Relay {
                 .await?
             }
         };
+        bind_key(&mut tx, device_id, &checked).await?;
         store::exec(
             &mut tx,
             "UPDATE devices SET unknown = 0 WHERE id = ?",
@@ -120,6 +121,7 @@ impl Relay {
         .await?;
         store::touch_device(&mut tx, device_id, now, checked.hostname.as_deref()).await?;
         for unit in checked.units.iter().skip(1) {
+            check_unit(&mut tx, &checked, unit).await?;
             store::exec(
                 &mut tx,
                 "INSERT INTO units (unit_udi, active_udi) VALUES (?, ?) ON CONFLICT (unit_udi) DO UPDATE SET active_udi = excluded.active_udi",
@@ -159,7 +161,7 @@ impl Relay {
         };
         store::exec(
             &mut tx,
-            "INSERT INTO documents (udi, kind, content_key, sha256, report_ids, hostname, software_tag, xml, source, received_at, poll_id, unverified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO documents (udi, kind, content_key, sha256, report_ids, hostname, software_tag, xml, source, received_at, poll_id, unverified, device_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             &[
                 Bind::Text(&checked.udi),
                 Bind::Text(checked.kind.as_str()),
@@ -173,6 +175,7 @@ impl Relay {
                 Bind::Int(now),
                 Bind::Text(&poll_id),
                 Bind::Int(i64::try_from(checked.unverified).unwrap_or(i64::MAX)),
+                Bind::OptText(checked.device_key.as_deref()),
             ],
         )
         .await?;
@@ -209,6 +212,30 @@ impl Relay {
             });
         }
         if let Some(device) = store::device_by_udi(&mut tx, udi).await? {
+            // A document signed by another key than the one the UDI is bound to (or by none)
+            // does not collect the bound device's answers.
+            if let Some(bound) = store::device_key(&mut tx, device.id).await? {
+                let (signed,): (Option<String>,) =
+                    sqlx::query_as("SELECT device_key FROM documents WHERE poll_id = ?")
+                        .bind(poll_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(RelayError::Database)?;
+                if signed.as_deref() != Some(bound.as_str()) {
+                    tracing::warn!(
+                        udi,
+                        poll_id,
+                        "poll on a document not signed by the bound device key refused"
+                    );
+                    return Err(RelayError::Refused {
+                        udi: udi.to_owned(),
+                        reason: format!(
+                            "poll id {poll_id} is of a document not signed by the device key {udi} is bound to ({})",
+                            crate::key_id_of(&bound)
+                        ),
+                    });
+                }
+            }
             store::touch_device(&mut tx, device.id, now, None).await?;
         }
         if let Some(reason) = &doc.rejected
@@ -303,6 +330,68 @@ pub(crate) async fn store_answers_in(
         tracing::info!(udi = %udi, answer = id, new = inserted, documents = targets.len(), source, "answer stored");
     }
     Ok(new)
+}
+
+/// Trust on first use of the device key: the first signed document binds the UDI's inventory
+/// row to its key; a document signed by another key, or by none, is refused until the operator
+/// re-binds (`slp relay pi rebind`). Nothing is stored when refused (the caller's transaction
+/// is dropped).
+async fn bind_key(conn: &mut SqliteConnection, device_id: i64, checked: &Checked) -> Result<()> {
+    let bound = store::device_key(conn, device_id).await?;
+    match (bound, &checked.device_key) {
+        (Some(bound), Some(key)) if bound != *key => {
+            let err = RelayError::KeyMismatch {
+                udi: checked.udi.clone(),
+                key_id: crate::key_id_of(key),
+                bound_id: crate::key_id_of(&bound),
+            };
+            tracing::warn!(udi = %checked.udi, error = %err, "document signed by another device key refused");
+            Err(err)
+        }
+        (Some(bound), None) => {
+            let err = RelayError::Unsigned {
+                udi: checked.udi.clone(),
+                bound_id: crate::key_id_of(&bound),
+            };
+            tracing::warn!(udi = %checked.udi, error = %err, "document without the device key refused");
+            Err(err)
+        }
+        (None, Some(key)) => {
+            store::set_device_key(conn, device_id, Some(key)).await?;
+            tracing::info!(udi = %checked.udi, key_id = %crate::key_id_of(key), "device key bound on first contact");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A unit of the document's HA set must not be a UDI bound to another key, nor a unit of
+/// another active UDI bound to another key: else its answers would go to this document's key.
+async fn check_unit(conn: &mut SqliteConnection, checked: &Checked, unit: &str) -> Result<()> {
+    let mut owners = vec![unit.to_owned()];
+    let active = active_of(conn, unit).await?;
+    if active != unit && active != checked.udi {
+        owners.push(active);
+    }
+    for owner in owners {
+        let Some(device) = store::device_by_udi(conn, &owner).await? else { continue };
+        let Some(bound) = store::device_key(conn, device.id).await? else { continue };
+        if checked.device_key.as_deref() != Some(bound.as_str()) {
+            let err = RelayError::UnitClaimed {
+                udi: checked.udi.clone(),
+                unit: unit.to_owned(),
+                key_id: checked
+                    .device_key
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), crate::key_id_of),
+                bound_id: crate::key_id_of(&bound),
+                bound_udi: owner,
+            };
+            tracing::warn!(udi = %checked.udi, unit, error = %err, "document claiming a unit bound to another key refused");
+            return Err(err);
+        }
+    }
+    Ok(())
 }
 
 async fn existing(

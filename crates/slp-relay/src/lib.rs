@@ -44,6 +44,22 @@ pub enum RelayError {
         "{udi} is not in the relay's inventory and the relay validates devices: add it with `slp relay pi add --udi {udi}`"
     )]
     UnknownDevice { udi: String },
+    /// A pushed document of a UDI bound to another device key; nothing was stored.
+    #[error(
+        "document of {udi} refused: it is signed by device key {key_id}, but {udi} is bound to device key {bound_id} (its first contact): another device claims this UDI. If the device was really replaced or re-keyed, re-bind it with `slp relay pi rebind --udi {udi}`"
+    )]
+    KeyMismatch { udi: String, key_id: String, bound_id: String },
+    /// A document that names as a unit of its HA set a UDI bound (itself, or as a unit of
+    /// another active UDI) to another device key; nothing was stored.
+    #[error(
+        "document of {udi} refused: it names {unit} a unit of its HA set, but {unit} is bound to device key {bound_id} and the document is signed by device key {key_id}. If {unit} really joined this HA set, re-bind it with `slp relay pi rebind --udi {bound_udi}`"
+    )]
+    UnitClaimed { udi: String, unit: String, key_id: String, bound_id: String, bound_udi: String },
+    /// A pushed document without a device key for a UDI bound to one; nothing was stored.
+    #[error(
+        "document of {udi} refused: it has no <smartLicenseSystemInfo> signed by the device key, but {udi} is bound to device key {bound_id}: send the device's signed system information"
+    )]
+    Unsigned { udi: String, bound_id: String },
     /// A poll for an id the relay never gave.
     #[error("unknown poll id {poll_id:?}")]
     PollNotFound { poll_id: String },
@@ -444,6 +460,29 @@ impl Relay {
             .into_iter()
             .find(|v| v.host.as_deref() == Some(host.as_str()))
             .ok_or_else(|| RelayError::Config("the edited device is not in the inventory".into()))
+    }
+
+    /// The operator's re-bind of a UDI whose device was replaced or re-keyed: forgets the device
+    /// key `udi` is bound to, so its next signed document binds again. Returns the key id it
+    /// was bound to (`None`: it was not bound). Logged at warn.
+    pub async fn pi_rebind(&self, udi: &str) -> Result<Option<String>> {
+        let mut tx = self.store.begin().await?;
+        let Some(device) = store::device_by_udi(&mut tx, udi).await? else {
+            return Err(RelayError::Invalid {
+                what: "pi rebind".to_owned(),
+                reason: format!("{udi} is not in the inventory (see `slp relay pi list`)"),
+            });
+        };
+        let bound = store::device_key(&mut tx, device.id).await?;
+        store::set_device_key(&mut tx, device.id, None).await?;
+        tx.commit().await.map_err(RelayError::Database)?;
+        let bound_id = bound.as_deref().map(key_id_of);
+        tracing::warn!(
+            udi,
+            was = bound_id.as_deref().unwrap_or("-"),
+            "device key unbound by the operator: the next signed document binds"
+        );
+        Ok(bound_id)
     }
 
     /// "Authorization Code Request": the CSV (`PID,Serial Number`) of the devices that need a

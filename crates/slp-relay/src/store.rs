@@ -20,8 +20,14 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration {
+        version: 2,
+        name: "device_key",
+        sql: include_str!("../migrations/0002_device_key.sql"),
+    },
+];
 
 /// A transaction; commit it or drop it (rollback).
 pub type Tx = sqlx::Transaction<'static, Sqlite>;
@@ -106,6 +112,9 @@ impl Store {
                 continue;
             }
             sqlx::raw_sql(migration.sql).execute(&mut *tx).await.map_err(fail)?;
+            if migration.version == 2 {
+                backfill_device_keys(&mut tx).await.map_err(fail)?;
+            }
             sqlx::query("INSERT INTO relay_migrations (version, name) VALUES (?, ?)")
                 .bind(migration.version)
                 .bind(migration.name)
@@ -121,6 +130,30 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Migration 2 on a database of an earlier version: the device key of every stored document (from
+/// its verified system information), and each device bound to the key of its newest signed
+/// document, so polls of documents stored before the upgrade keep working.
+async fn backfill_device_keys(conn: &mut SqliteConnection) -> std::result::Result<(), sqlx::Error> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, xml FROM documents").fetch_all(&mut *conn).await?;
+    for (id, xml) in rows {
+        let key = crate::check::check(&xml, None).ok().and_then(|c| c.device_key);
+        if let Some(key) = key {
+            sqlx::query("UPDATE documents SET device_key = ? WHERE id = ?")
+                .bind(key)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    sqlx::query(
+        "UPDATE devices SET device_key = (SELECT d.device_key FROM documents d WHERE d.udi = devices.udi AND d.device_key IS NOT NULL ORDER BY d.id DESC LIMIT 1) WHERE udi IS NOT NULL",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 // ---- rows --------------------------------------------------------------------------------------
@@ -364,6 +397,32 @@ pub async fn touch_device(
     .execute(conn)
     .await
     .map_err(db)?;
+    Ok(())
+}
+
+/// The device key `device_id` is bound to, if any.
+pub async fn device_key(conn: &mut SqliteConnection, device_id: i64) -> Result<Option<String>> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT device_key FROM devices WHERE id = ?")
+            .bind(device_id)
+            .fetch_optional(conn)
+            .await
+            .map_err(db)?;
+    Ok(row.and_then(|r| r.0))
+}
+
+/// Binds `device_id` to `key` (`None`: unbound, the next signed document binds).
+pub async fn set_device_key(
+    conn: &mut SqliteConnection,
+    device_id: i64,
+    key: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE devices SET device_key = ? WHERE id = ?")
+        .bind(key)
+        .bind(device_id)
+        .execute(conn)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 

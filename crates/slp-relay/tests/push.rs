@@ -231,3 +231,149 @@ async fn reordered_pushes_are_all_kept_and_each_report_goes_out_once() {
     ids.sort_unstable();
     assert_eq!(ids, [1, 2, 3, 4]);
 }
+
+#[tokio::test]
+async fn an_impostor_with_the_same_udi_gets_no_poll_id_and_no_answer() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let (status, reply) = message(&t.relay, &dev.push(dev.usage(&[101, 102], "a"))).await;
+    assert_eq!(status, StatusCode::OK, "{reply:?}");
+    let poll_id = reply.poll_id.unwrap();
+
+    // Another key claims the same UDI and pushes the same report ids (a fresh signature): before,
+    // it was answered with the genuine device's poll id and could collect its answer.
+    let impostor = Dev { key: slp_wire::keys::KeyPair::generate(), ..Dev::new("FOC1") };
+    let before: Vec<(String,)> = sqlx::query_as("SELECT poll_id FROM documents ORDER BY id")
+        .fetch_all(t.relay.store().pool())
+        .await
+        .unwrap();
+    let (status, reply) = message(&t.relay, &impostor.push(impostor.usage(&[101, 102], "a"))).await;
+    assert_eq!((status, reply.status), (StatusCode::FORBIDDEN, Status::Error), "{reply:?}");
+    assert_eq!(reply.poll_id, None);
+    let text = reply.message.unwrap();
+    assert!(
+        text.contains("is bound to device key") && text.contains("slp relay pi rebind --udi"),
+        "{text}"
+    );
+    // Other reports of the impostor: refused too; nothing stored.
+    let (status, _) = message(&t.relay, &impostor.push(impostor.usage(&[555], "b"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let after: Vec<(String,)> = sqlx::query_as("SELECT poll_id FROM documents ORDER BY id")
+        .fetch_all(t.relay.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+
+    // The genuine device's answer goes to the genuine device.
+    let auth = Auth::new();
+    auth.pin(&t.relay).await;
+    let file = t.dir.path().join("ack.xml");
+    std::fs::write(&file, auth.ack(&dev, &[101, 102])).unwrap();
+    t.relay.import(&file).await.unwrap();
+    let (status, reply) = message(&t.relay, &dev.poll(&poll_id)).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::Ok), "{reply:?}");
+
+    // The operator re-binds (the device was really replaced): the new key's next push binds it,
+    // and the old key is refused from then on.
+    assert!(t.relay.pi_rebind(&dev.udi_text()).await.unwrap().is_some());
+    let (status, reply) = message(&t.relay, &impostor.push(impostor.usage(&[555], "c"))).await;
+    assert_eq!(status, StatusCode::OK, "{reply:?}");
+    let (status, _) = message(&t.relay, &dev.push(dev.usage(&[103], "d"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let unknown = t.relay.pi_rebind("PID:C9300-24UX,SN:NOPE").await.unwrap_err().to_string();
+    assert!(unknown.contains("SN:NOPE is not in the inventory"), "{unknown}");
+}
+
+/// A document of `evil` whose system information lists `victim` as a unit of its HA set.
+fn claiming_as_unit(evil: &Dev, victim: &Dev, ids: &[u64]) -> String {
+    use slp_wire::docs::{self, DeviceEntry, SystemInfo};
+    use slp_wire::xml::{Document, Kind};
+    let entry = |dev: &Dev, role: &str| DeviceEntry {
+        sudi: dev.sudi(),
+        role: role.to_owned(),
+        software_tag_identifier: common::TAG.to_owned(),
+    };
+    let info = docs::sign_json(
+        Kind::SystemInfo,
+        &SystemInfo {
+            sudi: evil.sudi(),
+            timestamp: 1_790_000_000_000,
+            nonce: "x".to_owned(),
+            hostname: Some(evil.hostname.clone()),
+            software_tag_identifier: common::TAG.to_owned(),
+            software_version: Some("17.09.04".to_owned()),
+            public_key: evil.key.public_b64(),
+            device_list: vec![entry(evil, "Active"), entry(victim, "Standby")],
+        },
+        &evil.key,
+    );
+    Document { reports: ids.iter().map(|id| evil.report(*id, 1)).collect(), items: vec![info] }
+        .to_xml()
+}
+
+#[tokio::test]
+async fn a_device_cannot_claim_another_devices_udi_as_its_standby_to_collect_its_answers() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let (status, reply) = message(&t.relay, &dev.push(dev.usage(&[101, 102], "a"))).await;
+    assert_eq!(status, StatusCode::OK, "{reply:?}");
+    let poll_id = reply.poll_id.unwrap();
+
+    // Another key, under a UDI of its own, names FOC1 a standby unit of its HA set.
+    let evil = Dev::new("EVIL1");
+    let (status, reply) =
+        message(&t.relay, &evil.push(claiming_as_unit(&evil, &dev, &[900]))).await;
+    assert_eq!((status, reply.status), (StatusCode::FORBIDDEN, Status::Error), "{reply:?}");
+    let text = reply.message.unwrap();
+    assert!(
+        text.contains("PID:C9300-24UX,SN:FOC1") && text.contains("bound to device key"),
+        "{text}"
+    );
+    let (units,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM units")
+        .fetch_one(t.relay.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(units, 0, "nothing stored");
+
+    // FOC1's ACK goes to FOC1.
+    let auth = Auth::new();
+    auth.pin(&t.relay).await;
+    let file = t.dir.path().join("ack.xml");
+    std::fs::write(&file, auth.ack(&dev, &[101, 102])).unwrap();
+    t.relay.import(&file).await.unwrap();
+    let (status, reply) = message(&t.relay, &dev.poll(&poll_id)).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::Ok), "{reply:?}");
+}
+
+#[tokio::test]
+async fn a_relay_database_of_the_earlier_version_binds_its_devices_on_upgrade() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let (_, reply) = message(&t.relay, &dev.push(dev.usage(&[101, 102], "a"))).await;
+    let poll_id = reply.poll_id.unwrap();
+    t.relay.store().close().await;
+    // Back to schema version 1, as an earlier slp left it.
+    {
+        use sqlx::Connection;
+        let url = format!("sqlite:{}", t.dir.path().join("relay.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        for sql in [
+            "ALTER TABLE devices DROP COLUMN device_key",
+            "ALTER TABLE documents DROP COLUMN device_key",
+            "DELETE FROM relay_migrations WHERE version = 2",
+        ] {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+    let relay =
+        std::sync::Arc::new(slp_relay::Relay::open(t.dir.path(), t.clock.clone()).await.unwrap());
+
+    // The device is bound to the key of its stored document: an impostor is refused, and the
+    // genuine device's poll of its earlier poll id still works.
+    let impostor = Dev { key: slp_wire::keys::KeyPair::generate(), ..Dev::new("FOC1") };
+    let (status, _) = message(&relay, &impostor.push(impostor.usage(&[555], "b"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, reply) = message(&relay, &dev.poll(&poll_id)).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::NoData), "{reply:?}");
+}

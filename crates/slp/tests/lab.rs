@@ -98,12 +98,18 @@ fn the_lab_runs_every_topology_stops_cleanly_and_resumes() {
     let secret = rec["admin_client"]["client_secret"].as_str().unwrap().to_owned();
     assert!(banner.contains(&secret), "the banner shows the admin client's credentials");
 
-    // TLS: the lab's keys are private.
+    // TLS: the lab's keys are private; so is its record (it holds credentials and the ID token).
     #[cfg(unix)]
-    for key in ["L/tls/ca.key", "L/tls/server.key"] {
+    for key in ["L/tls/ca.key", "L/tls/server.key", "L/lab.json"] {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(lab.path(key)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{key}");
+    }
+    #[cfg(unix)]
+    for dir in ["L/relay", "L/authority", "L/devices/sw1"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(lab.path(dir)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{dir}");
     }
     let ca_pem = lab.read("L/tls/ca.pem");
     // The remote authority CLI reaches the lab's authority with the lab's CA, and is refused

@@ -637,9 +637,9 @@ fn authority_key_of(lab: &Lab) -> String {
 }
 
 /// Defect 1 through a relay: a second device with the genuine one's PID/SN pushes its own key's
-/// trust request to a connected relay (which takes any well-signed document); the authority
-/// refuses it upstream, names why, changes nothing, and the genuine device keeps reporting
-/// through the same relay.
+/// trust request to a connected relay; the relay, which bound the UDI to the genuine key at its
+/// first push, refuses it, nothing changes at the authority, and the genuine device keeps
+/// reporting through the same relay.
 #[test]
 fn a_device_pushed_through_a_relay_cannot_take_over_a_bound_udi() {
     let lab = Lab::new();
@@ -694,8 +694,19 @@ fn a_device_pushed_through_a_relay_cannot_take_over_a_bound_udi() {
             "reload",
         ],
     );
+    // The relay bound the UDI to the genuine device's key at its first push: it refuses the
+    // impostor itself, with no poll id (so no answer of the genuine device), naming the keys.
     let pushed = lab.exec("E", later, &["license smart sync all", "show license status"]);
-    assert!(!pushed.contains("% Error"), "the relay takes the push: {pushed}");
+    assert!(
+        pushed.contains("% Error")
+            && pushed.contains("is bound to device key")
+            && pushed.contains("slp relay pi rebind --udi PID:C9300-24UX,SN:FOC2233A5ZV"),
+        "the relay refuses the push: {pushed}"
+    );
+    // A careless operator lets the new key in at the relay: the authority still refuses it.
+    relay(&lab, &["pi", "rebind", "--udi", "PID:C9300-24UX,SN:FOC2233A5ZV"]);
+    let pushed = lab.exec("E", later, &["license smart sync all", "show license status"]);
+    assert!(!pushed.contains("% Error"), "the relay takes the push now: {pushed}");
     let out = lab.run(T1, &["relay", "--data", "R", "sync"]);
     let text =
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -709,7 +720,8 @@ fn a_device_pushed_through_a_relay_cannot_take_over_a_bound_udi() {
     let out = lab.exec("E", later, &["license smart sync all", "show license status"]);
     assert_eq!(field(&out, "Trust Code Installed:"), "<none>", "{out}");
 
-    // The genuine device still reports through the relay and gets its ACK.
+    // The genuine device still reports through the relay (re-bound there) and gets its ACK.
+    relay(&lab, &["pi", "rebind", "--udi", "PID:C9300-24UX,SN:FOC2233A5ZV"]);
     lab.exec(
         "D",
         T1,

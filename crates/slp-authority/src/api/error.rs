@@ -128,6 +128,7 @@ impl From<AuthorityError> for ApiError {
             | AuthorityError::Insufficient { .. }
             | AuthorityError::BadReturn { .. }
             | AuthorityError::Token { .. }
+            | AuthorityError::UnknownToken
             | AuthorityError::Device { .. }
             | AuthorityError::Bundle(_)
             | AuthorityError::OverTransfer { .. } => ApiError::Unprocessable(message),
