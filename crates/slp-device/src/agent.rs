@@ -46,6 +46,10 @@ pub struct InitOptions {
     pub members: Vec<Udi>,
     pub boot_level: String,
     pub factory_trust: bool,
+    /// The authority key (base64) to pin from the start, as a real device ships with its
+    /// vendor's root: then even the first document imported must be signed by it. `None`: the
+    /// first signed document installed pins its key.
+    pub authority_key: Option<String>,
 }
 
 /// The largest file `license smart import` reads. An ACK for thousands of reports is a few MiB.
@@ -230,7 +234,8 @@ impl Device {
             last_push: None,
             last_file_write: None,
             account: None,
-            authority_key: None,
+            authority_key: options.authority_key.clone(),
+            factory_authority_key: options.authority_key.clone(),
             policy: None,
             trust: Default::default(),
             factory_trust: options.factory_trust,
@@ -704,6 +709,13 @@ impl Device {
         let active = self.state.active().udi.to_string();
         let mut plan = ImportPlan::default();
         let mut authority: Option<String> = self.state.authority_key.clone();
+        let pinned_how = if self.state.factory_authority_key.is_some()
+            && self.state.factory_authority_key == self.state.authority_key
+        {
+            "pinned at init"
+        } else {
+            "pinned at its first import"
+        };
         let mut check_key = |kind: Kind, key: &str, udi: &str| -> Result<(), ImportFailure> {
             match &authority {
                 Some(pinned) if pinned != key => {
@@ -712,7 +724,7 @@ impl Device {
                         kind,
                         udi,
                         format!(
-                            "the document is signed by an authority this device does not trust (authority key {}; the device trusts authority key {}, pinned at its first import): check where the file came from",
+                            "the document is signed by an authority this device does not trust (authority key {}; the device trusts authority key {}, {pinned_how}): check where the file came from",
                             id(key),
                             id(pinned)
                         ),
@@ -1150,7 +1162,7 @@ impl Device {
         self.state.last_push = None;
         self.state.last_file_write = None;
         self.state.account = None;
-        self.state.authority_key = None;
+        self.state.authority_key = self.state.factory_authority_key.clone();
         self.state.policy = None;
         self.state.trust.clear();
         self.state.authorizations.clear();
@@ -1256,6 +1268,7 @@ mod tests {
             members: vec![],
             boot_level: "network-advantage".to_owned(),
             factory_trust: false,
+            authority_key: None,
         };
         Device::init(StateDir::new(dir.path()), &options, at("2026-01-01T00:00:00Z")).unwrap()
     }

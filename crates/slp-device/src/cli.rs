@@ -57,6 +57,12 @@ pub enum DeviceCommand {
         /// public (Mozilla) roots: copied into <state>/trustpool.pem.
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
+        /// Pin the authority's public key from the start (a file holding the output of `slp
+        /// authority key show`, or the base64 key), as a real device ships with its vendor's
+        /// root: every document imported, the first one too, must be signed by it, and a factory
+        /// reset keeps it. Without it the first signed document installed pins its key.
+        #[arg(long, value_name = "FILE|KEY")]
+        authority_key: Option<String>,
     },
     /// Run IOS commands in privileged EXEC mode, one argument per command line: on the running
     /// device service if there is one, else here, holding the state directory's lock.
@@ -272,7 +278,20 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             boot_level,
             factory_trust,
             ca,
+            authority_key,
         } => {
+            let authority_key = match authority_key {
+                Some(value) => {
+                    let text = if std::path::Path::new(&value).is_file() {
+                        std::fs::read_to_string(&value)
+                            .with_context(|| format!("reading --authority-key {value}"))?
+                    } else {
+                        value
+                    };
+                    Some(slp_wire::keys::parse_public_key_text(&text).context("--authority-key")?)
+                }
+                None => None,
+            };
             // The CA file is checked before the device is created.
             if let Some(ca) = &ca {
                 slp_http::TrustRoots::from_pem_file(ca)?;
@@ -286,6 +305,7 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                 members: parse_udis(&member).context("--member")?,
                 boot_level,
                 factory_trust,
+                authority_key,
             };
             let device = Device::init(dir.clone(), &options, clock.now())?;
             if let Some(ca) = &ca {

@@ -964,6 +964,7 @@ mod tests {
             members: vec![],
             boot_level: "network-advantage".to_owned(),
             factory_trust: false,
+            authority_key: None,
         };
         let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
         let device = Device::init(crate::state::StateDir::new(dir.path()), &options, now).unwrap();

@@ -178,8 +178,13 @@ pub struct DeviceState {
     pub last_push: Option<Timestamp>,
     pub last_file_write: Option<Timestamp>,
     pub account: Option<AccountInfo>,
-    /// The authority key pinned when the first signed document from it was installed.
+    /// The authority key pinned when the first signed document from it was installed, or at
+    /// `init --authority-key`.
     pub authority_key: Option<String>,
+    /// The key pinned at `init --authority-key`, as if installed at the factory: a factory
+    /// reset keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factory_authority_key: Option<String>,
     pub policy: Option<InstalledPolicy>,
     /// Trust codes by UDI text.
     pub trust: BTreeMap<String, TrustInstalled>,

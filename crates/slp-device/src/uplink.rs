@@ -592,6 +592,7 @@ mod tests {
             members: vec![],
             boot_level: "network-advantage".to_owned(),
             factory_trust: false,
+            authority_key: None,
         };
         Device::init(StateDir::new(dir.path()), &options, at("2026-01-01T00:00:00Z")).unwrap()
     }

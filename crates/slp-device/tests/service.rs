@@ -34,6 +34,7 @@ fn device(root: &Path, commands: &[&str]) -> StateDir {
         members: vec![],
         boot_level: "network-advantage".to_owned(),
         factory_trust: false,
+        authority_key: None,
     };
     let device = Device::init(dir.clone(), &options, at(T0)).unwrap();
     let mut session = Session::new(device, Mode::Exec);

@@ -431,6 +431,7 @@ fn prepare_device(job: &DeviceJob) -> anyhow::Result<()> {
             members: parse(&device.members)?,
             boot_level: "network-essentials".to_owned(),
             factory_trust: false,
+            authority_key: None,
         };
         Device::init(dir.clone(), &options, job.clock.now())
             .with_context(|| format!("creating {} in {}", device.hostname, job.dir.display()))?;

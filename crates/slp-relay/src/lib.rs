@@ -193,27 +193,13 @@ pub struct PrefsChange {
 /// Reads an authority public key: the base64 key itself, or the output of `slp authority key
 /// show` (its `Public key:` line). Returns the base64 key; the error says what is wrong.
 pub fn parse_authority_key(text: &str) -> Result<String> {
-    use base64::Engine;
-    let bad = |reason: String| RelayError::Invalid { what: "--authority-key".to_owned(), reason };
-    let key = text
-        .lines()
-        .find_map(|line| {
-            let line = line.trim();
-            line.get(..11)
-                .filter(|head| head.eq_ignore_ascii_case("public key:"))
-                .map(|_| line[11..].trim())
-        })
-        .unwrap_or_else(|| text.trim());
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(key)
-        .map_err(|e| bad(format!("{key:?} is not a base64 public key: {e}")))?;
-    if bytes.len() != 32 {
-        return Err(bad(format!(
-            "{key:?} is {} bytes, not a 32-byte Ed25519 public key (give the output of `slp authority key show`)",
-            bytes.len()
-        )));
-    }
-    Ok(key.to_owned())
+    slp_wire::keys::parse_public_key_text(text).map_err(|e| RelayError::Invalid {
+        what: "--authority-key".to_owned(),
+        reason: match e {
+            slp_wire::WireError::Key { reason, .. } => reason,
+            other => other.to_string(),
+        },
+    })
 }
 
 /// The key id of a pinned key, for messages (the key itself when it cannot be read).

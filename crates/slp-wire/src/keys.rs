@@ -61,6 +61,32 @@ fn key_id_of(public: &[u8]) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Reads a public key to pin: the base64 Ed25519 key itself, or the output of
+/// `slp authority key show` (its `Public key:` line). Returns the base64 key; the error says
+/// what is wrong with it.
+pub fn parse_public_key_text(text: &str) -> Result<String> {
+    let bad = |reason: String| WireError::Key { what: "public key".to_owned(), reason };
+    let key = text
+        .lines()
+        .find_map(|line| {
+            let line = line.trim();
+            line.get(..11)
+                .filter(|head| head.eq_ignore_ascii_case("public key:"))
+                .and_then(|_| line.get(11..))
+                .map(str::trim)
+        })
+        .unwrap_or_else(|| text.trim());
+    let bytes =
+        B64.decode(key).map_err(|e| bad(format!("{key:?} is not a base64 public key: {e}")))?;
+    if bytes.len() != 32 {
+        return Err(bad(format!(
+            "{key:?} is {} bytes, not a 32-byte Ed25519 public key (give the output of `slp authority key show`)",
+            bytes.len()
+        )));
+    }
+    Ok(key.to_owned())
+}
+
 /// The key id of a base64 public key.
 pub fn key_id(public_b64: &str) -> Result<String> {
     let bytes = B64

@@ -616,3 +616,114 @@ fn ha_events_move_next_report_push_and_the_new_active_reports() {
     );
     assert!(out.contains("(C9300-48 Network Essent...)      2 IN USE"), "{out}");
 }
+
+/// A device given its authority's key at `init` refuses even the first ACK when another
+/// authority signed it (without the key it would pin the first key it sees); the real ACK
+/// then installs, and a factory reset keeps the key.
+#[test]
+fn a_device_pinned_at_init_refuses_a_rogue_authoritys_first_ack() {
+    let lab = Lab::new();
+    authority(&lab);
+    // A second, rogue authority with the same account names.
+    for args in [
+        &["account", "create", "--name", "Example Corp", "--domain", "example.com"][..],
+        &["va", "create", "--account", "example.com", "--name", "Lab"][..],
+    ] {
+        let mut all = vec!["authority", "--data", "R"];
+        all.extend_from_slice(args);
+        lab.ok(T0, &all);
+    }
+    let key = auth(&lab, T0, &["key", "show"]);
+    std::fs::write(lab.path("authority-key.txt"), &key).unwrap();
+
+    // A key that is not one is refused, naming the flag; nothing is created.
+    let bad = lab.fails(
+        T1,
+        &[
+            "device",
+            "--state",
+            "X",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC1",
+            "--authority-key",
+            "bm90IGEga2V5",
+        ],
+    );
+    assert!(bad.contains("--authority-key") && bad.contains("32-byte"), "{bad}");
+    assert!(!lab.path("X/state.json").exists());
+
+    let key_file = lab.path("authority-key.txt");
+    let key_arg = key_file.to_str().unwrap();
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "D",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC2233A5ZV",
+            "--hostname",
+            "sw1",
+            "--authority-key",
+            key_arg,
+        ],
+    );
+    lab.exec(
+        "D",
+        T1,
+        &[
+            "configure terminal",
+            "license boot level network-advantage",
+            "license smart transport off",
+            "end",
+            "reload",
+        ],
+    );
+    lab.exec("D", T2, &["license smart save usage all file bootflash:all_rum.txt"]);
+    let before = lab.exec("D", T2, &["show license status", "show license rum id all"]);
+
+    // The rogue authority answers the same file: its ACK is refused on the device.
+    lab.ok(
+        T2,
+        &[
+            "authority",
+            "--data",
+            "R",
+            "usage",
+            "upload",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "D/bootflash/all_rum.txt",
+            "--ack",
+            "rogue-ack.txt",
+        ],
+    );
+    let rogue = lab.path("rogue-ack.txt");
+    let import_rogue = format!("license smart import {}", rogue.display());
+    let refused = lab.fails(T2, &["device", "--state", "D", "exec", &import_rogue]);
+    assert!(!refused.contains("Import Data Successful"), "{refused}");
+    assert!(refused.contains("does not trust") && refused.contains("pinned at init"), "{refused}");
+    let after = lab.exec("D", T2, &["show license status", "show license rum id all"]);
+    assert_eq!(before, after, "a refused ACK changes nothing");
+
+    // The real authority's ACK installs.
+    upload(&lab, T2, "D/bootflash/all_rum.txt", "ack.txt");
+    let real = lab.path("ack.txt");
+    let out = lab.exec("D", T2, &[&format!("license smart import {}", real.display())]);
+    assert!(out.contains("%SMART_LIC-6-TRUST_CODE_INSTALL_SUCCESS"), "{out}");
+    let status = lab.exec("D", T2, &["show license status"]);
+    assert_eq!(field(&status, "Last ACK received:"), "Nov 15 10:00:00 2026 UTC");
+
+    // A factory reset keeps the key given at init: the rogue ACK is still refused.
+    lab.exec("D", T2, &["license smart factory reset"]);
+    let again = lab.fails(T2, &["device", "--state", "D", "exec", &import_rogue]);
+    assert!(again.contains("does not trust"), "{again}");
+}
