@@ -28,6 +28,7 @@ fn shell() -> &'static Mutex<Shell> {
             members: Vec::new(),
             boot_level: slp_core::license::BOOT_LEVELS[0].to_owned(),
             factory_trust: false,
+            authority_key: None,
         };
         let now = "2026-01-01T00:00:00Z".parse().expect("a time");
         let device = Device::init(StateDir::new(dir.path().join("sw1")), &options, now)
