@@ -32,7 +32,7 @@ use slp_wire::keys::KeyPair;
 use slp_wire::rum::{self, HaUdi, Measurement, ReportInput, Sudi};
 use slp_wire::xml::Kind;
 
-const BASE: &str = "/services/api/smart-accounts-and-licensing";
+use slp_wire::cssm::BASE;
 
 /// Arguments of `slp bench`.
 #[derive(Debug, Args)]

@@ -8,11 +8,14 @@
 //! - [`bundle`]: the offline upload and ACK bundles (tar.gz with a manifest), read safely.
 //! - [`slac_csv`]: the SLAC request and code CSV files between a relay and the authority.
 //! - [`docs`]: the typed JSON carried in each signed `<data>` element.
+//! - [`cssm`]: Cisco's Smart Software Manager REST API and its token endpoint, request and reply
+//!   bodies (the one contract of the authority, the relay, the bench and the remote CLI).
 //!
 //! This crate is an API boundary: its types are plain data and a change to them is a change to
 //! the wire format. Unknown JSON members are ignored so that formats can grow.
 
 pub mod bundle;
+pub mod cssm;
 pub mod docs;
 pub mod keys;
 pub mod online;

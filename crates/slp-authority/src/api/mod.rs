@@ -82,7 +82,7 @@ use crate::clients::Principal;
 use crate::{Authority, actor};
 
 /// The path prefix of Cisco's Smart Software Manager API.
-pub const BASE: &str = "/services/api/smart-accounts-and-licensing";
+pub use slp_wire::cssm::BASE;
 
 /// Largest request body accepted (8 MiB); larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;

@@ -1,0 +1,2 @@
+//! Accounts, virtual accounts, licenses, product instances, ID tokens and transfers
+//! (PROTOCOL.md §7.2).

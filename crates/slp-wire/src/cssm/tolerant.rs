@@ -1,0 +1,129 @@
+//! Reading members the way Cisco's API gateway reads them, written once for every type of the
+//! contract: `null` where a member is optional, numbers sent as strings.
+//!
+//! Use with `#[serde(default, deserialize_with = "…")]`.
+
+use serde::{Deserialize, Deserializer, de};
+
+/// `null` reads as the type's default (an empty list, `None`, `false`, …), like a missing member.
+pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// A number or a decimal string (`1`, `"1"`, `" 1 "`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumberOrText {
+    Unsigned(u64),
+    Signed(i64),
+    Text(String),
+}
+
+fn u64_of<E: de::Error>(value: NumberOrText) -> Result<u64, E> {
+    match value {
+        NumberOrText::Unsigned(n) => Ok(n),
+        NumberOrText::Signed(n) => Err(E::custom(format!("{n} is negative; a count is 0 or more"))),
+        NumberOrText::Text(text) => text.trim().parse::<u64>().map_err(|_| {
+            E::custom(format!("{text:?} is not a whole number (a count is sent as 1 or \"1\")"))
+        }),
+    }
+}
+
+fn i64_of<E: de::Error>(value: NumberOrText) -> Result<i64, E> {
+    match value {
+        NumberOrText::Unsigned(n) => {
+            i64::try_from(n).map_err(|_| E::custom(format!("{n} is larger than {}", i64::MAX)))
+        }
+        NumberOrText::Signed(n) => Ok(n),
+        NumberOrText::Text(text) => text
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| E::custom(format!("{text:?} is not a whole number"))),
+    }
+}
+
+/// A count sent as a number or as a string (`"count": "1"`).
+pub fn u64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    u64_of(NumberOrText::deserialize(deserializer)?)
+}
+
+/// An optional count: missing, `null`, a number or a string.
+pub fn opt_u64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    Option::<NumberOrText>::deserialize(deserializer)?.map(u64_of).transpose()
+}
+
+/// A signed whole number sent as a number or as a string (epoch milliseconds, ids).
+pub fn i64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    i64_of(NumberOrText::deserialize(deserializer)?)
+}
+
+/// An optional signed whole number: missing, `null`, a number or a string.
+pub fn opt_i64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    Option::<NumberOrText>::deserialize(deserializer)?.map(i64_of).transpose()
+}
+
+/// A flag sent as `true`/`false` or as the strings `"true"`/`"false"` (Cisco's `isDefault`).
+pub fn bool_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum BoolOrText {
+        Bool(bool),
+        Text(String),
+    }
+    match Option::<BoolOrText>::deserialize(deserializer)? {
+        None => Ok(false),
+        Some(BoolOrText::Bool(b)) => Ok(b),
+        Some(BoolOrText::Text(text)) => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok(true),
+            "false" | "no" | "0" | "" => Ok(false),
+            _ => Err(de::Error::custom(format!("{text:?} is not true or false"))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Sample {
+        #[serde(default, deserialize_with = "null_as_default")]
+        list: Vec<String>,
+        #[serde(deserialize_with = "u64_or_text")]
+        count: u64,
+        #[serde(default, deserialize_with = "opt_i64_or_text")]
+        timestamp: Option<i64>,
+        #[serde(default, deserialize_with = "bool_or_text")]
+        flag: bool,
+    }
+
+    fn read(text: &str) -> Result<Sample, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    #[test]
+    fn null_and_strings_read_as_cisco_sends_them() {
+        let sample = read(r#"{"list": null, "count": "3", "timestamp": null, "flag": "true"}"#);
+        assert_eq!(
+            sample.ok(),
+            Some(Sample { list: vec![], count: 3, timestamp: None, flag: true })
+        );
+        let sample = read(r#"{"count": 3, "timestamp": "1700000000000"}"#);
+        assert_eq!(
+            sample.ok(),
+            Some(Sample { list: vec![], count: 3, timestamp: Some(1_700_000_000_000), flag: false })
+        );
+    }
+
+    #[test]
+    fn a_count_that_is_not_a_number_is_named() {
+        let err = read(r#"{"count": "three"}"#).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("\"three\" is not a whole number"), "{err}");
+        let err = read(r#"{"count": -1}"#).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("-1 is negative"), "{err}");
+    }
+}
