@@ -395,7 +395,7 @@ pub struct Session {
 #[derive(Debug)]
 pub enum Step {
     Done(Output),
-    Converse(crate::uplink::Conversation),
+    Converse(crate::agent::Conversation),
 }
 
 /// What one command line produced.

@@ -32,10 +32,11 @@ use slp_core::ledger::Selection;
 mod probe;
 
 use crate::DeviceError;
+use crate::agent::Conversation;
 use crate::agent::Device;
 use crate::commands::{Mode, Session, Step};
 use crate::state::{StateDir, StateLock, write_atomic};
-use crate::uplink::{Conversation, Uplink};
+use crate::uplink::Uplink;
 
 /// Largest request body of the management API (an ACK or code document to import).
 pub const MGMT_BODY_LIMIT: usize = 2 * 1024 * 1024;

@@ -204,9 +204,9 @@ pub struct DeviceState {
     pub history: Vec<ImportedMessage>,
     /// An answer awaited after `OK_POLL`.
     #[serde(default)]
-    pub pending_poll: Option<crate::uplink::PendingPoll>,
+    pub pending_poll: Option<PendingPoll>,
     #[serde(default)]
-    pub comm: crate::uplink::CommState,
+    pub comm: CommState,
 }
 
 impl DeviceState {
@@ -473,3 +473,29 @@ mod tests {
         }
     }
 }
+
+/// An answer the device is waiting for (`OK_POLL`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingPoll {
+    pub poll_id: String,
+    pub url: String,
+    pub since: Timestamp,
+    pub poll_after: Timestamp,
+}
+
+/// Communication health, for COMM_FAILED / COMM_RESTORED and retries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommState {
+    /// When the failing exchange was scheduled.
+    pub scheduled: Option<Timestamp>,
+    pub failing_since: Option<Timestamp>,
+    pub next_retry: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+/// The default CSLU URL (`no license smart url cslu`).
+pub const DEFAULT_CSLU_URL: &str = "http://cslu-local:8182/cslu/v1/pi";
+/// The default smart URL (`license smart url default` with transport smart).
+pub const DEFAULT_SMART_URL: &str = "https://smartreceiver.cisco.com/licservice/license";
+pub const DEFAULT_CALLHOME_URL: &str =
+    "https://tools.cisco.com/its/service/oddce/services/DDCEService";

@@ -52,7 +52,9 @@ pub fn u64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D:
 }
 
 /// An optional count: missing, `null`, a number or a string.
-pub fn opt_u64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+pub fn opt_u64_or_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
     Option::<NumberOrText>::deserialize(deserializer)?.map(u64_of).transpose()
 }
 
@@ -62,7 +64,9 @@ pub fn i64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D:
 }
 
 /// An optional signed whole number: missing, `null`, a number or a string.
-pub fn opt_i64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub fn opt_i64_or_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
     Option::<NumberOrText>::deserialize(deserializer)?.map(i64_of).transpose()
 }
 
@@ -115,7 +119,12 @@ mod tests {
         let sample = read(r#"{"count": 3, "timestamp": "1700000000000"}"#);
         assert_eq!(
             sample.ok(),
-            Some(Sample { list: vec![], count: 3, timestamp: Some(1_700_000_000_000), flag: false })
+            Some(Sample {
+                list: vec![],
+                count: 3,
+                timestamp: Some(1_700_000_000_000),
+                flag: false
+            })
         );
     }
 

@@ -23,6 +23,10 @@ use slp_wire::keys::KeyPair;
 use slp_wire::rum::{self, HaUdi, ReportInput, Sudi};
 use slp_wire::xml::{Document, Kind};
 
+mod sync;
+
+pub use sync::{Conversation, Exchange};
+
 use crate::DeviceError;
 use crate::messages::Message;
 use crate::state::{
@@ -92,12 +96,7 @@ pub struct Device {
     pub(crate) answering_trust_request: bool,
 }
 
-/// The default CSLU URL (`no license smart url cslu`).
-pub const DEFAULT_CSLU_URL: &str = "http://cslu-local:8182/cslu/v1/pi";
-/// The default smart URL (`license smart url default` with transport smart).
-pub const DEFAULT_SMART_URL: &str = "https://smartreceiver.cisco.com/licservice/license";
-pub const DEFAULT_CALLHOME_URL: &str =
-    "https://tools.cisco.com/its/service/oddce/services/DDCEService";
+pub use crate::state::{DEFAULT_CALLHOME_URL, DEFAULT_CSLU_URL, DEFAULT_SMART_URL};
 
 impl Config {
     fn factory(hostname: &str, boot_level: &str) -> Config {
@@ -1136,7 +1135,7 @@ impl Device {
     pub fn begin_authorization_return_online(
         &mut self,
         all: bool,
-    ) -> Result<crate::uplink::Conversation, DeviceError> {
+    ) -> Result<Conversation, DeviceError> {
         if self.push_url().is_none() {
             return Err(DeviceError::Refused(
                 "% Error: transport type is off: return the code offline (license smart authorization return {all|local} offline <path>)".to_owned(),
