@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use slp_authority::cssm::{self, AuthRequestRequest, PollRequest, ReportUsageRequest};
+use slp_authority::cssm;
+use slp_wire::cssm::report::{AuthRequestRequest, PollRequest, ReportUsageRequest};
 use slp_wire::rum::Envelope;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,16 +1,15 @@
 //! The authority's operations in the shape of Cisco's CSSM REST API (PROTOCOL.md §7.2/§7.3):
-//! request and reply types with Cisco's JSON member names, and the [`Authority`] methods the
-//! HTTP handlers call ([`crate::api`] only adds HTTP). Every method takes the authenticated
+//! the [`Authority`] methods the HTTP handlers call, reading and answering the request and reply
+//! types of the one contract, [`slp_wire::cssm`] (`reportusage`, `authrequest` and `poll` in
+//! [`slp_wire::cssm::report`]; some types of §7.2 are still here) ([`crate::api`] only adds HTTP). Every method takes the authenticated
 //! [`Principal`] and enforces its smart account and role here, in one place.
 //!
 //! `reportusage` and `authrequest` convert each entry of the request into the same
 //! `<smartLicense>` document a device saves to a file and run it through the file-upload path
 //! ([`Authority::upload`]): verification, idempotency on (UDI, report id), key binding and the
-//! usage rule are identical. slp's additions to Cisco's request shape, both signed items
-//! `{"data": "<json text>", "signature": {"alg", "key", "value"}}`: `system_info` (the signed
-//! `<smartLicenseSystemInfo>`) and `trust_requests` (signed `<smartLicenseTrustRequest>`s) on a
-//! report entry; `system_info`, `auth_request`, `auth_return` (and `trust_request`) on a
-//! license entry.
+//! usage rule are identical. slp's additions to Cisco's request shape (signed `system_info`,
+//! `trust_requests`, `auth_request`, `auth_return`) are optional: an entry as Cisco's scripts
+//! send it (`{sudi, usage: [{payload, signature}]}`) is a document of reports alone.
 //!
 //! The answer is stored under a poll id derived from the request's content (SHA-256 of action,
 //! virtual account and body; for `reportusage`, of each entry's document digest and the entry
@@ -26,218 +25,18 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use slp_core::license::{Enforcement, Term};
 use slp_store::{Account, PollRecord, Tx, VirtualAccount};
+use slp_wire::cssm::report::{
+    ACKNOWLEDGEMENTS, AUTHORIZATIONS, Acknowledgement, AuthRequestData, AuthorizationResult,
+    COMPLETE, LicenseEntry, OK_POLL, POLL_INTERVAL_SECS, PollAccepted, PollComplete,
+    PollResultData, ReportUsageData, SignedJson, UsageEntry, UsageItem,
+};
 use slp_wire::docs::{AuthRequestItem, Key, SystemInfo, TrustRequest};
 use slp_wire::keys;
-use slp_wire::rum::{Envelope, Sudi};
-use slp_wire::xml::{Document, Kind, Signature, Signed};
+use slp_wire::rum::Sudi;
+use slp_wire::xml::{Document, Kind};
 
 use crate::clients::{Access, Principal};
 use crate::{Authority, AuthorityError, Result};
-
-/// Seconds a client should wait before polling (Cisco's `poll_interval`).
-pub const POLL_INTERVAL_SECS: u64 = 300;
-/// `action` of a `reportusage` poll.
-pub const ACKNOWLEDGEMENTS: &str = "acknowledgements";
-/// `action` of an `authrequest` poll.
-pub const AUTHORIZATIONS: &str = "authorizations";
-
-// ---- request bodies ---------------------------------------------------------------------------
-
-/// A signed slp item as JSON: the exact `<data>` text and its signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedJson {
-    /// JSON text; the signature covers its exact UTF-8 bytes.
-    pub data: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<SignatureJson>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignatureJson {
-    pub alg: String,
-    pub key: String,
-    pub value: String,
-}
-
-impl SignedJson {
-    /// The JSON form of a document item.
-    pub fn of(item: &Signed) -> SignedJson {
-        SignedJson {
-            data: item.data.clone(),
-            signature: item.signature.as_ref().map(|s| SignatureJson {
-                alg: s.alg.clone(),
-                key: s.key.clone(),
-                value: s.value.clone(),
-            }),
-        }
-    }
-
-    fn to_item(&self, kind: Kind) -> Signed {
-        Signed {
-            kind,
-            data: self.data.clone(),
-            signature: self.signature.as_ref().map(|s| Signature {
-                alg: s.alg.clone(),
-                key: s.key.clone(),
-                value: s.value.clone(),
-            }),
-        }
-    }
-}
-
-/// `POST /v2/devices/reportusage` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportUsageRequest {
-    pub data: ReportUsageData,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportUsageData {
-    /// Epoch milliseconds.
-    #[serde(default)]
-    pub timestamp: Option<i64>,
-    #[serde(default)]
-    pub nonce: Option<String>,
-    pub reports: Vec<UsageEntry>,
-}
-
-/// One product instance's reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UsageEntry {
-    pub sudi: Sudi,
-    #[serde(default)]
-    pub hostname: Option<String>,
-    #[serde(default)]
-    pub software_tag_identifier: Option<String>,
-    #[serde(default)]
-    pub nonce: Option<String>,
-    #[serde(default)]
-    pub timestamp: Option<i64>,
-    /// slp addition: signed trust requests.
-    #[serde(default)]
-    pub trust_requests: Vec<SignedJson>,
-    /// RUM report envelopes `{payload, header, signature}`; Cisco's extra members
-    /// (`is_consuming`, `errors`, …) are ignored.
-    #[serde(default)]
-    pub usage: Vec<Envelope>,
-    /// slp addition: the signed system information (the device key's proof of possession).
-    #[serde(default)]
-    pub system_info: Option<SignedJson>,
-}
-
-/// `POST /v2/devices/authrequest` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthRequestRequest {
-    pub data: AuthRequestData,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthRequestData {
-    #[serde(default)]
-    pub timestamp: Option<i64>,
-    #[serde(default)]
-    pub nonce: Option<String>,
-    pub licenses: Vec<LicenseEntry>,
-}
-
-/// One product instance's authorization request and/or return.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LicenseEntry {
-    pub sudi: Sudi,
-    #[serde(default)]
-    pub hostname: Option<String>,
-    #[serde(default)]
-    pub software_tag_identifier: Option<String>,
-    /// What is asked for; when given it must match the signed `auth_request`.
-    #[serde(default)]
-    pub keys: Vec<Key>,
-    #[serde(default)]
-    pub confirm_code: Option<String>,
-    #[serde(default)]
-    pub remove_code: Option<String>,
-    #[serde(default)]
-    pub trust_request: Option<SignedJson>,
-    #[serde(default)]
-    pub auth_request: Option<SignedJson>,
-    #[serde(default)]
-    pub auth_return: Option<SignedJson>,
-    #[serde(default)]
-    pub system_info: Option<SignedJson>,
-}
-
-/// `POST /v2/accounts/poll` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PollRequest {
-    pub data: PollData,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PollData {
-    /// A decimal string, or a JSON number (it may exceed 2^53).
-    pub poll_id: PollId,
-    #[serde(default)]
-    pub action: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum PollId {
-    Number(u64),
-    Text(String),
-}
-
-impl PollId {
-    pub fn text(&self) -> String {
-        match self {
-            PollId::Number(n) => n.to_string(),
-            PollId::Text(t) => t.trim().to_owned(),
-        }
-    }
-}
-
-// ---- replies ----------------------------------------------------------------------------------
-
-/// The immediate reply to `reportusage` / `authrequest` (HTTP 202).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PollAccepted {
-    /// `OK_POLL`.
-    pub status: String,
-    pub poll_id: String,
-    pub poll_interval: u64,
-    pub action: String,
-    /// Epoch milliseconds.
-    pub timestamp: i64,
-    /// The request's nonce, echoed.
-    pub nonce: String,
-}
-
-/// The reply to a poll whose result is ready.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PollComplete {
-    /// `COMPLETE`.
-    pub status: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub correlation_id: String,
-    pub data: PollResultData,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PollResultData {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acknowledgements: Option<Vec<Acknowledgement>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorizations: Option<Vec<AuthorizationResult>>,
-}
-
-/// The ACK of one report entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Acknowledgement {
-    pub sudi: Sudi,
-    pub software_tag_identifier: String,
-    /// Base64 of the ACK `<smartLicense>` document (import it with `license smart import`).
-    pub smart_license: String,
-}
 
 /// How a poll result is stored. An acknowledgement of `reportusage` names the upload record
 /// (of the poll's virtual account, by digest) that holds its ACK, so that each ACK is stored
@@ -261,19 +60,6 @@ pub(crate) struct StoredAcknowledgement {
     /// Hex SHA-256 of the upload whose record holds the ACK.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) ack_upload: Option<String>,
-}
-
-/// The outcome of one license entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthorizationResult {
-    pub sudi: Sudi,
-    pub software_tag_identifier: String,
-    /// Base64 of the answer document (authorization codes), when `SUCCESS`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smart_license: Option<String>,
-    /// `SUCCESS` or `FAILED`.
-    pub status: String,
-    pub status_message: String,
 }
 
 /// `GET /v2/accounts/search`.
@@ -514,8 +300,8 @@ pub fn usage_document(entry: &UsageEntry, field: &str) -> Result<(String, String
     }
     items.extend(entry.trust_requests.iter().map(|t| t.to_item(Kind::TrustRequest)));
     let mut reports = Vec::new();
-    for (i, envelope) in entry.usage.iter().enumerate() {
-        let text = serde_json::to_string(envelope)
+    for (i, item) in entry.usage.iter().enumerate() {
+        let text = serde_json::to_string(&item.envelope())
             .map_err(|e| bad(format!("{field}.usage[{i}]"), e.to_string()))?;
         reports.push(text);
     }
@@ -730,8 +516,12 @@ impl Authority {
             let field = format!("data.reports[{i}]");
             let (udi, tag, doc) = usage_document(entry, &field)?;
             let label = format!("reportusage {field} of {udi}");
-            documents.push((label, entry.sudi.clone(), tag, doc, entry.usage.clone(), udi));
+            let envelopes = entry.usage.iter().map(UsageItem::envelope).collect::<Vec<_>>();
+            documents.push((label, entry.sudi.clone(), tag, doc, envelopes, udi));
         }
+        // Without the header, the virtual account Cisco's `license_pool_id` names.
+        let pool = data.reports.iter().find_map(|e| e.license_pool_id).map(|id| id.to_string());
+        let virtual_account = virtual_account.or(pool.as_deref());
         let (account, va) = self.va_by_ids(principal, smart_account, virtual_account).await?;
         // The CPU work is done on a blocking thread before the store's writer is taken, so that
         // requests do it in parallel: the signatures are checked in one batch (the ingest below
@@ -780,7 +570,7 @@ impl Authority {
         let poll_id = usage_poll_id(va.id, data, &entries);
         let job = crate::group::UsageJob { account, va, entries, poll_id, actor: self.actor() };
         self.commit_usage(job).await?;
-        Ok(self.accepted(poll_id, ACKNOWLEDGEMENTS, data.nonce.as_deref()))
+        Ok(self.accepted(poll_id, ACKNOWLEDGEMENTS, data.nonce.as_deref(), data.timestamp))
     }
 
     /// `authrequest`: each entry is ingested on its own; an entry the pool cannot serve
@@ -803,13 +593,16 @@ impl Authority {
             let (udi, tag, doc) = license_document(entry, &field)?;
             documents.push((field, entry.sudi.clone(), udi, tag, doc.to_xml()));
         }
+        let pool = data.license_pool_id.map(|id| id.to_string());
+        let virtual_account = virtual_account.or(pool.as_deref());
         let (account, va) = self.va_by_ids(principal, smart_account, virtual_account).await?;
         let poll_id = poll_id_of(AUTHORIZATIONS, va.id, data)?;
         let mut tx = self.store.begin().await?;
         tx.lock_va(va.id).await?;
         if let Some(existing) = Self::existing_poll(&mut tx, poll_id, &va, AUTHORIZATIONS).await? {
             tracing::info!(poll_id, va = %va.name, "replayed authrequest: stored result");
-            return Ok(self.accepted(existing.poll_id, AUTHORIZATIONS, data.nonce.as_deref()));
+            let (nonce, at) = (data.nonce.as_deref(), data.timestamp);
+            return Ok(self.accepted(existing.poll_id, AUTHORIZATIONS, nonce, at));
         }
         let mut results = Vec::new();
         for (field, sudi, udi, tag, xml) in documents {
@@ -818,27 +611,20 @@ impl Authority {
             match self.upload_in(&mut tx, &account, &va, &label, xml.as_bytes()).await {
                 Ok(outcome) => {
                     tx.release("slp_license_entry").await?;
-                    results.push(AuthorizationResult {
+                    results.push(AuthorizationResult::success(
                         sudi,
-                        software_tag_identifier: tag,
-                        smart_license: Some(BASE64.encode(outcome.ack.as_bytes())),
-                        status: "SUCCESS".to_owned(),
-                        status_message: format!(
+                        tag,
+                        BASE64.encode(outcome.ack.as_bytes()),
+                        format!(
                             "{} authorization code(s), {} return(s)",
                             outcome.authorizations, outcome.returns
                         ),
-                    });
+                    ));
                 }
                 Err(err) if is_entry_refusal(&err) => {
                     tx.rollback_to("slp_license_entry").await?;
                     tracing::info!(%udi, error = %err, "authorization request entry refused");
-                    results.push(AuthorizationResult {
-                        sudi,
-                        software_tag_identifier: tag,
-                        smart_license: None,
-                        status: "FAILED".to_owned(),
-                        status_message: err.to_string(),
-                    });
+                    results.push(AuthorizationResult::failed(sudi, tag, err.to_string()));
                 }
                 Err(err) => return Err(err),
             }
@@ -846,7 +632,7 @@ impl Authority {
         let result = StoredPollResult { acknowledgements: None, authorizations: Some(results) };
         self.store_poll(&mut tx, poll_id, &va, AUTHORIZATIONS, &result).await?;
         tx.commit().await?;
-        Ok(self.accepted(poll_id, AUTHORIZATIONS, data.nonce.as_deref()))
+        Ok(self.accepted(poll_id, AUTHORIZATIONS, data.nonce.as_deref(), data.timestamp))
     }
 
     pub(crate) async fn existing_poll(
@@ -913,14 +699,24 @@ impl Authority {
         Ok(())
     }
 
-    fn accepted(&self, poll_id: i64, action: &str, nonce: Option<&str>) -> PollAccepted {
+    /// The 202 reply, as Cisco's: the request's nonce and timestamp echoed, `poll_id` a number.
+    fn accepted(
+        &self,
+        poll_id: i64,
+        action: &str,
+        nonce: Option<&str>,
+        timestamp: Option<i64>,
+    ) -> PollAccepted {
         PollAccepted {
-            status: "OK_POLL".to_owned(),
-            poll_id: poll_id.to_string(),
-            poll_interval: POLL_INTERVAL_SECS,
-            action: action.to_owned(),
-            timestamp: self.now().timestamp_millis(),
+            status: OK_POLL.to_owned(),
+            message_code: None,
+            message: None,
+            timestamp: Some(timestamp.unwrap_or_else(|| self.now().timestamp_millis())),
             nonce: nonce.unwrap_or_default().to_owned(),
+            kind: None,
+            poll_id: poll_id.unsigned_abs(),
+            poll_interval: Some(POLL_INTERVAL_SECS),
+            action: action.to_owned(),
         }
     }
 
@@ -997,9 +793,22 @@ impl Authority {
             }
             None => None,
         };
-        let data = PollResultData { acknowledgements, authorizations: stored.authorizations };
+        let authorizations = stored.authorizations.map(|results| {
+            results
+                .into_iter()
+                .map(|result| AuthorizationResult {
+                    correlation_id: Some(record.correlation_id.clone()),
+                    ..result
+                })
+                .collect()
+        });
+        let data = PollResultData { acknowledgements, authorizations };
         Ok(PollComplete {
-            status: "COMPLETE".to_owned(),
+            status: COMPLETE.to_owned(),
+            message_code: String::new(),
+            message: String::new(),
+            timestamp: Some(self.now().timestamp_millis()),
+            nonce: String::new(),
             kind: record.action,
             correlation_id: record.correlation_id,
             data,

@@ -23,9 +23,10 @@ use slp_store::{Account, Commit, StoreError, Tx, VirtualAccount};
 use slp_wire::rum::Sudi;
 use tokio::sync::oneshot;
 
-use crate::cssm::{ACKNOWLEDGEMENTS, StoredAcknowledgement, StoredPollResult};
+use crate::cssm::{StoredAcknowledgement, StoredPollResult};
 use crate::upload::{Ingest, Ready};
 use crate::{Authority, AuthorityError, Result, actor};
+use slp_wire::cssm::report::ACKNOWLEDGEMENTS;
 
 /// A group holds at most about this many reports (a request is never split).
 const GROUP_REPORTS: usize = 5_000;

@@ -168,7 +168,7 @@ struct Device {
 }
 
 fn signed_json(item: &Signed) -> Value {
-    serde_json::to_value(cssm::SignedJson::of(item)).unwrap()
+    serde_json::to_value(slp_wire::cssm::report::SignedJson::of(item)).unwrap()
 }
 
 impl Device {
@@ -300,6 +300,14 @@ fn report_usage(entries: Vec<Value>, nonce: &str) -> Value {
 
 fn auth_request(entries: Vec<Value>, nonce: &str) -> Value {
     json!({"data": {"timestamp": 1_794_736_800_000_i64, "nonce": nonce, "licenses": entries}})
+}
+
+/// `poll_id` of a 202 reply: a JSON number, as Cisco sends it (it may exceed 2^53).
+fn poll_id_text(poll_id: &Value) -> String {
+    poll_id
+        .as_u64()
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| panic!("poll_id {poll_id} is not a number"))
 }
 
 fn poll_body(poll_id: &str, action: &str) -> Value {
@@ -480,7 +488,7 @@ async fn a_client_sees_only_its_smart_account() {
         .call(Method::POST, &path("/v2/devices/reportusage"), Some(&ours), Some(VA), Some(&body))
         .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
-    let poll_id = reply.body["poll_id"].as_str().unwrap().to_owned();
+    let poll_id = poll_id_text(&reply.body["poll_id"]);
     let reply = f
         .call(
             Method::POST,
@@ -521,7 +529,7 @@ async fn roles_limit_what_a_client_may_do() {
     assert!(reply.message().contains("role viewer"), "{}", reply.body);
     let reply = f.call(Method::POST, &usage, Some(&reporter), Some(VA), Some(&body)).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
-    let poll_id = reply.body["poll_id"].as_str().unwrap().to_owned();
+    let poll_id = poll_id_text(&reply.body["poll_id"]);
     let poll = poll_body(&poll_id, "acknowledgements");
     let reply =
         f.call(Method::POST, &path("/v2/accounts/poll"), Some(&reporter), None, Some(&poll)).await;
@@ -579,7 +587,7 @@ async fn reportusage_then_poll_gives_the_ack_a_file_upload_gives() {
     assert_eq!(reply.body["poll_interval"], 300);
     assert_eq!(reply.body["nonce"], "nonce-1");
     assert_eq!(reply.body["timestamp"], at("2026-11-15T10:00:00Z").timestamp_millis());
-    let poll_id = reply.body["poll_id"].as_str().unwrap().to_owned();
+    let poll_id = poll_id_text(&reply.body["poll_id"]);
     assert!(poll_id.parse::<u64>().is_ok(), "{poll_id}");
 
     let poll = poll_body(&poll_id, "acknowledgements");
@@ -645,7 +653,7 @@ async fn replayed_reportusage_is_idempotent() {
     let second = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
     assert_eq!(second.status, StatusCode::ACCEPTED);
     assert_eq!(first.body["poll_id"], second.body["poll_id"], "same request, same poll id");
-    let poll = poll_body(first.body["poll_id"].as_str().unwrap(), "acknowledgements");
+    let poll = poll_body(&poll_id_text(&first.body["poll_id"]), "acknowledgements");
     let a = f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
     let b = f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
     assert_eq!(a.body, b.body);
@@ -656,7 +664,7 @@ async fn replayed_reportusage_is_idempotent() {
     let third = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&again)).await;
     assert_eq!(third.status, StatusCode::ACCEPTED);
     assert_ne!(third.body["poll_id"], first.body["poll_id"]);
-    let poll = poll_body(third.body["poll_id"].as_str().unwrap(), "acknowledgements");
+    let poll = poll_body(&poll_id_text(&third.body["poll_id"]), "acknowledgements");
     let c = f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
     assert_eq!(
         c.body["data"]["acknowledgements"][0]["smart_license"],
@@ -677,7 +685,7 @@ async fn a_poll_result_stored_with_its_ack_inline_still_reads() {
     let usage = path("/v2/devices/reportusage");
     let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
-    let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "acknowledgements");
+    let poll = poll_body(&poll_id_text(&reply.body["poll_id"]), "acknowledgements");
     let reply =
         f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
     let ack = reply.body["data"]["acknowledgements"][0].clone();
@@ -740,7 +748,7 @@ async fn a_report_sent_twice_is_counted_once_within_and_across_requests() {
     );
     let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
-    let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "acknowledgements");
+    let poll = poll_body(&poll_id_text(&reply.body["poll_id"]), "acknowledgements");
     let result =
         f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
     let accepted = |ids: &[(u64, &str)]| -> Vec<(u64, String)> {
@@ -759,7 +767,7 @@ async fn a_report_sent_twice_is_counted_once_within_and_across_requests() {
     let body = report_usage(vec![sw1.usage_entry(&[r(3, 3), r(4, 5)])], "overlap-2");
     let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
-    let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "acknowledgements");
+    let poll = poll_body(&poll_id_text(&reply.body["poll_id"]), "acknowledgements");
     let result =
         f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
     assert_eq!(ack_statuses(&f, &result.body), [accepted(&[(3, "DUPLICATE"), (4, "ACCEPTED")])]);
@@ -811,7 +819,7 @@ async fn requests_committed_together_keep_their_own_outcome() {
             assert!(reply.message().contains("SN:GRP3"), "{}", reply.body);
         } else {
             assert_eq!(reply.status, StatusCode::ACCEPTED, "request {i}: {}", reply.body);
-            let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "acknowledgements");
+            let poll = poll_body(&poll_id_text(&reply.body["poll_id"]), "acknowledgements");
             let result = f
                 .call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll))
                 .await;
@@ -995,7 +1003,7 @@ async fn authrequest_issues_reserves_and_returns_slacs() {
     let reply = f.call(Method::POST, &auth, Some(&token), Some(VA), Some(&body)).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
     assert_eq!(reply.body["action"], "authorizations");
-    let poll_id = reply.body["poll_id"].as_str().unwrap().to_owned();
+    let poll_id = poll_id_text(&reply.body["poll_id"]);
     let reply = f
         .call(Method::POST, &poll, Some(&token), None, Some(&poll_body(&poll_id, "authorizations")))
         .await;
@@ -1020,7 +1028,7 @@ async fn authrequest_issues_reserves_and_returns_slacs() {
 
     // The same request again: the same poll id, no second code.
     let again = f.call(Method::POST, &auth, Some(&token), Some(VA), Some(&body)).await;
-    assert_eq!(again.body["poll_id"], json!(poll_id));
+    assert_eq!(poll_id_text(&again.body["poll_id"]), poll_id);
     assert_eq!(f.in_use("hseck9").await, (0, 1));
 
     // keys that disagree with the signed request are refused.
@@ -1036,7 +1044,7 @@ async fn authrequest_issues_reserves_and_returns_slacs() {
     let body = auth_request(vec![sw1.return_entry(&code.code_id)], "a3");
     let reply = f.call(Method::POST, &auth, Some(&token), Some(VA), Some(&body)).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
-    let poll_id = reply.body["poll_id"].as_str().unwrap().to_owned();
+    let poll_id = poll_id_text(&reply.body["poll_id"]);
     let reply = f
         .call(Method::POST, &poll, Some(&token), None, Some(&poll_body(&poll_id, "authorizations")))
         .await;
@@ -1247,7 +1255,7 @@ async fn the_api_over_a_real_socket() {
     let response = http
         .post(format!("{base}{BASE}/v2/accounts/poll"))
         .bearer_auth(&bearer)
-        .json(&poll_body(accepted["poll_id"].as_str().unwrap(), "acknowledgements"))
+        .json(&poll_body(&poll_id_text(&accepted["poll_id"]), "acknowledgements"))
         .send()
         .await
         .unwrap();
@@ -1332,7 +1340,7 @@ async fn two_replicas_on_postgres() {
     assert_eq!(first.body["poll_id"], second.body["poll_id"]);
     assert_eq!(a.in_use("network-advantage").await, (2, 0), "counted once");
     assert_eq!(a.authority.uploads(SA, VA).await.unwrap().len(), 1);
-    let poll = poll_body(first.body["poll_id"].as_str().unwrap(), "acknowledgements");
+    let poll = poll_body(&poll_id_text(&first.body["poll_id"]), "acknowledgements");
     let from_b =
         b.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
     assert_eq!(from_b.status, StatusCode::OK, "{}", from_b.body);
@@ -1355,7 +1363,7 @@ async fn two_replicas_on_postgres() {
     assert_eq!((first.status, second.status), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
     let mut statuses = Vec::new();
     for reply in [&first, &second] {
-        let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "acknowledgements");
+        let poll = poll_body(&poll_id_text(&reply.body["poll_id"]), "acknowledgements");
         let result =
             a.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
         statuses.extend(ack_statuses(&a, &result.body).concat());
@@ -1372,7 +1380,7 @@ async fn two_replicas_on_postgres() {
         .call(Method::POST, &path("/v2/devices/authrequest"), Some(&token), Some(VA), Some(&body))
         .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
-    let poll = poll_body(reply.body["poll_id"].as_str().unwrap(), "authorizations");
+    let poll = poll_body(&poll_id_text(&reply.body["poll_id"]), "authorizations");
     let reply =
         a.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&poll)).await;
     let results = reply.body["data"]["authorizations"].as_array().unwrap();

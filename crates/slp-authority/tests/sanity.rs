@@ -263,7 +263,9 @@ impl Device {
 
     fn usage_entry(&self, reports: &[String]) -> Value {
         let usage: Vec<Value> = reports.iter().map(|r| serde_json::from_str(r).unwrap()).collect();
-        let signed = |item: &Signed| serde_json::to_value(cssm::SignedJson::of(item)).unwrap();
+        let signed = |item: &Signed| {
+            serde_json::to_value(slp_wire::cssm::report::SignedJson::of(item)).unwrap()
+        };
         json!({
             "sudi": serde_json::to_value(Sudi::of(&self.udi)).unwrap(),
             "software_tag_identifier": "regid.sw",

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 use slp_authority::{Authority, LicenseSpec, Role};
 use slp_clock::VirtualClock;
 use slp_core::license;
@@ -33,6 +33,10 @@ use slp_wire::rum::{self, HaUdi, Measurement, ReportInput, Sudi};
 use slp_wire::xml::Kind;
 
 use slp_wire::cssm::BASE;
+use slp_wire::cssm::report::{
+    ACKNOWLEDGEMENTS, COMPLETE, OK_POLL, PollAccepted, PollData, PollId, PollRequest,
+    ReportUsageData, ReportUsageRequest, SignedJson, StatusReply, UsageEntry, UsageItem,
+};
 
 /// Arguments of `slp bench`.
 #[derive(Debug, Args)]
@@ -109,12 +113,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<std::process::ExitCode> {
 struct Instance {
     key: KeyPair,
     udi: Udi,
-    system_info: Value,
-    trust_request: Value,
-}
-
-fn signed(item: &slp_wire::xml::Signed) -> Value {
-    serde_json::to_value(slp_authority::cssm::SignedJson::of(item)).unwrap_or(Value::Null)
+    system_info: SignedJson,
+    trust_request: SignedJson,
 }
 
 impl Instance {
@@ -141,12 +141,12 @@ impl Instance {
             nonce: format!("t{n}"),
             timestamp: "2026-11-15T10:00:00Z".to_owned(),
         };
-        let system_info = signed(&docs::sign_json(Kind::SystemInfo, &info, &key));
-        let trust_request = signed(&docs::sign_json(Kind::TrustRequest, &request, &key));
+        let system_info = SignedJson::of(&docs::sign_json(Kind::SystemInfo, &info, &key));
+        let trust_request = SignedJson::of(&docs::sign_json(Kind::TrustRequest, &request, &key));
         Ok(Instance { key, udi, system_info, trust_request })
     }
 
-    fn report(&self, report_id: u64, end: i64, tag: &str) -> anyhow::Result<Value> {
+    fn report(&self, report_id: u64, end: i64, tag: &str) -> anyhow::Result<UsageItem> {
         let text = rum::sign_report(
             &ReportInput {
                 report_id,
@@ -165,22 +165,24 @@ impl Instance {
             },
             &self.key,
         );
-        Ok(serde_json::from_str(&text)?)
+        Ok(UsageItem::of(rum::Envelope::parse(&text)?))
     }
 
-    fn entry(&self, usage: Vec<Value>, nonce: &str, with_trust_request: bool) -> Value {
+    fn entry(&self, usage: Vec<UsageItem>, nonce: &str, with_trust_request: bool) -> UsageEntry {
         let trust_requests =
             if with_trust_request { vec![self.trust_request.clone()] } else { Vec::new() };
-        json!({
-            "sudi": serde_json::to_value(Sudi::of(&self.udi)).unwrap_or(Value::Null),
-            "hostname": format!("bench-{}", self.udi.sn),
-            "software_tag_identifier": "regid.2017-05.com.cisco.C9300,v1",
-            "nonce": nonce,
-            "timestamp": 1_794_736_800_000_i64,
-            "trust_requests": trust_requests,
-            "usage": usage,
-            "system_info": self.system_info,
-        })
+        UsageEntry {
+            sudi: Sudi::of(&self.udi),
+            hostname: Some(format!("bench-{}", self.udi.sn)),
+            software_tag_identifier: Some("regid.2017-05.com.cisco.C9300,v1".to_owned()),
+            nonce: Some(nonce.to_owned()),
+            timestamp: Some(1_794_736_800_000),
+            trust_requests,
+            transaction_id: None,
+            license_pool_id: None,
+            usage,
+            system_info: Some(self.system_info.clone()),
+        }
     }
 }
 
@@ -323,7 +325,7 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
     while next < args.reports {
         let end = (next + args.batch).min(args.reports);
         // Reports of the batch grouped by instance: one entry per instance.
-        let mut entries: Vec<(usize, Vec<Value>)> = Vec::new();
+        let mut entries: Vec<(usize, Vec<UsageItem>)> = Vec::new();
         for i in next..end {
             let which = usize::try_from((i % turn) / args.per_entry)?;
             let report_id = (i / turn) * args.per_entry + i % args.per_entry + 1;
@@ -334,7 +336,7 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
                 None => entries.push((which, vec![report])),
             }
         }
-        let entries: Vec<Value> = entries
+        let entries: Vec<UsageEntry> = entries
             .into_iter()
             .map(|(which, usage)| {
                 // A device asks for trust until it has a trust code: on its first contact.
@@ -342,7 +344,15 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
                 instances[which].entry(usage, &format!("b{batch_no}"), first)
             })
             .collect();
-        let body = json!({"data": {"timestamp": 1_794_736_800_000_i64, "nonce": format!("bench-{batch_no}"), "reports": entries}});
+        let body = ReportUsageRequest {
+            data: ReportUsageData {
+                timestamp: Some(1_794_736_800_000),
+                nonce: Some(format!("bench-{batch_no}")),
+                sudi: None,
+                product_instance_identifier: None,
+                reports: entries,
+            },
+        };
         bodies.push((end - next, serde_json::to_vec(&body)?));
         next = end;
         batch_no += 1;
@@ -557,24 +567,37 @@ async fn send_and_poll(
         .send()
         .await?;
     let status = reply.status();
-    let reply: Value = reply.json().await?;
+    let reply = reply.text().await?;
     if status.as_u16() != 202 {
         bail!("reportusage answered {status}: {reply}");
     }
-    let poll_id = reply["poll_id"].as_str().context("no poll_id")?.to_owned();
+    // A JSON number that may exceed 2^53: read as a 64-bit integer.
+    let accepted: PollAccepted =
+        serde_json::from_str(&reply).with_context(|| format!("reportusage answered {reply}"))?;
+    let poll = PollRequest {
+        data: PollData {
+            timestamp: None,
+            nonce: None,
+            poll_id: PollId::Number(accepted.poll_id),
+            action: Some(ACKNOWLEDGEMENTS.to_owned()),
+            kind: None,
+        },
+    };
     loop {
-        let reply: Value = client
+        let reply = client
             .post(format!("{url}{BASE}/v2/accounts/poll"))
             .bearer_auth(token)
-            .json(&json!({"data": {"poll_id": poll_id, "action": "acknowledgements"}}))
+            .json(&poll)
             .send()
             .await?
-            .json()
+            .text()
             .await?;
-        if reply["status"] == "COMPLETE" {
+        let status: StatusReply =
+            serde_json::from_str(&reply).with_context(|| format!("poll answered {reply}"))?;
+        if status.status == COMPLETE {
             return Ok(());
         }
-        if reply["status"] != "OK_POLL" {
+        if status.status != OK_POLL {
             bail!("poll answered {reply}");
         }
     }

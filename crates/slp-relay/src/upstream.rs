@@ -5,8 +5,9 @@
 //! `POST /v2/devices/reportusage` (usage and trust requests), `POST /v2/devices/authrequest`
 //! (SLAC requests and returns), `POST /v2/accounts/poll` for the answers, `GET
 //! /v1/authority/key` once to pin the key every answer must be signed by, with the smart and
-//! virtual account in `X-CSW-SMART-ACCOUNT-ID` / `X-CSW-VIRTUAL-ACCOUNT-ID`. slp's signed items
-//! travel as `{"data": "<json text>", "signature": {"alg", "key", "value"}}`.
+//! virtual account in `X-CSW-SMART-ACCOUNT-ID` / `X-CSW-VIRTUAL-ACCOUNT-ID`. The bodies are
+//! the one contract's ([`slp_wire::cssm::report`]); slp's signed items travel in them as
+//! `{"data": "<json text>", "signature": {"alg", "key", "value"}}`.
 //!
 //! [`Upstream`] is the seam: [`HttpUpstream`] speaks that contract; tests substitute their own.
 //! [`Relay::sync`] is one forwarding cycle: poll what is outstanding, send what is new, poll it,
@@ -20,10 +21,15 @@ use std::sync::Mutex;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
-use slp_wire::rum::Sudi;
-use slp_wire::xml::{Document, Kind, Signed};
+use slp_wire::cssm::report::{
+    AuthRequestData, AuthRequestRequest, COMPLETE, LicenseEntry, OK_POLL, PollAccepted,
+    PollComplete, PollData, PollId, PollRequest, ReportUsageData, ReportUsageRequest, SignedJson,
+    StatusReply, UsageEntry, UsageItem,
+};
+use slp_wire::rum::{Envelope, Sudi};
+use slp_wire::xml::{Document, Kind};
 
 use crate::check::{self, DocKind};
 use crate::intake::NewAnswer;
@@ -31,7 +37,7 @@ use crate::store::{self, Bind, DocumentRow};
 use crate::{Relay, RelayError, Result, connected_config, read_prefs};
 
 /// API prefix of the CSSM-style paths.
-pub const API_PREFIX: &str = "/services/api/smart-accounts-and-licensing";
+pub const API_PREFIX: &str = slp_wire::cssm::BASE;
 /// At most this many product instances per upstream request.
 pub const BATCH: usize = 50;
 
@@ -89,9 +95,15 @@ pub struct EntryResult {
 /// The authority, as the relay uses it.
 pub trait Upstream: Send + Sync {
     /// `POST /v2/devices/reportusage`.
-    fn report_usage(&self, body: ReportUsage) -> BoxFuture<'_, Result<Accepted, UpstreamError>>;
+    fn report_usage(
+        &self,
+        body: ReportUsageRequest,
+    ) -> BoxFuture<'_, Result<Accepted, UpstreamError>>;
     /// `POST /v2/devices/authrequest`.
-    fn auth_request(&self, body: AuthRequest) -> BoxFuture<'_, Result<Accepted, UpstreamError>>;
+    fn auth_request(
+        &self,
+        body: AuthRequestRequest,
+    ) -> BoxFuture<'_, Result<Accepted, UpstreamError>>;
     /// `POST /v2/accounts/poll`.
     fn poll(
         &self,
@@ -103,93 +115,7 @@ pub trait Upstream: Send + Sync {
     fn authority_key(&self) -> BoxFuture<'_, Result<String, UpstreamError>>;
 }
 
-// ---- request bodies (PROTOCOL.md §7.3 member names) ----------------------------------------
-
-/// A signed item as JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedJson {
-    pub data: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<SignatureJson>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignatureJson {
-    pub alg: String,
-    pub key: String,
-    pub value: String,
-}
-
-impl SignedJson {
-    pub fn of(item: &Signed) -> SignedJson {
-        SignedJson {
-            data: item.data.clone(),
-            signature: item.signature.as_ref().map(|s| SignatureJson {
-                alg: s.alg.clone(),
-                key: s.key.clone(),
-                value: s.value.clone(),
-            }),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportUsage {
-    pub data: ReportUsageData,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportUsageData {
-    pub timestamp: i64,
-    pub nonce: String,
-    pub reports: Vec<UsageEntry>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UsageEntry {
-    pub sudi: Sudi,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub software_tag_identifier: Option<String>,
-    pub nonce: String,
-    pub timestamp: i64,
-    /// RUM envelopes `{payload, header, signature}` as JSON objects (payload stays a string).
-    pub usage: Vec<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system_info: Option<SignedJson>,
-    #[serde(default)]
-    pub trust_requests: Vec<SignedJson>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthRequest {
-    pub data: AuthRequestData,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthRequestData {
-    pub timestamp: i64,
-    pub nonce: String,
-    pub licenses: Vec<LicenseEntry>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LicenseEntry {
-    pub sudi: Sudi,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub software_tag_identifier: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_request: Option<SignedJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_return: Option<SignedJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system_info: Option<SignedJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trust_request: Option<SignedJson>,
-}
+// ---- request bodies (PROTOCOL.md §7.3, the contract of `slp_wire::cssm::report`) ----------
 
 fn entry_parts(doc: &DocumentRow) -> Result<(Document, Sudi, i64, String)> {
     let parsed = Document::parse(&doc.xml).map_err(|e| RelayError::Refused {
@@ -222,21 +148,27 @@ pub fn usage_entry(doc: &DocumentRow) -> Result<UsageEntry> {
     let (parsed, sudi, timestamp, nonce) = entry_parts(doc)?;
     let mut usage = Vec::new();
     for (i, report) in parsed.reports.iter().enumerate() {
-        let value: Value = serde_json::from_str(report).map_err(|e| RelayError::Refused {
+        let envelope = Envelope::parse(report).map_err(|e| RelayError::Refused {
             udi: doc.udi.clone(),
-            reason: format!("RUM report #{} of stored document {} is not JSON: {e}", i + 1, doc.id),
+            reason: format!(
+                "RUM report #{} of stored document {} is unreadable: {e}",
+                i + 1,
+                doc.id
+            ),
         })?;
-        usage.push(value);
+        usage.push(UsageItem::of(envelope));
     }
     Ok(UsageEntry {
         sudi,
         hostname: doc.hostname.clone(),
         software_tag_identifier: doc.software_tag.clone(),
-        nonce,
-        timestamp,
+        nonce: Some(nonce),
+        timestamp: Some(timestamp),
+        trust_requests: parsed.of(Kind::TrustRequest).map(SignedJson::of).collect(),
+        transaction_id: None,
+        license_pool_id: None,
         usage,
         system_info: parsed.of(Kind::SystemInfo).next().map(SignedJson::of),
-        trust_requests: parsed.of(Kind::TrustRequest).map(SignedJson::of).collect(),
     })
 }
 
@@ -247,10 +179,13 @@ pub fn license_entry(doc: &DocumentRow) -> Result<LicenseEntry> {
         sudi,
         hostname: doc.hostname.clone(),
         software_tag_identifier: doc.software_tag.clone(),
+        keys: Vec::new(),
+        confirm_code: None,
+        remove_code: None,
+        trust_request: parsed.of(Kind::TrustRequest).next().map(SignedJson::of),
         auth_request: parsed.of(Kind::AuthRequest).next().map(SignedJson::of),
         auth_return: parsed.of(Kind::AuthReturn).next().map(SignedJson::of),
         system_info: parsed.of(Kind::SystemInfo).next().map(SignedJson::of),
-        trust_request: parsed.of(Kind::TrustRequest).next().map(SignedJson::of),
     })
 }
 
@@ -288,36 +223,6 @@ struct TokenReply {
     access_token: String,
     #[serde(default)]
     expires_in: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct StatusReply {
-    status: String,
-    #[serde(default)]
-    poll_id: Option<Value>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    data: Option<PollData>,
-}
-
-#[derive(Deserialize)]
-struct PollData {
-    #[serde(default)]
-    acknowledgements: Option<Vec<AnswerEntry>>,
-    #[serde(default)]
-    authorizations: Option<Vec<AnswerEntry>>,
-}
-
-#[derive(Deserialize)]
-struct AnswerEntry {
-    sudi: Sudi,
-    #[serde(default)]
-    smart_license: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    status_message: Option<String>,
 }
 
 fn describe(err: &reqwest::Error) -> String {
@@ -453,24 +358,19 @@ impl HttpUpstream {
         if !(200..300).contains(&status) {
             return Err(UpstreamError::Refused { status, message: message_of(&text) });
         }
-        let reply: StatusReply = serde_json::from_str(&text)
-            .map_err(|e| UpstreamError::Unreachable(format!("unreadable reply to {path}: {e}")))?;
-        if reply.status != "OK_POLL" {
-            return Err(UpstreamError::Refused {
-                status,
-                message: reply.message.unwrap_or_else(|| format!("status {}", reply.status)),
-            });
-        }
-        let poll_id = match reply.poll_id {
-            Some(Value::String(s)) => s,
-            Some(Value::Number(n)) => n.to_string(),
-            _ => {
-                return Err(UpstreamError::Unreachable(format!(
-                    "the reply to {path} has no poll_id"
-                )));
-            }
+        let unreadable = |e: serde_json::Error| {
+            UpstreamError::Unreachable(format!("unreadable reply to {path}: {e}"))
         };
-        Ok(Accepted { poll_id })
+        let reply: StatusReply = serde_json::from_str(&text).map_err(unreadable)?;
+        if reply.status != OK_POLL {
+            let message = Some(reply.message)
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| format!("status {}", reply.status));
+            return Err(UpstreamError::Refused { status, message });
+        }
+        // A JSON number above 2^53: read as a 64-bit integer, never a float.
+        let accepted: PollAccepted = serde_json::from_str(&text).map_err(unreadable)?;
+        Ok(Accepted { poll_id: accepted.poll_id.to_string() })
     }
 }
 
@@ -507,7 +407,10 @@ impl Upstream for HttpUpstream {
         })
     }
 
-    fn report_usage(&self, body: ReportUsage) -> BoxFuture<'_, Result<Accepted, UpstreamError>> {
+    fn report_usage(
+        &self,
+        body: ReportUsageRequest,
+    ) -> BoxFuture<'_, Result<Accepted, UpstreamError>> {
         Box::pin(async move {
             let body = serde_json::to_value(&body)
                 .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
@@ -515,7 +418,10 @@ impl Upstream for HttpUpstream {
         })
     }
 
-    fn auth_request(&self, body: AuthRequest) -> BoxFuture<'_, Result<Accepted, UpstreamError>> {
+    fn auth_request(
+        &self,
+        body: AuthRequestRequest,
+    ) -> BoxFuture<'_, Result<Accepted, UpstreamError>> {
         Box::pin(async move {
             let body = serde_json::to_value(&body)
                 .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
@@ -529,7 +435,17 @@ impl Upstream for HttpUpstream {
         action: String,
     ) -> BoxFuture<'_, Result<PollResult, UpstreamError>> {
         Box::pin(async move {
-            let body = serde_json::json!({"data": {"poll_id": poll_id, "action": action}});
+            let body = PollRequest {
+                data: PollData {
+                    timestamp: Some(self.clock.now().timestamp_millis()),
+                    nonce: None,
+                    poll_id: PollId::of_text(&poll_id),
+                    action: Some(action),
+                    kind: None,
+                },
+            };
+            let body = serde_json::to_value(&body)
+                .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
             let (status, text) = self.post("/v2/accounts/poll", &body).await?;
             if status == 404 {
                 return Err(UpstreamError::PollNotFound(poll_id));
@@ -537,35 +453,38 @@ impl Upstream for HttpUpstream {
             if !(200..300).contains(&status) {
                 return Err(UpstreamError::Refused { status, message: message_of(&text) });
             }
-            let reply: StatusReply = serde_json::from_str(&text)
-                .map_err(|e| UpstreamError::Unreachable(format!("unreadable poll reply: {e}")))?;
+            let unreadable = |e: serde_json::Error| {
+                UpstreamError::Unreachable(format!("unreadable poll reply: {e}"))
+            };
+            let reply: StatusReply = serde_json::from_str(&text).map_err(unreadable)?;
             match reply.status.as_str() {
-                "OK_POLL" => match reply.message.filter(|m| !m.is_empty()) {
-                    None => Ok(PollResult::Pending),
-                    Some(message) => Err(UpstreamError::Refused { status, message }),
-                },
-                "COMPLETE" => {
-                    let data = reply
-                        .data
-                        .unwrap_or(PollData { acknowledgements: None, authorizations: None });
-                    let entries = data.acknowledgements.or(data.authorizations).unwrap_or_default();
+                OK_POLL if reply.message.is_empty() => Ok(PollResult::Pending),
+                OK_POLL => Err(UpstreamError::Refused { status, message: reply.message }),
+                COMPLETE => {
+                    let complete: PollComplete = serde_json::from_str(&text).map_err(unreadable)?;
+                    let data = complete.data;
                     let mut out = Vec::new();
-                    for entry in entries {
+                    for ack in data.acknowledgements.unwrap_or_default() {
+                        let smart_license = Some(decode(&ack.smart_license)?);
+                        out.push(EntryResult { sudi: ack.sudi, smart_license, failed: None });
+                    }
+                    for result in data.authorizations.unwrap_or_default() {
                         let smart_license =
-                            entry.smart_license.as_deref().map(decode).transpose()?;
-                        let failed = match entry.status.as_deref() {
-                            Some("FAILED") => {
-                                Some(entry.status_message.unwrap_or_else(|| "FAILED".to_owned()))
-                            }
-                            _ => None,
-                        };
-                        out.push(EntryResult { sudi: entry.sudi, smart_license, failed });
+                            result.smart_license.as_deref().map(decode).transpose()?;
+                        let failed = (result.status == "FAILED").then(|| {
+                            Some(result.status_message)
+                                .filter(|m| !m.is_empty())
+                                .unwrap_or_else(|| "FAILED".to_owned())
+                        });
+                        out.push(EntryResult { sudi: result.sudi, smart_license, failed });
                     }
                     Ok(PollResult::Complete(out))
                 }
                 other => Err(UpstreamError::Refused {
                     status,
-                    message: reply.message.unwrap_or_else(|| format!("poll status {other}")),
+                    message: Some(reply.message)
+                        .filter(|m| !m.is_empty())
+                        .unwrap_or_else(|| format!("poll status {other}")),
                 }),
             }
         })
@@ -756,8 +675,14 @@ impl Relay {
             DocKind::Usage => {
                 batch.iter().map(usage_entry).collect::<Result<Vec<_>>>().map(|reports| {
                     (
-                        Some(ReportUsage {
-                            data: ReportUsageData { timestamp, nonce: nonce.clone(), reports },
+                        Some(ReportUsageRequest {
+                            data: ReportUsageData {
+                                timestamp: Some(timestamp),
+                                nonce: Some(nonce.clone()),
+                                sudi: None,
+                                product_instance_identifier: None,
+                                reports,
+                            },
                         }),
                         None,
                     )
@@ -767,8 +692,14 @@ impl Relay {
                 batch.iter().map(license_entry).collect::<Result<Vec<_>>>().map(|licenses| {
                     (
                         None,
-                        Some(AuthRequest {
-                            data: AuthRequestData { timestamp, nonce: nonce.clone(), licenses },
+                        Some(AuthRequestRequest {
+                            data: AuthRequestData {
+                                timestamp: Some(timestamp),
+                                nonce: Some(nonce.clone()),
+                                license_pool_id: None,
+                                device_type: None,
+                                licenses,
+                            },
                         }),
                     )
                 })

@@ -111,8 +111,9 @@ async fn report_usage(
         let ack = auth.ack(&Dev::new(&sn), &ids);
         acks.push(json!({"sudi": sudi, "software_tag_identifier": entry["software_tag_identifier"], "smart_license": B64.encode(ack)}));
     }
-    let poll_id = format!("{}", 773_126_444_402_795_033u64 + fake.polls.len() as u64);
-    fake.polls.push((poll_id.clone(), json!({"acknowledgements": acks})));
+    // As Cisco: a JSON number above 2^53.
+    let poll_id = 773_126_444_402_795_033u64 + fake.polls.len() as u64;
+    fake.polls.push((poll_id.to_string(), json!({"acknowledgements": acks})));
     fake.reports.push(body);
     (
         StatusCode::ACCEPTED,
@@ -131,8 +132,12 @@ async fn poll(
         return e;
     }
     let fake = fake.lock().unwrap();
-    let id = body["data"]["poll_id"].as_str().unwrap_or_default();
-    match fake.polls.iter().find(|(p, _)| p == id) {
+    // Cisco's clients send the number back; a string is read too.
+    let id = match &body["data"]["poll_id"] {
+        Value::Number(n) => n.to_string(),
+        other => other.as_str().unwrap_or_default().to_owned(),
+    };
+    match fake.polls.iter().find(|(p, _)| *p == id) {
         Some((_, data)) => (
             StatusCode::OK,
             Json(

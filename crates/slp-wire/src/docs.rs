@@ -162,6 +162,8 @@ impl PolicyDoc {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Key {
     pub entitlement: String,
+    /// A number, or a string as Cisco's clients send it in `authrequest` (`"count": "1"`).
+    #[serde(deserialize_with = "crate::cssm::tolerant::u64_or_text")]
     pub count: u64,
 }
 

@@ -45,10 +45,19 @@ pub struct Header {
     pub kind: String,
 }
 
-/// A signed report as it travels.
+impl Default for Header {
+    /// `{"type": "rum"}`, what every RUM report carries.
+    fn default() -> Header {
+        Header { kind: "rum".to_owned() }
+    }
+}
+
+/// A signed report as it travels. `header` may be left out (Cisco's clients send
+/// `{payload, signature}` only, PROTOCOL.md §7.3): it reads as `{"type": "rum"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     pub payload: String,
+    #[serde(default)]
     pub header: Header,
     pub signature: EnvelopeSignature,
 }
@@ -432,6 +441,18 @@ mod tests {
         assert!(matches!(tampered.verify(&key.public_b64()), Err(WireError::Signature { .. })));
         let other = KeyPair::generate();
         assert!(envelope.verify(&other.public_b64()).is_err());
+    }
+
+    #[test]
+    fn a_report_without_header_reads_as_rum_and_verifies() {
+        // Cisco's clients send `{payload, signature}` only (PROTOCOL.md §7.3).
+        let key = KeyPair::generate();
+        let mut value: Value = serde_json::from_str(&sign_report(&input(), &key)).unwrap();
+        value.as_object_mut().unwrap().remove("header");
+        let envelope = Envelope::parse(&value.to_string()).unwrap();
+        assert_eq!(envelope.header, Header { kind: "rum".to_owned() });
+        envelope.verify(&key.public_b64()).unwrap();
+        assert_eq!(envelope.report().unwrap().report_id, 1_700_000_000);
     }
 
     #[test]

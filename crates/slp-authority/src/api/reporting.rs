@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use super::{ApiError, CiscoJson, header};
 use crate::Authority;
 use crate::clients::Principal;
-use crate::cssm::{
+use slp_wire::cssm::report::{
     AuthRequestRequest, PollAccepted, PollComplete, PollRequest, ReportUsageRequest,
 };
 
@@ -57,8 +57,11 @@ pub(super) async fn poll(
     principal: Principal,
     CiscoJson(request): CiscoJson<PollRequest>,
 ) -> Result<Json<PollComplete>, ApiError> {
-    let result = authority
+    let mut result = authority
         .poll(&principal, &request.data.poll_id.text(), request.data.action.as_deref())
         .await?;
+    // As Cisco's: the request's nonce and timestamp echoed.
+    result.nonce = request.data.nonce.unwrap_or_default();
+    result.timestamp = request.data.timestamp.or(result.timestamp);
     Ok(Json(result))
 }

@@ -89,6 +89,47 @@ pub fn bool_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, 
     }
 }
 
+/// An optional flag: missing, `null`, `true`/`false` or their strings (`is_consuming`, `is_ha`).
+pub fn opt_bool_or_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum BoolOrText {
+        Bool(bool),
+        Text(String),
+    }
+    match Option::<BoolOrText>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(BoolOrText::Bool(b)) => Ok(Some(b)),
+        Some(BoolOrText::Text(text)) => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok(Some(true)),
+            "false" | "no" | "0" => Ok(Some(false)),
+            "" => Ok(None),
+            _ => Err(de::Error::custom(format!("{text:?} is not true or false"))),
+        },
+    }
+}
+
+/// An optional identifier sent as a string or a number (`transaction_id`,
+/// `product_instance_identifier`): missing, `null`, `"abc"` or `12`, kept as text.
+pub fn opt_text_or_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+    }
+    Ok(Option::<TextOrNumber>::deserialize(deserializer)?.map(|value| match value {
+        TextOrNumber::Text(text) => text,
+        TextOrNumber::Unsigned(n) => n.to_string(),
+        TextOrNumber::Signed(n) => n.to_string(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +167,30 @@ mod tests {
                 flag: false
             })
         );
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Extras {
+        #[serde(default, deserialize_with = "opt_bool_or_text")]
+        is_ha: Option<bool>,
+        #[serde(default, deserialize_with = "opt_text_or_number")]
+        transaction_id: Option<String>,
+    }
+
+    #[test]
+    fn optional_flags_and_ids_read_null_text_and_numbers() {
+        let read = |text: &str| serde_json::from_str::<Extras>(text).ok();
+        let none = Extras { is_ha: None, transaction_id: None };
+        assert_eq!(read(r#"{"is_ha": null, "transaction_id": null}"#), Some(none));
+        assert_eq!(
+            read(r#"{"is_ha": "false", "transaction_id": 773126444402795033}"#),
+            Some(Extras { is_ha: Some(false), transaction_id: Some("773126444402795033".into()) })
+        );
+        assert_eq!(
+            read(r#"{"is_ha": true, "transaction_id": "t-1"}"#),
+            Some(Extras { is_ha: Some(true), transaction_id: Some("t-1".into()) })
+        );
+        assert_eq!(read(r#"{"is_ha": "maybe"}"#), None);
     }
 
     #[test]
