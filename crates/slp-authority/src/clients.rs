@@ -144,7 +144,7 @@ pub struct AccessToken {
 }
 
 pub(crate) fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    slp_core::text::sha256_hex(text.as_bytes())
 }
 
 /// Compares two digests without an early exit.
@@ -155,7 +155,7 @@ fn same(a: &str, b: &str) -> bool {
 /// 256 random bits as 64 lowercase hex digits: safe in a shell, a form body and a command-line
 /// argument (a base64url secret may start with `-`, which argument parsers take for a flag).
 fn random_secret() -> String {
-    rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect()
+    slp_core::text::hex(&rand::random::<[u8; 32]>())
 }
 
 fn client_view(client: &ApiClient, account: &str) -> ClientView {

@@ -41,7 +41,7 @@ pub struct TokenView {
 }
 
 fn hash(token: &str) -> String {
-    Sha256::digest(token.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    slp_core::text::sha256_hex(token.trim().as_bytes())
 }
 
 fn time(secs: i64) -> String {

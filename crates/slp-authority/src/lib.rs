@@ -106,13 +106,7 @@ pub struct PolicySpec {
     pub export: Option<Attributes>,
 }
 
-pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-pub(crate) fn rfc3339_ts(ts: i64) -> String {
-    DateTime::from_timestamp(ts, 0).map(rfc3339).unwrap_or_else(|| ts.to_string())
-}
+pub(crate) use slp_core::text::{rfc3339, rfc3339_ts};
 
 pub(crate) fn date_ts(ts: i64) -> String {
     DateTime::from_timestamp(ts, 0)

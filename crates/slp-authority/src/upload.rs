@@ -162,7 +162,7 @@ impl Ready {
 
 /// Reads `bytes` (a `<smartLicense>` document) named `file`: UTF-8, XML, and every RUM report.
 pub(crate) fn prepare(file: &str, bytes: &[u8]) -> Prepared {
-    let sha256 = hex_sha256(bytes);
+    let sha256 = slp_core::text::sha256_hex(bytes);
     let parsed = std::str::from_utf8(bytes)
         .map_err(|err| AuthorityError::Refused {
             file: file.to_owned(),
@@ -184,7 +184,7 @@ pub(crate) fn prepare(file: &str, bytes: &[u8]) -> Prepared {
 /// preparing the document's XML — its digest, and what [`Document::parse`] would give back —
 /// without writing the XML out and reading it in again.
 pub(crate) fn prepare_built(file: &str, mut doc: Document, envelopes: Vec<Envelope>) -> Prepared {
-    let sha256 = hex_sha256(doc.to_xml().as_bytes());
+    let sha256 = slp_core::text::sha256_hex(doc.to_xml().as_bytes());
     // What the XML reader does to the items: text trimmed, empty data refused.
     let mut missing = None;
     for item in &mut doc.items {
@@ -236,13 +236,6 @@ fn acked_report(checked: &Checked, status: &str) -> AckedReport {
     }
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
-        hex
-    })
-}
 
 /// Every RUM report of a document, parsed (or given parsed, in `doc.reports`' order); the
 /// first malformed one refuses the file.

@@ -362,9 +362,7 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                 let listener = tokio::net::TcpListener::bind(mgmt)
                     .await
                     .with_context(|| format!("binding the management API to {mgmt}"))?;
-                let shutdown = async {
-                    let _ = tokio::signal::ctrl_c().await;
-                };
+                let shutdown = slp_host::shutdown_signal();
                 let ready = |url: &str| {
                     println!("listening on {url}");
                     let _ = std::io::stdout().flush();

@@ -429,26 +429,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DeviceError> {
     let io = |source| DeviceError::Io { path: path.to_owned(), source };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     create_private_dir(dir)?;
-    let file_name =
-        path.file_name().map(|it| it.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    // A leftover of an earlier writer keeps its own mode if opened: start from a new file, and
-    // give it its owner-only mode when it is created, so no one else can ever open it.
-    let _ = fs::remove_file(&tmp);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(io)?;
-    if let Ok(dir_handle) = fs::File::open(dir) {
-        // Persist the rename itself; not every platform supports syncing a directory.
-        let _ = dir_handle.sync_all();
-    }
-    Ok(())
+    slp_host::write_private(path, bytes).map_err(io)
 }
 
 #[cfg(test)]

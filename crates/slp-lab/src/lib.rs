@@ -224,23 +224,7 @@ impl LabFile {
     }
 }
 
-/// Writes `bytes` to `path` with mode 0600, also when a file (say a leftover temp file of an
-/// earlier version, 0644) is already there.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()
-}
+use slp_host::write_private;
 
 #[cfg(test)]
 mod tests {

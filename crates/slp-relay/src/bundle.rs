@@ -111,13 +111,7 @@ pub fn merge_device(docs: &[&DocumentRow]) -> Result<(Document, usize)> {
 
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| RelayError::Io { path: path.to_owned(), source };
-    let tmp = path.with_extension("part");
-    {
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
-        file.write_all(bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, path).map_err(io)
+    slp_host::write_atomic(path, bytes).map_err(io)
 }
 
 impl Relay {

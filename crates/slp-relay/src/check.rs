@@ -292,7 +292,7 @@ pub fn check(text: &str, claimed: Option<&str>) -> Result<Checked, RelayError> {
         hasher.update(b"\0a");
         hasher.update(part.as_bytes());
     }
-    let content_key = hex(&hasher.finalize());
+    let content_key = slp_core::text::hex(&hasher.finalize());
     Ok(Checked {
         udi,
         sudi,
@@ -308,15 +308,6 @@ pub fn check(text: &str, claimed: Option<&str>) -> Result<Checked, RelayError> {
     })
 }
 
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Hex SHA-256 of text.
-pub fn sha256(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
-}
 
 /// The device an answer document is for (see [`answer_udi`]), checked against the authority
 /// key the relay pinned: every item must be signed by `pinned`, else

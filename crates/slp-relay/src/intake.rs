@@ -141,7 +141,7 @@ impl Relay {
                 kind: checked.kind,
             });
         }
-        let sha = check::sha256(text);
+        let sha = slp_core::text::sha256_hex(text.as_bytes());
         if let Some(poll_id) = existing(&mut tx, &checked, &sha).await? {
             tx.commit().await.map_err(RelayError::Database)?;
             tracing::info!(udi = %checked.udi, poll_id = %poll_id, "document already stored: same poll id");

@@ -254,11 +254,7 @@ pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 /// Seconds a device should wait before polling.
 pub const POLL_INTERVAL_SECS: u64 = 300;
 
-fn rfc3339(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| ts.to_string())
-}
+use slp_core::text::rfc3339_ts as rfc3339;
 
 /// Normalises a device address: `127.0.0.1:4100` or `http://127.0.0.1:4100[/]` →
 /// `http://127.0.0.1:4100`.

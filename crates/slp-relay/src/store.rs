@@ -526,7 +526,7 @@ pub async fn insert_answer(
     source: &str,
     now: i64,
 ) -> Result<(i64, bool)> {
-    let sha = crate::check::sha256(xml);
+    let sha = slp_core::text::sha256_hex(xml.as_bytes());
     if let Some(row) = sqlx::query("SELECT id FROM answers WHERE udi = ? AND sha256 = ?")
         .bind(udi)
         .bind(&sha)

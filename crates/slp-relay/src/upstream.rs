@@ -193,7 +193,7 @@ pub fn license_entry(doc: &DocumentRow) -> Result<LicenseEntry> {
 /// documents sends the same body (the authority then answers with the same poll id).
 fn batch_stamp(docs: &[DocumentRow]) -> (i64, String) {
     let joined: String = docs.iter().map(|d| d.poll_id.as_str()).collect::<Vec<_>>().join(",");
-    let nonce: String = check::sha256(&joined).chars().take(16).collect();
+    let nonce: String = slp_core::text::sha256_hex(joined.as_bytes()).chars().take(16).collect();
     let timestamp = docs.iter().map(|d| d.received_at).max().unwrap_or(0) * 1000;
     (timestamp, nonce)
 }

@@ -145,9 +145,7 @@ fn random_code(groups: usize) -> String {
         .join("-")
 }
 
-fn rfc3339(at: Timestamp) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+use slp_core::text::rfc3339;
 
 /// Builds the closure that signs a report at the moment the ledger closes it.
 fn signer<'a>(key: &'a KeyPair, state: &DeviceState) -> impl FnMut(&Report) -> String + 'a {
