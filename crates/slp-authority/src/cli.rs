@@ -30,7 +30,7 @@
 //! Every `… list` reads the whole list a page at a time; `--limit N [--offset M]` prints one page.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 

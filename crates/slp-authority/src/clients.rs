@@ -7,7 +7,6 @@
 //! database accepts them.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use slp_store::{ApiClient, NewApiClient};
 
 use crate::{Authority, AuthorityError, Result, check_name, rfc3339_ts};

@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{DateTime, Duration, SecondsFormat};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use slp_store::IdToken;
 use slp_wire::online::{self, MessageType, Request};
 use slp_wire::rum::Sudi;

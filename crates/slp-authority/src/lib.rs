@@ -29,7 +29,7 @@ pub mod view;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use slp_clock::Clock;
 use slp_core::license::{self, Enforcement, Term};
 use slp_core::policy::{Attributes, Policy, PolicyClass, PolicyOrigin};

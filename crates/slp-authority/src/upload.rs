@@ -236,7 +236,6 @@ fn acked_report(checked: &Checked, status: &str) -> AckedReport {
     }
 }
 
-
 /// Every RUM report of a document, parsed (or given parsed, in `doc.reports`' order); the
 /// first malformed one refuses the file.
 fn read_reports(

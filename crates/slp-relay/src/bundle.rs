@@ -18,7 +18,6 @@
 //! format and its hostile-input checks live in [`slp_wire::bundle`].
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use slp_wire::bundle::{self, BUNDLE_LIMIT};

@@ -308,7 +308,6 @@ pub fn check(text: &str, claimed: Option<&str>) -> Result<Checked, RelayError> {
     })
 }
 
-
 /// The device an answer document is for (see [`answer_udi`]), checked against the authority
 /// key the relay pinned: every item must be signed by `pinned`, else
 /// [`RelayError::UntrustedAnswer`] names the answer, the UDI and both key ids.
