@@ -14,18 +14,13 @@ use crate::{RelayError, Result};
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "relay.db";
 
-struct Migration {
-    version: i64,
-    name: &'static str,
-    sql: &'static str,
-}
+type Migration = slp_store::migrate::Migration<Sqlite>;
 
 const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration::new(1, "init", include_str!("../migrations/0001_init.sql")),
     Migration {
-        version: 2,
-        name: "device_key",
-        sql: include_str!("../migrations/0002_device_key.sql"),
+        then: Some(backfill_device_keys),
+        ..Migration::new(2, "device_key", include_str!("../migrations/0002_device_key.sql"))
     },
 ];
 
@@ -85,49 +80,22 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Applies the relay's migrations with the store's runner (ledger `relay_migrations`).
     async fn migrate(&self) -> Result<()> {
-        let known = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
-        for migration in MIGRATIONS {
-            let fail = |source| RelayError::Migrate {
-                version: migration.version,
-                name: migration.name,
-                source,
-            };
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(fail)?;
-            sqlx::query(
-                "CREATE TABLE IF NOT EXISTS relay_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)",
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
-            let newest: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM relay_migrations")
-                .fetch_one(&mut *tx)
-                .await
-                .and_then(|row| row.try_get(0))
-                .map_err(fail)?;
-            if newest > known {
-                return Err(RelayError::NewerSchema { found: newest, known });
+        let set = slp_store::migrate::Migrations {
+            ledger: "relay_migrations",
+            backend: slp_store::Backend::Sqlite,
+            list: MIGRATIONS,
+        };
+        slp_store::migrate::run(&self.pool, &set).await.map_err(|err| match err {
+            slp_store::StoreError::Migrate { version, name, source } => {
+                RelayError::Migrate { version, name, source }
             }
-            if newest >= migration.version {
-                continue;
+            slp_store::StoreError::NewerSchema { found, known } => {
+                RelayError::NewerSchema { found, known }
             }
-            sqlx::raw_sql(migration.sql).execute(&mut *tx).await.map_err(fail)?;
-            if migration.version == 2 {
-                backfill_device_keys(&mut tx).await.map_err(fail)?;
-            }
-            sqlx::query("INSERT INTO relay_migrations (version, name) VALUES (?, ?)")
-                .bind(migration.version)
-                .bind(migration.name)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-            tx.commit().await.map_err(fail)?;
-            tracing::info!(
-                version = migration.version,
-                name = migration.name,
-                "relay database migrated"
-            );
-        }
+            other => RelayError::Open { path: self.path.clone(), reason: other.to_string() },
+        })?;
         Ok(())
     }
 }
@@ -135,7 +103,11 @@ impl Store {
 /// Migration 2 on a database of an earlier version: the device key of every stored document (from
 /// its verified system information), and each device bound to the key of its newest signed
 /// document, so polls of documents stored before the upgrade keep working.
-async fn backfill_device_keys(conn: &mut SqliteConnection) -> std::result::Result<(), sqlx::Error> {
+fn backfill_device_keys(conn: &mut SqliteConnection) -> slp_store::migrate::StepFuture<'_> {
+    Box::pin(backfill(conn))
+}
+
+async fn backfill(conn: &mut SqliteConnection) -> std::result::Result<(), sqlx::Error> {
     let rows: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, xml FROM documents").fetch_all(&mut *conn).await?;
     for (id, xml) in rows {
@@ -159,7 +131,7 @@ async fn backfill_device_keys(conn: &mut SqliteConnection) -> std::result::Resul
 // ---- rows --------------------------------------------------------------------------------------
 
 /// One product instance of the inventory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DeviceRow {
     pub id: i64,
     pub host: Option<String>,
@@ -174,21 +146,6 @@ pub struct DeviceRow {
 }
 
 const DEVICE_COLUMNS: &str = "id, host, udi, hostname, connect_method, username, password, last_contact, comm_alert, unknown";
-
-fn device_row(row: &SqliteRow) -> std::result::Result<DeviceRow, sqlx::Error> {
-    Ok(DeviceRow {
-        id: row.try_get("id")?,
-        host: row.try_get("host")?,
-        udi: row.try_get("udi")?,
-        hostname: row.try_get("hostname")?,
-        connect_method: row.try_get("connect_method")?,
-        username: row.try_get("username")?,
-        password: row.try_get("password")?,
-        last_contact: row.try_get("last_contact")?,
-        comm_alert: row.try_get("comm_alert")?,
-        unknown: row.try_get::<i64, _>("unknown")? != 0,
-    })
-}
 
 /// One stored device document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,7 +191,7 @@ fn document_row(row: &SqliteRow) -> std::result::Result<DocumentRow, sqlx::Error
 }
 
 /// One answer (ACK, codes) for a device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AnswerRow {
     pub id: i64,
     pub udi: String,
@@ -247,20 +204,8 @@ pub struct AnswerRow {
 
 const ANSWER_COLUMNS: &str = "id, udi, xml, source, received_at, delivered_poll, installed_at";
 
-fn answer_row(row: &SqliteRow) -> std::result::Result<AnswerRow, sqlx::Error> {
-    Ok(AnswerRow {
-        id: row.try_get("id")?,
-        udi: row.try_get("udi")?,
-        xml: row.try_get("xml")?,
-        source: row.try_get("source")?,
-        received_at: row.try_get("received_at")?,
-        delivered_poll: row.try_get("delivered_poll")?,
-        installed_at: row.try_get("installed_at")?,
-    })
-}
-
 /// An upstream request awaiting its poll result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UpstreamRow {
     pub id: i64,
     pub action: String,
@@ -296,11 +241,10 @@ pub async fn set_pref(conn: &mut SqliteConnection, key: &str, value: Option<&str
 }
 
 pub async fn devices(conn: &mut SqliteConnection) -> Result<Vec<DeviceRow>> {
-    let rows = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY id"))
+    sqlx::query_as(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY id"))
         .fetch_all(conn)
         .await
-        .map_err(db)?;
-    rows.iter().map(device_row).collect::<std::result::Result<_, _>>().map_err(db)
+        .map_err(db)
 }
 
 /// At most `limit` devices after `offset`, in the inventory's order, and how many there are.
@@ -309,41 +253,32 @@ pub async fn devices_page(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<DeviceRow>, i64)> {
-    let rows =
-        sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY id LIMIT ? OFFSET ?"))
-            .bind(limit.max(0))
-            .bind(offset.max(0))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?;
-    let devices =
-        rows.iter().map(device_row).collect::<std::result::Result<Vec<_>, _>>().map_err(db)?;
+    let devices = sqlx::query_as(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices ORDER BY id LIMIT ? OFFSET ?"
+    ))
+    .bind(limit.max(0))
+    .bind(offset.max(0))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
     let total: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM devices").fetch_one(conn).await.map_err(db)?;
     Ok((devices, total))
 }
 
 pub async fn device_by_udi(conn: &mut SqliteConnection, udi: &str) -> Result<Option<DeviceRow>> {
-    sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE udi = ?"))
+    sqlx::query_as(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE udi = ?"))
         .bind(udi)
         .fetch_optional(conn)
         .await
-        .map_err(db)?
-        .as_ref()
-        .map(device_row)
-        .transpose()
         .map_err(db)
 }
 
 pub async fn device_by_host(conn: &mut SqliteConnection, host: &str) -> Result<Option<DeviceRow>> {
-    sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE host = ?"))
+    sqlx::query_as(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE host = ?"))
         .bind(host)
         .fetch_optional(conn)
         .await
-        .map_err(db)?
-        .as_ref()
-        .map(device_row)
-        .transpose()
         .map_err(db)
 }
 
@@ -463,31 +398,20 @@ pub async fn answers_where(
     binds: &[&str],
 ) -> Result<Vec<AnswerRow>> {
     let sql = format!("SELECT {ANSWER_COLUMNS} FROM answers WHERE {condition} ORDER BY id");
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query_as(&sql);
     for value in binds {
         query = query.bind(*value);
     }
-    let rows = query.fetch_all(conn).await.map_err(db)?;
-    rows.iter().map(answer_row).collect::<std::result::Result<_, _>>().map_err(db)
+    query.fetch_all(conn).await.map_err(db)
 }
 
 pub async fn open_upstream(conn: &mut SqliteConnection) -> Result<Vec<UpstreamRow>> {
-    let rows = sqlx::query(
+    sqlx::query_as(
         "SELECT id, action, poll_id FROM upstream WHERE completed_at IS NULL ORDER BY id",
     )
     .fetch_all(conn)
     .await
-    .map_err(db)?;
-    rows.iter()
-        .map(|row| {
-            Ok(UpstreamRow {
-                id: row.try_get("id")?,
-                action: row.try_get("action")?,
-                poll_id: row.try_get("poll_id")?,
-            })
-        })
-        .collect::<std::result::Result<_, sqlx::Error>>()
-        .map_err(db)
+    .map_err(db)
 }
 
 /// Runs a statement with integer/text binds; returns rows affected.

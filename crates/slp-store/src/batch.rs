@@ -16,10 +16,11 @@
 use futures_util::TryStreamExt;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, Either, Row};
+use sqlx::{Any, Either, FromRow};
 
 use crate::records::*;
-use crate::tx::{PI, UPLOAD, db, marks, pi, placeholders, upload};
+use crate::sql::{db, marks, placeholders};
+use crate::tx::{PI, UPLOAD};
 use crate::{Backend, Result, StoreError, Tx};
 
 /// A report by (smart account, UDI, report id): reports are unique per smart account.
@@ -278,20 +279,16 @@ impl Tx {
         for (stmt, (_, rows)) in statements.iter().zip(&done) {
             for row in rows {
                 match stmt.part {
-                    Part::Uploads => found.uploads.push(upload(row).map_err(db(op))?),
+                    Part::Uploads => found.uploads.push(Upload::from_row(row).map_err(db(op))?),
                     Part::Reports(account) => {
-                        let udi: String = row.try_get("udi").map_err(db(op))?;
-                        let report_id: i64 = row.try_get("report_id").map_err(db(op))?;
+                        let (udi, report_id): (String, i64) =
+                            FromRow::from_row(row).map_err(db(op))?;
                         if asked.contains(&(account, udi.as_str(), report_id)) {
                             found.reports.push((account, udi, report_id));
                         }
                     }
-                    Part::Pis => found.pis.push(pi(row).map_err(db(op))?),
-                    Part::Polls => found.polls.push((
-                        row.try_get("poll_id").map_err(db(op))?,
-                        row.try_get("va_id").map_err(db(op))?,
-                        row.try_get("action").map_err(db(op))?,
-                    )),
+                    Part::Pis => found.pis.push(ProductInstance::from_row(row).map_err(db(op))?),
+                    Part::Polls => found.polls.push(FromRow::from_row(row).map_err(db(op))?),
                     Part::All { .. } | Part::Other => {}
                 }
             }

@@ -16,9 +16,10 @@
 mod batch;
 mod checkpoint;
 mod durable;
-mod migrate;
+pub mod migrate;
 mod paging;
 pub mod records;
+mod sql;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -239,7 +240,7 @@ impl Store {
         }
         let wal = database_file.map(|file| Arc::new(durable::WalSync::new(file)));
         let store = Store { pool, writer, backend, write_gate, checkpoints, wal };
-        migrate::run(&store).await?;
+        migrate::store(&store).await?;
         tracing::debug!(target = %target, ?backend, "store opened");
         Ok(store)
     }

@@ -1,7 +1,7 @@
 //! The rows the store keeps, as plain data. Times are Unix seconds (UTC).
 
 /// A smart account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Account {
     pub id: i64,
     pub name: String,
@@ -10,7 +10,7 @@ pub struct Account {
 }
 
 /// A virtual account inside a smart account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct VirtualAccount {
     pub id: i64,
     pub account_id: i64,
@@ -49,8 +49,32 @@ impl FirstContact {
     }
 }
 
+/// Stored as its text, `allow` or `deny`.
+impl<DB: sqlx::Database> sqlx::Type<DB> for FirstContact
+where
+    String: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for FirstContact
+where
+    String: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <String as sqlx::Decode<'r, DB>>::decode(value)?;
+        FirstContact::parse(&text).ok_or_else(|| format!("{text:?} is not allow or deny").into())
+    }
+}
+
 /// An operator's grant: device key `key_id` may bind `udi` in virtual account `va_id` once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BindGrant {
     pub id: i64,
     pub va_id: i64,
@@ -81,7 +105,7 @@ pub struct NewLicense {
 }
 
 /// One stored pool entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct License {
     pub id: i64,
     pub va_id: i64,
@@ -99,7 +123,7 @@ pub struct License {
 /// A product instance: a UDI bound to a device key, in one virtual account. A UDI is scoped
 /// to its smart account: each smart account may hold an instance of it, in one of its virtual
 /// accounts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ProductInstance {
     pub id: i64,
     pub va_id: i64,
@@ -146,7 +170,7 @@ impl NewProductInstance {
 }
 
 /// The usage of one entitlement by one product instance, as of its latest report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Usage {
     pub pi_id: i64,
     pub udi: String,
@@ -174,7 +198,7 @@ pub struct ReceivedReport {
 }
 
 /// A processed upload and the ACK it was answered with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Upload {
     pub id: i64,
     pub va_id: i64,
@@ -203,7 +227,7 @@ pub struct NewUpload {
 }
 
 /// One entitlement of an issued authorization code (SLAC).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Authorization {
     pub id: i64,
     pub code_id: String,
@@ -269,7 +293,7 @@ pub struct PolicyRecord {
 }
 
 /// One line of the activity log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Event {
     pub id: i64,
     pub at: i64,
@@ -294,7 +318,7 @@ pub struct NewEvent {
 }
 
 /// An ID token (only its SHA-256 is stored).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct IdToken {
     pub id: i64,
     pub va_id: i64,
@@ -308,7 +332,7 @@ pub struct IdToken {
 }
 
 /// An OAuth2 API client of one smart account (only a SHA-256 of its secret is stored).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiClient {
     pub id: i64,
     /// The public client id given to `POST /oauth2/token`.
@@ -334,16 +358,17 @@ pub struct NewApiClient {
 }
 
 /// An issued access token (only its SHA-256 is stored), with the client it was issued to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiToken {
     pub token_hash: String,
+    #[sqlx(flatten)]
     pub client: ApiClient,
     pub issued_at: i64,
     pub expires_at: i64,
 }
 
 /// The stored answer to a `reportusage` or `authrequest` request, by poll id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PollRecord {
     /// Below 2^63; clients see it as a decimal string.
     pub poll_id: i64,
@@ -358,7 +383,7 @@ pub struct PollRecord {
 
 /// A request to move licenses to another smart account, decided by a licensing-operations
 /// user (CLI operator).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MoveRequest {
     pub id: i64,
     pub account_id: i64,
