@@ -74,6 +74,7 @@ pub(crate) fn va(row: &AnyRow) -> sqlx::Result<VirtualAccount> {
                 source: format!("{text:?} is not allow or deny").into(),
             })?
         },
+        description: row.try_get("description")?,
     })
 }
 
@@ -240,7 +241,7 @@ pub(crate) fn move_request(row: &AnyRow) -> sqlx::Result<MoveRequest> {
 
 const ACCOUNT: &str = "SELECT id, name, domain, created_at FROM accounts";
 pub(crate) const VA: &str =
-    "SELECT id, account_id, name, created_at, first_contact FROM virtual_accounts";
+    "SELECT id, account_id, name, created_at, first_contact, description FROM virtual_accounts";
 const LICENSE: &str = "SELECT id, va_id, feature, entitlement_tag, sku, quantity, term, enforcement, starts_at, expires_at, added_at FROM licenses";
 pub(crate) const PI: &str = "SELECT id, va_id, account_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact FROM product_instances";
 pub(crate) const UPLOAD: &str = "SELECT id, va_id, file_name, sha256, uploaded_at, status, pi_count, report_count, ack FROM uploads";
@@ -455,7 +456,7 @@ impl Tx {
             return Err(StoreError::Duplicate { what: "virtual account", value: name.to_owned() });
         }
         let row = self.guarded_fetch_one(sqlx::query(
-            "INSERT INTO virtual_accounts (account_id, name, created_at) VALUES ($1, $2, $3) RETURNING id, account_id, name, created_at, first_contact",
+            "INSERT INTO virtual_accounts (account_id, name, created_at) VALUES ($1, $2, $3) RETURNING id, account_id, name, created_at, first_contact, description",
         )
         .bind(account_id)
         .bind(name)
@@ -513,6 +514,17 @@ impl Tx {
         )
         .await
         .map_err(unique("renaming a virtual account", "virtual account", new_name))?;
+        Ok(())
+    }
+
+    /// Sets a virtual account's description.
+    pub async fn set_va_description(&mut self, va_id: i64, description: &str) -> Result<()> {
+        sqlx::query("UPDATE virtual_accounts SET description = $1 WHERE id = $2")
+            .bind(description)
+            .bind(va_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("setting a virtual account's description"))?;
         Ok(())
     }
 
