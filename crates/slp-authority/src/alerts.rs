@@ -4,28 +4,13 @@
 //! class they use; a class with frequency 0 sets no deadline). Computed from the data at the
 //! authority's clock, so they are the same on every replica and need no job to stay true.
 
-use serde::Serialize;
 use slp_core::license::{Enforcement, Term};
 use slp_core::policy::{Policy, PolicyClass};
 
 use crate::{Authority, Result, date_ts, effective_counts, policy_of, rfc3339_ts};
 
-/// One alert.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AlertView {
-    /// `Major` (insufficient, expired, past ACK deadline) or `Minor` (expiring).
-    pub severity: String,
-    /// `INSUFFICIENT_LICENSES`, `LICENSES_EXPIRING_30`, `…_60`, `…_90`, `LICENSES_EXPIRED`,
-    /// `ACK_DEADLINE_PASSED`.
-    pub kind: String,
-    pub virtual_account: String,
-    pub license: Option<String>,
-    pub udi: Option<String>,
-    /// The date the alert is about: expiry, or the ACK deadline.
-    pub due: Option<String>,
-    pub message: String,
-}
+/// One alert as the API and `--json` show it (the wire type).
+pub use slp_wire::cssm::manage::Alert as AlertView;
 
 const DAY: i64 = 86_400;
 

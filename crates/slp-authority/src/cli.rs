@@ -341,6 +341,9 @@ enum VaCmd {
         account: String,
         #[arg(long)]
         name: String,
+        /// Free text shown in virtual account lists (Cisco's `description`).
+        #[arg(long, default_value = "")]
+        description: String,
     },
     /// Lists the virtual accounts of a smart account.
     List {
@@ -784,8 +787,8 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                 ]
             })?;
         }
-        Command::Va(VaCmd::Create { account, name }) => {
-            let va = authority.create_va(&account, &name).await?;
+        Command::Va(VaCmd::Create { account, name, description }) => {
+            let va = authority.create_va_described(&account, &name, &description).await?;
             println!("Virtual account {:?} created in {:?}", va.name, va.smart_account);
         }
         Command::Va(VaCmd::List { account, page, output }) => {
@@ -793,7 +796,14 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
             print_rows(
                 &output,
                 &rows,
-                &["Name", "Licenses", "Product Instances", "First Contact", "Created"],
+                &[
+                    "Name",
+                    "Licenses",
+                    "Product Instances",
+                    "First Contact",
+                    "Created",
+                    "Description",
+                ],
                 |v| {
                     vec![
                         v.name.clone(),
@@ -801,6 +811,7 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                         v.product_instances.to_string(),
                         v.first_contact.clone(),
                         short_time(&v.created_at),
+                        dash(&v.description),
                     ]
                 },
             )?;

@@ -16,14 +16,12 @@
 //! fields outside it), so a replayed request gets the same poll id and the same ACK, and any
 //! replica on the same database answers the poll.
 
-use std::collections::BTreeMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use slp_core::license::{Enforcement, Term};
+use slp_core::license::Term;
 use slp_store::{Account, PollRecord, Tx, VirtualAccount};
 use slp_wire::cssm::report::{
     ACKNOWLEDGEMENTS, AUTHORIZATIONS, Acknowledgement, AuthRequestData, AuthorizationResult,
@@ -60,147 +58,6 @@ pub(crate) struct StoredAcknowledgement {
     /// Hex SHA-256 of the upload whose record holds the ACK.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) ack_upload: Option<String>,
-}
-
-/// `GET /v2/accounts/search`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountSearch {
-    pub status: String,
-    pub accounts: Vec<AccountEntry>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountEntry {
-    pub account_id: i64,
-    pub domain: String,
-    pub name: String,
-    pub virtual_accounts: Vec<VaEntry>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VaEntry {
-    pub name: String,
-    pub virtual_account_id: i64,
-    /// The first virtual account created in the smart account.
-    pub default: bool,
-}
-
-/// One virtual account of `GET /v1/accounts/{domain}/customer/virtual-accounts`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CiscoVa {
-    pub name: String,
-    pub virtual_account_id: i64,
-    pub is_default: bool,
-    pub description: String,
-    pub commerce_access_level: String,
-    pub licenses: i64,
-    pub product_instances: i64,
-    /// `allow` or `deny`: whether a UDI never seen before binds on first contact.
-    pub first_contact: String,
-}
-
-/// One license row of `POST /v1/accounts/{domain}/licenses`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CiscoLicense {
-    pub license: String,
-    pub entitlement_tag: String,
-    pub virtual_account: String,
-    pub quantity: i64,
-    pub in_use: i64,
-    pub available: i64,
-    pub reserved: i64,
-    pub pending_quantity: i64,
-    /// `In Compliance` or `Out Of Compliance`.
-    pub status: String,
-    pub billing_type: String,
-    pub is_portable: bool,
-    pub license_substitutions: Vec<String>,
-    pub license_details: Vec<CiscoLicenseDetail>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CiscoLicenseDetail {
-    pub quantity: i64,
-    /// `PERPETUAL` or `TERM`.
-    pub license_type: String,
-    /// `Active` or `Expired`.
-    pub status: String,
-    pub start_date: String,
-    pub end_date: Option<String>,
-    pub subscription_id: Option<String>,
-}
-
-/// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CiscoDevices {
-    /// How many product instances the virtual account has (the page holds `devices`).
-    pub total_records: i64,
-    pub devices: Vec<CiscoDevice>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CiscoDevice {
-    pub instance_name: String,
-    pub host_name: Option<String>,
-    pub sudi: CiscoSudi,
-    pub virtual_account: String,
-    pub registration_date: String,
-    pub last_contact_date: String,
-    pub license_usage: Vec<CiscoUsage>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CiscoSudi {
-    /// `udiPid`; the device-side spelling `udi_pid` is taken too.
-    #[serde(alias = "udi_pid")]
-    pub udi_pid: String,
-    #[serde(alias = "udi_serial_number")]
-    pub udi_serial_number: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CiscoUsage {
-    pub license: String,
-    pub quantity: i64,
-}
-
-/// `POST /v3/licenses/summary`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LicenseSummary {
-    pub status: String,
-    pub out_standing_reports: i64,
-    pub summary: Vec<SummaryEntry>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SummaryEntry {
-    pub tag: String,
-    pub display_name: String,
-    /// `IN_COMPLIANCE` or `OUT_OF_COMPLIANCE`.
-    pub compliance_status: String,
-    pub enforced: bool,
-    pub export_restricted: bool,
-    pub prepaid_entitled: i64,
-    pub prepaid_inuse: i64,
-    pub prepaid_reserved: i64,
-    pub license_details: Vec<SummaryDetail>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SummaryDetail {
-    pub billing_type: String,
-    pub license_type: String,
-    pub quantity: i64,
-    pub status: String,
-    pub start_date: String,
-    pub end_date: Option<String>,
-    pub subscription_id: Option<String>,
 }
 
 // ---- conversion -------------------------------------------------------------------------------
@@ -429,13 +286,13 @@ fn parse_id(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
-fn date(ts: i64) -> String {
+pub(crate) fn date(ts: i64) -> String {
     DateTime::from_timestamp(ts, 0)
         .map(|at| at.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| ts.to_string())
 }
 
-fn license_type(term: &str) -> String {
+pub(crate) fn license_type(term: &str) -> String {
     match Term::parse(term) {
         Some(Term::Perpetual) => "PERPETUAL".to_owned(),
         Some(Term::Subscription) => "TERM".to_owned(),
@@ -446,7 +303,11 @@ fn license_type(term: &str) -> String {
 impl Authority {
     // ---- scoping ------------------------------------------------------------------------------
 
-    async fn scoped_account(tx: &mut Tx, principal: &Principal, given: &str) -> Result<Account> {
+    pub(crate) async fn scoped_account(
+        tx: &mut Tx,
+        principal: &Principal,
+        given: &str,
+    ) -> Result<Account> {
         let given = given.trim();
         let found = match parse_id(given) {
             Some(id) => tx.account(id).await?,
@@ -457,7 +318,11 @@ impl Authority {
         account.ok_or_else(|| AuthorityError::AccountNotFound(given.to_owned()))
     }
 
-    async fn scoped_va(tx: &mut Tx, account: &Account, given: &str) -> Result<VirtualAccount> {
+    pub(crate) async fn scoped_va(
+        tx: &mut Tx,
+        account: &Account,
+        given: &str,
+    ) -> Result<VirtualAccount> {
         let given = given.trim();
         if let Some(id) = parse_id(given)
             && let Some(va) = tx.va(id).await?.filter(|va| va.account_id == account.id)
@@ -813,368 +678,5 @@ impl Authority {
             correlation_id: record.correlation_id,
             data,
         })
-    }
-
-    // ---- accounts -----------------------------------------------------------------------------
-
-    /// `GET /v2/accounts/search`: the client's smart account with its virtual accounts.
-    pub async fn search_accounts(&self, principal: &Principal) -> Result<AccountSearch> {
-        principal.require(Access::Read, "reading accounts")?;
-        let mut tx = self.store.read().await?;
-        let account = Self::scoped_account(&mut tx, principal, &principal.account_domain).await?;
-        let vas = tx.vas(account.id).await?;
-        let default = vas.iter().map(|v| v.id).min();
-        Ok(AccountSearch {
-            status: "COMPLETE".to_owned(),
-            accounts: vec![AccountEntry {
-                account_id: account.id,
-                domain: account.domain,
-                name: account.name,
-                virtual_accounts: vas
-                    .into_iter()
-                    .map(|v| VaEntry {
-                        default: Some(v.id) == default,
-                        name: v.name,
-                        virtual_account_id: v.id,
-                    })
-                    .collect(),
-            }],
-        })
-    }
-
-    /// `GET /v1/accounts/{domain}/customer/virtual-accounts`.
-    pub async fn cisco_virtual_accounts(
-        &self,
-        principal: &Principal,
-        domain: &str,
-    ) -> Result<Vec<CiscoVa>> {
-        principal.require(Access::Read, "reading virtual accounts")?;
-        let mut tx = self.store.read().await?;
-        let account = Self::scoped_account(&mut tx, principal, domain).await?;
-        let vas = tx.vas(account.id).await?;
-        let default = vas.iter().map(|v| v.id).min();
-        let mut out = Vec::new();
-        for va in vas {
-            let (licenses, product_instances) = tx.va_holdings(va.id).await?;
-            out.push(CiscoVa {
-                is_default: Some(va.id) == default,
-                name: va.name,
-                virtual_account_id: va.id,
-                description: String::new(),
-                commerce_access_level: "PUBLIC".to_owned(),
-                licenses,
-                product_instances,
-                first_contact: va.first_contact.as_str().to_owned(),
-            });
-        }
-        Ok(out)
-    }
-
-    /// `GET /v1/accounts/{domain}/customer/virtual-accounts`, one page, by name (the oldest
-    /// is the default).
-    pub async fn cisco_virtual_accounts_page(
-        &self,
-        principal: &Principal,
-        domain: &str,
-        page: crate::Page,
-    ) -> Result<crate::Paged<CiscoVa>> {
-        principal.require(Access::Read, "reading virtual accounts")?;
-        let mut tx = self.store.read().await?;
-        let account = Self::scoped_account(&mut tx, principal, domain).await?;
-        let default = tx.first_va_id(account.id).await?;
-        let vas = tx.vas_page(account.id, page).await?;
-        let mut items = Vec::with_capacity(vas.items.len());
-        for va in vas.items {
-            let (licenses, product_instances) = tx.va_holdings(va.id).await?;
-            items.push(CiscoVa {
-                is_default: Some(va.id) == default,
-                name: va.name,
-                virtual_account_id: va.id,
-                description: String::new(),
-                commerce_access_level: "PUBLIC".to_owned(),
-                licenses,
-                product_instances,
-                first_contact: va.first_contact.as_str().to_owned(),
-            });
-        }
-        Ok(crate::Paged { items, total: vas.total })
-    }
-
-    /// `POST /v1/accounts/{domain}/customer/virtual-accounts`.
-    pub async fn cisco_create_va(
-        &self,
-        principal: &Principal,
-        domain: &str,
-        name: &str,
-    ) -> Result<CiscoVa> {
-        principal.require(Access::Write, "creating virtual accounts")?;
-        let account = {
-            let mut tx = self.store.read().await?;
-            Self::scoped_account(&mut tx, principal, domain).await?
-        };
-        self.create_va(&account.domain, name).await?;
-        self.cisco_virtual_accounts(principal, &account.domain)
-            .await?
-            .into_iter()
-            .find(|v| v.name == name.trim())
-            .ok_or_else(|| AuthorityError::VaNotFound {
-                account: account.domain.clone(),
-                va: name.to_owned(),
-            })
-    }
-
-    /// The smart account an API path names, within the client's scope.
-    pub(crate) async fn scoped_account_of(
-        &self,
-        principal: &Principal,
-        domain: &str,
-    ) -> Result<Account> {
-        let mut tx = self.store.read().await?;
-        Self::scoped_account(&mut tx, principal, domain).await
-    }
-
-    /// The smart and virtual account an API path names, within the client's scope.
-    pub(crate) async fn scoped_path(
-        &self,
-        principal: &Principal,
-        domain: &str,
-        va: &str,
-    ) -> Result<(Account, VirtualAccount)> {
-        let mut tx = self.store.read().await?;
-        let account = Self::scoped_account(&mut tx, principal, domain).await?;
-        let va = Self::scoped_va(&mut tx, &account, va).await?;
-        Ok((account, va))
-    }
-
-    /// `POST /v1/accounts/{domain}/virtual-accounts/{va}/licenses/transfer`: an admin client
-    /// moves licenses between virtual accounts of its own smart account.
-    pub async fn cisco_transfer_licenses(
-        &self,
-        principal: &Principal,
-        domain: &str,
-        va: &str,
-        requests: &[crate::TransferSpec],
-        preview: bool,
-    ) -> Result<Vec<crate::TransferView>> {
-        principal.require(Access::Write, "transferring licenses")?;
-        let (account, from) = {
-            let mut tx = self.store.read().await?;
-            let account = Self::scoped_account(&mut tx, principal, domain).await?;
-            let from = Self::scoped_va(&mut tx, &account, va).await?;
-            (account, from)
-        };
-        self.transfer_licenses(&account.domain, &from.name, requests, preview).await
-    }
-
-    /// The virtual accounts a listing covers: the named ones, or all of the account's.
-    async fn selected_vas(
-        tx: &mut Tx,
-        account: &Account,
-        names: &[String],
-    ) -> Result<Vec<VirtualAccount>> {
-        if names.is_empty() {
-            return Ok(tx.vas(account.id).await?);
-        }
-        let mut out = Vec::new();
-        for name in names {
-            out.push(Self::scoped_va(tx, account, name).await?);
-        }
-        Ok(out)
-    }
-
-    /// `POST /v1/accounts/{domain}/licenses`: the pools of the named virtual accounts (all when
-    /// none is named).
-    pub async fn cisco_licenses(
-        &self,
-        principal: &Principal,
-        domain: &str,
-        virtual_accounts: &[String],
-    ) -> Result<Vec<CiscoLicense>> {
-        principal.require(Access::Read, "reading licenses")?;
-        let now = self.now().timestamp();
-        let (account, vas, entries) = {
-            let mut tx = self.store.read().await?;
-            let account = Self::scoped_account(&mut tx, principal, domain).await?;
-            let vas = Self::selected_vas(&mut tx, &account, virtual_accounts).await?;
-            let mut entries = Vec::new();
-            for va in &vas {
-                entries.push(tx.licenses(va.id).await?);
-            }
-            (account, vas, entries)
-        };
-        let mut out = Vec::new();
-        for (va, entries) in vas.iter().zip(entries) {
-            for row in self.licenses(&account.domain, &va.name).await? {
-                let details = entries
-                    .iter()
-                    .filter(|e| e.entitlement_tag == row.entitlement_tag)
-                    .map(|e| CiscoLicenseDetail {
-                        quantity: e.quantity,
-                        license_type: license_type(&e.term),
-                        status: if e.expires_at.is_some_and(|at| at <= now) {
-                            "Expired"
-                        } else {
-                            "Active"
-                        }
-                        .to_owned(),
-                        start_date: date(e.starts_at),
-                        end_date: e.expires_at.map(date),
-                        subscription_id: None,
-                    })
-                    .collect();
-                out.push(CiscoLicense {
-                    license: row.license,
-                    entitlement_tag: row.entitlement_tag,
-                    virtual_account: va.name.clone(),
-                    quantity: row.purchased,
-                    in_use: row.in_use,
-                    available: row.balance,
-                    reserved: row.reserved,
-                    pending_quantity: 0,
-                    status: if row.in_use > row.purchased {
-                        "Out Of Compliance"
-                    } else {
-                        "In Compliance"
-                    }
-                    .to_owned(),
-                    billing_type: "PREPAID".to_owned(),
-                    is_portable: false,
-                    license_substitutions: Vec::new(),
-                    license_details: details,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    /// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`: one page, by UDI.
-    pub async fn cisco_devices(
-        &self,
-        principal: &Principal,
-        domain: &str,
-        virtual_account: &str,
-        page: crate::Page,
-    ) -> Result<CiscoDevices> {
-        principal.require(Access::Read, "reading product instances")?;
-        let (account, va) = {
-            let mut tx = self.store.read().await?;
-            let account = Self::scoped_account(&mut tx, principal, domain).await?;
-            let va = Self::scoped_va(&mut tx, &account, virtual_account).await?;
-            (account, va)
-        };
-        let pis = self.product_instances_page(&account.domain, &va.name, page).await?;
-        let total_records = pis.total;
-        let devices: Vec<CiscoDevice> = pis
-            .items
-            .into_iter()
-            .map(|pi| {
-                let (pid, sn) = pi
-                    .udi
-                    .parse::<slp_core::udi::Udi>()
-                    .map(|u| (u.pid, u.sn))
-                    .unwrap_or_else(|_| (pi.udi.clone(), String::new()));
-                CiscoDevice {
-                    instance_name: pi.hostname.clone().unwrap_or_else(|| pi.udi.clone()),
-                    host_name: pi.hostname,
-                    sudi: CiscoSudi { udi_pid: pid, udi_serial_number: sn },
-                    virtual_account: va.name.clone(),
-                    registration_date: pi.first_seen,
-                    last_contact_date: pi.last_contact,
-                    license_usage: pi
-                        .usage
-                        .into_iter()
-                        .filter(|u| u.count > 0)
-                        .map(|u| CiscoUsage { license: u.license, quantity: u.count })
-                        .collect(),
-                }
-            })
-            .collect();
-        Ok(CiscoDevices { total_records, devices })
-    }
-
-    /// `POST /v3/licenses/summary`: per entitlement tag (all when `tags` is empty), over the
-    /// virtual account of the headers or, without one, the whole smart account.
-    pub async fn licenses_summary(
-        &self,
-        principal: &Principal,
-        smart_account: Option<&str>,
-        virtual_account: Option<&str>,
-        tags: &[String],
-    ) -> Result<LicenseSummary> {
-        principal.require(Access::Read, "reading the license summary")?;
-        let now = self.now().timestamp();
-        let (account, vas) = {
-            let mut tx = self.store.read().await?;
-            let account = Self::scoped_account(
-                &mut tx,
-                principal,
-                smart_account.unwrap_or(&principal.account_domain),
-            )
-            .await?;
-            let names: Vec<String> = virtual_account
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| vec![v.to_owned()])
-                .unwrap_or_default();
-            let vas = Self::selected_vas(&mut tx, &account, &names).await?;
-            let mut with_entries = Vec::new();
-            for va in vas {
-                let entries = tx.licenses(va.id).await?;
-                with_entries.push((va, entries));
-            }
-            (account, with_entries)
-        };
-        let mut by_tag: BTreeMap<String, SummaryEntry> = BTreeMap::new();
-        for (va, entries) in &vas {
-            for row in self.licenses(&account.domain, &va.name).await? {
-                if !tags.is_empty() && !tags.contains(&row.entitlement_tag) {
-                    continue;
-                }
-                let enforcement = Enforcement::parse(&row.enforcement);
-                let entry =
-                    by_tag.entry(row.entitlement_tag.clone()).or_insert_with(|| SummaryEntry {
-                        tag: row.entitlement_tag.clone(),
-                        display_name: row.license.clone(),
-                        compliance_status: String::new(),
-                        enforced: enforcement.is_some_and(|e| e != Enforcement::Unenforced),
-                        export_restricted: enforcement == Some(Enforcement::ExportControlled),
-                        prepaid_entitled: 0,
-                        prepaid_inuse: 0,
-                        prepaid_reserved: 0,
-                        license_details: Vec::new(),
-                    });
-                entry.prepaid_entitled = entry.prepaid_entitled.saturating_add(row.purchased);
-                entry.prepaid_inuse = entry.prepaid_inuse.saturating_add(row.in_use);
-                entry.prepaid_reserved = entry.prepaid_reserved.saturating_add(row.reserved);
-                for e in entries.iter().filter(|e| e.entitlement_tag == row.entitlement_tag) {
-                    entry.license_details.push(SummaryDetail {
-                        billing_type: "PREPAID".to_owned(),
-                        license_type: license_type(&e.term),
-                        quantity: e.quantity,
-                        status: if e.expires_at.is_some_and(|at| at <= now) {
-                            "EXPIRED"
-                        } else {
-                            "ACTIVE"
-                        }
-                        .to_owned(),
-                        start_date: date(e.starts_at),
-                        end_date: e.expires_at.map(date),
-                        subscription_id: None,
-                    });
-                }
-            }
-        }
-        let summary = by_tag
-            .into_values()
-            .map(|mut entry| {
-                entry.compliance_status = if entry.prepaid_inuse > entry.prepaid_entitled {
-                    "OUT_OF_COMPLIANCE"
-                } else {
-                    "IN_COMPLIANCE"
-                }
-                .to_owned();
-                entry
-            })
-            .collect();
-        Ok(LicenseSummary { status: "SUCCESS".to_owned(), out_standing_reports: 0, summary })
     }
 }

@@ -19,6 +19,7 @@ pub mod direct;
 mod error;
 mod group;
 pub mod jobs;
+mod manage;
 mod moves;
 pub mod paging;
 mod sanity;
@@ -59,6 +60,8 @@ const KEY_SETTING: &str = "authority_signing_key";
 
 /// Days before expiry from which a license shows the `Expiring` alert.
 pub const EXPIRY_WARNING_DAYS: i64 = 90;
+/// Longest virtual account description accepted, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 
 /// The license authority.
 #[derive(Clone)]
@@ -333,11 +336,32 @@ impl Authority {
     // ---- virtual accounts ----------------------------------------------------------------
 
     pub async fn create_va(&self, account: &str, name: &str) -> Result<VaView> {
+        self.create_va_described(account, name, "").await
+    }
+
+    /// Creates a virtual account with a description (Cisco's `description`; may be empty).
+    pub async fn create_va_described(
+        &self,
+        account: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<VaView> {
         let name = check_name("virtual account name", name)?;
+        let description = description.trim();
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(AuthorityError::Invalid {
+                field: "virtual account description",
+                value: description.chars().take(40).collect::<String>() + "…",
+                reason: format!("is longer than {MAX_DESCRIPTION_CHARS} characters"),
+            });
+        }
         let now = self.now().timestamp();
         let mut tx = self.store.begin().await?;
         let account_row = Self::resolve_account(&mut tx, account).await?;
         let va = tx.insert_va(account_row.id, &name, now).await?;
+        if !description.is_empty() {
+            tx.set_va_description(va.id, description).await?;
+        }
         tx.log(self.event(&account_row, Some(&va), format!("virtual account {name:?} created")))
             .await?;
         tx.commit().await?;
@@ -348,6 +372,7 @@ impl Authority {
             licenses: 0,
             product_instances: 0,
             first_contact: va.first_contact.as_str().to_owned(),
+            description: description.to_owned(),
         })
     }
 
@@ -364,6 +389,7 @@ impl Authority {
                 licenses,
                 product_instances,
                 first_contact: va.first_contact.as_str().to_owned(),
+                description: va.description,
             });
         }
         Ok(out)

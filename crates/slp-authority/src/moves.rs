@@ -7,34 +7,13 @@
 //! again when it is approved: if the licenses are no longer available then, approval fails,
 //! nothing moves and the request stays pending. A request is decided once.
 
-use serde::Serialize;
 use slp_store::{MoveRequest, NewMoveRequest};
 
 use crate::sanity::MAX_NOTE_CHARS;
 use crate::{Authority, AuthorityError, Result, TransferView, rfc3339_ts};
 
-/// A license move request as the CLI and the API show it.
-/// Serialised in camelCase, the same in `--json` output and in the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MoveRequestView {
-    pub id: i64,
-    pub account: String,
-    pub virtual_account: String,
-    pub target_account: String,
-    pub target_virtual_account: String,
-    pub license: String,
-    pub entitlement_tag: String,
-    pub quantity: i64,
-    pub reason: String,
-    pub requested_by: String,
-    pub requested_at: String,
-    /// `PENDING`, `APPROVED` or `REJECTED`.
-    pub status: String,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<String>,
-    pub decision_note: Option<String>,
-}
+/// A license move request as the API and `--json` show it (the wire type).
+pub use slp_wire::cssm::manage::MoveRequest as MoveRequestView;
 
 /// A move to request: `quantity` × `license` from `account`/`va` to `target_account`/`target_va`.
 #[derive(Debug, Clone)]

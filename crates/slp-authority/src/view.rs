@@ -1,7 +1,7 @@
 //! What the authority shows: plain rows for tables, JSON and (later) the HTTP API. Member names
 //! are stable; times are RFC 3339 strings, dates `YYYY-MM-DD`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A smart account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,6 +23,8 @@ pub struct VaView {
     /// `allow` or `deny`: whether a UDI never seen before binds on first contact (trust on
     /// first use) or only with an ID token of the virtual account or an operator's grant.
     pub first_contact: String,
+    /// Free text given at creation (empty when none).
+    pub description: String,
 }
 
 /// One license of a pool, all entries of one entitlement together.
@@ -80,46 +82,11 @@ pub struct ProductInstanceView {
     pub authorizations: Vec<String>,
 }
 
-/// One processed usage file ("Usage Data Files").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UploadView {
-    pub file_name: String,
-    pub uploaded_at: String,
-    pub status: String,
-    pub product_instances: i64,
-    pub reports: i64,
-    pub sha256: String,
-}
+/// One processed usage file ("Usage Data Files"), the wire type.
+pub use slp_wire::cssm::manage::UsageFile as UploadView;
 
-/// One class of a policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyClassView {
-    pub first: u32,
-    pub ongoing: u32,
-    pub on_change: u32,
-}
-
-/// The policy in force for a virtual account (or a smart account's own policy).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyView {
-    /// The smart account's domain.
-    pub smart_account: String,
-    /// The virtual account asked about; none for a smart account's own policy.
-    pub virtual_account: Option<String>,
-    pub name: String,
-    /// `Customer Policy` or `CISCO default`.
-    pub origin: String,
-    /// Where the policy in force is set: `virtual account`, `smart account` or `default`.
-    pub set_for: String,
-    pub ack_required: bool,
-    pub unenforced_perpetual: PolicyClassView,
-    pub unenforced_subscription: PolicyClassView,
-    pub enforced: PolicyClassView,
-    pub export: PolicyClassView,
-    pub updated_at: Option<String>,
-}
+/// A reporting policy and one of its classes, the wire types.
+pub use slp_wire::cssm::manage::{Policy as PolicyView, PolicyClass as PolicyClassView};
 
 /// One line of the activity log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -18,6 +18,8 @@ pub struct VirtualAccount {
     pub created_at: i64,
     /// What a UDI never seen before may do in this virtual account.
     pub first_contact: FirstContact,
+    /// Free text given at creation (empty when none).
+    pub description: String,
 }
 
 /// A virtual account's rule for the first contact of a UDI it has never seen.

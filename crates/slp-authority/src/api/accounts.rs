@@ -1,34 +1,44 @@
-//! Smart and virtual accounts: `GET /v2/accounts/search`, `GET|POST
-//! /v1/accounts/{domain}/customer/virtual-accounts`, `POST …/virtual-accounts/{va}/delete` and
-//! `…/rename`.
+//! Smart and virtual accounts: `GET /v2/accounts`, `GET /v2/accounts/search`,
+//! `GET /v1/accounts/search?domain=D`, `GET|POST /v1/accounts/{domain}/customer/virtual-accounts`,
+//! `POST …/virtual-accounts/{va}/delete` and `…/rename`.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use slp_wire::cssm::manage::{
+    AccountSearch, Accounts, CreatedVirtualAccount, DomainQuery, DomainSearch, Done,
+    NewVirtualAccount, Rename, SUCCESS, VirtualAccounts,
+};
 
 use super::paging::Paging;
 use super::{ApiError, CiscoJson};
 use crate::Authority;
 use crate::clients::{Access, Principal};
-use crate::cssm::{AccountSearch, CiscoVa};
+
+/// `GET /v2/accounts`: the smart accounts the caller may see, with its roles in each.
+pub(super) async fn accounts(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+) -> Result<Json<Accounts>, ApiError> {
+    Ok(Json(authority.cisco_accounts(&principal).await?))
+}
+
+/// `GET /v1/accounts/search?domain=D`: the caller's smart account if `domain` names it.
+pub(super) async fn search_domain(
+    State(authority): State<Arc<Authority>>,
+    principal: Principal,
+    Query(query): Query<DomainQuery>,
+) -> Result<Json<DomainSearch>, ApiError> {
+    Ok(Json(authority.search_domain(&principal, query.domain.as_deref()).await?))
+}
 
 pub(super) async fn search(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
 ) -> Result<Json<AccountSearch>, ApiError> {
     Ok(Json(authority.search_accounts(&principal).await?))
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct VirtualAccounts {
-    status: &'static str,
-    /// How many virtual accounts the smart account has (the page holds `virtualAccounts`).
-    total_records: i64,
-    virtual_accounts: Vec<CiscoVa>,
 }
 
 pub(super) async fn list_vas(
@@ -39,42 +49,24 @@ pub(super) async fn list_vas(
 ) -> Result<Json<VirtualAccounts>, ApiError> {
     let vas = authority.cisco_virtual_accounts_page(&principal, &domain, page).await?;
     Ok(Json(VirtualAccounts {
-        status: "SUCCESS",
+        status: SUCCESS.to_owned(),
         total_records: vas.total,
         virtual_accounts: vas.items,
     }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct NewVa {
-    name: String,
-    #[serde(default)]
-    #[allow(dead_code)] // accepted for Cisco compatibility; not stored yet
-    description: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct CreatedVa {
-    status: &'static str,
-    virtual_account: CiscoVa,
 }
 
 pub(super) async fn create_va(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path(domain): Path<String>,
-    CiscoJson(body): CiscoJson<NewVa>,
-) -> Result<(StatusCode, Json<CreatedVa>), ApiError> {
-    let virtual_account = authority.cisco_create_va(&principal, &domain, &body.name).await?;
-    Ok((StatusCode::CREATED, Json(CreatedVa { status: "SUCCESS", virtual_account })))
-}
-
-#[derive(Debug, Serialize)]
-pub(super) struct Done {
-    status: &'static str,
-    message: String,
+    CiscoJson(body): CiscoJson<NewVirtualAccount>,
+) -> Result<(StatusCode, Json<CreatedVirtualAccount>), ApiError> {
+    let virtual_account =
+        authority.cisco_create_va(&principal, &domain, &body.name, &body.description).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedVirtualAccount { status: SUCCESS.to_owned(), virtual_account }),
+    ))
 }
 
 /// `POST /v1/accounts/{domain}[/customer]/virtual-accounts/{va}/delete`: refused (409) while the
@@ -87,12 +79,8 @@ pub(super) async fn delete_va(
     principal.require(Access::Write, "deleting virtual accounts")?;
     let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     authority.delete_va(&account.domain, &va.name).await?;
-    Ok(Json(Done { status: "SUCCESS", message: format!("virtual account {:?} deleted", va.name) }))
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct Rename {
-    name: String,
+    let message = format!("virtual account {:?} deleted", va.name);
+    Ok(Json(Done { status: SUCCESS.to_owned(), message }))
 }
 
 /// `POST /v1/accounts/{domain}[/customer]/virtual-accounts/{va}/rename` `{"name": …}` (slp's
@@ -107,5 +95,5 @@ pub(super) async fn rename_va(
     let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     authority.rename_va(&account.domain, &va.name, &body.name).await?;
     let message = format!("virtual account {:?} renamed to {:?}", va.name, body.name.trim());
-    Ok(Json(Done { status: "SUCCESS", message }))
+    Ok(Json(Done { status: SUCCESS.to_owned(), message }))
 }

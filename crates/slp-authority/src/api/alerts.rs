@@ -6,35 +6,20 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde::{Deserialize, Serialize};
+use slp_wire::cssm::manage::{Alerts, ListFilter, SUCCESS};
 
 use super::ApiError;
 use super::paging::Paging;
+use crate::Authority;
 use crate::clients::{Access, Principal};
-use crate::{AlertView, Authority};
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct Filter {
-    virtual_account: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct AlertList {
-    status: &'static str,
-    /// How many alerts there are (the page holds `alerts`).
-    total_records: i64,
-    alerts: Vec<AlertView>,
-}
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path(domain): Path<String>,
-    Query(filter): Query<Filter>,
+    Query(filter): Query<ListFilter>,
     Paging(page): Paging,
-) -> Result<Json<AlertList>, ApiError> {
+) -> Result<Json<Alerts>, ApiError> {
     principal.require(Access::Read, "reading alerts")?;
     let account = match filter.virtual_account.as_deref() {
         Some(va) => authority.scoped_path(&principal, &domain, va).await?.0,
@@ -44,5 +29,9 @@ pub(super) async fn list(
     // Alerts are findings computed on read (ACK deadlines, expiries), not stored rows: the page
     // bounds the answer, the computation reads the virtual accounts' pools.
     let alerts = crate::paging::slice(alerts, page);
-    Ok(Json(AlertList { status: "SUCCESS", total_records: alerts.total, alerts: alerts.items }))
+    Ok(Json(Alerts {
+        status: SUCCESS.to_owned(),
+        total_records: alerts.total,
+        alerts: alerts.items,
+    }))
 }

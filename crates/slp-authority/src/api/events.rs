@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde::{Deserialize, Serialize};
+use slp_wire::cssm::manage::{Event, Events, ListFilter, SUCCESS};
 
 use super::ApiError;
 use super::paging::Paging;
@@ -15,40 +15,13 @@ use crate::Authority;
 use crate::Page;
 use crate::clients::{Access, Principal};
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct Filter {
-    virtual_account: Option<String>,
-    udi: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct EventInfo {
-    event_time: String,
-    virtual_account: Option<String>,
-    udi: Option<String>,
-    /// Who made the change: `cli:USER`, `api:CLIENT (ID)`, `device` or `system`.
-    user: Option<String>,
-    message: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct EventList {
-    status: &'static str,
-    /// How many events match (the page holds `events`).
-    total_records: i64,
-    events: Vec<EventInfo>,
-}
-
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path((domain, va)): Path<(String, String)>,
-    Query(filter): Query<Filter>,
+    Query(filter): Query<ListFilter>,
     Paging(page): Paging,
-) -> Result<Json<EventList>, ApiError> {
+) -> Result<Json<Events>, ApiError> {
     listing(&authority, &principal, &domain, Some(&va), filter.udi.as_deref(), page).await
 }
 
@@ -56,9 +29,9 @@ pub(super) async fn list_account(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path(domain): Path<String>,
-    Query(filter): Query<Filter>,
+    Query(filter): Query<ListFilter>,
     Paging(page): Paging,
-) -> Result<Json<EventList>, ApiError> {
+) -> Result<Json<Events>, ApiError> {
     let va = filter.virtual_account.as_deref().filter(|v| !v.trim().is_empty());
     listing(&authority, &principal, &domain, va, filter.udi.as_deref(), page).await
 }
@@ -70,7 +43,7 @@ async fn listing(
     va: Option<&str>,
     udi: Option<&str>,
     page: Page,
-) -> Result<Json<EventList>, ApiError> {
+) -> Result<Json<Events>, ApiError> {
     principal.require(Access::Read, "reading the event log")?;
     let (account, va) = match va {
         Some(va) => {
@@ -81,10 +54,10 @@ async fn listing(
     };
     let events = authority.events_page(&account.domain, va.as_deref(), udi, page).await?;
     let total_records = events.total;
-    let events: Vec<EventInfo> = events
+    let events: Vec<Event> = events
         .items
         .into_iter()
-        .map(|e| EventInfo {
+        .map(|e| Event {
             event_time: e.at,
             virtual_account: e.virtual_account,
             udi: e.udi,
@@ -92,5 +65,5 @@ async fn listing(
             message: e.message,
         })
         .collect();
-    Ok(Json(EventList { status: "SUCCESS", total_records, events }))
+    Ok(Json(Events { status: SUCCESS.to_owned(), total_records, events }))
 }

@@ -8,9 +8,11 @@
 //! | POST | `{BASE}/v2/devices/authrequest` | admin, reporter | 202 `OK_POLL` |
 //! | POST | `{BASE}/v2/accounts/poll` | admin, reporter | 200 `COMPLETE` |
 //! | GET | `{BASE}/v1/authority/key` | admin, reporter, viewer | 200 |
+//! | GET | `{BASE}/v2/accounts` | admin, viewer | 200 |
 //! | GET | `{BASE}/v2/accounts/search` | admin, viewer | 200 |
-//! | GET | `{BASE}/v1/accounts/{domain}/customer/virtual-accounts` | admin, viewer | 200 |
-//! | POST | `{BASE}/v1/accounts/{domain}/customer/virtual-accounts` | admin | 201 |
+//! | GET | `{BASE}/v1/accounts/search?domain=D` | admin, viewer | 200 |
+//! | GET | `{BASE}/v1/accounts/{domain}/{customer,CUSTOMER}/virtual-accounts` | admin, viewer | 200 |
+//! | POST | `{BASE}/v1/accounts/{domain}/{customer,CUSTOMER}/virtual-accounts` | admin | 201 |
 //! | POST | `{BASE}/v1/accounts/{domain}[/customer]/virtual-accounts/{va}/delete` | admin | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}[/customer]/virtual-accounts/{va}/rename` | admin | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/licenses` | admin, viewer | 200 |
@@ -159,6 +161,8 @@ fn endpoints() -> Api {
     let api = Api { router: Router::new(), endpoints: Vec::new(), lists };
     let va = "/v1/accounts/{domain}/virtual-accounts/{va}";
     let cva = "/v1/accounts/{domain}/customer/virtual-accounts";
+    // Cisco's gateway takes the segment in capitals too (`…/CUSTOMER/virtual-accounts`).
+    let upper_cva = "/v1/accounts/{domain}/CUSTOMER/virtual-accounts";
     api.add(
         "POST",
         "/oauth2/token",
@@ -191,12 +195,26 @@ fn endpoints() -> Api {
     )
     .add(
         "GET",
+        "/v2/accounts",
+        get(accounts::accounts),
+        ("The smart accounts the caller may see, with its roles", READ, 200),
+    )
+    .add(
+        "GET",
         "/v2/accounts/search",
         get(accounts::search),
         ("The client's smart account and its virtual accounts", READ, 200),
     )
+    .add(
+        "GET",
+        "/v1/accounts/search",
+        get(accounts::search_domain),
+        ("The smart account a domain names (?domain=D), if the caller may see it", READ, 200),
+    )
     .list("GET", cva, get(accounts::list_vas), ("List virtual accounts", READ, 200))
     .add("POST", cva, post(accounts::create_va), ("Create a virtual account", ADMIN, 201))
+    .list("GET", upper_cva, get(accounts::list_vas), ("List virtual accounts", READ, 200))
+    .add("POST", upper_cva, post(accounts::create_va), ("Create a virtual account", ADMIN, 201))
     .add(
         "POST",
         &format!("{va}/delete"),

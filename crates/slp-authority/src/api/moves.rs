@@ -9,45 +9,19 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use slp_wire::cssm::manage::{MoveFilter, MoveRequests, NewMoveRequest, OneMoveRequest, SUCCESS};
 
 use super::paging::Paging;
 use super::{ApiError, CiscoJson};
 use crate::clients::{Access, Principal};
-use crate::{Authority, MoveRequestView, MoveSpec};
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct NewMove {
-    target_smart_account: String,
-    target_virtual_account: String,
-    license: String,
-    quantity: i64,
-    reason: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct OneMove {
-    status: &'static str,
-    move_request: MoveRequestView,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct MoveList {
-    status: &'static str,
-    /// How many move requests the smart account has (the page holds `moveRequests`).
-    total_records: i64,
-    move_requests: Vec<MoveRequestView>,
-}
+use crate::{Authority, MoveSpec};
 
 pub(super) async fn create(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path((domain, va)): Path<(String, String)>,
-    CiscoJson(body): CiscoJson<NewMove>,
-) -> Result<(StatusCode, Json<OneMove>), ApiError> {
+    CiscoJson(body): CiscoJson<NewMoveRequest>,
+) -> Result<(StatusCode, Json<OneMoveRequest>), ApiError> {
     principal.require(Access::Write, "requesting license moves")?;
     let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let move_request = authority
@@ -61,13 +35,7 @@ pub(super) async fn create(
             reason: body.reason,
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(OneMove { status: "SUCCESS", move_request })))
-}
-
-/// `?status=PENDING`: only the requests still waiting for a decision.
-#[derive(Debug, Deserialize)]
-pub(super) struct MoveFilter {
-    status: Option<String>,
+    Ok((StatusCode::CREATED, Json(OneMoveRequest { status: SUCCESS.to_owned(), move_request })))
 }
 
 pub(super) async fn list(
@@ -76,7 +44,7 @@ pub(super) async fn list(
     Path(domain): Path<String>,
     Query(filter): Query<MoveFilter>,
     Paging(page): Paging,
-) -> Result<Json<MoveList>, ApiError> {
+) -> Result<Json<MoveRequests>, ApiError> {
     principal.require(Access::Read, "reading license move requests")?;
     let pending_only = match filter.status.as_deref().map(str::trim) {
         None | Some("") => false,
@@ -89,14 +57,18 @@ pub(super) async fn list(
     };
     let account = authority.scoped_account_of(&principal, &domain).await?;
     let moves = authority.move_requests_page(Some(&account.domain), pending_only, page).await?;
-    Ok(Json(MoveList { status: "SUCCESS", total_records: moves.total, move_requests: moves.items }))
+    Ok(Json(MoveRequests {
+        status: SUCCESS.to_owned(),
+        total_records: moves.total,
+        move_requests: moves.items,
+    }))
 }
 
 pub(super) async fn show(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path((domain, id)): Path<(String, String)>,
-) -> Result<Json<OneMove>, ApiError> {
+) -> Result<Json<OneMoveRequest>, ApiError> {
     principal.require(Access::Read, "reading license move requests")?;
     let id: i64 = id
         .trim()
@@ -104,5 +76,5 @@ pub(super) async fn show(
         .map_err(|_| ApiError::BadRequest(format!("move request id {id:?} is not a number")))?;
     let account = authority.scoped_account_of(&principal, &domain).await?;
     let move_request = authority.move_request(id, Some(account.id)).await?;
-    Ok(Json(OneMove { status: "SUCCESS", move_request }))
+    Ok(Json(OneMoveRequest { status: SUCCESS.to_owned(), move_request }))
 }

@@ -13,60 +13,33 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde::Deserialize;
 use slp_core::policy::Attributes;
+use slp_wire::cssm::manage::{PolicyBody, PolicyClass};
 
 use super::{ApiError, CiscoJson};
 use crate::clients::{Access, Principal};
 use crate::{Authority, PolicySpec, PolicyView};
 
-/// One class in a request body, in days (0..=3650).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct ClassBody {
-    first: u32,
-    ongoing: u32,
-    on_change: u32,
-}
-
-/// `PUT …/reporting-policy`: classes left out keep the Cisco default values.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct PolicyBody {
-    name: String,
-    #[serde(default = "yes")]
-    ack_required: bool,
-    unenforced_perpetual: Option<ClassBody>,
-    unenforced_subscription: Option<ClassBody>,
-    enforced: Option<ClassBody>,
-    export: Option<ClassBody>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl PolicyBody {
-    fn spec(self) -> Result<PolicySpec, ApiError> {
-        let class = |field: &str, body: Option<ClassBody>| -> Result<_, ApiError> {
-            let Some(c) = body else { return Ok(None) };
-            if [c.first, c.ongoing, c.on_change].iter().any(|days| *days > 3650) {
-                return Err(ApiError::BadRequest(format!(
-                    "{field}: day counts must be 0..=3650, got {}/{}/{}",
-                    c.first, c.ongoing, c.on_change
-                )));
-            }
-            Ok(Some(Attributes { first: c.first, ongoing: c.ongoing, on_change: c.on_change }))
-        };
-        Ok(PolicySpec {
-            unenforced_perpetual: class("unenforcedPerpetual", self.unenforced_perpetual)?,
-            unenforced_subscription: class("unenforcedSubscription", self.unenforced_subscription)?,
-            enforced: class("enforced", self.enforced)?,
-            export: class("export", self.export)?,
-            name: self.name,
-            ack_required: self.ack_required,
-        })
-    }
+/// The policy a request body sets: day counts 0..=3650.
+fn spec_of(body: PolicyBody) -> Result<PolicySpec, ApiError> {
+    let class = |field: &str, body: Option<PolicyClass>| -> Result<_, ApiError> {
+        let Some(c) = body else { return Ok(None) };
+        if [c.first, c.ongoing, c.on_change].iter().any(|days| *days > 3650) {
+            return Err(ApiError::BadRequest(format!(
+                "{field}: day counts must be 0..=3650, got {}/{}/{}",
+                c.first, c.ongoing, c.on_change
+            )));
+        }
+        Ok(Some(Attributes { first: c.first, ongoing: c.ongoing, on_change: c.on_change }))
+    };
+    Ok(PolicySpec {
+        unenforced_perpetual: class("unenforcedPerpetual", body.unenforced_perpetual)?,
+        unenforced_subscription: class("unenforcedSubscription", body.unenforced_subscription)?,
+        enforced: class("enforced", body.enforced)?,
+        export: class("export", body.export)?,
+        name: body.name,
+        ack_required: body.ack_required,
+    })
 }
 
 /// The smart account (and virtual account) a path names, within the client's scope.
@@ -104,7 +77,7 @@ async fn set_in(
     body: PolicyBody,
 ) -> Result<Json<PolicyView>, ApiError> {
     principal.require(Access::Write, "setting reporting policies")?;
-    let spec = body.spec()?;
+    let spec = spec_of(body)?;
     let (account, va) = scope(authority, principal, domain, va).await?;
     Ok(Json(authority.set_policy(&account, va.as_deref(), &spec).await?))
 }

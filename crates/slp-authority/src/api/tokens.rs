@@ -9,7 +9,9 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use slp_wire::cssm::manage::{
+    CreatedToken, NewToken, SUCCESS, TokenInfo, TokenRevocation, Tokens, TokensRevoked,
+};
 
 use super::paging::Paging;
 use super::{ApiError, CiscoJson};
@@ -17,45 +19,18 @@ use crate::Authority;
 use crate::clients::{Access, Principal};
 use crate::direct::TokenView;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct TokenInfo {
-    id: i64,
-    description: String,
-    creation_date: String,
-    expiration_date: String,
-    max_uses: Option<i64>,
-    uses: i64,
-    /// Uses left before the token is used up (none: unlimited).
-    uses_remaining: Option<i64>,
-    status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token: Option<String>,
-}
-
-impl TokenInfo {
-    fn of(view: TokenView, token: Option<String>) -> TokenInfo {
-        TokenInfo {
-            id: view.id,
-            uses_remaining: view.max_uses.map(|max| (max - view.uses).max(0)),
-            description: view.description,
-            creation_date: view.created,
-            expiration_date: view.expires,
-            max_uses: view.max_uses,
-            uses: view.uses,
-            status: view.status,
-            token,
-        }
+fn token_info(view: TokenView, token: Option<String>) -> TokenInfo {
+    TokenInfo {
+        id: view.id,
+        uses_remaining: view.max_uses.map(|max| (max - view.uses).max(0)),
+        description: view.description,
+        creation_date: view.created,
+        expiration_date: view.expires,
+        max_uses: view.max_uses,
+        uses: view.uses,
+        status: view.status,
+        token,
     }
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct TokenList {
-    status: &'static str,
-    /// How many ID tokens the virtual account has (the page holds `tokens`).
-    total_records: i64,
-    tokens: Vec<TokenInfo>,
 }
 
 pub(super) async fn list(
@@ -63,86 +38,46 @@ pub(super) async fn list(
     principal: Principal,
     Path((domain, va)): Path<(String, String)>,
     Paging(page): Paging,
-) -> Result<Json<TokenList>, ApiError> {
+) -> Result<Json<Tokens>, ApiError> {
     principal.require(Access::Read, "listing ID tokens")?;
     let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let tokens = authority.tokens_page(&account.domain, &va.name, page).await?;
-    Ok(Json(TokenList {
-        status: "SUCCESS",
+    Ok(Json(Tokens {
+        status: SUCCESS.to_owned(),
         total_records: tokens.total,
-        tokens: tokens.items.into_iter().map(|t| TokenInfo::of(t, None)).collect(),
+        tokens: tokens.items.into_iter().map(|t| token_info(t, None)).collect(),
     }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct CreateBody {
-    #[serde(default)]
-    description: String,
-    #[serde(default = "thirty")]
-    expires_after_days: u32,
-    #[serde(default)]
-    max_uses: Option<u32>,
-    /// Accepted for compatibility: slp tokens do not restrict export-controlled features.
-    #[serde(default)]
-    #[allow(dead_code)]
-    export_controlled: Option<String>,
-}
-
-fn thirty() -> u32 {
-    30
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct Created {
-    status: &'static str,
-    token_info: TokenInfo,
 }
 
 pub(super) async fn create(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path((domain, va)): Path<(String, String)>,
-    CiscoJson(body): CiscoJson<CreateBody>,
-) -> Result<(StatusCode, Json<Created>), ApiError> {
+    CiscoJson(body): CiscoJson<NewToken>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     principal.require(Access::Write, "creating ID tokens")?;
+    let days = u32::try_from(body.expires_after_days).map_err(|_| {
+        ApiError::BadRequest(format!("expiresAfterDays: {} is too large", body.expires_after_days))
+    })?;
+    let max_uses = body
+        .max_uses
+        .map(u32::try_from)
+        .transpose()
+        .map_err(|_| ApiError::BadRequest("maxUses: too large".to_owned()))?;
     let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let (token, view) = authority
-        .create_token(
-            &account.domain,
-            &va.name,
-            &body.description,
-            body.expires_after_days,
-            body.max_uses,
-        )
+        .create_token(&account.domain, &va.name, &body.description, days, max_uses)
         .await?;
-    let token_info = TokenInfo::of(view, Some(token));
-    Ok((StatusCode::CREATED, Json(Created { status: "SUCCESS", token_info })))
-}
-
-/// Tokens to revoke by their text (Cisco's body) and/or by the ids a list shows (slp's
-/// addition: the text is shown only once).
-#[derive(Debug, Deserialize)]
-pub(super) struct RevokeBody {
-    #[serde(default)]
-    tokens: Vec<String>,
-    #[serde(default)]
-    ids: Vec<i64>,
-}
-
-#[derive(Debug, Serialize)]
-pub(super) struct Revoked {
-    status: &'static str,
-    revoked: Vec<i64>,
+    let token_info = token_info(view, Some(token));
+    Ok((StatusCode::CREATED, Json(CreatedToken { status: SUCCESS.to_owned(), token_info })))
 }
 
 pub(super) async fn revoke(
     State(authority): State<Arc<Authority>>,
     principal: Principal,
     Path((domain, va)): Path<(String, String)>,
-    CiscoJson(body): CiscoJson<RevokeBody>,
-) -> Result<Json<Revoked>, ApiError> {
+    CiscoJson(body): CiscoJson<TokenRevocation>,
+) -> Result<Json<TokensRevoked>, ApiError> {
     principal.require(Access::Write, "revoking ID tokens")?;
     if body.tokens.is_empty() && body.ids.is_empty() {
         return Err(ApiError::BadRequest(
@@ -167,5 +102,5 @@ pub(super) async fn revoke(
         authority.revoke_token(&account.domain, &va.name, id).await?;
         revoked.push(id);
     }
-    Ok(Json(Revoked { status: "SUCCESS", revoked }))
+    Ok(Json(TokensRevoked { status: SUCCESS.to_owned(), revoked }))
 }

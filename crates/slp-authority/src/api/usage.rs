@@ -17,57 +17,25 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use slp_wire::cssm::manage::{FileResult, SUCCESS, UploadQuery, Uploaded, UsageFiles};
 
 use super::ApiError;
 use super::paging::Paging;
 use crate::clients::{Access, Principal};
-use crate::{Authority, UploadOutcome, UploadView};
+use crate::{Authority, UploadOutcome};
 
-#[derive(Debug, Deserialize)]
-pub(super) struct UploadQuery {
-    /// The file name shown in the status table.
-    #[serde(default)]
-    name: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct FileResult {
-    file_name: String,
-    replayed: bool,
-    product_instances: usize,
-    accepted: usize,
-    duplicate: usize,
-    trust_codes: usize,
-    authorizations: usize,
-    returns: usize,
-}
-
-impl FileResult {
-    fn of(file_name: String, o: &UploadOutcome) -> FileResult {
-        FileResult {
-            file_name,
-            replayed: o.replayed,
-            product_instances: o.product_instances,
-            accepted: o.accepted,
-            duplicate: o.duplicate,
-            trust_codes: o.trust_codes,
-            authorizations: o.authorizations,
-            returns: o.returns,
-        }
+fn file_result(file_name: String, o: &UploadOutcome) -> FileResult {
+    let n = |count: usize| u64::try_from(count).unwrap_or(u64::MAX);
+    FileResult {
+        file_name,
+        replayed: o.replayed,
+        product_instances: n(o.product_instances),
+        accepted: n(o.accepted),
+        duplicate: n(o.duplicate),
+        trust_codes: n(o.trust_codes),
+        authorizations: n(o.authorizations),
+        returns: n(o.returns),
     }
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct Uploaded {
-    status: &'static str,
-    files: Vec<FileResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ack: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ack_bundle: Option<String>,
 }
 
 pub(super) async fn upload(
@@ -85,27 +53,23 @@ pub(super) async fn upload(
     let name = query.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "upload".into());
     if slp_wire::bundle::is_archive(&body) {
         let outcome = authority.upload_bundle(&account.domain, &va.name, &name, &body).await?;
-        let files = outcome.files.iter().map(|(n, o)| FileResult::of(n.clone(), o)).collect();
+        let files = outcome.files.iter().map(|(n, o)| file_result(n.clone(), o)).collect();
         let ack_bundle = base64::engine::general_purpose::STANDARD.encode(&outcome.ack);
         return Ok(Json(Uploaded {
-            status: "SUCCESS",
+            status: SUCCESS.to_owned(),
             files,
             ack: None,
             ack_bundle: Some(ack_bundle),
         }));
     }
     let outcome = authority.upload(&account.domain, &va.name, &name, &body).await?;
-    let files = vec![FileResult::of(name, &outcome)];
-    Ok(Json(Uploaded { status: "SUCCESS", files, ack: Some(outcome.ack), ack_bundle: None }))
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct UsageFiles {
-    status: &'static str,
-    /// How many usage files the virtual account has (the page holds `usageFiles`).
-    total_records: i64,
-    usage_files: Vec<UploadView>,
+    let files = vec![file_result(name, &outcome)];
+    Ok(Json(Uploaded {
+        status: SUCCESS.to_owned(),
+        files,
+        ack: Some(outcome.ack),
+        ack_bundle: None,
+    }))
 }
 
 pub(super) async fn list(
@@ -117,7 +81,11 @@ pub(super) async fn list(
     principal.require(Access::Read, "listing usage files")?;
     let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let files = authority.uploads_page(&account.domain, &va.name, page).await?;
-    Ok(Json(UsageFiles { status: "SUCCESS", total_records: files.total, usage_files: files.items }))
+    Ok(Json(UsageFiles {
+        status: SUCCESS.to_owned(),
+        total_records: files.total,
+        usage_files: files.items,
+    }))
 }
 
 pub(super) async fn ack(

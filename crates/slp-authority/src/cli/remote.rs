@@ -13,8 +13,16 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use base64::Engine;
 use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
+use slp_wire::cssm::manage::{
+    AccountSearch, Alerts, CreatedToken, CreatedVirtualAccount, DeviceRemoval, DeviceSudi,
+    DeviceTransfer, Devices, DevicesChanged, Done, Events, LicenseQuery, LicenseTransfer,
+    LicenseTransferItem, LicenseTransferReply, Licenses, MoveRequests, NewMoveRequest, NewToken,
+    NewVirtualAccount, OneMoveRequest, PolicyBody, PolicyClass, ProductInstances, Rename,
+    TokenRevocation, Tokens, TokensRevoked, Uploaded, UsageFiles, VirtualAccounts,
+};
 
 use super::{
     AccountCmd, AlertCmd, ClientCmd, Command, EventCmd, JobsCmd, KeyCmd, LicenseCmd, MoveCmd,
@@ -23,7 +31,35 @@ use super::{
     write_atomic, write_table,
 };
 use crate::api::BASE;
-use crate::{AlertView, MoveRequestView, Page, Paged, PolicyView, UploadView};
+use crate::{Page, Paged, PolicyView};
+
+/// A list reply of the management API: its rows and `totalRecords`.
+trait ListReply: DeserializeOwned {
+    type Row;
+    fn into_page(self) -> Paged<Self::Row>;
+}
+
+macro_rules! list_reply {
+    ($($reply:ty => $rows:ident: $row:ty),* $(,)?) => {$(
+        impl ListReply for $reply {
+            type Row = $row;
+            fn into_page(self) -> Paged<$row> {
+                Paged { total: self.total_records, items: self.$rows }
+            }
+        }
+    )*};
+}
+
+list_reply! {
+    VirtualAccounts => virtual_accounts: slp_wire::cssm::manage::VirtualAccount,
+    Licenses => licenses: slp_wire::cssm::manage::License,
+    Devices => devices: slp_wire::cssm::manage::Device,
+    Tokens => tokens: slp_wire::cssm::manage::TokenInfo,
+    Events => events: slp_wire::cssm::manage::Event,
+    Alerts => alerts: slp_wire::cssm::manage::Alert,
+    MoveRequests => move_requests: slp_wire::cssm::manage::MoveRequest,
+    UsageFiles => usage_files: slp_wire::cssm::manage::UsageFile,
+}
 
 /// A connection to a remote authority: its base URL and an access token.
 pub(super) struct Remote {
@@ -102,37 +138,41 @@ impl Remote {
         self.url(&all, query)
     }
 
-    async fn send<T: DeserializeOwned>(
+    async fn send<T: DeserializeOwned, B: Serialize>(
         &self,
         method: Method,
         url: Url,
-        body: Option<Value>,
+        body: Option<&B>,
     ) -> anyhow::Result<T> {
         let mut request = self.http.request(method.clone(), url.clone()).bearer_auth(&self.token);
         if let Some(body) = body {
-            request = request.json(&body);
+            request = request.json(body);
         }
         let reply = request.send().await.with_context(|| format!("{method} {url}"))?;
         read(reply, method.as_str(), &url).await
     }
 
     async fn get<T: DeserializeOwned>(&self, url: Url) -> anyhow::Result<T> {
-        self.send(Method::GET, url, None).await
+        self.send(Method::GET, url, None::<&()>).await
     }
 
-    async fn post<T: DeserializeOwned>(&self, url: Url, body: Value) -> anyhow::Result<T> {
+    async fn post<T: DeserializeOwned, B: Serialize>(
+        &self,
+        url: Url,
+        body: &B,
+    ) -> anyhow::Result<T> {
         self.send(Method::POST, url, Some(body)).await
     }
 
-    /// One page of a GET list: `key`'s rows and `totalRecords` of the reply to `url` with
-    /// `limit` and `offset` added to its query.
-    async fn get_page(&self, url: &Url, key: &str, page: Page) -> anyhow::Result<Paged<Value>> {
+    /// One page of a GET list: the rows and `totalRecords` of the reply to `url` with `limit`
+    /// and `offset` added to its query.
+    async fn get_page<R: ListReply>(&self, url: &Url, page: Page) -> anyhow::Result<Paged<R::Row>> {
         let mut url = url.clone();
         url.query_pairs_mut()
             .append_pair("limit", &page.limit.to_string())
             .append_pair("offset", &page.offset.to_string());
-        let reply: Value = self.get(url.clone()).await?;
-        paged(&reply, key, &url)
+        let reply: R = self.get(url).await?;
+        Ok(reply.into_page())
     }
 
     /// The raw bytes of a GET (a file download).
@@ -154,10 +194,12 @@ impl Remote {
 
     /// The API client's own smart account (the one `--account` defaults to).
     async fn own_domain(&self) -> anyhow::Result<String> {
-        let search: Value = self.get(self.api(&["v2", "accounts", "search"], &[])).await?;
-        search["accounts"][0]["domain"]
-            .as_str()
-            .map(str::to_owned)
+        let search: AccountSearch = self.get(self.api(&["v2", "accounts", "search"], &[])).await?;
+        search
+            .accounts
+            .into_iter()
+            .next()
+            .map(|a| a.domain)
             .context("the authority's accounts/search reply names no smart account")
     }
 }
@@ -189,46 +231,15 @@ fn refusal(method: &str, url: &Url, status: StatusCode, body: &[u8]) -> String {
     format!("the authority refused {method} {}: {status}: {message}", url.path())
 }
 
-/// A member as table text: strings as they are, numbers and booleans printed, else `-`.
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) if !s.is_empty() => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => "-".to_owned(),
-    }
-}
-
-/// The rows under `key` of a paged reply and its `totalRecords`.
-fn paged(reply: &Value, key: &str, url: &Url) -> anyhow::Result<Paged<Value>> {
-    let items = reply[key]
-        .as_array()
-        .cloned()
-        .with_context(|| format!("the reply to {} has no {key} list", url.path()))?;
-    let total = reply["totalRecords"].as_i64().unwrap_or(items.len() as i64);
-    Ok(Paged { items, total })
-}
-
-/// Rows of a paged reply read as `T`.
-fn typed<T: DeserializeOwned>(rows: Vec<Value>, what: &str) -> anyhow::Result<Vec<T>> {
-    serde_json::from_value(Value::Array(rows))
-        .with_context(|| format!("the {what} reply's rows are not the JSON expected"))
-}
-
-/// The rows under `key` of a reply (an empty list when absent).
-fn rows(reply: &Value, key: &str) -> Vec<Value> {
-    reply[key].as_array().cloned().unwrap_or_default()
-}
-
-/// `PID:…,SN:…` from a Cisco `sudi` object.
-fn udi_of(sudi: &Value) -> String {
-    format!("PID:{},SN:{}", text(&sudi["udiPid"]), text(&sudi["udiSerialNumber"]))
-}
-
-/// The Cisco `sudi` object of `PID:…,SN:…`.
-fn sudi(udi: &str) -> anyhow::Result<Value> {
+/// The API's identity of `PID:…,SN:…`.
+fn sudi(udi: &str) -> anyhow::Result<DeviceSudi> {
     let parsed: slp_core::udi::Udi = udi.parse().with_context(|| format!("--udi {udi:?}"))?;
-    Ok(json!({"udiPid": parsed.pid, "udiSerialNumber": parsed.sn}))
+    Ok(DeviceSudi::of(&parsed.pid, &parsed.sn))
+}
+
+/// An optional value as table text.
+fn or_dash(value: Option<&str>) -> String {
+    dash(value.unwrap_or_default())
 }
 
 fn local_only(command: &str, why: &str) -> anyhow::Result<()> {
@@ -241,16 +252,11 @@ fn local_only(command: &str, why: &str) -> anyhow::Result<()> {
 pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Account(AccountCmd::List(output)) => {
-            let search: Value = remote.get(remote.api(&["v2", "accounts", "search"], &[])).await?;
-            print_rows(
-                &output,
-                &rows(&search, "accounts"),
-                &["Name", "Domain", "Virtual Accounts"],
-                |a| {
-                    let vas = a["virtual_accounts"].as_array().map_or(0, Vec::len);
-                    vec![text(&a["name"]), text(&a["domain"]), vas.to_string()]
-                },
-            )?;
+            let search: AccountSearch =
+                remote.get(remote.api(&["v2", "accounts", "search"], &[])).await?;
+            print_rows(&output, &search.accounts, &["Name", "Domain", "Virtual Accounts"], |a| {
+                vec![a.name.clone(), a.domain.clone(), a.virtual_accounts.len().to_string()]
+            })?;
         }
         Command::Account(AccountCmd::Create { .. }) => {
             local_only("account create", "an API client belongs to one smart account")?;
@@ -267,32 +273,38 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
             let licenses = page
                 .collect(|p| {
                     let url = url.clone();
-                    let body =
-                        json!({"virtualAccounts": [at.va], "limit": p.limit, "offset": p.offset});
+                    let body = LicenseQuery {
+                        virtual_accounts: vec![at.va.clone()],
+                        limit: u64::try_from(p.limit).ok(),
+                        offset: u64::try_from(p.offset).ok(),
+                    };
                     async move {
-                        let reply: Value = remote.post(url.clone(), body).await?;
-                        paged(&reply, "licenses", &url)
+                        let reply: Licenses = remote.post(url, &body).await?;
+                        Ok(reply.into_page())
                     }
                 })
                 .await?;
-            let headers =
-                ["License", "Quantity", "In Use", "Available", "Reserved", "Status", "Expires"];
+            let headers = [
+                "License",
+                "Quantity",
+                "In Use",
+                "Available",
+                "Reserved",
+                "Status",
+                "Expires",
+                "Display Name",
+            ];
             print_rows(&output, &licenses, &headers, |l| {
-                let expires = l["licenseDetails"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|d| d["endDate"].as_str())
-                    .min()
-                    .map_or_else(|| "-".to_owned(), str::to_owned);
+                let expires = l.license_details.iter().filter_map(|d| d.end_date.as_deref()).min();
                 vec![
-                    text(&l["license"]),
-                    text(&l["quantity"]),
-                    text(&l["inUse"]),
-                    text(&l["available"]),
-                    text(&l["reserved"]),
-                    text(&l["status"]),
-                    expires,
+                    l.license.clone(),
+                    l.quantity.to_string(),
+                    l.in_use.to_string(),
+                    l.available.to_string(),
+                    l.reserved.to_string(),
+                    l.status.clone(),
+                    or_dash(expires),
+                    dash(&l.display_name),
                 ]
             })?;
         }
@@ -305,22 +317,32 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
             output,
         }) => {
             let url = va_path(remote, &at, &["licenses", "transfer"]);
-            let body = json!({"preview": preview, "licenses": [{"license": license,
-                "quantity": quantity, "targetVirtualAccount": to_va, "precedence": "LONGEST_TERM_FIRST"}]});
-            let reply: Value = remote.post(url, body).await?;
-            let done = rows(&reply, "licenses");
+            let body = LicenseTransfer {
+                preview,
+                licenses: vec![LicenseTransferItem {
+                    license,
+                    license_type: None,
+                    quantity: u64::try_from(quantity)
+                        .with_context(|| format!("--quantity {quantity}: give 1 or more"))?,
+                    target_virtual_account: to_va,
+                    precedence: Some("LONGEST_TERM_FIRST".to_owned()),
+                }],
+            };
+            let reply: LicenseTransferReply = remote.post(url, &body).await?;
+            let done = reply.licenses;
             if output.json {
                 return print_rows(&output, &done, &[], |_| Vec::new());
             }
             for t in &done {
-                let moves: Vec<Vec<String>> = rows(t, "moves")
+                let moves: Vec<Vec<String>> = t
+                    .moves
                     .iter()
                     .map(|m| {
                         vec![
-                            text(&m["sku"]),
-                            text(&m["quantity"]),
-                            text(&m["licenseType"]),
-                            text(&m["endDate"]),
+                            m.sku.clone(),
+                            m.quantity.to_string(),
+                            m.license_type.clone(),
+                            or_dash(m.end_date.as_deref()),
                         ]
                     })
                     .collect();
@@ -332,10 +354,10 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
                 println!(
                     "{} {} {} license(s) from {:?} to {:?}",
                     if preview { "Would transfer" } else { "Transferred" },
-                    text(&t["quantity"]),
-                    text(&t["license"]),
+                    t.quantity,
+                    t.license,
                     at.va,
-                    text(&t["targetVirtualAccount"]),
+                    t.target_virtual_account,
                 );
             }
         }
@@ -345,8 +367,7 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
         }
         Command::Usage(UsageCmd::List { at, page, output }) => {
             let url = va_path(remote, &at, &["usage-files"]);
-            let rows = page.collect(|p| remote.get_page(&url, "usageFiles", p)).await?;
-            let files: Vec<UploadView> = typed(rows, "usage-files")?;
+            let files = page.collect(|p| remote.get_page::<UsageFiles>(&url, p)).await?;
             print_uploads(&output, &files)?;
         }
         Command::Pi(cmd) => pi(remote, cmd).await?,
@@ -360,15 +381,15 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
                 query.push(("udi", udi.as_str()));
             }
             let url = remote.api(&["v1", "accounts", &account, "events"], &query);
-            let events = page.collect(|p| remote.get_page(&url, "events", p)).await?;
+            let events = page.collect(|p| remote.get_page::<Events>(&url, p)).await?;
             let headers = ["Time", "Virtual Account", "UDI", "Who", "Message"];
             print_rows(&output, &events, &headers, |e| {
                 vec![
-                    short_time(&text(&e["eventTime"])),
-                    text(&e["virtualAccount"]),
-                    text(&e["udi"]),
-                    text(&e["user"]),
-                    text(&e["message"]),
+                    short_time(&e.event_time),
+                    or_dash(e.virtual_account.as_deref()),
+                    or_dash(e.udi.as_deref()),
+                    or_dash(e.user.as_deref()),
+                    e.message.clone(),
                 ]
             })?;
         }
@@ -376,8 +397,7 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
             let query: Vec<(&str, &str)> =
                 va.as_deref().map(|va| ("virtualAccount", va)).into_iter().collect();
             let url = remote.api(&["v1", "accounts", &account, "alerts"], &query);
-            let rows = page.collect(|p| remote.get_page(&url, "alerts", p)).await?;
-            let alerts: Vec<AlertView> = typed(rows, "alerts")?;
+            let alerts = page.collect(|p| remote.get_page::<Alerts>(&url, p)).await?;
             print_alerts(&output, &alerts)?;
         }
         Command::Token(cmd) => token(remote, cmd).await?,
@@ -419,31 +439,46 @@ fn va_path(remote: &Remote, at: &VaRef, rest: &[&str]) -> Url {
 
 async fn va(remote: &Remote, cmd: VaCmd) -> anyhow::Result<()> {
     match cmd {
-        VaCmd::Create { account, name } => {
+        VaCmd::Create { account, name, description } => {
             let url =
                 remote.api(&["v1", "accounts", &account, "customer", "virtual-accounts"], &[]);
-            let _: Value = remote.post(url, json!({"name": name})).await?;
-            println!("Virtual account {name:?} created in {account:?}");
+            let body = NewVirtualAccount {
+                name,
+                description,
+                is_default: false,
+                commerce_access_level: Some("PUBLIC".to_owned()),
+            };
+            let created: CreatedVirtualAccount = remote.post(url, &body).await?;
+            println!("Virtual account {:?} created in {account:?}", created.virtual_account.name);
         }
         VaCmd::List { account, page, output } => {
             let url =
                 remote.api(&["v1", "accounts", &account, "customer", "virtual-accounts"], &[]);
-            let vas = page.collect(|p| remote.get_page(&url, "virtualAccounts", p)).await?;
-            let headers = ["Name", "Licenses", "Product Instances", "First Contact", "Default"];
+            let vas = page.collect(|p| remote.get_page::<VirtualAccounts>(&url, p)).await?;
+            let headers = [
+                "Name",
+                "Licenses",
+                "Product Instances",
+                "First Contact",
+                "Default",
+                "Description",
+            ];
             print_rows(&output, &vas, &headers, |v| {
                 vec![
-                    text(&v["name"]),
-                    text(&v["licenses"]),
-                    text(&v["productInstances"]),
-                    text(&v["firstContact"]),
-                    text(&v["isDefault"]),
+                    v.name.clone(),
+                    v.licenses.to_string(),
+                    v.product_instances.to_string(),
+                    dash(&v.first_contact),
+                    v.is_default.to_string(),
+                    dash(&v.description),
                 ]
             })?;
         }
         VaCmd::Rename { account, name, new_name } => {
             let at = VaRef { account, va: name.clone() };
-            let _: Value =
-                remote.post(va_path(remote, &at, &["rename"]), json!({"name": new_name})).await?;
+            let _: Done = remote
+                .post(va_path(remote, &at, &["rename"]), &Rename { name: new_name.clone() })
+                .await?;
             println!("Virtual account {name:?} renamed to {new_name:?}");
         }
         VaCmd::Set { .. } => anyhow::bail!(
@@ -451,7 +486,8 @@ async fn va(remote: &Remote, cmd: VaCmd) -> anyhow::Result<()> {
         ),
         VaCmd::Delete { account, name } => {
             let at = VaRef { account, va: name.clone() };
-            let _: Value = remote.post(va_path(remote, &at, &["delete"]), json!({})).await?;
+            let _: Done =
+                remote.send(Method::POST, va_path(remote, &at, &["delete"]), None::<&()>).await?;
             println!("Virtual account {name:?} deleted");
         }
     }
@@ -461,12 +497,16 @@ async fn va(remote: &Remote, cmd: VaCmd) -> anyhow::Result<()> {
 async fn moves(remote: &Remote, cmd: MoveCmd) -> anyhow::Result<()> {
     match cmd {
         MoveCmd::Request { at, license, quantity, to_account, to_va, reason, output } => {
-            let body = json!({"targetSmartAccount": to_account, "targetVirtualAccount": to_va,
-                "license": license, "quantity": quantity, "reason": reason});
-            let reply: Value =
-                remote.post(va_path(remote, &at, &["licenses", "move-requests"]), body).await?;
-            let request: MoveRequestView = serde_json::from_value(reply["moveRequest"].clone())
-                .context("the move-requests reply has no moveRequest")?;
+            let body = NewMoveRequest {
+                target_smart_account: to_account,
+                target_virtual_account: to_va,
+                license,
+                quantity,
+                reason,
+            };
+            let reply: OneMoveRequest =
+                remote.post(va_path(remote, &at, &["licenses", "move-requests"]), &body).await?;
+            let request = reply.move_request;
             eprintln!("move request {} filed; an operator approves or rejects it", request.id);
             print_moves(&output, &[request])
         }
@@ -477,8 +517,7 @@ async fn moves(remote: &Remote, cmd: MoveCmd) -> anyhow::Result<()> {
             };
             let query: &[(&str, &str)] = if pending { &[("status", "PENDING")] } else { &[] };
             let url = remote.api(&["v1", "accounts", &account, "licenses", "move-requests"], query);
-            let rows = page.collect(|p| remote.get_page(&url, "moveRequests", p)).await?;
-            let requests: Vec<MoveRequestView> = typed(rows, "move-requests")?;
+            let requests = page.collect(|p| remote.get_page::<MoveRequests>(&url, p)).await?;
             print_moves(&output, &requests)
         }
         MoveCmd::Approve { .. } | MoveCmd::Reject { .. } => local_only(
@@ -504,9 +543,9 @@ async fn upload(remote: &Remote, at: &VaRef, file: &Path, ack: &Path) -> anyhow:
         .send()
         .await
         .with_context(|| format!("POST {url}"))?;
-    let reply: Value =
+    let reply: Uploaded =
         read(reply, "POST", &url).await.with_context(|| format!("uploading {}", file.display()))?;
-    let (what, content) = match (reply["ack"].as_str(), reply["ackBundle"].as_str()) {
+    let (what, content) = match (reply.ack.as_deref(), reply.ack_bundle.as_deref()) {
         (Some(xml), _) => ("ACK", xml.as_bytes().to_vec()),
         (None, Some(b64)) => (
             "ACK bundle",
@@ -517,39 +556,38 @@ async fn upload(remote: &Remote, at: &VaRef, file: &Path, ack: &Path) -> anyhow:
         (None, None) => bail!("the authority's reply to the upload holds no ACK"),
     };
     write_atomic(ack, &content).with_context(|| format!("writing the {what} {}", ack.display()))?;
-    for f in rows(&reply, "files") {
-        let summary = if f["replayed"] == json!(true) {
+    for f in &reply.files {
+        let summary = if f.replayed {
             "uploaded before: the stored ACK is given again".to_owned()
         } else {
             format!(
                 "{} product instance(s), {} report(s) accepted, {} duplicate, {} trust code(s), {} authorization code(s), {} return(s)",
-                text(&f["productInstances"]),
-                text(&f["accepted"]),
-                text(&f["duplicate"]),
-                text(&f["trustCodes"]),
-                text(&f["authorizations"]),
-                text(&f["returns"]),
+                f.product_instances,
+                f.accepted,
+                f.duplicate,
+                f.trust_codes,
+                f.authorizations,
+                f.returns,
             )
         };
-        println!("{}: {summary}", text(&f["fileName"]));
+        println!("{}: {summary}", f.file_name);
     }
     println!("{what} written to {}", ack.display());
     Ok(())
 }
 
 async fn pi(remote: &Remote, cmd: PiCmd) -> anyhow::Result<()> {
-    let changes = |output: &Output, reply: &Value| {
+    let changes = |output: &Output, reply: &DevicesChanged| {
         print_rows(
             output,
-            &rows(reply, "productInstances"),
+            &reply.product_instances,
             &["UDI", "Status", "To", "Authorization Codes"],
             |c| {
-                let codes: Vec<String> = rows(c, "authorizationCodes").iter().map(text).collect();
                 vec![
-                    udi_of(&c["sudi"]),
-                    text(&c["status"]),
-                    c["targetVirtualAccount"].as_str().unwrap_or("(removed)").to_owned(),
-                    dash(&codes.join(",")),
+                    c.sudi.udi(),
+                    c.status.clone(),
+                    c.target_virtual_account.as_deref().unwrap_or("(removed)").to_owned(),
+                    dash(&c.authorization_codes.join(",")),
                 ]
             },
         )
@@ -557,42 +595,53 @@ async fn pi(remote: &Remote, cmd: PiCmd) -> anyhow::Result<()> {
     match cmd {
         PiCmd::List { at, page, output } => {
             let url = va_path(remote, &at, &["devices"]);
-            let devices = page.collect(|p| remote.get_page(&url, "devices", p)).await?;
+            let devices = page.collect(|p| remote.get_page::<Devices>(&url, p)).await?;
             let headers = ["UDI", "Hostname", "Last Contact", "Usage"];
             print_rows(&output, &devices, &headers, |d| {
-                let usage: Vec<String> = rows(d, "licenseUsage")
+                let usage: Vec<String> = d
+                    .license_usage
                     .iter()
-                    .map(|u| format!("{}={}", text(&u["license"]), text(&u["quantity"])))
+                    .map(|u| format!("{}={}", u.license, u.quantity))
                     .collect();
                 vec![
-                    udi_of(&d["sudi"]),
-                    text(&d["hostName"]),
-                    short_time(&text(&d["lastContactDate"])),
+                    d.sudi.udi(),
+                    or_dash(d.host_name.as_deref()),
+                    short_time(&d.last_contact_date),
                     dash(&usage.join(",")),
                 ]
             })?;
         }
         PiCmd::Transfer { at, udis, to_va, output } => {
-            let instances = udis
+            let product_instances = udis
                 .iter()
-                .map(|udi| Ok(json!({"sudi": sudi(udi)?, "targetVirtualAccount": to_va})))
-                .collect::<anyhow::Result<Vec<Value>>>()?;
+                .map(|udi| {
+                    Ok(DeviceTransfer {
+                        sudi: sudi(udi)?,
+                        product_tag_name: None,
+                        target_virtual_account: to_va.clone(),
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let url = va_path(remote, &at, &["devices", "transfer"]);
-            let reply: Value = remote.post(url, json!({"productInstances": instances})).await?;
+            let reply: DevicesChanged =
+                remote.post(url, &ProductInstances { product_instances }).await?;
             changes(&output, &reply)?;
         }
         PiCmd::Rebind { .. } | PiCmd::Find { .. } => anyhow::bail!(
             "pi rebind and pi find are the operator's commands: run them on the authority (--data or --database), not over --url"
         ),
         PiCmd::Remove { at, udi, return_code, output } => {
-            let mut instance = json!({"sudi": sudi(&udi)?});
-            if let Some(path) = return_code {
-                let code = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading the return code file {}", path.display()))?;
-                instance["returnCode"] = json!(code);
-            }
+            let return_code =
+                match return_code {
+                    Some(path) => Some(std::fs::read_to_string(&path).with_context(|| {
+                        format!("reading the return code file {}", path.display())
+                    })?),
+                    None => None,
+                };
+            let removal = DeviceRemoval { sudi: sudi(&udi)?, return_code };
             let url = va_path(remote, &at, &["devices", "remove"]);
-            let reply: Value = remote.post(url, json!({"productInstances": [instance]})).await?;
+            let reply: DevicesChanged =
+                remote.post(url, &ProductInstances { product_instances: vec![removal] }).await?;
             changes(&output, &reply)?;
         }
     }
@@ -623,21 +672,22 @@ async fn policy(remote: &Remote, cmd: PolicyCmd) -> anyhow::Result<()> {
             no_ack_required,
         } => {
             let class = |a: Option<slp_core::policy::Attributes>| {
-                a.map(|a| json!({"first": a.first, "ongoing": a.ongoing, "onChange": a.on_change}))
+                a.map(|a| PolicyClass {
+                    first: a.first,
+                    ongoing: a.ongoing,
+                    on_change: a.on_change,
+                })
             };
-            let mut body = json!({"name": name, "ackRequired": !no_ack_required});
-            for (key, value) in [
-                ("unenforcedPerpetual", class(unenforced_perpetual)),
-                ("unenforcedSubscription", class(unenforced_subscription)),
-                ("enforced", class(enforced)),
-                ("export", class(export)),
-            ] {
-                if let Some(value) = value {
-                    body[key] = value;
-                }
-            }
+            let body = PolicyBody {
+                name: name.clone(),
+                ack_required: !no_ack_required,
+                unenforced_perpetual: class(unenforced_perpetual),
+                unenforced_subscription: class(unenforced_subscription),
+                enforced: class(enforced),
+                export: class(export),
+            };
             let _: PolicyView =
-                remote.send(Method::PUT, policy_path(remote, &at), Some(body)).await?;
+                remote.send(Method::PUT, policy_path(remote, &at), Some(&body)).await?;
             println!("Policy {name:?} set for {}", super::policy_scope(&at));
         }
         PolicyCmd::Show { at, json } => {
@@ -646,7 +696,7 @@ async fn policy(remote: &Remote, cmd: PolicyCmd) -> anyhow::Result<()> {
         }
         PolicyCmd::Clear { at } => {
             let policy: PolicyView =
-                remote.send(Method::DELETE, policy_path(remote, &at), None).await?;
+                remote.send(Method::DELETE, policy_path(remote, &at), None::<&()>).await?;
             println!(
                 "Custom policy of {} removed; in force now: {:?} ({})",
                 super::policy_scope(&at),
@@ -668,39 +718,38 @@ async fn policy(remote: &Remote, cmd: PolicyCmd) -> anyhow::Result<()> {
 async fn token(remote: &Remote, cmd: TokenCmd) -> anyhow::Result<()> {
     match cmd {
         TokenCmd::Create { at, description, expires_after_days, max_uses } => {
-            let body = json!({"description": description, "expiresAfterDays": expires_after_days,
-                "maxUses": max_uses});
-            let reply: Value = remote.post(va_path(remote, &at, &["tokens"]), body).await?;
-            let info = &reply["tokenInfo"];
-            let token = info["token"].as_str().context("the token reply holds no token")?;
+            let body = NewToken {
+                description,
+                expires_after_days: u64::from(expires_after_days),
+                max_uses: max_uses.map(u64::from),
+                export_controlled: None,
+            };
+            let reply: CreatedToken = remote.post(va_path(remote, &at, &["tokens"]), &body).await?;
+            let info = reply.token_info;
+            let token = info.token.as_deref().context("the token reply holds no token")?;
             println!("{token}");
-            eprintln!(
-                "ID token {} for {:?} expires {}",
-                text(&info["id"]),
-                at.va,
-                text(&info["expirationDate"])
-            );
+            eprintln!("ID token {} for {:?} expires {}", info.id, at.va, info.expiration_date);
         }
         TokenCmd::List { at, page, output } => {
             let url = va_path(remote, &at, &["tokens"]);
-            let tokens = page.collect(|p| remote.get_page(&url, "tokens", p)).await?;
+            let tokens = page.collect(|p| remote.get_page::<Tokens>(&url, p)).await?;
             let headers = ["Id", "Description", "Created", "Expires", "Uses", "Max Uses", "Status"];
             print_rows(&output, &tokens, &headers, |t| {
                 vec![
-                    text(&t["id"]),
-                    t["description"].as_str().unwrap_or_default().to_owned(),
-                    short_time(&text(&t["creationDate"])),
-                    short_time(&text(&t["expirationDate"])),
-                    text(&t["uses"]),
-                    text(&t["maxUses"]),
-                    text(&t["status"]),
+                    t.id.to_string(),
+                    t.description.clone(),
+                    short_time(&t.creation_date),
+                    short_time(&t.expiration_date),
+                    t.uses.to_string(),
+                    t.max_uses.map_or_else(|| "-".to_owned(), |m| m.to_string()),
+                    t.status.clone(),
                 ]
             })?;
         }
         TokenCmd::Revoke { at, id } => {
-            let _: Value = remote
-                .post(va_path(remote, &at, &["tokens", "revoke"]), json!({"ids": [id]}))
-                .await?;
+            let body = TokenRevocation { tokens: Vec::new(), ids: vec![id] };
+            let _: TokensRevoked =
+                remote.post(va_path(remote, &at, &["tokens", "revoke"]), &body).await?;
             println!("ID token {id} revoked");
         }
     }

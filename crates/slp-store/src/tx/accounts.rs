@@ -6,7 +6,8 @@ use crate::sql::{db, unique};
 use crate::{Result, StoreError, Tx};
 
 const ACCOUNT: &str = "SELECT id, name, domain, created_at FROM accounts";
-const VA: &str = "SELECT id, account_id, name, created_at, first_contact FROM virtual_accounts";
+const VA: &str =
+    "SELECT id, account_id, name, created_at, first_contact, description FROM virtual_accounts";
 
 impl Tx {
     // ---- smart accounts ------------------------------------------------------------------
@@ -72,7 +73,7 @@ impl Tx {
         self.guarded_fetch_one(
             sqlx::query_as(
                 "INSERT INTO virtual_accounts (account_id, name, created_at) VALUES ($1, $2, $3) \
-                 RETURNING id, account_id, name, created_at, first_contact",
+                 RETURNING id, account_id, name, created_at, first_contact, description",
             )
             .bind(account_id)
             .bind(name)
@@ -150,6 +151,17 @@ impl Tx {
         )
         .await
         .map_err(unique("renaming a virtual account", "virtual account", new_name))?;
+        Ok(())
+    }
+
+    /// Sets a virtual account's description.
+    pub async fn set_va_description(&mut self, va_id: i64, description: &str) -> Result<()> {
+        sqlx::query("UPDATE virtual_accounts SET description = $1 WHERE id = $2")
+            .bind(description)
+            .bind(va_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("setting a virtual account's description"))?;
         Ok(())
     }
 

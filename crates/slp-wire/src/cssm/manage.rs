@@ -1,2 +1,935 @@
 //! Accounts, virtual accounts, licenses, product instances, ID tokens and transfers
-//! (PROTOCOL.md §7.2).
+//! (PROTOCOL.md §7.2), with slp's additions in the same style (move requests, events, alerts,
+//! reporting policies, usage data files).
+//!
+//! Member names are Cisco's: camelCase for the classic v1 endpoints, snake_case for
+//! `GET /v2/accounts/search` and `POST /v3/licenses/summary`. Requests read tolerantly
+//! ([`super::tolerant`]); every reply type reads back what the authority writes, so the remote
+//! CLI and other clients use the same types.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::tolerant::{bool_or_text, i64_or_text, null_as_default, opt_u64_or_text, u64_or_text};
+
+/// `status` of a successful management reply.
+pub const SUCCESS: &str = "SUCCESS";
+/// `accountStatus` / `status` of an account that can be used.
+pub const ACTIVE: &str = "ACTIVE";
+/// `accountType` of a customer smart account.
+pub const CUSTOMER: &str = "CUSTOMER";
+
+/// Cisco's role names in `GET /v2/accounts` (`roles[].role`).
+pub mod role {
+    /// Full access to a smart account and all its virtual accounts.
+    pub const SMART_ACCOUNT_ADMINISTRATOR: &str = "Smart Account Administrator";
+    /// Read access to a smart account and all its virtual accounts.
+    pub const SMART_ACCOUNT_USER: &str = "Smart Account User";
+    /// Full access to one virtual account.
+    pub const VIRTUAL_ACCOUNT_ADMINISTRATOR: &str = "Virtual Account Administrator";
+    /// Read access to one virtual account.
+    pub const VIRTUAL_ACCOUNT_USER: &str = "Virtual Account User";
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Writes a flag as Cisco's `isDefault` does: the string `"true"` or `"false"`.
+fn bool_as_text<S: Serializer>(value: &bool, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(if *value { "true" } else { "false" })
+}
+
+/// A list of strings where a client may send `null` or a single string.
+fn strings<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(one)) => vec![one],
+        Some(OneOrMany::Many(many)) => many,
+    })
+}
+
+// ---- accounts ---------------------------------------------------------------------------------
+
+/// `GET /v2/accounts`: the smart accounts the caller may see, with its roles in each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accounts {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub accounts: Vec<Account>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub account_name: String,
+    pub account_domain: String,
+    /// `ACTIVE`.
+    pub account_status: String,
+    /// `CUSTOMER`.
+    pub account_type: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub roles: Vec<AccountRole>,
+}
+
+/// One role of the caller: account-wide (no `virtualAccount`) or in one virtual account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRole {
+    /// One of [`role`].
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_account: Option<String>,
+}
+
+/// `GET /v1/accounts/search?domain=D`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainSearch {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub accounts: Vec<DomainAccount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainAccount {
+    pub domain: String,
+    pub name: String,
+    /// `ACTIVE`.
+    pub status: String,
+    /// `CUSTOMER`.
+    pub account_type: String,
+    /// The numeric id (what `X-CSW-SMART-ACCOUNT-ID` takes).
+    #[serde(deserialize_with = "i64_or_text")]
+    pub account_id: i64,
+}
+
+/// The query of `GET /v1/accounts/search`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainQuery {
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+/// `GET /v2/accounts/search`: the client's smart account with its virtual accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSearch {
+    /// `COMPLETE`.
+    pub status: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub accounts: Vec<AccountEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountEntry {
+    #[serde(deserialize_with = "i64_or_text")]
+    pub account_id: i64,
+    pub domain: String,
+    pub name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub virtual_accounts: Vec<VaEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaEntry {
+    pub name: String,
+    #[serde(deserialize_with = "i64_or_text")]
+    pub virtual_account_id: i64,
+    /// The first virtual account created in the smart account.
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub default: bool,
+}
+
+// ---- virtual accounts -------------------------------------------------------------------------
+
+/// `GET /v1/accounts/{domain}/customer/virtual-accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualAccounts {
+    pub status: String,
+    /// How many virtual accounts the smart account has (the page holds `virtualAccounts`).
+    #[serde(deserialize_with = "i64_or_text")]
+    pub total_records: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub virtual_accounts: Vec<VirtualAccount>,
+}
+
+/// One virtual account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualAccount {
+    pub name: String,
+    #[serde(deserialize_with = "i64_or_text")]
+    pub virtual_account_id: i64,
+    /// Written as Cisco does, the string `"true"` or `"false"` (scripts filter on
+    /// `isDefault=='true'`).
+    #[serde(serialize_with = "bool_as_text", deserialize_with = "bool_or_text", default)]
+    pub is_default: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub description: String,
+    /// `PUBLIC`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub commerce_access_level: String,
+    /// slp: how many licenses the virtual account holds.
+    #[serde(default, deserialize_with = "i64_or_text")]
+    pub licenses: i64,
+    /// slp: how many product instances it has.
+    #[serde(default, deserialize_with = "i64_or_text")]
+    pub product_instances: i64,
+    /// slp: `allow` or `deny`, whether a UDI never seen before binds on first contact.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub first_contact: String,
+}
+
+/// `POST /v1/accounts/{domain}/customer/virtual-accounts`
+/// `{"name", "description", "isDefault": "false", "commerceAccessLevel": "PUBLIC"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewVirtualAccount {
+    pub name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub description: String,
+    /// Accepted as Cisco's clients send it; slp's default is the first virtual account.
+    #[serde(default, deserialize_with = "bool_or_text", skip_serializing)]
+    pub is_default: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commerce_access_level: Option<String>,
+}
+
+/// The reply to a virtual account's creation (201).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedVirtualAccount {
+    pub status: String,
+    pub virtual_account: VirtualAccount,
+}
+
+/// `POST …/virtual-accounts/{va}/rename` `{"name": …}` (slp's addition).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rename {
+    pub name: String,
+}
+
+/// The reply to a change without rows of its own (delete, rename).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    pub status: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub message: String,
+}
+
+// ---- licenses ---------------------------------------------------------------------------------
+
+/// `POST /v1/accounts/{domain}/licenses` `{"virtualAccounts": [names], "limit", "offset"}`
+/// (no virtual account: all of them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseQuery {
+    #[serde(default, deserialize_with = "strings")]
+    pub virtual_accounts: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "opt_u64_or_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub limit: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "opt_u64_or_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Licenses {
+    pub status: String,
+    #[serde(deserialize_with = "i64_or_text")]
+    pub total_records: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub licenses: Vec<License>,
+}
+
+/// One license of one virtual account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct License {
+    /// The license's name in slp (`network-advantage`): what transfers and move requests take.
+    pub license: String,
+    /// The name Cisco shows, e.g. `C9300 Network Advantage`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub display_name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub entitlement_tag: String,
+    pub virtual_account: String,
+    pub quantity: i64,
+    pub in_use: i64,
+    pub available: i64,
+    pub reserved: i64,
+    #[serde(default)]
+    pub pending_quantity: i64,
+    /// `In Compliance` or `Out Of Compliance`.
+    pub status: String,
+    /// `PREPAID`.
+    pub billing_type: String,
+    #[serde(default)]
+    pub is_portable: bool,
+    /// Whether the license is for AHA (application hosting) apps.
+    #[serde(default)]
+    pub aha_apps: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub license_substitutions: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub license_details: Vec<LicenseDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseDetail {
+    pub quantity: i64,
+    /// `PERPETUAL` or `TERM`.
+    pub license_type: String,
+    /// `ACTIVE` or `EXPIRED`.
+    pub status: String,
+    #[serde(default)]
+    pub start_date: Option<String>,
+    #[serde(default)]
+    pub end_date: Option<String>,
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+}
+
+/// `POST …/virtual-accounts/{va}/licenses/transfer`
+/// `{"licenses": [{"license", "licenseType", "quantity", "targetVirtualAccount", "precedence"}]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseTransfer {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub licenses: Vec<LicenseTransferItem>,
+    /// slp's addition: compute the moves, change nothing.
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub preview: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseTransferItem {
+    pub license: String,
+    /// `PERPETUAL` or `TERM`; accepted, the entries' own type decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_type: Option<String>,
+    #[serde(deserialize_with = "u64_or_text")]
+    pub quantity: u64,
+    pub target_virtual_account: String,
+    /// Only `LONGEST_TERM_FIRST`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precedence: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseTransferReply {
+    /// `SUCCESS` (a refusal is an error reply).
+    pub status: String,
+    #[serde(default)]
+    pub preview: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub licenses: Vec<LicenseTransferResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseTransferResult {
+    pub license: String,
+    pub quantity: i64,
+    pub target_virtual_account: String,
+    pub status: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub moves: Vec<LicenseMove>,
+}
+
+/// One license entry (or part of one) a transfer moves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseMove {
+    pub sku: String,
+    pub quantity: i64,
+    pub license_type: String,
+    #[serde(default)]
+    pub end_date: Option<String>,
+}
+
+// ---- v3 summary -------------------------------------------------------------------------------
+
+/// `POST /v3/licenses/summary` `{"tags": […]}` or `{"data": {"tags": […]}}` (empty: all).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<SummaryData>,
+    #[serde(default, deserialize_with = "strings")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryData {
+    #[serde(default, deserialize_with = "strings")]
+    pub tags: Vec<String>,
+}
+
+impl SummaryQuery {
+    /// The tags asked for, in either place.
+    pub fn tags(&self) -> Vec<String> {
+        let mut tags = self.tags.clone();
+        if let Some(data) = &self.data {
+            tags.extend(data.tags.iter().cloned());
+        }
+        tags
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseSummary {
+    pub status: String,
+    #[serde(default)]
+    pub out_standing_reports: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub summary: Vec<SummaryEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryEntry {
+    pub tag: String,
+    /// The name Cisco shows, e.g. `C9300 Network Advantage`.
+    pub display_name: String,
+    /// `IN_COMPLIANCE` or `OUT_OF_COMPLIANCE`.
+    pub compliance_status: String,
+    pub enforced: bool,
+    pub export_restricted: bool,
+    pub prepaid_entitled: i64,
+    pub prepaid_inuse: i64,
+    pub prepaid_reserved: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub license_details: Vec<SummaryDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryDetail {
+    pub billing_type: String,
+    pub license_type: String,
+    pub quantity: i64,
+    /// `ACTIVE` or `EXPIRED`.
+    pub status: String,
+    #[serde(default)]
+    pub start_date: Option<String>,
+    #[serde(default)]
+    pub end_date: Option<String>,
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+}
+
+// ---- product instances ------------------------------------------------------------------------
+
+/// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Devices {
+    /// How many product instances the virtual account has (the page holds `devices`).
+    #[serde(deserialize_with = "i64_or_text")]
+    pub total_records: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub devices: Vec<Device>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub instance_name: String,
+    #[serde(default)]
+    pub host_name: Option<String>,
+    pub sudi: DeviceSudi,
+    pub virtual_account: String,
+    pub registration_date: String,
+    pub last_contact_date: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub license_usage: Vec<LicenseUsage>,
+}
+
+/// A product instance's identity as the management API writes it. Clients send the members
+/// they have (`udiVid`, `uuid`, `suvi`, `hostIdentifier`, `macAddress`, often `null`); the
+/// UDI is PID and serial number.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSudi {
+    /// The device-side spelling `udi_pid` is taken too.
+    #[serde(alias = "udi_pid")]
+    pub udi_pid: String,
+    #[serde(alias = "udi_serial_number")]
+    pub udi_serial_number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udi_vid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suvi: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+}
+
+impl DeviceSudi {
+    /// The identity of `PID:…,SN:…` parts.
+    pub fn of(pid: &str, sn: &str) -> DeviceSudi {
+        DeviceSudi {
+            udi_pid: pid.to_owned(),
+            udi_serial_number: sn.to_owned(),
+            ..DeviceSudi::default()
+        }
+    }
+
+    /// `PID:…,SN:…`.
+    pub fn udi(&self) -> String {
+        format!("PID:{},SN:{}", self.udi_pid.trim(), self.udi_serial_number.trim())
+    }
+}
+
+/// One license a product instance uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseUsage {
+    pub license: String,
+    /// The name the device shows, e.g. `C9300-24 Network Advantage`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub display_name: String,
+    pub quantity: i64,
+}
+
+/// `{"productInstances": [...]}` of `…/devices/transfer` and `…/devices/remove`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductInstances<T> {
+    #[serde(default = "Vec::new", deserialize_with = "null_as_default")]
+    #[serde(bound(deserialize = "T: Deserialize<'de>"))]
+    pub product_instances: Vec<T>,
+}
+
+/// One product instance of `…/devices/transfer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceTransfer {
+    pub sudi: DeviceSudi,
+    /// Sent by Cisco's clients; the UDI names the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_tag_name: Option<String>,
+    pub target_virtual_account: String,
+}
+
+/// One product instance of `…/devices/remove` (slp's addition).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRemoval {
+    pub sudi: DeviceSudi,
+    /// The device's return code file (`license smart authorization return`), where it holds
+    /// an authorization code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_code: Option<String>,
+}
+
+/// The reply to a transfer or removal of product instances.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevicesChanged {
+    pub status: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub product_instances: Vec<DeviceChanged>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceChanged {
+    pub sudi: DeviceSudi,
+    pub status: String,
+    /// Where it went; none when removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_virtual_account: Option<String>,
+    /// Authorization codes that moved with it (or were returned).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub authorization_codes: Vec<String>,
+}
+
+// ---- ID tokens --------------------------------------------------------------------------------
+
+/// `GET …/virtual-accounts/{va}/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tokens {
+    pub status: String,
+    /// How many ID tokens the virtual account has (the page holds `tokens`).
+    #[serde(deserialize_with = "i64_or_text")]
+    pub total_records: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// One ID token. Only its SHA-256 is stored, so `token` is in the create reply only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenInfo {
+    pub id: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub description: String,
+    pub creation_date: String,
+    pub expiration_date: String,
+    #[serde(default)]
+    pub max_uses: Option<i64>,
+    #[serde(default)]
+    pub uses: i64,
+    /// Uses left before the token is used up (none: unlimited).
+    #[serde(default)]
+    pub uses_remaining: Option<i64>,
+    /// `Active`, `Expired`, `Used up` or `Revoked`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// `POST …/virtual-accounts/{va}/tokens`
+/// `{"description", "expiresAfterDays", "exportControlled"}` (+ slp's `maxUses`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewToken {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub description: String,
+    #[serde(default = "thirty", deserialize_with = "u64_or_text")]
+    pub expires_after_days: u64,
+    #[serde(
+        default,
+        deserialize_with = "opt_u64_or_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_uses: Option<u64>,
+    /// `Allowed` or `Not Allowed`; accepted, slp tokens do not restrict export-controlled
+    /// features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_controlled: Option<String>,
+}
+
+fn thirty() -> u64 {
+    30
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    pub status: String,
+    pub token_info: TokenInfo,
+}
+
+/// `POST …/tokens/revoke` `{"tokens": ["<token>", …]}` (Cisco's) and/or `{"ids": [id, …]}`
+/// (slp's: the text is shown only once).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRevocation {
+    #[serde(default, deserialize_with = "strings", skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensRevoked {
+    pub status: String,
+    /// The ids of the tokens revoked.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub revoked: Vec<i64>,
+}
+
+// ---- license moves between smart accounts (slp) -----------------------------------------------
+
+/// `POST …/virtual-accounts/{va}/licenses/move-requests`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewMoveRequest {
+    pub target_smart_account: String,
+    pub target_virtual_account: String,
+    pub license: String,
+    pub quantity: i64,
+    pub reason: String,
+}
+
+/// A license move request. Serialised in camelCase, the same in `--json` output and in the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoveRequest {
+    pub id: i64,
+    pub account: String,
+    pub virtual_account: String,
+    pub target_account: String,
+    pub target_virtual_account: String,
+    pub license: String,
+    pub entitlement_tag: String,
+    pub quantity: i64,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: String,
+    /// `PENDING`, `APPROVED` or `REJECTED`.
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub decision_note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OneMoveRequest {
+    pub status: String,
+    pub move_request: MoveRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoveRequests {
+    pub status: String,
+    /// How many move requests the smart account has (the page holds `moveRequests`).
+    pub total_records: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub move_requests: Vec<MoveRequest>,
+}
+
+/// `?status=PENDING`: only the requests still waiting for a decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveFilter {
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+// ---- events and alerts (slp) ------------------------------------------------------------------
+
+/// `?virtualAccount=VA&udi=UDI` of the event and alert lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListFilter {
+    #[serde(default)]
+    pub virtual_account: Option<String>,
+    #[serde(default)]
+    pub udi: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Events {
+    pub status: String,
+    /// How many events match (the page holds `events`).
+    pub total_records: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub events: Vec<Event>,
+}
+
+/// One line of the activity log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub event_time: String,
+    pub virtual_account: Option<String>,
+    pub udi: Option<String>,
+    /// Who made the change: `cli:USER`, `api:CLIENT (ID)`, `device` or `system`.
+    pub user: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alerts {
+    pub status: String,
+    /// How many alerts there are (the page holds `alerts`).
+    pub total_records: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub alerts: Vec<Alert>,
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    /// `Major` (insufficient, expired, past ACK deadline) or `Minor` (expiring).
+    pub severity: String,
+    /// `INSUFFICIENT_LICENSES`, `LICENSES_EXPIRING_30`, `…_60`, `…_90`, `LICENSES_EXPIRED`,
+    /// `ACK_DEADLINE_PASSED`.
+    pub kind: String,
+    pub virtual_account: String,
+    pub license: Option<String>,
+    pub udi: Option<String>,
+    /// The date the alert is about: expiry, or the ACK deadline.
+    pub due: Option<String>,
+    pub message: String,
+}
+
+// ---- reporting policies (slp) -----------------------------------------------------------------
+
+/// One class of a reporting policy, in days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyClass {
+    pub first: u32,
+    pub ongoing: u32,
+    pub on_change: u32,
+}
+
+/// `PUT …/reporting-policy`: classes left out keep the Cisco default values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyBody {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub ack_required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unenforced_perpetual: Option<PolicyClass>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unenforced_subscription: Option<PolicyClass>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforced: Option<PolicyClass>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<PolicyClass>,
+}
+
+/// The policy in force for a virtual account (or a smart account's own policy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy {
+    /// The smart account's domain.
+    pub smart_account: String,
+    /// The virtual account asked about; none for a smart account's own policy.
+    pub virtual_account: Option<String>,
+    pub name: String,
+    /// `Customer Policy` or `CISCO default`.
+    pub origin: String,
+    /// Where the policy in force is set: `virtual account`, `smart account` or `default`.
+    pub set_for: String,
+    pub ack_required: bool,
+    pub unenforced_perpetual: PolicyClass,
+    pub unenforced_subscription: PolicyClass,
+    pub enforced: PolicyClass,
+    pub export: PolicyClass,
+    pub updated_at: Option<String>,
+}
+
+// ---- usage data files (slp) -------------------------------------------------------------------
+
+/// `?name=FILE` of an upload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadQuery {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// What the upload of one file did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileResult {
+    pub file_name: String,
+    pub replayed: bool,
+    pub product_instances: u64,
+    pub accepted: u64,
+    pub duplicate: u64,
+    pub trust_codes: u64,
+    pub authorizations: u64,
+    pub returns: u64,
+}
+
+/// The reply to an upload: what each file did and the ACK.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Uploaded {
+    pub status: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub files: Vec<FileResult>,
+    /// The ACK document (a single file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack: Option<String>,
+    /// Base64 of the ACK bundle (a relay's bundle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_bundle: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageFiles {
+    pub status: String,
+    /// How many usage files the virtual account has (the page holds `usageFiles`).
+    pub total_records: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub usage_files: Vec<UsageFile>,
+}
+
+/// One processed usage file ("Usage Data Files"); its members are snake_case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageFile {
+    pub file_name: String,
+    pub uploaded_at: String,
+    pub status: String,
+    pub product_instances: i64,
+    pub reports: i64,
+    pub sha256: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_default_is_written_as_the_string_cisco_sends() {
+        let va = VirtualAccount {
+            name: "Lab".into(),
+            virtual_account_id: 1,
+            is_default: true,
+            description: String::new(),
+            commerce_access_level: "PUBLIC".into(),
+            licenses: 0,
+            product_instances: 0,
+            first_contact: "allow".into(),
+        };
+        let json = serde_json::to_value(&va).unwrap_or_default();
+        assert_eq!(json["isDefault"], "true");
+        let back: Option<VirtualAccount> = serde_json::from_value(json).ok();
+        assert_eq!(back, Some(va));
+    }
+
+    #[test]
+    fn a_create_body_reads_as_scripts_send_it() {
+        let body: Option<NewVirtualAccount> = serde_json::from_str(
+            r#"{"name": "Branch", "description": "branch office", "isDefault": "false",
+                "commerceAccessLevel": "PUBLIC"}"#,
+        )
+        .ok();
+        assert_eq!(
+            body.map(|b| (b.name, b.description)),
+            Some(("Branch".into(), "branch office".into()))
+        );
+    }
+
+    #[test]
+    fn a_device_transfer_reads_with_cisco_nulls() {
+        let body: Option<ProductInstances<DeviceTransfer>> = serde_json::from_str(
+            r#"{"productInstances": [{"sudi": {"suvi": null, "uuid": "", "hostIdentifier": null,
+                "udiPid": "UCM", "udiSerialNumber": "X1", "udiVid": null, "macAddress": null},
+                "productTagName": "", "targetVirtualAccount": "Lab"}]}"#,
+        )
+        .ok();
+        let udis: Option<Vec<String>> =
+            body.map(|b| b.product_instances.iter().map(|p| p.sudi.udi()).collect());
+        assert_eq!(udis, Some(vec!["PID:UCM,SN:X1".to_owned()]));
+    }
+
+    #[test]
+    fn license_queries_take_counts_as_strings_and_null_lists() {
+        let query: Option<LicenseQuery> =
+            serde_json::from_str(r#"{"virtualAccounts": null, "limit": "50", "offset": 0}"#).ok();
+        assert_eq!(
+            query,
+            Some(LicenseQuery { virtual_accounts: vec![], limit: Some(50), offset: Some(0) })
+        );
+    }
+}

@@ -1,0 +1,467 @@
+//! The account-management operations of Cisco's CSSM REST API (PROTOCOL.md §7.2): accounts,
+//! virtual accounts, licenses, product instances and the v3 license summary, answered with the
+//! wire types of [`slp_wire::cssm::manage`]. Every method takes the authenticated
+//! [`Principal`] and keeps to its smart account ([`Authority::scoped_account`]).
+
+use std::collections::BTreeMap;
+
+use slp_core::license::{self, Enforcement};
+use slp_core::udi::Udi;
+use slp_store::{Account, Tx, VirtualAccount};
+use slp_wire::cssm::manage::{
+    ACTIVE, AccountEntry, AccountRole, AccountSearch, Accounts, CUSTOMER, Device, DeviceSudi,
+    Devices, DomainAccount, DomainSearch, License, LicenseDetail, LicenseSummary, LicenseUsage,
+    SummaryDetail, SummaryEntry, VaEntry, VirtualAccount as CiscoVa, role,
+};
+
+use crate::clients::{Access, Principal, Role};
+use crate::cssm::{date, license_type};
+use crate::{Authority, AuthorityError, LicenseView, Result};
+
+/// The name Cisco shows for a license: the catalog's display name for the product family of
+/// `pid` (a device's PID, or a SKU such as `C9300-NW-A`, giving `C9300 Network Advantage`),
+/// else the license's own name.
+pub fn display_name(license: &str, pid: &str) -> String {
+    match license::lookup(license) {
+        Some(info) => {
+            let udi = Udi { pid: pid.trim().to_owned(), sn: String::new() };
+            info.display_name(&udi).trim().to_owned()
+        }
+        None => license.to_owned(),
+    }
+}
+
+/// The display name of a pool row: for the family of its first SKU.
+fn pool_display_name(row: &LicenseView) -> String {
+    let sku = row.sku.split(',').next().unwrap_or_default();
+    display_name(&row.entitlement_tag, sku)
+}
+
+/// `ACTIVE`, or `EXPIRED` once an entry's end has passed.
+fn entry_status(expires_at: Option<i64>, now: i64) -> String {
+    if expires_at.is_some_and(|at| at <= now) { "EXPIRED" } else { ACTIVE }.to_owned()
+}
+
+/// Cisco's role names for an slp role: account-wide (`scope` none: a smart account role and
+/// the same role in each virtual account) or in one virtual account.
+pub fn cisco_roles(role: Role, scope: Option<&str>, vas: &[String]) -> Vec<AccountRole> {
+    let (account_role, va_role) = match role {
+        Role::Admin => (role::SMART_ACCOUNT_ADMINISTRATOR, role::VIRTUAL_ACCOUNT_ADMINISTRATOR),
+        Role::Reporter | Role::Viewer => (role::SMART_ACCOUNT_USER, role::VIRTUAL_ACCOUNT_USER),
+    };
+    let in_va =
+        |va: &str| AccountRole { role: va_role.to_owned(), virtual_account: Some(va.to_owned()) };
+    match scope {
+        Some(va) => vec![in_va(va)],
+        None => {
+            std::iter::once(AccountRole { role: account_role.to_owned(), virtual_account: None })
+                .chain(vas.iter().map(|va| in_va(va)))
+                .collect()
+        }
+    }
+}
+
+impl Authority {
+    /// `GET /v2/accounts`: the smart accounts the client may see (its own), with its roles.
+    pub async fn cisco_accounts(&self, principal: &Principal) -> Result<Accounts> {
+        principal.require(Access::Read, "reading accounts")?;
+        let mut tx = self.store.read().await?;
+        let account = Self::scoped_account(&mut tx, principal, &principal.account_domain).await?;
+        let vas: Vec<String> = tx.vas(account.id).await?.into_iter().map(|v| v.name).collect();
+        Ok(Accounts {
+            accounts: vec![slp_wire::cssm::manage::Account {
+                account_name: account.name,
+                account_domain: account.domain,
+                account_status: ACTIVE.to_owned(),
+                account_type: CUSTOMER.to_owned(),
+                roles: cisco_roles(principal.role, None, &vas),
+            }],
+        })
+    }
+
+    /// `GET /v1/accounts/search?domain=D`: the client's smart account when `domain` names it
+    /// (by domain, name or numeric id) or is not given; no account otherwise.
+    pub async fn search_domain(
+        &self,
+        principal: &Principal,
+        domain: Option<&str>,
+    ) -> Result<DomainSearch> {
+        principal.require(Access::Read, "searching accounts")?;
+        let mut tx = self.store.read().await?;
+        let given = domain.map(str::trim).filter(|d| !d.is_empty());
+        let account = match given {
+            None => {
+                Some(Self::scoped_account(&mut tx, principal, &principal.account_domain).await?)
+            }
+            Some(given) => {
+                let id = given.parse::<i64>().ok();
+                let found = match id {
+                    Some(id) => tx.account(id).await?,
+                    None => tx.account_by_key(given).await?,
+                };
+                found.filter(|a| a.id == principal.account_id)
+            }
+        };
+        Ok(DomainSearch {
+            accounts: account
+                .into_iter()
+                .map(|a| DomainAccount {
+                    domain: a.domain,
+                    name: a.name,
+                    status: ACTIVE.to_owned(),
+                    account_type: CUSTOMER.to_owned(),
+                    account_id: a.id,
+                })
+                .collect(),
+        })
+    }
+
+    /// `GET /v2/accounts/search`: the client's smart account with its virtual accounts.
+    pub async fn search_accounts(&self, principal: &Principal) -> Result<AccountSearch> {
+        principal.require(Access::Read, "reading accounts")?;
+        let mut tx = self.store.read().await?;
+        let account = Self::scoped_account(&mut tx, principal, &principal.account_domain).await?;
+        let vas = tx.vas(account.id).await?;
+        let default = vas.iter().map(|v| v.id).min();
+        Ok(AccountSearch {
+            status: "COMPLETE".to_owned(),
+            accounts: vec![AccountEntry {
+                account_id: account.id,
+                domain: account.domain,
+                name: account.name,
+                virtual_accounts: vas
+                    .into_iter()
+                    .map(|v| VaEntry {
+                        default: Some(v.id) == default,
+                        name: v.name,
+                        virtual_account_id: v.id,
+                    })
+                    .collect(),
+            }],
+        })
+    }
+
+    /// One virtual account as Cisco lists it.
+    async fn cisco_va(tx: &mut Tx, va: VirtualAccount, default: Option<i64>) -> Result<CiscoVa> {
+        let (licenses, product_instances) = tx.va_holdings(va.id).await?;
+        Ok(CiscoVa {
+            is_default: Some(va.id) == default,
+            name: va.name,
+            virtual_account_id: va.id,
+            description: va.description,
+            commerce_access_level: "PUBLIC".to_owned(),
+            licenses,
+            product_instances,
+            first_contact: va.first_contact.as_str().to_owned(),
+        })
+    }
+
+    /// `GET /v1/accounts/{domain}/customer/virtual-accounts`, one page, by name (the oldest
+    /// is the default).
+    pub async fn cisco_virtual_accounts_page(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        page: crate::Page,
+    ) -> Result<crate::Paged<CiscoVa>> {
+        principal.require(Access::Read, "reading virtual accounts")?;
+        let mut tx = self.store.read().await?;
+        let account = Self::scoped_account(&mut tx, principal, domain).await?;
+        let default = tx.first_va_id(account.id).await?;
+        let vas = tx.vas_page(account.id, page).await?;
+        let mut items = Vec::with_capacity(vas.items.len());
+        for va in vas.items {
+            items.push(Self::cisco_va(&mut tx, va, default).await?);
+        }
+        Ok(crate::Paged { items, total: vas.total })
+    }
+
+    /// `POST /v1/accounts/{domain}/customer/virtual-accounts`: creates a virtual account with
+    /// its description.
+    pub async fn cisco_create_va(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<CiscoVa> {
+        principal.require(Access::Write, "creating virtual accounts")?;
+        let account = self.scoped_account_of(principal, domain).await?;
+        let created = self.create_va_described(&account.domain, name, description).await?;
+        let mut tx = self.store.read().await?;
+        let default = tx.first_va_id(account.id).await?;
+        let va = tx.va_by_name(account.id, &created.name).await?.ok_or_else(|| {
+            AuthorityError::VaNotFound { account: account.domain.clone(), va: created.name.clone() }
+        })?;
+        Self::cisco_va(&mut tx, va, default).await
+    }
+
+    /// The smart account an API path names, within the client's scope.
+    pub(crate) async fn scoped_account_of(
+        &self,
+        principal: &Principal,
+        domain: &str,
+    ) -> Result<Account> {
+        let mut tx = self.store.read().await?;
+        Self::scoped_account(&mut tx, principal, domain).await
+    }
+
+    /// The smart and virtual account an API path names, within the client's scope.
+    pub(crate) async fn scoped_path(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        va: &str,
+    ) -> Result<(Account, VirtualAccount)> {
+        let mut tx = self.store.read().await?;
+        let account = Self::scoped_account(&mut tx, principal, domain).await?;
+        let va = Self::scoped_va(&mut tx, &account, va).await?;
+        Ok((account, va))
+    }
+
+    /// `POST /v1/accounts/{domain}/virtual-accounts/{va}/licenses/transfer`: an admin client
+    /// moves licenses between virtual accounts of its own smart account.
+    pub async fn cisco_transfer_licenses(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        va: &str,
+        requests: &[crate::TransferSpec],
+        preview: bool,
+    ) -> Result<Vec<crate::TransferView>> {
+        principal.require(Access::Write, "transferring licenses")?;
+        let (account, from) = self.scoped_path(principal, domain, va).await?;
+        self.transfer_licenses(&account.domain, &from.name, requests, preview).await
+    }
+
+    /// The virtual accounts a listing covers: the named ones, or all of the account's.
+    async fn selected_vas(
+        tx: &mut Tx,
+        account: &Account,
+        names: &[String],
+    ) -> Result<Vec<VirtualAccount>> {
+        if names.is_empty() {
+            return Ok(tx.vas(account.id).await?);
+        }
+        let mut out = Vec::new();
+        for name in names {
+            out.push(Self::scoped_va(tx, account, name).await?);
+        }
+        Ok(out)
+    }
+
+    /// `POST /v1/accounts/{domain}/licenses`: the pools of the named virtual accounts (all when
+    /// none is named).
+    pub async fn cisco_licenses(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        virtual_accounts: &[String],
+    ) -> Result<Vec<License>> {
+        principal.require(Access::Read, "reading licenses")?;
+        let now = self.now().timestamp();
+        let (account, vas, entries) = {
+            let mut tx = self.store.read().await?;
+            let account = Self::scoped_account(&mut tx, principal, domain).await?;
+            let vas = Self::selected_vas(&mut tx, &account, virtual_accounts).await?;
+            let mut entries = Vec::new();
+            for va in &vas {
+                entries.push(tx.licenses(va.id).await?);
+            }
+            (account, vas, entries)
+        };
+        let mut out = Vec::new();
+        for (va, entries) in vas.iter().zip(entries) {
+            for row in self.licenses(&account.domain, &va.name).await? {
+                let details = entries
+                    .iter()
+                    .filter(|e| e.entitlement_tag == row.entitlement_tag)
+                    .map(|e| LicenseDetail {
+                        quantity: e.quantity,
+                        license_type: license_type(&e.term),
+                        status: entry_status(e.expires_at, now),
+                        start_date: Some(date(e.starts_at)),
+                        end_date: e.expires_at.map(date),
+                        subscription_id: None,
+                    })
+                    .collect();
+                out.push(License {
+                    display_name: pool_display_name(&row),
+                    license: row.license,
+                    entitlement_tag: row.entitlement_tag,
+                    virtual_account: va.name.clone(),
+                    quantity: row.purchased,
+                    in_use: row.in_use,
+                    available: row.balance,
+                    reserved: row.reserved,
+                    pending_quantity: 0,
+                    status: if row.in_use > row.purchased {
+                        "Out Of Compliance"
+                    } else {
+                        "In Compliance"
+                    }
+                    .to_owned(),
+                    billing_type: "PREPAID".to_owned(),
+                    is_portable: false,
+                    aha_apps: false,
+                    license_substitutions: Vec::new(),
+                    license_details: details,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`: one page, by UDI.
+    pub async fn cisco_devices(
+        &self,
+        principal: &Principal,
+        domain: &str,
+        virtual_account: &str,
+        page: crate::Page,
+    ) -> Result<Devices> {
+        principal.require(Access::Read, "reading product instances")?;
+        let (account, va) = self.scoped_path(principal, domain, virtual_account).await?;
+        let pis = self.product_instances_page(&account.domain, &va.name, page).await?;
+        let total_records = pis.total;
+        let devices: Vec<Device> = pis
+            .items
+            .into_iter()
+            .map(|pi| {
+                let (pid, sn) = pi
+                    .udi
+                    .parse::<Udi>()
+                    .map(|u| (u.pid, u.sn))
+                    .unwrap_or_else(|_| (pi.udi.clone(), String::new()));
+                let license_usage = pi
+                    .usage
+                    .into_iter()
+                    .filter(|u| u.count > 0)
+                    .map(|u| LicenseUsage {
+                        display_name: display_name(&u.entitlement_tag, &pid),
+                        license: u.license,
+                        quantity: u.count,
+                    })
+                    .collect();
+                Device {
+                    instance_name: pi.hostname.clone().unwrap_or_else(|| pi.udi.clone()),
+                    host_name: pi.hostname,
+                    sudi: DeviceSudi::of(&pid, &sn),
+                    virtual_account: va.name.clone(),
+                    registration_date: pi.first_seen,
+                    last_contact_date: pi.last_contact,
+                    license_usage,
+                }
+            })
+            .collect();
+        Ok(Devices { total_records, devices })
+    }
+
+    /// `POST /v3/licenses/summary`: per entitlement tag (all when `tags` is empty), over the
+    /// virtual account of the headers or, without one, the whole smart account.
+    pub async fn licenses_summary(
+        &self,
+        principal: &Principal,
+        smart_account: Option<&str>,
+        virtual_account: Option<&str>,
+        tags: &[String],
+    ) -> Result<LicenseSummary> {
+        principal.require(Access::Read, "reading the license summary")?;
+        let now = self.now().timestamp();
+        let (account, vas) = {
+            let mut tx = self.store.read().await?;
+            let account = Self::scoped_account(
+                &mut tx,
+                principal,
+                smart_account.unwrap_or(&principal.account_domain),
+            )
+            .await?;
+            let names: Vec<String> = virtual_account
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| vec![v.to_owned()])
+                .unwrap_or_default();
+            let vas = Self::selected_vas(&mut tx, &account, &names).await?;
+            let mut with_entries = Vec::new();
+            for va in vas {
+                let entries = tx.licenses(va.id).await?;
+                with_entries.push((va, entries));
+            }
+            (account, with_entries)
+        };
+        let mut by_tag: BTreeMap<String, SummaryEntry> = BTreeMap::new();
+        for (va, entries) in &vas {
+            for row in self.licenses(&account.domain, &va.name).await? {
+                if !tags.is_empty() && !tags.contains(&row.entitlement_tag) {
+                    continue;
+                }
+                let enforcement = Enforcement::parse(&row.enforcement);
+                let entry =
+                    by_tag.entry(row.entitlement_tag.clone()).or_insert_with(|| SummaryEntry {
+                        tag: row.entitlement_tag.clone(),
+                        display_name: pool_display_name(&row),
+                        compliance_status: String::new(),
+                        enforced: enforcement.is_some_and(|e| e != Enforcement::Unenforced),
+                        export_restricted: enforcement == Some(Enforcement::ExportControlled),
+                        prepaid_entitled: 0,
+                        prepaid_inuse: 0,
+                        prepaid_reserved: 0,
+                        license_details: Vec::new(),
+                    });
+                entry.prepaid_entitled = entry.prepaid_entitled.saturating_add(row.purchased);
+                entry.prepaid_inuse = entry.prepaid_inuse.saturating_add(row.in_use);
+                entry.prepaid_reserved = entry.prepaid_reserved.saturating_add(row.reserved);
+                for e in entries.iter().filter(|e| e.entitlement_tag == row.entitlement_tag) {
+                    entry.license_details.push(SummaryDetail {
+                        billing_type: "PREPAID".to_owned(),
+                        license_type: license_type(&e.term),
+                        quantity: e.quantity,
+                        status: entry_status(e.expires_at, now),
+                        start_date: Some(date(e.starts_at)),
+                        end_date: e.expires_at.map(date),
+                        subscription_id: None,
+                    });
+                }
+            }
+        }
+        let summary = by_tag
+            .into_values()
+            .map(|mut entry| {
+                entry.compliance_status = if entry.prepaid_inuse > entry.prepaid_entitled {
+                    "OUT_OF_COMPLIANCE"
+                } else {
+                    "IN_COMPLIANCE"
+                }
+                .to_owned();
+                entry
+            })
+            .collect();
+        Ok(LicenseSummary { status: "SUCCESS".to_owned(), out_standing_reports: 0, summary })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_follow_the_family() {
+        assert_eq!(display_name("network-advantage", "C9300-NW-A"), "C9300 Network Advantage");
+        assert_eq!(display_name("network-advantage", "C9300-24UX"), "C9300-24 Network Advantage");
+        assert_eq!(display_name("hseck9", ""), "Cat9K HSEC");
+        assert_eq!(display_name("regid.unknown", "C9300"), "regid.unknown");
+    }
+
+    #[test]
+    fn roles_map_to_cisco_names() {
+        let vas = vec!["Lab".to_owned()];
+        let roles = cisco_roles(Role::Admin, None, &vas);
+        let names: Vec<(&str, Option<&str>)> =
+            roles.iter().map(|r| (r.role.as_str(), r.virtual_account.as_deref())).collect();
+        assert_eq!(
+            names,
+            [("Smart Account Administrator", None), ("Virtual Account Administrator", Some("Lab"))]
+        );
+        let roles = cisco_roles(Role::Viewer, Some("Lab"), &vas);
+        assert_eq!(roles[0].role, "Virtual Account User");
+    }
+}

@@ -1,0 +1,581 @@
+//! The account-management API as public scripts written for Cisco's Smart Software Manager call
+//! it (PROTOCOL.md §7.2), each request as the script sends it and each reply read as the script
+//! reads it:
+//!
+//! - CiscoSE/Smart-Licensing-Dashboard `sa_sdk.py` (`GET …/v2/accounts/`, `POST …/licenses`
+//!   `{"limit": 100, "offset": 0, "virtualAccounts": []}`) and `CSSMJSONParser.py` (reads
+//!   `accountName`, `accountDomain`, `accountStatus`, `accountType`, `roles[].role`,
+//!   `roles[].virtualAccount`, and per license `quantity`, `inUse`, `available`, `ahaApps`,
+//!   `billingType`, `pendingQuantity`, `reserved`, `isPortable`, `status`, `licenseDetails`);
+//! - abhaskar2907/cisco-smart-license ansible roles (`accounts/search?domain=D`,
+//!   `virtualAccounts[?isDefault=='true']`, VA create `{name, description}`, device transfer
+//!   with Cisco's full `sudi`, `devices[*]`, `totalRecords`);
+//! - a Nautobot plugin (VA create `{"name", "description", "isDefault": "false",
+//!   "commerceAccessLevel": "PUBLIC"}` on `…/CUSTOMER/virtual-accounts`, license transfer with
+//!   `precedence`);
+//! - aawarner/Smart-Licensing-Transfer-Tool `SL-Transfer-App.py` (license transfer, reads
+//!   `status`).
+//!
+//! Storage matters for the VA description: it runs on SQLite and, with
+//! `SLP_TEST_POSTGRES_URL`, on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use slp_authority::*;
+use slp_clock::VirtualClock;
+use slp_core::license;
+use slp_core::udi::Udi;
+use slp_store::Store;
+use slp_wire::docs::{self, DeviceEntry, SystemInfo, TrustRequest};
+use slp_wire::keys::KeyPair;
+use slp_wire::rum::{self, HaUdi, Measurement, ReportInput, Sudi};
+use slp_wire::xml::{Document, Kind};
+use tower::ServiceExt;
+
+const SA: &str = "example.com";
+const VA: &str = "Lab";
+const API: &str = "/services/api/smart-accounts-and-licensing";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+fn tag(feature: &str) -> &'static str {
+    license::lookup(feature).unwrap().entitlement_tag
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    authority: Arc<Authority>,
+    router: Router,
+}
+
+struct Reply {
+    status: StatusCode,
+    body: Value,
+}
+
+/// Example Corp (example.com) with Lab (10 network-advantage, 2 hseck9, 1 dna-advantage that
+/// has expired by now) and Branch; Other Corp (other.com) / Main. The clock is at
+/// 2026-11-15T10:00:00Z.
+async fn fixture_on(store: Store, dir: tempfile::TempDir) -> Fixture {
+    let clock = Arc::new(VirtualClock::frozen(at("2026-10-01T10:00:00Z")));
+    let authority = Arc::new(Authority::open(store, clock.clone()).await.unwrap());
+    authority.create_account("Example Corp", SA).await.unwrap();
+    authority.create_va(SA, VA).await.unwrap();
+    authority.create_va(SA, "Branch").await.unwrap();
+    authority.create_account("Other Corp", "other.com").await.unwrap();
+    authority.create_va("other.com", "Main").await.unwrap();
+    let add = |tag: &str, sku: &str, quantity, expires: Option<&str>| LicenseSpec {
+        tag: tag.to_owned(),
+        sku: sku.to_owned(),
+        quantity,
+        term: None,
+        enforcement: None,
+        expires: expires.map(|d| d.parse().unwrap()),
+    };
+    for spec in [
+        add("network-advantage", "C9300-NW-A", 10, None),
+        add("hseck9", "C9K-HSEC", 2, None),
+        add("dna-advantage", "C9300-DNA-A", 1, Some("2026-11-01")),
+    ] {
+        authority.add_license(SA, VA, &spec).await.unwrap();
+    }
+    clock.set(at("2026-11-15T10:00:00Z"));
+    let router = router(authority.clone());
+    Fixture { _dir: dir, authority, router }
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    fixture_on(store, dir).await
+}
+
+impl Fixture {
+    /// A request as Python `requests` / ansible `uri` send it: bearer token, JSON content type.
+    async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+    }
+
+    /// A new API client of `account` with `role`, and an access token for it.
+    async fn token(&self, account: &str, name: &str, role: Role) -> String {
+        let (credentials, _) = self.authority.create_client(account, name, role).await.unwrap();
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            credentials.client_id, credentials.client_secret
+        );
+        let request = Request::post("/oauth2/token")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A switch (PID C9300-24UX) that has reported 4 network-advantage in `va`.
+    async fn switch_reporting(&self, va: &str, sn: &str) {
+        let key = KeyPair::generate();
+        let udi = Udi::new("C9300-24UX", sn).unwrap();
+        let info = SystemInfo {
+            sudi: Sudi::of(&udi),
+            timestamp: 0,
+            nonce: "n".to_owned(),
+            hostname: Some(format!("sw-{sn}")),
+            software_tag_identifier: "regid.sw".to_owned(),
+            software_version: None,
+            public_key: key.public_b64(),
+            device_list: vec![DeviceEntry {
+                sudi: Sudi::of(&udi),
+                role: "Active".to_owned(),
+                software_tag_identifier: "regid.sw".to_owned(),
+            }],
+        };
+        let trust = TrustRequest {
+            sudi: Sudi::of(&udi),
+            public_key: key.public_b64(),
+            nonce: "n".to_owned(),
+            timestamp: "2026-11-15T09:00:00Z".to_owned(),
+        };
+        let end = at("2026-11-15T09:20:00Z").timestamp();
+        let report = rum::sign_report(
+            &ReportInput {
+                report_id: 1,
+                udi: udi.clone(),
+                software_tag: "regid.sw".to_owned(),
+                entitlement_tag: tag("network-advantage").to_owned(),
+                software_version: None,
+                ha_udi: vec![HaUdi { role: "Active".to_owned(), sudi: Sudi::of(&udi) }],
+                measurements: vec![Measurement {
+                    log_time: end,
+                    start_time: end - 3600,
+                    end_time: end,
+                    count: 4,
+                    termination_reason: None,
+                }],
+            },
+            &key,
+        );
+        let document = Document {
+            reports: vec![report],
+            items: vec![
+                docs::sign_json(Kind::SystemInfo, &info, &key),
+                docs::sign_json(Kind::TrustRequest, &trust, &key),
+            ],
+        };
+        self.authority.upload(SA, va, "usage.xml", document.to_xml().as_bytes()).await.unwrap();
+    }
+}
+
+fn path(rest: &str) -> String {
+    format!("{API}{rest}")
+}
+
+/// What `CSSMJSONParser.convert_json_to_dataframe` reads of one account of `GET /v2/accounts`
+/// with its licenses merged in by `sa_sdk.retrieve_and_process_licenses`: one row per license
+/// detail of a virtual account role.
+fn parser_rows(account: &Value) -> Vec<(String, String, i64, i64, bool, String)> {
+    let mut rows = Vec::new();
+    for field in ["accountName", "accountDomain", "accountStatus", "accountType"] {
+        assert!(account[field].is_string(), "{field} missing in {account}");
+    }
+    for role in account["roles"].as_array().unwrap() {
+        let name = role["role"].as_str().unwrap();
+        if !["Virtual Account Administrator", "Virtual Account User"].contains(&name) {
+            continue;
+        }
+        let va = role["virtualAccount"].as_str().unwrap().to_owned();
+        for license in role["licenses"].as_array().into_iter().flatten() {
+            for field in ["billingType", "pendingQuantity", "reserved", "isPortable", "status"] {
+                assert!(!license[field].is_null(), "{field} missing in {license}");
+            }
+            for detail in license["licenseDetails"].as_array().unwrap() {
+                assert!(detail.get("startDate").is_some() && detail.get("endDate").is_some());
+                rows.push((
+                    va.clone(),
+                    license["license"].as_str().unwrap().to_owned(),
+                    license["quantity"].as_i64().unwrap(),
+                    license["inUse"].as_i64().unwrap(),
+                    license["ahaApps"].as_bool().unwrap(),
+                    detail["status"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    rows
+}
+
+#[tokio::test]
+async fn v2_accounts_lists_the_callers_account_with_cisco_role_names() {
+    let f = fixture().await;
+    let admin = f.token(SA, "dashboard", Role::Admin).await;
+    // sa_sdk.list_accounts: GET with a trailing slash is identity's; the plain path here.
+    let reply = f.call(Method::GET, &path("/v2/accounts"), &admin, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let accounts = reply.body["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 1, "only the caller's own account: {}", reply.body);
+    let account = &accounts[0];
+    assert_eq!(
+        (
+            account["accountName"].as_str(),
+            account["accountDomain"].as_str(),
+            account["accountStatus"].as_str(),
+            account["accountType"].as_str()
+        ),
+        (Some("Example Corp"), Some(SA), Some("ACTIVE"), Some("CUSTOMER"))
+    );
+    let roles: Vec<(&str, Option<&str>)> = account["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["role"].as_str().unwrap(), r["virtualAccount"].as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("Smart Account Administrator", None),
+            ("Virtual Account Administrator", Some("Branch")),
+            ("Virtual Account Administrator", Some("Lab")),
+        ]
+    );
+    // The ansible role builds `accountDomain + '/customer'` from each account.
+    let domains: Vec<String> = accounts
+        .iter()
+        .map(|a| format!("{}/customer", a["accountDomain"].as_str().unwrap()))
+        .collect();
+    assert_eq!(domains, ["example.com/customer"]);
+
+    // A viewer is a user, not an administrator.
+    let viewer = f.token(SA, "report", Role::Viewer).await;
+    let reply = f.call(Method::GET, &path("/v2/accounts"), &viewer, None).await;
+    let roles: Vec<&str> = reply.body["accounts"][0]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["Smart Account User", "Virtual Account User", "Virtual Account User"]);
+
+    // A reporter (a relay) may not list accounts.
+    let reporter = f.token(SA, "relay", Role::Reporter).await;
+    let reply = f.call(Method::GET, &path("/v2/accounts"), &reporter, None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn the_dashboard_reads_accounts_and_licenses_as_cisco_sends_them() {
+    let f = fixture().await;
+    f.switch_reporting(VA, "FOC1").await;
+    let token = f.token(SA, "dashboard", Role::Viewer).await;
+    let reply = f.call(Method::GET, &path("/v2/accounts"), &token, None).await;
+    let mut account = reply.body["accounts"][0].clone();
+    // sa_sdk.list_licenses(domain, []): every virtual account's licenses.
+    let reply = f
+        .call(
+            Method::POST,
+            &path(&format!("/v1/accounts/{SA}/licenses")),
+            &token,
+            Some(json!({"limit": 100, "offset": 0, "virtualAccounts": []})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // retrieve_and_process_licenses: group by virtualAccount into the matching role.
+    for role in account["roles"].as_array_mut().unwrap() {
+        if let Some(va) = role["virtualAccount"].as_str().map(str::to_owned) {
+            let licenses: Vec<Value> = reply.body["licenses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|l| l["virtualAccount"] == va.as_str())
+                .cloned()
+                .collect();
+            role["licenses"] = json!(licenses);
+        }
+    }
+    let mut rows = parser_rows(&account);
+    rows.sort();
+    // An expired subscription no longer counts in `quantity`; its detail says EXPIRED.
+    let expected = [
+        (VA, "dna-advantage", 0, 0, false, "EXPIRED"),
+        (VA, "hseck9", 2, 0, false, "ACTIVE"),
+        (VA, "network-advantage", 10, 4, false, "ACTIVE"),
+    ];
+    let expected: Vec<(String, String, i64, i64, bool, String)> = expected
+        .iter()
+        .map(|(va, l, q, u, a, s)| (va.to_string(), l.to_string(), *q, *u, *a, s.to_string()))
+        .collect();
+    assert_eq!(rows, expected);
+    // Display names beside the tags, for the family of the license's SKU.
+    let names: Vec<(&str, &str)> = reply.body["licenses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["entitlementTag"].as_str().unwrap(), l["displayName"].as_str().unwrap()))
+        .collect();
+    assert!(names.contains(&(tag("network-advantage"), "C9300 Network Advantage")), "{names:?}");
+    assert!(names.contains(&(tag("hseck9"), "Cat9K HSEC")), "{names:?}");
+}
+
+#[tokio::test]
+async fn accounts_search_by_domain_finds_only_the_callers_account() {
+    let f = fixture().await;
+    let token = f.token(SA, "ansible", Role::Admin).await;
+    // cloud_va.yml: `{{ api }}/accounts/search?domain={{ domain_name }}`, prints `json.accounts`.
+    let reply =
+        f.call(Method::GET, &path(&format!("/v1/accounts/search?domain={SA}")), &token, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let accounts = reply.body["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(
+        (
+            accounts[0]["domain"].as_str(),
+            accounts[0]["name"].as_str(),
+            accounts[0]["status"].as_str()
+        ),
+        (Some(SA), Some("Example Corp"), Some("ACTIVE"))
+    );
+    // Another smart account is not the caller's to see: no account, and nothing about it.
+    for other in ["other.com", "nowhere.example"] {
+        let reply = f
+            .call(Method::GET, &path(&format!("/v1/accounts/search?domain={other}")), &token, None)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["accounts"], json!([]), "{other}");
+    }
+}
+
+#[tokio::test]
+async fn virtual_account_lists_mark_the_default_with_the_string_true() {
+    let f = fixture().await;
+    let token = f.token(SA, "ansible", Role::Viewer).await;
+    // list.yml: `{{ api }}/accounts/{{ domain }}/customer/virtual-accounts`, then
+    // `virtualAccounts[?isDefault=='true' || isDefault=='yes']`.
+    let reply = f
+        .call(
+            Method::GET,
+            &path(&format!("/v1/accounts/{SA}/customer/virtual-accounts")),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let vas = reply.body["virtualAccounts"].as_array().unwrap();
+    let default: Vec<&str> = vas
+        .iter()
+        .filter(|v| v["isDefault"] == "true" || v["isDefault"] == "yes")
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(default, [VA], "Lab was created first");
+    assert!(vas.iter().all(|v| v["isDefault"].is_string()), "{}", reply.body);
+}
+
+/// VA create as the ansible role and the Nautobot plugin send it; the description is stored
+/// and shown in lists.
+async fn create_va_keeps_the_description(f: &Fixture) {
+    let token = f.token(SA, "automation", Role::Admin).await;
+    // roles/va/tasks/create.yml: body {name, description}.
+    let reply = f
+        .call(
+            Method::POST,
+            &path(&format!("/v1/accounts/{SA}/customer/virtual-accounts")),
+            &token,
+            Some(json!({"name": "auto_va_1", "description": "This is auto_va_1"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(reply.body["virtualAccount"]["description"], "This is auto_va_1");
+    assert_eq!(reply.body["virtualAccount"]["isDefault"], "false");
+    // Nautobot plugin: `…/CUSTOMER/virtual-accounts`, isDefault and commerceAccessLevel as text.
+    let reply = f
+        .call(
+            Method::POST,
+            &path(&format!("/v1/accounts/{SA}/CUSTOMER/virtual-accounts")),
+            &token,
+            Some(json!({"name": "Campus", "description": "campus switches", "isDefault": "false",
+                "commerceAccessLevel": "PUBLIC"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let reply = f
+        .call(
+            Method::GET,
+            &path(&format!("/v1/accounts/{SA}/CUSTOMER/virtual-accounts")),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let described: Vec<(&str, &str)> = reply.body["virtualAccounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap(), v["description"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        described,
+        [
+            ("Branch", ""),
+            ("Campus", "campus switches"),
+            (VA, ""),
+            ("auto_va_1", "This is auto_va_1"),
+        ]
+    );
+    // The local view (`slp authority va list`) shows it too.
+    let vas = f.authority.vas(SA).await.unwrap();
+    let campus = vas.iter().find(|v| v.name == "Campus").unwrap();
+    assert_eq!(campus.description, "campus switches");
+}
+
+#[tokio::test]
+async fn create_va_keeps_the_description_on_sqlite() {
+    create_va_keeps_the_description(&fixture().await).await;
+}
+
+#[tokio::test]
+async fn create_va_keeps_the_description_on_postgres() {
+    use sqlx::Executor;
+    let Some(url) = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
+        return;
+    };
+    let schema = format!("slp_cisco_manage_{}", std::process::id());
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
+    let drop_schema = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    admin.execute(drop_schema.as_str()).await.unwrap();
+    let options = slp_store::ConnectOptions { schema: Some(schema.clone()) };
+    let store = Store::connect(&url, &options).await.unwrap();
+    let f = fixture_on(store, tempfile::tempdir().unwrap()).await;
+    create_va_keeps_the_description(&f).await;
+    admin.execute(drop_schema.as_str()).await.unwrap();
+}
+
+#[tokio::test]
+async fn devices_carry_display_names_and_transfer_with_ciscos_full_sudi() {
+    let f = fixture().await;
+    f.switch_reporting(VA, "FOC1").await;
+    let token = f.token(SA, "ansible", Role::Admin).await;
+    // cloud_device.yml: `…/virtual-accounts/{{ item.name | replace(' ','%20') }}/devices`,
+    // reads `json.totalRecords` and `json.devices`.
+    let reply = f
+        .call(
+            Method::GET,
+            &path(&format!("/v1/accounts/{SA}/virtual-accounts/{VA}/devices")),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["totalRecords"], 1);
+    let usage = &reply.body["devices"][0]["licenseUsage"][0];
+    assert_eq!(
+        (usage["license"].as_str(), usage["displayName"].as_str(), usage["quantity"].as_i64()),
+        (Some("network-advantage"), Some("C9300-24 Network Advantage"), Some(4))
+    );
+    // group_vars/cloud.yml `productInstances`: sudi with Cisco's null members, productTagName.
+    let body = json!({"productInstances": [{
+        "sudi": {"suvi": null, "uuid": "", "hostIdentifier": null, "udiPid": "C9300-24UX",
+                 "udiSerialNumber": "FOC1", "udiVid": null, "macAddress": null},
+        "productTagName": "",
+        "targetVirtualAccount": "Branch"
+    }]});
+    let reply = f
+        .call(
+            Method::POST,
+            &path(&format!("/v1/accounts/{SA}/virtual-accounts/{VA}/devices/transfer")),
+            &token,
+            Some(body),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = f
+        .call(
+            Method::GET,
+            &path(&format!("/v1/accounts/{SA}/virtual-accounts/Branch/devices")),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(reply.body["devices"][0]["sudi"]["udiSerialNumber"], "FOC1", "{}", reply.body);
+}
+
+#[tokio::test]
+async fn license_transfer_as_the_transfer_tool_sends_it() {
+    let f = fixture().await;
+    let token = f.token(SA, "transfer-tool", Role::Admin).await;
+    // SL-Transfer-App.py transferLicenses: {license, licenseType, quantity, targetVirtualAccount},
+    // then `result["status"]`, "ERROR" on failure.
+    let url = path(&format!("/v1/accounts/{SA}/virtual-accounts/{VA}/licenses/transfer"));
+    let body = json!({"licenses": [{"license": "network-advantage", "licenseType": "PERPETUAL",
+        "quantity": 3, "targetVirtualAccount": "Branch"}]});
+    let reply = f.call(Method::POST, &url, &token, Some(body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["status"], "SUCCESS");
+    // Nautobot plugin: the same with precedence.
+    let body = json!({"licenses": [{"license": "network-advantage", "licenseType": "PERPETUAL",
+        "quantity": 2, "targetVirtualAccount": "Branch", "precedence": "LONGEST_TERM_FIRST"}]});
+    let reply = f.call(Method::POST, &url, &token, Some(body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = f
+        .call(
+            Method::POST,
+            &path(&format!("/v1/accounts/{SA}/licenses")),
+            &token,
+            Some(json!({"virtualAccounts": ["Branch"], "limit": 50, "offset": 0})),
+        )
+        .await;
+    let branch = &reply.body["licenses"][0];
+    assert_eq!(
+        (branch["license"].as_str(), branch["quantity"].as_i64()),
+        (Some("network-advantage"), Some(5))
+    );
+    // More than is available: refused, and the script sees no SUCCESS.
+    let body = json!({"licenses": [{"license": "network-advantage", "licenseType": "PERPETUAL",
+        "quantity": 998, "targetVirtualAccount": "Branch"}]});
+    let reply = f.call(Method::POST, &url, &token, Some(body)).await;
+    assert!(reply.status.is_client_error(), "{}", reply.body);
+    assert_ne!(reply.body["status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn the_v3_summary_gives_display_names_and_detail_status() {
+    let f = fixture().await;
+    let token = f.token(SA, "summary", Role::Viewer).await;
+    let reply = f
+        .call(Method::POST, &path("/v3/licenses/summary"), &token, Some(json!({"tags": []})))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let by_tag = |feature: &str| {
+        reply.body["summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["tag"] == tag(feature))
+            .cloned()
+            .unwrap()
+    };
+    let na = by_tag("network-advantage");
+    assert_eq!(na["display_name"], "C9300 Network Advantage");
+    assert_eq!(na["license_details"][0]["status"], "ACTIVE");
+    let dna = by_tag("dna-advantage");
+    assert_eq!(dna["display_name"], "C9300 DNA Advantage");
+    assert_eq!(dna["license_details"][0]["status"], "EXPIRED");
+}
