@@ -46,13 +46,31 @@ fn i64_of<E: de::Error>(value: NumberOrText) -> Result<i64, E> {
     }
 }
 
+/// A member that is `T` when it is a JSON object, and `None` otherwise: missing, `null`, or a
+/// string or number some clients put there (a public tool fills `authrequest`'s
+/// `trust_request` with the hostname).
+pub fn object_or_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    match Option::<serde_json::Value>::deserialize(deserializer)? {
+        Some(value @ serde_json::Value::Object(_)) => {
+            serde_json::from_value(value).map(Some).map_err(de::Error::custom)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// A count sent as a number or as a string (`"count": "1"`).
 pub fn u64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     u64_of(NumberOrText::deserialize(deserializer)?)
 }
 
 /// An optional count: missing, `null`, a number or a string.
-pub fn opt_u64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+pub fn opt_u64_or_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
     Option::<NumberOrText>::deserialize(deserializer)?.map(u64_of).transpose()
 }
 
@@ -62,7 +80,9 @@ pub fn i64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D:
 }
 
 /// An optional signed whole number: missing, `null`, a number or a string.
-pub fn opt_i64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub fn opt_i64_or_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
     Option::<NumberOrText>::deserialize(deserializer)?.map(i64_of).transpose()
 }
 
@@ -115,8 +135,36 @@ mod tests {
         let sample = read(r#"{"count": 3, "timestamp": "1700000000000"}"#);
         assert_eq!(
             sample.ok(),
-            Some(Sample { list: vec![], count: 3, timestamp: Some(1_700_000_000_000), flag: false })
+            Some(Sample {
+                list: vec![],
+                count: 3,
+                timestamp: Some(1_700_000_000_000),
+                flag: false
+            })
         );
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Inner {
+        data: String,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct WithObject {
+        #[serde(default, deserialize_with = "object_or_none")]
+        item: Option<Inner>,
+    }
+
+    #[test]
+    fn an_object_member_sent_as_text_or_null_reads_as_none() {
+        let read = |text: &str| serde_json::from_str::<WithObject>(text).ok();
+        let some = Some(WithObject { item: Some(Inner { data: "x".to_owned() }) });
+        assert_eq!(read(r#"{"item": {"data": "x"}}"#), some);
+        for none in [r#"{"item": "sw1"}"#, r#"{"item": null}"#, r#"{}"#, r#"{"item": 3}"#] {
+            assert_eq!(read(none), Some(WithObject { item: None }), "{none}");
+        }
+        // An object of the wrong shape is still an error.
+        assert_eq!(read(r#"{"item": {"other": 1}}"#), None);
     }
 
     #[test]
