@@ -10,7 +10,9 @@
 //! `{"data": "<json text>", "signature": {"alg", "key", "value"}}`: `system_info` (the signed
 //! `<smartLicenseSystemInfo>`) and `trust_requests` (signed `<smartLicenseTrustRequest>`s) on a
 //! report entry; `system_info`, `auth_request`, `auth_return` (and `trust_request`) on a
-//! license entry.
+//! license entry. A license entry without `auth_request` / `auth_return` is Cisco's own shape:
+//! the reserve step for a device named by PID and serial number (`keys`), and the return by the
+//! `remove_code` the device printed ([`Authority::auth_request`]).
 //!
 //! The answer is stored under a poll id derived from the request's content (SHA-256 of action,
 //! virtual account and body; for `reportusage`, of each entry's document digest and the entry
