@@ -36,10 +36,9 @@ pub struct DeviceEntry {
     pub sudi: Sudi,
     pub role: String,
     pub software_tag_identifier: String,
-    /// The system's hostname; always written (`null` when hostname privacy is on), because
-    /// tools that turn a saved SLAC request into an `authrequest` read
-    /// `device_list[0].hostname`.
-    #[serde(default)]
+    /// The system's hostname (absent when hostname privacy is on): tools that turn a saved
+    /// SLAC request into an `authrequest` read `device_list[0].hostname`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
 }
 
