@@ -629,7 +629,8 @@ enum PolicyCmd {
         #[command(flatten)]
         at: PolicyAt,
     },
-    /// Writes the policy in force as a signed file for `license smart import`.
+    /// Writes the policy in force as a signed policy file (root `<smartLicensePolicy>`, as
+    /// CSSM's download) for `license smart import`.
     Download {
         #[command(flatten)]
         at: VaRef,

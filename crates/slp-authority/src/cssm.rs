@@ -7,9 +7,14 @@
 //! `reportusage` and `authrequest` convert each entry of the request into the same
 //! `<smartLicense>` document a device saves to a file and run it through the file-upload path
 //! ([`Authority::upload`]): verification, idempotency on (UDI, report id), key binding and the
-//! usage rule are identical. slp's additions to Cisco's request shape (signed `system_info`,
-//! `trust_requests`, `auth_request`, `auth_return`) are optional: an entry as Cisco's scripts
-//! send it (`{sudi, usage: [{payload, signature}]}`) is a document of reports alone.
+//! usage rule are identical. slp's additions to Cisco's request shape, both signed items
+//! `{"data": "<json text>", "signature": {"alg", "key", "value"}}`: `system_info` (the signed
+//! `<smartLicenseSystemInfo>`) and `trust_requests` (signed `<smartLicenseTrustRequest>`s) on a
+//! report entry; `system_info`, `auth_request`, `auth_return` (and `trust_request`) on a
+//! license entry; an entry as Cisco's scripts send it (`{sudi, usage: [{payload, signature}]}`)
+//! is a document of reports alone. A license entry without `auth_request` / `auth_return` is Cisco's own shape:
+//! the reserve step for a device named by PID and serial number (`keys`), and the return by the
+//! `remove_code` the device printed ([`Authority::auth_request`]).
 //!
 //! The answer is stored under a poll id derived from the request's content (SHA-256 of action,
 //! virtual account and body; for `reportusage`, of each entry's document digest and the entry
@@ -206,6 +211,50 @@ pub fn license_document(entry: &LicenseEntry, field: &str) -> Result<(String, St
     Ok((udi, tag, Document { reports: Vec::new(), items }))
 }
 
+/// What one `authrequest` entry asks, checked before the store is touched.
+struct LicensePlan {
+    field: String,
+    sudi: Sudi,
+    udi: String,
+    tag: String,
+    remove_code: Option<String>,
+    request: LicenseRequest,
+}
+
+enum LicenseRequest {
+    /// A device-signed request and/or return, as the document a device saves.
+    Signed(String),
+    /// Keys for a device named by PID and serial number alone (none: a return only).
+    Reserve(slp_core::udi::Udi, Vec<Key>),
+}
+
+fn license_plan(entry: &LicenseEntry, field: &str) -> Result<LicensePlan> {
+    let remove_code =
+        entry.remove_code.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+    let (udi, tag, request) = if entry.auth_request.is_some() || entry.auth_return.is_some() {
+        let (udi, tag, doc) = license_document(entry, field)?;
+        (udi, tag, LicenseRequest::Signed(doc.to_xml()))
+    } else {
+        let udi = entry.sudi.udi().map_err(|e| bad(format!("{field}.sudi"), e.to_string()))?;
+        if entry.keys.is_empty() && remove_code.is_none() {
+            return Err(bad(
+                field.to_owned(),
+                "asks for nothing: give keys to reserve, a remove_code to return a code, or a signed auth_request / auth_return",
+            ));
+        }
+        let tag = entry.software_tag_identifier.clone().unwrap_or_default();
+        (udi.to_string(), tag, LicenseRequest::Reserve(udi, entry.keys.clone()))
+    };
+    Ok(LicensePlan {
+        field: field.to_owned(),
+        sudi: entry.sudi.clone(),
+        udi,
+        tag,
+        remove_code,
+        request,
+    })
+}
+
 /// The poll id of a request: 63 bits of SHA-256 over action, virtual account and content.
 fn poll_id_of<T: Serialize>(action: &str, va_id: i64, body: &T) -> Result<i64> {
     let json = serde_json::to_vec(body).map_err(|e| bad("data".to_owned(), e.to_string()))?;
@@ -267,15 +316,16 @@ fn usage_poll_id(
     (i64::from_be_bytes(first) & i64::MAX).max(1)
 }
 
-/// Refusals that concern one license entry against the pool (reported as `FAILED` in the poll
-/// result), as opposed to a malformed or badly signed request (refused as a whole).
-fn is_entry_refusal(err: &AuthorityError) -> bool {
-    matches!(
-        err,
-        AuthorityError::Insufficient { .. }
-            | AuthorityError::UnknownEntitlement { .. }
-            | AuthorityError::BadReturn { .. }
-    )
+/// The `error_code` of a refusal that concerns one license entry against the pool (reported
+/// as `FAILED` in the poll result), as opposed to a malformed or badly signed request (refused
+/// as a whole: `None`).
+fn refusal_code(err: &AuthorityError) -> Option<&'static str> {
+    match err {
+        AuthorityError::Insufficient { .. } => Some("INSUFFICIENT_LICENSES"),
+        AuthorityError::UnknownEntitlement { .. } => Some("UNKNOWN_ENTITLEMENT"),
+        AuthorityError::BadReturn { .. } => Some("INVALID_RETURN"),
+        _ => None,
+    }
 }
 
 fn parse_id(text: &str) -> Option<i64> {
@@ -438,9 +488,15 @@ impl Authority {
         Ok(self.accepted(poll_id, ACKNOWLEDGEMENTS, data.nonce.as_deref(), data.timestamp))
     }
 
-    /// `authrequest`: each entry is ingested on its own; an entry the pool cannot serve
+    /// `authrequest`: each entry is handled on its own; an entry the pool cannot serve
     /// (insufficient or unknown license, bad return) is `FAILED` in the poll result and changes
     /// nothing, while a malformed or badly signed entry refuses the whole request.
+    ///
+    /// An entry with a signed `auth_request` / `auth_return` is ingested like the file a device
+    /// saves (trust and first-contact rules apply). An entry without one is CSSM's reserve step
+    /// for a device named by PID and serial number alone, authorized by the caller's role and
+    /// scope: its `keys` are reserved as a new code, and its `remove_code` (a return code the
+    /// device printed) gives a code back — `keys: []` with a `remove_code` is Cisco's return.
     pub async fn auth_request(
         &self,
         principal: &Principal,
@@ -452,14 +508,13 @@ impl Authority {
         if data.licenses.is_empty() {
             return Err(bad("data.licenses".to_owned(), "is empty"));
         }
-        let mut documents = Vec::new();
+        let mut plans = Vec::new();
         for (i, entry) in data.licenses.iter().enumerate() {
-            let field = format!("data.licenses[{i}]");
-            let (udi, tag, doc) = license_document(entry, &field)?;
-            documents.push((field, entry.sudi.clone(), udi, tag, doc.to_xml()));
+            plans.push(license_plan(entry, &format!("data.licenses[{i}]"))?);
         }
-        let pool = data.license_pool_id.map(|id| id.to_string());
-        let virtual_account = virtual_account.or(pool.as_deref());
+        let pool_id = data.license_pool_id.map(|id| id.to_string());
+        let virtual_account =
+            virtual_account.filter(|v| !v.trim().is_empty()).or(pool_id.as_deref());
         let (account, va) = self.va_by_ids(principal, smart_account, virtual_account).await?;
         let poll_id = poll_id_of(AUTHORIZATIONS, va.id, data)?;
         let mut tx = self.store.begin().await?;
@@ -470,34 +525,76 @@ impl Authority {
             return Ok(self.accepted(existing.poll_id, AUTHORIZATIONS, nonce, at));
         }
         let mut results = Vec::new();
-        for (field, sudi, udi, tag, xml) in documents {
-            let label = format!("authrequest {field} of {udi}");
+        for plan in plans {
+            let label = format!("authrequest {} of {}", plan.field, plan.udi);
             tx.savepoint("slp_license_entry").await?;
-            match self.upload_in(&mut tx, &account, &va, &label, xml.as_bytes()).await {
-                Ok(outcome) => {
+            let (sudi, tag) = (plan.sudi.clone(), plan.tag.clone());
+            match self.license_entry_in(&mut tx, &account, &va, &label, plan).await {
+                Ok((smart_license, status_message)) => {
                     tx.release("slp_license_entry").await?;
                     results.push(AuthorizationResult::success(
                         sudi,
                         tag,
-                        BASE64.encode(outcome.ack.as_bytes()),
-                        format!(
-                            "{} authorization code(s), {} return(s)",
-                            outcome.authorizations, outcome.returns
-                        ),
+                        smart_license,
+                        status_message,
                     ));
                 }
-                Err(err) if is_entry_refusal(&err) => {
-                    tx.rollback_to("slp_license_entry").await?;
-                    tracing::info!(%udi, error = %err, "authorization request entry refused");
-                    results.push(AuthorizationResult::failed(sudi, tag, err.to_string()));
-                }
-                Err(err) => return Err(err),
+                Err(err) => match refusal_code(&err) {
+                    Some(code) => {
+                        tx.rollback_to("slp_license_entry").await?;
+                        tracing::info!(entry = %label, error = %err, "authorization request entry refused");
+                        let failed = AuthorizationResult::failed(sudi, tag, err.to_string());
+                        results.push(AuthorizationResult {
+                            error_code: Some(code.to_owned()),
+                            ..failed
+                        });
+                    }
+                    None => return Err(err),
+                },
             }
         }
         let result = StoredPollResult { acknowledgements: None, authorizations: Some(results) };
         self.store_poll(&mut tx, poll_id, &va, AUTHORIZATIONS, &result).await?;
         tx.commit().await?;
         Ok(self.accepted(poll_id, AUTHORIZATIONS, data.nonce.as_deref(), data.timestamp))
+    }
+
+    /// One entry of an `authrequest` inside the request's transaction: its `remove_code` first,
+    /// then its signed document or its keys. Returns the `smart_license` (base64 of the answer
+    /// document, when there is one) and the status message.
+    async fn license_entry_in(
+        &self,
+        tx: &mut Tx,
+        account: &Account,
+        va: &VirtualAccount,
+        label: &str,
+        plan: LicensePlan,
+    ) -> Result<(Option<String>, String)> {
+        let mut said = Vec::new();
+        if let Some(code) = &plan.remove_code {
+            if self.return_by_code_in(tx, account, va, &plan.udi, code, label).await? {
+                said.push(format!("authorization code returned by return code {code}"));
+            } else {
+                said.push(format!("the code of return code {code} was returned already"));
+            }
+        }
+        let answer = match plan.request {
+            LicenseRequest::Signed(xml) => {
+                let outcome = self.upload_in(tx, account, va, label, xml.as_bytes()).await?;
+                said.push(format!(
+                    "{} authorization code(s), {} return(s)",
+                    outcome.authorizations, outcome.returns
+                ));
+                Some(outcome.ack)
+            }
+            LicenseRequest::Reserve(udi, keys) if !keys.is_empty() => {
+                let doc = self.reserve_in(tx, account, va, &udi, keys, label).await?;
+                said.push("1 authorization code(s), 0 return(s)".to_owned());
+                Some(doc.to_xml())
+            }
+            LicenseRequest::Reserve(..) => None,
+        };
+        Ok((answer.map(|xml| BASE64.encode(xml.as_bytes())), said.join("; ")))
     }
 
     pub(crate) async fn existing_poll(

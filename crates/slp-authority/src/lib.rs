@@ -796,7 +796,8 @@ impl Authority {
         Ok(policy_view(&account_row, va_row.as_ref(), record.as_ref()))
     }
 
-    /// "Reports > Reporting Policy": a `<smartLicense>` document with the signed policy in force.
+    /// "Reports > Reporting Policy": the stand-alone policy file (root `<smartLicensePolicy>`,
+    /// PROTOCOL.md §3.2) with the signed policy in force.
     pub async fn policy_document(&self, account: &str, va: &str) -> Result<String> {
         let mut tx = self.store.read().await?;
         let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
@@ -812,11 +813,11 @@ impl Authority {
             &va_row.name,
             self.public_key(),
         );
-        let document = Document {
-            reports: Vec::new(),
-            items: vec![docs::sign_json(Kind::Policy, &doc, &self.key)],
-        };
-        Ok(document.to_xml())
+        let item = docs::sign_json(Kind::Policy, &doc, &self.key);
+        Document::policy_file(&item).map_err(|error| AuthorityError::Wire {
+            file: format!("policy file of {}/{}", account_row.domain, va_row.name),
+            error,
+        })
     }
 
     // ---- events --------------------------------------------------------------------------

@@ -446,36 +446,132 @@ impl Authority {
                     reason: format!("{what}: listed twice"),
                 });
             }
-            // A UDI is scoped to its smart account: only this account's instance of it counts.
-            if let Some(pi) = tx.pi_by_udi(job.account.id, &udi_text).await?
-                && pi.va_id != job.va.id
-            {
-                let other = tx.va(pi.va_id).await?;
-                return Err(AuthorityError::UdiElsewhere {
-                    file: what.to_owned(),
-                    udi: udi_text,
-                    va: job.va.name.clone(),
-                    location: format!(
-                        "virtual account {:?}",
-                        other.map(|v| v.name).unwrap_or_default()
-                    ),
-                });
-            }
-            let request = AuthRequestItem {
-                sudi: Sudi::of(&udi),
-                keys: vec![docs::Key { entitlement: entitlement.clone(), count }],
-                replace: false,
-                confirm_code: None,
-                remove_code: None,
-            };
-            let signed = job.issue(&mut tx, &pool, &udi_text, &request).await?;
-            let doc = Document { reports: Vec::new(), items: vec![signed] };
+            let keys = vec![docs::Key { entitlement: entitlement.clone(), count }];
+            let doc = job.reserve(&mut tx, &pool, &udi, keys).await?;
             codes.push((udi_text, doc.to_xml()));
         }
         ingest.flush(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(source = %what, codes = codes.len(), "authorization codes generated");
         Ok(codes)
+    }
+
+    /// CSSM's reserve step inside the caller's transaction: one SLAC of `keys` for a device
+    /// named by PID and serial number alone (no device-signed request). `what` names the
+    /// request in errors. Returns the `<smartLicense>` document holding the code.
+    pub(crate) async fn reserve_in(
+        &self,
+        tx: &mut Tx,
+        account_row: &Account,
+        va_row: &VirtualAccount,
+        udi: &slp_core::udi::Udi,
+        keys: Vec<docs::Key>,
+        what: &str,
+    ) -> Result<Document> {
+        tx.lock_va(va_row.id).await?;
+        let ingest = Ingest::default();
+        let job = Job {
+            authority: self,
+            file: what.to_owned(),
+            account: account_row.clone(),
+            va: va_row.clone(),
+            now: self.now(),
+            ingest: &ingest,
+        };
+        let pool = tx.licenses(va_row.id).await?;
+        let doc = job.reserve(tx, &pool, udi, keys).await?;
+        ingest.flush(tx).await?;
+        Ok(doc)
+    }
+
+    /// The return code of authorization code `code_id`: 24 base62 characters in four groups
+    /// (the look of Cisco's), derived from the authority's signature of the code id, so that
+    /// only this authority makes it and it needs no storage. It rides in the signed code, the
+    /// device prints it when it gives the code back, and [`Authority::return_by_code_in`]
+    /// recognizes it as Cisco's `remove_code`.
+    pub(crate) fn return_code_of(&self, code_id: &str) -> String {
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let signature = self.key.sign(format!("slp-return-code\0{code_id}").as_bytes());
+        let digest = Sha256::digest(signature.as_bytes());
+        let chars: Vec<char> = digest
+            .iter()
+            .take(24)
+            .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+            .collect();
+        chars.chunks(6).map(|group| group.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+    }
+
+    /// Gives back the authorization code of `udi` in `va_row` whose return code is
+    /// `remove_code` (Cisco's return by `remove_code`, no device-signed document), inside the
+    /// caller's transaction: its keys go back to the pool. A code returned already with that
+    /// return code is a success that changes nothing (`Ok(false)`). `what` names the request
+    /// in errors.
+    pub(crate) async fn return_by_code_in(
+        &self,
+        tx: &mut Tx,
+        account_row: &Account,
+        va_row: &VirtualAccount,
+        udi: &str,
+        remove_code: &str,
+        what: &str,
+    ) -> Result<bool> {
+        tx.lock_va(va_row.id).await?;
+        let remove_code = remove_code.trim();
+        let rows: Vec<slp_store::Authorization> =
+            tx.authorizations(va_row.id).await?.into_iter().filter(|r| r.udi == udi).collect();
+        let matches = |r: &slp_store::Authorization| {
+            r.return_code.as_deref() == Some(remove_code)
+                || self.return_code_of(&r.code_id) == remove_code
+        };
+        let Some(found) = rows.iter().find(|r| matches(r)) else {
+            let elsewhere = tx
+                .open_authorizations_of(account_row.id, udi)
+                .await?
+                .into_iter()
+                .any(|r| r.va_id != va_row.id && matches(&r));
+            let reason = if elsewhere {
+                format!(
+                    "it is the return code of a code issued to {udi} in another virtual account than {:?}",
+                    va_row.name
+                )
+            } else {
+                format!(
+                    "it is not the return code of any authorization code issued to {udi} in virtual account {:?}",
+                    va_row.name
+                )
+            };
+            return Err(AuthorityError::BadReturn {
+                file: what.to_owned(),
+                udi: udi.to_owned(),
+                code_id: format!("by return code {remove_code}"),
+                reason,
+            });
+        };
+        let code_id = found.code_id.clone();
+        let features: Vec<&str> =
+            rows.iter().filter(|r| r.code_id == code_id).map(|r| r.feature.as_str()).collect();
+        let now = self.now();
+        let changed = tx.return_authorization(&code_id, remove_code, now.timestamp()).await?;
+        if changed > 0 {
+            let ingest = Ingest::default();
+            let job = Job {
+                authority: self,
+                file: what.to_owned(),
+                account: account_row.clone(),
+                va: va_row.clone(),
+                now,
+                ingest: &ingest,
+            };
+            job.note(job.event(
+                Some(udi),
+                format!(
+                    "authorization code {code_id} of {udi} returned by return code {remove_code}: {} back in the pool",
+                    features.join(", ")
+                ),
+            ));
+            ingest.flush(tx).await?;
+        }
+        Ok(changed > 0)
     }
 
     /// [`Authority::upload`] inside the caller's transaction (the API ingests several documents
@@ -928,6 +1024,36 @@ impl Job<'_> {
         item.verify(key, what).map_err(|source| self.wire(source))
     }
 
+    /// One SLAC of `keys` for a device named by PID and serial number alone, as a document:
+    /// refused when the UDI is registered in another virtual account of the smart account.
+    async fn reserve(
+        &self,
+        tx: &mut Tx,
+        pool: &[slp_store::License],
+        udi: &slp_core::udi::Udi,
+        keys: Vec<docs::Key>,
+    ) -> Result<Document> {
+        let udi_text = udi.to_string();
+        // A UDI is scoped to its smart account: only this account's instance of it counts.
+        if let Some(pi) = tx.pi_by_udi(self.account.id, &udi_text).await?
+            && pi.va_id != self.va.id
+        {
+            let other = tx.va(pi.va_id).await?;
+            return Err(AuthorityError::UdiElsewhere {
+                file: self.file.clone(),
+                udi: udi_text,
+                va: self.va.name.clone(),
+                location: format!(
+                    "virtual account {:?}",
+                    other.map(|v| v.name).unwrap_or_default()
+                ),
+            });
+        }
+        let request = AuthRequestItem::new(Sudi::of(udi), keys);
+        let signed = self.issue(tx, pool, &udi_text, &request).await?;
+        Ok(Document { reports: Vec::new(), items: vec![signed] })
+    }
+
     /// Issues one authorization code (SLAC) for `udi` from `pool` (the virtual account's
     /// licenses): reserves the keys, replaces open codes when asked, logs the event.
     async fn issue(
@@ -1025,6 +1151,7 @@ impl Job<'_> {
             virtual_account: self.va.name.clone(),
             entitlements: granted,
             authority_key: authority_key.clone(),
+            return_code: Some(self.authority.return_code_of(&code_id)),
         };
         let signed = docs::sign_json(Kind::Authorization, &code, &self.authority.key);
         self.note(self.event(

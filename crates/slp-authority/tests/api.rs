@@ -193,6 +193,7 @@ impl Device {
                 sudi: Sudi::of(&self.udi),
                 role: "Active".to_owned(),
                 software_tag_identifier: "regid.sw".to_owned(),
+                hostname: None,
             }],
         };
         docs::sign_json(Kind::SystemInfo, &info, &self.key)
@@ -263,13 +264,10 @@ impl Device {
     }
 
     fn license_entry(&self, feature: &str, count: u64) -> Value {
-        let items = vec![AuthRequestItem {
-            sudi: Sudi::of(&self.udi),
-            keys: vec![Key { entitlement: tag(feature).to_owned(), count }],
-            replace: false,
-            confirm_code: None,
-            remove_code: None,
-        }];
+        let items = vec![AuthRequestItem::new(
+            Sudi::of(&self.udi),
+            vec![Key { entitlement: tag(feature).to_owned(), count }],
+        )];
         json!({
             "sudi": self.sudi(),
             "software_tag_identifier": "regid.sw",
@@ -1020,7 +1018,7 @@ async fn authrequest_issues_reserves_and_returns_slacs() {
     assert_eq!(code.sudi, Sudi::of(&sw1.udi));
     assert_eq!((code.entitlements[0].feature.as_str(), code.entitlements[0].count), ("hseck9", 1));
     assert_eq!(results[1]["status"], "FAILED");
-    assert!(results[1].get("smart_license").is_none());
+    assert!(results[1]["smart_license"].is_null(), "Cisco sends null: {}", results[1]);
     let message = results[1]["status_message"].as_str().unwrap();
     assert!(message.contains("not enough hseck9") && message.contains("FOC2"), "{message}");
     assert_eq!(f.in_use("hseck9").await, (0, 1), "one reserved, nothing for the failed entry");
@@ -1578,6 +1576,9 @@ async fn reporting_policies_per_smart_and_virtual_account_over_the_api() {
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/xml");
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
     let xml = String::from_utf8(bytes.to_vec()).unwrap();
+    // Shaped like CSSM's download: the policy element is the root.
+    assert!(xml.lines().nth(1).unwrap().starts_with("<smartLicensePolicy><data>"), "{xml}");
+    assert!(!xml.contains("<smartLicense>"), "{xml}");
     let doc = Document::parse(&xml).unwrap();
     let item = doc.of(Kind::Policy).next().unwrap();
     item.verify(&f.authority.public_key(), "policy").unwrap();
@@ -1950,13 +1951,10 @@ async fn license_moves_between_smart_accounts_are_requests_an_operator_decides()
 impl Device {
     /// The file `license smart authorization request save` writes.
     fn slac_request_file(&self, feature: &str) -> Vec<u8> {
-        let items = vec![AuthRequestItem {
-            sudi: Sudi::of(&self.udi),
-            keys: vec![Key { entitlement: tag(feature).to_owned(), count: 1 }],
-            replace: false,
-            confirm_code: None,
-            remove_code: None,
-        }];
+        let items = vec![AuthRequestItem::new(
+            Sudi::of(&self.udi),
+            vec![Key { entitlement: tag(feature).to_owned(), count: 1 }],
+        )];
         let request = docs::sign_json(Kind::AuthRequest, &items, &self.key);
         Document { reports: Vec::new(), items: vec![self.system_info(), request] }
             .to_xml()

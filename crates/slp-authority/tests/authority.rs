@@ -101,12 +101,14 @@ impl Device {
             sudi: Sudi::of(&self.udi),
             role: "Active".to_owned(),
             software_tag_identifier: "regid.sw".to_owned(),
+            hostname: None,
         }];
         for (udi, role) in &self.others {
             device_list.push(DeviceEntry {
                 sudi: Sudi::of(udi),
                 role: (*role).to_owned(),
                 software_tag_identifier: "regid.sw".to_owned(),
+                hostname: None,
             });
         }
         let info = SystemInfo {
@@ -168,11 +170,11 @@ impl Device {
 
     fn auth_request(&self, feature: &str, count: u64, replace: bool) -> Vec<u8> {
         let items = vec![AuthRequestItem {
-            sudi: Sudi::of(&self.udi),
-            keys: vec![Key { entitlement: tag(feature).to_owned(), count }],
             replace,
-            confirm_code: None,
-            remove_code: None,
+            ..AuthRequestItem::new(
+                Sudi::of(&self.udi),
+                vec![Key { entitlement: tag(feature).to_owned(), count }],
+            )
         }];
         let doc = Document {
             reports: Vec::new(),

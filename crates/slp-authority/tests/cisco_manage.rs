@@ -145,6 +145,7 @@ impl Fixture {
             public_key: key.public_b64(),
             device_list: vec![DeviceEntry {
                 sudi: Sudi::of(&udi),
+                hostname: None,
                 role: "Active".to_owned(),
                 software_tag_identifier: "regid.sw".to_owned(),
             }],

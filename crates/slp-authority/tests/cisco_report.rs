@@ -183,6 +183,7 @@ impl Device {
             public_key: self.key.public_b64(),
             device_list: vec![DeviceEntry {
                 sudi: Sudi::of(&self.udi),
+                hostname: None,
                 role: "Active".to_owned(),
                 software_tag_identifier: "regid.sw".to_owned(),
             }],
@@ -371,13 +372,10 @@ async fn a_replayed_gve_report_gets_the_same_poll_id_and_ack() {
 async fn authrequest_with_counts_as_strings_is_served_and_polled_as_cisco_answers() {
     on_both("authrequest_text", |f| async move {
         let sw = Device::new("FOC1");
-        let items = vec![AuthRequestItem {
-            sudi: Sudi::of(&sw.udi),
-            keys: vec![Key { entitlement: tag("hseck9").to_owned(), count: 1 }],
-            replace: false,
-            confirm_code: None,
-            remove_code: None,
-        }];
+        let items = vec![AuthRequestItem::new(
+            Sudi::of(&sw.udi),
+            vec![Key { entitlement: tag("hseck9").to_owned(), count: 1 }],
+        )];
         let signed = |item: &Signed| {
             serde_json::to_value(slp_wire::cssm::report::SignedJson::of(item)).expect("JSON")
         };

@@ -272,6 +272,7 @@ impl Device {
                 sudi: Sudi::of(&self.udi),
                 role: "Active".to_owned(),
                 software_tag_identifier: "regid.sw".to_owned(),
+                hostname: None,
             }],
         };
         docs::sign_json(Kind::SystemInfo, &info, &self.key)

@@ -133,6 +133,7 @@ impl Instance {
                 sudi: Sudi::of(&udi),
                 role: "Active".to_owned(),
                 software_tag_identifier: "regid.2017-05.com.cisco.C9300,v1".to_owned(),
+                hostname: None,
             }],
         };
         let request = TrustRequest {

@@ -115,6 +115,9 @@ pub struct InstalledAuthorization {
     pub installed_at: Timestamp,
     pub confirmation_code: String,
     pub entitlements: Vec<Entitlement>,
+    /// The return code the authority issued with the code (printed when it is returned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

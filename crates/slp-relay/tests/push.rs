@@ -292,6 +292,7 @@ fn claiming_as_unit(evil: &Dev, victim: &Dev, ids: &[u64]) -> String {
         sudi: dev.sudi(),
         role: role.to_owned(),
         software_tag_identifier: common::TAG.to_owned(),
+        hostname: None,
     };
     let info = docs::sign_json(
         Kind::SystemInfo,

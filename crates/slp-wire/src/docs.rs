@@ -36,6 +36,10 @@ pub struct DeviceEntry {
     pub sudi: Sudi,
     pub role: String,
     pub software_tag_identifier: String,
+    /// The system's hostname (absent when hostname privacy is on): tools that turn a saved
+    /// SLAC request into an `authrequest` read `device_list[0].hostname`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
 }
 
 /// `<smartLicenseTrustRequest>`: a request for a trust code, signed by the device key it names.
@@ -158,7 +162,8 @@ impl PolicyDoc {
     }
 }
 
-/// One entitlement asked for or granted.
+/// One entitlement asked for or granted. `count` is read as a number or a string
+/// (`"count": "1"`, as Cisco's API takes it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Key {
     pub entitlement: String,
@@ -167,18 +172,48 @@ pub struct Key {
     pub count: u64,
 }
 
-/// One item of `<smartLicenseAuthRequest>` (Cisco's layout: a JSON array of these), signed by the active.
+/// One item of `<smartLicenseAuthRequest>` (Cisco's layout: a JSON array of these, one per unit
+/// of an HA system), signed by the active. Every member of a real device's file is written,
+/// `null` where the device has nothing to say, because tools read them by name (PROTOCOL.md
+/// §4.3): `sudi`, `hostname`, `software_tag_identifier`, `keys`, `trust_request`,
+/// `confirm_code` (the confirmation code of the code the unit holds) and `remove_code` (the
+/// return code of the code it gave back last).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthRequestItem {
     pub sudi: Sudi,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub software_tag_identifier: Option<String>,
+    #[serde(default, deserialize_with = "crate::cssm::tolerant::null_as_default")]
     pub keys: Vec<Key>,
+    /// Whatever the device puts there (slp writes `null`: trust requests travel as
+    /// `<smartLicenseTrustRequest>`).
+    #[serde(default)]
+    pub trust_request: serde_json::Value,
     /// `true` for `request replace`.
     #[serde(default)]
     pub replace: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub confirm_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub remove_code: Option<String>,
+}
+
+impl AuthRequestItem {
+    /// A request of `keys` for `sudi`, every other member empty.
+    pub fn new(sudi: Sudi, keys: Vec<Key>) -> AuthRequestItem {
+        AuthRequestItem {
+            sudi,
+            hostname: None,
+            software_tag_identifier: None,
+            keys,
+            trust_request: serde_json::Value::Null,
+            replace: false,
+            confirm_code: None,
+            remove_code: None,
+        }
+    }
 }
 
 /// `<smartLicenseAuthorization>`: a SLAC for one UDI.
@@ -191,6 +226,11 @@ pub struct Authorization {
     pub virtual_account: String,
     pub entitlements: Vec<Granted>,
     pub authority_key: String,
+    /// The code the device prints when it gives this code back (`license smart authorization
+    /// return …`): the authority recognizes it as the `remove_code` of an `authrequest`.
+    /// Absent in codes issued before it existed (the device then makes one up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

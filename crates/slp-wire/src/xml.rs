@@ -9,6 +9,11 @@
 //! </smartLicense>
 //! ```
 //! A signed element's signature covers the exact (unescaped) text of its `<data>`.
+//!
+//! A stand-alone policy file (CSSM's "Reports > Reporting Policy" download, PROTOCOL.md §3.2)
+//! has the policy element itself as its root, `<smartLicensePolicy><data>…</data><signature …/>
+//! </smartLicensePolicy>` ([`Document::policy_file`]); [`Document::parse`] reads it as a document
+//! holding that one policy, beside the `<smartLicense>` form (a policy inside an ACK).
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -147,23 +152,46 @@ impl Document {
             out.push_str(&format!("<RUMReport><![CDATA[{safe}]]></RUMReport>\n"));
         }
         for item in &self.items {
-            let name = item.kind.element();
-            out.push_str(&format!("<{name}><data>{}</data>", escape_text(&item.data)));
-            if let Some(sig) = &item.signature {
-                out.push_str(&format!(
-                    "<signature alg=\"{}\" key=\"{}\">{}</signature>",
-                    escape(&sig.alg),
-                    escape(&sig.key),
-                    escape_text(&sig.value)
-                ));
-            }
-            out.push_str(&format!("</{name}>\n"));
+            Self::write_item(&mut out, item);
         }
         out.push_str("</smartLicense>\n");
         out
     }
 
-    /// Reads a document. Unknown elements are an error so that nothing is silently dropped.
+    /// Writes a stand-alone policy file: `item` (a [`Kind::Policy`]) as the root element,
+    /// `<smartLicensePolicy>`, the way CSSM's policy download is shaped.
+    pub fn policy_file(item: &Signed) -> Result<String> {
+        if item.kind != Kind::Policy {
+            return Err(WireError::Xml {
+                reason: format!(
+                    "a stand-alone policy file holds <{}>, not <{}>",
+                    Kind::Policy.element(),
+                    item.kind.element()
+                ),
+            });
+        }
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        Self::write_item(&mut out, item);
+        Ok(out)
+    }
+
+    fn write_item(out: &mut String, item: &Signed) {
+        let name = item.kind.element();
+        out.push_str(&format!("<{name}><data>{}</data>", escape_text(&item.data)));
+        if let Some(sig) = &item.signature {
+            out.push_str(&format!(
+                "<signature alg=\"{}\" key=\"{}\">{}</signature>",
+                escape(&sig.alg),
+                escape(&sig.key),
+                escape_text(&sig.value)
+            ));
+        }
+        out.push_str(&format!("</{name}>\n"));
+    }
+
+    /// Reads a document: a `<smartLicense>` container, or a stand-alone `<smartLicensePolicy>`
+    /// (read as a document holding that one policy). Unknown elements are an error so that
+    /// nothing is silently dropped.
     pub fn parse(text: &str) -> Result<Document> {
         let mut reader = Reader::from_str(text);
         reader.config_mut().trim_text(false);
@@ -172,6 +200,7 @@ impl Document {
         // Path of open element names below the root.
         let mut stack: Vec<String> = Vec::new();
         let mut seen_root = false;
+        let mut standalone = false;
         let mut text_buf = String::new();
         let mut current: Option<Signed> = None;
         let mut sig_attrs: Option<(String, String)> = None;
@@ -184,14 +213,20 @@ impl Document {
                 Event::Start(start) => {
                     let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
                     if !seen_root {
-                        if name != "smartLicense" {
-                            return Err(xml_err(format!(
-                                "root element is <{name}>, expected <smartLicense>"
-                            )));
-                        }
                         seen_root = true;
-                        stack.push(name);
-                        continue;
+                        if name == Kind::Policy.element() {
+                            // A stand-alone policy file: read as if inside <smartLicense>.
+                            standalone = true;
+                            stack.push(String::new());
+                        } else if name != "smartLicense" {
+                            return Err(xml_err(format!(
+                                "root element is <{name}>, expected <smartLicense> or <{}>",
+                                Kind::Policy.element()
+                            )));
+                        } else {
+                            stack.push(name);
+                            continue;
+                        }
                     }
                     match stack.len() {
                         1 => {
@@ -256,6 +291,9 @@ impl Document {
                                 });
                             }
                             doc.items.push(item);
+                            if standalone {
+                                stack.pop();
+                            }
                         }
                         (2, "data") => {
                             if let Some(item) = current.as_mut() {
@@ -314,6 +352,31 @@ mod tests {
             "{&quot;hostname&quot;:&quot;sw1 &amp; co&quot;}",
         );
         assert_eq!(Document::parse(&quoted).unwrap(), doc);
+    }
+
+    #[test]
+    fn a_policy_file_has_the_policy_as_its_root_and_reads_back() {
+        let key = KeyPair::generate();
+        let policy = Signed::sign(Kind::Policy, r#"{"name":"P & Q"}"#.to_owned(), &key);
+        let file = Document::policy_file(&policy).unwrap();
+        let root = file.lines().nth(1).unwrap_or_default();
+        assert!(root.starts_with("<smartLicensePolicy><data>"), "{file}");
+        assert!(!file.contains("<smartLicense>"), "{file}");
+        let back = Document::parse(&file).unwrap();
+        assert_eq!(back, Document { reports: vec![], items: vec![policy.clone()] });
+        back.of(Kind::Policy).next().unwrap().verify(&key.public_b64(), "policy").unwrap();
+        // Only a policy stands alone; a second root is refused.
+        let ack = Signed::unsigned(Kind::RumAck, "{}".to_owned());
+        let err = Document::policy_file(&ack).unwrap_err().to_string();
+        assert!(err.contains("not <smartLicenseRumAck>"), "{err}");
+        let err = Document::parse(&format!("{file}{}", file.lines().nth(1).unwrap_or_default()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unexpected element <smartLicensePolicy>"), "{err}");
+        let err = Document::parse("<smartLicenseRumAck><data>{}</data></smartLicenseRumAck>")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected <smartLicense> or <smartLicensePolicy>"), "{err}");
     }
 
     #[test]

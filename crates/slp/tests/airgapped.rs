@@ -450,6 +450,9 @@ fn custom_policy_rides_in_the_ack_and_installs_from_a_file() {
         T1,
         &["policy", "download", "--account", "example.com", "--va", "Lab", "--out", "policy.xml"],
     );
+    // The file is shaped like CSSM's download: `<smartLicensePolicy>` is its root element.
+    let file = lab.read("policy.xml");
+    assert!(file.lines().nth(1).unwrap().starts_with("<smartLicensePolicy><data>"), "{file}");
     let out = lab.exec(
         "D",
         T1,

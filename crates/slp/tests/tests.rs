@@ -8,6 +8,7 @@
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
+//! - `cisco_slac`: Cisco's SLAC files and reservation flow as public scripts drive them.
 //! - `tls`: HTTPS on every server and client: plain HTTP refused off loopback, the connected
 //!   relay topology and a device service over TLS on certificates made in the test.
 //! - `authority_ops`: moves between smart accounts, the Who column, alerts, scheduled jobs.
@@ -21,6 +22,7 @@
 mod airgapped;
 mod authority_ops;
 mod bench;
+mod cisco_slac;
 mod device_cli;
 mod device_service;
 mod direct;

@@ -544,13 +544,18 @@ impl Device {
 
     // ---- files ----------------------------------------------------------------------------
 
+    /// The hostname a message names: `None` when hostname privacy is on.
+    fn reported_hostname(&self) -> Option<String> {
+        (!self.state.running.privacy_hostname).then(|| self.state.hostname().to_owned())
+    }
+
     fn system_info(&self) -> slp_wire::xml::Signed {
+        let hostname = self.reported_hostname();
         let info = SystemInfo {
             sudi: Sudi::of(&self.state.active().udi),
             timestamp: self.now.timestamp_millis(),
             nonce: random_code(3).replace('-', ""),
-            hostname: (!self.state.running.privacy_hostname)
-                .then(|| self.state.hostname().to_owned()),
+            hostname: hostname.clone(),
             software_tag_identifier: self.state.software_tag.clone(),
             software_version: (!self.state.running.privacy_version)
                 .then(|| long_version(&self.state.software_version)),
@@ -563,6 +568,7 @@ impl Device {
                     sudi: Sudi::of(&u.udi),
                     role: u.role.as_str().to_owned(),
                     software_tag_identifier: self.state.software_tag.clone(),
+                    hostname: hostname.clone(),
                 })
                 .collect(),
         };
@@ -964,6 +970,7 @@ impl Device {
                     installed_at: self.now,
                     confirmation_code,
                     entitlements,
+                    return_code: code.return_code.clone(),
                 },
             );
             self.state.last_return_code.remove(&udi);
@@ -1016,12 +1023,22 @@ impl Device {
             if request.all { self.state.units.iter().collect() } else { vec![self.state.active()] };
         let items: Vec<AuthRequestItem> = units
             .iter()
-            .map(|unit| AuthRequestItem {
-                sudi: Sudi::of(&unit.udi),
-                keys: vec![Key { entitlement: info.entitlement_tag.to_owned(), count: 1 }],
-                replace: request.replace,
-                confirm_code: None,
-                remove_code: None,
+            .map(|unit| {
+                let udi = unit.udi.to_string();
+                AuthRequestItem {
+                    sudi: Sudi::of(&unit.udi),
+                    hostname: self.reported_hostname(),
+                    software_tag_identifier: Some(self.state.software_tag.clone()),
+                    keys: vec![Key { entitlement: info.entitlement_tag.to_owned(), count: 1 }],
+                    trust_request: serde_json::Value::Null,
+                    replace: request.replace,
+                    confirm_code: self
+                        .state
+                        .authorizations
+                        .get(&udi)
+                        .map(|a| a.confirmation_code.clone()),
+                    remove_code: self.state.last_return_code.get(&udi).cloned(),
+                }
             })
             .collect();
         Ok(Some(Document {
@@ -1072,7 +1089,9 @@ impl Device {
             let unit =
                 self.state.units.iter().find(|u| u.udi.to_string() == *udi).map(|u| u.udi.clone());
             let Some(unit) = unit else { continue };
-            let return_code = random_code(4);
+            // The return code the authority issued with the code, which it recognizes alone
+            // (Cisco's `remove_code`); a code issued without one gets a fresh one.
+            let return_code = auth.return_code.clone().unwrap_or_else(|| random_code(4));
             let ret = AuthReturn {
                 sudi: Sudi::of(&unit),
                 code_id: auth.code_id.clone(),
@@ -1312,6 +1331,7 @@ mod tests {
                 end_date: None,
             }],
             authority_key: authority.public_b64(),
+            return_code: None,
         };
         Document {
             reports: vec![],
@@ -1404,6 +1424,34 @@ mod tests {
         assert!(lines[0].starts_with("% Nothing new"), "{lines:?}");
         assert_eq!(dev.state, before);
         assert_eq!(dev.state.effective_policy().name, "custom 60");
+    }
+
+    #[test]
+    fn a_policy_file_imports_as_cisco_writes_it_and_in_the_older_form() {
+        let authority = KeyPair::generate();
+        let mut policy = slp_core::policy::Policy::cisco_default();
+        policy.name = "SLE Policy".to_owned();
+        let doc = docs::PolicyDoc::from_policy(
+            &policy,
+            "2026-01-01T00:00:00Z".to_owned(),
+            "Example Corp",
+            "Lab",
+            authority.public_b64(),
+        );
+        let item = docs::sign_json(Kind::Policy, &doc, &authority);
+        let standalone = Document::policy_file(&item).unwrap();
+        assert!(standalone.contains("\n<smartLicensePolicy><data>"), "{standalone}");
+        let older = Document { reports: vec![], items: vec![item] }.to_xml();
+        for text in [standalone, older] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut dev = device(&dir);
+            dev.now = at("2026-03-01T00:00:00Z");
+            let path = dev.dir.resolve("bootflash:policy.xml").unwrap();
+            std::fs::write(&path, &text).unwrap();
+            let lines = dev.import("bootflash:policy.xml").unwrap();
+            assert!(lines.contains(&"Import Data Successful".to_owned()), "{lines:?}\n{text}");
+            assert_eq!(dev.state.effective_policy().name, "SLE Policy");
+        }
     }
 
     #[test]

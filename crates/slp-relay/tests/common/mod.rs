@@ -95,6 +95,7 @@ impl Dev {
                     sudi: self.sudi(),
                     role: "Active".to_owned(),
                     software_tag_identifier: TAG.to_owned(),
+                    hostname: None,
                 }],
             },
             &self.key,

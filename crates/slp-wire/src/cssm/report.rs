@@ -254,7 +254,13 @@ pub struct LicenseEntry {
     pub confirm_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// slp's signed trust request; anything else there (dbrown's script sends the hostname as
+    /// text) reads as none.
+    #[serde(
+        default,
+        deserialize_with = "super::tolerant::object_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub trust_request: Option<SignedJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_request: Option<SignedJson>,
@@ -412,9 +418,9 @@ pub struct AuthorizationResult {
     pub sudi: Sudi,
     #[serde(default, deserialize_with = "null_as_default")]
     pub software_tag_identifier: String,
-    /// Base64 of the answer document (authorization codes), when `SUCCESS` (left out when
-    /// `FAILED`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Base64 of the answer document (authorization codes); `null` when nothing was issued
+    /// (a return, or `FAILED`).
+    #[serde(default)]
     pub smart_license: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub auth_status: Vec<Value>,
@@ -429,18 +435,18 @@ pub struct AuthorizationResult {
 }
 
 impl AuthorizationResult {
-    /// `SUCCESS`, with the answer document (base64).
+    /// `SUCCESS`, with the answer document (base64) when codes were issued.
     pub fn success(
         sudi: Sudi,
         software_tag_identifier: String,
-        smart_license: String,
+        smart_license: Option<String>,
         status_message: String,
     ) -> AuthorizationResult {
         AuthorizationResult {
             product_instance_identifier: None,
             sudi,
             software_tag_identifier,
-            smart_license: Some(smart_license),
+            smart_license,
             auth_status: Vec::new(),
             error_code: None,
             status: "SUCCESS".to_owned(),

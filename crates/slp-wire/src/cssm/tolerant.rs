@@ -46,6 +46,22 @@ fn i64_of<E: de::Error>(value: NumberOrText) -> Result<i64, E> {
     }
 }
 
+/// A member that is `T` when it is a JSON object, and `None` otherwise: missing, `null`, or a
+/// string or number some clients put there (a public tool fills `authrequest`'s
+/// `trust_request` with the hostname).
+pub fn object_or_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    match Option::<serde_json::Value>::deserialize(deserializer)? {
+        Some(value @ serde_json::Value::Object(_)) => {
+            serde_json::from_value(value).map(Some).map_err(de::Error::custom)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// A count sent as a number or as a string (`"count": "1"`).
 pub fn u64_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     u64_of(NumberOrText::deserialize(deserializer)?)
@@ -191,6 +207,29 @@ mod tests {
             Some(Extras { is_ha: Some(true), transaction_id: Some("t-1".into()) })
         );
         assert_eq!(read(r#"{"is_ha": "maybe"}"#), None);
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Inner {
+        data: String,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct WithObject {
+        #[serde(default, deserialize_with = "object_or_none")]
+        item: Option<Inner>,
+    }
+
+    #[test]
+    fn an_object_member_sent_as_text_or_null_reads_as_none() {
+        let read = |text: &str| serde_json::from_str::<WithObject>(text).ok();
+        let some = Some(WithObject { item: Some(Inner { data: "x".to_owned() }) });
+        assert_eq!(read(r#"{"item": {"data": "x"}}"#), some);
+        for none in [r#"{"item": "sw1"}"#, r#"{"item": null}"#, r#"{}"#, r#"{"item": 3}"#] {
+            assert_eq!(read(none), Some(WithObject { item: None }), "{none}");
+        }
+        // An object of the wrong shape is still an error.
+        assert_eq!(read(r#"{"item": {"other": 1}}"#), None);
     }
 
     #[test]
