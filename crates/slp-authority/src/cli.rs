@@ -693,10 +693,14 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
 
 /// Runs `slp authority …`.
 pub fn run(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    // `serve` answers requests on every core (the runtime `slp bench ingest` measures); a
+    // one-shot command needs one thread.
+    let mut builder = if matches!(args.command, Command::Serve { .. }) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = builder.enable_all().build().context("starting the async runtime")?;
     runtime.block_on(run_async(args, clock))
 }
 

@@ -15,27 +15,36 @@
 //! Ed25519 verify rate, with the ratio of the two. With `--listers N`, N viewers list the
 //! event log and the usage files (seeded with `--list-rows` rows) while the ingest runs, and
 //! their request rate and latency are printed beside the ingest's.
+//!
+//! With `--url`, it drives an authority already served (`slp authority serve`) instead: the
+//! same pre-signed load, sent with the API client `--client-id`/`--client-secret` to the
+//! virtual account `--va` of `--account`. Its product instances are new to the authority (a
+//! serial number unique to the run) and bind on first contact, which the virtual account must
+//! allow (the default). It reads every ACK and counts the reports accepted; CPU time and RSS are
+//! the load generator's, and the writer lane (inside the authority) is not shown.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use base64::Engine;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use slp_authority::{Authority, LicenseSpec, Role};
-use slp_clock::VirtualClock;
+use slp_clock::{Clock, VirtualClock};
 use slp_core::license;
 use slp_core::udi::Udi;
 use slp_store::{ConnectOptions, Store};
-use slp_wire::docs::{self, DeviceEntry, SystemInfo, TrustRequest};
+use slp_wire::docs::{self, DeviceEntry, RumAck, SystemInfo, TrustRequest};
 use slp_wire::keys::KeyPair;
 use slp_wire::rum::{self, HaUdi, Measurement, ReportInput, Sudi};
-use slp_wire::xml::Kind;
+use slp_wire::xml::{Document, Kind};
 
 use slp_wire::cssm::BASE;
 use slp_wire::cssm::report::{
     ACKNOWLEDGEMENTS, COMPLETE, OK_POLL, PollAccepted, PollData, PollId, PollRequest,
-    ReportUsageData, ReportUsageRequest, SignedJson, StatusReply, UsageEntry, UsageItem,
+    ReportUsageData, ReportUsageRequest, SignedJson, UsageEntry, UsageItem,
 };
 
 /// Arguments of `slp bench`.
@@ -47,7 +56,8 @@ pub struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 enum BenchCmd {
-    /// Ingest throughput of the authority's reportusage path on loopback.
+    /// Ingest throughput of the authority's reportusage path: on loopback in this process, or
+    /// of an authority already served (`--url`).
     Ingest(IngestArgs),
 }
 
@@ -89,19 +99,52 @@ struct IngestArgs {
     /// the client verifies the certificate against it, as a relay with `--ca` does.
     #[arg(long)]
     tls: bool,
+    /// Drive an authority already served at this address (`slp authority serve`, e.g.
+    /// http://127.0.0.1:8443) instead of one in this process. Needs --client-id,
+    /// --client-secret, --account and --va; the virtual account must allow first contact
+    /// (`slp authority va set --account D --va V --first-contact allow`, the default).
+    #[arg(
+        long,
+        value_name = "URL",
+        requires_all = ["client_id", "client_secret", "account", "va"],
+        conflicts_with_all = ["database", "tls", "listers"]
+    )]
+    url: Option<String>,
+    /// The API client (admin or reporter) of the served authority (`slp authority client create`).
+    #[arg(long, value_name = "ID", requires = "url")]
+    client_id: Option<String>,
+    /// The API client's secret.
+    #[arg(long, value_name = "SECRET", requires = "url")]
+    client_secret: Option<String>,
+    /// Smart account (domain) the reports go to, on the served authority.
+    #[arg(long, value_name = "DOMAIN", requires = "url")]
+    account: Option<String>,
+    /// Virtual account the reports go to, on the served authority.
+    #[arg(long, value_name = "NAME", requires = "url")]
+    va: Option<String>,
+    /// CA certificate (PEM) that signed the served authority's certificate, besides the public
+    /// roots (for --url https://… on a private CA).
+    #[arg(long, value_name = "FILE", requires = "url")]
+    ca: Option<PathBuf>,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
 }
 
-/// Runs `slp bench …`.
-pub fn run(args: BenchArgs) -> anyhow::Result<std::process::ExitCode> {
+/// Runs `slp bench …`. The clock dates the reports sent to a served authority (`--url`); the
+/// authority in this process runs on a virtual clock of its own.
+pub fn run(args: BenchArgs, clock: Arc<dyn Clock>) -> anyhow::Result<std::process::ExitCode> {
     let BenchCmd::Ingest(args) = args.command;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let figures = runtime.block_on(ingest(&args))?;
+    let figures = runtime.block_on(async {
+        match &args.url {
+            Some(url) => remote(&args, url, clock.as_ref()).await,
+            None => ingest(&args).await,
+        }
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&figures)?);
     } else {
@@ -118,9 +161,10 @@ struct Instance {
 }
 
 impl Instance {
-    fn new(n: u64) -> anyhow::Result<Instance> {
+    /// Product instance `n`, serial number `{prefix}{n:07}`, asking for trust at `trust_at`.
+    fn new(n: u64, prefix: &str, trust_at: &str) -> anyhow::Result<Instance> {
         let key = KeyPair::generate();
-        let udi = Udi::new("C9300-24UX", &format!("BENCH{n:07}"))?;
+        let udi = Udi::new("C9300-24UX", &format!("{prefix}{n:07}"))?;
         let info = SystemInfo {
             sudi: Sudi::of(&udi),
             timestamp: 0,
@@ -140,7 +184,7 @@ impl Instance {
             sudi: Sudi::of(&udi),
             public_key: key.public_b64(),
             nonce: format!("t{n}"),
-            timestamp: "2026-11-15T10:00:00Z".to_owned(),
+            timestamp: trust_at.to_owned(),
         };
         let system_info = SignedJson::of(&docs::sign_json(Kind::SystemInfo, &info, &key));
         let trust_request = SignedJson::of(&docs::sign_json(Kind::TrustRequest, &request, &key));
@@ -169,7 +213,13 @@ impl Instance {
         Ok(UsageItem::of(rum::Envelope::parse(&text)?))
     }
 
-    fn entry(&self, usage: Vec<UsageItem>, nonce: &str, with_trust_request: bool) -> UsageEntry {
+    fn entry(
+        &self,
+        usage: Vec<UsageItem>,
+        nonce: &str,
+        at_ms: i64,
+        with_trust_request: bool,
+    ) -> UsageEntry {
         let trust_requests =
             if with_trust_request { vec![self.trust_request.clone()] } else { Vec::new() };
         UsageEntry {
@@ -177,7 +227,7 @@ impl Instance {
             hostname: Some(format!("bench-{}", self.udi.sn)),
             software_tag_identifier: Some("regid.2017-05.com.cisco.C9300,v1".to_owned()),
             nonce: Some(nonce.to_owned()),
-            timestamp: Some(1_794_736_800_000),
+            timestamp: Some(at_ms),
             trust_requests,
             transaction_id: None,
             license_pool_id: None,
@@ -190,6 +240,9 @@ impl Instance {
 /// The figures one run prints.
 #[derive(Debug, serde::Serialize)]
 struct Figures {
+    /// The served authority driven (`--url`); absent: the authority ran in this process.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
     backend: String,
     /// HTTPS (`--tls`) or plain HTTP on loopback.
     transport: String,
@@ -211,11 +264,15 @@ struct Figures {
     ratio: f64,
     presign_seconds: f64,
     /// CPU time (user + system) the whole process spent during the ingest: the authority and
-    /// the load generator together.
+    /// the load generator together (with `--url`: the load generator only).
     cpu_seconds: Option<f64>,
     /// The authority's group commit: the serial lane every report passes through, one group
-    /// at a time.
-    lane: Lane,
+    /// at a time (not measurable from outside a served authority).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lane: Option<Lane>,
+    /// The reports the ACKs name, by status (read from every ACK with `--url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acknowledged: Option<Acked>,
     /// The viewers listing during the ingest (`--listers`).
     #[serde(skip_serializing_if = "Option::is_none")]
     lists: Option<Lists>,
@@ -261,6 +318,207 @@ impl Lane {
     }
 }
 
+/// Where the load goes: the authority's base URL, the access token, and the accounts.
+struct Target {
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    /// Sent as `X-CSW-SMART-ACCOUNT-ID` when set (the client's own account otherwise).
+    account: Option<String>,
+    /// The account the viewers list (`--listers`).
+    list_account: String,
+    va: String,
+    /// The API client, named in errors.
+    client_id: String,
+}
+
+/// The pre-signed requests (reports each, JSON body), and how long signing took.
+struct Workload {
+    bodies: Vec<(u64, Vec<u8>)>,
+    presign_seconds: f64,
+}
+
+/// Signs `--reports` reports of `--instances` product instances (serial numbers `{prefix}…`)
+/// into reportusage requests, the newest report ending at `now` (Unix seconds).
+fn prepare(args: &IngestArgs, prefix: &str, now: i64, tag: &str) -> anyhow::Result<Workload> {
+    eprintln!("pre-signing {} reports for {} instances…", args.reports, args.instances);
+    let presign = Instant::now();
+    let trust_at = chrono::DateTime::from_timestamp(now, 0)
+        .context("the clock is out of range")?
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let instances: Vec<Instance> = (0..args.instances)
+        .map(|n| Instance::new(n, prefix, &trust_at))
+        .collect::<anyhow::Result<_>>()?;
+    // Report i: instances take turns, each sending `per_entry` consecutive reports per turn.
+    let turn = args.instances * args.per_entry;
+    let last_id = args.reports.div_ceil(args.instances) + args.per_entry;
+    let now_ms = now.saturating_mul(1000);
+    let mut trusted = vec![false; instances.len()];
+    let mut bodies = Vec::new();
+    let mut next = 0u64;
+    let mut batch_no = 0u64;
+    while next < args.reports {
+        let end = (next + args.batch).min(args.reports);
+        // Reports of the batch grouped by instance: one entry per instance.
+        let mut entries: Vec<(usize, Vec<UsageItem>)> = Vec::new();
+        for i in next..end {
+            let which = usize::try_from((i % turn) / args.per_entry)?;
+            let report_id = (i / turn) * args.per_entry + i % args.per_entry + 1;
+            let at = now - 900 * i64::try_from(last_id + 2 - report_id)?;
+            let report = instances[which].report(report_id, at, tag)?;
+            match entries.iter_mut().find(|(w, _)| *w == which) {
+                Some((_, usage)) => usage.push(report),
+                None => entries.push((which, vec![report])),
+            }
+        }
+        let entries: Vec<UsageEntry> = entries
+            .into_iter()
+            .map(|(which, usage)| {
+                // A device asks for trust until it has a trust code: on its first contact.
+                let first = !std::mem::replace(&mut trusted[which], true);
+                instances[which].entry(usage, &format!("b{batch_no}"), now_ms, first)
+            })
+            .collect();
+        let body = ReportUsageRequest {
+            data: ReportUsageData {
+                timestamp: Some(now_ms),
+                nonce: Some(format!("bench-{batch_no}")),
+                sudi: None,
+                product_instance_identifier: None,
+                reports: entries,
+            },
+        };
+        bodies.push((end - next, serde_json::to_vec(&body)?));
+        next = end;
+        batch_no += 1;
+    }
+    Ok(Workload { bodies, presign_seconds: presign.elapsed().as_secs_f64() })
+}
+
+/// The single-core verify rates, measured before the load on a quiet process: the best of
+/// three rounds each.
+fn verify_rates(args: &IngestArgs) -> anyhow::Result<(f64, f64)> {
+    let verify = (0..3).try_fold(0.0_f64, |best, _| verify_rate().map(|rate| best.max(rate)))?;
+    let batch_verify = (0..3).try_fold(0.0_f64, |best, round| {
+        batch_verify_rate(args, round).map(|rate| best.max(rate))
+    })?;
+    Ok((verify, batch_verify))
+}
+
+/// What the load took.
+struct Run {
+    /// Latency of each request (sent → ACKs ready), sorted.
+    latencies: Vec<Duration>,
+    /// Reports of the requests whose ACKs were ready.
+    done: u64,
+    seconds: f64,
+    cpu: Option<f64>,
+    lists: Option<Lists>,
+    /// The reports the ACKs name, when `read_acks`.
+    acked: Acked,
+}
+
+/// Sends the requests, `--concurrency` at a time, each polled until its ACKs are ready, with
+/// `--listers` viewers listing meanwhile. With `read_acks`, every ACK is read (after its
+/// request's latency is taken) and the reports it names are counted by status.
+async fn drive(
+    args: &IngestArgs,
+    target: Arc<Target>,
+    bodies: Vec<(u64, Vec<u8>)>,
+    read_acks: bool,
+) -> anyhow::Result<Run> {
+    eprintln!("sending {} requests, {} in flight…", bodies.len(), args.concurrency);
+    let queue = Arc::new(tokio::sync::Mutex::new(bodies.into_iter()));
+    let began = Instant::now();
+    let cpu_before = cpu_seconds();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let queue = queue.clone();
+        let target = target.clone();
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut acked = Acked::default();
+            loop {
+                let next = queue.lock().await.next();
+                let Some((count, body)) = next else { break };
+                let sent = Instant::now();
+                let result = match send_and_poll(&target, body).await {
+                    Ok(result) => result,
+                    Err(err) => {
+                        // The other workers stop after their request in flight.
+                        *queue.lock().await = Vec::new().into_iter();
+                        return Err(err);
+                    }
+                };
+                latencies.push((count, sent.elapsed()));
+                if read_acks {
+                    acked.count(&result)?;
+                }
+            }
+            anyhow::Ok((latencies, acked))
+        }));
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let listers: Vec<_> = (0..args.listers)
+        .map(|_| {
+            let (target, stop) = (target.clone(), stop.clone());
+            let limit = args.list_limit;
+            tokio::spawn(async move { list_until(&target, limit, &stop).await })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = Vec::new();
+    let mut done = 0;
+    let mut acked = Acked::default();
+    let mut failed = None;
+    for worker in workers {
+        match worker.await? {
+            Ok((worker_latencies, worker_acked)) => {
+                for (count, latency) in worker_latencies {
+                    done += count;
+                    latencies.push(latency);
+                }
+                acked.add(worker_acked);
+            }
+            Err(err) => {
+                failed.get_or_insert(err);
+            }
+        }
+    }
+    let seconds = began.elapsed().as_secs_f64();
+    let cpu = cpu_before.zip(cpu_seconds()).map(|(before, after)| after - before);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut list_latencies = Vec::new();
+    let mut list_bytes = 0_u64;
+    for lister in listers {
+        let (latencies, bytes) = lister.await??;
+        list_latencies.extend(latencies);
+        list_bytes += bytes;
+    }
+    if let Some(err) = failed {
+        return Err(err);
+    }
+    let lists = (args.listers > 0).then(|| {
+        list_latencies.sort_unstable();
+        let n = list_latencies.len();
+        Lists {
+            listers: args.listers,
+            rows: args.list_rows,
+            requests: n as u64,
+            requests_per_second: n as f64 / seconds,
+            p50_ms: quantile(&list_latencies, 0.50),
+            p99_ms: quantile(&list_latencies, 0.99),
+            mib_per_request: list_bytes as f64 / n.max(1) as f64 / 1_048_576.0,
+        }
+    });
+    latencies.sort_unstable();
+    Ok(Run { latencies, done, seconds, cpu, lists, acked })
+}
+
+/// The entitlement tag the bench's reports use.
+fn bench_tag() -> &'static str {
+    license::lookup("network-advantage").map(|l| l.entitlement_tag).unwrap_or_default()
+}
+
 async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let (store, backend) = match &args.database {
@@ -280,7 +538,6 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         Arc::new(Authority::open(store, Arc::new(VirtualClock::running(start, 1))).await?);
     authority.create_account("Bench Corp", "bench.example").await?;
     authority.create_va("bench.example", "Bench").await?;
-    let tag = license::lookup("network-advantage").map(|l| l.entitlement_tag).unwrap_or_default();
     authority
         .add_license(
             "bench.example",
@@ -312,154 +569,37 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
     ));
 
     // Pre-sign everything (not timed in the ingest figure).
-    eprintln!("pre-signing {} reports for {} instances…", args.reports, args.instances);
-    let presign = Instant::now();
-    let instances: Vec<Instance> =
-        (0..args.instances).map(Instance::new).collect::<anyhow::Result<_>>()?;
-    // Report i: instances take turns, each sending `per_entry` consecutive reports per turn.
-    let turn = args.instances * args.per_entry;
-    let last_id = args.reports.div_ceil(args.instances) + args.per_entry;
-    let mut trusted = vec![false; instances.len()];
-    let mut bodies = Vec::new();
-    let mut next = 0u64;
-    let mut batch_no = 0u64;
-    while next < args.reports {
-        let end = (next + args.batch).min(args.reports);
-        // Reports of the batch grouped by instance: one entry per instance.
-        let mut entries: Vec<(usize, Vec<UsageItem>)> = Vec::new();
-        for i in next..end {
-            let which = usize::try_from((i % turn) / args.per_entry)?;
-            let report_id = (i / turn) * args.per_entry + i % args.per_entry + 1;
-            let at = 1_794_736_800 - 900 * i64::try_from(last_id + 2 - report_id)?;
-            let report = instances[which].report(report_id, at, tag)?;
-            match entries.iter_mut().find(|(w, _)| *w == which) {
-                Some((_, usage)) => usage.push(report),
-                None => entries.push((which, vec![report])),
-            }
-        }
-        let entries: Vec<UsageEntry> = entries
-            .into_iter()
-            .map(|(which, usage)| {
-                // A device asks for trust until it has a trust code: on its first contact.
-                let first = !std::mem::replace(&mut trusted[which], true);
-                instances[which].entry(usage, &format!("b{batch_no}"), first)
-            })
-            .collect();
-        let body = ReportUsageRequest {
-            data: ReportUsageData {
-                timestamp: Some(1_794_736_800_000),
-                nonce: Some(format!("bench-{batch_no}")),
-                sudi: None,
-                product_instance_identifier: None,
-                reports: entries,
-            },
-        };
-        bodies.push((end - next, serde_json::to_vec(&body)?));
-        next = end;
-        batch_no += 1;
-    }
-    let presign_seconds = presign.elapsed().as_secs_f64();
-    // Measured before the load, on a quiet process: the best of three rounds.
-    let verify = (0..3).try_fold(0.0_f64, |best, _| verify_rate().map(|rate| best.max(rate)))?;
-    let batch_verify = (0..3).try_fold(0.0_f64, |best, round| {
-        batch_verify_rate(args, round).map(|rate| best.max(rate))
-    })?;
+    let workload = prepare(args, "BENCH", start.timestamp(), bench_tag())?;
+    let (verify, batch_verify) = verify_rates(args)?;
 
     let roots = tls.map(|tls| tls.roots).unwrap_or_default();
     let client = roots.client().build().context("building the HTTPS client")?;
-    let token: Value = client
-        .post(format!("{url}/oauth2/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", credentials.client_id.as_str()),
-            ("client_secret", credentials.client_secret.as_str()),
-        ])
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = token["access_token"].as_str().context("no access token")?.to_owned();
-
-    eprintln!("sending {} requests, {} in flight…", bodies.len(), args.concurrency);
-    let queue = Arc::new(tokio::sync::Mutex::new(bodies.into_iter()));
-    let began = Instant::now();
-    let cpu_before = cpu_seconds();
-    let mut workers = Vec::new();
-    for _ in 0..args.concurrency {
-        let queue = queue.clone();
-        let client = client.clone();
-        let url = url.clone();
-        let token = token.clone();
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let next = queue.lock().await.next();
-                let Some((count, body)) = next else { break };
-                let sent = Instant::now();
-                send_and_poll(&client, &url, &token, body).await?;
-                latencies.push((count, sent.elapsed()));
-            }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let listers: Vec<_> = (0..args.listers)
-        .map(|_| {
-            let (client, url, token, stop) =
-                (client.clone(), url.clone(), token.clone(), stop.clone());
-            let limit = args.list_limit;
-            tokio::spawn(async move { list_until(&client, &url, &token, limit, &stop).await })
-        })
-        .collect();
-    let mut latencies: Vec<Duration> = Vec::new();
-    let mut done = 0;
-    for worker in workers {
-        for (count, latency) in worker.await?? {
-            done += count;
-            latencies.push(latency);
-        }
-    }
-    let seconds = began.elapsed().as_secs_f64();
-    let cpu = cpu_before.zip(cpu_seconds()).map(|(before, after)| after - before);
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut list_latencies = Vec::new();
-    let mut list_bytes = 0_u64;
-    for lister in listers {
-        let (latencies, bytes) = lister.await??;
-        list_latencies.extend(latencies);
-        list_bytes += bytes;
-    }
-    let lists = (args.listers > 0).then(|| {
-        list_latencies.sort_unstable();
-        let n = list_latencies.len();
-        Lists {
-            listers: args.listers,
-            rows: args.list_rows,
-            requests: n as u64,
-            requests_per_second: n as f64 / seconds,
-            p50_ms: quantile(&list_latencies, 0.50),
-            p99_ms: quantile(&list_latencies, 0.99),
-            mib_per_request: list_bytes as f64 / n.max(1) as f64 / 1_048_576.0,
-        }
+    let token =
+        access_token(&client, &url, &credentials.client_id, &credentials.client_secret).await?;
+    let target = Arc::new(Target {
+        client,
+        url,
+        token,
+        account: None,
+        list_account: "bench.example".to_owned(),
+        va: "Bench".to_owned(),
+        client_id: credentials.client_id.clone(),
     });
+    let run = drive(args, target, workload.bodies, false).await?;
     server.abort();
-    if done != args.reports {
-        bail!("only {done} of {} reports were acknowledged", args.reports);
+    if run.done != args.reports {
+        bail!("only {} of {} reports were acknowledged", run.done, args.reports);
     }
     let usage = authority.product_instances("bench.example", "Bench").await?;
     let used = args.instances.min(args.reports.div_ceil(args.per_entry));
     if usage.len() as u64 != used {
         bail!("{} product instances registered, expected {used}", usage.len());
     }
-    latencies.sort_unstable();
-    let pick = |q: f64| {
-        let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
-    let reports_per_second = args.reports as f64 / seconds;
+    let reports_per_second = args.reports as f64 / run.seconds;
     let lane = Lane::of(&authority.ingest_lane());
     authority.store().close().await;
     Ok(Figures {
+        url: None,
         backend,
         transport: if args.tls { "HTTPS".to_owned() } else { "HTTP".to_owned() },
         reports: args.reports,
@@ -468,19 +608,203 @@ async fn ingest(args: &IngestArgs) -> anyhow::Result<Figures> {
         per_entry: args.per_entry,
         concurrency: args.concurrency,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        seconds,
+        seconds: run.seconds,
         reports_per_second,
-        batch_p50_ms: pick(0.50),
-        batch_p99_ms: pick(0.99),
+        batch_p50_ms: quantile(&run.latencies, 0.50),
+        batch_p99_ms: quantile(&run.latencies, 0.99),
         peak_rss_mib: peak_rss_mib(),
         verify_per_second_single_core: verify,
         batch_verify_per_second_single_core: batch_verify,
         ratio: reports_per_second / verify,
-        presign_seconds,
-        cpu_seconds: cpu,
-        lane,
-        lists,
+        presign_seconds: workload.presign_seconds,
+        cpu_seconds: run.cpu,
+        lane: Some(lane),
+        acknowledged: None,
+        lists: run.lists,
     })
+}
+
+/// `--url`: the load against an authority already served. Its product instances are new to it
+/// (serial numbers unique to the run) and bind on first contact; every ACK is read.
+async fn remote(args: &IngestArgs, url: &str, clock: &dyn Clock) -> anyhow::Result<Figures> {
+    let missing = |what: &str| anyhow::anyhow!("--url needs {what}");
+    let client_id = args.client_id.as_deref().ok_or_else(|| missing("--client-id"))?;
+    let client_secret = args.client_secret.as_deref().ok_or_else(|| missing("--client-secret"))?;
+    let account = args.account.as_deref().ok_or_else(|| missing("--account"))?;
+    let va = args.va.as_deref().ok_or_else(|| missing("--va"))?;
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("--url {url:?} is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.cannot_be_a_base() {
+        bail!("--url {url:?}: give the served authority's http:// or https:// address");
+    }
+    let base = url.trim_end_matches('/').to_owned();
+    let roots = slp_http::TrustRoots::optional(args.ca.as_deref())?;
+    let client = roots.client().build().context("building the HTTP client")?;
+    // The credentials are checked before the reports are signed.
+    let token = access_token(&client, &base, client_id, client_secret).await?;
+
+    // Serial numbers no earlier run used: a product instance binds its UDI to its key once.
+    let run_tag: String = KeyPair::generate().key_id().chars().take(8).collect();
+    let prefix = format!("B{}", run_tag.to_uppercase());
+    let workload = prepare(args, &prefix, clock.now().timestamp(), bench_tag())?;
+    let (verify, batch_verify) = verify_rates(args)?;
+
+    let target = Arc::new(Target {
+        client,
+        url: base.clone(),
+        token,
+        account: Some(account.to_owned()),
+        list_account: account.to_owned(),
+        va: va.to_owned(),
+        client_id: client_id.to_owned(),
+    });
+    let run = drive(args, target, workload.bodies, true).await?;
+    let acked = run.acked;
+    if run.done != args.reports || acked.total() != args.reports {
+        bail!(
+            "{} of {} reports were acknowledged by {base} ({} named in the ACKs)",
+            run.done,
+            args.reports,
+            acked.total()
+        );
+    }
+    if let Some(first) = &acked.first_rejection {
+        bail!("{base} rejected {} of {} reports; the first: {first}", acked.rejected, args.reports);
+    }
+    let reports_per_second = args.reports as f64 / run.seconds;
+    Ok(Figures {
+        url: Some(base.clone()),
+        backend: format!("authority served at {base}"),
+        transport: if parsed.scheme() == "https" { "HTTPS".to_owned() } else { "HTTP".to_owned() },
+        reports: args.reports,
+        instances: args.instances,
+        batch: args.batch,
+        per_entry: args.per_entry,
+        concurrency: args.concurrency,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        seconds: run.seconds,
+        reports_per_second,
+        batch_p50_ms: quantile(&run.latencies, 0.50),
+        batch_p99_ms: quantile(&run.latencies, 0.99),
+        peak_rss_mib: peak_rss_mib(),
+        verify_per_second_single_core: verify,
+        batch_verify_per_second_single_core: batch_verify,
+        ratio: reports_per_second / verify,
+        presign_seconds: workload.presign_seconds,
+        cpu_seconds: run.cpu,
+        lane: None,
+        acknowledged: Some(acked),
+        lists: None,
+    })
+}
+
+/// The reports named in ACKs, by status.
+#[derive(Debug, Default, serde::Serialize)]
+struct Acked {
+    accepted: u64,
+    duplicate: u64,
+    rejected: u64,
+    /// The first rejected report and the reason the authority gave.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_rejection: Option<String>,
+}
+
+impl Acked {
+    fn total(&self) -> u64 {
+        self.accepted + self.duplicate + self.rejected
+    }
+
+    fn add(&mut self, other: Acked) {
+        self.accepted += other.accepted;
+        self.duplicate += other.duplicate;
+        self.rejected += other.rejected;
+        if self.first_rejection.is_none() {
+            self.first_rejection = other.first_rejection;
+        }
+    }
+
+    /// Counts the reports of every ACK in a `COMPLETE` poll result: each acknowledgement's
+    /// `smart_license` is a base64 `<smartLicense>` document holding a `<smartLicenseRumAck>`.
+    fn count(&mut self, result: &Value) -> anyhow::Result<()> {
+        let acks = result["data"]["acknowledgements"]
+            .as_array()
+            .with_context(|| format!("the poll result has no data.acknowledgements: {result}"))?;
+        for ack in acks {
+            let encoded = ack["smart_license"]
+                .as_str()
+                .with_context(|| format!("an acknowledgement has no smart_license: {ack}"))?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .context("an acknowledgement's smart_license is not base64")?;
+            let text = String::from_utf8(bytes)
+                .context("an acknowledgement's smart_license is not UTF-8 text")?;
+            let document = Document::parse(&text)
+                .context("an acknowledgement's smart_license is not a <smartLicense> document")?;
+            for item in document.of(Kind::RumAck) {
+                let rum: RumAck = item.json()?;
+                for report in rum.reports {
+                    match report.status.as_str() {
+                        "ACCEPTED" => self.accepted += 1,
+                        "DUPLICATE" => self.duplicate += 1,
+                        _ => {
+                            self.rejected += 1;
+                            self.first_rejection.get_or_insert_with(|| {
+                                format!(
+                                    "report {} of PID:{},SN:{}: {} ({})",
+                                    report.report_id,
+                                    rum.sudi.udi_pid,
+                                    rum.sudi.udi_serial_number,
+                                    report.status,
+                                    report.reason.as_deref().unwrap_or("no reason given")
+                                )
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An access token for the client credentials (`POST /oauth2/token`).
+async fn access_token(
+    client: &reqwest::Client,
+    url: &str,
+    client_id: &str,
+    client_secret: &str,
+) -> anyhow::Result<String> {
+    let endpoint = format!("{url}/oauth2/token");
+    let reply = client
+        .post(&endpoint)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+        ])
+        .send()
+        .await
+        .map_err(|err| unreachable(url, &err))?;
+    let status = reply.status();
+    let body = reply.text().await.map_err(|err| unreachable(url, &err))?;
+    if !status.is_success() {
+        bail!(
+            "the authority at {url} refused the credentials of client {client_id:?} ({status}: {}): check --client-id and --client-secret (`slp authority client create` prints them)",
+            body.trim()
+        );
+    }
+    let reply: Value = serde_json::from_str(&body)
+        .with_context(|| format!("POST {endpoint} answered {status} but not JSON: {body}"))?;
+    reply["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("POST {endpoint} answered no access_token: {reply}"))
+}
+
+fn unreachable(url: &str, err: &reqwest::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot reach the authority at {url}: {}",
+        slp_http::tls::describe_request_error(err)
+    )
 }
 
 /// The `q` quantile of sorted durations, in milliseconds.
@@ -525,13 +849,14 @@ async fn seed_lists(store: &Store, rows: u64) -> anyhow::Result<()> {
 /// One viewer: lists the events and the usage files in turn until `stop`; the latency of each
 /// request and the bytes it read.
 async fn list_until(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
+    target: &Target,
     limit: Option<u64>,
     stop: &std::sync::atomic::AtomicBool,
 ) -> anyhow::Result<(Vec<Duration>, u64)> {
-    let va = format!("{url}{BASE}/v1/accounts/bench.example/virtual-accounts/Bench");
+    let va = format!(
+        "{}{BASE}/v1/accounts/{}/virtual-accounts/{}",
+        target.url, target.list_account, target.va
+    );
     let query = limit.map_or_else(String::new, |l| format!("?limit={l}"));
     let mut latencies = Vec::new();
     let mut bytes = 0_u64;
@@ -541,7 +866,12 @@ async fn list_until(
         }
         let what = if n % 2 == 0 { "events" } else { "usage-files" };
         let sent = Instant::now();
-        let reply = client.get(format!("{va}/{what}{query}")).bearer_auth(token).send().await?;
+        let reply = target
+            .client
+            .get(format!("{va}/{what}{query}"))
+            .bearer_auth(&target.token)
+            .send()
+            .await?;
         let status = reply.status();
         let body = reply.bytes().await?;
         if !status.is_success() {
@@ -553,28 +883,29 @@ async fn list_until(
     Ok((latencies, bytes))
 }
 
-async fn send_and_poll(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: Vec<u8>,
-) -> anyhow::Result<()> {
-    let reply = client
+/// Sends one reportusage request and polls until its ACKs are ready; the `COMPLETE` result.
+async fn send_and_poll(target: &Target, body: Vec<u8>) -> anyhow::Result<Value> {
+    let url = &target.url;
+    let mut request = target
+        .client
         .post(format!("{url}{BASE}/v2/devices/reportusage"))
-        .bearer_auth(token)
-        .header("X-CSW-VIRTUAL-ACCOUNT-ID", "Bench")
+        .bearer_auth(&target.token)
+        .header("X-CSW-VIRTUAL-ACCOUNT-ID", &target.va)
         .header("Content-Type", "application/json")
-        .body(body)
-        .send()
-        .await?;
-    let status = reply.status();
-    let reply = reply.text().await?;
-    if status.as_u16() != 202 {
-        bail!("reportusage answered {status}: {reply}");
+        .body(body);
+    if let Some(account) = &target.account {
+        request = request.header("X-CSW-SMART-ACCOUNT-ID", account);
     }
-    // A JSON number that may exceed 2^53: read as a 64-bit integer.
-    let accepted: PollAccepted =
-        serde_json::from_str(&reply).with_context(|| format!("reportusage answered {reply}"))?;
+    let reply = request.send().await.map_err(|err| unreachable(url, &err))?;
+    let status = reply.status();
+    let text = reply.text().await.map_err(|err| unreachable(url, &err))?;
+    if status.as_u16() != 202 {
+        return Err(refusal(target, "reportusage", status, &text));
+    }
+    // `poll_id` is a JSON number that may exceed 2^53: read as a 64-bit integer.
+    let accepted: PollAccepted = serde_json::from_str(&text).with_context(|| {
+        format!("reportusage at {url} answered {status} but not its reply: {text}")
+    })?;
     let poll = PollRequest {
         data: PollData {
             timestamp: None,
@@ -585,22 +916,49 @@ async fn send_and_poll(
         },
     };
     loop {
-        let reply = client
+        let reply = target
+            .client
             .post(format!("{url}{BASE}/v2/accounts/poll"))
-            .bearer_auth(token)
+            .bearer_auth(&target.token)
             .json(&poll)
             .send()
-            .await?
-            .text()
-            .await?;
-        let status: StatusReply =
-            serde_json::from_str(&reply).with_context(|| format!("poll answered {reply}"))?;
-        if status.status == COMPLETE {
-            return Ok(());
+            .await
+            .map_err(|err| unreachable(url, &err))?;
+        let status = reply.status();
+        let text = reply.text().await.map_err(|err| unreachable(url, &err))?;
+        if !status.is_success() {
+            return Err(refusal(target, "poll", status, &text));
         }
-        if status.status != OK_POLL {
-            bail!("poll answered {reply}");
+        let reply: Value = serde_json::from_str(&text)
+            .with_context(|| format!("poll at {url} answered {status} but not JSON: {text}"))?;
+        if reply["status"] == COMPLETE {
+            return Ok(reply);
         }
+        if reply["status"] != OK_POLL {
+            bail!("poll at {url} answered {reply}");
+        }
+    }
+}
+
+/// The error for a request the authority refused, naming what the user sets: the client, the
+/// accounts, first contact.
+fn refusal(target: &Target, what: &str, status: reqwest::StatusCode, body: &str) -> anyhow::Error {
+    let (url, va, client) = (&target.url, &target.va, &target.client_id);
+    let account = target.account.as_deref().unwrap_or(&target.list_account);
+    let body = body.trim();
+    let at = format!("{what} at {url} answered {status}: {body}");
+    match status.as_u16() {
+        401 => anyhow::anyhow!("{at}: the access token of client {client:?} was not accepted"),
+        403 => anyhow::anyhow!(
+            "{at}: client {client:?} may not report usage to smart account {account:?}: use a client of that account with the admin or reporter role"
+        ),
+        404 => anyhow::anyhow!(
+            "{at}: check --account {account:?} and --va {va:?} (`slp authority va list --account {account}` on the authority)"
+        ),
+        422 if body.contains("first contact") => anyhow::anyhow!(
+            "{at}: the bench's product instances are new to the authority and bind on first contact; allow it for virtual account {va:?}: `slp authority va set --account {account} --va {va} --first-contact allow`"
+        ),
+        _ => anyhow::anyhow!("{at} (account {account:?}, virtual account {va:?})"),
     }
 }
 
@@ -704,24 +1062,39 @@ fn print_figures(f: &Figures) {
         "  batch latency:   p50 {:.1} ms, p99 {:.1} ms (request sent → ACKs ready)",
         f.batch_p50_ms, f.batch_p99_ms
     );
+    if let Some(acked) = &f.acknowledged {
+        println!(
+            "  ACKs:            {} reports accepted, {} duplicate, {} rejected (read from every ACK)",
+            acked.accepted, acked.duplicate, acked.rejected
+        );
+    }
+    // A served authority runs in another process: what this one measures is the load's.
+    let whose = if f.url.is_some() {
+        "the load generator only; the authority runs in another process"
+    } else {
+        "authority and load generator"
+    };
     if let Some(cpu) = f.cpu_seconds {
         println!(
-            "  CPU:             {:.1} µs per report, {:.2} of {} cores busy (authority and load generator)",
+            "  CPU:             {:.1} µs per report, {:.2} of {} cores busy ({whose})",
             cpu * 1e6 / f.reports as f64,
             cpu / f.seconds,
             f.cores
         );
     }
-    println!(
-        "  writer lane:     {:.1} µs per report (prefetch {:.1}, apply {:.1}, flush {:.1}, commit {:.1}), {} groups of {:.0} reports",
-        f.lane.us_per_report,
-        f.lane.prefetch_us_per_report,
-        f.lane.apply_us_per_report,
-        f.lane.flush_us_per_report,
-        f.lane.commit_us_per_report,
-        f.lane.groups,
-        f.lane.reports_per_group
-    );
+    match &f.lane {
+        Some(lane) => println!(
+            "  writer lane:     {:.1} µs per report (prefetch {:.1}, apply {:.1}, flush {:.1}, commit {:.1}), {} groups of {:.0} reports",
+            lane.us_per_report,
+            lane.prefetch_us_per_report,
+            lane.apply_us_per_report,
+            lane.flush_us_per_report,
+            lane.commit_us_per_report,
+            lane.groups,
+            lane.reports_per_group
+        ),
+        None => println!("  writer lane:     not measurable from outside the authority's process"),
+    }
     if let Some(lists) = &f.lists {
         println!(
             "  viewers:         {} listing {} rows of events and usage files: {:.1} requests/s, p50 {:.1} ms, p99 {:.1} ms, {:.2} MiB per answer",
@@ -734,6 +1107,7 @@ fn print_figures(f: &Figures) {
         );
     }
     match f.peak_rss_mib {
+        Some(mib) if f.url.is_some() => println!("  peak RSS:        {mib:.1} MiB ({whose})"),
         Some(mib) => println!("  peak RSS:        {mib:.1} MiB"),
         None => println!("  peak RSS:        unavailable on this platform"),
     }

@@ -53,7 +53,8 @@ enum Role {
     /// loopback: the place to start.
     Lab(slp_lab::cli::LabArgs),
     /// Load generators that print figures: `slp bench ingest` drives the authority's
-    /// reportusage path on loopback and prints reports/s, latency, RSS and the verify ratio.
+    /// reportusage path (in this process on loopback, or a served authority with `--url`) and
+    /// prints reports/s, latency, RSS and the verify ratio.
     Bench(slp_bench::BenchArgs),
 }
 
@@ -106,6 +107,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Role::Authority(args) => slp_authority::cli::run(args, clock),
         Role::Relay(args) => slp_relay::cli::run(args, clock),
         Role::Lab(args) => slp_lab::cli::run(args, clock, explicit_now),
-        Role::Bench(args) => slp_bench::run(args),
+        Role::Bench(args) => slp_bench::run(args, clock),
     }
 }
