@@ -20,6 +20,7 @@ mod migrate;
 mod paging;
 pub mod records;
 mod tx;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -34,6 +35,7 @@ pub use durable::Commit;
 pub use paging::{EventFilter, Page, Paged};
 pub use records::*;
 pub use tx::Tx;
+pub use users::{NewUser, User};
 
 /// Why the store could not do what was asked. Every variant names its input.
 #[derive(Debug, thiserror::Error)]

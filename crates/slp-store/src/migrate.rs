@@ -40,6 +40,7 @@ const SQLITE: &[Migration] = &[
             include_str!("../migrations/sqlite/0008_account_udis.sql"),
         )
     },
+    Migration::new(9, "users", include_str!("../migrations/sqlite/0009_users.sql")),
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -55,6 +56,7 @@ const POSTGRES: &[Migration] = &[
     Migration::new(6, "report_udis", include_str!("../migrations/postgres/0006_report_udis.sql")),
     Migration::new(7, "binding", include_str!("../migrations/postgres/0007_binding.sql")),
     Migration::new(8, "account_udis", include_str!("../migrations/postgres/0008_account_udis.sql")),
+    Migration::new(9, "users", include_str!("../migrations/postgres/0009_users.sql")),
 ];
 
 /// An arbitrary constant naming slp's migration lock among PostgreSQL advisory locks.

@@ -340,6 +340,8 @@ pub struct ApiToken {
     pub client: ApiClient,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// The user it acts for (the OAuth2 password grant); `None`: the client itself.
+    pub user: Option<crate::users::User>,
 }
 
 /// The stored answer to a `reportusage` or `authrequest` request, by poll id.

@@ -8,6 +8,7 @@ use sqlx::{Any, Connection, Row, Transaction};
 
 use crate::batch::ReportKey;
 use crate::records::*;
+use crate::users::USER_OF_TOKEN;
 use crate::{Backend, Result, StoreError};
 
 /// One transaction. Commit with [`Tx::commit`]; dropping it rolls back.
@@ -36,7 +37,7 @@ pub(crate) fn db(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 }
 
 /// Maps a unique-constraint violation to [`StoreError::Duplicate`].
-fn unique(
+pub(crate) fn unique(
     op: &'static str,
     what: &'static str,
     value: &str,
@@ -296,7 +297,7 @@ impl Tx {
 
     /// Runs a statement that may violate a constraint inside a savepoint, so that its failure
     /// leaves the transaction usable on PostgreSQL as on SQLite.
-    async fn guarded_fetch_one<'q>(
+    pub(crate) async fn guarded_fetch_one<'q>(
         &mut self,
         query: Query<'q, Any, AnyArguments<'q>>,
     ) -> sqlx::Result<AnyRow> {
@@ -311,7 +312,7 @@ impl Tx {
         }
     }
 
-    async fn guarded_execute<'q>(
+    pub(crate) async fn guarded_execute<'q>(
         &mut self,
         query: Query<'q, Any, AnyArguments<'q>>,
     ) -> sqlx::Result<AnyQueryResult> {
@@ -1490,11 +1491,12 @@ impl Tx {
 
     /// The access token with this digest and its client, if it was issued (expired or not).
     pub async fn api_token(&mut self, token_hash: &str) -> Result<Option<ApiToken>> {
-        let row = sqlx::query(
+        let row = sqlx::query(&format!(
             "SELECT t.token_hash, t.issued_at, t.expires_at, c.id, c.client_id, c.secret_hash, c.account_id, \
-             c.name, c.role, c.created_at, c.revoked_at \
-             FROM api_tokens t JOIN api_clients c ON c.id = t.client WHERE t.token_hash = $1",
-        )
+             c.name, c.role, c.created_at, c.revoked_at, t.user_id, {USER_OF_TOKEN} \
+             FROM api_tokens t JOIN api_clients c ON c.id = t.client \
+             LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+        ))
         .bind(token_hash)
         .fetch_optional(&mut *self.tx)
         .await
@@ -1505,6 +1507,7 @@ impl Tx {
                 client: api_client(row)?,
                 issued_at: row.try_get("issued_at")?,
                 expires_at: row.try_get("expires_at")?,
+                user: crate::users::user_of_token(row)?,
             })
         };
         row.as_ref().map(token).transpose().map_err(db("finding an access token"))

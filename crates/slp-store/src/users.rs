@@ -1,0 +1,155 @@
+//! Users of a smart account: a username, a role and a password hash (the authority hashes;
+//! the store keeps the PHC string it is given). Unique per (smart account, username). A user
+//! logs in through an API client (the OAuth2 password grant) and gets an access token that
+//! names both; removing a user drops its access tokens.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::tx::{db, unique};
+use crate::{Result, Tx};
+
+/// A user of one smart account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub account_id: i64,
+    pub username: String,
+    /// A PHC string (`$argon2id$v=19$…`): algorithm, parameters, salt and hash.
+    pub password_hash: String,
+    /// `admin`, `reporter` or `viewer`.
+    pub role: String,
+    pub created_at: i64,
+}
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub account_id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+const USER: &str = "SELECT id, account_id, username, password_hash, role, created_at FROM users";
+
+/// The user columns of an access token's row (joined as `u`), named apart from the client's.
+pub(crate) const USER_OF_TOKEN: &str = "u.account_id AS user_account_id, u.username, \
+     u.password_hash, u.role AS user_role, u.created_at AS user_created_at";
+
+fn user(row: &AnyRow) -> sqlx::Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        role: row.try_get("role")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The user of an access token's row ([`USER_OF_TOKEN`] and `t.user_id`), if it has one.
+pub(crate) fn user_of_token(row: &AnyRow) -> sqlx::Result<Option<User>> {
+    let Some(id) = row.try_get::<Option<i64>, _>("user_id")? else { return Ok(None) };
+    Ok(Some(User {
+        id,
+        account_id: row.try_get("user_account_id")?,
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        role: row.try_get("user_role")?,
+        created_at: row.try_get("user_created_at")?,
+    }))
+}
+
+impl Tx {
+    /// Creates a user; [`crate::StoreError::Duplicate`] when the smart account has one of that
+    /// name.
+    pub async fn insert_user(&mut self, new: &NewUser) -> Result<User> {
+        let row = self
+            .guarded_fetch_one(
+                sqlx::query(
+                    "INSERT INTO users (account_id, username, password_hash, role, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(new.account_id)
+                .bind(&new.username)
+                .bind(&new.password_hash)
+                .bind(&new.role)
+                .bind(new.created_at),
+            )
+            .await
+            .map_err(unique("creating a user", "user", &new.username))?;
+        let id: i64 = row.try_get("id").map_err(db("creating a user"))?;
+        Ok(User {
+            id,
+            account_id: new.account_id,
+            username: new.username.clone(),
+            password_hash: new.password_hash.clone(),
+            role: new.role.clone(),
+            created_at: new.created_at,
+        })
+    }
+
+    /// The user `username` of a smart account.
+    pub async fn user(&mut self, account_id: i64, username: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("{USER} WHERE account_id = $1 AND username = $2"))
+            .bind(account_id)
+            .bind(username)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db("finding a user"))?;
+        row.as_ref().map(user).transpose().map_err(db("finding a user"))
+    }
+
+    /// The users of a smart account, by username.
+    pub async fn users(&mut self, account_id: i64) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("{USER} WHERE account_id = $1 ORDER BY username"))
+            .bind(account_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db("listing users"))?;
+        rows.iter().map(user).collect::<sqlx::Result<_>>().map_err(db("listing users"))
+    }
+
+    /// Deletes a user and its access tokens; whether it was there.
+    pub async fn delete_user(&mut self, id: i64) -> Result<bool> {
+        sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("removing a user"))?;
+        let done = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("removing a user"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records an access token issued through the client with row id `client` to the user
+    /// with row id `user`.
+    pub async fn insert_user_token(
+        &mut self,
+        token_hash: &str,
+        client: i64,
+        user: i64,
+        issued_at: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        self.guarded_execute(
+            sqlx::query(
+                "INSERT INTO api_tokens (token_hash, client, user_id, issued_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(client)
+            .bind(user)
+            .bind(issued_at)
+            .bind(expires_at),
+        )
+        .await
+        .map_err(unique("issuing an access token", "access token", "(digest)"))?;
+        Ok(())
+    }
+}
