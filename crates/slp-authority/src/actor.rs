@@ -3,7 +3,8 @@
 //! Every event the authority logs carries an actor. The authority has a default (`system`
 //! for a server, `cli:<user>` for the local command line, set by [`Authority::with_actor`]);
 //! work run inside [`acting_as`] is logged under that actor instead. The API runs each
-//! request authenticated by an access token as `api:<client name> (<client id>)`, and the
+//! request authenticated by an access token as `api:<client name> (<client id>)` (a user's
+//! token as `api:<user> via <client name> (<client id>)`), and the
 //! device endpoint as `device`. A task-local rather than a parameter on every mutating
 //! method, so that the one code path serves the CLI, the API and the scheduler alike.
 //!
@@ -29,7 +30,10 @@ pub(crate) fn current() -> Option<String> {
 
 /// The actor an API client's requests are logged under.
 pub fn api_client(principal: &Principal) -> String {
-    format!("api:{} ({})", principal.name, principal.client_id)
+    match &principal.user {
+        Some(user) => format!("api:{user} via {} ({})", principal.name, principal.client_id),
+        None => format!("api:{} ({})", principal.name, principal.client_id),
+    }
 }
 
 /// The local command-line operator: `cli:<login name>` (`cli:operator` when the environment

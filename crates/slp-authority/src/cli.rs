@@ -21,6 +21,8 @@
 //!   token create|list|revoke --account A --va V …
 //!   client create --account A --name N --role admin|reporter|viewer [--json]
 //!   client list --account A [--json]                 client revoke --account A --client-id ID
+//!   user add --account A --username U --role admin|reporter|viewer [--password-file F]
+//!   user list --account A [--json]                   user remove --account A --username U
 //!   slac generate --account A --va V --license L [--count N] (--udi UDI | --csv REQ.csv) --out OUT
 //!   jobs run [--runner NAME] [--json]
 //!   key show [--json]                                (the public key relays pin)
@@ -30,7 +32,7 @@
 //! Every `… list` reads the whole list a page at a time; `--limit N [--offset M]` prints one page.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -147,6 +149,10 @@ enum Command {
     /// API clients (OAuth2 client credentials) of a smart account.
     #[command(subcommand)]
     Client(ClientCmd),
+    /// Users of a smart account: they log in with a username and password (the OAuth2 password
+    /// grant, through an API client; the web console), with a role like an API client's.
+    #[command(subcommand)]
+    User(UserCmd),
     /// Authorization codes (SLAC) for devices named by PID and serial number.
     #[command(subcommand)]
     Slac(SlacCmd),
@@ -301,6 +307,61 @@ enum ClientCmd {
         #[arg(long)]
         client_id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// Adds a user; the password is asked for on the terminal (twice), or read from
+    /// --password-file. Only an argon2id hash of it is kept.
+    Add {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        username: String,
+        /// admin (everything), reporter (reportusage, authrequest, poll) or viewer (reads).
+        #[arg(long)]
+        role: crate::Role,
+        /// Read the password from the first line of FILE instead of the terminal.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Lists the users of a smart account.
+    List {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Removes a user: its access tokens stop working at once.
+    Remove {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+/// The password of a new user: the first line of `file`, or typed on the terminal twice.
+fn new_password(username: &str, file: Option<&Path>) -> anyhow::Result<String> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file).with_context(|| {
+            format!("reading the password of user {username:?} from {}", file.display())
+        })?;
+        return Ok(text.lines().next().unwrap_or_default().to_owned());
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        anyhow::bail!(
+            "no terminal to ask for the password of user {username:?}: give --password-file FILE"
+        );
+    }
+    let password = rpassword::prompt_password(format!("Password for {username}: "))
+        .context("reading the password from the terminal")?;
+    let again = rpassword::prompt_password(format!("Password for {username} (again): "))
+        .context("reading the password from the terminal")?;
+    if password != again {
+        anyhow::bail!("the two passwords typed for user {username:?} differ; nothing was changed");
+    }
+    Ok(password)
 }
 
 #[derive(Debug, Args)]
@@ -1194,6 +1255,24 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
         Command::Client(ClientCmd::Revoke { account, client_id }) => {
             authority.revoke_client(&account, &client_id).await?;
             println!("API client {client_id} revoked");
+        }
+        Command::User(UserCmd::Add { account, username, role, password_file }) => {
+            let password = new_password(&username, password_file.as_deref())?;
+            let view = authority.add_user(&account, &username, role, &password).await?;
+            println!(
+                "user {:?} added to smart account {:?} with role {}",
+                view.username, view.smart_account, view.role
+            );
+        }
+        Command::User(UserCmd::List { account, output }) => {
+            let rows = authority.users(&account).await?;
+            print_rows(&output, &rows, &["Username", "Role", "Created"], |u| {
+                vec![u.username.clone(), u.role.clone(), short_time(&u.created)]
+            })?;
+        }
+        Command::User(UserCmd::Remove { account, username }) => {
+            authority.remove_user(&account, &username).await?;
+            println!("user {username:?} removed from smart account {account:?}");
         }
         Command::Serve { .. } => unreachable_serve()?,
         Command::Key(KeyCmd::Show { json }) => {

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 use slp_store::{ApiClient, NewApiClient};
+use slp_wire::cssm::oauth::TokenReply;
 
 use crate::{Authority, AuthorityError, Result, check_name, rfc3339_ts};
 
@@ -70,12 +71,16 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// The authenticated caller of an API request.
+/// The authenticated caller of an API request: an API client, acting for itself or (the
+/// OAuth2 password grant) for a user of its smart account, with that user's role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub client_id: String,
     /// The client's name (`--name`).
     pub name: String,
+    /// The user the client acts for, if it logged one in (`grant_type=password`).
+    pub user: Option<String>,
+    /// The user's role, or the client's own.
     pub role: Role,
     pub account_id: i64,
     pub account_domain: String,
@@ -83,15 +88,24 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Refuses what the client's role does not allow; `what` names the request.
+    /// Who the caller is, for messages: `API client "ci"` or `user "alice" (through API
+    /// client "ci")`.
+    pub fn who(&self) -> String {
+        match &self.user {
+            Some(user) => format!("user {user:?} (through API client {:?})", self.name),
+            None => format!("API client {:?}", self.name),
+        }
+    }
+
+    /// Refuses what the caller's role does not allow; `what` names the request.
     pub fn require(&self, access: Access, what: &str) -> Result<()> {
         if self.role.allows(access) {
             Ok(())
         } else {
             Err(AuthorityError::Forbidden {
                 reason: format!(
-                    "API client {:?} has role {}, which does not allow {what}",
-                    self.name,
+                    "{} has role {}, which does not allow {what}",
+                    self.who(),
                     self.role.as_str()
                 ),
             })
@@ -106,8 +120,9 @@ impl Principal {
         } else {
             Err(AuthorityError::Forbidden {
                 reason: format!(
-                    "API client {:?} is scoped to smart account {:?}; it has no access to {given:?}",
-                    self.name, self.account_domain
+                    "{} is scoped to smart account {:?}; it has no access to {given:?}",
+                    self.who(),
+                    self.account_domain
                 ),
             })
         }
@@ -133,13 +148,27 @@ pub struct ClientView {
     pub status: String,
 }
 
-/// The reply of `POST /oauth2/token`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccessToken {
-    pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: String,
-    pub expires_in: i64,
+/// The reply of `POST /oauth2/token` (the contract's [`TokenReply`]).
+pub type AccessToken = TokenReply;
+
+/// Why a token request was refused, as the token endpoint names it (RFC 6749 §5.2).
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// The client id or secret is wrong, or the client is revoked (`invalid_client`).
+    #[error("{0}")]
+    InvalidClient(String),
+    /// The user's username or password is wrong (`invalid_grant`).
+    #[error("{0}")]
+    InvalidGrant(String),
+    /// Anything else (the database).
+    #[error(transparent)]
+    Other(#[from] AuthorityError),
+}
+
+impl From<slp_store::StoreError> for GrantError {
+    fn from(err: slp_store::StoreError) -> GrantError {
+        GrantError::Other(err.into())
+    }
 }
 
 pub(crate) fn digest(text: &str) -> String {
@@ -270,11 +299,67 @@ impl Authority {
         tx.insert_api_token(&digest(&token), client.id, now, now + TOKEN_LIFETIME_SECS).await?;
         tx.commit().await?;
         tracing::debug!(client = %client.name, "access token issued");
-        Ok(AccessToken {
-            access_token: token,
-            token_type: "Bearer".to_owned(),
-            expires_in: TOKEN_LIFETIME_SECS,
-        })
+        Ok(bearer(token))
+    }
+
+    /// OAuth2 password grant (RFC 6749 §4.3): API client `client_id` (checked with its secret
+    /// when one is given) logs in user `username` of its smart account; the access token acts
+    /// with the user's role. A wrong client is [`GrantError::InvalidClient`], a wrong username
+    /// or password [`GrantError::InvalidGrant`] (naming the account and username).
+    pub async fn issue_user_token(
+        &self,
+        client_id: &str,
+        client_secret: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> Result<AccessToken, GrantError> {
+        let username = username.trim();
+        let (client, account, user) = {
+            let mut tx = self.store.read().await?;
+            let client = tx.client_by_client_id(client_id.trim()).await?.ok_or_else(|| {
+                GrantError::InvalidClient(format!("unknown client_id {:?}", client_id.trim()))
+            })?;
+            if client_secret.is_some_and(|secret| !same(&client.secret_hash, &digest(secret))) {
+                return Err(GrantError::InvalidClient(format!(
+                    "wrong client_secret for client_id {:?}",
+                    client.client_id
+                )));
+            }
+            if client.revoked_at.is_some() {
+                return Err(GrantError::InvalidClient(format!(
+                    "API client {:?} has been revoked",
+                    client.name
+                )));
+            }
+            let account = tx.account(client.account_id).await?.ok_or_else(|| {
+                GrantError::InvalidClient(format!(
+                    "the smart account of API client {:?} is gone",
+                    client.name
+                ))
+            })?;
+            let user = tx.user(account.id, username).await?;
+            (client, account, user)
+        };
+        // Checked outside any transaction: the slow hash must not hold the write lock.
+        if !crate::users::password_matches(user.as_ref(), password).await {
+            return Err(GrantError::InvalidGrant(
+                crate::users::wrong_login(&account.domain, username).to_string(),
+            ));
+        }
+        let user = user.ok_or_else(|| {
+            GrantError::InvalidGrant(
+                crate::users::wrong_login(&account.domain, username).to_string(),
+            )
+        })?;
+        let now = self.now().timestamp();
+        let token = random_secret();
+        let mut tx = self.store.begin().await?;
+        tx.purge_api_tokens(now).await?;
+        tx.insert_user_token(&digest(&token), client.id, user.id, now, now + TOKEN_LIFETIME_SECS)
+            .await?;
+        tx.commit().await?;
+        tracing::debug!(client = %client.name, user = %user.username, "access token issued to a user");
+        Ok(bearer(token))
     }
 
     /// The client a bearer access token was issued to, if the token is valid now.
@@ -300,9 +385,17 @@ impl Authority {
                 reason: format!("API client {:?} has been revoked", client.name),
             });
         }
-        let role = Role::parse(&client.role).ok_or_else(|| AuthorityError::Unauthorized {
-            reason: format!("API client {:?} has an unknown role {:?}", client.name, client.role),
-        })?;
+        let role = match &token.user {
+            Some(user) => Role::parse(&user.role).ok_or_else(|| AuthorityError::Unauthorized {
+                reason: format!("user {:?} has an unknown role {:?}", user.username, user.role),
+            })?,
+            None => Role::parse(&client.role).ok_or_else(|| AuthorityError::Unauthorized {
+                reason: format!(
+                    "API client {:?} has an unknown role {:?}",
+                    client.name, client.role
+                ),
+            })?,
+        };
         let account =
             tx.account(client.account_id).await?.ok_or_else(|| AuthorityError::Unauthorized {
                 reason: format!("the smart account of API client {:?} is gone", client.name),
@@ -310,12 +403,17 @@ impl Authority {
         Ok(Principal {
             client_id: client.client_id,
             name: client.name,
+            user: token.user.map(|u| u.username),
             role,
             account_id: account.id,
             account_domain: account.domain,
             account_name: account.name,
         })
     }
+}
+
+fn bearer(access_token: String) -> AccessToken {
+    TokenReply { access_token, token_type: "Bearer".to_owned(), expires_in: TOKEN_LIFETIME_SECS }
 }
 
 #[cfg(test)]

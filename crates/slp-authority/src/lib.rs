@@ -25,6 +25,7 @@ pub mod paging;
 mod sanity;
 mod transfer;
 mod upload;
+pub mod users;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -45,7 +46,7 @@ use slp_wire::xml::{Document, Kind};
 pub use alerts::AlertView;
 pub use api::{Endpoint, openapi, router, serve};
 pub use binding::{BindGrantView, UdiLocation};
-pub use clients::{AccessToken, ClientCredentials, ClientView, Principal, Role};
+pub use clients::{AccessToken, ClientCredentials, ClientView, GrantError, Principal, Role};
 pub use devices::{DeviceChange, DeviceMove, DeviceRemoval};
 pub use error::{AuthorityError, BindRefusal, Result};
 pub use group::IngestLane;
@@ -53,6 +54,7 @@ pub use moves::{MoveRequestView, MoveSpec};
 pub use sanity::{DEFAULT_REPORT_MAX_AGE_DAYS, DEFAULT_REPORT_SKEW_HOURS, ReportWindow};
 pub use slp_store::{Page, Paged};
 pub use transfer::{TransferMove, TransferSpec, TransferView};
+pub use users::UserView;
 pub use view::*;
 
 /// Name of the setting that holds the authority's signing key (base64 secret).

@@ -366,7 +366,7 @@ async fn tokens_are_issued_expire_and_survive_a_restart() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     let request = Request::post("/oauth2/token")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("grant_type=password&client_id=a&client_secret=b"))
+        .body(Body::from("grant_type=authorization_code&code=c&client_id=a&client_secret=b"))
         .unwrap();
     let reply = f.send(request).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);

@@ -21,8 +21,9 @@
 //! - **Failed logins** ([`limit`]): a request with credentials (`Authorization`) that gets
 //!   `401` counts as a failed authentication of its Basic user name (if any) and of its source
 //!   address; a handler that checks credentials from elsewhere (the OAuth form body) names
-//!   them with [`Login::attempt`] and [`AuthFailed`]. An attempt of a name is taken from its
-//!   bucket before the credentials are checked, and given back unless the answer is `401`, so
+//!   them with [`Login::attempt`] and [`AuthFailed`] (whatever the answer's status: a wrong
+//!   OAuth2 password is a `400 invalid_grant`). An attempt of a name is taken from its
+//!   bucket before the credentials are checked, and given back unless the answer fails it, so
 //!   concurrent guesses of one name cannot outrun its limit. Every failure is logged at `warn` with the
 //!   name, address and request id, and counted; past the limit, every attempt of that name or
 //!   address — the right secret too — gets `429` with `Retry-After`.
@@ -261,9 +262,9 @@ fn peer_text(peer: Option<IpAddr>) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
-/// Put in a `401` response's extensions by a handler that checked credentials the layer
-/// cannot see (a form body): the login name tried and why it failed, for the log and the
-/// buckets.
+/// Put in a refusal's extensions (a `401`, or an OAuth2 `400 invalid_grant`) by a handler that
+/// checked credentials the layer cannot see (a form body): the login name tried and why it
+/// failed, for the log and the buckets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthFailed {
     pub name: Option<String>,
@@ -306,8 +307,8 @@ impl Login {
     }
 
     /// Takes an attempt of `name` (and of the request's address) from their buckets, or
-    /// refuses it: too many failures. A `401` answer keeps the attempt (mark it with
-    /// [`AuthFailed`]); any other answer gives it back.
+    /// refuses it: too many failures. An answer marked with [`AuthFailed`] (or a `401` to
+    /// Basic credentials) keeps the attempt; any other answer gives it back.
     pub fn attempt(&self, name: &str) -> Result<(), TooManyLogins> {
         let Some(ops) = &self.ops else { return Ok(()) };
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
@@ -633,8 +634,10 @@ async fn guard(State(ops): State<Ops>, mut request: Request, next: Next) -> Resp
         let held = login.take_held();
         drop(unanswered);
         let failed = response.extensions_mut().remove::<AuthFailed>();
-        if response.status() == StatusCode::UNAUTHORIZED
-            && (failed.is_some() || credentials.is_some())
+        // A handler's AuthFailed counts whatever the status (an OAuth2 `invalid_grant` is a
+        // 400); otherwise a 401 to a request with credentials does.
+        if failed.is_some()
+            || (response.status() == StatusCode::UNAUTHORIZED && credentials.is_some())
         {
             let name = failed.as_ref().and_then(|f| f.name.clone()).or(credentials.flatten());
             let reason = failed.map_or_else(|| "credentials refused".to_owned(), |f| f.reason);

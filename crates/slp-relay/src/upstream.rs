@@ -21,8 +21,8 @@ use std::sync::Mutex;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Deserialize;
 use serde_json::Value;
+use slp_wire::cssm::oauth::{TokenReply, TokenRequest};
 use slp_wire::cssm::report::{
     AuthRequestData, AuthRequestRequest, COMPLETE, LicenseEntry, OK_POLL, PollAccepted,
     PollComplete, PollData, PollId, PollRequest, ReportUsageData, ReportUsageRequest, SignedJson,
@@ -218,13 +218,6 @@ impl std::fmt::Debug for HttpUpstream {
     }
 }
 
-#[derive(Deserialize)]
-struct TokenReply {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<i64>,
-}
-
 fn describe(err: &reqwest::Error) -> String {
     if let Some(problem) = slp_http::tls::certificate_problem(err) {
         problem
@@ -274,11 +267,7 @@ impl HttpUpstream {
         let response = self
             .http
             .post(&url)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.as_str()),
-            ])
+            .form(&TokenRequest::client_credentials(&self.client_id, &self.client_secret))
             .send()
             .await
             .map_err(|e| UpstreamError::Unreachable(describe(&e)))?;
@@ -297,7 +286,7 @@ impl HttpUpstream {
         let reply: TokenReply = serde_json::from_str(&text).map_err(|e| {
             UpstreamError::Unreachable(format!("unreadable token reply from {url}: {e}"))
         })?;
-        let expires = now + reply.expires_in.unwrap_or(3600);
+        let expires = now + reply.expires_in;
         *self.token.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((reply.access_token.clone(), expires));
         Ok(reply.access_token)

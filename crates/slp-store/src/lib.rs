@@ -35,6 +35,7 @@ pub use durable::Commit;
 pub use paging::{EventFilter, Page, Paged};
 pub use records::*;
 pub use tx::Tx;
+pub use tx::users::{NewUser, User};
 
 /// Why the store could not do what was asked. Every variant names its input.
 #[derive(Debug, thiserror::Error)]

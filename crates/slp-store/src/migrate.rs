@@ -185,6 +185,7 @@ const SQLITE: &[M] = &[
         rebuild: true,
         ..M::new(8, "account_udis", include_str!("../migrations/sqlite/0008_account_udis.sql"))
     },
+    M::new(9, "users", include_str!("../migrations/sqlite/0009_users.sql")),
     M::new(10, "va_description", include_str!("../migrations/sqlite/0010_va_description.sql")),
 ];
 
@@ -197,6 +198,7 @@ const POSTGRES: &[M] = &[
     M::new(6, "report_udis", include_str!("../migrations/postgres/0006_report_udis.sql")),
     M::new(7, "binding", include_str!("../migrations/postgres/0007_binding.sql")),
     M::new(8, "account_udis", include_str!("../migrations/postgres/0008_account_udis.sql")),
+    M::new(9, "users", include_str!("../migrations/postgres/0009_users.sql")),
     M::new(10, "va_description", include_str!("../migrations/postgres/0010_va_description.sql")),
 ];
 

@@ -367,6 +367,11 @@ pub struct ApiToken {
     pub client: ApiClient,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// The row id of the user it acts for (the OAuth2 password grant); `None`: the client.
+    pub user_id: Option<i64>,
+    /// That user, read with the token.
+    #[sqlx(skip)]
+    pub user: Option<crate::User>,
 }
 
 /// The stored answer to a `reportusage` or `authrequest` request, by poll id.

@@ -18,6 +18,7 @@ mod reports;
 mod settings;
 mod tokens;
 mod uploads;
+pub(crate) mod users;
 
 use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
 use sqlx::query::{Query, QueryAs};

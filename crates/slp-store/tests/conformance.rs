@@ -123,6 +123,7 @@ conformance!(
     first_contact_is_a_setting_of_each_virtual_account,
     a_bind_grant_is_used_once_by_its_key,
     a_udi_is_scoped_to_its_smart_account,
+    users_are_unique_per_smart_account_and_hold_tokens,
 );
 
 async fn fixture(store: &Store) -> (Account, VirtualAccount) {
@@ -1243,4 +1244,54 @@ async fn a_udi_is_scoped_to_its_smart_account(h: &Harness) {
     assert_eq!(tx.report_count(squat.id).await.unwrap(), 1);
     assert_eq!(tx.report_status(account.id, udi, 1).await.unwrap().as_deref(), Some("ACCEPTED"));
     assert_eq!(tx.pis(lab.id).await.unwrap(), [mine]);
+}
+
+fn new_user(account_id: i64, username: &str, role: &str) -> NewUser {
+    NewUser {
+        account_id,
+        username: username.to_owned(),
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$salt-{username}$hash"),
+        role: role.to_owned(),
+        created_at: 100,
+    }
+}
+
+async fn users_are_unique_per_smart_account_and_hold_tokens(h: &Harness) {
+    let (account, _) = fixture(&h.store).await;
+    let mut tx = h.store.begin().await.unwrap();
+    let other = tx.insert_account("Other Corp", "other.com", 100).await.unwrap();
+    let ops = tx.insert_client(&new_client(account.id, "ops")).await.unwrap();
+    let alice = tx.insert_user(&new_user(account.id, "alice", "viewer")).await.unwrap();
+    let bob = tx.insert_user(&new_user(account.id, "bob", "admin")).await.unwrap();
+    let err = tx.insert_user(&new_user(account.id, "alice", "admin")).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Duplicate { what: "user", value } if value == "alice"));
+    // The same username in another smart account is another user.
+    let other_alice = tx.insert_user(&new_user(other.id, "alice", "admin")).await.unwrap();
+    assert_ne!(other_alice.id, alice.id);
+    tx.insert_user_token("u1", ops.id, alice.id, 100, 200).await.unwrap();
+    tx.insert_user_token("u2", ops.id, bob.id, 100, 200).await.unwrap();
+    tx.insert_api_token("c1", ops.id, 100, 200).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let store = h.reopen().await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.users(account.id).await.unwrap(), vec![alice.clone(), bob.clone()]);
+    assert_eq!(tx.user(account.id, "alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(tx.user(other.id, "alice").await.unwrap(), Some(other_alice.clone()));
+    assert_eq!(tx.user(account.id, "carol").await.unwrap(), None);
+    let token = tx.api_token("u1").await.unwrap().unwrap();
+    assert_eq!((token.client.clone(), token.user.clone()), (ops.clone(), Some(alice.clone())));
+    assert_eq!(tx.api_token("c1").await.unwrap().unwrap().user, None, "the client's own token");
+    // Removing a user drops its tokens and nobody else's.
+    assert!(tx.delete_user(alice.id).await.unwrap());
+    assert!(!tx.delete_user(alice.id).await.unwrap(), "gone already");
+    assert_eq!(tx.api_token("u1").await.unwrap(), None);
+    assert!(tx.api_token("u2").await.unwrap().is_some());
+    assert!(tx.api_token("c1").await.unwrap().is_some());
+    assert_eq!(tx.users(account.id).await.unwrap(), vec![bob.clone()]);
+    // Revoking the client drops the tokens its users got through it.
+    tx.revoke_client(ops.id, 150).await.unwrap();
+    assert_eq!(tx.api_token("u2").await.unwrap(), None);
+    tx.commit().await.unwrap();
+    store.close().await;
 }

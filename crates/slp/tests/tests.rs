@@ -15,6 +15,7 @@
 //! - `sanity`: absurd input refused: report times, the skew option, long text in tables.
 //! - `ops`: failed logins limited and logged, `/metrics`, `/healthz`, `/readyz` of served roles.
 //! - `paging`: long lists page, locally and over the API (`--limit/--offset`).
+//! - `users`: `slp authority user add|list|remove`, passwords from a file.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -34,4 +35,5 @@ mod paging;
 mod relay;
 mod sanity;
 mod tls;
+mod users;
 mod util;

@@ -1,5 +1,6 @@
 //! [`ApiError`]: every refusal of the HTTP API, with its status code and a stable JSON body
-//! `{"status": "ERROR", "message": "…"}` (OAuth2 errors add the RFC 6749 `error` code).
+//! `{"status": "ERROR", "message": "…"}` (OAuth2 errors add the RFC 6749 `error` code and
+//! `error_description`).
 //! Database failures are logged and answered with a generic message: SQL never leaks.
 
 use axum::Json;
@@ -50,11 +51,12 @@ pub enum ApiError {
 }
 
 #[derive(Serialize)]
-struct Body<'a> {
+struct Body {
     status: &'static str,
     message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
+    /// OAuth2 errors: `error` and `error_description` (RFC 6749 §5.2).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    oauth: Option<slp_wire::cssm::oauth::TokenError>,
 }
 
 impl ApiError {
@@ -78,11 +80,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let error = match &self {
-            ApiError::OAuth { error, .. } => Some(*error),
+        let oauth = match &self {
+            ApiError::OAuth { error, message, .. } => Some(slp_wire::cssm::oauth::TokenError {
+                error: (*error).to_owned(),
+                error_description: message.clone(),
+            }),
             _ => None,
         };
-        let body = Body { status: "ERROR", message: self.to_string(), error };
+        let body = Body { status: "ERROR", message: self.to_string(), oauth };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::TooManyRequests(limited) = &self {
             response

@@ -3,7 +3,7 @@
 //!
 //! | method | path | who | success |
 //! |---|---|---|---|
-//! | POST | `/oauth2/token` | client credentials | 200 |
+//! | POST | `/oauth2/token` (also `/oauth2/default/v1/token`, `/as/token.oauth2`) | client credentials, or a client and a user's password | 200 |
 //! | POST | `{BASE}/v2/devices/reportusage` | admin, reporter | 202 `OK_POLL` |
 //! | POST | `{BASE}/v2/devices/authrequest` | admin, reporter | 202 `OK_POLL` |
 //! | POST | `{BASE}/v2/accounts/poll` | admin, reporter | 200 `COMPLETE` |
@@ -41,6 +41,10 @@
 //! Every GET list (and `POST …/licenses`) pages: `limit`/`offset`, `totalRecords`
 //! ([`crate::paging`]); at most [`list_concurrency`] list requests run at once.
 //!
+//! Paths are read as Cisco's API gateway reads them ([`gateway_path`]): a doubled slash
+//! (`//services/api/…`), a doubled prefix (`/services/api/services/api/…`) and a trailing `/`
+//! reach the same endpoint.
+//!
 //! `{BASE}` is [`BASE`]. Every endpoint but the token and device endpoints needs
 //! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s. `GET /healthz`, `/readyz`
 //! and `/metrics`, the security headers, limits and failed-login rate limits (429) come from
@@ -75,6 +79,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use serde::de::DeserializeOwned;
+use tower::ServiceExt;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
@@ -158,18 +163,20 @@ const ANY: &[&str] = &["admin", "reporter", "viewer"];
 /// Every endpoint of the API (except `/openapi.json` itself and the device endpoint).
 fn endpoints() -> Api {
     let lists = Arc::new(tokio::sync::Semaphore::new(list_concurrency()));
-    let api = Api { router: Router::new(), endpoints: Vec::new(), lists };
+    let mut api = Api { router: Router::new(), endpoints: Vec::new(), lists };
     let va = "/v1/accounts/{domain}/virtual-accounts/{va}";
     let cva = "/v1/accounts/{domain}/customer/virtual-accounts";
     // Cisco's gateway takes the segment in capitals too (`…/CUSTOMER/virtual-accounts`).
     let upper_cva = "/v1/accounts/{domain}/CUSTOMER/virtual-accounts";
+    for path in slp_wire::cssm::oauth::PATHS {
+        api = api.add(
+            "POST",
+            path,
+            post(oauth::token),
+            ("OAuth2 access token: client_credentials, or password (a user of the client's smart account)", &[], 200),
+        );
+    }
     api.add(
-        "POST",
-        "/oauth2/token",
-        post(oauth::token),
-        ("OAuth2 client-credentials access token", &[], 200),
-    )
-    .add(
         "POST",
         "/v2/devices/reportusage",
         post(reporting::report_usage),
@@ -388,13 +395,63 @@ pub fn openapi() -> serde_json::Value {
 
 /// The API's routes over `authority`, wrapped in the layers every slp server has
 /// (`slp_http::ops`: security headers, closed CORS, bounds, request ids, `/metrics`,
-/// `/healthz`, `/readyz`, limits on failed logins), with a registry of its own.
+/// `/healthz`, `/readyz`, limits on failed logins), with a registry of its own; every path is
+/// read as Cisco's gateway reads it ([`gateway_path`]) before it is routed.
 pub fn router(authority: Arc<Authority>) -> Router {
     let ops = slp_http::ops::Ops::builder("authority", authority.clock.clone())
         .probe(probe::AuthorityProbe(authority.clone()))
         .body_limit(MAX_BODY_BYTES)
         .build();
-    slp_http::ops::wrap(routes(authority), &ops)
+    let served = slp_http::ops::wrap(routes(authority), &ops);
+    // A layer of the router runs after routing; the path is rewritten before, around it.
+    Router::new().fallback_service(served.map_request(|mut request: Request| {
+        if let Some(path) = gateway_path(request.uri().path()) {
+            let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+            if let Ok(uri) = format!("{path}{query}").parse() {
+                *request.uri_mut() = uri;
+            }
+        }
+        request
+    }))
+}
+
+/// `path` as Cisco's API gateway reads it, when that differs: runs of `/` as one, a doubled
+/// `/services/api` prefix (or a doubled [`BASE`]) as one, and no trailing `/` — public scripts
+/// call `https://swapi.cisco.com//services/api/…`, `…/services/api/services/api/…` and
+/// `…/v2/accounts/`, and Cisco answers them all.
+pub fn gateway_path(path: &str) -> Option<String> {
+    const PREFIX: &str = "/services/api";
+    let doubled = |path: &str, prefix: &str| {
+        path.strip_prefix(prefix).is_some_and(|rest| {
+            rest.strip_prefix(prefix).is_some_and(|r| r.is_empty() || r.starts_with('/'))
+        })
+    };
+    let plain = !path.contains("//")
+        && (path.len() == 1 || !path.ends_with('/'))
+        && !doubled(path, PREFIX)
+        && !doubled(path, BASE);
+    if plain {
+        return None;
+    }
+    let mut clean = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && clean.ends_with('/')) {
+            clean.push(c);
+        }
+    }
+    loop {
+        if doubled(&clean, BASE) {
+            clean.drain(..BASE.len());
+        } else if doubled(&clean, PREFIX) {
+            clean.drain(..PREFIX.len());
+        } else {
+            break;
+        }
+    }
+    if clean.len() > 1 && clean.ends_with('/') {
+        clean.pop();
+    }
+    (clean != path).then_some(clean)
 }
 
 /// The API's own routes over `authority`.

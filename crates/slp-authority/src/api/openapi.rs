@@ -57,7 +57,7 @@ pub(super) fn document(endpoints: &[Endpoint]) -> Value {
             operation["x-slp-roles"] = json!(endpoint.roles);
         }
         if endpoint.method == "POST" {
-            let media = if endpoint.path == "/oauth2/token" {
+            let media = if slp_wire::cssm::oauth::PATHS.contains(&endpoint.path.as_str()) {
                 "application/x-www-form-urlencoded"
             } else if endpoint.path.ends_with("/usage-files") {
                 "application/octet-stream"

@@ -60,6 +60,7 @@ list_reply! {
     MoveRequests => move_requests: slp_wire::cssm::manage::MoveRequest,
     UsageFiles => usage_files: slp_wire::cssm::manage::UsageFile,
 }
+use slp_wire::cssm::oauth::{TokenReply, TokenRequest};
 
 /// A connection to a remote authority: its base URL and an access token.
 pub(super) struct Remote {
@@ -75,11 +76,6 @@ pub(super) struct Credentials<'a> {
     pub client_secret: &'a str,
     /// `--ca FILE` besides the public (Mozilla) roots.
     pub roots: slp_http::TrustRoots,
-}
-
-#[derive(serde::Deserialize)]
-struct TokenReply {
-    access_token: String,
 }
 
 impl Remote {
@@ -101,11 +97,10 @@ impl Remote {
         let reply = remote
             .http
             .post(url.clone())
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", credentials.client_id),
-                ("client_secret", credentials.client_secret),
-            ])
+            .form(&TokenRequest::client_credentials(
+                credentials.client_id,
+                credentials.client_secret,
+            ))
             .send()
             .await
             .map_err(|err| {
@@ -405,6 +400,9 @@ pub(super) async fn dispatch(remote: &Remote, command: Command) -> anyhow::Resul
             ClientCmd::Create { .. } | ClientCmd::List { .. } | ClientCmd::Revoke { .. },
         ) => {
             local_only("client", "API clients are managed by the authority's operator")?;
+        }
+        Command::User(_) => {
+            local_only("user", "users are managed by the authority's operator")?;
         }
         Command::Slac(SlacCmd::Generate { .. }) => {
             local_only(

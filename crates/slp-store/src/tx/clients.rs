@@ -94,15 +94,20 @@ impl Tx {
 
     /// The access token with this digest and its client, if it was issued (expired or not).
     pub async fn api_token(&mut self, token_hash: &str) -> Result<Option<ApiToken>> {
-        sqlx::query_as(
-            "SELECT t.token_hash, t.issued_at, t.expires_at, c.id, c.client_id, c.secret_hash, c.account_id, \
-             c.name, c.role, c.created_at, c.revoked_at \
+        let token: Option<ApiToken> = sqlx::query_as(
+            "SELECT t.token_hash, t.issued_at, t.expires_at, t.user_id, c.id, c.client_id, \
+             c.secret_hash, c.account_id, c.name, c.role, c.created_at, c.revoked_at \
              FROM api_tokens t JOIN api_clients c ON c.id = t.client WHERE t.token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&mut *self.tx)
         .await
-        .map_err(db("finding an access token"))
+        .map_err(db("finding an access token"))?;
+        let Some(mut token) = token else { return Ok(None) };
+        if let Some(id) = token.user_id {
+            token.user = self.user_by_id(id).await?;
+        }
+        Ok(Some(token))
     }
 
     /// Deletes access tokens that expired before `before`; how many.
