@@ -250,8 +250,9 @@ pub(super) fn document(endpoints: &[Endpoint]) -> Value {
                 }),
                 _ => json!({media(body): {"schema": schema}}),
             };
-            // An empty body reads as `{}` (or, at the token endpoint, the query string).
-            operation["requestBody"] = json!({"required": false, "content": content});
+            // At the token endpoint the parameters may come in the query string instead.
+            let required = !matches!(body, Body::Form);
+            operation["requestBody"] = json!({"required": required, "content": content});
         }
         let entry = paths.entry(endpoint.path.clone()).or_insert_with(|| json!({}));
         entry[endpoint.method.to_lowercase()] = operation;
@@ -381,7 +382,7 @@ fn page_parameters() -> [Value; 2] {
         json!({"name": "limit", "in": "query", "required": false, "description": "rows in the page",
                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}}),
         json!({"name": "offset", "in": "query", "required": false, "description": "rows skipped before the page",
-               "schema": {"type": "integer", "minimum": 0, "default": 0}}),
+               "schema": {"type": "integer", "minimum": 0, "maximum": u64::MAX, "default": 0}}),
     ]
 }
 
