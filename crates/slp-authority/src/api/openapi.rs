@@ -343,12 +343,11 @@ fn merge_definitions(
 fn rename_refs(value: &mut Value, renamed: &[String]) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(target)) = map.get_mut("$ref") {
-                if let Some(name) = target.strip_prefix("#/components/schemas/") {
-                    if renamed.iter().any(|r| r == name) {
-                        *target = format!("#/components/schemas/{name}Reply");
-                    }
-                }
+            if let Some(Value::String(target)) = map.get_mut("$ref")
+                && let Some(name) = target.strip_prefix("#/components/schemas/")
+                && renamed.iter().any(|r| r == name)
+            {
+                *target = format!("#/components/schemas/{name}Reply");
             }
             map.values_mut().for_each(|v| rename_refs(v, renamed));
         }
