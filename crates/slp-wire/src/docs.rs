@@ -164,11 +164,12 @@ impl PolicyDoc {
 
 /// One entitlement asked for or granted. `count` is read as a number or a string
 /// (`"count": "1"`, as Cisco's API takes it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Key {
     pub entitlement: String,
     /// A number, or a string as Cisco's clients send it in `authrequest` (`"count": "1"`).
     #[serde(deserialize_with = "crate::cssm::tolerant::u64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::CountOrText")]
     pub count: u64,
 }
 

@@ -12,7 +12,7 @@ use crate::keys::{self, KeyPair};
 use crate::{Result, WireError};
 
 /// The sudi object used in every message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sudi {
     pub udi_pid: String,
     pub udi_serial_number: String,
@@ -31,7 +31,7 @@ impl Sudi {
 }
 
 /// The outer signature of a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EnvelopeSignature {
     pub sudi: Sudi,
     pub signing_type: String,
@@ -39,7 +39,7 @@ pub struct EnvelopeSignature {
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Header {
     #[serde(rename = "type")]
     pub kind: String,

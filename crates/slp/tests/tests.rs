@@ -16,6 +16,7 @@
 //! - `ops`: failed logins limited and logged, `/metrics`, `/healthz`, `/readyz` of served roles.
 //! - `paging`: long lists page, locally and over the API (`--limit/--offset`).
 //! - `users`: `slp authority user add|list|remove`, passwords from a file.
+//! - `openapi_conformance`: schemathesis against the served `/openapi.json`.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -30,6 +31,7 @@ mod direct;
 mod genie;
 mod genie_tech;
 mod lab;
+mod openapi_conformance;
 mod ops;
 mod paging;
 mod relay;

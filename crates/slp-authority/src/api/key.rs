@@ -13,7 +13,7 @@ use crate::Authority;
 use crate::clients::Principal;
 
 /// The reply: `{"status": "SUCCESS", "publicKey": …, "keyId": …}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct KeyReply {
     status: &'static str,

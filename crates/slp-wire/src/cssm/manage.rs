@@ -41,7 +41,7 @@ fn bool_as_text<S: Serializer>(value: &bool, serializer: S) -> Result<S::Ok, S::
 
 /// A list of strings where a client may send `null` or a single string.
 fn strings<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, schemars::JsonSchema)]
     #[serde(untagged)]
     enum OneOrMany {
         One(String),
@@ -57,13 +57,14 @@ fn strings<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D:
 // ---- accounts ---------------------------------------------------------------------------------
 
 /// `GET /v2/accounts`: the smart accounts the caller may see, with its roles in each.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Accounts {
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<Account>>")]
     pub accounts: Vec<Account>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     pub account_name: String,
@@ -73,11 +74,12 @@ pub struct Account {
     /// `CUSTOMER`.
     pub account_type: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<AccountRole>>")]
     pub roles: Vec<AccountRole>,
 }
 
 /// One role of the caller: account-wide (no `virtualAccount`) or in one virtual account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountRole {
     /// One of [`role`].
@@ -87,13 +89,14 @@ pub struct AccountRole {
 }
 
 /// `GET /v1/accounts/search?domain=D`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DomainSearch {
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<DomainAccount>>")]
     pub accounts: Vec<DomainAccount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DomainAccount {
     pub domain: String,
@@ -104,103 +107,124 @@ pub struct DomainAccount {
     pub account_type: String,
     /// The numeric id (what `X-CSW-SMART-ACCOUNT-ID` takes).
     #[serde(deserialize_with = "i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub account_id: i64,
 }
 
 /// The query of `GET /v1/accounts/search`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DomainQuery {
     #[serde(default)]
     pub domain: Option<String>,
 }
 
 /// `GET /v2/accounts/search`: the client's smart account with its virtual accounts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AccountSearch {
     /// `COMPLETE`.
     pub status: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<AccountEntry>>")]
     pub accounts: Vec<AccountEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AccountEntry {
     #[serde(deserialize_with = "i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub account_id: i64,
     pub domain: String,
     pub name: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<VaEntry>>")]
     pub virtual_accounts: Vec<VaEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VaEntry {
     pub name: String,
     #[serde(deserialize_with = "i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub virtual_account_id: i64,
     /// The first virtual account created in the smart account.
     #[serde(default, deserialize_with = "bool_or_text")]
+    #[schemars(
+        with = "crate::cssm::tolerant::schema::NullOr<crate::cssm::tolerant::schema::BoolOrText>"
+    )]
     pub default: bool,
 }
 
 // ---- virtual accounts -------------------------------------------------------------------------
 
 /// `GET /v1/accounts/{domain}/customer/virtual-accounts`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VirtualAccounts {
     pub status: String,
     /// How many virtual accounts the smart account has (the page holds `virtualAccounts`).
     #[serde(deserialize_with = "i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub total_records: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<VirtualAccount>>")]
     pub virtual_accounts: Vec<VirtualAccount>,
 }
 
 /// One virtual account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VirtualAccount {
     pub name: String,
     #[serde(deserialize_with = "i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub virtual_account_id: i64,
     /// Written as Cisco does, the string `"true"` or `"false"` (scripts filter on
     /// `isDefault=='true'`).
     #[serde(serialize_with = "bool_as_text", deserialize_with = "bool_or_text", default)]
+    #[schemars(with = "crate::cssm::tolerant::schema::FlagText")]
     pub is_default: bool,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub description: String,
     /// `PUBLIC`.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub commerce_access_level: String,
     /// slp: how many licenses the virtual account holds.
     #[serde(default, deserialize_with = "i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub licenses: i64,
     /// slp: how many product instances it has.
     #[serde(default, deserialize_with = "i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub product_instances: i64,
     /// slp: `allow` or `deny`, whether a UDI never seen before binds on first contact.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub first_contact: String,
 }
 
 /// `POST /v1/accounts/{domain}/customer/virtual-accounts`
 /// `{"name", "description", "isDefault": "false", "commerceAccessLevel": "PUBLIC"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewVirtualAccount {
     pub name: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub description: String,
     /// Accepted as Cisco's clients send it; slp's default is the first virtual account.
     #[serde(default, deserialize_with = "bool_or_text", skip_serializing)]
+    #[schemars(
+        with = "crate::cssm::tolerant::schema::NullOr<crate::cssm::tolerant::schema::BoolOrText>"
+    )]
     pub is_default: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commerce_access_level: Option<String>,
 }
 
 /// The reply to a virtual account's creation (201).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedVirtualAccount {
     pub status: String,
@@ -208,16 +232,17 @@ pub struct CreatedVirtualAccount {
 }
 
 /// `POST …/virtual-accounts/{va}/rename` `{"name": …}` (slp's addition).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rename {
     pub name: String,
 }
 
 /// The reply to a change without rows of its own (delete, rename).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Done {
     pub status: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub message: String,
 }
 
@@ -225,45 +250,52 @@ pub struct Done {
 
 /// `POST /v1/accounts/{domain}/licenses` `{"virtualAccounts": [names], "limit", "offset"}`
 /// (no virtual account: all of them).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseQuery {
     #[serde(default, deserialize_with = "strings")]
+    #[schemars(with = "crate::cssm::tolerant::schema::StringOrList")]
     pub virtual_accounts: Vec<String>,
     #[serde(
         default,
         deserialize_with = "opt_u64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::CountOrText>")]
     pub limit: Option<u64>,
     #[serde(
         default,
         deserialize_with = "opt_u64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::CountOrText>")]
     pub offset: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Licenses {
     pub status: String,
     #[serde(deserialize_with = "i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub total_records: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<License>>")]
     pub licenses: Vec<License>,
 }
 
 /// One license of one virtual account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct License {
     /// The license's name in slp (`network-advantage`): what transfers and move requests take.
     pub license: String,
     /// The name Cisco shows, e.g. `C9300 Network Advantage`.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub display_name: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub entitlement_tag: String,
     pub virtual_account: String,
     pub quantity: i64,
@@ -282,12 +314,14 @@ pub struct License {
     #[serde(default)]
     pub aha_apps: bool,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<String>>")]
     pub license_substitutions: Vec<String>,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<LicenseDetail>>")]
     pub license_details: Vec<LicenseDetail>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseDetail {
     pub quantity: i64,
@@ -305,17 +339,21 @@ pub struct LicenseDetail {
 
 /// `POST …/virtual-accounts/{va}/licenses/transfer`
 /// `{"licenses": [{"license", "licenseType", "quantity", "targetVirtualAccount", "precedence"}]}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseTransfer {
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<LicenseTransferItem>>")]
     pub licenses: Vec<LicenseTransferItem>,
     /// slp's addition: compute the moves, change nothing.
     #[serde(default, deserialize_with = "bool_or_text")]
+    #[schemars(
+        with = "crate::cssm::tolerant::schema::NullOr<crate::cssm::tolerant::schema::BoolOrText>"
+    )]
     pub preview: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseTransferItem {
     pub license: String,
@@ -323,6 +361,7 @@ pub struct LicenseTransferItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_type: Option<String>,
     #[serde(deserialize_with = "u64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::CountOrText")]
     pub quantity: u64,
     pub target_virtual_account: String,
     /// Only `LONGEST_TERM_FIRST`.
@@ -330,7 +369,7 @@ pub struct LicenseTransferItem {
     pub precedence: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseTransferReply {
     /// `SUCCESS` (a refusal is an error reply).
@@ -338,10 +377,11 @@ pub struct LicenseTransferReply {
     #[serde(default)]
     pub preview: bool,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<LicenseTransferResult>>")]
     pub licenses: Vec<LicenseTransferResult>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseTransferResult {
     pub license: String,
@@ -349,11 +389,12 @@ pub struct LicenseTransferResult {
     pub target_virtual_account: String,
     pub status: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<LicenseMove>>")]
     pub moves: Vec<LicenseMove>,
 }
 
 /// One license entry (or part of one) a transfer moves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseMove {
     pub sku: String,
@@ -366,17 +407,19 @@ pub struct LicenseMove {
 // ---- v3 summary -------------------------------------------------------------------------------
 
 /// `POST /v3/licenses/summary` `{"tags": […]}` or `{"data": {"tags": […]}}` (empty: all).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SummaryQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<SummaryData>,
     #[serde(default, deserialize_with = "strings")]
+    #[schemars(with = "crate::cssm::tolerant::schema::StringOrList")]
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SummaryData {
     #[serde(default, deserialize_with = "strings")]
+    #[schemars(with = "crate::cssm::tolerant::schema::StringOrList")]
     pub tags: Vec<String>,
 }
 
@@ -391,16 +434,17 @@ impl SummaryQuery {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LicenseSummary {
     pub status: String,
     #[serde(default)]
     pub out_standing_reports: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<SummaryEntry>>")]
     pub summary: Vec<SummaryEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SummaryEntry {
     pub tag: String,
     /// The name Cisco shows, e.g. `C9300 Network Advantage`.
@@ -413,10 +457,11 @@ pub struct SummaryEntry {
     pub prepaid_inuse: i64,
     pub prepaid_reserved: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<SummaryDetail>>")]
     pub license_details: Vec<SummaryDetail>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SummaryDetail {
     pub billing_type: String,
     pub license_type: String,
@@ -434,17 +479,19 @@ pub struct SummaryDetail {
 // ---- product instances ------------------------------------------------------------------------
 
 /// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Devices {
     /// How many product instances the virtual account has (the page holds `devices`).
     #[serde(deserialize_with = "i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub total_records: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<Device>>")]
     pub devices: Vec<Device>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     pub instance_name: String,
@@ -455,13 +502,14 @@ pub struct Device {
     pub registration_date: String,
     pub last_contact_date: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<LicenseUsage>>")]
     pub license_usage: Vec<LicenseUsage>,
 }
 
 /// A product instance's identity as the management API writes it. Clients send the members
 /// they have (`udiVid`, `uuid`, `suvi`, `hostIdentifier`, `macAddress`, often `null`); the
 /// UDI is PID and serial number.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceSudi {
     /// The device-side spelling `udi_pid` is taken too.
@@ -498,27 +546,29 @@ impl DeviceSudi {
 }
 
 /// One license a product instance uses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseUsage {
     pub license: String,
     /// The name the device shows, e.g. `C9300-24 Network Advantage`.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub display_name: String,
     pub quantity: i64,
 }
 
 /// `{"productInstances": [...]}` of `…/devices/transfer` and `…/devices/remove`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductInstances<T> {
-    #[serde(default = "Vec::new", deserialize_with = "null_as_default")]
+    #[serde(default = "Vec::<T>::new", deserialize_with = "null_as_default")]
     #[serde(bound(deserialize = "T: Deserialize<'de>"))]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<T>>")]
     pub product_instances: Vec<T>,
 }
 
 /// One product instance of `…/devices/transfer`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceTransfer {
     pub sudi: DeviceSudi,
@@ -529,7 +579,7 @@ pub struct DeviceTransfer {
 }
 
 /// One product instance of `…/devices/remove` (slp's addition).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceRemoval {
     pub sudi: DeviceSudi,
@@ -540,15 +590,16 @@ pub struct DeviceRemoval {
 }
 
 /// The reply to a transfer or removal of product instances.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DevicesChanged {
     pub status: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<DeviceChanged>>")]
     pub product_instances: Vec<DeviceChanged>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceChanged {
     pub sudi: DeviceSudi,
@@ -558,29 +609,33 @@ pub struct DeviceChanged {
     pub target_virtual_account: Option<String>,
     /// Authorization codes that moved with it (or were returned).
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<String>>")]
     pub authorization_codes: Vec<String>,
 }
 
 // ---- ID tokens --------------------------------------------------------------------------------
 
 /// `GET …/virtual-accounts/{va}/tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Tokens {
     pub status: String,
     /// How many ID tokens the virtual account has (the page holds `tokens`).
     #[serde(deserialize_with = "i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub total_records: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<TokenInfo>>")]
     pub tokens: Vec<TokenInfo>,
 }
 
 /// One ID token. Only its SHA-256 is stored, so `token` is in the create reply only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     pub id: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub description: String,
     pub creation_date: String,
     pub expiration_date: String,
@@ -599,18 +654,21 @@ pub struct TokenInfo {
 
 /// `POST …/virtual-accounts/{va}/tokens`
 /// `{"description", "expiresAfterDays", "exportControlled"}` (+ slp's `maxUses`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewToken {
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub description: String,
     #[serde(default = "thirty", deserialize_with = "u64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::CountOrText")]
     pub expires_after_days: u64,
     #[serde(
         default,
         deserialize_with = "opt_u64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::CountOrText>")]
     pub max_uses: Option<u64>,
     /// `Allowed` or `Not Allowed`; accepted, slp tokens do not restrict export-controlled
     /// features.
@@ -622,7 +680,7 @@ fn thirty() -> u64 {
     30
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedToken {
     pub status: String,
@@ -631,26 +689,29 @@ pub struct CreatedToken {
 
 /// `POST …/tokens/revoke` `{"tokens": ["<token>", …]}` (Cisco's) and/or `{"ids": [id, …]}`
 /// (slp's: the text is shown only once).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenRevocation {
     #[serde(default, deserialize_with = "strings", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "crate::cssm::tolerant::schema::StringOrList")]
     pub tokens: Vec<String>,
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<i64>>")]
     pub ids: Vec<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokensRevoked {
     pub status: String,
     /// The ids of the tokens revoked.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<i64>>")]
     pub revoked: Vec<i64>,
 }
 
 // ---- license moves between smart accounts (slp) -----------------------------------------------
 
 /// `POST …/virtual-accounts/{va}/licenses/move-requests`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewMoveRequest {
     pub target_smart_account: String,
@@ -661,7 +722,7 @@ pub struct NewMoveRequest {
 }
 
 /// A license move request. Serialised in camelCase, the same in `--json` output and in the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MoveRequest {
     pub id: i64,
@@ -682,25 +743,26 @@ pub struct MoveRequest {
     pub decision_note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OneMoveRequest {
     pub status: String,
     pub move_request: MoveRequest,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MoveRequests {
     pub status: String,
     /// How many move requests the smart account has (the page holds `moveRequests`).
     pub total_records: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<MoveRequest>>")]
     pub move_requests: Vec<MoveRequest>,
 }
 
 /// `?status=PENDING`: only the requests still waiting for a decision.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MoveFilter {
     #[serde(default)]
     pub status: Option<String>,
@@ -709,7 +771,7 @@ pub struct MoveFilter {
 // ---- events and alerts (slp) ------------------------------------------------------------------
 
 /// `?virtualAccount=VA&udi=UDI` of the event and alert lists.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListFilter {
     #[serde(default)]
@@ -718,18 +780,19 @@ pub struct ListFilter {
     pub udi: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Events {
     pub status: String,
     /// How many events match (the page holds `events`).
     pub total_records: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<Event>>")]
     pub events: Vec<Event>,
 }
 
 /// One line of the activity log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub event_time: String,
@@ -740,18 +803,19 @@ pub struct Event {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Alerts {
     pub status: String,
     /// How many alerts there are (the page holds `alerts`).
     pub total_records: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<Alert>>")]
     pub alerts: Vec<Alert>,
 }
 
 /// One alert.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// `Major` (insufficient, expired, past ACK deadline) or `Minor` (expiring).
@@ -770,7 +834,7 @@ pub struct Alert {
 // ---- reporting policies (slp) -----------------------------------------------------------------
 
 /// One class of a reporting policy, in days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyClass {
     pub first: u32,
@@ -779,7 +843,7 @@ pub struct PolicyClass {
 }
 
 /// `PUT …/reporting-policy`: classes left out keep the Cisco default values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyBody {
     pub name: String,
@@ -796,7 +860,7 @@ pub struct PolicyBody {
 }
 
 /// The policy in force for a virtual account (or a smart account's own policy).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
     /// The smart account's domain.
@@ -819,14 +883,14 @@ pub struct Policy {
 // ---- usage data files (slp) -------------------------------------------------------------------
 
 /// `?name=FILE` of an upload.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UploadQuery {
     #[serde(default)]
     pub name: Option<String>,
 }
 
 /// What the upload of one file did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileResult {
     pub file_name: String,
@@ -840,11 +904,12 @@ pub struct FileResult {
 }
 
 /// The reply to an upload: what each file did and the ACK.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Uploaded {
     pub status: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<FileResult>>")]
     pub files: Vec<FileResult>,
     /// The ACK document (a single file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -854,18 +919,19 @@ pub struct Uploaded {
     pub ack_bundle: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageFiles {
     pub status: String,
     /// How many usage files the virtual account has (the page holds `usageFiles`).
     pub total_records: i64,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<UsageFile>>")]
     pub usage_files: Vec<UsageFile>,
 }
 
 /// One processed usage file ("Usage Data Files"); its members are snake_case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UsageFile {
     pub file_name: String,
     pub uploaded_at: String,

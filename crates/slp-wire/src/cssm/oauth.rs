@@ -20,7 +20,7 @@ pub const PASSWORD: &str = "password";
 /// The parameters of a token request, wherever they were sent (query string, form or JSON
 /// body). Every member is optional here: which are needed depends on the grant, and the
 /// endpoint names what is missing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_type: Option<String>,
@@ -63,7 +63,7 @@ impl TokenRequest {
 }
 
 /// The reply to a granted token request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenReply {
     pub access_token: String,
     /// `Bearer`.
@@ -71,6 +71,7 @@ pub struct TokenReply {
     pub token_type: String,
     /// Seconds the token is valid. Cisco sends 3599; a reply without it reads as an hour.
     #[serde(default = "an_hour", deserialize_with = "super::tolerant::i64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
     pub expires_in: i64,
 }
 
@@ -84,7 +85,7 @@ fn an_hour() -> i64 {
 
 /// A refused token request (RFC 6749 §5.2): `invalid_request`, `invalid_client`,
 /// `invalid_grant`, `unsupported_grant_type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenError {
     pub error: String,
     #[serde(default)]

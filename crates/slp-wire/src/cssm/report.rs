@@ -41,7 +41,7 @@ pub const COMPLETE: &str = "COMPLETE";
 // ---- request bodies ---------------------------------------------------------------------------
 
 /// A signed slp item as JSON: the exact `<data>` text and its signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignedJson {
     /// JSON text; the signature covers its exact UTF-8 bytes.
     pub data: String,
@@ -49,7 +49,7 @@ pub struct SignedJson {
     pub signature: Option<SignatureJson>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignatureJson {
     pub alg: String,
     pub key: String,
@@ -85,12 +85,12 @@ impl SignedJson {
 
 /// `POST /v2/devices/reportusage` body. Cisco's clients add top-level `requesting_user_id`
 /// and `locale` (ignored).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReportUsageRequest {
     pub data: ReportUsageData,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReportUsageData {
     /// Epoch milliseconds (a number or a string).
     #[serde(
@@ -98,6 +98,7 @@ pub struct ReportUsageData {
         deserialize_with = "opt_i64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::IntOrText>")]
     pub timestamp: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
@@ -109,13 +110,15 @@ pub struct ReportUsageData {
         deserialize_with = "opt_text_or_number",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::TextOrNumber>")]
     pub product_instance_identifier: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<UsageEntry>>")]
     pub reports: Vec<UsageEntry>,
 }
 
 /// One product instance's reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UsageEntry {
     pub sudi: Sudi,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,15 +133,18 @@ pub struct UsageEntry {
         deserialize_with = "opt_i64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::IntOrText>")]
     pub timestamp: Option<i64>,
     /// slp addition: signed trust requests.
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<SignedJson>>")]
     pub trust_requests: Vec<SignedJson>,
     #[serde(
         default,
         deserialize_with = "opt_text_or_number",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::TextOrNumber>")]
     pub transaction_id: Option<String>,
     /// Cisco's numeric virtual account id (a number or a string).
     #[serde(
@@ -146,9 +152,11 @@ pub struct UsageEntry {
         deserialize_with = "opt_i64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::IntOrText>")]
     pub license_pool_id: Option<i64>,
     /// The RUM reports.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<UsageItem>>")]
     pub usage: Vec<UsageItem>,
     /// slp addition: the signed system information (the device key's proof of possession).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,7 +165,7 @@ pub struct UsageEntry {
 
 /// One RUM report of a [`UsageEntry`]: the envelope `{payload, header, signature}` (`header`
 /// optional) and Cisco's per-report members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UsageItem {
     /// The payload, exactly as signed.
     pub payload: String,
@@ -169,12 +177,14 @@ pub struct UsageItem {
         deserialize_with = "opt_bool_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::BoolOrText>")]
     pub is_consuming: Option<bool>,
     #[serde(
         default,
         deserialize_with = "opt_bool_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::BoolOrText>")]
     pub is_ha: Option<bool>,
     /// Shape not public; kept as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -209,12 +219,12 @@ impl UsageItem {
 }
 
 /// `POST /v2/devices/authrequest` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuthRequestRequest {
     pub data: AuthRequestData,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuthRequestData {
     /// Epoch milliseconds (a number or a string).
     #[serde(
@@ -222,6 +232,7 @@ pub struct AuthRequestData {
         deserialize_with = "opt_i64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::IntOrText>")]
     pub timestamp: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
@@ -231,15 +242,17 @@ pub struct AuthRequestData {
         deserialize_with = "opt_i64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::IntOrText>")]
     pub license_pool_id: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_type: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<LicenseEntry>>")]
     pub licenses: Vec<LicenseEntry>,
 }
 
 /// One product instance's authorization request and/or return.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LicenseEntry {
     pub sudi: Sudi,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,6 +262,7 @@ pub struct LicenseEntry {
     /// What is asked for (`count` a number or a string); with a signed `auth_request` it must
     /// match it.
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<Key>>")]
     pub keys: Vec<Key>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_code: Option<String>,
@@ -261,6 +275,7 @@ pub struct LicenseEntry {
         deserialize_with = "super::tolerant::object_or_none",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "crate::cssm::tolerant::schema::AnyOr<SignedJson>")]
     pub trust_request: Option<SignedJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_request: Option<SignedJson>,
@@ -271,12 +286,12 @@ pub struct LicenseEntry {
 }
 
 /// `POST /v2/accounts/poll` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PollRequest {
     pub data: PollData,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PollData {
     /// Epoch milliseconds (Cisco's samples send it as a string here).
     #[serde(
@@ -284,6 +299,7 @@ pub struct PollData {
         deserialize_with = "opt_i64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::IntOrText>")]
     pub timestamp: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
@@ -297,7 +313,7 @@ pub struct PollData {
     pub kind: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum PollId {
     Number(u64),
@@ -327,18 +343,20 @@ impl PollId {
 
 /// The first members of every reply of these endpoints, as a client reads them before the
 /// rest: `OK_POLL`, `COMPLETE`, or a refusal (`FAILED`, `ERROR`) with its `message`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatusReply {
     pub status: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub message: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub message_code: String,
 }
 
 /// The immediate reply to `reportusage` / `authrequest` (HTTP 202), member for member as
 /// Cisco sends it: `message_code`, `message` and `type` are `null`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PollAccepted {
     /// `OK_POLL`.
     pub status: String,
@@ -348,49 +366,61 @@ pub struct PollAccepted {
     pub message: Option<String>,
     /// Epoch milliseconds: the request's, echoed (else the time of the answer).
     #[serde(default, deserialize_with = "opt_i64_or_text")]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::IntOrText>")]
     pub timestamp: Option<i64>,
     /// The request's nonce, echoed.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub nonce: String,
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
     /// A JSON number; read as a number or a string.
     #[serde(deserialize_with = "u64_or_text")]
+    #[schemars(with = "crate::cssm::tolerant::schema::CountOrText")]
     pub poll_id: u64,
     #[serde(default, deserialize_with = "opt_u64_or_text")]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::CountOrText>")]
     pub poll_interval: Option<u64>,
     /// `acknowledgements` or `authorizations`.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub action: String,
 }
 
 /// The reply to a poll whose result is ready.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PollComplete {
     /// `COMPLETE`.
     pub status: String,
     /// Empty.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub message_code: String,
     /// Empty.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub message: String,
     /// Epoch milliseconds: the poll request's, echoed (else the time of the answer).
     #[serde(default, deserialize_with = "opt_i64_or_text")]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::IntOrText>")]
     pub timestamp: Option<i64>,
     /// The poll request's nonce, echoed.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub nonce: String,
     /// `acknowledgements` or `authorizations`.
     #[serde(rename = "type", default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub kind: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub correlation_id: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<PollResultData>")]
     pub data: PollResultData,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PollResultData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledgements: Option<Vec<Acknowledgement>>,
@@ -399,10 +429,11 @@ pub struct PollResultData {
 }
 
 /// The ACK of one report entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Acknowledgement {
     pub sudi: Sudi,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub software_tag_identifier: String,
     /// Base64 of the ACK `<smartLicense>` document (import it with `license smart import`).
     pub smart_license: String,
@@ -411,24 +442,28 @@ pub struct Acknowledgement {
 /// The outcome of one license entry. Cisco's members `product_instance_identifier`,
 /// `auth_status`, `error_code` and `correlation_id` are always sent (`null` or empty when
 /// slp has nothing for them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuthorizationResult {
     #[serde(default, deserialize_with = "opt_text_or_number")]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::TextOrNumber>")]
     pub product_instance_identifier: Option<String>,
     pub sudi: Sudi,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub software_tag_identifier: String,
     /// Base64 of the answer document (authorization codes); `null` when nothing was issued
     /// (a return, or `FAILED`).
     #[serde(default)]
     pub smart_license: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<Value>>")]
     pub auth_status: Vec<Value>,
     #[serde(default)]
     pub error_code: Option<String>,
     /// `SUCCESS` or `FAILED`.
     pub status: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub status_message: String,
     #[serde(default)]
     pub correlation_id: Option<String>,

@@ -146,6 +146,181 @@ pub fn opt_text_or_number<'de, D: Deserializer<'de>>(
     }))
 }
 
+/// JSON Schemas of the tolerant readers above, for `#[schemars(with = "…")]`: what a request
+/// may send (deserialize contract: the number or its string, `null`) and what a reply sends
+/// (serialize contract: the plain type), so `/openapi.json` documents both exactly.
+pub mod schema {
+    use std::borrow::Cow;
+    use std::marker::PhantomData;
+
+    use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+    fn reading(generator: &SchemaGenerator) -> bool {
+        generator.contract().is_deserialize()
+    }
+
+    /// A count: `1` or `"1"` (read), `1` (written).
+    pub struct CountOrText;
+    impl JsonSchema for CountOrText {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            "CountOrText".into()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            if reading(generator) {
+                json_schema!({"anyOf": [
+                    {"type": "integer", "minimum": 0},
+                    {"type": "string", "pattern": "^\\s*\\+?[0-9]{1,19}\\s*$"},
+                ]})
+            } else {
+                json_schema!({"type": "integer", "minimum": 0})
+            }
+        }
+    }
+
+    /// A signed whole number: `-1` or `"-1"` (read), `-1` (written).
+    pub struct IntOrText;
+    impl JsonSchema for IntOrText {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            "IntOrText".into()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            if reading(generator) {
+                json_schema!({"anyOf": [
+                    {"type": "integer"},
+                    {"type": "string", "pattern": "^\\s*[-+]?[0-9]{1,18}\\s*$"},
+                ]})
+            } else {
+                json_schema!({"type": "integer"})
+            }
+        }
+    }
+
+    /// A flag: `true` or `"true"`, `"yes"`, `"1"`, … (read), `true` (written).
+    pub struct BoolOrText;
+    impl JsonSchema for BoolOrText {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            "BoolOrText".into()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            if reading(generator) {
+                json_schema!({"anyOf": [
+                    {"type": "boolean"},
+                    {"type": "string", "pattern": "^\\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Yy][Ee][Ss]|[Nn][Oo]|[01])?\\s*$"},
+                ]})
+            } else {
+                json_schema!({"type": "boolean"})
+            }
+        }
+    }
+
+    /// Cisco's `isDefault`: a flag or its string (read), `"true"` or `"false"` (written).
+    pub struct FlagText;
+    impl JsonSchema for FlagText {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            "FlagText".into()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            if reading(generator) {
+                <super::schema::NullOr<BoolOrText>>::json_schema(generator)
+            } else {
+                json_schema!({"type": "string", "enum": ["true", "false"]})
+            }
+        }
+    }
+
+    /// An identifier: `"abc"` or `12` (read), `"abc"` (written).
+    pub struct TextOrNumber;
+    impl JsonSchema for TextOrNumber {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            "TextOrNumber".into()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            if reading(generator) {
+                json_schema!({"anyOf": [{"type": "string"}, {"type": "integer"}]})
+            } else {
+                json_schema!({"type": "string"})
+            }
+        }
+    }
+
+    /// A list of strings: also one string, or `null` (read); the list (written).
+    pub struct StringOrList;
+    impl JsonSchema for StringOrList {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            "StringOrList".into()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            if reading(generator) {
+                json_schema!({"anyOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}},
+                    {"type": "null"},
+                ]})
+            } else {
+                json_schema!({"type": "array", "items": {"type": "string"}})
+            }
+        }
+    }
+
+    /// `T`, or `null` where it is read ([`super::null_as_default`]).
+    pub struct NullOr<T>(PhantomData<T>);
+    impl<T: JsonSchema> JsonSchema for NullOr<T> {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            format!("NullOr_{}", T::schema_name()).into()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            if reading(generator) {
+                <Option<T>>::json_schema(generator)
+            } else {
+                generator.subschema_for::<T>()
+            }
+        }
+    }
+
+    /// Any JSON value where it is read (an object of `T` is used, anything else reads as
+    /// none: [`super::object_or_none`]); `T` where it is written.
+    pub struct AnyOr<T>(PhantomData<T>);
+    impl<T: JsonSchema> JsonSchema for AnyOr<T> {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            format!("AnyOr_{}", T::schema_name()).into()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            if reading(generator) {
+                json_schema!({"anyOf": [
+                    generator.subschema_for::<T>(),
+                    {"type": ["string", "number", "integer", "boolean", "array", "null"]},
+                ]})
+            } else {
+                generator.subschema_for::<T>()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
