@@ -779,7 +779,11 @@ impl Ingest {
 
     /// Binds product instance `pi_id` to another device key.
     async fn rebind(&self, tx: &mut Tx, pi_id: i64, key: &str) -> Result<()> {
-        if !self.change_new(pi_id, |pi| pi.public_key = key.to_owned()) {
+        let changed = self.change_new(pi_id, |pi| {
+            pi.public_key = key.to_owned();
+            pi.key_seen = None;
+        });
+        if !changed {
             tx.rebind_pi(pi_id, key).await?;
         }
         Ok(())
@@ -1073,7 +1077,7 @@ impl Job<'_> {
             let pi = match bind.change {
                 Change::Register(proof) => {
                     if let Some(proof) = &proof {
-                        self.use_proof(tx, &udi, &bind.key, proof).await?;
+                        self.use_proof(tx, &udi, proof).await?;
                     }
                     let pi = self.ingest.register(&NewProductInstance {
                         va_id: self.va.id,
@@ -1082,6 +1086,7 @@ impl Job<'_> {
                         hostname: unit_hostname,
                         public_key: bind.key.clone(),
                         now: now_ts,
+                        key_seen: None,
                     });
                     let proof = proof.map(|p| format!(", {}", p.describe()));
                     self.note(self.event(
@@ -1098,8 +1103,47 @@ impl Job<'_> {
                     self.ingest.touch(pi.id, unit_hostname, now_ts);
                     pi
                 }
+                Change::RegisterUnverified { seen, proof } => {
+                    if let Some(proof) = &proof {
+                        self.use_proof(tx, &udi, proof).await?;
+                    }
+                    let pi = self.ingest.register(&NewProductInstance {
+                        va_id: self.va.id,
+                        account_id: self.account.id,
+                        udi: udi.clone(),
+                        hostname: unit_hostname,
+                        public_key: String::new(),
+                        now: now_ts,
+                        key_seen: Some(seen.clone()),
+                    });
+                    let proof = proof.map(|p| format!(", {}", p.describe()));
+                    self.note(self.event(
+                        Some(&udi),
+                        format!(
+                            "product instance {udi} registered unverified: its reports are signed {seen}, which the authority cannot verify; system information or a trust request with its device key verifies it{}",
+                            proof.unwrap_or_default()
+                        ),
+                    ));
+                    tracing::info!(%udi, %seen, "product instance registered unverified");
+                    pi
+                }
+                Change::Verify(mut pi) => {
+                    self.ingest.touch(pi.id, unit_hostname, now_ts);
+                    self.ingest.rebind(tx, pi.id, &bind.key).await?;
+                    self.note(self.event(
+                        Some(&udi),
+                        format!(
+                            "product instance {udi} verified: bound to device key {} (its reports were signed {}, unverified)",
+                            key_id(&bind.key),
+                            pi.key_seen.as_deref().unwrap_or("?")
+                        ),
+                    ));
+                    pi.public_key = bind.key.clone();
+                    pi.key_seen = None;
+                    pi
+                }
                 Change::Rebind(mut pi, proof) => {
-                    self.use_proof(tx, &udi, &bind.key, &proof).await?;
+                    self.use_proof(tx, &udi, &proof).await?;
                     self.ingest.touch(pi.id, unit_hostname, now_ts);
                     self.ingest.rebind(tx, pi.id, &bind.key).await?;
                     self.note(self.event(
@@ -1423,14 +1467,14 @@ impl Job<'_> {
 
     /// Uses up the operator's grant `proof` names (an ID token is not used up); a grant used
     /// meanwhile by another replica refuses the binding.
-    async fn use_proof(&self, tx: &mut Tx, udi: &str, key: &str, proof: &Proof) -> Result<()> {
+    async fn use_proof(&self, tx: &mut Tx, udi: &str, proof: &Proof) -> Result<()> {
         let Proof::Grant(grant) = proof else { return Ok(()) };
         let taken =
             tx.take_bind_grant(self.va.id, udi, &grant.key_id, self.now.timestamp()).await?;
         if taken.is_none() {
             return Err(self.refused(format!(
                 "the operator's grant for device key {} of {udi} was used meanwhile",
-                key_id(key)
+                grant.key_id
             )));
         }
         Ok(())

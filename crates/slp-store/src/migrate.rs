@@ -185,6 +185,11 @@ const SQLITE: &[M] = &[
         rebuild: true,
         ..M::new(8, "account_udis", include_str!("../migrations/sqlite/0008_account_udis.sql"))
     },
+    M::new(
+        11,
+        "unverified_binding",
+        include_str!("../migrations/sqlite/0011_unverified_binding.sql"),
+    ),
 ];
 
 const POSTGRES: &[M] = &[
@@ -196,6 +201,11 @@ const POSTGRES: &[M] = &[
     M::new(6, "report_udis", include_str!("../migrations/postgres/0006_report_udis.sql")),
     M::new(7, "binding", include_str!("../migrations/postgres/0007_binding.sql")),
     M::new(8, "account_udis", include_str!("../migrations/postgres/0008_account_udis.sql")),
+    M::new(
+        11,
+        "unverified_binding",
+        include_str!("../migrations/postgres/0011_unverified_binding.sql"),
+    ),
 ];
 
 /// Migrates the authority's store (on SQLite over the writer's own connection).

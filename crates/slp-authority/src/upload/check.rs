@@ -87,6 +87,31 @@ pub(crate) enum Change {
     Register(Option<Proof>),
     /// Bound to another key: re-bound, with its proof.
     Rebind(ProductInstance, Proof),
+    /// Never seen, and its reports carry a signature slp cannot verify (Cisco's `builtin`, or
+    /// a key id the authority was never shown): registered without a device key, recording what
+    /// the reports named (`seen`), with the proof a denied first contact needed.
+    RegisterUnverified { seen: String, proof: Option<Proof> },
+    /// Bound without a verified key: the document's verified key (system information or
+    /// trust request) becomes its binding. Not a takeover: there was no key to take over.
+    Verify(ProductInstance),
+}
+
+impl Bind {
+    /// Whether the UDI stays bound without a verified key (its reports are not checked).
+    pub(crate) fn is_unverified(&self) -> bool {
+        match &self.change {
+            Change::RegisterUnverified { .. } => true,
+            Change::Keep(pi) => pi.is_unverified(),
+            _ => false,
+        }
+    }
+}
+
+/// What an unverifiable report's signature names, as an unverified binding records it:
+/// `<signing type>:<key>` (`builtin:<software tag>`, `ed25519:<key id>`).
+pub(crate) fn seen_key(checked: &Checked) -> String {
+    let signature = &checked.parsed.signature;
+    format!("{}:{}", signature.signing_type, signature.key)
 }
 
 /// Why a new key may bind a UDI: the request's ID token, or an operator's grant (used up).
@@ -260,9 +285,9 @@ impl Reading<'_> {
         first_contact: FirstContact,
     ) -> bool {
         match (self.offered_key(udi), bound) {
-            (Some(key), Some(pi)) => *key != pi.public_key,
-            (Some(_), None) => first_contact == FirstContact::Deny,
-            (None, _) => false,
+            (Some(key), Some(pi)) => *key != pi.public_key && !pi.is_unverified(),
+            (_, None) => first_contact == FirstContact::Deny,
+            (None, Some(_)) => false,
         }
     }
 }
@@ -315,11 +340,10 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
     udis.extend(reading.reports.iter().map(|r| r.udi.clone()));
     udis.extend(requests.iter().map(|(u, _)| u.clone()));
     udis.extend(returns.iter().map(|(u, _)| u.clone()));
-    let proof_for = |udi: &str, key: &str| -> Option<Proof> {
+    let proof_for_id = |udi: &str, offered: String| -> Option<Proof> {
         if facts.token {
             return Some(Proof::Token { va: facts.va.to_owned() });
         }
-        let offered = key_id(key);
         let grants = facts.grants.get(udi)?;
         grants
             .iter()
@@ -327,6 +351,7 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
             .cloned()
             .map(Proof::Grant)
     };
+    let proof_for = |udi: &str, key: &str| proof_for_id(udi, key_id(key));
     let refusal = |udi: &str, bound: Option<String>, key: &str| BindRefusal {
         file: file.to_owned(),
         udi: udi.to_owned(),
@@ -349,6 +374,7 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
         }
         let existing = facts.pis.get(udi).cloned();
         let bind = match (reading.offered_key(udi).cloned(), existing) {
+            (Some(key), Some(pi)) if pi.is_unverified() => Bind { key, change: Change::Verify(pi) },
             (Some(key), Some(pi)) if key != pi.public_key => {
                 if reading.trust.get(udi) != Some(&key) {
                     return Err(AuthorityError::KeyMismatch {
@@ -376,14 +402,44 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
             (Some(key), None) => Bind { key, change: Change::Register(None) },
             (Some(key), Some(pi)) => Bind { key, change: Change::Keep(pi) },
             (None, Some(pi)) => Bind { key: pi.public_key.clone(), change: Change::Keep(pi) },
-            (None, None) => return Err(not_registered(udi)),
+            (None, None) => {
+                // Only reports name it (requests and returns need its key, above): usage from a
+                // product instance never seen, signed in a way slp cannot check.
+                let Some(first) = reading.reports.iter().find(|r| r.udi == *udi) else {
+                    return Err(not_registered(udi));
+                };
+                let seen = seen_key(first);
+                let proof = match facts.first_contact {
+                    FirstContact::Allow => None,
+                    FirstContact::Deny => {
+                        let offered = first.parsed.signature.key.clone();
+                        let Some(proof) = proof_for_id(udi, offered.clone()) else {
+                            return Err(AuthorityError::FirstContactDenied(Box::new(
+                                BindRefusal {
+                                    file: file.to_owned(),
+                                    udi: udi.clone(),
+                                    account: facts.account.to_owned(),
+                                    va: facts.va.to_owned(),
+                                    bound: None,
+                                    offered,
+                                },
+                            )));
+                        };
+                        Some(proof)
+                    }
+                };
+                Bind { key: String::new(), change: Change::RegisterUnverified { seen, proof } }
+            }
         };
         binds.insert(udi.clone(), bind);
     }
     // Every report must carry its device's signature.
     for checked in reading.reports {
-        let key = binds.get(&checked.udi).map(|b| b.key.as_str()).unwrap_or_default();
-        if checked.verified_with.as_deref() != Some(key) {
+        let bind = binds.get(&checked.udi);
+        let key = bind.map(|b| b.key.as_str()).unwrap_or_default();
+        if bind.is_some_and(Bind::is_unverified) {
+            // Taken as reported: nothing to check it with (see `Change::RegisterUnverified`).
+        } else if checked.verified_with.as_deref() != Some(key) {
             checked.parsed.verify(key).map_err(|e| AuthorityError::Report {
                 file: file.to_owned(),
                 udi: checked.udi.clone(),
@@ -409,4 +465,366 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
         requests,
         returns,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    //! The decisions as a table: a document and the facts → the plan, or the refusal.
+
+    use slp_core::udi::Udi;
+    use slp_wire::docs::{self, AuthRequestItem, SystemInfo, TrustRequest};
+    use slp_wire::keys::KeyPair;
+    use slp_wire::rum::{
+        self, Envelope, EnvelopeSignature, Header, Measurement, ReportInput, Sudi,
+    };
+    use slp_wire::xml::{Document, Kind, Signed};
+
+    use super::*;
+
+    const NOW: i64 = 1_794_736_800;
+
+    fn udi(sn: &str) -> Udi {
+        Udi::new("C9300-24UX", sn).expect("a UDI")
+    }
+
+    fn info(unit: &Udi, key: &KeyPair) -> Signed {
+        let info = SystemInfo {
+            sudi: Sudi::of(unit),
+            timestamp: NOW * 1000,
+            nonce: "n".to_owned(),
+            hostname: Some("sw1".to_owned()),
+            software_tag_identifier: "regid.sw".to_owned(),
+            software_version: None,
+            public_key: key.public_b64(),
+            device_list: Vec::new(),
+        };
+        docs::sign_json(Kind::SystemInfo, &info, key)
+    }
+
+    fn trust(unit: &Udi, key: &KeyPair) -> Signed {
+        let request = TrustRequest {
+            sudi: Sudi::of(unit),
+            public_key: key.public_b64(),
+            nonce: "n".to_owned(),
+            timestamp: NOW.to_string(),
+        };
+        docs::sign_json(Kind::TrustRequest, &request, key)
+    }
+
+    fn input(unit: &Udi, id: u64, end: i64) -> ReportInput {
+        ReportInput {
+            report_id: id,
+            udi: unit.clone(),
+            software_tag: "regid.sw".to_owned(),
+            entitlement_tag: "regid.na".to_owned(),
+            software_version: None,
+            ha_udi: Vec::new(),
+            measurements: vec![Measurement {
+                log_time: end,
+                start_time: end - 60,
+                end_time: end,
+                count: 1,
+                termination_reason: None,
+            }],
+        }
+    }
+
+    fn report(unit: &Udi, id: u64, key: &KeyPair) -> String {
+        rum::sign_report(&input(unit, id, NOW - 600), key)
+    }
+
+    /// Cisco's `builtin` signing, which slp cannot check.
+    fn builtin(unit: &Udi, id: u64) -> String {
+        let signed: Envelope =
+            serde_json::from_str(&report(unit, id, &KeyPair::generate())).expect("a report");
+        let envelope = Envelope {
+            header: Header::default(),
+            signature: EnvelopeSignature {
+                signing_type: "builtin".to_owned(),
+                key: "regid.sw".to_owned(),
+                value: "AAAA".to_owned(),
+                ..signed.signature.clone()
+            },
+            ..signed
+        };
+        serde_json::to_string(&envelope).expect("JSON")
+    }
+
+    fn pi(unit: &Udi, key: Option<&KeyPair>, va_id: i64) -> ProductInstance {
+        ProductInstance {
+            id: 7,
+            va_id,
+            account_id: 1,
+            udi: unit.to_string(),
+            hostname: None,
+            public_key: key.map(KeyPair::public_b64).unwrap_or_default(),
+            trust_id: None,
+            trusted_at: None,
+            first_seen: NOW - 86_400,
+            last_contact: NOW - 86_400,
+            key_seen: key.is_none().then(|| "builtin:regid.sw".to_owned()),
+        }
+    }
+
+    fn grant(unit: &Udi, key_id: String) -> BindGrant {
+        BindGrant {
+            id: 3,
+            va_id: 1,
+            udi: unit.to_string(),
+            key_id,
+            granted_by: "ops".to_owned(),
+            granted_at: NOW - 60,
+            used_at: None,
+        }
+    }
+
+    fn facts() -> Facts<'static> {
+        Facts {
+            account: "example.com",
+            va: "Lab",
+            va_id: 1,
+            first_contact: FirstContact::Allow,
+            token: false,
+            pis: BTreeMap::new(),
+            elsewhere: BTreeMap::new(),
+            grants: BTreeMap::new(),
+        }
+    }
+
+    /// What a plan does to each UDI, in short.
+    fn outline(plan: &Plan) -> Vec<String> {
+        plan.binds
+            .iter()
+            .map(|(udi, bind)| {
+                let what = match &bind.change {
+                    Change::Keep(pi) if pi.is_unverified() => "keep unverified".to_owned(),
+                    Change::Keep(_) => "keep".to_owned(),
+                    Change::Register(None) => "register".to_owned(),
+                    Change::Register(Some(Proof::Token { .. })) => "register by token".to_owned(),
+                    Change::Register(Some(Proof::Grant(_))) => "register by grant".to_owned(),
+                    Change::Rebind(_, Proof::Token { .. }) => "rebind by token".to_owned(),
+                    Change::Rebind(_, Proof::Grant(_)) => "rebind by grant".to_owned(),
+                    Change::RegisterUnverified { seen, .. } => {
+                        format!("register unverified {seen}")
+                    }
+                    Change::Verify(_) => "verify".to_owned(),
+                };
+                format!("{udi}: {what}")
+            })
+            .collect()
+    }
+
+    /// Runs the check of `doc` against `facts`: the plan's outline, or the refusal's text.
+    fn decide(doc: Document, facts: &Facts<'_>) -> std::result::Result<Vec<String>, String> {
+        let ready = super::super::prepare("usage.txt", doc.to_xml().as_bytes())
+            .ready()
+            .map_err(|e| e.to_string())?;
+        let reading = read("usage.txt", &ready.doc, &ready.reports, ReportWindow::default(), NOW)
+            .map_err(|e| e.to_string())?;
+        plan(reading, facts).map(|p| outline(&p)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_decision_of_the_ingest() {
+        let (k1, k2) = (KeyPair::generate(), KeyPair::generate());
+        let (a, b) = (udi("FOC1"), udi("FOC2"));
+        let doc = |reports: Vec<String>, items: Vec<Signed>| Document { reports, items };
+        let name = |u: &Udi| u.to_string();
+        let with_pi = |key: Option<&KeyPair>| {
+            let mut f = facts();
+            f.pis.insert(name(&a), pi(&a, key, 1));
+            f
+        };
+        let deny = || Facts { first_contact: FirstContact::Deny, ..facts() };
+        let token = |f: Facts<'static>| Facts { token: true, ..f };
+        let granted = |mut f: Facts<'static>, key: String| {
+            f.grants.insert(name(&a), vec![grant(&a, key)]);
+            f
+        };
+        let elsewhere = {
+            let mut f = facts();
+            f.pis.insert(name(&a), pi(&a, Some(&k1), 2));
+            f.elsewhere.insert(name(&a), "Other".to_owned());
+            f
+        };
+        let late = rum::sign_report(&input(&a, 5, NOW + 3 * 86_400), &k1);
+        let request = docs::sign_json(
+            Kind::AuthRequest,
+            &vec![AuthRequestItem {
+                sudi: Sudi::of(&a),
+                keys: vec![docs::Key { entitlement: "regid.hsec".to_owned(), count: 1 }],
+                replace: false,
+                confirm_code: None,
+                remove_code: None,
+            }],
+            &k1,
+        );
+        let ack = docs::sign_json(Kind::RumAck, &serde_json::json!({}), &k1);
+        let ok = |lines: &[&str]| Ok::<_, String>(lines.iter().map(|s| s.to_string()).collect());
+        let unverified = format!("{}: register unverified builtin:regid.sw", name(&a));
+        let unknown_key = format!("{}: register unverified ed25519:{}", name(&a), k2.key_id());
+        let keep = format!("{}: keep", name(&a));
+        type Expected = std::result::Result<Vec<String>, String>;
+        // (case, document, facts, the outline expected, or text the refusal holds)
+        let cases: Vec<(&str, Document, Facts<'static>, Expected)> = vec![
+            (
+                "first contact allowed: registered",
+                doc(vec![report(&a, 1, &k1)], vec![info(&a, &k1)]),
+                facts(),
+                ok(&[&format!("{}: register", name(&a))]),
+            ),
+            (
+                "first contact denied: refused",
+                doc(vec![report(&a, 1, &k1)], vec![info(&a, &k1)]),
+                deny(),
+                Err("denies first contact".to_owned()),
+            ),
+            (
+                "first contact denied, ID token: registered",
+                doc(vec![report(&a, 1, &k1)], vec![info(&a, &k1)]),
+                token(deny()),
+                ok(&[&format!("{}: register by token", name(&a))]),
+            ),
+            (
+                "first contact denied, operator grant for the key: registered",
+                doc(vec![report(&a, 1, &k1)], vec![info(&a, &k1)]),
+                granted(deny(), k1.key_id()),
+                ok(&[&format!("{}: register by grant", name(&a))]),
+            ),
+            (
+                "first contact denied, grant for another key: refused",
+                doc(vec![report(&a, 1, &k1)], vec![info(&a, &k1)]),
+                granted(deny(), k2.key_id()),
+                Err("denies first contact".to_owned()),
+            ),
+            (
+                "known device, reports only: kept",
+                doc(vec![report(&a, 2, &k1)], vec![]),
+                with_pi(Some(&k1)),
+                ok(&[&keep]),
+            ),
+            (
+                "bound device, another key without trust request: key mismatch",
+                doc(vec![report(&a, 2, &k2)], vec![info(&a, &k2)]),
+                with_pi(Some(&k1)),
+                Err(format!("is bound to device key {}", k1.key_id())),
+            ),
+            (
+                "takeover by trust request without proof: refused",
+                doc(vec![], vec![info(&a, &k2), trust(&a, &k2)]),
+                with_pi(Some(&k1)),
+                Err("may bind it only with proof".to_owned()),
+            ),
+            (
+                "re-bind by trust request with an operator grant",
+                doc(vec![], vec![info(&a, &k2), trust(&a, &k2)]),
+                granted(with_pi(Some(&k1)), k2.key_id()),
+                ok(&[&format!("{}: rebind by grant", name(&a))]),
+            ),
+            (
+                "re-bind by trust request with an ID token",
+                doc(vec![], vec![info(&a, &k2), trust(&a, &k2)]),
+                token(with_pi(Some(&k1))),
+                ok(&[&format!("{}: rebind by token", name(&a))]),
+            ),
+            (
+                "report signed with another key than the bound one: refused, naming it",
+                doc(vec![report(&a, 4, &k2)], vec![]),
+                with_pi(Some(&k1)),
+                Err("report 4".to_owned()),
+            ),
+            (
+                "UDI of another virtual account: refused",
+                doc(vec![report(&a, 1, &k1)], vec![info(&a, &k1)]),
+                elsewhere,
+                Err("virtual account \"Other\"".to_owned()),
+            ),
+            (
+                "report outside the time window: refused",
+                doc(vec![late], vec![info(&a, &k1)]),
+                facts(),
+                Err("later than the authority's clock".to_owned()),
+            ),
+            (
+                "report of a unit the system information does not name: refused",
+                doc(vec![report(&b, 1, &k1)], vec![info(&a, &k1)]),
+                facts(),
+                Err("is not a unit of the product instance".to_owned()),
+            ),
+            (
+                "authorization request of an unknown device without system information",
+                doc(vec![], vec![request.clone()]),
+                facts(),
+                Err("is not registered".to_owned()),
+            ),
+            (
+                "authorization request of a known device: kept, its key checks the request",
+                doc(vec![], vec![request]),
+                with_pi(Some(&k1)),
+                ok(&[&keep]),
+            ),
+            (
+                "a document the authority issues: refused",
+                doc(vec![], vec![ack]),
+                facts(),
+                Err("which the authority issues".to_owned()),
+            ),
+            (
+                "two system informations: refused",
+                doc(vec![], vec![info(&a, &k1), info(&a, &k1)]),
+                facts(),
+                Err("more than one".to_owned()),
+            ),
+            (
+                "Cisco builtin reports of a never-seen device: bound unverified",
+                doc(vec![builtin(&a, 1)], vec![]),
+                facts(),
+                ok(&[&unverified]),
+            ),
+            (
+                "reports signed with a key never shown: bound unverified",
+                doc(vec![report(&a, 1, &k2)], vec![]),
+                facts(),
+                ok(&[&unknown_key]),
+            ),
+            (
+                "unverified first contact in a denying virtual account: refused",
+                doc(vec![builtin(&a, 1)], vec![]),
+                deny(),
+                Err("denies first contact".to_owned()),
+            ),
+            (
+                "unverified first contact, ID token: bound unverified",
+                doc(vec![builtin(&a, 1)], vec![]),
+                token(deny()),
+                ok(&[&unverified]),
+            ),
+            (
+                "later builtin reports of an unverified device: kept",
+                doc(vec![builtin(&a, 2)], vec![]),
+                with_pi(None),
+                ok(&[&format!("{}: keep unverified", name(&a))]),
+            ),
+            (
+                "system information of an unverified device: verified, not a takeover",
+                doc(vec![report(&a, 3, &k1)], vec![info(&a, &k1)]),
+                with_pi(None),
+                ok(&[&format!("{}: verify", name(&a))]),
+            ),
+            (
+                "builtin reports for a device bound to a key: refused",
+                doc(vec![builtin(&a, 5)], vec![]),
+                with_pi(Some(&k1)),
+                Err("signing type builtin".to_owned()),
+            ),
+        ];
+        for (case, document, facts, expected) in cases {
+            let got = decide(document, &facts);
+            match (&got, &expected) {
+                (Err(text), Err(part)) => assert!(text.contains(part.as_str()), "{case}: {text}"),
+                _ => assert_eq!(got, expected, "{case}"),
+            }
+        }
+    }
 }
