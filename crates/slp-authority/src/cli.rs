@@ -1088,7 +1088,10 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                         p.hostname.clone().unwrap_or_else(|| "-".to_owned()),
                         short_time(&p.last_contact),
                         p.trust_id.map_or_else(|| "-".to_owned(), |id| id.to_string()),
-                        p.key_id.clone(),
+                        match &p.key_seen {
+                            Some(seen) => format!("unverified ({seen})"),
+                            None => p.key_id.clone(),
+                        },
                         dash(&usage.join(",")),
                         dash(&p.authorizations.join(",")),
                     ]

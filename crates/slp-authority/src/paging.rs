@@ -77,7 +77,13 @@ pub(crate) fn pi_views(
     let counts = effective_counts(usage);
     pis.into_iter()
         .map(|pi| ProductInstanceView {
-            key_id: slp_wire::keys::key_id(&pi.public_key).unwrap_or_else(|_| "invalid".to_owned()),
+            key_id: if pi.is_unverified() {
+                "unverified".to_owned()
+            } else {
+                slp_wire::keys::key_id(&pi.public_key).unwrap_or_else(|_| "invalid".to_owned())
+            },
+            key_status: if pi.is_unverified() { "unverified" } else { "verified" }.to_owned(),
+            key_seen: pi.key_seen.clone(),
             usage: usage
                 .iter()
                 .zip(&counts)

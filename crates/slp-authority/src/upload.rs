@@ -11,19 +11,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 use slp_core::license::{self, Enforcement, Term};
 use slp_store::{
-    Account, AccountUdi, FirstContact, NewAuthorization, NewEvent, NewProductInstance, NewUpload,
+    Account, AccountUdi, NewAuthorization, NewEvent, NewProductInstance, NewUpload,
     ProductInstance, ReceivedReport, ReportKey, Tx, Usage, VirtualAccount,
 };
 use slp_wire::bundle;
 use slp_wire::docs::{
-    self, AckedReport, AuthRequestItem, AuthReturn, Authorization, Granted, PolicyDoc, RumAck,
-    SystemInfo, TrustCode, TrustRequest,
+    self, AckedReport, AuthRequestItem, Authorization, Granted, PolicyDoc, RumAck, TrustCode,
+    TrustRequest,
 };
 use slp_wire::keys;
 use slp_wire::rum::{Envelope, Report, Sudi};
 use slp_wire::xml::{Document, Kind, Signed};
 
-use crate::error::BindRefusal;
+mod check;
+
+use self::check::{Change, Facts, Plan, Proof, key_id};
 use crate::{Authority, AuthorityError, BundleOutcome, Result, UploadOutcome, policy_of, rfc3339};
 
 /// A report read and verified.
@@ -280,16 +282,6 @@ fn read_reports(
         });
     }
     Ok(reports)
-}
-
-/// Where a UDI stands before the upload is applied.
-struct Binding {
-    key: String,
-    existing: Option<ProductInstance>,
-    rebind: bool,
-    /// The proof a new binding came with (an ID token or an operator's grant), for the log;
-    /// `None` when it needed none (the key already bound, or a first contact allowed).
-    proof: Option<String>,
 }
 
 fn udi_text(sudi: &Sudi) -> String {
@@ -883,7 +875,11 @@ impl Ingest {
 
     /// Binds product instance `pi_id` to another device key.
     async fn rebind(&self, tx: &mut Tx, pi_id: i64, key: &str) -> Result<()> {
-        if !self.change_new(pi_id, |pi| pi.public_key = key.to_owned()) {
+        let changed = self.change_new(pi_id, |pi| {
+            pi.public_key = key.to_owned();
+            pi.key_seen = None;
+        });
+        if !changed {
             tx.rebind_pi(pi_id, key).await?;
         }
         Ok(())
@@ -982,10 +978,6 @@ impl Job<'_> {
         Ok(Sudi::of(&udi))
     }
 
-    fn wire(&self, source: slp_wire::WireError) -> AuthorityError {
-        AuthorityError::Wire { file: self.file.clone(), error: source }
-    }
-
     /// Keeps an event for the log; [`Ingest::flush`] writes them all in one statement.
     fn note(&self, event: NewEvent) {
         if let Ok(mut events) = self.ingest.events.lock() {
@@ -1017,11 +1009,6 @@ impl Job<'_> {
             message,
             actor: self.authority.actor(),
         }
-    }
-
-    /// Verifies a device-signed item with `key`, naming the item and UDI on failure.
-    fn verify(&self, item: &Signed, key: &str, what: &str) -> Result<()> {
-        item.verify(key, what).map_err(|source| self.wire(source))
     }
 
     /// One SLAC of `keys` for a device named by PID and serial number alone, as a document:
@@ -1162,261 +1149,141 @@ impl Job<'_> {
     }
 
     async fn run(&mut self, tx: &mut Tx, ready: &Ready) -> Result<UploadOutcome> {
-        let (doc, sha256, reports) = (&ready.doc, ready.sha256.as_str(), ready.reports.as_slice());
+        let now_ts = self.now.timestamp();
+        let window = self.authority.report_window;
+        let reading = check::read(&self.file, &ready.doc, &ready.reports, window, now_ts)?;
+        let facts = self.facts(tx, &reading).await?;
+        let plan = check::plan(reading, &facts)?;
+        self.apply(tx, ready, plan).await
+    }
+
+    /// What [`check::plan`] needs to know of the store for the UDIs `reading` names.
+    async fn facts<'f>(&'f self, tx: &mut Tx, reading: &check::Reading<'_>) -> Result<Facts<'f>> {
+        let mut facts = Facts {
+            account: &self.account.domain,
+            va: &self.va.name,
+            va_id: self.va.id,
+            first_contact: self.va.first_contact,
+            token: self.ingest.token_va == Some(self.va.id),
+            pis: BTreeMap::new(),
+            elsewhere: BTreeMap::new(),
+            grants: BTreeMap::new(),
+        };
+        for udi in reading.udis() {
+            let Some(pi) = self.ingest.pi_by_udi(tx, self.account.id, &udi).await? else {
+                if !facts.token && reading.may_need_proof(&udi, None, facts.first_contact) {
+                    let grants = tx.bind_grants(self.va.id, &udi).await?;
+                    facts.grants.insert(udi.clone(), grants);
+                }
+                continue;
+            };
+            if pi.va_id != self.va.id {
+                let other = tx.va(pi.va_id).await?;
+                facts.elsewhere.insert(udi.clone(), other.map(|v| v.name).unwrap_or_default());
+            } else if !facts.token && reading.may_need_proof(&udi, Some(&pi), facts.first_contact) {
+                let grants = tx.bind_grants(self.va.id, &udi).await?;
+                facts.grants.insert(udi.clone(), grants);
+            }
+            facts.pis.insert(udi, pi);
+        }
+        Ok(facts)
+    }
+
+    /// Carries out `plan` for the document `ready` in the store's transaction and builds its ACK.
+    async fn apply(&mut self, tx: &mut Tx, ready: &Ready, plan: Plan) -> Result<UploadOutcome> {
+        let (sha256, reports) = (ready.sha256.as_str(), ready.reports.as_slice());
         let now_ts = self.now.timestamp();
         let issued_at = rfc3339(self.now);
         let authority_key = self.authority.public_key();
+        let Plan { active, hostname, units, binds, trust, requests, returns } = plan;
 
-        // ---- what the file holds ---------------------------------------------------------
-        if let Some(item) = doc.items.iter().find(|it| {
-            matches!(it.kind, Kind::RumAck | Kind::Policy | Kind::TrustCode | Kind::Authorization)
-        }) {
-            return Err(self.refused(format!(
-                "holds <{}>, which the authority issues; upload the file a device saved (usage, authorization request or return)",
-                item.kind.element()
-            )));
-        }
-        let infos: Vec<&Signed> = doc.of(Kind::SystemInfo).collect();
-        if infos.len() > 1 {
-            return Err(self.refused("holds more than one <smartLicenseSystemInfo>".to_owned()));
-        }
-        if doc.reports.is_empty() && doc.items.is_empty() {
-            return Err(self.refused("holds no RUM reports and no requests".to_owned()));
-        }
-
-        // ---- system information: proof of possession of the device key -------------------
-        let info: Option<SystemInfo> = match infos.first() {
-            Some(item) => {
-                let info: SystemInfo = item.json().map_err(|e| self.wire(e))?;
-                crate::sanity::check_system_info(&self.file, &info)?;
-                let active = info.sudi.udi().map_err(|e| self.wire(e))?.to_string();
-                self.verify(item, &info.public_key, &format!("system information of {active}"))?;
-                Some(info)
-            }
-            None => None,
-        };
-        // The units the file speaks for, with the key it claims for them.
-        let mut claimed: BTreeMap<String, String> = BTreeMap::new();
-        let mut active: Option<String> = None;
-        if let Some(info) = &info {
-            let udi = info.sudi.udi().map_err(|e| self.wire(e))?.to_string();
-            claimed.insert(udi.clone(), info.public_key.clone());
-            active = Some(udi);
-            for unit in &info.device_list {
-                let udi = unit.sudi.udi().map_err(|e| self.wire(e))?.to_string();
-                claimed.insert(udi, info.public_key.clone());
-            }
-        }
-        let in_units = |udi: &str| -> Result<()> {
-            if info.is_some() && !claimed.contains_key(udi) {
-                return Err(self.refused(format!(
-                    "{udi} is not a unit of the product instance that wrote the file ({})",
-                    active.as_deref().unwrap_or("?")
-                )));
-            }
-            Ok(())
-        };
-
-        // ---- trust requests ----------------------------------------------------------------
-        let mut trust: BTreeMap<String, String> = BTreeMap::new();
-        for item in doc.of(Kind::TrustRequest) {
-            let request: TrustRequest = item.json().map_err(|e| self.wire(e))?;
-            let udi = request.sudi.udi().map_err(|e| self.wire(e))?.to_string();
-            in_units(&udi)?;
-            self.verify(item, &request.public_key, &format!("trust request of {udi}"))?;
-            if let Some(key) = claimed.get(&udi)
-                && *key != request.public_key
-            {
-                return Err(self.refused(format!(
-                    "the trust request of {udi} names another key than the system information"
-                )));
-            }
-            trust.insert(udi, request.public_key);
-        }
-
-        // ---- reports: read every one (in `prepare`) before deciding anything ---------------
-        for checked in reports {
-            in_units(&checked.udi)?;
-            let window = self.authority.report_window;
-            window.check(&self.file, &checked.udi, &checked.report, now_ts)?;
-        }
-
-        // ---- authorization requests and returns --------------------------------------------
-        let mut requests: Vec<(String, AuthRequestItem)> = Vec::new();
-        for item in doc.of(Kind::AuthRequest) {
-            let items: Vec<AuthRequestItem> = item.json().map_err(|e| self.wire(e))?;
-            let mut signer: Option<String> = None;
-            for request in items {
-                let udi = request.sudi.udi().map_err(|e| self.wire(e))?.to_string();
-                in_units(&udi)?;
-                signer.get_or_insert_with(|| udi.clone());
-                requests.push((udi, request));
-            }
-            let Some(signer) = signer else {
-                return Err(self.refused("an authorization request names no UDI".to_owned()));
-            };
-            // Signed by the active; its key is the claimed one or the bound one (checked below).
-            let key = match active.as_ref().and_then(|a| claimed.get(a)) {
-                Some(key) => key.clone(),
-                None => self.bound_key(tx, &signer).await?,
-            };
-            self.verify(item, &key, &format!("authorization request of {signer}"))?;
-        }
-        let mut returns: Vec<(String, AuthReturn)> = Vec::new();
-        for item in doc.of(Kind::AuthReturn) {
-            let ret: AuthReturn = item.json().map_err(|e| self.wire(e))?;
-            let udi = ret.sudi.udi().map_err(|e| self.wire(e))?.to_string();
-            in_units(&udi)?;
-            let key = match claimed.get(&udi) {
-                Some(key) => key.clone(),
-                None => self.bound_key(tx, &udi).await?,
-            };
-            self.verify(item, &key, &format!("authorization return of {udi}"))?;
-            returns.push((udi, ret));
-        }
-
-        // ---- bind every UDI to its product instance and key --------------------------------
-        let mut udis: BTreeSet<String> = claimed.keys().cloned().collect();
-        udis.extend(trust.keys().cloned());
-        udis.extend(reports.iter().map(|r| r.udi.clone()));
-        udis.extend(requests.iter().map(|(u, _)| u.clone()));
-        udis.extend(returns.iter().map(|(u, _)| u.clone()));
-        let mut bindings: BTreeMap<String, Binding> = BTreeMap::new();
-        for udi in &udis {
-            // A UDI is scoped to its smart account: another account's instance of it is
-            // neither looked at nor touched (nor told of).
-            let existing = self.ingest.pi_by_udi(tx, self.account.id, udi).await?;
-            if let Some(pi) = &existing
-                && pi.va_id != self.va.id
-            {
-                let other = tx.va(pi.va_id).await?;
-                return Err(AuthorityError::UdiElsewhere {
-                    file: self.file.clone(),
-                    udi: udi.clone(),
-                    va: self.va.name.clone(),
-                    location: format!(
-                        "virtual account {:?}",
-                        other.map(|v| v.name).unwrap_or_default()
-                    ),
-                });
-            }
-            let file_key = claimed.get(udi).or_else(|| trust.get(udi)).cloned();
-            let binding = match (file_key, existing) {
-                (Some(key), Some(pi)) if key != pi.public_key => {
-                    if trust.get(udi) != Some(&key) {
-                        return Err(AuthorityError::KeyMismatch {
-                            file: self.file.clone(),
-                            udi: udi.clone(),
-                            bound: key_id(&pi.public_key),
-                            found: key_id(&key),
-                        });
-                    }
-                    // A new key for a bound UDI: a device takeover unless proven.
-                    let Some(proof) = self.proof_for(tx, udi, &key).await? else {
-                        return Err(AuthorityError::BindRefused(Box::new(BindRefusal {
-                            file: self.file.clone(),
-                            udi: udi.clone(),
-                            account: self.account.domain.clone(),
-                            va: self.va.name.clone(),
-                            bound: Some(key_id(&pi.public_key)),
-                            offered: key_id(&key),
-                        })));
-                    };
-                    Binding { key, existing: Some(pi), rebind: true, proof: Some(proof) }
-                }
-                (Some(key), None) if self.va.first_contact == FirstContact::Deny => {
-                    let Some(proof) = self.proof_for(tx, udi, &key).await? else {
-                        return Err(AuthorityError::FirstContactDenied(Box::new(BindRefusal {
-                            file: self.file.clone(),
-                            udi: udi.clone(),
-                            account: self.account.domain.clone(),
-                            va: self.va.name.clone(),
-                            bound: None,
-                            offered: key_id(&key),
-                        })));
-                    };
-                    Binding { key, existing: None, rebind: false, proof: Some(proof) }
-                }
-                (Some(key), existing) => Binding { key, existing, rebind: false, proof: None },
-                (None, Some(pi)) => Binding {
-                    key: pi.public_key.clone(),
-                    existing: Some(pi),
-                    rebind: false,
-                    proof: None,
-                },
-                (None, None) => {
-                    return Err(self.refused(format!(
-                        "{udi} is not registered and the file has no <smartLicenseSystemInfo> with its device key"
-                    )));
-                }
-            };
-            bindings.insert(udi.clone(), binding);
-        }
-
-        // ---- every report must carry its device's signature --------------------------------
-        for checked in reports {
-            let key = bindings.get(&checked.udi).map(|b| b.key.as_str()).unwrap_or_default();
-            if checked.verified_with.as_deref() != Some(key) {
-                checked.parsed.verify(key).map_err(|e| AuthorityError::Report {
-                    file: self.file.clone(),
-                    udi: checked.udi.clone(),
-                    report_id: checked.report.report_id,
-                    reason: e.to_string(),
-                })?;
-            }
-            if checked.report.report_id > i64::MAX as u64 {
-                return Err(AuthorityError::Report {
-                    file: self.file.clone(),
-                    udi: checked.udi.clone(),
-                    report_id: checked.report.report_id,
-                    reason: "report id out of range".to_owned(),
-                });
-            }
-        }
-
-        // ---- apply: product instances ------------------------------------------------------
-        let hostname = info.as_ref().and_then(|i| i.hostname.clone());
+        // ---- product instances ---------------------------------------------------------------
         let mut pis: BTreeMap<String, ProductInstance> = BTreeMap::new();
-        for (udi, binding) in bindings {
-            let unit_hostname = if claimed.contains_key(&udi) { hostname.clone() } else { None };
-            let pi = match binding.existing {
-                None => {
+        for (udi, bind) in binds {
+            let unit_hostname = if units.contains(&udi) { hostname.clone() } else { None };
+            let pi = match bind.change {
+                Change::Register(proof) => {
+                    if let Some(proof) = &proof {
+                        self.use_proof(tx, &udi, proof).await?;
+                    }
                     let pi = self.ingest.register(&NewProductInstance {
                         va_id: self.va.id,
                         account_id: self.account.id,
                         udi: udi.clone(),
                         hostname: unit_hostname,
-                        public_key: binding.key.clone(),
+                        public_key: bind.key.clone(),
                         now: now_ts,
+                        key_seen: None,
                     });
-                    let proof = binding.proof.as_deref().map(|p| format!(", {p}"));
+                    let proof = proof.map(|p| format!(", {}", p.describe()));
                     self.note(self.event(
                         Some(&udi),
                         format!(
                             "product instance {udi} registered with device key {}{}",
-                            key_id(&binding.key),
+                            key_id(&bind.key),
                             proof.unwrap_or_default()
                         ),
                     ));
                     pi
                 }
-                Some(mut pi) => {
+                Change::Keep(pi) => {
                     self.ingest.touch(pi.id, unit_hostname, now_ts);
-                    if binding.rebind {
-                        self.ingest.rebind(tx, pi.id, &binding.key).await?;
-                        self.note(self.event(
-                            Some(&udi),
-                            format!(
-                                "product instance {udi} re-bound from device key {} to {} by a trust request, {}",
-                                key_id(&pi.public_key),
-                                key_id(&binding.key),
-                                binding.proof.as_deref().unwrap_or("proof unrecorded")
-                            ),
-                        ))
-                        ;
-                        tracing::warn!(%udi, "product instance re-bound to a new device key");
-                        pi.public_key = binding.key.clone();
+                    pi
+                }
+                Change::RegisterUnverified { seen, proof } => {
+                    if let Some(proof) = &proof {
+                        self.use_proof(tx, &udi, proof).await?;
                     }
+                    let pi = self.ingest.register(&NewProductInstance {
+                        va_id: self.va.id,
+                        account_id: self.account.id,
+                        udi: udi.clone(),
+                        hostname: unit_hostname,
+                        public_key: String::new(),
+                        now: now_ts,
+                        key_seen: Some(seen.clone()),
+                    });
+                    let proof = proof.map(|p| format!(", {}", p.describe()));
+                    self.note(self.event(
+                        Some(&udi),
+                        format!(
+                            "product instance {udi} registered unverified: its reports are signed {seen}, which the authority cannot verify; system information or a trust request with its device key verifies it{}",
+                            proof.unwrap_or_default()
+                        ),
+                    ));
+                    tracing::info!(%udi, %seen, "product instance registered unverified");
+                    pi
+                }
+                Change::Verify(mut pi) => {
+                    self.ingest.touch(pi.id, unit_hostname, now_ts);
+                    self.ingest.rebind(tx, pi.id, &bind.key).await?;
+                    self.note(self.event(
+                        Some(&udi),
+                        format!(
+                            "product instance {udi} verified: bound to device key {} (its reports were signed {}, unverified)",
+                            key_id(&bind.key),
+                            pi.key_seen.as_deref().unwrap_or("?")
+                        ),
+                    ));
+                    pi.public_key = bind.key.clone();
+                    pi.key_seen = None;
+                    pi
+                }
+                Change::Rebind(mut pi, proof) => {
+                    self.use_proof(tx, &udi, &proof).await?;
+                    self.ingest.touch(pi.id, unit_hostname, now_ts);
+                    self.ingest.rebind(tx, pi.id, &bind.key).await?;
+                    self.note(self.event(
+                        Some(&udi),
+                        format!(
+                            "product instance {udi} re-bound from device key {} to {} by a trust request, {}",
+                            key_id(&pi.public_key),
+                            key_id(&bind.key),
+                            proof.describe()
+                        ),
+                    ));
+                    tracing::warn!(%udi, "product instance re-bound to a new device key");
+                    pi.public_key = bind.key.clone();
                     pi
                 }
             };
@@ -1725,40 +1592,18 @@ impl Job<'_> {
         })
     }
 
-    /// The proof that lets device key `key` bind `udi` (a replacement device, or a first
-    /// contact the virtual account denies), as the log tells it: the request's ID token of this
-    /// virtual account, else an operator's unused grant for this key, which is used up here.
-    /// `None`: no proof, the binding is refused.
-    async fn proof_for(&self, tx: &mut Tx, udi: &str, key: &str) -> Result<Option<String>> {
-        if self.ingest.token_va == Some(self.va.id) {
-            return Ok(Some(format!(
-                "proven by an ID token of virtual account {:?}",
-                self.va.name
+    /// Uses up the operator's grant `proof` names (an ID token is not used up); a grant used
+    /// meanwhile by another replica refuses the binding.
+    async fn use_proof(&self, tx: &mut Tx, udi: &str, proof: &Proof) -> Result<()> {
+        let Proof::Grant(grant) = proof else { return Ok(()) };
+        let taken =
+            tx.take_bind_grant(self.va.id, udi, &grant.key_id, self.now.timestamp()).await?;
+        if taken.is_none() {
+            return Err(self.refused(format!(
+                "the operator's grant for device key {} of {udi} was used meanwhile",
+                grant.key_id
             )));
         }
-        let offered = key_id(key);
-        let grant = tx.take_bind_grant(self.va.id, udi, &offered, self.now.timestamp()).await?;
-        Ok(grant.map(|g| {
-            format!(
-                "allowed by {} (grant {} of {})",
-                g.granted_by,
-                g.id,
-                crate::rfc3339_ts(g.granted_at)
-            )
-        }))
+        Ok(())
     }
-
-    /// The key a registered UDI is bound to (for files without system information).
-    async fn bound_key(&self, tx: &mut Tx, udi: &str) -> Result<String> {
-        match tx.pi_by_udi(self.account.id, udi).await? {
-            Some(pi) => Ok(pi.public_key),
-            None => Err(self.refused(format!(
-                "{udi} is not registered and the file has no <smartLicenseSystemInfo> with its device key"
-            ))),
-        }
-    }
-}
-
-fn key_id(public_b64: &str) -> String {
-    keys::key_id(public_b64).unwrap_or_else(|_| "(unreadable)".to_owned())
 }

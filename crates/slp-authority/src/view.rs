@@ -71,8 +71,15 @@ pub struct UsageView {
 pub struct ProductInstanceView {
     pub udi: String,
     pub hostname: Option<String>,
-    /// Key id of the device key the UDI is bound to.
+    /// Key id of the device key the UDI is bound to; `unverified` when it has none.
     pub key_id: String,
+    /// `verified` (bound to a device key that proved possession) or `unverified` (first seen
+    /// in reports the authority cannot verify, e.g. Cisco's `builtin` signing).
+    pub key_status: String,
+    /// For an unverified binding, what its reports' signature named
+    /// (`builtin:<software tag>`, `ed25519:<key id>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_seen: Option<String>,
     pub trust_id: Option<i64>,
     pub trusted_at: Option<String>,
     pub first_seen: String,

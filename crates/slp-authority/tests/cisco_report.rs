@@ -420,3 +420,117 @@ async fn a_count_that_is_not_a_number_is_refused_with_its_place() {
     assert!(message.contains("data.licenses[0].keys[0].count"), "{message}");
     assert!(message.contains("\"one\" is not a whole number"), "{message}");
 }
+
+/// A RUM report as a Cisco device signs it (the C9800-CL 17.9 layout, PROTOCOL.md §1.2):
+/// `signing_type: "builtin"` with the software tag as `key`, which slp cannot verify.
+fn builtin_report(udi: &Udi, id: u64, count: u64) -> String {
+    let end = NOW_MS / 1000 - 600;
+    let payload = json!({"version": "2.0",
+        "asset_identification": {"report_id": id,
+            "asset": {"name": "regid.2018-05.com.cisco.WLC_9500C,1.0_85665885-b4f4-4caf-aebc-7e6a9d0c6f6a"},
+            "instance": {"sudi": {"udi_pid": udi.pid, "udi_serial_number": udi.sn}}},
+        "signature": {"signing_type": "builtin", "key": "regid", "value": "AAAA"},
+        "meta": {"entitlement_tag": tag("network-advantage"), "utility_enabled": false,
+            "software_version": "17.09.02",
+            "ha_udi": [{"role": "Active", "sudi": {"udi_pid": udi.pid, "udi_serial_number": udi.sn}}]},
+        "measurements": [{"log_time": end, "metric_name": "ENTITLEMENT", "start_time": end - 3600,
+            "end_time": end, "sample_interval": 3600, "num_samples": 1,
+            "meta": {"termination_reason": "CurrentUsageRequested"},
+            "value": {"type": "COUNT", "value": count.to_string()}}]});
+    json!({"payload": payload.to_string(), "header": {"type": "rum"},
+        "signature": {"sudi": {"udi_pid": udi.pid, "udi_serial_number": udi.sn},
+            "signing_type": "builtin",
+            "key": "regid.2018-05.com.cisco.WLC_9500C,1.0_85665885-b4f4-4caf-aebc-7e6a9d0c6f6a",
+            "value": "bm90IGEgc2lnbmF0dXJlIHNscCBjYW4gY2hlY2s="}})
+    .to_string()
+}
+
+#[tokio::test]
+async fn gve_usage_from_a_never_seen_device_binds_it_unverified_until_it_shows_its_key() {
+    on_both("gve_first_contact", |f| async move {
+        // `02 - report license usage.py` for a device the authority never saw: no system_info.
+        let wlc = Device::new("FOC9");
+        let body = gve_report(wlc.gve_usage(&[builtin_report(&wlc.udi, 1, 3)]));
+        let reply = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
+        assert_cisco_accepted(&reply, "acknowledgements", "aB3dE5gH7jK9mN1p");
+        let (_, poll) = f.poll(&reply.1["poll_id"], "acknowledgements").await;
+        let acks = &poll["data"]["acknowledgements"];
+        assert_eq!(acked(&acks[0]["smart_license"]), [(1, "ACCEPTED".to_owned())]);
+        let pis = f.authority.product_instances(SA, VA).await.expect("instances");
+        assert_eq!(pis.len(), 1);
+        assert_eq!(pis[0].key_status, "unverified");
+        assert!(pis[0].key_seen.as_deref().is_some_and(|s| s.starts_with("builtin:")));
+        assert_eq!(pis[0].usage.iter().map(|u| u.count).collect::<Vec<_>>(), [3]);
+        let events = f.authority.events(SA, Some(VA), None).await.expect("events");
+        assert!(
+            events.iter().any(|e| e.message.contains("registered unverified")),
+            "the activity log tells the binding is unverified"
+        );
+
+        // Its later reports are taken the same way.
+        let body = gve_report(wlc.gve_usage(&[builtin_report(&wlc.udi, 2, 4)]));
+        let reply = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
+        assert_cisco_accepted(&reply, "acknowledgements", "aB3dE5gH7jK9mN1p");
+        let pis = f.authority.product_instances(SA, VA).await.expect("instances");
+        assert_eq!(pis[0].usage.iter().map(|u| u.count).collect::<Vec<_>>(), [4]);
+
+        // Its slp system information shows a real key: the binding is verified, not taken over.
+        wlc.register(&f).await;
+        let pis = f.authority.product_instances(SA, VA).await.expect("instances");
+        assert_eq!(pis[0].key_status, "verified");
+        assert_eq!(pis[0].key_id, wlc.key.key_id());
+        assert_eq!(pis[0].key_seen, None);
+
+        // From then on, reports slp cannot verify are refused: the key is bound (issue #16).
+        let body = gve_report(wlc.gve_usage(&[builtin_report(&wlc.udi, 3, 5)]));
+        let (status, reply) = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
+        assert!(status.is_client_error(), "{status} {reply}");
+        assert!(reply.to_string().contains("FOC9"), "the refusal names the UDI: {reply}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn usage_signed_with_a_key_the_authority_never_saw_binds_unverified() {
+    on_both("gve_unknown_key", |f| async move {
+        // slp's Ed25519 signature, but the key was never shown (no system_info, no trust).
+        let sw = Device::new("FOC7");
+        let body = gve_report(sw.gve_usage(&[sw.report(1, 2)]));
+        let reply = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
+        assert_cisco_accepted(&reply, "acknowledgements", "aB3dE5gH7jK9mN1p");
+        let pis = f.authority.product_instances(SA, VA).await.expect("instances");
+        assert_eq!(pis[0].key_status, "unverified");
+        assert_eq!(pis[0].key_seen, Some(format!("ed25519:{}", sw.key.key_id())));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unverified_usage_for_a_device_bound_to_a_key_is_refused() {
+    on_both("gve_takeover", |f| async move {
+        let sw = Device::new("FOC1");
+        sw.register(&f).await;
+        // Another sender, with Cisco's unverifiable signing, for the bound UDI.
+        let body = gve_report(sw.gve_usage(&[builtin_report(&sw.udi, 9, 100)]));
+        let (status, reply) = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
+        assert!(status.is_client_error(), "{status} {reply}");
+        let pis = f.authority.product_instances(SA, VA).await.expect("instances");
+        assert_eq!(pis[0].key_status, "verified");
+        assert_eq!(pis[0].usage.iter().map(|u| u.count).collect::<Vec<_>>(), [1]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn first_contact_deny_refuses_usage_from_a_never_seen_device() {
+    on_both("gve_deny", |f| async move {
+        f.authority.set_first_contact(SA, VA, slp_store::FirstContact::Deny).await.expect("deny");
+        let wlc = Device::new("FOC9");
+        let body = gve_report(wlc.gve_usage(&[builtin_report(&wlc.udi, 1, 3)]));
+        let (status, reply) = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
+        assert!(status.is_client_error(), "{status} {reply}");
+        assert!(reply.to_string().contains("denies first contact"), "{reply}");
+        assert!(f.authority.product_instances(SA, VA).await.expect("instances").is_empty());
+    })
+    .await;
+}

@@ -77,6 +77,7 @@ async fn fixture(store: Store, dir: tempfile::TempDir) -> Fixture {
                 hostname: Some(format!("sw{i:04}")),
                 public_key: key.clone(),
                 now: old,
+                key_seen: None,
             })
             .await
             .unwrap();

@@ -305,11 +305,11 @@ impl Tx {
         let mut statements: Vec<Stmt<'_>> = Vec::new();
         for (start, chunk) in (0..).step_by(ROWS).zip(write.new_pis.chunks(ROWS)) {
             let mut sql = String::from(
-                "INSERT INTO product_instances (va_id, account_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact) VALUES ",
+                "INSERT INTO product_instances (va_id, account_id, udi, hostname, public_key, trust_id, trusted_at, first_seen, last_contact, key_seen) VALUES ",
             );
-            sql.push_str(&placeholders(backend, chunk.len(), 9));
+            sql.push_str(&placeholders(backend, chunk.len(), 10));
             sql.push_str(" ON CONFLICT (account_id, udi) DO NOTHING");
-            let mut values = Vec::with_capacity(chunk.len() * 9);
+            let mut values = Vec::with_capacity(chunk.len() * 10);
             for p in chunk {
                 values.extend([
                     Value::Int(p.va_id),
@@ -321,6 +321,7 @@ impl Tx {
                     Value::OptInt(p.trusted_at),
                     Value::Int(p.first_seen),
                     Value::Int(p.last_contact),
+                    Value::OptText(p.key_seen.as_deref()),
                 ]);
             }
             let part = Part::All { of: Stored::Pis, rows: chunk.len(), first: start };

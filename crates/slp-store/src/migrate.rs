@@ -187,6 +187,11 @@ const SQLITE: &[M] = &[
     },
     M::new(9, "users", include_str!("../migrations/sqlite/0009_users.sql")),
     M::new(10, "va_description", include_str!("../migrations/sqlite/0010_va_description.sql")),
+    M::new(
+        11,
+        "unverified_binding",
+        include_str!("../migrations/sqlite/0011_unverified_binding.sql"),
+    ),
 ];
 
 const POSTGRES: &[M] = &[
@@ -200,6 +205,11 @@ const POSTGRES: &[M] = &[
     M::new(8, "account_udis", include_str!("../migrations/postgres/0008_account_udis.sql")),
     M::new(9, "users", include_str!("../migrations/postgres/0009_users.sql")),
     M::new(10, "va_description", include_str!("../migrations/postgres/0010_va_description.sql")),
+    M::new(
+        11,
+        "unverified_binding",
+        include_str!("../migrations/postgres/0011_unverified_binding.sql"),
+    ),
 ];
 
 /// Migrates the authority's store (on SQLite over the writer's own connection).

@@ -139,6 +139,16 @@ pub struct ProductInstance {
     pub trusted_at: Option<i64>,
     pub first_seen: i64,
     pub last_contact: i64,
+    /// An unverified binding (no device key: `public_key` is empty): what the reports that
+    /// bound it named, `builtin:<key>` or `ed25519:<key id>`. `None`: bound to a verified key.
+    pub key_seen: Option<String>,
+}
+
+impl ProductInstance {
+    /// Whether the UDI is bound without a verified device key.
+    pub fn is_unverified(&self) -> bool {
+        self.key_seen.is_some()
+    }
 }
 
 /// A product instance to create.
@@ -151,6 +161,8 @@ pub struct NewProductInstance {
     pub hostname: Option<String>,
     pub public_key: String,
     pub now: i64,
+    /// See [`ProductInstance::key_seen`].
+    pub key_seen: Option<String>,
 }
 
 impl NewProductInstance {
@@ -167,6 +179,7 @@ impl NewProductInstance {
             trusted_at: None,
             first_seen: self.now,
             last_contact: self.now,
+            key_seen: self.key_seen.clone(),
         }
     }
 }

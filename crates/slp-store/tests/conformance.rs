@@ -142,6 +142,7 @@ fn pi(va: &VirtualAccount, udi: &str) -> NewProductInstance {
         hostname: Some("sw1".to_owned()),
         public_key: "KEY1".to_owned(),
         now: 200,
+        key_seen: None,
     }
 }
 
@@ -266,6 +267,7 @@ async fn product_instances_are_registered_many_at_once(h: &Harness) {
             trusted_at: (i % 2 == 0).then_some(250),
             first_seen: 200,
             last_contact: 260,
+            key_seen: (i % 5 == 0).then(|| format!("builtin:regid.{i}")),
         })
         .collect();
     tx.ingest_write(&IngestWrite { new_pis: &new, ..Default::default() }).await.unwrap();
@@ -344,6 +346,7 @@ async fn an_ingest_is_looked_up_and_written_at_once(h: &Harness) {
         trusted_at: Some(300),
         first_seen: 300,
         last_contact: 300,
+        key_seen: None,
     };
     let reports = [report("PID:A,SN:1", 1, 1_000), report("PID:A,SN:2", 7, 1_100)];
     let touches = [(310, vec![(known.id, Some("edge-1".to_owned()))])];

@@ -211,6 +211,7 @@ async fn udis_are_scoped_after_the_upgrade(store: &Store) {
             hostname: None,
             public_key: "KEY9".to_owned(),
             now: 30,
+            key_seen: None,
         })
         .await
         .unwrap();

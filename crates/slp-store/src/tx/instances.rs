@@ -7,7 +7,7 @@ use crate::sql::db;
 use crate::{Result, StoreError, Tx};
 
 pub(crate) const PI: &str = "SELECT id, va_id, account_id, udi, hostname, public_key, trust_id, \
-     trusted_at, first_seen, last_contact FROM product_instances";
+     trusted_at, first_seen, last_contact, key_seen FROM product_instances";
 
 const BIND_GRANT: &str =
     "SELECT id, va_id, udi, key_id, granted_by, granted_at, used_at FROM bind_grants";
@@ -44,8 +44,8 @@ impl Tx {
     pub async fn insert_pi(&mut self, new: &NewProductInstance) -> Result<ProductInstance> {
         // ON CONFLICT DO NOTHING instead of a savepoint around a failing insert: one round trip.
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO product_instances (va_id, account_id, udi, hostname, public_key, first_seen, last_contact) \
-             SELECT $1, va.account_id, $2, $3, $4, $5, $5 FROM virtual_accounts va \
+            "INSERT INTO product_instances (va_id, account_id, udi, hostname, public_key, first_seen, last_contact, key_seen) \
+             SELECT $1, va.account_id, $2, $3, $4, $5, $5, $7 FROM virtual_accounts va \
              WHERE va.id = $1 AND va.account_id = $6 \
              ON CONFLICT (account_id, udi) DO NOTHING RETURNING id",
         )
@@ -55,6 +55,7 @@ impl Tx {
         .bind(&new.public_key)
         .bind(new.now)
         .bind(new.account_id)
+        .bind(&new.key_seen)
         .fetch_optional(&mut *self.tx)
         .await
         .map_err(db("registering a product instance"))?
@@ -130,9 +131,10 @@ impl Tx {
         Ok(())
     }
 
-    /// Binds the product instance to another device key.
+    /// Binds the product instance to another device key (a verified one: `key_seen` is
+    /// cleared).
     pub async fn rebind_pi(&mut self, id: i64, public_key: &str) -> Result<()> {
-        sqlx::query("UPDATE product_instances SET public_key = $1 WHERE id = $2")
+        sqlx::query("UPDATE product_instances SET public_key = $1, key_seen = NULL WHERE id = $2")
             .bind(public_key)
             .bind(id)
             .execute(&mut *self.tx)
