@@ -10,14 +10,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use slp_core::policy::Attributes;
 use slp_wire::cssm::manage::{PolicyBody, PolicyClass};
 
-use super::{ApiError, CiscoJson};
-use crate::clients::{Access, Principal};
+use super::{ApiError, CiscoJson, VaScope};
+use crate::clients::Scope;
 use crate::{Authority, PolicySpec, PolicyView};
 
 /// The policy a request body sets: day counts 0..=3650.
@@ -42,115 +42,42 @@ fn spec_of(body: PolicyBody) -> Result<PolicySpec, ApiError> {
     })
 }
 
-/// The smart account (and virtual account) a path names, within the client's scope.
-async fn scope(
-    authority: &Authority,
-    principal: &Principal,
-    domain: &str,
-    va: Option<&str>,
-) -> Result<(String, Option<String>), ApiError> {
-    Ok(match va {
-        Some(va) => {
-            let (account, va) = authority.scoped_path(principal, domain, va).await?;
-            (account.domain, Some(va.name))
-        }
-        None => (authority.scoped_account_of(principal, domain).await?.domain, None),
-    })
+/// The smart account (and virtual account) the request's scope resolved, by name.
+fn names(scope: &Scope) -> (String, Option<String>) {
+    (scope.account.domain.clone(), scope.va.as_ref().map(|va| va.name.clone()))
 }
 
-async fn show_in(
-    authority: &Authority,
-    principal: &Principal,
-    domain: &str,
-    va: Option<&str>,
+pub(super) async fn show(
+    State(authority): State<Arc<Authority>>,
+    scope: Scope,
 ) -> Result<Json<PolicyView>, ApiError> {
-    principal.require(Access::Read, "reading reporting policies")?;
-    let (account, va) = scope(authority, principal, domain, va).await?;
+    let (account, va) = names(&scope);
     Ok(Json(authority.policy(&account, va.as_deref()).await?))
 }
 
-async fn set_in(
-    authority: &Authority,
-    principal: &Principal,
-    domain: &str,
-    va: Option<&str>,
-    body: PolicyBody,
+pub(super) async fn set(
+    State(authority): State<Arc<Authority>>,
+    scope: Scope,
+    CiscoJson(body): CiscoJson<PolicyBody>,
 ) -> Result<Json<PolicyView>, ApiError> {
-    principal.require(Access::Write, "setting reporting policies")?;
     let spec = spec_of(body)?;
-    let (account, va) = scope(authority, principal, domain, va).await?;
+    let (account, va) = names(&scope);
     Ok(Json(authority.set_policy(&account, va.as_deref(), &spec).await?))
 }
 
-async fn clear_in(
-    authority: &Authority,
-    principal: &Principal,
-    domain: &str,
-    va: Option<&str>,
+pub(super) async fn clear(
+    State(authority): State<Arc<Authority>>,
+    scope: Scope,
 ) -> Result<Json<PolicyView>, ApiError> {
-    principal.require(Access::Write, "removing reporting policies")?;
-    let (account, va) = scope(authority, principal, domain, va).await?;
+    let (account, va) = names(&scope);
     Ok(Json(authority.clear_policy(&account, va.as_deref()).await?))
-}
-
-pub(super) async fn show_account(
-    State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path(domain): Path<String>,
-) -> Result<Json<PolicyView>, ApiError> {
-    show_in(&authority, &principal, &domain, None).await
-}
-
-pub(super) async fn set_account(
-    State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path(domain): Path<String>,
-    CiscoJson(body): CiscoJson<PolicyBody>,
-) -> Result<Json<PolicyView>, ApiError> {
-    set_in(&authority, &principal, &domain, None, body).await
-}
-
-pub(super) async fn clear_account(
-    State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path(domain): Path<String>,
-) -> Result<Json<PolicyView>, ApiError> {
-    clear_in(&authority, &principal, &domain, None).await
-}
-
-pub(super) async fn show_va(
-    State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
-) -> Result<Json<PolicyView>, ApiError> {
-    show_in(&authority, &principal, &domain, Some(&va)).await
-}
-
-pub(super) async fn set_va(
-    State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
-    CiscoJson(body): CiscoJson<PolicyBody>,
-) -> Result<Json<PolicyView>, ApiError> {
-    set_in(&authority, &principal, &domain, Some(&va), body).await
-}
-
-pub(super) async fn clear_va(
-    State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
-) -> Result<Json<PolicyView>, ApiError> {
-    clear_in(&authority, &principal, &domain, Some(&va)).await
 }
 
 /// The signed policy file (`<smartLicense>` XML) for `license smart import`.
 pub(super) async fn download(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
 ) -> Result<impl IntoResponse, ApiError> {
-    principal.require(Access::Read, "downloading reporting policies")?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let document = authority.policy_document(&account.domain, &va.name).await?;
     Ok(([(header::CONTENT_TYPE, "application/xml")], document))
 }
