@@ -462,6 +462,12 @@ fn endpoints() -> Api {
     )
 }
 
+/// Every documented endpoint with the roles it declares — the table the router, its
+/// authorization and `/openapi.json` are built from.
+pub fn endpoint_table() -> Vec<Endpoint> {
+    endpoints().endpoints
+}
+
 /// The API's OpenAPI 3.0 document (served at `/openapi.json`).
 pub fn openapi() -> serde_json::Value {
     openapi::document(&endpoints().endpoints)
