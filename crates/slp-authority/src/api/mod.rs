@@ -1,5 +1,5 @@
 //! The authority's HTTP API: Cisco's CSSM paths and JSON member names (PROTOCOL.md §7), OAuth2
-//! client credentials, and the device-facing smart-transport endpoint of [`crate::direct`].
+//! client credentials, and the device-facing smart-transport endpoint ([`device`]).
 //!
 //! | method | path | who | success |
 //! |---|---|---|---|
@@ -59,6 +59,7 @@
 
 mod accounts;
 mod alerts;
+pub mod device;
 mod devices;
 mod error;
 mod events;
@@ -540,7 +541,7 @@ fn routes(authority: Arc<Authority>) -> Router {
     endpoints()
         .router
         .route("/openapi.json", get(move || async move { axum::Json(document) }))
-        .merge(crate::direct::routes())
+        .merge(device::routes())
         .fallback(|request: Request| async move {
             ApiError::NotFound(format!(
                 "no such endpoint: {} {}",
