@@ -95,7 +95,7 @@ use tower_http::trace::TraceLayer;
 pub use error::ApiError;
 pub use paging::list_concurrency;
 
-use crate::clients::{Principal, Scope};
+use crate::domain::clients::{Principal, Scope};
 use crate::{Authority, actor};
 
 /// The path prefix of Cisco's Smart Software Manager API.

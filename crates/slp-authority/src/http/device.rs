@@ -1,5 +1,5 @@
 //! The smart-transport endpoint devices send their messages to (`POST /licservice/license`,
-//! "Connected Directly to CSSM"): the HTTP side of [`crate::direct`].
+//! "Connected Directly to CSSM"): the HTTP side of [`crate::domain::direct`].
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use slp_wire::online::{self, MessageType, Request};
 
-use crate::direct::{MAX_MESSAGE_BYTES, udi_text};
+use crate::domain::direct::{MAX_MESSAGE_BYTES, udi_text};
 use crate::{Authority, AuthorityError};
 
 async fn smart_endpoint(
@@ -63,7 +63,7 @@ async fn too_large() -> Response {
 pub(crate) fn routes() -> Router<Arc<Authority>> {
     Router::new().route(online::SMART_PATH, post(smart_endpoint)).route_layer(
         axum::middleware::from_fn(|request, next: axum::middleware::Next| {
-            crate::actor::acting_as("device".to_owned(), next.run(request))
+            crate::domain::actor::acting_as("device".to_owned(), next.run(request))
         }),
     )
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::ApiError;
 use crate::Authority;
-use crate::clients::Scope;
+use crate::domain::clients::Scope;
 
 /// The reply: `{"status": "SUCCESS", "publicKey": …, "keyId": …}`.
 #[derive(Debug, Serialize)]

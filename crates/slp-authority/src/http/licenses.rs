@@ -14,7 +14,7 @@ use slp_wire::cssm::manage::{
 use super::reporting::VIRTUAL_ACCOUNT_HEADER;
 use super::{ApiError, CiscoJson, VaScope, header};
 use crate::Authority;
-use crate::clients::Scope;
+use crate::domain::clients::Scope;
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,

@@ -11,7 +11,7 @@ use slp_wire::cssm::manage::{Alerts, ListFilter, SUCCESS};
 use super::ApiError;
 use super::paging::Paging;
 use crate::Authority;
-use crate::clients::Scope;
+use crate::domain::clients::Scope;
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,

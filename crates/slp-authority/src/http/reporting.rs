@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 
 use super::{ApiError, CiscoJson, header};
 use crate::Authority;
-use crate::clients::Scope;
+use crate::domain::clients::Scope;
 use slp_wire::cssm::report::{
     AuthRequestRequest, PollAccepted, PollComplete, PollRequest, ReportUsageRequest,
 };

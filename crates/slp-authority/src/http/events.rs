@@ -13,7 +13,7 @@ use super::paging::Paging;
 use super::{ApiError, VaScope};
 use crate::Authority;
 use crate::Page;
-use crate::clients::Scope;
+use crate::domain::clients::Scope;
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,

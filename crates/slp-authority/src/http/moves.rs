@@ -13,7 +13,7 @@ use slp_wire::cssm::manage::{MoveFilter, MoveRequests, NewMoveRequest, OneMoveRe
 
 use super::paging::Paging;
 use super::{ApiError, CiscoJson, VaScope};
-use crate::clients::Scope;
+use crate::domain::clients::Scope;
 use crate::{Authority, MoveSpec};
 
 pub(super) async fn create(

@@ -1,6 +1,6 @@
 //! The direct topology ("Connected Directly to CSSM"): ID tokens, trust establishment with them,
 //! and the device messages of smart transport (served at `/licservice/license` by
-//! `crate::api::device`).
+//! `crate::http::device`).
 //!
 //! A device message carries the same `<smartLicense>` document as a file upload
 //! (`slp_wire::online`), so it goes through [`Authority::upload`] like a file: one ingestion path.

@@ -16,7 +16,7 @@ use slp_wire::cssm::manage::{
 use super::paging::Paging;
 use super::{ApiError, CiscoJson, VaScope};
 use crate::Authority;
-use crate::direct::TokenView;
+use crate::domain::direct::TokenView;
 
 fn token_info(view: TokenView, token: Option<String>) -> TokenInfo {
     TokenInfo {

@@ -17,7 +17,7 @@ use slp_core::policy::Attributes;
 use slp_wire::cssm::manage::{PolicyBody, PolicyClass};
 
 use super::{ApiError, CiscoJson, VaScope};
-use crate::clients::Scope;
+use crate::domain::clients::Scope;
 use crate::{Authority, PolicySpec, PolicyView};
 
 /// The policy a request body sets: day counts 0..=3650.

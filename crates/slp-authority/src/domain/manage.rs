@@ -1,8 +1,8 @@
 //! The account-management operations of Cisco's CSSM REST API (PROTOCOL.md §7.2): accounts,
 //! virtual accounts, licenses, product instances and the v3 license summary, answered with the
 //! wire types of [`slp_wire::cssm::manage`]. Every method takes the smart (and virtual)
-//! account the request's [`crate::clients::Scope`] resolved: who may call what is decided
-//! once, by the route (`crate::api`), not here.
+//! account the request's [`crate::domain::clients::Scope`] resolved: who may call what is decided
+//! once, by the route (`crate::http`), not here.
 
 use std::collections::BTreeMap;
 
@@ -15,8 +15,8 @@ use slp_wire::cssm::manage::{
     SummaryDetail, SummaryEntry, VaEntry, VirtualAccount as CiscoVa, role,
 };
 
-use crate::clients::Role;
-use crate::cssm::{date, license_type};
+use crate::domain::clients::Role;
+use crate::domain::cssm::{date, license_type};
 use crate::{Authority, LicenseView, Result};
 
 /// The name Cisco shows for a license: the catalog's display name for the product family of
@@ -179,7 +179,7 @@ impl Authority {
     /// 403 otherwise, whether it exists or not (no probing).
     pub(crate) async fn scoped_account_of(
         &self,
-        principal: &crate::clients::Principal,
+        principal: &crate::domain::clients::Principal,
         given: &str,
     ) -> Result<Account> {
         let mut tx = self.store.read().await?;

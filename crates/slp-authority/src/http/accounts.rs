@@ -15,7 +15,7 @@ use slp_wire::cssm::manage::{
 use super::paging::Paging;
 use super::{ApiError, CiscoJson, VaScope};
 use crate::Authority;
-use crate::clients::Scope;
+use crate::domain::clients::Scope;
 
 /// `GET /v2/accounts`: the smart accounts the caller may see, with its roles in each.
 pub(super) async fn accounts(

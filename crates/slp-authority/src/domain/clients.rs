@@ -98,7 +98,7 @@ impl Principal {
 }
 
 /// What one API request may touch, resolved once before its handler runs (by the route's
-/// guard in `crate::api`): the authenticated caller, whose role the route allows; the smart
+/// guard in `crate::http`): the authenticated caller, whose role the route allows; the smart
 /// account the request names (its `{domain}`, else `X-CSW-SMART-ACCOUNT-ID`, else the caller's
 /// own), which is the caller's; and the virtual account of its `{va}`, if the path has one,
 /// which exists in that smart account.
@@ -321,14 +321,14 @@ impl Authority {
             (client, account, user)
         };
         // Checked outside any transaction: the slow hash must not hold the write lock.
-        if !crate::users::password_matches(user.as_ref(), password).await {
+        if !crate::domain::users::password_matches(user.as_ref(), password).await {
             return Err(GrantError::InvalidGrant(
-                crate::users::wrong_login(&account.domain, username).to_string(),
+                crate::domain::users::wrong_login(&account.domain, username).to_string(),
             ));
         }
         let user = user.ok_or_else(|| {
             GrantError::InvalidGrant(
-                crate::users::wrong_login(&account.domain, username).to_string(),
+                crate::domain::users::wrong_login(&account.domain, username).to_string(),
             )
         })?;
         let now = self.now().timestamp();
