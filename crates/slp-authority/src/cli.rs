@@ -798,7 +798,7 @@ async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result
         let addr = listener.local_addr()?;
         println!("listening on {}://{addr}", slp_http::tls::scheme(tls.as_ref()));
         std::io::Write::flush(&mut std::io::stdout())?;
-        crate::api::serve(authority.clone(), listener, tls, shutdown_signal())
+        crate::http::serve(authority.clone(), listener, tls, shutdown_signal())
             .await
             .context("serving")?;
         scheduler.abort();
@@ -817,7 +817,7 @@ async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result
         let remote = remote::Remote::connect(&credentials).await?;
         return remote::dispatch(&remote, args.command).await.map(|()| ExitCode::SUCCESS);
     }
-    let authority = open(&args, clock).await?.with_actor(crate::actor::cli_operator());
+    let authority = open(&args, clock).await?.with_actor(crate::domain::actor::cli_operator());
     let result = dispatch(&authority, args.command).await;
     authority.store().close().await;
     result.map(|()| ExitCode::SUCCESS)

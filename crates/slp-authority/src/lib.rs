@@ -7,26 +7,18 @@
 //! documents. Every operation runs in one store transaction: a refused request changes nothing.
 //! Time comes only from the [`Clock`] it is given.
 
-pub mod actor;
-mod alerts;
-pub mod api;
-mod binding;
 pub mod cli;
-pub mod clients;
-pub mod cssm;
-mod devices;
-pub mod direct;
+pub mod domain;
 mod error;
-mod group;
+pub mod http;
 pub mod jobs;
-mod manage;
-mod moves;
 pub mod paging;
 mod sanity;
-mod transfer;
-mod upload;
-pub mod users;
 pub mod view;
+
+pub use domain::{actor, clients, cssm, direct, users};
+/// The HTTP API ([`http`]), by its earlier name.
+pub use http as api;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,18 +35,20 @@ use slp_wire::docs::{self, PolicyDoc};
 use slp_wire::keys::KeyPair;
 use slp_wire::xml::{Document, Kind};
 
-pub use alerts::AlertView;
-pub use api::{Endpoint, openapi, router, serve};
-pub use binding::{BindGrantView, UdiLocation};
-pub use clients::{AccessToken, ClientCredentials, ClientView, GrantError, Principal, Role};
-pub use devices::{DeviceChange, DeviceMove, DeviceRemoval};
+pub use domain::alerts::AlertView;
+pub use domain::binding::{BindGrantView, UdiLocation};
+pub use domain::clients::{
+    AccessToken, ClientCredentials, ClientView, GrantError, Principal, Role,
+};
+pub use domain::devices::{DeviceChange, DeviceMove, DeviceRemoval};
+pub use domain::group::IngestLane;
+pub use domain::moves::{MoveRequestView, MoveSpec};
+pub use domain::transfer::{TransferMove, TransferSpec, TransferView};
+pub use domain::users::UserView;
 pub use error::{AuthorityError, BindRefusal, Result};
-pub use group::IngestLane;
-pub use moves::{MoveRequestView, MoveSpec};
+pub use http::{Endpoint, openapi, router, serve};
 pub use sanity::{DEFAULT_REPORT_MAX_AGE_DAYS, DEFAULT_REPORT_SKEW_HOURS, ReportWindow};
 pub use slp_store::{Page, Paged};
-pub use transfer::{TransferMove, TransferSpec, TransferView};
-pub use users::UserView;
 pub use view::*;
 
 /// Name of the setting that holds the authority's signing key (base64 secret).
@@ -74,7 +68,7 @@ pub struct Authority {
     /// Who changes are logged under outside [`actor::acting_as`].
     actor: String,
     /// `reportusage` requests waiting to be applied together ([`group`]).
-    usage_queue: Arc<group::UsageQueue>,
+    usage_queue: Arc<domain::group::UsageQueue>,
     /// The times a RUM report may state around the clock ([`Authority::with_report_window`]).
     report_window: ReportWindow,
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use slp_store::{EventFilter, Page, Paged, ProductInstance, Usage};
 
-use crate::direct::TokenView;
+use crate::domain::direct::TokenView;
 use crate::{
     Authority, AuthorityError, EventView, MoveRequestView, ProductInstanceView, Result, UploadView,
     UsageView, effective_counts, rfc3339_ts,

@@ -275,10 +275,12 @@ async fn v2_accounts_lists_the_callers_account_with_cisco_role_names() {
         .collect();
     assert_eq!(roles, ["Smart Account User", "Virtual Account User", "Virtual Account User"]);
 
-    // A reporter (a relay) may not list accounts.
+    // A reporter (a relay, a reservation script) reads its account's identity too (issue
+    // #17), as a user.
     let reporter = f.token(SA, "relay", Role::Reporter).await;
     let reply = f.call(Method::GET, &path("/v2/accounts"), &reporter, None).await;
-    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["accounts"][0]["roles"][0]["role"], "Smart Account User");
 }
 
 #[tokio::test]

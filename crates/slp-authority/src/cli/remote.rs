@@ -1,6 +1,6 @@
 //! `slp authority --url URL --client-id ID --client-secret SECRET <command>`: the same
 //! subcommands as the `--data` form, sent to a remote authority over its API (OAuth2 client
-//! credentials, then the CSSM paths of [`crate::api`]).
+//! credentials, then the CSSM paths of [`crate::http`]).
 //!
 //! Tables have the local form's columns where the API carries them; `--json` prints the API's
 //! rows (Cisco member names, camelCase), which is what scripts against the API already read.
@@ -30,7 +30,7 @@ use super::{
     print_alerts, print_key, print_moves, print_policy, print_rows, print_uploads, short_time,
     write_atomic, write_table,
 };
-use crate::api::BASE;
+use crate::http::BASE;
 use crate::{Page, Paged, PolicyView};
 
 /// A list reply of the management API: its rows and `totalRecords`.

@@ -31,7 +31,7 @@ use slp_http::ops::{AuthFailed, Login};
 use slp_wire::cssm::oauth::{CLIENT_CREDENTIALS, PASSWORD, TokenReply, TokenRequest};
 
 use super::ApiError;
-use crate::clients::GrantError;
+use crate::domain::clients::GrantError;
 use crate::{Authority, AuthorityError};
 
 fn oauth(status: StatusCode, error: &'static str, message: impl Into<String>) -> ApiError {

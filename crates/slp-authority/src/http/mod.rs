@@ -1,5 +1,5 @@
 //! The authority's HTTP API: Cisco's CSSM paths and JSON member names (PROTOCOL.md §7), OAuth2
-//! client credentials, and the device-facing smart-transport endpoint of [`crate::direct`].
+//! client credentials, and the device-facing smart-transport endpoint ([`device`]).
 //!
 //! | method | path | who | success |
 //! |---|---|---|---|
@@ -8,9 +8,9 @@
 //! | POST | `{BASE}/v2/devices/authrequest` | admin, reporter | 202 `OK_POLL` |
 //! | POST | `{BASE}/v2/accounts/poll` | admin, reporter | 200 `COMPLETE` |
 //! | GET | `{BASE}/v1/authority/key` | admin, reporter, viewer | 200 |
-//! | GET | `{BASE}/v2/accounts` | admin, viewer | 200 |
-//! | GET | `{BASE}/v2/accounts/search` | admin, viewer | 200 |
-//! | GET | `{BASE}/v1/accounts/search?domain=D` | admin, viewer | 200 |
+//! | GET | `{BASE}/v2/accounts` | admin, reporter, viewer | 200 |
+//! | GET | `{BASE}/v2/accounts/search` | admin, reporter, viewer | 200 |
+//! | GET | `{BASE}/v1/accounts/search?domain=D` | admin, reporter, viewer | 200 |
 //! | GET | `{BASE}/v1/accounts/{domain}/{customer,CUSTOMER}/virtual-accounts` | admin, viewer | 200 |
 //! | POST | `{BASE}/v1/accounts/{domain}/{customer,CUSTOMER}/virtual-accounts` | admin | 201 |
 //! | POST | `{BASE}/v1/accounts/{domain}[/customer]/virtual-accounts/{va}/delete` | admin | 200 |
@@ -46,12 +46,20 @@
 //! reach the same endpoint.
 //!
 //! `{BASE}` is [`BASE`]. Every endpoint but the token and device endpoints needs
-//! `Authorization: Bearer <access token>`. Errors are [`ApiError`]s. `GET /healthz`, `/readyz`
+//! `Authorization: Bearer <access token>`.
+//!
+//! Authorization has one path: the roles a route declares in [`endpoints`] (the same table
+//! `/openapi.json` is built from) are its check. Its guard authenticates the bearer token (401),
+//! refuses a role not declared (403, naming the caller, its role and the endpoint) and resolves
+//! the request's [`Scope`] once — the caller, the smart account of `{domain}` (else of
+//! `X-CSW-SMART-ACCOUNT-ID`, else the caller's own; another one is 403) and the virtual account
+//! of `{va}` (404 if unknown) — which handlers extract; the domain methods check nothing. Errors are [`ApiError`]s. `GET /healthz`, `/readyz`
 //! and `/metrics`, the security headers, limits and failed-login rate limits (429) come from
 //! `slp_http::ops` ([`router`]).
 
 mod accounts;
 mod alerts;
+pub mod device;
 mod devices;
 mod error;
 mod events;
@@ -72,7 +80,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, RawPathParams, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header as http_header};
 use axum::middleware::{self, Next};
@@ -85,7 +95,7 @@ use tower_http::trace::TraceLayer;
 pub use error::ApiError;
 pub use paging::list_concurrency;
 
-use crate::clients::Principal;
+use crate::domain::clients::{Principal, Scope};
 use crate::{Authority, actor};
 
 /// The path prefix of Cisco's Smart Software Manager API.
@@ -132,6 +142,16 @@ impl Api {
         } else {
             format!("{BASE}{path}")
         };
+        let route = if roles.is_empty() {
+            route
+        } else {
+            let guard = Guard { roles };
+            route.layer(middleware::from_fn(
+                move |params: RawPathParams, request: Request, next: Next| {
+                    guard.check(params, request, next)
+                },
+            ))
+        };
         self.router = self.router.route(&path, route);
         self.endpoints.push(Endpoint { method, path, summary, roles, success, paged: false });
         self
@@ -159,6 +179,61 @@ const ADMIN: &[&str] = &["admin"];
 const READ: &[&str] = &["admin", "viewer"];
 const REPORT: &[&str] = &["admin", "reporter"];
 const ANY: &[&str] = &["admin", "reporter", "viewer"];
+
+/// The route's declared roles as its check: the one authorization path of the API. For a
+/// request it authenticates the bearer token (401), refuses a role the route does not declare
+/// (403, naming the caller, its role and the endpoint), and resolves the request's [`Scope`]
+/// once (403 outside the caller's smart account, 404 for an unknown virtual account), which
+/// the handler extracts.
+#[derive(Debug, Clone, Copy)]
+struct Guard {
+    roles: &'static [&'static str],
+}
+
+impl Guard {
+    async fn check(self, params: RawPathParams, request: Request, next: Next) -> Response {
+        let (mut parts, body) = request.into_parts();
+        match self.scope(&params, &parts).await {
+            Ok(scope) => {
+                parts.extensions.insert(scope);
+                next.run(Request::from_parts(parts, body)).await
+            }
+            Err(err) => err.into_response(),
+        }
+    }
+
+    async fn scope(self, params: &RawPathParams, request: &Parts) -> Result<Scope, ApiError> {
+        let authority =
+            request.extensions.get::<Arc<Authority>>().cloned().ok_or(ApiError::Internal)?;
+        let principal = match request.extensions.get::<Principal>() {
+            Some(principal) => principal.clone(),
+            // Not authenticated by `attribute`: authenticate again for the reason.
+            None => authority.authenticate(bearer(&request.headers)?).await?,
+        };
+        if !self.roles.contains(&principal.role.as_str()) {
+            return Err(ApiError::Forbidden(format!(
+                "{} has role {}, which does not allow {} {} (allowed: {})",
+                principal.who(),
+                principal.role.as_str(),
+                request.method,
+                request.uri.path(),
+                self.roles.join(", ")
+            )));
+        }
+        let param = |name: &str| {
+            params.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_owned())
+        };
+        let domain = param("domain")
+            .or_else(|| header(&request.headers, reporting::SMART_ACCOUNT_HEADER))
+            .unwrap_or_else(|| principal.account_domain.clone());
+        let account = authority.scoped_account_of(&principal, &domain).await?;
+        let va = match param("va") {
+            Some(va) => Some(authority.virtual_account_of(&account, &va).await?),
+            None => None,
+        };
+        Ok(Scope { principal, account, va })
+    }
+}
 
 /// Every endpoint of the API (except `/openapi.json` itself and the device endpoint).
 fn endpoints() -> Api {
@@ -204,19 +279,19 @@ fn endpoints() -> Api {
         "GET",
         "/v2/accounts",
         get(accounts::accounts),
-        ("The smart accounts the caller may see, with its roles", READ, 200),
+        ("The smart accounts the caller may see, with its roles", ANY, 200),
     )
     .add(
         "GET",
         "/v2/accounts/search",
         get(accounts::search),
-        ("The client's smart account and its virtual accounts", READ, 200),
+        ("The client's smart account and its virtual accounts", ANY, 200),
     )
     .add(
         "GET",
         "/v1/accounts/search",
         get(accounts::search_domain),
-        ("The smart account a domain names (?domain=D), if the caller may see it", READ, 200),
+        ("The smart account a domain names (?domain=D), if the caller may see it", ANY, 200),
     )
     .list("GET", cva, get(accounts::list_vas), ("List virtual accounts", READ, 200))
     .add("POST", cva, post(accounts::create_va), ("Create a virtual account", ADMIN, 201))
@@ -335,37 +410,37 @@ fn endpoints() -> Api {
     .add(
         "GET",
         "/v1/accounts/{domain}/reporting-policy",
-        get(policies::show_account),
+        get(policies::show),
         ("The smart account's custom reporting policy (or the Cisco default)", READ, 200),
     )
     .add(
         "PUT",
         "/v1/accounts/{domain}/reporting-policy",
-        put(policies::set_account),
+        put(policies::set),
         ("Set the smart account's custom policy (for virtual accounts without one)", ADMIN, 200),
     )
     .add(
         "DELETE",
         "/v1/accounts/{domain}/reporting-policy",
-        delete(policies::clear_account),
+        delete(policies::clear),
         ("Remove the smart account's custom policy", ADMIN, 200),
     )
     .add(
         "GET",
         &format!("{va}/reporting-policy"),
-        get(policies::show_va),
+        get(policies::show),
         ("The reporting policy in force for a virtual account", READ, 200),
     )
     .add(
         "PUT",
         &format!("{va}/reporting-policy"),
-        put(policies::set_va),
+        put(policies::set),
         ("Set a virtual account's custom reporting policy", ADMIN, 200),
     )
     .add(
         "DELETE",
         &format!("{va}/reporting-policy"),
-        delete(policies::clear_va),
+        delete(policies::clear),
         ("Remove a virtual account's custom policy", ADMIN, 200),
     )
     .add(
@@ -386,6 +461,12 @@ fn endpoints() -> Api {
         post(licenses::summary),
         ("License summary per virtual account", READ, 200),
     )
+}
+
+/// Every documented endpoint with the roles it declares — the table the router, its
+/// authorization and `/openapi.json` are built from.
+pub fn endpoint_table() -> Vec<Endpoint> {
+    endpoints().endpoints
 }
 
 /// The API's OpenAPI 3.0 document (served at `/openapi.json`).
@@ -460,7 +541,7 @@ fn routes(authority: Arc<Authority>) -> Router {
     endpoints()
         .router
         .route("/openapi.json", get(move || async move { axum::Json(document) }))
-        .merge(crate::direct::routes())
+        .merge(device::routes())
         .fallback(|request: Request| async move {
             ApiError::NotFound(format!(
                 "no such endpoint: {} {}",
@@ -542,6 +623,7 @@ async fn attribute(
         Ok(token) => authority.authenticate(token).await.ok(),
         Err(_) => None,
     };
+    request.extensions_mut().insert(authority);
     match principal {
         Some(principal) => {
             let actor = actor::api_client(&principal);
@@ -552,20 +634,34 @@ async fn attribute(
     }
 }
 
-/// The bearer token of a request authenticates its client.
-impl FromRequestParts<Arc<Authority>> for Principal {
+/// The [`Scope`] its route's [`Guard`] resolved.
+impl<S: Send + Sync> FromRequestParts<S> for Scope {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        authority: &Arc<Authority>,
-    ) -> Result<Principal, ApiError> {
-        if let Some(principal) = parts.extensions.get::<Principal>() {
-            return Ok(principal.clone());
-        }
-        let principal = authority.authenticate(bearer(&parts.headers)?).await?;
-        tracing::debug!(client = %principal.name, account = %principal.account_domain, "authenticated");
-        Ok(principal)
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Scope, ApiError> {
+        parts.extensions.get::<Scope>().cloned().ok_or_else(|| {
+            tracing::error!(path = %parts.uri.path(), "a handler asks for a scope its route has no roles for");
+            ApiError::Internal
+        })
+    }
+}
+
+/// A [`Scope`] whose path names a virtual account (`{va}`), which it resolved.
+pub(crate) struct VaScope {
+    pub account: slp_store::Account,
+    pub va: slp_store::VirtualAccount,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for VaScope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<VaScope, ApiError> {
+        let Scope { account, va, .. } = Scope::from_request_parts(parts, state).await?;
+        let va = va.ok_or_else(|| {
+            tracing::error!(path = %parts.uri.path(), "a handler asks for a virtual account its path has not");
+            ApiError::Internal
+        })?;
+        Ok(VaScope { account, va })
     }
 }
 

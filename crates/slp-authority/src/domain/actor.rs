@@ -12,7 +12,7 @@
 
 use std::future::Future;
 
-use crate::clients::Principal;
+use crate::domain::clients::Principal;
 
 tokio::task_local! {
     static ACTOR: String;

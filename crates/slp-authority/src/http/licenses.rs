@@ -4,28 +4,27 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use slp_wire::cssm::manage::{
     LicenseMove, LicenseQuery, LicenseSummary, LicenseTransfer, LicenseTransferReply,
     LicenseTransferResult, Licenses, SUCCESS, SummaryQuery,
 };
 
-use super::reporting::{SMART_ACCOUNT_HEADER, VIRTUAL_ACCOUNT_HEADER};
-use super::{ApiError, CiscoJson, header};
+use super::reporting::VIRTUAL_ACCOUNT_HEADER;
+use super::{ApiError, CiscoJson, VaScope, header};
 use crate::Authority;
-use crate::clients::Principal;
+use crate::domain::clients::Scope;
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path(domain): Path<String>,
+    scope: Scope,
     CiscoJson(query): CiscoJson<LicenseQuery>,
 ) -> Result<Json<Licenses>, ApiError> {
     let page = crate::paging::page(query.limit, query.offset)?;
     // One row per virtual account and license, computed from the pools (not stored rows): the
     // page bounds the answer.
-    let all = authority.cisco_licenses(&principal, &domain, &query.virtual_accounts).await?;
+    let all = authority.license_list(&scope.account, &query.virtual_accounts).await?;
     let licenses = crate::paging::slice(all, page);
     Ok(Json(Licenses {
         status: SUCCESS.to_owned(),
@@ -36,15 +35,14 @@ pub(super) async fn list(
 
 pub(super) async fn summary(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
+    scope: Scope,
     headers: HeaderMap,
     CiscoJson(query): CiscoJson<SummaryQuery>,
 ) -> Result<Json<LicenseSummary>, ApiError> {
     // Both `{"tags": […]}` and `{"data": {"tags": […]}}` are seen in the wild.
     let summary = authority
         .licenses_summary(
-            &principal,
-            header(&headers, SMART_ACCOUNT_HEADER).as_deref(),
+            &scope.account,
             header(&headers, VIRTUAL_ACCOUNT_HEADER).as_deref(),
             &query.tags(),
         )
@@ -54,8 +52,7 @@ pub(super) async fn summary(
 
 pub(super) async fn transfer(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     CiscoJson(body): CiscoJson<LicenseTransfer>,
 ) -> Result<Json<LicenseTransferReply>, ApiError> {
     if body.licenses.is_empty() {
@@ -79,8 +76,7 @@ pub(super) async fn transfer(
             to: item.target_virtual_account.clone(),
         });
     }
-    let done =
-        authority.cisco_transfer_licenses(&principal, &domain, &va, &specs, body.preview).await?;
+    let done = authority.transfer_licenses(&account.domain, &va.name, &specs, body.preview).await?;
     let licenses = done
         .into_iter()
         .map(|t| LicenseTransferResult {

@@ -5,26 +5,23 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use slp_wire::cssm::manage::{Alerts, ListFilter, SUCCESS};
 
 use super::ApiError;
 use super::paging::Paging;
 use crate::Authority;
-use crate::clients::{Access, Principal};
+use crate::domain::clients::Scope;
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path(domain): Path<String>,
+    Scope { account, .. }: Scope,
     Query(filter): Query<ListFilter>,
     Paging(page): Paging,
 ) -> Result<Json<Alerts>, ApiError> {
-    principal.require(Access::Read, "reading alerts")?;
-    let account = match filter.virtual_account.as_deref() {
-        Some(va) => authority.scoped_path(&principal, &domain, va).await?.0,
-        None => authority.scoped_account_of(&principal, &domain).await?,
-    };
+    if let Some(va) = filter.virtual_account.as_deref() {
+        authority.virtual_account_of(&account, va).await?;
+    }
     let alerts = authority.alerts(&account.domain, filter.virtual_account.as_deref()).await?;
     // Alerts are findings computed on read (ACK deadlines, expiries), not stored rows: the page
     // bounds the answer, the computation reads the virtual accounts' pools.

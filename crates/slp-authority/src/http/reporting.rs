@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 
 use super::{ApiError, CiscoJson, header};
 use crate::Authority;
-use crate::clients::Principal;
+use crate::domain::clients::Scope;
 use slp_wire::cssm::report::{
     AuthRequestRequest, PollAccepted, PollComplete, PollRequest, ReportUsageRequest,
 };
@@ -20,14 +20,14 @@ pub(super) const VIRTUAL_ACCOUNT_HEADER: &str = "x-csw-virtual-account-id";
 
 pub(super) async fn report_usage(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
+    scope: Scope,
     headers: HeaderMap,
     CiscoJson(request): CiscoJson<ReportUsageRequest>,
 ) -> Result<(StatusCode, Json<PollAccepted>), ApiError> {
     let accepted = authority
         .report_usage(
-            &principal,
-            header(&headers, SMART_ACCOUNT_HEADER).as_deref(),
+            &scope.principal,
+            Some(&scope.account.domain),
             header(&headers, VIRTUAL_ACCOUNT_HEADER).as_deref(),
             &request.data,
         )
@@ -37,14 +37,14 @@ pub(super) async fn report_usage(
 
 pub(super) async fn auth_request(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
+    scope: Scope,
     headers: HeaderMap,
     CiscoJson(request): CiscoJson<AuthRequestRequest>,
 ) -> Result<(StatusCode, Json<PollAccepted>), ApiError> {
     let accepted = authority
         .auth_request(
-            &principal,
-            header(&headers, SMART_ACCOUNT_HEADER).as_deref(),
+            &scope.principal,
+            Some(&scope.account.domain),
             header(&headers, VIRTUAL_ACCOUNT_HEADER).as_deref(),
             &request.data,
         )
@@ -54,11 +54,11 @@ pub(super) async fn auth_request(
 
 pub(super) async fn poll(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
+    scope: Scope,
     CiscoJson(request): CiscoJson<PollRequest>,
 ) -> Result<Json<PollComplete>, ApiError> {
     let mut result = authority
-        .poll(&principal, &request.data.poll_id.text(), request.data.action.as_deref())
+        .poll(&scope.principal, &request.data.poll_id.text(), request.data.action.as_deref())
         .await?;
     // As Cisco's: the request's nonce and timestamp echoed.
     result.nonce = request.data.nonce.unwrap_or_default();

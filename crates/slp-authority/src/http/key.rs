@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::ApiError;
 use crate::Authority;
-use crate::clients::Principal;
+use crate::domain::clients::Scope;
 
 /// The reply: `{"status": "SUCCESS", "publicKey": …, "keyId": …}`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -23,7 +23,7 @@ pub(super) struct KeyReply {
 
 pub(super) async fn show(
     State(authority): State<Arc<Authority>>,
-    _principal: Principal,
+    _scope: Scope,
 ) -> Result<Json<KeyReply>, ApiError> {
     let public_key = authority.public_key();
     Ok(Json(KeyReply { status: "SUCCESS", key_id: authority.key_id(), public_key }))

@@ -6,53 +6,45 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use slp_wire::cssm::manage::{Event, Events, ListFilter, SUCCESS};
 
-use super::ApiError;
 use super::paging::Paging;
+use super::{ApiError, VaScope};
 use crate::Authority;
 use crate::Page;
-use crate::clients::{Access, Principal};
+use crate::domain::clients::Scope;
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     Query(filter): Query<ListFilter>,
     Paging(page): Paging,
 ) -> Result<Json<Events>, ApiError> {
-    listing(&authority, &principal, &domain, Some(&va), filter.udi.as_deref(), page).await
+    listing(&authority, &account.domain, Some(&va.name), filter.udi.as_deref(), page).await
 }
 
 pub(super) async fn list_account(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path(domain): Path<String>,
+    Scope { account, .. }: Scope,
     Query(filter): Query<ListFilter>,
     Paging(page): Paging,
 ) -> Result<Json<Events>, ApiError> {
-    let va = filter.virtual_account.as_deref().filter(|v| !v.trim().is_empty());
-    listing(&authority, &principal, &domain, va, filter.udi.as_deref(), page).await
+    let va = match filter.virtual_account.as_deref().filter(|v| !v.trim().is_empty()) {
+        Some(va) => Some(authority.virtual_account_of(&account, va).await?.name),
+        None => None,
+    };
+    listing(&authority, &account.domain, va.as_deref(), filter.udi.as_deref(), page).await
 }
 
 async fn listing(
     authority: &Authority,
-    principal: &Principal,
     domain: &str,
     va: Option<&str>,
     udi: Option<&str>,
     page: Page,
 ) -> Result<Json<Events>, ApiError> {
-    principal.require(Access::Read, "reading the event log")?;
-    let (account, va) = match va {
-        Some(va) => {
-            let (account, va) = authority.scoped_path(principal, domain, va).await?;
-            (account, Some(va.name))
-        }
-        None => (authority.scoped_account_of(principal, domain).await?, None),
-    };
-    let events = authority.events_page(&account.domain, va.as_deref(), udi, page).await?;
+    let events = authority.events_page(domain, va, udi, page).await?;
     let total_records = events.total;
     let events: Vec<Event> = events
         .items

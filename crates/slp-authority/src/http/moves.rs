@@ -12,18 +12,15 @@ use axum::http::StatusCode;
 use slp_wire::cssm::manage::{MoveFilter, MoveRequests, NewMoveRequest, OneMoveRequest, SUCCESS};
 
 use super::paging::Paging;
-use super::{ApiError, CiscoJson};
-use crate::clients::{Access, Principal};
+use super::{ApiError, CiscoJson, VaScope};
+use crate::domain::clients::Scope;
 use crate::{Authority, MoveSpec};
 
 pub(super) async fn create(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     CiscoJson(body): CiscoJson<NewMoveRequest>,
 ) -> Result<(StatusCode, Json<OneMoveRequest>), ApiError> {
-    principal.require(Access::Write, "requesting license moves")?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let move_request = authority
         .request_move(&MoveSpec {
             account: account.domain,
@@ -40,12 +37,10 @@ pub(super) async fn create(
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path(domain): Path<String>,
+    Scope { account, .. }: Scope,
     Query(filter): Query<MoveFilter>,
     Paging(page): Paging,
 ) -> Result<Json<MoveRequests>, ApiError> {
-    principal.require(Access::Read, "reading license move requests")?;
     let pending_only = match filter.status.as_deref().map(str::trim) {
         None | Some("") => false,
         Some(status) if status.eq_ignore_ascii_case("PENDING") => true,
@@ -55,7 +50,6 @@ pub(super) async fn list(
             )));
         }
     };
-    let account = authority.scoped_account_of(&principal, &domain).await?;
     let moves = authority.move_requests_page(Some(&account.domain), pending_only, page).await?;
     Ok(Json(MoveRequests {
         status: SUCCESS.to_owned(),
@@ -66,15 +60,13 @@ pub(super) async fn list(
 
 pub(super) async fn show(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, id)): Path<(String, String)>,
+    Scope { account, .. }: Scope,
+    Path((_domain, id)): Path<(String, String)>,
 ) -> Result<Json<OneMoveRequest>, ApiError> {
-    principal.require(Access::Read, "reading license move requests")?;
     let id: i64 = id
         .trim()
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("move request id {id:?} is not a number")))?;
-    let account = authority.scoped_account_of(&principal, &domain).await?;
     let move_request = authority.move_request(id, Some(account.id)).await?;
     Ok(Json(OneMoveRequest { status: SUCCESS.to_owned(), move_request }))
 }

@@ -1,20 +1,12 @@
 //! The direct topology ("Connected Directly to CSSM"): ID tokens, trust establishment with them,
-//! and the smart-transport endpoint devices send their messages to (`/licservice/license`).
+//! and the device messages of smart transport (served at `/licservice/license` by
+//! `crate::http::device`).
 //!
 //! A device message carries the same `<smartLicense>` document as a file upload
 //! (`slp_wire::online`), so it goes through [`Authority::upload`] like a file: one ingestion path.
 //! Devices are authenticated by their key: the system information and every report are signed
 //! by the key the UDI is bound to. The first binding over smart transport needs an ID token.
 
-use std::future::Future;
-use std::sync::Arc;
-
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use chrono::{DateTime, Duration, SecondsFormat};
 use serde::Serialize;
 use slp_store::IdToken;
@@ -64,7 +56,7 @@ fn token_refusal(token: &IdToken, now: i64) -> AuthorityError {
     AuthorityError::Token { reason }
 }
 
-fn udi_text(sudi: &Sudi) -> String {
+pub(crate) fn udi_text(sudi: &Sudi) -> String {
     format!("PID:{},SN:{}", sudi.udi_pid, sudi.udi_serial_number)
 }
 
@@ -257,7 +249,7 @@ impl Authority {
         self.device_reply(request, self.handle_device_message(request).await)
     }
 
-    fn device_reply(
+    pub(crate) fn device_reply(
         &self,
         request: &Request,
         outcome: Result<online::Response>,
@@ -286,7 +278,10 @@ impl Authority {
         }
     }
 
-    async fn handle_device_message(&self, request: &Request) -> Result<online::Response> {
+    pub(crate) async fn handle_device_message(
+        &self,
+        request: &Request,
+    ) -> Result<online::Response> {
         let udi = udi_text(&request.header.udi);
         let document = || {
             request.data.smart_license.as_deref().ok_or_else(|| AuthorityError::Device {
@@ -378,88 +373,4 @@ fn signing_key_ids(document: &str) -> std::collections::BTreeSet<String> {
             .map(|envelope| envelope.signature.key),
     );
     ids
-}
-
-async fn smart_endpoint(
-    State(authority): State<Arc<Authority>>,
-    login: slp_http::ops::Login,
-    body: Bytes,
-) -> Response {
-    match Request::parse(&body) {
-        Ok(request) => {
-            // An ID token is a secret: guessing one is a failed login of the source address
-            // (logged at warn), and past the address's limit the answer is 429.
-            let with_token =
-                request.header.kind == MessageType::TrustRequest && request.data.id_token.is_some();
-            if with_token && let Err(limited) = login.check_address() {
-                return limited.into_response();
-            }
-            let outcome = authority.handle_device_message(&request).await;
-            if with_token && matches!(outcome, Err(AuthorityError::UnknownToken)) {
-                login.failed(&format!(
-                    "unknown ID token in the trust request of {}",
-                    udi_text(&request.header.udi)
-                ));
-            }
-            let reply = authority.device_reply(&request, outcome);
-            let status = if reply.status == online::Status::Error {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                StatusCode::OK
-            };
-            (status, axum::Json(reply)).into_response()
-        }
-        Err(err) => (StatusCode::BAD_REQUEST, axum::Json(online::Response::error(err.to_string())))
-            .into_response(),
-    }
-}
-
-async fn too_large() -> Response {
-    (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        axum::Json(online::Response::error(format!(
-            "the message is larger than {MAX_MESSAGE_BYTES} bytes"
-        ))),
-    )
-        .into_response()
-}
-
-/// The device-facing route, for [`crate::api::router`] to mount.
-pub(crate) fn routes() -> Router<Arc<Authority>> {
-    Router::new().route(online::SMART_PATH, post(smart_endpoint)).route_layer(
-        axum::middleware::from_fn(|request, next: axum::middleware::Next| {
-            crate::actor::acting_as("device".to_owned(), next.run(request))
-        }),
-    )
-}
-
-/// The device-facing routes alone.
-pub fn router(authority: Arc<Authority>) -> Router {
-    routes()
-        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
-        .fallback(|| async {
-            (StatusCode::NOT_FOUND, axum::Json(online::Response::error("no such endpoint")))
-        })
-        .with_state(authority)
-        .layer(axum::middleware::from_fn(
-            |request: axum::extract::Request, next: axum::middleware::Next| async move {
-                let response = next.run(request).await;
-                if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    too_large().await
-                } else {
-                    response
-                }
-            },
-        ))
-}
-
-/// Serves every network endpoint of the authority (the whole [`crate::api`]) on `listener`
-/// (over TLS when `tls` is given) until `shutdown` completes.
-pub async fn serve(
-    authority: Arc<Authority>,
-    listener: tokio::net::TcpListener,
-    tls: Option<slp_http::TlsConfig>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    crate::api::serve(authority, listener, tls, shutdown).await
 }

@@ -7,17 +7,16 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use slp_wire::cssm::manage::{
     CreatedToken, NewToken, SUCCESS, TokenInfo, TokenRevocation, Tokens, TokensRevoked,
 };
 
 use super::paging::Paging;
-use super::{ApiError, CiscoJson};
+use super::{ApiError, CiscoJson, VaScope};
 use crate::Authority;
-use crate::clients::{Access, Principal};
-use crate::direct::TokenView;
+use crate::domain::direct::TokenView;
 
 fn token_info(view: TokenView, token: Option<String>) -> TokenInfo {
     TokenInfo {
@@ -35,12 +34,9 @@ fn token_info(view: TokenView, token: Option<String>) -> TokenInfo {
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     Paging(page): Paging,
 ) -> Result<Json<Tokens>, ApiError> {
-    principal.require(Access::Read, "listing ID tokens")?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let tokens = authority.tokens_page(&account.domain, &va.name, page).await?;
     Ok(Json(Tokens {
         status: SUCCESS.to_owned(),
@@ -51,11 +47,9 @@ pub(super) async fn list(
 
 pub(super) async fn create(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     CiscoJson(body): CiscoJson<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    principal.require(Access::Write, "creating ID tokens")?;
     let days = u32::try_from(body.expires_after_days).map_err(|_| {
         ApiError::BadRequest(format!("expiresAfterDays: {} is too large", body.expires_after_days))
     })?;
@@ -64,7 +58,6 @@ pub(super) async fn create(
         .map(u32::try_from)
         .transpose()
         .map_err(|_| ApiError::BadRequest("maxUses: too large".to_owned()))?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let (token, view) = authority
         .create_token(&account.domain, &va.name, &body.description, days, max_uses)
         .await?;
@@ -74,17 +67,14 @@ pub(super) async fn create(
 
 pub(super) async fn revoke(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     CiscoJson(body): CiscoJson<TokenRevocation>,
 ) -> Result<Json<TokensRevoked>, ApiError> {
-    principal.require(Access::Write, "revoking ID tokens")?;
     if body.tokens.is_empty() && body.ids.is_empty() {
         return Err(ApiError::BadRequest(
             "tokens: give at least one token (or ids: a token id) to revoke".into(),
         ));
     }
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     // Every id is checked before anything is revoked: a bad one changes nothing.
     let known: Vec<i64> =
         authority.tokens(&account.domain, &va.name).await?.iter().map(|t| t.id).collect();

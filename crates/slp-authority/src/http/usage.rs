@@ -19,9 +19,8 @@ use axum::response::IntoResponse;
 use base64::Engine;
 use slp_wire::cssm::manage::{FileResult, SUCCESS, UploadQuery, Uploaded, UsageFiles};
 
-use super::ApiError;
 use super::paging::Paging;
-use crate::clients::{Access, Principal};
+use super::{ApiError, VaScope};
 use crate::{Authority, UploadOutcome};
 
 fn file_result(file_name: String, o: &UploadOutcome) -> FileResult {
@@ -40,16 +39,13 @@ fn file_result(file_name: String, o: &UploadOutcome) -> FileResult {
 
 pub(super) async fn upload(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     Query(query): Query<UploadQuery>,
     body: Bytes,
 ) -> Result<Json<Uploaded>, ApiError> {
-    principal.require(Access::Report, "uploading usage files")?;
     if body.is_empty() {
         return Err(ApiError::BadRequest("the request body (the usage file) is empty".into()));
     }
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let name = query.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "upload".into());
     if slp_wire::bundle::is_archive(&body) {
         let outcome = authority.upload_bundle(&account.domain, &va.name, &name, &body).await?;
@@ -74,12 +70,9 @@ pub(super) async fn upload(
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     Paging(page): Paging,
 ) -> Result<Json<UsageFiles>, ApiError> {
-    principal.require(Access::Read, "listing usage files")?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let files = authority.uploads_page(&account.domain, &va.name, page).await?;
     Ok(Json(UsageFiles {
         status: SUCCESS.to_owned(),
@@ -90,11 +83,9 @@ pub(super) async fn list(
 
 pub(super) async fn ack(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va, sha256)): Path<(String, String, String)>,
+    VaScope { account, va, .. }: VaScope,
+    Path((_, _, sha256)): Path<(String, String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    principal.require(Access::Read, "downloading ACK files")?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let text =
         authority.upload_ack(&account.domain, &va.name, &sha256).await.map_err(|e| match e {
             crate::AuthorityError::Invalid { field: "usage file", .. } => {

@@ -1,8 +1,8 @@
 //! The authority's operations in the shape of Cisco's CSSM REST API (PROTOCOL.md §7.2/§7.3):
 //! the [`Authority`] methods the HTTP handlers call, reading and answering the request and reply
 //! types of the one contract, [`slp_wire::cssm`] (`reportusage`, `authrequest` and `poll` in
-//! [`slp_wire::cssm::report`]; some types of §7.2 are still here) ([`crate::api`] only adds HTTP). Every method takes the authenticated
-//! [`Principal`] and enforces its smart account and role here, in one place.
+//! [`slp_wire::cssm::report`]; some types of §7.2 are still here) ([`crate::http`] only adds HTTP). Every method takes the authenticated
+//! [`Principal`] and keeps to its smart account; its role was checked by the route (`crate::http`).
 //!
 //! `reportusage` and `authrequest` convert each entry of the request into the same
 //! `<smartLicense>` document a device saves to a file and run it through the file-upload path
@@ -38,7 +38,7 @@ use slp_wire::keys;
 use slp_wire::rum::Sudi;
 use slp_wire::xml::{Document, Kind};
 
-use crate::clients::{Access, Principal};
+use crate::domain::clients::Principal;
 use crate::{Authority, AuthorityError, Result};
 
 /// How a poll result is stored. An acknowledgement of `reportusage` names the upload record
@@ -279,7 +279,7 @@ fn poll_id_of<T: Serialize>(action: &str, va_id: i64, body: &T) -> Result<i64> {
 fn usage_poll_id(
     va_id: i64,
     data: &ReportUsageData,
-    entries: &[crate::group::UsageEntryJob],
+    entries: &[crate::domain::group::UsageEntryJob],
 ) -> i64 {
     let mut hasher = Sha256::new();
     hasher.update(b"slp-poll\0reportusage\0");
@@ -422,7 +422,6 @@ impl Authority {
         virtual_account: Option<&str>,
         data: &ReportUsageData,
     ) -> Result<PollAccepted> {
-        principal.require(Access::Report, "reporting usage")?;
         if data.reports.is_empty() {
             return Err(bad("data.reports".to_owned(), "is empty"));
         }
@@ -453,7 +452,7 @@ impl Authority {
                 .into_iter()
                 .zip(entry_reports)
                 .map(|((label, sudi, tag, doc, envelopes, udi), reports)| {
-                    let mut prepared = crate::upload::prepare_built(&label, doc, envelopes);
+                    let mut prepared = crate::domain::upload::prepare_built(&label, doc, envelopes);
                     if let Some((key, range)) = reports
                         && let Some(good) = good.get(range)
                     {
@@ -480,10 +479,11 @@ impl Authority {
         let mut entries = Vec::new();
         for (sudi, tag, udi, prepared) in prepared {
             let document = prepared.ready()?;
-            entries.push(crate::group::UsageEntryJob { sudi, tag, udi, document });
+            entries.push(crate::domain::group::UsageEntryJob { sudi, tag, udi, document });
         }
         let poll_id = usage_poll_id(va.id, data, &entries);
-        let job = crate::group::UsageJob { account, va, entries, poll_id, actor: self.actor() };
+        let job =
+            crate::domain::group::UsageJob { account, va, entries, poll_id, actor: self.actor() };
         self.commit_usage(job).await?;
         Ok(self.accepted(poll_id, ACKNOWLEDGEMENTS, data.nonce.as_deref(), data.timestamp))
     }
@@ -504,7 +504,6 @@ impl Authority {
         virtual_account: Option<&str>,
         data: &AuthRequestData,
     ) -> Result<PollAccepted> {
-        principal.require(Access::Report, "authorization requests")?;
         if data.licenses.is_empty() {
             return Err(bad("data.licenses".to_owned(), "is empty"));
         }
@@ -689,7 +688,6 @@ impl Authority {
         poll_id: &str,
         action: Option<&str>,
     ) -> Result<PollComplete> {
-        principal.require(Access::Report, "polling")?;
         let id = parse_id(poll_id).ok_or_else(|| {
             bad(
                 "data.poll_id".to_owned(),

@@ -23,8 +23,8 @@ use slp_store::{Account, Commit, StoreError, Tx, VirtualAccount};
 use slp_wire::rum::Sudi;
 use tokio::sync::oneshot;
 
-use crate::cssm::{StoredAcknowledgement, StoredPollResult};
-use crate::upload::{Ingest, Ready};
+use crate::domain::cssm::{StoredAcknowledgement, StoredPollResult};
+use crate::domain::upload::{Ingest, Ready};
 use crate::{Authority, AuthorityError, Result, actor};
 use slp_wire::cssm::report::ACKNOWLEDGEMENTS;
 

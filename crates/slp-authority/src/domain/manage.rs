@@ -1,7 +1,8 @@
 //! The account-management operations of Cisco's CSSM REST API (PROTOCOL.md §7.2): accounts,
 //! virtual accounts, licenses, product instances and the v3 license summary, answered with the
-//! wire types of [`slp_wire::cssm::manage`]. Every method takes the authenticated
-//! [`Principal`] and keeps to its smart account ([`Authority::scoped_account`]).
+//! wire types of [`slp_wire::cssm::manage`]. Every method takes the smart (and virtual)
+//! account the request's [`crate::domain::clients::Scope`] resolved: who may call what is decided
+//! once, by the route (`crate::http`), not here.
 
 use std::collections::BTreeMap;
 
@@ -14,9 +15,9 @@ use slp_wire::cssm::manage::{
     SummaryDetail, SummaryEntry, VaEntry, VirtualAccount as CiscoVa, role,
 };
 
-use crate::clients::{Access, Principal, Role};
-use crate::cssm::{date, license_type};
-use crate::{Authority, AuthorityError, LicenseView, Result};
+use crate::domain::clients::Role;
+use crate::domain::cssm::{date, license_type};
+use crate::{Authority, LicenseView, Result};
 
 /// The name Cisco shows for a license: the catalog's display name for the product family of
 /// `pid` (a device's PID, or a SKU such as `C9300-NW-A`, giving `C9300 Network Advantage`),
@@ -62,11 +63,11 @@ pub fn cisco_roles(role: Role, scope: Option<&str>, vas: &[String]) -> Vec<Accou
 }
 
 impl Authority {
-    /// `GET /v2/accounts`: the smart accounts the client may see (its own), with its roles.
-    pub async fn cisco_accounts(&self, principal: &Principal) -> Result<Accounts> {
-        principal.require(Access::Read, "reading accounts")?;
+    /// `GET /v2/accounts`: the smart accounts the caller may see (its own, `account`), with
+    /// its `role`.
+    pub async fn accounts_with_roles(&self, account: &Account, role: Role) -> Result<Accounts> {
         let mut tx = self.store.read().await?;
-        let account = Self::scoped_account(&mut tx, principal, &principal.account_domain).await?;
+        let account = account.clone();
         let vas: Vec<String> = tx.vas(account.id).await?.into_iter().map(|v| v.name).collect();
         Ok(Accounts {
             accounts: vec![slp_wire::cssm::manage::Account {
@@ -74,32 +75,25 @@ impl Authority {
                 account_domain: account.domain,
                 account_status: ACTIVE.to_owned(),
                 account_type: CUSTOMER.to_owned(),
-                roles: cisco_roles(principal.role, None, &vas),
+                roles: cisco_roles(role, None, &vas),
             }],
         })
     }
 
-    /// `GET /v1/accounts/search?domain=D`: the client's smart account when `domain` names it
-    /// (by domain, name or numeric id) or is not given; no account otherwise.
-    pub async fn search_domain(
-        &self,
-        principal: &Principal,
-        domain: Option<&str>,
-    ) -> Result<DomainSearch> {
-        principal.require(Access::Read, "searching accounts")?;
+    /// `GET /v1/accounts/search?domain=D`: the caller's smart account (`own`) when `domain`
+    /// names it (by domain, name or numeric id) or is not given; no account otherwise.
+    pub async fn search_domain(&self, own: &Account, domain: Option<&str>) -> Result<DomainSearch> {
         let mut tx = self.store.read().await?;
         let given = domain.map(str::trim).filter(|d| !d.is_empty());
         let account = match given {
-            None => {
-                Some(Self::scoped_account(&mut tx, principal, &principal.account_domain).await?)
-            }
+            None => Some(own.clone()),
             Some(given) => {
                 let id = given.parse::<i64>().ok();
                 let found = match id {
                     Some(id) => tx.account(id).await?,
                     None => tx.account_by_key(given).await?,
                 };
-                found.filter(|a| a.id == principal.account_id)
+                found.filter(|a| a.id == own.id)
             }
         };
         Ok(DomainSearch {
@@ -116,11 +110,10 @@ impl Authority {
         })
     }
 
-    /// `GET /v2/accounts/search`: the client's smart account with its virtual accounts.
-    pub async fn search_accounts(&self, principal: &Principal) -> Result<AccountSearch> {
-        principal.require(Access::Read, "reading accounts")?;
+    /// `GET /v2/accounts/search`: the caller's smart account with its virtual accounts.
+    pub async fn search_accounts(&self, account: &Account) -> Result<AccountSearch> {
         let mut tx = self.store.read().await?;
-        let account = Self::scoped_account(&mut tx, principal, &principal.account_domain).await?;
+        let account = account.clone();
         let vas = tx.vas(account.id).await?;
         let default = vas.iter().map(|v| v.id).min();
         Ok(AccountSearch {
@@ -158,15 +151,12 @@ impl Authority {
 
     /// `GET /v1/accounts/{domain}/customer/virtual-accounts`, one page, by name (the oldest
     /// is the default).
-    pub async fn cisco_virtual_accounts_page(
+    pub async fn virtual_accounts_page(
         &self,
-        principal: &Principal,
-        domain: &str,
+        account: &Account,
         page: crate::Page,
     ) -> Result<crate::Paged<CiscoVa>> {
-        principal.require(Access::Read, "reading virtual accounts")?;
         let mut tx = self.store.read().await?;
-        let account = Self::scoped_account(&mut tx, principal, domain).await?;
         let default = tx.first_va_id(account.id).await?;
         let vas = tx.vas_page(account.id, page).await?;
         let mut items = Vec::with_capacity(vas.items.len());
@@ -176,62 +166,34 @@ impl Authority {
         Ok(crate::Paged { items, total: vas.total })
     }
 
-    /// `POST /v1/accounts/{domain}/customer/virtual-accounts`: creates a virtual account with
-    /// its description.
-    pub async fn cisco_create_va(
-        &self,
-        principal: &Principal,
-        domain: &str,
-        name: &str,
-        description: &str,
-    ) -> Result<CiscoVa> {
-        principal.require(Access::Write, "creating virtual accounts")?;
-        let account = self.scoped_account_of(principal, domain).await?;
-        let created = self.create_va_described(&account.domain, name, description).await?;
+    /// A virtual account of `account` as Cisco lists it (the reply of
+    /// `POST /v1/accounts/{domain}/customer/virtual-accounts`).
+    pub async fn virtual_account(&self, account: &Account, name: &str) -> Result<CiscoVa> {
         let mut tx = self.store.read().await?;
         let default = tx.first_va_id(account.id).await?;
-        let va = tx.va_by_name(account.id, &created.name).await?.ok_or_else(|| {
-            AuthorityError::VaNotFound { account: account.domain.clone(), va: created.name.clone() }
-        })?;
+        let va = Self::scoped_va(&mut tx, account, name).await?;
         Self::cisco_va(&mut tx, va, default).await
     }
 
-    /// The smart account an API path names, within the client's scope.
+    /// The smart account `given` names (domain, name or numeric id), if it is the caller's:
+    /// 403 otherwise, whether it exists or not (no probing).
     pub(crate) async fn scoped_account_of(
         &self,
-        principal: &Principal,
-        domain: &str,
+        principal: &crate::domain::clients::Principal,
+        given: &str,
     ) -> Result<Account> {
         let mut tx = self.store.read().await?;
-        Self::scoped_account(&mut tx, principal, domain).await
+        Self::scoped_account(&mut tx, principal, given).await
     }
 
-    /// The smart and virtual account an API path names, within the client's scope.
-    pub(crate) async fn scoped_path(
+    /// The virtual account `name` (or numeric id) of `account`: 404 if it has none such.
+    pub async fn virtual_account_of(
         &self,
-        principal: &Principal,
-        domain: &str,
-        va: &str,
-    ) -> Result<(Account, VirtualAccount)> {
+        account: &Account,
+        name: &str,
+    ) -> Result<VirtualAccount> {
         let mut tx = self.store.read().await?;
-        let account = Self::scoped_account(&mut tx, principal, domain).await?;
-        let va = Self::scoped_va(&mut tx, &account, va).await?;
-        Ok((account, va))
-    }
-
-    /// `POST /v1/accounts/{domain}/virtual-accounts/{va}/licenses/transfer`: an admin client
-    /// moves licenses between virtual accounts of its own smart account.
-    pub async fn cisco_transfer_licenses(
-        &self,
-        principal: &Principal,
-        domain: &str,
-        va: &str,
-        requests: &[crate::TransferSpec],
-        preview: bool,
-    ) -> Result<Vec<crate::TransferView>> {
-        principal.require(Access::Write, "transferring licenses")?;
-        let (account, from) = self.scoped_path(principal, domain, va).await?;
-        self.transfer_licenses(&account.domain, &from.name, requests, preview).await
+        Self::scoped_va(&mut tx, account, name).await
     }
 
     /// The virtual accounts a listing covers: the named ones, or all of the account's.
@@ -252,23 +214,20 @@ impl Authority {
 
     /// `POST /v1/accounts/{domain}/licenses`: the pools of the named virtual accounts (all when
     /// none is named).
-    pub async fn cisco_licenses(
+    pub async fn license_list(
         &self,
-        principal: &Principal,
-        domain: &str,
+        account: &Account,
         virtual_accounts: &[String],
     ) -> Result<Vec<License>> {
-        principal.require(Access::Read, "reading licenses")?;
         let now = self.now().timestamp();
-        let (account, vas, entries) = {
+        let (vas, entries) = {
             let mut tx = self.store.read().await?;
-            let account = Self::scoped_account(&mut tx, principal, domain).await?;
-            let vas = Self::selected_vas(&mut tx, &account, virtual_accounts).await?;
+            let vas = Self::selected_vas(&mut tx, account, virtual_accounts).await?;
             let mut entries = Vec::new();
             for va in &vas {
                 entries.push(tx.licenses(va.id).await?);
             }
-            (account, vas, entries)
+            (vas, entries)
         };
         let mut out = Vec::new();
         for (va, entries) in vas.iter().zip(entries) {
@@ -313,15 +272,12 @@ impl Authority {
     }
 
     /// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`: one page, by UDI.
-    pub async fn cisco_devices(
+    pub async fn devices_page(
         &self,
-        principal: &Principal,
-        domain: &str,
-        virtual_account: &str,
+        account: &Account,
+        va: &VirtualAccount,
         page: crate::Page,
     ) -> Result<Devices> {
-        principal.require(Access::Read, "reading product instances")?;
-        let (account, va) = self.scoped_path(principal, domain, virtual_account).await?;
         let pis = self.product_instances_page(&account.domain, &va.name, page).await?;
         let total_records = pis.total;
         let devices: Vec<Device> = pis
@@ -357,36 +313,28 @@ impl Authority {
         Ok(Devices { total_records, devices })
     }
 
-    /// `POST /v3/licenses/summary`: per entitlement tag (all when `tags` is empty), over the
-    /// virtual account of the headers or, without one, the whole smart account.
+    /// `POST /v3/licenses/summary`: per entitlement tag (all when `tags` is empty), over
+    /// `virtual_account` (the header's) or, without one, the whole smart account.
     pub async fn licenses_summary(
         &self,
-        principal: &Principal,
-        smart_account: Option<&str>,
+        account: &Account,
         virtual_account: Option<&str>,
         tags: &[String],
     ) -> Result<LicenseSummary> {
-        principal.require(Access::Read, "reading the license summary")?;
         let now = self.now().timestamp();
-        let (account, vas) = {
+        let vas = {
             let mut tx = self.store.read().await?;
-            let account = Self::scoped_account(
-                &mut tx,
-                principal,
-                smart_account.unwrap_or(&principal.account_domain),
-            )
-            .await?;
             let names: Vec<String> = virtual_account
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| vec![v.to_owned()])
                 .unwrap_or_default();
-            let vas = Self::selected_vas(&mut tx, &account, &names).await?;
+            let vas = Self::selected_vas(&mut tx, account, &names).await?;
             let mut with_entries = Vec::new();
             for va in vas {
                 let entries = tx.licenses(va.id).await?;
                 with_entries.push((va, entries));
             }
-            (account, with_entries)
+            with_entries
         };
         let mut by_tag: BTreeMap<String, SummaryEntry> = BTreeMap::new();
         for (va, entries) in &vas {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use slp_wire::cssm::manage::{
     AccountSearch, Accounts, CreatedVirtualAccount, DomainQuery, DomainSearch, Done,
@@ -13,41 +13,40 @@ use slp_wire::cssm::manage::{
 };
 
 use super::paging::Paging;
-use super::{ApiError, CiscoJson};
+use super::{ApiError, CiscoJson, VaScope};
 use crate::Authority;
-use crate::clients::{Access, Principal};
+use crate::domain::clients::Scope;
 
 /// `GET /v2/accounts`: the smart accounts the caller may see, with its roles in each.
 pub(super) async fn accounts(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
+    scope: Scope,
 ) -> Result<Json<Accounts>, ApiError> {
-    Ok(Json(authority.cisco_accounts(&principal).await?))
+    Ok(Json(authority.accounts_with_roles(&scope.account, scope.principal.role).await?))
 }
 
 /// `GET /v1/accounts/search?domain=D`: the caller's smart account if `domain` names it.
 pub(super) async fn search_domain(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
+    scope: Scope,
     Query(query): Query<DomainQuery>,
 ) -> Result<Json<DomainSearch>, ApiError> {
-    Ok(Json(authority.search_domain(&principal, query.domain.as_deref()).await?))
+    Ok(Json(authority.search_domain(&scope.account, query.domain.as_deref()).await?))
 }
 
 pub(super) async fn search(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
+    scope: Scope,
 ) -> Result<Json<AccountSearch>, ApiError> {
-    Ok(Json(authority.search_accounts(&principal).await?))
+    Ok(Json(authority.search_accounts(&scope.account).await?))
 }
 
 pub(super) async fn list_vas(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path(domain): Path<String>,
+    scope: Scope,
     Paging(page): Paging,
 ) -> Result<Json<VirtualAccounts>, ApiError> {
-    let vas = authority.cisco_virtual_accounts_page(&principal, &domain, page).await?;
+    let vas = authority.virtual_accounts_page(&scope.account, page).await?;
     Ok(Json(VirtualAccounts {
         status: SUCCESS.to_owned(),
         total_records: vas.total,
@@ -57,12 +56,13 @@ pub(super) async fn list_vas(
 
 pub(super) async fn create_va(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path(domain): Path<String>,
+    scope: Scope,
     CiscoJson(body): CiscoJson<NewVirtualAccount>,
 ) -> Result<(StatusCode, Json<CreatedVirtualAccount>), ApiError> {
-    let virtual_account =
-        authority.cisco_create_va(&principal, &domain, &body.name, &body.description).await?;
+    let account = &scope.account;
+    let created =
+        authority.create_va_described(&account.domain, &body.name, &body.description).await?;
+    let virtual_account = authority.virtual_account(account, &created.name).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedVirtualAccount { status: SUCCESS.to_owned(), virtual_account }),
@@ -73,11 +73,8 @@ pub(super) async fn create_va(
 /// virtual account holds licenses or product instances.
 pub(super) async fn delete_va(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
 ) -> Result<Json<Done>, ApiError> {
-    principal.require(Access::Write, "deleting virtual accounts")?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     authority.delete_va(&account.domain, &va.name).await?;
     let message = format!("virtual account {:?} deleted", va.name);
     Ok(Json(Done { status: SUCCESS.to_owned(), message }))
@@ -87,12 +84,9 @@ pub(super) async fn delete_va(
 /// addition; CSSM has no public rename call).
 pub(super) async fn rename_va(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     CiscoJson(body): CiscoJson<Rename>,
 ) -> Result<Json<Done>, ApiError> {
-    principal.require(Access::Write, "renaming virtual accounts")?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     authority.rename_va(&account.domain, &va.name, &body.name).await?;
     let message = format!("virtual account {:?} renamed to {:?}", va.name, body.name.trim());
     Ok(Json(Done { status: SUCCESS.to_owned(), message }))

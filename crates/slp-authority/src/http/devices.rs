@@ -5,24 +5,22 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use slp_wire::cssm::manage::{
     DeviceChanged, DeviceRemoval, DeviceSudi, DeviceTransfer, Devices, DevicesChanged,
     ProductInstances, SUCCESS,
 };
 
 use super::paging::Paging;
-use super::{ApiError, CiscoJson};
-use crate::clients::{Access, Principal};
+use super::{ApiError, CiscoJson, VaScope};
 use crate::{Authority, DeviceChange, DeviceMove};
 
 pub(super) async fn list(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     Paging(page): Paging,
 ) -> Result<Json<Devices>, ApiError> {
-    Ok(Json(authority.cisco_devices(&principal, &domain, &va, page).await?))
+    Ok(Json(authority.devices_page(&account, &va, page).await?))
 }
 
 fn changed(changes: Vec<DeviceChange>, sudis: Vec<DeviceSudi>) -> Json<DevicesChanged> {
@@ -42,12 +40,9 @@ fn changed(changes: Vec<DeviceChange>, sudis: Vec<DeviceSudi>) -> Json<DevicesCh
 /// `POST …/virtual-accounts/{va}/devices/transfer`: all listed instances move, or none.
 pub(super) async fn transfer(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     CiscoJson(body): CiscoJson<ProductInstances<DeviceTransfer>>,
 ) -> Result<Json<DevicesChanged>, ApiError> {
-    principal.require(Access::Write, "transferring product instances")?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let moves: Vec<DeviceMove> = body
         .product_instances
         .iter()
@@ -60,12 +55,9 @@ pub(super) async fn transfer(
 /// `POST …/virtual-accounts/{va}/devices/remove`: all listed instances go, or none.
 pub(super) async fn remove(
     State(authority): State<Arc<Authority>>,
-    principal: Principal,
-    Path((domain, va)): Path<(String, String)>,
+    VaScope { account, va, .. }: VaScope,
     CiscoJson(body): CiscoJson<ProductInstances<DeviceRemoval>>,
 ) -> Result<Json<DevicesChanged>, ApiError> {
-    principal.require(Access::Write, "removing product instances")?;
-    let (account, va) = authority.scoped_path(&principal, &domain, &va).await?;
     let removals: Vec<crate::DeviceRemoval> = body
         .product_instances
         .iter()

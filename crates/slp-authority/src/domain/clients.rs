@@ -21,21 +21,12 @@ pub const TOKEN_LIFETIME_SECS: i64 = 3600;
 pub enum Role {
     /// Everything in its smart account.
     Admin,
-    /// Only `reportusage`, `authrequest` and `poll` (a relay or a controller).
+    /// Only `reportusage`, `authrequest`, `poll` and usage file uploads (a relay or a
+    /// controller), and the account identity reads (`/v2/accounts`, the account searches) a
+    /// reporting script starts with.
     Reporter,
     /// Only reads (GET, and the read-only queries sent as POST: license lists and summaries).
     Viewer,
-}
-
-/// The kind of access an endpoint needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Reads: listings and searches.
-    Read,
-    /// Usage reporting: `reportusage`, `authrequest`, `poll`.
-    Report,
-    /// Changes to accounts.
-    Write,
 }
 
 impl Role {
@@ -51,14 +42,6 @@ impl Role {
 
     pub fn parse(text: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(text.trim()))
-    }
-
-    pub fn allows(self, access: Access) -> bool {
-        match self {
-            Role::Admin => true,
-            Role::Reporter => access == Access::Report,
-            Role::Viewer => access == Access::Read,
-        }
     }
 }
 
@@ -97,21 +80,6 @@ impl Principal {
         }
     }
 
-    /// Refuses what the caller's role does not allow; `what` names the request.
-    pub fn require(&self, access: Access, what: &str) -> Result<()> {
-        if self.role.allows(access) {
-            Ok(())
-        } else {
-            Err(AuthorityError::Forbidden {
-                reason: format!(
-                    "{} has role {}, which does not allow {what}",
-                    self.who(),
-                    self.role.as_str()
-                ),
-            })
-        }
-    }
-
     /// Refuses a smart account other than the client's; `given` is the caller's spelling
     /// (domain, name or numeric id).
     pub fn require_account(&self, matches: bool, given: &str) -> Result<()> {
@@ -127,6 +95,18 @@ impl Principal {
             })
         }
     }
+}
+
+/// What one API request may touch, resolved once before its handler runs (by the route's
+/// guard in `crate::http`): the authenticated caller, whose role the route allows; the smart
+/// account the request names (its `{domain}`, else `X-CSW-SMART-ACCOUNT-ID`, else the caller's
+/// own), which is the caller's; and the virtual account of its `{va}`, if the path has one,
+/// which exists in that smart account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub principal: Principal,
+    pub account: slp_store::Account,
+    pub va: Option<slp_store::VirtualAccount>,
 }
 
 /// A new client's credentials; the secret is shown only this once.
@@ -341,14 +321,14 @@ impl Authority {
             (client, account, user)
         };
         // Checked outside any transaction: the slow hash must not hold the write lock.
-        if !crate::users::password_matches(user.as_ref(), password).await {
+        if !crate::domain::users::password_matches(user.as_ref(), password).await {
             return Err(GrantError::InvalidGrant(
-                crate::users::wrong_login(&account.domain, username).to_string(),
+                crate::domain::users::wrong_login(&account.domain, username).to_string(),
             ));
         }
         let user = user.ok_or_else(|| {
             GrantError::InvalidGrant(
-                crate::users::wrong_login(&account.domain, username).to_string(),
+                crate::domain::users::wrong_login(&account.domain, username).to_string(),
             )
         })?;
         let now = self.now().timestamp();
