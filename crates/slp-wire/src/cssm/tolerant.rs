@@ -159,67 +159,50 @@ pub mod schema {
         generator.contract().is_deserialize()
     }
 
-    /// A count: `1` or `"1"` (read), `1` (written).
-    pub struct CountOrText;
-    impl JsonSchema for CountOrText {
-        fn inline_schema() -> bool {
-            true
-        }
-        fn schema_name() -> Cow<'static, str> {
-            "CountOrText".into()
-        }
-        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-            if reading(generator) {
-                json_schema!({"anyOf": [
-                    {"type": "integer", "minimum": 0},
-                    {"type": "string", "pattern": "^\\s*\\+?[0-9]{1,19}\\s*$"},
-                ]})
-            } else {
-                json_schema!({"type": "integer", "minimum": 0})
+    /// A schema type whose request form (`read`) and reply form (`write`) differ.
+    macro_rules! read_write {
+        ($($(#[$doc:meta])* $name:ident: read $read:tt, write $write:tt;)*) => {$(
+            $(#[$doc])*
+            pub struct $name;
+            impl JsonSchema for $name {
+                fn inline_schema() -> bool {
+                    true
+                }
+                fn schema_name() -> Cow<'static, str> {
+                    stringify!($name).into()
+                }
+                fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+                    if reading(generator) { json_schema!($read) } else { json_schema!($write) }
+                }
             }
-        }
+        )*};
     }
 
-    /// A signed whole number: `-1` or `"-1"` (read), `-1` (written).
-    pub struct IntOrText;
-    impl JsonSchema for IntOrText {
-        fn inline_schema() -> bool {
-            true
-        }
-        fn schema_name() -> Cow<'static, str> {
-            "IntOrText".into()
-        }
-        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-            if reading(generator) {
-                json_schema!({"anyOf": [
-                    {"type": "integer"},
-                    {"type": "string", "pattern": "^\\s*[-+]?[0-9]{1,18}\\s*$"},
-                ]})
-            } else {
-                json_schema!({"type": "integer"})
-            }
-        }
-    }
-
-    /// A flag: `true` or `"true"`, `"yes"`, `"1"`, … (read), `true` (written).
-    pub struct BoolOrText;
-    impl JsonSchema for BoolOrText {
-        fn inline_schema() -> bool {
-            true
-        }
-        fn schema_name() -> Cow<'static, str> {
-            "BoolOrText".into()
-        }
-        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-            if reading(generator) {
-                json_schema!({"anyOf": [
-                    {"type": "boolean"},
-                    {"type": "string", "pattern": "^\\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Yy][Ee][Ss]|[Nn][Oo]|[01])?\\s*$"},
-                ]})
-            } else {
-                json_schema!({"type": "boolean"})
-            }
-        }
+    read_write! {
+        /// A count: `1` or `"1"` (read), `1` (written).
+        CountOrText: read {"anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": "^\\s*\\+?[0-9]{1,19}\\s*$"},
+        ]}, write {"type": "integer", "minimum": 0};
+        /// A signed whole number: `-1` or `"-1"` (read), `-1` (written).
+        IntOrText: read {"anyOf": [
+            {"type": "integer"},
+            {"type": "string", "pattern": "^\\s*[-+]?[0-9]{1,18}\\s*$"},
+        ]}, write {"type": "integer"};
+        /// A flag: `true` or `"true"`, `"yes"`, `"1"`, … (read), `true` (written).
+        BoolOrText: read {"anyOf": [
+            {"type": "boolean"},
+            {"type": "string", "pattern": "^\\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Yy][Ee][Ss]|[Nn][Oo]|[01])?\\s*$"},
+        ]}, write {"type": "boolean"};
+        /// An identifier: `"abc"` or `12` (read), `"abc"` (written).
+        TextOrNumber: read {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            write {"type": "string"};
+        /// A list of strings: also one string, or `null` (read); the list (written).
+        StringOrList: read {"anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "null"},
+        ]}, write {"type": "array", "items": {"type": "string"}};
     }
 
     /// Cisco's `isDefault`: a flag or its string (read), `"true"` or `"false"` (written).
@@ -236,46 +219,6 @@ pub mod schema {
                 <super::schema::NullOr<BoolOrText>>::json_schema(generator)
             } else {
                 json_schema!({"type": "string", "enum": ["true", "false"]})
-            }
-        }
-    }
-
-    /// An identifier: `"abc"` or `12` (read), `"abc"` (written).
-    pub struct TextOrNumber;
-    impl JsonSchema for TextOrNumber {
-        fn inline_schema() -> bool {
-            true
-        }
-        fn schema_name() -> Cow<'static, str> {
-            "TextOrNumber".into()
-        }
-        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-            if reading(generator) {
-                json_schema!({"anyOf": [{"type": "string"}, {"type": "integer"}]})
-            } else {
-                json_schema!({"type": "string"})
-            }
-        }
-    }
-
-    /// A list of strings: also one string, or `null` (read); the list (written).
-    pub struct StringOrList;
-    impl JsonSchema for StringOrList {
-        fn inline_schema() -> bool {
-            true
-        }
-        fn schema_name() -> Cow<'static, str> {
-            "StringOrList".into()
-        }
-        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-            if reading(generator) {
-                json_schema!({"anyOf": [
-                    {"type": "string"},
-                    {"type": "array", "items": {"type": "string"}},
-                    {"type": "null"},
-                ]})
-            } else {
-                json_schema!({"type": "array", "items": {"type": "string"}})
             }
         }
     }
