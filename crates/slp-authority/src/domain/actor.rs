@@ -12,7 +12,7 @@
 
 use std::future::Future;
 
-use crate::domain::clients::Principal;
+use crate::domain::principal::Principal;
 
 tokio::task_local! {
     static ACTOR: String;

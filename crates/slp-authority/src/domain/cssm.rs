@@ -24,7 +24,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::DateTime;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use slp_core::license::Term;
 use slp_store::{Account, PollRecord, Tx, VirtualAccount};
@@ -38,32 +38,9 @@ use slp_wire::keys;
 use slp_wire::rum::Sudi;
 use slp_wire::xml::{Document, Kind};
 
-use crate::domain::clients::Principal;
+use crate::domain::poll::StoredPollResult;
+use crate::domain::principal::Principal;
 use crate::{Authority, AuthorityError, Result};
-
-/// How a poll result is stored. An acknowledgement of `reportusage` names the upload record
-/// (of the poll's virtual account, by digest) that holds its ACK, so that each ACK is stored
-/// once; [`Authority::poll`] gives it its `smart_license` when it is read. Results stored by
-/// earlier versions hold the `smart_license` itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct StoredPollResult {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) acknowledgements: Option<Vec<StoredAcknowledgement>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) authorizations: Option<Vec<AuthorizationResult>>,
-}
-
-/// An [`Acknowledgement`] as stored: its ACK inline or in an upload record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct StoredAcknowledgement {
-    pub(crate) sudi: Sudi,
-    pub(crate) software_tag_identifier: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) smart_license: Option<String>,
-    /// Hex SHA-256 of the upload whose record holds the ACK.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) ack_upload: Option<String>,
-}
 
 // ---- conversion -------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ use slp_store::{Account, Commit, StoreError, Tx, VirtualAccount};
 use slp_wire::rum::Sudi;
 use tokio::sync::oneshot;
 
-use crate::domain::cssm::{StoredAcknowledgement, StoredPollResult};
+use crate::domain::poll::{StoredAcknowledgement, StoredPollResult};
 use crate::domain::upload::{Ingest, Ready};
 use crate::{Authority, AuthorityError, Result, actor};
 use slp_wire::cssm::report::ACKNOWLEDGEMENTS;

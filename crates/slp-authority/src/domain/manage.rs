@@ -15,8 +15,8 @@ use slp_wire::cssm::manage::{
     SummaryDetail, SummaryEntry, VaEntry, VirtualAccount as CiscoVa, role,
 };
 
-use crate::domain::clients::Role;
 use crate::domain::cssm::{date, license_type};
+use crate::domain::principal::Role;
 use crate::{Authority, LicenseView, Result};
 
 /// The name Cisco shows for a license: the catalog's display name for the product family of
@@ -179,7 +179,7 @@ impl Authority {
     /// 403 otherwise, whether it exists or not (no probing).
     pub(crate) async fn scoped_account_of(
         &self,
-        principal: &crate::domain::clients::Principal,
+        principal: &crate::domain::principal::Principal,
         given: &str,
     ) -> Result<Account> {
         let mut tx = self.store.read().await?;

@@ -16,7 +16,7 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use serde::Serialize;
 use slp_store::{NewUser, StoreError, User};
 
-use crate::domain::clients::Role;
+use crate::domain::principal::Role;
 use crate::{Authority, AuthorityError, Result, check_name, rfc3339_ts};
 
 /// The shortest password accepted.
