@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
+mod support;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -15,16 +17,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use slp_authority::*;
 use slp_clock::VirtualClock;
-use slp_core::license;
-use slp_core::udi::Udi;
 use slp_store::Store;
-use slp_wire::docs::{
-    self, AuthRequestItem, AuthReturn, Authorization, DeviceEntry, Key, RumAck, SystemInfo,
-    TrustRequest,
-};
-use slp_wire::keys::KeyPair;
-use slp_wire::rum::{self, HaUdi, Measurement, ReportInput, Sudi};
-use slp_wire::xml::{Document, Kind, Signed};
+use slp_wire::docs::{self, AuthRequestItem, AuthReturn, Authorization, Key, RumAck};
+use slp_wire::rum::Sudi;
+use slp_wire::xml::{Document, Kind};
+use support::{Device, Postgres, signed_json, tag};
 use tower::ServiceExt;
 
 const SA: &str = "example.com";
@@ -34,10 +31,6 @@ const T: i64 = 1_794_736_800; // 2026-11-15T09:20:00Z, before the clock
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
-
-fn tag(feature: &str) -> &'static str {
-    license::lookup(feature).unwrap().entitlement_tag
 }
 
 struct Fixture {
@@ -162,114 +155,20 @@ impl Fixture {
 }
 
 /// A product instance: a key and a UDI.
-struct Device {
-    key: KeyPair,
-    udi: Udi,
+/// The SLAC entries of `authrequest` a device sends.
+trait SlacEntries {
+    fn license_entry(&self, feature: &str, count: u64) -> Value;
+    fn return_entry(&self, code_id: &str) -> Value;
 }
 
-fn signed_json(item: &Signed) -> Value {
-    serde_json::to_value(slp_wire::cssm::report::SignedJson::of(item)).unwrap()
-}
-
-impl Device {
-    fn new(sn: &str) -> Device {
-        Device { key: KeyPair::generate(), udi: Udi::new("C9300-24UX", sn).unwrap() }
-    }
-
-    fn sudi(&self) -> Value {
-        serde_json::to_value(Sudi::of(&self.udi)).unwrap()
-    }
-
-    fn system_info(&self) -> Signed {
-        let info = SystemInfo {
-            sudi: Sudi::of(&self.udi),
-            timestamp: 0,
-            nonce: "n".to_owned(),
-            hostname: Some(format!("sw-{}", self.udi.sn)),
-            software_tag_identifier: "regid.sw".to_owned(),
-            software_version: None,
-            public_key: self.key.public_b64(),
-            device_list: vec![DeviceEntry {
-                sudi: Sudi::of(&self.udi),
-                role: "Active".to_owned(),
-                software_tag_identifier: "regid.sw".to_owned(),
-                hostname: None,
-            }],
-        };
-        docs::sign_json(Kind::SystemInfo, &info, &self.key)
-    }
-
-    fn trust_request(&self) -> Signed {
-        let request = TrustRequest {
-            sudi: Sudi::of(&self.udi),
-            public_key: self.key.public_b64(),
-            nonce: "n".to_owned(),
-            timestamp: "2026-11-15T10:00:00Z".to_owned(),
-        };
-        docs::sign_json(Kind::TrustRequest, &request, &self.key)
-    }
-
-    fn report(&self, id: u64, feature: &str, count: u64, end: i64) -> String {
-        rum::sign_report(
-            &ReportInput {
-                report_id: id,
-                udi: self.udi.clone(),
-                software_tag: "regid.sw".to_owned(),
-                entitlement_tag: tag(feature).to_owned(),
-                software_version: None,
-                ha_udi: vec![HaUdi { role: "Active".to_owned(), sudi: Sudi::of(&self.udi) }],
-                measurements: vec![Measurement {
-                    log_time: end,
-                    start_time: end - 3600,
-                    end_time: end,
-                    count,
-                    termination_reason: None,
-                }],
-            },
-            &self.key,
-        )
-    }
-
-    /// The file `license smart save usage` writes for these reports.
-    fn usage_file(&self, reports: &[String]) -> Vec<u8> {
-        Document {
-            reports: reports.to_vec(),
-            items: vec![self.system_info(), self.trust_request()],
-        }
-        .to_xml()
-        .into_bytes()
-    }
-
-    /// The same as one `reportusage` entry.
-    fn usage_entry(&self, reports: &[String]) -> Value {
-        let usage: Vec<Value> = reports
-            .iter()
-            .map(|r| {
-                let mut envelope: Value = serde_json::from_str(r).unwrap();
-                // Cisco's extra members are accepted and ignored.
-                envelope["is_consuming"] = json!(true);
-                envelope
-            })
-            .collect();
-        json!({
-            "sudi": self.sudi(),
-            "hostname": format!("sw-{}", self.udi.sn),
-            "software_tag_identifier": "regid.sw",
-            "nonce": "e1",
-            "timestamp": 1_794_736_800_000_i64,
-            "trust_requests": [signed_json(&self.trust_request())],
-            "usage": usage,
-            "system_info": signed_json(&self.system_info()),
-        })
-    }
-
+impl SlacEntries for Device {
     fn license_entry(&self, feature: &str, count: u64) -> Value {
         let items = vec![AuthRequestItem::new(
             Sudi::of(&self.udi),
             vec![Key { entitlement: tag(feature).to_owned(), count }],
         )];
         json!({
-            "sudi": self.sudi(),
+            "sudi": self.sudi_json(),
             "software_tag_identifier": "regid.sw",
             "keys": [{"entitlement": tag(feature), "count": count}],
             "auth_request": signed_json(&docs::sign_json(Kind::AuthRequest, &items, &self.key)),
@@ -285,7 +184,7 @@ impl Device {
             timestamp: "2026-11-15T10:00:00Z".to_owned(),
         };
         json!({
-            "sudi": self.sudi(),
+            "sudi": self.sudi_json(),
             "auth_return": signed_json(&docs::sign_json(Kind::AuthReturn, &ret, &self.key)),
             "system_info": signed_json(&self.system_info()),
         })
@@ -600,7 +499,7 @@ async fn reportusage_then_poll_gives_the_ack_a_file_upload_gives() {
     assert!(reply.body["correlation_id"].as_str().is_some_and(|c| !c.is_empty()));
     let acks = reply.body["data"]["acknowledgements"].as_array().unwrap();
     assert_eq!(acks.len(), 1);
-    assert_eq!(acks[0]["sudi"], sw1.sudi());
+    assert_eq!(acks[0]["sudi"], sw1.sudi_json());
     assert_eq!(acks[0]["software_tag_identifier"], "regid.sw");
     let ack_xml = decode(&acks[0]["smart_license"]);
 
@@ -929,7 +828,7 @@ async fn bad_bodies_get_clear_errors() {
 
     // An empty entry, no reports, a missing or unknown virtual account.
     let sw1 = Device::new("FOC1");
-    let body = report_usage(vec![json!({"sudi": sw1.sudi()})], "n");
+    let body = report_usage(vec![json!({"sudi": sw1.sudi_json()})], "n");
     let reply = f.call(Method::POST, &usage, Some(&token), Some(VA), Some(&body)).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.message().contains("data.reports[0]: carries no usage"), "{}", reply.body);
@@ -1013,7 +912,7 @@ async fn authrequest_issues_reserves_and_returns_slacs() {
     let results = reply.body["data"]["authorizations"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["status"], "SUCCESS");
-    assert_eq!(results[0]["sudi"], sw1.sudi());
+    assert_eq!(results[0]["sudi"], sw1.sudi_json());
     let answer = Document::parse(&decode(&results[0]["smart_license"])).unwrap();
     let item = answer.of(Kind::Authorization).next().unwrap();
     item.verify(&key, "SLAC").unwrap();
@@ -1281,37 +1180,13 @@ async fn the_api_over_a_real_socket() {
 /// Two authority replicas on one PostgreSQL database (when `SLP_TEST_POSTGRES_URL` is set):
 /// a token from one works on the other, the same report sent to both at once is counted
 /// once, either answers the poll, and a failed license entry is undone alone.
-/// Drops a test's PostgreSQL schema.
-struct DropSchema {
-    admin: sqlx::AnyPool,
-    sql: String,
-}
-
-impl DropSchema {
-    async fn run(self) {
-        use sqlx::Executor;
-        self.admin.execute(self.sql.as_str()).await.unwrap();
-    }
-}
-
-/// Two replicas (fixtures) on one fresh PostgreSQL schema, and its drop; `None` when
+/// Two replicas (fixtures) on one fresh PostgreSQL schema, and the schema; `None` when
 /// `SLP_TEST_POSTGRES_URL` is not set.
-async fn postgres_replicas(name: &str) -> Option<(Fixture, Fixture, DropSchema)> {
-    use sqlx::Executor;
-    let Some(url) = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
-        return None;
-    };
-    let schema = format!("slp_{name}_{}", std::process::id());
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
-    let drop_schema = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-    admin.execute(drop_schema.as_str()).await.unwrap();
-    let options = slp_store::ConnectOptions { schema: Some(schema.clone()) };
-    let a = fixture_on(Store::connect(&url, &options).await.unwrap(), tempfile::tempdir().unwrap())
-        .await;
-    let b = replica_of(&a, Store::connect(&url, &options).await.unwrap()).await;
-    Some((a, b, DropSchema { admin, sql: drop_schema }))
+async fn postgres_replicas(name: &str) -> Option<(Fixture, Fixture, Postgres)> {
+    let (store, pg) = Postgres::store(name).await?;
+    let a = fixture_on(store, tempfile::tempdir().unwrap()).await;
+    let b = replica_of(&a, pg.another_store().await).await;
+    Some((a, b, pg))
 }
 
 /// A second authority (replica) on `store`, sharing `a`'s clock.
@@ -1398,7 +1273,7 @@ async fn two_replicas_on_postgres() {
 
     a.authority.store().close().await;
     b.authority.store().close().await;
-    drop_schema.run().await;
+    drop_schema.drop_schema().await;
 }
 
 #[tokio::test]
@@ -1999,7 +1874,7 @@ async fn devices_are_transferred_and_removed_over_the_api() {
 
     // Transfer sw1 to Branch: its usage counts there now.
     let transfer = path("/v1/accounts/example.com/virtual-accounts/Lab/devices/transfer");
-    let body = |sw: &Device, to: &str| json!({"productInstances": [{"sudi": sw.sudi(), "targetVirtualAccount": to}]});
+    let body = |sw: &Device, to: &str| json!({"productInstances": [{"sudi": sw.sudi_json(), "targetVirtualAccount": to}]});
     let reply =
         f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw1, "Branch"))).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -2045,7 +1920,7 @@ async fn devices_are_transferred_and_removed_over_the_api() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
     assert!(reply.message().contains("productInstances[0]"), "{}", reply.body);
     let mixed = json!({"productInstances": [
-        {"sudi": sw2.sudi(), "targetVirtualAccount": "Branch"},
+        {"sudi": sw2.sudi_json(), "targetVirtualAccount": "Branch"},
         {"sudi": {"udi_pid": "C9300-24UX", "udi_serial_number": "NOPE"}, "targetVirtualAccount": "Branch"}]});
     let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&mixed)).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
@@ -2060,13 +1935,13 @@ async fn devices_are_transferred_and_removed_over_the_api() {
             &remove,
             Some(&admin),
             None,
-            Some(&json!({"productInstances": [{"sudi": sw2.sudi()}]})),
+            Some(&json!({"productInstances": [{"sudi": sw2.sudi_json()}]})),
         )
         .await;
     assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
     assert!(reply.message().contains(&code.code_id), "{}", reply.body);
     assert_eq!(f.in_use("hseck9").await, (0, 1));
-    let with_return = json!({"productInstances": [{"sudi": sw2.sudi(), "returnCode": sw2.return_file(&code.code_id)}]});
+    let with_return = json!({"productInstances": [{"sudi": sw2.sudi_json(), "returnCode": sw2.return_file(&code.code_id)}]});
     let reply = f.call(Method::POST, &remove, Some(&admin), None, Some(&with_return)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.body["productInstances"][0]["authorizationCodes"][0], code.code_id.as_str());
@@ -2259,7 +2134,7 @@ async fn scheduled_jobs_run_once_across_replicas_on_sqlite() {
 async fn scheduled_jobs_run_once_across_replicas_on_postgres() {
     let Some((a, b, drop_schema)) = postgres_replicas("jobs_test").await else { return };
     scheduled_jobs_run_once_across(&a, &b).await;
-    drop_schema.run().await;
+    drop_schema.drop_schema().await;
 }
 
 // ---- the OpenAPI document -------------------------------------------------------------------
@@ -2392,5 +2267,5 @@ async fn a_takeover_over_reportusage_is_refused_on_postgres() {
     let Some((a, _b, drop_schema)) = postgres_replicas("takeover").await else { return };
     takeover_over_reportusage(&a).await;
     a.authority.store().close().await;
-    drop_schema.run().await;
+    drop_schema.drop_schema().await;
 }

@@ -11,6 +11,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
+mod support;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -23,13 +25,12 @@ use chrono::DateTime;
 use serde_json::{Value, json};
 use slp_authority::*;
 use slp_clock::VirtualClock;
-use slp_core::license;
 use slp_core::udi::Udi;
 use slp_store::Store;
-use slp_wire::docs::{self, AuthRequestItem, DeviceEntry, Key, RumAck, SystemInfo};
-use slp_wire::keys::KeyPair;
-use slp_wire::rum::{self, HaUdi, Measurement, ReportInput, Sudi};
+use slp_wire::docs::{self, AuthRequestItem, Key, RumAck};
+use slp_wire::rum::Sudi;
 use slp_wire::xml::{Document, Kind, Signed};
+use support::{Device, tag};
 use tower::ServiceExt;
 
 const SA: &str = "example.com";
@@ -37,10 +38,6 @@ const VA: &str = "Lab";
 const BASE: &str = "/services/api/smart-accounts-and-licensing";
 /// 2026-11-15T10:00:00Z, the fixture's clock, in epoch milliseconds.
 const NOW_MS: i64 = 1_794_736_800_000;
-
-fn tag(feature: &str) -> &'static str {
-    license::lookup(feature).map(|l| l.entitlement_tag).expect("a known feature")
-}
 
 struct Fixture {
     authority: Arc<Authority>,
@@ -157,67 +154,24 @@ impl Fixture {
     }
 }
 
-/// A product instance of slp (its saved usage file is what the scripts read).
-struct Device {
-    key: KeyPair,
-    udi: Udi,
+/// What the public scripts make of a product instance's saved usage.
+trait ScriptShapes {
+    /// One RUM report as the device signs it: `count` × network-advantage, ten minutes ago.
+    fn one(&self, id: u64, count: u64) -> String;
+    async fn register(&self, f: &Fixture);
+    fn gve_usage(&self, reports: &[String]) -> Value;
+    fn dbrown_upload(&self, reports: &[String]) -> Value;
 }
 
-impl Device {
-    fn new(sn: &str) -> Device {
-        Device { key: KeyPair::generate(), udi: Udi::new("C9300-24UX", sn).expect("a UDI") }
-    }
-
-    fn sudi(&self) -> Value {
-        json!({"udi_pid": self.udi.pid, "udi_serial_number": self.udi.sn})
-    }
-
-    fn system_info(&self) -> Signed {
-        let info = SystemInfo {
-            sudi: Sudi::of(&self.udi),
-            timestamp: NOW_MS,
-            nonce: "n".to_owned(),
-            hostname: Some(format!("sw-{}", self.udi.sn)),
-            software_tag_identifier: "regid.sw".to_owned(),
-            software_version: None,
-            public_key: self.key.public_b64(),
-            device_list: vec![DeviceEntry {
-                sudi: Sudi::of(&self.udi),
-                hostname: None,
-                role: "Active".to_owned(),
-                software_tag_identifier: "regid.sw".to_owned(),
-            }],
-        };
-        docs::sign_json(Kind::SystemInfo, &info, &self.key)
-    }
-
-    /// One RUM report as the device signs it (`{payload, header, signature}` text).
-    fn report(&self, id: u64, count: u64) -> String {
-        let end = NOW_MS / 1000 - 600;
-        rum::sign_report(
-            &ReportInput {
-                report_id: id,
-                udi: self.udi.clone(),
-                software_tag: "regid.sw".to_owned(),
-                entitlement_tag: tag("network-advantage").to_owned(),
-                software_version: Some("17.09.04".to_owned()),
-                ha_udi: vec![HaUdi { role: "Active".to_owned(), sudi: Sudi::of(&self.udi) }],
-                measurements: vec![Measurement {
-                    log_time: end,
-                    start_time: end - 3600,
-                    end_time: end,
-                    count,
-                    termination_reason: None,
-                }],
-            },
-            &self.key,
-        )
+impl ScriptShapes for Device {
+    fn one(&self, id: u64, count: u64) -> String {
+        self.report(id, "network-advantage", count, NOW_MS / 1000 - 600)
     }
 
     /// The device's saved usage file with its system information, uploaded once: the
     /// authority knows the device and its key.
     async fn register(&self, f: &Fixture) {
-        let file = Document { reports: vec![self.report(1, 1)], items: vec![self.system_info()] };
+        let file = Document { reports: vec![self.one(1, 1)], items: vec![self.system_info()] };
         f.authority.upload(SA, VA, "usage.txt", file.to_xml().as_bytes()).await.expect("upload");
     }
 
@@ -231,7 +185,7 @@ impl Device {
                 json!({"payload": item["payload"], "signature": item["signature"]})
             })
             .collect();
-        json!([{"sudi": self.sudi(), "usage": usage}])
+        json!([{"sudi": self.sudi_json(), "usage": usage}])
     }
 
     /// `create_rum_payload()` of `rum_report.py`.
@@ -246,12 +200,12 @@ impl Device {
             .collect();
         json!({
             "data": {
-                "sudi": self.sudi(),
+                "sudi": self.sudi_json(),
                 "timestamp": NOW_MS,
                 "nonce": "n",
                 "product_instance_identifier": null,
                 "reports": [{
-                    "sudi": self.sudi(),
+                    "sudi": self.sudi_json(),
                     "hostname": format!("sw-{}", self.udi.sn),
                     "software_tag_identifier": "regid.sw",
                     "nonce": "n",
@@ -304,9 +258,9 @@ fn assert_cisco_accepted(reply: &(StatusCode, Value), action: &str, nonce: &str)
 #[tokio::test]
 async fn gve_usage_report_of_a_known_device_is_acknowledged() {
     on_both("gve_known", |f| async move {
-        let sw = Device::new("FOC1");
+        let sw = Device::new("FOC1").at(NOW_MS);
         sw.register(&f).await;
-        let body = gve_report(sw.gve_usage(&[sw.report(2, 3)]));
+        let body = gve_report(sw.gve_usage(&[sw.one(2, 3)]));
         let reply = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
         assert_cisco_accepted(&reply, "acknowledgements", "aB3dE5gH7jK9mN1p");
 
@@ -317,7 +271,7 @@ async fn gve_usage_report_of_a_known_device_is_acknowledged() {
         assert_eq!(poll["nonce"], "dft0qRN2fLw4kpaR");
         assert_eq!(poll["type"], "acknowledgements");
         let acks = &poll["data"]["acknowledgements"];
-        assert_eq!(acks[0]["sudi"], sw.sudi());
+        assert_eq!(acks[0]["sudi"], sw.sudi_json());
         assert_eq!(acked(&acks[0]["smart_license"]), [(2, "ACCEPTED".to_owned())]);
         let pis = f.authority.product_instances(SA, VA).await.expect("instances");
         let usage: Vec<i64> = pis[0].usage.iter().map(|u| u.count).collect();
@@ -329,9 +283,9 @@ async fn gve_usage_report_of_a_known_device_is_acknowledged() {
 #[tokio::test]
 async fn dbrown_usage_report_with_nulls_and_extra_members_is_acknowledged() {
     on_both("dbrown", |f| async move {
-        let sw = Device::new("FOC1");
+        let sw = Device::new("FOC1").at(NOW_MS);
         sw.register(&f).await;
-        let body = sw.dbrown_upload(&[sw.report(2, 2), sw.report(3, 2)]);
+        let body = sw.dbrown_upload(&[sw.one(2, 2), sw.one(3, 2)]);
         let reply = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
         assert_cisco_accepted(&reply, "acknowledgements", "n");
         // `create_poll_payload()`: the reply's timestamp, nonce and poll_id, `type` and `action`.
@@ -352,9 +306,9 @@ async fn dbrown_usage_report_with_nulls_and_extra_members_is_acknowledged() {
 #[tokio::test]
 async fn a_replayed_gve_report_gets_the_same_poll_id_and_ack() {
     on_both("gve_replay", |f| async move {
-        let sw = Device::new("FOC1");
+        let sw = Device::new("FOC1").at(NOW_MS);
         sw.register(&f).await;
-        let body = gve_report(sw.gve_usage(&[sw.report(2, 1)]));
+        let body = gve_report(sw.gve_usage(&[sw.one(2, 1)]));
         let first = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
         let again = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
         assert_cisco_accepted(&again, "acknowledgements", "aB3dE5gH7jK9mN1p");
@@ -371,7 +325,7 @@ async fn a_replayed_gve_report_gets_the_same_poll_id_and_ack() {
 #[tokio::test]
 async fn authrequest_with_counts_as_strings_is_served_and_polled_as_cisco_answers() {
     on_both("authrequest_text", |f| async move {
-        let sw = Device::new("FOC1");
+        let sw = Device::new("FOC1").at(NOW_MS);
         let items = vec![AuthRequestItem::new(
             Sudi::of(&sw.udi),
             vec![Key { entitlement: tag("hseck9").to_owned(), count: 1 }],
@@ -381,7 +335,7 @@ async fn authrequest_with_counts_as_strings_is_served_and_polled_as_cisco_answer
         };
         // `requestAuthCode()`'s entry, with slp's signed request beside it.
         let body = json!({"data": {"timestamp": NOW_MS, "nonce": "random1234", "licenses": [{
-            "sudi": sw.sudi(),
+            "sudi": sw.sudi_json(),
             "hostname": "Test-Device-01",
             "keys": [{"entitlement": tag("hseck9"), "count": "1"}],
             "confirm_code": null,
@@ -395,7 +349,7 @@ async fn authrequest_with_counts_as_strings_is_served_and_polled_as_cisco_answer
         assert_eq!(status, StatusCode::OK, "{poll}");
         let result = &poll["data"]["authorizations"][0];
         assert_eq!(result["status"], "SUCCESS", "{poll}");
-        assert_eq!(result["sudi"], sw.sudi());
+        assert_eq!(result["sudi"], sw.sudi_json());
         assert!(result["smart_license"].is_string());
         assert_eq!(result["auth_status"], json!([]));
         assert_eq!(result["correlation_id"], poll["correlation_id"]);
@@ -449,7 +403,7 @@ fn builtin_report(udi: &Udi, id: u64, count: u64) -> String {
 async fn gve_usage_from_a_never_seen_device_binds_it_unverified_until_it_shows_its_key() {
     on_both("gve_first_contact", |f| async move {
         // `02 - report license usage.py` for a device the authority never saw: no system_info.
-        let wlc = Device::new("FOC9");
+        let wlc = Device::new("FOC9").at(NOW_MS);
         let body = gve_report(wlc.gve_usage(&[builtin_report(&wlc.udi, 1, 3)]));
         let reply = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
         assert_cisco_accepted(&reply, "acknowledgements", "aB3dE5gH7jK9mN1p");
@@ -494,8 +448,8 @@ async fn gve_usage_from_a_never_seen_device_binds_it_unverified_until_it_shows_i
 async fn usage_signed_with_a_key_the_authority_never_saw_binds_unverified() {
     on_both("gve_unknown_key", |f| async move {
         // slp's Ed25519 signature, but the key was never shown (no system_info, no trust).
-        let sw = Device::new("FOC7");
-        let body = gve_report(sw.gve_usage(&[sw.report(1, 2)]));
+        let sw = Device::new("FOC7").at(NOW_MS);
+        let body = gve_report(sw.gve_usage(&[sw.one(1, 2)]));
         let reply = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
         assert_cisco_accepted(&reply, "acknowledgements", "aB3dE5gH7jK9mN1p");
         let pis = f.authority.product_instances(SA, VA).await.expect("instances");
@@ -508,7 +462,7 @@ async fn usage_signed_with_a_key_the_authority_never_saw_binds_unverified() {
 #[tokio::test]
 async fn unverified_usage_for_a_device_bound_to_a_key_is_refused() {
     on_both("gve_takeover", |f| async move {
-        let sw = Device::new("FOC1");
+        let sw = Device::new("FOC1").at(NOW_MS);
         sw.register(&f).await;
         // Another sender, with Cisco's unverifiable signing, for the bound UDI.
         let body = gve_report(sw.gve_usage(&[builtin_report(&sw.udi, 9, 100)]));
@@ -525,7 +479,7 @@ async fn unverified_usage_for_a_device_bound_to_a_key_is_refused() {
 async fn first_contact_deny_refuses_usage_from_a_never_seen_device() {
     on_both("gve_deny", |f| async move {
         f.authority.set_first_contact(SA, VA, slp_store::FirstContact::Deny).await.expect("deny");
-        let wlc = Device::new("FOC9");
+        let wlc = Device::new("FOC9").at(NOW_MS);
         let body = gve_report(wlc.gve_usage(&[builtin_report(&wlc.udi, 1, 3)]));
         let (status, reply) = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
         assert!(status.is_client_error(), "{status} {reply}");

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
+mod support;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -13,13 +15,11 @@ use serde_json::{Value, json};
 use slp_authority::*;
 use slp_clock::VirtualClock;
 use slp_core::license;
-use slp_core::udi::Udi;
 use slp_store::Store;
-use slp_wire::docs::{self, DeviceEntry, SystemInfo, TrustRequest};
-use slp_wire::keys::KeyPair;
 use slp_wire::online::{self, MessageType};
 use slp_wire::rum::{Envelope, EnvelopeSignature, Header, Sudi};
-use slp_wire::xml::{Document, Kind, Signed};
+use slp_wire::xml::Document;
+use support::{Device, Postgres, pool};
 
 const SA: &str = "example.com";
 const VA: &str = "Lab";
@@ -40,7 +40,7 @@ struct Served {
     bearer: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
-    drop_schema: Option<(sqlx::AnyPool, String)>,
+    postgres: Option<Postgres>,
 }
 
 async fn serve_on(store: Store, dir: tempfile::TempDir, window: ReportWindow) -> Served {
@@ -50,15 +50,7 @@ async fn serve_on(store: Store, dir: tempfile::TempDir, window: ReportWindow) ->
         Arc::new(Authority::open(store, clock).await.unwrap().with_report_window(window));
     authority.create_account("Example Corp", SA).await.unwrap();
     authority.create_va(SA, VA).await.unwrap();
-    let spec = LicenseSpec {
-        tag: "network-advantage".to_owned(),
-        sku: "C9300-NW-A".to_owned(),
-        quantity: 10,
-        term: None,
-        enforcement: None,
-        expires: None,
-    };
-    authority.add_license(SA, VA, &spec).await.unwrap();
+    authority.add_license(SA, VA, &pool("network-advantage", "C9300-NW-A", 10)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -81,7 +73,7 @@ async fn serve_on(store: Store, dir: tempfile::TempDir, window: ReportWindow) ->
         .await
         .unwrap();
     let bearer = token["access_token"].as_str().unwrap().to_owned();
-    Served { authority, base, http, bearer, stop: Some(stop), _dir: dir, drop_schema: None }
+    Served { authority, base, http, bearer, stop: Some(stop), _dir: dir, postgres: None }
 }
 
 async fn sqlite(window: ReportWindow) -> Served {
@@ -91,32 +83,20 @@ async fn sqlite(window: ReportWindow) -> Served {
 }
 
 async fn postgres(name: &str, window: ReportWindow) -> Option<Served> {
-    use sqlx::Executor;
-    let Some(url) = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
-        return None;
-    };
-    let schema = format!("slp_sanity_{name}_{}", std::process::id());
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
-    let drop_schema = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-    admin.execute(drop_schema.as_str()).await.unwrap();
-    let options = slp_store::ConnectOptions { schema: Some(schema) };
-    let store = Store::connect(&url, &options).await.unwrap();
+    let (store, pg) = Postgres::store(&format!("sanity_{name}")).await?;
     let mut served = serve_on(store, tempfile::tempdir().unwrap(), window).await;
-    served.drop_schema = Some((admin, drop_schema));
+    served.postgres = Some(pg);
     Some(served)
 }
 
 impl Served {
     async fn finish(mut self) {
-        use sqlx::Executor;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         self.authority.store().close().await;
-        if let Some((admin, sql)) = self.drop_schema.take() {
-            admin.execute(sql.as_str()).await.unwrap();
+        if let Some(pg) = self.postgres.take() {
+            pg.drop_schema().await;
         }
     }
 
@@ -181,48 +161,16 @@ impl Served {
 }
 
 /// A product instance: a key and a UDI.
-struct Device {
-    key: KeyPair,
-    udi: Udi,
+/// The reports an attacker writes by hand, and sane ones.
+trait Reports {
+    fn forged(&self, report_id: &str, count: &str, start: &str, end: &str) -> String;
+    fn good(&self, id: u64, count: u64, end: i64) -> String;
 }
 
-impl Device {
-    fn new(sn: &str) -> Device {
-        Device { key: KeyPair::generate(), udi: Udi::new("C9300-24UX", sn).unwrap() }
-    }
-
-    fn system_info(&self, hostname: &str) -> Signed {
-        let info = SystemInfo {
-            sudi: Sudi::of(&self.udi),
-            timestamp: NOW * 1000,
-            nonce: "n".to_owned(),
-            hostname: Some(hostname.to_owned()),
-            software_tag_identifier: "regid.sw".to_owned(),
-            software_version: None,
-            public_key: self.key.public_b64(),
-            device_list: vec![DeviceEntry {
-                sudi: Sudi::of(&self.udi),
-                role: "Active".to_owned(),
-                software_tag_identifier: "regid.sw".to_owned(),
-                hostname: None,
-            }],
-        };
-        docs::sign_json(Kind::SystemInfo, &info, &self.key)
-    }
-
-    fn trust_request(&self) -> Signed {
-        let request = TrustRequest {
-            sudi: Sudi::of(&self.udi),
-            public_key: self.key.public_b64(),
-            nonce: "n".to_owned(),
-            timestamp: "2026-11-15T10:00:00Z".to_owned(),
-        };
-        docs::sign_json(Kind::TrustRequest, &request, &self.key)
-    }
-
+impl Reports for Device {
     /// A report signed over a payload written by hand: `report_id`, `count`, `start` and `end`
     /// are JSON text put in as they are, so they can be anything an attacker writes.
-    fn report(&self, report_id: &str, count: &str, start: &str, end: &str) -> String {
+    fn forged(&self, report_id: &str, count: &str, start: &str, end: &str) -> String {
         let payload = format!(
             r#"{{"version":"2.0","asset_identification":{{"report_id":{report_id},"asset":{{"name":"regid.sw"}},"instance":{{"sudi":{{"udi_pid":"{}","udi_serial_number":"{}"}}}}}},"meta":{{"entitlement_tag":"{}","utility_enabled":false,"ha_udi":[]}},"measurements":[{{"log_time":{end},"metric_name":"ENTITLEMENT","start_time":{start},"end_time":{end},"sample_interval":3600,"num_samples":5,"meta":{{}},"value":{{"type":"COUNT","value":{count}}}}}]}}"#,
             self.udi.pid,
@@ -244,36 +192,12 @@ impl Device {
 
     /// A sane report: `count` licenses for the hour before `end`.
     fn good(&self, id: u64, count: u64, end: i64) -> String {
-        self.report(
+        self.forged(
             &id.to_string(),
             &format!("\"{count}\""),
             &(end - 3600).to_string(),
             &end.to_string(),
         )
-    }
-
-    /// The file `license smart save usage` writes.
-    fn usage_file(&self, reports: &[String], hostname: &str) -> Vec<u8> {
-        Document {
-            reports: reports.to_vec(),
-            items: vec![self.system_info(hostname), self.trust_request()],
-        }
-        .to_xml()
-        .into_bytes()
-    }
-
-    fn usage_entry(&self, reports: &[String]) -> Value {
-        let usage: Vec<Value> = reports.iter().map(|r| serde_json::from_str(r).unwrap()).collect();
-        let signed = |item: &Signed| {
-            serde_json::to_value(slp_wire::cssm::report::SignedJson::of(item)).unwrap()
-        };
-        json!({
-            "sudi": serde_json::to_value(Sudi::of(&self.udi)).unwrap(),
-            "software_tag_identifier": "regid.sw",
-            "trust_requests": [signed(&self.trust_request())],
-            "usage": usage,
-            "system_info": signed(&self.system_info("sw")),
-        })
     }
 }
 
@@ -283,46 +207,46 @@ fn absurd(device: &Device) -> Vec<(&'static str, String, &'static str)> {
     vec![
         (
             "a count of 2^63-1",
-            device.report("11", "\"9223372036854775807\"", &start, &now),
+            device.forged("11", "\"9223372036854775807\"", &start, &now),
             "report 11, measurement 1: count 9223372036854775807 is above the maximum of 1000000",
         ),
         (
             "a negative count",
-            device.report("12", "\"-5\"", &start, &now),
+            device.forged("12", "\"-5\"", &start, &now),
             "report 12, measurement 1: count must be a whole number ≥ 0, got \"-5\"",
         ),
         (
             "a negative report id",
-            device.report("-5", "\"1\"", &start, &now),
+            device.forged("-5", "\"1\"", &start, &now),
             "asset_identification.report_id must be a whole number from 0 to 9223372036854775807, got -5",
         ),
         (
             "an end before the start",
-            device.report("13", "\"1\"", &now, &start),
+            device.forged("13", "\"1\"", &now, &start),
             "report 13, measurement 1: end_time 1794736800 is before start_time 1794740400",
         ),
         (
             "a start in 2100",
-            device.report("14", "\"1\"", "4102444800", "4102448400"),
+            device.forged("14", "\"1\"", "4102444800", "4102448400"),
             "RUM report 14 of PID:C9300-24UX,SN:FOC1 rejected: measurement 1 start_time 4102444800 (2100-01-01T00:00:00Z) is later than the authority's clock (2026-11-15T11:00:00Z) plus the allowed skew of 24 hour(s)",
         ),
         (
             "an end in 1970",
-            device.report("15", "\"1\"", "0", "60"),
+            device.forged("15", "\"1\"", "0", "60"),
             "RUM report 15 of PID:C9300-24UX,SN:FOC1 rejected: measurement 1 start_time 0 (1970-01-01T00:00:00Z) is more than 3650 day(s) before the authority's clock",
         ),
         (
             "an end at 2^62 s",
-            device.report("16", "\"1\"", &start, "4611686018427387904"),
+            device.forged("16", "\"1\"", &start, "4611686018427387904"),
             "RUM report 16 of PID:C9300-24UX,SN:FOC1 rejected: measurement 1 end_time 4611686018427387904 (4611686018427387904) is later than",
         ),
     ]
 }
 
 async fn absurd_reports_are_refused_on_every_path(s: Served) {
-    let sw1 = Device::new("FOC1");
+    let sw1 = Device::new("FOC1").named("sw").at(NOW * 1000);
     // The device is known and trusted (smart transport needs it), with 2 licenses in use.
-    let first = sw1.usage_file(&[sw1.good(1, 2, NOW - 60)], "sw1");
+    let first = sw1.usage_file(&[sw1.good(1, 2, NOW - 60)]);
     s.authority.upload(SA, VA, "first.xml", &first).await.unwrap();
     let (_, token_view) = s.authority.create_token(SA, VA, "lab", 30, None).await.unwrap();
     assert_eq!(s.in_use().await, 2);
@@ -331,7 +255,7 @@ async fn absurd_reports_are_refused_on_every_path(s: Served) {
 
     for (what, report, says) in absurd(&sw1) {
         // A usage file (`usage upload`).
-        let file = sw1.usage_file(&[sw1.good(2, 3, NOW - 30), report.clone()], "sw1");
+        let file = sw1.usage_file(&[sw1.good(2, 3, NOW - 30), report.clone()]);
         let err = s.authority.upload(SA, VA, "crafted.xml", &file).await.unwrap_err().to_string();
         assert!(err.starts_with("crafted.xml: "), "{what}: names the file: {err}");
         assert!(err.contains("PID:C9300-24UX,SN:FOC1"), "{what}: names the UDI: {err}");
@@ -375,7 +299,7 @@ async fn absurd_reports_are_refused_on_every_path(s: Served) {
     assert_eq!(s.authority.tokens(SA, VA).await.unwrap()[0].uses, token_view.uses);
 
     // Usage goes on from correct reports: no report from the future stands in their way.
-    let later = sw1.usage_file(&[sw1.good(3, 4, NOW - 10)], "sw1");
+    let later = sw1.usage_file(&[sw1.good(3, 4, NOW - 10)]);
     s.authority.upload(SA, VA, "later.xml", &later).await.unwrap();
     assert_eq!(s.in_use().await, 4);
     s.finish().await;
@@ -396,15 +320,15 @@ async fn absurd_reports_are_refused_on_every_path_on_postgres() {
 async fn the_report_window_is_the_operators_choice() {
     // No skew at all, one day back.
     let s = sqlite(ReportWindow::new(0, 1)).await;
-    let sw1 = Device::new("FOC1");
-    let ahead = sw1.usage_file(&[sw1.good(1, 1, NOW + 60)], "sw1");
+    let sw1 = Device::new("FOC1").named("sw1").at(NOW * 1000);
+    let ahead = sw1.usage_file(&[sw1.good(1, 1, NOW + 60)]);
     let err = s.authority.upload(SA, VA, "ahead.xml", &ahead).await.unwrap_err().to_string();
     assert!(err.contains("end_time 1794740460 (2026-11-15T11:01:00Z) is later than the authority's clock (2026-11-15T11:00:00Z) plus the allowed skew of 0 hour(s)"), "{err}");
-    let old = sw1.usage_file(&[sw1.good(2, 1, NOW - 2 * 86_400)], "sw1");
+    let old = sw1.usage_file(&[sw1.good(2, 1, NOW - 2 * 86_400)]);
     let err = s.authority.upload(SA, VA, "old.xml", &old).await.unwrap_err().to_string();
     assert!(err.contains("is more than 1 day(s) before the authority's clock"), "{err}");
     assert!(s.authority.product_instances(SA, VA).await.unwrap().is_empty());
-    let now = sw1.usage_file(&[sw1.good(3, 1, NOW)], "sw1");
+    let now = sw1.usage_file(&[sw1.good(3, 1, NOW)]);
     s.authority.upload(SA, VA, "now.xml", &now).await.unwrap();
     assert_eq!(s.in_use().await, 1);
     s.finish().await;
@@ -414,8 +338,8 @@ async fn the_report_window_is_the_operators_choice() {
 async fn counts_at_the_maximum_sum_exactly_and_raise_the_alert() {
     let s = sqlite(ReportWindow::default()).await;
     for sn in ["FOC1", "FOC2", "FOC3"] {
-        let device = Device::new(sn);
-        let file = device.usage_file(&[device.good(1, 1_000_000, NOW - 60)], sn);
+        let device = Device::new(sn).named(sn).at(NOW * 1000);
+        let file = device.usage_file(&[device.good(1, 1_000_000, NOW - 60)]);
         s.authority.upload(SA, VA, &format!("{sn}.xml"), &file).await.unwrap();
     }
     assert_eq!(s.in_use().await, 3_000_000);
@@ -435,8 +359,8 @@ async fn counts_at_the_maximum_sum_exactly_and_raise_the_alert() {
 #[tokio::test]
 async fn long_text_from_a_device_is_refused() {
     let s = sqlite(ReportWindow::default()).await;
-    let sw1 = Device::new("FOC1");
-    let file = sw1.usage_file(&[sw1.good(1, 1, NOW - 60)], &"h".repeat(1 << 20));
+    let sw1 = Device::new("FOC1").named(&"h".repeat(1 << 20)).at(NOW * 1000);
+    let file = sw1.usage_file(&[sw1.good(1, 1, NOW - 60)]);
     let err = s.authority.upload(SA, VA, "long.xml", &file).await.unwrap_err().to_string();
     assert!(
         err.contains("long.xml: the system information: hostname is 1048576 characters long; at most 253 are allowed"),
@@ -457,10 +381,10 @@ async fn a_single_use_token_is_used_once_by_ten_concurrent_devices(s: Served) {
     for i in 0..10 {
         let (s, start, token) = (s.clone(), start.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
-            let device = Device::new(&format!("FOC{i:02}"));
+            let device = Device::new(&format!("FOC{i:02}")).named("sw").at(NOW * 1000);
             let document = Document {
                 reports: Vec::new(),
-                items: vec![device.system_info("sw"), device.trust_request()],
+                items: vec![device.system_info(), device.trust_request()],
             }
             .to_xml();
             let data = online::Data {
@@ -514,11 +438,14 @@ async fn a_single_use_token_is_used_once_by_ten_concurrent_devices_on_postgres()
 async fn a_refused_trust_document_gives_the_token_use_back() {
     let s = sqlite(ReportWindow::default()).await;
     let (token, _) = s.authority.create_token(SA, VA, "one device", 30, Some(1)).await.unwrap();
-    let sw1 = Device::new("FOC1");
+    let sw1 = Device::new("FOC1").named("sw").at(NOW * 1000);
     // Signed by another key than the one it names: refused, and the use is not spent.
     let forged = Document {
         reports: Vec::new(),
-        items: vec![Device::new("FOC1").system_info("sw"), sw1.trust_request()],
+        items: vec![
+            Device::new("FOC1").named("sw").at(NOW * 1000).system_info(),
+            sw1.trust_request(),
+        ],
     }
     .to_xml();
     let data = online::Data {
@@ -530,7 +457,7 @@ async fn a_refused_trust_document_gives_the_token_use_back() {
     assert_eq!(status, 422);
     assert_eq!(s.authority.tokens(SA, VA).await.unwrap()[0].uses, 0);
     let document =
-        Document { reports: Vec::new(), items: vec![sw1.system_info("sw"), sw1.trust_request()] }
+        Document { reports: Vec::new(), items: vec![sw1.system_info(), sw1.trust_request()] }
             .to_xml();
     let data = online::Data {
         smart_license: Some(document),
@@ -550,8 +477,8 @@ async fn a_stored_absurd_count_never_wraps_the_pool() {
     use sqlx::Executor;
     let s = sqlite(ReportWindow::default()).await;
     for sn in ["FOC1", "FOC2"] {
-        let device = Device::new(sn);
-        let file = device.usage_file(&[device.good(1, 1, NOW - 60)], sn);
+        let device = Device::new(sn).named(sn).at(NOW * 1000);
+        let file = device.usage_file(&[device.good(1, 1, NOW - 60)]);
         s.authority.upload(SA, VA, &format!("{sn}.xml"), &file).await.unwrap();
     }
     sqlx::any::install_default_drivers();

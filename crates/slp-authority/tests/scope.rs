@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
+mod support;
+
 use std::sync::Arc;
 
 use base64::Engine;
@@ -15,14 +17,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use slp_authority::*;
 use slp_clock::VirtualClock;
-use slp_core::license;
-use slp_core::udi::Udi;
 use slp_store::Store;
-use slp_wire::docs::{self, DeviceEntry, RumAck, SystemInfo, TrustRequest};
-use slp_wire::keys::KeyPair;
+use slp_wire::docs::RumAck;
 use slp_wire::online::{self, MessageType};
-use slp_wire::rum::{Envelope, EnvelopeSignature, Header, Sudi};
-use slp_wire::xml::{Document, Kind, Signed};
+use slp_wire::rum::Sudi;
+use slp_wire::xml::{Document, Kind};
+use support::{Device, Postgres, pool};
 
 /// The genuine owner's smart and virtual account.
 const SA: &str = "example.com";
@@ -44,7 +44,7 @@ struct Served {
     bearers: (String, String),
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
-    drop_schema: Option<(sqlx::AnyPool, String)>,
+    postgres: Option<Postgres>,
 }
 
 async fn serve_on(store: Store, dir: tempfile::TempDir) -> Served {
@@ -61,15 +61,10 @@ async fn serve_on(store: Store, dir: tempfile::TempDir) -> Served {
     for (name, domain, va) in [("Example Corp", SA, VA), ("Rival Inc", RIVAL, SQUAT)] {
         authority.create_account(name, domain).await.unwrap();
         authority.create_va(domain, va).await.unwrap();
-        let spec = LicenseSpec {
-            tag: "network-advantage".to_owned(),
-            sku: "C9300-NW-A".to_owned(),
-            quantity: 10,
-            term: None,
-            enforcement: None,
-            expires: None,
-        };
-        authority.add_license(domain, va, &spec).await.unwrap();
+        authority
+            .add_license(domain, va, &pool("network-advantage", "C9300-NW-A", 10))
+            .await
+            .unwrap();
         let (credentials, _) =
             authority.create_client(domain, "relay", Role::Reporter).await.unwrap();
         let token: Value = http
@@ -88,7 +83,7 @@ async fn serve_on(store: Store, dir: tempfile::TempDir) -> Served {
         bearers.push(token["access_token"].as_str().unwrap().to_owned());
     }
     let bearers = (bearers[0].clone(), bearers[1].clone());
-    Served { authority, base, http, bearers, stop: Some(stop), _dir: dir, drop_schema: None }
+    Served { authority, base, http, bearers, stop: Some(stop), _dir: dir, postgres: None }
 }
 
 async fn sqlite() -> Served {
@@ -98,32 +93,20 @@ async fn sqlite() -> Served {
 }
 
 async fn postgres(name: &str) -> Option<Served> {
-    use sqlx::Executor;
-    let Some(url) = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
-        return None;
-    };
-    let schema = format!("slp_scope_{name}_{}", std::process::id());
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
-    let drop_schema = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-    admin.execute(drop_schema.as_str()).await.unwrap();
-    let options = slp_store::ConnectOptions { schema: Some(schema) };
-    let store = Store::connect(&url, &options).await.unwrap();
+    let (store, pg) = Postgres::store(&format!("scope_{name}")).await?;
     let mut served = serve_on(store, tempfile::tempdir().unwrap()).await;
-    served.drop_schema = Some((admin, drop_schema));
+    served.postgres = Some(pg);
     Some(served)
 }
 
 impl Served {
     async fn finish(mut self) {
-        use sqlx::Executor;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         self.authority.store().close().await;
-        if let Some((admin, sql)) = self.drop_schema.take() {
-            admin.execute(sql.as_str()).await.unwrap();
+        if let Some(pg) = self.postgres.take() {
+            pg.drop_schema().await;
         }
     }
 
@@ -248,91 +231,6 @@ impl Served {
     }
 }
 
-/// A product instance: a key and a UDI (every device here claims the same serial number).
-struct Device {
-    key: KeyPair,
-    udi: Udi,
-}
-
-impl Device {
-    fn new() -> Device {
-        Device { key: KeyPair::generate(), udi: Udi::new("C9300-24UX", "FOC1").unwrap() }
-    }
-
-    fn system_info(&self) -> Signed {
-        let info = SystemInfo {
-            sudi: Sudi::of(&self.udi),
-            timestamp: NOW * 1000,
-            nonce: "n".to_owned(),
-            hostname: Some("sw".to_owned()),
-            software_tag_identifier: "regid.sw".to_owned(),
-            software_version: None,
-            public_key: self.key.public_b64(),
-            device_list: vec![DeviceEntry {
-                sudi: Sudi::of(&self.udi),
-                role: "Active".to_owned(),
-                software_tag_identifier: "regid.sw".to_owned(),
-                hostname: None,
-            }],
-        };
-        docs::sign_json(Kind::SystemInfo, &info, &self.key)
-    }
-
-    fn trust_request(&self) -> Signed {
-        let request = TrustRequest {
-            sudi: Sudi::of(&self.udi),
-            public_key: self.key.public_b64(),
-            nonce: "n".to_owned(),
-            timestamp: "2026-11-15T10:00:00Z".to_owned(),
-        };
-        docs::sign_json(Kind::TrustRequest, &request, &self.key)
-    }
-
-    /// Report `id`: `count` network-advantage for the hour before `end`.
-    fn report(&self, id: u64, count: u64, end: i64) -> String {
-        let tag = license::lookup("network-advantage").unwrap().entitlement_tag;
-        let start = end - 3600;
-        let payload = format!(
-            r#"{{"version":"2.0","asset_identification":{{"report_id":{id},"asset":{{"name":"regid.sw"}},"instance":{{"sudi":{{"udi_pid":"{}","udi_serial_number":"{}"}}}}}},"meta":{{"entitlement_tag":"{tag}","utility_enabled":false,"ha_udi":[]}},"measurements":[{{"log_time":{end},"metric_name":"ENTITLEMENT","start_time":{start},"end_time":{end},"sample_interval":3600,"num_samples":5,"meta":{{}},"value":{{"type":"COUNT","value":"{count}"}}}}]}}"#,
-            self.udi.pid, self.udi.sn,
-        );
-        let envelope = Envelope {
-            signature: EnvelopeSignature {
-                sudi: Sudi::of(&self.udi),
-                signing_type: "ed25519".to_owned(),
-                key: self.key.key_id(),
-                value: self.key.sign(payload.as_bytes()),
-            },
-            payload,
-            header: Header { kind: "rum".to_owned() },
-        };
-        serde_json::to_string(&envelope).unwrap()
-    }
-
-    fn usage_file(&self, reports: &[String]) -> Vec<u8> {
-        Document {
-            reports: reports.to_vec(),
-            items: vec![self.system_info(), self.trust_request()],
-        }
-        .to_xml()
-        .into_bytes()
-    }
-
-    fn usage_entry(&self, reports: &[String]) -> Value {
-        let usage: Vec<Value> = reports.iter().map(|r| serde_json::from_str(r).unwrap()).collect();
-        let signed = |item: &Signed| {
-            serde_json::to_value(slp_wire::cssm::report::SignedJson::of(item)).unwrap()
-        };
-        json!({
-            "sudi": serde_json::to_value(Sudi::of(&self.udi)).unwrap(),
-            "software_tag_identifier": "regid.sw",
-            "trust_requests": [signed(&self.trust_request())],
-            "usage": usage,
-            "system_info": signed(&self.system_info()),
-        })
-    }
-}
-
 fn assert_silent_about(text: &str, secrets: &[&str], whom: &str) {
     for secret in secrets {
         assert!(!text.contains(secret), "{secret:?} revealed to {whom}: {text}");
@@ -343,7 +241,10 @@ fn assert_silent_about(text: &str, secrets: &[&str], whom: &str) {
 /// report ids, are then accepted and counted in its own account by each path, and each side's
 /// usage stays its own; neither is told anything of the other.
 async fn a_squatted_serial_blocks_nothing(s: Served) {
-    let (squatter, genuine) = (Device::new(), Device::new());
+    let (squatter, genuine) = (
+        Device::new("FOC1").named("sw").at(NOW * 1000),
+        Device::new("FOC1").named("sw").at(NOW * 1000),
+    );
     let squatter_says = [RIVAL, "Rival", SQUAT, &squatter.key.key_id()];
     let owner_says = [SA, "Example", "\"Lab\"", &genuine.key.key_id()];
 
@@ -353,35 +254,58 @@ async fn a_squatted_serial_blocks_nothing(s: Served) {
         let (authority, account, va) = (s.authority.clone(), account.to_owned(), va.to_owned());
         async move { authority.upload(&account, &va, "u.txt", &file).await.unwrap() }
     };
-    let first = upload(&squatter, RIVAL, SQUAT, squatter.report(1, 5, NOW - 600)).await;
+    let first =
+        upload(&squatter, RIVAL, SQUAT, squatter.report(1, "network-advantage", 5, NOW - 600))
+            .await;
     assert_eq!(first.accepted, 1);
     let (statuses, rival_text) = s
-        .report_usage(RIVAL, SQUAT, squatter.usage_entry(&[squatter.report(2, 6, NOW - 500)]))
+        .report_usage(
+            RIVAL,
+            SQUAT,
+            squatter.usage_entry(&[squatter.report(2, "network-advantage", 6, NOW - 500)]),
+        )
         .await;
     assert_eq!(statuses, ["ACCEPTED"]);
-    let (statuses, rival_smart) =
-        s.smart_trust_and_report(&squatter, RIVAL, SQUAT, squatter.report(3, 7, NOW - 400)).await;
+    let (statuses, rival_smart) = s
+        .smart_trust_and_report(
+            &squatter,
+            RIVAL,
+            SQUAT,
+            squatter.report(3, "network-advantage", 7, NOW - 400),
+        )
+        .await;
     assert_eq!(statuses, ["ACCEPTED"]);
     let before = s.view(SA, VA).await;
     assert_silent_about(&before, &squatter_says, "the owner, by the squatter's uploads");
 
     // The owner: the same report ids, by the same three paths, each ACCEPTED in its account.
-    let mine = upload(&genuine, SA, VA, genuine.report(1, 1, NOW - 600)).await;
+    let mine = upload(&genuine, SA, VA, genuine.report(1, "network-advantage", 1, NOW - 600)).await;
     assert_eq!((mine.accepted, mine.duplicate), (1, 0), "{}", mine.ack);
     assert_eq!(s.holdings(SA, VA).await, [(genuine.key.key_id(), vec![1])]);
-    let (statuses, owner_text) =
-        s.report_usage(SA, VA, genuine.usage_entry(&[genuine.report(2, 2, NOW - 500)])).await;
+    let (statuses, owner_text) = s
+        .report_usage(
+            SA,
+            VA,
+            genuine.usage_entry(&[genuine.report(2, "network-advantage", 2, NOW - 500)]),
+        )
+        .await;
     assert_eq!(statuses, ["ACCEPTED"]);
     assert_eq!(s.holdings(SA, VA).await, [(genuine.key.key_id(), vec![2])]);
-    let (statuses, owner_smart) =
-        s.smart_trust_and_report(&genuine, SA, VA, genuine.report(3, 3, NOW - 400)).await;
+    let (statuses, owner_smart) = s
+        .smart_trust_and_report(
+            &genuine,
+            SA,
+            VA,
+            genuine.report(3, "network-advantage", 3, NOW - 400),
+        )
+        .await;
     assert_eq!(statuses, ["ACCEPTED"]);
     assert_eq!(s.holdings(SA, VA).await, [(genuine.key.key_id(), vec![3])], "counted in A");
     assert_eq!(s.holdings(RIVAL, SQUAT).await, [(squatter.key.key_id(), vec![7])], "B's own");
 
     // The squatter goes on reporting over smart transport: its usage stays in its account.
     let document = Document {
-        reports: vec![squatter.report(4, 9, NOW - 300)],
+        reports: vec![squatter.report(4, "network-advantage", 9, NOW - 300)],
         items: vec![squatter.system_info()],
     }
     .to_xml();
@@ -392,9 +316,9 @@ async fn a_squatted_serial_blocks_nothing(s: Served) {
     assert_eq!(s.holdings(SA, VA).await, [(genuine.key.key_id(), vec![3])], "A unchanged");
 
     // A device whose key no account trusts gets no answer about either.
-    let stranger = Device::new();
+    let stranger = Device::new("FOC1").named("sw").at(NOW * 1000);
     let document = Document {
-        reports: vec![stranger.report(5, 1, NOW - 200)],
+        reports: vec![stranger.report(5, "network-advantage", 1, NOW - 200)],
         items: vec![stranger.system_info()],
     }
     .to_xml();

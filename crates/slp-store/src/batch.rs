@@ -20,11 +20,8 @@ use sqlx::{Any, Either, FromRow};
 
 use crate::records::*;
 use crate::sql::{db, marks, placeholders};
-use crate::tx::{PI, UPLOAD};
+use crate::tx::{PI, ReportKey, UPLOAD};
 use crate::{Backend, Result, StoreError, Tx};
-
-/// A report by (smart account, UDI, report id): reports are unique per smart account.
-pub type ReportKey = (i64, String, i64);
 
 /// A UDI in a smart account: (smart account, UDI).
 pub type AccountUdi = (i64, String);

@@ -30,10 +30,11 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use batch::{AccountUdi, Contact, IngestLookup, IngestWrite, ReportKey};
+pub use batch::{AccountUdi, Contact, IngestLookup, IngestWrite};
 pub use durable::Commit;
 pub use paging::{EventFilter, Page, Paged};
 pub use records::*;
+pub use tx::ReportKey;
 pub use tx::Tx;
 pub use tx::users::{NewUser, User};
 

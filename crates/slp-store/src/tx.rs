@@ -15,6 +15,7 @@ mod moves;
 mod policies;
 mod polls;
 mod reports;
+pub use reports::ReportKey;
 mod settings;
 mod tokens;
 mod uploads;

@@ -168,8 +168,8 @@ impl PolicyDoc {
 pub struct Key {
     pub entitlement: String,
     /// A number, or a string as Cisco's clients send it in `authrequest` (`"count": "1"`).
-    #[serde(deserialize_with = "crate::cssm::tolerant::u64_or_text")]
-    #[schemars(with = "crate::cssm::tolerant::schema::CountOrText")]
+    #[serde(deserialize_with = "crate::tolerant::u64_or_text")]
+    #[schemars(with = "crate::tolerant::schema::CountOrText")]
     pub count: u64,
 }
 
@@ -186,7 +186,7 @@ pub struct AuthRequestItem {
     pub hostname: Option<String>,
     #[serde(default)]
     pub software_tag_identifier: Option<String>,
-    #[serde(default, deserialize_with = "crate::cssm::tolerant::null_as_default")]
+    #[serde(default, deserialize_with = "crate::tolerant::null_as_default")]
     pub keys: Vec<Key>,
     /// Whatever the device puts there (slp writes `null`: trust requests travel as
     /// `<smartLicenseTrustRequest>`).

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod online;
 pub mod rum;
 pub mod slac_csv;
+pub mod tolerant;
 pub mod xml;
 
 /// Why a document could not be read or trusted. Every variant names what was wrong.

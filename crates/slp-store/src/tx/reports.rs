@@ -2,10 +2,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::batch::ReportKey;
 use crate::records::*;
 use crate::sql::{db, lead_and_list, marks, placeholders, unique};
 use crate::{Result, StoreError, Tx};
+
+/// A report by (smart account, UDI, report id): reports are unique per smart account.
+pub type ReportKey = (i64, String, i64);
 
 /// The columns of a usage row with its product instance's UDI (`u`: usage, `p`: instances).
 const USAGE: &str = "SELECT u.pi_id, p.udi, u.entitlement_tag, u.feature, u.count, u.as_of, \

@@ -13,7 +13,7 @@
 pub mod manage;
 pub mod oauth;
 pub mod report;
-pub mod tolerant;
+pub use crate::tolerant;
 
 /// The path prefix of Cisco's Smart Software Manager API.
 pub const BASE: &str = "/services/api/smart-accounts-and-licensing";
