@@ -1,6 +1,7 @@
 //! Deadline arithmetic: `Next ACK deadline`, `Reporting push interval` and `Next report push`.
 //!
-//! The rules, from the reference's "Policy" section and its migration examples:
+//! The ACK deadline, from the reference's "Policy" section (Table 4, "Policy: Cisco default")
+//! and its migration examples:
 //! - A product instance that never consumed a license has no reporting requirement at all.
 //! - First report: each class must be acknowledged within `first` days of its first use
 //!   (RTU and SLR migrations: deadline 90 days after first use, from the subscription class).
@@ -11,10 +12,16 @@
 //! - Report on change: every usage change (a license added, removed or changed, 0 → n, n → 0,
 //!   and the HA events that count as changes) must be acknowledged within `on_change` days.
 //! - 0 means "no requirement" for that attribute; no ACK deadline if the policy needs no ACK.
-//! - The next push happens two minutes after a change (the agent's settle time), otherwise one
-//!   push interval after the last push; device-initiated pushes are throttled to one a day.
-//! - `license smart usage interval N` sets the push interval; 0 means never push; with transport
-//!   off the lower of N and the policy's reporting frequency applies.
+//!
+//! The push schedule ([`push_interval_days`], [`next_report_push`]) follows "Setting the
+//! Transport Type, URL, and Reporting Interval", step 5 (`license smart usage interval`): "By
+//! default the RUM report is sent every 30 days"; a configured interval applies as is, except
+//! with transport off, where the lower of it and the policy's reporting frequency applies; 0
+//! means never push; without a configured interval, the policy decides whether reports are sent
+//! at all. The guide's examples ("Example: Smart Licensing to Smart Licensing Using Policy":
+//! `Reporting push interval: 30 days`, `Next report push` 30 days after `Last report push`, the
+//! ACK due 90 days after the last one) push well before the deadline: a push is how the ACK is
+//! obtained, so it is due before the ACK is.
 
 use std::collections::BTreeMap;
 
@@ -94,34 +101,64 @@ fn policy_frequency(facts: &Facts<'_>) -> Option<u32> {
 }
 
 /// The push interval in days (`Reporting push interval`); 0 = never push.
+///
+/// "Setting the Transport Type, URL, and Reporting Interval", step 5: a configured
+/// `license smart usage interval` applies as is (0: never), with transport off the lower of it
+/// and the policy's reporting frequency; by default "the RUM report is sent every 30 days" (the
+/// guide's examples show `Reporting push interval: 30 days` under the Cisco default policy,
+/// whose subscription frequency is 90 days), or more often when the policy asks for reports
+/// more often than that.
 pub fn push_interval_days(facts: &Facts<'_>) -> u32 {
+    let policy = policy_frequency(facts);
     match facts.usage_interval {
         Some(0) => 0,
-        Some(configured) if facts.transport_off => {
-            policy_frequency(facts).map_or(configured, |policy| policy.min(configured))
-        }
+        Some(configured) if facts.transport_off => policy.map_or(configured, |p| p.min(configured)),
         Some(configured) => configured,
-        None => policy_frequency(facts).unwrap_or(DEFAULT_PUSH_INTERVAL_DAYS),
+        None => policy.map_or(DEFAULT_PUSH_INTERVAL_DAYS, |p| p.min(DEFAULT_PUSH_INTERVAL_DAYS)),
     }
 }
 
 /// When the next report is due to be pushed, or `None` when no push is scheduled.
+///
+/// - Nothing is pushed with a push interval of 0 or by a product instance that never consumed
+///   a license ("Policy", the note on never consuming a license).
+/// - A usage change, reload, switchover or unit added or removed that no push has carried yet
+///   is pushed [`SETTLE`] after it ("High Availability": these events update `Next report
+///   push`; the guide's examples push two minutes after first use: first use 10:27:59, `Next
+///   report push: Oct 28 10:29:59 2020`). The earliest such event after the last push counts.
+/// - Otherwise one push interval after the last push ([`push_interval_days`]), as long as
+///   reporting is still required (a configured interval, the policy's reporting frequency, or
+///   an ACK deadline); the first push of all comes [`SETTLE`] after first use.
+/// - Never later than one day before `Next ACK deadline`: the push is what obtains the ACK (with
+///   the answer, or at the next contact through CSLU), so with a 90-day deadline and the
+///   default 30-day interval the device pushes at 30 and 60 days, and a longer configured
+///   interval or a shorter policy window still leaves a push before the deadline, with a day for
+///   the retries of "%SMART_LIC-3-COMM_FAILED". Past the deadline (no ACK came) the device pushes
+///   once a day.
+/// - At most one push a day ([`THROTTLE`]; "RUM report throttling", from 17.9.1; `license smart
+///   sync` is not throttled).
 pub fn next_report_push(facts: &Facts<'_>) -> Option<Timestamp> {
     let interval = push_interval_days(facts);
     if interval == 0 || facts.first_use.is_empty() {
         return None;
     }
-    let earliest_change = facts.pending_changes.iter().map(|(at, _)| *at).min();
-    let unpushed_change =
-        earliest_change.filter(|at| facts.last_push.is_none_or(|push| push < *at));
+    let deadline = next_ack_deadline(facts);
+    let unpushed_change = facts
+        .pending_changes
+        .iter()
+        .map(|(at, _)| *at)
+        .filter(|at| facts.last_push.is_none_or(|push| push < *at))
+        .min();
     let periodic = facts.usage_interval.is_some() || policy_frequency(facts).is_some();
     let base = match (unpushed_change, facts.last_push) {
         (Some(change), _) => change + SETTLE,
-        (None, Some(push)) if periodic || next_ack_deadline(facts).is_some() => {
-            push + days(interval)
-        }
+        (None, Some(push)) if periodic || deadline.is_some() => push + days(interval),
         (None, Some(_)) => return None,
         (None, None) => *facts.first_use.values().min()? + SETTLE,
+    };
+    let base = match deadline {
+        Some(deadline) => base.min(deadline - THROTTLE),
+        None => base,
     };
     Some(match facts.last_push {
         Some(push) => base.max(push + THROTTLE),
@@ -238,19 +275,59 @@ mod tests {
                 in_use: vec![Perp, Sub],
                 first_use: vec![(Perp, t0), (Sub, t0)],
                 deadline: Some("2021-01-26T10:27:59Z"),
-                push_interval: 90,
                 push: Some("2020-10-28T10:29:59Z"),
                 ..base()
             },
             Case {
-                name: "reporting frequency: 90 days after the last ACK",
+                name: "reporting frequency: 90 days after the last ACK, pushes every 30 days",
                 in_use: vec![Perp, Sub],
                 first_use: vec![(Perp, t0), (Sub, t0)],
                 last_ack: Some("2021-01-01T00:00:00Z"),
                 last_push: Some("2020-12-31T00:00:00Z"),
                 deadline: Some("2021-04-01T00:00:00Z"),
-                push_interval: 90,
-                push: Some("2021-03-31T00:00:00Z"),
+                push: Some("2021-01-30T00:00:00Z"),
+                ..base()
+            },
+            Case {
+                name: "the guide's example after migration: push 30 days after the last, ACK due in 90",
+                in_use: vec![Perp, Sub],
+                first_use: vec![(Perp, "2020-09-22T11:08:58Z"), (Sub, "2020-09-22T11:08:58Z")],
+                last_ack: Some("2020-09-22T13:49:38Z"),
+                last_push: Some("2020-09-22T12:05:43Z"),
+                transport_off: false,
+                deadline: Some("2020-12-21T13:49:38Z"),
+                push: Some("2020-10-22T12:05:43Z"),
+                ..base()
+            },
+            Case {
+                name: "a reload after a push that awaits its ACK: pushed two minutes after it",
+                in_use: vec![Perp],
+                first_use: vec![(Perp, t0)],
+                pending: vec![(t0, Perp), ("2020-11-07T08:00:00Z", Perp)],
+                last_push: Some("2020-10-28T10:29:59Z"),
+                transport_off: false,
+                deadline: Some("2021-01-26T10:27:59Z"),
+                push: Some("2020-11-07T08:02:00Z"),
+                ..base()
+            },
+            Case {
+                name: "no ACK after pushes: the last push comes a day before the deadline",
+                in_use: vec![Sub],
+                first_use: vec![(Sub, t0)],
+                last_push: Some("2020-12-27T10:29:59Z"),
+                transport_off: false,
+                deadline: Some("2021-01-26T10:27:59Z"),
+                push: Some("2021-01-25T10:27:59Z"),
+                ..base()
+            },
+            Case {
+                name: "overdue: one push a day",
+                in_use: vec![Sub],
+                first_use: vec![(Sub, t0)],
+                last_push: Some("2021-01-25T10:27:59Z"),
+                transport_off: false,
+                deadline: Some("2021-01-26T10:27:59Z"),
+                push: Some("2021-01-26T10:27:59Z"),
                 ..base()
             },
             Case {
@@ -292,7 +369,6 @@ mod tests {
                 policy: Policy { ack_required: false, ..Policy::cisco_default() },
                 in_use: vec![Sub],
                 first_use: vec![(Sub, t0)],
-                push_interval: 90,
                 push: Some("2020-10-28T10:29:59Z"),
                 ..base()
             },
@@ -311,7 +387,6 @@ mod tests {
                 in_use: vec![Perp],
                 first_use: vec![(Perp, t0)],
                 deadline: Some("2020-11-27T10:27:59Z"),
-                push_interval: 60,
                 push: Some("2020-10-28T10:29:59Z"),
                 ..base()
             },
@@ -334,7 +409,35 @@ mod tests {
                 interval: Some(100),
                 deadline: Some("2021-04-01T00:00:00Z"),
                 push_interval: 90,
-                push: Some("2021-04-01T00:00:00Z"),
+                // 90 days after the last push is the deadline itself: a day before it.
+                push: Some("2021-03-31T00:00:00Z"),
+                ..base()
+            },
+            Case {
+                name: "custom policy with a 20-day frequency: pushes every 20 days",
+                policy: custom(20, 20, 20),
+                in_use: vec![Sub],
+                first_use: vec![(Sub, t0)],
+                last_ack: Some("2021-01-01T00:00:00Z"),
+                last_push: Some("2021-01-01T00:00:00Z"),
+                transport_off: false,
+                deadline: Some("2021-01-21T00:00:00Z"),
+                push_interval: 20,
+                // 20 days after the last push is the deadline: a day before it.
+                push: Some("2021-01-20T00:00:00Z"),
+                ..base()
+            },
+            Case {
+                name: "a configured interval longer than the ACK window: still a push before it",
+                in_use: vec![Sub],
+                first_use: vec![(Sub, t0)],
+                last_ack: Some("2021-01-01T00:00:00Z"),
+                last_push: Some("2021-01-01T00:00:00Z"),
+                interval: Some(100),
+                transport_off: false,
+                deadline: Some("2021-04-01T00:00:00Z"),
+                push_interval: 100,
+                push: Some("2021-03-31T00:00:00Z"),
                 ..base()
             },
             Case {
@@ -381,6 +484,14 @@ mod tests {
             assert_eq!(next_ack_deadline(&facts), case.deadline.map(at), "deadline: {}", case.name);
             assert_eq!(push_interval_days(&facts), case.push_interval, "interval: {}", case.name);
             assert_eq!(next_report_push(&facts), case.push.map(at), "push: {}", case.name);
+            // The push comes before the ACK is due, unless the last push was on the deadline's
+            // eve (then one a day).
+            if let (Some(deadline), Some(push)) =
+                (next_ack_deadline(&facts), next_report_push(&facts))
+                && facts.last_push.is_none_or(|last| last + THROTTLE < deadline - THROTTLE)
+            {
+                assert!(push < deadline, "push before deadline: {}", case.name);
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Property tests of the deadline and ledger rules: no sequence of usage changes, reloads, saves,
 //! ACK imports (fresh, replayed, stale, in any order), and clock steps forward or back can move
 //! `Next ACK deadline` later without an ACK that acknowledges reports still waiting for one, or
-//! lose a report that no imported ACK named.
+//! lose a report that no imported ACK named; and `Next report push` always comes before `Next ACK
+//! deadline` unless the last push was the day before it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,7 +10,7 @@ use chrono::{DateTime, Duration};
 use proptest::prelude::*;
 use slp_core::Timestamp;
 use slp_core::ack::{self, Ack, Record};
-use slp_core::deadline::{Facts, next_ack_deadline};
+use slp_core::deadline::{Facts, THROTTLE, next_ack_deadline, next_report_push};
 use slp_core::ledger::{CloseReason, Ledger, Report, ReportState, Selection};
 use slp_core::policy::{Attributes, Policy, PolicyClass};
 
@@ -81,6 +82,7 @@ struct Model {
     first_use: BTreeMap<PolicyClass, Timestamp>,
     pending_changes: Vec<(Timestamp, PolicyClass)>,
     last_ack: Option<Timestamp>,
+    last_push: Option<Timestamp>,
 }
 
 fn class_of(feature: &str) -> PolicyClass {
@@ -96,10 +98,21 @@ impl Model {
             first_use: BTreeMap::new(),
             pending_changes: Vec::new(),
             last_ack: None,
+            last_push: None,
         }
     }
 
     fn deadline(&self, policy: &Policy) -> Option<Timestamp> {
+        self.schedule(policy, None, true).0
+    }
+
+    /// `Next ACK deadline` and `Next report push` with this usage interval and transport.
+    fn schedule(
+        &self,
+        policy: &Policy,
+        usage_interval: Option<u32>,
+        transport_off: bool,
+    ) -> (Option<Timestamp>, Option<Timestamp>) {
         let mut in_use: Vec<PolicyClass> =
             self.usage.iter().filter(|(_, n)| **n > 0).map(|(f, _)| FEATURES[*f].1).collect();
         in_use.sort();
@@ -113,17 +126,18 @@ impl Model {
             .collect();
         unacknowledged.sort();
         unacknowledged.dedup();
-        next_ack_deadline(&Facts {
+        let facts = Facts {
             policy,
             in_use: &in_use,
             unacknowledged: &unacknowledged,
             first_use: &self.first_use,
             last_ack: self.last_ack,
             pending_changes: &self.pending_changes,
-            last_push: None,
-            usage_interval: None,
-            transport_off: true,
-        })
+            last_push: self.last_push,
+            usage_interval,
+            transport_off,
+        };
+        (next_ack_deadline(&facts), next_report_push(&facts))
     }
 
     fn set_usage(&mut self, feature: usize, count: u64) {
@@ -156,6 +170,7 @@ impl Model {
         let ids: Vec<u64> =
             self.ledger.select(Selection::All, self.now).iter().map(|r| r.id).collect();
         self.ledger.mark_pending(&ids);
+        self.last_push = Some(self.now);
         ids
     }
 
@@ -184,6 +199,51 @@ fn later(a: Option<Timestamp>, b: Option<Timestamp>) -> bool {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_report_push_comes_before_the_ack_deadline(
+        policy in policy(),
+        usage_interval in proptest::option::of(0u32..200),
+        transport_off in any::<bool>(),
+        ops in proptest::collection::vec(op(), 1..40),
+    ) {
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
+        let mut model = Model::new(start);
+        let mut issued: Vec<Issued> = Vec::new();
+        for op in ops {
+            match &op {
+                Op::Step(hours) => model.now += Duration::hours(*hours),
+                Op::SetUsage(feature, count) => model.set_usage(*feature, *count),
+                Op::Reload => model.reload(),
+                Op::SaveAndUpload(skew) => {
+                    let ids = model.save();
+                    if !ids.is_empty() {
+                        issued.push(Issued {
+                            id: format!("ack-{}", issued.len()),
+                            issued: model.now + Duration::hours(*skew),
+                            reports: ids,
+                        });
+                    }
+                }
+                Op::Import(n) => {
+                    if !issued.is_empty() {
+                        let ack = issued[n % issued.len()].clone();
+                        model.import(&ack);
+                    }
+                }
+            }
+            let (deadline, push) = model.schedule(&policy, usage_interval, transport_off);
+            if let (Some(deadline), Some(push)) = (deadline, push)
+                && model.last_push.is_none_or(|last| last + THROTTLE < deadline - THROTTLE)
+            {
+                prop_assert!(
+                    push < deadline,
+                    "after {:?}: Next report push {} is not before Next ACK deadline {}",
+                    op, push, deadline
+                );
+            }
+        }
+    }
 
     #[test]
     fn only_an_ack_of_waiting_reports_moves_the_deadline_later(

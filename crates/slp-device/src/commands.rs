@@ -528,6 +528,8 @@ impl Session {
 
     /// Runs one command line up to the point where it would talk to the peer.
     pub fn begin(&mut self, line: &str) -> Step {
+        // The device has been running until now: reminders that fell due meanwhile are logged.
+        self.device.remind_overdue();
         let line = line.trim_end();
         if line.trim().is_empty() || line.trim_start().starts_with('!') {
             return Step::Done(Output::ok(""));
@@ -750,7 +752,8 @@ impl Session {
             }
             Action::Transport => {
                 device.state.running.transport = match arg(0).as_str() {
-                    "automatic" => Transport::Automatic,
+                    // "automatic: Sets the transport mode cslu."
+                    "automatic" => Transport::Cslu,
                     "callhome" => Transport::Callhome,
                     "off" => Transport::Off,
                     "smart" => Transport::Smart,

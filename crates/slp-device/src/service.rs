@@ -489,18 +489,24 @@ fn scheduler_step(shared: &Shared) -> Vec<String> {
         Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
         Err(std::sync::TryLockError::WouldBlock) => return Vec::new(),
     };
-    let conversation = {
-        let session = shared.lock();
-        let due = session.device.next_contact();
-        if due.is_none_or(|due| due > session.device.now) {
-            return Vec::new();
+    let (reminders, conversation) = {
+        let mut session = shared.lock();
+        let reminders = session.device.remind_overdue();
+        (reminders, session.device.begin_contact())
+    };
+    let Some(conversation) = conversation else {
+        if !reminders.is_empty()
+            && let Err(err) = shared.lock().device.save()
+        {
+            tracing::error!(error = %err, "saving the device state after a reminder failed");
         }
-        session.device.begin_sync(Vec::new())
+        return reminders;
     };
-    let lines = match conversation.and_then(|conversation| shared.converse(conversation)) {
-        Ok(lines) => lines,
-        Err(err) => vec![err.to_string()],
-    };
+    let mut lines = reminders;
+    match shared.converse(conversation) {
+        Ok(more) => lines.extend(more),
+        Err(err) => lines.push(err.to_string()),
+    }
     if let Err(err) = shared.lock().device.save() {
         tracing::error!(error = %err, "saving the device state after a scheduled contact failed");
     }

@@ -179,7 +179,7 @@ fn transport_section(device: &Device, out: &mut String) {
             let _ = writeln!(out, "  Cslu address: {url}");
             proxy(out);
         }
-        Transport::Smart | Transport::Automatic => {
+        Transport::Smart => {
             let url = running.url_smart.clone().unwrap_or_else(|| DEFAULT_SMART_URL.to_owned());
             let _ = writeln!(out, "  URL: {url}");
             proxy(out);
@@ -205,13 +205,7 @@ fn usage_reporting_section(device: &Device, out: &mut String) {
     } else {
         let _ = writeln!(out, "  Reporting push interval: {interval} days");
     }
-    let push_check =
-        if state.running.transport != Transport::Off && state.ledger.waiting_for_ack() > 0 {
-            state.last_push.map(|push| push + Duration::minutes(15))
-        } else {
-            None
-        };
-    let _ = writeln!(out, "  Next ACK push check: {}", date_or_none(push_check));
+    let _ = writeln!(out, "  Next ACK push check: {}", date_or_none(device.next_ack_push_check()));
     let _ = writeln!(out, "  Next report push: {}", date_or_none(device.next_report_push()));
     let _ = writeln!(out, "  Last report push: {}", date_or_none(state.last_push));
     let _ = writeln!(out, "  Last report file write: {}", date_or_none(state.last_file_write));

@@ -27,11 +27,14 @@ pub struct Unit {
     pub udi: Udi,
 }
 
-/// How the device reaches CSLU or CSSM (`license smart transport`).
+/// How the device reaches CSLU or CSSM (`license smart transport`). `automatic` is no mode of
+/// its own: the guide ("Setting the Transport Type, URL, and Reporting Interval") says it "Sets
+/// the transport mode cslu", so it configures [`Transport::Cslu`] (a state written when
+/// `Automatic` was kept apart reads as `Cslu`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Transport {
-    Automatic,
     Callhome,
+    #[serde(alias = "Automatic")]
     Cslu,
     Off,
     Smart,
@@ -40,7 +43,6 @@ pub enum Transport {
 impl Transport {
     pub fn keyword(self) -> &'static str {
         match self {
-            Transport::Automatic => "automatic",
             Transport::Callhome => "callhome",
             Transport::Cslu => "cslu",
             Transport::Off => "off",
@@ -51,7 +53,6 @@ impl Transport {
     /// What `show license status` prints after `Type:`.
     pub fn show_word(self) -> &'static str {
         match self {
-            Transport::Automatic => "Automatic",
             Transport::Callhome => "Callhome",
             Transport::Cslu => "cslu",
             Transport::Off => "Transport Off",
@@ -179,6 +180,10 @@ pub struct DeviceState {
     pub last_ack: Option<Timestamp>,
     pub last_push: Option<Timestamp>,
     pub last_file_write: Option<Timestamp>,
+    /// The last overdue reminder logged (`%SMART_LIC-6-REPORTING_REQUIRED` past `Next ACK
+    /// deadline`), so each is logged once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_reminded: Option<Timestamp>,
     pub account: Option<AccountInfo>,
     /// The authority key pinned when the first signed document from it was installed, or at
     /// `init --authority-key`.
@@ -437,6 +442,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DeviceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_automatic_of_an_older_state_reads_as_cslu() {
+        let read: Transport = serde_json::from_str("\"Automatic\"").unwrap();
+        assert_eq!(read, Transport::Cslu);
+        assert_eq!(serde_json::to_string(&read).unwrap(), "\"Cslu\"");
+    }
 
     #[test]
     fn device_paths_stay_inside_the_state_directory() {

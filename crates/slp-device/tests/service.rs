@@ -215,6 +215,37 @@ async fn a_second_service_on_the_same_state_is_refused_and_changes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_device_past_its_ack_deadline_logs_a_reminder_a_day() {
+    // network-advantage from T0: the change must be acknowledged within 90 days (Jan 30).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = device(&tmp.path().join("D"), &["license smart transport off"]);
+    let service = Service::start(&dir).await.with_token(&dir);
+    let post = |path: &str, body: Value| {
+        let (url, token) = (format!("{}{path}", service.url), service.token.clone());
+        async move {
+            let request = reqwest::Client::new().post(url).bearer_auth(token);
+            request.json(&body).send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    let reminder = "%SMART_LIC-6-REPORTING_REQUIRED: A Usage report acknowledgement will be required in 0 days.";
+    post("/slp/v1/clock", json!({"set": "2027-01-30T08:59:00Z"})).await;
+    assert_eq!(post("/slp/v1/tick", json!({})).await["messages"], json!([]));
+    post("/slp/v1/clock", json!({"set": "2027-01-31T10:00:00Z"})).await;
+    let tick = post("/slp/v1/tick", json!({})).await;
+    assert_eq!(tick["messages"], json!([reminder, reminder]), "{tick}");
+    assert_eq!(post("/slp/v1/tick", json!({})).await["messages"], json!([]), "each once");
+    let log = text_of(&service.exec(&["show license eventlog", "show license status"]).await);
+    for day in ["2027-01-30", "2027-01-31"] {
+        assert!(log.contains(&format!("{day} 09:00:00.000 UTC {reminder}")), "{log}");
+    }
+    assert!(log.contains("Next ACK deadline: Jan 30 09:00:00 2027 UTC"), "{log}");
+    service.stop().await;
+    // The reminders were saved with the device.
+    let state = StateDir::new(tmp.path().join("D")).load().unwrap();
+    assert_eq!(state.events.iter().filter(|e| e.text == reminder).count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clock_endpoint_refuses_absurd_steps_and_keeps_its_time() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = device(&tmp.path().join("D"), &[]);

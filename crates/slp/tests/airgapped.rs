@@ -61,8 +61,10 @@ fn usage_file_upload_and_ack_import_complete_the_cycle() {
     assert_eq!(field(&status, "Last ACK received:"), "Nov 15 10:00:00 2026 UTC");
     // After the ACK: dna-advantage (subscription) must be reported again 90 days after it.
     assert_eq!(field(&status, "Next ACK deadline:"), "Feb 13 10:00:00 2027 UTC");
-    // The saved file was the last report; the next one is due one push interval (90 days) later.
-    assert_eq!(field(&status, "Next report push:"), "Feb 13 10:00:00 2027 UTC");
+    // The saved file was the last report; the next one is due one push interval (30 days, the
+    // guide's default) later, well before the ACK deadline.
+    assert_eq!(field(&status, "Reporting push interval:"), "30 days");
+    assert_eq!(field(&status, "Next report push:"), "Dec 15 10:00:00 2026 UTC");
     assert_eq!(field(&status, "Smart Account:"), "Example Corp As of Nov 15 10:00:00 2026 UTC");
     assert_eq!(field(&status, "Virtual Account:"), "Lab");
     assert_eq!(field(&status, "Trust Code Installed:"), "Nov 15 10:00:00 2026 UTC");

@@ -126,7 +126,9 @@ fn standalone_tech_support_parses_and_matches_state() {
         assert_eq!(reporting[key], status["usage_reporting"][key], "{key}");
     }
     assert_eq!(reporting["next_ack_deadline"], "Jan 30 10:00:00 2027 UTC");
-    assert_eq!(reporting["reporting_push_interval"], "90  days State(2) InPolicy(90)");
+    // Pushes every 30 days (the guide's default) against the 90-day requirement, as real
+    // captures print it ("30  days State(4) InPolicy(90)").
+    assert_eq!(reporting["reporting_push_interval"], "30  days State(2) InPolicy(90)");
 
     let udi = &state["units"][0]["udi"];
     assert_eq!(tech["product_information"]["udi"]["pid"], udi["pid"]);
@@ -212,9 +214,10 @@ fn acknowledged_stack_with_a_slac_tech_support_parses_and_matches_state() {
     assert_eq!(sls["account_information"]["virtual_account"], "Lab");
     assert_eq!(sls["policy"]["policy_name"], "SLE Policy", "{sls}");
     assert_eq!(sls["usage_reporting"]["last_ack_received"], shown(&state["last_ack"]));
-    // After the ACK, network-essentials (perpetual) reports every 60 days (customer policy).
+    // After the ACK, network-essentials (perpetual) must report every 60 days (customer policy,
+    // InPolicy); the device pushes every 30 days, the guide's default.
     assert_eq!(
-        sls["usage_reporting"]["reporting_push_interval"], "60  days State(4) InPolicy(60)",
+        sls["usage_reporting"]["reporting_push_interval"], "30  days State(4) InPolicy(60)",
         "{sls}"
     );
 

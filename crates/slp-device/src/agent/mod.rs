@@ -56,6 +56,11 @@ pub struct InitOptions {
     pub authority_key: Option<String>,
 }
 
+/// Overdue reminders come once a day.
+pub const REMINDER_INTERVAL: Duration = Duration::days(1);
+/// At most this many overdue reminders are caught up on at once.
+pub const MAX_MISSED_REMINDERS: i64 = 30;
+
 /// The largest file `license smart import` reads. An ACK for thousands of reports is a few MiB.
 pub const MAX_IMPORT_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -230,6 +235,7 @@ impl Device {
             last_ack: None,
             last_push: None,
             last_file_write: None,
+            overdue_reminded: None,
             account: None,
             authority_key: options.authority_key.clone(),
             factory_authority_key: options.authority_key.clone(),
@@ -272,10 +278,46 @@ impl Device {
 
     /// Records a system message in the event log.
     pub fn log(&mut self, message: Message<'_>) -> String {
+        self.log_at(self.now, message)
+    }
+
+    /// Records a system message that was due at `at` (a reminder the device catches up on).
+    fn log_at(&mut self, at: Timestamp, message: Message<'_>) -> String {
         let text = message.text();
         tracing::info!(device.udi = %self.state.active().udi, "{text}");
-        self.state.events.push(LoggedEvent { at: self.now, text: text.clone() });
+        self.state.events.push(LoggedEvent { at, text: text.clone() });
         text
+    }
+
+    /// Past `Next ACK deadline` with no ACK: the reminders due up to now, logged at the times
+    /// they were due, and returned. The guide's product instance "provides alerts and system
+    /// messages about overdue reports" ("Product Instance"); its one message about the
+    /// requirement is `%SMART_LIC-6-REPORTING_REQUIRED: A Usage report acknowledgement will be
+    /// required in [dec] days.`, "[dec] is the amount of time (in days) left to meet this
+    /// reporting requirement" ("System Messages"). Overdue, none is left: the device logs it
+    /// with 0 days at the deadline and again once a day until an ACK moves the deadline. A
+    /// device that was not asked for a long time logs the last [`MAX_MISSED_REMINDERS`] only.
+    /// The scheduler of a running device calls this at every step, the CLI before every command.
+    pub fn remind_overdue(&mut self) -> Vec<String> {
+        let Some(deadline) = self.next_ack_deadline() else { return Vec::new() };
+        if deadline > self.now {
+            return Vec::new();
+        }
+        let mut at = match self.state.overdue_reminded {
+            Some(last) if last >= deadline => last + REMINDER_INTERVAL,
+            _ => deadline,
+        };
+        let due = (self.now - at).num_days() + 1;
+        if due > MAX_MISSED_REMINDERS {
+            at += Duration::days(due - MAX_MISSED_REMINDERS);
+        }
+        let mut lines = Vec::new();
+        while at <= self.now {
+            lines.push(self.log_at(at, Message::ReportingRequired { days: 0 }));
+            self.state.overdue_reminded = Some(at);
+            at += REMINDER_INTERVAL;
+        }
+        lines
     }
 
     // ---- usage ------------------------------------------------------------------------------
@@ -357,7 +399,8 @@ impl Device {
 
     fn alert_reporting_required(&mut self) {
         if let Some(deadline) = self.next_ack_deadline() {
-            let days = (deadline - self.now).num_days();
+            // Days left; none once the deadline has passed.
+            let days = (deadline - self.now).num_days().max(0);
             self.log(Message::ReportingRequired { days });
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! Messages use the push protocol of `slp_wire::online`: the same `<smartLicense>` documents the
 //! air-gapped flow writes to files, sent to the relay (transport `cslu`) or to the authority
-//! (transport `smart`, `callhome`, `automatic`). Answers are installed with the same import as an
+//! (transport `smart`, `callhome`). Answers are installed with the same import as an
 //! ACK file, so every transport ends in one code path.
 
 use slp_core::Timestamp;
@@ -30,13 +30,23 @@ pub struct Conversation {
     stage: Stage,
     /// When the exchange was scheduled (for the retry schedule).
     scheduled: Timestamp,
+    /// The conversation asked for the answer to an earlier push.
+    polled: bool,
     lines: Vec<String>,
 }
 
 #[derive(Debug)]
 enum Talk {
-    Sync,
-    Trust { token: String, units: Vec<slp_core::udi::Udi>, force: bool },
+    /// `license smart sync` (`manual`: send everything pending now, unthrottled) or a contact
+    /// the scheduler makes (poll when the poll is due, push when `Next report push` comes).
+    Sync {
+        manual: bool,
+    },
+    Trust {
+        token: String,
+        units: Vec<slp_core::udi::Udi>,
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,16 +95,18 @@ impl Device {
             Transport::Callhome => Some(
                 running.url_callhome.clone().unwrap_or_else(|| DEFAULT_CALLHOME_URL.to_owned()),
             ),
-            Transport::Smart | Transport::Automatic => {
+            Transport::Smart => {
                 Some(running.url_smart.clone().unwrap_or_else(|| DEFAULT_SMART_URL.to_owned()))
             }
         }
     }
 
-    /// The peer's name in system messages.
+    /// The peer's name in system messages, as a real device names it
+    /// (`%SMART_LIC-3-COMM_FAILED: Communications failure with the Cisco Smart License Utility
+    /// (CSLU) : …`).
     pub fn peer_name(&self) -> &'static str {
         match self.state.running.transport {
-            Transport::Cslu => "CSLU",
+            Transport::Cslu => "Cisco Smart License Utility (CSLU)",
             _ => "Cisco Smart Software Manager (CSSM)",
         }
     }
@@ -113,6 +125,17 @@ impl Device {
             self.proxy(),
             crate::trust::roots(&self.dir).map_err(|err| format!("the trust pool: {err}")),
         )
+    }
+
+    /// `Next ACK push check`: when the device next asks its peer for the ACK of a push (the poll
+    /// after `OK_POLL`, or the retry while communication fails), `<none>` when it awaits no
+    /// answer. A check that is due runs at the scheduler's next step, so it shows as now, never
+    /// in the past.
+    pub fn next_ack_push_check(&self) -> Option<Timestamp> {
+        self.push_url()?;
+        let poll = self.state.pending_poll.as_ref()?.poll_after;
+        let at = self.state.comm.next_retry.map_or(poll, |retry| retry.max(poll));
+        Some(at.max(self.now))
     }
 
     /// When the scheduler should next talk to the peer: a due report push, a poll for an
@@ -141,10 +164,15 @@ impl Device {
         }
     }
 
-    /// `license smart sync {all|local}`, and what the scheduler runs when contact is due: polls
-    /// for an awaited answer, otherwise sends every stored report (with trust requests riding
-    /// along), and installs whatever answer comes back. Communication failures are logged and
-    /// scheduled for retry; they are not errors of the command.
+    /// `license smart sync {all|local}`: "synchronizes the product instance with CSLU [or
+    /// CSSM], to send and receive any pending data" (guide, "Configuring a Base or Add-On
+    /// License"). It polls for an awaited answer and installs it, then sends what is pending
+    /// even while an earlier push still awaits its ACK: a SLAC request or return, and usage
+    /// (every stored report with current usage, trust requests riding along), unthrottled.
+    /// While an answer is awaited, usage goes when there is some no push carried yet (a closed
+    /// report, a change since the push); otherwise the answer is all there is to receive.
+    /// Communication failures are logged and scheduled for retry; they are not errors of the
+    /// command.
     pub fn sync(&mut self, uplink: &dyn Uplink) -> Result<Vec<String>, DeviceError> {
         let conversation = self.begin_sync(Vec::new())?;
         self.converse(conversation, uplink)
@@ -172,9 +200,28 @@ impl Device {
         self.push_url().ok_or_else(|| {
             DeviceError::Refused("% Error: transport type is off: use license smart save usage and license smart import".to_owned())
         })?;
+        Ok(self.sync_conversation(true, lines))
+    }
+
+    /// The contact the scheduler makes when [`Device::next_contact`] has come, `None` before
+    /// then (or with transport off): the poll if it is due, then a SLAC request or return if
+    /// one is pending, then the usage push if `Next report push` has come — also when the poll
+    /// just installed an ACK, so one contact both receives the ACK and sends what is due.
+    pub fn begin_contact(&self) -> Option<Conversation> {
+        let due = self.next_contact()?;
+        (due <= self.now).then(|| self.sync_conversation(false, Vec::new()))
+    }
+
+    fn sync_conversation(&self, manual: bool, lines: Vec<String>) -> Conversation {
         let scheduled =
             self.state.comm.scheduled.or(self.next_report_push()).unwrap_or(self.now).min(self.now);
-        Ok(Conversation { kind: Talk::Sync, stage: Stage::Start, scheduled, lines })
+        Conversation {
+            kind: Talk::Sync { manual },
+            stage: Stage::Start,
+            scheduled,
+            polled: false,
+            lines,
+        }
     }
 
     /// `license smart trust idtoken <token> {local|all} [force]`: asks the authority (smart
@@ -199,10 +246,7 @@ impl Device {
         all: bool,
         force: bool,
     ) -> Result<Conversation, DeviceError> {
-        if !matches!(
-            self.state.running.transport,
-            Transport::Smart | Transport::Callhome | Transport::Automatic
-        ) {
+        if !matches!(self.state.running.transport, Transport::Smart | Transport::Callhome) {
             return Err(DeviceError::Refused(
                 "% Error: trust with an ID token needs a direct connection: license smart transport smart".to_owned(),
             ));
@@ -229,6 +273,7 @@ impl Device {
             kind: Talk::Trust { token: token.to_owned(), units, force },
             stage: Stage::Start,
             scheduled: self.now,
+            polled: false,
             lines: Vec::new(),
         })
     }
@@ -270,11 +315,16 @@ impl Device {
                 conversation.stage = Stage::Done;
                 return Ok(None);
             };
+            let manual = matches!(conversation.kind, Talk::Sync { manual: true });
             match stage {
+                // The answer awaited from an earlier push first: a sync asks for it now, the
+                // scheduler when the poll is due. The conversation goes on after it.
                 Stage::Start => {
                     conversation.stage = Stage::AuthRequest;
-                    if let Some(poll) = self.state.pending_poll.clone() {
-                        conversation.stage = Stage::Done;
+                    if let Some(poll) = self.state.pending_poll.clone()
+                        && (manual || poll.poll_after <= self.now)
+                    {
+                        conversation.polled = true;
                         let request = self.request(
                             MessageType::Poll,
                             Data { poll_id: Some(poll.poll_id.clone()), ..Data::default() },
@@ -307,8 +357,21 @@ impl Device {
                         return Ok(exchange(url, request, Sent::AuthReturn(doc)));
                     }
                 }
+                // Usage: on a sync, current usage, or, when the sync asked for the answer to an
+                // earlier push, what no push has carried yet; on a scheduled contact, when
+                // `Next report push` has come, as it may have after the poll's answer (an ACK
+                // installed just now), or when it is the retry of a failed exchange.
                 Stage::Usage => {
                     conversation.stage = Stage::Done;
+                    let due = if manual {
+                        !conversation.polled || self.has_unsent_usage()
+                    } else {
+                        self.next_report_push().is_some_and(|push| push <= self.now)
+                            || self.state.comm.next_retry.is_some_and(|retry| retry <= self.now)
+                    };
+                    if !due {
+                        return Ok(None);
+                    }
                     let (next, doc, ids) = self.usage_document_for_push()?;
                     self.state.ledger = next;
                     let request = self.request(
@@ -380,6 +443,14 @@ impl Device {
         self.answering_trust_request = false;
         conversation.lines.extend(answered?);
         Ok(())
+    }
+
+    /// Usage no push or file has carried yet: a closed report never sent, or a usage change
+    /// (a license starting to count, a reload, an HA event) after the last push.
+    fn has_unsent_usage(&self) -> bool {
+        let last = self.state.last_push.max(self.state.last_file_write);
+        self.state.ledger.reports.values().any(|r| r.state == slp_core::ledger::ReportState::Closed)
+            || self.state.pending_changes.iter().any(|(at, _)| last.is_none_or(|last| *at > last))
     }
 
     fn usage_document_for_push(
@@ -530,7 +601,7 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                "%SMART_LIC-3-COMM_FAILED: Communications failure with the CSLU : Unable to connect to the server"
+                "%SMART_LIC-3-COMM_FAILED: Communications failure with the Cisco Smart License Utility (CSLU) : Unable to connect to the server"
             ]
         );
         assert_eq!(dev.state.comm.next_retry, Some(at("2026-01-01T00:07:00Z")));
@@ -556,7 +627,9 @@ mod tests {
         let lines = dev.sync(&uplink).unwrap();
         assert_eq!(
             lines,
-            vec!["%SMART_LIC-3-COMM_RESTORED: Communications with the CSLU restored."]
+            vec![
+                "%SMART_LIC-3-COMM_RESTORED: Communications with the Cisco Smart License Utility (CSLU) restored."
+            ]
         );
         let poll = dev.state.pending_poll.clone().unwrap();
         assert_eq!((poll.poll_id.as_str(), poll.poll_after), ("9", at("2026-01-01T05:20:00Z")));
@@ -567,10 +640,51 @@ mod tests {
             sent[2].data.smart_license.as_deref().unwrap().contains("<smartLicenseTrustRequest>")
         );
 
+        // The scheduler's contact when the poll is due: the poll alone (no push is due).
+        dev.now = at("2026-01-01T05:19:00Z");
+        assert!(dev.begin_contact().is_none(), "nothing due before the poll");
         dev.now = at("2026-01-01T05:20:00Z");
-        dev.sync(&uplink).unwrap();
+        let contact = dev.begin_contact().unwrap();
+        dev.converse(contact, &uplink).unwrap();
+        assert_eq!(uplink.sent.lock().unwrap().len(), 4);
         assert_eq!(uplink.sent.lock().unwrap()[3].header.kind, MessageType::Poll);
         assert_eq!(dev.state.pending_poll.as_ref().unwrap().poll_after, at("2026-01-01T05:35:00Z"));
+        assert_eq!(dev.next_ack_push_check(), Some(at("2026-01-01T05:35:00Z")));
+    }
+
+    #[test]
+    fn the_retry_of_a_failed_sync_sends_its_report_though_no_push_is_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        let uplink = Scripted {
+            replies: Mutex::new(vec![
+                Ok(Response::ok(None)),
+                Err(CommError { reason: "Unable to connect to the server".to_owned() }),
+                Ok(Response::ok(None)),
+            ]),
+            sent: Mutex::new(Vec::new()),
+        };
+        dev.now = at("2026-01-01T00:02:00Z");
+        dev.sync(&uplink).unwrap();
+        // A day later, nothing is due (the next push is 30 days out), but the user syncs.
+        dev.now = at("2026-01-02T00:02:00Z");
+        assert!(dev.begin_contact().is_none());
+        dev.sync(&uplink).unwrap();
+        assert_eq!(dev.next_contact(), Some(at("2026-01-02T00:07:00Z")));
+        dev.now = at("2026-01-02T00:07:00Z");
+        let contact = dev.begin_contact().unwrap();
+        let lines = dev.converse(contact, &uplink).unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                "%SMART_LIC-3-COMM_RESTORED: Communications with the Cisco Smart License Utility (CSLU) restored."
+            ]
+        );
+        let sent = uplink.sent.lock().unwrap();
+        assert_eq!(sent.len(), 3);
+        assert_eq!(sent[2].header.kind, MessageType::Usage);
+        assert_eq!(dev.state.last_push, Some(at("2026-01-02T00:07:00Z")));
+        assert_eq!(dev.next_contact(), Some(at("2026-02-01T00:07:00Z")));
     }
 
     #[test]

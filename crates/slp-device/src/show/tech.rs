@@ -124,7 +124,7 @@ fn status_block(device: &Device, out: &mut String) {
             "Cslu address",
             running.url_cslu.clone().unwrap_or_else(|| DEFAULT_CSLU_URL.to_owned()),
         )),
-        Transport::Smart | Transport::Automatic => {
+        Transport::Smart => {
             Some(("URL", running.url_smart.clone().unwrap_or_else(|| DEFAULT_SMART_URL.to_owned())))
         }
         Transport::Callhome => Some((
@@ -189,12 +189,7 @@ fn status_block(device: &Device, out: &mut String) {
         "  Reporting push interval: {}  days State({reporting_state}) InPolicy({in_policy})",
         device.push_interval_days()
     );
-    let push_check = if running.transport != Transport::Off && state.ledger.waiting_for_ack() > 0 {
-        state.last_push.map(|push| push + Duration::minutes(15))
-    } else {
-        None
-    };
-    let _ = writeln!(out, "  Next ACK push check: {}", date_or_none(push_check));
+    let _ = writeln!(out, "  Next ACK push check: {}", date_or_none(device.next_ack_push_check()));
     let _ = writeln!(out, "  Next report push: {}", date_or_none(device.next_report_push()));
     let _ = writeln!(out, "  Last report push: {}", date_or_none(state.last_push));
     let _ = writeln!(out, "  Last report file write: {}\n", date_or_none(state.last_file_write));
@@ -460,8 +455,7 @@ fn other_info(device: &Device, out: &mut String) {
     let _ = writeln!(out, "Config Persist Received: {persisted}");
     out.push_str("Message Version: 1.3\n");
     // Filled in once the agent has talked to CSSM over smart transport.
-    let cssm = matches!(running.transport, Transport::Smart | Transport::Automatic)
-        && state.last_push.is_some();
+    let cssm = running.transport == Transport::Smart && state.last_push.is_some();
     if cssm {
         out.push_str("connect_info.name: SSM\nconnect_info.version: 1.3\n");
         out.push_str("connect_info.additional: <empty>\nconnect_info.prod: True\n");
