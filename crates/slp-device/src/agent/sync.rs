@@ -290,7 +290,7 @@ impl Device {
             };
             match stage {
                 Stage::Start => {
-                    conversation.stage = Stage::AuthRequest;
+                    conversation.stage = Stage::AuthReturn;
                     if let Some(poll) = self.state.pending_poll.clone() {
                         conversation.stage = Stage::Done;
                         let request = self.request(
@@ -300,11 +300,12 @@ impl Device {
                         return Ok(exchange(poll.url.clone(), request, Sent::Poll));
                     }
                 }
-                // A pending SLAC request goes first; its answer installs the authorization codes.
-                // A refusal (say, no license left in the pool) is shown and the request dropped, so
-                // that it cannot hold up usage reporting.
+                // A pending SLAC request goes after the returns (the keys they free are in the
+                // pool again, and a code the request replaces is not returned twice); its answer
+                // installs the authorization codes. A refusal (say, no license left in the pool)
+                // is shown and the request dropped, so that it cannot hold up usage reporting.
                 Stage::AuthRequest => {
-                    conversation.stage = Stage::AuthReturn;
+                    conversation.stage = Stage::Usage;
                     if let Some(doc) = self.authorization_request_document()? {
                         let request = self.request(
                             MessageType::AuthRequest,
@@ -314,7 +315,7 @@ impl Device {
                         return Ok(exchange(url, request, Sent::AuthRequest(pending)));
                     }
                 }
-                // Queued SLAC returns go next, oldest first, one message each; every answer
+                // Queued SLAC returns go first, oldest first, one message each; every answer
                 // takes its return off the queue.
                 Stage::AuthReturn => {
                     let next = self.state.pending_auth_return.first().cloned();
@@ -327,7 +328,7 @@ impl Device {
                             );
                             return Ok(exchange(url, request, Sent::AuthReturn(doc)));
                         }
-                        _ => conversation.stage = Stage::Usage,
+                        _ => conversation.stage = Stage::AuthRequest,
                     }
                 }
                 Stage::Usage => {
