@@ -796,6 +796,10 @@ async fn slac_reserves_keys_until_returned() {
     let outcome = f.authority.upload(SA, VA, "ret.txt", &ret).await.unwrap();
     assert_eq!(outcome.returns, 1);
     assert_eq!(row(&f, "hseck9").await.reserved, 1);
+    // The same return sent again (its answer was lost) is taken again and changes nothing.
+    let resent = sw1.auth_return(&code.code_id, "AAAAAA-BBBBBB-CCCCCC-DDDDDD");
+    f.authority.upload(SA, VA, "ret-resent.txt", &resent).await.unwrap();
+    assert_eq!(row(&f, "hseck9").await.reserved, 1);
     let again = sw1.auth_return(&code.code_id, "EEEEEE-FFFFFF-GGGGGG-HHHHHH");
     let err = f.authority.upload(SA, VA, "ret2.txt", &again).await.unwrap_err();
     assert!(matches!(err, AuthorityError::BadReturn { .. }), "{err}");

@@ -30,7 +30,8 @@ pub struct DeviceArgs {
 pub enum DeviceCommand {
     /// Create a product instance: its UDI(s), hostname, software version and device key.
     Init {
-        /// Product id, e.g. C9300-24UX.
+        /// Product id, e.g. C9300-24UX. HSECK9 is offered on the guide's platforms only
+        /// (C9300X-…, C9400X-SUP-2/2XL, C9500X-…, C9600X-SUP-2), e.g. C9300X-24HX.
         #[arg(long)]
         pid: String,
         /// Serial number, e.g. FOC2233A5ZV.

@@ -64,11 +64,11 @@ enum Action {
     TrustIdTokenForce,
     Sync,
     HsecRelease,
+    WanmacsecRelease,
     Switchover,
     StackAdd,
     StackRemove,
     BootLevel,
-    BootLevelAddon,
     NoBootLevel,
     Transport,
     NoTransport,
@@ -126,6 +126,7 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (PRIV, "show running-config", Action::ShowRunning),
     (PRIV, "copy running-config startup-config", Action::CopyRunStart),
     (PRIV, "write memory", Action::CopyRunStart),
+    (PRIV, "write", Action::CopyRunStart),
     (PRIV, "reload", Action::Reload),
     (PRIV, "license smart save usage all file WORD", Action::SaveUsageAll),
     (PRIV, "license smart save usage unreported file WORD", Action::SaveUsageUnreported),
@@ -153,17 +154,19 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (PRIV, "license smart trust idtoken WORD {all|local}", Action::TrustIdToken),
     (PRIV, "license smart trust idtoken WORD {all|local} force", Action::TrustIdTokenForce),
     (PRIV, "license smart sync {all|local}", Action::Sync),
-    (PRIV, "platform hsec-license-release", Action::HsecRelease),
     (PRIV, "redundancy force-switchover", Action::Switchover),
     (PRIV, "test platform stack add {standby|member} WORD", Action::StackAdd),
     (PRIV, "test platform stack remove WORD", Action::StackRemove),
-    (CONF, "license boot level {network-advantage|network-essentials}", Action::BootLevel),
-    (
-        CONF,
-        "license boot level {network-advantage|network-essentials} addon {dna-advantage|dna-essentials}",
-        Action::BootLevelAddon,
-    ),
+    // The guide's combinations only: each base level with its own add-on, or alone.
+    (CONF, "license boot level {network-advantage}", Action::BootLevel),
+    (CONF, "license boot level {network-advantage} addon {dna-advantage}", Action::BootLevel),
+    (CONF, "license boot level {network-essentials}", Action::BootLevel),
+    (CONF, "license boot level {network-essentials} addon {dna-essentials}", Action::BootLevel),
     (CONF, "no license boot level", Action::NoBootLevel),
+    // Global configuration commands, where the guide shows them (`Device(config)#`), on the
+    // platforms whose cryptographic feature uses the HSECK9 key.
+    (CONF, "platform hsec-license-release", Action::HsecRelease),
+    (CONF, "platform wanmacsec hsec-license-release", Action::WanmacsecRelease),
     (CONF, "license smart transport {automatic|callhome|cslu|off|smart}", Action::Transport),
     (CONF, "no license smart transport", Action::NoTransport),
     (CONF, "license smart url cslu WORD", Action::UrlCslu),
@@ -254,6 +257,11 @@ fn help(word: &str) -> &'static str {
         "member" => "As a stack member",
         "remove" => "A unit leaves",
         "hsec-license-release" => "Release the HSECK9 key",
+        "wanmacsec" => "WAN MACsec",
+        "network-advantage" => "Network Advantage license",
+        "network-essentials" => "Network Essentials license",
+        "dna-advantage" => "DNA Advantage add-on license",
+        "dna-essentials" => "DNA Essentials add-on license",
         "boot" => "License boot level",
         "level" => "License level",
         "addon" => "Add-on license",
@@ -433,8 +441,19 @@ impl Session {
     fn candidates(&self) -> impl Iterator<Item = (Vec<Tok>, Action)> + '_ {
         TABLE
             .iter()
-            .filter(|(modes, _, _)| modes.contains(&self.mode))
+            .filter(|(modes, _, action)| modes.contains(&self.mode) && self.available(*action))
             .map(|(_, syntax, action)| (tokens(syntax), *action))
+    }
+
+    /// Whether this platform has the command: the HSECK9 release commands exist only where
+    /// the key is offered, each for its platform's cryptographic feature.
+    fn available(&self, action: Action) -> bool {
+        let feature = crate::platform::hsec_feature(&self.device.state.active().udi.pid);
+        match action {
+            Action::HsecRelease => feature == Some(crate::platform::CryptoFeature::Ipsec),
+            Action::WanmacsecRelease => feature == Some(crate::platform::CryptoFeature::WanMacsec),
+            _ => true,
+        }
     }
 
     /// `?` help for a line ending in `?`.
@@ -585,9 +604,10 @@ impl Session {
             return Err(Output::err(self.caret(line, best_depth)));
         }
         matches.sort_by_key(|(tried, _)| std::cmp::Reverse(tried.exact_keywords));
+        // Two commands, or one command with two readings (`license boot level n`).
         if matches.len() > 1
             && matches[0].0.exact_keywords == matches[1].0.exact_keywords
-            && matches[0].1 != matches[1].1
+            && (matches[0].1 != matches[1].1 || matches[0].0.args != matches[1].0.args)
         {
             return Err(Output::err(format!("% Ambiguous command:  \"{line}\"\n")));
         }
@@ -687,10 +707,7 @@ impl Session {
                 saved(device.save_usage(Selection::ReportId(num(0)), &arg(1))?)
             }
             Action::Import => lines(device.import(&arg(0))?),
-            Action::FactoryReset => {
-                device.factory_reset()?;
-                String::new()
-            }
+            Action::FactoryReset => lines(device.factory_reset()?),
             Action::AuthRequest => {
                 device.authorization_request(arg(0) == "replace", &arg(1), arg(2) == "all")?;
                 String::new()
@@ -699,8 +716,9 @@ impl Session {
                 device.authorization_request_save(&arg(0))?;
                 String::new()
             }
+            // Without a path the return code is shown on screen, to enter in the portal.
             Action::AuthReturnOffline => {
-                return Err(DeviceError::Refused("% Error: give a file to write the return code to: license smart authorization return {all|local} offline <path>".to_owned()));
+                lines(device.authorization_return_on_screen(arg(0) == "all")?)
             }
             Action::AuthReturnOffline2 => {
                 lines(device.authorization_return_offline(arg(0) == "all", &arg(1))?)
@@ -731,18 +749,14 @@ impl Session {
                 device.remove_unit(&udi)?;
                 String::new()
             }
-            Action::HsecRelease => {
+            Action::HsecRelease | Action::WanmacsecRelease => {
                 device.hsec_release()?;
-                String::new()
+                "HSEC license is released\n".to_owned()
             }
+            // `license boot level <base> [addon <add-on>]`.
             Action::BootLevel => {
                 device.state.running.boot_level = Some(arg(0));
-                device.state.running.boot_addon = None;
-                boot_note()
-            }
-            Action::BootLevelAddon => {
-                device.state.running.boot_level = Some(arg(0));
-                device.state.running.boot_addon = Some(arg(1));
+                device.state.running.boot_addon = args.get(1).cloned();
                 boot_note()
             }
             Action::NoBootLevel => {

@@ -5,6 +5,7 @@
 //! - [`commands`]: the one IOS command table shared by `exec` and the interactive `shell`.
 //! - [`show`]: `show license …` and `show version` output, laid out as IOS-XE 17.9 prints it.
 //! - [`messages`]: the `%SMART_LIC-…` system messages.
+//! - [`platform`]: what a PID offers beyond the base licenses (the HSECK9 key).
 //! - [`cli`]: `slp device` arguments (clap) and the shell loop.
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ pub mod agent;
 pub mod cli;
 pub mod commands;
 pub mod messages;
+pub mod platform;
 pub mod secret;
 pub mod service;
 pub mod show;

@@ -199,10 +199,12 @@ pub struct DeviceState {
     /// SLACs by UDI text.
     pub authorizations: BTreeMap<String, InstalledAuthorization>,
     pub pending_auth_request: Option<PendingAuthRequest>,
-    /// A SLAC return (`authorization return … online`) not yet delivered: the signed
-    /// `<smartLicense>` document, sent at the next contact until the peer takes it.
-    #[serde(default)]
-    pub pending_auth_return: Option<String>,
+    /// SLAC returns (`authorization return … online`) not yet delivered, oldest first: one
+    /// signed `<smartLicense>` document per unit, each sent at the next contact until the peer
+    /// takes or refuses it. A later return never replaces an earlier one. (Older state files
+    /// hold one document or none here.)
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub pending_auth_return: Vec<String>,
     pub last_return_code: BTreeMap<String, String>,
     /// Ids of SLACs returned from this device: a copy imported again is not reinstalled.
     #[serde(default)]
@@ -214,6 +216,20 @@ pub struct DeviceState {
     pub pending_poll: Option<PendingPoll>,
     #[serde(default)]
     pub comm: CommState,
+}
+
+/// A list written as a list, or by older versions as one value or `null`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<String>),
+        One(Option<String>),
+    }
+    Ok(match OneOrMany::deserialize(de)? {
+        OneOrMany::Many(all) => all,
+        OneOrMany::One(one) => one.into_iter().collect(),
+    })
 }
 
 impl DeviceState {

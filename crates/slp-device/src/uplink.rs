@@ -12,6 +12,17 @@ use slp_wire::online::{Request, Response};
 #[error("{reason}")]
 pub struct CommError {
     pub reason: String,
+    /// The peer answered, but has no Smart Licensing Using Policy endpoint at the URL (HTTP
+    /// 404, 405 or 501 without a reply): a down-rev CSLU or SSM On-Prem that cannot take the
+    /// report (`%SMART_LIC-4-REPORTING_NOT_SUPPORTED`).
+    pub unsupported: bool,
+}
+
+impl CommError {
+    /// A failure to reach the peer or to read its answer.
+    pub fn new(reason: impl Into<String>) -> CommError {
+        CommError { reason: reason.into(), unsupported: false }
+    }
 }
 
 /// Sends one device message and returns the peer's reply.
@@ -40,7 +51,7 @@ impl HttpUplink {
 
 impl Uplink for HttpUplink {
     fn send(&self, url: &str, request: &Request) -> Result<Response, CommError> {
-        let comm = |reason: String| CommError { reason };
+        let comm = CommError::new;
         let roots = self.roots.as_ref().map_err(|reason| comm(reason.clone()))?;
         let mut builder =
             roots.blocking_client().connect_timeout(CONNECT_TIMEOUT).timeout(EXCHANGE_TIMEOUT);
@@ -53,10 +64,19 @@ impl Uplink for HttpUplink {
         let response = client.post(url).json(request).send().map_err(|err| comm(describe(&err)))?;
         let status = response.status();
         let body = response.text().map_err(|err| comm(describe(&err)))?;
+        let reply = serde_json::from_str::<Response>(&body);
+        if reply.is_err() && matches!(status.as_u16(), 404 | 405 | 501) {
+            return Err(CommError {
+                reason: format!(
+                    "HTTP {status} from {url}: no Smart Licensing Using Policy reporting there"
+                ),
+                unsupported: true,
+            });
+        }
         if body.trim().is_empty() {
             return Err(comm("Received empty response from server".to_owned()));
         }
-        match serde_json::from_str::<Response>(&body) {
+        match reply {
             Ok(reply) => Ok(reply),
             Err(_) => Err(comm(format!("unexpected reply (HTTP {status}) from {url}"))),
         }

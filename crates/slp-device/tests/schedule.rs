@@ -102,7 +102,7 @@ impl Uplink for Peer {
     fn send(&self, url: &str, request: &Request) -> Result<Response, CommError> {
         self.sent.lock().unwrap().push((url.to_owned(), request.header.kind));
         if *self.down.lock().unwrap() {
-            return Err(CommError { reason: "Unable to connect to the server".to_owned() });
+            return Err(CommError::new("Unable to connect to the server"));
         }
         let sudi = &request.header.udi;
         match request.header.kind {

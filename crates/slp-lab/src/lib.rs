@@ -148,7 +148,13 @@ pub fn plan(n: usize) -> Result<Vec<LabDevice>, LabError> {
                 let number = if i < 3 { i + 1 } else { i };
                 LabDevice {
                     hostname: format!("sw{number}"),
-                    pid: if i % 2 == 0 { "C9300-24UX" } else { "C9300-48P" }.to_owned(),
+                    // sw5 holds an HSECK9 code: a Catalyst 9300X, the platform that offers it.
+                    pid: match i {
+                        5 => "C9300X-48HX",
+                        _ if i % 2 == 0 => "C9300-24UX",
+                        _ => "C9300-48P",
+                    }
+                    .to_owned(),
                     standby: Vec::new(),
                     members: Vec::new(),
                     sn,

@@ -1,7 +1,9 @@
 //! The air-gapped topology ("No Connectivity to CSSM and No CSLU"), device and authority
 //! exchanging files, every step through the real binary on a virtual clock.
 
-use crate::util::{Lab, T0, auth, auth_fails, authority, field, init_stack, init_sw1, upload};
+use crate::util::{
+    Lab, T0, auth, auth_fails, authority, field, init_stack, init_sw1, init_sw1x, upload,
+};
 
 const T1: &str = "2026-11-01T10:00:00Z";
 const T2: &str = "2026-11-15T10:00:00Z";
@@ -313,7 +315,7 @@ fn bad_uploads_are_refused_and_store_nothing() {
 fn slac_by_file_gates_the_export_controlled_feature() {
     let lab = Lab::new();
     authority(&lab);
-    init_sw1(&lab, T1);
+    init_sw1x(&lab, T1);
     let out = lab.fails(
         T1,
         &[
@@ -350,7 +352,7 @@ fn slac_by_file_gates_the_export_controlled_feature() {
             "show license authorization",
         ],
     );
-    assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_INSTALL_SUCCESS: A new licensing authorization code was successfully installed on: PID:C9300-24UX,SN:FOC2233A5ZV."), "{out}");
+    assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_INSTALL_SUCCESS: A new licensing authorization code was successfully installed on: PID:C9300X-24HX,SN:FOC2233A5ZV."), "{out}");
     assert!(
         out.contains("Status: SMART AUTHORIZATION INSTALLED on Nov 01 10:00:00 2026 UTC"),
         "{out}"
@@ -385,8 +387,9 @@ fn slac_by_file_gates_the_export_controlled_feature() {
             "configure terminal",
             "interface Tunnel0",
             "no tunnel mode ipsec ipv4",
-            "end",
+            "exit",
             "platform hsec-license-release",
+            "end",
         ],
     );
     let out = lab.exec(

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{Lab, T0, auth, authority, field, init_sw1, pool_figures, start_service};
+use crate::util::{Lab, T0, auth, authority, field, init_sw1x, pool_figures, start_service};
 
 const T1: &str = "2026-11-10T10:00:00Z";
 const API: &str = "/services/api/smart-accounts-and-licensing";
@@ -106,7 +106,7 @@ fn lab_va_id(url: &str, token: &str) -> i64 {
 fn a_saved_slac_request_read_like_slac_report_py_gets_a_code_the_device_installs() {
     let lab = Lab::new();
     authority(&lab);
-    init_sw1(&lab, T1);
+    init_sw1x(&lab, T1);
     let (server, token, va_id) = served(&lab);
 
     // `main.py` get_slac_request: the two device commands, then the file.
@@ -214,12 +214,13 @@ fn a_saved_slac_request_read_like_slac_report_py_gets_a_code_the_device_installs
     let row = licenses.lines().find(|l| l.starts_with("hseck9")).unwrap();
     assert!(row.split_whitespace().any(|w| w == "1"), "one key reserved: {licenses}");
 
-    // A request saved now carries the confirmation code of the installed code.
+    // A request saved now (for a new code in its place) carries the confirmation code of the
+    // installed code.
     lab.exec(
         "D",
         T1,
         &[
-            "license smart authorization request add hseck9 local",
+            "license smart authorization request replace hseck9 local",
             "license smart authorization request save bootflash:slac2.txt",
         ],
     );
@@ -237,7 +238,7 @@ fn a_saved_slac_request_read_like_slac_report_py_gets_a_code_the_device_installs
 fn a_code_reserved_by_pid_and_serial_installs_and_its_printed_return_code_frees_the_key() {
     let lab = Lab::new();
     authority(&lab);
-    init_sw1(&lab, T1);
+    init_sw1x(&lab, T1);
     let (server, token, va_id) = served(&lab);
     let url = format!("{}{API}", server.url);
     // `createDeviceHeaders`.
@@ -246,7 +247,7 @@ fn a_code_reserved_by_pid_and_serial_installs_and_its_printed_return_code_frees_
         ("X-CSW-VIRTUAL-ACCOUNT-ID", va_id.to_string()),
         (
             "X-CSW-REQUESTING-SYSTEM",
-            json!({"udi_pid": "C9300-24UX", "udi_serial_number": "FOC2233A5ZV"}).to_string(),
+            json!({"udi_pid": "C9300X-24HX", "udi_serial_number": "FOC2233A5ZV"}).to_string(),
         ),
     ];
     // `LICENSE_TAG`: the entitlement tag of hseck9 as the pool lists it.
@@ -261,7 +262,7 @@ fn a_code_reserved_by_pid_and_serial_installs_and_its_printed_return_code_frees_
         "timestamp": 1_794_736_800_000_i64,
         "nonce": "Q1w2E3r4T5y6U7i8",
         "licenses": [{
-            "sudi": {"udi_pid": "C9300-24UX", "udi_serial_number": "FOC2233A5ZV"},
+            "sudi": {"udi_pid": "C9300X-24HX", "udi_serial_number": "FOC2233A5ZV"},
             "hostname": "sw1",
             "keys": [{"entitlement": hsec, "count": "1"}],
         }],
@@ -294,7 +295,7 @@ fn a_code_reserved_by_pid_and_serial_installs_and_its_printed_return_code_frees_
             "show license authorization",
         ],
     );
-    assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_INSTALL_SUCCESS: A new licensing authorization code was successfully installed on: PID:C9300-24UX,SN:FOC2233A5ZV."), "{out}");
+    assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_INSTALL_SUCCESS: A new licensing authorization code was successfully installed on: PID:C9300X-24HX,SN:FOC2233A5ZV."), "{out}");
     assert!(out.contains("Status: SMART AUTHORIZATION INSTALLED"), "{out}");
     lab.exec(
         "D",
@@ -310,8 +311,9 @@ fn a_code_reserved_by_pid_and_serial_installs_and_its_printed_return_code_frees_
             "configure terminal",
             "interface Tunnel0",
             "no tunnel mode ipsec ipv4",
-            "end",
+            "exit",
             "platform hsec-license-release",
+            "end",
         ],
     );
     let out =
@@ -319,7 +321,7 @@ fn a_code_reserved_by_pid_and_serial_installs_and_its_printed_return_code_frees_
     let remove_code = out
         .lines()
         .skip_while(|l| !l.contains("Enter this return code"))
-        .nth(1)
+        .find_map(|l| l.strip_prefix("Return code: "))
         .unwrap_or_else(|| panic!("no return code in:\n{out}"))
         .trim()
         .to_owned();
@@ -327,7 +329,7 @@ fn a_code_reserved_by_pid_and_serial_installs_and_its_printed_return_code_frees_
         "timestamp": 1_794_736_900_000_i64,
         "nonce": "R9e8M7o6V5e4C3o2",
         "licenses": [{
-            "sudi": {"udi_pid": "C9300-24UX", "udi_serial_number": "FOC2233A5ZV"},
+            "sudi": {"udi_pid": "C9300X-24HX", "udi_serial_number": "FOC2233A5ZV"},
             "hostname": "sw1",
             "keys": [],
             "remove_code": remove_code,

@@ -2,7 +2,7 @@
 //! created at the authority, then usage reported and acknowledged online.
 
 use crate::util::{
-    Lab, T0, auth, authority, control, field, init_sw1, pool_figures, start_service,
+    Lab, T0, auth, authority, control, field, init_sw1, init_sw1x, pool_figures, start_service,
 };
 
 const T1: &str = "2026-11-10T10:00:00Z";
@@ -58,7 +58,7 @@ fn id_token_trust_then_online_reporting() {
     let good = token(&lab, T0, &["--expires-after-days", "30"]);
     let server =
         start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
-    init_sw1(&lab, T1);
+    init_sw1x(&lab, T1);
     point_at(&lab, "D", &server.url);
     let status = lab.exec("D", T1, &["show license status"]);
     assert_eq!(field(&status, "Type:"), "Smart");
@@ -155,7 +155,7 @@ fn id_token_trust_then_online_reporting() {
     lab.exec(
         "D",
         T1,
-        &["configure terminal", "no interface Tunnel1", "end", "platform hsec-license-release"],
+        &["configure terminal", "no interface Tunnel1", "platform hsec-license-release", "end"],
     );
     drop(server);
     let out = lab.exec(
@@ -357,7 +357,7 @@ fn ha_stack_trusts_authorizes_and_reports_for_every_unit() {
             "127.0.0.1:0",
         ],
     );
-    crate::util::init_stack(&lab, T1, true);
+    crate::util::init_stack_x(&lab, T1, true);
     lab.exec(
         "S",
         T1,
@@ -390,7 +390,7 @@ fn ha_stack_trusts_authorizes_and_reports_for_every_unit() {
     );
     assert!(out.contains("%SMART_LIC-6-AUTHORIZATION_INSTALL_SUCCESS"), "{out}");
     for unit in ["FOC1", "FOC2", "FOC3"] {
-        assert!(out.contains(&format!("PID:C9300-48UXM,SN:{unit}")), "{unit}: {out}");
+        assert!(out.contains(&format!("PID:C9300X-48HX,SN:{unit}")), "{unit}: {out}");
     }
     assert_eq!(out.matches("Status: SMART AUTHORIZATION INSTALLED").count(), 3, "{out}");
     let status = lab.exec("S", T1, &["show license status"]);
@@ -415,7 +415,7 @@ fn ha_stack_trusts_authorizes_and_reports_for_every_unit() {
     let out = lab.exec(
         "S",
         T3,
-        &["test platform stack remove PID:C9300-48UXM,SN:FOC3", "show license status"],
+        &["test platform stack remove PID:C9300X-48HX,SN:FOC3", "show license status"],
     );
     assert!(field(&out, "Next report push:").starts_with("Nov 14"), "{out}");
 }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::genie::parse_all;
-use crate::util::{Lab, T0, auth, authority, init_stack, init_sw1, upload};
+use crate::util::{Lab, T0, auth, authority, init_stack_x, init_sw1, upload};
 
 /// A `state.json` time as the device prints it: `Nov 15 10:00:00 2026 UTC`.
 fn shown(rfc3339: &Value) -> String {
@@ -172,7 +172,7 @@ fn acknowledged_stack_with_a_slac_tech_support_parses_and_matches_state() {
             "30,60,60",
         ],
     );
-    init_stack(&lab, T0, true);
+    init_stack_x(&lab, T0, true);
     let t1 = "2026-11-15T10:00:00Z";
     lab.exec("S", t1, &["license smart save usage all file bootflash:u.txt"]);
     upload(&lab, t1, "S/bootflash/u.txt", "ack.txt");
@@ -265,7 +265,7 @@ fn acknowledged_stack_with_a_slac_tech_support_parses_and_matches_state() {
     }
     // The SLAC went to the active switch only; the loop above checked both branches.
     let slac_holders: Vec<&String> = state["authorizations"].as_object().unwrap().keys().collect();
-    assert_eq!(slac_holders, ["PID:C9300-48UXM,SN:FOC1"]);
+    assert_eq!(slac_holders, ["PID:C9300X-48HX,SN:FOC1"]);
     assert_eq!(overall["standby"]["reservation_status"], "NOT INSTALLED", "{overall}");
     assert_eq!(tech["other_info"]["overall_trust"], "INSTALLED (2)");
     assert_eq!(tech["product_information"]["udi"]["sn"], "FOC1");

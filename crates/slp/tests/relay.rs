@@ -10,12 +10,12 @@
 use serde_json::Value;
 
 use crate::util::{
-    Lab, Running, T0, auth, auth_fails, authority, control, field, init_sw1, pool_figures,
+    Lab, Running, T0, auth, auth_fails, authority, control, field, init_sw1x, pool_figures,
     start_device, start_service, upload,
 };
 
 const T1: &str = "2026-11-01T10:00:00Z";
-const UDI: &str = "PID:C9300-24UX,SN:FOC2233A5ZV";
+const UDI: &str = "PID:C9300X-24HX,SN:FOC2233A5ZV";
 
 /// `slp relay --data R <args>` at T1, which must succeed.
 fn relay(lab: &Lab, args: &[&str]) -> String {
@@ -94,7 +94,7 @@ fn assert_reports_acked(lab: &Lab) {
 #[test]
 fn pull_collect_export_ack_bundle_import_and_install_on_next_update() {
     let lab = Lab::new();
-    init_sw1(&lab, T1);
+    init_sw1x(&lab, T1);
     let device = start_device(&lab, "D", T1);
     lab.exec(
         "D",
@@ -161,7 +161,7 @@ fn pull_collect_export_ack_bundle_import_and_install_on_next_update() {
     assert!(manifest.contains("\nName: /UD_VA_20261101T100000.tar.gz\n"), "{manifest}");
     assert_eq!(read.files.len(), 1);
     let name = read.files[0].1.clone();
-    assert_eq!(name, "dev_C9300-24UX_FOC2233A5ZV_20261101T100000.xml");
+    assert_eq!(name, "dev_C9300X-24HX_FOC2233A5ZV_20261101T100000.xml");
     relay(&lab, &["export", "--format", "xml", "--out", "xml"]);
     assert_eq!(std::fs::read(lab.path(&format!("xml/{name}"))).unwrap(), read.files[0].2);
 
@@ -234,7 +234,7 @@ fn point_at_relay(lab: &Lab, url: &str) {
 
 /// sw1 in `D` pushing to a disconnected relay (example.com / Lab) that serves from `R`.
 fn device_pushing_to_a_disconnected_relay(lab: &Lab) -> Running {
-    init_sw1(lab, T1);
+    init_sw1x(lab, T1);
     relay(lab, &["prefs", "set", "--disconnected", "--account", "example.com", "--va", "Lab"]);
     let server =
         start_service(lab, T1, &["relay", "--data", "R", "serve", "--listen", "127.0.0.1:0"]);
@@ -280,7 +280,7 @@ fn push_to_a_disconnected_relay_ack_by_file_delivered_on_next_poll() {
     let out = relay_fails(&lab, &["import", "evil.xml"]);
     assert!(
         out.contains(
-            "evil.xml: the answer for PID:C9300-24UX,SN:FOC2233A5ZV is signed by authority key"
+            "evil.xml: the answer for PID:C9300X-24HX,SN:FOC2233A5ZV is signed by authority key"
         ) && out.contains("not by the pinned authority key")
             && out.contains("nothing imported"),
         "{out}"
@@ -301,7 +301,7 @@ fn push_to_a_disconnected_relay_ack_by_file_delivered_on_next_poll() {
             "E",
             "init",
             "--pid",
-            "C9300-24UX",
+            "C9300X-24HX",
             "--sn",
             "FOC0000SW2",
             "--hostname",
@@ -323,7 +323,7 @@ fn push_to_a_disconnected_relay_ack_by_file_delivered_on_next_poll() {
     upload(&lab, T1, "E/bootflash/u.txt", "stranger.xml");
     let out = relay_fails(&lab, &["import", "stranger.xml"]);
     assert!(
-        out.contains("stranger.xml: the answer is for PID:C9300-24UX,SN:FOC0000SW2, which is not in the relay's inventory"),
+        out.contains("stranger.xml: the answer is for PID:C9300X-24HX,SN:FOC0000SW2, which is not in the relay's inventory"),
         "{out}"
     );
     assert!(!relay(&lab, &["pi", "list"]).contains("FOC0000SW2"));
@@ -396,7 +396,7 @@ fn push_through_a_connected_relay_to_the_authority_api() {
         T1,
         &["relay", "--data", "R", "serve", "--listen", "127.0.0.1:0", "--sync-interval", "86400"],
     );
-    init_sw1(&lab, T1);
+    init_sw1x(&lab, T1);
     point_at_relay(&lab, &relay_server.url);
     lab.exec("D", T1, &["license smart sync all"]);
 
@@ -474,7 +474,7 @@ fn relay_and_authority_stop_and_restart_nothing_lost_nothing_counted_twice() {
     let authority_server = serve_authority();
     connect(&lab, &authority_server.url, &client);
     let relay_server = serve_relay();
-    init_sw1(&lab, T1);
+    init_sw1x(&lab, T1);
     point_at_relay(&lab, &relay_server.url);
     let _device = start_service(
         &lab,
@@ -567,7 +567,7 @@ fn slac_request_csv_codes_csv_and_install_through_a_disconnected_relay() {
 
     let out = relay(&lab, &["pi", "auth-request", "--out", "req.csv"]);
     assert!(out.contains(UDI) && out.contains("for 1 UDI(s) written to req.csv"), "{out}");
-    assert_eq!(lab.read("req.csv"), "PID,Serial Number\r\nC9300-24UX,FOC2233A5ZV\r\n");
+    assert_eq!(lab.read("req.csv"), "PID,Serial Number\r\nC9300X-24HX,FOC2233A5ZV\r\n");
     let out = relay_fails(&lab, &["pi", "auth-request", "--udi", "PID:X,SN:Y", "--out", "x.csv"]);
     assert!(out.contains("PID:X,SN:Y is not in the inventory"), "{out}");
 
@@ -596,7 +596,7 @@ fn slac_request_csv_codes_csv_and_install_through_a_disconnected_relay() {
     assert!(out.contains("names no device to generate a code for"), "{out}");
     let out = lab.fails(T1, &generate(&["--count", "3", "--csv", "req.csv", "--out", "codes.csv"]));
     assert!(
-        out.contains("not enough hseck9 licenses in virtual account \"Lab\" for PID:C9300-24UX,SN:FOC2233A5ZV: requested 3, available 2"),
+        out.contains("not enough hseck9 licenses in virtual account \"Lab\" for PID:C9300X-24HX,SN:FOC2233A5ZV: requested 3, available 2"),
         "{out}"
     );
     assert!(!lab.path("codes.csv").exists());
@@ -623,7 +623,7 @@ fn slac_request_csv_codes_csv_and_install_through_a_disconnected_relay() {
     assert!(!pi_row(&lab, UDI)["alerts"].to_string().contains("Authorization message"));
 
     // One device without a relay: --udi writes the code file the device imports.
-    lab.ok(T1, &generate(&["--udi", "PID:C9300-24UX,SN:FOC9", "--out", "slac.txt"]));
+    lab.ok(T1, &generate(&["--udi", "PID:C9300X-24HX,SN:FOC9", "--out", "slac.txt"]));
     assert!(lab.read("slac.txt").contains("<smartLicenseAuthorization>"));
     drop(server);
 }
@@ -653,7 +653,7 @@ fn a_device_pushed_through_a_relay_cannot_take_over_a_bound_udi() {
         T1,
         &["relay", "--data", "R", "serve", "--listen", "127.0.0.1:0", "--sync-interval", "86400"],
     );
-    init_sw1(&lab, T1);
+    init_sw1x(&lab, T1);
     point_at_relay(&lab, &relay_server.url);
     lab.exec("D", T1, &["license smart sync all"]);
     relay(&lab, &["sync"]);
@@ -671,7 +671,7 @@ fn a_device_pushed_through_a_relay_cannot_take_over_a_bound_udi() {
             "E",
             "init",
             "--pid",
-            "C9300-24UX",
+            "C9300X-24HX",
             "--sn",
             "FOC2233A5ZV",
             "--hostname",
@@ -700,11 +700,11 @@ fn a_device_pushed_through_a_relay_cannot_take_over_a_bound_udi() {
     assert!(
         pushed.contains("% Error")
             && pushed.contains("is bound to device key")
-            && pushed.contains("slp relay pi rebind --udi PID:C9300-24UX,SN:FOC2233A5ZV"),
+            && pushed.contains("slp relay pi rebind --udi PID:C9300X-24HX,SN:FOC2233A5ZV"),
         "the relay refuses the push: {pushed}"
     );
     // A careless operator lets the new key in at the relay: the authority still refuses it.
-    relay(&lab, &["pi", "rebind", "--udi", "PID:C9300-24UX,SN:FOC2233A5ZV"]);
+    relay(&lab, &["pi", "rebind", "--udi", "PID:C9300X-24HX,SN:FOC2233A5ZV"]);
     let pushed = lab.exec("E", later, &["license smart sync all", "show license status"]);
     assert!(!pushed.contains("% Error"), "the relay takes the push now: {pushed}");
     let out = lab.run(T1, &["relay", "--data", "R", "sync"]);
@@ -721,7 +721,7 @@ fn a_device_pushed_through_a_relay_cannot_take_over_a_bound_udi() {
     assert_eq!(field(&out, "Trust Code Installed:"), "<none>", "{out}");
 
     // The genuine device still reports through the relay (re-bound there) and gets its ACK.
-    relay(&lab, &["pi", "rebind", "--udi", "PID:C9300-24UX,SN:FOC2233A5ZV"]);
+    relay(&lab, &["pi", "rebind", "--udi", "PID:C9300X-24HX,SN:FOC2233A5ZV"]);
     lab.exec(
         "D",
         T1,

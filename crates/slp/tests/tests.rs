@@ -2,6 +2,8 @@
 //!
 //! - `device_cli`: the IOS-style CLI of one device: modes, errors, HA, boot levels, paths.
 //! - `airgapped`: the "No Connectivity to CSSM and No CSLU" topology between device and authority.
+//! - `device_guide`: the guide's SLAC commands against a served authority: replace refused in
+//!   use, returns after a switchover delivered once, the authority's count always the device's.
 //! - `device_service`: `slp device run`: the management API and `exec` against a running device.
 //! - `direct`: smart transport to the authority, ID-token trust.
 //! - `genie`: show-command output fed to the public Genie IOS-XE parsers.
@@ -26,6 +28,7 @@ mod authority_ops;
 mod bench;
 mod cisco_slac;
 mod device_cli;
+mod device_guide;
 mod device_service;
 mod direct;
 mod genie;

@@ -91,28 +91,48 @@ pub fn field(text: &str, label: &str) -> String {
 
 /// Creates stack1 in `S`: active FOC1, standby FOC2 and, with `member`, member FOC3 (C9300-48UXM).
 pub fn init_stack(lab: &Lab, now: &str, member: bool) {
+    init_stack_of(lab, now, member, "C9300-48UXM");
+}
+
+/// [`init_stack`] of Catalyst 9300X units (C9300X-48HX), the platform that offers HSECK9.
+pub fn init_stack_x(lab: &Lab, now: &str, member: bool) {
+    init_stack_of(lab, now, member, "C9300X-48HX");
+}
+
+fn init_stack_of(lab: &Lab, now: &str, member: bool, pid: &str) {
+    let standby = format!("PID:{pid},SN:FOC2");
+    let third = format!("PID:{pid},SN:FOC3");
     let mut args = vec![
         "device",
         "--state",
         "S",
         "init",
         "--pid",
-        "C9300-48UXM",
+        pid,
         "--sn",
         "FOC1",
         "--hostname",
         "stack1",
         "--standby",
-        "PID:C9300-48UXM,SN:FOC2",
+        &standby,
     ];
     if member {
-        args.extend_from_slice(&["--member", "PID:C9300-48UXM,SN:FOC3"]);
+        args.extend_from_slice(&["--member", &third]);
     }
     lab.ok(now, &args);
 }
 
 /// Creates a standalone C9300 named sw1 in `D`.
 pub fn init_sw1(lab: &Lab, now: &str) {
+    init_sw1_of(lab, now, "C9300-24UX");
+}
+
+/// [`init_sw1`] as a Catalyst 9300X (C9300X-24HX), the platform that offers HSECK9.
+pub fn init_sw1x(lab: &Lab, now: &str) {
+    init_sw1_of(lab, now, "C9300X-24HX");
+}
+
+fn init_sw1_of(lab: &Lab, now: &str, pid: &str) {
     lab.ok(
         now,
         &[
@@ -121,7 +141,7 @@ pub fn init_sw1(lab: &Lab, now: &str) {
             "D",
             "init",
             "--pid",
-            "C9300-24UX",
+            pid,
             "--sn",
             "FOC2233A5ZV",
             "--hostname",

@@ -1445,6 +1445,12 @@ impl Job<'_> {
                 )));
             }
             if mine.iter().all(|r| r.returned_at.is_some()) {
+                // The same return sent again (the device did not get the first answer, or sends
+                // it once more after a switchover): taken again, nothing changes. Another
+                // return code for a code returned already is refused.
+                if mine.iter().all(|r| r.return_code.as_deref() == Some(ret.return_code.as_str())) {
+                    continue;
+                }
                 return Err(bad("it was returned already"));
             }
             tx.return_authorization(&ret.code_id, &ret.return_code, now_ts).await?;

@@ -244,7 +244,7 @@ impl Device {
             factory_trust: options.factory_trust,
             authorizations: Default::default(),
             pending_auth_request: None,
-            pending_auth_return: None,
+            pending_auth_return: Vec::new(),
             returned_codes: Default::default(),
             last_return_code: Default::default(),
             events: Vec::new(),
@@ -556,6 +556,13 @@ impl Device {
 
     /// `tunnel mode ipsec ipv4` under `interface <tunnel>`: uses the HSEC key, which needs a SLAC.
     pub fn enable_ipsec(&mut self, tunnel: &str) -> Result<(), DeviceError> {
+        let pid = &self.state.active().udi.pid;
+        if crate::platform::hsec_feature(pid) != Some(crate::platform::CryptoFeature::Ipsec) {
+            return Err(DeviceError::Refused(format!(
+                "% IPsec with the HSECK9 license is not supported on {pid}: it is offered on {} only",
+                crate::platform::IPSEC_PLATFORMS
+            )));
+        }
         if !self.hsec_authorized() {
             let active = self.state.active().udi.to_string();
             return Err(DeviceError::Refused(format!(
@@ -573,7 +580,9 @@ impl Device {
         self.state.running.ipsec_tunnels.remove(tunnel);
     }
 
-    /// `platform hsec-license-release`.
+    /// `platform hsec-license-release` (IPsec) or `platform wanmacsec hsec-license-release`
+    /// (WAN MACsec), in global configuration mode: marks the HSECK9 key NOT IN USE once the
+    /// feature is disabled.
     pub fn hsec_release(&mut self) -> Result<(), DeviceError> {
         if let Some(tunnel) = self.state.running.ipsec_tunnels.iter().next() {
             return Err(DeviceError::Refused(format!(
@@ -862,6 +871,22 @@ impl Device {
                             ),
                         ));
                     }
+                    if code
+                        .entitlements
+                        .iter()
+                        .any(|g| is_hsec(&g.feature) || is_hsec(&g.entitlement))
+                        && !crate::platform::supports_hsec(&code.sudi.udi_pid)
+                    {
+                        return Err(ImportFailure::new(
+                            item.kind,
+                            &udi,
+                            format!(
+                                "the HSECK9 key is not supported on {}: it is offered on {} only",
+                                code.sudi.udi_pid,
+                                crate::platform::HSEC_PLATFORMS
+                            ),
+                        ));
+                    }
                     plan.authorizations.push(code);
                 }
                 Kind::SystemInfo | Kind::TrustRequest | Kind::AuthRequest | Kind::AuthReturn => {}
@@ -1006,6 +1031,12 @@ impl Device {
                 })
                 .collect();
             let confirmation_code = confirmation_code(&mut rand::thread_rng());
+            // A code this one replaces went back to the authority with the request.
+            if let Some(replaced) = self.state.authorizations.get(&udi)
+                && replaced.code_id != code.code_id
+            {
+                self.state.returned_codes.insert(replaced.code_id.clone());
+            }
             self.state.authorizations.insert(
                 udi.clone(),
                 InstalledAuthorization {
@@ -1033,7 +1064,32 @@ impl Device {
 
     // ---- SLAC -----------------------------------------------------------------------------
 
+    /// The units a SLAC request for `feature` names: the active (`local`), or every unit whose
+    /// platform offers the feature (`all`; the guide's options are the active or the stack).
+    fn authorization_units(&self, feature: &str, all: bool) -> Vec<&Unit> {
+        if !all {
+            return vec![self.state.active()];
+        }
+        self.state
+            .units
+            .iter()
+            .filter(|u| !is_hsec(feature) || crate::platform::supports_hsec(&u.udi.pid))
+            .collect()
+    }
+
+    /// Whether `udi` holds an installed SLAC with `feature`.
+    fn holds_authorization(&self, udi: &Udi, feature: &str) -> bool {
+        self.state
+            .authorizations
+            .get(&udi.to_string())
+            .is_some_and(|auth| auth.entitlements.iter().any(|e| e.feature == feature))
+    }
+
     /// `license smart authorization request {add|replace} <feature> {all|local}`.
+    ///
+    /// `add` asks for the units that do not hold the key yet (a unit's SLAC already holds it);
+    /// `replace` asks for a new SLAC for each unit, returning the keys of the existing ones,
+    /// and is refused while those keys are in use, as the guide says.
     pub fn authorization_request(
         &mut self,
         replace: bool,
@@ -1047,6 +1103,37 @@ impl Device {
                     "% Error: {feature} is not a license that needs an authorization code"
                 ))
             })?;
+        let pid = self.state.active().udi.pid.clone();
+        if is_hsec(info.feature) && !crate::platform::supports_hsec(&pid) {
+            return Err(DeviceError::Refused(format!(
+                "% Error: {} is not supported on {pid}: the HSECK9 key is offered on {} only",
+                info.feature,
+                crate::platform::HSEC_PLATFORMS
+            )));
+        }
+        let units = self.authorization_units(info.feature, all);
+        let holding: Vec<String> = units
+            .iter()
+            .filter(|u| self.holds_authorization(&u.udi, info.feature))
+            .map(|u| u.udi.to_string())
+            .collect();
+        if replace && self.state.hsec_in_use && !holding.is_empty() {
+            return Err(DeviceError::Refused(format!(
+                "% Error: The {} key of the existing authorization code on {} is in use: first disable the cryptographic feature that uses it and release the key ({}), then replace the authorization code.",
+                info.feature.to_ascii_uppercase(),
+                holding.join(", "),
+                crate::platform::release_command(&pid)
+            )));
+        }
+        if !replace && holding.len() == units.len() {
+            return Err(DeviceError::Refused(format!(
+                "% Error: the authorization code installed on {} already holds the {} key: enter `license smart authorization request replace {} {}` for a new one",
+                holding.join(", "),
+                info.feature,
+                info.feature,
+                if all { "all" } else { "local" }
+            )));
+        }
         self.state.pending_auth_request = Some(PendingAuthRequest {
             feature: info.feature.to_owned(),
             all,
@@ -1056,14 +1143,21 @@ impl Device {
         Ok(())
     }
 
-    /// The SLAC request document of the pending `authorization request`, if there is one.
+    /// The SLAC request document of the pending `authorization request`, if there is one (and
+    /// it still names a unit).
     pub(crate) fn authorization_request_document(&self) -> Result<Option<Document>, DeviceError> {
         let Some(request) = self.state.pending_auth_request.clone() else { return Ok(None) };
         let info = license::lookup(&request.feature).ok_or_else(|| {
             DeviceError::Refused(format!("% Error: unknown feature {}", request.feature))
         })?;
-        let units: Vec<&Unit> =
-            if request.all { self.state.units.iter().collect() } else { vec![self.state.active()] };
+        let units: Vec<&Unit> = self
+            .authorization_units(info.feature, request.all)
+            .into_iter()
+            .filter(|u| request.replace || !self.holds_authorization(&u.udi, info.feature))
+            .collect();
+        if units.is_empty() {
+            return Ok(None);
+        }
         let items: Vec<AuthRequestItem> = units
             .iter()
             .map(|unit| {
@@ -1098,83 +1192,90 @@ impl Device {
         self.write_device_file(device_path, &doc)
     }
 
-    /// The signed return document for the installed SLACs of `all` units (or the active one),
-    /// with a fresh return code per unit. Refused while the feature is in use.
-    fn authorization_return_document(
-        &self,
-        all: bool,
-    ) -> Result<(Document, Vec<(String, String)>), DeviceError> {
+    /// The signed return of the installed SLAC of `all` units (or the active one), one per
+    /// unit, each with its return code. Refused while the feature is in use.
+    fn authorization_returns(&self, all: bool) -> Result<Vec<Returned>, DeviceError> {
         if self.state.hsec_in_use {
-            return Err(DeviceError::Refused(
-                "% Error: The authorization code cannot be returned while the license is in use. Disable the feature and enter `platform hsec-license-release` first.".to_owned(),
-            ));
-        }
-        let targets: Vec<String> = if all {
-            self.state.units.iter().map(|u| u.udi.to_string()).collect()
-        } else {
-            vec![self.state.active().udi.to_string()]
-        };
-        let installed: Vec<(String, InstalledAuthorization)> = targets
-            .iter()
-            .filter_map(|udi| {
-                self.state.authorizations.get(udi).map(|auth| (udi.clone(), auth.clone()))
-            })
-            .collect();
-        if installed.is_empty() {
             return Err(DeviceError::Refused(format!(
-                "% Error: no authorization code is installed on {}",
-                targets.join(", ")
+                "% Error: The authorization code cannot be returned while the license is in use. Disable the feature and enter `{}` (global configuration) first.",
+                crate::platform::release_command(&self.state.active().udi.pid)
             )));
         }
-        let mut doc = Document { reports: Vec::new(), items: vec![self.system_info()] };
-        let mut codes = Vec::new();
-        for (udi, auth) in &installed {
-            let unit =
-                self.state.units.iter().find(|u| u.udi.to_string() == *udi).map(|u| u.udi.clone());
-            let Some(unit) = unit else { continue };
+        let targets: Vec<&Unit> =
+            if all { self.state.units.iter().collect() } else { vec![self.state.active()] };
+        let mut returns = Vec::new();
+        for unit in &targets {
+            let udi = unit.udi.to_string();
+            let Some(auth) = self.state.authorizations.get(&udi) else { continue };
             // The return code the authority issued with the code, which it recognizes alone
             // (Cisco's `remove_code`); a code issued without one gets a fresh one.
             let return_code = auth.return_code.clone().unwrap_or_else(|| random_code(4));
             let ret = AuthReturn {
-                sudi: Sudi::of(&unit),
+                sudi: Sudi::of(&unit.udi),
                 code_id: auth.code_id.clone(),
                 return_code: return_code.clone(),
                 timestamp: rfc3339(self.now),
             };
-            doc.items.push(docs::sign_json(Kind::AuthReturn, &ret, &self.key));
-            codes.push((udi.clone(), return_code));
+            returns.push(Returned {
+                udi,
+                return_code,
+                item: docs::sign_json(Kind::AuthReturn, &ret, &self.key),
+            });
         }
-        Ok((doc, codes))
+        if returns.is_empty() {
+            let names: Vec<String> = targets.iter().map(|u| u.udi.to_string()).collect();
+            return Err(DeviceError::Refused(format!(
+                "% Error: no authorization code is installed on {}",
+                names.join(", ")
+            )));
+        }
+        Ok(returns)
     }
 
-    /// Removes the returned SLACs and keeps each unit's last return code.
-    fn authorizations_returned(&mut self, codes: Vec<(String, String)>, show: bool) -> Vec<String> {
+    /// Removes the returned SLACs and keeps each unit's last return code. With `show`, the
+    /// return codes are printed as the guide shows them, to enter in the portal.
+    fn authorizations_returned(&mut self, returns: &[Returned], show: bool) -> Vec<String> {
         let mut lines = Vec::new();
-        for (udi, code) in codes {
-            if let Some(returned) = self.state.authorizations.remove(&udi) {
+        if show {
+            lines.push("Enter this return code in Cisco Smart Software Manager portal:".to_owned());
+            for ret in returns {
+                lines.push(format!("UDI: {}", ret.udi));
+                lines.push(format!("Return code: {}", ret.return_code));
+            }
+        }
+        for ret in returns {
+            if let Some(returned) = self.state.authorizations.remove(&ret.udi) {
                 self.state.returned_codes.insert(returned.code_id);
             }
-            self.state.last_return_code.insert(udi.clone(), code.clone());
-            lines.push(self.log(Message::AuthorizationRemoved { udi: &udi }));
-            if show {
-                lines.push(format!(
-                    "Enter this return code in Cisco Smart Software Manager portal:\n{code}"
-                ));
-            }
+            self.state.last_return_code.insert(ret.udi.clone(), ret.return_code.clone());
+            lines.push(self.log(Message::AuthorizationRemoved { udi: &ret.udi }));
         }
         lines
     }
 
     /// `license smart authorization return {all|local} offline <path>`: writes the return
-    /// file for the authority and removes the codes.
+    /// file for the authority, removes the codes and shows the return codes.
     pub fn authorization_return_offline(
         &mut self,
         all: bool,
         device_path: &str,
     ) -> Result<Vec<String>, DeviceError> {
-        let (doc, codes) = self.authorization_return_document(all)?;
+        let returns = self.authorization_returns(all)?;
+        let mut doc = Document { reports: Vec::new(), items: vec![self.system_info()] };
+        doc.items.extend(returns.iter().map(|r| r.item.clone()));
         self.write_device_file(device_path, &doc)?;
-        Ok(self.authorizations_returned(codes, true))
+        Ok(self.authorizations_returned(&returns, true))
+    }
+
+    /// `license smart authorization return {all|local} offline` without a path: removes the
+    /// codes and shows each unit's return code on screen (`UDI:` and `Return code:` lines), to
+    /// enter in the portal.
+    pub fn authorization_return_on_screen(
+        &mut self,
+        all: bool,
+    ) -> Result<Vec<String>, DeviceError> {
+        let returns = self.authorization_returns(all)?;
+        Ok(self.authorizations_returned(&returns, true))
     }
 
     /// `license smart authorization return {all|local} online`: removes the codes and sends the
@@ -1191,7 +1292,8 @@ impl Device {
     }
 
     /// What [`Device::authorization_return_online`] does on the device; the conversation (a
-    /// sync) sends the return.
+    /// sync) sends the return. Each unit's return is its own message, queued after any return
+    /// still waiting, so that a peer that forwards one return per message forwards them all.
     pub fn begin_authorization_return_online(
         &mut self,
         all: bool,
@@ -1201,19 +1303,26 @@ impl Device {
                 "% Error: transport type is off: return the code offline (license smart authorization return {all|local} offline <path>)".to_owned(),
             ));
         }
-        let (doc, codes) = self.authorization_return_document(all)?;
-        self.state.pending_auth_return = Some(doc.to_xml());
-        let lines = self.authorizations_returned(codes, false);
+        let returns = self.authorization_returns(all)?;
+        for ret in &returns {
+            let doc =
+                Document { reports: Vec::new(), items: vec![self.system_info(), ret.item.clone()] };
+            self.state.pending_auth_return.push(doc.to_xml());
+        }
+        let lines = self.authorizations_returned(&returns, false);
         self.begin_sync(lines)
     }
 
     /// `license smart factory reset`: forgets policy, trust, ACK history, codes and reports.
-    pub fn factory_reset(&mut self) -> Result<(), DeviceError> {
+    /// Removing an installed policy logs `%SMART_LIC-3-POLICY_REMOVED` (the Cisco default
+    /// policy is in effect again).
+    pub fn factory_reset(&mut self) -> Result<Vec<String>, DeviceError> {
         if self.state.hsec_in_use {
             return Err(DeviceError::Refused(
                 "% Error: an authorized license is in use; release it first".to_owned(),
             ));
         }
+        let had_policy = self.state.policy.is_some();
         self.state.ledger = Ledger::default();
         self.state.first_use.clear();
         self.state.pending_changes.clear();
@@ -1226,17 +1335,33 @@ impl Device {
         self.state.trust.clear();
         self.state.authorizations.clear();
         self.state.pending_auth_request = None;
-        self.state.pending_auth_return = None;
+        self.state.pending_auth_return.clear();
         self.state.last_return_code.clear();
         self.state.history.clear();
+        let mut lines = Vec::new();
+        if had_policy {
+            lines.push(self.log(Message::PolicyRemoved));
+        }
         self.refresh_usage();
-        Ok(())
+        Ok(lines)
     }
 
     /// The moment the device was last reloaded, for `show version` uptime.
     pub fn uptime(&self) -> Duration {
         self.now - self.state.booted_at
     }
+}
+
+/// One unit's SLAC return: the signed `<smartLicenseAuthorizationReturn>` and its code.
+struct Returned {
+    udi: String,
+    return_code: String,
+    item: slp_wire::xml::Signed,
+}
+
+/// Whether `feature` (a name or an entitlement tag) is the HSECK9 key.
+fn is_hsec(feature: &str) -> bool {
+    license::lookup(feature).is_some_and(|info| info.feature == "hseck9")
 }
 
 fn sudi_text(sudi: &Sudi) -> String {

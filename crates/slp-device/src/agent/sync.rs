@@ -33,6 +33,8 @@ pub struct Conversation {
     /// The conversation asked for the answer to an earlier push.
     polled: bool,
     lines: Vec<String>,
+    /// The last queued SLAC return sent in this conversation: each goes once per contact.
+    last_return: Option<String>,
 }
 
 #[derive(Debug)]
@@ -221,6 +223,7 @@ impl Device {
             scheduled,
             polled: false,
             lines,
+            last_return: None,
         }
     }
 
@@ -239,9 +242,12 @@ impl Device {
         self.converse(conversation, uplink)
     }
 
-    /// The checks of [`Device::trust_idtoken`]; the conversation sends the request.
+    /// The checks of [`Device::trust_idtoken`]; the conversation sends the request. A trust
+    /// code already installed, the factory-installed one included, is overwritten only with
+    /// `force` (the guide's "A trust code is already installed"): without it the device logs
+    /// `%SMART_LIC-3-TRUST_CODE_INSTALL_FAILED` and sends nothing.
     pub fn begin_trust_idtoken(
-        &self,
+        &mut self,
         token: &str,
         all: bool,
         force: bool,
@@ -262,12 +268,18 @@ impl Device {
             vec![self.state.active().udi.clone()]
         };
         if !force
-            && let Some(udi) =
-                units.iter().find(|udi| self.state.trust.contains_key(&udi.to_string()))
+            && let Some(udi) = units.iter().find(|udi| {
+                self.state.factory_trust || self.state.trust.contains_key(&udi.to_string())
+            })
         {
-            return Err(DeviceError::Refused(format!(
-                "% Error: a trust code is already installed on {udi}; add `force` to overwrite it"
-            )));
+            let udi = udi.to_string();
+            let reason = if self.state.trust.contains_key(&udi) {
+                "A trust code is already installed; enter the command again with the force keyword to overwrite it"
+            } else {
+                "A factory-installed trust code is already installed; enter the command again with the force keyword to overwrite it"
+            };
+            let line = self.log(Message::TrustCodeInstallFailed { udi: &udi, reason });
+            return Err(DeviceError::Refused(line));
         }
         Ok(Conversation {
             kind: Talk::Trust { token: token.to_owned(), units, force },
@@ -275,6 +287,7 @@ impl Device {
             scheduled: self.now,
             polled: false,
             lines: Vec::new(),
+            last_return: None,
         })
     }
 
@@ -320,7 +333,7 @@ impl Device {
                 // The answer awaited from an earlier push first: a sync asks for it now, the
                 // scheduler when the poll is due. The conversation goes on after it.
                 Stage::Start => {
-                    conversation.stage = Stage::AuthRequest;
+                    conversation.stage = Stage::AuthReturn;
                     if let Some(poll) = self.state.pending_poll.clone()
                         && (manual || poll.poll_after <= self.now)
                     {
@@ -332,11 +345,12 @@ impl Device {
                         return Ok(exchange(poll.url.clone(), request, Sent::Poll));
                     }
                 }
-                // A pending SLAC request goes first; its answer installs the authorization codes.
-                // A refusal (say, no license left in the pool) is shown and the request dropped, so
-                // that it cannot hold up usage reporting.
+                // A pending SLAC request goes after the returns (the keys they free are in the
+                // pool again, and a code the request replaces is not returned twice); its answer
+                // installs the authorization codes. A refusal (say, no license left in the pool)
+                // is shown and the request dropped, so that it cannot hold up usage reporting.
                 Stage::AuthRequest => {
-                    conversation.stage = Stage::AuthReturn;
+                    conversation.stage = Stage::Usage;
                     if let Some(doc) = self.authorization_request_document()? {
                         let request = self.request(
                             MessageType::AuthRequest,
@@ -346,15 +360,20 @@ impl Device {
                         return Ok(exchange(url, request, Sent::AuthRequest(pending)));
                     }
                 }
-                // A queued SLAC return goes next; the answer confirms it.
+                // Queued SLAC returns go first, oldest first, one message each; every answer
+                // takes its return off the queue.
                 Stage::AuthReturn => {
-                    conversation.stage = Stage::Usage;
-                    if let Some(doc) = self.state.pending_auth_return.clone() {
-                        let request = self.request(
-                            MessageType::AuthReturn,
-                            Data { smart_license: Some(doc.clone()), ..Data::default() },
-                        );
-                        return Ok(exchange(url, request, Sent::AuthReturn(doc)));
+                    let next = self.state.pending_auth_return.first().cloned();
+                    match next {
+                        Some(doc) if conversation.last_return.as_ref() != Some(&doc) => {
+                            conversation.last_return = Some(doc.clone());
+                            let request = self.request(
+                                MessageType::AuthReturn,
+                                Data { smart_license: Some(doc.clone()), ..Data::default() },
+                            );
+                            return Ok(exchange(url, request, Sent::AuthReturn(doc)));
+                        }
+                        _ => conversation.stage = Stage::AuthRequest,
                     }
                 }
                 // Usage: on a sync, current usage, or, when the sync asked for the answer to an
@@ -422,12 +441,12 @@ impl Device {
                     self.state.pending_auth_request = None;
                 }
             }
+            // Taken, or refused: a refusal is shown (below) and not sent again, since the same
+            // message would be refused again (a return the authority already holds is taken
+            // again without error). The unit's last return code stays on the device
+            // (`show license authorization`) for the portal.
             Sent::AuthReturn(doc) => {
-                if reply.status != Status::Error
-                    && self.state.pending_auth_return.as_deref() == Some(doc.as_str())
-                {
-                    self.state.pending_auth_return = None;
-                }
+                self.state.pending_auth_return.retain(|queued| *queued != doc);
             }
             Sent::Usage(ids) => {
                 if reply.status != Status::Error {
@@ -470,7 +489,13 @@ impl Device {
         match reply.status {
             Status::Ok => {
                 self.state.pending_poll = None;
-                if let Some(answer) = reply.smart_license {
+                // An answer with nothing in it (a SLAC return's) installs nothing and is no
+                // failure.
+                let answer = reply.smart_license.filter(|text| {
+                    slp_wire::xml::Document::parse(text)
+                        .map_or(true, |doc| !doc.reports.is_empty() || !doc.items.is_empty())
+                });
+                if let Some(answer) = answer {
                     match self.import_text(&answer, url) {
                         Ok(more) => lines.extend(more),
                         Err(err) => lines.push(err.to_string()),
@@ -516,7 +541,13 @@ impl Device {
 
     fn comm_failed(&mut self, scheduled: Timestamp, err: &CommError) -> Vec<String> {
         let peer = self.peer_name();
-        let line = self.log(Message::CommFailed { peer, reason: &err.reason });
+        // A CSLU or SSM On-Prem that has no reporting endpoint for this mode is down rev: the
+        // device keeps its reports (and tries again on the retry schedule).
+        let line = if err.unsupported && self.state.running.transport == Transport::Cslu {
+            self.log(Message::ReportingNotSupported)
+        } else {
+            self.log(Message::CommFailed { peer, reason: &err.reason })
+        };
         let comm = &mut self.state.comm;
         comm.scheduled = Some(scheduled);
         comm.failing_since.get_or_insert(self.now);
@@ -586,7 +617,7 @@ mod tests {
     fn failures_are_logged_retried_on_schedule_and_restored() {
         let dir = tempfile::tempdir().unwrap();
         let mut dev = device(&dir);
-        let down = || Err(CommError { reason: "Unable to connect to the server".to_owned() });
+        let down = || Err(CommError::new("Unable to connect to the server"));
         let uplink = Scripted {
             replies: Mutex::new(vec![
                 down(),
@@ -659,7 +690,7 @@ mod tests {
         let uplink = Scripted {
             replies: Mutex::new(vec![
                 Ok(Response::ok(None)),
-                Err(CommError { reason: "Unable to connect to the server".to_owned() }),
+                Err(CommError::new("Unable to connect to the server")),
                 Ok(Response::ok(None)),
             ]),
             sent: Mutex::new(Vec::new()),

@@ -556,15 +556,17 @@ fn other_info(device: &Device, out: &mut String) {
 }
 
 /// The platform's license map: how many licenses the image knows for the PID, and the
-/// platform-enforced ones per unit (HSEC on Catalyst 9000).
+/// platform-enforced ones per unit (HSEC on the platforms that offer it, see
+/// [`crate::platform`]).
 fn mapping_table(device: &Device, out: &mut String) {
     let state = &device.state;
     out.push_str("Platform Provided Mapping Table\n===============================\n");
     let _ = writeln!(out, "  {}: Total licenses found: 215", state.active().udi.pid);
     out.push_str("Enforced Licenses:\n");
-    let hsec = license::lookup("hseck9");
     for unit in &state.units {
         let _ = writeln!(out, "  P:{},S:{}:", unit.udi.pid, unit.udi.sn);
+        let hsec =
+            license::lookup("hseck9").filter(|_| crate::platform::supports_hsec(&unit.udi.pid));
         match hsec {
             Some(info) => {
                 let _ = writeln!(out, "    {}: {} (3)", info.feature, info.entitlement_tag);
