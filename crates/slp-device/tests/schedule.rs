@@ -257,7 +257,7 @@ fn report_push_comes_before_the_ack_deadline_and_the_ack_check_is_never_past() {
     let peer = Peer::new(true);
 
     let out = status(&mut sw, &peer, T0);
-    assert_eq!(field(&out, "Reporting push interval:"), "30 days");
+    assert_eq!(field(&out, "Reporting push interval:"), "30  days");
     assert_eq!(field(&out, "Next ACK deadline:"), "Jan 30 09:00:00 2027 UTC");
     assert_eq!(field(&out, "Next report push:"), "Nov 01 09:02:00 2026 UTC");
     assert_eq!(field(&out, "Next ACK push check:"), "<none>");

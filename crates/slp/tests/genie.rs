@@ -116,7 +116,7 @@ fn fresh_device_output_parses_and_matches_state() {
     let [summary, usage, status, all, udi, rum, history, eventlog, version] =
         parsed.try_into().expect("nine results");
 
-    let na = &summary["license_usage"]["C9300-24 Network Advantage"];
+    let na = &summary["license_usage"]["C9300-24 Network Advan..."];
     assert_eq!(
         (na["license"].as_str(), na["count"].as_str(), na["status"].as_str()),
         (Some("network-advantage"), Some("1"), Some("IN USE"))
@@ -151,7 +151,7 @@ fn fresh_device_output_parses_and_matches_state() {
         assert_eq!(row["state"], word, "report {id}");
     }
 
-    assert_eq!(history["import_message_history"]["rum_ack"], "No past history");
+    assert_eq!(history["import_message_history"]["rum_ack"], "No past Import history");
     let log = eventlog["event_log"].as_array().expect("event log");
     assert!(
         log.iter().any(|e| e["log_message"]
@@ -170,6 +170,14 @@ fn fresh_device_output_parses_and_matches_state() {
     assert_eq!(version["version"]["xe_version"], "17.09.04");
     let packages = version["version"]["license_package"].as_object().expect("license packages");
     assert_eq!(packages["network-advantage"]["license_level"], "network-advantage", "{packages:?}");
+    assert_eq!(packages["dna-advantage"]["license_type"], "Subscription Smart License");
+    assert_eq!(packages["dna-advantage"]["next_reload_license_level"], "dna-advantage");
+    assert_eq!(version["version"]["air_license_level"], "AIR DNA Advantage");
+    assert_eq!(version["version"]["next_reload_air_license_level"], "AIR DNA Advantage");
+    let switch = &version["version"]["switch_num"]["1"];
+    assert_eq!(switch["mode"], "INSTALL", "{version}");
+    assert_eq!(switch["model"], "C9300-24UX", "{version}");
+    assert_eq!(switch["sw_ver"], "17.09.04", "{version}");
 }
 
 #[test]
@@ -251,7 +259,7 @@ fn acknowledged_ha_stack_output_parses_and_matches_state() {
         assert!(units.contains(sn), "{units}");
     }
 
-    let essentials = &summary["license_usage"]["C9300-48 Network Essent..."];
+    let essentials = &summary["license_usage"]["C9300-48 Network Essen..."];
     assert_eq!(essentials["count"], "3", "{summary}");
 
     assert_eq!(history["import_message_history"]["rum_ack"], "1 message imported");

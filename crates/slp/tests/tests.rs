@@ -12,6 +12,7 @@
 //! - `tls`: HTTPS on every server and client: plain HTTP refused off loopback, the connected
 //!   relay topology and a device service over TLS on certificates made in the test.
 //! - `authority_ops`: moves between smart accounts, the Who column, alerts, scheduled jobs.
+//! - `show_fidelity`: show output laid out as a real 17.9 Catalyst 9300 prints it, pipes.
 //! - `sanity`: absurd input refused: report times, the skew option, long text in tables.
 //! - `ops`: failed logins limited and logged, `/metrics`, `/healthz`, `/readyz` of served roles.
 //! - `paging`: long lists page, locally and over the API (`--limit/--offset`).
@@ -36,6 +37,7 @@ mod ops;
 mod paging;
 mod relay;
 mod sanity;
+mod show_fidelity;
 mod tls;
 mod users;
 mod util;
