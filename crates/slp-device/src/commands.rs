@@ -48,6 +48,7 @@ enum Action {
     ShowVersion,
     ShowRunning,
     ShowClock,
+    ShowLogging,
     CopyRunStart,
     Reload,
     SaveUsageAll,
@@ -125,6 +126,7 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (SHOW, "show license tech support", Action::ShowTechSupport),
     (SHOW, "show version", Action::ShowVersion),
     (SHOW, "show clock", Action::ShowClock),
+    (SHOW, "show logging", Action::ShowLogging),
     (PRIV, "show running-config", Action::ShowRunning),
     (PRIV, "copy running-config startup-config", Action::CopyRunStart),
     (PRIV, "write memory", Action::CopyRunStart),
@@ -222,6 +224,7 @@ fn help(word: &str) -> &'static str {
         "support" => "Technical support information",
         "version" => "System hardware and software status",
         "clock" => "Display the system clock",
+        "logging" => "Show the contents of logging buffers",
         "running-config" => "Current operating configuration",
         "copy" => "Copy from one file to another",
         "startup-config" => "Startup configuration",
@@ -686,6 +689,7 @@ impl Session {
             Action::ShowVersion => show::version(device),
             Action::ShowRunning => show::running_config(device),
             Action::ShowClock => show::clock(device),
+            Action::ShowLogging => show::logging(device),
             Action::CopyRunStart => {
                 device.state.startup = device.state.running.clone();
                 "Building configuration...\n[OK]\n".to_owned()

@@ -516,14 +516,36 @@ pub fn rum_detail(device: &Device, id: u64) -> Result<String, DeviceError> {
 pub fn eventlog(device: &Device, days: Option<u64>) -> String {
     let since = days
         .map(|d| device.now - Duration::days(i64::try_from(d).unwrap_or(i64::MAX / 86_400_000)));
-    let events: Vec<_> =
-        device.state.events.iter().filter(|e| since.is_none_or(|since| e.at >= since)).collect();
+    // Syslog messages (`%SMART_LIC-…`) stay in the log (`show logging`); the event log has the
+    // agent's own `SAEVT_…` entries.
+    let events: Vec<_> = device
+        .state
+        .events
+        .iter()
+        .filter(|e| e.text.starts_with("SAEVT_"))
+        .filter(|e| since.is_none_or(|since| e.at >= since))
+        .collect();
     if events.is_empty() {
         return "No EventLog Found.\n".to_owned();
     }
     let mut out = String::from(" **** Event Log ****\n");
     for event in events {
         let _ = writeln!(out, "{} {}", event.at.format("%Y-%m-%d %H:%M:%S%.3f UTC"), event.text);
+    }
+    out
+}
+
+/// `show logging`: the syslog buffer with the device's `%SMART_LIC-…` messages, stamped as
+/// `service timestamps log datetime msec show-timezone year` prints them (`*`: no NTP).
+pub fn logging(device: &Device) -> String {
+    let messages: Vec<_> =
+        device.state.events.iter().filter(|e| !e.text.starts_with("SAEVT_")).collect();
+    let mut out = String::from(
+        "Syslog logging: enabled (0 messages dropped, 0 messages rate-limited, 0 flushes, 0 overruns, xml disabled, filtering disabled)\n\n",
+    );
+    let _ = writeln!(out, "Log Buffer (102400 bytes):\n");
+    for event in messages {
+        let _ = writeln!(out, "*{}: {}", event.at.format("%b %e %Y %H:%M:%S%.3f UTC"), event.text);
     }
     out
 }

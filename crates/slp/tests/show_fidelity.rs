@@ -132,6 +132,7 @@ fn output_modifiers_work_on_every_show_command_and_show_clock_tells_the_time() {
         "show license tech support",
         "show license history message",
         "show clock",
+        "show logging",
     ] {
         let all = lab.exec("D", T0, &[command]);
         let none = lab.exec("D", T0, &[&format!("{command} | exclude .")]);
@@ -142,4 +143,25 @@ fn output_modifiers_work_on_every_show_command_and_show_clock_tells_the_time() {
     assert!(refused.contains("% Invalid input"), "{refused}");
     let clock = lab.exec("D", "2026-11-01T10:05:07Z", &["show clock"]);
     assert_eq!(clock, "*10:05:07.000 UTC Sun Nov 1 2026\n");
+}
+
+#[test]
+fn the_event_log_has_saevt_entries_and_syslog_messages_stay_in_the_log() {
+    let lab = Lab::new();
+    advantage_sw1(&lab);
+    let eventlog = lab.exec("D", T0, &["show license eventlog"]);
+    let entries: Vec<&str> = eventlog.lines().skip(1).collect();
+    assert!(!entries.is_empty(), "{eventlog}");
+    assert!(
+        entries.iter().all(|l| l.starts_with("2026-11-01 10:00:00.000 UTC SAEVT_")),
+        "{eventlog}"
+    );
+    let logging = lab.exec("D", T0, &["show logging"]);
+    assert!(
+        logging.contains(
+            "\n*Nov  1 2026 10:00:00.000 UTC: %SMART_LIC-6-REPORTING_REQUIRED: A Usage report"
+        ),
+        "{logging}"
+    );
+    assert!(!logging.contains("SAEVT_"), "{logging}");
 }
