@@ -303,3 +303,170 @@ fn standalone_with_trust_show_license_all_keeps_trust_and_authorization_apart() 
         Some("Nov 15 10:00:00 2026 UTC")
     );
 }
+
+/// Every key path of a parsed structure, `a.b.c`; the children of maps keyed by data (license
+/// names, switch numbers, interface kinds, disks) are written `*`.
+fn key_paths(value: &Value) -> std::collections::BTreeSet<String> {
+    const KEYED_BY_DATA: &[&str] =
+        &["license_package", "switch_num", "number_of_intfs", "mem_size", "disks", "license_usage"];
+    fn walk(value: &Value, prefix: &str, wild: bool, out: &mut std::collections::BTreeSet<String>) {
+        let Some(map) = value.as_object() else { return };
+        for (key, child) in map {
+            let name = if wild { "*" } else { key.as_str() };
+            let path = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
+            out.insert(path.clone());
+            walk(child, &path, KEYED_BY_DATA.contains(&key.as_str()), out);
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(value, "", false, &mut out);
+    out
+}
+
+fn assert_same_paths(parser: &str, ours: &Value, real: &[&str]) {
+    let ours = key_paths(ours);
+    let real: std::collections::BTreeSet<String> = real.iter().map(|p| (*p).to_owned()).collect();
+    let missing: Vec<_> = real.difference(&ours).collect();
+    let invented: Vec<_> = ours.difference(&real).collect();
+    assert!(
+        missing.is_empty() && invented.is_empty(),
+        "{parser}: missing {missing:?}, not in a real device's parse {invented:?}"
+    );
+}
+
+/// The key paths of Genie's parse of real captures (genieparser's golden outputs: a C9300's
+/// `show version`, a 17.x `show license history message` and `show license summary`), written
+/// out here; values may differ, the structure may not.
+#[test]
+fn parsed_structure_has_exactly_the_key_paths_of_real_captures() {
+    let lab = Lab::new();
+    init_sw1(&lab, "2026-11-01T10:00:00Z");
+    let now = "2026-11-01T10:05:00Z";
+    lab.exec(
+        "D",
+        now,
+        &[
+            "configure terminal",
+            "license boot level network-advantage addon dna-advantage",
+            "end",
+            "write memory",
+            "reload",
+        ],
+    );
+    let cases = outputs(
+        &lab,
+        "D",
+        now,
+        &[
+            ("ShowVersion", "show version"),
+            ("ShowLicenseHistoryMessage", "show license history message"),
+            ("ShowLicenseSummary", "show license summary"),
+        ],
+    );
+    let Some(parsed) = parse_all(&cases) else { return };
+    let [version, history, summary] = parsed.try_into().expect("three results");
+
+    // The C9300 capture's paths; it ran a developer image, so it has `build_label` where a
+    // release image prints `System restarted at` instead.
+    let mut real_version: Vec<String> = [
+        "bootldr",
+        "chassis",
+        "chassis_sn",
+        "compiled_by",
+        "compiled_date",
+        "copyright_years",
+        "location",
+        "curr_config_register",
+        "disks",
+        "disks.*",
+        "disks.*.disk_size",
+        "disks.*.type_of_disk",
+        "hostname",
+        "image_id",
+        "image_type",
+        "label",
+        "last_reload_reason",
+        "air_license_level",
+        "license_package",
+        "license_package.*",
+        "license_package.*.license_level",
+        "license_package.*.license_type",
+        "license_package.*.next_reload_license_level",
+        "main_mem",
+        "mem_size",
+        "mem_size.*",
+        "next_reload_air_license_level",
+        "number_of_intfs",
+        "number_of_intfs.*",
+        "os",
+        "platform",
+        "processor_type",
+        "returned_to_rom_by",
+        "rom",
+        "rtr_type",
+        "switch_num",
+        "switch_num.*",
+        "switch_num.*.active",
+        "switch_num.*.mac_address",
+        "switch_num.*.mb_assembly_num",
+        "switch_num.*.mb_rev_num",
+        "switch_num.*.mb_sn",
+        "switch_num.*.mode",
+        "switch_num.*.model",
+        "switch_num.*.model_num",
+        "switch_num.*.model_rev_num",
+        "switch_num.*.ports",
+        "switch_num.*.sw_image",
+        "switch_num.*.sw_ver",
+        "switch_num.*.system_sn",
+        "switch_num.*.uptime",
+        "system_image",
+        "uptime",
+        "uptime_this_cp",
+        "version",
+        "version_short",
+        "xe_version",
+        "system_restarted_at",
+    ]
+    .iter()
+    .map(|p| format!("version.{p}"))
+    .collect();
+    real_version.push("version".to_owned());
+    let real_version: Vec<&str> = real_version.iter().map(String::as_str).collect();
+    assert_same_paths("ShowVersion", &version, &real_version);
+
+    let mut real_history = vec!["message_history", "import_message_history"];
+    real_history.extend([
+        "message_history.trust_establishment",
+        "message_history.usage_reporting",
+        "message_history.result_polling",
+        "message_history.authorization_request",
+        "message_history.authorization_return",
+        "message_history.trust_sync",
+        "import_message_history.policy",
+        "import_message_history.auth",
+        "import_message_history.trust_code",
+        "import_message_history.rum_ack",
+        "import_message_history.conversion_ack",
+        "import_message_history.account_info",
+    ]);
+    assert_same_paths("ShowLicenseHistoryMessage", &history, &real_history);
+    assert_eq!(history["import_message_history"]["policy"], "No past Import history");
+
+    // The 17.x capture with an account section (the parser files rows by entitlement).
+    assert_same_paths(
+        "ShowLicenseSummary",
+        &summary,
+        &[
+            "account_information",
+            "account_information.smart_account",
+            "account_information.virtual_account",
+            "license_usage",
+            "license_usage.*",
+            "license_usage.*.license",
+            "license_usage.*.entitlement",
+            "license_usage.*.count",
+            "license_usage.*.status",
+        ],
+    );
+}
