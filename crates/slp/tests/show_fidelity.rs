@@ -1,7 +1,7 @@
 //! Show output laid out as a real IOS-XE 17.9 Catalyst 9300 prints it (issue #18, "Output
 //! fidelity"): the expected lines are written from real 17.x captures' layout.
 
-use crate::util::{Lab, init_stack, init_sw1};
+use crate::util::{Lab, T0 as AUTH_T0, authority, init_stack, init_sw1, upload};
 
 const T0: &str = "2026-11-01T10:00:00Z";
 
@@ -164,4 +164,26 @@ fn the_event_log_has_saevt_entries_and_syslog_messages_stay_in_the_log() {
         "{logging}"
     );
     assert!(!logging.contains("SAEVT_"), "{logging}");
+}
+
+/// The `Trust Code Installed:` block of a show output, up to the blank line that ends it.
+fn trust_block(text: &str) -> String {
+    let start = text.find("Trust Code Installed:").expect("trust block");
+    let rest = &text[start..];
+    rest[..rest.find("\n\n").unwrap_or(rest.len())].to_owned()
+}
+
+#[test]
+fn tech_support_and_show_license_all_print_one_form_of_trust_code_installed() {
+    let lab = Lab::new();
+    authority(&lab);
+    init_sw1(&lab, AUTH_T0);
+    let t1 = "2026-11-15T10:00:00Z";
+    lab.exec("D", t1, &["license smart save usage all file bootflash:u.txt"]);
+    upload(&lab, t1, "D/bootflash/u.txt", "ack.txt");
+    lab.exec("D", t1, &[&format!("license smart import {}", lab.path("ack.txt").display())]);
+    let all = lab.exec("D", t1, &["show license all"]);
+    let tech = lab.exec("D", t1, &["show license tech support"]);
+    assert_eq!(trust_block(&tech), trust_block(&all));
+    assert!(trust_block(&all).contains("INSTALLED on Nov 15 10:00:00 2026 UTC"), "{all}");
 }
