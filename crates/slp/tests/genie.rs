@@ -307,8 +307,16 @@ fn standalone_with_trust_show_license_all_keeps_trust_and_authorization_apart() 
 /// Every key path of a parsed structure, `a.b.c`; the children of maps keyed by data (license
 /// names, switch numbers, interface kinds, disks) are written `*`.
 fn key_paths(value: &Value) -> std::collections::BTreeSet<String> {
-    const KEYED_BY_DATA: &[&str] =
-        &["license_package", "switch_num", "number_of_intfs", "mem_size", "disks", "license_usage"];
+    const KEYED_BY_DATA: &[&str] = &[
+        "license_package",
+        "switch_num",
+        "number_of_intfs",
+        "mem_size",
+        "disks",
+        "license_usage",
+        "license_name",
+        "trust_code_installed",
+    ];
     fn walk(value: &Value, prefix: &str, wild: bool, out: &mut std::collections::BTreeSet<String>) {
         let Some(map) = value.as_object() else { return };
         for (key, child) in map {
@@ -469,4 +477,119 @@ fn parsed_structure_has_exactly_the_key_paths_of_real_captures() {
             "license_usage.*.status",
         ],
     );
+}
+
+/// A stack with a customer policy, trust codes and an ACK, as the 17.x capture of
+/// `show license status` (cslu transport, customer policy, every unit trusted) and of
+/// `show license usage`: the same key paths.
+#[test]
+fn ha_stack_status_and_usage_have_the_key_paths_of_real_captures() {
+    let lab = Lab::new();
+    let t1 = "2026-11-15T10:00:00Z";
+    authority(&lab);
+    auth(
+        &lab,
+        T0,
+        &[
+            "policy",
+            "set",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--name",
+            "Custom Policy",
+            "--unenforced-perpetual",
+            "30,60,60",
+        ],
+    );
+    init_stack(&lab, T0, true);
+    lab.exec("S", t1, &["license smart save usage all file bootflash:u.txt"]);
+    upload(&lab, t1, "S/bootflash/u.txt", "ack.txt");
+    lab.exec("S", t1, &[&format!("license smart import {}", lab.path("ack.txt").display())]);
+    let cases = outputs(
+        &lab,
+        "S",
+        t1,
+        &[("ShowLicenseStatus", "show license status"), ("ShowLicenseUsage", "show license usage")],
+    );
+    let Some(parsed) = parse_all(&cases) else { return };
+    let [status, usage] = parsed.try_into().expect("two results");
+    let mut real_status = vec![
+        "account_information",
+        "account_information.smart_account",
+        "account_information.virtual_account",
+        "data_privacy",
+        "data_privacy.callhome_hostname_privacy",
+        "data_privacy.sending_hostname",
+        "data_privacy.smart_licensing_hostname_privacy",
+        "data_privacy.version_privacy",
+        "miscellaneous",
+        "miscellaneous.custom_id",
+        "policy",
+        "policy.policy_in_use",
+        "policy.policy_name",
+        "policy.reporting_ack_required",
+        "smart_licensing_using_policy",
+        "smart_licensing_using_policy.status",
+        "transport",
+        "transport.cslu_address",
+        "transport.proxy",
+        "transport.type",
+        "transport.vrf",
+        "trust_code_installed",
+        "trust_code_installed.*",
+        "trust_code_installed.*.info",
+        "trust_code_installed.*.pid",
+        "trust_code_installed.*.sn",
+        "usage_reporting",
+        "usage_reporting.last_ack_received",
+        "usage_reporting.last_report_file_write",
+        "usage_reporting.last_report_push",
+        "usage_reporting.next_ack_deadline",
+        "usage_reporting.next_ack_push_check",
+        "usage_reporting.next_report_push",
+        "usage_reporting.reporting_push_interval",
+        "utility",
+        "utility.status",
+    ];
+    let classes: Vec<String> = [
+        "enforced_perpetual_subscription_license_attributes",
+        "export_perpetual_subscription_license_attributes",
+        "unenforced_non_export_perpetual_attributes",
+        "unenforced_non_export_subscription_attributes",
+    ]
+    .iter()
+    .flat_map(|class| {
+        [
+            "",
+            ".first_report_requirement_days",
+            ".report_on_change_days",
+            ".reporting_frequency_days",
+        ]
+        .map(|leaf| format!("policy.{class}{leaf}"))
+    })
+    .collect();
+    real_status.extend(classes.iter().map(String::as_str));
+    assert_same_paths("ShowLicenseStatus", &status, &real_status);
+
+    let mut real_usage: Vec<String> =
+        ["license_authorization", "license_authorization.status", "license_name", "license_name.*"]
+            .map(str::to_owned)
+            .to_vec();
+    for leaf in [
+        "count",
+        "description",
+        "enforcement_type",
+        "export_status",
+        "feature_description",
+        "feature_name",
+        "license_type",
+        "status",
+        "version",
+    ] {
+        real_usage.push(format!("license_name.*.{leaf}"));
+    }
+    let real_usage: Vec<&str> = real_usage.iter().map(String::as_str).collect();
+    assert_same_paths("ShowLicenseUsage", &usage, &real_usage);
 }
