@@ -426,16 +426,20 @@ pub fn all(device: &Device) -> String {
     out
 }
 
-/// `show license rum id all`
+/// `show license rum id all`, laid out as a 17.x device prints it.
 pub fn rum_all(device: &Device) -> String {
-    let mut out = String::from("Smart License Agent Report Ids\n\n");
-    out.push_str("Report Id  State            Flag Feature Name\n");
-    out.push_str("-------------------------------------------------------\n");
-    for report in device.state.ledger.reports.values() {
+    rum_table(device.state.ledger.reports.values())
+}
+
+fn rum_table<'a>(reports: impl Iterator<Item = &'a slp_core::ledger::Report>) -> String {
+    let mut out = String::from("Smart Licensing Usage Report:\n");
+    out.push_str("====================================\n");
+    out.push_str("Report Id,          State,    Flag, Feature Name\n");
+    for report in reports {
         let flag = if report.in_storage() || report.state == ReportState::Open { "N" } else { "D" };
         let _ = writeln!(
             out,
-            "{:<10} {:<16} {:<4} {}",
+            "{:<19} {:<9} {:<5} {}",
             report.id,
             report.state.show_word(),
             flag,
@@ -447,19 +451,7 @@ pub fn rum_all(device: &Device) -> String {
 
 /// `show license rum id <n>`
 pub fn rum_one(device: &Device, id: u64) -> Result<String, DeviceError> {
-    let report = find_report(device, id)?;
-    let mut out = String::from("Report Id  State            Flag Feature Name\n");
-    out.push_str("-------------------------------------------------------\n");
-    let flag = if report.in_storage() || report.state == ReportState::Open { "N" } else { "D" };
-    let _ = writeln!(
-        out,
-        "{:<10} {:<16} {:<4} {}",
-        report.id,
-        report.state.show_word(),
-        flag,
-        report.feature
-    );
-    Ok(out)
+    Ok(rum_table(std::iter::once(find_report(device, id)?)))
 }
 
 fn find_report(device: &Device, id: u64) -> Result<&slp_core::ledger::Report, DeviceError> {

@@ -187,3 +187,24 @@ fn tech_support_and_show_license_all_print_one_form_of_trust_code_installed() {
     assert_eq!(trust_block(&tech), trust_block(&all));
     assert!(trust_block(&all).contains("INSTALLED on Nov 15 10:00:00 2026 UTC"), "{all}");
 }
+
+#[test]
+fn show_license_rum_id_all_is_laid_out_as_a_real_device() {
+    let lab = Lab::new();
+    advantage_sw1(&lab);
+    let rum = lab.exec("D", T0, &["show license rum id all"]);
+    let lines: Vec<&str> = rum.lines().collect();
+    assert_eq!(
+        &lines[..3],
+        &[
+            "Smart Licensing Usage Report:",
+            "====================================",
+            "Report Id,          State,    Flag, Feature Name",
+        ],
+        "{rum}"
+    );
+    let row = lines[3..].iter().find(|l| l.ends_with(" dna-advantage")).expect("a row");
+    let (id, rest) = row.split_at(20);
+    assert!(id.trim_end().chars().all(|c| c.is_ascii_digit()), "{row:?}");
+    assert!(rest.starts_with("OPEN      N     dna-advantage"), "{row:?}");
+}
