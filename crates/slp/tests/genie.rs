@@ -316,6 +316,7 @@ fn key_paths(value: &Value) -> std::collections::BTreeSet<String> {
         "license_usage",
         "license_name",
         "trust_code_installed",
+        "smart_license_usage_reports",
     ];
     fn walk(value: &Value, prefix: &str, wild: bool, out: &mut std::collections::BTreeSet<String>) {
         let Some(map) = value.as_object() else { return };
@@ -369,10 +370,22 @@ fn parsed_structure_has_exactly_the_key_paths_of_real_captures() {
             ("ShowVersion", "show version"),
             ("ShowLicenseHistoryMessage", "show license history message"),
             ("ShowLicenseSummary", "show license summary"),
+            ("ShowLicenseRumIdAll", "show license rum id all"),
         ],
     );
     let Some(parsed) = parse_all(&cases) else { return };
-    let [version, history, summary] = parsed.try_into().expect("three results");
+    let [version, history, summary, rum] = parsed.try_into().expect("four results");
+    assert_same_paths(
+        "ShowLicenseRumIdAll",
+        &rum,
+        &[
+            "smart_license_usage_reports",
+            "smart_license_usage_reports.*",
+            "smart_license_usage_reports.*.state",
+            "smart_license_usage_reports.*.flag",
+            "smart_license_usage_reports.*.feature_name",
+        ],
+    );
 
     // The C9300 capture's paths; it ran a developer image, so it has `build_label` where a
     // release image prints `System restarted at` instead.

@@ -5,7 +5,7 @@
 //! - `device_service`: `slp device run`: the management API and `exec` against a running device.
 //! - `direct`: smart transport to the authority, ID-token trust.
 //! - `genie`: show-command output fed to the public Genie IOS-XE parsers; parsed key paths
-//!   equal those of real captures (version, history message, summary, status, usage).
+//!   equal those of real captures (version, history, summary, status, usage, rum id all).
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
