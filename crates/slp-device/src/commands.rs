@@ -47,6 +47,8 @@ enum Action {
     ShowTechSupport,
     ShowVersion,
     ShowRunning,
+    ShowClock,
+    ShowLogging,
     CopyRunStart,
     Reload,
     SaveUsageAll,
@@ -123,6 +125,8 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (SHOW, "show license history message", Action::ShowHistory),
     (SHOW, "show license tech support", Action::ShowTechSupport),
     (SHOW, "show version", Action::ShowVersion),
+    (SHOW, "show clock", Action::ShowClock),
+    (SHOW, "show logging", Action::ShowLogging),
     (PRIV, "show running-config", Action::ShowRunning),
     (PRIV, "copy running-config startup-config", Action::CopyRunStart),
     (PRIV, "write memory", Action::CopyRunStart),
@@ -222,6 +226,8 @@ fn help(word: &str) -> &'static str {
         "tech" => "Technical support information",
         "support" => "Technical support information",
         "version" => "System hardware and software status",
+        "clock" => "Display the system clock",
+        "logging" => "Show the contents of logging buffers",
         "running-config" => "Current operating configuration",
         "copy" => "Copy from one file to another",
         "startup-config" => "Startup configuration",
@@ -556,6 +562,9 @@ impl Session {
         if line.ends_with('?') {
             return Step::Done(Output::ok(self.help(line)));
         }
+        if let Some((command, modifier)) = show::split_pipe(line) {
+            return Step::Done(self.piped(command, modifier));
+        }
         Step::Done(match self.parse(line) {
             Ok((action, args)) => {
                 let conversation = match action {
@@ -583,6 +592,19 @@ impl Session {
             }
             Err(output) => output,
         })
+    }
+
+    /// A show command with an output modifier (`| include`, `| exclude`, `| section`, `| begin`).
+    fn piped(&mut self, command: &str, modifier: &str) -> Output {
+        let filter = match show::OutputFilter::parse(modifier) {
+            Ok(filter) => filter,
+            Err(err) => return Output::err(format!("{err}\n")),
+        };
+        match self.begin(command) {
+            Step::Done(output) if output.ok => Output::ok(filter.apply(&output.text)),
+            Step::Done(output) => output,
+            Step::Converse(_) => Output::err("% Output modifiers apply to show commands only\n"),
+        }
     }
 
     /// The command a line names and its arguments, or the output that says what is wrong.
@@ -686,6 +708,8 @@ impl Session {
             Action::ShowTechSupport => show::tech_support(device),
             Action::ShowVersion => show::version(device),
             Action::ShowRunning => show::running_config(device),
+            Action::ShowClock => show::clock(device),
+            Action::ShowLogging => show::logging(device),
             Action::CopyRunStart => {
                 device.state.startup = device.state.running.clone();
                 "Building configuration...\n[OK]\n".to_owned()

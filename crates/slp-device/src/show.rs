@@ -67,8 +67,9 @@ pub fn summary(device: &Device) -> String {
     let active = &device.state.active().udi;
     for (info, count) in shown_usage(device) {
         let mut display = info.display_name(active);
-        if display.len() > 26 {
-            display = format!("{}...", &display[..23]);
+        // A real device keeps 25 characters of the tag: 22 and an ellipsis.
+        if display.chars().count() > 25 {
+            display = format!("{}...", display.chars().take(22).collect::<String>());
         }
         let _ = writeln!(
             out,
@@ -203,7 +204,7 @@ fn usage_reporting_section(device: &Device, out: &mut String) {
     if interval == 0 {
         out.push_str("  Reporting push interval: 0 (no reporting)\n");
     } else {
-        let _ = writeln!(out, "  Reporting push interval: {interval} days");
+        let _ = writeln!(out, "  Reporting push interval: {interval}  days");
     }
     let _ = writeln!(out, "  Next ACK push check: {}", date_or_none(device.next_ack_push_check()));
     let _ = writeln!(out, "  Next report push: {}", date_or_none(device.next_report_push()));
@@ -425,16 +426,20 @@ pub fn all(device: &Device) -> String {
     out
 }
 
-/// `show license rum id all`
+/// `show license rum id all`, laid out as a 17.x device prints it.
 pub fn rum_all(device: &Device) -> String {
-    let mut out = String::from("Smart License Agent Report Ids\n\n");
-    out.push_str("Report Id  State            Flag Feature Name\n");
-    out.push_str("-------------------------------------------------------\n");
-    for report in device.state.ledger.reports.values() {
+    rum_table(device.state.ledger.reports.values())
+}
+
+fn rum_table<'a>(reports: impl Iterator<Item = &'a slp_core::ledger::Report>) -> String {
+    let mut out = String::from("Smart Licensing Usage Report:\n");
+    out.push_str("====================================\n");
+    out.push_str("Report Id,          State,    Flag, Feature Name\n");
+    for report in reports {
         let flag = if report.in_storage() || report.state == ReportState::Open { "N" } else { "D" };
         let _ = writeln!(
             out,
-            "{:<10} {:<16} {:<4} {}",
+            "{:<19} {:<9} {:<5} {}",
             report.id,
             report.state.show_word(),
             flag,
@@ -446,19 +451,7 @@ pub fn rum_all(device: &Device) -> String {
 
 /// `show license rum id <n>`
 pub fn rum_one(device: &Device, id: u64) -> Result<String, DeviceError> {
-    let report = find_report(device, id)?;
-    let mut out = String::from("Report Id  State            Flag Feature Name\n");
-    out.push_str("-------------------------------------------------------\n");
-    let flag = if report.in_storage() || report.state == ReportState::Open { "N" } else { "D" };
-    let _ = writeln!(
-        out,
-        "{:<10} {:<16} {:<4} {}",
-        report.id,
-        report.state.show_word(),
-        flag,
-        report.feature
-    );
-    Ok(out)
+    Ok(rum_table(std::iter::once(find_report(device, id)?)))
 }
 
 fn find_report(device: &Device, id: u64) -> Result<&slp_core::ledger::Report, DeviceError> {
@@ -515,8 +508,15 @@ pub fn rum_detail(device: &Device, id: u64) -> Result<String, DeviceError> {
 pub fn eventlog(device: &Device, days: Option<u64>) -> String {
     let since = days
         .map(|d| device.now - Duration::days(i64::try_from(d).unwrap_or(i64::MAX / 86_400_000)));
-    let events: Vec<_> =
-        device.state.events.iter().filter(|e| since.is_none_or(|since| e.at >= since)).collect();
+    // Syslog messages (`%SMART_LIC-…`) stay in the log (`show logging`); the event log has the
+    // agent's own `SAEVT_…` entries.
+    let events: Vec<_> = device
+        .state
+        .events
+        .iter()
+        .filter(|e| e.text.starts_with("SAEVT_"))
+        .filter(|e| since.is_none_or(|since| e.at >= since))
+        .collect();
     if events.is_empty() {
         return "No EventLog Found.\n".to_owned();
     }
@@ -527,10 +527,27 @@ pub fn eventlog(device: &Device, days: Option<u64>) -> String {
     out
 }
 
-/// `show license history message`: communication history, then imported messages by kind.
-/// Each section's first line is plain words (what parsers key on); the entries follow with times.
+/// `show logging`: the syslog buffer with the device's `%SMART_LIC-…` messages, stamped as
+/// `service timestamps log datetime msec show-timezone year` prints them (`*`: no NTP).
+pub fn logging(device: &Device) -> String {
+    let messages: Vec<_> =
+        device.state.events.iter().filter(|e| !e.text.starts_with("SAEVT_")).collect();
+    let mut out = String::from(
+        "Syslog logging: enabled (0 messages dropped, 0 messages rate-limited, 0 flushes, 0 overruns, xml disabled, filtering disabled)\n\n",
+    );
+    let _ = writeln!(out, "Log Buffer (102400 bytes):\n");
+    for event in messages {
+        let _ = writeln!(out, "*{}: {}", event.at.format("%b %e %Y %H:%M:%S%.3f UTC"), event.text);
+    }
+    out
+}
+
+/// `show license history message`: communication history, then imported messages by kind, laid
+/// out as a 17.9 device prints it (headings flush left under a `=` rule, `No past Import history`).
 pub fn history(device: &Device) -> String {
-    let mut out = String::from("Message History (oldest to newest):\n");
+    const RULE: &str = "====================================================\n";
+    let mut out = String::from("\nMessage History (oldest to newest):\n");
+    out.push_str(RULE);
     for kind in [
         "Trust Establishment",
         "Usage Reporting",
@@ -539,21 +556,26 @@ pub fn history(device: &Device) -> String {
         "Authorization Return",
         "Trust Sync",
     ] {
-        let _ = writeln!(out, "  {kind}:\n    No past history");
+        let _ = writeln!(out, "{kind}:\n  No past history");
     }
     out.push_str("\nImport Message History (oldest to newest):\n");
-    for kind in ["POLICY", "AUTH", "TRUST CODE", "RUM ACK", "CONVERSION ACK", "ACCOUNT INFO"] {
-        let _ = writeln!(out, "  Import {kind}:");
-        let entries: Vec<_> = device.state.history.iter().filter(|h| h.kind == kind).collect();
+    out.push_str(RULE);
+    let kinds = ["POLICY", "AUTH", "TRUST CODE", "RUM ACK", "CONVERSION ACK", "ACCOUNT INFO"];
+    for (idx, kind) in kinds.iter().enumerate() {
+        if idx > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "Import {kind}:");
+        let entries: Vec<_> = device.state.history.iter().filter(|h| h.kind == *kind).collect();
         match entries.len() {
-            0 => out.push_str("    No past history\n"),
-            1 => out.push_str("    1 message imported\n"),
+            0 => out.push_str("  No past Import history\n"),
+            1 => out.push_str("  1 message imported\n"),
             n => {
-                let _ = writeln!(out, "    {n} messages imported");
+                let _ = writeln!(out, "  {n} messages imported");
             }
         }
         for entry in entries {
-            let _ = writeln!(out, "      {}: {}", date(entry.at), entry.summary);
+            let _ = writeln!(out, "    {}: {}", date(entry.at), entry.summary);
         }
     }
     out
@@ -614,23 +636,145 @@ pub fn running_config(device: &Device) -> String {
     out
 }
 
-/// `show version`
+/// An IOS uptime: `1 year, 2 weeks, 1 day, 3 hours, 1 minute`, zero units left out.
+pub fn uptime_words(uptime: Duration) -> String {
+    const HOUR: i64 = 60;
+    const DAY: i64 = 24 * HOUR;
+    const WEEK: i64 = 7 * DAY;
+    const YEAR: i64 = 365 * DAY;
+    let total = uptime.num_minutes().max(0);
+    let in_year = total % YEAR;
+    let units = [
+        ("year", total / YEAR),
+        ("week", in_year / WEEK),
+        ("day", in_year % WEEK / DAY),
+        ("hour", in_year % DAY / HOUR),
+        ("minute", in_year % HOUR),
+    ];
+    let words: Vec<String> = units
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(unit, n)| if *n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") })
+        .collect();
+    if words.is_empty() { "0 minutes".to_owned() } else { words.join(", ") }
+}
+
+/// The `AIR License Level` a Catalyst 9000 prints for a boot level and add-on.
+fn air_level(level: Option<&str>, addon: Option<&str>) -> &'static str {
+    match (addon, level) {
+        (Some("dna-advantage"), _) => "AIR DNA Advantage",
+        (Some("dna-essentials"), _) => "AIR DNA Essentials",
+        (_, Some("network-advantage")) => "AIR Network Advantage",
+        _ => "AIR Network Essentials",
+    }
+}
+
+/// Front-panel ports a C9300 family member reports in the switch table.
+fn port_count(pid: &str) -> u32 {
+    if pid.contains("-48") { 65 } else { 41 }
+}
+
+/// `show clock`: the asterisk says the time is not authoritative (no NTP), as on a device
+/// whose clock was set by hand.
+pub fn clock(device: &Device) -> String {
+    format!("*{}\n", device.now.format("%H:%M:%S%.3f UTC %a %b %-d %Y"))
+}
+
+/// Splits `show … | modifier` into the command and the modifier; `None` for other lines.
+pub fn split_pipe(line: &str) -> Option<(&str, &str)> {
+    let (command, modifier) = line.split_once('|')?;
+    let first = command.split_whitespace().next()?.to_ascii_lowercase();
+    (first.len() >= 2 && "show".starts_with(&first)).then(|| (command.trim_end(), modifier.trim()))
+}
+
+/// Why an output modifier was refused, with the text the device prints.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    #[error("% Invalid input detected at '^' marker: unknown output modifier {0:?}")]
+    Unknown(String),
+    #[error("% Incomplete command: output modifier {0:?} needs a regular expression")]
+    Missing(String),
+    #[error("% Invalid regular expression {0:?}")]
+    Regex(String),
+}
+
+/// IOS output modifiers: what follows `|` after a show command.
+#[derive(Debug)]
+pub enum OutputFilter {
+    /// Lines that match.
+    Include(regex::Regex),
+    /// Lines that do not match.
+    Exclude(regex::Regex),
+    /// Sections (a line and the indented lines under it) with a line that matches.
+    Section(regex::Regex),
+    /// Everything from the first line that matches.
+    Begin(regex::Regex),
+}
+
+impl OutputFilter {
+    /// `include REGEX` (any unique abbreviation of the keyword, as IOS allows).
+    pub fn parse(modifier: &str) -> Result<OutputFilter, FilterError> {
+        let modifier = modifier.trim();
+        let (keyword, pattern) = match modifier.split_once(char::is_whitespace) {
+            Some((keyword, pattern)) => (keyword, pattern.trim()),
+            None => (modifier, ""),
+        };
+        let keyword = keyword.to_ascii_lowercase();
+        let chosen = ["include", "exclude", "section", "begin"]
+            .into_iter()
+            .find(|k| !keyword.is_empty() && k.starts_with(&keyword))
+            .ok_or_else(|| FilterError::Unknown(modifier.to_owned()))?;
+        if pattern.is_empty() {
+            return Err(FilterError::Missing(chosen.to_owned()));
+        }
+        let regex =
+            regex::Regex::new(pattern).map_err(|_| FilterError::Regex(pattern.to_owned()))?;
+        Ok(match chosen {
+            "include" => OutputFilter::Include(regex),
+            "exclude" => OutputFilter::Exclude(regex),
+            "section" => OutputFilter::Section(regex),
+            _ => OutputFilter::Begin(regex),
+        })
+    }
+
+    /// The output as the device prints it after the modifier.
+    pub fn apply(&self, text: &str) -> String {
+        let kept: Vec<&str> = match self {
+            OutputFilter::Include(re) => text.lines().filter(|l| re.is_match(l)).collect(),
+            OutputFilter::Exclude(re) => text.lines().filter(|l| !re.is_match(l)).collect(),
+            OutputFilter::Begin(re) => text.lines().skip_while(|l| !re.is_match(l)).collect(),
+            OutputFilter::Section(re) => {
+                let mut sections: Vec<Vec<&str>> = Vec::new();
+                for line in text.lines() {
+                    match sections.last_mut() {
+                        Some(section) if line.starts_with(' ') => section.push(line),
+                        _ => sections.push(vec![line]),
+                    }
+                }
+                sections
+                    .into_iter()
+                    .filter(|section| section.iter().any(|l| re.is_match(l)))
+                    .flatten()
+                    .collect()
+            }
+        };
+        kept.iter().map(|l| format!("{l}\n")).collect()
+    }
+}
+
+/// `show version`, as a 17.9 Catalyst 9300 in install mode prints it.
 pub fn version(device: &Device) -> String {
     let state = &device.state;
     let v = long_version(&state.software_version);
     let host = state.hostname();
-    let uptime = device.uptime();
-    let (weeks, days, hours, minutes) = (
-        uptime.num_weeks(),
-        uptime.num_days() % 7,
-        uptime.num_hours() % 24,
-        uptime.num_minutes() % 60,
-    );
+    let uptime = uptime_words(device.uptime());
+    let active = &state.active().udi;
     let mut out = String::new();
     let _ = writeln!(out, "Cisco IOS XE Software, Version {v}");
     let _ = writeln!(
         out,
-        "Cisco IOS Software [Cupertino], Catalyst L3 Switch Software (CAT9K_IOSXE), Version {v}, RELEASE SOFTWARE (fc1)"
+        "Cisco IOS Software [Cupertino], Catalyst L3 Switch Software (CAT9K_IOSXE), Version {}, RELEASE SOFTWARE (fc1)",
+        state.software_version
     );
     out.push_str("Technical Support: http://www.cisco.com/techsupport\n");
     out.push_str("Copyright (c) 1986-2023 by Cisco Systems, Inc.\n");
@@ -638,14 +782,10 @@ pub fn version(device: &Device) -> String {
     out.push_str("Cisco IOS-XE software, Copyright (c) 2005-2023 by cisco Systems, Inc.\n");
     out.push_str("All rights reserved.  Certain components of Cisco IOS-XE software are\n");
     out.push_str("licensed under the GNU General Public License (\"GPL\") Version 2.0.\n\n\n");
-    let _ = writeln!(out, "ROM: IOS-XE ROMMON");
-    let _ = writeln!(out, "BOOTLDR: System Bootstrap, Version 17.9.1r, RELEASE SOFTWARE (P)\n");
-    let _ = writeln!(
-        out,
-        "{host} uptime is {weeks} weeks, {days} days, {hours} hours, {minutes} minutes"
-    );
-    out.push_str("Uptime for this control processor is ");
-    let _ = writeln!(out, "{weeks} weeks, {days} days, {hours} hours, {minutes} minutes");
+    out.push_str("ROM: IOS-XE ROMMON\n");
+    out.push_str("BOOTLDR: System Bootstrap, Version 17.9.1r, RELEASE SOFTWARE (P)\n\n");
+    let _ = writeln!(out, "{host} uptime is {uptime}");
+    let _ = writeln!(out, "Uptime for this control processor is {uptime}");
     out.push_str("System returned to ROM by Reload Command\n");
     let _ =
         writeln!(out, "System restarted at {}", state.booted_at.format("%H:%M:%S UTC %a %b %d %Y"));
@@ -664,51 +804,145 @@ pub fn version(device: &Device) -> String {
     out.push_str(
         "------------------------------------------------------------------------------\n",
     );
-    let current_level = state.boot_level.clone().unwrap_or_else(|| "None".to_owned());
-    let next_level = state.startup.boot_level.clone().unwrap_or_else(|| "None".to_owned());
-    let _ = writeln!(out, "{:<31}{:<27}{}", current_level, "Smart License", next_level);
-    let current_addon = state.boot_addon.clone().unwrap_or_else(|| "None".to_owned());
-    let next_addon = state.startup.boot_addon.clone().unwrap_or_else(|| "None".to_owned());
-    let _ =
-        writeln!(out, "{:<31}{:<27}{}", current_addon, "Subscription Smart License", next_addon);
-    out.push_str("\n\nSmart Licensing Status: Registration Not Applicable/Not Applicable\n\n");
+    let current_level = state.boot_level.as_deref().unwrap_or("None");
+    let next_level = state.startup.boot_level.as_deref().unwrap_or("None");
+    let _ = writeln!(out, "{current_level:<20}\t{:<30}\t {next_level:<20}", "Smart License");
+    let current_addon = state.boot_addon.as_deref().unwrap_or("None");
+    let next_addon = state.startup.boot_addon.as_deref().unwrap_or("None");
     let _ = writeln!(
         out,
-        "cisco {} (X86) processor with 1418480K/6147K bytes of memory.",
-        state.active().udi.pid
+        "{current_addon:<20}\t{:<30}\t {next_addon:<30}",
+        "Subscription Smart License"
     );
-    out.push_str("Processor board ID ");
-    let _ = writeln!(out, "{}", state.active().udi.sn);
+    let _ = writeln!(
+        out,
+        "AIR License Level: {}",
+        air_level(state.boot_level.as_deref(), state.boot_addon.as_deref())
+    );
+    let _ = writeln!(
+        out,
+        "Next reload AIR license Level: {}",
+        air_level(state.startup.boot_level.as_deref(), state.startup.boot_addon.as_deref())
+    );
+    out.push_str("\n\nSmart Licensing Status: Registration Not Applicable/Not Applicable\n\n");
+    let _ =
+        writeln!(out, "cisco {} (X86) processor with 1418480K/6147K bytes of memory.", active.pid);
+    let _ = writeln!(out, "Processor board ID {}", active.sn);
     out.push_str("1 Virtual Ethernet interface\n28 Gigabit Ethernet interfaces\n4 Ten Gigabit Ethernet interfaces\n");
     out.push_str("2048K bytes of non-volatile configuration memory.\n");
     out.push_str("8388608K bytes of physical memory.\n");
     out.push_str("1638400K bytes of Crash Files at crashinfo:.\n");
     out.push_str("11264000K bytes of Flash at flash:.\n\n");
-    out.push_str("Base Ethernet MAC Address          : 00:00:5e:00:53:01\n");
-    out.push_str("Motherboard Assembly Number        : 73-18271-03\n");
-    let _ = writeln!(out, "Motherboard Serial Number          : {}", state.active().udi.sn);
-    out.push_str("Model Revision Number              : A0\n");
-    out.push_str("Motherboard Revision Number        : A0\n");
-    let _ = writeln!(out, "Model Number                       : {}", state.active().udi.pid);
-    let _ = writeln!(out, "System Serial Number               : {}\n\n", state.active().udi.sn);
+    unit_block(&mut out, &active.pid, &active.sn, "00:00:5e:00:53:01");
     out.push_str(
-        "Switch Ports Model              SW Version        SW Image              Mode   \n",
+        "\n\nSwitch Ports Model              SW Version        SW Image              Mode   \n",
     );
     out.push_str(
-        "------ ----- -----             ----------        ----------            ----   \n",
+        "------ ----- -----              ----------        ----------            ----   \n",
     );
     for (idx, unit) in state.units.iter().enumerate() {
         let marker = if idx == 0 { "*" } else { " " };
         let _ = writeln!(
             out,
-            "{marker}{:>5} {:>5} {:<17} {:<17} {:<21} INSTALL",
+            "{marker}{:>5} {:<5} {:<19}{:<18}{:<22}INSTALL",
             idx + 1,
-            28,
+            port_count(&unit.udi.pid),
             unit.udi.pid,
             v,
             "CAT9K_IOSXE"
         );
     }
+    for (idx, unit) in state.units.iter().enumerate().skip(1) {
+        let _ = writeln!(out, "\n\nSwitch {:02}\n---------", idx + 1);
+        let _ = writeln!(out, "Switch uptime                      : {uptime} \n");
+        let mac = format!("00:00:5e:00:53:{:02x}", idx + 1);
+        unit_block(&mut out, &unit.udi.pid, &unit.udi.sn, &mac);
+    }
     out.push_str("\n\nConfiguration register is 0x102\n\n");
     out
+}
+
+/// One switch's hardware lines in `show version`.
+fn unit_block(out: &mut String, pid: &str, sn: &str, mac: &str) {
+    let _ = writeln!(out, "Base Ethernet MAC Address          : {mac}");
+    out.push_str("Motherboard Assembly Number        : 73-18271-03\n");
+    let _ = writeln!(out, "Motherboard Serial Number          : {sn}");
+    out.push_str("Model Revision Number              : A0\n");
+    out.push_str("Motherboard Revision Number        : A0\n");
+    let _ = writeln!(out, "Model Number                       : {pid}");
+    let _ = writeln!(out, "System Serial Number               : {sn}");
+    out.push_str("CLEI Code Number                   : \n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_leaves_out_zero_units_and_says_singulars() {
+        let d = |minutes: i64| uptime_words(Duration::minutes(minutes));
+        assert_eq!(d(0), "0 minutes");
+        assert_eq!(d(1), "1 minute");
+        assert_eq!(d(19), "19 minutes");
+        assert_eq!(d(60), "1 hour");
+        assert_eq!(d(61), "1 hour, 1 minute");
+        assert_eq!(d(24 * 60 + 2), "1 day, 2 minutes");
+        assert_eq!(d(7 * 24 * 60 * 3 + 2 * 24 * 60 + 5 * 60), "3 weeks, 2 days, 5 hours");
+        assert_eq!(d(366 * 24 * 60), "1 year, 1 day");
+    }
+
+    #[test]
+    fn air_level_follows_the_addon_then_the_level() {
+        assert_eq!(
+            air_level(Some("network-advantage"), Some("dna-advantage")),
+            "AIR DNA Advantage"
+        );
+        assert_eq!(
+            air_level(Some("network-essentials"), Some("dna-essentials")),
+            "AIR DNA Essentials"
+        );
+        assert_eq!(air_level(Some("network-advantage"), None), "AIR Network Advantage");
+        assert_eq!(air_level(None, None), "AIR Network Essentials");
+    }
+
+    const TEXT: &str = "hostname sw1\n!\nlicense boot level network-advantage\ninterface Tunnel0\n tunnel mode ipsec ipv4\n description license tunnel\nlicense smart transport off\nend\n";
+
+    fn filtered(modifier: &str) -> String {
+        OutputFilter::parse(modifier).expect("modifier").apply(TEXT)
+    }
+
+    #[test]
+    fn include_exclude_begin_and_section_filter_as_ios_does() {
+        assert_eq!(
+            filtered("include ^license"),
+            "license boot level network-advantage\nlicense smart transport off\n"
+        );
+        assert_eq!(filtered("i transport"), "license smart transport off\n");
+        assert_eq!(filtered("exclude license|!|ipsec"), "hostname sw1\ninterface Tunnel0\nend\n");
+        assert_eq!(filtered("begin smart"), "license smart transport off\nend\n");
+        assert_eq!(
+            filtered("section license"),
+            "license boot level network-advantage\ninterface Tunnel0\n tunnel mode ipsec ipv4\n description license tunnel\nlicense smart transport off\n"
+        );
+        assert_eq!(
+            filtered("sec ipsec"),
+            "interface Tunnel0\n tunnel mode ipsec ipv4\n description license tunnel\n"
+        );
+    }
+
+    #[test]
+    fn bad_modifiers_are_refused_with_the_input() {
+        assert!(
+            matches!(OutputFilter::parse("count x"), Err(FilterError::Unknown(m)) if m == "count x")
+        );
+        assert!(matches!(OutputFilter::parse("include"), Err(FilterError::Missing(_))));
+        assert!(matches!(OutputFilter::parse("include ("), Err(FilterError::Regex(r)) if r == "("));
+    }
+
+    #[test]
+    fn only_show_commands_take_a_modifier() {
+        assert_eq!(split_pipe("show version | i uptime"), Some(("show version", "i uptime")));
+        assert_eq!(split_pipe("sh run | sec license"), Some(("sh run", "sec license")));
+        assert_eq!(split_pipe("license smart url http://a|b"), None);
+    }
 }

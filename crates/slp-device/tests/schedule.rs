@@ -1,5 +1,5 @@
 //! The reporting schedule as a user sees it, on a virtual clock (no sleeping): the device's CLI
-//! (`show license status`, `show license eventlog`, `show running-config`) and where it sends,
+//! (`show license status`, `show logging`, `show running-config`) and where it sends,
 //! against a scripted peer that plays CSLU (OK_POLL, then the ACK when polled) or CSSM (the ACK
 //! at once). Issue #18 items 1, 2, 3 and 13.
 
@@ -257,7 +257,7 @@ fn report_push_comes_before_the_ack_deadline_and_the_ack_check_is_never_past() {
     let peer = Peer::new(true);
 
     let out = status(&mut sw, &peer, T0);
-    assert_eq!(field(&out, "Reporting push interval:"), "30 days");
+    assert_eq!(field(&out, "Reporting push interval:"), "30  days");
     assert_eq!(field(&out, "Next ACK deadline:"), "Jan 30 09:00:00 2027 UTC");
     assert_eq!(field(&out, "Next report push:"), "Nov 01 09:02:00 2026 UTC");
     assert_eq!(field(&out, "Next ACK push check:"), "<none>");
@@ -384,15 +384,15 @@ fn an_overdue_device_logs_daily_reminders_until_an_ack_arrives() {
     let mut sw = switch(&dir, &["license smart transport off"]);
     let peer = Peer::new(false);
     let reminders = |sw: &mut Session, now: &str| -> Vec<String> {
-        let log = cli(sw, &peer, now, "show license eventlog");
+        let log = cli(sw, &peer, now, "show logging");
         log.lines().filter(|l| l.ends_with(REMINDER)).map(str::to_owned).collect()
     };
     // The first report is due 90 days after first use, as the usage change said.
     let out = status(&mut sw, &peer, "2027-01-29T09:00:00Z");
     assert_eq!(field(&out, "Next ACK deadline:"), "Jan 30 09:00:00 2027 UTC");
-    let log = cli(&mut sw, &peer, "2027-01-29T09:00:00Z", "show license eventlog");
+    let log = cli(&mut sw, &peer, "2027-01-29T09:00:00Z", "show logging");
     assert!(
-        log.contains("2026-11-01 09:00:00.000 UTC %SMART_LIC-6-REPORTING_REQUIRED: A Usage report acknowledgement will be required in 90 days."),
+        log.contains("*Nov  1 2026 09:00:00.000 UTC: %SMART_LIC-6-REPORTING_REQUIRED: A Usage report acknowledgement will be required in 90 days."),
         "{log}"
     );
     assert!(reminders(&mut sw, "2027-01-29T09:00:00Z").is_empty());
@@ -405,9 +405,9 @@ fn an_overdue_device_logs_daily_reminders_until_an_ack_arrives() {
     assert_eq!(
         reminders(&mut sw, "2027-02-01T10:00:00Z"),
         [
-            format!("2027-01-30 09:00:00.000 UTC {REMINDER}"),
-            format!("2027-01-31 09:00:00.000 UTC {REMINDER}"),
-            format!("2027-02-01 09:00:00.000 UTC {REMINDER}"),
+            format!("*Jan 30 2027 09:00:00.000 UTC: {REMINDER}"),
+            format!("*Jan 31 2027 09:00:00.000 UTC: {REMINDER}"),
+            format!("*Feb  1 2027 09:00:00.000 UTC: {REMINDER}"),
         ]
     );
     assert_eq!(reminders(&mut sw, "2027-02-01T11:00:00Z").len(), 3, "each once");
@@ -429,5 +429,5 @@ fn an_overdue_device_logs_daily_reminders_until_an_ack_arrives() {
     // A device nobody looked at for a year logs the last 30 reminders, not 300.
     let late = reminders(&mut sw, "2028-05-01T12:00:00Z");
     assert_eq!(late.len(), 3 + 30, "{late:?}");
-    assert!(late.last().unwrap().starts_with("2028-05-01 12:00:00.000 UTC"), "{late:?}");
+    assert!(late.last().unwrap().starts_with("*May  1 2028 12:00:00.000 UTC:"), "{late:?}");
 }

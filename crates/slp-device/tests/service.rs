@@ -181,7 +181,7 @@ async fn the_management_api_answers_while_a_sync_waits_on_a_peer_that_never_answ
     drop(socket);
     let synced = sync.await.unwrap();
     assert!(text_of(&synced).contains("%SMART_LIC-3-COMM_FAILED"), "{synced}");
-    let after = service.exec(&["show license eventlog"]).await;
+    let after = service.exec(&["show logging"]).await;
     assert!(
         text_of(&after).contains("COMM_FAILED"),
         "the failure was applied to the device: {after}"
@@ -234,9 +234,9 @@ async fn a_running_device_past_its_ack_deadline_logs_a_reminder_a_day() {
     let tick = post("/slp/v1/tick", json!({})).await;
     assert_eq!(tick["messages"], json!([reminder, reminder]), "{tick}");
     assert_eq!(post("/slp/v1/tick", json!({})).await["messages"], json!([]), "each once");
-    let log = text_of(&service.exec(&["show license eventlog", "show license status"]).await);
-    for day in ["2027-01-30", "2027-01-31"] {
-        assert!(log.contains(&format!("{day} 09:00:00.000 UTC {reminder}")), "{log}");
+    let log = text_of(&service.exec(&["show logging", "show license status"]).await);
+    for day in ["Jan 30", "Jan 31"] {
+        assert!(log.contains(&format!("*{day} 2027 09:00:00.000 UTC: {reminder}")), "{log}");
     }
     assert!(log.contains("Next ACK deadline: Jan 30 09:00:00 2027 UTC"), "{log}");
     service.stop().await;

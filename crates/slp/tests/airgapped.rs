@@ -65,7 +65,7 @@ fn usage_file_upload_and_ack_import_complete_the_cycle() {
     assert_eq!(field(&status, "Next ACK deadline:"), "Feb 13 10:00:00 2027 UTC");
     // The saved file was the last report; the next one is due one push interval (30 days, the
     // guide's default) later, well before the ACK deadline.
-    assert_eq!(field(&status, "Reporting push interval:"), "30 days");
+    assert_eq!(field(&status, "Reporting push interval:"), "30  days");
     assert_eq!(field(&status, "Next report push:"), "Dec 15 10:00:00 2026 UTC");
     assert_eq!(field(&status, "Smart Account:"), "Example Corp As of Nov 15 10:00:00 2026 UTC");
     assert_eq!(field(&status, "Virtual Account:"), "Lab");
@@ -571,7 +571,7 @@ fn ha_events_move_next_report_push_and_the_new_active_reports() {
             "show license udi",
         ],
     );
-    assert!(out.contains("(C9300-48 Network Essent...)      3 IN USE"), "{out}");
+    assert!(out.contains("(C9300-48 Network Essen...)       3 IN USE"), "{out}");
     assert_eq!(field(&out, "Next report push:"), "Dec 01 08:02:00 2026 UTC");
     assert!(out.contains("    Member:PID:C9300-48UXM,SN:FOC3"), "{out}");
 
@@ -622,7 +622,7 @@ fn ha_events_move_next_report_push_and_the_new_active_reports() {
         t4,
         &["test platform stack remove PID:C9300-48UXM,SN:FOC3", "show license summary"],
     );
-    assert!(out.contains("(C9300-48 Network Essent...)      2 IN USE"), "{out}");
+    assert!(out.contains("(C9300-48 Network Essen...)       2 IN USE"), "{out}");
 }
 
 /// A device given its authority's key at `init` refuses even the first ACK when another

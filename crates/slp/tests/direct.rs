@@ -245,7 +245,7 @@ fn expired_used_up_revoked_and_unknown_tokens_are_refused() {
 
     // With the peer gone, a sync is a communication failure, not a refusal.
     drop(server);
-    let out = lab.exec("D", T1, &["license smart sync all", "show license eventlog"]);
+    let out = lab.exec("D", T1, &["license smart sync all", "show logging"]);
     assert!(out.contains("%SMART_LIC-3-COMM_FAILED: Communications failure with the Cisco Smart Software Manager (CSSM) : Unable to connect to the server"), "{out}");
 }
 

@@ -116,7 +116,7 @@ fn fresh_device_output_parses_and_matches_state() {
     let [summary, usage, status, all, udi, rum, history, eventlog, version] =
         parsed.try_into().expect("nine results");
 
-    let na = &summary["license_usage"]["C9300-24 Network Advantage"];
+    let na = &summary["license_usage"]["C9300-24 Network Advan..."];
     assert_eq!(
         (na["license"].as_str(), na["count"].as_str(), na["status"].as_str()),
         (Some("network-advantage"), Some("1"), Some("IN USE"))
@@ -151,7 +151,7 @@ fn fresh_device_output_parses_and_matches_state() {
         assert_eq!(row["state"], word, "report {id}");
     }
 
-    assert_eq!(history["import_message_history"]["rum_ack"], "No past history");
+    assert_eq!(history["import_message_history"]["rum_ack"], "No past Import history");
     let log = eventlog["event_log"].as_array().expect("event log");
     assert!(
         log.iter().any(|e| e["log_message"]
@@ -160,16 +160,22 @@ fn fresh_device_output_parses_and_matches_state() {
         "{log:?}"
     );
     assert!(
-        log.iter().any(|e| e["log_message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("%SMART_LIC-6-REPORTING_REQUIRED"))),
-        "{log:?}"
+        log.iter().all(|e| e["log_message"].as_str().is_some_and(|m| m.starts_with("SAEVT_"))),
+        "syslog messages stay in the log: {log:?}"
     );
 
     assert_eq!(version["version"]["hostname"], "sw1");
     assert_eq!(version["version"]["xe_version"], "17.09.04");
     let packages = version["version"]["license_package"].as_object().expect("license packages");
     assert_eq!(packages["network-advantage"]["license_level"], "network-advantage", "{packages:?}");
+    assert_eq!(packages["dna-advantage"]["license_type"], "Subscription Smart License");
+    assert_eq!(packages["dna-advantage"]["next_reload_license_level"], "dna-advantage");
+    assert_eq!(version["version"]["air_license_level"], "AIR DNA Advantage");
+    assert_eq!(version["version"]["next_reload_air_license_level"], "AIR DNA Advantage");
+    let switch = &version["version"]["switch_num"]["1"];
+    assert_eq!(switch["mode"], "INSTALL", "{version}");
+    assert_eq!(switch["model"], "C9300-24UX", "{version}");
+    assert_eq!(switch["sw_ver"], "17.09.04", "{version}");
 }
 
 #[test]
@@ -251,7 +257,7 @@ fn acknowledged_ha_stack_output_parses_and_matches_state() {
         assert!(units.contains(sn), "{units}");
     }
 
-    let essentials = &summary["license_usage"]["C9300-48 Network Essent..."];
+    let essentials = &summary["license_usage"]["C9300-48 Network Essen..."];
     assert_eq!(essentials["count"], "3", "{summary}");
 
     assert_eq!(history["import_message_history"]["rum_ack"], "1 message imported");
@@ -296,4 +302,307 @@ fn standalone_with_trust_show_license_all_keeps_trust_and_authorization_apart() 
         status["trust_code_installed"].as_str().map(str::trim),
         Some("Nov 15 10:00:00 2026 UTC")
     );
+}
+
+/// Every key path of a parsed structure, `a.b.c`; the children of maps keyed by data (license
+/// names, switch numbers, interface kinds, disks) are written `*`.
+fn key_paths(value: &Value) -> std::collections::BTreeSet<String> {
+    const KEYED_BY_DATA: &[&str] = &[
+        "license_package",
+        "switch_num",
+        "number_of_intfs",
+        "mem_size",
+        "disks",
+        "license_usage",
+        "license_name",
+        "trust_code_installed",
+        "smart_license_usage_reports",
+    ];
+    fn walk(value: &Value, prefix: &str, wild: bool, out: &mut std::collections::BTreeSet<String>) {
+        let Some(map) = value.as_object() else { return };
+        for (key, child) in map {
+            let name = if wild { "*" } else { key.as_str() };
+            let path = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
+            out.insert(path.clone());
+            walk(child, &path, KEYED_BY_DATA.contains(&key.as_str()), out);
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(value, "", false, &mut out);
+    out
+}
+
+fn assert_same_paths(parser: &str, ours: &Value, real: &[&str]) {
+    let ours = key_paths(ours);
+    let real: std::collections::BTreeSet<String> = real.iter().map(|p| (*p).to_owned()).collect();
+    let missing: Vec<_> = real.difference(&ours).collect();
+    let invented: Vec<_> = ours.difference(&real).collect();
+    assert!(
+        missing.is_empty() && invented.is_empty(),
+        "{parser}: missing {missing:?}, not in a real device's parse {invented:?}"
+    );
+}
+
+/// The key paths of Genie's parse of real captures (genieparser's golden outputs: a C9300's
+/// `show version`, a 17.x `show license history message` and `show license summary`), written
+/// out here; values may differ, the structure may not.
+#[test]
+fn parsed_structure_has_exactly_the_key_paths_of_real_captures() {
+    let lab = Lab::new();
+    init_sw1(&lab, "2026-11-01T10:00:00Z");
+    let now = "2026-11-01T10:05:00Z";
+    lab.exec(
+        "D",
+        now,
+        &[
+            "configure terminal",
+            "license boot level network-advantage addon dna-advantage",
+            "end",
+            "write memory",
+            "reload",
+        ],
+    );
+    let cases = outputs(
+        &lab,
+        "D",
+        now,
+        &[
+            ("ShowVersion", "show version"),
+            ("ShowLicenseHistoryMessage", "show license history message"),
+            ("ShowLicenseSummary", "show license summary"),
+            ("ShowLicenseRumIdAll", "show license rum id all"),
+        ],
+    );
+    let Some(parsed) = parse_all(&cases) else { return };
+    let [version, history, summary, rum] = parsed.try_into().expect("four results");
+    assert_same_paths(
+        "ShowLicenseRumIdAll",
+        &rum,
+        &[
+            "smart_license_usage_reports",
+            "smart_license_usage_reports.*",
+            "smart_license_usage_reports.*.state",
+            "smart_license_usage_reports.*.flag",
+            "smart_license_usage_reports.*.feature_name",
+        ],
+    );
+
+    // The C9300 capture's paths; it ran a developer image, so it has `build_label` where a
+    // release image prints `System restarted at` instead.
+    let mut real_version: Vec<String> = [
+        "bootldr",
+        "chassis",
+        "chassis_sn",
+        "compiled_by",
+        "compiled_date",
+        "copyright_years",
+        "location",
+        "curr_config_register",
+        "disks",
+        "disks.*",
+        "disks.*.disk_size",
+        "disks.*.type_of_disk",
+        "hostname",
+        "image_id",
+        "image_type",
+        "label",
+        "last_reload_reason",
+        "air_license_level",
+        "license_package",
+        "license_package.*",
+        "license_package.*.license_level",
+        "license_package.*.license_type",
+        "license_package.*.next_reload_license_level",
+        "main_mem",
+        "mem_size",
+        "mem_size.*",
+        "next_reload_air_license_level",
+        "number_of_intfs",
+        "number_of_intfs.*",
+        "os",
+        "platform",
+        "processor_type",
+        "returned_to_rom_by",
+        "rom",
+        "rtr_type",
+        "switch_num",
+        "switch_num.*",
+        "switch_num.*.active",
+        "switch_num.*.mac_address",
+        "switch_num.*.mb_assembly_num",
+        "switch_num.*.mb_rev_num",
+        "switch_num.*.mb_sn",
+        "switch_num.*.mode",
+        "switch_num.*.model",
+        "switch_num.*.model_num",
+        "switch_num.*.model_rev_num",
+        "switch_num.*.ports",
+        "switch_num.*.sw_image",
+        "switch_num.*.sw_ver",
+        "switch_num.*.system_sn",
+        "switch_num.*.uptime",
+        "system_image",
+        "uptime",
+        "uptime_this_cp",
+        "version",
+        "version_short",
+        "xe_version",
+        "system_restarted_at",
+    ]
+    .iter()
+    .map(|p| format!("version.{p}"))
+    .collect();
+    real_version.push("version".to_owned());
+    let real_version: Vec<&str> = real_version.iter().map(String::as_str).collect();
+    assert_same_paths("ShowVersion", &version, &real_version);
+
+    let mut real_history = vec!["message_history", "import_message_history"];
+    real_history.extend([
+        "message_history.trust_establishment",
+        "message_history.usage_reporting",
+        "message_history.result_polling",
+        "message_history.authorization_request",
+        "message_history.authorization_return",
+        "message_history.trust_sync",
+        "import_message_history.policy",
+        "import_message_history.auth",
+        "import_message_history.trust_code",
+        "import_message_history.rum_ack",
+        "import_message_history.conversion_ack",
+        "import_message_history.account_info",
+    ]);
+    assert_same_paths("ShowLicenseHistoryMessage", &history, &real_history);
+    assert_eq!(history["import_message_history"]["policy"], "No past Import history");
+
+    // The 17.x capture with an account section (the parser files rows by entitlement).
+    assert_same_paths(
+        "ShowLicenseSummary",
+        &summary,
+        &[
+            "account_information",
+            "account_information.smart_account",
+            "account_information.virtual_account",
+            "license_usage",
+            "license_usage.*",
+            "license_usage.*.license",
+            "license_usage.*.entitlement",
+            "license_usage.*.count",
+            "license_usage.*.status",
+        ],
+    );
+}
+
+/// A stack with a customer policy, trust codes and an ACK, as the 17.x capture of
+/// `show license status` (cslu transport, customer policy, every unit trusted) and of
+/// `show license usage`: the same key paths.
+#[test]
+fn ha_stack_status_and_usage_have_the_key_paths_of_real_captures() {
+    let lab = Lab::new();
+    let t1 = "2026-11-15T10:00:00Z";
+    authority(&lab);
+    auth(
+        &lab,
+        T0,
+        &[
+            "policy",
+            "set",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--name",
+            "Custom Policy",
+            "--unenforced-perpetual",
+            "30,60,60",
+        ],
+    );
+    init_stack(&lab, T0, true);
+    lab.exec("S", t1, &["license smart save usage all file bootflash:u.txt"]);
+    upload(&lab, t1, "S/bootflash/u.txt", "ack.txt");
+    lab.exec("S", t1, &[&format!("license smart import {}", lab.path("ack.txt").display())]);
+    let cases = outputs(
+        &lab,
+        "S",
+        t1,
+        &[("ShowLicenseStatus", "show license status"), ("ShowLicenseUsage", "show license usage")],
+    );
+    let Some(parsed) = parse_all(&cases) else { return };
+    let [status, usage] = parsed.try_into().expect("two results");
+    let mut real_status = vec![
+        "account_information",
+        "account_information.smart_account",
+        "account_information.virtual_account",
+        "data_privacy",
+        "data_privacy.callhome_hostname_privacy",
+        "data_privacy.sending_hostname",
+        "data_privacy.smart_licensing_hostname_privacy",
+        "data_privacy.version_privacy",
+        "miscellaneous",
+        "miscellaneous.custom_id",
+        "policy",
+        "policy.policy_in_use",
+        "policy.policy_name",
+        "policy.reporting_ack_required",
+        "smart_licensing_using_policy",
+        "smart_licensing_using_policy.status",
+        "transport",
+        "transport.cslu_address",
+        "transport.proxy",
+        "transport.type",
+        "transport.vrf",
+        "trust_code_installed",
+        "trust_code_installed.*",
+        "trust_code_installed.*.info",
+        "trust_code_installed.*.pid",
+        "trust_code_installed.*.sn",
+        "usage_reporting",
+        "usage_reporting.last_ack_received",
+        "usage_reporting.last_report_file_write",
+        "usage_reporting.last_report_push",
+        "usage_reporting.next_ack_deadline",
+        "usage_reporting.next_ack_push_check",
+        "usage_reporting.next_report_push",
+        "usage_reporting.reporting_push_interval",
+        "utility",
+        "utility.status",
+    ];
+    let classes: Vec<String> = [
+        "enforced_perpetual_subscription_license_attributes",
+        "export_perpetual_subscription_license_attributes",
+        "unenforced_non_export_perpetual_attributes",
+        "unenforced_non_export_subscription_attributes",
+    ]
+    .iter()
+    .flat_map(|class| {
+        [
+            "",
+            ".first_report_requirement_days",
+            ".report_on_change_days",
+            ".reporting_frequency_days",
+        ]
+        .map(|leaf| format!("policy.{class}{leaf}"))
+    })
+    .collect();
+    real_status.extend(classes.iter().map(String::as_str));
+    assert_same_paths("ShowLicenseStatus", &status, &real_status);
+
+    let mut real_usage: Vec<String> =
+        ["license_authorization", "license_authorization.status", "license_name", "license_name.*"]
+            .map(str::to_owned)
+            .to_vec();
+    for leaf in [
+        "count",
+        "description",
+        "enforcement_type",
+        "export_status",
+        "feature_description",
+        "feature_name",
+        "license_type",
+        "status",
+        "version",
+    ] {
+        real_usage.push(format!("license_name.*.{leaf}"));
+    }
+    let real_usage: Vec<&str> = real_usage.iter().map(String::as_str).collect();
+    assert_same_paths("ShowLicenseUsage", &usage, &real_usage);
 }

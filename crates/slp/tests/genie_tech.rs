@@ -109,6 +109,7 @@ fn standalone_tech_support_parses_and_matches_state() {
     assert_handles_match(&tech, &usage, &state, &["dna-advantage", "network-advantage"]);
     assert_summary_matches_ledger(&tech, &state);
 
+    assert_agent_5_5_sections(&tech);
     let sls = &tech["smart_licensing_status"];
     assert_eq!(state["running"]["transport"], "Cslu");
     assert_eq!(sls["transport"]["type"], "cslu", "{sls}");
@@ -286,4 +287,47 @@ fn acknowledged_stack_with_a_slac_tech_support_parses_and_matches_state() {
     for sn in ["foc1", "foc2", "foc3"] {
         assert_eq!(mapping[sn]["hseck9_entitlement_tag"], hsec["entitlement_tag"], "{mapping}");
     }
+}
+
+/// The scheduled jobs and communication statistics a 17.9 Catalyst 9300 (Smart Agent 5.5.11,
+/// genieparser's capture) lists: every one of them, nothing more, and no Telemetry sections
+/// (later agents add `Telemetry Reporting` and `Device Telemetry Report Summary`).
+fn assert_agent_5_5_sections(tech: &Value) {
+    let keys = |v: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().expect("a section").keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let mut jobs = vec![
+        "current_time",
+        "daily",
+        "authorization_renewal",
+        "init_flag_check",
+        "reservation_configuration_mismatch_between_nodes_in_ha_mode",
+        "start_utility_measurements",
+        "send_utility_rum_reports",
+        "save_unreported_rum_reports",
+        "data_synchronization",
+        "external_event",
+        "operational_model",
+    ];
+    jobs.sort_unstable();
+    assert_eq!(keys(&tech["upcoming_scheduled_jobs"]), jobs);
+    let mut exchanges = vec![
+        "communication_level_allowed",
+        "overall_state",
+        "trust_establishment",
+        "trust_acknowledgement",
+        "usage_reporting",
+        "result_polling",
+        "authorization_request",
+        "authorization_confirmation",
+        "authorization_return",
+        "trust_sync",
+        "hello_message",
+    ];
+    exchanges.sort_unstable();
+    assert_eq!(keys(&tech["communication_statistics"]), exchanges);
+    assert!(tech.get("device_telemetry_report_summary").is_none(), "{tech}");
+    assert_eq!(tech["agent_version"]["smart_agent_for_licensing"], "5.5.13_rel/26");
 }

@@ -6,7 +6,8 @@
 //!   use, returns after a switchover delivered once, the authority's count always the device's.
 //! - `device_service`: `slp device run`: the management API and `exec` against a running device.
 //! - `direct`: smart transport to the authority, ID-token trust.
-//! - `genie`: show-command output fed to the public Genie IOS-XE parsers.
+//! - `genie`: show-command output fed to the public Genie IOS-XE parsers; parsed key paths
+//!   equal those of real captures (version, history, summary, status, usage, rum id all).
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
@@ -14,6 +15,7 @@
 //! - `tls`: HTTPS on every server and client: plain HTTP refused off loopback, the connected
 //!   relay topology and a device service over TLS on certificates made in the test.
 //! - `authority_ops`: moves between smart accounts, the Who column, alerts, scheduled jobs.
+//! - `show_fidelity`: show output laid out as a real 17.9 Catalyst 9300 prints it, pipes.
 //! - `sanity`: absurd input refused: report times, the skew option, long text in tables.
 //! - `ops`: failed logins limited and logged, `/metrics`, `/healthz`, `/readyz` of served roles.
 //! - `paging`: long lists page, locally and over the API (`--limit/--offset`).
@@ -39,6 +41,7 @@ mod ops;
 mod paging;
 mod relay;
 mod sanity;
+mod show_fidelity;
 mod tls;
 mod users;
 mod util;

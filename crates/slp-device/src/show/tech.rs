@@ -194,27 +194,8 @@ fn status_block(device: &Device, out: &mut String) {
     let _ = writeln!(out, "  Last report push: {}", date_or_none(state.last_push));
     let _ = writeln!(out, "  Last report file write: {}\n", date_or_none(state.last_file_write));
 
-    if state.units.len() == 1 {
-        match state.trust.get(&state.active().udi.to_string()) {
-            Some(trust) => {
-                let _ = writeln!(out, "Trust Code Installed: {}", date(trust.installed_at));
-            }
-            None if state.factory_trust => {
-                out.push_str("Trust Code Installed: Factory-installed\n");
-            }
-            None => out.push_str("Trust Code Installed: <none>\n"),
-        }
-    } else {
-        out.push_str("Trust Code Installed:\n");
-        for unit in &state.units {
-            let udi = unit.udi.to_string();
-            let what = match state.trust.get(&udi) {
-                Some(trust) => format!("INSTALLED on {}", date(trust.installed_at)),
-                None => "NOT INSTALLED".to_owned(),
-            };
-            let _ = writeln!(out, "  {}: {udi}\n    {what}", unit.role.as_str());
-        }
-    }
+    // One form of `Trust Code Installed`, the one `show license all` prints.
+    super::trust_section(device, out, true);
     out.push('\n');
 }
 
