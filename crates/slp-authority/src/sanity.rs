@@ -41,12 +41,12 @@ impl ReportWindow {
 
     /// Refuses a report with a time outside the window around `now` (epoch seconds), naming
     /// the file, the UDI, the report id, the measurement, the member and its value.
-    pub(crate) fn check(&self, file: &str, udi: &str, report: &Report, now: i64) -> Result<()> {
+    pub(crate) fn check(&self, file: &str, report: &Report, now: i64) -> Result<()> {
         let latest = now.saturating_add(self.future_skew_secs);
         let earliest = now.saturating_sub(self.max_age_secs);
         let refuse = |reason: String| AuthorityError::Report {
             file: file.to_owned(),
-            udi: udi.to_owned(),
+            udi: report.udi.to_string(),
             report_id: report.report_id,
             reason,
         };
@@ -196,10 +196,7 @@ mod tests {
     }
 
     fn error(window: ReportWindow, start: i64, end: i64) -> Option<String> {
-        window
-            .check("f.xml", "PID:C9300-24UX,SN:FOC1", &report(start, end), NOW)
-            .err()
-            .map(|e| e.to_string())
+        window.check("f.xml", &report(start, end), NOW).err().map(|e| e.to_string())
     }
 
     #[test]
@@ -240,11 +237,11 @@ mod tests {
         let window = ReportWindow::default();
         let mut long = report(NOW - 10, NOW);
         long.entitlement_tag = "x".repeat(MAX_TAG_CHARS + 1);
-        let err = window.check("f.xml", "u", &long, NOW).unwrap_err().to_string();
+        let err = window.check("f.xml", &long, NOW).unwrap_err().to_string();
         assert!(err.contains("meta.entitlement_tag is 257 characters long; at most 256"), "{err}");
         let mut control = report(NOW - 10, NOW);
         control.software_version = Some("17.9\u{1b}[2J".to_owned());
-        let err = window.check("f.xml", "u", &control, NOW).unwrap_err().to_string();
+        let err = window.check("f.xml", &control, NOW).unwrap_err().to_string();
         assert!(err.contains("meta.software_version must not contain control characters"), "{err}");
     }
 }

@@ -28,6 +28,19 @@ impl Sudi {
         Udi::new(&self.udi_pid, &self.udi_serial_number)
             .map_err(|err| WireError::Json { what: "sudi".to_owned(), reason: err.to_string() })
     }
+
+    /// Whether it names `udi`.
+    pub fn is(&self, udi: &Udi) -> bool {
+        self.udi_pid == udi.pid && self.udi_serial_number == udi.sn
+    }
+}
+
+/// `PID:<pid>,SN:<serial>`, as a [`Udi`] is written, whether or not it is a valid one (for
+/// messages about what a device sent).
+impl std::fmt::Display for Sudi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PID:{},SN:{}", self.udi_pid, self.udi_serial_number)
+    }
 }
 
 /// The outer signature of a report.
@@ -193,7 +206,7 @@ impl Envelope {
 
     /// Checks the signature over the exact payload bytes with the device's public key.
     pub fn verify(&self, public_b64: &str) -> Result<()> {
-        let what = format!("RUM report of {}", self.signature_udi_text());
+        let what = format!("RUM report of {}", self.signature.sudi);
         if !self.is_verifiable() {
             return Err(WireError::Signature {
                 what: format!("{what} (signing type {})", self.signature.signing_type),
@@ -205,10 +218,6 @@ impl Envelope {
             });
         }
         keys::verify(public_b64, self.payload.as_bytes(), &self.signature.value, &what)
-    }
-
-    fn signature_udi_text(&self) -> String {
-        format!("PID:{},SN:{}", self.signature.sudi.udi_pid, self.signature.sudi.udi_serial_number)
     }
 
     /// Reads the payload, in the version 2.0 or the older layout (`report_id` under `meta`).

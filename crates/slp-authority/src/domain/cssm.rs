@@ -27,6 +27,7 @@ use chrono::DateTime;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use slp_core::license::Term;
+use slp_core::udi::Udi;
 use slp_store::{Account, PollRecord, Tx, VirtualAccount};
 use slp_wire::cssm::report::{
     ACKNOWLEDGEMENTS, AUTHORIZATIONS, Acknowledgement, AuthRequestData, AuthorizationResult,
@@ -40,6 +41,7 @@ use slp_wire::xml::{Document, Kind};
 
 use crate::domain::poll::StoredPollResult;
 use crate::domain::principal::Principal;
+use crate::domain::upload;
 use crate::{Authority, AuthorityError, Result};
 
 // ---- conversion -------------------------------------------------------------------------------
@@ -48,16 +50,16 @@ fn bad(field: String, reason: impl Into<String>) -> AuthorityError {
     AuthorityError::Request { field, reason: reason.into() }
 }
 
-fn udi_of(sudi: &Sudi, field: &str) -> Result<String> {
-    sudi.udi().map(|u| u.to_string()).map_err(|e| bad(format!("{field}.sudi"), e.to_string()))
+fn udi_of(sudi: &Sudi, field: &str) -> Result<Udi> {
+    sudi.udi().map_err(|e| bad(format!("{field}.sudi"), e.to_string()))
 }
 
 /// Checks that a system information item is for the entry's UDI; returns its software tag.
-fn system_info_of(item: &SignedJson, udi: &str, field: &str) -> Result<SystemInfo> {
+fn system_info_of(item: &SignedJson, udi: &Udi, field: &str) -> Result<SystemInfo> {
     let info: SystemInfo = serde_json::from_str(&item.data)
         .map_err(|e| bad(format!("{field}.system_info.data"), e.to_string()))?;
     let own = udi_of(&info.sudi, &format!("{field}.system_info.data"))?;
-    if own != udi {
+    if own != *udi {
         return Err(bad(
             format!("{field}.system_info"),
             format!("is the system information of {own}, not of {udi} named in {field}.sudi"),
@@ -123,7 +125,7 @@ type EntryReports = Option<(String, std::ops::Range<usize>)>;
 /// One report entry as the document `license smart save usage` writes: the reports, then the
 /// system information, then the trust requests. Deterministic, so a replayed entry is
 /// byte-identical to the first and gets the stored ACK.
-pub fn usage_document(entry: &UsageEntry, field: &str) -> Result<(String, String, Document)> {
+pub fn usage_document(entry: &UsageEntry, field: &str) -> Result<(Udi, String, Document)> {
     let udi = udi_of(&entry.sudi, field)?;
     if entry.usage.is_empty() && entry.trust_requests.is_empty() && entry.system_info.is_none() {
         return Err(bad(field.to_owned(), "carries no usage, trust_requests or system_info"));
@@ -149,7 +151,7 @@ pub fn usage_document(entry: &UsageEntry, field: &str) -> Result<(String, String
 
 /// One license entry as a document: system information, trust request, authorization request,
 /// authorization return (the order a device writes them).
-pub fn license_document(entry: &LicenseEntry, field: &str) -> Result<(String, String, Document)> {
+pub fn license_document(entry: &LicenseEntry, field: &str) -> Result<(Udi, String, Document)> {
     let udi = udi_of(&entry.sudi, field)?;
     if entry.auth_request.is_none() && entry.auth_return.is_none() {
         return Err(bad(field.to_owned(), "carries neither auth_request nor auth_return"));
@@ -192,7 +194,7 @@ pub fn license_document(entry: &LicenseEntry, field: &str) -> Result<(String, St
 struct LicensePlan {
     field: String,
     sudi: Sudi,
-    udi: String,
+    udi: Udi,
     tag: String,
     remove_code: Option<String>,
     request: LicenseRequest,
@@ -202,7 +204,7 @@ enum LicenseRequest {
     /// A device-signed request and/or return, as the document a device saves.
     Signed(String),
     /// Keys for a device named by PID and serial number alone (none: a return only).
-    Reserve(slp_core::udi::Udi, Vec<Key>),
+    Reserve(Udi, Vec<Key>),
 }
 
 fn license_plan(entry: &LicenseEntry, field: &str) -> Result<LicensePlan> {
@@ -212,7 +214,7 @@ fn license_plan(entry: &LicenseEntry, field: &str) -> Result<LicensePlan> {
         let (udi, tag, doc) = license_document(entry, field)?;
         (udi, tag, LicenseRequest::Signed(doc.to_xml()))
     } else {
-        let udi = entry.sudi.udi().map_err(|e| bad(format!("{field}.sudi"), e.to_string()))?;
+        let udi = udi_of(&entry.sudi, field)?;
         if entry.keys.is_empty() && remove_code.is_none() {
             return Err(bad(
                 field.to_owned(),
@@ -220,7 +222,7 @@ fn license_plan(entry: &LicenseEntry, field: &str) -> Result<LicensePlan> {
             ));
         }
         let tag = entry.software_tag_identifier.clone().unwrap_or_default();
-        (udi.to_string(), tag, LicenseRequest::Reserve(udi, entry.keys.clone()))
+        (udi.clone(), tag, LicenseRequest::Reserve(udi, entry.keys.clone()))
     };
     Ok(LicensePlan {
         field: field.to_owned(),
@@ -421,7 +423,7 @@ impl Authority {
         let (account_name, va_id, va_name) = (account.name.clone(), va.id, va.name.clone());
         let issued_at = crate::rfc3339(self.now());
         let authority = self.key.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
+        let parsed = tokio::task::spawn_blocking(move || {
             let borrowed: Vec<keys::Triple<'_>> =
                 triples.iter().map(|(k, b, s)| (k.as_str(), b.as_bytes(), s.as_str())).collect();
             let good = keys::verify_batch_each(&borrowed);
@@ -429,23 +431,17 @@ impl Authority {
                 .into_iter()
                 .zip(entry_reports)
                 .map(|((label, sudi, tag, doc, envelopes, udi), reports)| {
-                    let mut prepared = crate::domain::upload::prepare_built(&label, doc, envelopes);
-                    if let Some((key, range)) = reports
-                        && let Some(good) = good.get(range)
-                    {
-                        prepared.mark_verified(&key, good);
-                    }
-                    if let Ok(head) = udi.parse::<slp_core::udi::Udi>() {
-                        let head = Sudi::of(&head);
-                        prepared.presign(
-                            &head,
-                            &account_name,
-                            (va_id, &va_name),
-                            &issued_at,
-                            &authority,
-                        );
-                    }
-                    (sudi, tag, udi, prepared)
+                    let parsed = upload::parse_built(&label, doc, envelopes).map(|mut parsed| {
+                        if let Some((key, range)) = reports
+                            && let Some(good) = good.get(range)
+                        {
+                            parsed.mark_verified(&key, good);
+                        }
+                        let va = (va_id, va_name.as_str());
+                        parsed.presign(&udi, &account_name, va, &issued_at, &authority);
+                        parsed
+                    });
+                    (sudi, tag, udi, parsed)
                 })
                 .collect::<Vec<_>>()
         })
@@ -454,8 +450,8 @@ impl Authority {
         // client's fault, so it is not answered as a bad request; the panic goes on.
         .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
         let mut entries = Vec::new();
-        for (sudi, tag, udi, prepared) in prepared {
-            let document = prepared.ready()?;
+        for (sudi, tag, udi, parsed) in parsed {
+            let document = parsed?;
             entries.push(crate::domain::group::UsageEntryJob { sudi, tag, udi, document });
         }
         let poll_id = usage_poll_id(va.id, data, &entries);

@@ -11,7 +11,6 @@ use chrono::{DateTime, Duration, SecondsFormat};
 use serde::Serialize;
 use slp_store::IdToken;
 use slp_wire::online::{self, MessageType, Request};
-use slp_wire::rum::Sudi;
 
 use crate::{Authority, AuthorityError, Result};
 
@@ -54,10 +53,6 @@ fn token_refusal(token: &IdToken, now: i64) -> AuthorityError {
         )
     };
     AuthorityError::Token { reason }
-}
-
-pub(crate) fn udi_text(sudi: &Sudi) -> String {
-    format!("PID:{},SN:{}", sudi.udi_pid, sudi.udi_serial_number)
 }
 
 impl Authority {
@@ -257,7 +252,7 @@ impl Authority {
         match outcome {
             Ok(response) => response,
             Err(err) => {
-                tracing::warn!(device.udi = %udi_text(&request.header.udi), error = %err, "device message refused");
+                tracing::warn!(device.udi = %request.header.udi, error = %err, "device message refused");
                 match &err {
                     // Anyone may claim a UDI without credentials: the answer names no smart or
                     // virtual account (the log above has them for the operator). With an ID
@@ -282,7 +277,7 @@ impl Authority {
         &self,
         request: &Request,
     ) -> Result<online::Response> {
-        let udi = udi_text(&request.header.udi);
+        let udi = request.header.udi.to_string();
         let document = || {
             request.data.smart_license.as_deref().ok_or_else(|| AuthorityError::Device {
                 udi: udi.clone(),

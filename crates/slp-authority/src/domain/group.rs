@@ -19,12 +19,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use slp_core::udi::Udi;
 use slp_store::{Account, Commit, StoreError, Tx, VirtualAccount};
 use slp_wire::rum::Sudi;
 use tokio::sync::oneshot;
 
 use crate::domain::poll::{StoredAcknowledgement, StoredPollResult};
-use crate::domain::upload::{Ingest, Ready};
+use crate::domain::upload::{IngestBatch, Parsed};
 use crate::{Authority, AuthorityError, Result, actor};
 use slp_wire::cssm::report::ACKNOWLEDGEMENTS;
 
@@ -47,8 +48,8 @@ pub(crate) struct UsageEntryJob {
     pub(crate) sudi: Sudi,
     pub(crate) tag: String,
     /// The UDI of the product instance it speaks for.
-    pub(crate) udi: String,
-    pub(crate) document: Ready,
+    pub(crate) udi: Udi,
+    pub(crate) document: Parsed,
 }
 
 impl UsageJob {
@@ -245,7 +246,7 @@ impl Authority {
         let all = GroupError::All;
         let began = std::time::Instant::now();
         let mut tx = self.store.begin().await.map_err(|e| all(e.into()))?;
-        let ingest = Ingest::default();
+        let batch = IngestBatch::default();
         let mut digests: BTreeMap<i64, Vec<String>> = BTreeMap::new();
         let mut udis = Vec::new();
         let mut reports = Vec::new();
@@ -254,9 +255,12 @@ impl Authority {
                 digests.entry(job.va.id).or_default().push(entry.document.sha256().to_owned());
                 // A UDI is scoped to its smart account: looked up in the job's.
                 let account = job.account.id;
-                udis.push((account, entry.udi.clone()));
-                udis.extend(entry.document.report_keys().map(|(udi, _)| (account, udi)));
-                reports.extend(entry.document.report_keys().map(|(udi, id)| (account, udi, id)));
+                udis.push((account, entry.udi.to_string()));
+                for (udi, id) in entry.document.report_keys() {
+                    let udi = udi.to_string();
+                    udis.push((account, udi.clone()));
+                    reports.push((account, udi, id));
+                }
             }
         }
         udis.sort();
@@ -268,12 +272,12 @@ impl Authority {
         }
         let digests: Vec<(i64, Vec<String>)> = digests.into_iter().collect();
         let poll_ids: Vec<i64> = group.iter().map(|(job, _)| job.poll_id).collect();
-        ingest.prefetch(&mut tx, &digests, &udis, &reports, &poll_ids).await.map_err(all)?;
+        batch.prefetch(&mut tx, &digests, &udis, &reports, &poll_ids).await.map_err(all)?;
         let prefetched = began.elapsed();
         let (mut accepted, mut duplicate) = (0u64, 0u64);
         for (index, (job, _)) in group.iter().enumerate() {
             let applied =
-                actor::acting_as(job.actor.clone(), self.apply_usage(&mut tx, &ingest, job)).await;
+                actor::acting_as(job.actor.clone(), self.apply_usage(&mut tx, &batch, job)).await;
             match applied {
                 Ok((new, again)) => {
                     accepted += new;
@@ -286,7 +290,7 @@ impl Authority {
             }
         }
         let applied = began.elapsed();
-        ingest.flush(&mut tx).await.map_err(all)?;
+        batch.flush(&mut tx).await.map_err(all)?;
         let flushed = began.elapsed();
         let commit = tx.commit_pending().await.map_err(|e| all(e.into()))?;
         let committed = began.elapsed();
@@ -320,11 +324,11 @@ impl Authority {
     async fn apply_usage(
         &self,
         tx: &mut Tx,
-        ingest: &Ingest,
+        batch: &IngestBatch,
         job: &UsageJob,
     ) -> Result<(u64, u64)> {
         tx.lock_va(job.va.id).await?;
-        let stored = match ingest.poll_owner(job.poll_id) {
+        let stored = match batch.poll_owner(job.poll_id) {
             Some(owner) => Self::poll_of_request(job.poll_id, owner, &job.va, ACKNOWLEDGEMENTS)?,
             None => {
                 Self::existing_poll(tx, job.poll_id, &job.va, ACKNOWLEDGEMENTS).await?.is_some()
@@ -339,7 +343,7 @@ impl Authority {
         for entry in &job.entries {
             // The ACK is in the entry's upload record (new or replayed): the result names it.
             let outcome =
-                self.ingest_ready(tx, ingest, &job.account, &job.va, &entry.document).await?;
+                self.ingest(tx, batch, &job.account, &job.va, &entry.document, false).await?;
             accepted += outcome.accepted as u64;
             duplicate += outcome.duplicate as u64;
             acknowledgements.push(StoredAcknowledgement {
@@ -351,8 +355,8 @@ impl Authority {
         }
         let result =
             StoredPollResult { acknowledgements: Some(acknowledgements), authorizations: None };
-        // Written with the group's other results by `Ingest::flush`.
-        ingest.add_poll(self.poll_record(job.poll_id, &job.va, ACKNOWLEDGEMENTS, &result)?);
+        // Written with the group's other results by `IngestBatch::flush`.
+        batch.add_poll(self.poll_record(job.poll_id, &job.va, ACKNOWLEDGEMENTS, &result)?);
         Ok((accepted, duplicate))
     }
 }

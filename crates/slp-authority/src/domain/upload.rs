@@ -1,15 +1,27 @@
 //! Usage upload: a `<smartLicense>` file from a device in, a signed ACK document out.
 //!
-//! Order of work, all in one store transaction: replay check (same bytes ⇒ same ACK), parse,
-//! verify every signature (system info, reports, requests), resolve every UDI to its product
-//! instance and device key, then apply: register/re-bind instances, issue trust codes, store
-//! reports and usage, take returns, issue SLACs, build and record the ACK. Any refusal returns
-//! before commit, so nothing is stored.
+//! Three steps. [`parse`] (or [`parse_built`], for a document built from a request's entry)
+//! reads the file into a [`Parsed`] document — its digest, items and RUM reports — before the
+//! store's writer is taken; a request's documents have their report signatures checked in one
+//! batch ([`Parsed::mark_verified`]) and their likely answers signed ([`Parsed::presign`]) then
+//! too, on a blocking thread. [`Authority::ingest`], in one store transaction, returns the
+//! stored ACK of a byte-identical earlier upload, or checks: [`check::read`] takes the document
+//! apart, the store's facts about the UDIs and reports it names are loaded, and the pure
+//! [`check::plan`] decides (bindings and their proofs, signatures, which reports are new) or
+//! refuses the document. The apply step then writes: register/re-bind instances, issue trust
+//! codes, store reports and usage, take returns and issue SLACs (refused there when the stored
+//! codes or the pool say so), build and record the ACK. Any refusal returns before commit, so
+//! nothing is stored.
+//!
+//! The store work of the documents of one request (or of a group of requests committed
+//! together, [`crate::domain::group`]) goes through one [`IngestBatch`]: what they will read is
+//! looked up at once ahead, and what they write is written at once at the end.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 use slp_core::license::{self, Enforcement, Term};
+use slp_core::udi::Udi;
 use slp_store::{
     Account, AccountUdi, NewAuthorization, NewEvent, NewProductInstance, NewUpload,
     ProductInstance, ReceivedReport, ReportKey, Tx, Usage, VirtualAccount,
@@ -25,51 +37,56 @@ use slp_wire::xml::{Document, Kind, Signed};
 
 mod check;
 
-use self::check::{Change, Facts, Plan, Proof, key_id};
+use self::check::{Change, Facts, Plan, Proof, Take, key_id};
 use crate::{Authority, AuthorityError, BundleOutcome, Result, UploadOutcome, policy_of, rfc3339};
 
-/// A report read and verified.
-struct Checked {
+/// A document read as far as it can be without the store: its SHA-256, its items and its RUM
+/// reports, and what was done ahead of the store's writer (signatures checked, answers
+/// signed).
+pub(crate) struct Parsed {
+    file: String,
+    /// Hex SHA-256 of the document's bytes.
+    sha256: String,
+    doc: Document,
+    reports: Vec<ParsedReport>,
+    /// The ACK signed ahead ([`Parsed::presign`]), on the guess that every report of the
+    /// document is new. The ingest uses it when it says what the ingest would (everything
+    /// compared but the ACK's id and the time) and signs its own otherwise.
+    presigned_ack: Option<(RumAck, Signed)>,
+    /// A trust code signed ahead for each trust request, used likewise.
+    presigned_trust: Vec<(TrustCode, Signed)>,
+}
+
+/// A RUM report of a document: its JSON text, the envelope and its payload. Its signature is
+/// checked by [`check::plan`] (unless found good ahead: `verified_with`).
+struct ParsedReport {
     envelope: String,
     parsed: Envelope,
     report: Report,
-    udi: String,
     /// The device key its signature was found good with before the store's writer was taken
-    /// ([`Prepared::mark_verified`]); the ingest checks it again only with another key.
+    /// ([`Parsed::mark_verified`]); the ingest checks it again only with another key.
     verified_with: Option<String>,
 }
 
-/// A document read as far as it can be without the store: its SHA-256, the parsed document
-/// and its RUM reports. Made before the store's writer is taken (for a request's documents, on
-/// a blocking thread); errors are kept and raised where the ingest would meet them.
-pub(crate) struct Prepared {
-    file: String,
-    sha256: String,
-    parsed: Result<(Document, Result<Vec<Checked>>)>,
-    presigned: Presigned,
+impl ParsedReport {
+    /// The UDI the report is for (and signed for: [`parse`] refuses any other).
+    fn udi(&self) -> &Udi {
+        &self.report.udi
+    }
 }
 
-/// What a document's answer is likely to hold, signed before the store's writer was taken
-/// ([`Prepared::presign`]): the ACK, on the guess that every report of the document is new,
-/// and a trust code for each trust request. The ingest uses each when it says what the ingest
-/// would (everything compared but the ACK's id and the time) and signs its own otherwise.
-#[derive(Default)]
-pub(crate) struct Presigned {
-    ack: Option<(RumAck, Signed)>,
-    trust_codes: Vec<(TrustCode, Signed)>,
-}
+impl Parsed {
+    fn new(file: &str, sha256: String, doc: Document, reports: Vec<ParsedReport>) -> Parsed {
+        Parsed {
+            file: file.to_owned(),
+            sha256,
+            doc,
+            reports,
+            presigned_ack: None,
+            presigned_trust: Vec::new(),
+        }
+    }
 
-/// A document [`prepare`]d without error: all the ingest needs of it, kept by reference so that
-/// a group of requests can be run again without one that failed.
-pub(crate) struct Ready {
-    file: String,
-    sha256: String,
-    doc: Document,
-    reports: Vec<Checked>,
-    presigned: Presigned,
-}
-
-impl Prepared {
     /// Keeps which reports were found signed with `key` (the device key the request names for
     /// the document): `good` tells, for each report in order, whether the batch check
     /// ([`slp_wire::keys::verify_batch_each`]) found its signature over its payload good with
@@ -78,12 +95,9 @@ impl Prepared {
     /// again; any other it checks with the key the UDI is bound to and names the failure.
     pub(crate) fn mark_verified(&mut self, key: &str, good: &[bool]) {
         let Ok(key_id) = keys::key_id(key) else { return };
-        if let Ok((_, Ok(reports))) = &mut self.parsed {
-            for (checked, good) in reports.iter_mut().zip(good) {
-                if *good && checked.parsed.is_verifiable() && checked.parsed.signature.key == key_id
-                {
-                    checked.verified_with = Some(key.to_owned());
-                }
+        for (report, good) in self.reports.iter_mut().zip(good) {
+            if *good && report.parsed.is_verifiable() && report.parsed.signature.key == key_id {
+                report.verified_with = Some(key.to_owned());
             }
         }
     }
@@ -97,18 +111,17 @@ impl Prepared {
     /// ingest signs.
     pub(crate) fn presign(
         &mut self,
-        head: &Sudi,
+        head: &Udi,
         account: &str,
         (va_id, va): (i64, &str),
         issued_at: &str,
         authority: &slp_wire::keys::KeyPair,
     ) {
-        let Ok((doc, Ok(reports))) = &self.parsed else { return };
-        for item in doc.of(Kind::TrustRequest) {
+        for item in self.doc.of(Kind::TrustRequest) {
             let Ok(request) = item.json::<TrustRequest>() else { continue };
             let Ok(udi) = request.sudi.udi() else { continue };
             let code = TrustCode {
-                trust_id: trust_id_of(va_id, &udi.to_string(), &request.public_key),
+                trust_id: trust_id_of(va_id, &udi, &request.public_key),
                 sudi: request.sudi,
                 public_key: request.public_key,
                 smart_account: account.to_owned(),
@@ -117,75 +130,57 @@ impl Prepared {
                 authority_key: authority.public_b64(),
             };
             let signed = docs::sign_json(Kind::TrustCode, &code, authority);
-            self.presigned.trust_codes.push((code, signed));
+            self.presigned_trust.push((code, signed));
         }
-        if reports.is_empty() || doc.of(Kind::SystemInfo).count() != 1 {
+        if self.reports.is_empty() || self.doc.of(Kind::SystemInfo).count() != 1 {
             return;
         }
         let ack = RumAck {
             ack_id: uuid::Uuid::new_v4().to_string(),
             issued_at: issued_at.to_owned(),
-            sudi: head.clone(),
+            sudi: Sudi::of(head),
             smart_account: account.to_owned(),
             virtual_account: va.to_owned(),
-            reports: reports.iter().map(|checked| acked_report(checked, "ACCEPTED")).collect(),
+            reports: self.reports.iter().map(|report| acked_report(report, true)).collect(),
             authority_key: authority.public_b64(),
         };
         let signed = docs::sign_json(Kind::RumAck, &ack, authority);
-        self.presigned.ack = Some((ack, signed));
+        self.presigned_ack = Some((ack, signed));
     }
 
-    /// The document read, or the first error met reading it (the file, then its reports).
-    pub(crate) fn ready(self) -> Result<Ready> {
-        let (doc, reports) = self.parsed?;
-        Ok(Ready {
-            file: self.file,
-            sha256: self.sha256,
-            doc,
-            reports: reports?,
-            presigned: self.presigned,
-        })
-    }
-}
-
-impl Ready {
     /// Hex SHA-256 of the document's bytes.
     pub(crate) fn sha256(&self) -> &str {
         &self.sha256
     }
 
     /// (UDI, report id) of every report.
-    pub(crate) fn report_keys(&self) -> impl Iterator<Item = (String, i64)> + '_ {
-        self.reports
-            .iter()
-            .filter_map(|c| Some((c.udi.clone(), i64::try_from(c.report.report_id).ok()?)))
+    pub(crate) fn report_keys(&self) -> impl Iterator<Item = (&Udi, i64)> + '_ {
+        self.reports.iter().filter_map(|r| Some((r.udi(), i64::try_from(r.report.report_id).ok()?)))
     }
 }
 
 /// Reads `bytes` (a `<smartLicense>` document) named `file`: UTF-8, XML, and every RUM report.
-pub(crate) fn prepare(file: &str, bytes: &[u8]) -> Prepared {
+pub(crate) fn parse(file: &str, bytes: &[u8]) -> Result<Parsed> {
     let sha256 = slp_core::text::sha256_hex(bytes);
-    let parsed = std::str::from_utf8(bytes)
-        .map_err(|err| AuthorityError::Refused {
-            file: file.to_owned(),
-            reason: format!("not UTF-8 text: {err}"),
-        })
-        .and_then(|text| {
-            Document::parse(text)
-                .map_err(|source| AuthorityError::Wire { file: file.to_owned(), error: source })
-        })
-        .map(|doc| {
-            let reports = read_reports(file, &doc, None);
-            (doc, reports)
-        });
-    Prepared { file: file.to_owned(), sha256, parsed, presigned: Presigned::default() }
+    let text = std::str::from_utf8(bytes).map_err(|err| AuthorityError::Refused {
+        file: file.to_owned(),
+        reason: format!("not UTF-8 text: {err}"),
+    })?;
+    let doc = Document::parse(text)
+        .map_err(|source| AuthorityError::Wire { file: file.to_owned(), error: source })?;
+    let reports = read_reports(file, &doc, None)?;
+    Ok(Parsed::new(file, sha256, doc, reports))
 }
 
-/// [`prepare`] of a document built from a request's entry (`reportusage`), whose reports
-/// `envelopes` are parsed already (`doc.reports` holds their JSON text): the same as
-/// preparing the document's XML — its digest, and what [`Document::parse`] would give back —
-/// without writing the XML out and reading it in again.
-pub(crate) fn prepare_built(file: &str, mut doc: Document, envelopes: Vec<Envelope>) -> Prepared {
+/// [`parse`] of a document built from a request's entry (`reportusage`), whose reports
+/// `envelopes` are parsed already (`doc.reports` holds their JSON text): the same as parsing
+/// the document's XML — its digest, and what [`Document::parse`] would give back — without
+/// writing the XML out and reading it in again.
+pub(crate) fn parse_built(
+    file: &str,
+    mut doc: Document,
+    envelopes: Vec<Envelope>,
+) -> Result<Parsed> {
     let sha256 = slp_core::text::sha256_hex(doc.to_xml().as_bytes());
     // What the XML reader does to the items: text trimmed, empty data refused.
     let mut missing = None;
@@ -200,25 +195,22 @@ pub(crate) fn prepare_built(file: &str, mut doc: Document, envelopes: Vec<Envelo
             });
         }
     }
-    let parsed = match missing {
-        Some(error) => Err(AuthorityError::Wire { file: file.to_owned(), error }),
-        None => {
-            let reports = read_reports(file, &doc, Some(envelopes));
-            Ok((doc, reports))
-        }
-    };
-    Prepared { file: file.to_owned(), sha256, parsed, presigned: Presigned::default() }
+    if let Some(error) = missing {
+        return Err(AuthorityError::Wire { file: file.to_owned(), error });
+    }
+    let reports = read_reports(file, &doc, Some(envelopes))?;
+    Ok(Parsed::new(file, sha256, doc, reports))
 }
 
 /// The id of the trust code for device key `public_key` of `udi` in virtual account `va_id`:
 /// the first 53 bits of a SHA-256 over the three (an integer any JSON reader keeps exact),
 /// never 0. Derived rather than counted, so that the code can be signed before the store's
 /// writer is taken; the same device, key and virtual account always get the same id.
-pub(crate) fn trust_id_of(va_id: i64, udi: &str, public_key: &str) -> u64 {
+pub(crate) fn trust_id_of(va_id: i64, udi: &Udi, public_key: &str) -> u64 {
     let mut hasher = Sha256::new();
     hasher.update(b"slp-trust\0");
     hasher.update(va_id.to_be_bytes());
-    for part in [udi, public_key.trim()] {
+    for part in [udi.to_string().as_str(), public_key.trim()] {
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part.as_bytes());
     }
@@ -228,23 +220,23 @@ pub(crate) fn trust_id_of(va_id: i64, udi: &str, public_key: &str) -> u64 {
     (u64::from_be_bytes(first) >> 11).max(1)
 }
 
-/// How the ACK names a report.
-fn acked_report(checked: &Checked, status: &str) -> AckedReport {
+/// How the ACK names a report: `ACCEPTED` when it is `new`, else `DUPLICATE`.
+fn acked_report(report: &ParsedReport, new: bool) -> AckedReport {
     AckedReport {
-        report_id: checked.report.report_id,
-        sudi: Sudi::of(&checked.report.udi),
-        status: status.to_owned(),
+        report_id: report.report.report_id,
+        sudi: Sudi::of(report.udi()),
+        status: if new { "ACCEPTED" } else { "DUPLICATE" }.to_owned(),
         reason: None,
     }
 }
 
 /// Every RUM report of a document, parsed (or given parsed, in `doc.reports`' order); the
-/// first malformed one refuses the file.
+/// first malformed one refuses the file, as does one signed for another UDI than its payload's.
 fn read_reports(
     file: &str,
     doc: &Document,
     envelopes: Option<Vec<Envelope>>,
-) -> Result<Vec<Checked>> {
+) -> Result<Vec<ParsedReport>> {
     let refused = |reason: String| AuthorityError::Refused { file: file.to_owned(), reason };
     let mut given = envelopes.map(Vec::into_iter);
     let mut reports = Vec::new();
@@ -254,38 +246,26 @@ fn read_reports(
             None => Envelope::parse(text)
                 .map_err(|e| refused(format!("RUM report #{} is malformed: {e}", index + 1)))?,
         };
+        let signed_for = &envelope.signature.sudi;
         let report = envelope.report().map_err(|e| {
-            refused(format!(
-                "RUM report #{} of {} is malformed: {e}",
-                index + 1,
-                udi_text(&envelope.signature.sudi)
-            ))
+            refused(format!("RUM report #{} of {signed_for} is malformed: {e}", index + 1))
         })?;
-        let udi = report.udi.to_string();
-        if udi_text(&envelope.signature.sudi) != udi {
+        if !signed_for.is(&report.udi) {
             return Err(AuthorityError::Report {
                 file: file.to_owned(),
-                udi,
+                udi: report.udi.to_string(),
                 report_id: report.report_id,
-                reason: format!(
-                    "signed for {}, not the UDI in its payload",
-                    udi_text(&envelope.signature.sudi)
-                ),
+                reason: format!("signed for {signed_for}, not the UDI in its payload"),
             });
         }
-        reports.push(Checked {
+        reports.push(ParsedReport {
             envelope: text.clone(),
             parsed: envelope,
             report,
-            udi,
             verified_with: None,
         });
     }
     Ok(reports)
-}
-
-fn udi_text(sudi: &Sudi) -> String {
-    format!("PID:{},SN:{}", sudi.udi_pid, sudi.udi_serial_number)
 }
 
 impl Authority {
@@ -316,9 +296,10 @@ impl Authority {
         file_name: &str,
         bytes: &[u8],
     ) -> Result<UploadOutcome> {
-        let ingest = Ingest { token_va: Some(va_row.id), ..Ingest::default() };
-        let outcome = self.ingest_in(tx, &ingest, account_row, va_row, file_name, bytes).await?;
-        ingest.flush(tx).await?;
+        let parsed = parse(file_name, bytes)?;
+        let batch = IngestBatch::default();
+        let outcome = self.ingest(tx, &batch, account_row, va_row, &parsed, true).await?;
+        batch.flush(tx).await?;
         Ok(outcome)
     }
 
@@ -412,37 +393,36 @@ impl Authority {
         let mut tx = self.store.begin().await?;
         let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
         tx.lock_va(va_row.id).await?;
-        let ingest = Ingest::default();
+        let batch = IngestBatch::default();
         let job = Job {
             authority: self,
             file: what.to_owned(),
             account: account_row,
             va: va_row,
             now: self.now(),
-            ingest: &ingest,
+            batch: &batch,
         };
         let pool = tx.licenses(job.va.id).await?;
         let mut seen = BTreeSet::new();
         let mut codes = Vec::new();
         for text in udis {
-            let udi = text.parse::<slp_core::udi::Udi>().map_err(|e| AuthorityError::Invalid {
+            let udi = text.parse::<Udi>().map_err(|e| AuthorityError::Invalid {
                 field: "UDI",
                 value: text.clone(),
                 reason: format!("{what}: {e}"),
             })?;
-            let udi_text = udi.to_string();
-            if !seen.insert(udi_text.clone()) {
+            if !seen.insert(udi.clone()) {
                 return Err(AuthorityError::Invalid {
                     field: "UDI",
-                    value: udi_text,
+                    value: udi.to_string(),
                     reason: format!("{what}: listed twice"),
                 });
             }
             let keys = vec![docs::Key { entitlement: entitlement.clone(), count }];
             let doc = job.reserve(&mut tx, &pool, &udi, keys).await?;
-            codes.push((udi_text, doc.to_xml()));
+            codes.push((udi.to_string(), doc.to_xml()));
         }
-        ingest.flush(&mut tx).await?;
+        batch.flush(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(source = %what, codes = codes.len(), "authorization codes generated");
         Ok(codes)
@@ -456,23 +436,23 @@ impl Authority {
         tx: &mut Tx,
         account_row: &Account,
         va_row: &VirtualAccount,
-        udi: &slp_core::udi::Udi,
+        udi: &Udi,
         keys: Vec<docs::Key>,
         what: &str,
     ) -> Result<Document> {
         tx.lock_va(va_row.id).await?;
-        let ingest = Ingest::default();
+        let batch = IngestBatch::default();
         let job = Job {
             authority: self,
             file: what.to_owned(),
             account: account_row.clone(),
             va: va_row.clone(),
             now: self.now(),
-            ingest: &ingest,
+            batch: &batch,
         };
         let pool = tx.licenses(va_row.id).await?;
         let doc = job.reserve(tx, &pool, udi, keys).await?;
-        ingest.flush(tx).await?;
+        batch.flush(tx).await?;
         Ok(doc)
     }
 
@@ -503,21 +483,26 @@ impl Authority {
         tx: &mut Tx,
         account_row: &Account,
         va_row: &VirtualAccount,
-        udi: &str,
+        udi: &Udi,
         remove_code: &str,
         what: &str,
     ) -> Result<bool> {
         tx.lock_va(va_row.id).await?;
         let remove_code = remove_code.trim();
-        let rows: Vec<slp_store::Authorization> =
-            tx.authorizations(va_row.id).await?.into_iter().filter(|r| r.udi == udi).collect();
+        let udi_string = udi.to_string();
+        let rows: Vec<slp_store::Authorization> = tx
+            .authorizations(va_row.id)
+            .await?
+            .into_iter()
+            .filter(|r| r.udi == udi_string)
+            .collect();
         let matches = |r: &slp_store::Authorization| {
             r.return_code.as_deref() == Some(remove_code)
                 || self.return_code_of(&r.code_id) == remove_code
         };
         let Some(found) = rows.iter().find(|r| matches(r)) else {
             let elsewhere = tx
-                .open_authorizations_of(account_row.id, udi)
+                .open_authorizations_of(account_row.id, &udi_string)
                 .await?
                 .into_iter()
                 .any(|r| r.va_id != va_row.id && matches(&r));
@@ -534,7 +519,7 @@ impl Authority {
             };
             return Err(AuthorityError::BadReturn {
                 file: what.to_owned(),
-                udi: udi.to_owned(),
+                udi: udi_string,
                 code_id: format!("by return code {remove_code}"),
                 reason,
             });
@@ -545,14 +530,14 @@ impl Authority {
         let now = self.now();
         let changed = tx.return_authorization(&code_id, remove_code, now.timestamp()).await?;
         if changed > 0 {
-            let ingest = Ingest::default();
+            let batch = IngestBatch::default();
             let job = Job {
                 authority: self,
                 file: what.to_owned(),
                 account: account_row.clone(),
                 va: va_row.clone(),
                 now,
-                ingest: &ingest,
+                batch: &batch,
             };
             job.note(job.event(
                 Some(udi),
@@ -561,7 +546,7 @@ impl Authority {
                     features.join(", ")
                 ),
             ));
-            ingest.flush(tx).await?;
+            batch.flush(tx).await?;
         }
         Ok(changed > 0)
     }
@@ -576,53 +561,33 @@ impl Authority {
         file_name: &str,
         bytes: &[u8],
     ) -> Result<UploadOutcome> {
-        let ingest = Ingest::default();
-        let outcome = self.ingest_in(tx, &ingest, account_row, va_row, file_name, bytes).await?;
-        ingest.flush(tx).await?;
+        let parsed = parse(file_name, bytes)?;
+        let batch = IngestBatch::default();
+        let outcome = self.ingest(tx, &batch, account_row, va_row, &parsed, false).await?;
+        batch.flush(tx).await?;
         Ok(outcome)
     }
 
-    /// One document of a request that ingests several in one transaction: what they share is
-    /// in `ingest`, whose events the caller writes with [`Ingest::flush`] before committing.
-    pub(crate) async fn ingest_in(
+    /// Ingests the document `parsed` for virtual account `va_row` in the caller's transaction,
+    /// its store work in `batch` (whose writes the caller makes with [`IngestBatch::flush`]
+    /// before committing): the stored ACK of a byte-identical earlier upload, or the document
+    /// checked, planned ([`check::plan`]) and applied. `token` tells whether the request came
+    /// with an ID token of the virtual account (checked by the caller): the proof that lets a
+    /// new device key bind a UDI (a replacement device, or a first contact the virtual account
+    /// denies).
+    pub(crate) async fn ingest(
         &self,
         tx: &mut Tx,
-        ingest: &Ingest,
+        batch: &IngestBatch,
         account_row: &Account,
         va_row: &VirtualAccount,
-        file_name: &str,
-        bytes: &[u8],
-    ) -> Result<UploadOutcome> {
-        let prepared = prepare(file_name, bytes);
-        self.ingest_prepared(tx, ingest, account_row, va_row, prepared).await
-    }
-
-    /// [`Authority::ingest_in`] of a document [`prepare`]d before.
-    pub(crate) async fn ingest_prepared(
-        &self,
-        tx: &mut Tx,
-        ingest: &Ingest,
-        account_row: &Account,
-        va_row: &VirtualAccount,
-        prepared: Prepared,
-    ) -> Result<UploadOutcome> {
-        let ready = prepared.ready()?;
-        self.ingest_ready(tx, ingest, account_row, va_row, &ready).await
-    }
-
-    /// [`Authority::ingest_in`] of a document read without error.
-    pub(crate) async fn ingest_ready(
-        &self,
-        tx: &mut Tx,
-        ingest: &Ingest,
-        account_row: &Account,
-        va_row: &VirtualAccount,
-        ready: &Ready,
+        parsed: &Parsed,
+        token: bool,
     ) -> Result<UploadOutcome> {
         let now = self.now();
         tx.lock_va(va_row.id).await?;
-        if let Some((ack, pi_count)) = ingest.upload_by_sha(tx, va_row.id, &ready.sha256).await? {
-            tracing::info!(file = %ready.file, va = %va_row.name, "byte-identical upload: stored ACK returned");
+        if let Some((ack, pi_count)) = batch.upload_by_sha(tx, va_row.id, &parsed.sha256).await? {
+            tracing::info!(file = %parsed.file, va = %va_row.name, "byte-identical upload: stored ACK returned");
             return Ok(UploadOutcome {
                 ack,
                 replayed: true,
@@ -635,60 +600,65 @@ impl Authority {
                 policy: false,
             });
         }
-        let mut job = Job {
+        let job = Job {
             authority: self,
-            file: ready.file.clone(),
+            file: parsed.file.clone(),
             account: account_row.clone(),
             va: va_row.clone(),
             now,
-            ingest,
+            batch,
         };
-        job.run(tx, ready).await
+        let (window, now_ts) = (self.report_window, now.timestamp());
+        let reading = check::read(&parsed.file, &parsed.doc, &parsed.reports, window, now_ts)?;
+        let facts = job.facts(tx, &reading, token).await?;
+        let plan = check::plan(reading, &facts)?;
+        job.apply(tx, parsed, plan).await
     }
 }
 
-/// What the documents of one request share, so that the store is asked once per request rather
-/// than once per document: the policy in force, the uploads and product instances looked up
-/// ahead ([`Ingest::prefetch`]), and what is written at the end ([`Ingest::flush`], before the
-/// commit): the activity log and the upload records.
+/// The store work of a batch of documents ingested in one transaction — the documents of one
+/// request, or every document of a group of `reportusage` requests committed together
+/// ([`crate::domain::group`]) — so that the store is asked once per batch rather than once per
+/// document: read ahead (the policy in force; the uploads, product instances, reports and polls
+/// looked up at once by [`IngestBatch::prefetch`]), and written behind (what the documents
+/// register, take and log, written at once by [`IngestBatch::flush`] before the commit). A later
+/// document of the batch sees what an earlier one changed: its product instances, reports and
+/// uploads are found here before the store is asked.
 #[derive(Default)]
-pub(crate) struct Ingest {
+pub(crate) struct IngestBatch {
     policy: std::sync::Mutex<Option<(i64, Option<slp_store::PolicyRecord>)>>,
     events: std::sync::Mutex<Vec<NewEvent>>,
     /// Looked up ahead, by virtual account and digest; each answer is used once (a second
     /// document with the same digest finds the first one's record in `uploads`).
     known_uploads: std::sync::Mutex<BTreeMap<(i64, String), Option<slp_store::Upload>>>,
-    /// Usage from this request's reports, newest per instance and license, with the smart
+    /// Usage from this batch's reports, newest per instance and license, with the smart
     /// account of the instance, written by `flush`.
     usage: std::sync::Mutex<BTreeMap<(i64, String), (i64, Usage)>>,
-    /// Uploads recorded by this request, written by `flush`.
+    /// Uploads recorded by this batch, written by `flush`.
     uploads: std::sync::Mutex<Vec<NewUpload>>,
     /// Looked up ahead, by (smart account, UDI); each answer is used once, so that a product
     /// instance changed by one document is read from the store by the next.
     known_pis: std::sync::Mutex<BTreeMap<AccountUdi, Option<ProductInstance>>>,
-    /// Product instances registered by this request, written by `flush`. Until then each has a
-    /// placeholder id below zero (`-1 - index`) and later documents of the request find it
+    /// Product instances registered by this batch, written by `flush`. Until then each has a
+    /// placeholder id below zero (`-1 - index`) and later documents of the batch find it
     /// here; the usage rows of its reports name it by UDI.
     new_pis: std::sync::Mutex<Vec<ProductInstance>>,
     /// Whether a report (smart account, UDI, report id) is stored already or taken by this
-    /// request: looked up ahead ([`Ingest::prefetch`]) or when a document first names it.
+    /// batch: looked up ahead ([`IngestBatch::prefetch`]) or when a document first names it.
     known_reports: std::sync::Mutex<BTreeMap<ReportKey, bool>>,
-    /// Reports new to the store, taken by this request's documents, written by `flush`.
+    /// Reports new to the store, taken by this batch's documents, written by `flush`.
     reports: std::sync::Mutex<Vec<ReceivedReport>>,
-    /// Contact recorded by this request: product instance id → (hostname, when), written by
+    /// Contact recorded by this batch: product instance id → (hostname, when), written by
     /// `flush`.
     touches: std::sync::Mutex<BTreeMap<i64, (Option<String>, i64)>>,
-    /// Looked up ahead ([`Ingest::prefetch_polls`]): poll id → (virtual account, action) of a
+    /// Looked up ahead ([`IngestBatch::prefetch`]): poll id → (virtual account, action) of a
     /// stored poll, `None` when there is none.
     known_polls: std::sync::Mutex<BTreeMap<i64, Option<(i64, String)>>>,
-    /// Poll results recorded by this group, written by `flush`.
+    /// Poll results recorded by this batch, written by `flush`.
     polls: std::sync::Mutex<Vec<slp_store::PollRecord>>,
-    /// The virtual account whose ID token came with the request (checked by the caller): the
-    /// proof that lets a new device key bind a UDI there. `None` for every other request.
-    token_va: Option<i64>,
 }
 
-impl Ingest {
+impl IngestBatch {
     /// Looks up at once (one round trip on SQLite: [`Tx::ingest_lookup`]) what the documents of
     /// a group will ask for: the uploads of each virtual account by digest, the reports (smart
     /// account, UDI, report id), the product instances of `udis` (smart account, UDI) and the
@@ -753,7 +723,7 @@ impl Ingest {
         }
     }
 
-    /// The earlier upload of these bytes, if any: recorded by this request, looked up ahead,
+    /// The earlier upload of these bytes, if any: recorded by this batch, looked up ahead,
     /// or in the store.
     async fn upload_by_sha(
         &self,
@@ -782,45 +752,50 @@ impl Ingest {
         Ok(found.map(|u| (u.ack, u.pi_count)))
     }
 
-    /// The product instance of `udi` in smart account `account`: registered by this request,
+    /// The product instance of `udi` in smart account `account`: registered by this batch,
     /// looked up ahead, or in the store.
     async fn pi_by_udi(
         &self,
         tx: &mut Tx,
         account: i64,
-        udi: &str,
+        udi: &Udi,
     ) -> Result<Option<ProductInstance>> {
+        let udi = udi.to_string();
         let pending = self.new_pis.lock().ok().and_then(|new| {
             new.iter().find(|pi| pi.account_id == account && pi.udi == udi).cloned()
         });
         if pending.is_some() {
             return Ok(pending);
         }
-        let ahead = self
-            .known_pis
-            .lock()
-            .ok()
-            .and_then(|mut known| known.remove(&(account, udi.to_owned())));
+        let ahead =
+            self.known_pis.lock().ok().and_then(|mut known| known.remove(&(account, udi.clone())));
         match ahead {
             Some(found) => Ok(found),
-            None => Ok(tx.pi_by_udi(account, udi).await?),
+            None => Ok(tx.pi_by_udi(account, &udi).await?),
         }
     }
 
-    /// Takes for this request the reports of `rows` (of smart account `account`) that are
-    /// neither stored nor taken by an earlier document of the request, and returns their (UDI,
-    /// report id); `flush` stores them.
-    async fn take_new_reports(
+    /// Which of `reports` (UDI, report id, of smart account `account`) are stored already or
+    /// taken by an earlier document of the batch: looked up ahead, or now in the store.
+    async fn known_reports(
         &self,
         tx: &mut Tx,
         account: i64,
-        rows: &[ReceivedReport],
-    ) -> Result<BTreeSet<(String, i64)>> {
+        reports: &BTreeSet<(Udi, u64)>,
+    ) -> Result<BTreeMap<Udi, BTreeSet<u64>>> {
+        let keys: Vec<(ReportKey, &(Udi, u64))> = reports
+            .iter()
+            .filter_map(|key| {
+                let id = i64::try_from(key.1).ok()?;
+                Some(((account, key.0.to_string(), id), key))
+            })
+            .collect();
         let unknown: Vec<ReportKey> = match self.known_reports.lock() {
-            Ok(known) => rows
+            Ok(known) => keys
                 .iter()
-                .map(|r| (account, r.udi.clone(), r.report_id))
-                .filter(|key| !known.contains_key(key))
+                .map(|(key, _)| key)
+                .filter(|key| !known.contains_key(*key))
+                .cloned()
                 .collect(),
             Err(_) => Vec::new(),
         };
@@ -829,24 +804,49 @@ impl Ingest {
         } else {
             tx.existing_reports(&unknown).await?.into_iter().collect()
         };
-        let mut new = BTreeSet::new();
-        if let (Ok(mut known), Ok(mut pending)) = (self.known_reports.lock(), self.reports.lock()) {
+        let mut found: BTreeMap<Udi, BTreeSet<u64>> = BTreeMap::new();
+        if let Ok(mut known) = self.known_reports.lock() {
             for key in unknown {
-                let found = stored.contains(&key);
-                known.insert(key, found);
+                let stored = stored.contains(&key);
+                known.insert(key, stored);
             }
-            for row in rows {
-                let key = (account, row.udi.clone(), row.report_id);
-                if let Some(taken) = known.get_mut(&key)
-                    && !*taken
-                {
-                    *taken = true;
-                    new.insert((row.udi.clone(), row.report_id));
-                    pending.push(row.clone());
+            for (key, (udi, id)) in keys {
+                if known.get(&key).copied().unwrap_or(false) {
+                    found.entry(udi.clone()).or_default().insert(*id);
                 }
             }
         }
-        Ok(new)
+        Ok(found)
+    }
+
+    /// Takes the reports of `rows` (of smart account `account`, new to the store and to the
+    /// batch, as [`check::plan`] found them) for this batch; `flush` stores them.
+    fn take_reports(&self, account: i64, rows: Vec<ReceivedReport>) {
+        if let (Ok(mut known), Ok(mut pending)) = (self.known_reports.lock(), self.reports.lock()) {
+            for row in &rows {
+                known.insert((account, row.udi.clone(), row.report_id), true);
+            }
+            pending.extend(rows);
+        }
+    }
+
+    /// Keeps `usage` (of product instance `usage.pi_id` of smart account `account`) for
+    /// `flush`, unless the batch holds newer usage of the instance and license already: usage
+    /// is what the latest report says (CSSM: "as per the last received RUM report").
+    fn record_usage(&self, account: i64, usage: Usage) {
+        if let Ok(mut pending) = self.usage.lock() {
+            match pending.entry((usage.pi_id, usage.entitlement_tag.clone())) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert((account, usage));
+                }
+                std::collections::btree_map::Entry::Occupied(mut slot) => {
+                    let held = &slot.get().1;
+                    if (usage.as_of, usage.report_id) > (held.as_of, held.report_id) {
+                        slot.insert((account, usage));
+                    }
+                }
+            }
+        }
     }
 
     /// Registers a product instance (`flush` writes it): the record with its placeholder id.
@@ -857,7 +857,7 @@ impl Ingest {
         pi
     }
 
-    /// Changes a product instance registered by this request (`pi_id` below zero); `false`
+    /// Changes a product instance registered by this batch (`pi_id` below zero); `false`
     /// when it is not one.
     fn change_new(&self, pi_id: i64, change: impl FnOnce(&mut ProductInstance)) -> bool {
         let Some(index) = pi_id.checked_neg().and_then(|n| usize::try_from(n - 1).ok()) else {
@@ -918,8 +918,8 @@ impl Ingest {
     }
 
     /// Writes the reports, contact, usage, events and upload records of every document
-    /// ingested so far. A report taken by this request but stored meanwhile by another (a
-    /// replica that did not wait for the same lock) refuses the whole request: its ACKs would
+    /// ingested so far. A report taken by this batch but stored meanwhile by another (a
+    /// replica that did not wait for the same lock) refuses the whole batch: its ACKs would
     /// have said ACCEPTED for a report counted elsewhere.
     pub(crate) async fn flush(&self, tx: &mut Tx) -> Result<()> {
         fn take<T: Default>(slot: &std::sync::Mutex<T>) -> T {
@@ -931,7 +931,7 @@ impl Ingest {
             by_time.entry(at).or_default().push((pi_id, hostname));
         }
         let touches: Vec<slp_store::Contact> = by_time.into_iter().collect();
-        // Usage names its product instance by UDI: those registered by this request have
+        // Usage names its product instance by UDI: those registered by this batch have
         // their ids only once written, in the same round trip.
         let usage: Vec<(i64, Usage)> = take(&self.usage).into_values().collect();
         let (new_pis, reports, events, uploads, polls) = (
@@ -942,7 +942,7 @@ impl Ingest {
             take(&self.polls),
         );
         // Every report was found new in this transaction; one stored meanwhile by another
-        // replica refuses the whole request.
+        // replica refuses the whole batch.
         tx.ingest_write(&slp_store::IngestWrite {
             new_pis: &new_pis,
             reports: &reports,
@@ -963,8 +963,8 @@ struct Job<'a> {
     account: Account,
     va: VirtualAccount,
     now: chrono::DateTime<chrono::Utc>,
-    /// Shared with the other documents of the request; events are kept here.
-    ingest: &'a Ingest,
+    /// Shared with the other documents of the batch; events are kept here.
+    batch: &'a IngestBatch,
 }
 
 impl Job<'_> {
@@ -972,40 +972,34 @@ impl Job<'_> {
         AuthorityError::Refused { file: self.file.clone(), reason }
     }
 
-    /// The SUDI of a UDI the file names (read from it already, so only a bug fails here).
-    fn sudi_of(&self, udi: &str) -> Result<Sudi> {
-        let udi = udi.parse::<slp_core::udi::Udi>().map_err(|e| self.refused(e.to_string()))?;
-        Ok(Sudi::of(&udi))
-    }
-
-    /// Keeps an event for the log; [`Ingest::flush`] writes them all in one statement.
+    /// Keeps an event for the log; [`IngestBatch::flush`] writes them all in one statement.
     fn note(&self, event: NewEvent) {
-        if let Ok(mut events) = self.ingest.events.lock() {
+        if let Ok(mut events) = self.batch.events.lock() {
             events.push(event);
         }
     }
 
-    /// The custom policy in force for the job's virtual account, looked up once per request.
+    /// The custom policy in force for the job's virtual account, looked up once per batch.
     async fn policy_in_force(&self, tx: &mut Tx) -> Result<Option<slp_store::PolicyRecord>> {
-        let cached = self.ingest.policy.lock().ok().and_then(|p| p.clone());
+        let cached = self.batch.policy.lock().ok().and_then(|p| p.clone());
         if let Some((va_id, policy)) = cached
             && va_id == self.va.id
         {
             return Ok(policy);
         }
         let policy = tx.policy_in_force(self.va.id).await?;
-        if let Ok(mut slot) = self.ingest.policy.lock() {
+        if let Ok(mut slot) = self.batch.policy.lock() {
             *slot = Some((self.va.id, policy.clone()));
         }
         Ok(policy)
     }
 
-    fn event(&self, udi: Option<&str>, message: String) -> NewEvent {
+    fn event(&self, udi: Option<&Udi>, message: String) -> NewEvent {
         NewEvent {
             at: self.now.timestamp(),
             account_id: Some(self.account.id),
             va_id: Some(self.va.id),
-            udi: udi.map(str::to_owned),
+            udi: udi.map(Udi::to_string),
             message,
             actor: self.authority.actor(),
         }
@@ -1017,18 +1011,17 @@ impl Job<'_> {
         &self,
         tx: &mut Tx,
         pool: &[slp_store::License],
-        udi: &slp_core::udi::Udi,
+        udi: &Udi,
         keys: Vec<docs::Key>,
     ) -> Result<Document> {
-        let udi_text = udi.to_string();
         // A UDI is scoped to its smart account: only this account's instance of it counts.
-        if let Some(pi) = tx.pi_by_udi(self.account.id, &udi_text).await?
+        if let Some(pi) = tx.pi_by_udi(self.account.id, &udi.to_string()).await?
             && pi.va_id != self.va.id
         {
             let other = tx.va(pi.va_id).await?;
             return Err(AuthorityError::UdiElsewhere {
                 file: self.file.clone(),
-                udi: udi_text,
+                udi: udi.to_string(),
                 va: self.va.name.clone(),
                 location: format!(
                     "virtual account {:?}",
@@ -1037,7 +1030,7 @@ impl Job<'_> {
             });
         }
         let request = AuthRequestItem::new(Sudi::of(udi), keys);
-        let signed = self.issue(tx, pool, &udi_text, &request).await?;
+        let signed = self.issue(tx, pool, udi, &request).await?;
         Ok(Document { reports: Vec::new(), items: vec![signed] })
     }
 
@@ -1047,9 +1040,10 @@ impl Job<'_> {
         &self,
         tx: &mut Tx,
         pool: &[slp_store::License],
-        udi: &String,
+        udi: &Udi,
         request: &AuthRequestItem,
     ) -> Result<Signed> {
+        let udi_string = udi.to_string();
         let now_ts = self.now.timestamp();
         let issued_at = rfc3339(self.now);
         let authority_key = self.authority.public_key();
@@ -1068,13 +1062,13 @@ impl Job<'_> {
             let Some(first) = entries.first() else {
                 return Err(AuthorityError::UnknownEntitlement {
                     file: self.file.clone(),
-                    udi: udi.clone(),
+                    udi: udi_string,
                     entitlement: key.entitlement.clone(),
                     va: self.va.name.clone(),
                 });
             };
             if request.replace {
-                for open in tx.open_authorizations_of(self.account.id, udi).await? {
+                for open in tx.open_authorizations_of(self.account.id, &udi_string).await? {
                     if open.entitlement_tag == key.entitlement && open.va_id == self.va.id {
                         let note = format!("REPLACED-BY-{code_id}");
                         tx.return_authorization(&open.code_id, &note, now_ts).await?;
@@ -1095,7 +1089,7 @@ impl Job<'_> {
             if key.count == 0 || requested > available {
                 return Err(AuthorityError::Insufficient {
                     file: self.file.clone(),
-                    udi: udi.clone(),
+                    udi: udi_string,
                     feature: first.feature.clone(),
                     va: self.va.name.clone(),
                     requested: key.count,
@@ -1105,7 +1099,7 @@ impl Job<'_> {
             tx.insert_authorization(&NewAuthorization {
                 code_id: code_id.clone(),
                 va_id: self.va.id,
-                udi: udi.clone(),
+                udi: udi_string.clone(),
                 entitlement_tag: key.entitlement.clone(),
                 feature: first.feature.clone(),
                 count: requested,
@@ -1148,31 +1142,30 @@ impl Job<'_> {
         Ok(signed)
     }
 
-    async fn run(&mut self, tx: &mut Tx, ready: &Ready) -> Result<UploadOutcome> {
-        let now_ts = self.now.timestamp();
-        let window = self.authority.report_window;
-        let reading = check::read(&self.file, &ready.doc, &ready.reports, window, now_ts)?;
-        let facts = self.facts(tx, &reading).await?;
-        let plan = check::plan(reading, &facts)?;
-        self.apply(tx, ready, plan).await
-    }
-
-    /// What [`check::plan`] needs to know of the store for the UDIs `reading` names.
-    async fn facts<'f>(&'f self, tx: &mut Tx, reading: &check::Reading<'_>) -> Result<Facts<'f>> {
+    /// What [`check::plan`] needs to know of the store (and of the batch) for the UDIs and
+    /// reports `reading` names; `token`: whether the request came with an ID token of the
+    /// job's virtual account.
+    async fn facts<'f>(
+        &'f self,
+        tx: &mut Tx,
+        reading: &check::Reading<'_>,
+        token: bool,
+    ) -> Result<Facts<'f>> {
         let mut facts = Facts {
             account: &self.account.domain,
             va: &self.va.name,
             va_id: self.va.id,
             first_contact: self.va.first_contact,
-            token: self.ingest.token_va == Some(self.va.id),
+            token,
             pis: BTreeMap::new(),
             elsewhere: BTreeMap::new(),
             grants: BTreeMap::new(),
+            known_reports: BTreeMap::new(),
         };
         for udi in reading.udis() {
-            let Some(pi) = self.ingest.pi_by_udi(tx, self.account.id, &udi).await? else {
+            let Some(pi) = self.batch.pi_by_udi(tx, self.account.id, &udi).await? else {
                 if !facts.token && reading.may_need_proof(&udi, None, facts.first_contact) {
-                    let grants = tx.bind_grants(self.va.id, &udi).await?;
+                    let grants = tx.bind_grants(self.va.id, &udi.to_string()).await?;
                     facts.grants.insert(udi.clone(), grants);
                 }
                 continue;
@@ -1181,24 +1174,32 @@ impl Job<'_> {
                 let other = tx.va(pi.va_id).await?;
                 facts.elsewhere.insert(udi.clone(), other.map(|v| v.name).unwrap_or_default());
             } else if !facts.token && reading.may_need_proof(&udi, Some(&pi), facts.first_contact) {
-                let grants = tx.bind_grants(self.va.id, &udi).await?;
+                let grants = tx.bind_grants(self.va.id, &udi.to_string()).await?;
                 facts.grants.insert(udi.clone(), grants);
             }
             facts.pis.insert(udi, pi);
         }
+        let reports = reading.report_keys();
+        if !reports.is_empty() {
+            facts.known_reports = self.batch.known_reports(tx, self.account.id, &reports).await?;
+        }
         Ok(facts)
     }
 
-    /// Carries out `plan` for the document `ready` in the store's transaction and builds its ACK.
-    async fn apply(&mut self, tx: &mut Tx, ready: &Ready, plan: Plan) -> Result<UploadOutcome> {
-        let (sha256, reports) = (ready.sha256.as_str(), ready.reports.as_slice());
+    /// Carries out `plan` for the document `parsed` in the store's transaction (through the
+    /// batch) and builds its ACK: it writes, signs what was not signed ahead, and logs. What the
+    /// document binds and which of its reports are new is the plan's; only what the stored
+    /// authorization codes and licenses tell is found out here, as they are written (a return
+    /// of a code not issued to the UDI, a request the pool cannot serve).
+    async fn apply(&self, tx: &mut Tx, parsed: &Parsed, plan: Plan) -> Result<UploadOutcome> {
+        let reports = parsed.reports.as_slice();
         let now_ts = self.now.timestamp();
         let issued_at = rfc3339(self.now);
         let authority_key = self.authority.public_key();
-        let Plan { active, hostname, units, binds, trust, requests, returns } = plan;
+        let Plan { active, hostname, units, binds, trust, requests, returns, takes } = plan;
 
         // ---- product instances ---------------------------------------------------------------
-        let mut pis: BTreeMap<String, ProductInstance> = BTreeMap::new();
+        let mut pis: BTreeMap<Udi, ProductInstance> = BTreeMap::new();
         for (udi, bind) in binds {
             let unit_hostname = if units.contains(&udi) { hostname.clone() } else { None };
             let pi = match bind.change {
@@ -1206,10 +1207,10 @@ impl Job<'_> {
                     if let Some(proof) = &proof {
                         self.use_proof(tx, &udi, proof).await?;
                     }
-                    let pi = self.ingest.register(&NewProductInstance {
+                    let pi = self.batch.register(&NewProductInstance {
                         va_id: self.va.id,
                         account_id: self.account.id,
-                        udi: udi.clone(),
+                        udi: udi.to_string(),
                         hostname: unit_hostname,
                         public_key: bind.key.clone(),
                         now: now_ts,
@@ -1227,17 +1228,17 @@ impl Job<'_> {
                     pi
                 }
                 Change::Keep(pi) => {
-                    self.ingest.touch(pi.id, unit_hostname, now_ts);
+                    self.batch.touch(pi.id, unit_hostname, now_ts);
                     pi
                 }
                 Change::RegisterUnverified { seen, proof } => {
                     if let Some(proof) = &proof {
                         self.use_proof(tx, &udi, proof).await?;
                     }
-                    let pi = self.ingest.register(&NewProductInstance {
+                    let pi = self.batch.register(&NewProductInstance {
                         va_id: self.va.id,
                         account_id: self.account.id,
-                        udi: udi.clone(),
+                        udi: udi.to_string(),
                         hostname: unit_hostname,
                         public_key: String::new(),
                         now: now_ts,
@@ -1255,8 +1256,8 @@ impl Job<'_> {
                     pi
                 }
                 Change::Verify(mut pi) => {
-                    self.ingest.touch(pi.id, unit_hostname, now_ts);
-                    self.ingest.rebind(tx, pi.id, &bind.key).await?;
+                    self.batch.touch(pi.id, unit_hostname, now_ts);
+                    self.batch.rebind(tx, pi.id, &bind.key).await?;
                     self.note(self.event(
                         Some(&udi),
                         format!(
@@ -1271,8 +1272,8 @@ impl Job<'_> {
                 }
                 Change::Rebind(mut pi, proof) => {
                     self.use_proof(tx, &udi, &proof).await?;
-                    self.ingest.touch(pi.id, unit_hostname, now_ts);
-                    self.ingest.rebind(tx, pi.id, &bind.key).await?;
+                    self.batch.touch(pi.id, unit_hostname, now_ts);
+                    self.batch.rebind(tx, pi.id, &bind.key).await?;
                     self.note(self.event(
                         Some(&udi),
                         format!(
@@ -1289,7 +1290,7 @@ impl Job<'_> {
             };
             pis.insert(udi, pi);
         }
-        let pi_of = |udi: &str| -> Result<ProductInstance> {
+        let pi_of = |udi: &Udi| -> Result<ProductInstance> {
             pis.get(udi).cloned().ok_or_else(|| self.refused(format!("{udi} was not resolved")))
         };
 
@@ -1298,12 +1299,12 @@ impl Job<'_> {
         for (udi, public_key) in &trust {
             let pi = pi_of(udi)?;
             let trust_id = trust_id_of(self.va.id, udi, public_key);
-            self.ingest
+            self.batch
                 .trust(tx, pi.id, i64::try_from(trust_id).unwrap_or(i64::MAX), now_ts)
                 .await?;
-            let sudi = self.sudi_of(udi)?;
+            let sudi = Sudi::of(udi);
             // Signed ahead when it says the same (its time aside).
-            let ahead = ready.presigned.trust_codes.iter().find(|(code, _)| {
+            let ahead = parsed.presigned_trust.iter().find(|(code, _)| {
                 let TrustCode {
                     trust_id: ahead_id,
                     sudi: ahead_sudi,
@@ -1339,26 +1340,17 @@ impl Job<'_> {
         }
 
         // ---- reports and usage --------------------------------------------------------------
-        // Every report not seen before (in this file, an earlier document of the request or
-        // group, or the store) is taken here and stored by `Ingest::flush` in one multi-row
-        // statement. A report already stored or taken is DUPLICATE.
-        let mut seen: BTreeSet<(String, u64)> = BTreeSet::new();
+        // The reports the plan found new are taken for the batch (stored by `IngestBatch::flush`
+        // in one multi-row statement), and their usage kept if newest: usage is what the latest
+        // report says, per product instance and license.
         let mut rows: Vec<ReceivedReport> = Vec::new();
-        for checked in reports {
+        for (checked, take) in reports.iter().zip(&takes) {
+            let Take::New { count } = *take else { continue };
             let report = &checked.report;
-            if !seen.insert((checked.udi.clone(), report.report_id)) {
-                continue;
-            }
-            let count =
-                i64::try_from(report.final_count()).map_err(|_| AuthorityError::Report {
-                    file: self.file.clone(),
-                    udi: checked.udi.clone(),
-                    report_id: report.report_id,
-                    reason: "count out of range".to_owned(),
-                })?;
-            rows.push(ReceivedReport {
+            let pi = pi_of(checked.udi())?;
+            let row = ReceivedReport {
                 va_id: self.va.id,
-                udi: checked.udi.clone(),
+                udi: checked.udi().to_string(),
                 report_id: i64::try_from(report.report_id).unwrap_or(i64::MAX),
                 entitlement_tag: report.entitlement_tag.clone(),
                 count,
@@ -1366,78 +1358,57 @@ impl Job<'_> {
                 status: "ACCEPTED".to_owned(),
                 received_at: now_ts,
                 envelope: checked.envelope.clone(),
-            });
-        }
-        let stored = self.ingest.take_new_reports(tx, self.account.id, &rows).await?;
-        let mut acked: Vec<AckedReport> = Vec::new();
-        let (mut accepted, mut duplicate) = (0usize, 0usize);
-        let mut counted: BTreeSet<(String, i64)> = BTreeSet::new();
-        for checked in reports {
-            let report_id = i64::try_from(checked.report.report_id).unwrap_or(i64::MAX);
-            let key = (checked.udi.clone(), report_id);
-            let first_time = stored.contains(&key) && counted.insert(key);
-            acked.push(acked_report(checked, if first_time { "ACCEPTED" } else { "DUPLICATE" }));
-            if first_time {
-                accepted += 1;
-            } else {
-                duplicate += 1;
-            }
-        }
-        // Usage is what the latest report says (CSSM: "as per the last received RUM report"):
-        // per product instance and license, the newest of the new reports, if newer than the
-        // stored usage.
-        let mut newest: BTreeMap<(String, String), &ReceivedReport> = BTreeMap::new();
-        for row in rows.iter().filter(|r| stored.contains(&(r.udi.clone(), r.report_id))) {
-            let slot = newest.entry((row.udi.clone(), row.entitlement_tag.clone())).or_insert(row);
-            if (row.end_time, row.report_id) > (slot.end_time, slot.report_id) {
-                *slot = row;
-            }
-        }
-        for ((udi, tag), row) in newest {
-            let pi = pi_of(&udi)?;
-            let usage = Usage {
-                pi_id: pi.id,
-                udi: udi.clone(),
-                feature: license::feature_name(&tag),
-                entitlement_tag: tag,
-                count: row.count,
-                as_of: row.end_time,
-                report_id: row.report_id,
             };
-            // Written with the request's other usage by `Ingest::flush`, the newest kept.
-            if let Ok(mut pending) = self.ingest.usage.lock() {
-                let slot = pending
-                    .entry((pi.id, usage.entitlement_tag.clone()))
-                    .or_insert((self.account.id, usage.clone()));
-                if (usage.as_of, usage.report_id) > (slot.1.as_of, slot.1.report_id) {
-                    *slot = (self.account.id, usage);
-                }
+            self.batch.record_usage(
+                self.account.id,
+                Usage {
+                    pi_id: pi.id,
+                    udi: row.udi.clone(),
+                    feature: license::feature_name(&row.entitlement_tag),
+                    entitlement_tag: row.entitlement_tag.clone(),
+                    count,
+                    as_of: row.end_time,
+                    report_id: row.report_id,
+                },
+            );
+            rows.push(row);
+        }
+        let accepted = rows.len();
+        let duplicate = reports.len() - accepted;
+        self.batch.take_reports(self.account.id, rows);
+        let acked: Vec<AckedReport> = reports
+            .iter()
+            .zip(&takes)
+            .map(|(checked, take)| acked_report(checked, take.is_new()))
+            .collect();
+        let mut tally: BTreeMap<&Udi, (usize, usize)> = BTreeMap::new();
+        for (checked, take) in reports.iter().zip(&takes) {
+            let (new, again) = tally.entry(checked.udi()).or_default();
+            if take.is_new() {
+                *new += 1;
+            } else {
+                *again += 1;
             }
         }
-        for udi in reports.iter().map(|r| r.udi.as_str()).collect::<BTreeSet<_>>() {
-            let of_udi: Vec<&AckedReport> =
-                acked.iter().filter(|a| udi_text(&a.sudi) == udi).collect();
-            let new = of_udi.iter().filter(|a| a.status == "ACCEPTED").count();
+        for (udi, (new, again)) in tally {
             self.note(self.event(
                 Some(udi),
-                format!(
-                    "{new} RUM report(s) accepted, {} duplicate, from {udi}",
-                    of_udi.len() - new
-                ),
+                format!("{new} RUM report(s) accepted, {again} duplicate, from {udi}"),
             ));
         }
 
         // ---- authorization returns, then requests --------------------------------------------
         for (udi, ret) in &returns {
             let rows = tx.authorization_code(&ret.code_id).await?;
+            let udi_string = udi.to_string();
             let bad = |reason: &str| AuthorityError::BadReturn {
                 file: self.file.clone(),
-                udi: udi.clone(),
+                udi: udi_string.clone(),
                 code_id: ret.code_id.clone(),
                 reason: reason.to_owned(),
             };
             let mine: Vec<_> =
-                rows.iter().filter(|r| r.udi == *udi && r.va_id == self.va.id).collect();
+                rows.iter().filter(|r| r.udi == udi_string && r.va_id == self.va.id).collect();
             if mine.is_empty() {
                 return Err(bad(&format!(
                     "it was not issued to {udi} in virtual account {:?}",
@@ -1477,31 +1448,37 @@ impl Job<'_> {
         let mut items: Vec<Signed> = Vec::new();
         if !reports.is_empty() || !trust.is_empty() {
             // One ACK per product instance the reports come from (the active, for an HA set).
-            let mut heads: Vec<String> = Vec::new();
+            let mut heads: Vec<&Udi> = Vec::new();
             if let Some(active) = &active {
-                heads.push(active.clone());
+                heads.push(active);
             } else {
                 for r in reports {
-                    if !heads.contains(&r.udi) {
-                        heads.push(r.udi.clone());
+                    if !heads.contains(&r.udi()) {
+                        heads.push(r.udi());
                     }
                 }
                 for udi in trust.keys() {
                     if heads.is_empty() {
-                        heads.push(udi.clone());
+                        heads.push(udi);
                     }
                 }
             }
-            for head in &heads {
-                let sudi = self.sudi_of(head)?;
+            for head in heads {
+                let sudi = Sudi::of(head);
                 let listed: Vec<AckedReport> = if active.is_some() {
                     acked.clone()
                 } else {
-                    acked.iter().filter(|a| udi_text(&a.sudi) == *head).cloned().collect()
+                    let of_head = reports.iter().map(|r| r.udi() == head);
+                    acked
+                        .iter()
+                        .zip(of_head)
+                        .filter(|(_, mine)| *mine)
+                        .map(|(a, _)| a.clone())
+                        .collect()
                 };
                 // Signed ahead when it says the same (its id and time aside): compared field by
                 // field, without building the ACK first.
-                let ahead = ready.presigned.ack.as_ref().filter(|(ack, _)| {
+                let ahead = parsed.presigned_ack.as_ref().filter(|(ack, _)| {
                     let RumAck {
                         ack_id: _,
                         issued_at: _,
@@ -1555,11 +1532,11 @@ impl Job<'_> {
 
         let product_instances = pis.len();
         let report_count = i64::try_from(reports.len()).unwrap_or(i64::MAX);
-        if let Ok(mut uploads) = self.ingest.uploads.lock() {
+        if let Ok(mut uploads) = self.batch.uploads.lock() {
             uploads.push(NewUpload {
                 va_id: self.va.id,
                 file_name: self.file.clone(),
-                sha256: sha256.to_owned(),
+                sha256: parsed.sha256.clone(),
                 uploaded_at: now_ts,
                 status: "Processed".to_owned(),
                 pi_count: i64::try_from(product_instances).unwrap_or(i64::MAX),
@@ -1568,7 +1545,7 @@ impl Job<'_> {
             });
         }
         self.note(self.event(
-            active.as_deref(),
+            active.as_ref(),
             format!(
                 "usage file {:?} processed: {product_instances} product instance(s), {accepted} report(s) accepted, {duplicate} duplicate, {trust_count} trust code(s), {auth_count} authorization code(s), {} return(s)",
                 self.file,
@@ -1600,10 +1577,10 @@ impl Job<'_> {
 
     /// Uses up the operator's grant `proof` names (an ID token is not used up); a grant used
     /// meanwhile by another replica refuses the binding.
-    async fn use_proof(&self, tx: &mut Tx, udi: &str, proof: &Proof) -> Result<()> {
+    async fn use_proof(&self, tx: &mut Tx, udi: &Udi, proof: &Proof) -> Result<()> {
         let Proof::Grant(grant) = proof else { return Ok(()) };
-        let taken =
-            tx.take_bind_grant(self.va.id, udi, &grant.key_id, self.now.timestamp()).await?;
+        let (udi_string, at) = (udi.to_string(), self.now.timestamp());
+        let taken = tx.take_bind_grant(self.va.id, &udi_string, &grant.key_id, at).await?;
         if taken.is_none() {
             return Err(self.refused(format!(
                 "the operator's grant for device key {} of {udi} was used meanwhile",

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use slp_wire::online::{self, MessageType, Request};
 
-use crate::domain::direct::{MAX_MESSAGE_BYTES, udi_text};
+use crate::domain::direct::MAX_MESSAGE_BYTES;
 use crate::{Authority, AuthorityError};
 
 async fn smart_endpoint(
@@ -33,7 +33,7 @@ async fn smart_endpoint(
             if with_token && matches!(outcome, Err(AuthorityError::UnknownToken)) {
                 login.failed(&format!(
                     "unknown ID token in the trust request of {}",
-                    udi_text(&request.header.udi)
+                    request.header.udi
                 ));
             }
             let reply = authority.device_reply(&request, outcome);

@@ -1,20 +1,22 @@
 //! The ingest's decisions: a pure check of one document against the facts loaded for it.
 //!
 //! [`read`] takes the document apart (its system information, trust requests, reports,
-//! authorization requests and returns) and names the UDIs it speaks for; the caller loads the
-//! [`Facts`] of those UDIs from the store; [`plan`] decides, from the two alone, what the ingest
-//! does — which product instances to register, bind or re-bind, which trust codes to issue,
-//! which reports to record, which codes to issue and take back — or refuses the document with
-//! the reason (naming the UDI, report id or key). No IO, no clock: the time is a fact.
+//! authorization requests and returns) and names the UDIs and reports it speaks for; the caller
+//! loads the [`Facts`] of those from the store (and from the earlier documents of its batch);
+//! [`plan`] decides, from the two alone, what the ingest does — which product instances to
+//! register, bind or re-bind, which trust codes to issue, which reports are new and which are
+//! duplicates, which codes to issue and take back — or refuses the document with the reason
+//! (naming the UDI, report id or key). No IO, no clock: the time is a fact.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use slp_core::udi::Udi;
 use slp_store::{BindGrant, FirstContact, ProductInstance};
 use slp_wire::docs::{AuthRequestItem, AuthReturn, SystemInfo, TrustRequest};
 use slp_wire::keys;
 use slp_wire::xml::{Document, Kind, Signed};
 
-use super::Checked;
+use super::ParsedReport;
 use crate::error::BindRefusal;
 use crate::sanity::ReportWindow;
 use crate::{AuthorityError, Result};
@@ -22,20 +24,21 @@ use crate::{AuthorityError, Result};
 /// A document taken apart, its own signatures (system information, trust requests) checked.
 pub(crate) struct Reading<'a> {
     pub(crate) file: &'a str,
-    pub(crate) reports: &'a [Checked],
-    pub(crate) info: Option<SystemInfo>,
+    reports: &'a [ParsedReport],
+    info: Option<SystemInfo>,
     /// The UDI of the system information (the active unit of an HA set).
-    pub(crate) active: Option<String>,
+    active: Option<Udi>,
     /// The units the system information speaks for, with the key it claims for them.
-    pub(crate) claimed: BTreeMap<String, String>,
+    claimed: BTreeMap<Udi, String>,
     /// Trust requests: UDI → the device key they offer.
-    pub(crate) trust: BTreeMap<String, String>,
+    trust: BTreeMap<Udi, String>,
     /// Authorization requests, each with the UDI that signed it (its first entry's).
-    auth_requests: Vec<(&'a Signed, String, Vec<AuthRequestItem>)>,
-    returns: Vec<(&'a Signed, String, AuthReturn)>,
+    auth_requests: Vec<(&'a Signed, Udi, Vec<AuthRequestItem>)>,
+    returns: Vec<(&'a Signed, Udi, AuthReturn)>,
 }
 
-/// What the store knows that the decisions depend on, loaded for the UDIs of a [`Reading`].
+/// What the store knows that the decisions depend on, loaded for the UDIs and reports of a
+/// [`Reading`].
 pub(crate) struct Facts<'a> {
     /// The smart account's domain and the virtual account's name (for refusals).
     pub(crate) account: &'a str,
@@ -45,30 +48,52 @@ pub(crate) struct Facts<'a> {
     /// Whether the request came with an ID token of this virtual account.
     pub(crate) token: bool,
     /// The product instances of the smart account, by UDI (of this or another virtual account).
-    pub(crate) pis: BTreeMap<String, ProductInstance>,
+    pub(crate) pis: BTreeMap<Udi, ProductInstance>,
     /// For a UDI registered in another virtual account: that account's name.
-    pub(crate) elsewhere: BTreeMap<String, String>,
+    pub(crate) elsewhere: BTreeMap<Udi, String>,
     /// The operator's unused bind grants, by UDI.
-    pub(crate) grants: BTreeMap<String, Vec<BindGrant>>,
+    pub(crate) grants: BTreeMap<Udi, Vec<BindGrant>>,
+    /// The report ids, by UDI, of the document's reports that the smart account holds already
+    /// or that an earlier document of the batch took.
+    pub(crate) known_reports: BTreeMap<Udi, BTreeSet<u64>>,
 }
 
 /// What the ingest of a document does; [`plan`] decides it and the apply step carries it out.
 #[derive(Debug)]
 pub(crate) struct Plan {
     /// The active unit (HA) the document speaks for, when it has system information.
-    pub(crate) active: Option<String>,
+    pub(crate) active: Option<Udi>,
     /// The hostname of the system information, given to its units.
     pub(crate) hostname: Option<String>,
     /// The units the system information names.
-    pub(crate) units: BTreeSet<String>,
+    pub(crate) units: BTreeSet<Udi>,
     /// Every UDI the document names, with what happens to its binding.
-    pub(crate) binds: BTreeMap<String, Bind>,
+    pub(crate) binds: BTreeMap<Udi, Bind>,
     /// Trust codes to issue: UDI → device key.
-    pub(crate) trust: BTreeMap<String, String>,
+    pub(crate) trust: BTreeMap<Udi, String>,
     /// Authorization codes to issue, by UDI.
-    pub(crate) requests: Vec<(String, AuthRequestItem)>,
+    pub(crate) requests: Vec<(Udi, AuthRequestItem)>,
     /// Authorization codes to take back, by UDI.
-    pub(crate) returns: Vec<(String, AuthReturn)>,
+    pub(crate) returns: Vec<(Udi, AuthReturn)>,
+    /// What becomes of each report of the document, in its order.
+    pub(crate) takes: Vec<Take>,
+}
+
+/// What becomes of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Take {
+    /// New to the smart account and to the batch: stored, its final count the usage of its
+    /// product instance if it is the latest; ACKed `ACCEPTED`.
+    New { count: i64 },
+    /// Held already, taken by an earlier document of the batch, or earlier in this document:
+    /// ACKed `DUPLICATE`, nothing stored.
+    Duplicate,
+}
+
+impl Take {
+    pub(crate) fn is_new(self) -> bool {
+        matches!(self, Take::New { .. })
+    }
 }
 
 /// A UDI's binding: the key it is (or becomes) bound to, and the change.
@@ -109,7 +134,7 @@ impl Bind {
 
 /// What an unverifiable report's signature names, as an unverified binding records it:
 /// `<signing type>:<key>` (`builtin:<software tag>`, `ed25519:<key id>`).
-pub(crate) fn seen_key(checked: &Checked) -> String {
+pub(crate) fn seen_key(checked: &ParsedReport) -> String {
     let signature = &checked.parsed.signature;
     format!("{}:{}", signature.signing_type, signature.key)
 }
@@ -155,7 +180,7 @@ fn wire(file: &str) -> impl Fn(slp_wire::WireError) -> AuthorityError + '_ {
 pub(crate) fn read<'a>(
     file: &'a str,
     doc: &'a Document,
-    reports: &'a [Checked],
+    reports: &'a [ParsedReport],
     window: ReportWindow,
     now: i64,
 ) -> Result<Reading<'a>> {
@@ -183,40 +208,40 @@ pub(crate) fn read<'a>(
         Some(item) => {
             let info: SystemInfo = item.json().map_err(&wire)?;
             crate::sanity::check_system_info(file, &info)?;
-            let active = info.sudi.udi().map_err(&wire)?.to_string();
+            let active = info.sudi.udi().map_err(&wire)?;
             item.verify(&info.public_key, &format!("system information of {active}"))
                 .map_err(&wire)?;
             Some(info)
         }
         None => None,
     };
-    let mut claimed: BTreeMap<String, String> = BTreeMap::new();
-    let mut active: Option<String> = None;
+    let mut claimed: BTreeMap<Udi, String> = BTreeMap::new();
+    let mut active: Option<Udi> = None;
     if let Some(info) = &info {
-        let udi = info.sudi.udi().map_err(&wire)?.to_string();
+        let udi = info.sudi.udi().map_err(&wire)?;
         claimed.insert(udi.clone(), info.public_key.clone());
         active = Some(udi);
         for unit in &info.device_list {
-            let udi = unit.sudi.udi().map_err(&wire)?.to_string();
+            let udi = unit.sudi.udi().map_err(&wire)?;
             claimed.insert(udi, info.public_key.clone());
         }
     }
-    let in_units = |udi: &str| -> Result<()> {
+    let in_units = |udi: &Udi| -> Result<()> {
         if info.is_some() && !claimed.contains_key(udi) {
+            let active = active.as_ref().map_or_else(|| "?".to_owned(), Udi::to_string);
             return Err(refused(
                 file,
                 format!(
-                    "{udi} is not a unit of the product instance that wrote the file ({})",
-                    active.as_deref().unwrap_or("?")
+                    "{udi} is not a unit of the product instance that wrote the file ({active})"
                 ),
             ));
         }
         Ok(())
     };
-    let mut trust: BTreeMap<String, String> = BTreeMap::new();
+    let mut trust: BTreeMap<Udi, String> = BTreeMap::new();
     for item in doc.of(Kind::TrustRequest) {
         let request: TrustRequest = item.json().map_err(&wire)?;
-        let udi = request.sudi.udi().map_err(&wire)?.to_string();
+        let udi = request.sudi.udi().map_err(&wire)?;
         in_units(&udi)?;
         item.verify(&request.public_key, &format!("trust request of {udi}")).map_err(&wire)?;
         if let Some(key) = claimed.get(&udi)
@@ -230,15 +255,15 @@ pub(crate) fn read<'a>(
         trust.insert(udi, request.public_key);
     }
     for checked in reports {
-        in_units(&checked.udi)?;
-        window.check(file, &checked.udi, &checked.report, now)?;
+        in_units(checked.udi())?;
+        window.check(file, &checked.report, now)?;
     }
     let mut auth_requests = Vec::new();
     for item in doc.of(Kind::AuthRequest) {
         let items: Vec<AuthRequestItem> = item.json().map_err(&wire)?;
-        let mut signer: Option<String> = None;
+        let mut signer: Option<Udi> = None;
         for request in &items {
-            let udi = request.sudi.udi().map_err(&wire)?.to_string();
+            let udi = request.sudi.udi().map_err(&wire)?;
             in_units(&udi)?;
             signer.get_or_insert(udi);
         }
@@ -250,7 +275,7 @@ pub(crate) fn read<'a>(
     let mut returns = Vec::new();
     for item in doc.of(Kind::AuthReturn) {
         let ret: AuthReturn = item.json().map_err(&wire)?;
-        let udi = ret.sudi.udi().map_err(&wire)?.to_string();
+        let udi = ret.sudi.udi().map_err(&wire)?;
         in_units(&udi)?;
         returns.push((item, udi, ret));
     }
@@ -259,20 +284,25 @@ pub(crate) fn read<'a>(
 
 impl Reading<'_> {
     /// Every UDI the document names.
-    pub(crate) fn udis(&self) -> BTreeSet<String> {
-        let mut udis: BTreeSet<String> = self.claimed.keys().cloned().collect();
+    pub(crate) fn udis(&self) -> BTreeSet<Udi> {
+        let mut udis: BTreeSet<Udi> = self.claimed.keys().cloned().collect();
         udis.extend(self.trust.keys().cloned());
-        udis.extend(self.reports.iter().map(|r| r.udi.clone()));
+        udis.extend(self.reports.iter().map(|r| r.udi().clone()));
         for (_, _, items) in &self.auth_requests {
-            udis.extend(items.iter().filter_map(|r| r.sudi.udi().ok()).map(|u| u.to_string()));
+            udis.extend(items.iter().filter_map(|r| r.sudi.udi().ok()));
         }
         udis.extend(self.returns.iter().map(|(_, u, _)| u.clone()));
         udis
     }
 
+    /// Every report the document holds: (UDI, report id).
+    pub(crate) fn report_keys(&self) -> BTreeSet<(Udi, u64)> {
+        self.reports.iter().map(|r| (r.udi().clone(), r.report.report_id)).collect()
+    }
+
     /// The device key the document offers for `udi` (its system information's or trust
     /// request's).
-    pub(crate) fn offered_key(&self, udi: &str) -> Option<&String> {
+    pub(crate) fn offered_key(&self, udi: &Udi) -> Option<&String> {
         self.claimed.get(udi).or_else(|| self.trust.get(udi))
     }
 
@@ -280,7 +310,7 @@ impl Reading<'_> {
     /// and the virtual account's first-contact rule: the facts then need its grants.
     pub(crate) fn may_need_proof(
         &self,
-        udi: &str,
+        udi: &Udi,
         bound: Option<&ProductInstance>,
         first_contact: FirstContact,
     ) -> bool {
@@ -297,7 +327,7 @@ impl Reading<'_> {
 pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> {
     let file = reading.file;
     let wire = wire(file);
-    let not_registered = |udi: &str| {
+    let not_registered = |udi: &Udi| {
         refused(
             file,
             format!(
@@ -305,7 +335,7 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
             ),
         )
     };
-    let bound_key = |udi: &str| -> Result<String> {
+    let bound_key = |udi: &Udi| -> Result<String> {
         match facts.pis.get(udi) {
             Some(pi) => Ok(pi.public_key.clone()),
             None => Err(not_registered(udi)),
@@ -321,7 +351,7 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
         };
         item.verify(&key, &format!("authorization request of {signer}")).map_err(&wire)?;
         for request in items {
-            let udi = request.sudi.udi().map_err(&wire)?.to_string();
+            let udi = request.sudi.udi().map_err(&wire)?;
             requests.push((udi, request));
         }
     }
@@ -335,12 +365,12 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
         returns.push((udi, ret));
     }
     // Bind every UDI to its product instance and key.
-    let mut udis: BTreeSet<String> = reading.claimed.keys().cloned().collect();
+    let mut udis: BTreeSet<Udi> = reading.claimed.keys().cloned().collect();
     udis.extend(reading.trust.keys().cloned());
-    udis.extend(reading.reports.iter().map(|r| r.udi.clone()));
+    udis.extend(reading.reports.iter().map(|r| r.udi().clone()));
     udis.extend(requests.iter().map(|(u, _)| u.clone()));
     udis.extend(returns.iter().map(|(u, _)| u.clone()));
-    let proof_for_id = |udi: &str, offered: String| -> Option<Proof> {
+    let proof_for_id = |udi: &Udi, offered: String| -> Option<Proof> {
         if facts.token {
             return Some(Proof::Token { va: facts.va.to_owned() });
         }
@@ -351,23 +381,23 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
             .cloned()
             .map(Proof::Grant)
     };
-    let proof_for = |udi: &str, key: &str| proof_for_id(udi, key_id(key));
-    let refusal = |udi: &str, bound: Option<String>, key: &str| BindRefusal {
+    let proof_for = |udi: &Udi, key: &str| proof_for_id(udi, key_id(key));
+    let refusal = |udi: &Udi, bound: Option<String>, key: &str| BindRefusal {
         file: file.to_owned(),
-        udi: udi.to_owned(),
+        udi: udi.to_string(),
         account: facts.account.to_owned(),
         va: facts.va.to_owned(),
         bound,
         offered: key_id(key),
     };
-    let mut binds: BTreeMap<String, Bind> = BTreeMap::new();
+    let mut binds: BTreeMap<Udi, Bind> = BTreeMap::new();
     for udi in &udis {
         // A UDI is scoped to its smart account: another account's instance of it is neither
         // looked at nor touched (nor told of).
         if let Some(other) = facts.elsewhere.get(udi) {
             return Err(AuthorityError::UdiElsewhere {
                 file: file.to_owned(),
-                udi: udi.clone(),
+                udi: udi.to_string(),
                 va: facts.va.to_owned(),
                 location: format!("virtual account {other:?}"),
             });
@@ -379,7 +409,7 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
                 if reading.trust.get(udi) != Some(&key) {
                     return Err(AuthorityError::KeyMismatch {
                         file: file.to_owned(),
-                        udi: udi.clone(),
+                        udi: udi.to_string(),
                         bound: key_id(&pi.public_key),
                         found: key_id(&key),
                     });
@@ -405,7 +435,7 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
             (None, None) => {
                 // Only reports name it (requests and returns need its key, above): usage from a
                 // product instance never seen, signed in a way slp cannot check.
-                let Some(first) = reading.reports.iter().find(|r| r.udi == *udi) else {
+                let Some(first) = reading.reports.iter().find(|r| r.udi() == udi) else {
                     return Err(not_registered(udi));
                 };
                 let seen = seen_key(first);
@@ -417,7 +447,7 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
                             return Err(AuthorityError::FirstContactDenied(Box::new(
                                 BindRefusal {
                                     file: file.to_owned(),
-                                    udi: udi.clone(),
+                                    udi: udi.to_string(),
                                     account: facts.account.to_owned(),
                                     va: facts.va.to_owned(),
                                     bound: None,
@@ -435,14 +465,14 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
     }
     // Every report must carry its device's signature.
     for checked in reading.reports {
-        let bind = binds.get(&checked.udi);
+        let bind = binds.get(checked.udi());
         let key = bind.map(|b| b.key.as_str()).unwrap_or_default();
         if bind.is_some_and(Bind::is_unverified) {
             // Taken as reported: nothing to check it with (see `Change::RegisterUnverified`).
         } else if checked.verified_with.as_deref() != Some(key) {
             checked.parsed.verify(key).map_err(|e| AuthorityError::Report {
                 file: file.to_owned(),
-                udi: checked.udi.clone(),
+                udi: checked.udi().to_string(),
                 report_id: checked.report.report_id,
                 reason: e.to_string(),
             })?;
@@ -450,11 +480,31 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
         if checked.report.report_id > i64::MAX as u64 {
             return Err(AuthorityError::Report {
                 file: file.to_owned(),
-                udi: checked.udi.clone(),
+                udi: checked.udi().to_string(),
                 report_id: checked.report.report_id,
                 reason: "report id out of range".to_owned(),
             });
         }
+    }
+    // Which reports are new: the first of each (UDI, report id) in the document, unless the
+    // smart account holds it or an earlier document of the batch took it. The count of each
+    // first one must fit the store.
+    let mut seen: BTreeSet<(&Udi, u64)> = BTreeSet::new();
+    let mut takes = Vec::with_capacity(reading.reports.len());
+    for checked in reading.reports {
+        let (udi, report) = (checked.udi(), &checked.report);
+        if !seen.insert((udi, report.report_id)) {
+            takes.push(Take::Duplicate);
+            continue;
+        }
+        let count = i64::try_from(report.final_count()).map_err(|_| AuthorityError::Report {
+            file: file.to_owned(),
+            udi: udi.to_string(),
+            report_id: report.report_id,
+            reason: "count out of range".to_owned(),
+        })?;
+        let known = facts.known_reports.get(udi).is_some_and(|ids| ids.contains(&report.report_id));
+        takes.push(if known { Take::Duplicate } else { Take::New { count } });
     }
     Ok(Plan {
         active: reading.active,
@@ -464,6 +514,7 @@ pub(crate) fn plan(mut reading: Reading<'_>, facts: &Facts<'_>) -> Result<Plan> 
         trust: reading.trust,
         requests,
         returns,
+        takes,
     })
 }
 
@@ -589,40 +640,61 @@ mod tests {
             pis: BTreeMap::new(),
             elsewhere: BTreeMap::new(),
             grants: BTreeMap::new(),
+            known_reports: BTreeMap::new(),
         }
     }
 
-    /// What a plan does to each UDI, in short.
-    fn outline(plan: &Plan) -> Vec<String> {
-        plan.binds
-            .iter()
-            .map(|(udi, bind)| {
-                let what = match &bind.change {
-                    Change::Keep(pi) if pi.is_unverified() => "keep unverified".to_owned(),
-                    Change::Keep(_) => "keep".to_owned(),
-                    Change::Register(None) => "register".to_owned(),
-                    Change::Register(Some(Proof::Token { .. })) => "register by token".to_owned(),
-                    Change::Register(Some(Proof::Grant(_))) => "register by grant".to_owned(),
-                    Change::Rebind(_, Proof::Token { .. }) => "rebind by token".to_owned(),
-                    Change::Rebind(_, Proof::Grant(_)) => "rebind by grant".to_owned(),
-                    Change::RegisterUnverified { seen, .. } => {
-                        format!("register unverified {seen}")
-                    }
-                    Change::Verify(_) => "verify".to_owned(),
-                };
-                format!("{udi}: {what}")
-            })
-            .collect()
+    /// What a plan does to each UDI, then to each report, in short.
+    fn outline(plan: &Plan, reports: &[ParsedReport]) -> Vec<String> {
+        let binds = plan.binds.iter().map(|(udi, bind)| {
+            let what = match &bind.change {
+                Change::Keep(pi) if pi.is_unverified() => "keep unverified".to_owned(),
+                Change::Keep(_) => "keep".to_owned(),
+                Change::Register(None) => "register".to_owned(),
+                Change::Register(Some(Proof::Token { .. })) => "register by token".to_owned(),
+                Change::Register(Some(Proof::Grant(_))) => "register by grant".to_owned(),
+                Change::Rebind(_, Proof::Token { .. }) => "rebind by token".to_owned(),
+                Change::Rebind(_, Proof::Grant(_)) => "rebind by grant".to_owned(),
+                Change::RegisterUnverified { seen, .. } => {
+                    format!("register unverified {seen}")
+                }
+                Change::Verify(_) => "verify".to_owned(),
+            };
+            format!("{udi}: {what}")
+        });
+        let takes = reports.iter().zip(&plan.takes).map(|(r, take)| {
+            let what = match take {
+                Take::New { .. } => "new",
+                Take::Duplicate => "duplicate",
+            };
+            format!("{} report {}: {what}", r.udi(), r.report.report_id)
+        });
+        binds.chain(takes).collect()
     }
 
     /// Runs the check of `doc` against `facts`: the plan's outline, or the refusal's text.
     fn decide(doc: Document, facts: &Facts<'_>) -> std::result::Result<Vec<String>, String> {
-        let ready = super::super::prepare("usage.txt", doc.to_xml().as_bytes())
-            .ready()
+        let parsed =
+            super::super::parse("usage.txt", doc.to_xml().as_bytes()).map_err(|e| e.to_string())?;
+        let reading = read("usage.txt", &parsed.doc, &parsed.reports, ReportWindow::default(), NOW)
             .map_err(|e| e.to_string())?;
-        let reading = read("usage.txt", &ready.doc, &ready.reports, ReportWindow::default(), NOW)
-            .map_err(|e| e.to_string())?;
-        plan(reading, facts).map(|p| outline(&p)).map_err(|e| e.to_string())
+        let plan = plan(reading, facts).map_err(|e| e.to_string())?;
+        Ok(outline(&plan, &parsed.reports))
+    }
+
+    #[test]
+    fn a_count_beyond_the_store_is_refused_by_the_plan() {
+        // The wire reader refuses a count above `rum::MAX_COUNT` first; the plan still checks
+        // that the count it stores fits.
+        let (a, k1) = (udi("FOC1"), KeyPair::generate());
+        let doc = Document { reports: vec![report(&a, 1, &k1)], items: vec![info(&a, &k1)] };
+        let mut parsed = super::super::parse("usage.txt", doc.to_xml().as_bytes()).unwrap();
+        parsed.reports[0].report.measurements[0].count = u64::MAX;
+        parsed.reports[0].verified_with = Some(k1.public_b64());
+        let reading =
+            read("usage.txt", &parsed.doc, &parsed.reports, ReportWindow::default(), NOW).unwrap();
+        let err = plan(reading, &facts()).unwrap_err().to_string();
+        assert!(err.contains("report 1") && err.contains("count out of range"), "{err}");
     }
 
     #[test]
@@ -633,19 +705,19 @@ mod tests {
         let name = |u: &Udi| u.to_string();
         let with_pi = |key: Option<&KeyPair>| {
             let mut f = facts();
-            f.pis.insert(name(&a), pi(&a, key, 1));
+            f.pis.insert(a.clone(), pi(&a, key, 1));
             f
         };
         let deny = || Facts { first_contact: FirstContact::Deny, ..facts() };
         let token = |f: Facts<'static>| Facts { token: true, ..f };
         let granted = |mut f: Facts<'static>, key: String| {
-            f.grants.insert(name(&a), vec![grant(&a, key)]);
+            f.grants.insert(a.clone(), vec![grant(&a, key)]);
             f
         };
         let elsewhere = {
             let mut f = facts();
-            f.pis.insert(name(&a), pi(&a, Some(&k1), 2));
-            f.elsewhere.insert(name(&a), "Other".to_owned());
+            f.pis.insert(a.clone(), pi(&a, Some(&k1), 2));
+            f.elsewhere.insert(a.clone(), "Other".to_owned());
             f
         };
         let late = rum::sign_report(&input(&a, 5, NOW + 3 * 86_400), &k1);
@@ -659,6 +731,16 @@ mod tests {
         );
         let ack = docs::sign_json(Kind::RumAck, &serde_json::json!({}), &k1);
         let ok = |lines: &[&str]| Ok::<_, String>(lines.iter().map(|s| s.to_string()).collect());
+        let new = |u: &Udi, id: u64| format!("{} report {id}: new", name(u));
+        let again = |u: &Udi, id: u64| format!("{} report {id}: duplicate", name(u));
+        let register = format!("{}: register", name(&a));
+        let known = |mut f: Facts<'static>, ids: &[u64]| {
+            f.known_reports.insert(a.clone(), ids.iter().copied().collect());
+            f
+        };
+        let mut over = input(&a, 6, NOW - 600);
+        over.measurements[0].count = rum::MAX_COUNT + 1;
+        let over = rum::sign_report(&over, &k1);
         let unverified = format!("{}: register unverified builtin:regid.sw", name(&a));
         let unknown_key = format!("{}: register unverified ed25519:{}", name(&a), k2.key_id());
         let keep = format!("{}: keep", name(&a));
@@ -669,7 +751,7 @@ mod tests {
                 "first contact allowed: registered",
                 doc(vec![report(&a, 1, &k1)], vec![info(&a, &k1)]),
                 facts(),
-                ok(&[&format!("{}: register", name(&a))]),
+                ok(&[&register, &new(&a, 1)]),
             ),
             (
                 "first contact denied: refused",
@@ -681,13 +763,13 @@ mod tests {
                 "first contact denied, ID token: registered",
                 doc(vec![report(&a, 1, &k1)], vec![info(&a, &k1)]),
                 token(deny()),
-                ok(&[&format!("{}: register by token", name(&a))]),
+                ok(&[&format!("{}: register by token", name(&a)), &new(&a, 1)]),
             ),
             (
                 "first contact denied, operator grant for the key: registered",
                 doc(vec![report(&a, 1, &k1)], vec![info(&a, &k1)]),
                 granted(deny(), k1.key_id()),
-                ok(&[&format!("{}: register by grant", name(&a))]),
+                ok(&[&format!("{}: register by grant", name(&a)), &new(&a, 1)]),
             ),
             (
                 "first contact denied, grant for another key: refused",
@@ -699,7 +781,7 @@ mod tests {
                 "known device, reports only: kept",
                 doc(vec![report(&a, 2, &k1)], vec![]),
                 with_pi(Some(&k1)),
-                ok(&[&keep]),
+                ok(&[&keep, &new(&a, 2)]),
             ),
             (
                 "bound device, another key without trust request: key mismatch",
@@ -777,13 +859,13 @@ mod tests {
                 "Cisco builtin reports of a never-seen device: bound unverified",
                 doc(vec![builtin(&a, 1)], vec![]),
                 facts(),
-                ok(&[&unverified]),
+                ok(&[&unverified, &new(&a, 1)]),
             ),
             (
                 "reports signed with a key never shown: bound unverified",
                 doc(vec![report(&a, 1, &k2)], vec![]),
                 facts(),
-                ok(&[&unknown_key]),
+                ok(&[&unknown_key, &new(&a, 1)]),
             ),
             (
                 "unverified first contact in a denying virtual account: refused",
@@ -795,25 +877,49 @@ mod tests {
                 "unverified first contact, ID token: bound unverified",
                 doc(vec![builtin(&a, 1)], vec![]),
                 token(deny()),
-                ok(&[&unverified]),
+                ok(&[&unverified, &new(&a, 1)]),
             ),
             (
                 "later builtin reports of an unverified device: kept",
                 doc(vec![builtin(&a, 2)], vec![]),
                 with_pi(None),
-                ok(&[&format!("{}: keep unverified", name(&a))]),
+                ok(&[&format!("{}: keep unverified", name(&a)), &new(&a, 2)]),
             ),
             (
                 "system information of an unverified device: verified, not a takeover",
                 doc(vec![report(&a, 3, &k1)], vec![info(&a, &k1)]),
                 with_pi(None),
-                ok(&[&format!("{}: verify", name(&a))]),
+                ok(&[&format!("{}: verify", name(&a)), &new(&a, 3)]),
             ),
             (
                 "builtin reports for a device bound to a key: refused",
                 doc(vec![builtin(&a, 5)], vec![]),
                 with_pi(Some(&k1)),
                 Err("signing type builtin".to_owned()),
+            ),
+            (
+                "the same report twice in a document: the second a duplicate",
+                doc(vec![report(&a, 1, &k1), report(&a, 1, &k1)], vec![info(&a, &k1)]),
+                facts(),
+                ok(&[&register, &new(&a, 1), &again(&a, 1)]),
+            ),
+            (
+                "a report known from an earlier upload (or document of the batch): a duplicate",
+                doc(vec![report(&a, 2, &k1), report(&a, 3, &k1)], vec![]),
+                known(with_pi(Some(&k1)), &[2]),
+                ok(&[&keep, &again(&a, 2), &new(&a, 3)]),
+            ),
+            (
+                "a report id known for another UDI only: new",
+                doc(vec![report(&b, 2, &k1)], vec![info(&b, &k1)]),
+                known(facts(), &[2]),
+                ok(&[&format!("{}: register", name(&b)), &new(&b, 2)]),
+            ),
+            (
+                "a count over the bound: refused, naming the report",
+                doc(vec![over], vec![info(&a, &k1)]),
+                facts(),
+                Err("count 1000001 is above the maximum".to_owned()),
             ),
         ];
         for (case, document, facts, expected) in cases {
