@@ -505,15 +505,16 @@ impl Authority {
             let label = format!("authrequest {} of {}", plan.field, plan.udi);
             tx.savepoint("slp_license_entry").await?;
             let (sudi, tag) = (plan.sudi.clone(), plan.tag.clone());
+            let piid = self.product_instance_identifier(account.id, &plan.udi);
             match self.license_entry_in(&mut tx, &account, &va, &label, plan).await {
                 Ok((smart_license, status_message)) => {
                     tx.release("slp_license_entry").await?;
-                    results.push(AuthorizationResult::success(
-                        sudi,
-                        tag,
-                        smart_license,
-                        status_message,
-                    ));
+                    let done =
+                        AuthorizationResult::success(sudi, tag, smart_license, status_message);
+                    results.push(AuthorizationResult {
+                        product_instance_identifier: Some(piid),
+                        ..done
+                    });
                 }
                 Err(err) => match refusal_code(&err) {
                     Some(code) => {
@@ -533,6 +534,23 @@ impl Authority {
         self.store_poll(&mut tx, poll_id, &va, AUTHORIZATIONS, &result).await?;
         tx.commit().await?;
         Ok(self.accepted(poll_id, AUTHORIZATIONS, data.nonce.as_deref(), data.timestamp))
+    }
+
+    /// Cisco's `product_instance_identifier` of `udi` in smart account `account_id`: a UUID
+    /// derived from the authority's key, the account and the UDI, so that it is the same in
+    /// every answer about that product instance (a reservation by PID and serial number, a
+    /// signed request, a return) without being stored, and differs between authorities.
+    pub(crate) fn product_instance_identifier(&self, account_id: i64, udi: &str) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"slp-product-instance\0");
+        hasher.update(self.key.public_b64().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(account_id.to_be_bytes());
+        hasher.update(udi.as_bytes());
+        let digest = hasher.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
     }
 
     /// One entry of an `authrequest` inside the request's transaction: its `remove_code` first,
