@@ -23,6 +23,7 @@
 //!   client list --account A [--json]                 client revoke --account A --client-id ID
 //!   user add --account A --username U --role admin|reporter|viewer [--password-file F]
 //!   user list --account A [--json]                   user remove --account A --username U
+//!   user passwd --account A --username U [--password-file F]
 //!   slac generate --account A --va V --license L [--count N] (--udi UDI | --csv REQ.csv) --out OUT
 //!   jobs run [--runner NAME] [--json]
 //!   key show [--json]                                (the public key relays pin)
@@ -339,9 +340,20 @@ enum UserCmd {
         #[arg(long)]
         username: String,
     },
+    /// Sets a user's password: asked for on the terminal (twice), or read from
+    /// --password-file. The user's access tokens stop working at once.
+    Passwd {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        username: String,
+        /// Read the new password from the first line of FILE instead of the terminal.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
 }
 
-/// The password of a new user: the first line of `file`, or typed on the terminal twice.
+/// A user's new password: the first line of `file`, or typed on the terminal twice.
 fn new_password(username: &str, file: Option<&Path>) -> anyhow::Result<String> {
     if let Some(file) = file {
         let text = std::fs::read_to_string(file).with_context(|| {
@@ -1276,6 +1288,14 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
         Command::User(UserCmd::Remove { account, username }) => {
             authority.remove_user(&account, &username).await?;
             println!("user {username:?} removed from smart account {account:?}");
+        }
+        Command::User(UserCmd::Passwd { account, username, password_file }) => {
+            let password = new_password(&username, password_file.as_deref())?;
+            let view = authority.set_user_password(&account, &username, &password).await?;
+            println!(
+                "password of user {:?} of smart account {:?} changed; its access tokens no longer work",
+                view.username, view.smart_account
+            );
         }
         Command::Serve { .. } => unreachable_serve()?,
         Command::Key(KeyCmd::Show { json }) => {

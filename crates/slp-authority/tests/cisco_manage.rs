@@ -9,7 +9,10 @@
 //!   `billingType`, `pendingQuantity`, `reserved`, `isPortable`, `status`, `licenseDetails`);
 //! - abhaskar2907/cisco-smart-license ansible roles (`accounts/search?domain=D`,
 //!   `virtualAccounts[?isDefault=='true']`, VA create `{name, description}`, device transfer
-//!   with Cisco's full `sudi`, `devices[*]`, `totalRecords`);
+//!   with Cisco's full `sudi`, `devices[*]`, `totalRecords`; `cloud_device.yml` on
+//!   `https://swapi.cisco.com//services/api/…/devices`, whose export `gen_docx.py` and
+//!   `cloud_mail_merge.py` read per device `instanceName`, `productTagName`, `sudi` and
+//!   `sudi.udiSerialNumber`);
 //! - a Nautobot plugin (VA create `{"name", "description", "isDefault": "false",
 //!   "commerceAccessLevel": "PUBLIC"}` on `…/CUSTOMER/virtual-accounts`, license transfer with
 //!   `precedence`);
@@ -133,13 +136,24 @@ impl Fixture {
 
     /// A switch (PID C9300-24UX) that has reported 4 network-advantage in `va`.
     async fn switch_reporting(&self, va: &str, sn: &str) {
+        self.switch_using(va, sn, 4).await;
+    }
+
+    /// A switch (PID C9300-24UX, software tag `regid.sw`) that has reported `count`
+    /// network-advantage in `va`.
+    async fn switch_using(&self, va: &str, sn: &str, count: u64) {
+        self.switch_named(va, sn, count, Some(&format!("sw-{sn}"))).await;
+    }
+
+    /// [`Fixture::switch_using`] with the hostname its system information gives.
+    async fn switch_named(&self, va: &str, sn: &str, count: u64, hostname: Option<&str>) {
         let key = KeyPair::generate();
         let udi = Udi::new("C9300-24UX", sn).unwrap();
         let info = SystemInfo {
             sudi: Sudi::of(&udi),
             timestamp: 0,
             nonce: "n".to_owned(),
-            hostname: Some(format!("sw-{sn}")),
+            hostname: hostname.map(str::to_owned),
             software_tag_identifier: "regid.sw".to_owned(),
             software_version: None,
             public_key: key.public_b64(),
@@ -169,7 +183,7 @@ impl Fixture {
                     log_time: end,
                     start_time: end - 3600,
                     end_time: end,
-                    count: 4,
+                    count,
                     termination_reason: None,
                 }],
             },
@@ -581,4 +595,123 @@ async fn the_v3_summary_gives_display_names_and_detail_status() {
     let dna = by_tag("dna-advantage");
     assert_eq!(dna["display_name"], "C9300 DNA Advantage");
     assert_eq!(dna["license_details"][0]["status"], "EXPIRED");
+}
+
+#[tokio::test]
+async fn devices_carry_the_members_of_ciscos_get_devices_answer() {
+    let f = fixture().await;
+    f.switch_reporting(VA, "FOC1").await;
+    let token = f.token(SA, "ansible", Role::Viewer).await;
+    // cloud_device.yml: `https://swapi.cisco.com//services/api/smart-accounts-and-licensing/v1/
+    // accounts/{{ domain_name }}/virtual-accounts/{{ item.name | replace(' ','%20') }}/devices`.
+    let url = format!("/{API}/v1/accounts/{SA}/virtual-accounts/{VA}/devices");
+    let reply = f.call(Method::GET, &url, &token, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        (&reply.body["status"], &reply.body["statusMessage"]),
+        (&json!("SUCCESS"), &json!(""))
+    );
+    assert_eq!(reply.body["totalRecords"], 1);
+    let device = &reply.body["devices"][0];
+    // `get_cloud_devices()` of gen_docx.py, and `get_device_list()` of cloud_mail_merge.py.
+    assert_eq!(device["instanceName"], "sw-FOC1");
+    assert_eq!(device["productTagName"], "regid.sw", "the software tag its reports name");
+    assert_eq!(device["sudi"]["udiSerialNumber"], "FOC1");
+    assert_eq!(device["sudi"]["udiPid"], "C9300-24UX");
+    // The other members of Cisco's answer (the gve-sw Postman sample).
+    assert_eq!(device["displayName"], "sw-FOC1");
+    assert_eq!(device["hostName"], "sw-FOC1");
+    assert_eq!(device["virtualAccount"], VA);
+    assert_eq!(device["status"], "In Compliance");
+    for member in ["productName", "productDescription", "productType"] {
+        assert_eq!(device[member], "", "{member}: {device}");
+    }
+    assert_eq!(device["registrationDate"], "2026-11-15T10:00:00Z");
+    assert_eq!(device["lastContactDate"], "2026-11-15T10:00:00Z");
+    assert_eq!(device["licenseUsage"][0]["quantity"], 4);
+
+    // More network-advantage in use than the virtual account has: its users are out of
+    // compliance.
+    f.switch_using(VA, "FOC2", 7).await;
+    let reply = f.call(Method::GET, &url, &token, None).await;
+    let devices = reply.body["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2, "{}", reply.body);
+    assert!(devices.iter().all(|d| d["status"] == "Out Of Compliance"), "{}", reply.body);
+
+    // A product instance without a hostname is named as Cisco names it.
+    f.switch_named(VA, "FOC3", 1, None).await;
+    let reply = f.call(Method::GET, &url, &token, None).await;
+    let device = &reply.body["devices"][2];
+    assert_eq!(device["sudi"]["udiSerialNumber"], "FOC3", "{}", reply.body);
+    assert_eq!(device["instanceName"], "UDI_PID:C9300-24UX; UDI_SN:FOC3; ");
+    assert_eq!(device["displayName"], "UDI_PID:C9300-24UX; UDI_SN:FOC3; ");
+    assert!(device["hostName"].is_null(), "{device}");
+}
+
+/// `SmartLicensePortal.__init__` of dbrown92700/SmartLicensing `smart_license.py`: the
+/// password grant as a form body to `/as/token.oauth2`; the status and the JSON answer.
+async fn dbrown_login(f: &Fixture, client: &ClientCredentials, password: &str) -> Reply {
+    let payload = format!(
+        "client_id={}&client_secret={}&grant_type=password&username={}&password={}",
+        client.client_id, client.client_secret, "alice", password
+    );
+    let request = Request::post("/as/token.oauth2")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(payload))
+        .unwrap();
+    let response = f.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+}
+
+#[tokio::test]
+async fn a_changed_password_logs_in_and_ends_the_old_passwords_sessions() {
+    let f = fixture().await;
+    let (client, _) = f.authority.create_client(SA, "scripts", Role::Reporter).await.unwrap();
+    f.authority.add_user(SA, "alice", Role::Viewer, "first-password-1").await.unwrap();
+    let old = dbrown_login(&f, &client, "first-password-1").await;
+    assert_eq!(old.status, StatusCode::OK, "{}", old.body);
+    let old_token = old.body["access_token"].as_str().unwrap().to_owned();
+    let accounts = f.call(Method::GET, &path("/v2/accounts"), &old_token, None).await;
+    assert_eq!(accounts.status, StatusCode::OK, "{}", accounts.body);
+
+    // `slp authority user passwd --account example.com --username alice`.
+    let view = f.authority.set_user_password(SA, " alice ", "second-password-2").await.unwrap();
+    assert_eq!((view.username.as_str(), view.role.as_str()), ("alice", "viewer"));
+
+    // The old password is refused, and so is the token it got.
+    let refused = dbrown_login(&f, &client, "first-password-1").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.body["error"], "invalid_grant", "{}", refused.body);
+    let accounts = f.call(Method::GET, &path("/v2/accounts"), &old_token, None).await;
+    assert_eq!(accounts.status, StatusCode::UNAUTHORIZED, "{}", accounts.body);
+    // The new one logs in, with the user's role.
+    let new = dbrown_login(&f, &client, "second-password-2").await;
+    assert_eq!(new.status, StatusCode::OK, "{}", new.body);
+    let token = new.body["access_token"].as_str().unwrap();
+    let accounts = f.call(Method::GET, &path("/v2/accounts"), token, None).await;
+    assert_eq!(accounts.body["accounts"][0]["roles"][0]["role"], "Smart Account User");
+    let events = f.authority.events(SA, None, None).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.message == "password of user \"alice\" changed; its access tokens revoked"),
+        "{events:?}"
+    );
+
+    // A short password, an unknown user or account: refused by name, nothing changed.
+    let short = f.authority.set_user_password(SA, "alice", "short").await.unwrap_err().to_string();
+    assert!(short.contains("alice") && short.contains("at least 8"), "{short}");
+    let nobody =
+        f.authority.set_user_password(SA, "bob", "long-enough-3").await.unwrap_err().to_string();
+    assert!(nobody.contains("bob") && nobody.contains("no such user"), "{nobody}");
+    let elsewhere = f
+        .authority
+        .set_user_password("nowhere.example", "alice", "long-enough-3")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(elsewhere.contains("nowhere.example"), "{elsewhere}");
+    assert_eq!(dbrown_login(&f, &client, "second-password-2").await.status, StatusCode::OK);
 }

@@ -478,10 +478,20 @@ pub struct SummaryDetail {
 
 // ---- product instances ------------------------------------------------------------------------
 
-/// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`.
+/// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`, with the members of Cisco's
+/// "Get Devices" answer (`POST /v1/accounts/{domain}/devices` in the gve-sw Postman sample):
+/// `status`, `statusMessage`, `totalRecords`, `devices`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Devices {
+    /// `SUCCESS`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub status: String,
+    /// Empty on success, as Cisco's.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub status_message: String,
     /// How many product instances the virtual account has (the page holds `devices`).
     #[serde(deserialize_with = "i64_or_text")]
     #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
@@ -491,14 +501,41 @@ pub struct Devices {
     pub devices: Vec<Device>,
 }
 
+/// One product instance, member for member as Cisco's "Get Devices" answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
+    /// The hostname, else Cisco's `UDI_PID:<pid>; UDI_SN:<sn>; `.
     pub instance_name: String,
+    /// As `instanceName`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub display_name: String,
     #[serde(default)]
     pub host_name: Option<String>,
     pub sudi: DeviceSudi,
+    /// The software tag (`regid.…`) of the product, as its RUM reports name it (`asset.name`);
+    /// empty when none named one.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub product_tag_name: String,
+    /// Cisco's product catalog names; slp has no catalog of products, so these are empty, as
+    /// Cisco's are for a product it does not know.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub product_name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub product_description: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub product_type: String,
     pub virtual_account: String,
+    /// `In Compliance`, or `Out Of Compliance` when it uses a license its virtual account has
+    /// fewer of than are in use.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub status: String,
     pub registration_date: String,
     pub last_contact_date: String,
     #[serde(default, deserialize_with = "null_as_default")]
