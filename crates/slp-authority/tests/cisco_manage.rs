@@ -17,7 +17,10 @@
 //!   "commerceAccessLevel": "PUBLIC"}` on `…/CUSTOMER/virtual-accounts`, license transfer with
 //!   `precedence`);
 //! - aawarner/Smart-Licensing-Transfer-Tool `SL-Transfer-App.py` (license transfer, reads
-//!   `status`).
+//!   `status`);
+//! - CiscoDevNet/smart-license-app `resources/tokens.py` (`getSLToken`: `tokens[0].token` of
+//!   the list; `createSLToken`: `tokenInfo.token`) and the ansible role `sl_transfer/tasks/
+//!   token.yml` (create when `tokens | length == 0`, then `tokens[*].token | first`).
 //!
 //! Storage matters for the VA description: it runs on SQLite and, with
 //! `SLP_TEST_POSTGRES_URL`, on PostgreSQL.
@@ -70,7 +73,10 @@ struct Reply {
 /// 2026-11-15T10:00:00Z.
 async fn fixture_on(store: Store, dir: tempfile::TempDir) -> Fixture {
     let clock = Arc::new(VirtualClock::frozen(at("2026-10-01T10:00:00Z")));
-    let authority = Arc::new(Authority::open(store, clock.clone()).await.unwrap());
+    // The token key in the data directory, as `slp authority --data DIR` keeps it.
+    let key = TokenKey::load_or_create(&TokenKey::path_in(dir.path())).unwrap();
+    let authority =
+        Arc::new(Authority::open(store, clock.clone()).await.unwrap().with_token_key(key));
     authority.create_account("Example Corp", SA).await.unwrap();
     authority.create_va(SA, VA).await.unwrap();
     authority.create_va(SA, "Branch").await.unwrap();
@@ -714,4 +720,126 @@ async fn a_changed_password_logs_in_and_ends_the_old_passwords_sessions() {
         .to_string();
     assert!(elsewhere.contains("nowhere.example"), "{elsewhere}");
     assert_eq!(dbrown_login(&f, &client, "second-password-2").await.status, StatusCode::OK);
+}
+
+/// `getSLToken` / `createSLToken` of smart-license-app and `token.yml` of the ansible role:
+/// the list shows the token text, and the other members of Cisco's list.
+#[tokio::test]
+async fn token_lists_show_the_token_text_as_ciscos_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    let f = fixture_on(store, tempfile::TempDir::new_in(dir.path()).unwrap()).await;
+    let token = f.token(SA, "ansible", Role::Admin).await;
+    let tokens = path(&format!("/v1/accounts/{SA}/virtual-accounts/{VA}/tokens"));
+
+    // token.yml: fetch tokens; none, so create one with `token_create`; fetch again.
+    let list = f.call(Method::GET, &tokens, &token, None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert_eq!(list.body["tokens"].as_array().map(Vec::len), Some(0), "{}", list.body);
+    let token_create = json!({"expiresAfterDays": 5,
+        "description": "license migration token from automation", "exportControlled": "Allowed"});
+    let created = f.call(Method::POST, &tokens, &token, Some(token_create)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let first = created.body["tokenInfo"]["token"].as_str().unwrap().to_owned();
+    // createSLToken's body, as the string it sends.
+    let payload = "{\"description\": \"SL Token Automation\",\"expiresAfterDays\": 30,\"exportControlled\": \"Not Allowed\"}";
+    let request = Request::post(&tokens)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from(payload))
+        .unwrap();
+    let response = f.router.clone().oneshot(request).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let reply: Value = serde_json::from_slice(&bytes).unwrap();
+    let second = reply["tokenInfo"]["token"].as_str().unwrap().to_owned();
+
+    let list = f.call(Method::GET, &tokens, &token, None).await;
+    let rows = list.body["tokens"].as_array().unwrap();
+    // `json_query('tokens[*].token') | first` and `response.json()['tokens'][0]['token']`.
+    let texts: Vec<&str> = rows.iter().filter_map(|t| t["token"].as_str()).collect();
+    assert_eq!(texts, [first.as_str(), second.as_str()], "{}", list.body);
+    assert_eq!(rows[0]["token"], first.as_str());
+    let row = &rows[1];
+    assert_eq!(row["description"], "SL Token Automation");
+    assert_eq!(row["exportControlled"], "Not Allowed");
+    assert_eq!(row["expirationDate"], "2026-12-15T10:00:00Z");
+    assert_eq!(row["status"], "Active");
+    assert!(row["createdBy"].as_str().is_some_and(|by| by.contains("ansible")), "{row}");
+    assert_eq!(rows[0]["exportControlled"], "Allowed");
+
+    // The database alone does not hold the text: it is sealed with the key file.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            let found = bytes.windows(first.len()).any(|w| w == first.as_bytes());
+            assert!(!found, "{} holds the token text", path.display());
+        }
+    }
+
+    // The commented revoke task of token.yml: each listed text, as `tokens: [item]`.
+    let revoke = path(&format!("/v1/accounts/{SA}/virtual-accounts/{VA}/tokens/revoke"));
+    let reply = f.call(Method::POST, &revoke, &token, Some(json!({"tokens": [first]}))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let list = f.call(Method::GET, &tokens, &token, None).await;
+    assert_eq!(list.body["tokens"][0]["status"], "Revoked");
+    assert_eq!(list.body["tokens"][0]["token"], first.as_str(), "a revoked token still shows");
+
+    // A token from before slp kept the text: listed with `token: null`, skipped by the
+    // projection; the creator found in the activity log by the migration is shown.
+    let mut tx = f.authority.store().begin().await.unwrap();
+    let lab = tx.va_by_name(1, VA).await.unwrap().unwrap();
+    tx.insert_token(&slp_store::IdToken {
+        id: 0,
+        va_id: lab.id,
+        token_hash: "0".repeat(64),
+        description: "from 2025".to_owned(),
+        created_at: at("2025-12-01T00:00:00Z").timestamp(),
+        expires_at: at("2026-12-01T00:00:00Z").timestamp(),
+        max_uses: None,
+        uses: 0,
+        revoked_at: None,
+        token_text: None,
+        created_by: None,
+        export_controlled: "Allowed".to_owned(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let list = f.call(Method::GET, &tokens, &token, None).await;
+    let old = &list.body["tokens"][2];
+    assert_eq!(old["description"], "from 2025", "{}", list.body);
+    assert!(old.get("token").is_some_and(Value::is_null), "{old}");
+    let texts: Vec<&str> = list.body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["token"].as_str())
+        .collect();
+    assert_eq!(texts.len(), 2);
+
+    // Opened again with another key file, the authority cannot open the texts: it lists them
+    // as null (and logs why) rather than failing.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = TokenKey::load_or_create(&TokenKey::path_in(other_dir.path())).unwrap();
+    let clock = Arc::new(VirtualClock::frozen(at("2026-11-15T10:00:00Z")));
+    let reopened = Authority::open(f.authority.store().clone(), clock.clone())
+        .await
+        .unwrap()
+        .with_token_key(other);
+    let views = reopened.tokens(SA, VA).await.unwrap();
+    assert!(views.iter().all(|t| t.token.is_none()), "{views:?}");
+    // With its own key file it shows them again.
+    let own = TokenKey::load_or_create(&TokenKey::path_in(f._dir.path())).unwrap();
+    let reopened =
+        Authority::open(f.authority.store().clone(), clock).await.unwrap().with_token_key(own);
+    let views = reopened.tokens(SA, VA).await.unwrap();
+    assert_eq!(views[1].token.as_deref(), Some(second.as_str()));
+
+    // An unknown export flag is refused by name.
+    let bad = json!({"description": "x", "expiresAfterDays": 5, "exportControlled": "Maybe"});
+    let reply = f.call(Method::POST, &tokens, &token, Some(bad)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.to_string().contains("exportControlled"), "{}", reply.body);
 }

@@ -666,16 +666,30 @@ pub struct Tokens {
     pub tokens: Vec<TokenInfo>,
 }
 
-/// One ID token. Only its SHA-256 is stored, so `token` is in the create reply only.
+/// One ID token, as Cisco's list shows it (`token`, `expirationDate`, `exportControlled`,
+/// `description`, `createdBy`, `status`) with slp's `id`, `maxUses`, `uses`, `usesRemaining`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     pub id: i64,
+    /// The token, to give a device (`license smart trust idtoken …`). `null` for a token
+    /// created before slp kept token text (it kept a digest only) or while the authority had
+    /// no token key: revoke it and create another to have one to show.
+    #[serde(default)]
+    pub token: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub description: String,
     pub creation_date: String,
+    /// Who created it (`cli:alice`, `api:ops (…)`); `null` when not known.
+    #[serde(default)]
+    pub created_by: Option<String>,
     pub expiration_date: String,
+    /// `Allowed` or `Not Allowed`, as given at creation (slp records it; its tokens restrict no
+    /// feature).
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub export_controlled: String,
     #[serde(default)]
     pub max_uses: Option<i64>,
     #[serde(default)]
@@ -685,8 +699,6 @@ pub struct TokenInfo {
     pub uses_remaining: Option<i64>,
     /// `Active`, `Expired`, `Used up` or `Revoked`.
     pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
 }
 
 /// `POST …/virtual-accounts/{va}/tokens`
@@ -707,8 +719,8 @@ pub struct NewToken {
     )]
     #[schemars(with = "Option<crate::cssm::tolerant::schema::CountOrText>")]
     pub max_uses: Option<u64>,
-    /// `Allowed` or `Not Allowed`; accepted, slp tokens do not restrict export-controlled
-    /// features.
+    /// `Allowed` or `Not Allowed` (any case; `Allowed` when absent): recorded and shown in
+    /// lists; slp tokens do not restrict export-controlled features.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export_controlled: Option<String>,
 }
