@@ -676,3 +676,71 @@ async fn reservations_by_pid_and_serial_carry_the_product_instance_identifier() 
     })
     .await;
 }
+
+/// A Cisco device's saved SLAC request forwarded as a document item (what a relay sends for
+/// it: `auth_request` with the file's `<data>`, no slp system information), and its return.
+#[tokio::test]
+async fn a_device_bound_unverified_is_served_from_its_saved_request_and_return() {
+    on_both("unverified_items", |f| async move {
+        // First contact through `02 - report license usage.py`: bound unverified.
+        let wlc = Device::new("FOC9");
+        let body = gve_report(wlc.gve_usage(&[builtin_report(&wlc.udi, 1, 3)]));
+        let reply = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
+        assert_cisco_accepted(&reply, "acknowledgements", "aB3dE5gH7jK9mN1p");
+
+        // Its `license smart authorization request save` file, as an item the authority
+        // cannot verify (Cisco's signature, or none): the request is served from its keys,
+        // as the reserve step for a device named by PID and serial number.
+        let items = vec![AuthRequestItem::new(
+            Sudi::of(&wlc.udi),
+            vec![Key { entitlement: tag("hseck9").to_owned(), count: 1 }],
+        )];
+        let data = serde_json::to_string(&items).expect("JSON");
+        let body = json!({"data": {"timestamp": NOW_MS, "nonce": "itemreq000000000", "licenses": [{
+            "sudi": wlc.sudi(), "hostname": "wlc1",
+            "auth_request": {"data": data,
+                "signature": {"alg": "sha256WithRSA", "key": "cisco", "value": "AAAA"}}}]}});
+        let reply = f.call(Method::POST, "/v2/devices/authrequest", Some(&body)).await;
+        let entry = authorization_entry(&f, &reply).await;
+        assert_eq!(entry["status"], "SUCCESS", "{entry}");
+        let text = BASE64.decode(entry["smart_license"].as_str().expect("a code")).expect("base64");
+        let doc = Document::parse(std::str::from_utf8(&text).expect("UTF-8")).expect("a document");
+        let code: docs::Authorization =
+            doc.of(Kind::Authorization).next().expect("a code").json().expect("JSON");
+        assert_eq!(code.entitlements[0].feature, "hseck9");
+        let licenses = f.authority.licenses(SA, VA).await.expect("licenses");
+        let hsec = licenses.iter().find(|l| l.license == "hseck9").expect("hseck9");
+        assert_eq!(hsec.reserved, 1);
+
+        // Its return file, unsigned: the return code in it gives the code back.
+        let ret = docs::AuthReturn {
+            sudi: Sudi::of(&wlc.udi),
+            code_id: code.code_id.clone(),
+            return_code: code.return_code.clone().expect("a return code"),
+            timestamp: "2026-11-15T10:00:00Z".to_owned(),
+        };
+        let body = json!({"data": {"timestamp": NOW_MS, "nonce": "itemret000000000", "licenses": [{
+            "sudi": wlc.sudi(), "auth_return": {"data": serde_json::to_string(&ret).expect("JSON")}}]}});
+        let reply = f.call(Method::POST, "/v2/devices/authrequest", Some(&body)).await;
+        let entry = authorization_entry(&f, &reply).await;
+        assert_eq!(entry["status"], "SUCCESS", "{entry}");
+        let licenses = f.authority.licenses(SA, VA).await.expect("licenses");
+        let hsec = licenses.iter().find(|l| l.license == "hseck9").expect("hseck9");
+        assert_eq!(hsec.reserved, 0, "returned");
+
+        // A device bound to a verified key still has its requests checked against that key.
+        let sw = Device::new("FOC1");
+        sw.register(&f).await;
+        let items = vec![AuthRequestItem::new(
+            Sudi::of(&sw.udi),
+            vec![Key { entitlement: tag("hseck9").to_owned(), count: 1 }],
+        )];
+        let forged = docs::sign_json(Kind::AuthRequest, &items, &KeyPair::generate());
+        let body = json!({"data": {"nonce": "forged0000000000", "licenses": [{"sudi": sw.sudi(),
+            "auth_request": slp_wire::cssm::report::SignedJson::of(&forged)}]}});
+        let (status, reply) = f.call(Method::POST, "/v2/devices/authrequest", Some(&body)).await;
+        assert!(status.is_client_error(), "{status} {reply}");
+        assert!(reply.to_string().contains("FOC1"), "{reply}");
+    })
+    .await;
+}

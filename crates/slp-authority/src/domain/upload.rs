@@ -439,7 +439,7 @@ impl Authority {
                 });
             }
             let keys = vec![docs::Key { entitlement: entitlement.clone(), count }];
-            let doc = job.reserve(&mut tx, &pool, &udi, keys).await?;
+            let doc = job.reserve(&mut tx, &pool, &udi, keys, false).await?;
             codes.push((udi_text, doc.to_xml()));
         }
         ingest.flush(&mut tx).await?;
@@ -449,8 +449,11 @@ impl Authority {
     }
 
     /// CSSM's reserve step inside the caller's transaction: one SLAC of `keys` for a device
-    /// named by PID and serial number alone (no device-signed request). `what` names the
-    /// request in errors. Returns the `<smartLicense>` document holding the code.
+    /// named by PID and serial number alone (no device-signed request); with `replace`, the
+    /// UDI's open codes of the same entitlements are returned for it (`request replace`).
+    /// `what` names the request in errors. Returns the `<smartLicense>` document holding the
+    /// code.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn reserve_in(
         &self,
         tx: &mut Tx,
@@ -458,6 +461,7 @@ impl Authority {
         va_row: &VirtualAccount,
         udi: &slp_core::udi::Udi,
         keys: Vec<docs::Key>,
+        replace: bool,
         what: &str,
     ) -> Result<Document> {
         tx.lock_va(va_row.id).await?;
@@ -471,7 +475,7 @@ impl Authority {
             ingest: &ingest,
         };
         let pool = tx.licenses(va_row.id).await?;
-        let doc = job.reserve(tx, &pool, udi, keys).await?;
+        let doc = job.reserve(tx, &pool, udi, keys, replace).await?;
         ingest.flush(tx).await?;
         Ok(doc)
     }
@@ -1019,6 +1023,7 @@ impl Job<'_> {
         pool: &[slp_store::License],
         udi: &slp_core::udi::Udi,
         keys: Vec<docs::Key>,
+        replace: bool,
     ) -> Result<Document> {
         let udi_text = udi.to_string();
         // A UDI is scoped to its smart account: only this account's instance of it counts.
@@ -1036,7 +1041,7 @@ impl Job<'_> {
                 ),
             });
         }
-        let request = AuthRequestItem::new(Sudi::of(udi), keys);
+        let request = AuthRequestItem { replace, ..AuthRequestItem::new(Sudi::of(udi), keys) };
         let signed = self.issue(tx, pool, &udi_text, &request).await?;
         Ok(Document { reports: Vec::new(), items: vec![signed] })
     }
