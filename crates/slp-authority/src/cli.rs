@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! slp authority (--data DIR | --database URL | --url URL [--ca FILE] --client-id ID --client-secret S)
-//!               [--report-skew-hours H] [--report-max-age-days D] <command>
+//!               [--report-skew-hours H] [--report-max-age-days D] [--token-key-file F] <command>
 //!   account create --name NAME --domain DOMAIN        account list [--json]
 //!   va create|rename|delete|list --account A …
 //!   va set --account A --va V --first-contact allow|deny
@@ -23,6 +23,7 @@
 //!   client list --account A [--json]                 client revoke --account A --client-id ID
 //!   user add --account A --username U --role admin|reporter|viewer [--password-file F]
 //!   user list --account A [--json]                   user remove --account A --username U
+//!   user passwd --account A --username U [--password-file F]
 //!   slac generate --account A --va V --license L [--count N] (--udi UDI | --csv REQ.csv) --out OUT
 //!   jobs run [--runner NAME] [--json]
 //!   key show [--json]                                (the public key relays pin)
@@ -60,6 +61,12 @@ pub struct AuthorityArgs {
     /// postgres://user@host/db (PostgreSQL) or sqlite:path?mode=rwc.
     #[arg(long, value_name = "URL", global = true, env = "SLP_DATABASE_URL")]
     database: Option<String>,
+    /// The file of the secret ID token text is sealed with (32 random bytes, base64), created
+    /// 0600 when missing. Default with --data: DIR/token-text.key. With --database, replicas
+    /// must share one file; without it, new tokens are kept by digest only and lists cannot
+    /// show their text.
+    #[arg(long, value_name = "FILE", global = true, env = "SLP_TOKEN_KEY_FILE")]
+    token_key_file: Option<PathBuf>,
     /// A remote authority's address (https://host:port, or http:// on loopback): the same
     /// commands go over its API with --client-id and --client-secret instead of opening a
     /// database. Wins over --database.
@@ -247,7 +254,8 @@ enum SlacCmd {
 
 #[derive(Debug, Subcommand)]
 enum TokenCmd {
-    /// Creates an ID token and prints it (it is shown only this once).
+    /// Creates an ID token and prints it (`token list` shows it again: the authority keeps
+    /// it sealed with its token key).
     Create {
         #[command(flatten)]
         at: VaRef,
@@ -259,8 +267,13 @@ enum TokenCmd {
         /// How many times the token may be used (default: unlimited).
         #[arg(long)]
         max_uses: Option<u32>,
+        /// Cisco's export-controlled flag, "Allowed" (default) or "Not Allowed": recorded and
+        /// listed (slp tokens restrict no feature).
+        #[arg(long, value_name = "FLAG")]
+        export_controlled: Option<String>,
     },
-    /// Lists the ID tokens of a virtual account with their status and uses.
+    /// Lists the ID tokens of a virtual account with their text, status and uses (the text
+    /// of a token created before the authority kept it shows as "(not stored)").
     List {
         #[command(flatten)]
         at: VaRef,
@@ -339,9 +352,29 @@ enum UserCmd {
         #[arg(long)]
         username: String,
     },
+    /// Sets a user's password: asked for on the terminal (twice), or read from
+    /// --password-file. The user's access tokens stop working at once.
+    Passwd {
+        #[arg(long, value_name = "DOMAIN")]
+        account: String,
+        #[arg(long)]
+        username: String,
+        /// Read the new password from the first line of FILE instead of the terminal.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
 }
 
-/// The password of a new user: the first line of `file`, or typed on the terminal twice.
+/// The columns of `token list`, local and remote.
+const TOKEN_COLUMNS: [&str; 9] =
+    ["Id", "Description", "Created", "Expires", "Uses", "Max Uses", "Status", "Export", "Token"];
+
+/// A token's text in a table: the text, or why there is none.
+fn token_cell(token: Option<&str>) -> String {
+    token.map_or_else(|| "(not stored)".to_owned(), str::to_owned)
+}
+
+/// A user's new password: the first line of `file`, or typed on the terminal twice.
 fn new_password(username: &str, file: Option<&Path>) -> anyhow::Result<String> {
     if let Some(file) = file {
         let text = std::fs::read_to_string(file).with_context(|| {
@@ -776,7 +809,18 @@ async fn open(args: &AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<Aut
         (None, None) => anyhow::bail!("give --data DIR or --database URL"),
     };
     let window = crate::ReportWindow::new(args.report_skew_hours, args.report_max_age_days);
-    Ok(Authority::open(store, clock).await?.with_report_window(window))
+    let authority = Authority::open(store, clock).await?.with_report_window(window);
+    let key_file =
+        args.token_key_file.clone().or_else(|| args.data.as_deref().map(crate::TokenKey::path_in));
+    Ok(match key_file {
+        Some(path) => authority.with_token_key(crate::TokenKey::load_or_create(&path)?),
+        None => {
+            tracing::warn!(
+                "no token key file (--token-key-file): ID tokens created now are kept by digest only, and lists cannot show them"
+            );
+            authority
+        }
+    })
 }
 
 async fn run_async(args: AuthorityArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> {
@@ -1188,9 +1232,22 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                 .with_context(|| format!("writing the policy file {}", out.display()))?;
             println!("Policy written to {}", out.display());
         }
-        Command::Token(TokenCmd::Create { at, description, expires_after_days, max_uses }) => {
+        Command::Token(TokenCmd::Create {
+            at,
+            description,
+            expires_after_days,
+            max_uses,
+            export_controlled,
+        }) => {
             let (token, view) = authority
-                .create_token(&at.account, &at.va, &description, expires_after_days, max_uses)
+                .create_token_with(
+                    &at.account,
+                    &at.va,
+                    &description,
+                    expires_after_days,
+                    max_uses,
+                    export_controlled.as_deref(),
+                )
                 .await?;
             println!("{token}");
             eprintln!("ID token {} for {:?} expires {}", view.id, at.va, view.expires);
@@ -1202,22 +1259,19 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                     |p| async move { Ok(authority.tokens_page(&at.account, &at.va, p).await?) },
                 )
                 .await?;
-            print_rows(
-                &output,
-                &rows,
-                &["Id", "Description", "Created", "Expires", "Uses", "Max Uses", "Status"],
-                |t| {
-                    vec![
-                        t.id.to_string(),
-                        t.description.clone(),
-                        short_time(&t.created),
-                        short_time(&t.expires),
-                        t.uses.to_string(),
-                        t.max_uses.map_or("-".to_owned(), |m| m.to_string()),
-                        t.status.clone(),
-                    ]
-                },
-            )?;
+            print_rows(&output, &rows, &TOKEN_COLUMNS, |t| {
+                vec![
+                    t.id.to_string(),
+                    t.description.clone(),
+                    short_time(&t.created),
+                    short_time(&t.expires),
+                    t.uses.to_string(),
+                    t.max_uses.map_or("-".to_owned(), |m| m.to_string()),
+                    t.status.clone(),
+                    t.export_controlled.clone(),
+                    token_cell(t.token.as_deref()),
+                ]
+            })?;
         }
         Command::Token(TokenCmd::Revoke { at, id }) => {
             authority.revoke_token(&at.account, &at.va, id).await?;
@@ -1276,6 +1330,14 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
         Command::User(UserCmd::Remove { account, username }) => {
             authority.remove_user(&account, &username).await?;
             println!("user {username:?} removed from smart account {account:?}");
+        }
+        Command::User(UserCmd::Passwd { account, username, password_file }) => {
+            let password = new_password(&username, password_file.as_deref())?;
+            let view = authority.set_user_password(&account, &username, &password).await?;
+            println!(
+                "password of user {:?} of smart account {:?} changed; its access tokens no longer work",
+                view.username, view.smart_account
+            );
         }
         Command::Serve { .. } => unreachable_serve()?,
         Command::Key(KeyCmd::Show { json }) => {

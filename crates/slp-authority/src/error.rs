@@ -94,6 +94,9 @@ pub enum AuthorityError {
     /// The authority's signing key in the database is unreadable.
     #[error("the authority signing key stored in the database is unusable: {0}")]
     AuthorityKey(WireError),
+    /// The file of the key ID token text is sealed with cannot be used.
+    #[error("token key file {path}: {reason}")]
+    TokenKey { path: String, reason: String },
     /// An ID token this authority never issued (counted as a failed login of the source).
     #[error("ID token refused: the ID token is not known to this authority")]
     UnknownToken,

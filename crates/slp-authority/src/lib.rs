@@ -39,6 +39,7 @@ pub use domain::policies::PolicySpec;
 pub(crate) use domain::policies::policy_of;
 pub use domain::pools::LicenseSpec;
 pub(crate) use domain::pools::{effective_counts, total};
+pub use domain::token_key::{TOKEN_KEY_FILE, TokenKey};
 pub use domain::transfer::{TransferMove, TransferSpec, TransferView};
 pub use domain::users::UserView;
 pub use error::{AuthorityError, BindRefusal, Result};
@@ -67,6 +68,9 @@ pub struct Authority {
     usage_queue: Arc<domain::group::UsageQueue>,
     /// The times a RUM report may state around the clock ([`Authority::with_report_window`]).
     report_window: ReportWindow,
+    /// What ID token text is sealed with ([`Authority::with_token_key`]); without one, tokens
+    /// are kept by digest only and lists cannot show them.
+    token_key: Option<Arc<TokenKey>>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -119,7 +123,15 @@ impl Authority {
             actor: "system".to_owned(),
             usage_queue: Arc::default(),
             report_window: ReportWindow::default(),
+            token_key: None,
         })
+    }
+
+    /// The same authority keeping the text of the ID tokens it creates, sealed with `key` (a
+    /// secret outside the database: [`TokenKey::load_or_create`]), so that token lists show it.
+    pub fn with_token_key(mut self, key: TokenKey) -> Authority {
+        self.token_key = Some(Arc::new(key));
+        self
     }
 
     /// The same authority refusing RUM reports whose times fall outside `window` around its

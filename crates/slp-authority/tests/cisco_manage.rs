@@ -9,12 +9,18 @@
 //!   `billingType`, `pendingQuantity`, `reserved`, `isPortable`, `status`, `licenseDetails`);
 //! - abhaskar2907/cisco-smart-license ansible roles (`accounts/search?domain=D`,
 //!   `virtualAccounts[?isDefault=='true']`, VA create `{name, description}`, device transfer
-//!   with Cisco's full `sudi`, `devices[*]`, `totalRecords`);
+//!   with Cisco's full `sudi`, `devices[*]`, `totalRecords`; `cloud_device.yml` on
+//!   `https://swapi.cisco.com//services/api/…/devices`, whose export `gen_docx.py` and
+//!   `cloud_mail_merge.py` read per device `instanceName`, `productTagName`, `sudi` and
+//!   `sudi.udiSerialNumber`);
 //! - a Nautobot plugin (VA create `{"name", "description", "isDefault": "false",
 //!   "commerceAccessLevel": "PUBLIC"}` on `…/CUSTOMER/virtual-accounts`, license transfer with
 //!   `precedence`);
 //! - aawarner/Smart-Licensing-Transfer-Tool `SL-Transfer-App.py` (license transfer, reads
-//!   `status`).
+//!   `status`);
+//! - CiscoDevNet/smart-license-app `resources/tokens.py` (`getSLToken`: `tokens[0].token` of
+//!   the list; `createSLToken`: `tokenInfo.token`) and the ansible role `sl_transfer/tasks/
+//!   token.yml` (create when `tokens | length == 0`, then `tokens[*].token | first`).
 //!
 //! Storage matters for the VA description: it runs on SQLite and, with
 //! `SLP_TEST_POSTGRES_URL`, on PostgreSQL.
@@ -67,7 +73,10 @@ struct Reply {
 /// 2026-11-15T10:00:00Z.
 async fn fixture_on(store: Store, dir: tempfile::TempDir) -> Fixture {
     let clock = Arc::new(VirtualClock::frozen(at("2026-10-01T10:00:00Z")));
-    let authority = Arc::new(Authority::open(store, clock.clone()).await.unwrap());
+    // The token key in the data directory, as `slp authority --data DIR` keeps it.
+    let key = TokenKey::load_or_create(&TokenKey::path_in(dir.path())).unwrap();
+    let authority =
+        Arc::new(Authority::open(store, clock.clone()).await.unwrap().with_token_key(key));
     authority.create_account("Example Corp", SA).await.unwrap();
     authority.create_va(SA, VA).await.unwrap();
     authority.create_va(SA, "Branch").await.unwrap();
@@ -133,13 +142,24 @@ impl Fixture {
 
     /// A switch (PID C9300-24UX) that has reported 4 network-advantage in `va`.
     async fn switch_reporting(&self, va: &str, sn: &str) {
+        self.switch_using(va, sn, 4).await;
+    }
+
+    /// A switch (PID C9300-24UX, software tag `regid.sw`) that has reported `count`
+    /// network-advantage in `va`.
+    async fn switch_using(&self, va: &str, sn: &str, count: u64) {
+        self.switch_named(va, sn, count, Some(&format!("sw-{sn}"))).await;
+    }
+
+    /// [`Fixture::switch_using`] with the hostname its system information gives.
+    async fn switch_named(&self, va: &str, sn: &str, count: u64, hostname: Option<&str>) {
         let key = KeyPair::generate();
         let udi = Udi::new("C9300-24UX", sn).unwrap();
         let info = SystemInfo {
             sudi: Sudi::of(&udi),
             timestamp: 0,
             nonce: "n".to_owned(),
-            hostname: Some(format!("sw-{sn}")),
+            hostname: hostname.map(str::to_owned),
             software_tag_identifier: "regid.sw".to_owned(),
             software_version: None,
             public_key: key.public_b64(),
@@ -169,7 +189,7 @@ impl Fixture {
                     log_time: end,
                     start_time: end - 3600,
                     end_time: end,
-                    count: 4,
+                    count,
                     termination_reason: None,
                 }],
             },
@@ -581,4 +601,245 @@ async fn the_v3_summary_gives_display_names_and_detail_status() {
     let dna = by_tag("dna-advantage");
     assert_eq!(dna["display_name"], "C9300 DNA Advantage");
     assert_eq!(dna["license_details"][0]["status"], "EXPIRED");
+}
+
+#[tokio::test]
+async fn devices_carry_the_members_of_ciscos_get_devices_answer() {
+    let f = fixture().await;
+    f.switch_reporting(VA, "FOC1").await;
+    let token = f.token(SA, "ansible", Role::Viewer).await;
+    // cloud_device.yml: `https://swapi.cisco.com//services/api/smart-accounts-and-licensing/v1/
+    // accounts/{{ domain_name }}/virtual-accounts/{{ item.name | replace(' ','%20') }}/devices`.
+    let url = format!("/{API}/v1/accounts/{SA}/virtual-accounts/{VA}/devices");
+    let reply = f.call(Method::GET, &url, &token, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        (&reply.body["status"], &reply.body["statusMessage"]),
+        (&json!("SUCCESS"), &json!(""))
+    );
+    assert_eq!(reply.body["totalRecords"], 1);
+    let device = &reply.body["devices"][0];
+    // `get_cloud_devices()` of gen_docx.py, and `get_device_list()` of cloud_mail_merge.py.
+    assert_eq!(device["instanceName"], "sw-FOC1");
+    assert_eq!(device["productTagName"], "regid.sw", "the software tag its reports name");
+    assert_eq!(device["sudi"]["udiSerialNumber"], "FOC1");
+    assert_eq!(device["sudi"]["udiPid"], "C9300-24UX");
+    // The other members of Cisco's answer (the gve-sw Postman sample).
+    assert_eq!(device["displayName"], "sw-FOC1");
+    assert_eq!(device["hostName"], "sw-FOC1");
+    assert_eq!(device["virtualAccount"], VA);
+    assert_eq!(device["status"], "In Compliance");
+    for member in ["productName", "productDescription", "productType"] {
+        assert_eq!(device[member], "", "{member}: {device}");
+    }
+    assert_eq!(device["registrationDate"], "2026-11-15T10:00:00Z");
+    assert_eq!(device["lastContactDate"], "2026-11-15T10:00:00Z");
+    assert_eq!(device["licenseUsage"][0]["quantity"], 4);
+
+    // More network-advantage in use than the virtual account has: its users are out of
+    // compliance.
+    f.switch_using(VA, "FOC2", 7).await;
+    let reply = f.call(Method::GET, &url, &token, None).await;
+    let devices = reply.body["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2, "{}", reply.body);
+    assert!(devices.iter().all(|d| d["status"] == "Out Of Compliance"), "{}", reply.body);
+
+    // A product instance without a hostname is named as Cisco names it.
+    f.switch_named(VA, "FOC3", 1, None).await;
+    let reply = f.call(Method::GET, &url, &token, None).await;
+    let device = &reply.body["devices"][2];
+    assert_eq!(device["sudi"]["udiSerialNumber"], "FOC3", "{}", reply.body);
+    assert_eq!(device["instanceName"], "UDI_PID:C9300-24UX; UDI_SN:FOC3; ");
+    assert_eq!(device["displayName"], "UDI_PID:C9300-24UX; UDI_SN:FOC3; ");
+    assert!(device["hostName"].is_null(), "{device}");
+}
+
+/// `SmartLicensePortal.__init__` of dbrown92700/SmartLicensing `smart_license.py`: the
+/// password grant as a form body to `/as/token.oauth2`; the status and the JSON answer.
+async fn dbrown_login(f: &Fixture, client: &ClientCredentials, password: &str) -> Reply {
+    let payload = format!(
+        "client_id={}&client_secret={}&grant_type=password&username={}&password={}",
+        client.client_id, client.client_secret, "alice", password
+    );
+    let request = Request::post("/as/token.oauth2")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(payload))
+        .unwrap();
+    let response = f.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+}
+
+#[tokio::test]
+async fn a_changed_password_logs_in_and_ends_the_old_passwords_sessions() {
+    let f = fixture().await;
+    let (client, _) = f.authority.create_client(SA, "scripts", Role::Reporter).await.unwrap();
+    f.authority.add_user(SA, "alice", Role::Viewer, "first-password-1").await.unwrap();
+    let old = dbrown_login(&f, &client, "first-password-1").await;
+    assert_eq!(old.status, StatusCode::OK, "{}", old.body);
+    let old_token = old.body["access_token"].as_str().unwrap().to_owned();
+    let accounts = f.call(Method::GET, &path("/v2/accounts"), &old_token, None).await;
+    assert_eq!(accounts.status, StatusCode::OK, "{}", accounts.body);
+
+    // `slp authority user passwd --account example.com --username alice`.
+    let view = f.authority.set_user_password(SA, " alice ", "second-password-2").await.unwrap();
+    assert_eq!((view.username.as_str(), view.role.as_str()), ("alice", "viewer"));
+
+    // The old password is refused, and so is the token it got.
+    let refused = dbrown_login(&f, &client, "first-password-1").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.body["error"], "invalid_grant", "{}", refused.body);
+    let accounts = f.call(Method::GET, &path("/v2/accounts"), &old_token, None).await;
+    assert_eq!(accounts.status, StatusCode::UNAUTHORIZED, "{}", accounts.body);
+    // The new one logs in, with the user's role.
+    let new = dbrown_login(&f, &client, "second-password-2").await;
+    assert_eq!(new.status, StatusCode::OK, "{}", new.body);
+    let token = new.body["access_token"].as_str().unwrap();
+    let accounts = f.call(Method::GET, &path("/v2/accounts"), token, None).await;
+    assert_eq!(accounts.body["accounts"][0]["roles"][0]["role"], "Smart Account User");
+    let events = f.authority.events(SA, None, None).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.message == "password of user \"alice\" changed; its access tokens revoked"),
+        "{events:?}"
+    );
+
+    // A short password, an unknown user or account: refused by name, nothing changed.
+    let short = f.authority.set_user_password(SA, "alice", "short").await.unwrap_err().to_string();
+    assert!(short.contains("alice") && short.contains("at least 8"), "{short}");
+    let nobody =
+        f.authority.set_user_password(SA, "bob", "long-enough-3").await.unwrap_err().to_string();
+    assert!(nobody.contains("bob") && nobody.contains("no such user"), "{nobody}");
+    let elsewhere = f
+        .authority
+        .set_user_password("nowhere.example", "alice", "long-enough-3")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(elsewhere.contains("nowhere.example"), "{elsewhere}");
+    assert_eq!(dbrown_login(&f, &client, "second-password-2").await.status, StatusCode::OK);
+}
+
+/// `getSLToken` / `createSLToken` of smart-license-app and `token.yml` of the ansible role:
+/// the list shows the token text, and the other members of Cisco's list.
+#[tokio::test]
+async fn token_lists_show_the_token_text_as_ciscos_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    let f = fixture_on(store, tempfile::TempDir::new_in(dir.path()).unwrap()).await;
+    let token = f.token(SA, "ansible", Role::Admin).await;
+    let tokens = path(&format!("/v1/accounts/{SA}/virtual-accounts/{VA}/tokens"));
+
+    // token.yml: fetch tokens; none, so create one with `token_create`; fetch again.
+    let list = f.call(Method::GET, &tokens, &token, None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert_eq!(list.body["tokens"].as_array().map(Vec::len), Some(0), "{}", list.body);
+    let token_create = json!({"expiresAfterDays": 5,
+        "description": "license migration token from automation", "exportControlled": "Allowed"});
+    let created = f.call(Method::POST, &tokens, &token, Some(token_create)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let first = created.body["tokenInfo"]["token"].as_str().unwrap().to_owned();
+    // createSLToken's body, as the string it sends.
+    let payload = "{\"description\": \"SL Token Automation\",\"expiresAfterDays\": 30,\"exportControlled\": \"Not Allowed\"}";
+    let request = Request::post(&tokens)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from(payload))
+        .unwrap();
+    let response = f.router.clone().oneshot(request).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let reply: Value = serde_json::from_slice(&bytes).unwrap();
+    let second = reply["tokenInfo"]["token"].as_str().unwrap().to_owned();
+
+    let list = f.call(Method::GET, &tokens, &token, None).await;
+    let rows = list.body["tokens"].as_array().unwrap();
+    // `json_query('tokens[*].token') | first` and `response.json()['tokens'][0]['token']`.
+    let texts: Vec<&str> = rows.iter().filter_map(|t| t["token"].as_str()).collect();
+    assert_eq!(texts, [first.as_str(), second.as_str()], "{}", list.body);
+    assert_eq!(rows[0]["token"], first.as_str());
+    let row = &rows[1];
+    assert_eq!(row["description"], "SL Token Automation");
+    assert_eq!(row["exportControlled"], "Not Allowed");
+    assert_eq!(row["expirationDate"], "2026-12-15T10:00:00Z");
+    assert_eq!(row["status"], "Active");
+    assert!(row["createdBy"].as_str().is_some_and(|by| by.contains("ansible")), "{row}");
+    assert_eq!(rows[0]["exportControlled"], "Allowed");
+
+    // The database alone does not hold the text: it is sealed with the key file.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            let found = bytes.windows(first.len()).any(|w| w == first.as_bytes());
+            assert!(!found, "{} holds the token text", path.display());
+        }
+    }
+
+    // The commented revoke task of token.yml: each listed text, as `tokens: [item]`.
+    let revoke = path(&format!("/v1/accounts/{SA}/virtual-accounts/{VA}/tokens/revoke"));
+    let reply = f.call(Method::POST, &revoke, &token, Some(json!({"tokens": [first]}))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let list = f.call(Method::GET, &tokens, &token, None).await;
+    assert_eq!(list.body["tokens"][0]["status"], "Revoked");
+    assert_eq!(list.body["tokens"][0]["token"], first.as_str(), "a revoked token still shows");
+
+    // A token from before slp kept the text: listed with `token: null`, skipped by the
+    // projection; the creator found in the activity log by the migration is shown.
+    let mut tx = f.authority.store().begin().await.unwrap();
+    let lab = tx.va_by_name(1, VA).await.unwrap().unwrap();
+    tx.insert_token(&slp_store::IdToken {
+        id: 0,
+        va_id: lab.id,
+        token_hash: "0".repeat(64),
+        description: "from 2025".to_owned(),
+        created_at: at("2025-12-01T00:00:00Z").timestamp(),
+        expires_at: at("2026-12-01T00:00:00Z").timestamp(),
+        max_uses: None,
+        uses: 0,
+        revoked_at: None,
+        token_text: None,
+        created_by: None,
+        export_controlled: "Allowed".to_owned(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let list = f.call(Method::GET, &tokens, &token, None).await;
+    let old = &list.body["tokens"][2];
+    assert_eq!(old["description"], "from 2025", "{}", list.body);
+    assert!(old.get("token").is_some_and(Value::is_null), "{old}");
+    let texts: Vec<&str> = list.body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["token"].as_str())
+        .collect();
+    assert_eq!(texts.len(), 2);
+
+    // Opened again with another key file, the authority cannot open the texts: it lists them
+    // as null (and logs why) rather than failing.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = TokenKey::load_or_create(&TokenKey::path_in(other_dir.path())).unwrap();
+    let clock = Arc::new(VirtualClock::frozen(at("2026-11-15T10:00:00Z")));
+    let reopened = Authority::open(f.authority.store().clone(), clock.clone())
+        .await
+        .unwrap()
+        .with_token_key(other);
+    let views = reopened.tokens(SA, VA).await.unwrap();
+    assert!(views.iter().all(|t| t.token.is_none()), "{views:?}");
+    // With its own key file it shows them again.
+    let own = TokenKey::load_or_create(&TokenKey::path_in(f._dir.path())).unwrap();
+    let reopened =
+        Authority::open(f.authority.store().clone(), clock).await.unwrap().with_token_key(own);
+    let views = reopened.tokens(SA, VA).await.unwrap();
+    assert_eq!(views[1].token.as_deref(), Some(second.as_str()));
+
+    // An unknown export flag is refused by name.
+    let bad = json!({"description": "x", "expiresAfterDays": 5, "exportControlled": "Maybe"});
+    let reply = f.call(Method::POST, &tokens, &token, Some(bad)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.to_string().contains("exportControlled"), "{}", reply.body);
 }

@@ -488,3 +488,213 @@ async fn first_contact_deny_refuses_usage_from_a_never_seen_device() {
     })
     .await;
 }
+
+/// `requestAuthCode()` (`01 - reserve license.py`) for `udi`: one `entitlement` by PID and
+/// serial number, the count as the string `"1"`.
+fn gve_reserve(udi: &Udi, entitlement: &str) -> Value {
+    json!({"data": {"timestamp": NOW_MS, "nonce": "Rsv0123456789abc", "licenses": [{
+        "sudi": {"udi_pid": udi.pid, "udi_serial_number": udi.sn},
+        "hostname": "wlc1",
+        "keys": [{"entitlement": entitlement, "count": "1"}]}]}})
+}
+
+/// `removeDeviceLicense()` (`03 - remove license.py`) for `udi`: `keys: []` and the
+/// `remove_code` the device printed.
+fn gve_remove(udi: &Udi, remove_code: &str) -> Value {
+    json!({"data": {"timestamp": NOW_MS, "nonce": "Rmv0123456789abc", "licenses": [{
+        "sudi": {"udi_pid": udi.pid, "udi_serial_number": udi.sn},
+        "hostname": "wlc1",
+        "keys": [],
+        "remove_code": remove_code}]}})
+}
+
+#[tokio::test]
+async fn a_device_bound_unverified_is_reserved_and_returned_by_pid_and_serial() {
+    on_both("gve_unverified_slac", |f| async move {
+        // First contact through `02 - report license usage.py`: bound unverified.
+        let wlc = Device::new("FOC9");
+        let body = gve_report(wlc.gve_usage(&[builtin_report(&wlc.udi, 1, 3)]));
+        let reply = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
+        assert_cisco_accepted(&reply, "acknowledgements", "aB3dE5gH7jK9mN1p");
+        let pis = f.authority.product_instances(SA, VA).await.expect("instances");
+        assert_eq!(pis[0].key_status, "unverified");
+
+        // `01 - reserve license.py` for it.
+        let reply = f
+            .call(
+                Method::POST,
+                "/v2/devices/authrequest",
+                Some(&gve_reserve(&wlc.udi, tag("hseck9"))),
+            )
+            .await;
+        assert_cisco_accepted(&reply, "authorizations", "Rsv0123456789abc");
+        let (status, poll) = f.poll(&reply.1["poll_id"], "authorizations").await;
+        assert_eq!(status, StatusCode::OK, "{poll}");
+        let entry = &poll["data"]["authorizations"][0];
+        assert_eq!(entry["status"], "SUCCESS", "{poll}");
+        let text = BASE64.decode(entry["smart_license"].as_str().expect("a code")).expect("base64");
+        let doc = Document::parse(std::str::from_utf8(&text).expect("UTF-8")).expect("a document");
+        let code: docs::Authorization =
+            doc.of(Kind::Authorization).next().expect("a code").json().expect("JSON");
+        let remove_code = code.return_code.expect("a return code");
+
+        // `03 - remove license.py`: the return code gives it back.
+        let reply = f
+            .call(
+                Method::POST,
+                "/v2/devices/authrequest",
+                Some(&gve_remove(&wlc.udi, &remove_code)),
+            )
+            .await;
+        assert_cisco_accepted(&reply, "authorizations", "Rmv0123456789abc");
+        let (status, poll) = f.poll(&reply.1["poll_id"], "authorizations").await;
+        assert_eq!(status, StatusCode::OK, "{poll}");
+        let entry = &poll["data"]["authorizations"][0];
+        assert_eq!(entry["status"], "SUCCESS", "{poll}");
+        assert!(entry["smart_license"].is_null(), "{poll}");
+    })
+    .await;
+}
+
+/// The one entry of an `authorizations` poll answer.
+async fn authorization_entry(f: &Fixture, reply: &(StatusCode, Value)) -> Value {
+    assert_eq!(reply.0, StatusCode::ACCEPTED, "{}", reply.1);
+    let (status, poll) = f.poll(&reply.1["poll_id"], "authorizations").await;
+    assert_eq!(status, StatusCode::OK, "{poll}");
+    poll["data"]["authorizations"][0].clone()
+}
+
+#[tokio::test]
+async fn reservations_by_pid_and_serial_carry_the_product_instance_identifier() {
+    on_both("gve_piid", |f| async move {
+        // `01 - reserve license.py` for a device the authority never saw.
+        let fresh = Udi::new("C8000V", "ASDF1234").expect("a UDI");
+        let reply = f
+            .call(
+                Method::POST,
+                "/v2/devices/authrequest",
+                Some(&gve_reserve(&fresh, tag("hseck9"))),
+            )
+            .await;
+        let entry = authorization_entry(&f, &reply).await;
+        assert_eq!(entry["status"], "SUCCESS", "{entry}");
+        // As the Postman sample's answer: a UUID, `5278df84-7316-4332-88be-62623dd30b9e`.
+        let piid = entry["product_instance_identifier"].as_str().expect("a PIID").to_owned();
+        let groups: Vec<usize> = piid.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{piid}");
+        assert!(piid.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{piid}");
+
+        // `03 - remove license.py`: the return names the same product instance.
+        let text = BASE64.decode(entry["smart_license"].as_str().expect("a code")).expect("base64");
+        let doc = Document::parse(std::str::from_utf8(&text).expect("UTF-8")).expect("a document");
+        let code: docs::Authorization =
+            doc.of(Kind::Authorization).next().expect("a code").json().expect("JSON");
+        let remove = gve_remove(&fresh, &code.return_code.expect("a return code"));
+        let reply = f.call(Method::POST, "/v2/devices/authrequest", Some(&remove)).await;
+        let entry = authorization_entry(&f, &reply).await;
+        assert_eq!(entry["status"], "SUCCESS", "{entry}");
+        assert_eq!(entry["product_instance_identifier"], piid.as_str());
+
+        // Another device has another one; a FAILED entry has none.
+        let other = Udi::new("C8000V", "ASDF5678").expect("a UDI");
+        let reply = f
+            .call(
+                Method::POST,
+                "/v2/devices/authrequest",
+                Some(&gve_reserve(&other, tag("hseck9"))),
+            )
+            .await;
+        let entry = authorization_entry(&f, &reply).await;
+        assert_eq!(entry["status"], "SUCCESS", "{entry}");
+        assert!(
+            entry["product_instance_identifier"].as_str().is_some_and(|p| p != piid),
+            "{entry}"
+        );
+        let reply = f
+            .call(
+                Method::POST,
+                "/v2/devices/authrequest",
+                Some(&gve_reserve(&other, tag("hseck9"))),
+            )
+            .await;
+        let entry = authorization_entry(&f, &reply).await;
+        // The same body again is a replay: the stored answer.
+        assert_eq!(entry["status"], "SUCCESS", "{entry}");
+        let mut body = gve_reserve(&other, tag("hseck9"));
+        body["data"]["nonce"] = json!("Rsv-three-000000");
+        body["data"]["licenses"][0]["keys"][0]["count"] = json!("2");
+        let reply = f.call(Method::POST, "/v2/devices/authrequest", Some(&body)).await;
+        let entry = authorization_entry(&f, &reply).await;
+        assert_eq!(entry["status"], "FAILED", "1 hseck9 left: {entry}");
+        assert!(entry["product_instance_identifier"].is_null(), "{entry}");
+    })
+    .await;
+}
+
+/// A Cisco device's saved SLAC request forwarded as a document item (what a relay sends for
+/// it: `auth_request` with the file's `<data>`, no slp system information), and its return.
+#[tokio::test]
+async fn a_device_bound_unverified_is_served_from_its_saved_request_and_return() {
+    on_both("unverified_items", |f| async move {
+        // First contact through `02 - report license usage.py`: bound unverified.
+        let wlc = Device::new("FOC9");
+        let body = gve_report(wlc.gve_usage(&[builtin_report(&wlc.udi, 1, 3)]));
+        let reply = f.call(Method::POST, "/v2/devices/reportusage", Some(&body)).await;
+        assert_cisco_accepted(&reply, "acknowledgements", "aB3dE5gH7jK9mN1p");
+
+        // Its `license smart authorization request save` file, as an item the authority
+        // cannot verify (Cisco's signature, or none): the request is served from its keys,
+        // as the reserve step for a device named by PID and serial number.
+        let items = vec![AuthRequestItem::new(
+            Sudi::of(&wlc.udi),
+            vec![Key { entitlement: tag("hseck9").to_owned(), count: 1 }],
+        )];
+        let data = serde_json::to_string(&items).expect("JSON");
+        let body = json!({"data": {"timestamp": NOW_MS, "nonce": "itemreq000000000", "licenses": [{
+            "sudi": wlc.sudi(), "hostname": "wlc1",
+            "auth_request": {"data": data,
+                "signature": {"alg": "sha256WithRSA", "key": "cisco", "value": "AAAA"}}}]}});
+        let reply = f.call(Method::POST, "/v2/devices/authrequest", Some(&body)).await;
+        let entry = authorization_entry(&f, &reply).await;
+        assert_eq!(entry["status"], "SUCCESS", "{entry}");
+        let text = BASE64.decode(entry["smart_license"].as_str().expect("a code")).expect("base64");
+        let doc = Document::parse(std::str::from_utf8(&text).expect("UTF-8")).expect("a document");
+        let code: docs::Authorization =
+            doc.of(Kind::Authorization).next().expect("a code").json().expect("JSON");
+        assert_eq!(code.entitlements[0].feature, "hseck9");
+        let licenses = f.authority.licenses(SA, VA).await.expect("licenses");
+        let hsec = licenses.iter().find(|l| l.license == "hseck9").expect("hseck9");
+        assert_eq!(hsec.reserved, 1);
+
+        // Its return file, unsigned: the return code in it gives the code back.
+        let ret = docs::AuthReturn {
+            sudi: Sudi::of(&wlc.udi),
+            code_id: code.code_id.clone(),
+            return_code: code.return_code.clone().expect("a return code"),
+            timestamp: "2026-11-15T10:00:00Z".to_owned(),
+        };
+        let body = json!({"data": {"timestamp": NOW_MS, "nonce": "itemret000000000", "licenses": [{
+            "sudi": wlc.sudi(), "auth_return": {"data": serde_json::to_string(&ret).expect("JSON")}}]}});
+        let reply = f.call(Method::POST, "/v2/devices/authrequest", Some(&body)).await;
+        let entry = authorization_entry(&f, &reply).await;
+        assert_eq!(entry["status"], "SUCCESS", "{entry}");
+        let licenses = f.authority.licenses(SA, VA).await.expect("licenses");
+        let hsec = licenses.iter().find(|l| l.license == "hseck9").expect("hseck9");
+        assert_eq!(hsec.reserved, 0, "returned");
+
+        // A device bound to a verified key still has its requests checked against that key.
+        let sw = Device::new("FOC1");
+        sw.register(&f).await;
+        let items = vec![AuthRequestItem::new(
+            Sudi::of(&sw.udi),
+            vec![Key { entitlement: tag("hseck9").to_owned(), count: 1 }],
+        )];
+        let forged = docs::sign_json(Kind::AuthRequest, &items, &slp_wire::keys::KeyPair::generate());
+        let body = json!({"data": {"nonce": "forged0000000000", "licenses": [{"sudi": sw.sudi(),
+            "auth_request": slp_wire::cssm::report::SignedJson::of(&forged)}]}});
+        let (status, reply) = f.call(Method::POST, "/v2/devices/authrequest", Some(&body)).await;
+        assert!(status.is_client_error(), "{status} {reply}");
+        assert!(reply.to_string().contains("FOC1"), "{reply}");
+    })
+    .await;
+}

@@ -133,7 +133,12 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
     let store = slp_store::Store::open_dir(&data.join("authority")).await.with_context(|| {
         format!("opening the authority in {}", data.join("authority").display())
     })?;
-    let authority = Arc::new(Authority::open(store, shared_clock.clone()).await?);
+    // The token key beside the database, as `slp authority --data` keeps it.
+    let token_key = slp_authority::TokenKey::load_or_create(&slp_authority::TokenKey::path_in(
+        &data.join("authority"),
+    ))?;
+    let authority =
+        Arc::new(Authority::open(store, shared_clock.clone()).await?.with_token_key(token_key));
     let (stop, stopped) = watch::channel(false);
     let saved_ports = saved.as_ref().map_or((0, 0), |r| (r.authority_port, r.relay_port));
     let authority_listener = bind(saved_ports.0, "the authority").await?;

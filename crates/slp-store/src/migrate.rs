@@ -192,6 +192,7 @@ const SQLITE: &[M] = &[
         "unverified_binding",
         include_str!("../migrations/sqlite/0011_unverified_binding.sql"),
     ),
+    M::new(12, "id_token_text", include_str!("../migrations/sqlite/0012_id_token_text.sql")),
 ];
 
 const POSTGRES: &[M] = &[
@@ -210,6 +211,7 @@ const POSTGRES: &[M] = &[
         "unverified_binding",
         include_str!("../migrations/postgres/0011_unverified_binding.sql"),
     ),
+    M::new(12, "id_token_text", include_str!("../migrations/postgres/0012_id_token_text.sql")),
 ];
 
 /// Migrates the authority's store (on SQLite over the writer's own connection).

@@ -332,7 +332,9 @@ pub struct NewEvent {
     pub actor: String,
 }
 
-/// An ID token (only its SHA-256 is stored).
+/// An ID token: looked up by its SHA-256 (`token_hash`); its text only sealed by the
+/// authority (`token_text`, none for tokens from before migration 12 or made without a token
+/// key).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct IdToken {
     pub id: i64,
@@ -344,6 +346,12 @@ pub struct IdToken {
     pub max_uses: Option<i64>,
     pub uses: i64,
     pub revoked_at: Option<i64>,
+    /// The token text as the authority sealed it (opaque to the store).
+    pub token_text: Option<String>,
+    /// Who created it (`cli:alice`, `api:ops (…)`); none when not known.
+    pub created_by: Option<String>,
+    /// `Allowed` or `Not Allowed`.
+    pub export_controlled: String,
 }
 
 /// An OAuth2 API client of one smart account (only a SHA-256 of its secret is stored).

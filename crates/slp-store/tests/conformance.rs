@@ -866,6 +866,9 @@ async fn id_tokens_count_uses_and_revoke(h: &Harness) {
         max_uses: Some(2),
         uses: 0,
         revoked_at: None,
+        token_text: Some("v1:sealed".to_owned()),
+        created_by: Some("cli:ops".to_owned()),
+        export_controlled: "Not Allowed".to_owned(),
     };
     let mut tx = h.store.begin().await.unwrap();
     let token = tx.insert_token(&new).await.unwrap();
@@ -885,6 +888,15 @@ async fn id_tokens_count_uses_and_revoke(h: &Harness) {
         (stored.uses, stored.max_uses, stored.revoked_at),
         (2, Some(2), Some(150)),
         "the first revocation time stays"
+    );
+    assert_eq!(
+        (
+            stored.token_text.as_deref(),
+            stored.created_by.as_deref(),
+            stored.export_controlled.as_str()
+        ),
+        (Some("v1:sealed"), Some("cli:ops"), "Not Allowed"),
+        "the sealed text, creator and export flag are kept as given"
     );
     assert_eq!(tx.tokens(lab.id).await.unwrap(), vec![stored]);
     assert_eq!(tx.token_by_hash("nope").await.unwrap(), None);
@@ -1030,6 +1042,9 @@ async fn deleting_a_va_takes_its_tokens_and_polls(h: &Harness) {
         max_uses: None,
         uses: 0,
         revoked_at: None,
+        token_text: None,
+        created_by: None,
+        export_controlled: "Allowed".to_owned(),
     })
     .await
     .unwrap();

@@ -1,8 +1,9 @@
 //! A database written by an earlier slp opens under this one with its data intact: here, one
 //! at schema version 5, whose reports were keyed by their UDI text, is migrated to reports
-//! keyed by UDI id (migration 6), and one at version 7, whose UDIs were authority-wide, to
-//! UDIs scoped to their smart account (migration 8); on SQLite and, when
-//! `SLP_TEST_POSTGRES_URL` is set, on PostgreSQL.
+//! keyed by UDI id (migration 6), one at version 7, whose UDIs were authority-wide, to
+//! UDIs scoped to their smart account (migration 8), and one at version 11, whose ID tokens
+//! were kept by digest only, to tokens with a creator and no text (migration 12); on SQLite
+//! and, when `SLP_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
@@ -291,6 +292,150 @@ async fn a_version_7_postgres_database_scopes_its_udis() {
     let store =
         Store::connect(&url, &ConnectOptions { schema: Some(schema.clone()) }).await.unwrap();
     udis_are_scoped_after_the_upgrade(&store).await;
+    store.close().await;
+    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+    admin.close().await;
+}
+
+const SQLITE_V11: [&str; 11] = [
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_id_tokens.sql"),
+    include_str!("../migrations/sqlite/0003_api.sql"),
+    include_str!("../migrations/sqlite/0004_operations.sql"),
+    include_str!("../migrations/sqlite/0005_account_policies.sql"),
+    include_str!("../migrations/sqlite/0006_report_udis.sql"),
+    include_str!("../migrations/sqlite/0007_binding.sql"),
+    include_str!("../migrations/sqlite/0008_account_udis.sql"),
+    include_str!("../migrations/sqlite/0009_users.sql"),
+    include_str!("../migrations/sqlite/0010_va_description.sql"),
+    include_str!("../migrations/sqlite/0011_unverified_binding.sql"),
+];
+
+const POSTGRES_V11: [&str; 11] = [
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_id_tokens.sql"),
+    include_str!("../migrations/postgres/0003_api.sql"),
+    include_str!("../migrations/postgres/0004_operations.sql"),
+    include_str!("../migrations/postgres/0005_account_policies.sql"),
+    include_str!("../migrations/postgres/0006_report_udis.sql"),
+    include_str!("../migrations/postgres/0007_binding.sql"),
+    include_str!("../migrations/postgres/0008_account_udis.sql"),
+    include_str!("../migrations/postgres/0009_users.sql"),
+    include_str!("../migrations/postgres/0010_va_description.sql"),
+    include_str!("../migrations/postgres/0011_unverified_binding.sql"),
+];
+
+/// What a version-11 database holds: two ID tokens of Lab, kept by digest only; the activity
+/// log tells who created the first (token 10 of another virtual account has a like message).
+const V11_DATA: &str = "
+CREATE TABLE slp_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL);
+INSERT INTO slp_migrations (version, name) VALUES
+    (1, 'init'), (2, 'id_tokens'), (3, 'api'), (4, 'operations'), (5, 'account_policies'),
+    (6, 'report_udis'), (7, 'binding'), (8, 'account_udis'), (9, 'users'),
+    (10, 'va_description'), (11, 'unverified_binding');
+INSERT INTO accounts (id, name, domain, created_at) VALUES (1, 'Example Corp', 'example.com', 1);
+INSERT INTO virtual_accounts (id, account_id, name, created_at) VALUES
+    (1, 1, 'Lab', 1), (2, 1, 'Branch', 1);
+INSERT INTO id_tokens (id, va_id, token_hash, description, created_at, expires_at, max_uses, uses) VALUES
+    (1, 1, 'aaaa', 'first (lab)', 10, 1000, NULL, 0),
+    (2, 1, 'bbbb', 'second', 20, 1000, 3, 1);
+INSERT INTO events (at, account_id, va_id, udi, message, actor) VALUES
+    (10, 1, 2, NULL, 'ID token 1 created (elsewhere)', 'cli:wrong'),
+    (10, 1, 1, NULL, 'ID token 1 created (first (lab))', 'api:ops (abc)'),
+    (11, 1, 1, NULL, 'ID token 10 created (x)', 'cli:other');
+";
+
+/// After migration 12 the tokens are listed with their creator where the log names one, no
+/// text, and `Allowed`; a new token keeps what it is given.
+async fn tokens_get_their_creator(store: &Store) {
+    let mut tx = store.begin().await.unwrap();
+    let tokens = tx.tokens(1).await.unwrap();
+    let seen: Vec<_> = tokens
+        .iter()
+        .map(|t| (t.id, t.token_text.clone(), t.created_by.clone(), t.export_controlled.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, None, Some("api:ops (abc)".to_owned()), "Allowed".to_owned()),
+            (2, None, None, "Allowed".to_owned()),
+        ]
+    );
+    assert_eq!(tx.token_by_hash("bbbb").await.unwrap().map(|t| t.uses), Some(1));
+    let new = tx
+        .insert_token(&IdToken {
+            id: 0,
+            va_id: 1,
+            token_hash: "cccc".to_owned(),
+            description: "new".to_owned(),
+            created_at: 30,
+            expires_at: 1000,
+            max_uses: None,
+            uses: 0,
+            revoked_at: None,
+            token_text: Some("v1:k:sealed".to_owned()),
+            created_by: Some("cli:ops".to_owned()),
+            export_controlled: "Not Allowed".to_owned(),
+        })
+        .await
+        .unwrap();
+    assert!(new.id > 2, "{}", new.id);
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_version_11_sqlite_database_lists_its_tokens_with_their_creator() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(SQLITE_FILE);
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    {
+        // Migration 8 rebuilds tables others refer to: as the runner, with foreign keys off.
+        let mut conn = pool.acquire().await.unwrap();
+        conn.execute("PRAGMA foreign_keys = OFF").await.unwrap();
+        for sql in SQLITE_V11 {
+            conn.execute(sql).await.unwrap();
+        }
+        conn.execute("PRAGMA foreign_keys = ON").await.unwrap();
+        conn.execute(V11_DATA).await.unwrap();
+    }
+    pool.close().await;
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    tokens_get_their_creator(&store).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_version_11_postgres_database_lists_its_tokens_with_their_creator() {
+    let Some(url) = std::env::var("SLP_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("SLP_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let schema = format!("slp_upgrade11_{}", std::process::id());
+    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
+    admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
+    admin.execute(format!("CREATE SCHEMA {schema}").as_str()).await.unwrap();
+    {
+        let mut conn = admin.acquire().await.unwrap();
+        conn.execute(format!("SET search_path TO {schema}").as_str()).await.unwrap();
+        for sql in POSTGRES_V11 {
+            conn.execute(sql).await.unwrap();
+        }
+        conn.execute(V11_DATA).await.unwrap();
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('accounts', 'id'), 1); \
+             SELECT setval(pg_get_serial_sequence('virtual_accounts', 'id'), 2); \
+             SELECT setval(pg_get_serial_sequence('id_tokens', 'id'), 2);",
+        )
+        .await
+        .unwrap();
+        conn.execute("RESET search_path").await.unwrap();
+    }
+    let store =
+        Store::connect(&url, &ConnectOptions { schema: Some(schema.clone()) }).await.unwrap();
+    tokens_get_their_creator(&store).await;
     store.close().await;
     admin.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await.unwrap();
     admin.close().await;

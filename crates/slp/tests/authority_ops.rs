@@ -234,6 +234,11 @@ fn the_remote_cli_scripts_a_served_authority_like_the_local_one() {
         &["token", "list", "--account", "example.com", "--va", "Lab"],
     );
     assert!(tokens.lines().any(|l| l.contains("rollout") && l.contains("Active")), "{tokens}");
+    // The text is listed (sealed with DIR/token-text.key), over the API and locally.
+    assert!(tokens.lines().any(|l| l.contains(token.trim())), "{tokens}");
+    let local = auth(&lab, T0, &["token", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(local.lines().next().is_some_and(|h| h.contains("Token")), "{local}");
+    assert!(local.lines().any(|l| l.contains("rollout") && l.contains(token.trim())), "{local}");
     remote_ok(
         &lab,
         url,

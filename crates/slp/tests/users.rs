@@ -133,3 +133,43 @@ fn a_password_needs_a_terminal_or_a_file_and_enough_characters() {
     let err = auth_fails(&lab, T0, &["user", "list", "--account", "nowhere.com"]);
     assert!(err.contains("smart account \"nowhere.com\" not found"), "{err}");
 }
+
+#[test]
+fn a_password_is_changed_from_a_file_and_the_change_is_logged() {
+    let lab = Lab::new();
+    authority(&lab);
+    std::fs::write(lab.path("dave.pw"), "the first password\n").unwrap();
+    let add = [
+        "user",
+        "add",
+        "--account",
+        "example.com",
+        "--username",
+        "dave",
+        "--role",
+        "admin",
+        "--password-file",
+        "dave.pw",
+    ];
+    auth(&lab, T0, &add);
+    let passwd = ["user", "passwd", "--account", "example.com", "--username", "dave"];
+    let err = auth_fails(&lab, T0, &passwd);
+    assert!(err.contains("no terminal to ask for the password of user \"dave\""), "{err}");
+
+    std::fs::write(lab.path("new.pw"), "the second password\nignored line\n").unwrap();
+    let mut args = passwd.to_vec();
+    args.extend_from_slice(&["--password-file", "new.pw"]);
+    let out = auth(&lab, T0, &args);
+    assert!(
+        out.contains("password of user \"dave\" of smart account \"example.com\" changed"),
+        "{out}"
+    );
+    let log = auth(&lab, T0, &["event", "list", "--account", "example.com"]);
+    assert!(log.contains("password of user \"dave\" changed"), "{log}");
+    assert!(!log.contains("second password"), "the password is not shown: {log}");
+
+    let mut args = ["user", "passwd", "--account", "example.com", "--username", "erin"].to_vec();
+    args.extend_from_slice(&["--password-file", "new.pw"]);
+    let err = auth_fails(&lab, T0, &args);
+    assert!(err.contains("\"erin\"") && err.contains("no such user"), "{err}");
+}

@@ -26,9 +26,9 @@ use slp_wire::cssm::manage::{
 
 use super::{
     AccountCmd, AlertCmd, ClientCmd, Command, EventCmd, JobsCmd, KeyCmd, LicenseCmd, MoveCmd,
-    Output, PiCmd, PolicyAt, PolicyCmd, SlacCmd, TokenCmd, UsageCmd, VaCmd, VaRef, dash,
-    print_alerts, print_key, print_moves, print_policy, print_rows, print_uploads, short_time,
-    write_atomic, write_table,
+    Output, PiCmd, PolicyAt, PolicyCmd, SlacCmd, TOKEN_COLUMNS, TokenCmd, UsageCmd, VaCmd, VaRef,
+    dash, print_alerts, print_key, print_moves, print_policy, print_rows, print_uploads,
+    short_time, token_cell, write_atomic, write_table,
 };
 use crate::http::BASE;
 use crate::{Page, Paged, PolicyView};
@@ -715,12 +715,12 @@ async fn policy(remote: &Remote, cmd: PolicyCmd) -> anyhow::Result<()> {
 
 async fn token(remote: &Remote, cmd: TokenCmd) -> anyhow::Result<()> {
     match cmd {
-        TokenCmd::Create { at, description, expires_after_days, max_uses } => {
+        TokenCmd::Create { at, description, expires_after_days, max_uses, export_controlled } => {
             let body = NewToken {
                 description,
                 expires_after_days: u64::from(expires_after_days),
                 max_uses: max_uses.map(u64::from),
-                export_controlled: None,
+                export_controlled,
             };
             let reply: CreatedToken = remote.post(va_path(remote, &at, &["tokens"]), &body).await?;
             let info = reply.token_info;
@@ -731,8 +731,7 @@ async fn token(remote: &Remote, cmd: TokenCmd) -> anyhow::Result<()> {
         TokenCmd::List { at, page, output } => {
             let url = va_path(remote, &at, &["tokens"]);
             let tokens = page.collect(|p| remote.get_page::<Tokens>(&url, p)).await?;
-            let headers = ["Id", "Description", "Created", "Expires", "Uses", "Max Uses", "Status"];
-            print_rows(&output, &tokens, &headers, |t| {
+            print_rows(&output, &tokens, &TOKEN_COLUMNS, |t| {
                 vec![
                     t.id.to_string(),
                     t.description.clone(),
@@ -741,6 +740,8 @@ async fn token(remote: &Remote, cmd: TokenCmd) -> anyhow::Result<()> {
                     t.uses.to_string(),
                     t.max_uses.map_or_else(|| "-".to_owned(), |m| m.to_string()),
                     t.status.clone(),
+                    t.export_controlled.clone(),
+                    token_cell(t.token.as_deref()),
                 ]
             })?;
         }

@@ -14,7 +14,10 @@
 //! license entry; an entry as Cisco's scripts send it (`{sudi, usage: [{payload, signature}]}`)
 //! is a document of reports alone. A license entry without `auth_request` / `auth_return` is Cisco's own shape:
 //! the reserve step for a device named by PID and serial number (`keys`), and the return by the
-//! `remove_code` the device printed ([`Authority::auth_request`]).
+//! `remove_code` the device printed ([`Authority::auth_request`]). So is an entry whose
+//! `auth_request` / `auth_return` cannot be verified because its product instance is bound
+//! unverified (first contact by reports slp cannot check) and the entry offers no device key:
+//! its keys are reserved and its return code returns, as for a device never seen.
 //!
 //! The answer is stored under a poll id derived from the request's content (SHA-256 of action,
 //! virtual account and body; for `reportusage`, of each entry's document digest and the entry
@@ -34,7 +37,7 @@ use slp_wire::cssm::report::{
     COMPLETE, LicenseEntry, OK_POLL, POLL_INTERVAL_SECS, PollAccepted, PollComplete,
     PollResultData, ReportUsageData, SignedJson, UsageEntry, UsageItem,
 };
-use slp_wire::docs::{AuthRequestItem, Key, SystemInfo, TrustRequest};
+use slp_wire::docs::{AuthRequestItem, AuthReturn, Key, SystemInfo, TrustRequest};
 use slp_wire::keys;
 use slp_wire::rum::Sudi;
 use slp_wire::xml::{Document, Kind};
@@ -201,10 +204,51 @@ struct LicensePlan {
 }
 
 enum LicenseRequest {
-    /// A device-signed request and/or return, as the document a device saves.
-    Signed(String),
-    /// Keys for a device named by PID and serial number alone (none: a return only).
-    Reserve(Udi, Vec<Key>),
+    /// A device-signed request and/or return, as the document a device saves; with what it
+    /// asks read unverified, for a device bound without a key ([`Unverifiable`]).
+    Signed(String, Option<Unverifiable>),
+    /// Keys for a device named by PID and serial number alone (none: a return only); `true`:
+    /// `request replace`.
+    Reserve(Udi, Vec<Key>, bool),
+}
+
+/// What a request and/or return item asks when its signature cannot be checked: the entry
+/// offers no device key (no `system_info`, no `trust_request`), so only a device bound with a
+/// key could verify it. For a device bound unverified (first contact by reports slp cannot
+/// verify, e.g. Cisco's `builtin`), such an entry is the reserve step by PID and serial
+/// number, authorized like it by the caller's role: its keys are reserved and its return
+/// code returns a code.
+struct Unverifiable {
+    udi: Udi,
+    keys: Vec<Key>,
+    replace: bool,
+    return_code: Option<String>,
+}
+
+/// [`Unverifiable`] of an entry with document items, if it offers no device key.
+fn unverifiable(entry: &LicenseEntry, field: &str) -> Result<Option<Unverifiable>> {
+    if entry.system_info.is_some() || entry.trust_request.is_some() {
+        return Ok(None);
+    }
+    let udi = entry.sudi.udi().map_err(|e| bad(format!("{field}.sudi"), e.to_string()))?;
+    let mut keys = entry.keys.clone();
+    let mut replace = false;
+    if let Some(request) = &entry.auth_request {
+        let asked: Vec<AuthRequestItem> = serde_json::from_str(&request.data)
+            .map_err(|e| bad(format!("{field}.auth_request.data"), e.to_string()))?;
+        let own: Vec<&AuthRequestItem> = asked.iter().filter(|a| a.sudi == entry.sudi).collect();
+        if keys.is_empty() {
+            keys = own.iter().flat_map(|a| a.keys.iter().cloned()).collect();
+        }
+        replace = own.iter().any(|a| a.replace);
+    }
+    let mut return_code = None;
+    if let Some(ret) = &entry.auth_return {
+        let ret: AuthReturn = serde_json::from_str(&ret.data)
+            .map_err(|e| bad(format!("{field}.auth_return.data"), e.to_string()))?;
+        return_code = Some(ret.return_code.trim().to_owned()).filter(|c| !c.is_empty());
+    }
+    Ok(Some(Unverifiable { udi, keys, replace, return_code }))
 }
 
 fn license_plan(entry: &LicenseEntry, field: &str) -> Result<LicensePlan> {
@@ -212,7 +256,7 @@ fn license_plan(entry: &LicenseEntry, field: &str) -> Result<LicensePlan> {
         entry.remove_code.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
     let (udi, tag, request) = if entry.auth_request.is_some() || entry.auth_return.is_some() {
         let (udi, tag, doc) = license_document(entry, field)?;
-        (udi, tag, LicenseRequest::Signed(doc.to_xml()))
+        (udi, tag, LicenseRequest::Signed(doc.to_xml(), unverifiable(entry, field)?))
     } else {
         let udi = udi_of(&entry.sudi, field)?;
         if entry.keys.is_empty() && remove_code.is_none() {
@@ -222,7 +266,7 @@ fn license_plan(entry: &LicenseEntry, field: &str) -> Result<LicensePlan> {
             ));
         }
         let tag = entry.software_tag_identifier.clone().unwrap_or_default();
-        (udi.clone(), tag, LicenseRequest::Reserve(udi, entry.keys.clone()))
+        (udi.clone(), tag, LicenseRequest::Reserve(udi, entry.keys.clone(), false))
     };
     Ok(LicensePlan {
         field: field.to_owned(),
@@ -501,15 +545,16 @@ impl Authority {
             let label = format!("authrequest {} of {}", plan.field, plan.udi);
             tx.savepoint("slp_license_entry").await?;
             let (sudi, tag) = (plan.sudi.clone(), plan.tag.clone());
+            let piid = self.product_instance_identifier(account.id, &plan.udi.to_string());
             match self.license_entry_in(&mut tx, &account, &va, &label, plan).await {
                 Ok((smart_license, status_message)) => {
                     tx.release("slp_license_entry").await?;
-                    results.push(AuthorizationResult::success(
-                        sudi,
-                        tag,
-                        smart_license,
-                        status_message,
-                    ));
+                    let done =
+                        AuthorizationResult::success(sudi, tag, smart_license, status_message);
+                    results.push(AuthorizationResult {
+                        product_instance_identifier: Some(piid),
+                        ..done
+                    });
                 }
                 Err(err) => match refusal_code(&err) {
                     Some(code) => {
@@ -531,6 +576,23 @@ impl Authority {
         Ok(self.accepted(poll_id, AUTHORIZATIONS, data.nonce.as_deref(), data.timestamp))
     }
 
+    /// Cisco's `product_instance_identifier` of `udi` in smart account `account_id`: a UUID
+    /// derived from the authority's key, the account and the UDI, so that it is the same in
+    /// every answer about that product instance (a reservation by PID and serial number, a
+    /// signed request, a return) without being stored, and differs between authorities.
+    pub(crate) fn product_instance_identifier(&self, account_id: i64, udi: &str) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"slp-product-instance\0");
+        hasher.update(self.key.public_b64().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(account_id.to_be_bytes());
+        hasher.update(udi.as_bytes());
+        let digest = hasher.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    }
+
     /// One entry of an `authrequest` inside the request's transaction: its `remove_code` first,
     /// then its signed document or its keys. Returns the `smart_license` (base64 of the answer
     /// document, when there is one) and the status message.
@@ -543,15 +605,38 @@ impl Authority {
         plan: LicensePlan,
     ) -> Result<(Option<String>, String)> {
         let mut said = Vec::new();
-        if let Some(code) = &plan.remove_code {
+        let (remove_code, request) = match plan.request {
+            LicenseRequest::Signed(_, Some(asked))
+                if tx
+                    .pi_by_udi(account.id, &plan.udi.to_string())
+                    .await?
+                    .is_some_and(|pi| pi.va_id == va.id && pi.is_unverified()) =>
+            {
+                tracing::info!(entry = %label, "request of a product instance bound unverified: served as a reservation by PID and serial number");
+                said.push(format!(
+                    "{} is bound unverified: its request is served by PID and serial number",
+                    plan.udi
+                ));
+                let remove_code = plan.remove_code.or(asked.return_code);
+                if asked.keys.is_empty() && remove_code.is_none() {
+                    return Err(bad(
+                        plan.field,
+                        "asks for nothing: its auth_request names no keys and its auth_return no return code",
+                    ));
+                }
+                (remove_code, LicenseRequest::Reserve(asked.udi, asked.keys, asked.replace))
+            }
+            request => (plan.remove_code, request),
+        };
+        if let Some(code) = &remove_code {
             if self.return_by_code_in(tx, account, va, &plan.udi, code, label).await? {
                 said.push(format!("authorization code returned by return code {code}"));
             } else {
                 said.push(format!("the code of return code {code} was returned already"));
             }
         }
-        let answer = match plan.request {
-            LicenseRequest::Signed(xml) => {
+        let answer = match request {
+            LicenseRequest::Signed(xml, _) => {
                 let outcome = self.upload_in(tx, account, va, label, xml.as_bytes()).await?;
                 said.push(format!(
                     "{} authorization code(s), {} return(s)",
@@ -559,8 +644,8 @@ impl Authority {
                 ));
                 Some(outcome.ack)
             }
-            LicenseRequest::Reserve(udi, keys) if !keys.is_empty() => {
-                let doc = self.reserve_in(tx, account, va, &udi, keys, label).await?;
+            LicenseRequest::Reserve(udi, keys, replace) if !keys.is_empty() => {
+                let doc = self.reserve_in(tx, account, va, &udi, keys, replace, label).await?;
                 said.push("1 authorization code(s), 0 return(s)".to_owned());
                 Some(doc.to_xml())
             }

@@ -17,17 +17,43 @@ use crate::{Authority, AuthorityError, Result};
 /// Largest device message accepted.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 
-/// An ID token as listed (the token itself is shown only when created).
+/// An ID token as listed.
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenView {
     pub id: i64,
+    /// The token text; none for a token created before the authority kept it (migration 12)
+    /// or while it had no token key, or whose sealed text does not open with this key.
+    pub token: Option<String>,
     pub description: String,
     pub created: String,
+    /// Who created it (`cli:alice`, `api:ops (…)`), when known.
+    pub created_by: Option<String>,
     pub expires: String,
+    /// `Allowed` or `Not Allowed`, as given at creation.
+    pub export_controlled: String,
     pub max_uses: Option<i64>,
     pub uses: i64,
     /// `Active`, `Expired`, `Used up` or `Revoked`.
     pub status: String,
+}
+
+/// Cisco's `exportControlled` of a token create call, `Allowed` or `Not Allowed` in any case
+/// and spacing (`Allowed` when not given).
+pub fn export_controlled(given: Option<&str>) -> Result<&'static str> {
+    let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok("Allowed");
+    };
+    let squeezed: String =
+        text.chars().filter(|c| !c.is_whitespace() && *c != '_').collect::<String>().to_lowercase();
+    match squeezed.as_str() {
+        "allowed" => Ok("Allowed"),
+        "notallowed" => Ok("Not Allowed"),
+        _ => Err(AuthorityError::Invalid {
+            field: "exportControlled",
+            value: crate::sanity::shortened(text),
+            reason: "is \"Allowed\" or \"Not Allowed\"".to_owned(),
+        }),
+    }
 }
 
 fn hash(token: &str) -> String {
@@ -56,7 +82,8 @@ fn token_refusal(token: &IdToken, now: i64) -> AuthorityError {
 }
 
 impl Authority {
-    /// Creates an ID token for a virtual account; returns the token (shown once) and its row.
+    /// Creates an ID token for a virtual account (export-controlled features `Allowed`);
+    /// returns the token and its row.
     pub async fn create_token(
         &self,
         account: &str,
@@ -65,6 +92,22 @@ impl Authority {
         expires_after_days: u32,
         max_uses: Option<u32>,
     ) -> Result<(String, TokenView)> {
+        self.create_token_with(account, va, description, expires_after_days, max_uses, None).await
+    }
+
+    /// [`Authority::create_token`] with Cisco's `exportControlled` (`Allowed` or `Not
+    /// Allowed`, [`export_controlled`]); slp records it and shows it in lists. The token text
+    /// is kept sealed with the authority's token key, when it has one.
+    pub async fn create_token_with(
+        &self,
+        account: &str,
+        va: &str,
+        description: &str,
+        expires_after_days: u32,
+        max_uses: Option<u32>,
+        export: Option<&str>,
+    ) -> Result<(String, TokenView)> {
+        let export = export_controlled(export)?;
         if !(1..=365).contains(&expires_after_days) {
             return Err(AuthorityError::Invalid {
                 field: "expires-after-days",
@@ -89,19 +132,24 @@ impl Authority {
         let raw = format!("{}-{:032x}", uuid::Uuid::new_v4(), rand::random::<u128>());
         let token =
             base64::Engine::encode(&base64::engine::general_purpose::STANDARD, raw.as_bytes());
+        let token_hash = hash(&token);
+        let token_text = self.token_key.as_ref().map(|key| key.seal(&token_hash, &token));
         let mut tx = self.store.begin().await?;
         let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
         let row = tx
             .insert_token(&IdToken {
                 id: 0,
                 va_id: va_row.id,
-                token_hash: hash(&token),
+                token_hash,
                 description: description.clone(),
                 created_at: now.timestamp(),
                 expires_at: (now + Duration::days(i64::from(expires_after_days))).timestamp(),
                 max_uses: max_uses.map(i64::from),
                 uses: 0,
                 revoked_at: None,
+                token_text,
+                created_by: Some(self.actor()),
+                export_controlled: export.to_owned(),
             })
             .await?;
         tx.log(self.event(
@@ -111,7 +159,8 @@ impl Authority {
         ))
         .await?;
         tx.commit().await?;
-        Ok((token, self.token_view(&row)))
+        let view = TokenView { token: Some(token.clone()), ..self.token_view(&row) };
+        Ok((token, view))
     }
 
     pub(crate) fn token_view(&self, token: &IdToken) -> TokenView {
@@ -127,13 +176,31 @@ impl Authority {
         };
         TokenView {
             id: token.id,
+            token: self.token_text(token),
             description: token.description.clone(),
             created: time(token.created_at),
+            created_by: token.created_by.clone(),
             expires: time(token.expires_at),
+            export_controlled: token.export_controlled.clone(),
             max_uses: token.max_uses,
             uses: token.uses,
             status: status.to_owned(),
         }
+    }
+
+    /// The text of `token`, when it was kept and opens with this authority's token key.
+    fn token_text(&self, token: &IdToken) -> Option<String> {
+        let sealed = token.token_text.as_deref()?;
+        let Some(key) = &self.token_key else {
+            tracing::warn!(
+                token = token.id,
+                "ID token text kept, but the authority has no token key to open it"
+            );
+            return None;
+        };
+        key.open(&token.token_hash, sealed)
+            .map_err(|reason| tracing::warn!(token = token.id, %reason, "ID token text not shown"))
+            .ok()
     }
 
     /// The ID tokens of a virtual account.

@@ -32,6 +32,12 @@ pub fn display_name(license: &str, pid: &str) -> String {
     }
 }
 
+/// The software tag a stored RUM report names (`asset_identification.asset.name`), if any.
+fn software_tag_of(envelope: &str) -> Option<String> {
+    let report = slp_wire::rum::Envelope::parse(envelope).ok()?.report().ok()?;
+    Some(report.software_tag).filter(|tag| !tag.trim().is_empty())
+}
+
 /// The display name of a pool row: for the family of its first SKU.
 fn pool_display_name(row: &LicenseView) -> String {
     let sku = row.sku.split(',').next().unwrap_or_default();
@@ -280,6 +286,20 @@ impl Authority {
     ) -> Result<Devices> {
         let pis = self.product_instances_page(&account.domain, &va.name, page).await?;
         let total_records = pis.total;
+        let udis: Vec<String> = pis.items.iter().map(|pi| pi.udi.clone()).collect();
+        let newest = self.store.read().await?.newest_reports_of(account.id, &udis).await?;
+        let tags: BTreeMap<String, String> = newest
+            .into_iter()
+            .filter_map(|(udi, envelope)| Some((udi, software_tag_of(&envelope)?)))
+            .collect();
+        // Licenses more of which are in use than the virtual account has.
+        let short: Vec<String> = self
+            .licenses(&account.domain, &va.name)
+            .await?
+            .into_iter()
+            .filter(|row| row.in_use > row.purchased)
+            .map(|row| row.license)
+            .collect();
         let devices: Vec<Device> = pis
             .items
             .into_iter()
@@ -289,28 +309,45 @@ impl Authority {
                     .parse::<Udi>()
                     .map(|u| (u.pid, u.sn))
                     .unwrap_or_else(|_| (pi.udi.clone(), String::new()));
-                let license_usage = pi
-                    .usage
+                let used: Vec<_> = pi.usage.into_iter().filter(|u| u.count > 0).collect();
+                let compliant = !used.iter().any(|u| short.contains(&u.license));
+                let license_usage = used
                     .into_iter()
-                    .filter(|u| u.count > 0)
                     .map(|u| LicenseUsage {
                         display_name: display_name(&u.entitlement_tag, &pid),
                         license: u.license,
                         quantity: u.count,
                     })
                     .collect();
+                let name = pi
+                    .hostname
+                    .clone()
+                    .filter(|h| !h.trim().is_empty())
+                    .unwrap_or_else(|| format!("UDI_PID:{pid}; UDI_SN:{sn}; "));
                 Device {
-                    instance_name: pi.hostname.clone().unwrap_or_else(|| pi.udi.clone()),
+                    instance_name: name.clone(),
+                    display_name: name,
                     host_name: pi.hostname,
                     sudi: DeviceSudi::of(&pid, &sn),
+                    product_tag_name: tags.get(&pi.udi).cloned().unwrap_or_default(),
+                    product_name: String::new(),
+                    product_description: String::new(),
+                    product_type: String::new(),
                     virtual_account: va.name.clone(),
+                    status: if compliant { "In Compliance" } else { "Out Of Compliance" }
+                        .to_owned(),
                     registration_date: pi.first_seen,
                     last_contact_date: pi.last_contact,
                     license_usage,
                 }
             })
             .collect();
-        Ok(Devices { total_records, devices })
+        Ok(Devices {
+            status: slp_wire::cssm::manage::SUCCESS.to_owned(),
+            status_message: String::new(),
+            total_records,
+            devices,
+        })
     }
 
     /// `POST /v3/licenses/summary`: per entitlement tag (all when `tags` is empty), over

@@ -419,7 +419,7 @@ impl Authority {
                 });
             }
             let keys = vec![docs::Key { entitlement: entitlement.clone(), count }];
-            let doc = job.reserve(&mut tx, &pool, &udi, keys).await?;
+            let doc = job.reserve(&mut tx, &pool, &udi, keys, false).await?;
             codes.push((udi.to_string(), doc.to_xml()));
         }
         batch.flush(&mut tx).await?;
@@ -429,8 +429,11 @@ impl Authority {
     }
 
     /// CSSM's reserve step inside the caller's transaction: one SLAC of `keys` for a device
-    /// named by PID and serial number alone (no device-signed request). `what` names the
-    /// request in errors. Returns the `<smartLicense>` document holding the code.
+    /// named by PID and serial number alone (no device-signed request); with `replace`, the
+    /// UDI's open codes of the same entitlements are returned for it (`request replace`).
+    /// `what` names the request in errors. Returns the `<smartLicense>` document holding the
+    /// code.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn reserve_in(
         &self,
         tx: &mut Tx,
@@ -438,6 +441,7 @@ impl Authority {
         va_row: &VirtualAccount,
         udi: &Udi,
         keys: Vec<docs::Key>,
+        replace: bool,
         what: &str,
     ) -> Result<Document> {
         tx.lock_va(va_row.id).await?;
@@ -451,7 +455,7 @@ impl Authority {
             batch: &batch,
         };
         let pool = tx.licenses(va_row.id).await?;
-        let doc = job.reserve(tx, &pool, udi, keys).await?;
+        let doc = job.reserve(tx, &pool, udi, keys, replace).await?;
         batch.flush(tx).await?;
         Ok(doc)
     }
@@ -1013,6 +1017,7 @@ impl Job<'_> {
         pool: &[slp_store::License],
         udi: &Udi,
         keys: Vec<docs::Key>,
+        replace: bool,
     ) -> Result<Document> {
         // A UDI is scoped to its smart account: only this account's instance of it counts.
         if let Some(pi) = tx.pi_by_udi(self.account.id, &udi.to_string()).await?
@@ -1029,7 +1034,7 @@ impl Job<'_> {
                 ),
             });
         }
-        let request = AuthRequestItem::new(Sudi::of(udi), keys);
+        let request = AuthRequestItem { replace, ..AuthRequestItem::new(Sudi::of(udi), keys) };
         let signed = self.issue(tx, pool, udi, &request).await?;
         Ok(Document { reports: Vec::new(), items: vec![signed] })
     }

@@ -195,6 +195,40 @@ impl Authority {
         Ok(())
     }
 
+    /// Sets a new password for a user of a smart account (kept as an argon2id hash, like
+    /// [`Authority::add_user`]'s). The access tokens the user holds stop working at once: a
+    /// password changed because it leaked must not leave the sessions opened with it. Cisco's
+    /// API has no call for this (Cisco's users change their password at Cisco's login
+    /// service), so it is the operator's command only: `slp authority user passwd`.
+    pub async fn set_user_password(
+        &self,
+        account: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<UserView> {
+        let username = username.trim();
+        check_password(username, password)?;
+        let password_hash = hash_password(password.to_owned()).await?;
+        let mut tx = self.store.begin().await?;
+        let account_row = Self::resolve_account(&mut tx, account).await?;
+        let user =
+            tx.user(account_row.id, username).await?.ok_or_else(|| AuthorityError::Invalid {
+                field: "username",
+                value: username.to_owned(),
+                reason: format!("no such user in smart account {:?}", account_row.domain),
+            })?;
+        tx.set_user_password(user.id, &password_hash).await?;
+        tx.log(self.event(
+            &account_row,
+            None,
+            format!("password of user {:?} changed; its access tokens revoked", user.username),
+        ))
+        .await?;
+        tx.commit().await?;
+        tracing::info!(account = %account_row.domain, user = %user.username, "user password changed");
+        Ok(user_view(&user, &account_row.domain))
+    }
+
     /// Checks a user's password (the web console's login): the user as listed, or
     /// [`AuthorityError::Unauthorized`] naming the account and username.
     pub async fn login_user(

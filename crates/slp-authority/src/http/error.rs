@@ -141,6 +141,7 @@ impl From<AuthorityError> for ApiError {
             AuthorityError::Store(StoreError::OutOfRange { .. }) => ApiError::BadRequest(message),
             AuthorityError::Store(_)
             | AuthorityError::AuthorityKey(_)
+            | AuthorityError::TokenKey { .. }
             | AuthorityError::GroupFailed { .. } => {
                 tracing::error!(error = %message, "request failed");
                 ApiError::Internal

@@ -1,8 +1,10 @@
 //! ID tokens: `GET|POST /v1/accounts/{domain}/virtual-accounts/{va}/tokens` and
 //! `POST …/tokens/revoke` (PROTOCOL.md §7.2; `maxUses` is slp's addition).
 //!
-//! Only a token's SHA-256 is stored, so a list shows each token's id, description, dates, uses
-//! and status but never the token text; the text is in the create reply only.
+//! A list shows each token as Cisco's does (`token`, `expirationDate`, `exportControlled`,
+//! `createdBy`, `status`, …): the authority keeps the text sealed with its token key
+//! (`crate::TokenKey`) and looks tokens up by their SHA-256. A token created before it kept the
+//! text (or while it had no token key) is listed with `token: null`.
 
 use std::sync::Arc;
 
@@ -18,17 +20,19 @@ use super::{ApiError, CiscoJson, VaScope};
 use crate::Authority;
 use crate::domain::direct::TokenView;
 
-fn token_info(view: TokenView, token: Option<String>) -> TokenInfo {
+fn token_info(view: TokenView) -> TokenInfo {
     TokenInfo {
         id: view.id,
         uses_remaining: view.max_uses.map(|max| (max - view.uses).max(0)),
+        token: view.token,
         description: view.description,
         creation_date: view.created,
+        created_by: view.created_by,
         expiration_date: view.expires,
+        export_controlled: view.export_controlled,
         max_uses: view.max_uses,
         uses: view.uses,
         status: view.status,
-        token,
     }
 }
 
@@ -41,7 +45,7 @@ pub(super) async fn list(
     Ok(Json(Tokens {
         status: SUCCESS.to_owned(),
         total_records: tokens.total,
-        tokens: tokens.items.into_iter().map(|t| token_info(t, None)).collect(),
+        tokens: tokens.items.into_iter().map(token_info).collect(),
     }))
 }
 
@@ -58,10 +62,11 @@ pub(super) async fn create(
         .map(u32::try_from)
         .transpose()
         .map_err(|_| ApiError::BadRequest("maxUses: too large".to_owned()))?;
-    let (token, view) = authority
-        .create_token(&account.domain, &va.name, &body.description, days, max_uses)
+    let export = body.export_controlled.as_deref();
+    let (_, view) = authority
+        .create_token_with(&account.domain, &va.name, &body.description, days, max_uses, export)
         .await?;
-    let token_info = token_info(view, Some(token));
+    let token_info = token_info(view);
     Ok((StatusCode::CREATED, Json(CreatedToken { status: SUCCESS.to_owned(), token_info })))
 }
 

@@ -145,6 +145,33 @@ impl Tx {
             .map_err(db("counting reports"))
     }
 
+    /// The envelope of the newest report (highest report id) of each of `udis` in smart
+    /// account `account_id`, as (UDI, envelope); a UDI without reports is left out. One
+    /// index lookup per UDI (the `(udi_id, report_id)` key).
+    pub async fn newest_reports_of(
+        &mut self,
+        account_id: i64,
+        udis: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for chunk in udis.chunks(500) {
+            let (account, list) = lead_and_list(self.backend, chunk.len());
+            let sql = format!(
+                "SELECT u.udi, (SELECT r.envelope FROM reports r WHERE r.udi_id = u.id \
+                 ORDER BY r.report_id DESC LIMIT 1) AS envelope FROM udis u \
+                 WHERE u.account_id = {account} AND u.udi IN ({list})"
+            );
+            let mut query = sqlx::query_as::<_, (String, Option<String>)>(&sql).bind(account_id);
+            for udi in chunk {
+                query = query.bind(udi);
+            }
+            let rows =
+                query.fetch_all(&mut *self.tx).await.map_err(db("finding the newest reports"))?;
+            out.extend(rows.into_iter().filter_map(|(udi, envelope)| Some((udi, envelope?))));
+        }
+        Ok(out)
+    }
+
     // ---- usage ---------------------------------------------------------------------------
 
     pub async fn usage(&mut self, pi_id: i64, entitlement_tag: &str) -> Result<Option<Usage>> {

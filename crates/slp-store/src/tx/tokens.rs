@@ -1,5 +1,5 @@
-//! ID tokens: what lets a device bind in a virtual account that denies first contact (only
-//! their SHA-256 is stored).
+//! ID tokens: what lets a device bind in a virtual account that denies first contact. Found by
+//! their SHA-256; their text is kept only as the authority sealed it.
 
 use crate::paging::{Bind, Page, Paged, page_of};
 use crate::records::*;
@@ -7,22 +7,26 @@ use crate::sql::{db, unique};
 use crate::{Result, Tx};
 
 const TOKEN: &str = "SELECT id, va_id, token_hash, description, created_at, expires_at, max_uses, \
-     uses, revoked_at FROM id_tokens";
+     uses, revoked_at, token_text, created_by, export_controlled FROM id_tokens";
 
 impl Tx {
     pub async fn insert_token(&mut self, token: &IdToken) -> Result<IdToken> {
         let (id,): (i64,) = self
             .guarded_fetch_one(
                 sqlx::query_as(
-                    "INSERT INTO id_tokens (va_id, token_hash, description, created_at, expires_at, max_uses, uses) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 0) RETURNING id",
+                    "INSERT INTO id_tokens (va_id, token_hash, description, created_at, expires_at, max_uses, uses, \
+                     token_text, created_by, export_controlled) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) RETURNING id",
                 )
                 .bind(token.va_id)
                 .bind(&token.token_hash)
                 .bind(&token.description)
                 .bind(token.created_at)
                 .bind(token.expires_at)
-                .bind(token.max_uses),
+                .bind(token.max_uses)
+                .bind(&token.token_text)
+                .bind(&token.created_by)
+                .bind(&token.export_controlled),
             )
             .await
             .map_err(unique("creating an ID token", "ID token", &token.description))?;

@@ -87,6 +87,23 @@ impl Tx {
             .map_err(db("finding the user of an access token"))
     }
 
+    /// Replaces the password hash of the user with row id `id` and drops its access tokens
+    /// (a changed password ends the sessions of the old one); whether the user was there.
+    pub async fn set_user_password(&mut self, id: i64, password_hash: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("changing a user's password"))?;
+        sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db("changing a user's password"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Deletes a user and its access tokens; whether it was there.
     pub async fn delete_user(&mut self, id: i64) -> Result<bool> {
         sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")

@@ -478,10 +478,20 @@ pub struct SummaryDetail {
 
 // ---- product instances ------------------------------------------------------------------------
 
-/// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`.
+/// `GET /v1/accounts/{domain}/virtual-accounts/{va}/devices`, with the members of Cisco's
+/// "Get Devices" answer (`POST /v1/accounts/{domain}/devices` in the gve-sw Postman sample):
+/// `status`, `statusMessage`, `totalRecords`, `devices`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Devices {
+    /// `SUCCESS`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub status: String,
+    /// Empty on success, as Cisco's.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub status_message: String,
     /// How many product instances the virtual account has (the page holds `devices`).
     #[serde(deserialize_with = "i64_or_text")]
     #[schemars(with = "crate::cssm::tolerant::schema::IntOrText")]
@@ -491,14 +501,41 @@ pub struct Devices {
     pub devices: Vec<Device>,
 }
 
+/// One product instance, member for member as Cisco's "Get Devices" answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
+    /// The hostname, else Cisco's `UDI_PID:<pid>; UDI_SN:<sn>; `.
     pub instance_name: String,
+    /// As `instanceName`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub display_name: String,
     #[serde(default)]
     pub host_name: Option<String>,
     pub sudi: DeviceSudi,
+    /// The software tag (`regid.…`) of the product, as its RUM reports name it (`asset.name`);
+    /// empty when none named one.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub product_tag_name: String,
+    /// Cisco's product catalog names; slp has no catalog of products, so these are empty, as
+    /// Cisco's are for a product it does not know.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub product_name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub product_description: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub product_type: String,
     pub virtual_account: String,
+    /// `In Compliance`, or `Out Of Compliance` when it uses a license its virtual account has
+    /// fewer of than are in use.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub status: String,
     pub registration_date: String,
     pub last_contact_date: String,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -629,16 +666,30 @@ pub struct Tokens {
     pub tokens: Vec<TokenInfo>,
 }
 
-/// One ID token. Only its SHA-256 is stored, so `token` is in the create reply only.
+/// One ID token, as Cisco's list shows it (`token`, `expirationDate`, `exportControlled`,
+/// `description`, `createdBy`, `status`) with slp's `id`, `maxUses`, `uses`, `usesRemaining`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     pub id: i64,
+    /// The token, to give a device (`license smart trust idtoken …`). `null` for a token
+    /// created before slp kept token text (it kept a digest only) or while the authority had
+    /// no token key: revoke it and create another to have one to show.
+    #[serde(default)]
+    pub token: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub description: String,
     pub creation_date: String,
+    /// Who created it (`cli:alice`, `api:ops (…)`); `null` when not known.
+    #[serde(default)]
+    pub created_by: Option<String>,
     pub expiration_date: String,
+    /// `Allowed` or `Not Allowed`, as given at creation (slp records it; its tokens restrict no
+    /// feature).
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    pub export_controlled: String,
     #[serde(default)]
     pub max_uses: Option<i64>,
     #[serde(default)]
@@ -648,8 +699,6 @@ pub struct TokenInfo {
     pub uses_remaining: Option<i64>,
     /// `Active`, `Expired`, `Used up` or `Revoked`.
     pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
 }
 
 /// `POST …/virtual-accounts/{va}/tokens`
@@ -670,8 +719,8 @@ pub struct NewToken {
     )]
     #[schemars(with = "Option<crate::cssm::tolerant::schema::CountOrText>")]
     pub max_uses: Option<u64>,
-    /// `Allowed` or `Not Allowed`; accepted, slp tokens do not restrict export-controlled
-    /// features.
+    /// `Allowed` or `Not Allowed` (any case; `Allowed` when absent): recorded and shown in
+    /// lists; slp tokens do not restrict export-controlled features.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export_controlled: Option<String>,
 }

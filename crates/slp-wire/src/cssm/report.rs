@@ -444,6 +444,8 @@ pub struct Acknowledgement {
 /// slp has nothing for them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuthorizationResult {
+    /// The product instance's UUID (Cisco's CSSM assigns one), on every `SUCCESS` entry, also
+    /// for a device reserved by PID and serial number alone; `null` on `FAILED`.
     #[serde(default, deserialize_with = "opt_text_or_number")]
     #[schemars(with = "Option<crate::cssm::tolerant::schema::TextOrNumber>")]
     pub product_instance_identifier: Option<String>,
