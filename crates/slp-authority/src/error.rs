@@ -19,6 +19,17 @@ pub enum AuthorityError {
         None => format!("smart account {account:?}"),
     })]
     NoCustomPolicy { account: String, va: Option<String> },
+    /// No ID token of the virtual account is the one named (`what`: `tokens[1]`, `ids[0]: 7`,
+    /// `token id 7`).
+    #[error("{what}: not an ID token of virtual account {va:?}")]
+    TokenNotFound { what: String, va: String },
+    /// The virtual account named holds no valid license of this name.
+    #[error("license {license:?}: virtual account {va:?} holds no such license")]
+    LicenseNotFound { license: String, va: String },
+    /// A move's target is where the thing is already (the source virtual account, the smart
+    /// account itself).
+    #[error("{field} {value:?}: {reason}")]
+    TargetIsSource { field: &'static str, value: String, reason: String },
     /// A value given by the caller is not acceptable.
     #[error("invalid {field} {value:?}: {reason}")]
     Invalid { field: &'static str, value: String, reason: String },
@@ -132,6 +143,9 @@ pub enum AuthorityError {
     /// No poll result has this id (in the caller's smart account).
     #[error("poll id {0:?} not found")]
     PollNotFound(String),
+    /// The poll of this id is of the other action: there is none of the action asked for.
+    #[error("data.action: poll {poll_id} is for {action:?}, not {asked:?}")]
+    PollOfOtherAction { poll_id: String, action: String, asked: String },
     /// A usage bundle that cannot be read (names the archive and the member).
     #[error(transparent)]
     Bundle(#[from] slp_wire::bundle::BundleError),

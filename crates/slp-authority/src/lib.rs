@@ -54,7 +54,7 @@ const KEY_SETTING: &str = "authority_signing_key";
 /// Days before expiry from which a license shows the `Expiring` alert.
 pub const EXPIRY_WARNING_DAYS: i64 = 90;
 /// Longest virtual account description accepted, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+pub const MAX_DESCRIPTION_CHARS: usize = slp_wire::cssm::limits::MAX_VA_DESCRIPTION_CHARS;
 
 /// The license authority.
 #[derive(Clone)]
@@ -97,8 +97,9 @@ pub(crate) fn check_name(field: &'static str, value: &str) -> Result<String> {
     if trimmed.is_empty() {
         return Err(bad("must not be empty"));
     }
-    if trimmed.chars().count() > 100 {
-        return Err(bad("must be at most 100 characters"));
+    let max = slp_wire::cssm::limits::MAX_NAME_CHARS;
+    if trimmed.chars().count() > max {
+        return Err(bad(&format!("must be at most {max} characters")));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(bad("must not contain control characters"));

@@ -15,10 +15,9 @@ use crate::{
     UsageView, effective_counts, rfc3339_ts,
 };
 
-/// Rows in a page when the request names no `limit`.
-pub const DEFAULT_PAGE_SIZE: u64 = 100;
-/// The largest `limit` a request may name.
-pub const MAX_PAGE_SIZE: u64 = 1_000;
+/// Rows in a page when the request names no `limit` ([`DEFAULT_PAGE_SIZE`]), and the largest
+/// `limit` a request may name ([`MAX_PAGE_SIZE`]): the bounds `/openapi.json` states.
+pub use slp_wire::cssm::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// The page a request asks for: `limit` rows (default [`DEFAULT_PAGE_SIZE`], 1 to
 /// [`MAX_PAGE_SIZE`]) after `offset` rows (default 0). Anything else is refused with an error

@@ -114,9 +114,9 @@ fn bounded(name: &str, value: &str, max: usize) -> std::result::Result<(), Strin
 }
 
 /// Longest ID token description taken.
-pub const MAX_DESCRIPTION_CHARS: usize = 256;
+pub const MAX_DESCRIPTION_CHARS: usize = slp_wire::cssm::limits::MAX_TOKEN_DESCRIPTION_CHARS;
 /// Longest reason or note taken on a license move request.
-pub const MAX_NOTE_CHARS: usize = 1_000;
+pub const MAX_NOTE_CHARS: usize = slp_wire::cssm::limits::MAX_NOTE_CHARS;
 
 /// Free text an operator or API client gives (a description, a reason): trimmed, at most
 /// `max` characters, no control characters; the error names `field` and the limit and shows

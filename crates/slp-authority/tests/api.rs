@@ -524,7 +524,7 @@ async fn reportusage_then_poll_gives_the_ack_a_file_upload_gives() {
     let wrong = poll_body(&poll_id, "authorizations");
     let reply =
         f.call(Method::POST, &path("/v2/accounts/poll"), Some(&token), None, Some(&wrong)).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(reply.message().contains("data.action"), "{}", reply.body);
     let unknown = poll_body("12345", "acknowledgements");
     let reply =
@@ -853,7 +853,7 @@ async fn bad_bodies_get_clear_errors() {
     let reply = f
         .call(Method::POST, &usage, Some(&token), Some(VA), Some(&report_usage(vec![entry], "n")))
         .await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(reply.message().contains("data.reports[0].system_info"), "{}", reply.body);
 
     // Unknown endpoints and methods answer in the same JSON shape.
@@ -931,13 +931,13 @@ async fn authrequest_issues_reserves_and_returns_slacs() {
     assert_eq!(poll_id_text(&again.body["poll_id"]), poll_id);
     assert_eq!(f.in_use("hseck9").await, (0, 1));
 
-    // keys that disagree with the signed request are refused.
+    // keys that disagree with the signed request are refused (its content: 422).
     let mut entry = sw2.license_entry("hseck9", 1);
     entry["keys"] = json!([{"entitlement": tag("hseck9"), "count": 2}]);
     let reply = f
         .call(Method::POST, &auth, Some(&token), Some(VA), Some(&auth_request(vec![entry], "a2")))
         .await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(reply.message().contains("data.licenses[0].keys"), "{}", reply.body);
 
     // The return puts the key back.
@@ -1302,7 +1302,7 @@ async fn license_transfer_over_the_api() {
 
     // Over-transfer, a viewer, another smart account, a bad precedence, a malformed body.
     let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(7, false))).await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
     assert_eq!(reply.body["status"], "ERROR");
     assert!(reply.message().contains("only 6 available"), "{}", reply.body);
     let reply = f.call(Method::POST, &url, Some(&viewer), None, Some(&body(1, false))).await;
@@ -1363,7 +1363,7 @@ async fn id_tokens_over_the_api() {
     let reply = f
         .call(Method::POST, &revoke, Some(&admin), None, Some(&json!({"tokens": [token, "bogus"]})))
         .await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
     assert!(reply.message().starts_with("tokens[1]: not an ID token"), "{}", reply.body);
     let reply = f.call(Method::GET, &url, Some(&admin), None, None).await;
     assert_eq!(reply.body["tokens"][0]["status"], "Active", "nothing revoked by a refused call");
@@ -1385,8 +1385,8 @@ async fn id_tokens_are_revoked_by_id_all_or_nothing() {
     let revoke = format!("{url}/revoke");
     let reply =
         f.call(Method::POST, &revoke, Some(&admin), None, Some(&json!({"ids": [id, 999]}))).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
-    assert!(reply.message().starts_with("ids[1]: 999 is not an ID token"), "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    assert!(reply.message().starts_with("ids[1]: 999: not an ID token"), "{}", reply.body);
     let reply = f.call(Method::GET, &url, Some(&admin), None, None).await;
     assert_eq!(reply.body["tokens"][0]["status"], "Active", "nothing revoked by a refused call");
     let reply = f.call(Method::POST, &revoke, Some(&admin), None, Some(&json!({}))).await;
@@ -1752,10 +1752,10 @@ async fn license_moves_between_smart_accounts_are_requests_an_operator_decides()
     // Refused at once: too many, the same smart account, an unknown target, no reason, a
     // reporter, another smart account's client.
     let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(11, "other.com"))).await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
     assert!(reply.message().contains("only 10 available"), "{}", reply.body);
     let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(1, SA))).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
     let reply = f.call(Method::POST, &url, Some(&admin), None, Some(&body(1, "nowhere.com"))).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
     assert!(reply.message().contains("nowhere.com"), "{}", reply.body);
@@ -1900,7 +1900,7 @@ async fn devices_are_transferred_and_removed_over_the_api() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
     assert!(reply.message().contains("PID:C9300-24UX,SN:FOC1 not found"), "{}", reply.body);
     let reply = f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw2, VA))).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
     let reply =
         f.call(Method::POST, &transfer, Some(&admin), None, Some(&body(&sw2, "Nope"))).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);

@@ -21,12 +21,18 @@ pub struct UdiError {
     pub input: String,
 }
 
+/// Longest PID or serial number, in bytes.
+pub const MAX_PART_LEN: usize = 64;
+/// A PID or serial number as [`Udi::new`] takes it, as a regex (for API schemas).
+pub const PART_PATTERN: &str = "^[A-Za-z0-9._-]{1,64}$";
+
 impl Udi {
-    /// Builds a UDI after checking that both parts are non-empty and use only safe characters.
+    /// Builds a UDI after checking that both parts are non-empty and use only safe characters
+    /// ([`PART_PATTERN`]).
     pub fn new(pid: &str, sn: &str) -> Result<Udi, UdiError> {
         let ok = |s: &str| {
             !s.is_empty()
-                && s.len() <= 64
+                && s.len() <= MAX_PART_LEN
                 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         };
         if ok(pid) && ok(sn) {
@@ -95,5 +101,8 @@ mod tests {
         assert_eq!(udi.family(), "C9300-24");
         assert!("PID:../x,SN:1".parse::<Udi>().is_err());
         assert!("C9300,FOC".parse::<Udi>().is_err());
+        assert!(PART_PATTERN.ends_with(&format!("{{1,{MAX_PART_LEN}}}$")));
+        assert!(Udi::new(&"A".repeat(MAX_PART_LEN), "1").is_ok());
+        assert!(Udi::new(&"A".repeat(MAX_PART_LEN + 1), "1").is_err());
     }
 }

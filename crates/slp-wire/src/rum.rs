@@ -14,7 +14,9 @@ use crate::{Result, WireError};
 /// The sudi object used in every message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sudi {
+    #[schemars(regex(pattern = slp_core::udi::PART_PATTERN))]
     pub udi_pid: String,
+    #[schemars(regex(pattern = slp_core::udi::PART_PATTERN))]
     pub udi_serial_number: String,
 }
 

@@ -148,7 +148,13 @@ pub fn opt_text_or_number<'de, D: Deserializer<'de>>(
 
 /// JSON Schemas of the tolerant readers above, for `#[schemars(with = "…")]`: what a request
 /// may send (deserialize contract: the number or its string, `null`) and what a reply sends
-/// (serialize contract: the plain type), so `/openapi.json` documents both exactly.
+/// (serialize contract: the plain type), so `/openapi.json` documents both exactly. The bounded
+/// forms ([`schema::Count`], [`schema::Name`], [`schema::Text`]) state the bounds of
+/// [`super::limits`] the handlers enforce.
+///
+/// Patterns spell out their character classes rather than use `\s`, which Python (what
+/// schemathesis draws values with) and ECMAScript read differently from each other and from
+/// Rust's `str::trim`.
 pub mod schema {
     use std::borrow::Cow;
     use std::marker::PhantomData;
@@ -157,6 +163,129 @@ pub mod schema {
 
     fn reading(generator: &SchemaGenerator) -> bool {
         generator.contract().is_deserialize()
+    }
+
+    /// Whitespace as `str::trim` reads it (Unicode `White_Space`), as the body of a regex class.
+    pub const SPACE: &str = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+    /// Control characters as `char::is_control` reads them (`Cc`), as the body of a regex class.
+    pub const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
+
+    /// The decimal numbers `min..=max` (no sign, no leading zeros) as runs of digit ranges, one
+    /// range per digit: `1..=365` is `[1-9]`, `[1-9][0-9]`, `[1-2][0-9][0-9]`, `3[0-5][0-9]`,
+    /// `36[0-5]`.
+    fn digit_runs(min: u64, max: u64) -> Vec<Vec<(u8, u8)>> {
+        let (min, max) = (u128::from(min), u128::from(max));
+        if min > max {
+            return Vec::new();
+        }
+        let digits = |n: u128| n.to_string().len() as u32;
+        // Where the runs end: `min` with its last k digits made 9s, `max + 1` with its last k
+        // digits made 0s, less one, and `max`.
+        let mut stops = vec![max];
+        for k in 1..=digits(max) {
+            let ten = 10u128.pow(k);
+            let nines = min - min % ten + (ten - 1);
+            if nines >= min && nines < max {
+                stops.push(nines);
+            }
+            let zeros = (max + 1) - (max + 1) % ten;
+            if zeros > min && zeros - 1 <= max {
+                stops.push(zeros - 1);
+            }
+        }
+        stops.sort_unstable();
+        stops.dedup();
+        let mut runs = Vec::new();
+        let mut start = min;
+        for stop in stops {
+            if stop < start {
+                continue;
+            }
+            let (a, b) = (start.to_string(), stop.to_string());
+            runs.push(a.bytes().zip(b.bytes()).map(|(x, y)| (x - b'0', y - b'0')).collect());
+            start = stop + 1;
+        }
+        runs
+    }
+
+    /// `n` digits, any: `[0-9]{n}`.
+    fn any_digits(n: usize) -> String {
+        match n {
+            0 => String::new(),
+            1 => "[0-9]".to_owned(),
+            n => format!("[0-9]{{{n}}}"),
+        }
+    }
+
+    /// [`digit_runs`] as a regex alternation.
+    fn digits_between(min: u64, max: u64) -> String {
+        let run = |run: &Vec<(u8, u8)>| {
+            let mut out = String::new();
+            let mut any = 0;
+            for &(a, b) in run {
+                if (a, b) == (0, 9) {
+                    any += 1;
+                    continue;
+                }
+                out.push_str(&any_digits(any));
+                any = 0;
+                if a == b {
+                    out.push(char::from(b'0' + a));
+                } else {
+                    out.push_str(&format!("[{a}-{b}]"));
+                }
+            }
+            out.push_str(&any_digits(any));
+            out
+        };
+        digit_runs(min, max).iter().map(run).collect::<Vec<_>>().join("|")
+    }
+
+    /// A whole number `min..=max` as text a reader trims and parses: space around it, a `+`
+    /// (where `sign`), leading zeros.
+    pub fn number_pattern(min: u64, max: u64, sign: bool) -> String {
+        let sign = if sign { "\\+?" } else { "" };
+        format!("^[{SPACE}]*{sign}0*(?:{})[{SPACE}]*$", digits_between(min, max))
+    }
+
+    /// A schema transform's step: `names` are required, although their members read a missing
+    /// value as the default, because the handler refuses that default (an empty list).
+    /// The default that value would be is left out.
+    pub fn require(schema: &mut Schema, names: &[&str]) {
+        let object = schema.ensure_object();
+        if let Some(properties) = object.get_mut("properties").and_then(|p| p.as_object_mut()) {
+            for name in names {
+                if let Some(member) = properties.get_mut(*name).and_then(|m| m.as_object_mut()) {
+                    member.remove("default");
+                }
+            }
+        }
+        let required = object.entry("required").or_insert_with(|| serde_json::json!([]));
+        if let Some(list) = required.as_array_mut() {
+            for name in names {
+                if !list.iter().any(|n| n == name) {
+                    list.push((*name).into());
+                }
+            }
+        }
+    }
+
+    /// One of `words` (ASCII; in any case where `any_case`), or nothing, with space around: what
+    /// a trimmed comparison takes (`?status=pending`, `"action": "authorizations"`).
+    pub fn choice_or_blank(words: &[&str], any_case: bool) -> String {
+        let word = |word: &str| -> String {
+            word.chars()
+                .map(|c| match c {
+                    'a'..='z' | 'A'..='Z' if any_case => {
+                        format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+                    }
+                    'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' => c.to_string(),
+                    other => format!("\\u{:04x}", u32::from(other)),
+                })
+                .collect()
+        };
+        let words: Vec<String> = words.iter().map(|w| word(w)).collect();
+        format!("^[{SPACE}]*({})?[{SPACE}]*$", words.join("|"))
     }
 
     /// A schema type whose request form (`read`) and reply form (`write`) differ.
@@ -181,21 +310,24 @@ pub mod schema {
     read_write! {
         /// A count: `1` or `"1"` (read), `1` (written).
         CountOrText: read {"anyOf": [
-            {"type": "integer", "minimum": 0},
-            {"type": "string", "pattern": "^\\s*\\+?[0-9]{1,19}\\s*$"},
+            {"type": "integer", "minimum": 0, "maximum": u64::MAX},
+            {"type": "string", "pattern": format!("^[{SPACE}]*\\+?[0-9]{{1,19}}[{SPACE}]*$")},
         ]}, write {"type": "integer", "minimum": 0};
         /// A signed whole number: `-1` or `"-1"` (read), `-1` (written).
         IntOrText: read {"anyOf": [
-            {"type": "integer"},
-            {"type": "string", "pattern": "^\\s*[-+]?[0-9]{1,18}\\s*$"},
+            {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX},
+            {"type": "string", "pattern": format!("^[{SPACE}]*[-+]?[0-9]{{1,18}}[{SPACE}]*$")},
         ]}, write {"type": "integer"};
         /// A flag: `true` or `"true"`, `"yes"`, `"1"`, … (read), `true` (written).
         BoolOrText: read {"anyOf": [
             {"type": "boolean"},
-            {"type": "string", "pattern": "^\\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Yy][Ee][Ss]|[Nn][Oo]|[01])?\\s*$"},
+            {"type": "string", "pattern": format!("^[{SPACE}]*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Yy][Ee][Ss]|[Nn][Oo]|[01])?[{SPACE}]*$")},
         ]}, write {"type": "boolean"};
         /// An identifier: `"abc"` or `12` (read), `"abc"` (written).
-        TextOrNumber: read {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        TextOrNumber: read {"anyOf": [
+            {"type": "string"},
+            {"type": "integer", "minimum": i64::MIN, "maximum": u64::MAX},
+        ]},
             write {"type": "string"};
         /// A list of strings: also one string, or `null` (read); the list (written).
         StringOrList: read {"anyOf": [
@@ -203,6 +335,67 @@ pub mod schema {
             {"type": "array", "items": {"type": "string"}},
             {"type": "null"},
         ]}, write {"type": "array", "items": {"type": "string"}};
+    }
+
+    /// A count of `MIN..=MAX` ([`super::u64_or_text`], with the handler's bounds): `1` or `"1"`
+    /// (read), `1` (written).
+    pub struct Count<const MIN: u64, const MAX: u64>;
+    impl<const MIN: u64, const MAX: u64> JsonSchema for Count<MIN, MAX> {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            format!("Count_{MIN}_{MAX}").into()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            let number = json_schema!({"type": "integer", "minimum": MIN, "maximum": MAX});
+            if reading(generator) {
+                json_schema!({"anyOf": [
+                    number,
+                    {"type": "string", "pattern": number_pattern(MIN, MAX, true)},
+                ]})
+            } else {
+                number
+            }
+        }
+    }
+
+    /// A name: trimmed, 1 to `MAX` characters, none of them a control character.
+    pub struct Name<const MAX: usize>;
+    impl<const MAX: usize> JsonSchema for Name<MAX> {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            format!("Name_{MAX}").into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX,
+                "pattern": format!("^[^{CONTROL}]*[^{CONTROL}{SPACE}][^{CONTROL}]*$"),
+            })
+        }
+    }
+
+    /// Free text: trimmed, at most `MAX` characters, none of them a control character; may be
+    /// empty.
+    pub struct Text<const MAX: usize>;
+    impl<const MAX: usize> JsonSchema for Text<MAX> {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            format!("Text_{MAX}").into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "maxLength": MAX,
+                "pattern": format!("^[^{CONTROL}]*$"),
+            })
+        }
     }
 
     /// Cisco's `isDefault`: a flag or its string (read), `"true"` or `"false"` (written).
@@ -260,6 +453,72 @@ pub mod schema {
             } else {
                 generator.subschema_for::<T>()
             }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// Whether `n`'s digits fall in one of `runs`.
+        fn in_runs(runs: &[Vec<(u8, u8)>], n: u64) -> bool {
+            let digits: Vec<u8> = n.to_string().bytes().map(|d| d - b'0').collect();
+            runs.iter().any(|run| {
+                run.len() == digits.len()
+                    && run.iter().zip(&digits).all(|(&(a, b), d)| (a..=b).contains(d))
+            })
+        }
+
+        #[test]
+        fn digit_runs_are_exactly_the_range() {
+            for min in 0..=110 {
+                for max in min..=230 {
+                    let runs = digit_runs(min, max);
+                    for n in 0..=300 {
+                        assert_eq!(
+                            in_runs(&runs, n),
+                            (min..=max).contains(&n),
+                            "{min}..={max}: {n}"
+                        );
+                    }
+                }
+            }
+            let wide = [
+                (1, 365),
+                (0, 3_650),
+                (1, u64::from(u32::MAX)),
+                (0, i64::MAX as u64),
+                (1, u64::MAX),
+                (17, 1_000_000_007),
+            ];
+            for (min, max) in wide {
+                let runs = digit_runs(min, max);
+                let mut probes = vec![0, 1, 9, 10, 99, 100, 101, u64::MAX];
+                for edge in [min, max] {
+                    probes.extend([edge.saturating_sub(1), edge, edge.saturating_add(1)]);
+                }
+                probes.extend((0..64).map(|shift| 1u64 << shift));
+                probes.extend((1..20).map(|k| 10u64.pow(k) - 1));
+                for n in probes {
+                    assert_eq!(in_runs(&runs, n), (min..=max).contains(&n), "{min}..={max}: {n}");
+                }
+            }
+        }
+
+        #[test]
+        fn a_bounded_count_pattern_reads_as_its_alternation() {
+            assert_eq!(
+                digits_between(1, 365),
+                "[1-9]|[1-9][0-9]|[1-2][0-9]{2}|3[0-5][0-9]|36[0-5]"
+            );
+            assert_eq!(
+                digits_between(0, 3_650),
+                "[0-9]|[1-9][0-9]|[1-9][0-9]{2}|[1-2][0-9]{3}|3[0-5][0-9]{2}|36[0-4][0-9]|3650"
+            );
+            assert_eq!(
+                number_pattern(1, 9, true),
+                format!("^[{SPACE}]*\\+?0*(?:[1-9])[{SPACE}]*$")
+            );
         }
     }
 }

@@ -56,14 +56,12 @@ impl Authority {
         description: &str,
     ) -> Result<VaView> {
         let name = check_name("virtual account name", name)?;
-        let description = description.trim();
-        if description.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(AuthorityError::Invalid {
-                field: "virtual account description",
-                value: description.chars().take(40).collect::<String>() + "…",
-                reason: format!("is longer than {MAX_DESCRIPTION_CHARS} characters"),
-            });
-        }
+        let description = crate::sanity::check_text(
+            "virtual account description",
+            description,
+            MAX_DESCRIPTION_CHARS,
+        )?;
+        let description = description.as_str();
         let now = self.now().timestamp();
         let mut tx = self.store.begin().await?;
         let account_row = Self::resolve_account(&mut tx, account).await?;

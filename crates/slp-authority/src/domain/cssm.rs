@@ -49,8 +49,15 @@ use crate::{Authority, AuthorityError, Result};
 
 // ---- conversion -------------------------------------------------------------------------------
 
+/// A request that breaks what `/openapi.json` states (400), naming the member.
 fn bad(field: String, reason: impl Into<String>) -> AuthorityError {
     AuthorityError::Request { field, reason: reason.into() }
+}
+
+/// A request of the documented shape whose signed content is refused (422): the JSON text of a
+/// signed item, which the document cannot describe, naming the member.
+fn refused(field: String, reason: impl Into<String>) -> AuthorityError {
+    AuthorityError::Refused { file: field, reason: reason.into() }
 }
 
 fn udi_of(sudi: &Sudi, field: &str) -> Result<Udi> {
@@ -59,11 +66,12 @@ fn udi_of(sudi: &Sudi, field: &str) -> Result<Udi> {
 
 /// Checks that a system information item is for the entry's UDI; returns its software tag.
 fn system_info_of(item: &SignedJson, udi: &Udi, field: &str) -> Result<SystemInfo> {
-    let info: SystemInfo = serde_json::from_str(&item.data)
-        .map_err(|e| bad(format!("{field}.system_info.data"), e.to_string()))?;
-    let own = udi_of(&info.sudi, &format!("{field}.system_info.data"))?;
+    let data = format!("{field}.system_info.data");
+    let info: SystemInfo =
+        serde_json::from_str(&item.data).map_err(|e| refused(data.clone(), e.to_string()))?;
+    let own = info.sudi.udi().map_err(|e| refused(data, e.to_string()))?;
     if own != *udi {
-        return Err(bad(
+        return Err(refused(
             format!("{field}.system_info"),
             format!("is the system information of {own}, not of {udi} named in {field}.sudi"),
         ));
@@ -173,13 +181,13 @@ pub fn license_document(entry: &LicenseEntry, field: &str) -> Result<(Udi, Strin
     }
     if let Some(request) = &entry.auth_request {
         let asked: Vec<AuthRequestItem> = serde_json::from_str(&request.data)
-            .map_err(|e| bad(format!("{field}.auth_request.data"), e.to_string()))?;
+            .map_err(|e| refused(format!("{field}.auth_request.data"), e.to_string()))?;
         if !entry.keys.is_empty() {
             let signed: Vec<&Key> =
                 asked.iter().filter(|a| a.sudi == entry.sudi).flat_map(|a| a.keys.iter()).collect();
             let given: Vec<&Key> = entry.keys.iter().collect();
             if signed != given {
-                return Err(bad(
+                return Err(refused(
                     format!("{field}.keys"),
                     format!("do not match the keys the signed auth_request asks for {udi}"),
                 ));
@@ -768,10 +776,11 @@ impl Authority {
         if let Some(action) = action.map(str::trim).filter(|a| !a.is_empty())
             && action != record.action
         {
-            return Err(bad(
-                "data.action".to_owned(),
-                format!("poll {poll_id} is for {:?}, not {action:?}", record.action),
-            ));
+            return Err(AuthorityError::PollOfOtherAction {
+                poll_id: poll_id.to_owned(),
+                action: record.action,
+                asked: action.to_owned(),
+            });
         }
         let unreadable = |reason: String| AuthorityError::Request {
             field: "data.poll_id".to_owned(),

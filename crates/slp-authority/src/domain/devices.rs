@@ -60,7 +60,7 @@ impl Authority {
         for request in moves {
             let (_, to_row) = Self::resolve(&mut tx, &account_row.domain, &request.to).await?;
             if to_row.id == from_row.id {
-                return Err(AuthorityError::Invalid {
+                return Err(AuthorityError::TargetIsSource {
                     field: "target virtual account",
                     value: request.to.clone(),
                     reason: format!("{} is in it already", request.udi.trim()),

@@ -108,11 +108,12 @@ impl Authority {
         export: Option<&str>,
     ) -> Result<(String, TokenView)> {
         let export = export_controlled(export)?;
-        if !(1..=365).contains(&expires_after_days) {
+        let max_days = slp_wire::cssm::limits::MAX_TOKEN_DAYS;
+        if !(1..=max_days).contains(&u64::from(expires_after_days)) {
             return Err(AuthorityError::Invalid {
                 field: "expires-after-days",
                 value: expires_after_days.to_string(),
-                reason: "an ID token is valid for 1 to 365 days".to_owned(),
+                reason: format!("an ID token is valid for 1 to {max_days} days"),
             });
         }
         if max_uses == Some(0) {
@@ -224,9 +225,9 @@ impl Authority {
         for (i, token) in tokens.iter().enumerate() {
             let row = tx.token_by_hash(&hash(token)).await?.filter(|t| t.va_id == va_row.id);
             let Some(row) = row else {
-                return Err(AuthorityError::Request {
-                    field: format!("tokens[{i}]"),
-                    reason: format!("not an ID token of virtual account {:?}", va_row.name),
+                return Err(AuthorityError::TokenNotFound {
+                    what: format!("tokens[{i}]"),
+                    va: va_row.name,
                 });
             };
             tx.revoke_token(row.id, self.clock.now().timestamp()).await?;
@@ -243,10 +244,9 @@ impl Authority {
         let mut tx = self.store.begin().await?;
         let (account_row, va_row) = Self::resolve(&mut tx, account, va).await?;
         if !tx.tokens(va_row.id).await?.iter().any(|t| t.id == id) {
-            return Err(AuthorityError::Invalid {
-                field: "token id",
-                value: id.to_string(),
-                reason: format!("no such token in virtual account {:?}", va_row.name),
+            return Err(AuthorityError::TokenNotFound {
+                what: format!("token id {id}"),
+                va: va_row.name,
             });
         }
         tx.revoke_token(id, self.clock.now().timestamp()).await?;

@@ -44,7 +44,7 @@ impl Authority {
         let (account, va) = Self::resolve(&mut tx, &spec.account, &spec.va).await?;
         let target = Self::resolve_account(&mut tx, &spec.target_account).await?;
         if target.id == account.id {
-            return Err(AuthorityError::Invalid {
+            return Err(AuthorityError::TargetIsSource {
                 field: "target smart account",
                 value: spec.target_account.clone(),
                 reason: "it is the smart account the licenses are in: transfer them between its virtual accounts instead".to_owned(),

@@ -67,7 +67,7 @@ impl Authority {
         for request in requests {
             let (_, to_row) = Self::resolve(&mut tx, account, &request.to).await?;
             if to_row.id == from_row.id {
-                return Err(AuthorityError::Invalid {
+                return Err(AuthorityError::TargetIsSource {
                     field: "target virtual account",
                     value: request.to.clone(),
                     reason: "it is the virtual account the licenses are in".to_owned(),
@@ -128,10 +128,9 @@ impl Authority {
             .filter(|e| e.entitlement_tag == tag && e.expires_at.is_none_or(|at| at > now))
             .collect();
         let Some(first) = valid.first().copied().cloned() else {
-            return Err(AuthorityError::Invalid {
-                field: "license",
-                value: license_name.to_owned(),
-                reason: format!("virtual account {:?} holds no such license", from_row.name),
+            return Err(AuthorityError::LicenseNotFound {
+                license: license_name.to_owned(),
+                va: from_row.name.clone(),
             });
         };
         if quantity <= 0 {

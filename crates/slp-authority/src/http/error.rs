@@ -112,14 +112,19 @@ impl From<AuthorityError> for ApiError {
             | AuthorityError::VaNotFound { .. }
             | AuthorityError::NoCustomPolicy { .. }
             | AuthorityError::PollNotFound(_)
+            | AuthorityError::PollOfOtherAction { .. }
             | AuthorityError::MoveRequestNotFound(_)
+            | AuthorityError::TokenNotFound { .. }
+            | AuthorityError::LicenseNotFound { .. }
             | AuthorityError::DeviceNotFound { .. } => ApiError::NotFound(message),
             AuthorityError::Invalid { .. } | AuthorityError::Request { .. } => {
                 ApiError::BadRequest(message)
             }
             AuthorityError::VaNotEmpty { .. }
             | AuthorityError::MoveRequestDecided { .. }
-            | AuthorityError::AuthorizationHeld { .. } => ApiError::Conflict(message),
+            | AuthorityError::AuthorizationHeld { .. }
+            | AuthorityError::TargetIsSource { .. }
+            | AuthorityError::OverTransfer { .. } => ApiError::Conflict(message),
             AuthorityError::Unauthorized { .. } => ApiError::Unauthorized(message),
             AuthorityError::Forbidden { .. } => ApiError::Forbidden(message),
             AuthorityError::Wire { .. }
@@ -135,8 +140,7 @@ impl From<AuthorityError> for ApiError {
             | AuthorityError::Token { .. }
             | AuthorityError::UnknownToken
             | AuthorityError::Device { .. }
-            | AuthorityError::Bundle(_)
-            | AuthorityError::OverTransfer { .. } => ApiError::Unprocessable(message),
+            | AuthorityError::Bundle(_) => ApiError::Unprocessable(message),
             AuthorityError::Store(StoreError::Duplicate { .. }) => ApiError::Conflict(message),
             AuthorityError::Store(StoreError::OutOfRange { .. }) => ApiError::BadRequest(message),
             AuthorityError::Store(_)

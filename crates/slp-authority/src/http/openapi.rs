@@ -11,7 +11,9 @@ use serde_json::{Map, Value, json};
 use slp_wire::cssm::{manage, oauth, report};
 
 use super::Endpoint;
+use super::reporting::{SMART_ACCOUNT_HEADER, VIRTUAL_ACCOUNT_HEADER};
 use crate::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use slp_wire::cssm::limits::MAX_OFFSET;
 
 /// A body of a request or reply.
 #[derive(Clone, Copy)]
@@ -20,7 +22,7 @@ enum Body {
     Json(fn(&mut SchemaGenerator) -> schemars::Schema),
     /// The token endpoint's parameters: a form, a JSON object, or none (query string).
     Form,
-    /// Bytes of a file.
+    /// Bytes of a file (not empty).
     Binary,
     /// An XML document.
     Xml,
@@ -137,12 +139,13 @@ fn contract(method: &str, path: &str) -> Option<Contract> {
 }
 
 /// The statuses `endpoint` can answer besides its success: what every handler of its kind
-/// can be refused with.
+/// can be refused with. Every request that carries credentials (a bearer token, a client's)
+/// can get 429 while its source address is over its failed-login limit (`slp_http::ops`).
 fn refusals(endpoint: &Endpoint, contract: &Contract) -> Vec<u16> {
-    let mut statuses = vec![400];
+    let mut statuses = vec![400, 429];
     if endpoint.roles.is_empty() {
-        // The token endpoint: a bad client or password, and the failed-login limiter.
-        statuses.extend([401, 429]);
+        // The token endpoint: a bad client or password.
+        statuses.push(401);
     } else {
         statuses.extend([401, 403, 404]);
         if endpoint.method != "GET" {
@@ -175,7 +178,7 @@ impl Schemas {
         match body {
             Body::Json(schema) => schema(&mut self.generator).to_value(),
             Body::Form => self.generator.subschema_for::<oauth::TokenRequest>().to_value(),
-            Body::Binary => json!({"type": "string", "format": "binary"}),
+            Body::Binary => json!({"type": "string", "format": "binary", "minLength": 1}),
             Body::Xml => json!({"type": "string"}),
         }
     }
@@ -199,8 +202,9 @@ pub(super) fn document(endpoints: &[Endpoint]) -> Value {
             .path
             .split('/')
             .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}}))
+            .map(|name| path_parameter(name, &mut requests))
             .collect();
+        parameters.extend(header_parameters(endpoint));
         if endpoint.paged && endpoint.method == "GET" {
             parameters.extend(page_parameters());
         }
@@ -214,7 +218,11 @@ pub(super) fn document(endpoints: &[Endpoint]) -> Value {
             json!({"description": "success", "content": {media(contract.reply): {"schema": reply}}}),
         );
         for status in refusals(endpoint, &contract) {
-            let error = if endpoint.roles.is_empty() { "OAuthError" } else { "Error" };
+            let error = match status {
+                429 => "TooManyRequests",
+                _ if endpoint.roles.is_empty() => "OAuthError",
+                _ => "Error",
+            };
             responses.insert(
                 status.to_string(),
                 json!({"$ref": format!("#/components/responses/{error}")}),
@@ -250,9 +258,12 @@ pub(super) fn document(endpoints: &[Endpoint]) -> Value {
                 }),
                 _ => json!({media(body): {"schema": schema}}),
             };
-            // At the token endpoint the parameters may come in the query string instead.
-            let required = !matches!(body, Body::Form);
-            operation["requestBody"] = json!({"required": required, "content": content});
+            operation["requestBody"] = json!({"required": true, "content": content});
+            if let Body::Form = body {
+                operation["description"] = json!(
+                    "The parameters as a form or a JSON object; the endpoint also takes them in the query string with an empty body, and the client id and secret by HTTP Basic."
+                );
+            }
         }
         let entry = paths.entry(endpoint.path.clone()).or_insert_with(|| json!({}));
         entry[endpoint.method.to_lowercase()] = operation;
@@ -276,6 +287,10 @@ pub(super) fn document(endpoints: &[Endpoint]) -> Value {
             "responses": {
                 "Error": {
                     "description": "An error; the message names what is wrong",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}},
+                },
+                "TooManyRequests": {
+                    "description": "Too many failed logins from this client or address; `Retry-After` says when to try again",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}},
                 },
                 "OAuthError": {
@@ -333,7 +348,7 @@ fn merge_definitions(
         json!({"type": "object", "required": ["status", "message", "error"], "properties": {
             "status": {"type": "string", "enum": ["ERROR"]},
             "message": {"type": "string"},
-            "error": {"type": "string", "enum": ["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type", "too_many_requests"]},
+            "error": {"type": "string", "enum": ["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"]},
             "error_description": {"type": "string"},
         }}),
     );
@@ -375,13 +390,48 @@ fn query_parameters(schema: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// A path parameter: `{id}` a move request's number (what the handler parses it into), any
+/// other a name or an id (a smart account's domain, a virtual account's name or number).
+fn path_parameter(name: &str, requests: &mut Schemas) -> Value {
+    let schema = match name {
+        "id" => requests.generator.subschema_for::<i64>().to_value(),
+        _ => json!({"type": "string", "minLength": 1}),
+    };
+    json!({"name": name, "in": "path", "required": true, "schema": schema})
+}
+
+/// Cisco's account headers, where they name the accounts: the reporting endpoints (the
+/// virtual account is needed by `reportusage` and `authrequest`) and the license summary.
+fn header_parameters(endpoint: &Endpoint) -> Vec<Value> {
+    let path = endpoint.path.strip_prefix(super::BASE).unwrap_or(&endpoint.path);
+    let va_needed = match path {
+        "/v2/devices/reportusage" | "/v2/devices/authrequest" => true,
+        "/v3/licenses/summary" => false,
+        _ => return Vec::new(),
+    };
+    // Readable header text (visible ASCII, spaces, tabs), not blank: a blank header is none.
+    let text = json!({"type": "string", "pattern": "^[\\t -~]*[!-~][\\t -~]*$"});
+    vec![
+        json!({"name": SMART_ACCOUNT_HEADER.to_uppercase(), "in": "header", "required": false,
+               "description": "The smart account: its numeric id or domain (default: the caller's)",
+               "schema": text}),
+        json!({"name": VIRTUAL_ACCOUNT_HEADER.to_uppercase(), "in": "header", "required": va_needed,
+               "description": if va_needed {
+                   "The virtual account: its numeric id (from /v2/accounts/search) or name (else an entry's license_pool_id)"
+               } else {
+                   "Only this virtual account: its numeric id or name"
+               },
+               "schema": text}),
+    ]
+}
+
 /// The `limit` and `offset` query parameters of a paged list.
 fn page_parameters() -> [Value; 2] {
     [
         json!({"name": "limit", "in": "query", "required": false, "description": "rows in the page",
                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}}),
         json!({"name": "offset", "in": "query", "required": false, "description": "rows skipped before the page",
-               "schema": {"type": "integer", "minimum": 0, "maximum": u64::MAX, "default": 0}}),
+               "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}}),
     ]
 }
 

@@ -14,19 +14,20 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use slp_core::policy::Attributes;
+use slp_wire::cssm::limits::MAX_POLICY_DAYS;
 use slp_wire::cssm::manage::{PolicyBody, PolicyClass};
 
 use super::{ApiError, CiscoJson, VaScope};
 use crate::domain::clients::Scope;
 use crate::{Authority, PolicySpec, PolicyView};
 
-/// The policy a request body sets: day counts 0..=3650.
+/// The policy a request body sets: day counts 0..=[`MAX_POLICY_DAYS`].
 fn spec_of(body: PolicyBody) -> Result<PolicySpec, ApiError> {
     let class = |field: &str, body: Option<PolicyClass>| -> Result<_, ApiError> {
         let Some(c) = body else { return Ok(None) };
-        if [c.first, c.ongoing, c.on_change].iter().any(|days| *days > 3650) {
+        if [c.first, c.ongoing, c.on_change].iter().any(|days| *days > MAX_POLICY_DAYS) {
             return Err(ApiError::BadRequest(format!(
-                "{field}: day counts must be 0..=3650, got {}/{}/{}",
+                "{field}: day counts must be 0..={MAX_POLICY_DAYS}, got {}/{}/{}",
                 c.first, c.ongoing, c.on_change
             )));
         }

@@ -84,10 +84,11 @@ pub(super) async fn revoke(
     let known: Vec<i64> =
         authority.tokens(&account.domain, &va.name).await?.iter().map(|t| t.id).collect();
     if let Some((i, id)) = body.ids.iter().enumerate().find(|(_, id)| !known.contains(id)) {
-        return Err(ApiError::BadRequest(format!(
-            "ids[{i}]: {id} is not an ID token of virtual account {:?}",
-            va.name
-        )));
+        return Err(crate::AuthorityError::TokenNotFound {
+            what: format!("ids[{i}]: {id}"),
+            va: va.name,
+        }
+        .into());
     }
     let mut revoked = Vec::new();
     if !body.tokens.is_empty() {

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::limits;
 use super::tolerant::{bool_or_text, i64_or_text, null_as_default, opt_u64_or_text, u64_or_text};
 
 /// `status` of a successful management reply.
@@ -17,6 +18,10 @@ pub const SUCCESS: &str = "SUCCESS";
 pub const ACTIVE: &str = "ACTIVE";
 /// `accountType` of a customer smart account.
 pub const CUSTOMER: &str = "CUSTOMER";
+/// The one `precedence` of a license transfer.
+pub const LONGEST_TERM_FIRST: &str = "LONGEST_TERM_FIRST";
+/// `status` of a move request waiting for a decision, and the move request list's one filter.
+pub const PENDING: &str = "PENDING";
 
 /// Cisco's role names in `GET /v2/accounts` (`roles[].role`).
 pub mod role {
@@ -209,9 +214,12 @@ pub struct VirtualAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewVirtualAccount {
+    #[schemars(with = "crate::cssm::tolerant::schema::Name<{ limits::MAX_NAME_CHARS }>")]
     pub name: String,
     #[serde(default, deserialize_with = "null_as_default")]
-    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    #[schemars(
+        with = "crate::cssm::tolerant::schema::NullOr<crate::cssm::tolerant::schema::Text<{ limits::MAX_VA_DESCRIPTION_CHARS }>>"
+    )]
     pub description: String,
     /// Accepted as Cisco's clients send it; slp's default is the first virtual account.
     #[serde(default, deserialize_with = "bool_or_text", skip_serializing)]
@@ -234,6 +242,7 @@ pub struct CreatedVirtualAccount {
 /// `POST …/virtual-accounts/{va}/rename` `{"name": …}` (slp's addition).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rename {
+    #[schemars(with = "crate::cssm::tolerant::schema::Name<{ limits::MAX_NAME_CHARS }>")]
     pub name: String,
 }
 
@@ -261,14 +270,16 @@ pub struct LicenseQuery {
         deserialize_with = "opt_u64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "Option<crate::cssm::tolerant::schema::CountOrText>")]
+    #[schemars(
+        with = "Option<crate::cssm::tolerant::schema::Count<1, { limits::MAX_PAGE_SIZE }>>"
+    )]
     pub limit: Option<u64>,
     #[serde(
         default,
         deserialize_with = "opt_u64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "Option<crate::cssm::tolerant::schema::CountOrText>")]
+    #[schemars(with = "Option<crate::cssm::tolerant::schema::Count<0, { limits::MAX_OFFSET }>>")]
     pub offset: Option<u64>,
 }
 
@@ -341,9 +352,11 @@ pub struct LicenseDetail {
 /// `{"licenses": [{"license", "licenseType", "quantity", "targetVirtualAccount", "precedence"}]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = licenses_required)]
 pub struct LicenseTransfer {
+    /// At least one (`null` or none is refused).
     #[serde(default, deserialize_with = "null_as_default")]
-    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<LicenseTransferItem>>")]
+    #[schemars(length(min = 1))]
     pub licenses: Vec<LicenseTransferItem>,
     /// slp's addition: compute the moves, change nothing.
     #[serde(default, deserialize_with = "bool_or_text")]
@@ -351,6 +364,10 @@ pub struct LicenseTransfer {
         with = "crate::cssm::tolerant::schema::NullOr<crate::cssm::tolerant::schema::BoolOrText>"
     )]
     pub preview: bool,
+}
+
+fn licenses_required(schema: &mut schemars::Schema) {
+    super::tolerant::schema::require(schema, &["licenses"]);
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -361,11 +378,12 @@ pub struct LicenseTransferItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_type: Option<String>,
     #[serde(deserialize_with = "u64_or_text")]
-    #[schemars(with = "crate::cssm::tolerant::schema::CountOrText")]
+    #[schemars(with = "crate::cssm::tolerant::schema::Count<1, { limits::MAX_QUANTITY }>")]
     pub quantity: u64,
     pub target_virtual_account: String,
     /// Only `LONGEST_TERM_FIRST`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = [LONGEST_TERM_FIRST, null]))]
     pub precedence: Option<String>,
 }
 
@@ -707,17 +725,21 @@ pub struct TokenInfo {
 #[serde(rename_all = "camelCase")]
 pub struct NewToken {
     #[serde(default, deserialize_with = "null_as_default")]
-    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
+    #[schemars(
+        with = "crate::cssm::tolerant::schema::NullOr<crate::cssm::tolerant::schema::Text<{ limits::MAX_TOKEN_DESCRIPTION_CHARS }>>"
+    )]
     pub description: String,
     #[serde(default = "thirty", deserialize_with = "u64_or_text")]
-    #[schemars(with = "crate::cssm::tolerant::schema::CountOrText")]
+    #[schemars(with = "crate::cssm::tolerant::schema::Count<1, { limits::MAX_TOKEN_DAYS }>")]
     pub expires_after_days: u64,
     #[serde(
         default,
         deserialize_with = "opt_u64_or_text",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(with = "Option<crate::cssm::tolerant::schema::CountOrText>")]
+    #[schemars(
+        with = "Option<crate::cssm::tolerant::schema::Count<1, { limits::MAX_TOKEN_USES }>>"
+    )]
     pub max_uses: Option<u64>,
     /// `Allowed` or `Not Allowed` (any case; `Allowed` when absent): recorded and shown in
     /// lists; slp tokens do not restrict export-controlled features.
@@ -739,6 +761,7 @@ pub struct CreatedToken {
 /// `POST …/tokens/revoke` `{"tokens": ["<token>", …]}` (Cisco's) and/or `{"ids": [id, …]}`
 /// (slp's: the text is shown only once).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = one_token_at_least)]
 pub struct TokenRevocation {
     #[serde(default, deserialize_with = "strings", skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "crate::cssm::tolerant::schema::StringOrList")]
@@ -746,6 +769,20 @@ pub struct TokenRevocation {
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<i64>>")]
     pub ids: Vec<i64>,
+}
+
+/// A revocation names a token at least: `tokens` (one, or a list of one or more) or `ids`.
+fn one_token_at_least(schema: &mut schemars::Schema) {
+    schema.insert(
+        "anyOf".to_owned(),
+        serde_json::json!([
+            {"required": ["tokens"], "properties": {"tokens": {"anyOf": [
+                {"type": "string"},
+                {"type": "array", "minItems": 1},
+            ]}}},
+            {"required": ["ids"], "properties": {"ids": {"type": "array", "minItems": 1}}},
+        ]),
+    );
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -766,7 +803,10 @@ pub struct NewMoveRequest {
     pub target_smart_account: String,
     pub target_virtual_account: String,
     pub license: String,
+    #[schemars(range(min = 1))]
     pub quantity: i64,
+    /// Why the licenses move (the operator decides on it).
+    #[schemars(with = "crate::cssm::tolerant::schema::Name<{ limits::MAX_NOTE_CHARS }>")]
     pub reason: String,
 }
 
@@ -813,8 +853,14 @@ pub struct MoveRequests {
 /// `?status=PENDING`: only the requests still waiting for a decision.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MoveFilter {
+    /// `PENDING` (in any case), or blank for every request.
     #[serde(default)]
+    #[schemars(regex(pattern = pending_or_blank()))]
     pub status: Option<String>,
+}
+
+fn pending_or_blank() -> String {
+    super::tolerant::schema::choice_or_blank(&[PENDING], true)
 }
 
 // ---- events and alerts (slp) ------------------------------------------------------------------
@@ -886,8 +932,11 @@ pub struct Alert {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyClass {
+    #[schemars(range(max = limits::MAX_POLICY_DAYS))]
     pub first: u32,
+    #[schemars(range(max = limits::MAX_POLICY_DAYS))]
     pub ongoing: u32,
+    #[schemars(range(max = limits::MAX_POLICY_DAYS))]
     pub on_change: u32,
 }
 
@@ -895,6 +944,7 @@ pub struct PolicyClass {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyBody {
+    #[schemars(with = "crate::cssm::tolerant::schema::Name<{ limits::MAX_NAME_CHARS }>")]
     pub name: String,
     #[serde(default = "yes")]
     pub ack_required: bool,

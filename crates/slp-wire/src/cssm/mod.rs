@@ -9,7 +9,9 @@
 //! - [`report`]: Smart Licensing Using Policy endpoints — `reportusage`, `authrequest`, `poll`.
 //! - [`manage`]: accounts, virtual accounts, licenses, product instances, tokens, transfers.
 //! - [`oauth`]: the token endpoint's parameters and reply.
+//! - [`limits`]: the bounds on what the API reads, shared by the handlers and `/openapi.json`.
 
+pub mod limits;
 pub mod manage;
 pub mod oauth;
 pub mod report;

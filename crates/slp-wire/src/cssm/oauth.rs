@@ -19,8 +19,8 @@ pub const PASSWORD: &str = "password";
 
 /// The parameters of a token request, wherever they were sent (query string, form or JSON
 /// body). Every member is optional here: which are needed depends on the grant, and the
-/// endpoint names what is missing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+/// endpoint names what is missing. Its schema is the body of a complete request (below).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_type: Option<String>,
@@ -36,6 +36,47 @@ pub struct TokenRequest {
     /// Accepted and ignored (Cisco's clients send none, or `openid`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+}
+
+/// A complete token request as a body: `grant_type` and what that grant needs —
+/// `client_credentials` a `client_id` and `client_secret`, `password` a `client_id` (its
+/// `client_secret` optional), `username` and `password`, none of them empty. The endpoint also
+/// takes the client by HTTP Basic, and the parameters in the query string with an empty body.
+impl schemars::JsonSchema for TokenRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TokenRequest".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let text = serde_json::json!({"type": "string"});
+        let given = serde_json::json!({"type": "string", "minLength": 1});
+        schemars::json_schema!({
+            "type": "object",
+            "required": ["grant_type", "client_id"],
+            "properties": {
+                "grant_type": {"type": "string", "enum": [CLIENT_CREDENTIALS, PASSWORD]},
+                "client_id": text,
+                "client_secret": text,
+                "username": text,
+                "password": text,
+                "scope": text,
+            },
+            "oneOf": [
+                {
+                    "required": ["client_secret"],
+                    "properties": {"grant_type": {"enum": [CLIENT_CREDENTIALS]}},
+                },
+                {
+                    "required": ["username", "password"],
+                    "properties": {
+                        "grant_type": {"enum": [PASSWORD]},
+                        "client_id": given,
+                        "username": given,
+                        "password": given,
+                    },
+                },
+            ],
+        })
+    }
 }
 
 impl TokenRequest {

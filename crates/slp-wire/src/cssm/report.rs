@@ -91,6 +91,7 @@ pub struct ReportUsageRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = reports_required)]
 pub struct ReportUsageData {
     /// Epoch milliseconds (a number or a string).
     #[serde(
@@ -112,13 +113,16 @@ pub struct ReportUsageData {
     )]
     #[schemars(with = "Option<crate::cssm::tolerant::schema::TextOrNumber>")]
     pub product_instance_identifier: Option<String>,
+    /// One entry or more (`null` or none is refused).
     #[serde(default, deserialize_with = "null_as_default")]
-    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<UsageEntry>>")]
+    #[schemars(length(min = 1))]
     pub reports: Vec<UsageEntry>,
 }
 
-/// One product instance's reports.
+/// One product instance's reports: RUM reports (`usage`), trust requests or its system
+/// information, one of them at least.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = usage_entry_carries_something)]
 pub struct UsageEntry {
     pub sudi: Sudi,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -225,6 +229,7 @@ pub struct AuthRequestRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = licenses_required)]
 pub struct AuthRequestData {
     /// Epoch milliseconds (a number or a string).
     #[serde(
@@ -246,13 +251,17 @@ pub struct AuthRequestData {
     pub license_pool_id: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_type: Option<String>,
+    /// One entry or more (`null` or none is refused).
     #[serde(default, deserialize_with = "null_as_default")]
-    #[schemars(with = "crate::cssm::tolerant::schema::NullOr<Vec<LicenseEntry>>")]
+    #[schemars(length(min = 1))]
     pub licenses: Vec<LicenseEntry>,
 }
 
-/// One product instance's authorization request and/or return.
+/// One product instance's authorization request and/or return: a signed `auth_request` or
+/// `auth_return`, or `keys` to reserve, or a `remove_code` to return a code, one of them at
+/// least.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = license_entry_asks_something)]
 pub struct LicenseEntry {
     pub sudi: Sudi,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -285,6 +294,55 @@ pub struct LicenseEntry {
     pub system_info: Option<SignedJson>,
 }
 
+fn reports_required(schema: &mut schemars::Schema) {
+    crate::cssm::tolerant::schema::require(schema, &["reports"]);
+}
+
+fn licenses_required(schema: &mut schemars::Schema) {
+    crate::cssm::tolerant::schema::require(schema, &["licenses"]);
+}
+
+fn poll_action_or_blank() -> String {
+    crate::cssm::tolerant::schema::choice_or_blank(&[ACKNOWLEDGEMENTS, AUTHORIZATIONS], false)
+}
+
+/// A schema transform: the object needs one of `alternatives` (member name, and the schema
+/// that member must then have).
+fn one_of_members(schema: &mut schemars::Schema, alternatives: &[(&str, Value)]) {
+    let any: Vec<Value> = alternatives
+        .iter()
+        .map(|(name, member)| {
+            serde_json::json!({"required": [name], "properties": {(*name): member}})
+        })
+        .collect();
+    schema.insert("anyOf".to_owned(), Value::Array(any));
+}
+
+fn usage_entry_carries_something(schema: &mut schemars::Schema) {
+    let list = serde_json::json!({"type": "array", "minItems": 1});
+    let object = serde_json::json!({"type": "object"});
+    one_of_members(
+        schema,
+        &[("usage", list.clone()), ("trust_requests", list), ("system_info", object)],
+    );
+}
+
+fn license_entry_asks_something(schema: &mut schemars::Schema) {
+    use crate::cssm::tolerant::schema::SPACE;
+    let object = serde_json::json!({"type": "object"});
+    // Not blank: a `remove_code` is trimmed.
+    let code = format!("[^{SPACE}]");
+    one_of_members(
+        schema,
+        &[
+            ("auth_request", object.clone()),
+            ("auth_return", object),
+            ("keys", serde_json::json!({"type": "array", "minItems": 1})),
+            ("remove_code", serde_json::json!({"type": "string", "pattern": code})),
+        ],
+    );
+}
+
 /// `POST /v2/accounts/poll` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PollRequest {
@@ -305,19 +363,38 @@ pub struct PollData {
     pub nonce: Option<String>,
     /// A JSON number (it may exceed 2^53) or a decimal string.
     pub poll_id: PollId,
-    /// `acknowledgements` or `authorizations`.
+    /// `acknowledgements` or `authorizations` (that of the poll), or blank.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = poll_action_or_blank()))]
     pub action: Option<String>,
     /// Sent by some clients beside `action`; not used.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum PollId {
     Number(u64),
     Text(String),
+}
+
+/// What the poll endpoint takes: a whole number up to `i64::MAX` (the ids it hands out), as a
+/// number or as digits with space around.
+impl schemars::JsonSchema for PollId {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PollId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let max = i64::MAX as u64;
+        schemars::json_schema!({"anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": max},
+            {"type": "string", "pattern": crate::cssm::tolerant::schema::number_pattern(0, max, false)},
+        ]})
+    }
 }
 
 impl PollId {
