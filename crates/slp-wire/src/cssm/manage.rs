@@ -744,6 +744,7 @@ pub struct NewToken {
     /// `Allowed` or `Not Allowed` (any case; `Allowed` when absent): recorded and shown in
     /// lists; slp tokens do not restrict export-controlled features.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["Allowed", "Not Allowed", null]))]
     pub export_controlled: Option<String>,
 }
 
