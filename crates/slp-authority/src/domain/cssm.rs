@@ -243,7 +243,7 @@ fn unverifiable(entry: &LicenseEntry, field: &str) -> Result<Option<Unverifiable
     let mut replace = false;
     if let Some(request) = &entry.auth_request {
         let asked: Vec<AuthRequestItem> = serde_json::from_str(&request.data)
-            .map_err(|e| bad(format!("{field}.auth_request.data"), e.to_string()))?;
+            .map_err(|e| refused(format!("{field}.auth_request.data"), e.to_string()))?;
         let own: Vec<&AuthRequestItem> = asked.iter().filter(|a| a.sudi == entry.sudi).collect();
         if keys.is_empty() {
             keys = own.iter().flat_map(|a| a.keys.iter().cloned()).collect();
@@ -253,7 +253,7 @@ fn unverifiable(entry: &LicenseEntry, field: &str) -> Result<Option<Unverifiable
     let mut return_code = None;
     if let Some(ret) = &entry.auth_return {
         let ret: AuthReturn = serde_json::from_str(&ret.data)
-            .map_err(|e| bad(format!("{field}.auth_return.data"), e.to_string()))?;
+            .map_err(|e| refused(format!("{field}.auth_return.data"), e.to_string()))?;
         return_code = Some(ret.return_code.trim().to_owned()).filter(|c| !c.is_empty());
     }
     Ok(Some(Unverifiable { udi, keys, replace, return_code }))
