@@ -296,11 +296,7 @@ impl Authority {
         file_name: &str,
         bytes: &[u8],
     ) -> Result<UploadOutcome> {
-        let parsed = parse(file_name, bytes)?;
-        let batch = IngestBatch::default();
-        let outcome = self.ingest(tx, &batch, account_row, va_row, &parsed, true).await?;
-        batch.flush(tx).await?;
-        Ok(outcome)
+        self.upload_one(tx, account_row, va_row, file_name, bytes, true).await
     }
 
     /// Takes a usage bundle (`UD_SA_<ts>.tar.gz` as a relay exports it, PROTOCOL.md §1.6): every
@@ -565,9 +561,23 @@ impl Authority {
         file_name: &str,
         bytes: &[u8],
     ) -> Result<UploadOutcome> {
+        self.upload_one(tx, account_row, va_row, file_name, bytes, false).await
+    }
+
+    /// Parses and ingests one document in the caller's transaction; `token` as for
+    /// [`Authority::ingest`].
+    async fn upload_one(
+        &self,
+        tx: &mut Tx,
+        account_row: &Account,
+        va_row: &VirtualAccount,
+        file_name: &str,
+        bytes: &[u8],
+        token: bool,
+    ) -> Result<UploadOutcome> {
         let parsed = parse(file_name, bytes)?;
         let batch = IngestBatch::default();
-        let outcome = self.ingest(tx, &batch, account_row, va_row, &parsed, false).await?;
+        let outcome = self.ingest(tx, &batch, account_row, va_row, &parsed, token).await?;
         batch.flush(tx).await?;
         Ok(outcome)
     }
