@@ -1,0 +1,93 @@
+//! The guide's migration chapters end to end: a switch registered under Smart Licensing
+//! (created with `slp device init --from smart-licensing`) is upgraded with `slp device
+//! install`; its transport and URL are kept and the ID token it registered with is converted
+//! into a trust code at its first contact with the authority, over the same signed
+//! `<smartLicense>` path as `license smart trust idtoken`. The authority then takes its usage:
+//! the product instance appears by UDI with the licenses it used before the upgrade in use.
+
+use crate::util::{Lab, T0, auth, authority, field, pool_figures, start_service};
+
+const T1: &str = "2026-11-10T10:00:00Z";
+
+#[test]
+fn registered_switch_upgrades_and_its_registration_becomes_trust() {
+    let lab = Lab::new();
+    authority(&lab);
+    let token = auth(
+        &lab,
+        T0,
+        &["token", "create", "--account", "example.com", "--va", "Lab", "--description", "SL"],
+    )
+    .trim()
+    .to_owned();
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    let url = format!("{}/licservice/license", server.url);
+    let created = lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "D",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC2233A5ZV",
+            "--hostname",
+            "sw1",
+            "--boot-level",
+            "network-advantage",
+            "--from",
+            "smart-licensing",
+            "--smart-account",
+            "Example Corp",
+            "--virtual-account",
+            "Lab",
+            "--idtoken",
+            &token,
+            "--prior-transport",
+            "smart",
+            "--prior-url",
+            &url,
+            "--addon",
+            "dna-advantage",
+        ],
+    );
+    assert!(created.contains("created sw1"), "{created}");
+    let before = lab.exec("D", T1, &["show license summary", "show version"]);
+    assert!(before.contains("  Status: REGISTERED\n"), "{before}");
+    assert!(before.contains("16.12.04"), "the release before 17.3.2: {before}");
+    let refused = lab.fails(T1, &["device", "--state", "D", "exec", "license smart sync all"]);
+    assert!(refused.contains("before Smart Licensing Using Policy"), "{refused}");
+    // Nothing reached the authority before the upgrade.
+    assert_eq!(pool_figures(&lab, T1, "network-advantage")[1], "0");
+
+    let installed = lab.ok(T1, &["device", "--state", "D", "install", "--version", "17.9.4"]);
+    assert!(installed.contains("migrated from Smart Licensing"), "{installed}");
+    let status = lab.exec("D", T1, &["show license status"]);
+    assert_eq!(field(&status, "Type:"), "Smart");
+    assert_eq!(field(&status, "URL:"), url);
+    assert_eq!(field(&status, "Trust Code Installed:"), "<none>");
+
+    // The first contact converts the registration: trust code and the account's policy.
+    let out = lab.exec("D", T1, &["license smart sync all", "show license status"]);
+    assert!(out.contains("%SMART_LIC-6-TRUST_CODE_INSTALL_SUCCESS"), "{out}");
+    assert_ne!(field(&out, "Trust Code Installed:"), "<none>");
+    // Then usage goes to the authority as for any trusted device.
+    let out = lab.exec("D", T1, &["license smart sync all", "show license status"]);
+    assert_eq!(field(&out, "Last ACK received:"), "Nov 10 10:00:00 2026 UTC", "{out}");
+    let pis = auth(&lab, T1, &["pi", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(pis.contains("FOC2233A5ZV"), "{pis}");
+    assert_eq!(pool_figures(&lab, T1, "network-advantage")[1], "1");
+    assert_eq!(pool_figures(&lab, T1, "dna-advantage")[1], "1");
+    let tokens = auth(&lab, T1, &["token", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(tokens.lines().any(|l| l.contains("SL") && l.contains(" 1 ")), "one use: {tokens}");
+
+    // Downgraded again to 16.12.4 (standalone, direct, trust): no further action.
+    drop(server);
+    let out = lab.ok(T1, &["device", "--state", "D", "install", "--version", "16.12.4"]);
+    assert!(out.contains("No further action is required"), "{out}");
+    let summary = lab.exec("D", T1, &["show license summary"]);
+    assert!(summary.contains("  Status: REGISTERED\n  Smart Account: Example Corp\n"), "{summary}");
+}
