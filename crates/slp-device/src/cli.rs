@@ -66,7 +66,7 @@ pub enum DeviceCommand {
         #[arg(long, value_name = "FILE|KEY")]
         authority_key: Option<String>,
         #[command(flatten)]
-        prior: PriorArgs,
+        prior: Box<PriorArgs>,
     },
     /// Install another IOS-XE release and reload (what `install add file … activate commit`
     /// does on a real switch). From a device created with `init --from …` to 17.3.2 or later:
@@ -328,6 +328,7 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             authority_key,
             prior,
         } => {
+            let prior = *prior;
             let prior = prior.from.map(|model| crate::migration::PriorOptions {
                 model,
                 smart_account: prior.smart_account,
