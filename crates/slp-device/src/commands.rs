@@ -37,6 +37,7 @@ enum Action {
     ShowStatus,
     ShowAll,
     ShowReservation,
+    NoReservation,
     ShowUdi,
     ShowAuthorization,
     ShowRumAll,
@@ -157,6 +158,7 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
         Action::AuthReturnOffline2,
     ),
     (PRIV, "license smart authorization return {all|local} online", Action::AuthReturnOnline),
+    (CONF, "no license smart reservation", Action::NoReservation),
     (PRIV, "license smart trust idtoken WORD {all|local}", Action::TrustIdToken),
     (PRIV, "license smart trust idtoken WORD {all|local} force", Action::TrustIdTokenForce),
     (PRIV, "license smart sync {all|local}", Action::Sync),
@@ -217,7 +219,7 @@ fn help(word: &str) -> &'static str {
         "usage" => "Display license usage information",
         "status" => "Display overall license status",
         "all" => "All licensing information / all units",
-        "reservation" => "Display license reservation information",
+        "reservation" => "License reservation",
         "udi" => "Display the UDIs of this product instance",
         "authorization" => "Authorization codes (SLAC)",
         "rum" => "RUM report information",
@@ -752,8 +754,13 @@ impl Session {
             }
             // Without a path the return code is shown on screen, to enter in the portal.
             Action::AuthReturnOffline => {
-                lines(device.authorization_return_on_screen(arg(0) == "all")?)
+                match crate::migration::slr_return(device, arg(0) == "all") {
+                    // A migrated SLR code (no SLAC on the units): its return code on screen.
+                    Some(returned) => lines(returned?),
+                    None => lines(device.authorization_return_on_screen(arg(0) == "all")?),
+                }
             }
+            Action::NoReservation => crate::migration::no_reservation(device),
             Action::AuthReturnOffline2 => {
                 lines(device.authorization_return_offline(arg(0) == "all", &arg(1))?)
             }

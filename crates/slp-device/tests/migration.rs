@@ -212,6 +212,29 @@ fn slr_authorization_codes_survive_the_upgrade() {
     // Unenforced: no export authorization key.
     assert!(all.contains("Export Authorization Key:\n  Features Authorized:\n    <none>\n"));
     assert_eq!(run(&mut session, "show license reservation"), all);
+
+    // "Returning an Authorization Code … for all authorization codes - SLAC and SLR": the
+    // return code on screen, then `no license smart reservation`.
+    let out = run(&mut session, "license smart authorization return all offline");
+    assert!(out.starts_with("Enter this return code in Cisco Smart Software Manager portal:\n"));
+    assert!(out.contains("UDI: PID:C9500-16X,SN:FCW2233A5ZY\n"), "{out}");
+    let code = out.lines().find_map(|l| l.strip_prefix("Return code: ")).unwrap().to_owned();
+    let groups: Vec<usize> = code.split('-').map(str::len).collect();
+    assert_eq!(groups, [6, 6, 6, 6, 6, 6, 6, 6, 3], "{code}");
+    assert_eq!(out.matches("%SMART_LIC-6-AUTHORIZATION_REMOVED").count(), 2, "{out}");
+    let auth = run(&mut session, "show license authorization");
+    assert!(
+        auth.contains(&format!("      Status: NOT INSTALLED\n      Last return code: {code}\n"))
+    );
+    assert!(!auth.contains("SPECIFIC INSTALLED on"), "{auth}");
+    // Returned already: nothing of the SLR is left to return.
+    refused(&mut session, "license smart authorization return local offline");
+    run(&mut session, "configure terminal");
+    run(&mut session, "no license smart reservation");
+    run(&mut session, "end");
+    let summary = run(&mut session, "show license summary");
+    assert!(!summary.contains("License Reservation"), "{summary}");
+    assert!(!run(&mut session, "show license usage").contains("Reservation:"));
 }
 
 #[test]
@@ -264,6 +287,14 @@ fn rtu_levels_are_in_use_after_the_upgrade_with_cslu() {
     );
     // The Cisco default policy: the add-on (subscription) must be reported within 90 days.
     assert!(status.contains("  Next ACK deadline: Jan 31 09:00:00 2027 UTC\n"), "{status}");
+    // "reporting is required only if the policy, or, system messages indicate that it is".
+    let events: Vec<&str> = session.device.state.events.iter().map(|e| e.text.as_str()).collect();
+    assert!(
+        events.contains(
+            &"%SMART_LIC-6-REPORTING_REQUIRED: A Usage report acknowledgement will be required in 90 days."
+        ),
+        "{events:?}"
+    );
 }
 
 #[test]

@@ -613,9 +613,10 @@ pub fn reservation_banner(device: &Device) -> &'static str {
 /// SLR example after migration).
 pub fn usage_reservation(device: &Device, feature: &str, out: &mut String) {
     let Some(reservation) = &device.state.migration.reservation else { return };
-    if reservation.features.iter().any(|f| f == feature) {
+    let held = reservation.confirmation.len();
+    if held > 0 && reservation.features.iter().any(|f| f == feature) {
         out.push_str("  Reservation:\n    Reservation status: SPECIFIC INSTALLED\n");
-        let _ = writeln!(out, "    Total reserved count: {}", device.state.units.len());
+        let _ = writeln!(out, "    Total reserved count: {held}");
     }
 }
 
@@ -631,6 +632,16 @@ pub fn unit_reservation(device: &Device, udi: &str) -> Option<(Timestamp, String
 /// migration (the guide's example, `show license all`).
 pub fn specified_reservations(device: &Device, out: &mut String) {
     let Some(reservation) = &device.state.migration.reservation else { return };
+    // Units whose code was returned hold no reservation any more.
+    let holders: Vec<_> = device
+        .state
+        .units
+        .iter()
+        .filter(|unit| reservation.confirmation.contains_key(&unit.udi.to_string()))
+        .collect();
+    if holders.is_empty() {
+        return;
+    }
     let active = &device.state.active().udi;
     out.push_str("\nSpecified license reservations:\n");
     for feature in &reservation.features {
@@ -638,10 +649,10 @@ pub fn specified_reservations(device: &Device, out: &mut String) {
         let name = info.display_name(active);
         let _ = writeln!(out, "  {name} ({name}):");
         let _ = writeln!(out, "    Description: {name}");
-        let _ = writeln!(out, "    Total reserved count: {}", device.state.units.len());
+        let _ = writeln!(out, "    Total reserved count: {}", holders.len());
         let _ = writeln!(out, "    Enforcement type: {}", info.enforcement.show_word());
         out.push_str("    Term information:\n");
-        for unit in &device.state.units {
+        for unit in &holders {
             let _ = writeln!(out, "      {}: {}", unit.role.as_str(), unit.udi);
             let _ = writeln!(
                 out,
@@ -652,4 +663,68 @@ pub fn specified_reservations(device: &Device, out: &mut String) {
             out.push_str("        License type: PERPETUAL\n        Term Count: 1\n");
         }
     }
+}
+
+/// A return code in the shape of the guide's examples (`Cr9Ufx-LlxSRj-…-Rp7`: eight groups of
+/// six characters and one of three).
+fn return_code() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::thread_rng();
+    let mut group =
+        |len: usize| (0..len).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
+    let mut groups: Vec<String> = (0..8).map(|_| group(6)).collect();
+    groups.push(group(3));
+    groups.join("-")
+}
+
+/// `license smart authorization return {all|local} offline` on a device whose units hold a
+/// migrated SLR code and no SLAC: "You can use this procedure for all authorization codes -
+/// SLAC and SLR"; "if you are returning an SLR authorization code, copy the return code that is
+/// displayed on the CLI". Each unit's code is removed, its return code shown and kept as `Last
+/// return code:`. `None`: no SLR code to return here, the SLAC return answers.
+pub fn slr_return(device: &mut Device, all: bool) -> Option<Result<Vec<String>, DeviceError>> {
+    let reservation = device.state.migration.reservation.as_ref()?;
+    let units: Vec<String> = if all {
+        device.state.units.iter().map(|u| u.udi.to_string()).collect()
+    } else {
+        vec![device.state.active().udi.to_string()]
+    };
+    if units.iter().any(|udi| device.state.authorizations.contains_key(udi))
+        || !units.iter().any(|udi| reservation.confirmation.contains_key(udi))
+    {
+        return None;
+    }
+    let mut returned = Vec::new();
+    for udi in units {
+        let held = device
+            .state
+            .migration
+            .reservation
+            .as_mut()
+            .and_then(|r| r.confirmation.remove(&udi))
+            .is_some();
+        if held {
+            returned.push((udi, return_code()));
+        }
+    }
+    let mut lines =
+        vec!["Enter this return code in Cisco Smart Software Manager portal:".to_owned()];
+    for (udi, code) in &returned {
+        lines.push(format!("UDI: {udi}"));
+        lines.push(format!("Return code: {code}"));
+    }
+    for (udi, code) in returned {
+        device.state.last_return_code.insert(udi.clone(), code);
+        lines.push(device.log(crate::messages::Message::AuthorizationRemoved { udi: &udi }));
+    }
+    Some(Ok(lines))
+}
+
+/// `no license smart reservation` (global configuration): "disables SLR configuration on the
+/// product instance" — `License Reservation is ENABLED` and the reservation blocks go. The
+/// guide asks for the return first; a code not returned is dropped with the configuration
+/// (the guide: "the return may not be reflected in CSSM or in the show command").
+pub fn no_reservation(device: &mut Device) -> String {
+    device.state.migration.reservation = None;
+    String::new()
 }
