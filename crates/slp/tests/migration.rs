@@ -3,9 +3,10 @@
 //! install`; its transport and URL are kept and the ID token it registered with is converted
 //! into a trust code at its first contact with the authority, over the same signed
 //! `<smartLicense>` path as `license smart trust idtoken`. The authority then takes its usage:
-//! the product instance appears by UDI with the licenses it used before the upgrade in use.
+//! the product instance appears by UDI with the licenses it used before the upgrade in use. An
+//! SLR pair keeps its codes and reports by file.
 
-use crate::util::{Lab, T0, auth, authority, field, pool_figures, start_service};
+use crate::util::{Lab, T0, auth, authority, field, pool_figures, start_service, upload};
 
 const T1: &str = "2026-11-10T10:00:00Z";
 
@@ -90,4 +91,63 @@ fn registered_switch_upgrades_and_its_registration_becomes_trust() {
     assert!(out.contains("No further action is required"), "{out}");
     let summary = lab.exec("D", T1, &["show license summary"]);
     assert!(summary.contains("  Status: REGISTERED\n  Smart Account: Example Corp\n"), "{summary}");
+}
+
+/// The guide's SLR example: an HA pair with its SLR codes upgraded; transport off, the codes
+/// kept. "Reporting After Migration": RUM reports saved to a file, uploaded to the authority,
+/// the ACK installed — the authority takes the migrated device's data on the file path.
+#[test]
+fn slr_pair_upgrades_keeps_its_codes_and_reports_by_file() {
+    let lab = Lab::new();
+    authority(&lab);
+    lab.ok(
+        T0,
+        &[
+            "device",
+            "--state",
+            "D",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC2233A5ZV",
+            "--standby",
+            "PID:C9300-24UX,SN:FOC2233A5ZY",
+            "--boot-level",
+            "network-advantage",
+            "--addon",
+            "dna-advantage",
+            "--from",
+            "slr",
+        ],
+    );
+    let before = lab.exec("D", T0, &["show license reservation"]);
+    assert!(before.starts_with("License reservation: ENABLED\n"), "{before}");
+    let codes: Vec<String> = before
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Last Confirmation code: ").map(str::to_owned))
+        .collect();
+    assert_eq!(codes.len(), 2, "{before}");
+
+    let out = lab.ok(T1, &["device", "--state", "D", "install", "--version", "17.9.4"]);
+    assert!(out.contains("SLR authorization codes are migrated"), "{out}");
+    let all = lab.exec("D", T1, &["show license all"]);
+    assert!(all.contains("License Reservation is ENABLED"), "{all}");
+    assert_eq!(field(&all, "Type:"), "Transport Off");
+    for code in &codes {
+        assert!(all.contains(&format!("Last Confirmation code: {code}")), "{all}");
+    }
+
+    lab.exec("D", T1, &["license smart save usage all file bootflash:all_rum.txt"]);
+    upload(&lab, T1, "D/bootflash/all_rum.txt", "ack.txt");
+    let ack = lab.path("ack.txt");
+    let out = lab.exec(
+        "D",
+        T1,
+        &[&format!("license smart import {}", ack.display()), "show license status"],
+    );
+    assert_eq!(field(&out, "Last ACK received:"), "Nov 10 10:00:00 2026 UTC", "{out}");
+    let pis = auth(&lab, T1, &["pi", "list", "--account", "example.com", "--va", "Lab"]);
+    assert!(pis.contains("FOC2233A5ZV"), "{pis}");
+    assert_eq!(pool_figures(&lab, T1, "network-advantage")[1], "2", "both units count");
 }

@@ -11,7 +11,8 @@
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `migration`: a Smart Licensing switch upgraded to Smart Licensing Using Policy: its
-//!   registration's ID token becomes trust, its usage reaches the authority; then a downgrade.
+//!   registration's ID token becomes trust, its usage reaches the authority; then a downgrade;
+//!   an SLR pair keeps its codes and reports by file.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
 //! - `cisco_slac`: Cisco's SLAC files and reservation flow as public scripts drive them.
 //! - `tls`: HTTPS on every server and client: plain HTTP refused off loopback, the connected
