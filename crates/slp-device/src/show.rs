@@ -839,7 +839,19 @@ pub fn version(device: &Device) -> String {
         "Next reload AIR license Level: {}",
         air_level(state.startup.boot_level.as_deref(), state.startup.boot_addon.as_deref())
     );
-    out.push_str("\n\nSmart Licensing Status: Registration Not Applicable/Not Applicable\n\n");
+    match crate::migration::show::version_status(device) {
+        // RTU (before 16.9.1): no Smart Licensing status.
+        Some("") => out.push_str("\n\n"),
+        // A release before Smart Licensing Using Policy: its registration/authorization status.
+        Some(status) => {
+            let _ = write!(out, "\n\nSmart Licensing Status: {status}\n\n");
+        }
+        None => {
+            out.push_str(
+                "\n\nSmart Licensing Status: Registration Not Applicable/Not Applicable\n\n",
+            );
+        }
+    }
     let _ =
         writeln!(out, "cisco {} (X86) processor with 1418480K/6147K bytes of memory.", active.pid);
     let _ = writeln!(out, "Processor board ID {}", active.sn);

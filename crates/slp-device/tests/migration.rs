@@ -110,6 +110,8 @@ fn smart_licensing_registered_keeps_transport_and_converts_its_token() {
     let row = summary.lines().find(|l| l.contains("Network Advantage)")).unwrap();
     assert!(row.trim_start().starts_with("C9500"), "{row}");
     assert!(row.ends_with("2 AUTHORIZED"), "{row}");
+    let version = run(&mut session, "show version");
+    assert!(version.contains("\nSmart Licensing Status: REGISTERED/AUTHORIZED\n"), "{version}");
     let status = run(&mut session, "show license status");
     assert!(status.contains("Transport:\n  Type: Smart\n"), "{status}");
     assert!(status.contains("  Registration Expires: Nov 01 09:00:00 2027 UTC\n"), "{status}");
@@ -309,6 +311,9 @@ fn evaluation_licenses_are_in_use_and_smart_transport_becomes_off() {
         Session::new(device(&dir, "16.12.4", "network-advantage", false, &options), Mode::Exec);
     let summary = run(&mut session, "show license summary");
     assert!(summary.contains("  Status: UNREGISTERED\n"), "{summary}");
+    // As real 16.x Catalyst 9300 captures print it.
+    let version = run(&mut session, "show version");
+    assert!(version.contains("\nSmart Licensing Status: UNREGISTERED/EVAL MODE\n"), "{version}");
     assert!(summary.contains("  Status: EVAL MODE\n"), "{summary}");
     assert!(
         summary.contains("  Evaluation Period Remaining: 89 days, 0 hours, 0 minutes, 0 seconds\n")
@@ -325,6 +330,10 @@ fn evaluation_licenses_are_in_use_and_smart_transport_becomes_off() {
     assert!(printed.contains("transport type off"), "{printed}");
     let summary = run(&mut session, "show license summary");
     assert!(!summary.contains("EVAL"), "{summary}");
+    let version = run(&mut session, "show version");
+    assert!(
+        version.contains("\nSmart Licensing Status: Registration Not Applicable/Not Applicable\n")
+    );
     let row = summary.lines().find(|l| l.trim_start().starts_with("network-advantage")).unwrap();
     assert!(row.ends_with("1 IN USE"), "{row}");
     assert!(run(&mut session, "show license status").contains("  Type: Transport Off\n"));

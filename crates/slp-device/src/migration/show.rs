@@ -360,3 +360,17 @@ pub fn right_to_use_usage(device: &Device) -> String {
     }
     out
 }
+
+/// The `Smart Licensing Status:` of `show version` before the upgrade, `None` after it. Real
+/// 16.x Catalyst 9300 captures print `REGISTERED/AUTHORIZED` and `UNREGISTERED/EVAL MODE`
+/// (registration/authorization, as `show license summary` names them); for SLR the same pair
+/// is `show license summary`'s two statuses. RTU releases have no Smart Licensing status and
+/// the guide shows none: empty, the line is left out.
+pub fn version_status(device: &Device) -> Option<&'static str> {
+    Some(match pre(device)?.model {
+        PriorModel::SmartLicensing => "REGISTERED/AUTHORIZED",
+        PriorModel::Slr => "REGISTERED - SPECIFIC LICENSE RESERVATION/AUTHORIZED - RESERVED",
+        PriorModel::Eval => "UNREGISTERED/EVAL MODE",
+        PriorModel::Rtu => "",
+    })
+}
