@@ -6,7 +6,7 @@
 //! the product instance appears by UDI with the licenses it used before the upgrade in use. An
 //! SLR pair keeps its codes and reports by file.
 
-use crate::util::{Lab, T0, auth, authority, field, pool_figures, start_service, upload};
+use crate::util::{Lab, T0, auth, authority, control, field, pool_figures, start_service, upload};
 
 const T1: &str = "2026-11-10T10:00:00Z";
 
@@ -150,4 +150,66 @@ fn slr_pair_upgrades_keeps_its_codes_and_reports_by_file() {
     let pis = auth(&lab, T1, &["pi", "list", "--account", "example.com", "--va", "Lab"]);
     assert!(pis.contains("FOC2233A5ZV"), "{pis}");
     assert_eq!(pool_figures(&lab, T1, "network-advantage")[1], "2", "both units count");
+}
+
+/// A migrated switch left running (`slp device run`): its scheduler's first contact converts
+/// the registration's ID token into trust, without a command; device-led conversion stays
+/// unsupported ("not supported for migration to Smart Licensing Using Policy").
+#[test]
+fn running_switch_converts_its_registration_at_the_first_scheduled_contact() {
+    let lab = Lab::new();
+    authority(&lab);
+    let token = auth(
+        &lab,
+        T0,
+        &["token", "create", "--account", "example.com", "--va", "Lab", "--description", "SL"],
+    )
+    .trim()
+    .to_owned();
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    let url = format!("{}/licservice/license", server.url);
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "D",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC2233A5ZV",
+            "--from",
+            "smart-licensing",
+            "--smart-account",
+            "Example Corp",
+            "--virtual-account",
+            "Lab",
+            "--idtoken",
+            &token,
+            "--prior-transport",
+            "smart",
+            "--prior-url",
+            &url,
+        ],
+    );
+    lab.ok(T1, &["device", "--state", "D", "install", "--version", "17.9.4"]);
+    let _device = start_service(
+        &lab,
+        T1,
+        &["device", "--state", "D", "run", "--mgmt", "127.0.0.1:0", "--manual-ticks"],
+    );
+    let tick = control(&lab, "D", "/slp/v1/tick", serde_json::json!({}));
+    assert!(tick["messages"].to_string().contains("TRUST_CODE_INSTALL_SUCCESS"), "{tick}");
+    let status = lab.exec("D", T1, &["show license status", "show license all"]);
+    assert_ne!(field(&status, "Trust Code Installed:"), "<none>", "{status}");
+    assert!(
+        status.contains(
+            "License Conversion:\n  Automatic Conversion Enabled: False\n  Status: Not started\n"
+        ),
+        "{status}"
+    );
+    let out = lab.fails(T1, &["device", "--state", "D", "exec", "license smart conversion start"]);
+    assert!(out.contains("% Invalid input detected"), "{out}");
 }

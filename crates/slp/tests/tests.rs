@@ -12,7 +12,8 @@
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `migration`: a Smart Licensing switch upgraded to Smart Licensing Using Policy: its
 //!   registration's ID token becomes trust, its usage reaches the authority; then a downgrade;
-//!   an SLR pair keeps its codes and reports by file.
+//!   an SLR pair keeps its codes and reports by file; a running switch converts at its first
+//!   scheduled contact.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
 //! - `cisco_slac`: Cisco's SLAC files and reservation flow as public scripts drive them.
 //! - `tls`: HTTPS on every server and client: plain HTTP refused off loopback, the connected
