@@ -39,9 +39,10 @@ pub enum DeviceCommand {
         sn: String,
         #[arg(long, default_value = "Switch")]
         hostname: String,
-        /// IOS-XE version, e.g. 17.9.4.
-        #[arg(long, default_value = "17.9.4")]
-        version: String,
+        /// IOS-XE version, e.g. 17.9.4 (default), or with --from a release before 17.3.2
+        /// (default 16.12.4; 16.8.1 for --from rtu).
+        #[arg(long)]
+        version: Option<String>,
         /// A standby unit, as PID:<pid>,SN:<sn> (HA).
         #[arg(long, value_name = "UDI")]
         standby: Vec<String>,
@@ -64,6 +65,18 @@ pub enum DeviceCommand {
         /// reset keeps it. Without it the first signed document installed pins its key.
         #[arg(long, value_name = "FILE|KEY")]
         authority_key: Option<String>,
+        #[command(flatten)]
+        prior: Box<PriorArgs>,
+    },
+    /// Install another IOS-XE release and reload (what `install add file … activate commit`
+    /// does on a real switch). From a device created with `init --from …` to 17.3.2 or later:
+    /// the migration to Smart Licensing Using Policy, carrying over what the guide says (README
+    /// "Migration"). From 17.3.2 or later to an earlier release: the guide's downgrade, with its
+    /// outcome and further action printed. Run it with the device service stopped.
+    Install {
+        /// The release to install, e.g. 17.9.4.
+        #[arg(long)]
+        version: String,
     },
     /// Run IOS commands in privileged EXEC mode, one argument per command line: on the running
     /// device service if there is one, else here, holding the state directory's lock.
@@ -98,6 +111,39 @@ pub enum DeviceCommand {
         #[arg(long)]
         manual_ticks: bool,
     },
+}
+
+/// The licensing model a device is created in before Smart Licensing Using Policy (`init --from`).
+#[derive(Debug, Args)]
+pub struct PriorArgs {
+    /// Create the device as it was before Smart Licensing Using Policy, on a release before
+    /// 17.3.2: smart-licensing (registered), slr (the licenses in use reserved), rtu
+    /// (Right-to-Use, before 16.9.1) or eval (unregistered, evaluation mode). `slp device
+    /// install --version 17.9.4` upgrades it.
+    #[arg(long, value_enum, value_name = "MODEL")]
+    pub from: Option<crate::migration::PriorModel>,
+    /// --from smart-licensing: the smart account the device is registered in.
+    #[arg(long, requires = "from")]
+    pub smart_account: Option<String>,
+    /// --from smart-licensing: the virtual account the device is registered in.
+    #[arg(long, requires = "from")]
+    pub virtual_account: Option<String>,
+    /// --from smart-licensing: the ID token it registered with (from `slp authority token
+    /// create`); after the upgrade it becomes a trust code at the first contact.
+    #[arg(long, requires = "from", value_name = "TOKEN")]
+    pub idtoken: Option<String>,
+    /// The transport configured before the upgrade (default callhome).
+    #[arg(long, value_enum, requires = "from", value_name = "TYPE")]
+    pub prior_transport: Option<crate::migration::PriorTransport>,
+    /// The URL of that transport, kept after the upgrade.
+    #[arg(long, requires = "from", value_name = "URL")]
+    pub prior_url: Option<String>,
+    /// The add-on license in use (dna-essentials, dna-advantage).
+    #[arg(long, requires = "from", value_name = "LICENSE")]
+    pub addon: Option<String>,
+    /// --from eval: days left of the 90-day evaluation period (default 90).
+    #[arg(long, requires = "from", value_name = "DAYS")]
+    pub eval_days_left: Option<u32>,
 }
 
 /// How long `exec` and `shell` wait for another slp process to release the state directory.
@@ -280,7 +326,26 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             factory_trust,
             ca,
             authority_key,
+            prior,
         } => {
+            let prior = *prior;
+            let prior = prior.from.map(|model| crate::migration::PriorOptions {
+                model,
+                smart_account: prior.smart_account,
+                virtual_account: prior.virtual_account,
+                id_token: prior.idtoken,
+                transport: prior.prior_transport,
+                url: prior.prior_url,
+                addon: prior.addon,
+                eval_days_left: prior.eval_days_left,
+            });
+            let version = version.unwrap_or_else(|| {
+                prior.as_ref().map_or("17.9.4", |p| p.model.default_version()).to_owned()
+            });
+            // Checked before anything is written.
+            if let Some(prior) = &prior {
+                crate::migration::check_prior(prior, &version)?;
+            }
             let authority_key = match authority_key {
                 Some(value) => {
                     let text = if std::path::Path::new(&value).is_file() {
@@ -308,7 +373,11 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                 factory_trust,
                 authority_key,
             };
-            let device = Device::init(dir.clone(), &options, clock.now())?;
+            let mut device = Device::init(dir.clone(), &options, clock.now())?;
+            if let Some(prior) = &prior {
+                crate::migration::make_pre_slp(&mut device, prior)?;
+                device.save()?;
+            }
             if let Some(ca) = &ca {
                 crate::trust::install(&dir, ca)?;
             }
@@ -324,6 +393,22 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                 args.state.display(),
                 udis.join(", ")
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        DeviceCommand::Install { version } => {
+            let _lock = match writer(&dir)? {
+                Writer::Local(lock) => lock,
+                Writer::Service(info) => anyhow::bail!(
+                    "the device service at {} runs this device: stop it, then install",
+                    info.url
+                ),
+            };
+            let mut device = Device::open(dir.clone(), clock.now())?;
+            let lines = crate::migration::install(&mut device, &version)?;
+            device.save()?;
+            for line in lines {
+                println!("{line}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         DeviceCommand::Exec { commands } => {

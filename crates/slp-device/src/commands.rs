@@ -36,6 +36,8 @@ enum Action {
     ShowUsage,
     ShowStatus,
     ShowAll,
+    ShowReservation,
+    NoReservation,
     ShowUdi,
     ShowAuthorization,
     ShowRumAll,
@@ -115,6 +117,7 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (SHOW, "show license usage", Action::ShowUsage),
     (SHOW, "show license status", Action::ShowStatus),
     (SHOW, "show license all", Action::ShowAll),
+    (SHOW, "show license reservation", Action::ShowReservation),
     (SHOW, "show license udi", Action::ShowUdi),
     (SHOW, "show license authorization", Action::ShowAuthorization),
     (SHOW, "show license rum id all", Action::ShowRumAll),
@@ -155,6 +158,7 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
         Action::AuthReturnOffline2,
     ),
     (PRIV, "license smart authorization return {all|local} online", Action::AuthReturnOnline),
+    (CONF, "no license smart reservation", Action::NoReservation),
     (PRIV, "license smart trust idtoken WORD {all|local}", Action::TrustIdToken),
     (PRIV, "license smart trust idtoken WORD {all|local} force", Action::TrustIdTokenForce),
     (PRIV, "license smart sync {all|local}", Action::Sync),
@@ -215,6 +219,7 @@ fn help(word: &str) -> &'static str {
         "usage" => "Display license usage information",
         "status" => "Display overall license status",
         "all" => "All licensing information / all units",
+        "reservation" => "License reservation",
         "udi" => "Display the UDIs of this product instance",
         "authorization" => "Authorization codes (SLAC)",
         "rum" => "RUM report information",
@@ -565,10 +570,15 @@ impl Session {
         if let Some((command, modifier)) = show::split_pipe(line) {
             return Step::Done(self.piped(command, modifier));
         }
+        // A release before Smart Licensing Using Policy answers its own licensing commands.
+        if let Some(result) = crate::migration::pre_slp_command(&mut self.device, line) {
+            let output = output_of(result);
+            return Step::Done(self.saved(output));
+        }
         Step::Done(match self.parse(line) {
             Ok((action, args)) => {
                 let conversation = match action {
-                    Action::Sync => Some(self.device.begin_sync(Vec::new())),
+                    Action::Sync => Some(crate::migration::begin_sync(&mut self.device)),
                     Action::TrustIdToken | Action::TrustIdTokenForce => {
                         let arg = |idx: usize| args.get(idx).cloned().unwrap_or_default();
                         let force = action == Action::TrustIdTokenForce;
@@ -697,6 +707,8 @@ impl Session {
             Action::ShowUsage => show::usage(device),
             Action::ShowStatus => show::status(device),
             Action::ShowAll => show::all(device),
+            // The guide's SLR example after migration: the same report as `show license all`.
+            Action::ShowReservation => show::all(device),
             Action::ShowUdi => show::udi(device),
             Action::ShowAuthorization => show::authorization(device),
             Action::ShowRumAll => show::rum_all(device),
@@ -742,8 +754,13 @@ impl Session {
             }
             // Without a path the return code is shown on screen, to enter in the portal.
             Action::AuthReturnOffline => {
-                lines(device.authorization_return_on_screen(arg(0) == "all")?)
+                match crate::migration::slr_return(device, arg(0) == "all") {
+                    // A migrated SLR code (no SLAC on the units): its return code on screen.
+                    Some(returned) => lines(returned?),
+                    None => lines(device.authorization_return_on_screen(arg(0) == "all")?),
+                }
             }
+            Action::NoReservation => crate::migration::no_reservation(device),
             Action::AuthReturnOffline2 => {
                 lines(device.authorization_return_offline(arg(0) == "all", &arg(1))?)
             }

@@ -5,6 +5,8 @@
 //! - [`commands`]: the one IOS command table shared by `exec` and the interactive `shell`.
 //! - [`show`]: `show license …` and `show version` output, laid out as IOS-XE 17.9 prints it.
 //! - [`messages`]: the `%SMART_LIC-…` system messages.
+//! - [`migration`]: a device in its state before Smart Licensing Using Policy, the upgrade
+//!   to it and the downgrade from it (the guide's migration chapters).
 //! - [`platform`]: what a PID offers beyond the base licenses (the HSECK9 key).
 //! - [`cli`]: `slp device` arguments (clap) and the shell loop.
 
@@ -14,6 +16,7 @@ pub mod agent;
 pub mod cli;
 pub mod commands;
 pub mod messages;
+pub mod migration;
 pub mod platform;
 pub mod secret;
 pub mod service;

@@ -492,7 +492,7 @@ fn scheduler_step(shared: &Shared) -> Vec<String> {
     let (reminders, conversation) = {
         let mut session = shared.lock();
         let reminders = session.device.remind_overdue();
-        (reminders, session.device.begin_contact())
+        (reminders, crate::migration::begin_contact(&mut session.device))
     };
     let Some(conversation) = conversation else {
         if !reminders.is_empty()

@@ -56,7 +56,7 @@ fn account_section(device: &Device, out: &mut String) {
 
 /// `show license summary`
 pub fn summary(device: &Device) -> String {
-    let mut out = String::new();
+    let mut out = String::from(crate::migration::reservation_banner(device));
     account_section(device, &mut out);
     out.push('\n');
     out.push_str("License Usage:\n");
@@ -129,6 +129,7 @@ fn usage_entries(device: &Device, out: &mut String) {
         let _ = writeln!(out, "  Feature Description: {description}");
         let _ = writeln!(out, "  Enforcement type: {}", info.enforcement.show_word());
         let _ = writeln!(out, "  License type: {}", info.term.show_word());
+        crate::migration::usage_reservation(device, info.feature, out);
         out.push('\n');
     }
 }
@@ -248,6 +249,10 @@ fn trust_section(device: &Device, out: &mut String, per_unit: bool) {
 fn status_body(device: &Device, out: &mut String, trust_per_unit: bool) {
     let running = &device.state.running;
     out.push_str("Utility:\n  Status: DISABLED\n\n");
+    // `show license all` has it at its top already.
+    if !trust_per_unit {
+        out.push_str(crate::migration::reservation_banner(device));
+    }
     out.push_str("Smart Licensing Using Policy:\n  Status: ENABLED\n\n");
     account_section(device, out);
     out.push('\n');
@@ -311,6 +316,11 @@ fn authorization_body(device: &Device, out: &mut String) {
                 let _ = writeln!(out, "      Last Confirmation code: {}", auth.confirmation_code);
             }
             None => {
+                if let Some((at, code)) = crate::migration::unit_reservation(device, &udi) {
+                    let _ = writeln!(out, "      Status: SPECIFIC INSTALLED on {}", date(at));
+                    let _ = writeln!(out, "      Last Confirmation code: {code}");
+                    continue;
+                }
                 out.push_str("      Status: NOT INSTALLED\n");
                 if let Some(code) = state.last_return_code.get(&udi) {
                     let _ = writeln!(out, "      Last return code: {code}");
@@ -358,6 +368,7 @@ fn authorization_body(device: &Device, out: &mut String) {
             }
         }
     }
+    crate::migration::specified_reservations(device, out);
     out.push_str("\nPurchased Licenses:\n  No Purchase Information Available\n");
 }
 
@@ -393,8 +404,12 @@ fn report_summary(device: &Device, out: &mut String) {
 /// `show license all`
 pub fn all(device: &Device) -> String {
     let mut out = String::from(
-        "Smart Licensing Status\n======================\n\nSmart Licensing is ENABLED\n\n",
+        "Smart Licensing Status\n======================\n\nSmart Licensing is ENABLED\n",
     );
+    out.push_str(crate::migration::reservation_banner(device));
+    if crate::migration::reservation_banner(device).is_empty() {
+        out.push('\n');
+    }
     out.push_str(
         "License Conversion:\n  Automatic Conversion Enabled: False\n  Status: Not started\n\n",
     );
@@ -824,7 +839,19 @@ pub fn version(device: &Device) -> String {
         "Next reload AIR license Level: {}",
         air_level(state.startup.boot_level.as_deref(), state.startup.boot_addon.as_deref())
     );
-    out.push_str("\n\nSmart Licensing Status: Registration Not Applicable/Not Applicable\n\n");
+    match crate::migration::show::version_status(device) {
+        // RTU (before 16.9.1): no Smart Licensing status.
+        Some("") => out.push_str("\n\n"),
+        // A release before Smart Licensing Using Policy: its registration/authorization status.
+        Some(status) => {
+            let _ = write!(out, "\n\nSmart Licensing Status: {status}\n\n");
+        }
+        None => {
+            out.push_str(
+                "\n\nSmart Licensing Status: Registration Not Applicable/Not Applicable\n\n",
+            );
+        }
+    }
     let _ =
         writeln!(out, "cisco {} (X86) processor with 1418480K/6147K bytes of memory.", active.pid);
     let _ = writeln!(out, "Processor board ID {}", active.sn);

@@ -216,6 +216,10 @@ pub struct DeviceState {
     pub pending_poll: Option<PendingPoll>,
     #[serde(default)]
     pub comm: CommState,
+    /// The licensing model before Smart Licensing Using Policy, and what the upgrade carried
+    /// over ([`crate::migration`]).
+    #[serde(default, skip_serializing_if = "crate::migration::MigrationState::is_empty")]
+    pub migration: crate::migration::MigrationState,
 }
 
 /// A list written as a list, or by older versions as one value or `null`.

@@ -10,6 +10,10 @@
 //!   equal those of real captures (version, history, summary, status, usage, rum id all).
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
+//! - `migration`: a Smart Licensing switch upgraded to Smart Licensing Using Policy: its
+//!   registration's ID token becomes trust, its usage reaches the authority; then a downgrade;
+//!   an SLR pair keeps its codes and reports by file; a running switch converts at its first
+//!   scheduled contact.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
 //! - `cisco_slac`: Cisco's SLAC files and reservation flow as public scripts drive them.
 //! - `tls`: HTTPS on every server and client: plain HTTP refused off loopback, the connected
@@ -36,6 +40,7 @@ mod direct;
 mod genie;
 mod genie_tech;
 mod lab;
+mod migration;
 mod openapi_conformance;
 mod ops;
 mod paging;

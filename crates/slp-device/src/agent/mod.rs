@@ -251,6 +251,7 @@ impl Device {
             history: Vec::new(),
             pending_poll: None,
             comm: Default::default(),
+            migration: Default::default(),
         };
         crate::state::create_private_dir(&dir.root().join(crate::state::BOOTFLASH))?;
         let mut device = Device { dir, state, now, key, answering_trust_request: false };
