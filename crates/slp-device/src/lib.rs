@@ -3,6 +3,8 @@
 //! - [`state`]: the persisted device state and the `bootflash:` file system, crash-safe.
 //! - [`agent`]: what the device does — usage recording, reload, save usage, import, SLAC, trust.
 //! - [`commands`]: the one IOS command table shared by `exec` and the interactive `shell`.
+//! - [`config`]: Call Home, name resolution, NTP, the HTTP client, trustpoints, utility settings.
+//! - [`help`]: `?` help texts in the context of the words before them.
 //! - [`show`]: `show license …` and `show version` output, laid out as IOS-XE 17.9 prints it.
 //! - [`messages`]: the `%SMART_LIC-…` system messages.
 //! - [`platform`]: what a PID offers beyond the base licenses (the HSECK9 key).
@@ -13,6 +15,8 @@ use std::path::PathBuf;
 pub mod agent;
 pub mod cli;
 pub mod commands;
+pub mod config;
+pub mod help;
 pub mod messages;
 pub mod platform;
 pub mod secret;
