@@ -802,6 +802,12 @@ impl Session {
             }
             // `license smart url <url>`: the Call Home URL, used with transport callhome.
             Action::UrlCallhome => {
+                // `license smart url cslu` (or `smart`, `utility`) without its URL is the other
+                // command cut short, not a URL.
+                let word = arg(0).to_ascii_lowercase();
+                if ["cslu", "smart", "utility"].iter().any(|kw| kw.starts_with(&word)) {
+                    return Err(DeviceError::Refused("% Incomplete command.".to_owned()));
+                }
                 device.state.running.url_callhome = Some(arg(0));
                 String::new()
             }

@@ -403,6 +403,13 @@ fn utility_and_custom_id_settings_are_kept_and_shown() {
     let mut s = session(&dir);
     let status = ok(&mut s, &["show license status"]);
     assert_eq!(field(&status, "Custom Id:"), "<empty>");
+    // The keyword without its URL is incomplete, never taken for the Call Home URL.
+    ok(&mut s, &["configure terminal"]);
+    for line in ["license smart url utility", "license smart url cslu", "license smart url util"] {
+        assert_eq!(refused(&mut s, line), "% Incomplete command.\n", "{line}");
+    }
+    ok(&mut s, &["end"]);
+    assert_eq!(s.device.state.running.url_callhome, None);
     ok(
         &mut s,
         &[
