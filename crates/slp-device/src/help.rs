@@ -46,6 +46,8 @@ pub fn argument(path: &[&str]) -> &'static str {
         ["ip", "name-server", ..] => "Name server IP address (up to 6)",
         ["ip", "domain", "name", ..] | ["ip", "domain-name"] => "Default domain name",
         ["ntp", "server"] => "NTP server IP address or host name",
+        ["ip", "host"] => "Name of the host",
+        ["ip", "host", ..] => "Host IP address",
         _ => "Name, path or value",
     }
 }
@@ -229,6 +231,7 @@ fn general(word: &str) -> &'static str {
         "domain-name" => "Define the default domain name",
         "lookup" => "DNS lookup settings",
         "ntp" => "Configure NTP",
+        "host" => "Add an entry to the ip hostname table",
         "server" => "Configure NTP server",
         "prefer" => "Prefer this server",
         _ => "",

@@ -487,3 +487,70 @@ fn help_in_the_call_home_sub_modes() {
     assert!(help.contains("Usage reporting settings"), "{help}");
     assert!(!help.contains("Display license usage information"), "{help}");
 }
+
+/// One HTTP exchange on loopback: returns the request's head (request line and headers) once
+/// it has come, after answering 404 (no reporting endpoint there).
+fn one_exchange() -> (u16, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = reader.into_inner();
+        stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        head
+    });
+    (port, handle)
+}
+
+/// `ip host NAME ADDR` (the guide's static mapping "if automatic DNS mapping is not
+/// available"): the device reaches a name no resolver knows at the address configured for it.
+#[test]
+fn ip_host_maps_a_name_for_the_devices_http_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(&dir);
+    let (port, server) = one_exchange();
+    let url = format!("http://cssm.invalid:{port}/its/service/oddce/services/DDCEService");
+    ok(
+        &mut s,
+        &[
+            "configure terminal",
+            "license smart transport callhome",
+            &format!("license smart url {url}"),
+            "ip host cssm.invalid 127.0.0.1",
+            "end",
+        ],
+    );
+    let config = ok(&mut s, &["show running-config | include ip host"]);
+    assert_eq!(config, "ip host cssm.invalid 127.0.0.1\n");
+    let out = ok(&mut s, &["license smart sync all"]);
+    let head = server.join().unwrap();
+    assert!(
+        head.starts_with("POST /its/service/oddce/services/DDCEService HTTP/1.1\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase().contains(&format!("host: cssm.invalid:{port}\r\n")),
+        "{head}"
+    );
+    // The peer answered (404): the failure names it, reached by its name.
+    assert!(out.contains(&format!("HTTP 404 Not Found from {url}")), "{out}");
+}

@@ -126,6 +126,7 @@ impl Device {
             self.proxy(),
             crate::trust::roots(&self.dir).map_err(|err| format!("the trust pool: {err}")),
         )
+        .with_hosts(self.state.running.settings.ip.static_hosts())
     }
 
     /// `Next ACK push check`: when the device next asks its peer for the ACK of a push (the poll

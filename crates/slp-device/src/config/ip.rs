@@ -3,8 +3,9 @@
 //! `ip domain name [vrf …]` (and the older `ip domain-name`), `ip domain lookup
 //! source-interface`, `ip http client source-interface` and `ntp server`.
 //!
-//! Limits, stated where a user would look: the device resolves names with its host's resolver,
-//! not through the configured name servers (a DNS server on port 53 cannot be run
+//! `ip host NAME ADDR` maps a name statically, and the device's HTTP client uses it.
+//! Limits, stated where a user would look: other names resolve with the host's resolver, not
+//! through the configured name servers (a DNS server on port 53 cannot be run
 //! hermetically), and it keeps its clock from the `Clock`, not from the NTP servers (so `show
 //! clock` keeps the `*` of a clock not synchronized). What the configuration changes is the
 //! CSLU URL of zero-touch discovery ([`cslu_url`]) and the running configuration.
@@ -36,6 +37,10 @@ pub struct Ip {
     pub domain_lookup_source_interface: Option<String>,
     /// `ntp server ADDR [version N] [prefer]` by address.
     pub ntp_servers: BTreeMap<String, NtpServer>,
+    /// `ip host NAME ADDR…`: static name-to-address mappings (the guide's "Setting Up a
+    /// Connection to CSSM", step 7: "if automatic DNS mapping is not available"). The device's
+    /// HTTP client resolves these names to these addresses.
+    pub hosts: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +182,24 @@ impl Ip {
         Ok(())
     }
 
+    /// `ip host NAME ADDR…`: replaces the name's addresses.
+    pub fn set_host(&mut self, name: &str, addrs: &[String]) -> Result<(), IpError> {
+        let name = domain(name)?;
+        let addrs = addrs.iter().map(|a| address(a)).collect::<Result<Vec<_>, _>>()?;
+        self.hosts.insert(name, addrs);
+        Ok(())
+    }
+
+    /// The static mappings as the HTTP client takes them.
+    pub fn static_hosts(&self) -> Vec<(String, std::net::IpAddr)> {
+        self.hosts
+            .iter()
+            .flat_map(|(name, addrs)| {
+                addrs.iter().filter_map(move |a| a.parse().ok().map(|ip| (name.clone(), ip)))
+            })
+            .collect()
+    }
+
     /// The domain that completes an unqualified name: `ip domain name`, else the one VRF's.
     pub fn search_domain(&self) -> Option<&str> {
         self.domain_name.as_deref().or_else(|| {
@@ -203,6 +226,9 @@ impl Ip {
         }
         for (vrf, name) in &self.vrf_domain_names {
             let _ = writeln!(out, "ip domain name vrf {vrf} {name}");
+        }
+        for (name, addrs) in &self.hosts {
+            let _ = writeln!(out, "ip host {name} {}", addrs.join(" "));
         }
         out
     }

@@ -70,6 +70,8 @@ pub enum Cmd {
     DomainLookupSource,
     NoDomainLookupSource,
     Ntp { version: bool, prefer: bool },
+    Host,
+    NoHost,
     NoNtp,
     UrlUtility,
     NoUrlUtility,
@@ -148,6 +150,10 @@ pub const TABLE: &[(&[Mode], &str, Cmd)] = &[
     (CONF, "ntp server WORD version <2-4>", Cmd::Ntp { version: true, prefer: false }),
     (CONF, "ntp server WORD version <2-4> prefer", Cmd::Ntp { version: true, prefer: true }),
     (CONF, "no ntp server WORD", Cmd::NoNtp),
+    (CONF, "ip host WORD WORD", Cmd::Host),
+    (CONF, "ip host WORD WORD WORD", Cmd::Host),
+    (CONF, "ip host WORD WORD WORD WORD", Cmd::Host),
+    (CONF, "no ip host WORD", Cmd::NoHost),
     (CONF, "license smart url utility WORD", Cmd::UrlUtility),
     (CONF, "no license smart url utility", Cmd::NoUrlUtility),
     (CONF, "license smart utility", Cmd::Utility),
@@ -320,6 +326,12 @@ pub fn run(
         Cmd::Ntp { version, prefer } => {
             let version = if version { arg(1).parse::<u8>().ok() } else { None };
             settings.ip.add_ntp(&arg(0), version, prefer).map_err(refused)?;
+        }
+        Cmd::Host => {
+            settings.ip.set_host(&arg(0), args.get(1..).unwrap_or_default()).map_err(refused)?
+        }
+        Cmd::NoHost => {
+            settings.ip.hosts.remove(&arg(0).to_ascii_lowercase());
         }
         Cmd::NoNtp => {
             settings.ip.ntp_servers.remove(&arg(0));
