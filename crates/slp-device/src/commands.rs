@@ -451,9 +451,8 @@ impl Session {
                         entries.push(((*option).to_owned(), crate::help::text(&path, option)));
                     }
                 }
-                Some(Tok::Num(_, _, label)) if !partial => {
-                    entries.push(((*label).to_owned(), "Number"))
-                }
+                Some(Tok::Num(_, _, label)) if !partial => entries
+                    .push(((*label).to_owned(), crate::help::number(&keywords(&toks, done.len())))),
                 Some(Tok::Word) if !partial => entries
                     .push(("WORD".to_owned(), crate::help::argument(&keywords(&toks, done.len())))),
                 Some(_) => {}

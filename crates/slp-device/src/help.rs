@@ -52,6 +52,26 @@ pub fn argument(path: &[&str]) -> &'static str {
     }
 }
 
+/// Help for a number (`<min-max>`) after the keywords `path`.
+pub fn number(path: &[&str]) -> &'static str {
+    let path = match path {
+        ["no", rest @ ..] => rest,
+        _ => path,
+    };
+    match path {
+        [.., "interval"] => "Reporting interval in days (0: no reporting)",
+        [.., "days"] => "Number of days",
+        [.., "rum-id"] | ["show", "license", "rum", "id"] => "RUM report id",
+        ["show", "license", "eventlog"] => "Days of events to show",
+        [.., "port"] => "Port number",
+        [.., "privilege"] => "User privilege level",
+        [.., "password"] => "Specifies an UNENCRYPTED password will follow",
+        [.., "secret"] => "Type of the secret: 0 (unencrypted) or 9 (scrypt hash)",
+        [.., "version"] => "NTP version number",
+        _ => "Number",
+    }
+}
+
 fn contextual(path: &[&str], word: &str) -> Option<&'static str> {
     Some(match (path, word) {
         (["show", "license"], "all") => "Display all license information",
@@ -328,6 +348,25 @@ mod tests {
         assert_eq!(
             text(&["no", "license", "smart", "privacy"], "hostname"),
             text(&["license", "smart", "privacy"], "hostname")
+        );
+    }
+
+    /// Every number of every command has a help text of its own context.
+    #[test]
+    fn numbers_have_a_text_for_their_context() {
+        for (_, syntax, _) in table() {
+            let toks = tokens(syntax);
+            for (depth, tok) in toks.iter().enumerate() {
+                if let Tok::Num(..) = tok {
+                    let help = number(&keywords(&toks, depth));
+                    assert_ne!(help, "Number", "{syntax}");
+                }
+            }
+        }
+        assert_eq!(number(&["license", "smart", "proxy", "port"]), "Port number");
+        assert_ne!(
+            number(&["show", "license", "eventlog"]),
+            number(&["license", "smart", "usage", "interval"])
         );
     }
 
