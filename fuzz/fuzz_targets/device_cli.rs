@@ -41,7 +41,15 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(mut shell) = shell().lock() else { return };
     for line in text.lines().take(16) {
-        for mode in [Mode::User, Mode::Exec, Mode::Config, Mode::ConfigIf] {
+        for mode in [
+            Mode::User,
+            Mode::Exec,
+            Mode::Config,
+            Mode::ConfigIf,
+            Mode::CallHome,
+            Mode::CallHomeProfile,
+            Mode::CaTrustpoint,
+        ] {
             shell.session.mode = mode;
             let _ = shell.session.help(line);
             let _ = shell.session.help(&format!("{line}?"));

@@ -22,11 +22,18 @@ pub enum Mode {
     Config,
     /// `sw1(config-if)#`
     ConfigIf,
+    /// `sw1(cfg-call-home)#` (the guide prints both `config-call-home` and `cfg-call-home`;
+    /// a real device's prompt is the latter).
+    CallHome,
+    /// `sw1(cfg-call-home-profile)#`
+    CallHomeProfile,
+    /// `sw1(ca-trustpoint)#`
+    CaTrustpoint,
 }
 
 /// What a matched command does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
+pub(crate) enum Action {
     Enable,
     Disable,
     ConfigureTerminal,
@@ -98,21 +105,29 @@ enum Action {
     NoInterface,
     TunnelIpsec,
     NoTunnelIpsec,
+    /// A command of [`crate::config::TABLE`].
+    Settings(crate::config::Cmd),
 }
 
-use Mode::{Config, ConfigIf, Exec, User};
+use Mode::{CaTrustpoint, CallHome, CallHomeProfile, Config, ConfigIf, Exec, User};
 
 const PRIV: &[Mode] = &[Exec];
 const SHOW: &[Mode] = &[User, Exec];
 const CONF: &[Mode] = &[Config];
 const ANY_CONF: &[Mode] = &[Config, ConfigIf];
+/// Every configuration mode, sub-modes included.
+const ALL_CONF: &[Mode] = &[Config, ConfigIf, CallHome, CallHomeProfile, CaTrustpoint];
 
 const TABLE: &[(&[Mode], &str, Action)] = &[
     (&[User], "enable", Action::Enable),
     (PRIV, "disable", Action::Disable),
     (PRIV, "configure terminal", Action::ConfigureTerminal),
-    (&[User, Exec, Config, ConfigIf], "exit", Action::Exit),
-    (ANY_CONF, "end", Action::End),
+    (
+        &[User, Exec, Config, ConfigIf, CallHome, CallHomeProfile, CaTrustpoint],
+        "exit",
+        Action::Exit,
+    ),
+    (ALL_CONF, "end", Action::End),
     (SHOW, "show license summary", Action::ShowSummary),
     (SHOW, "show license usage", Action::ShowUsage),
     (SHOW, "show license status", Action::ShowStatus),
@@ -204,111 +219,38 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
     (&[ConfigIf], "no tunnel mode ipsec ipv4", Action::NoTunnelIpsec),
 ];
 
-/// Help text for keywords, shown by `?`.
-fn help(word: &str) -> &'static str {
-    match word {
-        "enable" => "Turn on privileged commands",
-        "disable" => "Turn off privileged commands",
-        "configure" => "Enter configuration mode",
-        "terminal" => "Configure from the terminal",
-        "exit" => "Exit from the EXEC or the current mode",
-        "end" => "Exit from configure mode",
-        "show" => "Show running system information",
-        "license" => "Smart licensing commands",
-        "summary" => "Display summary of license usage",
-        "usage" => "Display license usage information",
-        "status" => "Display overall license status",
-        "all" => "All licensing information / all units",
-        "reservation" => "License reservation",
-        "udi" => "Display the UDIs of this product instance",
-        "authorization" => "Authorization codes (SLAC)",
-        "rum" => "RUM report information",
-        "id" => "Report id",
-        "detail" => "Detailed report information",
-        "eventlog" => "Display the license event log",
-        "history" => "Display license history",
-        "message" => "Imported messages",
-        "tech" => "Technical support information",
-        "support" => "Technical support information",
-        "version" => "System hardware and software status",
-        "clock" => "Display the system clock",
-        "logging" => "Show the contents of logging buffers",
-        "running-config" => "Current operating configuration",
-        "copy" => "Copy from one file to another",
-        "startup-config" => "Startup configuration",
-        "write" => "Write running configuration to memory",
-        "memory" => "Write to NV memory",
-        "reload" => "Halt and perform a cold restart",
-        "smart" => "Smart licensing",
-        "save" => "Save data to a file",
-        "unreported" => "Reports not yet sent or saved",
-        "days" => "Reports of the last N days",
-        "rum-id" => "One report by id",
-        "file" => "Destination file",
-        "import" => "Import an ACK, policy, trust code or authorization code file",
-        "factory" => "Factory settings",
-        "reset" => "Remove all licensing information",
-        "request" => "Request an authorization code",
-        "add" => "Add to the existing authorization",
-        "replace" => "Replace the existing authorization",
-        "local" => "This unit only (the active)",
-        "return" => "Return an authorization code",
-        "offline" => "Write the return code to a file",
-        "online" => "Return through the configured transport",
-        "trust" => "Trust establishment",
-        "idtoken" => "Establish trust with an ID token",
-        "force" => "Overwrite an existing trust code",
-        "sync" => "Synchronize with CSSM or CSLU now",
-        "platform" => "Platform commands",
-        "redundancy" => "Redundancy commands",
-        "force-switchover" => "Switch over to the standby",
-        "test" => "Simulation commands (slp): stack membership",
-        "stack" => "The HA set or stack",
-        "standby" => "As the standby",
-        "member" => "As a stack member",
-        "remove" => "A unit leaves",
-        "hsec-license-release" => "Release the HSECK9 key",
-        "wanmacsec" => "WAN MACsec",
-        "network-advantage" => "Network Advantage license",
-        "network-essentials" => "Network Essentials license",
-        "dna-advantage" => "DNA Advantage add-on license",
-        "dna-essentials" => "DNA Essentials add-on license",
-        "boot" => "License boot level",
-        "level" => "License level",
-        "addon" => "Add-on license",
-        "no" => "Negate a command or set its defaults",
-        "transport" => "Transport to CSLU or CSSM",
-        "url" => "Transport URL",
-        "cslu" => "CSLU URL",
-        "default" => "Default URL",
-        "proxy" => "Proxy for smart transport",
-        "address" => "Proxy address",
-        "port" => "Proxy port",
-        "interval" => "Reporting interval in days",
-        "privacy" => "Data privacy",
-        "hostname" => "Set the system's network name",
-        "username" => "Establish a user name for the management API (privilege 15)",
-        "privilege" => "Set user privilege level",
-        "password" => "Specify the password for the user",
-        "secret" => "Specify the secret for the user",
-        "interface" => "Select an interface to configure",
-        "tunnel" => "Tunnel interface commands",
-        "mode" => "Tunnel encapsulation method",
-        "ipsec" => "IPsec tunnel (uses the HSECK9 license)",
-        "ipv4" => "over IPv4",
-        _ => "",
-    }
+/// Every command: this module's table, then [`crate::config::TABLE`].
+pub(crate) fn table() -> impl Iterator<Item = (&'static [Mode], &'static str, Action)> {
+    TABLE.iter().copied().chain(
+        crate::config::TABLE
+            .iter()
+            .map(|(modes, syntax, cmd)| (*modes, *syntax, Action::Settings(*cmd))),
+    )
+}
+
+/// The keywords before word `depth` of a command (what `?` help is in the context of);
+/// a choice counts as its own words' context, an argument as `WORD`.
+pub(crate) fn keywords(toks: &[Tok], depth: usize) -> Vec<&'static str> {
+    toks.iter()
+        .take(depth)
+        .map(|tok| match tok {
+            Tok::Kw(kw) => *kw,
+            Tok::Choice(_) => "{choice}",
+            Tok::Num(_, _, label) => *label,
+            Tok::Word => "WORD",
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
+pub(crate) enum Tok {
     Kw(&'static str),
     Choice(Vec<&'static str>),
     Num(u64, u64, &'static str),
     Word,
 }
 
-fn tokens(syntax: &'static str) -> Vec<Tok> {
+pub(crate) fn tokens(syntax: &'static str) -> Vec<Tok> {
     syntax
         .split(' ')
         .map(|word| {
@@ -391,13 +333,24 @@ impl Mode {
             Mode::Exec => "exec",
             Mode::Config => "config",
             Mode::ConfigIf => "config-if",
+            Mode::CallHome => "cfg-call-home",
+            Mode::CallHomeProfile => "cfg-call-home-profile",
+            Mode::CaTrustpoint => "ca-trustpoint",
         }
     }
 
     pub fn parse(text: &str) -> Option<Mode> {
-        [Mode::User, Mode::Exec, Mode::Config, Mode::ConfigIf]
-            .into_iter()
-            .find(|mode| mode.as_str() == text)
+        [
+            Mode::User,
+            Mode::Exec,
+            Mode::Config,
+            Mode::ConfigIf,
+            Mode::CallHome,
+            Mode::CallHomeProfile,
+            Mode::CaTrustpoint,
+        ]
+        .into_iter()
+        .find(|mode| mode.as_str() == text)
     }
 }
 
@@ -405,7 +358,9 @@ impl Mode {
 pub struct Session {
     pub device: Device,
     pub mode: Mode,
-    /// The interface being configured in `(config-if)` mode.
+    /// The interface being configured in `(config-if)` mode, or the object of another
+    /// sub-mode: the Call Home profile (`cfg-call-home-profile`), the trustpoint
+    /// (`ca-trustpoint`).
     pub interface: Option<String>,
 }
 
@@ -446,14 +401,16 @@ impl Session {
             Mode::Exec => format!("{host}#"),
             Mode::Config => format!("{host}(config)#"),
             Mode::ConfigIf => format!("{host}(config-if)#"),
+            Mode::CallHome => format!("{host}(cfg-call-home)#"),
+            Mode::CallHomeProfile => format!("{host}(cfg-call-home-profile)#"),
+            Mode::CaTrustpoint => format!("{host}(ca-trustpoint)#"),
         }
     }
 
     fn candidates(&self) -> impl Iterator<Item = (Vec<Tok>, Action)> + '_ {
-        TABLE
-            .iter()
+        table()
             .filter(|(modes, _, action)| modes.contains(&self.mode) && self.available(*action))
-            .map(|(_, syntax, action)| (tokens(syntax), *action))
+            .map(|(_, syntax, action)| (tokens(syntax), action))
     }
 
     /// Whether this platform has the command: the HSECK9 release commands exist only where
@@ -488,22 +445,20 @@ impl Session {
             }
             match toks.get(done.len()) {
                 None => can_end = true,
-                Some(Tok::Kw(kw)) if kw.starts_with(&prefix.to_ascii_lowercase()) => {
-                    entries.push(((*kw).to_owned(), help(kw)))
-                }
+                Some(Tok::Kw(kw)) if kw.starts_with(&prefix.to_ascii_lowercase()) => entries
+                    .push(((*kw).to_owned(), crate::help::text(&keywords(&toks, done.len()), kw))),
                 Some(Tok::Choice(options)) => {
+                    let path = keywords(&toks, done.len());
                     for option in
                         options.iter().filter(|o| o.starts_with(&prefix.to_ascii_lowercase()))
                     {
-                        entries.push(((*option).to_owned(), help(option)));
+                        entries.push(((*option).to_owned(), crate::help::text(&path, option)));
                     }
                 }
-                Some(Tok::Num(_, _, label)) if !partial => {
-                    entries.push(((*label).to_owned(), "Number"))
-                }
-                Some(Tok::Word) if !partial => {
-                    entries.push(("WORD".to_owned(), "Name, path or value"))
-                }
+                Some(Tok::Num(_, _, label)) if !partial => entries
+                    .push(((*label).to_owned(), crate::help::number(&keywords(&toks, done.len())))),
+                Some(Tok::Word) if !partial => entries
+                    .push(("WORD".to_owned(), crate::help::argument(&keywords(&toks, done.len())))),
                 Some(_) => {}
             }
         }
@@ -575,7 +530,23 @@ impl Session {
             let output = output_of(result);
             return Step::Done(self.saved(output));
         }
-        Step::Done(match self.parse(line) {
+        let parsed = match self.parse(line) {
+            // A global configuration command typed in a sub-mode runs there and leaves the
+            // sub-mode, as on IOS (`license smart transport callhome` after `call-home`).
+            Err(output) if self.in_submode() => {
+                let mode = self.mode;
+                self.mode = Mode::Config;
+                let global = self.parse(line);
+                if global.is_ok() {
+                    self.interface = None;
+                } else {
+                    self.mode = mode;
+                }
+                global.map_err(|_| output)
+            }
+            parsed => parsed,
+        };
+        Step::Done(match parsed {
             Ok((action, args)) => {
                 let conversation = match action {
                     Action::Sync => Some(crate::migration::begin_sync(&mut self.device)),
@@ -602,6 +573,13 @@ impl Session {
             }
             Err(output) => output,
         })
+    }
+
+    fn in_submode(&self) -> bool {
+        matches!(
+            self.mode,
+            Mode::ConfigIf | Mode::CallHome | Mode::CallHomeProfile | Mode::CaTrustpoint
+        )
     }
 
     /// A show command with an output modifier (`| include`, `| exclude`, `| section`, `| begin`).
@@ -691,7 +669,8 @@ impl Session {
             }
             Action::Exit => {
                 self.mode = match self.mode {
-                    Mode::ConfigIf => Mode::Config,
+                    Mode::ConfigIf | Mode::CallHome | Mode::CaTrustpoint => Mode::Config,
+                    Mode::CallHomeProfile => Mode::CallHome,
                     Mode::Config => Mode::Exec,
                     other => other,
                 };
@@ -838,6 +817,12 @@ impl Session {
             }
             // `license smart url <url>`: the Call Home URL, used with transport callhome.
             Action::UrlCallhome => {
+                // `license smart url cslu` (or `smart`, `utility`) without its URL is the other
+                // command cut short, not a URL.
+                let word = arg(0).to_ascii_lowercase();
+                if ["cslu", "smart", "utility"].iter().any(|kw| kw.starts_with(&word)) {
+                    return Err(DeviceError::Refused("% Incomplete command.".to_owned()));
+                }
                 device.state.running.url_callhome = Some(arg(0));
                 String::new()
             }
@@ -945,6 +930,11 @@ impl Session {
                 let name = self.interface.clone().unwrap_or_default();
                 self.device.disable_ipsec(&name);
                 String::new()
+            }
+            Action::Settings(cmd) => {
+                let place =
+                    crate::config::Place { mode: &mut self.mode, target: &mut self.interface };
+                crate::config::run(cmd, args, &mut self.device, place)?
             }
         };
         Ok(text)

@@ -3,6 +3,8 @@
 //! - [`state`]: the persisted device state and the `bootflash:` file system, crash-safe.
 //! - [`agent`]: what the device does — usage recording, reload, save usage, import, SLAC, trust.
 //! - [`commands`]: the one IOS command table shared by `exec` and the interactive `shell`.
+//! - [`config`]: Call Home, name resolution, NTP, the HTTP client, trustpoints, utility settings.
+//! - [`help`]: `?` help texts in the context of the words before them.
 //! - [`show`]: `show license …` and `show version` output, laid out as IOS-XE 17.9 prints it.
 //! - [`messages`]: the `%SMART_LIC-…` system messages.
 //! - [`migration`]: a device in its state before Smart Licensing Using Policy, the upgrade
@@ -15,6 +17,8 @@ use std::path::PathBuf;
 pub mod agent;
 pub mod cli;
 pub mod commands;
+pub mod config;
+pub mod help;
 pub mod messages;
 pub mod migration;
 pub mod platform;

@@ -11,9 +11,7 @@ use slp_core::policy::{PolicyClass, PolicyOrigin};
 use slp_core::udi::HaRole;
 
 use crate::DeviceError;
-use crate::agent::{
-    DEFAULT_CALLHOME_URL, DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device, long_version,
-};
+use crate::agent::{DEFAULT_SMART_URL, Device, long_version};
 use crate::state::Transport;
 
 mod tech;
@@ -177,7 +175,7 @@ fn transport_section(device: &Device, out: &mut String) {
     };
     match running.transport {
         Transport::Cslu => {
-            let url = running.url_cslu.clone().unwrap_or_else(|| DEFAULT_CSLU_URL.to_owned());
+            let url = crate::config::ip::cslu_url(running);
             let _ = writeln!(out, "  Cslu address: {url}");
             proxy(out);
         }
@@ -187,8 +185,7 @@ fn transport_section(device: &Device, out: &mut String) {
             proxy(out);
         }
         Transport::Callhome => {
-            let url =
-                running.url_callhome.clone().unwrap_or_else(|| DEFAULT_CALLHOME_URL.to_owned());
+            let url = crate::config::callhome::shown_url(running);
             let _ = writeln!(out, "  URL: {url}");
             proxy(out);
         }
@@ -270,7 +267,8 @@ fn status_body(device: &Device, out: &mut String, trust_per_unit: bool) {
     out.push('\n');
     policy_section(device, out);
     out.push('\n');
-    out.push_str("Miscellaneous:\n  Custom Id: <empty>\n\n");
+    let custom_id = running.settings.licensing.custom_id_text();
+    let _ = writeln!(out, "Miscellaneous:\n  Custom Id: {custom_id}\n");
     usage_reporting_section(device, out);
     out.push('\n');
     trust_section(device, out, trust_per_unit);
@@ -600,7 +598,14 @@ pub fn history(device: &Device) -> String {
 pub fn running_config(device: &Device) -> String {
     let r = &device.state.running;
     let mut out = String::from("Building configuration...\n\nCurrent configuration:\n!\n");
+    let settings = &r.settings;
+    out.push_str(crate::config::callhome::service_line(&settings.call_home));
     let _ = writeln!(out, "hostname {}\n!", r.hostname);
+    let dns = settings.ip.dns_lines();
+    if !dns.is_empty() {
+        let _ = writeln!(out, "{dns}!");
+    }
+    out.push_str(&settings.trustpoints.lines());
     if let Some(level) = &r.boot_level {
         match &r.boot_addon {
             Some(addon) => {
@@ -638,6 +643,7 @@ pub fn running_config(device: &Device) -> String {
     if r.privacy_version {
         out.push_str("license smart privacy version\n");
     }
+    out.push_str(&settings.licensing.lines());
     for (user, secret) in &r.users {
         let _ = writeln!(out, "username {user} privilege 15 secret 9 {secret}");
     }
@@ -647,6 +653,12 @@ pub fn running_config(device: &Device) -> String {
             out.push_str(" tunnel mode ipsec ipv4\n");
         }
     }
+    let http = settings.ip.http_lines();
+    if !http.is_empty() {
+        let _ = write!(out, "!\n{http}");
+    }
+    let _ = write!(out, "!\n{}", crate::config::callhome::block(&settings.call_home));
+    out.push_str(&settings.ip.ntp_lines());
     out.push_str("!\nend\n");
     out
 }

@@ -84,6 +84,10 @@ pub struct Config {
     /// the type 9 secret (`$9$…`, [`crate::secret`]) of each password; never the password itself.
     #[serde(default)]
     pub users: BTreeMap<String, String>,
+    /// Call Home, name resolution, NTP, the HTTP client, trustpoints and the utility / custom
+    /// ID settings ([`crate::config`]); a state written before them loads with a new device's.
+    #[serde(default)]
+    pub settings: crate::config::Settings,
 }
 
 /// The account an ACK named, shown with "As of".

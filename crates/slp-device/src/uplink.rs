@@ -39,13 +39,21 @@ pub const EXCHANGE_TIMEOUT: StdDuration = StdDuration::from_secs(30);
 /// certificates are verified against the public (Mozilla) roots and the device's trust pool.
 pub struct HttpUplink {
     proxy: Option<String>,
+    /// Static name-to-address mappings (`ip host`), used before the host's resolver.
+    hosts: Vec<(String, std::net::IpAddr)>,
     /// The trust pool, or why it could not be read (every send then fails with that reason).
     roots: Result<slp_http::TrustRoots, String>,
 }
 
 impl HttpUplink {
     pub fn new(proxy: Option<String>, roots: Result<slp_http::TrustRoots, String>) -> HttpUplink {
-        HttpUplink { proxy, roots }
+        HttpUplink { proxy, roots, hosts: Vec::new() }
+    }
+
+    /// Resolves these names to these addresses (`ip host NAME ADDR`).
+    pub fn with_hosts(mut self, hosts: Vec<(String, std::net::IpAddr)>) -> HttpUplink {
+        self.hosts = hosts;
+        self
     }
 }
 
@@ -55,6 +63,10 @@ impl Uplink for HttpUplink {
         let roots = self.roots.as_ref().map_err(|reason| comm(reason.clone()))?;
         let mut builder =
             roots.blocking_client().connect_timeout(CONNECT_TIMEOUT).timeout(EXCHANGE_TIMEOUT);
+        for (name, ip) in &self.hosts {
+            // Port 0: the URL's port is used.
+            builder = builder.resolve(name, std::net::SocketAddr::new(*ip, 0));
+        }
         if let Some(proxy) = &self.proxy {
             builder = builder.proxy(
                 reqwest::Proxy::all(proxy).map_err(|err| comm(format!("proxy {proxy}: {err}")))?,

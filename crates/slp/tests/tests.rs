@@ -8,6 +8,8 @@
 //! - `direct`: smart transport to the authority, ID-token trust.
 //! - `genie`: show-command output fed to the public Genie IOS-XE parsers; parsed key paths
 //!   equal those of real captures (version, history, summary, status, usage, rum id all).
+//! - `genie_callhome`: `show call-home profile all` and `show call-home smart-licensing` through
+//!   Genie, key paths as in real captures.
 //! - `relay`: `slp relay` (CSLU): pull, push to a disconnected relay, push through a connected relay.
 //! - `lab`: `slp lab`: every topology in one process, stop and resume.
 //! - `migration`: a Smart Licensing switch upgraded to Smart Licensing Using Policy: its
@@ -38,6 +40,7 @@ mod device_guide;
 mod device_service;
 mod direct;
 mod genie;
+mod genie_callhome;
 mod genie_tech;
 mod lab;
 mod migration;

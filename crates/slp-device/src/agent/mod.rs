@@ -121,6 +121,7 @@ impl Config {
             ipsec_tunnels: BTreeSet::new(),
             tunnels: BTreeSet::new(),
             users: Default::default(),
+            settings: Default::default(),
         }
     }
 }

@@ -16,9 +16,7 @@ use slp_wire::rum::Sudi;
 use super::Device;
 use crate::DeviceError;
 use crate::messages::Message;
-use crate::state::{
-    CommState, DEFAULT_CALLHOME_URL, DEFAULT_CSLU_URL, DEFAULT_SMART_URL, PendingPoll, Transport,
-};
+use crate::state::{CommState, DEFAULT_SMART_URL, PendingPoll, Transport};
 use crate::uplink::{CommError, HttpUplink, Uplink};
 
 /// A conversation with the peer: the messages of one `license smart sync`, `trust idtoken` or
@@ -91,12 +89,8 @@ impl Device {
         let running = &self.state.running;
         match running.transport {
             Transport::Off => None,
-            Transport::Cslu => {
-                Some(running.url_cslu.clone().unwrap_or_else(|| DEFAULT_CSLU_URL.to_owned()))
-            }
-            Transport::Callhome => Some(
-                running.url_callhome.clone().unwrap_or_else(|| DEFAULT_CALLHOME_URL.to_owned()),
-            ),
+            Transport::Cslu => Some(crate::config::ip::cslu_url(running)),
+            Transport::Callhome => crate::config::callhome::push_url(running),
             Transport::Smart => {
                 Some(running.url_smart.clone().unwrap_or_else(|| DEFAULT_SMART_URL.to_owned()))
             }
@@ -115,6 +109,11 @@ impl Device {
 
     fn proxy(&self) -> Option<String> {
         let running = &self.state.running;
+        if running.transport == Transport::Callhome
+            && let Some(proxy) = crate::config::callhome::proxy(running)
+        {
+            return Some(proxy);
+        }
         running.proxy_address.as_ref().map(|address| match running.proxy_port {
             Some(port) => format!("http://{address}:{port}"),
             None => format!("http://{address}"),
@@ -127,6 +126,7 @@ impl Device {
             self.proxy(),
             crate::trust::roots(&self.dir).map_err(|err| format!("the trust pool: {err}")),
         )
+        .with_hosts(self.state.running.settings.ip.static_hosts())
     }
 
     /// `Next ACK push check`: when the device next asks its peer for the ACK of a push (the poll
@@ -200,6 +200,11 @@ impl Device {
     /// A sync (see [`Device::sync`]); `lines` are what the command printed before it.
     pub fn begin_sync(&self, lines: Vec<String>) -> Result<Conversation, DeviceError> {
         self.push_url().ok_or_else(|| {
+            if self.state.running.transport == Transport::Callhome
+                && let Some(why) = crate::config::callhome::unavailable(&self.state.running)
+            {
+                return DeviceError::Refused(why.to_owned());
+            }
             DeviceError::Refused("% Error: transport type is off: use license smart save usage and license smart import".to_owned())
         })?;
         Ok(self.sync_conversation(true, lines))

@@ -16,7 +16,7 @@ use slp_core::license::{self, Enforcement};
 use slp_core::policy::{PolicyClass, PolicyOrigin};
 
 use super::{date, date_or_none, ha_list, shown_usage};
-use crate::agent::{DEFAULT_CALLHOME_URL, DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device};
+use crate::agent::{DEFAULT_SMART_URL, Device};
 use crate::state::Transport;
 
 /// The Smart Agent a 17.9 image carries.
@@ -120,17 +120,11 @@ fn status_block(device: &Device, out: &mut String) {
     let _ = writeln!(out, "  Type: {}", running.transport.show_word());
     let url = match running.transport {
         Transport::Off => None,
-        Transport::Cslu => Some((
-            "Cslu address",
-            running.url_cslu.clone().unwrap_or_else(|| DEFAULT_CSLU_URL.to_owned()),
-        )),
+        Transport::Cslu => Some(("Cslu address", crate::config::ip::cslu_url(running))),
         Transport::Smart => {
             Some(("URL", running.url_smart.clone().unwrap_or_else(|| DEFAULT_SMART_URL.to_owned())))
         }
-        Transport::Callhome => Some((
-            "URL",
-            running.url_callhome.clone().unwrap_or_else(|| DEFAULT_CALLHOME_URL.to_owned()),
-        )),
+        Transport::Callhome => Some(("URL", crate::config::callhome::shown_url(running))),
     };
     if let Some((label, url)) = url {
         let _ = writeln!(out, "  {label}: {url}");
@@ -147,7 +141,8 @@ fn status_block(device: &Device, out: &mut String) {
     }
     out.push('\n');
 
-    out.push_str("Miscellaneous:\n  Custom Id: <empty>\n\n");
+    let custom_id = running.settings.licensing.custom_id_text();
+    let _ = writeln!(out, "Miscellaneous:\n  Custom Id: {custom_id}\n");
 
     let policy = state.effective_policy();
     let origin = policy.origin.label();

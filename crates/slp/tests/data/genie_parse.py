@@ -8,7 +8,11 @@ import json
 import sys
 from unittest.mock import Mock
 
-MODULES = ["genie.libs.parser.iosxe.show_license", "genie.libs.parser.iosxe.show_platform"]
+MODULES = [
+    "genie.libs.parser.iosxe.show_license",
+    "genie.libs.parser.iosxe.show_platform",
+    "genie.libs.parser.iosxe.show_call_home",
+]
 
 
 def find(name):
