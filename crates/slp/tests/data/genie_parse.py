@@ -8,7 +8,12 @@ import json
 import sys
 from unittest.mock import Mock
 
-MODULES = ["genie.libs.parser.iosxe.show_license", "genie.libs.parser.iosxe.show_platform"]
+MODULES = [
+    "genie.libs.parser.iosxe.show_license",
+    "genie.libs.parser.iosxe.show_platform",
+    # `show license authorization` has its parser in the Catalyst 9300 package only.
+    "genie.libs.parser.iosxe.cat9k.c9300.show_platform",
+]
 
 
 def find(name):
