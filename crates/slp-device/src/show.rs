@@ -11,7 +11,7 @@ use slp_core::policy::{PolicyClass, PolicyOrigin};
 use slp_core::udi::HaRole;
 
 use crate::DeviceError;
-use crate::agent::{DEFAULT_SMART_URL, Device, long_version};
+use crate::agent::{DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device, long_version};
 use crate::state::Transport;
 
 mod tech;
@@ -184,12 +184,9 @@ fn transport_section(device: &Device, out: &mut String) {
             let _ = writeln!(out, "  URL: {url}");
             proxy(out);
         }
-        Transport::Callhome => {
-            let url = crate::config::callhome::shown_url(running);
-            let _ = writeln!(out, "  URL: {url}");
-            proxy(out);
-        }
-        Transport::Off => {}
+        // Call Home keeps its URL and proxy in the call-home profile: the agent prints the type
+        // alone (the guide's `show license status` examples; genieparser's 17.x captures).
+        Transport::Callhome | Transport::Off => {}
     }
 }
 
@@ -216,7 +213,12 @@ fn usage_reporting_section(device: &Device, out: &mut String) {
 fn trust_section(device: &Device, out: &mut String, per_unit: bool) {
     let state = &device.state;
     let installed = |unit: &crate::state::Unit| state.trust.contains_key(&unit.udi.to_string());
-    if state.units.len() == 1 && !(per_unit && state.units.iter().any(installed)) {
+    // A stack where no unit has a trust code prints the one-line `<none>` as a standalone switch
+    // does (genieparser's `show license all` capture of a three-switch C9300 stack).
+    let none_installed = !state.factory_trust && !state.units.iter().any(installed);
+    if none_installed
+        || (state.units.len() == 1 && !(per_unit && state.units.iter().any(installed)))
+    {
         let udi = state.active().udi.to_string();
         match state.trust.get(&udi) {
             Some(trust) => {
@@ -392,11 +394,11 @@ fn report_summary(device: &Device, out: &mut String) {
         .count();
     let available = ledger.reports.values().filter(|r| r.state == ReportState::Closed).count();
     let collecting = ledger.reports.values().filter(|r| r.state == ReportState::Open).count();
-    let stored = ledger.reports.values().filter(|r| r.in_storage()).count();
     let _ = writeln!(out, "Total: {total},  Purged: 0");
     let _ = writeln!(out, "Total Acknowledged Received: {acked},  Waiting for Ack: {waiting}");
+    // Three lines, as every real `show license all` prints them; `Maximum Display`, `In Storage`
+    // and `MIA` are tech support's.
     let _ = writeln!(out, "Available to Report: {available}  Collecting Data: {collecting}");
-    let _ = writeln!(out, "Maximum Display: {total}  In Storage: {stored},  MIA: 0");
 }
 
 /// `show license all`
@@ -404,28 +406,19 @@ pub fn all(device: &Device) -> String {
     let mut out = String::from(
         "Smart Licensing Status\n======================\n\nSmart Licensing is ENABLED\n",
     );
-    out.push_str(crate::migration::reservation_banner(device));
-    if crate::migration::reservation_banner(device).is_empty() {
+    let banner = crate::migration::reservation_banner(device);
+    out.push_str(banner);
+    if banner.is_empty() {
         out.push('\n');
     }
-    out.push_str(
-        "License Conversion:\n  Automatic Conversion Enabled: False\n  Status: Not started\n\n",
-    );
-    out.push_str("Export Authorization Key:\n  Features Authorized:\n");
-    let authorized: Vec<(String, String)> = device
-        .state
-        .authorizations
-        .iter()
-        .flat_map(|(udi, a)| a.entitlements.iter().map(move |e| (e.feature.clone(), udi.clone())))
-        .collect();
-    if authorized.is_empty() {
-        out.push_str("    <none>\n\n");
-    } else {
-        for (feature, udi) in authorized {
-            let _ = writeln!(out, "    {feature}: {udi}");
-        }
-        out.push('\n');
-    }
+    // No `License Conversion:` block: the guide's `show license all` and genieparser's capture
+    // of a pre-5.10 agent have none (later agents print one with `Last Data Push`).
+    // The Export Authorization Key is Smart Licensing's export key, not a SLAC: real devices
+    // print `<none>` here with a SLAC (or an SLR code) installed, which shows under License
+    // Authorizations instead (a 17.x C8000V with `SMART AUTHORIZATION INSTALLED`; the guide's
+    // SLR migration example). Genie's ShowLicenseAll also needs the `<none>` line to start its
+    // status section.
+    out.push_str("Export Authorization Key:\n  Features Authorized:\n    <none>\n\n");
     status_body(device, &mut out, true);
     out.push_str("\nLicense Usage\n=============\n");
     usage_entries(device, &mut out);
@@ -476,11 +469,12 @@ fn find_report(device: &Device, id: u64) -> Result<&slp_core::ledger::Report, De
         .ok_or_else(|| DeviceError::Refused(format!("% Error: RUM report {id} not found")))
 }
 
-/// `show license rum id <n> detail`
+/// `show license rum id <n> detail`, laid out as genieparser's 17.x capture of a C9300 (its
+/// header, and the column gaps after `Previous Report Id`, `State` and `Start Time`).
 pub fn rum_detail(device: &Device, id: u64) -> Result<String, DeviceError> {
     let report = find_report(device, id)?;
-    let mut out = String::new();
-    let _ = writeln!(out, "Smart License Agent Report Detail\n");
+    let mut out = String::from("Smart Licensing Usage Report Detail:\n");
+    out.push_str("====================================\n");
     let _ = writeln!(out, "Report Id: {}", report.id);
     out.push_str("  Metric Name: ENTITLEMENT\n");
     let _ = writeln!(out, "  Feature Name: {}", report.feature);
@@ -488,24 +482,21 @@ pub fn rum_detail(device: &Device, id: u64) -> Result<String, DeviceError> {
     let _ = writeln!(out, "  UDI: {}", device.state.active().udi);
     let _ = writeln!(
         out,
-        "  Previous Report Id: {}, Next Report Id: {}",
+        "  Previous Report Id: {},    Next Report Id: {}",
         report.previous.unwrap_or(0),
         report.next.unwrap_or(0)
     );
-    match report.state {
-        ReportState::Acknowledged => {
-            let _ = writeln!(out, "  State: ACK, State Change Reason: ACKED");
-        }
-        state => {
-            let reason = report.close_reason.map_or("None", |r| r.as_str());
-            let _ =
-                writeln!(out, "  State: {}, State Change Reason: {}", state.show_word(), reason);
-        }
-    }
-    let _ = writeln!(out, "  Close Reason: {}", report.close_reason.map_or("None", |r| r.as_str()));
+    // The capture shows `ACK, … ACKED`; for the other states the guide and the captures are
+    // silent, so the reason is why the report closed (`None` while it is open).
+    let reason = match report.state {
+        ReportState::Acknowledged => "ACKED",
+        _ => report.close_reason.map_or("None", |r| r.as_str()),
+    };
+    let _ =
+        writeln!(out, "  State: {},      State Change Reason: {reason}", report.state.show_word());
     let _ = writeln!(
         out,
-        "  Start Time: {}, End Time: {}",
+        "  Start Time: {},      End Time: {}",
         date(report.start),
         report.end.map_or("<none>".to_owned(), date)
     );

@@ -43,7 +43,7 @@ struct Shared {
     options: ApiOptions,
 }
 
-/// The relay's router: `/cslu/v1/pi`, wrapped in the layers every slp server has
+/// The relay's router: `/cslu/v1/pi` (and `/cslu/v1/pi/<tenant>`), wrapped in the layers every slp server has
 /// (`slp_http::ops`: security headers, closed CORS, bounds, request ids, `/metrics`,
 /// `/healthz`, `/readyz`), with a registry of its own.
 pub fn router(relay: Arc<Relay>, options: ApiOptions) -> Router {
@@ -53,6 +53,10 @@ pub fn router(relay: Arc<Relay>, options: ApiOptions) -> Router {
         .build();
     let routes = Router::new()
         .route(online::CSLU_PATH, post(push))
+        // SSM On-Prem's form of the URL the guide has devices configure,
+        // `http://<ip>/cslu/v1/pi/<tenant ID>` (the default local virtual account's ID): the
+        // relay serves one tenant, so any one path segment reaches the same endpoint.
+        .route(&format!("{}/{{tenant}}", online::CSLU_PATH), post(push))
         .layer(DefaultBodyLimit::disable())
         .with_state(Arc::new(Shared { relay, options }));
     slp_http::ops::wrap(routes, &ops)

@@ -17,7 +17,16 @@ async fn send(
     options: ApiOptions,
     body: Vec<u8>,
 ) -> (StatusCode, Response) {
-    let request = Request::post(online::CSLU_PATH)
+    send_to(relay, options, online::CSLU_PATH, body).await
+}
+
+async fn send_to(
+    relay: &std::sync::Arc<slp_relay::Relay>,
+    options: ApiOptions,
+    path: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Response) {
+    let request = Request::post(path)
         .header("content-type", "application/json")
         .body(Body::from(body))
         .unwrap();
@@ -377,4 +386,28 @@ async fn a_relay_database_of_the_earlier_version_binds_its_devices_on_upgrade() 
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, reply) = message(&relay, &dev.poll(&poll_id)).await;
     assert_eq!((status, reply.status), (StatusCode::OK, Status::NoData), "{reply:?}");
+}
+
+/// The guide has devices of an SSM On-Prem deployment push to `http://<ip>/cslu/v1/pi/<tenant
+/// ID>`: the relay takes that form of the URL as the plain one, and a deeper path is not found.
+#[tokio::test]
+async fn the_on_prem_tenant_url_reaches_the_push_endpoint() {
+    let t = relay().await;
+    let dev = Dev::new("FOC1");
+    let body = serde_json::to_vec(&dev.push(dev.usage(&[101], "a"))).unwrap();
+    let tenant = format!("{}/Lab-1", online::CSLU_PATH);
+    let (status, reply) = send_to(&t.relay, ApiOptions::default(), &tenant, body).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::OkPoll), "{reply:?}");
+    let poll_id = reply.poll_id.clone().unwrap();
+    // The same relay answers the poll on either form.
+    let (status, reply) = message(&t.relay, &dev.poll(&poll_id)).await;
+    assert_eq!((status, reply.status), (StatusCode::OK, Status::NoData), "{reply:?}");
+
+    let deeper = format!("{}/Lab-1/extra", online::CSLU_PATH);
+    let request = Request::post(deeper.as_str())
+        .header("content-type", "application/json")
+        .body(Body::from(serde_json::to_vec(&dev.poll(&poll_id)).unwrap()))
+        .unwrap();
+    let response = router(t.relay.clone(), ApiOptions::default()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

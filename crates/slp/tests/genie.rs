@@ -317,6 +317,10 @@ fn key_paths(value: &Value) -> std::collections::BTreeSet<String> {
         "license_name",
         "trust_code_installed",
         "smart_license_usage_reports",
+        "handle",
+        "trust_data",
+        "enforced_licenses",
+        "report_id",
     ];
     fn walk(value: &Value, prefix: &str, wild: bool, out: &mut std::collections::BTreeSet<String>) {
         let Some(map) = value.as_object() else { return };
@@ -605,4 +609,169 @@ fn ha_stack_status_and_usage_have_the_key_paths_of_real_captures() {
     }
     let real_usage: Vec<&str> = real_usage.iter().map(String::as_str).collect();
     assert_same_paths("ShowLicenseUsage", &usage, &real_usage);
+}
+
+/// The key paths of a real capture's parse, from `tests/data/genie_real_key_paths.json` (written
+/// from genieparser's golden outputs; each entry names its file and what the device was doing).
+fn real_paths(capture: &str) -> Vec<String> {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/genie_real_key_paths.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("real key paths"))
+        .expect("real key paths JSON");
+    doc["parsers"][capture]["paths"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no real capture {capture}"))
+        .iter()
+        .map(|p| p.as_str().expect("a path").to_owned())
+        .collect()
+}
+
+fn assert_like_capture(parser: &str, capture: &str, ours: &Value, extra: &[&str]) {
+    let mut real = real_paths(capture);
+    real.extend(extra.iter().map(|p| (*p).to_owned()));
+    let real: Vec<&str> = real.iter().map(String::as_str).collect();
+    assert_same_paths(parser, ours, &real);
+}
+
+/// The licensing parsers the previous tests leave out, each against a real capture of a device
+/// in the same state: a three-switch stack on cslu with no trust code and no ACK (tech support,
+/// as an agent 5.5 prints it; `show license all` on Callhome), the same stack after a license
+/// level change (tech support's `Last Reporting Not Required`), a four-switch stack
+/// (`show license udi`), and a standalone switch with an acknowledged report
+/// (`show license rum id … detail`, `show license authorization`).
+#[test]
+fn every_licensing_parser_has_the_key_paths_of_real_captures() {
+    let lab = Lab::new();
+    authority(&lab);
+    init_stack(&lab, T0, true);
+    let t1 = "2026-11-01T10:05:00Z";
+    let fresh = outputs(
+        &lab,
+        "S",
+        t1,
+        &[
+            ("ShowLicenseTechSupport", "show license tech support"),
+            ("ShowLicenseEventlog2", "show license eventlog 2"),
+        ],
+    );
+    let t2 = "2026-11-01T11:00:00Z";
+    lab.exec(
+        "S",
+        t2,
+        &[
+            "configure terminal",
+            "license boot level network-advantage addon dna-advantage",
+            "end",
+            "write memory",
+            "reload",
+        ],
+    );
+    let mut cases = fresh;
+    cases.push(("ShowLicenseTechSupport", lab.exec("S", t2, &["show license tech support"])));
+    lab.exec("S", t2, &["configure terminal", "license smart transport callhome", "end"]);
+    cases.push(("ShowLicenseAll", lab.exec("S", t2, &["show license all"])));
+
+    let member = |sn: &str| format!("PID:C9300-48UXM,SN:{sn}");
+    let (standby, third, fourth) = (member("FOC2"), member("FOC3"), member("FOC4"));
+    lab.ok(
+        T0,
+        &[
+            "device",
+            "--state",
+            "U",
+            "init",
+            "--pid",
+            "C9300-48UXM",
+            "--sn",
+            "FOC1",
+            "--standby",
+            &standby,
+            "--member",
+            &third,
+            "--member",
+            &fourth,
+        ],
+    );
+    cases.push(("ShowLicenseUdi", lab.exec("U", t1, &["show license udi"])));
+
+    init_sw1(&lab, T0);
+    let t3 = "2026-11-15T10:00:00Z";
+    lab.exec("D", t3, &["license smart save usage all file bootflash:u.txt"]);
+    upload(&lab, t3, "D/bootflash/u.txt", "ack.txt");
+    lab.exec("D", t3, &[&format!("license smart import {}", lab.path("ack.txt").display())]);
+    let state: Value = serde_json::from_str(&lab.read("D/state.json")).unwrap();
+    let acked = state["ledger"]["reports"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| r["state"] == "Acknowledged")
+        .map(|(id, _)| id.clone())
+        .expect("an acknowledged report");
+    cases.push((
+        "ShowLicenseRumIdDetail",
+        lab.exec("D", t3, &[&format!("show license rum id {acked} detail")]),
+    ));
+    cases.push(("ShowLicenseAuthorization", lab.exec("D", t3, &["show license authorization"])));
+
+    let Some(parsed) = parse_all(&cases) else { return };
+    let [tech, eventlog, changed, all, udi, detail, authorization] =
+        parsed.try_into().expect("seven results");
+
+    assert_like_capture("ShowLicenseTechSupport", "ShowLicenseTechSupport", &tech, &[]);
+    assert!(tech["reservation_info"].get("last_reporting_not_required").is_none(), "{tech}");
+    // After the change, the agent lists the license no longer in use; the rest is unchanged.
+    assert_like_capture(
+        "ShowLicenseTechSupport",
+        "ShowLicenseTechSupport",
+        &changed,
+        &[
+            "reservation_info.last_reporting_not_required",
+            "reservation_info.last_reporting_not_required.entitlement_tag",
+        ],
+    );
+    let after = real_paths("ShowLicenseTechSupportAfterLevelChange");
+    for path in [
+        "reservation_info.last_reporting_not_required",
+        "reservation_info.last_reporting_not_required.entitlement_tag",
+    ] {
+        assert!(after.iter().any(|p| p == path), "{path} is in the real capture");
+    }
+    let essentials = slp_core_tag(&lab, "S", "network-essentials");
+    assert_eq!(
+        changed["reservation_info"]["last_reporting_not_required"]["entitlement_tag"],
+        essentials
+    );
+
+    assert_like_capture("ShowLicenseAll", "ShowLicenseAll", &all, &[]);
+    assert_eq!(all["smart_licensing_status"]["transport"]["type"], "Callhome");
+    assert_like_capture("ShowLicenseUdi", "ShowLicenseUdi", &udi, &[]);
+    assert_like_capture("ShowLicenseRumIdDetail", "ShowLicenseRumIdDetail", &detail, &[]);
+    assert_eq!(detail["report_id"][acked.as_str()]["state"], "ACK", "{detail}");
+    assert_like_capture(
+        "ShowLicenseAuthorization",
+        "ShowLicenseAuthorization",
+        &authorization,
+        &[],
+    );
+
+    // The event log is a list of entries that each hold one `log_message`, as in the capture.
+    assert_like_capture("ShowLicenseEventlog2", "ShowLicenseEventlog2", &eventlog, &[]);
+    let entries = eventlog["event_log"].as_array().expect("event log entries");
+    assert!(!entries.is_empty());
+    for entry in entries {
+        let keys: Vec<&String> = entry.as_object().expect("an entry").keys().collect();
+        assert_eq!(keys, ["log_message"], "{entry}");
+    }
+}
+
+/// The entitlement tag the device's ledger recorded for a license.
+fn slp_core_tag(lab: &Lab, dir: &str, feature: &str) -> Value {
+    let state: Value = serde_json::from_str(&lab.read(&format!("{dir}/state.json"))).unwrap();
+    state["ledger"]["reports"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|r| r["feature"] == feature)
+        .map(|r| r["entitlement_tag"].clone())
+        .unwrap_or_else(|| panic!("no report of {feature}"))
 }

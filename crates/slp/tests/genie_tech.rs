@@ -118,7 +118,8 @@ fn standalone_tech_support_parses_and_matches_state() {
     assert_eq!(sls["data_privacy"]["sending_hostname"], "yes", "{sls}");
     assert_eq!(sls["account_information"]["smart_account"], "<none>", "{sls}");
     assert_eq!(sls["policy"]["policy_in_use"], "Merged from multiple sources.", "{sls}");
-    assert_eq!(sls["trust_code_installed"], "<none>", "{sls}");
+    // An agent 5.5 prints no `Trust Code Installed` in tech support (see Other Info below).
+    assert!(sls.get("trust_code_installed").is_none(), "{sls}");
     // The reporting times are the ones `show license status` prints; before the first ACK the
     // tightest first-report requirement in use (DNA Advantage, 90 days) is the one that counts.
     let reporting = &sls["usage_reporting"];
@@ -189,13 +190,17 @@ fn acknowledged_stack_with_a_slac_tech_support_parses_and_matches_state() {
     for file in ["ack.txt", "code.txt"] {
         lab.exec("S", t1, &[&format!("license smart import {}", lab.path(file).display())]);
     }
-    let [tech, usage] = ["show license tech support", "show license usage"]
-        .map(|command| lab.exec("S", t1, &[command]));
-    let Some(parsed) = parse_all(&[("ShowLicenseTechSupport", tech), ("ShowLicenseUsage", usage)])
-    else {
+    let [tech, usage, all] =
+        ["show license tech support", "show license usage", "show license all"]
+            .map(|command| lab.exec("S", t1, &[command]));
+    let Some(parsed) = parse_all(&[
+        ("ShowLicenseTechSupport", tech),
+        ("ShowLicenseUsage", usage),
+        ("ShowLicenseAll", all),
+    ]) else {
         return;
     };
-    let [tech, usage] = parsed.try_into().expect("two results");
+    let [tech, usage, all] = parsed.try_into().expect("three results");
     let state = state(&lab, "S");
     let units = state["units"].as_array().expect("units");
     assert_eq!(units.len(), 3);
@@ -222,8 +227,14 @@ fn acknowledged_stack_with_a_slac_tech_support_parses_and_matches_state() {
         "{sls}"
     );
 
-    // Per unit, by HA role: trust code, HA UDI list, reservation status, trust data.
-    let trust = &sls["trust_code_installed"];
+    // Per unit, by HA role: trust code (`show license all`; tech support's Other Info), HA UDI
+    // list, reservation status (tech support) against authorization status (`show license all`).
+    assert!(
+        sls.get("trust_code_installed").is_none(),
+        "an agent 5.5 prints it in show license all"
+    );
+    let trust = &all["smart_licensing_status"]["trust_code_installed"];
+    let authorized = &all["license_authorizations"]["overall_status"];
     let ha = &tech["product_information"]["ha_udi_list"];
     let overall = &tech["reservation_info"]["overall_status"];
     let trust_data = tech["other_info"]["trust_data"].as_object().expect("trust data");
@@ -259,6 +270,9 @@ fn acknowledged_stack_with_a_slac_tech_support_parses_and_matches_state() {
                 assert_eq!(status["last_confirmation_code"], "<none>", "{overall}");
             }
         }
+        // `show license all` says the same of the unit's authorization.
+        assert_eq!((&authorized[&role]["pid"], &authorized[&role]["sn"]), (pid, sn), "{all}");
+        assert_eq!(authorized[&role]["status"], status["reservation_status"], "{all}");
 
         let data = &trust_data[&sn.as_str().unwrap().to_lowercase()];
         assert_eq!(data["p"], *pid, "{data}");

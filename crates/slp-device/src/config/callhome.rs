@@ -340,11 +340,3 @@ pub fn show_smart_licensing(config: &Config) -> String {
     }
     out
 }
-
-/// The URL `show license status` gives for the callhome transport: where it sends, or, while
-/// Call Home cannot send, the `license smart url` URL (or the default) it would use.
-pub fn shown_url(config: &Config) -> String {
-    push_url(config)
-        .or_else(|| config.url_callhome.clone())
-        .unwrap_or_else(|| DEFAULT_CALLHOME_URL.to_owned())
-}

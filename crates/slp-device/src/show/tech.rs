@@ -16,7 +16,7 @@ use slp_core::license::{self, Enforcement};
 use slp_core::policy::{PolicyClass, PolicyOrigin};
 
 use super::{date, date_or_none, ha_list, shown_usage};
-use crate::agent::{DEFAULT_SMART_URL, Device};
+use crate::agent::{DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device};
 use crate::state::Transport;
 
 /// The Smart Agent a 17.9 image carries.
@@ -124,7 +124,9 @@ fn status_block(device: &Device, out: &mut String) {
         Transport::Smart => {
             Some(("URL", running.url_smart.clone().unwrap_or_else(|| DEFAULT_SMART_URL.to_owned())))
         }
-        Transport::Callhome => Some(("URL", crate::config::callhome::shown_url(running))),
+        // Call Home keeps its URL in the call-home profile; the agent prints the type alone
+        // (genieparser's 17.x captures, and the guide's `show license status` examples).
+        Transport::Callhome => None,
     };
     if let Some((label, url)) = url {
         let _ = writeln!(out, "  {label}: {url}");
@@ -188,10 +190,9 @@ fn status_block(device: &Device, out: &mut String) {
     let _ = writeln!(out, "  Next report push: {}", date_or_none(device.next_report_push()));
     let _ = writeln!(out, "  Last report push: {}", date_or_none(state.last_push));
     let _ = writeln!(out, "  Last report file write: {}\n", date_or_none(state.last_file_write));
-
-    // One form of `Trust Code Installed`, the one `show license all` prints.
-    super::trust_section(device, out, true);
-    out.push('\n');
+    // No `Trust Code Installed` here: Smart Agents before 5.10 leave it out of tech support,
+    // trusted or not (genieparser's captures of agents 5.1 to 5.9); the trust codes appear under
+    // Other Info (`Trust Data INSTALLED  TrustId:…`), per unit as `show license all` lists them.
 }
 
 fn license_usage(device: &Device, out: &mut String) {
@@ -382,6 +383,32 @@ fn reservation_info(device: &Device, out: &mut String) {
     // state stays visible above (status, confirmation code) and in `show license authorization`.
     out.push_str("\nSpecified license reservations:\n\n");
     out.push_str("Purchased Licenses:\n  No Purchase Information Available\n\n");
+    last_reporting_not_required(device, out);
+}
+
+/// `Last Reporting Not Required:`: the licenses that were in use and are no more (a license
+/// level changed at a reload, a key released), whose last report the agent will not send again.
+/// A 17.x capture (genieparser's ShowLicenseTechSupport golden output, network-essentials after
+/// a change to network-advantage) prints it after Purchased Licenses, one `Entitlement Tag:` line
+/// per license, with the Usage Report Summary right after it. The guide is silent on how long
+/// the list stays; slp keeps a license there while the ledger holds its reports.
+fn last_reporting_not_required(device: &Device, out: &mut String) {
+    let ledger = &device.state.ledger;
+    let mut tags: Vec<&str> = ledger
+        .reports
+        .values()
+        .filter(|report| ledger.open_report(&report.feature).is_none())
+        .map(|report| report.entitlement_tag.as_str())
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    if tags.is_empty() {
+        return;
+    }
+    out.push_str("\nLast Reporting Not Required:\n");
+    for tag in tags {
+        let _ = writeln!(out, "  Entitlement Tag: {tag}");
+    }
 }
 
 fn usage_report_summary(device: &Device, out: &mut String) {

@@ -12,6 +12,8 @@ MODULES = [
     "genie.libs.parser.iosxe.show_license",
     "genie.libs.parser.iosxe.show_platform",
     "genie.libs.parser.iosxe.show_call_home",
+    # `show license authorization` has its parser in the Catalyst 9300 package only.
+    "genie.libs.parser.iosxe.cat9k.c9300.show_platform",
 ]
 
 
