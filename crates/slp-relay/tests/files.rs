@@ -2,11 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::io::Write;
 
-use common::{Auth, Dev, relay};
+use crate::common::{Auth, Dev, relay};
 use slp_relay::bundle::Format;
 use slp_relay::intake::Source;
 use slp_relay::{ConnectMethod, PiSpec, PrefsChange, RelayError};
@@ -290,7 +288,7 @@ async fn bad_bundles_name_the_member_and_import_nothing() {
 
 /// The answers the relay holds, as (UDI, XML), and its inventory UDIs.
 async fn answers_and_devices(
-    t: &common::TestRelay,
+    t: &crate::common::TestRelay,
 ) -> (Vec<(String, String)>, Vec<Option<String>>) {
     let answers: Vec<(String, String)> = sqlx::query_as("SELECT udi, xml FROM answers ORDER BY id")
         .fetch_all(t.relay.store().pool())

@@ -4,16 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Dev, relay};
+use crate::common::{Dev, relay};
 use reqwest::StatusCode;
 use slp_relay::api::ApiOptions;
 use slp_wire::online;
 
 struct Served {
     url: String,
-    t: common::TestRelay,
+    t: crate::common::TestRelay,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }

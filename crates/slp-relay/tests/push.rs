@@ -2,11 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common::{Auth, Dev, relay};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Auth, Dev, relay};
 use slp_relay::api::{ApiOptions, router};
 use slp_relay::{PiSpec, PrefsChange};
 use slp_wire::online::{self, MessageType, Response, Status};
@@ -71,7 +69,7 @@ async fn push_is_stored_once_polled_and_answered_after_an_imported_ack() {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].udi.as_deref(), Some("PID:C9300-24UX,SN:FOC1"));
     assert_eq!(list[0].hostname.as_deref(), Some("sw-FOC1"));
-    assert_eq!(list[0].last_contact.as_deref(), Some(common::T0));
+    assert_eq!(list[0].last_contact.as_deref(), Some(crate::common::T0));
     assert_eq!(list[0].alerts, vec!["ACK pending"]);
 
     let (status, reply) = message(&t.relay, &dev.poll(&poll_id)).await;
@@ -300,7 +298,7 @@ fn claiming_as_unit(evil: &Dev, victim: &Dev, ids: &[u64]) -> String {
     let entry = |dev: &Dev, role: &str| DeviceEntry {
         sudi: dev.sudi(),
         role: role.to_owned(),
-        software_tag_identifier: common::TAG.to_owned(),
+        software_tag_identifier: crate::common::TAG.to_owned(),
         hostname: None,
     };
     let info = docs::sign_json(
@@ -310,7 +308,7 @@ fn claiming_as_unit(evil: &Dev, victim: &Dev, ids: &[u64]) -> String {
             timestamp: 1_790_000_000_000,
             nonce: "x".to_owned(),
             hostname: Some(evil.hostname.clone()),
-            software_tag_identifier: common::TAG.to_owned(),
+            software_tag_identifier: crate::common::TAG.to_owned(),
             software_version: Some("17.09.04".to_owned()),
             public_key: evil.key.public_b64(),
             device_list: vec![entry(evil, "Active"), entry(victim, "Standby")],

@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common::{Dev, relay};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Dev, relay};
 use slp_relay::api::{ApiOptions, router};
 use slp_wire::online::{self, Response, Status};
 use slp_wire::xml::Document;

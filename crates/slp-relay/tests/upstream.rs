@@ -3,17 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::{Auth, Dev, relay};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::{Auth, Dev, relay};
 use serde_json::{Value, json};
 use slp_relay::PrefsChange;
 use slp_relay::intake::Source;
