@@ -11,7 +11,7 @@ use slp_core::policy::{PolicyClass, PolicyOrigin};
 use slp_core::udi::HaRole;
 
 use crate::DeviceError;
-use crate::agent::{DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device, long_version};
+use crate::agent::{DEFAULT_SMART_URL, Device, long_version};
 use crate::state::Transport;
 
 mod tech;

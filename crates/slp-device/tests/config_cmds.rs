@@ -234,8 +234,12 @@ fn callhome_transport_sends_through_the_active_profile() {
         ],
     );
     assert_eq!(sync_urls(&mut s, &uplink).unwrap(), vec!["http://cssm.example/b"]);
+    // The agent prints the type alone; the URL is the call-home profile's (real captures).
     let status = ok(&mut s, &["show license status"]);
-    assert_eq!(field(&status, "URL:"), "http://cssm.example/b");
+    assert_eq!(field(&status, "Type:"), "Callhome");
+    assert!(!status.contains("URL:"), "{status}");
+    let call_home = ok(&mut s, &["show call-home smart-licensing"]);
+    assert_eq!(field(&call_home, "Destination  URL(s):"), "http://cssm.example/b");
 
     ok(&mut s, &["configure terminal", "no service call-home", "end"]);
     let why = sync_urls(&mut s, &uplink).unwrap_err();

@@ -193,7 +193,7 @@ fn slr_authorization_codes_survive_the_upgrade() {
     let all = run(&mut session, "show license all");
     assert!(
         all.contains(
-            "Smart Licensing is ENABLED\nLicense Reservation is ENABLED\n\nLicense Conversion:"
+            "Smart Licensing is ENABLED\nLicense Reservation is ENABLED\n\nExport Authorization Key:"
         ),
         "{all}"
     );
@@ -281,12 +281,8 @@ fn rtu_levels_are_in_use_after_the_upgrade_with_cslu() {
     }
     let status = run(&mut session, "show license status");
     assert!(status.contains("  Type: cslu\n"), "{status}");
-    assert!(
-        status.contains(
-            "Trust Code Installed:\n  Active: PID:C9500-16X,SN:FCW2233A5ZV\n    NOT INSTALLED\n"
-        ),
-        "{status}"
-    );
+    // An HA pair with no trust code prints the one-line form (genieparser's real captures).
+    assert!(status.contains("\nTrust Code Installed: <none>\n"), "{status}");
     // The Cisco default policy: the add-on (subscription) must be reported within 90 days.
     assert!(status.contains("  Next ACK deadline: Jan 31 09:00:00 2027 UTC\n"), "{status}");
     // "reporting is required only if the policy, or, system messages indicate that it is".

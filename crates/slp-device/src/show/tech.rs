@@ -16,7 +16,7 @@ use slp_core::license::{self, Enforcement};
 use slp_core::policy::{PolicyClass, PolicyOrigin};
 
 use super::{date, date_or_none, ha_list, shown_usage};
-use crate::agent::{DEFAULT_CSLU_URL, DEFAULT_SMART_URL, Device};
+use crate::agent::{DEFAULT_SMART_URL, Device};
 use crate::state::Transport;
 
 /// The Smart Agent a 17.9 image carries.
