@@ -252,3 +252,26 @@ fn a_chain_closed_at_a_reload_and_not_continued_ends_at_zero() {
     let usage = ok(&mut s, &["show license usage"]);
     assert!(!usage.contains("network-essentials"), "{usage}");
 }
+
+#[test]
+fn a_state_with_a_made_up_tag_moves_to_the_familys_tag_when_opened() {
+    // An earlier slp release reported network-essentials under a tag it had made up.
+    let old = "regid.2017-03.com.cisco.essentialsk9,1.0_53d3a7a1-9f0e-4f8a-9c1e-2f6e0b7c4a11";
+    let dir = tempfile::tempdir().unwrap();
+    let mut device = Device::init(
+        StateDir::new(dir.path()),
+        &options("C9300-24UX", &[], &[], "network-essentials"),
+        at(T0),
+    )
+    .unwrap();
+    for report in device.state.ledger.reports.values_mut() {
+        report.entitlement_tag = old.to_owned();
+    }
+    device.save().unwrap();
+    let device = Device::open(StateDir::new(dir.path()), at("2026-11-02T09:00:00Z")).unwrap();
+    let ledger = &device.state.ledger;
+    assert!(ledger.open_report(old).is_none());
+    assert!(ledger.reports.values().any(|r| r.entitlement_tag == old && r.ended));
+    let ne = tag("C9300-24", "network-essentials");
+    assert_eq!(ledger.open_report(ne).unwrap().count, 1);
+}

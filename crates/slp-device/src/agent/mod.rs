@@ -281,7 +281,15 @@ impl Device {
         let key = KeyPair::from_secret_b64(&state.key_secret, "device key").map_err(|source| {
             DeviceError::Wire { file: dir.state_file().display().to_string(), error: source }
         })?;
-        Ok(Device { dir, state, now, key, answering_trust_request: false })
+        let mut device = Device { dir, state, now, key, answering_trust_request: false };
+        // A state of an earlier slp release may hold chains under tags slp no longer knows
+        // (made-up ones): they end now and the units' licenses go on under their family's tags.
+        let stale =
+            device.state.ledger.open_tags().iter().any(|(_, tag)| license::by_tag(tag).is_none());
+        if stale {
+            device.refresh_usage();
+        }
+        Ok(device)
     }
 
     pub fn save(&self) -> Result<(), DeviceError> {
