@@ -971,6 +971,7 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                     "Reserved",
                     "Expires",
                     "Alert",
+                    "Display Name",
                 ],
                 |l| {
                     vec![
@@ -984,6 +985,9 @@ async fn dispatch(authority: &Authority, command: Command) -> anyhow::Result<()>
                         l.reserved.to_string(),
                         l.expires.clone().unwrap_or_else(|| "-".to_owned()),
                         l.alert.clone().unwrap_or_default(),
+                        // The name its PID family's devices print: two network-advantage
+                        // rows of a mixed pool differ here (C9300-24 / C9300-48).
+                        crate::domain::manage::display_name(&l.entitlement_tag),
                     ]
                 },
             )?;

@@ -346,14 +346,14 @@ async fn the_dashboard_reads_accounts_and_licenses_as_cisco_sends_them() {
         .map(|(va, l, q, u, a, s)| (va.to_string(), l.to_string(), *q, *u, *a, s.to_string()))
         .collect();
     assert_eq!(rows, expected);
-    // Display names beside the tags, for the family of the license's SKU.
+    // Display names beside the tags: the name devices of the tag's PID family print.
     let names: Vec<(&str, &str)> = reply.body["licenses"]
         .as_array()
         .unwrap()
         .iter()
         .map(|l| (l["entitlementTag"].as_str().unwrap(), l["displayName"].as_str().unwrap()))
         .collect();
-    assert!(names.contains(&(tag("network-advantage"), "C9300 Network Advantage")), "{names:?}");
+    assert!(names.contains(&(tag("network-advantage"), "C9300-24 Network Advantage")), "{names:?}");
     assert!(names.contains(&(tag("hseck9"), "Cat9K HSEC")), "{names:?}");
 }
 
@@ -596,10 +596,10 @@ async fn the_v3_summary_gives_display_names_and_detail_status() {
             .unwrap()
     };
     let na = by_tag("network-advantage");
-    assert_eq!(na["display_name"], "C9300 Network Advantage");
+    assert_eq!(na["display_name"], "C9300-24 Network Advantage");
     assert_eq!(na["license_details"][0]["status"], "ACTIVE");
     let dna = by_tag("dna-advantage");
-    assert_eq!(dna["display_name"], "C9300 DNA Advantage");
+    assert_eq!(dna["display_name"], "C9300-24 DNA Advantage");
     assert_eq!(dna["license_details"][0]["status"], "EXPIRED");
 }
 

@@ -1,8 +1,11 @@
 //! The RUM report ledger of one product instance.
 //!
-//! One report chain per license: a license in use always has exactly one OPEN report; a usage
+//! One report chain per license (per entitlement tag: a mixed-PID stack has one chain per PID
+//! family for the same feature): a license in use always has exactly one OPEN report; a usage
 //! change, a reload or a request for current usage closes it (and opens the next one, chained
-//! with `previous`/`next`). A report is signed at the moment it closes and is immutable from then
+//! with `previous`/`next`). The report that ends a chain — the license is no longer in use —
+//! is marked [`Report::ended`]: its last measurement says 0, so whoever counts usage from the
+//! latest report of each license (the authority) sees that it stopped. A report is signed at the moment it closes and is immutable from then
 //! on. It is kept, byte for byte, until an ACK names it; only then is its payload dropped
 //! (storage state DELETED). Nothing un-acknowledged is ever removed.
 
@@ -76,6 +79,11 @@ pub struct Report {
     /// The license count measured over the report's interval.
     pub count: u64,
     pub close_reason: Option<CloseReason>,
+    /// The chain ends with this report: the license was not in use any more when it closed
+    /// (its count fell to 0, or the reload it closed at does not use it). The signed report
+    /// then ends with a measurement of count 0 at its end time.
+    #[serde(default)]
+    pub ended: bool,
     /// The signed report (`{payload, header, signature}` JSON), present from close until ACK.
     pub envelope: Option<String>,
     pub acknowledged_at: Option<Timestamp>,
@@ -110,9 +118,20 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// The open report of a license, if it is in use.
-    pub fn open_report(&self, feature: &str) -> Option<&Report> {
-        self.reports.values().find(|it| it.feature == feature && it.state == ReportState::Open)
+    /// The open report of a license (by entitlement tag), if it is in use.
+    pub fn open_report(&self, entitlement_tag: &str) -> Option<&Report> {
+        self.reports
+            .values()
+            .find(|it| it.entitlement_tag == entitlement_tag && it.state == ReportState::Open)
+    }
+
+    /// The entitlement tags with an open report.
+    pub fn open_tags(&self) -> Vec<(String, String)> {
+        self.reports
+            .values()
+            .filter(|it| it.state == ReportState::Open)
+            .map(|it| (it.feature.clone(), it.entitlement_tag.clone()))
+            .collect()
     }
 
     /// Records the current count of a license. A change closes the open report (reason
@@ -126,18 +145,18 @@ impl Ledger {
         now: Timestamp,
         sign: Signer<'_>,
     ) -> bool {
-        let open = self.open_report(feature).map(|it| (it.id, it.count));
+        let open = self.open_report(entitlement_tag).map(|it| (it.id, it.count));
         match open {
             Some((_, open_count)) if open_count == count => false,
             Some((id, _)) => {
-                self.close(id, CloseReason::UsageChange, now, sign);
+                self.close(id, CloseReason::UsageChange, now, count == 0, sign);
                 if count > 0 {
                     self.open(feature, entitlement_tag, count, now, Some(id));
                 }
                 true
             }
             None if count > 0 => {
-                let previous = self.last_of(feature);
+                let previous = self.last_of(entitlement_tag);
                 self.open(feature, entitlement_tag, count, now, previous);
                 true
             }
@@ -145,12 +164,25 @@ impl Ledger {
         }
     }
 
-    /// Closes every open report for `reason` and opens its continuation with the same count.
-    /// Returns the ids closed.
+    /// Closes every open report for `reason` and opens its continuation with the same count
+    /// (none at a reload: the licenses the reloaded product uses open anew). Returns the ids
+    /// closed.
     pub fn close_open(
         &mut self,
         reason: CloseReason,
         now: Timestamp,
+        sign: Signer<'_>,
+    ) -> Vec<u64> {
+        self.close_open_ending(reason, now, &|_| false, sign)
+    }
+
+    /// [`Ledger::close_open`], where `ends(tag)` says which licenses are not in use after the
+    /// close (a reload to another license level): their chains end there ([`Report::ended`]).
+    pub fn close_open_ending(
+        &mut self,
+        reason: CloseReason,
+        now: Timestamp,
+        ends: &dyn Fn(&str) -> bool,
         sign: Signer<'_>,
     ) -> Vec<u64> {
         let open: Vec<(u64, String, String, u64)> = self
@@ -161,9 +193,10 @@ impl Ledger {
             .collect();
         let mut closed = Vec::new();
         for (id, feature, tag, count) in open {
-            self.close(id, reason, now, sign);
+            let ended = ends(&tag);
+            self.close(id, reason, now, ended, sign);
             closed.push(id);
-            if reason != CloseReason::ProductReload {
+            if reason != CloseReason::ProductReload && !ended {
                 self.open(&feature, &tag, count, now, Some(id));
             }
         }
@@ -249,8 +282,12 @@ impl Ledger {
         self.reports.values().filter(|it| it.in_storage()).count()
     }
 
-    fn last_of(&self, feature: &str) -> Option<u64> {
-        self.reports.values().filter(|it| it.feature == feature).map(|it| it.id).next_back()
+    fn last_of(&self, entitlement_tag: &str) -> Option<u64> {
+        self.reports
+            .values()
+            .filter(|it| it.entitlement_tag == entitlement_tag)
+            .map(|it| it.id)
+            .next_back()
     }
 
     fn next_id(&mut self, now: Timestamp) -> u64 {
@@ -285,6 +322,7 @@ impl Ledger {
                 end: None,
                 count,
                 close_reason: None,
+                ended: false,
                 envelope: None,
                 acknowledged_at: None,
                 transaction_id: None,
@@ -292,11 +330,19 @@ impl Ledger {
         );
     }
 
-    fn close(&mut self, id: u64, reason: CloseReason, now: Timestamp, sign: Signer<'_>) {
+    fn close(
+        &mut self,
+        id: u64,
+        reason: CloseReason,
+        now: Timestamp,
+        ended: bool,
+        sign: Signer<'_>,
+    ) {
         let Some(report) = self.reports.get_mut(&id) else { return };
         report.state = ReportState::Closed;
         report.end = Some(now);
         report.close_reason = Some(reason);
+        report.ended = ended;
         let envelope = sign(report);
         report.envelope = Some(envelope);
     }
@@ -323,12 +369,12 @@ mod tests {
         let t0 = at("2026-01-01T00:00:00Z");
         assert!(ledger.set_usage("network-advantage", "tag", 1, t0, &mut sign));
         assert!(!ledger.set_usage("network-advantage", "tag", 1, t0, &mut sign));
-        let first = ledger.open_report("network-advantage").unwrap().id;
+        let first = ledger.open_report("tag").unwrap().id;
         assert_eq!(first, u64::try_from(t0.timestamp()).unwrap());
 
         let t1 = t0 + Duration::days(3);
         assert!(ledger.set_usage("network-advantage", "tag", 2, t1, &mut sign));
-        let second = ledger.open_report("network-advantage").unwrap().clone();
+        let second = ledger.open_report("tag").unwrap().clone();
         assert_eq!(second.previous, Some(first));
         assert_eq!(ledger.reports[&first].next, Some(second.id));
         assert_eq!(ledger.reports[&first].state, ReportState::Closed);
@@ -337,7 +383,9 @@ mod tests {
         // n -> 0 closes the chain without opening a new report.
         let t2 = t1 + Duration::days(1);
         assert!(ledger.set_usage("network-advantage", "tag", 0, t2, &mut sign));
-        assert!(ledger.open_report("network-advantage").is_none());
+        assert!(ledger.open_report("tag").is_none());
+        assert!(ledger.reports[&second.id].ended, "the chain ends with the report closed at 0");
+        assert!(!ledger.reports[&first].ended);
 
         let saved: Vec<u64> = ledger.select(Selection::All, t2).iter().map(|it| it.id).collect();
         assert_eq!(saved, vec![first, second.id]);
@@ -364,9 +412,32 @@ mod tests {
             &mut sign,
         );
         assert_eq!(closed.len(), 1);
-        let open = ledger.open_report("dna-advantage").unwrap();
+        let open = ledger.open_report("tag").unwrap();
         assert_eq!(open.count, 2);
         assert_eq!(open.previous, Some(closed[0]));
         assert!(open.id > closed[0]);
+    }
+
+    #[test]
+    fn a_reload_ends_the_chains_it_does_not_continue() {
+        let mut ledger = Ledger::default();
+        let mut sign = signer();
+        let t0 = at("2026-01-01T00:00:00Z");
+        ledger.set_usage("network-essentials", "ne", 1, t0, &mut sign);
+        ledger.set_usage("network-advantage", "na-24", 1, t0, &mut sign);
+        // Same feature, another PID family's tag: a chain of its own.
+        ledger.set_usage("network-advantage", "na-48", 2, t0, &mut sign);
+        assert_eq!(ledger.open_tags().len(), 3);
+        let t1 = t0 + Duration::hours(1);
+        let closed =
+            ledger.close_open_ending(CloseReason::ProductReload, t1, &|tag| tag == "ne", &mut sign);
+        assert_eq!(closed.len(), 3);
+        let ended: Vec<&str> = closed
+            .iter()
+            .filter(|id| ledger.reports[*id].ended)
+            .map(|id| ledger.reports[id].entitlement_tag.as_str())
+            .collect();
+        assert_eq!(ended, vec!["ne"]);
+        assert!(ledger.open_tags().is_empty(), "a reload opens nothing itself");
     }
 }

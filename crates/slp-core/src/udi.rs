@@ -41,17 +41,6 @@ impl Udi {
             Err(UdiError { input: format!("PID:{pid},SN:{sn}") })
         }
     }
-
-    /// The product family used in display names, e.g. `C9300-24` for `C9300-24UX`.
-    pub fn family(&self) -> String {
-        match self.pid.split_once('-') {
-            Some((base, rest)) => {
-                let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-                if digits.is_empty() { base.to_owned() } else { format!("{base}-{digits}") }
-            }
-            None => self.pid.clone(),
-        }
-    }
 }
 
 impl fmt::Display for Udi {
@@ -98,7 +87,6 @@ mod tests {
         let udi: Udi = "PID:C9300-24UX,SN:FOC2233A5ZV".parse().unwrap();
         assert_eq!(udi.pid, "C9300-24UX");
         assert_eq!(udi.to_string(), "PID:C9300-24UX,SN:FOC2233A5ZV");
-        assert_eq!(udi.family(), "C9300-24");
         assert!("PID:../x,SN:1".parse::<Udi>().is_err());
         assert!("C9300,FOC".parse::<Udi>().is_err());
         assert!(PART_PATTERN.ends_with(&format!("{{1,{MAX_PART_LEN}}}$")));

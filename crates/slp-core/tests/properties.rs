@@ -143,7 +143,7 @@ impl Model {
     fn set_usage(&mut self, feature: usize, count: u64) {
         let mut sign = |r: &Report| format!("signed:{}:{}", r.id, r.count);
         let (name, class) = FEATURES[feature];
-        if self.ledger.set_usage(name, "tag", count, self.now, &mut sign) {
+        if self.ledger.set_usage(name, name, count, self.now, &mut sign) {
             if count > 0 {
                 self.first_use.entry(class).or_insert(self.now);
             }

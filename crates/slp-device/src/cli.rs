@@ -30,7 +30,9 @@ pub struct DeviceArgs {
 pub enum DeviceCommand {
     /// Create a product instance: its UDI(s), hostname, software version and device key.
     Init {
-        /// Product id, e.g. C9300-24UX. HSECK9 is offered on the guide's platforms only
+        /// Product id, e.g. C9300-24UX, of a PID family whose entitlement tags slp knows from
+        /// real devices (C9300-24/-48 and C9300X, C9300L-48, C9350-24, C9400, C9500-16X/-32QC,
+        /// C9500X, C9600; others are refused). HSECK9 is offered on the guide's platforms only
         /// (C9300X-…, C9400X-SUP-2/2XL, C9500X-…, C9600X-SUP-2), e.g. C9300X-24HX.
         #[arg(long)]
         pid: String,
@@ -49,9 +51,11 @@ pub enum DeviceCommand {
         /// A stack member, as PID:<pid>,SN:<sn>; repeat for several.
         #[arg(long, value_name = "UDI")]
         member: Vec<String>,
-        /// The license boot level in effect at first boot.
-        #[arg(long, default_value = "network-essentials")]
-        boot_level: String,
+        /// The license boot level in effect at first boot [default: network-essentials, or
+        /// network-advantage where a unit's PID family has no known network-essentials tag,
+        /// e.g. a C9300-48].
+        #[arg(long)]
+        boot_level: Option<String>,
         /// Start with a factory-installed trust code (it cannot be used to communicate).
         #[arg(long)]
         factory_trust: bool,
@@ -362,13 +366,20 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             if let Some(ca) = &ca {
                 slp_http::TrustRoots::from_pem_file(ca)?;
             }
+            let standby = parse_udis(&standby).context("--standby")?;
+            let members = parse_udis(&member).context("--member")?;
+            let boot_level = boot_level.unwrap_or_else(|| {
+                let mut pids = vec![pid.as_str()];
+                pids.extend(standby.iter().chain(&members).map(|u| u.pid.as_str()));
+                slp_core::license::default_boot_level(&pids).to_owned()
+            });
             let options = InitOptions {
                 pid,
                 sn,
                 hostname,
                 version,
-                standby: parse_udis(&standby).context("--standby")?,
-                members: parse_udis(&member).context("--member")?,
+                standby,
+                members,
                 boot_level,
                 factory_trust,
                 authority_key,

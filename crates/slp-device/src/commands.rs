@@ -775,12 +775,13 @@ impl Session {
             }
             // `license boot level <base> [addon <add-on>]`.
             Action::BootLevel => {
+                device.check_boot_level(&arg(0), args.get(1).map(String::as_str))?;
                 device.state.running.boot_level = Some(arg(0));
                 device.state.running.boot_addon = args.get(1).cloned();
                 boot_note()
             }
             Action::NoBootLevel => {
-                device.state.running.boot_level = Some("network-essentials".to_owned());
+                device.state.running.boot_level = Some(device.default_boot_level());
                 device.state.running.boot_addon = None;
                 boot_note()
             }

@@ -62,9 +62,8 @@ pub fn summary(device: &Device) -> String {
     out.push_str(
         "  -----------------------------------------------------------------------------\n",
     );
-    let active = &device.state.active().udi;
     for (info, count) in shown_usage(device) {
-        let mut display = info.display_name(active);
+        let mut display = info.display_name().to_owned();
         // A real device keeps 25 characters of the tag: 22 and an ellipsis.
         if display.chars().count() > 25 {
             display = format!("{}...", display.chars().take(22).collect::<String>());
@@ -108,10 +107,9 @@ pub fn usage(device: &Device) -> String {
 }
 
 fn usage_entries(device: &Device, out: &mut String) {
-    let active = &device.state.active().udi;
     for (info, count) in shown_usage(device) {
-        let display = info.display_name(active);
-        let description = info.description.map(str::to_owned).unwrap_or_else(|| display.clone());
+        let display = info.display_name();
+        let description = info.description.unwrap_or(display);
         let _ = writeln!(out, "{} ({}):", info.feature, display);
         let _ = writeln!(out, "  Description: {description}");
         let _ = writeln!(out, "  Count: {count}");
@@ -328,7 +326,6 @@ fn authorization_body(device: &Device, out: &mut String) {
             }
         }
     }
-    let active = &state.active().udi;
     let mut features: Vec<&str> = state
         .authorizations
         .values()
@@ -341,7 +338,7 @@ fn authorization_body(device: &Device, out: &mut String) {
         for feature in features {
             let info = license::lookup(feature);
             let display =
-                info.map(|i| i.display_name(active)).unwrap_or_else(|| feature.to_owned());
+                info.map(|i| i.display_name().to_owned()).unwrap_or_else(|| feature.to_owned());
             let description = info.and_then(|i| i.description).unwrap_or(feature);
             let holders: Vec<(HaRole, String, u64, String)> = state
                 .units

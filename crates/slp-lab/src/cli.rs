@@ -353,9 +353,27 @@ async fn seed(
     let expires = (now + chrono::Duration::days(365)).date_naive();
     for (va, quantity) in [(VA_MAIN, 20), (VA_DIRECT, 10)] {
         authority.create_va(ACCOUNT_DOMAIN, va).await?;
+        // One entry per entitlement tag the lab's PID families use (a C9300-48 counts under
+        // other tags than a C9300-24).
         let pool = [
-            ("network-advantage", "C9300-NW-A", quantity, Term::Perpetual, None, None),
-            ("dna-advantage", "C9300-DNA-A", quantity, Term::Subscription, None, Some(expires)),
+            ("C9300-24:network-advantage", "C9300-NW-A-24", quantity, Term::Perpetual, None, None),
+            (
+                "C9300-24:dna-advantage",
+                "C9300-DNA-A-24",
+                quantity,
+                Term::Subscription,
+                None,
+                Some(expires),
+            ),
+            ("C9300-48:network-advantage", "C9300-NW-A-48", quantity, Term::Perpetual, None, None),
+            (
+                "C9300-48:dna-advantage",
+                "C9300-DNA-A-48",
+                quantity,
+                Term::Subscription,
+                None,
+                Some(expires),
+            ),
             ("hseck9", "C9K-HSEC", 4, Term::Perpetual, Some(Enforcement::ExportControlled), None),
         ];
         for (tag, sku, quantity, term, enforcement, expires) in pool {
@@ -427,14 +445,21 @@ fn prepare_device(job: &DeviceJob) -> anyhow::Result<()> {
         let parse = |list: &[String]| -> anyhow::Result<Vec<slp_core::udi::Udi>> {
             list.iter().map(|u| u.parse().map_err(anyhow::Error::from)).collect()
         };
+        let standby = parse(&device.standby)?;
+        let members = parse(&device.members)?;
+        let mut pids = vec![device.pid.as_str()];
+        pids.extend(standby.iter().chain(&members).map(|u| u.pid.as_str()));
+        let boot_level = slp_core::license::default_boot_level(&pids).to_owned();
         let options = InitOptions {
             pid: device.pid.clone(),
             sn: device.sn.clone(),
             hostname: device.hostname.clone(),
             version: "17.9.4".to_owned(),
-            standby: parse(&device.standby)?,
-            members: parse(&device.members)?,
-            boot_level: "network-essentials".to_owned(),
+            standby,
+            members,
+            // Network-essentials where the families have a known tag for it (then the lab's
+            // configuration moves the device to network-advantage with a reload).
+            boot_level,
             factory_trust: false,
             authority_key: None,
         };

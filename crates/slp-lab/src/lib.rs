@@ -135,11 +135,14 @@ pub fn plan(n: usize) -> Result<Vec<LabDevice>, LabError> {
                 _ => (cycle[(i - 6) % cycle.len()], false),
             };
             if stack {
+                // A mixed stack, as in a real 17.9 capture (Genie's ShowLicenseTechSupport
+                // golden output 10): C9300-48 active and standby, a C9300-24 member. Each unit
+                // counts under its own family's entitlement.
                 LabDevice {
                     hostname: "stack1".to_owned(),
                     pid: "C9300-48UXM".to_owned(),
-                    standby: vec![format!("PID:C9300-48UXM,SN:{sn}S")],
-                    members: vec![format!("PID:C9300-48UXM,SN:{sn}M")],
+                    standby: vec![format!("PID:C9300-48U,SN:{sn}S")],
+                    members: vec![format!("PID:C9300-24U,SN:{sn}M")],
                     sn,
                     topology,
                     mgmt_port: 0,

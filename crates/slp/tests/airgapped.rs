@@ -571,7 +571,7 @@ fn ha_events_move_next_report_push_and_the_new_active_reports() {
             "show license udi",
         ],
     );
-    assert!(out.contains("(C9300-48 Network Essen...)       3 IN USE"), "{out}");
+    assert!(out.contains("(C9300-48 Network Advan...)       3 IN USE"), "{out}");
     assert_eq!(field(&out, "Next report push:"), "Dec 01 08:02:00 2026 UTC");
     assert!(out.contains("    Member:PID:C9300-48UXM,SN:FOC3"), "{out}");
 
@@ -622,7 +622,7 @@ fn ha_events_move_next_report_push_and_the_new_active_reports() {
         t4,
         &["test platform stack remove PID:C9300-48UXM,SN:FOC3", "show license summary"],
     );
-    assert!(out.contains("(C9300-48 Network Essen...)       2 IN USE"), "{out}");
+    assert!(out.contains("(C9300-48 Network Advan...)       2 IN USE"), "{out}");
 }
 
 /// A device given its authority's key at `init` refuses even the first ACK when another

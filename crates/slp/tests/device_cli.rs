@@ -182,7 +182,7 @@ fn ha_stack_lists_every_udi_and_counts_each_unit() {
     );
     let summary = lab.exec("H", T0, &["show license summary"]);
     assert!(
-        summary.contains("network-essentials      (C9300-48 Network Essen...)       3 IN USE"),
+        summary.contains("network-advantage       (C9300-48 Network Advan...)       3 IN USE"),
         "{summary}"
     );
     let out = lab.fails(

@@ -212,7 +212,7 @@ fn acknowledged_ha_stack_output_parses_and_matches_state() {
         .filter(|(_, r)| r["state"] == "Acknowledged")
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(acked.len(), 1, "the network-essentials report was acknowledged");
+    assert_eq!(acked.len(), 1, "the network-advantage report was acknowledged");
     let detail_cmd = format!("show license rum id {} detail", acked[0]);
     let cases = outputs(
         &lab,
@@ -257,8 +257,10 @@ fn acknowledged_ha_stack_output_parses_and_matches_state() {
         assert!(units.contains(sn), "{units}");
     }
 
-    let essentials = &summary["license_usage"]["C9300-48 Network Essen..."];
-    assert_eq!(essentials["count"], "3", "{summary}");
+    // A C9300-48 stack starts at network-advantage: no real output shows its
+    // network-essentials tag.
+    let advantage = &summary["license_usage"]["C9300-48 Network Advan..."];
+    assert_eq!(advantage["count"], "3", "{summary}");
 
     assert_eq!(history["import_message_history"]["rum_ack"], "1 message imported");
     assert_eq!(history["import_message_history"]["policy"], "1 message imported");
@@ -269,7 +271,7 @@ fn acknowledged_ha_stack_output_parses_and_matches_state() {
     assert_eq!(report["state"], "ACK");
     assert_eq!(report["state_change_reason"], "ACKED");
     assert_eq!(report["storage_state"], "DELETED");
-    assert_eq!(report["feature_name"], "network-essentials");
+    assert_eq!(report["feature_name"], "network-advantage");
     assert_eq!(report["udi"]["sn"], "FOC1");
 }
 

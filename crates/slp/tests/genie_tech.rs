@@ -220,7 +220,7 @@ fn acknowledged_stack_with_a_slac_tech_support_parses_and_matches_state() {
     assert_eq!(sls["account_information"]["virtual_account"], "Lab");
     assert_eq!(sls["policy"]["policy_name"], "SLE Policy", "{sls}");
     assert_eq!(sls["usage_reporting"]["last_ack_received"], shown(&state["last_ack"]));
-    // After the ACK, network-essentials (perpetual) must report every 60 days (customer policy,
+    // After the ACK, network-advantage (perpetual) must report every 60 days (customer policy,
     // InPolicy); the device pushes every 30 days, the guide's default.
     assert_eq!(
         sls["usage_reporting"]["reporting_push_interval"], "30  days State(4) InPolicy(60)",
@@ -285,16 +285,18 @@ fn acknowledged_stack_with_a_slac_tech_support_parses_and_matches_state() {
     assert_eq!(tech["other_info"]["overall_trust"], "INSTALLED (2)");
     assert_eq!(tech["product_information"]["udi"]["sn"], "FOC1");
 
-    // network-essentials on three switches; the authorized HSEC key is listed, not in use.
-    assert_handles_match(&tech, &usage, &state, &["network-essentials"]);
+    // network-advantage on three C9300X-48 switches (a C9300-48 starts at network-advantage:
+    // no real output shows its network-essentials tag); the authorized HSEC key is listed,
+    // not in use.
+    assert_handles_match(&tech, &usage, &state, &["network-advantage"]);
     let handles = tech["license_usage"]["handle"].as_object().unwrap();
     let hsec = handles.values().find(|h| h["license"] == "hseck9").expect("hseck9 handle");
     assert_eq!(hsec["status"], "NOT IN USE(1)", "{hsec}");
     assert_eq!(hsec["request_time"], "None", "{hsec}");
     assert_eq!(hsec["export_status"], "RESTRICTED - ALLOWED", "{hsec}");
     assert_eq!(hsec["enforcement_type"], "EXPORT RESTRICTED", "{hsec}");
-    let essentials = handles.values().find(|h| h["license"] == "network-essentials").unwrap();
-    assert_eq!(essentials["count"], 3, "{essentials}");
+    let advantage = handles.values().find(|h| h["license"] == "network-advantage").unwrap();
+    assert_eq!(advantage["count"], 3, "{advantage}");
 
     assert_summary_matches_ledger(&tech, &state);
     let mapping = &tech["platform_provided_mapping_table"]["enforced_licenses"];

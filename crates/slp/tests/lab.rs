@@ -201,6 +201,35 @@ fn the_lab_runs_every_topology_stops_cleanly_and_resumes() {
     );
     assert!(field(&sw4, "Last ACK received:").starts_with("Nov 22 10:00:00 2026"), "{sw4}");
 
+    // Item 12: per license, the authority's In Use is what the devices of each virtual account
+    // show — nothing for the network-essentials the switches booted with before the lab's
+    // reload to network-advantage; the mixed stack's C9300-24 member under the C9300-24 tags.
+    for (va, devices) in
+        [("Lab", &["sw1", "sw2", "stack1", "sw4"][..]), ("Branch", &["sw3", "sw5"])]
+    {
+        let counted = crate::families::authority_in_use(&lab, "L/authority", va, T);
+        let mut shown = std::collections::BTreeMap::new();
+        for device in devices {
+            let state = format!("L/devices/{device}");
+            for (tag, count) in crate::families::shown_in_use(&lab, &state, T) {
+                *shown.entry(tag).or_insert(0) += count;
+            }
+        }
+        crate::families::assert_counts_agree(&counted, &shown);
+    }
+    let ne = slp_core::license::lookup("C9300-24:network-essentials").unwrap().entitlement_tag;
+    let lab_counts = crate::families::authority_in_use(&lab, "L/authority", "Lab", T);
+    assert_eq!(lab_counts.get(ne).copied().unwrap_or(0), 0, "{lab_counts:?}");
+    let na24 = slp_core::license::lookup("C9300-24:network-advantage").unwrap().entitlement_tag;
+    let na48 = slp_core::license::lookup("C9300-48:network-advantage").unwrap().entitlement_tag;
+    assert_eq!((lab_counts[na24], lab_counts[na48]), (3, 3), "{lab_counts:?}");
+    // No false alert: every license in use is covered by the pool of its own tag.
+    let alerts = lab.ok(
+        T,
+        &["authority", "--data", "L/authority", "alert", "list", "--account", "example.com"],
+    );
+    assert!(!alerts.contains("Insufficient"), "{alerts}");
+
     // The authority knows every product instance in the virtual account it reported to.
     let lab_va = lab.ok(
         T,

@@ -26,6 +26,8 @@
 //! - `ops`: failed logins limited and logged, `/metrics`, `/healthz`, `/readyz` of served roles.
 //! - `paging`: long lists page, locally and over the API (`--limit/--offset`).
 //! - `users`: `slp authority user add|list|remove`, passwords from a file.
+//! - `families`: PID families end to end: a mixed stack counted per family at the authority,
+//!   whose In Use equals what the devices show.
 //! - `openapi_conformance`: schemathesis against the served `/openapi.json`.
 
 // Test code: a failed expectation is a failed test.
@@ -39,6 +41,7 @@ mod device_cli;
 mod device_guide;
 mod device_service;
 mod direct;
+mod families;
 mod genie;
 mod genie_callhome;
 mod genie_tech;

@@ -19,15 +19,11 @@ use crate::domain::cssm::{date, license_type};
 use crate::domain::principal::Role;
 use crate::{Authority, LicenseView, Result};
 
-/// The name Cisco shows for a license: the catalog's display name for the product family of
-/// `pid` (a device's PID, or a SKU such as `C9300-NW-A`, giving `C9300 Network Advantage`),
-/// else the license's own name.
-pub fn display_name(license: &str, pid: &str) -> String {
+/// The name Cisco shows for a license: the name real devices of its PID family print for its
+/// entitlement tag (`C9300-48 Network Advantage`), else the license's own name.
+pub fn display_name(license: &str) -> String {
     match license::lookup(license) {
-        Some(info) => {
-            let udi = Udi { pid: pid.trim().to_owned(), sn: String::new() };
-            info.display_name(&udi).trim().to_owned()
-        }
+        Some(info) => info.display_name().to_owned(),
         None => license.to_owned(),
     }
 }
@@ -38,10 +34,9 @@ fn software_tag_of(envelope: &str) -> Option<String> {
     Some(report.software_tag).filter(|tag| !tag.trim().is_empty())
 }
 
-/// The display name of a pool row: for the family of its first SKU.
+/// The display name of a pool row: that of its entitlement tag.
 fn pool_display_name(row: &LicenseView) -> String {
-    let sku = row.sku.split(',').next().unwrap_or_default();
-    display_name(&row.entitlement_tag, sku)
+    display_name(&row.entitlement_tag)
 }
 
 /// `ACTIVE`, or `EXPIRED` once an entry's end has passed.
@@ -314,7 +309,7 @@ impl Authority {
                 let license_usage = used
                     .into_iter()
                     .map(|u| LicenseUsage {
-                        display_name: display_name(&u.entitlement_tag, &pid),
+                        display_name: display_name(&u.entitlement_tag),
                         license: u.license,
                         quantity: u.count,
                     })
@@ -430,10 +425,11 @@ mod tests {
 
     #[test]
     fn display_names_follow_the_family() {
-        assert_eq!(display_name("network-advantage", "C9300-NW-A"), "C9300 Network Advantage");
-        assert_eq!(display_name("network-advantage", "C9300-24UX"), "C9300-24 Network Advantage");
-        assert_eq!(display_name("hseck9", ""), "Cat9K HSEC");
-        assert_eq!(display_name("regid.unknown", "C9300"), "regid.unknown");
+        assert_eq!(display_name("network-advantage"), "C9300-24 Network Advantage");
+        let na48 = slp_core::license::lookup("C9300-48:network-advantage").unwrap();
+        assert_eq!(display_name(na48.entitlement_tag), "C9300-48 Network Advantage");
+        assert_eq!(display_name("hseck9"), "Cat9K HSEC");
+        assert_eq!(display_name("regid.unknown"), "regid.unknown");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use slp_core::Timestamp;
 use slp_core::ack::{self, Ack};
 use slp_core::deadline::{self, Facts};
 use slp_core::ledger::{CloseReason, Ledger, Report, Selection};
-use slp_core::license::{self, Enforcement, LicenseInfo};
+use slp_core::license::{self, Enforcement, Term};
 use slp_core::policy::PolicyClass;
 use slp_core::udi::{HaRole, Udi};
 use slp_wire::docs::{
@@ -23,6 +23,7 @@ use slp_wire::keys::KeyPair;
 use slp_wire::rum::{self, HaUdi, ReportInput, Sudi};
 use slp_wire::xml::{Document, Kind};
 
+mod families;
 mod sync;
 
 pub use sync::{Conversation, Exchange};
@@ -165,7 +166,7 @@ fn signer<'a>(key: &'a KeyPair, state: &DeviceState) -> impl FnMut(&Report) -> S
     let software_tag = state.software_tag.clone();
     move |report: &Report| {
         let end = report.end.unwrap_or(report.start);
-        let input = ReportInput {
+        let mut input = ReportInput {
             report_id: report.id,
             udi: active.clone(),
             software_tag: software_tag.clone(),
@@ -180,6 +181,17 @@ fn signer<'a>(key: &'a KeyPair, state: &DeviceState) -> impl FnMut(&Report) -> S
                 termination_reason: report.close_reason.map(|r| r.as_str().to_owned()),
             }],
         };
+        if report.ended {
+            // The chain ends: the license is no longer in use. The last measurement says so,
+            // so that usage counted from the latest report (the authority's In Use) drops to 0.
+            input.measurements.push(rum::Measurement {
+                log_time: end.timestamp(),
+                start_time: end.timestamp(),
+                end_time: end.timestamp(),
+                count: 0,
+                termination_reason: report.close_reason.map(|r| r.as_str().to_owned()),
+            });
+        }
         rum::sign_report(&input, key)
     }
 }
@@ -215,12 +227,16 @@ impl Device {
                 return Err(DeviceError::Refused(format!("UDI {} is given twice", unit.udi)));
             }
         }
+        families::check_units(units.iter().map(|u| &u.udi), &[Some(options.boot_level.as_str())])?;
+        let software_tag = license::family_of(&options.pid)
+            .map_or(SOFTWARE_TAG, |family| family.software_tag)
+            .to_owned();
         let key = KeyPair::generate();
         let config = Config::factory(&options.hostname, &options.boot_level);
         let state = DeviceState {
             version: STATE_VERSION,
             software_version: options.version.clone(),
-            software_tag: SOFTWARE_TAG.to_owned(),
+            software_tag,
             units,
             key_secret: key.secret_b64(),
             running: config.clone(),
@@ -267,7 +283,15 @@ impl Device {
         let key = KeyPair::from_secret_b64(&state.key_secret, "device key").map_err(|source| {
             DeviceError::Wire { file: dir.state_file().display().to_string(), error: source }
         })?;
-        Ok(Device { dir, state, now, key, answering_trust_request: false })
+        let mut device = Device { dir, state, now, key, answering_trust_request: false };
+        // A state of an earlier slp release may hold chains under tags slp no longer knows
+        // (made-up ones): they end now and the units' licenses go on under their family's tags.
+        let stale =
+            device.state.ledger.open_tags().iter().any(|(_, tag)| license::by_tag(tag).is_none());
+        if stale {
+            device.refresh_usage();
+        }
+        Ok(device)
     }
 
     pub fn save(&self) -> Result<(), DeviceError> {
@@ -324,53 +348,41 @@ impl Device {
 
     // ---- usage ------------------------------------------------------------------------------
 
-    /// The licenses in use right now, with their counts.
-    pub fn current_usage(&self) -> Vec<(&'static LicenseInfo, u64)> {
-        let units = self.state.units.len() as u64;
-        let mut usage = Vec::new();
-        for info in license::catalog() {
-            let count = if Some(info.feature) == self.state.boot_level.as_deref()
-                || Some(info.feature) == self.state.boot_addon.as_deref()
-            {
-                units
-            } else if info.feature == "hseck9" && self.state.hsec_in_use {
-                1
-            } else {
-                0
-            };
-            usage.push((info, count));
-        }
-        usage
-    }
-
     /// Brings the ledger in line with current usage; every change is a report-on-change trigger.
     pub fn refresh_usage(&mut self) -> bool {
-        let usage = self.current_usage();
+        // (feature, tag, count, policy class) per entitlement tag.
+        let mut usage: Vec<(String, String, u64, PolicyClass)> = self
+            .current_usage()
+            .into_iter()
+            .map(|(info, count)| {
+                let class = PolicyClass::of(info.enforcement, info.term);
+                (info.feature.to_owned(), info.entitlement_tag.to_owned(), count, class)
+            })
+            .collect();
+        // A license whose chain is open but that nothing uses any more (the last unit of its
+        // family left the stack; a tag of an earlier slp release) falls to 0.
+        for (feature, tag) in self.state.ledger.open_tags() {
+            if usage.iter().any(|(_, seen, _, _)| *seen == tag) {
+                continue;
+            }
+            let class = license::by_tag(&tag)
+                .or_else(|| license::lookup(&feature))
+                .map_or(PolicyClass::of(Enforcement::Unenforced, Term::Perpetual), |info| {
+                    PolicyClass::of(info.enforcement, info.term)
+                });
+            usage.push((feature, tag, 0, class));
+        }
         let now = self.now;
         let mut changed_classes = Vec::new();
-        let mut changed_features = Vec::new();
         {
             let mut sign = signer(&self.key, &self.state);
-            for (info, count) in &usage {
-                if self.state.ledger.set_usage(
-                    info.feature,
-                    info.entitlement_tag,
-                    *count,
-                    now,
-                    &mut sign,
-                ) {
-                    changed_classes.push((PolicyClass::of(info.enforcement, info.term), *count));
-                    changed_features.push(info.feature);
+            for (feature, tag, count, class) in &usage {
+                if self.state.ledger.set_usage(feature, tag, *count, now, &mut sign) {
+                    changed_classes.push((*class, *count));
+                    let text =
+                        format!("SAEVT_ENDPOINT_USAGE count=\"{count}\" entitlementTag=\"{tag}\"");
+                    self.state.events.push(LoggedEvent { at: now, text });
                 }
-            }
-        }
-        for (info, count) in &usage {
-            if changed_features.contains(&info.feature) {
-                let text = format!(
-                    "SAEVT_ENDPOINT_USAGE count=\"{count}\" entitlementTag=\"{}\"",
-                    info.entitlement_tag
-                );
-                self.state.events.push(LoggedEvent { at: now, text });
             }
         }
         for (class, count) in &changed_classes {
@@ -428,7 +440,9 @@ impl Device {
             .reports
             .values()
             .filter(|r| r.in_storage())
-            .filter_map(|r| license::lookup(&r.feature))
+            .filter_map(|r| {
+                license::by_tag(&r.entitlement_tag).or_else(|| license::lookup(&r.feature))
+            })
             .map(|info| PolicyClass::of(info.enforcement, info.term))
             .collect();
         classes.sort();
@@ -472,17 +486,27 @@ impl Device {
     /// `reload`: the startup configuration becomes the running one and boot levels take effect.
     pub fn reload(&mut self) {
         let now = self.now;
+        // Every open report closes at the reload; those of licenses the reloaded product does
+        // not use end their chain.
+        let startup = &self.state.startup;
+        let hsec_next = !startup.ipsec_tunnels.is_empty() && self.hsec_authorized();
+        let after: Vec<String> = self
+            .usage_with([startup.boot_level.as_deref(), startup.boot_addon.as_deref()], hsec_next)
+            .into_iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(info, _)| info.entitlement_tag.to_owned())
+            .collect();
         {
             let mut sign = signer(&self.key, &self.state);
-            self.state.ledger.close_open(CloseReason::ProductReload, now, &mut sign);
+            let ends = |tag: &str| !after.iter().any(|t| t == tag);
+            self.state.ledger.close_open_ending(CloseReason::ProductReload, now, &ends, &mut sign);
         }
         self.state.running = self.state.startup.clone();
         self.state.boot_level = self.state.startup.boot_level.clone();
         self.state.boot_addon = self.state.startup.boot_addon.clone();
         self.state.booted_at = now;
         self.state.reloads += 1;
-        self.state.hsec_in_use =
-            !self.state.running.ipsec_tunnels.is_empty() && self.hsec_authorized();
+        self.state.hsec_in_use = hsec_next;
         if !self.state.hsec_in_use {
             self.state.running.ipsec_tunnels.clear();
         }
@@ -525,6 +549,10 @@ impl Device {
                 "% Error: the stack already has a standby".to_owned(),
             ));
         }
+        families::check_units(
+            [&udi],
+            &[self.state.boot_level.as_deref(), self.state.boot_addon.as_deref()],
+        )?;
         self.state.units.push(Unit { role, udi });
         self.refresh_usage();
         self.trigger_all_in_use();

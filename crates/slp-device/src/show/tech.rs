@@ -198,11 +198,10 @@ fn status_block(device: &Device, out: &mut String) {
 fn license_usage(device: &Device, out: &mut String) {
     let state = &device.state;
     out.push_str("License Usage\n=============\n");
-    let active = &state.active().udi;
     for (handle, (info, count)) in shown_usage(device).into_iter().enumerate() {
-        let display = info.display_name(active);
-        let description = info.description.map(str::to_owned).unwrap_or_else(|| display.clone());
-        let open = state.ledger.open_report(info.feature);
+        let display = info.display_name();
+        let description = info.description.unwrap_or(display);
+        let open = state.ledger.open_report(info.entitlement_tag);
         let _ = writeln!(out, "Handle: {}", handle + 1);
         let _ = writeln!(out, "  License: {}", info.feature);
         let _ = writeln!(out, "  Entitlement Tag: {}", info.entitlement_tag);

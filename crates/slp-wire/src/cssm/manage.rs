@@ -301,7 +301,7 @@ pub struct Licenses {
 pub struct License {
     /// The license's name in slp (`network-advantage`): what transfers and move requests take.
     pub license: String,
-    /// The name Cisco shows, e.g. `C9300 Network Advantage`.
+    /// The name Cisco shows, e.g. `C9300-24 Network Advantage`.
     #[serde(default, deserialize_with = "null_as_default")]
     #[schemars(with = "crate::cssm::tolerant::schema::NullOr<String>")]
     pub display_name: String,
@@ -465,7 +465,7 @@ pub struct LicenseSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SummaryEntry {
     pub tag: String,
-    /// The name Cisco shows, e.g. `C9300 Network Advantage`.
+    /// The name Cisco shows, e.g. `C9300-24 Network Advantage`.
     pub display_name: String,
     /// `IN_COMPLIANCE` or `OUT_OF_COMPLIANCE`.
     pub compliance_status: String,
