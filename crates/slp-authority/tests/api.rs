@@ -4,10 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{Device, Postgres, signed_json, tag};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -21,7 +20,6 @@ use slp_store::Store;
 use slp_wire::docs::{self, AuthRequestItem, AuthReturn, Authorization, Key, RumAck};
 use slp_wire::rum::Sudi;
 use slp_wire::xml::{Document, Kind};
-use support::{Device, Postgres, signed_json, tag};
 use tower::ServiceExt;
 
 const SA: &str = "example.com";
@@ -2152,7 +2150,7 @@ async fn openapi_document_matches_its_snapshot_and_every_path_is_routed() {
     let snapshot = std::fs::read_to_string(&snapshot_path).unwrap();
     assert!(
         snapshot == text,
-        "the API's routes changed: review and update the snapshot with SLP_UPDATE_SNAPSHOTS=1 cargo test -p slp-authority --test api openapi"
+        "the API's routes changed: review and update the snapshot with SLP_UPDATE_SNAPSHOTS=1 cargo test -p slp-authority --test authority openapi"
     );
 
     // Served as is.

@@ -11,11 +11,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
-mod support;
-
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::support::{Device, tag};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -30,7 +29,6 @@ use slp_store::Store;
 use slp_wire::docs::{self, AuthRequestItem, Key, RumAck};
 use slp_wire::rum::Sudi;
 use slp_wire::xml::{Document, Kind, Signed};
-use support::{Device, tag};
 use tower::ServiceExt;
 
 const SA: &str = "example.com";

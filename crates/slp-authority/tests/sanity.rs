@@ -6,10 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{Device, Postgres, pool};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use slp_authority::*;
@@ -19,7 +18,6 @@ use slp_store::Store;
 use slp_wire::online::{self, MessageType};
 use slp_wire::rum::{Envelope, EnvelopeSignature, Header, Sudi};
 use slp_wire::xml::Document;
-use support::{Device, Postgres, pool};
 
 const SA: &str = "example.com";
 const VA: &str = "Lab";

@@ -7,10 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{Device, Postgres, pool};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
@@ -22,7 +21,6 @@ use slp_wire::docs::RumAck;
 use slp_wire::online::{self, MessageType};
 use slp_wire::rum::Sudi;
 use slp_wire::xml::{Document, Kind};
-use support::{Device, Postgres, pool};
 
 /// The genuine owner's smart and virtual account.
 const SA: &str = "example.com";

@@ -1,5 +1,7 @@
 //! Licenses: enforcement type, term, and the catalog of licenses slp devices know.
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 /// How a license is enforced (reference: "License Enforcement Types").
@@ -127,12 +129,21 @@ impl Family {
         if feature == HSEC.feature {
             return Some(&HSEC);
         }
-        self.licenses.iter().find(|l| l.feature == feature)
+        self.confirmed(feature)
+            .or_else(|| OWN.iter().find(|l| l.family == self.name && l.feature == feature))
+    }
+
+    /// The family's license for `feature` with a tag real devices were seen to print.
+    pub fn confirmed(&self, feature: &str) -> Option<&'static LicenseInfo> {
+        FAMILIES
+            .iter()
+            .find(|f| f.name == self.name)
+            .and_then(|f| f.licenses.iter().find(|l| l.feature == feature))
     }
 
     /// The features of the family's licenses, base levels first.
     pub fn features(&self) -> Vec<&'static str> {
-        self.licenses.iter().map(|l| l.feature).collect()
+        LEVELS.iter().copied().filter(|feature| self.license(feature).is_some()).collect()
     }
 
     /// The boot level a new device of the family starts with: network-essentials where the
@@ -142,7 +153,7 @@ impl Family {
             .iter()
             .rev()
             .copied()
-            .find(|level| self.license(level).is_some())
+            .find(|level| self.confirmed(level).is_some())
             .unwrap_or("network-advantage")
     }
 }
@@ -211,8 +222,9 @@ const C9500_NA: &str =
 /// Genie's parser tests (github.com/CiscoTestAutomation/genieparser, iosxe/tests/ShowLicense*)
 /// and the configuration guide (`C9500-DNA-16X-A`, and the C9300X stack whose C9300X-24HX
 /// counts under "C9300-24" and C9300X-48HX/HXN under "C9300-48": the 9300X shares the 9300's
-/// entitlements). A (family, feature) no real output shows is absent — e.g. dna-essentials,
-/// and network-essentials of a C9300-48: the guide prints their names but never their tags.
+/// entitlements). A (family, feature) no real output shows is absent here — e.g. dna-essentials,
+/// and network-essentials of a C9300-48: the guide prints their names but never their tags —
+/// and reports under slp's own tag instead (`OWN`).
 /// Catalyst 9200 and other PIDs are not here: no real output of theirs was found.
 /// Chassis families also match the supervisor PID (`C9400X-SUP-2`, `C9600X-SUP-2`) that
 /// `slp_device::platform` models such a device by.
@@ -400,7 +412,7 @@ pub fn default_boot_level(pids: &[&str]) -> &'static str {
     let everywhere = |level: &str| {
         pids.iter()
             .filter_map(|pid| family_of(pid).ok())
-            .all(|family| family.license(level).is_some())
+            .all(|family| family.confirmed(level).is_some())
     };
     if everywhere("network-essentials") { "network-essentials" } else { "network-advantage" }
 }
@@ -412,7 +424,10 @@ fn family_named(name: &str) -> Option<&'static Family> {
 /// Every license slp knows, each entitlement tag once.
 pub fn catalog() -> Vec<&'static LicenseInfo> {
     let mut out: Vec<&'static LicenseInfo> = Vec::new();
-    for info in FAMILIES.iter().flat_map(|f| f.licenses.iter()).chain(std::iter::once(&HSEC)) {
+    let own = OWN.iter();
+    for info in
+        FAMILIES.iter().flat_map(|f| f.licenses.iter()).chain(std::iter::once(&HSEC)).chain(own)
+    {
         if !out.iter().any(|seen| seen.entitlement_tag == info.entitlement_tag) {
             out.push(info);
         }
@@ -426,6 +441,7 @@ pub fn by_tag(tag: &str) -> Option<&'static LicenseInfo> {
         .iter()
         .flat_map(|f| f.licenses.iter())
         .chain(std::iter::once(&HSEC))
+        .chain(OWN.iter())
         .find(|it| it.entitlement_tag == tag)
 }
 
@@ -446,6 +462,55 @@ pub fn feature_name(tag: &str) -> String {
     by_tag(tag).map(|it| it.feature.to_owned()).unwrap_or_else(|| tag.to_owned())
 }
 
+/// The base levels and add-ons every family offers (the guide's `license boot level` table).
+const LEVELS: &[&str] =
+    &["network-advantage", "network-essentials", "dna-advantage", "dna-essentials"];
+
+/// The prefix of slp's own entitlement tags. ISO 19770-2 tags name their registrant by a
+/// domain; `.invalid` is reserved (RFC 2606), so no tag of this form can be mistaken for one
+/// Cisco issued.
+pub const OWN_TAG_PREFIX: &str = "regid.2026-12.invalid.slp.";
+
+/// slp's own licenses for each (family, level) the guide allows but no real output shows the
+/// tag of (e.g. dna-essentials, a C9300-48's network-essentials — the guide prints their names,
+/// `C9300-48 Network Essen...`, `C9300-24 DNA Essentials`, never their tags). Rather than refuse
+/// a level the guide allows, or make up a tag that looks like Cisco's, they report under a tag
+/// of slp's own ([`OWN_TAG_PREFIX`]) with the family's name in the guide's form. Built once for
+/// a fixed set (families × levels), so the leaked strings are bounded.
+static OWN: LazyLock<Vec<LicenseInfo>> = LazyLock::new(|| {
+    let mut out = Vec::new();
+    for family in FAMILIES {
+        for &feature in LEVELS {
+            if family.licenses.iter().any(|l| l.feature == feature) {
+                continue;
+            }
+            let (term, words) = match feature {
+                "network-advantage" => (Term::Perpetual, "Network Advantage"),
+                "network-essentials" => (Term::Perpetual, "Network Essentials"),
+                "dna-advantage" => (Term::Subscription, "DNA Advantage"),
+                _ => (Term::Subscription, "DNA Essentials"),
+            };
+            let tag = format!("{OWN_TAG_PREFIX}{}_{},1.0", family.name, feature.replace('-', "_"));
+            let display = format!("{} {words}", family.name);
+            out.push(license(
+                family.name,
+                feature,
+                term,
+                Box::leak(tag.into_boxed_str()),
+                Box::leak(display.into_boxed_str()),
+            ));
+        }
+    }
+    out
+});
+
+impl LicenseInfo {
+    /// Whether the tag is slp's own ([`OWN_TAG_PREFIX`]), not one real devices print.
+    pub fn is_own_tag(&self) -> bool {
+        self.entitlement_tag.starts_with(OWN_TAG_PREFIX)
+    }
+}
+
 /// The boot levels `license boot level` accepts, and their add-ons.
 pub const BOOT_LEVELS: &[&str] = &["network-advantage", "network-essentials"];
 pub const ADDONS: &[&str] = &["dna-advantage", "dna-essentials"];
@@ -464,8 +529,15 @@ mod tests {
         let na48 = lookup("C9300-48:network-advantage").unwrap();
         assert_eq!(na48.display_name(), "C9300-48 Network Advantage");
         assert_ne!(na48.entitlement_tag, na.entitlement_tag);
-        assert!(lookup("C9300-48:network-essentials").is_none(), "no real tag is known");
-        assert!(lookup("dna-essentials").is_none(), "no real tag is known");
+        // No real output shows these tags: they report under slp's own, named as the guide does.
+        let ne48 = lookup("C9300-48:network-essentials").unwrap();
+        assert!(ne48.is_own_tag(), "{}", ne48.entitlement_tag);
+        assert_eq!(ne48.display_name(), "C9300-48 Network Essentials");
+        let dna_e = lookup("dna-essentials").unwrap();
+        assert_eq!(dna_e.entitlement_tag, "regid.2026-12.invalid.slp.C9300-24_dna_essentials,1.0");
+        assert_eq!(dna_e.display_name(), "C9300-24 DNA Essentials");
+        assert_eq!(by_tag(dna_e.entitlement_tag).unwrap().feature, "dna-essentials");
+        assert!(!na.is_own_tag());
         // Each tag once, whichever families share it.
         let tags: Vec<&str> = catalog().iter().map(|l| l.entitlement_tag).collect();
         let mut unique = tags.clone();

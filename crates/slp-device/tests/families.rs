@@ -53,13 +53,6 @@ fn ok(session: &mut Session, lines: &[&str]) -> String {
     text
 }
 
-#[track_caller]
-fn refused(session: &mut Session, line: &str) -> String {
-    let out = session.execute(line);
-    assert!(!out.ok, "{line} was accepted: {}", out.text);
-    out.text
-}
-
 /// Sets the boot level with its add-on, saves and reloads.
 fn boot(session: &mut Session, level: &str) {
     ok(
@@ -156,7 +149,7 @@ fn a_family_that_leaves_the_stack_ends_its_chains() {
 }
 
 #[test]
-fn pids_and_levels_without_a_known_tag_are_refused() {
+fn pids_of_unknown_families_are_refused() {
     // A PID of no family slp knows the tags of: init names it and the families it knows.
     let dir = tempfile::tempdir().unwrap();
     let err = Device::init(
@@ -181,34 +174,42 @@ fn pids_and_levels_without_a_known_tag_are_refused() {
     .unwrap()
     .to_string();
     assert!(err.contains("PID C9200-24T"), "{err}");
+}
 
-    // No real C9300-48 output shows a network-essentials tag: that level is refused on it,
-    // at init, on `license boot level` and for a C9300-48 joining a network-essentials stack.
+#[test]
+fn levels_without_a_real_tag_report_under_slps_own_as_the_guide_names_them() {
+    // No real output shows the tag of a C9300-48's network-essentials or of dna-essentials;
+    // the guide allows both and names them (its RTU migration example, a C9300-24 + C9300-48
+    // stack at network-essentials with dna-essentials). They report under slp's own tags.
     let dir = tempfile::tempdir().unwrap();
-    let err = Device::init(
-        StateDir::new(dir.path()),
-        &options("C9300-48P", &[], &[], "network-essentials"),
-        at(T0),
-    )
-    .err()
-    .unwrap()
-    .to_string();
-    assert!(err.contains("network-essentials is not available on PID:C9300-48P,SN:FOC1"), "{err}");
-    assert!(err.contains("C9300-48 family (it offers network-advantage, dna-advantage)"), "{err}");
-    let dir = tempfile::tempdir().unwrap();
-    let mut s =
-        session(&dir, &options("C9300-24UX", &[], &["PID:C9300-48P,SN:FOC3"], "network-advantage"));
-    ok(&mut s, &["configure terminal"]);
-    let out = refused(&mut s, "license boot level network-essentials");
-    assert!(out.contains("PID:C9300-48P,SN:FOC3"), "{out}");
-    let out = refused(&mut s, "license boot level network-essentials addon dna-essentials");
-    assert!(out.contains("not available"), "{out}");
-    ok(&mut s, &["end"]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir, &options("C9300-24UX", &[], &[], "network-essentials"));
-    let out = refused(&mut s, "test platform stack add member PID:C9300-48P,SN:FOC3");
-    assert!(out.contains("network-essentials is not available on PID:C9300-48P,SN:FOC3"), "{out}");
-    assert_eq!(s.device.state.units.len(), 1);
+    let mut s = session(
+        &dir,
+        &options("C9300-24UX", &[], &["PID:C9300-48P,SN:FOC3"], "network-essentials"),
+    );
+    boot(&mut s, "network-essentials addon dna-essentials");
+    let summary = ok(&mut s, &["show license summary"]);
+    let rows: Vec<&str> = summary.lines().skip_while(|l| !l.contains("-----")).skip(1).collect();
+    assert_eq!(
+        rows,
+        vec![
+            "  network-essentials      (C9300-24 Network Essen...)       1 IN USE",
+            "  dna-essentials          (C9300-24 DNA Essentials)         1 IN USE",
+            "  network-essentials      (C9300-48 Network Essen...)       1 IN USE",
+            "  dna-essentials          (C9300-48 DNA Essentials)         1 IN USE",
+        ],
+        "{summary}"
+    );
+    let tech = ok(&mut s, &["show license tech support"]);
+    assert!(
+        tech.contains(
+            "  Entitlement Tag: regid.2026-12.invalid.slp.C9300-48_network_essentials,1.0\n"
+        ),
+        "{tech}"
+    );
+    assert!(
+        tech.contains(&format!("  Entitlement Tag: {}\n", tag("C9300-24", "network-essentials"))),
+        "the real C9300-24 tag stays\n{tech}"
+    );
 }
 
 #[test]

@@ -405,17 +405,11 @@ fn boot_levels_pair_with_their_own_addon_and_hsec_only_on_the_guides_pids() {
         "license boot level network-advantage",
         "license boot level network-advantage addon dna-advantage",
         "license boot level network-essentials",
+        "license boot level network-essentials addon dna-essentials",
         "lic boot lev network-a add dna-a",
     ] {
         ok(&mut s, &[line]);
     }
-    // The pair the guide allows, but whose dna-essentials tag no real output shows: slp does
-    // not make one up (see `slp_core::license::FAMILIES`), it says so.
-    let text = refused(&mut s, "license boot level network-essentials addon dna-essentials");
-    assert!(
-        text.contains("dna-essentials is not available on PID:C9300-24UX,SN:FOC2519L8R7"),
-        "{text}"
-    );
     assert_eq!(s.device.state.running.boot_level.as_deref(), Some("network-advantage"));
     assert_eq!(s.device.state.running.boot_addon.as_deref(), Some("dna-advantage"));
     // The other pairs: the caret under the add-on, as IOS shows it.

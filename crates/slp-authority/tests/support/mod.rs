@@ -1,8 +1,5 @@
 //! What the authority's integration tests share: a product instance that signs its own
 //! documents ([`Device`]), license pool entries, and a PostgreSQL schema of its own per test.
-//!
-//! Each test file is its own crate and uses only part of this, hence `dead_code` allowed.
-#![allow(dead_code)]
 
 use serde_json::{Value, json};
 use slp_authority::LicenseSpec;

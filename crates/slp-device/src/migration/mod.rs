@@ -642,11 +642,10 @@ pub fn specified_reservations(device: &Device, out: &mut String) {
     if holders.is_empty() {
         return;
     }
-    let active = &device.state.active().udi;
     out.push_str("\nSpecified license reservations:\n");
     for feature in &reservation.features {
-        let Some(info) = license::lookup(feature) else { continue };
-        let name = info.display_name(active);
+        let Some(info) = license_of(device, feature) else { continue };
+        let name = info.display_name();
         let _ = writeln!(out, "  {name} ({name}):");
         let _ = writeln!(out, "    Description: {name}");
         let _ = writeln!(out, "    Total reserved count: {}", holders.len());
@@ -727,4 +726,9 @@ pub fn slr_return(device: &mut Device, all: bool) -> Option<Result<Vec<String>, 
 pub fn no_reservation(device: &mut Device) -> String {
     device.state.migration.reservation = None;
     String::new()
+}
+
+/// The license `feature` of the active unit's PID family (its display name and tag).
+fn license_of(device: &Device, feature: &str) -> Option<&'static license::LicenseInfo> {
+    license::family_of(&device.state.active().udi.pid).ok()?.license(feature)
 }

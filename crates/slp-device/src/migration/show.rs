@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use chrono::Duration;
 use slp_core::Timestamp;
-use slp_core::license::{self, LicenseInfo, Term};
+use slp_core::license::{LicenseInfo, Term};
 
 use super::{PreSlp, PriorModel};
 use crate::agent::Device;
@@ -24,7 +24,7 @@ fn in_use(device: &Device) -> Vec<(&'static LicenseInfo, u64)> {
     [device.state.boot_level.as_deref(), device.state.boot_addon.as_deref()]
         .into_iter()
         .flatten()
-        .filter_map(license::lookup)
+        .filter_map(|feature| super::license_of(device, feature))
         .map(|info| (info, units))
         .collect()
 }
@@ -34,8 +34,8 @@ fn in_use(device: &Device) -> Vec<(&'static LicenseInfo, u64)> {
 /// (`C9500-DNA-16X-A`) for the add-on. slp's catalog has no SKUs, so both use the display name
 /// (where the guide's SKU is not known, slp does not invent one). In evaluation mode the name
 /// is empty, as in the guide.
-fn name(device: &Device, info: &LicenseInfo) -> String {
-    info.display_name(&device.state.active().udi)
+fn name(info: &LicenseInfo) -> String {
+    info.display_name().to_owned()
 }
 
 fn status_word(model: PriorModel) -> &'static str {
@@ -144,7 +144,7 @@ pub fn summary(device: &Device) -> String {
         "  -----------------------------------------------------------------------------\n",
     );
     for (info, count) in in_use(device) {
-        let display = name(device, info);
+        let display = name(info);
         let shown_name =
             if pre.model == PriorModel::Eval { String::new() } else { display.clone() };
         let _ = writeln!(
@@ -212,7 +212,7 @@ pub fn usage(device: &Device) -> String {
         }
     }
     for (info, count) in in_use(device) {
-        let display = name(device, info);
+        let display = name(info);
         let (shown_name, description) = if pre.model == PriorModel::Eval {
             (String::new(), String::new())
         } else {
@@ -247,10 +247,9 @@ pub fn reservation(device: &Device) -> String {
         let _ = writeln!(out, "    Last Confirmation code: {code}");
     }
     out.push_str("\nSpecified license reservations:\n");
-    let active = &device.state.active().udi;
     for feature in &reservation.features {
-        let Some(info) = license::lookup(feature) else { continue };
-        let name = info.display_name(active);
+        let Some(info) = super::license_of(device, feature) else { continue };
+        let name = info.display_name();
         let _ = writeln!(out, "  {name} ({name}):");
         let _ = writeln!(out, "    Description: {name}");
         let _ = writeln!(out, "    Total reserved count: {}", device.state.units.len());

@@ -1,0 +1,11 @@
+//! The product instance's tests, one binary: the guide's behaviours (`guide`, `schedule`,
+//! `families`, `migration`, `config_cmds`, `coverage`) and `slp device run` (`service`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
+
+mod config_cmds;
+mod coverage;
+mod families;
+mod guide;
+mod migration;
+mod schedule;
+mod service;
