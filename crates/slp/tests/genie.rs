@@ -661,8 +661,10 @@ fn every_licensing_parser_has_the_key_paths_of_real_captures() {
         "S",
         t2,
         &[
+            // A C9300-48 starts at network-advantage (slp_core::license::FAMILIES): moving
+            // to network-essentials leaves network-advantage's last report not required.
             "configure terminal",
-            "license boot level network-advantage addon dna-advantage",
+            "license boot level network-essentials addon dna-essentials",
             "end",
             "write memory",
             "reload",
@@ -738,10 +740,10 @@ fn every_licensing_parser_has_the_key_paths_of_real_captures() {
     ] {
         assert!(after.iter().any(|p| p == path), "{path} is in the real capture");
     }
-    let essentials = slp_core_tag(&lab, "S", "network-essentials");
+    let advantage = slp_core_tag(&lab, "S", "network-advantage");
     assert_eq!(
         changed["reservation_info"]["last_reporting_not_required"]["entitlement_tag"],
-        essentials
+        advantage
     );
 
     assert_like_capture("ShowLicenseAll", "ShowLicenseAll", &all, &[]);

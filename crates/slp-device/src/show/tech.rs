@@ -396,7 +396,7 @@ fn last_reporting_not_required(device: &Device, out: &mut String) {
     let mut tags: Vec<&str> = ledger
         .reports
         .values()
-        .filter(|report| ledger.open_report(&report.feature).is_none())
+        .filter(|report| ledger.open_report(&report.entitlement_tag).is_none())
         .map(|report| report.entitlement_tag.as_str())
         .collect();
     tags.sort_unstable();
