@@ -16,11 +16,7 @@ use slp_device::state::StateDir;
 use slp_device::uplink::{CommError, Uplink};
 use slp_wire::online::{Request, Response};
 
-fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
-
-const T0: &str = "2026-11-01T09:00:00Z";
+use crate::support::{T0, at, ok, refused};
 
 fn session(dir: &tempfile::TempDir) -> Session {
     let options = InitOptions {
@@ -39,24 +35,6 @@ fn session(dir: &tempfile::TempDir) -> Session {
 }
 
 /// Runs `lines`; every one must succeed. Returns what they printed.
-#[track_caller]
-fn ok(session: &mut Session, lines: &[&str]) -> String {
-    let mut text = String::new();
-    for line in lines {
-        let out = session.execute(line);
-        assert!(out.ok, "{line}: {}", out.text);
-        text.push_str(&out.text);
-    }
-    text
-}
-
-#[track_caller]
-fn refused(session: &mut Session, line: &str) -> String {
-    let out = session.execute(line);
-    assert!(!out.ok, "{line} was accepted: {}", out.text);
-    out.text
-}
-
 fn field<'a>(text: &'a str, label: &str) -> &'a str {
     text.lines()
         .find_map(|line| line.trim_start().strip_prefix(label))

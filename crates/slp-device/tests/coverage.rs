@@ -12,9 +12,7 @@ use slp_wire::docs;
 use slp_wire::keys::KeyPair;
 use slp_wire::xml::{Document, Kind};
 
-fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
+use crate::support::{at, ok};
 
 fn session(dir: &tempfile::TempDir) -> Session {
     let options = InitOptions {
@@ -31,17 +29,6 @@ fn session(dir: &tempfile::TempDir) -> Session {
     let device =
         Device::init(StateDir::new(dir.path()), &options, at("2026-11-01T09:00:00Z")).unwrap();
     Session::new(device, Mode::Exec)
-}
-
-#[track_caller]
-fn ok(session: &mut Session, lines: &[&str]) -> String {
-    let mut text = String::new();
-    for line in lines {
-        let out = session.execute(line);
-        assert!(out.ok, "{line}: {}", out.text);
-        text.push_str(&out.text);
-    }
-    text
 }
 
 /// The value of the first `label` line of `text`.

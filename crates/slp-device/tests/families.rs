@@ -13,11 +13,7 @@ use slp_device::agent::{Device, InitOptions};
 use slp_device::commands::{Mode, Session};
 use slp_device::state::StateDir;
 
-fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
-
-const T0: &str = "2026-11-01T09:00:00Z";
+use crate::support::{T0, at, ok};
 
 fn udi(text: &str) -> Udi {
     text.parse().unwrap()
@@ -40,17 +36,6 @@ fn options(pid: &str, standby: &[&str], members: &[&str], boot_level: &str) -> I
 fn session(dir: &tempfile::TempDir, options: &InitOptions) -> Session {
     let device = Device::init(StateDir::new(dir.path()), options, at(T0)).unwrap();
     Session::new(device, Mode::Exec)
-}
-
-#[track_caller]
-fn ok(session: &mut Session, lines: &[&str]) -> String {
-    let mut text = String::new();
-    for line in lines {
-        let out = session.execute(line);
-        assert!(out.ok, "{line}: {}", out.text);
-        text.push_str(&out.text);
-    }
-    text
 }
 
 /// Sets the boot level with its add-on, saves and reloads.

@@ -21,11 +21,8 @@ use slp_wire::online::{MessageType, Request, Response};
 use slp_wire::rum::Sudi;
 use slp_wire::xml::{Document, Kind};
 
-fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
+use crate::support::{T0, at, ok, refused};
 
-const T0: &str = "2026-11-01T09:00:00Z";
 const HSEC_PID: &str = "C9300X-24HX";
 const SN: &str = "FOC2519L8R7";
 
@@ -47,25 +44,7 @@ fn session(dir: &tempfile::TempDir, pid: &str, factory_trust: bool) -> Session {
 }
 
 /// Runs `lines`; every one must succeed. Returns what they printed.
-#[track_caller]
-fn ok(session: &mut Session, lines: &[&str]) -> String {
-    let mut text = String::new();
-    for line in lines {
-        let out = session.execute(line);
-        assert!(out.ok, "{line}: {}", out.text);
-        text.push_str(&out.text);
-    }
-    text
-}
-
 /// Runs `line`, which must be refused; returns what it printed.
-#[track_caller]
-fn refused(session: &mut Session, line: &str) -> String {
-    let out = session.execute(line);
-    assert!(!out.ok, "{line} was accepted: {}", out.text);
-    out.text
-}
-
 /// `Sudi` of the device's active unit.
 fn sudi(pid: &str) -> Sudi {
     Sudi { udi_pid: pid.to_owned(), udi_serial_number: SN.to_owned() }

@@ -9,3 +9,4 @@ mod guide;
 mod migration;
 mod schedule;
 mod service;
+mod support;

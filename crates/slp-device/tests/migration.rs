@@ -14,11 +14,8 @@ use slp_device::commands::{Mode, Session};
 use slp_device::migration::{self, PriorModel, PriorOptions, PriorTransport};
 use slp_device::state::{StateDir, Transport, TrustInstalled};
 
-fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
+use crate::support::{T0, at, refused};
 
-const T0: &str = "2026-11-01T09:00:00Z";
 const T1: &str = "2026-11-02T09:00:00Z";
 
 fn prior(model: PriorModel) -> PriorOptions {
@@ -63,13 +60,6 @@ fn device(
 fn run(session: &mut Session, line: &str) -> String {
     let out = session.execute(line);
     assert!(out.ok, "{line}: {}", out.text);
-    out.text
-}
-
-#[track_caller]
-fn refused(session: &mut Session, line: &str) -> String {
-    let out = session.execute(line);
-    assert!(!out.ok, "{line} should be refused: {}", out.text);
     out.text
 }
 

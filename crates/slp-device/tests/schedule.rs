@@ -20,12 +20,9 @@ use slp_wire::online::{MessageType, Request, Response};
 use slp_wire::rum::{Envelope, Sudi};
 use slp_wire::xml::{Document, Kind};
 
-fn at(text: &str) -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
+use crate::support::{T0, at};
 
 /// When the device is created and its add-on license starts counting.
-const T0: &str = "2026-11-01T09:00:00Z";
 const CSLU_LOCAL: &str = "http://cslu-local:8182/cslu/v1/pi";
 const REMINDER: &str =
     "%SMART_LIC-6-REPORTING_REQUIRED: A Usage report acknowledgement will be required in 0 days.";

@@ -16,11 +16,7 @@ use slp_device::commands::{Mode, Session};
 use slp_device::service::{RUN_FILE, RunInfo, ServeOptions, serve};
 use slp_device::state::StateDir;
 
-fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-}
-
-const T0: &str = "2026-11-01T09:00:00Z";
+use crate::support::{T0, at};
 
 /// A device in `root` configured with `commands` (config mode), saved.
 fn device(root: &Path, commands: &[&str]) -> StateDir {
