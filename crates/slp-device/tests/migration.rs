@@ -122,6 +122,9 @@ fn smart_licensing_registered_keeps_transport_and_converts_its_token() {
     let text = refused(&mut session, "license smart sync all");
     assert!(text.contains("16.12.4") && text.contains("slp device install"), "{text}");
     refused(&mut session, "show license rum id all");
+    // `show license all` is not modelled before the upgrade: refused, naming what is.
+    let text = refused(&mut session, "show license all");
+    assert!(text.contains("show license summary, status, usage, udi, reservation"), "{text}");
     assert!(session.device.state.ledger.reports.is_empty(), "no RUM reports before SLP");
 
     let (mut session, printed) = install(session, "17.9.4", T1);
