@@ -367,6 +367,7 @@ fn authorization_body(device: &Device, out: &mut String) {
     }
     crate::migration::specified_reservations(device, out);
     out.push_str("\nPurchased Licenses:\n  No Purchase Information Available\n");
+    crate::migration::derived_licenses(device, out);
 }
 
 fn feature_heading(feature: &str) -> &str {

@@ -112,6 +112,9 @@ fn smart_licensing_registered_keeps_transport_and_converts_its_token() {
     let text = refused(&mut session, "license smart sync all");
     assert!(text.contains("16.12.4") && text.contains("slp device install"), "{text}");
     refused(&mut session, "show license rum id all");
+    // `show license all` is not modelled before the upgrade: refused, naming what is.
+    let text = refused(&mut session, "show license all");
+    assert!(text.contains("show license summary, status, usage, udi, reservation"), "{text}");
     assert!(session.device.state.ledger.reports.is_empty(), "no RUM reports before SLP");
 
     let (mut session, printed) = install(session, "17.9.4", T1);
@@ -423,7 +426,10 @@ fn within_slp_across_17_7_1_recommends_a_round_of_reporting() {
     let mut device = device(&dir, "16.12.4", "network-advantage", false, &options);
     migration::install(&mut device, "17.3.2").unwrap();
     let printed = migration::install(&mut device, "17.9.4").unwrap().join("\n");
-    assert!(printed.contains("complete one round of usage reporting"), "{printed}");
+    assert!(
+        printed.contains("completing one round of usage reporting as a standard practice when upgrading from an earlier release that supports Smart Licensing Using Policy, to Cisco IOS XE Cupertino 17.7.1 or a later release."),
+        "{printed}"
+    );
     let printed = migration::install(&mut device, "17.9.5").unwrap().join("\n");
     assert!(!printed.contains("round of usage reporting"), "{printed}");
 }
@@ -441,4 +447,205 @@ fn prior_models_are_checked_against_the_release() {
     assert!(migration::check_prior(&too_long, "16.12.4").is_err());
     assert!(migration::Release::parse("17.03.02").unwrap() == migration::FIRST_SLP);
     assert!(migration::Release::parse("seventeen").is_err());
+}
+
+/// Records where each message went and what it carried, answering with an error reply.
+#[derive(Default)]
+struct Recorder {
+    sent: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl slp_device::uplink::Uplink for Recorder {
+    fn send(
+        &self,
+        url: &str,
+        request: &slp_wire::online::Request,
+    ) -> Result<slp_wire::online::Response, slp_device::uplink::CommError> {
+        self.sent.lock().unwrap().push((url.to_owned(), format!("{request:?}")));
+        Err(slp_device::uplink::CommError::new("recorded"))
+    }
+}
+
+/// The guide's example "Smart Licensing to Smart Licensing Using Policy": a registered HA pair
+/// on the default (Call Home) transport keeps `Type: Callhome` after the upgrade, and its ID
+/// token becomes a trust request at the first contact, sent through the active Call Home
+/// profile's destination (held back while Call Home cannot send).
+#[test]
+fn smart_licensing_registered_with_callhome_keeps_callhome_and_converts_through_call_home() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = PriorOptions {
+        smart_account: Some("SA-Eg-Company-01".to_owned()),
+        virtual_account: Some("SLE_Test".to_owned()),
+        id_token: Some("NjA1ZmRkYzQtYzA4Yi00".to_owned()),
+        addon: Some("dna-advantage".to_owned()),
+        ..prior(PriorModel::SmartLicensing)
+    };
+    let mut session =
+        Session::new(device(&dir, "16.12.4", "network-advantage", true, &options), Mode::Exec);
+    let before = run(&mut session, "show license status");
+    assert!(before.contains("Transport:\n  Type: Callhome\n"), "{before}");
+
+    let (mut session, printed) = install(session, "17.9.4", T1);
+    assert!(printed.contains("transport type callhome"), "{printed}");
+    assert!(printed.contains("converted to a trust code at the first contact"), "{printed}");
+    let status = run(&mut session, "show license status");
+    // The guide's "After Upgrade": the type alone (the URL is the Call Home profile's).
+    assert!(status.contains("\nTransport:\n  Type: Callhome\n"), "{status}");
+    assert!(!status.contains("URL:"), "{status}");
+    assert!(status.contains("\nTrust Code Installed: <none>\n"), "{status}");
+    assert_eq!(session.device.state.running.transport, Transport::Callhome);
+    assert_eq!(session.device.state.startup.transport, Transport::Callhome);
+    let config = run(&mut session, "show running-config");
+    assert!(config.contains("\nlicense smart transport callhome\n"), "{config}");
+
+    // Call Home off: nothing can carry the token, it waits.
+    run(&mut session, "configure terminal");
+    run(&mut session, "no service call-home");
+    run(&mut session, "end");
+    assert!(migration::begin_contact(&mut session.device).is_none());
+    assert!(session.device.state.migration.conversion_token.is_some(), "kept for later");
+
+    // Call Home on, CiscoTAC-1 pointing at the authority: the first contact is the trust
+    // request with the registration's ID token, sent to the profile's destination.
+    for line in [
+        "configure terminal",
+        "service call-home",
+        "call-home",
+        "profile \"CiscoTAC-1\"",
+        "destination address http http://cssm.example/its/service/oddce/services/DDCEService",
+        "end",
+    ] {
+        run(&mut session, line);
+    }
+    let conversation = migration::begin_contact(&mut session.device).expect("a contact");
+    let uplink = Recorder::default();
+    let _ = session.device.converse(conversation, &uplink);
+    let sent = uplink.sent.lock().unwrap().clone();
+    let (url, request) = sent.first().expect("a message");
+    assert_eq!(url, "http://cssm.example/its/service/oddce/services/DDCEService");
+    assert!(request.contains("NjA1ZmRkYzQtYzA4Yi00"), "{request}");
+    assert!(request.contains("TrustRequest"), "{request}");
+    assert!(session.device.state.migration.conversion_token.is_none(), "converted once");
+}
+
+/// The guide's SLR example prints `Derived Licenses:` after `Purchased Licenses:` in `show
+/// license all`: the entitlement tag of each reserved license, while the codes are installed.
+#[test]
+fn slr_upgrade_lists_derived_licenses_after_purchased_licenses() {
+    let dir = tempfile::tempdir().unwrap();
+    let options =
+        PriorOptions { addon: Some("dna-advantage".to_owned()), ..prior(PriorModel::Slr) };
+    let session =
+        Session::new(device(&dir, "16.12.4", "network-advantage", true, &options), Mode::Exec);
+    let (mut session, _) = install(session, "17.9.4", T1);
+    let all = run(&mut session, "show license all");
+    // The guide's tags (its text wraps them after the comma).
+    assert!(
+        all.contains(
+            "\nPurchased Licenses:\n  No Purchase Information Available\n\nDerived Licenses:\n  Entitlement Tag: regid.2017-03.com.cisco.advantagek9-Nyquist-C9500,1.0_f1563759-2e03-4a4c-bec5-5feec525a12c\n  Entitlement Tag: regid.2017-07.com.cisco.C9500-DNA-16X-A,1.0_ef3574d1-156b-486a-864f-9f779ff3ee49\n\nUsage Report Summary:\n"
+        ),
+        "{all}"
+    );
+    assert!(run(&mut session, "show license authorization").contains("\nDerived Licenses:\n"));
+    // Returned codes derive nothing.
+    run(&mut session, "license smart authorization return all offline");
+    let all = run(&mut session, "show license all");
+    assert!(!all.contains("Derived Licenses:"), "{all}");
+    assert!(all.contains("\nPurchased Licenses:\n  No Purchase Information Available\n"));
+}
+
+/// The guide's "Evaluation or Expired to Smart Licensing Using Policy" for an expired evaluation
+/// (`--eval-days-left 0`): before, `EVAL EXPIRED` (`show version` as a real 16.x capture prints
+/// it); after, every license `IN USE` and unenforced, the Cisco default policy, transport off
+/// (smart before), no trust code, reporting per the default policy.
+#[test]
+fn expired_evaluation_upgrades_to_in_use_under_the_cisco_default_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = PriorOptions {
+        transport: Some(PriorTransport::Smart),
+        addon: Some("dna-advantage".to_owned()),
+        eval_days_left: Some(0),
+        ..prior(PriorModel::Eval)
+    };
+    let mut session =
+        Session::new(device(&dir, "16.12.4", "network-advantage", true, &options), Mode::Exec);
+    let summary = run(&mut session, "show license summary");
+    assert!(summary.contains("  Status: UNREGISTERED\n"), "{summary}");
+    assert!(summary.contains("  Export-Controlled Functionality: NOT ALLOWED\n"), "{summary}");
+    assert!(summary.contains("  Status: EVAL EXPIRED on Nov 01 09:00:00 2026 UTC\n"), "{summary}");
+    assert!(!summary.contains("Evaluation Period Remaining"), "{summary}");
+    let rows: Vec<&str> = summary.lines().filter(|l| l.contains("Advantage)")).collect();
+    assert_eq!(rows.len(), 2, "{summary}");
+    assert!(rows.iter().all(|r| r.ends_with("2 EVAL EXPIRED")), "{summary}");
+    let usage = run(&mut session, "show license usage");
+    assert!(usage.contains("  Status: EVAL EXPIRED on Nov 01 09:00:00 2026 UTC\n"), "{usage}");
+    assert_eq!(usage.matches("  Status: EVAL EXPIRED\n").count(), 2, "{usage}");
+    let status = run(&mut session, "show license status");
+    assert!(status.contains("Transport:\n  Type: Smart\n"), "{status}");
+    assert!(status.contains("  Status: EVAL EXPIRED on Nov 01 09:00:00 2026 UTC\n"), "{status}");
+    let version = run(&mut session, "show version");
+    assert!(version.contains("\nSmart Licensing Status: UNREGISTERED/EVAL EXPIRED\n"), "{version}");
+
+    let (mut session, printed) = install(session, "17.9.4", T1);
+    assert!(printed.contains("migrated from evaluation licenses"), "{printed}");
+    assert!(printed.contains("transport type off"), "{printed}");
+    // "All licenses are migrated and IN USE. There are no EVAL MODE licenses."
+    let summary = run(&mut session, "show license summary");
+    assert!(!summary.contains("EVAL"), "{summary}");
+    for feature in ["network-advantage", "dna-advantage"] {
+        let row = summary.lines().find(|l| l.trim_start().starts_with(feature)).unwrap();
+        assert!(row.ends_with("2 IN USE"), "{row}");
+    }
+    let usage = run(&mut session, "show license usage");
+    assert!(usage.contains("License Authorization: \n  Status: Not Applicable\n"), "{usage}");
+    assert_eq!(usage.matches("  Enforcement type: NOT ENFORCED\n").count(), 2, "{usage}");
+    assert!(usage.contains("  License type: Subscription\n"), "{usage}");
+    let status = run(&mut session, "show license status");
+    assert!(status.contains("Transport:\n  Type: Transport Off\n"), "{status}");
+    assert!(status.contains("  Reporting ACK required: yes (CISCO default)\n"), "{status}");
+    assert!(status.contains("  Last ACK received: <none>\n"), "{status}");
+    // The subscription add-on's first report within 90 days of the default policy.
+    assert!(status.contains("  Next ACK deadline: Jan 31 09:00:00 2027 UTC\n"), "{status}");
+    assert!(status.contains("\nTrust Code Installed: <none>\n"), "{status}");
+    let version = run(&mut session, "show version");
+    assert!(
+        version.contains("\nSmart Licensing Status: Registration Not Applicable/Not Applicable\n")
+    );
+}
+
+/// "Downgrades Within the Smart Licensing Using Policy Environment": from 17.7.1 or later to an
+/// earlier SLP release, the guide's advice to complete one round of usage reporting; the device
+/// stays on Smart Licensing Using Policy with its usage. Within the same side of 17.7.1, no advice.
+#[test]
+fn downgrade_within_slp_across_17_7_1_recommends_a_round_of_reporting() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = InitOptions {
+        pid: "C9500-16X".to_owned(),
+        sn: "FCW2233A5ZV".to_owned(),
+        hostname: "sw1".to_owned(),
+        version: "17.9.4".to_owned(),
+        standby: vec![],
+        members: vec![],
+        boot_level: "network-advantage".to_owned(),
+        factory_trust: false,
+        authority_key: None,
+    };
+    let mut device = Device::init(StateDir::new(dir.path()), &init, at(T0)).unwrap();
+    let reports = device.state.ledger.reports.len();
+    assert!(reports > 0, "usage measured on 17.9.4");
+    let printed = migration::install(&mut device, "17.6.1").unwrap().join("\n");
+    assert!(
+        printed.contains("We recommend completing one round of usage reporting as a standard practice when downgrading from Cisco IOS XE Cupertino 17.7.1 or a later release to an earlier release supporting Smart Licensing Using Policy."),
+        "{printed}"
+    );
+    assert!(!printed.contains("when upgrading"), "{printed}");
+    assert_eq!(device.state.software_version, "17.6.1");
+    assert!(device.state.migration.pre_slp.is_none(), "still Smart Licensing Using Policy");
+    assert!(device.state.ledger.reports.len() >= reports, "its usage kept");
+    device.save().unwrap();
+    let mut session = Session::new(device, Mode::Exec);
+    let status = run(&mut session, "show license status");
+    assert!(status.contains("Smart Licensing Using Policy:\n  Status: ENABLED\n"), "{status}");
+    let printed = migration::install(&mut session.device, "17.3.2").unwrap().join("\n");
+    assert!(!printed.contains("round of usage reporting"), "{printed}");
 }

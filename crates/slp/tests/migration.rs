@@ -210,3 +210,71 @@ fn running_switch_converts_its_registration_at_the_first_scheduled_contact() {
     let out = lab.fails(T1, &["device", "--state", "D", "exec", "license smart conversion start"]);
     assert!(out.contains("% Invalid input detected"), "{out}");
 }
+
+/// The guide's example "Smart Licensing to Smart Licensing Using Policy" on its own transport:
+/// a switch registered over Call Home (Smart Licensing's default) keeps `Type: Callhome` after
+/// the upgrade, and `license smart sync all` converts its registration into a trust code through
+/// the active Call Home profile (`destination address http` of CiscoTAC-1).
+#[test]
+fn registered_callhome_switch_converts_through_its_call_home_profile() {
+    let lab = Lab::new();
+    authority(&lab);
+    let token = auth(
+        &lab,
+        T0,
+        &["token", "create", "--account", "example.com", "--va", "Lab", "--description", "SL"],
+    )
+    .trim()
+    .to_owned();
+    let server =
+        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    let url = format!("{}/licservice/license", server.url);
+    lab.ok(
+        T1,
+        &[
+            "device",
+            "--state",
+            "D",
+            "init",
+            "--pid",
+            "C9300-24UX",
+            "--sn",
+            "FOC2233A5ZV",
+            "--boot-level",
+            "network-advantage",
+            "--from",
+            "smart-licensing",
+            "--smart-account",
+            "Example Corp",
+            "--virtual-account",
+            "Lab",
+            "--idtoken",
+            &token,
+        ],
+    );
+    let before = lab.exec("D", T1, &["show license status"]);
+    assert_eq!(field(&before, "Type:"), "Callhome");
+    let installed = lab.ok(T1, &["device", "--state", "D", "install", "--version", "17.9.4"]);
+    assert!(installed.contains("transport type callhome"), "{installed}");
+    let out = lab.exec(
+        "D",
+        T1,
+        &[
+            "configure terminal",
+            "call-home",
+            "profile \"CiscoTAC-1\"",
+            &format!("destination address http {url}"),
+            "end",
+            "license smart sync all",
+            "show license status",
+        ],
+    );
+    // No `license smart url`: the profile's destination is the only way to the authority.
+    assert!(out.contains("%SMART_LIC-6-TRUST_CODE_INSTALL_SUCCESS"), "{out}");
+    assert_eq!(field(&out, "Type:"), "Callhome");
+    assert_ne!(field(&out, "Trust Code Installed:"), "<none>");
+    // Then its usage reaches the authority over the same profile.
+    let out = lab.exec("D", T1, &["license smart sync all", "show license status"]);
+    assert_eq!(field(&out, "Last ACK received:"), "Nov 10 10:00:00 2026 UTC", "{out}");
+    assert_eq!(pool_figures(&lab, T1, "network-advantage")[1], "1");
+}

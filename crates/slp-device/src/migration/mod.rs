@@ -393,17 +393,19 @@ fn upgrade(device: &mut Device, version: &str) -> Result<Vec<String>, DeviceErro
 }
 
 /// A release change within Smart Licensing Using Policy: a reload on the new release. Across
-/// 17.7.1 the guide recommends "completing one round of usage reporting".
+/// 17.7.1, either way, the guide recommends "completing one round of usage reporting".
 fn within_slp(device: &mut Device, version: &str, from: Release, to: Release) -> Vec<String> {
     let crosses = (from < RUM_FORMAT_CHANGE) != (to < RUM_FORMAT_CHANGE);
     device.state.software_version = version.to_owned();
     device.reload();
     let mut lines = vec![format!("% Installed {version} and reloaded")];
-    if crosses {
-        lines.push(format!(
-            "% RUM reports are stored in another format from 17.7.1: complete one round of usage reporting ({} {version})",
-            if to > from { "upgrade to" } else { "downgrade to" }
-        ));
+    // The guide's advice, word for word, in the direction taken ("Upgrades Within the Smart
+    // Licensing Using Policy Environment", "Downgrades Within the Smart Licensing Using Policy
+    // Environment"). A real device prints nothing: this is slp's install hint.
+    if crosses && to > from {
+        lines.push("% Starting with Cisco IOS XE Cupertino 17.7.1, RUM reports are stored in a format that reduces processing time. We recommend completing one round of usage reporting as a standard practice when upgrading from an earlier release that supports Smart Licensing Using Policy, to Cisco IOS XE Cupertino 17.7.1 or a later release.".to_owned());
+    } else if crosses {
+        lines.push("% Starting with Cisco IOS XE Cupertino 17.7.1, RUM reports are stored in a format that reduces processing time. We recommend completing one round of usage reporting as a standard practice when downgrading from Cisco IOS XE Cupertino 17.7.1 or a later release to an earlier release supporting Smart Licensing Using Policy.".to_owned());
     }
     lines
 }
@@ -526,6 +528,9 @@ fn begin_conversion(device: &mut Device) -> Option<Result<Conversation, DeviceEr
         device.state.migration.conversion_token = None;
         return None;
     }
+    // Nowhere to send it (callhome with Call Home disabled or no active HTTP profile): the
+    // token waits for a contact that can carry it.
+    device.push_url()?;
     let token = device.state.migration.conversion_token.take()?;
     let all = device.state.units.len() > 1;
     Some(device.begin_trust_idtoken(&token, all, false))
@@ -660,6 +665,24 @@ pub fn specified_reservations(device: &Device, out: &mut String) {
             );
             // The guide's example prints PERPETUAL here for the add-on too.
             out.push_str("        License type: PERPETUAL\n        Term Count: 1\n");
+        }
+    }
+}
+
+/// `Derived Licenses:` of `show license all` after an SLR migration: the entitlement tag of each
+/// reserved license, while a unit still holds its code. The guide's SLR example prints it after
+/// `Purchased Licenses:` (its text wraps each tag after the comma); the layout — a blank line
+/// before it, one `  Entitlement Tag: TAG` line per license — is a real 17.x `show license all`
+/// capture's (Cisco's CUBE configuration guide, a C8000V with an authorization code installed).
+pub fn derived_licenses(device: &Device, out: &mut String) {
+    let Some(reservation) = &device.state.migration.reservation else { return };
+    if reservation.confirmation.is_empty() {
+        return;
+    }
+    out.push_str("\nDerived Licenses:\n");
+    for feature in &reservation.features {
+        if let Some(info) = license_of(device, feature) {
+            let _ = writeln!(out, "  Entitlement Tag: {}", info.entitlement_tag);
         }
     }
 }

@@ -38,10 +38,34 @@ fn name(info: &LicenseInfo) -> String {
     info.display_name().to_owned()
 }
 
-fn status_word(model: PriorModel) -> &'static str {
-    match model {
+fn status_word(device: &Device, pre: &PreSlp) -> &'static str {
+    match pre.model {
+        PriorModel::Eval if expired(device, pre) => "EVAL EXPIRED",
         PriorModel::Eval => "EVAL MODE",
         _ => "AUTHORIZED",
+    }
+}
+
+/// Whether the evaluation period is over (the guide's "expired licenses": `--eval-days-left 0`,
+/// or 90 days on the clock).
+fn expired(device: &Device, pre: &PreSlp) -> bool {
+    pre.model == PriorModel::Eval && pre.eval_ends.is_some_and(|end| end <= device.now)
+}
+
+/// The `Status:` (and `Evaluation Period Remaining:`) lines of `License Authorization:` in
+/// evaluation mode. An expired evaluation: real 16.x captures print `UNREGISTERED/EVAL EXPIRED`
+/// as `show version`'s registration/authorization pair, so the authorization status is `EVAL
+/// EXPIRED`; the guide shows no expired output, and slp prints the date it expired (`EVAL
+/// EXPIRED on …`, as the other authorization states print theirs) and no remaining time.
+fn eval_status(device: &Device, pre: &PreSlp, out: &mut String) {
+    match pre.eval_ends {
+        Some(end) if expired(device, pre) => {
+            let _ = writeln!(out, "  Status: EVAL EXPIRED on {}", date(end));
+        }
+        _ => {
+            out.push_str("  Status: EVAL MODE\n");
+            let _ = writeln!(out, "  Evaluation Period Remaining: {}", remaining(device, pre));
+        }
     }
 }
 
@@ -120,10 +144,7 @@ fn authorization(device: &Device, pre: &PreSlp, detail: bool, out: &mut String) 
             let _ = writeln!(out, "  Status: AUTHORIZED - RESERVED on {}", date(at));
         }
         PriorModel::Slr => out.push_str("  Status: AUTHORIZED - RESERVED\n"),
-        PriorModel::Eval | PriorModel::Rtu => {
-            out.push_str("  Status: EVAL MODE\n");
-            let _ = writeln!(out, "  Evaluation Period Remaining: {}", remaining(device, pre));
-        }
+        PriorModel::Eval | PriorModel::Rtu => eval_status(device, pre, out),
     }
     out.push('\n');
 }
@@ -153,7 +174,7 @@ pub fn summary(device: &Device) -> String {
             shown_name,
             format!("({display})"),
             count,
-            status_word(pre.model)
+            status_word(device, pre)
         );
     }
     out
@@ -207,8 +228,8 @@ pub fn usage(device: &Device) -> String {
             let _ = writeln!(out, "  Status: AUTHORIZED - RESERVED on {}\n", date(at));
         }
         PriorModel::Eval | PriorModel::Rtu => {
-            out.push_str("  Status: EVAL MODE\n");
-            let _ = writeln!(out, "  Evaluation Period Remaining: {}\n", remaining(device, pre));
+            eval_status(device, pre, &mut out);
+            out.push('\n');
         }
     }
     for (info, count) in in_use(device) {
@@ -222,7 +243,7 @@ pub fn usage(device: &Device) -> String {
         let _ = writeln!(out, "  Description: {description}");
         let _ = writeln!(out, "  Count: {count}");
         out.push_str("  Version: 1.0\n");
-        let _ = writeln!(out, "  Status: {}", status_word(pre.model));
+        let _ = writeln!(out, "  Status: {}", status_word(device, pre));
         out.push_str("  Export status: NOT RESTRICTED\n\n");
     }
     out
@@ -361,14 +382,17 @@ pub fn right_to_use_usage(device: &Device) -> String {
 }
 
 /// The `Smart Licensing Status:` of `show version` before the upgrade, `None` after it. Real
-/// 16.x Catalyst 9300 captures print `REGISTERED/AUTHORIZED` and `UNREGISTERED/EVAL MODE`
+/// 16.x Catalyst 9300 captures print `REGISTERED/AUTHORIZED`, `UNREGISTERED/EVAL MODE` and, once
+/// the evaluation period is over, `UNREGISTERED/EVAL EXPIRED` (a C9300-24U on 16.12.3)
 /// (registration/authorization, as `show license summary` names them); for SLR the same pair
 /// is `show license summary`'s two statuses. RTU releases have no Smart Licensing status and
 /// the guide shows none: empty, the line is left out.
 pub fn version_status(device: &Device) -> Option<&'static str> {
-    Some(match pre(device)?.model {
+    let pre = pre(device)?;
+    Some(match pre.model {
         PriorModel::SmartLicensing => "REGISTERED/AUTHORIZED",
         PriorModel::Slr => "REGISTERED - SPECIFIC LICENSE RESERVATION/AUTHORIZED - RESERVED",
+        PriorModel::Eval if expired(device, pre) => "UNREGISTERED/EVAL EXPIRED",
         PriorModel::Eval => "UNREGISTERED/EVAL MODE",
         PriorModel::Rtu => "",
     })
