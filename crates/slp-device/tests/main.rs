@@ -1,5 +1,5 @@
 //! The product instance's tests, one binary: the guide's behaviours (`guide`, `schedule`,
-//! `families`, `migration`, `config_cmds`, `coverage`) and `slp device run` (`service`).
+//! `families`, `migration`, `config_cmds`, `coverage`, `tech_air`) and `slp device run` (`service`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
 mod config_cmds;
@@ -9,3 +9,4 @@ mod guide;
 mod migration;
 mod schedule;
 mod service;
+mod tech_air;

@@ -199,7 +199,13 @@ fn status_block(device: &Device, out: &mut String) {
 fn license_usage(device: &Device, out: &mut String) {
     let state = &device.state;
     out.push_str("License Usage\n=============\n");
-    for (handle, (info, count)) in shown_usage(device).into_iter().enumerate() {
+    // The units' families' wireless licenses, never in use, after the switch licenses.
+    let mut families: Vec<&'static license::Family> =
+        state.units.iter().filter_map(|u| license::family_of(&u.udi.pid).ok()).collect();
+    families.sort_by_key(|f| f.name);
+    families.dedup_by_key(|f| f.name);
+    let air = families.iter().flat_map(|f| f.air_licenses()).map(|info| (info, 0));
+    for (handle, (info, count)) in shown_usage(device).into_iter().chain(air).enumerate() {
         let display = info.display_name();
         let description = info.description.unwrap_or(display);
         let open = state.ledger.open_report(info.entitlement_tag);
