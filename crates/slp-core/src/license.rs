@@ -374,6 +374,37 @@ pub const FAMILIES: &[Family] = &[
     },
 ];
 
+/// The embedded wireless controller's licenses a family's devices list in `show license tech
+/// support` though nothing uses them: real C9300-24 stacks (genieparser's ShowLicenseTechSupport
+/// `golden_output_output.txt` and `golden_output_3_output.txt`, agents 5.3 and 5.5) print
+/// `air-network-advantage` and `air-dna-advantage` after the switch licenses, `Count: 0`,
+/// `Status: NOT IN USE(1)`, their feature name as description. No real `show license all` or
+/// `show license usage` lists them, and no capture of another family shows them: they are
+/// listed for the C9300-24 only, and never counted or reported.
+const AIR: &[LicenseInfo] = &[
+    license(
+        "C9300-24",
+        "air-network-advantage",
+        Term::Perpetual,
+        "regid.2018-06.com.cisco.DNA_NWStack,1.0_e7244e71-3ad5-4608-8bf0-d12f67c80896",
+        "air-network-advantage",
+    ),
+    license(
+        "C9300-24",
+        "air-dna-advantage",
+        Term::Subscription,
+        "regid.2017-08.com.cisco.AIR-DNA-A,1.0_b6308627-3ab0-4a11-a3d9-586911a0d790",
+        "air-dna-advantage",
+    ),
+];
+
+impl Family {
+    /// The wireless licenses the family's devices list as not in use (see [`AIR`]).
+    pub fn air_licenses(&self) -> impl Iterator<Item = &'static LicenseInfo> + '_ {
+        AIR.iter().filter(move |l| l.family == self.name)
+    }
+}
+
 /// The family a bare feature name stands for where no PID is given (the authority's
 /// `license add --tag network-advantage`): the C9300-24, whose tags the guide and most real
 /// captures show.

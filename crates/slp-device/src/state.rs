@@ -220,6 +220,9 @@ pub struct DeviceState {
     pub pending_poll: Option<PendingPoll>,
     #[serde(default)]
     pub comm: CommState,
+    /// Every exchange with the peer, counted for tech support's `Communication Statistics:`.
+    #[serde(default)]
+    pub comm_stats: crate::agent::stats::CommStats,
     /// The licensing model before Smart Licensing Using Policy, and what the upgrade carried
     /// over ([`crate::migration`]).
     #[serde(default, skip_serializing_if = "crate::migration::MigrationState::is_empty")]

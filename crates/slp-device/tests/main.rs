@@ -1,5 +1,5 @@
 //! The product instance's tests, one binary: the guide's behaviours (`guide`, `schedule`,
-//! `families`, `migration`, `config_cmds`, `coverage`) and `slp device run` (`service`).
+//! `families`, `migration`, `config_cmds`, `coverage`, `tech_air`) and `slp device run` (`service`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
 mod config_cmds;
@@ -10,3 +10,4 @@ mod migration;
 mod schedule;
 mod service;
 mod support;
+mod tech_air;

@@ -17,6 +17,8 @@
 //!   an SLR pair keeps its codes and reports by file; a running switch converts at its first
 //!   scheduled contact.
 //! - `bench`: `slp bench ingest` runs and prints its figures.
+//! - `callhome_proxy`: Call Home's own `http-proxy` carries the callhome transport's messages.
+//! - `comm_stats`: tech support's `Communication Statistics` count the exchanges really made.
 //! - `cisco_slac`: Cisco's SLAC files and reservation flow as public scripts drive them.
 //! - `tls`: HTTPS on every server and client: plain HTTP refused off loopback, the connected
 //!   relay topology and a device service over TLS on certificates made in the test.
@@ -36,7 +38,9 @@
 mod airgapped;
 mod authority_ops;
 mod bench;
+mod callhome_proxy;
 mod cisco_slac;
+mod comm_stats;
 mod device_cli;
 mod device_guide;
 mod device_service;

@@ -24,6 +24,7 @@ use slp_wire::rum::{self, HaUdi, ReportInput, Sudi};
 use slp_wire::xml::{Document, Kind};
 
 mod families;
+pub mod stats;
 mod sync;
 
 pub use sync::{Conversation, Exchange};
@@ -268,6 +269,7 @@ impl Device {
             history: Vec::new(),
             pending_poll: None,
             comm: Default::default(),
+            comm_stats: Default::default(),
             migration: Default::default(),
         };
         crate::state::create_private_dir(&dir.root().join(crate::state::BOOTFLASH))?;

@@ -14,6 +14,7 @@ use slp_wire::online::{self, Data, Header, MessageType, Request, Response, Statu
 use slp_wire::rum::Sudi;
 
 use super::Device;
+use super::stats::{ExchangeKind, Outcome};
 use crate::DeviceError;
 use crate::messages::Message;
 use crate::state::{CommState, DEFAULT_SMART_URL, PendingPoll, Transport};
@@ -72,8 +73,23 @@ enum Sent {
     Poll,
     AuthRequest(Option<crate::state::PendingAuthRequest>),
     AuthReturn(String),
-    Usage(Vec<u64>),
+    /// The reports' ids, and whether trust requests rode along (a trust sync).
+    Usage(Vec<u64>, bool),
     Trust,
+}
+
+impl Sent {
+    /// The kinds of exchange this message counts as in `Communication Statistics:`.
+    fn kinds(&self) -> &'static [ExchangeKind] {
+        match self {
+            Sent::Poll => &[ExchangeKind::ResultPolling],
+            Sent::AuthRequest(_) => &[ExchangeKind::AuthorizationRequest],
+            Sent::AuthReturn(_) => &[ExchangeKind::AuthorizationReturn],
+            Sent::Usage(_, false) => &[ExchangeKind::UsageReporting],
+            Sent::Usage(_, true) => &[ExchangeKind::UsageReporting, ExchangeKind::TrustSync],
+            Sent::Trust => &[ExchangeKind::TrustEstablishment],
+        }
+    }
 }
 
 impl Conversation {
@@ -398,11 +414,17 @@ impl Device {
                     }
                     let (next, doc, ids) = self.usage_document_for_push()?;
                     self.state.ledger = next;
+                    // `usage_document` asks trust for every unit without a trust code.
+                    let trust_sync = self
+                        .state
+                        .units
+                        .iter()
+                        .any(|u| !self.state.trust.contains_key(&u.udi.to_string()));
                     let request = self.request(
                         MessageType::Usage,
                         Data { smart_license: Some(doc), ..Data::default() },
                     );
-                    return Ok(exchange(url, request, Sent::Usage(ids)));
+                    return Ok(exchange(url, request, Sent::Usage(ids, trust_sync)));
                 }
                 Stage::Done => return Ok(None),
             }
@@ -418,6 +440,13 @@ impl Device {
     ) -> Result<(), DeviceError> {
         let scheduled = conversation.scheduled;
         let url = exchange.url;
+        let outcome = match &reply {
+            Ok(reply) => Outcome::Reply(reply.status, reply.message.as_deref()),
+            Err(err) => Outcome::NoReply(&err.reason),
+        };
+        for kind in exchange.sent.kinds() {
+            self.state.comm_stats.record(*kind, self.now, outcome);
+        }
         let reply = match reply {
             Err(err) => {
                 // Nothing more goes out until the retry.
@@ -453,7 +482,7 @@ impl Device {
             Sent::AuthReturn(doc) => {
                 self.state.pending_auth_return.retain(|queued| *queued != doc);
             }
-            Sent::Usage(ids) => {
+            Sent::Usage(ids, _) => {
                 if reply.status != Status::Error {
                     self.state.ledger.mark_pending(&ids);
                     self.state.last_push = Some(self.now);
@@ -616,6 +645,35 @@ mod tests {
             authority_key: None,
         };
         Device::init(StateDir::new(dir.path()), &options, at("2026-01-01T00:00:00Z")).unwrap()
+    }
+
+    /// Every exchange is counted in the saved state; a state file of an earlier release, which
+    /// has no counters, loads with all of them at zero.
+    #[test]
+    fn exchanges_are_counted_and_older_state_files_load_without_counters() {
+        use crate::agent::stats::ExchangeKind;
+        let dir = tempfile::tempdir().unwrap();
+        let mut dev = device(&dir);
+        dev.state.running.transport = Transport::Smart;
+        let uplink = Scripted {
+            replies: Mutex::new(vec![Err(CommError::new("connection refused"))]),
+            sent: Mutex::new(Vec::new()),
+        };
+        dev.sync(&uplink).unwrap();
+        dev.save().unwrap();
+        let usage = dev.state.comm_stats.get(ExchangeKind::UsageReporting);
+        assert_eq!((usage.success, usage.fail, usage.ongoing, usage.ongoing_comm), (0, 1, 1, 1));
+        // No trust code yet: trust requests rode on the report.
+        assert_eq!(dev.state.comm_stats.get(ExchangeKind::TrustSync).fail, 1);
+        let file = StateDir::new(dir.path()).state_file();
+        let saved = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(StateDir::new(dir.path()).load().unwrap().comm_stats, dev.state.comm_stats);
+
+        let mut old: serde_json::Value = serde_json::from_str(&saved).unwrap();
+        old.as_object_mut().unwrap().remove("comm_stats").unwrap();
+        std::fs::write(&file, old.to_string()).unwrap();
+        let loaded = StateDir::new(dir.path()).load().unwrap();
+        assert_eq!(loaded.comm_stats, crate::agent::stats::CommStats::default());
     }
 
     #[test]

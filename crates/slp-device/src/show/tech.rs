@@ -16,6 +16,7 @@ use slp_core::license::{self, Enforcement};
 use slp_core::policy::{PolicyClass, PolicyOrigin};
 
 use super::{date, date_or_none, ha_list, shown_usage};
+use crate::agent::stats::ExchangeKind;
 use crate::agent::{DEFAULT_SMART_URL, Device};
 use crate::state::Transport;
 
@@ -198,7 +199,13 @@ fn status_block(device: &Device, out: &mut String) {
 fn license_usage(device: &Device, out: &mut String) {
     let state = &device.state;
     out.push_str("License Usage\n=============\n");
-    for (handle, (info, count)) in shown_usage(device).into_iter().enumerate() {
+    // The units' families' wireless licenses, never in use, after the switch licenses.
+    let mut families: Vec<&'static license::Family> =
+        state.units.iter().filter_map(|u| license::family_of(&u.udi.pid).ok()).collect();
+    families.sort_by_key(|f| f.name);
+    families.dedup_by_key(|f| f.name);
+    let air = families.iter().flat_map(|f| f.air_licenses()).map(|info| (info, 0));
+    for (handle, (info, count)) in shown_usage(device).into_iter().chain(air).enumerate() {
         let display = info.display_name();
         let description = info.description.unwrap_or(display);
         let open = state.ledger.open_report(info.entitlement_tag);
@@ -275,10 +282,9 @@ fn scheduled_jobs(device: &Device, out: &mut String) {
     out.push('\n');
 }
 
-/// One exchange's counters: `(success, failure, last response, failure reason, success time,
-/// failure time)`.
-type Exchange = (u32, u32, String, String, Option<Timestamp>, Option<Timestamp>);
-
+/// The agent's counters for every kind of exchange ([`crate::agent::stats`]), in the layout of
+/// a 17.x Catalyst (genieparser's ShowLicenseTechSupport golden outputs): agent 5.5 lists no
+/// `Telemetry Reporting:` kind.
 fn communication_statistics(device: &Device, out: &mut String) {
     let state = &device.state;
     let transport = state.running.transport;
@@ -292,54 +298,31 @@ fn communication_statistics(device: &Device, out: &mut String) {
     out.push_str("Communication Statistics:\n=======================\n");
     let _ = writeln!(out, "Communication Level Allowed: {level}");
     let _ = writeln!(out, "Overall State: {overall}");
-
-    let none = || (0, 0, "<none>".to_owned(), "<none>".to_owned(), None, None);
-    let failing = state.comm.failing_since;
-    let usage: Exchange = {
-        let ok = u32::from(state.last_push.is_some());
-        let fail = u32::from(failing.is_some());
-        let response = match (failing, state.last_push) {
-            (Some(at), _) => format!("NO REPLY on {}", date(at)),
-            (None, Some(at)) => format!("OK_POLL on {}", date(at)),
-            (None, None) => "<none>".to_owned(),
+    for kind in ExchangeKind::ALL {
+        let s = state.comm_stats.get(kind);
+        let response = match &s.response {
+            Some((word, Some(at))) => format!("{word} on {}", date(*at)),
+            Some((word, None)) => word.clone(),
+            None => "<none>".to_owned(),
         };
-        let reason = state.comm.last_error.clone().filter(|_| fail > 0);
-        (
-            ok,
-            fail,
-            response,
-            reason.unwrap_or_else(|| "<none>".to_owned()),
-            state.last_push,
-            failing,
-        )
-    };
-    // An ACK that arrived over the network answered a result poll.
-    let polled = state.last_ack.filter(|ack| state.last_push.is_some_and(|push| *ack >= push));
-    let polling: Exchange = match polled {
-        Some(at) => (1, 0, format!("OK on {}", date(at)), "<none>".to_owned(), Some(at), None),
-        None => none(),
-    };
-    for (kind, (ok, fail, response, reason, success_at, failure_at)) in [
-        ("Trust Establishment", none()),
-        ("Trust Acknowledgement", none()),
-        ("Usage Reporting", usage),
-        ("Result Polling", polling),
-        ("Authorization Request", none()),
-        ("Authorization Confirmation", none()),
-        ("Authorization Return", none()),
-        ("Trust Sync", none()),
-        ("Hello Message", none()),
-    ] {
-        let _ = writeln!(out, "{kind}:");
+        let _ = writeln!(out, "{}:", kind.label());
         let _ = writeln!(
             out,
-            "  Attempts: Total={}, Success={ok}, Fail={fail}  Ongoing Failure: Overall={fail} Communication={fail}",
-            ok + fail
+            "  Attempts: Total={}, Success={}, Fail={}  Ongoing Failure: Overall={} Communication={}",
+            s.success + s.fail,
+            s.success,
+            s.fail,
+            s.ongoing,
+            s.ongoing_comm
         );
         let _ = writeln!(out, "  Last Response: {response}");
-        let _ = writeln!(out, "    Failure Reason: {reason}");
-        let _ = writeln!(out, "  Last Success Time: {}", date_or_none(success_at));
-        let _ = writeln!(out, "  Last Failure Time: {}", date_or_none(failure_at));
+        let _ = writeln!(
+            out,
+            "    Failure Reason: {}",
+            s.failure_reason.as_deref().unwrap_or("<none>")
+        );
+        let _ = writeln!(out, "  Last Success Time: {}", date_or_none(s.last_success));
+        let _ = writeln!(out, "  Last Failure Time: {}", date_or_none(s.last_failure));
     }
     out.push('\n');
 }
