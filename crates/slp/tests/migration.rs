@@ -6,51 +6,51 @@
 //! the product instance appears by UDI with the licenses it used before the upgrade in use. An
 //! SLR pair keeps its codes and reports by file.
 
-use crate::util::{Lab, T0, auth, authority, control, field, pool_figures, start_service, upload};
+use crate::util::{
+    Lab, Running, T0, auth, authority, control, field, pool_figures, start_service, upload,
+};
 
 const T1: &str = "2026-11-10T10:00:00Z";
 
-#[test]
-fn registered_switch_upgrades_and_its_registration_becomes_trust() {
-    let lab = Lab::new();
-    authority(&lab);
+/// An authority served with an ID token of `Lab`, and the switch `D` (C9300-24UX FOC2233A5ZV)
+/// created registered under Smart Licensing with that token and `options` (`{url}` in one
+/// stands for the authority's smart transport URL). Returns the server (keep it), that URL and
+/// what `init` printed.
+fn registered_switch(lab: &Lab, options: &[&str]) -> (Running, String, String) {
+    authority(lab);
     let token = auth(
-        &lab,
+        lab,
         T0,
         &["token", "create", "--account", "example.com", "--va", "Lab", "--description", "SL"],
     )
     .trim()
     .to_owned();
     let server =
-        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+        start_service(lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
     let url = format!("{}/licservice/license", server.url);
-    let created = lab.ok(
-        T1,
+    let options: Vec<String> = options.iter().map(|o| o.replace("{url}", &url)).collect();
+    let mut args = vec!["device", "--state", "D", "init", "--pid", "C9300-24UX", "--sn"];
+    args.extend(["FOC2233A5ZV", "--from", "smart-licensing", "--smart-account", "Example Corp"]);
+    args.extend(["--virtual-account", "Lab", "--idtoken", &token]);
+    args.extend(options.iter().map(String::as_str));
+    let created = lab.ok(T1, &args);
+    (server, url, created)
+}
+
+#[test]
+fn registered_switch_upgrades_and_its_registration_becomes_trust() {
+    let lab = Lab::new();
+    let (server, url, created) = registered_switch(
+        &lab,
         &[
-            "device",
-            "--state",
-            "D",
-            "init",
-            "--pid",
-            "C9300-24UX",
-            "--sn",
-            "FOC2233A5ZV",
             "--hostname",
             "sw1",
             "--boot-level",
             "network-advantage",
-            "--from",
-            "smart-licensing",
-            "--smart-account",
-            "Example Corp",
-            "--virtual-account",
-            "Lab",
-            "--idtoken",
-            &token,
             "--prior-transport",
             "smart",
             "--prior-url",
-            &url,
+            "{url}",
             "--addon",
             "dna-advantage",
         ],
@@ -158,42 +158,8 @@ fn slr_pair_upgrades_keeps_its_codes_and_reports_by_file() {
 #[test]
 fn running_switch_converts_its_registration_at_the_first_scheduled_contact() {
     let lab = Lab::new();
-    authority(&lab);
-    let token = auth(
-        &lab,
-        T0,
-        &["token", "create", "--account", "example.com", "--va", "Lab", "--description", "SL"],
-    )
-    .trim()
-    .to_owned();
-    let server =
-        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
-    let url = format!("{}/licservice/license", server.url);
-    lab.ok(
-        T1,
-        &[
-            "device",
-            "--state",
-            "D",
-            "init",
-            "--pid",
-            "C9300-24UX",
-            "--sn",
-            "FOC2233A5ZV",
-            "--from",
-            "smart-licensing",
-            "--smart-account",
-            "Example Corp",
-            "--virtual-account",
-            "Lab",
-            "--idtoken",
-            &token,
-            "--prior-transport",
-            "smart",
-            "--prior-url",
-            &url,
-        ],
-    );
+    let (_server, _, _) =
+        registered_switch(&lab, &["--prior-transport", "smart", "--prior-url", "{url}"]);
     lab.ok(T1, &["device", "--state", "D", "install", "--version", "17.9.4"]);
     let _device = start_service(
         &lab,
@@ -218,40 +184,7 @@ fn running_switch_converts_its_registration_at_the_first_scheduled_contact() {
 #[test]
 fn registered_callhome_switch_converts_through_its_call_home_profile() {
     let lab = Lab::new();
-    authority(&lab);
-    let token = auth(
-        &lab,
-        T0,
-        &["token", "create", "--account", "example.com", "--va", "Lab", "--description", "SL"],
-    )
-    .trim()
-    .to_owned();
-    let server =
-        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
-    let url = format!("{}/licservice/license", server.url);
-    lab.ok(
-        T1,
-        &[
-            "device",
-            "--state",
-            "D",
-            "init",
-            "--pid",
-            "C9300-24UX",
-            "--sn",
-            "FOC2233A5ZV",
-            "--boot-level",
-            "network-advantage",
-            "--from",
-            "smart-licensing",
-            "--smart-account",
-            "Example Corp",
-            "--virtual-account",
-            "Lab",
-            "--idtoken",
-            &token,
-        ],
-    );
+    let (_server, url, _) = registered_switch(&lab, &["--boot-level", "network-advantage"]);
     let before = lab.exec("D", T1, &["show license status"]);
     assert_eq!(field(&before, "Type:"), "Callhome");
     let installed = lab.ok(T1, &["device", "--state", "D", "install", "--version", "17.9.4"]);
