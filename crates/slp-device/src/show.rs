@@ -690,10 +690,17 @@ fn port_count(pid: &str) -> u32 {
     if pid.contains("-48") { 65 } else { 41 }
 }
 
-/// `show clock`: the asterisk says the time is not authoritative (no NTP), as on a device
-/// whose clock was set by hand.
+/// `show clock`: the asterisk says the time is not authoritative, as on a device whose clock
+/// was set by hand; with an `ntp server` configured it counts as synchronized (slp's clock is
+/// the host's or the virtual one, so there is nothing to correct) and has none.
 pub fn clock(device: &Device) -> String {
-    format!("*{}\n", device.now.format("%H:%M:%S%.3f UTC %a %b %-d %Y"))
+    let mark = if ntp_configured(device) { "" } else { "*" };
+    format!("{mark}{}\n", device.now.format("%H:%M:%S%.3f UTC %a %b %-d %Y"))
+}
+
+/// Whether `ntp server` is configured (what `show clock` and tech support's NTP line follow).
+fn ntp_configured(device: &Device) -> bool {
+    !device.state.running.settings.ip.ntp_servers.is_empty()
 }
 
 /// Splits `show … | modifier` into the command and the modifier; `None` for other lines.

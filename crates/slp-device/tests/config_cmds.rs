@@ -312,6 +312,23 @@ fn ip_settings_and_ntp_are_shown_and_saved() {
     assert!(!config.contains("ip domain name example.com"), "{config}");
     assert!(!config.contains("ip http client"), "{config}");
     assert!(!config.contains("198.51.100.101"), "{config}");
+    // A configured NTP server: the clock counts as synchronized (no `*`, tech support True).
+    let clock = ok(&mut s, &["show clock"]);
+    assert!(!clock.starts_with('*'), "{clock}");
+    let tech = ok(&mut s, &["show license tech support"]);
+    assert!(tech.contains("\nClock sync-ed with NTP: True\n"), "{tech}");
+    ok(
+        &mut s,
+        &[
+            "configure terminal",
+            "no ntp server 198.51.100.100",
+            "no ntp server 198.51.100.101",
+            "end",
+        ],
+    );
+    assert!(ok(&mut s, &["show clock"]).starts_with('*'));
+    let tech = ok(&mut s, &["show license tech support"]);
+    assert!(tech.contains("\nClock sync-ed with NTP: False\n"), "{tech}");
 }
 
 /// Zero-touch discovery: with transport cslu and no `license smart url cslu`, the device looks
