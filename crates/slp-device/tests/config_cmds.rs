@@ -10,29 +10,13 @@
 
 use std::sync::Mutex;
 
-use slp_device::agent::{Device, InitOptions};
+use slp_device::agent::Device;
 use slp_device::commands::{Mode, Session, Step};
 use slp_device::state::StateDir;
 use slp_device::uplink::{CommError, Uplink};
 use slp_wire::online::{Request, Response};
 
-use crate::support::{T0, at, ok, refused};
-
-fn session(dir: &tempfile::TempDir) -> Session {
-    let options = InitOptions {
-        pid: "C9300-24UX".to_owned(),
-        sn: "FOC2233A5ZV".to_owned(),
-        hostname: "sw1".to_owned(),
-        version: "17.9.4".to_owned(),
-        standby: vec![],
-        members: vec![],
-        boot_level: "network-advantage".to_owned(),
-        factory_trust: false,
-        authority_key: None,
-    };
-    let device = Device::init(StateDir::new(dir.path()), &options, at(T0)).unwrap();
-    Session::new(device, Mode::Exec)
-}
+use crate::support::{T0, at, ok, refused, sw1};
 
 /// Runs `lines`; every one must succeed. Returns what they printed.
 fn field<'a>(text: &'a str, label: &str) -> &'a str {
@@ -83,7 +67,7 @@ fn block<'a>(config: &'a str, head: &str) -> &'a str {
 #[test]
 fn a_new_device_ships_call_home_and_the_sla_trustpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     let config = ok(&mut s, &["show running-config"]);
     assert!(config.contains("\nservice call-home\nhostname sw1\n"), "{config}");
     assert_eq!(
@@ -126,7 +110,7 @@ fn a_new_device_ships_call_home_and_the_sla_trustpoint() {
 #[test]
 fn call_home_is_configured_as_the_guide_shows() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     ok(&mut s, &["configure terminal", "license smart transport callhome"]);
     ok(
         &mut s,
@@ -191,7 +175,7 @@ fn call_home_is_configured_as_the_guide_shows() {
 #[test]
 fn callhome_transport_sends_through_the_active_profile() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     let uplink = Recorder::default();
     ok(&mut s, &["configure terminal", "license smart transport callhome", "end"]);
     // CiscoTAC-1's built-in destination.
@@ -258,7 +242,7 @@ fn callhome_transport_sends_through_the_active_profile() {
 #[test]
 fn ip_settings_and_ntp_are_shown_and_saved() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     ok(
         &mut s,
         &[
@@ -336,7 +320,7 @@ fn ip_settings_and_ntp_are_shown_and_saved() {
 #[test]
 fn cslu_local_discovery_completes_the_name_with_the_domain() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     let uplink = Recorder::default();
     let status = ok(&mut s, &["show license status"]);
     assert_eq!(field(&status, "Cslu address:"), "http://cslu-local:8182/cslu/v1/pi");
@@ -364,7 +348,7 @@ fn cslu_local_discovery_completes_the_name_with_the_domain() {
 #[test]
 fn the_sla_trustpoint_is_configured_in_its_sub_mode() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     ok(&mut s, &["configure terminal", "crypto pki trustpoint SLA-TrustPoint"]);
     assert_eq!(s.prompt(), "sw1(ca-trustpoint)#");
     ok(&mut s, &["enrollment terminal", "revocation-check none", "exit"]);
@@ -381,7 +365,7 @@ fn the_sla_trustpoint_is_configured_in_its_sub_mode() {
 #[test]
 fn a_global_command_in_a_sub_mode_leaves_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     ok(&mut s, &["configure terminal", "call-home", "profile CiscoTAC-1"]);
     ok(&mut s, &["license smart transport callhome"]);
     assert_eq!(s.prompt(), "sw1(config)#");
@@ -399,7 +383,7 @@ fn a_global_command_in_a_sub_mode_leaves_it() {
 #[test]
 fn utility_and_custom_id_settings_are_kept_and_shown() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     let status = ok(&mut s, &["show license status"]);
     assert_eq!(field(&status, "Custom Id:"), "<empty>");
     // The keyword without its URL is incomplete, never taken for the Call Home URL.
@@ -448,7 +432,7 @@ fn utility_and_custom_id_settings_are_kept_and_shown() {
 #[test]
 fn an_older_state_file_loads_with_the_factory_settings() {
     let dir = tempfile::tempdir().unwrap();
-    let s = session(&dir);
+    let s = sw1(&dir);
     let path = StateDir::new(dir.path()).state_file();
     drop(s);
     let mut json: serde_json::Value =
@@ -468,7 +452,7 @@ fn an_older_state_file_loads_with_the_factory_settings() {
 #[test]
 fn help_in_the_call_home_sub_modes() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     ok(&mut s, &["configure terminal", "call-home"]);
     let help = s.help("?");
     assert!(help.contains("contact-email-addr"), "{help}");
@@ -525,7 +509,7 @@ fn one_exchange() -> (u16, std::thread::JoinHandle<String>) {
 #[test]
 fn ip_host_maps_a_name_for_the_devices_http_client() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     let (port, server) = one_exchange();
     let url = format!("http://cssm.invalid:{port}/its/service/oddce/services/DDCEService");
     ok(

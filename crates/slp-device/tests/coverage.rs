@@ -5,31 +5,11 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use slp_device::agent::{Device, InitOptions};
-use slp_device::commands::{Mode, Session};
-use slp_device::state::StateDir;
 use slp_wire::docs;
 use slp_wire::keys::KeyPair;
 use slp_wire::xml::{Document, Kind};
 
-use crate::support::{at, ok};
-
-fn session(dir: &tempfile::TempDir) -> Session {
-    let options = InitOptions {
-        pid: "C9300-24UX".to_owned(),
-        sn: "FOC2233A5ZV".to_owned(),
-        hostname: "sw1".to_owned(),
-        version: "17.9.4".to_owned(),
-        standby: vec![],
-        members: vec![],
-        boot_level: "network-advantage".to_owned(),
-        factory_trust: false,
-        authority_key: None,
-    };
-    let device =
-        Device::init(StateDir::new(dir.path()), &options, at("2026-11-01T09:00:00Z")).unwrap();
-    Session::new(device, Mode::Exec)
-}
+use crate::support::{ok, sw1};
 
 /// The value of the first `label` line of `text`.
 fn field(text: &str, label: &str) -> String {
@@ -44,7 +24,7 @@ fn field(text: &str, label: &str) -> String {
 #[test]
 fn url_default_sets_the_smart_url_of_the_smart_transport() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     ok(
         &mut s,
         &[
@@ -78,7 +58,7 @@ fn url_default_sets_the_smart_url_of_the_smart_transport() {
 #[test]
 fn no_url_reverts_to_the_default_urls() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     ok(
         &mut s,
         &["configure terminal", "license smart url cslu http://192.168.0.1:8182/cslu/v1/pi", "end"],
@@ -113,7 +93,7 @@ fn no_url_reverts_to_the_default_urls() {
 #[test]
 fn a_policy_that_fails_to_install_logs_policy_install_failed() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = session(&dir);
+    let mut s = sw1(&dir);
     let (authority, forger) = (KeyPair::generate(), KeyPair::generate());
     let mut policy = slp_core::policy::Policy::cisco_default();
     policy.name = "Forged Policy".to_owned();
