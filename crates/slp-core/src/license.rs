@@ -135,10 +135,7 @@ impl Family {
 
     /// The family's license for `feature` with a tag real devices were seen to print.
     pub fn confirmed(&self, feature: &str) -> Option<&'static LicenseInfo> {
-        FAMILIES
-            .iter()
-            .find(|f| f.name == self.name)
-            .and_then(|f| f.licenses.iter().find(|l| l.feature == feature))
+        self.licenses.iter().find(|l| l.feature == feature)
     }
 
     /// The features of the family's licenses, base levels first.

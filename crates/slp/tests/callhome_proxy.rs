@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use crate::util::{Lab, T0, auth, authority, field, init_sw1, start_service};
+use crate::util::{Lab, field, init_sw1, served_with_token};
 
 const T1: &str = "2026-11-10T10:00:00Z";
 const T2: &str = "2026-11-11T10:00:00Z";
@@ -69,25 +69,7 @@ fn recording_proxy(upstream: String) -> (u16, Arc<Mutex<Vec<String>>>) {
 #[test]
 fn callhome_sync_goes_through_the_call_home_http_proxy() {
     let lab = Lab::new();
-    authority(&lab);
-    let token = auth(
-        &lab,
-        T0,
-        &[
-            "token",
-            "create",
-            "--account",
-            "example.com",
-            "--va",
-            "Lab",
-            "--expires-after-days",
-            "30",
-        ],
-    )
-    .trim()
-    .to_owned();
-    let server =
-        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    let (server, token) = served_with_token(&lab, T1);
     let upstream = server.url.trim_start_matches("http://").to_owned();
     let (port, seen) = recording_proxy(upstream);
     init_sw1(&lab, T1);

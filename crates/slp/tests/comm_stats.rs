@@ -2,7 +2,7 @@
 //! really made with a served authority: a usage report refused before trust, an ID-token trust,
 //! then a SLAC request and a usage report on one sync.
 
-use crate::util::{Lab, T0, auth, authority, init_sw1x, start_service};
+use crate::util::{Lab, init_sw1x, served_with_token};
 
 const T1: &str = "2026-11-10T10:00:00Z";
 
@@ -25,25 +25,7 @@ fn attempts(total: u32, ok: u32, fail: u32, ongoing: u32, comm: u32) -> String {
 #[test]
 fn trust_slac_and_usage_exchanges_are_counted_as_they_happened() {
     let lab = Lab::new();
-    authority(&lab);
-    let token = auth(
-        &lab,
-        T0,
-        &[
-            "token",
-            "create",
-            "--account",
-            "example.com",
-            "--va",
-            "Lab",
-            "--expires-after-days",
-            "30",
-        ],
-    )
-    .trim()
-    .to_owned();
-    let server =
-        start_service(&lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    let (server, token) = served_with_token(&lab, T1);
     init_sw1x(&lab, T1);
 
     // Nothing sent yet: every kind at zero, as a fresh device shows it.

@@ -7,7 +7,8 @@
 //! SLR pair keeps its codes and reports by file.
 
 use crate::util::{
-    Lab, Running, T0, auth, authority, control, field, pool_figures, start_service, upload,
+    Lab, Running, T0, auth, authority, control, field, pool_figures, served_with_token,
+    start_service, upload,
 };
 
 const T1: &str = "2026-11-10T10:00:00Z";
@@ -17,16 +18,7 @@ const T1: &str = "2026-11-10T10:00:00Z";
 /// stands for the authority's smart transport URL). Returns the server (keep it), that URL and
 /// what `init` printed.
 fn registered_switch(lab: &Lab, options: &[&str]) -> (Running, String, String) {
-    authority(lab);
-    let token = auth(
-        lab,
-        T0,
-        &["token", "create", "--account", "example.com", "--va", "Lab", "--description", "SL"],
-    )
-    .trim()
-    .to_owned();
-    let server =
-        start_service(lab, T1, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    let (server, token) = served_with_token(lab, T1);
     let url = format!("{}/licservice/license", server.url);
     let options: Vec<String> = options.iter().map(|o| o.replace("{url}", &url)).collect();
     let mut args = vec!["device", "--state", "D", "init", "--pid", "C9300-24UX", "--sn"];

@@ -269,3 +269,30 @@ pub fn pool_figures(lab: &Lab, now: &str, feature: &str) -> [String; 3] {
         .collect();
     [row[4].to_owned(), row[5].to_owned(), row[6].to_owned()]
 }
+
+/// The authority of [`authority`] with an ID token (`SL`, 30 days) of its `Lab` VA made at `T0`,
+/// served on loopback from `now`. Returns the server (keep it running) and the token.
+pub fn served_with_token(lab: &Lab, now: &str) -> (Running, String) {
+    authority(lab);
+    let token = auth(
+        lab,
+        T0,
+        &[
+            "token",
+            "create",
+            "--account",
+            "example.com",
+            "--va",
+            "Lab",
+            "--description",
+            "SL",
+            "--expires-after-days",
+            "30",
+        ],
+    )
+    .trim()
+    .to_owned();
+    let server =
+        start_service(lab, now, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
+    (server, token)
+}
