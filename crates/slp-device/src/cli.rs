@@ -102,6 +102,15 @@ pub enum DeviceCommand {
         /// --insecure-http.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
         mgmt: std::net::SocketAddr,
+        /// Serve the SSH CLI here (port 0: the system chooses; printed as `ssh on …`). Sessions
+        /// are served while the configuration has `line vty 0 4` / `transport input ssh` and a
+        /// `username … privilege 15 secret …` to log in with.
+        #[arg(long, value_name = "ADDR")]
+        ssh: Option<std::net::SocketAddr>,
+        /// Serve NETCONF over SSH here (port 830 on a switch; printed as `netconf on …`).
+        /// Sessions are served while the configuration has `netconf-yang`.
+        #[arg(long, value_name = "ADDR")]
+        netconf: Option<std::net::SocketAddr>,
         #[command(flatten)]
         tls: slp_http::ServeTls,
         /// Trust this CA (PEM) for the peers' HTTPS certificates, besides the public (Mozilla)
@@ -438,7 +447,7 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             }
             Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
-        DeviceCommand::Run { mgmt, tls, ca, speed, manual_ticks } => {
+        DeviceCommand::Run { mgmt, ssh, netconf, tls, ca, speed, manual_ticks } => {
             // Certificates, keys and the address are checked before anything changes.
             let tls = tls.resolve(mgmt)?;
             if let Some(ca) = &ca {
@@ -465,7 +474,23 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                     let _ = std::io::stdout().flush();
                 };
                 let options = crate::service::ServeOptions { manual_ticks };
-                crate::service::serve(dir, clock, listener, tls, shutdown, options, ready).await?;
+                let mut planes = crate::mgmt::Planes::default();
+                if let Some(addr) = ssh {
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding the SSH CLI to {addr}"))?;
+                    println!("ssh on {}", listener.local_addr()?);
+                    planes.ssh = Some(listener);
+                }
+                if let Some(addr) = netconf {
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding NETCONF to {addr}"))?;
+                    println!("netconf on {}", listener.local_addr()?);
+                    planes.netconf = Some(listener);
+                }
+                crate::service::serve(dir, clock, listener, tls, shutdown, options, planes, ready)
+                    .await?;
                 Ok::<_, anyhow::Error>(())
             })?;
             Ok(ExitCode::SUCCESS)

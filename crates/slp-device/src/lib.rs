@@ -20,6 +20,7 @@ pub mod commands;
 pub mod config;
 pub mod help;
 pub mod messages;
+pub mod mgmt;
 pub mod migration;
 pub mod platform;
 pub mod secret;

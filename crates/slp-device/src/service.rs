@@ -111,7 +111,9 @@ pub struct ExecOutput {
     pub ok: bool,
 }
 
-struct Shared {
+/// The running device, shared by every way in: the REST API, `exec`, the scheduler and the
+/// management plane ([`crate::mgmt`]).
+pub(crate) struct Shared {
     session: Mutex<Session>,
     clock: Arc<VirtualClock>,
     token: String,
@@ -125,6 +127,10 @@ struct Shared {
     /// scrypt takes 16 MiB and tens of milliseconds: a flood of logins waits here rather than
     /// filling the blocking pool (and memory).
     scrypt_slots: tokio::sync::Semaphore,
+    /// Logins refused since the service started, on every protocol (`show`-able, logged).
+    login_failures: std::sync::atomic::AtomicU64,
+    /// The last session id given to a management-plane session (NETCONF `<session-id>`, SSH).
+    session_ids: std::sync::atomic::AtomicU32,
 }
 
 /// How many logins are checked against a secret at once.
@@ -132,7 +138,7 @@ const SCRYPT_SLOTS: usize = 2;
 
 impl Shared {
     /// The session with the device clock set to now.
-    fn lock(&self) -> MutexGuard<'_, Session> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Session> {
         let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         session.device.now = self.clock.now();
         session
@@ -140,7 +146,7 @@ impl Shared {
 
     /// Runs one command line in `terminal`. The device is locked to plan and to apply, never
     /// while a message is on the wire.
-    fn run_line(&self, terminal: &mut Terminal, line: &str) -> ExecOutput {
+    pub(crate) fn run_line(&self, terminal: &mut Terminal, line: &str) -> ExecOutput {
         let (prompt, step) = {
             let mut session = self.lock();
             terminal.enter(&mut session);
@@ -246,50 +252,73 @@ impl From<DeviceError> for ApiError {
 }
 
 /// HTTP basic auth against the `username … privilege 15` users of the running configuration.
-/// The device is locked only to read the user's secret; scrypt runs off the async workers.
 async fn basic_auth(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<(), ApiError> {
-    use sha2::{Digest, Sha256};
-    use subtle::ConstantTimeEq;
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::Unauthorized)?;
-    let encoded = value.strip_prefix("Basic ").ok_or(ApiError::Unauthorized)?;
-    let decoded = B64.decode(encoded.trim()).map_err(|_| ApiError::Unauthorized)?;
-    let decoded = String::from_utf8(decoded).map_err(|_| ApiError::Unauthorized)?;
-    let (user, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
-    let (user, password) = (user.to_owned(), password.to_owned());
-    let secret = shared.lock().device.state.running.users.get(&user).cloned();
-    let digest: [u8; 32] = Sha256::digest(password.as_bytes()).into();
-    let remembered = secret.as_ref().is_some_and(|secret| {
-        let logins = shared.logins.lock().unwrap_or_else(PoisonError::into_inner);
-        logins.get(&user).is_some_and(|(known, known_digest)| {
-            known == secret && bool::from(known_digest.ct_eq(&digest))
-        })
-    });
-    let good = remembered || {
-        let _slot = shared.scrypt_slots.acquire().await.map_err(|_| ApiError::Unauthorized)?;
-        let secret = secret.clone();
-        // An unknown user costs the same scrypt as a known one: the answer's time does not
-        // tell which users exist.
-        blocking(move || match secret {
-            Some(secret) => crate::secret::verify(&secret, &password),
-            None => {
-                let _ = crate::secret::verify(UNKNOWN_USER_SECRET, &password);
-                false
+    let (user, password) = basic_credentials(headers).ok_or(ApiError::Unauthorized)?;
+    if shared.login(&user, &password, "https").await { Ok(()) } else { Err(ApiError::Unauthorized) }
+}
+
+/// The user and password of an `Authorization: Basic …` header.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = B64.decode(encoded.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+impl Shared {
+    /// Checks a login against the `username … privilege 15` users of the running
+    /// configuration; a refusal is counted and logged with the protocol (`via`). The device is
+    /// locked only to read the user's secret; scrypt runs off the async workers.
+    pub(crate) async fn login(&self, user: &str, password: &str, via: &'static str) -> bool {
+        use sha2::{Digest, Sha256};
+        use subtle::ConstantTimeEq;
+        let secret = self.lock().device.state.running.users.get(user).cloned();
+        let digest: [u8; 32] = Sha256::digest(password.as_bytes()).into();
+        let remembered = secret.as_ref().is_some_and(|secret| {
+            let logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+            logins.get(user).is_some_and(|(known, known_digest)| {
+                known == secret && bool::from(known_digest.ct_eq(&digest))
+            })
+        });
+        let good = remembered || {
+            let Ok(_slot) = self.scrypt_slots.acquire().await else { return false };
+            let secret = secret.clone();
+            let password = password.to_owned();
+            // An unknown user costs the same scrypt as a known one: the answer's time does not
+            // tell which users exist.
+            tokio::task::spawn_blocking(move || match secret {
+                Some(secret) => crate::secret::verify(&secret, &password),
+                None => {
+                    let _ = crate::secret::verify(UNKNOWN_USER_SECRET, &password);
+                    false
+                }
+            })
+            .await
+            .unwrap_or(false)
+        };
+        if good {
+            if let Some(secret) = secret {
+                let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+                logins.insert(user.to_owned(), (secret, digest));
             }
-        })
-        .await?
-    };
-    if good {
-        if let Some(secret) = secret {
-            let mut logins = shared.logins.lock().unwrap_or_else(PoisonError::into_inner);
-            logins.insert(user, (secret, digest));
+        } else {
+            let failures =
+                self.login_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            tracing::warn!(login.user = %user, login.via = via, login.failures = failures, "login refused");
         }
-        Ok(())
-    } else {
-        tracing::warn!(api.user = %user, "management API login refused");
-        Err(ApiError::Unauthorized)
+        good
+    }
+
+    /// Logins refused since the service started.
+    pub(crate) fn login_failures(&self) -> u64 {
+        self.login_failures.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A new session id (1, 2, …) for a management-plane session.
+    pub(crate) fn next_session_id(&self) -> u32 {
+        self.session_ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
     }
 }
 
@@ -300,8 +329,17 @@ fn save(session: &Session) -> Result<(), ApiError> {
     session.device.save().map_err(ApiError::Device)
 }
 
-/// The management API router.
+/// The management API router: `/smartlic-service/*` and `exec`'s `/slp/v1/*`.
 fn router(shared: Arc<Shared>) -> Router {
+    smartlic_router()
+        .route("/slp/v1/exec", post(exec))
+        .route("/slp/v1/tick", post(tick))
+        .route("/slp/v1/clock", post(set_clock))
+        .with_state(shared)
+}
+
+/// Cisco's `/smartlic-service/*` API (basic auth), served on `--mgmt` and on `--https`.
+pub(crate) fn smartlic_router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/smartlic-service/close-reports", post(close_reports))
         .route("/smartlic-service/list", get(list))
@@ -310,10 +348,6 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/smartlic-service/days/{days}", get(days))
         .route("/smartlic-service/rum-report-id/{id}", get(report_by_id))
         .route("/smartlic-service/import", post(import))
-        .route("/slp/v1/exec", post(exec))
-        .route("/slp/v1/tick", post(tick))
-        .route("/slp/v1/clock", post(set_clock))
-        .with_state(shared)
 }
 
 async fn close_reports(
@@ -595,6 +629,7 @@ pub async fn serve(
     tls: Option<slp_http::TlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: ServeOptions,
+    planes: crate::mgmt::Planes,
     ready: impl FnOnce(&str),
 ) -> Result<(), DeviceError> {
     // The one writer: refused while another process (or service) holds the state directory.
@@ -648,7 +683,10 @@ pub async fn serve(
         uplink: Mutex::new(()),
         logins: Mutex::new(HashMap::new()),
         scrypt_slots: tokio::sync::Semaphore::new(SCRYPT_SLOTS),
+        login_failures: std::sync::atomic::AtomicU64::new(0),
+        session_ids: std::sync::atomic::AtomicU32::new(0),
     });
+    let planes = crate::mgmt::start(&shared, planes);
     ready(&info.url);
     // The scheduler: once a (real) second, contact the peer if a push, poll or retry is due.
     let scheduler = {
@@ -680,6 +718,9 @@ pub async fn serve(
     let app = slp_http::ops::wrap(router(shared), &ops);
     let result = slp_http::serve(listener, app, tls, shutdown).await;
     scheduler.abort();
+    for plane in planes {
+        plane.abort();
+    }
     let _ = std::fs::remove_file(&run_file);
     drop(lock);
     result.map_err(|source| DeviceError::Io { path: run_file, source })

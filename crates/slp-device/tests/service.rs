@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use slp_clock::VirtualClock;
 use slp_device::agent::{Device, InitOptions};
 use slp_device::commands::{Mode, Session};
+use slp_device::mgmt::Planes;
 use slp_device::service::{RUN_FILE, RunInfo, ServeOptions, serve};
 use slp_device::state::StateDir;
 
@@ -67,6 +68,7 @@ impl Service {
                     let _ = stopped.await;
                 },
                 ServeOptions { manual_ticks: true },
+                Planes::default(),
                 move |url| {
                     if let Some(tx) = ready_tx.take() {
                         let _ = tx.send(url.to_owned());
@@ -194,9 +196,16 @@ async fn a_second_service_on_the_same_state_is_refused_and_changes_nothing() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let clock = Arc::new(VirtualClock::frozen(at(T0)));
-    let err = serve(dir.clone(), clock, listener, None, async {}, ServeOptions::default(), |_| {
-        panic!("the second service must not start")
-    })
+    let err = serve(
+        dir.clone(),
+        clock,
+        listener,
+        None,
+        async {},
+        ServeOptions::default(),
+        Planes::default(),
+        |_| panic!("the second service must not start"),
+    )
     .await
     .unwrap_err()
     .to_string();

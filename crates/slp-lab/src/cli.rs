@@ -268,8 +268,16 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
         let server = Some(tls.server.clone());
         tasks.push(tokio::spawn(async move {
             let options = slp_device::service::ServeOptions::default();
-            let served =
-                slp_device::service::serve(dir, clock, listener, server, stopped, options, |_| {});
+            let served = slp_device::service::serve(
+                dir,
+                clock,
+                listener,
+                server,
+                stopped,
+                options,
+                slp_device::mgmt::Planes::default(),
+                |_| {},
+            );
             if let Err(err) = served.await {
                 tracing::error!(device = %hostname, error = %err, "the device service stopped");
             }

@@ -7,6 +7,7 @@
 pub mod callhome;
 pub mod ip;
 pub mod licensing;
+pub mod mgmt;
 pub mod pki;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,7 @@ pub struct Settings {
     pub ip: ip::Ip,
     pub trustpoints: pki::Trustpoints,
     pub licensing: licensing::Licensing,
+    pub management: mgmt::Management,
 }
 
 /// A command of [`TABLE`].

@@ -1,0 +1,50 @@
+//! The device's management plane beyond the REST API, as on a Catalyst switch: the SSH CLI
+//! ([`ssh`]), NETCONF over SSH ([`netconf`]) with the `cisco-smart-license` YANG model
+//! ([`yang`]), and RESTCONF on the HTTPS server ([`restconf`]), which also serves the
+//! `/smartlic-service/*` API.
+//!
+//! Every session goes through the running device ([`crate::service`]'s one writer): a CLI line
+//! runs as `exec` runs it, a NETCONF `<edit-config>` or RPC becomes the configuration and EXEC
+//! lines a user would type, and the scheduler's contacts take the same locks.
+
+pub mod netconf;
+pub mod restconf;
+pub mod ssh;
+pub mod yang;
+
+/// The listeners `slp device run` opens besides `--mgmt`, each optional.
+#[derive(Debug, Default)]
+pub struct Planes {
+    /// `--ssh ADDR`: the SSH CLI (shell and exec channels).
+    pub ssh: Option<tokio::net::TcpListener>,
+    /// `--netconf ADDR`: NETCONF over SSH (the `netconf` subsystem), port 830 on a switch.
+    pub netconf: Option<tokio::net::TcpListener>,
+    /// `--https ADDR` and its certificate: RESTCONF and `/smartlic-service/*`.
+    pub https: Option<(tokio::net::TcpListener, slp_http::TlsConfig)>,
+}
+
+/// What a channel application (a CLI shell, a NETCONF session) gives back for the bytes it was
+/// fed: bytes for the client, and whether the channel is to be closed after them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Feed {
+    pub out: Vec<u8>,
+    pub close: bool,
+}
+
+/// Starts a task per listener of `planes`; `serve` aborts them when the service stops.
+pub(crate) fn start(
+    shared: &std::sync::Arc<crate::service::Shared>,
+    planes: Planes,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if let Some(listener) = planes.ssh {
+        tasks.push(tokio::spawn(ssh::serve(shared.clone(), listener, ssh::Role::Cli)));
+    }
+    if let Some(listener) = planes.netconf {
+        tasks.push(tokio::spawn(ssh::serve(shared.clone(), listener, ssh::Role::Netconf)));
+    }
+    if let Some((listener, tls)) = planes.https {
+        tasks.push(tokio::spawn(restconf::serve(shared.clone(), listener, tls)));
+    }
+    tasks
+}
