@@ -515,13 +515,19 @@ impl Shell {
                     feed.out.extend_from_slice(b"\r\n");
                     self.prompt(shared, &mut feed.out);
                 }
-                // Ctrl-Z: `end`.
+                // Ctrl-Z: the line typed so far runs, then `end`, as on IOS.
                 0x1a => {
-                    self.line.clear();
+                    let line =
+                        String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
+                    feed.out.extend_from_slice(b"^Z\r\n");
+                    if !line.trim().is_empty() && self.wait == Wait::Line {
+                        let output = shared.run_line(&mut self.terminal, &line);
+                        feed.out.extend_from_slice(crlf(&output.text).as_bytes());
+                    }
+                    self.wait = Wait::Line;
                     if self.in_config() {
                         self.terminal = Terminal::of(Mode::Exec, None);
                     }
-                    feed.out.extend_from_slice(b"^Z\r\n");
                     self.prompt(shared, &mut feed.out);
                 }
                 // Ctrl-U: erase the line.
