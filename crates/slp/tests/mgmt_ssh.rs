@@ -217,6 +217,7 @@ fn unicon_connects_parses_and_executes() {
 /// The Rust client: accepts the device's host key, remembers the banner.
 struct Client {
     banner: Arc<Mutex<String>>,
+    key: Arc<Mutex<String>>,
 }
 
 impl russh::client::Handler for Client {
@@ -224,8 +225,11 @@ impl russh::client::Handler for Client {
 
     async fn check_server_key(
         &mut self,
-        _key: &russh::keys::PublicKeyOrCertificate,
+        key: &russh::keys::PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
+        if let russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } = key {
+            *self.key.lock().unwrap() = key.to_openssh().unwrap_or_default();
+        }
         Ok(true)
     }
 
@@ -241,15 +245,48 @@ impl russh::client::Handler for Client {
 
 type Handle = russh::client::Handle<Client>;
 
+/// The host key a device's SSH server shows (OpenSSH public key line).
+async fn host_key(addr: std::net::SocketAddr) -> String {
+    let banner = Arc::new(Mutex::new(String::new()));
+    let key = Arc::new(Mutex::new(String::new()));
+    let config = Arc::new(russh::client::Config::default());
+    let client = Client { banner, key: key.clone() };
+    let _handle = russh::client::connect(config, addr, client).await.expect("connect");
+    key.lock().unwrap().clone()
+}
+
+/// Runs one line on a device's SSH exec channel as `user` (the lab's test uses it).
+pub fn exec_as(
+    addr: std::net::SocketAddr,
+    user: &str,
+    password: &str,
+    command: &str,
+) -> (String, Option<u32>) {
+    runtime().block_on(async {
+        let (handle, ok, banner) = login_as(addr, user, password).await;
+        assert!(ok, "{user} could not log in: {banner}");
+        exec(&handle, command).await
+    })
+}
+
 /// Connects and logs in; returns the handle, whether the login worked, and the banner.
 async fn login(addr: std::net::SocketAddr, password: &str) -> (Handle, bool, String) {
+    login_as(addr, USER, password).await
+}
+
+async fn login_as(
+    addr: std::net::SocketAddr,
+    user: &str,
+    password: &str,
+) -> (Handle, bool, String) {
     let banner = Arc::new(Mutex::new(String::new()));
+    let key = Arc::new(Mutex::new(String::new()));
     let config = Arc::new(russh::client::Config::default());
-    let mut handle = russh::client::connect(config, addr, Client { banner: banner.clone() })
-        .await
-        .expect("connect");
+    let client = Client { banner: banner.clone(), key: key.clone() };
+    let mut handle = russh::client::connect(config, addr, client).await.expect("connect");
+
     let ok = handle
-        .authenticate_password(USER, password)
+        .authenticate_password(user, password)
         .await
         .map(|result| result.success())
         .unwrap_or(false);
@@ -475,4 +512,24 @@ fn exec_channels_run_one_line_and_return_its_status() {
         let hello = String::from_utf8_lossy(&hello);
         assert!(hello.contains("<session-id>"), "{hello}");
     });
+}
+
+#[test]
+fn the_host_key_is_made_once_kept_private_and_reused() {
+    let lab = Lab::new();
+    manage(&lab);
+    let rt = runtime();
+    let first = {
+        let device = start(&lab);
+        rt.block_on(host_key(device.ssh))
+    };
+    assert!(first.starts_with("ssh-ed25519 "), "{first}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(lab.path("D/ssh_host_ed25519_key")).unwrap().permissions();
+        assert_eq!(mode.mode() & 0o777, 0o600);
+    }
+    let device = start(&lab);
+    assert_eq!(rt.block_on(host_key(device.netconf)), first, "a restart changed the host key");
 }
