@@ -533,3 +533,34 @@ fn the_host_key_is_made_once_kept_private_and_reused() {
     let device = start(&lab);
     assert_eq!(rt.block_on(host_key(device.netconf)), first, "a restart changed the host key");
 }
+
+/// `exec-timeout` counts on the device's clock: a shell idle longer than it is closed at the
+/// next key, one used within it is not.
+#[test]
+fn exec_timeout_closes_an_idle_shell_on_the_device_clock() {
+    let lab = Lab::new();
+    manage(&lab);
+    lab.exec("D", T0, &["configure terminal", "line vty 0 4", "exec-timeout 5 0", "end"]);
+    let device = start(&lab);
+    // The control endpoint's client blocks: off the test's async runtime.
+    let advance = |secs: i64| {
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                crate::util::control(&lab, "D", "/slp/v1/clock", json!({"advance_secs": secs}))
+            });
+        })
+    };
+    runtime().block_on(async {
+        let (handle, ok, _) = login(device.ssh, PASSWORD).await;
+        assert!(ok);
+        let mut shell = Shell::open(&handle).await;
+        advance(240);
+        shell.send("show clock\r").await;
+        shell.until("sw1#").await;
+        advance(301);
+        shell.send("show clock\r").await;
+        let out = shell.until("never").await;
+        assert!(out.contains("% Session timed out") && out.ends_with("<closed>"), "{out:?}");
+    });
+    assert!(device.log().contains("timed out"), "{}", device.log());
+}

@@ -284,7 +284,8 @@ impl russh::server::Handler for Connection {
             session.data(channel, b"% This port serves the netconf subsystem only\r\n".to_vec())?;
             return session.close(channel);
         }
-        let mut shell = Shell::new(self.user());
+        let now = self.shared.lock().device.now;
+        let mut shell = Shell::new(self.user(), now);
         shell.width = *width;
         session.channel_success(channel)?;
         let prompt = self.shared.prompt(&shell.terminal);
@@ -451,11 +452,13 @@ struct Shell {
     after_cr: bool,
     /// Bytes of an escape sequence being skipped (arrow keys).
     escape: u8,
+    /// When the user last typed, on the device's clock (`exec-timeout`).
+    last_input: chrono::DateTime<chrono::Utc>,
 }
 
 impl Shell {
     /// A privilege 15 user's shell starts in privileged EXEC (`sw1#`), as on IOS.
-    fn new(user: String) -> Shell {
+    fn new(user: String, now: chrono::DateTime<chrono::Utc>) -> Shell {
         Shell {
             user,
             terminal: Terminal::of(Mode::Exec, None),
@@ -465,12 +468,26 @@ impl Shell {
             width: 80,
             after_cr: false,
             escape: 0,
+            last_input: now,
         }
     }
 
     /// Handles bytes typed by the client; returns the bytes to send back.
     fn feed(&mut self, shared: &Shared, data: &[u8]) -> Feed {
         let mut feed = Feed::default();
+        // `exec-timeout` on the device's clock: a session idle longer than it is over.
+        let (now, idle) = {
+            let session = shared.lock();
+            (session.device.now, session.device.state.running.settings.management.vty_idle())
+        };
+        let idle_for = (now - self.last_input).to_std().unwrap_or_default();
+        self.last_input = now;
+        if idle.is_some_and(|idle| idle_for > idle) {
+            tracing::info!(ssh.user = %self.user, idle_secs = idle_for.as_secs(), "SSH session timed out (exec-timeout)");
+            feed.out.extend_from_slice(b"\r\n% Session timed out (exec-timeout)\r\n");
+            feed.close = true;
+            return feed;
+        }
         for &byte in data {
             if feed.close {
                 break;
