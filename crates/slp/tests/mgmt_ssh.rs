@@ -564,3 +564,36 @@ fn exec_timeout_closes_an_idle_shell_on_the_device_clock() {
     });
     assert!(device.log().contains("timed out"), "{}", device.log());
 }
+
+/// A client that sends and never reads holds up only itself: another session's command is
+/// answered meanwhile.
+#[test]
+fn a_client_that_never_reads_does_not_block_others() {
+    let lab = Lab::new();
+    manage(&lab);
+    let device = start(&lab);
+    runtime().block_on(async {
+        let (silent, ok, _) = login(device.ssh, PASSWORD).await;
+        assert!(ok);
+        let channel = silent.channel_open_session().await.unwrap();
+        channel.request_pty(false, "vt100", 80, 24, 0, 0, &[]).await.unwrap();
+        channel.request_shell(false).await.unwrap();
+        let flood = "show license tech support\r".repeat(200);
+        // Sent from its own task: the writes may stall once the server stops reading.
+        let writer = tokio::spawn(async move {
+            let _ = channel.data_bytes(flood.into_bytes()).await;
+            channel
+        });
+        let (other, ok, _) = login(device.ssh, PASSWORD).await;
+        assert!(ok, "a second login was refused while the first client flooded");
+        let (out, status) = tokio::time::timeout(
+            Duration::from_secs(30),
+            exec(&other, "show version | include uptime"),
+        )
+        .await
+        .expect("the other session was held up");
+        assert!(out.starts_with("sw1 uptime is"), "{out}");
+        assert_eq!(status, Some(0));
+        writer.abort();
+    });
+}

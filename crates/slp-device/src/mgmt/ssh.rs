@@ -354,6 +354,15 @@ impl russh::server::Handler for Connection {
         data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // A client that has not read what it was sent (its whole window) and sends more: its
+        // output would only queue up here, so the channel is closed.
+        if session.has_pending_data(channel)
+            && matches!(self.channels.get(&channel), Some(Chan::Shell(_) | Chan::Netconf(_)))
+        {
+            tracing::warn!(ssh.user = %self.user(), peer = %self.peer, "SSH channel closed: the client does not read its output");
+            self.channels.insert(channel, Chan::Done);
+            return session.close(channel);
+        }
         let feed = match self.channels.get_mut(&channel) {
             Some(Chan::Shell(slot)) => {
                 let Some(mut shell) = slot.take() else { return Ok(()) };
