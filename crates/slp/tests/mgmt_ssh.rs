@@ -371,7 +371,22 @@ fn wrong_passwords_are_refused_counted_and_logged() {
         assert!(out.contains("FOC2233A5ZV"), "{out}");
         assert_eq!(status, Some(0));
     });
+    // Three wrong passwords end the connection: a fourth try, even the right one, is not heard.
+    runtime().block_on(async {
+        let banner = Arc::new(Mutex::new(String::new()));
+        let key = Arc::new(Mutex::new(String::new()));
+        let config = Arc::new(russh::client::Config::default());
+        let client = Client { banner, key };
+        let mut handle = russh::client::connect(config, device.ssh, client).await.unwrap();
+        for _ in 0..3 {
+            let tried = handle.authenticate_password(USER, "wrong").await;
+            assert!(!tried.map(|r| r.success()).unwrap_or(false));
+        }
+        let fourth = handle.authenticate_password(USER, PASSWORD).await;
+        assert!(!fourth.map(|r| r.success()).unwrap_or(false), "a fourth try was served");
+    });
     let log = device.log();
+    assert!(log.contains("login.failures=4"), "{log}");
     assert!(
         log.contains("login refused") && log.contains(USER) && log.contains("ssh"),
         "the refusal is not in the log:\n{log}"
@@ -380,7 +395,7 @@ fn wrong_passwords_are_refused_counted_and_logged() {
 }
 
 #[test]
-fn ssh_is_refused_until_the_vty_lines_take_it() {
+fn ssh_and_netconf_are_refused_until_configured() {
     let lab = Lab::new();
     manage(&lab);
     lab.exec("D", T0, &["configure terminal", "line vty 0 4", "transport input none", "end"]);
@@ -393,11 +408,25 @@ fn ssh_is_refused_until_the_vty_lines_take_it() {
         assert!(banner.contains("SSH is disabled"), "{banner:?}");
     });
     drop(device);
-    lab.exec("D", T0, &["configure terminal", "line vty 0 4", "transport input ssh", "end"]);
+    lab.exec(
+        "D",
+        T0,
+        &[
+            "configure terminal",
+            "line vty 0 4",
+            "transport input ssh",
+            "exit",
+            "no netconf-yang",
+            "end",
+        ],
+    );
     let device = start(&lab);
     runtime().block_on(async {
         let (_handle, ok, _) = login(device.ssh, PASSWORD).await;
         assert!(ok, "SSH refused with transport input ssh");
+        let (_handle, ok, banner) = login(device.netconf, PASSWORD).await;
+        assert!(!ok, "NETCONF served without netconf-yang");
+        assert!(banner.contains("NETCONF is disabled"), "{banner:?}");
     });
 }
 

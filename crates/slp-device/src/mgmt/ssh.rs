@@ -73,7 +73,7 @@ pub(crate) async fn serve(
     let idle = shared.lock().device.state.running.settings.management.vty_idle();
     let config = Arc::new(russh::server::Config {
         server_id: russh::SshId::Standard(SERVER_ID.into()),
-        methods: MethodSet::from(&[MethodKind::Password][..]),
+        methods: password_only(),
         keys: vec![key],
         max_auth_attempts: MAX_TRIES,
         auth_rejection_time: std::time::Duration::from_millis(500),
@@ -113,6 +113,11 @@ pub(crate) async fn serve(
             }
         });
     }
+}
+
+/// The one login method: a password checked against `username … secret`.
+fn password_only() -> MethodSet {
+    MethodSet::from(&[MethodKind::Password][..])
 }
 
 /// Serializes making the host key: the CLI and NETCONF listeners start together.
@@ -219,7 +224,8 @@ impl russh::server::Handler for Connection {
             // The third wrong password ends the connection.
             Err(russh::Error::Disconnect)
         } else {
-            Ok(Auth::reject())
+            // Password again (russh would otherwise offer no method after a failed one).
+            Ok(Auth::Reject { proceed_with_methods: Some(password_only()), partial_success: false })
         }
     }
 
