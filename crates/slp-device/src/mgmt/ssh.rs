@@ -166,7 +166,8 @@ struct Connection {
 /// What a channel runs.
 enum Chan {
     /// Opened, no shell, exec or subsystem yet.
-    Open { width: u32 },
+    /// `width`: the PTY's columns; `None` without a PTY (`ssh -T`: the client echoes).
+    Open { width: Option<u32> },
     /// An interactive CLI; `None` while a line runs.
     Shell(Option<Box<Shell>>),
     /// A NETCONF session; `None` while its input is handled.
@@ -240,7 +241,7 @@ impl russh::server::Handler for Connection {
             drop(reply);
             return Ok(());
         }
-        self.channels.insert(channel.id(), Chan::Open { width: 80 });
+        self.channels.insert(channel.id(), Chan::Open { width: None });
         reply.accept().await;
         // Data reaches `data` below; the channel object is not read.
         drop(channel);
@@ -270,7 +271,7 @@ impl russh::server::Handler for Connection {
     ) -> Result<(), Self::Error> {
         match self.channels.get_mut(&channel) {
             Some(Chan::Open { width }) if self.role == Role::Cli => {
-                *width = col_width;
+                *width = Some(col_width);
                 session.channel_success(channel)
             }
             _ => session.channel_failure(channel),
@@ -292,7 +293,8 @@ impl russh::server::Handler for Connection {
         }
         let now = self.shared.lock().device.now;
         let mut shell = Shell::new(self.user(), now);
-        shell.width = *width;
+        shell.width = width.unwrap_or(80);
+        shell.echo = width.is_some();
         session.channel_success(channel)?;
         let prompt = self.shared.prompt(&shell.terminal);
         session.data(channel, format!("\r\n{prompt}").into_bytes())?;
@@ -463,6 +465,8 @@ struct Shell {
     length: u32,
     /// `terminal width` or the PTY's columns.
     width: u32,
+    /// Echo what is typed (a PTY was requested; without one the client echoes).
+    echo: bool,
     /// The last byte was CR: an LF right after it ends no second line.
     after_cr: bool,
     /// Bytes of an escape sequence being skipped (arrow keys).
@@ -481,6 +485,7 @@ impl Shell {
             wait: Wait::Line,
             length: 24,
             width: 80,
+            echo: true,
             after_cr: false,
             escape: 0,
             last_input: now,
@@ -523,7 +528,7 @@ impl Shell {
                 };
                 continue;
             }
-            let echo = self.wait == Wait::Line;
+            let echo = self.echo && self.wait == Wait::Line;
             match byte {
                 b'\r' | b'\n' => {
                     feed.out.extend_from_slice(b"\r\n");
@@ -643,7 +648,7 @@ impl Shell {
     fn terminal_setting(&mut self, words: &[String]) {
         let [first, second, value] = words else { return };
         let Ok(value) = value.parse::<u32>() else { return };
-        if first.len() >= 4 && "terminal".starts_with(first.as_str()) && !second.is_empty() {
+        if first.len() >= 3 && "terminal".starts_with(first.as_str()) && !second.is_empty() {
             if "length".starts_with(second.as_str()) {
                 self.length = value;
             } else if "width".starts_with(second.as_str()) {
