@@ -626,3 +626,35 @@ fn a_client_that_never_reads_does_not_block_others() {
         writer.abort();
     });
 }
+
+/// With `terminal length` set (24 by default on a vty), long output stops at `--More--`: space
+/// shows the next page, another key stops; `terminal length 0` shows it all at once.
+#[test]
+fn long_output_pages_at_more_until_terminal_length_0() {
+    let lab = Lab::new();
+    manage(&lab);
+    let device = start(&lab);
+    runtime().block_on(async {
+        let (handle, ok, _) = login(device.ssh, PASSWORD).await;
+        assert!(ok);
+        let mut shell = Shell::open(&handle).await;
+        shell.send("show running-config\r").await;
+        let page = shell.until(" --More-- ").await;
+        assert_eq!(page.matches("\r\n").count(), 24, "{page:?}");
+        shell.send(" ").await;
+        let rest = shell.until("sw1#").await;
+        assert!(rest.starts_with('\r') && rest.ends_with("!\r\nend\r\nsw1#"), "{rest:?}");
+        assert!(!rest.contains("--More--"), "{rest:?}");
+        // Any other key stops the output.
+        shell.send("show running-config\r").await;
+        shell.until(" --More-- ").await;
+        shell.send("q").await;
+        let stopped = shell.until("sw1#").await;
+        assert!(!stopped.contains("end\r\n"), "{stopped:?}");
+        shell.send("terminal length 0\r").await;
+        shell.until("sw1#").await;
+        shell.send("show running-config\r").await;
+        let all = shell.until("end\r\nsw1#").await;
+        assert!(!all.contains("--More--") && all.contains("hostname sw1"), "{all:?}");
+    });
+}
