@@ -46,6 +46,9 @@ const MAX_TRIES: usize = 3;
 /// The longest command line the shell keeps; more is dropped (a line that long is no command).
 const MAX_LINE: usize = 4096;
 
+/// How long a connection may take to log in (IOS's `ip ssh time-out` default).
+const AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The server's version string (a Catalyst's, so clients pick their Cisco quirks).
 const SERVER_ID: &str = "SSH-2.0-Cisco-1.25";
 
@@ -92,6 +95,7 @@ pub(crate) async fn serve(
             }
         };
         let permit = sessions.clone().try_acquire_owned().ok();
+        let authenticated = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let handler = Connection {
             shared: shared.clone(),
             role,
@@ -100,17 +104,43 @@ pub(crate) async fn serve(
             user: None,
             tries: 0,
             channels: HashMap::new(),
+            authenticated: authenticated.clone(),
         };
         let config = config.clone();
         tokio::spawn(async move {
-            match russh::server::run_stream(config, stream, handler).await {
-                Ok(running) => {
-                    if let Err(err) = running.await {
-                        tracing::debug!(error = %err, %peer, "SSH session ended with an error");
-                    }
+            // A client that never says who it is holds a session place for AUTH_TIMEOUT at
+            // most (IOS's `ip ssh time-out`, 120 seconds).
+            let started = tokio::time::timeout(
+                AUTH_TIMEOUT,
+                russh::server::run_stream(config, stream, handler),
+            )
+            .await;
+            let running = match started {
+                Ok(Ok(running)) => running,
+                Ok(Err(err)) => {
+                    tracing::debug!(error = %err, %peer, "SSH handshake failed");
+                    return;
                 }
-                Err(err) => tracing::debug!(error = %err, %peer, "SSH handshake failed"),
+                Err(_) => {
+                    tracing::info!(%peer, "SSH connection closed: no version string in time");
+                    return;
+                }
+            };
+            let handle = running.handle();
+            let watchdog = tokio::spawn(async move {
+                tokio::time::sleep(AUTH_TIMEOUT).await;
+                if !authenticated.load(std::sync::atomic::Ordering::Relaxed) {
+                    tracing::info!(%peer, "SSH connection closed: no login in time");
+                    let reason = "% Authentication timed out".to_owned();
+                    let _ = handle
+                        .disconnect(russh::Disconnect::ByApplication, reason, String::new())
+                        .await;
+                }
+            });
+            if let Err(err) = running.await {
+                tracing::debug!(error = %err, %peer, "SSH session ended with an error");
             }
+            watchdog.abort();
         });
     }
 }
@@ -161,6 +191,8 @@ struct Connection {
     user: Option<String>,
     tries: usize,
     channels: HashMap<ChannelId, Chan>,
+    /// Set at login: the accept loop's watchdog closes connections that never log in.
+    authenticated: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What a channel runs.
@@ -218,6 +250,7 @@ impl russh::server::Handler for Connection {
         self.tries += 1;
         if self.shared.login(user, password, "ssh").await {
             self.user = Some(user.to_owned());
+            self.authenticated.store(true, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(login.user = %user, peer = %self.peer, role = ?self.role, "SSH login");
             Ok(Auth::Accept)
         } else if self.tries >= MAX_TRIES {
