@@ -57,7 +57,16 @@ impl Drop for Device {
 }
 
 impl Device {
-    fn log(&self) -> String {
+    /// The device's log once it holds every one of `needles` (the log is read by a thread:
+    /// a line written a moment ago may still be on its way), or as it is after ten seconds.
+    fn log_with(&self, needles: &[&str]) -> String {
+        for _ in 0..100 {
+            let log = self.log.lock().unwrap().clone();
+            if needles.iter().all(|needle| log.contains(needle)) {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         self.log.lock().unwrap().clone()
     }
 }
@@ -192,7 +201,8 @@ fn netmiko_manages_the_device_like_a_catalyst() {
     assert_eq!(state["startup"]["transport"], "Smart");
     assert!(got["save"].as_str().unwrap().contains("[OK]"), "{}", got["save"]);
     assert!(got["uptime"].as_str().unwrap().starts_with("sw1 uptime is"), "{}", got["uptime"]);
-    assert!(device.log().contains("SSH login"), "{}", device.log());
+    let log = device.log_with(&["SSH login"]);
+    assert!(log.contains("SSH login"), "{log}");
 }
 
 #[test]
@@ -385,7 +395,7 @@ fn wrong_passwords_are_refused_counted_and_logged() {
         let fourth = handle.authenticate_password(USER, PASSWORD).await;
         assert!(!fourth.map(|r| r.success()).unwrap_or(false), "a fourth try was served");
     });
-    let log = device.log();
+    let log = device.log_with(&["login.failures=4"]);
     assert!(log.contains("login.failures=4"), "{log}");
     assert!(
         log.contains("login refused") && log.contains(USER) && log.contains("ssh"),
@@ -591,7 +601,8 @@ fn exec_timeout_closes_an_idle_shell_on_the_device_clock() {
         let out = shell.until("never").await;
         assert!(out.contains("% Session timed out") && out.ends_with("<closed>"), "{out:?}");
     });
-    assert!(device.log().contains("timed out"), "{}", device.log());
+    let log = device.log_with(&["timed out"]);
+    assert!(log.contains("timed out"), "{log}");
 }
 
 /// A client that sends and never reads holds up only itself: another session's command is
