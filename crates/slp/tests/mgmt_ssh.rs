@@ -46,7 +46,8 @@ struct Device {
     child: Child,
     ssh: std::net::SocketAddr,
     netconf: std::net::SocketAddr,
-    log: Arc<Mutex<String>>,
+    /// The device's stderr so far, and a signal each time it grows.
+    log: Arc<(Mutex<String>, std::sync::Condvar)>,
 }
 
 impl Drop for Device {
@@ -60,14 +61,13 @@ impl Device {
     /// The device's log once it holds every one of `needles` (the log is read by a thread:
     /// a line written a moment ago may still be on its way), or as it is after ten seconds.
     fn log_with(&self, needles: &[&str]) -> String {
-        for _ in 0..100 {
-            let log = self.log.lock().unwrap().clone();
-            if needles.iter().all(|needle| log.contains(needle)) {
-                return log;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        self.log.lock().unwrap().clone()
+        let (text, grew) = &*self.log;
+        let (log, _) = grew
+            .wait_timeout_while(text.lock().unwrap(), Duration::from_secs(10), |log| {
+                !needles.iter().all(|needle| log.contains(needle))
+            })
+            .unwrap();
+        log.clone()
     }
 }
 
@@ -82,7 +82,7 @@ fn start(lab: &Lab) -> Device {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the device");
-    let log = Arc::new(Mutex::new(String::new()));
+    let log = Arc::new((Mutex::new(String::new()), std::sync::Condvar::new()));
     {
         let log = log.clone();
         let mut stderr = child.stderr.take().expect("stderr");
@@ -92,7 +92,8 @@ fn start(lab: &Lab) -> Device {
                 if n == 0 {
                     break;
                 }
-                log.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                log.0.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                log.1.notify_all();
             }
         });
     }
@@ -459,6 +460,8 @@ fn at_most_sixteen_sessions_and_the_seventeenth_is_told_why() {
         let closed = open.pop().unwrap();
         closed.disconnect(russh::Disconnect::ByApplication, "", "").await.unwrap();
         drop(closed);
+        // The server frees the place when it sees the disconnect; each refused try takes the
+        // server's rejection time, which paces the retries.
         let mut served = false;
         for _ in 0..50 {
             let (_handle, ok, _) = login(device.ssh, PASSWORD).await;
@@ -466,7 +469,6 @@ fn at_most_sixteen_sessions_and_the_seventeenth_is_told_why() {
                 served = true;
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(served, "the freed place was not given to a new session");
         // The sessions still open work.
