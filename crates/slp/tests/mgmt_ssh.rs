@@ -671,3 +671,32 @@ fn long_output_pages_at_more_until_terminal_length_0() {
         assert!(!all.contains("--More--") && all.contains("hostname sw1"), "{all:?}");
     });
 }
+
+/// Garbage on the wire and every byte value typed into a shell: no crash, the session and the
+/// server go on.
+#[test]
+fn malformed_input_is_survived() {
+    let lab = Lab::new();
+    manage(&lab);
+    let device = start(&lab);
+    {
+        use std::io::Write;
+        let mut raw = std::net::TcpStream::connect(device.ssh).unwrap();
+        let _ = raw.write_all(b"GET / HTTP/1.1\r\n\r\n\x00\xff\xfe garbage that is no SSH\r\n");
+        let mut answer = Vec::new();
+        let _ = raw.read_to_end(&mut answer);
+        assert!(answer.starts_with(b"SSH-2.0-Cisco-1.25\r\n"), "{answer:?}");
+    }
+    runtime().block_on(async {
+        let (handle, ok, _) = login(device.ssh, PASSWORD).await;
+        assert!(ok, "the server did not survive garbage");
+        let mut shell = Shell::open(&handle).await;
+        let every: Vec<u8> = (0u8..=255).filter(|b| ![3, 0x1a, b'\r', b'\n'].contains(b)).collect();
+        shell.channel.data_bytes(every).await.unwrap();
+        shell.send("\x15\r").await;
+        shell.until("sw1#").await;
+        shell.send("show clock\r").await;
+        let out = shell.until("sw1#").await;
+        assert!(out.contains("UTC"), "{out:?}");
+    });
+}
