@@ -50,6 +50,7 @@ mod genie;
 mod genie_callhome;
 mod genie_tech;
 mod lab;
+mod mgmt_ssh;
 mod migration;
 mod openapi_conformance;
 mod ops;
