@@ -494,4 +494,4 @@ pub fn check_value(ty: Type, value: &str, path: &str) -> Result<String, YangErro
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
