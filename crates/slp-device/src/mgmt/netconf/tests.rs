@@ -382,3 +382,47 @@ fn model_rpcs_run_exec_lines_and_answer_return_codes() {
     );
     assert!(reply.contains("Save running-config successful"), "{reply}");
 }
+
+#[test]
+fn no_input_makes_it_panic() {
+    // A small deterministic generator: garbage, invalid UTF-8, deep nesting, stray markers, in
+    // both framings and every split.
+    let mut seed: u64 = 0x5eed;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let samples: Vec<Vec<u8>> = vec![
+        b"\xff\xfe\x00]]>]]>".to_vec(),
+        format!("{}]]>]]>", "<a>".repeat(200)).into_bytes(),
+        b"<rpc message-id='1' xmlns='urn:ietf:params:xml:ns:netconf:base:1.0'><get><filter><licensing xmlns='http://cisco.com/ns/yang/cisco-smart-license'><state><state-info><usage><entitlement-tag>x</entitlement-tag></usage></state-info></state></licensing></filter></get></rpc>]]>]]>".to_vec(),
+        b"]]>]]>]]>]]>\n#\n##\n#4294967296\n".to_vec(),
+        b"<rpc message-id=\"1\" xmlns=\"urn:ietf:params:xml:ns:netconf:base:1.0\"><edit-config><target><running/></target><config><licensing xmlns=\"http://cisco.com/ns/yang/cisco-smart-license\"><config operation=\"delete\"/></licensing></config></edit-config></rpc>]]>]]>".to_vec(),
+    ];
+    for hello in [HELLO_10, HELLO_11] {
+        for sample in &samples {
+            for round in 0..4 {
+                let f = fixture();
+                let mut s = session(&f, 1, hello);
+                let mut bytes = sample.clone();
+                if round > 0 {
+                    for _ in 0..8 {
+                        let at = (next() as usize) % bytes.len();
+                        bytes[at] = next() as u8;
+                    }
+                }
+                let mut rest = &bytes[..];
+                while !rest.is_empty() {
+                    let n = 1 + (next() as usize) % rest.len();
+                    let feed = s.input(&rest[..n]);
+                    if feed.close {
+                        break;
+                    }
+                    rest = &rest[n..];
+                }
+            }
+        }
+    }
+}
