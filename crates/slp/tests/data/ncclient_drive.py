@@ -17,7 +17,7 @@ NS = "http://cisco.com/ns/yang/cisco-smart-license"
 def main():
     args = json.load(sys.stdin)
     out = {}
-    with manager.connect(
+    m = manager.connect(
         host=args["host"],
         port=args["port"],
         username=args["username"],
@@ -27,7 +27,8 @@ def main():
         allow_agent=False,
         device_params={"name": "iosxe"},
         timeout=60,
-    ) as m:
+    )
+    try:
         out["capabilities"] = sorted(m.server_capabilities)
         out["session_id"] = m.session_id
         state_filter = (
@@ -60,7 +61,11 @@ def main():
             source="running",
             filter=("subtree", f'<licensing xmlns="{NS}"><config><transport/></config></licensing>'),
         ).data_xml
-        m.close_session()
+        out["close_ok"] = m.close_session().ok
+    except Exception:
+        if m.connected:
+            m.close_session()
+        raise
     print(json.dumps(out))
 
 
