@@ -163,8 +163,6 @@ enum Reply {
 }
 
 impl Session {
-    // Called by the SSH server's `netconf` subsystem (mgmt::ssh).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn new(shared: Arc<Shared>, session_id: u32, user: String) -> Session {
         shared.netconf.with(|r| {
             r.live.insert(session_id);
