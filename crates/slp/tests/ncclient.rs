@@ -1,7 +1,8 @@
 //! NETCONF with the client engineers use: ncclient (`device_params={"name": "iosxe"}`) against a
 //! running `slp device run --netconf …`: `get` with a subtree filter on `licensing/state`,
-//! `get-config`, `edit-config` of the CSLU URL, a bad edit refused with its RFC 6241 error, one
-//! model RPC through `dispatch`, `close-session`; each checked against the device's state.json.
+//! `get-config`, `lock`, `edit-config` of the CSLU URL, `unlock`, iosxe's `save_config`, a bad
+//! edit refused with its RFC 6241 error, one model RPC through `dispatch`, `close-session`; each
+//! checked against the device's state.json.
 //!
 //! The Python with ncclient is named by `SLP_GENIE_PYTHON` (`.ci/run` installs it). Without it
 //! the test fails under CI and is skipped, saying so, on a developer machine.
@@ -128,7 +129,12 @@ fn ncclient_reads_edits_and_calls_the_smart_license_model() {
     assert!(config.contains("<transport-type>transport-type-cslu</transport-type>"));
     assert!(!config.contains("<state>"), "{config}");
 
+    assert_eq!(got["lock_ok"], true);
     assert_eq!(got["edit_ok"], true);
+    assert_eq!(got["unlock_ok"], true);
+    // ncclient's iosxe `save_config` (cisco-ia) runs `write memory`: startup has the URL too.
+    assert!(got["save_config"].as_str().unwrap().contains("Save running-config successful"));
+    assert_eq!(state["startup"]["url_cslu"], url);
     assert_eq!(state["running"]["url_cslu"], url, "edit-config reached the running config");
     assert!(
         got["after_get_config"].as_str().unwrap().contains(&format!("<url-cslu>{url}</url-cslu>"))

@@ -43,7 +43,10 @@ def main():
             f'<url-cslu>{args["url_cslu"]}</url-cslu>'
             "</transport-cslu></transport></config></licensing></config>"
         )
+        out["lock_ok"] = m.lock(target="running").ok
         out["edit_ok"] = m.edit_config(target="running", config=config).ok
+        out["unlock_ok"] = m.unlock(target="running").ok
+        out["save_config"] = m.save_config().xml
         bad = (
             f'<config><licensing xmlns="{NS}"><config><usage><interval>4000</interval>'
             "</usage></config></licensing></config>"
