@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
             Mode::CallHome,
             Mode::CallHomeProfile,
             Mode::CaTrustpoint,
+            Mode::ConfigLine,
         ] {
             shell.session.mode = mode;
             let _ = shell.session.help(line);

@@ -104,7 +104,9 @@ pub enum DeviceCommand {
         mgmt: std::net::SocketAddr,
         /// Serve the SSH CLI here (port 0: the system chooses; printed as `ssh on …`). Sessions
         /// are served while the configuration has `line vty 0 4` / `transport input ssh` and a
-        /// `username … privilege 15 secret …` to log in with.
+        /// `username … privilege 15 secret …` to log in with; `enable` asks for the `enable
+        /// secret`. At most 16 SSH sessions (CLI and NETCONF) at once; the host key (ed25519)
+        /// is made on first start and kept in <state>/ssh_host_ed25519_key.
         #[arg(long, value_name = "ADDR")]
         ssh: Option<std::net::SocketAddr>,
         /// Serve NETCONF over SSH here (port 830 on a switch; printed as `netconf on …`).

@@ -650,9 +650,13 @@ pub fn running_config(device: &Device) -> String {
     if !http.is_empty() {
         let _ = write!(out, "!\n{http}");
     }
+    let _ = write!(out, "!\n{}", settings.management.line_lines());
     let _ = write!(out, "!\n{}", crate::config::callhome::block(&settings.call_home));
     out.push_str(&settings.ip.ntp_lines());
-    let _ = write!(out, "!\n{}", settings.management.line_lines());
+    let services = settings.management.service_lines();
+    if !services.is_empty() {
+        let _ = write!(out, "!\n{services}");
+    }
     out.push_str("!\nend\n");
     out
 }

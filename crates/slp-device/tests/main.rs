@@ -6,6 +6,7 @@ mod config_cmds;
 mod coverage;
 mod families;
 mod guide;
+mod mgmt_cmds;
 mod migration;
 mod schedule;
 mod service;

@@ -97,6 +97,26 @@ fn the_lab_runs_every_topology_stops_cleanly_and_resumes() {
     let rec = record(&lab);
     let secret = rec["admin_client"]["client_secret"].as_str().unwrap().to_owned();
     assert!(banner.contains(&secret), "the banner shows the admin client's credentials");
+    // Every device is managed like a switch: SSH, NETCONF and HTTPS ports, shown and recorded;
+    // the lab's device user logs in over SSH.
+    for device in rec["devices"].as_array().unwrap() {
+        let port = |name: &str| device[name].as_u64().unwrap();
+        for name in ["ssh_port", "netconf_port", "https_port"] {
+            assert_ne!(port(name), 0, "{name} of {device}");
+        }
+        let line = format!(
+            "ssh 127.0.0.1 -p {}  netconf 127.0.0.1:{}  restconf https://127.0.0.1:{}/restconf",
+            port("ssh_port"),
+            port("netconf_port"),
+            port("https_port")
+        );
+        assert!(banner.contains(&line), "{line:?} missing from\n{banner}");
+    }
+    let ssh = format!("127.0.0.1:{}", rec["devices"][0]["ssh_port"]).parse().unwrap();
+    let password = rec["device_password"].as_str().unwrap();
+    let (out, status) = crate::mgmt_ssh::exec_as(ssh, "admin", password, "show license udi");
+    assert_eq!(status, Some(0), "{out}");
+    assert!(out.contains("PID:"), "{out}");
 
     // TLS: the lab's keys are private; so is its record (it holds credentials and the ID token).
     #[cfg(unix)]

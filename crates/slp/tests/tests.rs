@@ -52,6 +52,7 @@ mod genie;
 mod genie_callhome;
 mod genie_tech;
 mod lab;
+mod mgmt_ssh;
 mod migration;
 mod ncclient;
 mod openapi_conformance;

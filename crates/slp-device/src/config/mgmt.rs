@@ -292,8 +292,7 @@ impl Management {
         out
     }
 
-    /// The `line con 0` and `line vty` blocks, then `netconf-yang` and `restconf`, as IOS
-    /// prints them at the end of the configuration.
+    /// The `line con 0` and `line vty` blocks, as IOS prints them before `call-home`.
     pub fn line_lines(&self) -> String {
         let mut out = String::from("line con 0\n");
         if let Some((m, s)) = self.console_exec_timeout {
@@ -316,7 +315,12 @@ impl Management {
                 let _ = writeln!(out, " transport input {}", self.vty_transport_input.join(" "));
             }
         }
-        out.push_str("!\n");
+        out
+    }
+
+    /// `netconf-yang` and `restconf`, which IOS prints last, after `ntp`.
+    pub fn service_lines(&self) -> String {
+        let mut out = String::new();
         if self.netconf_yang {
             out.push_str("netconf-yang\n");
         }

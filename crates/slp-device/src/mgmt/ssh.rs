@@ -46,6 +46,9 @@ const MAX_TRIES: usize = 3;
 /// The longest command line the shell keeps; more is dropped (a line that long is no command).
 const MAX_LINE: usize = 4096;
 
+/// How long a connection may take to log in (IOS's `ip ssh time-out` default).
+const AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The server's version string (a Catalyst's, so clients pick their Cisco quirks).
 const SERVER_ID: &str = "SSH-2.0-Cisco-1.25";
 
@@ -73,7 +76,7 @@ pub(crate) async fn serve(
     let idle = shared.lock().device.state.running.settings.management.vty_idle();
     let config = Arc::new(russh::server::Config {
         server_id: russh::SshId::Standard(SERVER_ID.into()),
-        methods: MethodSet::from(&[MethodKind::Password][..]),
+        methods: password_only(),
         keys: vec![key],
         max_auth_attempts: MAX_TRIES,
         auth_rejection_time: std::time::Duration::from_millis(500),
@@ -92,6 +95,7 @@ pub(crate) async fn serve(
             }
         };
         let permit = sessions.clone().try_acquire_owned().ok();
+        let authenticated = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let handler = Connection {
             shared: shared.clone(),
             role,
@@ -100,19 +104,50 @@ pub(crate) async fn serve(
             user: None,
             tries: 0,
             channels: HashMap::new(),
+            authenticated: authenticated.clone(),
         };
         let config = config.clone();
         tokio::spawn(async move {
-            match russh::server::run_stream(config, stream, handler).await {
-                Ok(running) => {
-                    if let Err(err) = running.await {
-                        tracing::debug!(error = %err, %peer, "SSH session ended with an error");
-                    }
+            // A client that never says who it is holds a session place for AUTH_TIMEOUT at
+            // most (IOS's `ip ssh time-out`, 120 seconds).
+            let started = tokio::time::timeout(
+                AUTH_TIMEOUT,
+                russh::server::run_stream(config, stream, handler),
+            )
+            .await;
+            let running = match started {
+                Ok(Ok(running)) => running,
+                Ok(Err(err)) => {
+                    tracing::debug!(error = %err, %peer, "SSH handshake failed");
+                    return;
                 }
-                Err(err) => tracing::debug!(error = %err, %peer, "SSH handshake failed"),
+                Err(_) => {
+                    tracing::info!(%peer, "SSH connection closed: no version string in time");
+                    return;
+                }
+            };
+            let handle = running.handle();
+            let watchdog = tokio::spawn(async move {
+                tokio::time::sleep(AUTH_TIMEOUT).await;
+                if !authenticated.load(std::sync::atomic::Ordering::Relaxed) {
+                    tracing::info!(%peer, "SSH connection closed: no login in time");
+                    let reason = "% Authentication timed out".to_owned();
+                    let _ = handle
+                        .disconnect(russh::Disconnect::ByApplication, reason, String::new())
+                        .await;
+                }
+            });
+            if let Err(err) = running.await {
+                tracing::debug!(error = %err, %peer, "SSH session ended with an error");
             }
+            watchdog.abort();
         });
     }
+}
+
+/// The one login method: a password checked against `username … secret`.
+fn password_only() -> MethodSet {
+    MethodSet::from(&[MethodKind::Password][..])
 }
 
 /// Serializes making the host key: the CLI and NETCONF listeners start together.
@@ -156,12 +191,15 @@ struct Connection {
     user: Option<String>,
     tries: usize,
     channels: HashMap<ChannelId, Chan>,
+    /// Set at login: the accept loop's watchdog closes connections that never log in.
+    authenticated: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What a channel runs.
 enum Chan {
     /// Opened, no shell, exec or subsystem yet.
-    Open { width: u32 },
+    /// `width`: the PTY's columns; `None` without a PTY (`ssh -T`: the client echoes).
+    Open { width: Option<u32> },
     /// An interactive CLI; `None` while a line runs.
     Shell(Option<Box<Shell>>),
     /// A NETCONF session; `None` while its input is handled.
@@ -212,6 +250,7 @@ impl russh::server::Handler for Connection {
         self.tries += 1;
         if self.shared.login(user, password, "ssh").await {
             self.user = Some(user.to_owned());
+            self.authenticated.store(true, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(login.user = %user, peer = %self.peer, role = ?self.role, "SSH login");
             Ok(Auth::Accept)
         } else if self.tries >= MAX_TRIES {
@@ -219,7 +258,8 @@ impl russh::server::Handler for Connection {
             // The third wrong password ends the connection.
             Err(russh::Error::Disconnect)
         } else {
-            Ok(Auth::reject())
+            // Password again (russh would otherwise offer no method after a failed one).
+            Ok(Auth::Reject { proceed_with_methods: Some(password_only()), partial_success: false })
         }
     }
 
@@ -234,7 +274,7 @@ impl russh::server::Handler for Connection {
             drop(reply);
             return Ok(());
         }
-        self.channels.insert(channel.id(), Chan::Open { width: 80 });
+        self.channels.insert(channel.id(), Chan::Open { width: None });
         reply.accept().await;
         // Data reaches `data` below; the channel object is not read.
         drop(channel);
@@ -264,7 +304,7 @@ impl russh::server::Handler for Connection {
     ) -> Result<(), Self::Error> {
         match self.channels.get_mut(&channel) {
             Some(Chan::Open { width }) if self.role == Role::Cli => {
-                *width = col_width;
+                *width = Some(col_width);
                 session.channel_success(channel)
             }
             _ => session.channel_failure(channel),
@@ -284,8 +324,10 @@ impl russh::server::Handler for Connection {
             session.data(channel, b"% This port serves the netconf subsystem only\r\n".to_vec())?;
             return session.close(channel);
         }
-        let mut shell = Shell::new(self.user());
-        shell.width = *width;
+        let now = self.shared.lock().device.now;
+        let mut shell = Shell::new(self.user(), now);
+        shell.width = width.unwrap_or(80);
+        shell.echo = width.is_some();
         session.channel_success(channel)?;
         let prompt = self.shared.prompt(&shell.terminal);
         session.data(channel, format!("\r\n{prompt}").into_bytes())?;
@@ -353,6 +395,15 @@ impl russh::server::Handler for Connection {
         data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // A client that has not read what it was sent (its whole window) and sends more: its
+        // output would only queue up here, so the channel is closed.
+        if session.has_pending_data(channel)
+            && matches!(self.channels.get(&channel), Some(Chan::Shell(_) | Chan::Netconf(_)))
+        {
+            tracing::warn!(ssh.user = %self.user(), peer = %self.peer, "SSH channel closed: the client does not read its output");
+            self.channels.insert(channel, Chan::Done);
+            return session.close(channel);
+        }
         let feed = match self.channels.get_mut(&channel) {
             Some(Chan::Shell(slot)) => {
                 let Some(mut shell) = slot.take() else { return Ok(()) };
@@ -447,15 +498,19 @@ struct Shell {
     length: u32,
     /// `terminal width` or the PTY's columns.
     width: u32,
+    /// Echo what is typed (a PTY was requested; without one the client echoes).
+    echo: bool,
     /// The last byte was CR: an LF right after it ends no second line.
     after_cr: bool,
     /// Bytes of an escape sequence being skipped (arrow keys).
     escape: u8,
+    /// When the user last typed, on the device's clock (`exec-timeout`).
+    last_input: chrono::DateTime<chrono::Utc>,
 }
 
 impl Shell {
     /// A privilege 15 user's shell starts in privileged EXEC (`sw1#`), as on IOS.
-    fn new(user: String) -> Shell {
+    fn new(user: String, now: chrono::DateTime<chrono::Utc>) -> Shell {
         Shell {
             user,
             terminal: Terminal::of(Mode::Exec, None),
@@ -463,14 +518,29 @@ impl Shell {
             wait: Wait::Line,
             length: 24,
             width: 80,
+            echo: true,
             after_cr: false,
             escape: 0,
+            last_input: now,
         }
     }
 
     /// Handles bytes typed by the client; returns the bytes to send back.
     fn feed(&mut self, shared: &Shared, data: &[u8]) -> Feed {
         let mut feed = Feed::default();
+        // `exec-timeout` on the device's clock: a session idle longer than it is over.
+        let (now, idle) = {
+            let session = shared.lock();
+            (session.device.now, session.device.state.running.settings.management.vty_idle())
+        };
+        let idle_for = (now - self.last_input).to_std().unwrap_or_default();
+        self.last_input = now;
+        if idle.is_some_and(|idle| idle_for > idle) {
+            tracing::info!(ssh.user = %self.user, idle_secs = idle_for.as_secs(), "SSH session timed out (exec-timeout)");
+            feed.out.extend_from_slice(b"\r\n% Session timed out (exec-timeout)\r\n");
+            feed.close = true;
+            return feed;
+        }
         for &byte in data {
             if feed.close {
                 break;
@@ -491,7 +561,7 @@ impl Shell {
                 };
                 continue;
             }
-            let echo = self.wait == Wait::Line;
+            let echo = self.echo && self.wait == Wait::Line;
             match byte {
                 b'\r' | b'\n' => {
                     feed.out.extend_from_slice(b"\r\n");
@@ -515,13 +585,19 @@ impl Shell {
                     feed.out.extend_from_slice(b"\r\n");
                     self.prompt(shared, &mut feed.out);
                 }
-                // Ctrl-Z: `end`.
+                // Ctrl-Z: the line typed so far runs, then `end`, as on IOS.
                 0x1a => {
-                    self.line.clear();
+                    let line =
+                        String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
+                    feed.out.extend_from_slice(b"^Z\r\n");
+                    if !line.trim().is_empty() && self.wait == Wait::Line {
+                        let output = shared.run_line(&mut self.terminal, &line);
+                        feed.out.extend_from_slice(crlf(&output.text).as_bytes());
+                    }
+                    self.wait = Wait::Line;
                     if self.in_config() {
                         self.terminal = Terminal::of(Mode::Exec, None);
                     }
-                    feed.out.extend_from_slice(b"^Z\r\n");
                     self.prompt(shared, &mut feed.out);
                 }
                 // Ctrl-U: erase the line.
@@ -605,7 +681,7 @@ impl Shell {
     fn terminal_setting(&mut self, words: &[String]) {
         let [first, second, value] = words else { return };
         let Ok(value) = value.parse::<u32>() else { return };
-        if first.len() >= 4 && "terminal".starts_with(first.as_str()) && !second.is_empty() {
+        if first.len() >= 3 && "terminal".starts_with(first.as_str()) && !second.is_empty() {
             if "length".starts_with(second.as_str()) {
                 self.length = value;
             } else if "width".starts_with(second.as_str()) {
