@@ -202,6 +202,7 @@ pub fn status_of(tag: &str) -> StatusCode {
         | "bad-element" | "unknown-element" | "unknown-namespace" | "malformed-message" => {
             StatusCode::BAD_REQUEST
         }
+        "missing-element" => StatusCode::BAD_REQUEST,
         "too-big" => StatusCode::PAYLOAD_TOO_LARGE,
         "access-denied" => StatusCode::FORBIDDEN,
         "operation-not-supported" => StatusCode::METHOD_NOT_ALLOWED,
@@ -1037,25 +1038,173 @@ pub fn target(path: &str) -> Result<Target, RestconfError> {
     }
 }
 
+/// A refusal of the model as a RESTCONF error. `in_uri`: the error is about the request's path
+/// (a node the URI names that does not exist is `404`), else about its body.
+pub fn yang_error(err: &super::yang::YangError, in_uri: bool) -> RestconfError {
+    use super::yang::YangError;
+    let error_type = match err.error_type() {
+        "rpc" => ErrorType::Rpc,
+        "protocol" => ErrorType::Protocol,
+        "transport" => ErrorType::Transport,
+        _ => ErrorType::Application,
+    };
+    let mut status = status_of(err.error_tag());
+    if in_uri
+        && matches!(
+            err,
+            YangError::UnknownElement { .. }
+                | YangError::UnknownNamespace { .. }
+                | YangError::BadPath { .. }
+                | YangError::UnknownRpc { .. }
+        )
+    {
+        status = StatusCode::NOT_FOUND;
+    }
+    let mut error = RestconfError {
+        status,
+        error_type,
+        tag: err.error_tag(),
+        path: None,
+        message: err.to_string(),
+    };
+    if let Some(path) = err.path() {
+        error.path = Some(qualified(path));
+    }
+    error
+}
+
+/// `/licensing/config/…` as an RFC 7951 instance identifier: `/cisco-smart-license:licensing/…`.
+fn qualified(path: &str) -> String {
+    match path.strip_prefix('/') {
+        Some(rest) if !rest.starts_with(super::yang::MODULE) && !rest.is_empty() => {
+            format!("/{}:{rest}", super::yang::MODULE)
+        }
+        _ => path.to_owned(),
+    }
+}
+
+/// The state data of `tree` only (RESTCONF `content=nonconfig`): `config false` subtrees and
+/// the containers that lead to them.
+pub fn nonconfig_only(tree: &super::yang::Tree) -> super::yang::Tree {
+    use super::yang::{Content as Node, Data};
+    fn keep(data: &Data, config: bool) -> Option<Data> {
+        let config = data.schema.config.unwrap_or(config);
+        if !config {
+            return Some(data.clone());
+        }
+        match &data.content {
+            Node::Inner(children) => {
+                let kept: Vec<Data> = children.iter().filter_map(|c| keep(c, true)).collect();
+                (!kept.is_empty())
+                    .then(|| Data { schema: data.schema, content: Node::Inner(kept) })
+            }
+            _ => None,
+        }
+    }
+    super::yang::Tree { nodes: tree.nodes.iter().filter_map(|n| keep(n, true)).collect() }
+}
+
 fn read_data(
     shared: &Shared,
     path: &str,
     query: Option<&str>,
     format: Format,
 ) -> Result<String, RestconfError> {
+    use super::yang;
     let query = read_query(query)?;
-    let target = if path.is_empty() { None } else { Some(target(path)?) };
-    match target {
-        Some(Target::YangLibrary) => Ok(modules_state(format)),
-        _ => {
-            let _ = (shared, query);
-            Err(RestconfError::new(
-                ErrorType::Application,
-                "operation-not-supported",
-                "the licensing data is not served yet",
-            )
-            .with_status(StatusCode::NOT_IMPLEMENTED))
+    let segments = if path.is_empty() {
+        Vec::new()
+    } else {
+        match target(path)? {
+            Target::YangLibrary => return Ok(modules_state(format)),
+            Target::Licensing(rest) => {
+                yang::parse_path(&rest).map_err(|err| yang_error(&err, true))?
+            }
         }
+    };
+    let tree = {
+        let session = shared.lock();
+        yang::licensing(&session.device)
+    };
+    let tree = match query.content {
+        Content::All => tree,
+        Content::Config => tree.config_only(),
+        Content::Nonconfig => nonconfig_only(&tree),
+    };
+    let selected = if segments.is_empty() {
+        Some(tree)
+    } else {
+        tree.select(&segments).map_err(|err| yang_error(&err, true))?
+    };
+    let shown = format!("/{path}");
+    let Some(selected) = selected.filter(|t| !t.is_empty()) else {
+        return Err(RestconfError::not_found(format!("no data at {shown}")).at(shown));
+    };
+    let whole = segments.is_empty();
+    match format {
+        Format::Json => {
+            let mut value = selected.to_json();
+            if let Some(depth) = query.depth {
+                prune_json(&mut value, depth);
+            }
+            if whole {
+                value = json!({"ietf-restconf:data": value});
+            }
+            Ok(value.to_string())
+        }
+        Format::Xml => {
+            let mut xml = String::new();
+            for node in selected.nodes {
+                let one = yang::Tree { nodes: vec![node] }.to_xml();
+                xml.push_str(&match query.depth {
+                    Some(depth) => filter_xml(&one, |level, _| level > depth)?,
+                    None => one,
+                });
+                xml.push('\n');
+            }
+            if whole {
+                xml = format!("<data xmlns=\"{RESTCONF_NAMESPACE}\">\n{xml}</data>\n");
+            }
+            Ok(xml)
+        }
+    }
+}
+
+/// An XML body read as JSON carries leaves as strings: RFC 7951 wants booleans and numbers of
+/// up to 32 bits as JSON values, and an `empty` leaf as `[null]`. Converts them by the schema.
+fn typed_json(value: &mut Value, node: &'static super::yang::schema::Node) {
+    use super::yang::schema::{Kind, Type};
+    match (&node.kind, value) {
+        (Kind::Leaf(Type::Bool), value @ Value::String(_)) => {
+            if let Some(flag) = value.as_str().and_then(|s| s.trim().parse::<bool>().ok()) {
+                *value = Value::Bool(flag);
+            }
+        }
+        (Kind::Leaf(Type::Uint { .. }), value @ Value::String(_)) => {
+            if let Some(n) = value.as_str().and_then(|s| s.trim().parse::<u64>().ok()) {
+                *value = json!(n);
+            }
+        }
+        (Kind::Leaf(Type::Empty), value @ Value::String(_)) => {
+            if value.as_str().is_some_and(|s| s.trim().is_empty()) {
+                *value = json!([null]);
+            }
+        }
+        (Kind::Leaf(_), _) => {}
+        (_, Value::Object(members)) => {
+            for (name, child) in members.iter_mut() {
+                let local = name.rsplit(':').next().unwrap_or(name);
+                if let Some(schema) = node.child(local) {
+                    typed_json(child, schema);
+                }
+            }
+        }
+        (_, Value::Array(entries)) => {
+            for entry in entries {
+                typed_json(entry, node);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -1066,28 +1215,62 @@ async fn edit_data(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Response, RestconfError> {
-    let target = target(path)?;
-    if target == Target::YangLibrary {
-        return Err(RestconfError::new(
-            ErrorType::Protocol,
-            "access-denied",
-            "ietf-yang-library:modules-state is read-only",
-        ));
-    }
-    let body = body_json(headers, &body)?;
-    let _ = (shared, method, body);
-    Err(RestconfError::new(
-        ErrorType::Application,
-        "operation-not-supported",
-        "editing the licensing data is not served yet",
-    )
-    .with_status(StatusCode::NOT_IMPLEMENTED))
+    use super::yang;
+    let rest = match target(path)? {
+        Target::YangLibrary => {
+            return Err(RestconfError::new(
+                ErrorType::Protocol,
+                "access-denied",
+                "ietf-yang-library:modules-state is read-only",
+            ));
+        }
+        Target::Licensing(rest) => rest,
+    };
+    let segments = yang::parse_path(&rest).map_err(|err| yang_error(&err, true))?;
+    let lines = if method == Method::DELETE {
+        yang::edit::delete_lines_json(&segments).map_err(|err| yang_error(&err, false))?
+    } else {
+        let xml = body_format(headers, &body)? == Format::Xml;
+        let mut body = body_json(headers, &body)?;
+        if body.is_null() {
+            return Err(RestconfError::malformed(format!(
+                "{method} needs a body: {{\"{}:{}\": …}}",
+                yang::MODULE,
+                segments.last().map_or("licensing", |s| s.name.as_str())
+            )));
+        }
+        if xml {
+            let schema = yang::schema_at(&segments).map_err(|err| yang_error(&err, true))?;
+            if let Value::Object(top) = &mut body {
+                for value in top.values_mut() {
+                    typed_json(value, schema);
+                }
+            }
+        }
+        yang::edit_lines_json(&segments, &body, method == Method::PUT)
+            .map_err(|err| yang_error(&err, false))?
+    };
+    tracing::info!(restconf.method = %method, restconf.path = %path, lines = ?lines, "RESTCONF edit");
+    run_config(shared, lines).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn operations_list(format: Format) -> String {
+    use super::yang::{MODULE, NAMESPACE, schema::RPCS};
     match format {
-        Format::Json => json!({"ietf-restconf:operations": {}}).to_string(),
-        Format::Xml => format!("<operations xmlns=\"{RESTCONF_NAMESPACE}\"/>\n"),
+        Format::Json => {
+            let members: serde_json::Map<String, Value> =
+                RPCS.iter().map(|rpc| (format!("{MODULE}:{}", rpc.name), json!([null]))).collect();
+            json!({"ietf-restconf:operations": members}).to_string()
+        }
+        Format::Xml => {
+            let mut xml = format!("<operations xmlns=\"{RESTCONF_NAMESPACE}\">\n");
+            for rpc in RPCS {
+                xml.push_str(&format!("  <{} xmlns=\"{NAMESPACE}\"/>\n", rpc.name));
+            }
+            xml.push_str("</operations>\n");
+            xml
+        }
     }
 }
 
@@ -1098,7 +1281,30 @@ async fn run_operation(
     body: Bytes,
     format: Format,
 ) -> Result<Response, RestconfError> {
+    use super::yang;
+    let name = path.trim_end_matches('/');
+    // An unknown operation is 404 whatever the body carries.
+    let known = name
+        .split_once(':')
+        .is_some_and(|(module, local)| module == yang::MODULE && yang::schema::rpc_named(local).is_some());
+    if !known {
+        let names: Vec<String> =
+            yang::schema::RPCS.iter().map(|rpc| format!("{}:{}", yang::MODULE, rpc.name)).collect();
+        return Err(RestconfError::not_found(format!(
+            "no operation {name:?}: the operations are {}",
+            names.join(", ")
+        ))
+        .at(format!("/{name}")));
+    }
     let body = body_json(headers, &body)?;
-    let _ = (shared, body, format);
-    Err(RestconfError::not_found(format!("no operation {path:?}")))
+    let call = yang::rpc_input_json(name, &body).map_err(|err| yang_error(&err, false))?;
+    let lines = yang::rpc_lines(&call);
+    tracing::info!(restconf.operation = %name, lines = ?lines, "RESTCONF operation");
+    let outputs = run_exec(shared, lines).await?;
+    let output = yang::rpc_output(&call, &outputs);
+    let body = match format {
+        Format::Json => output.to_json().to_string(),
+        Format::Xml => format!("{}\n", output.to_xml()),
+    };
+    Ok(answer(StatusCode::OK, format, body))
 }
