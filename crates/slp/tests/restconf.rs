@@ -39,9 +39,8 @@ const PASSWORD: &str = "s3cret-pw";
 fn configure(lab: &Lab, lines: &[&str]) {
     // TEMPORARY until the ssh branch's management commands arrive: the management lines are
     // set in state.json directly when the CLI does not know them yet.
-    let (known, management): (Vec<&str>, Vec<&str>) = lines.iter().partition(|l| {
-        !(l.contains("ip http") || l.ends_with("restconf"))
-    });
+    let (known, management): (Vec<&str>, Vec<&str>) =
+        lines.iter().partition(|l| !(l.contains("ip http") || l.ends_with("restconf")));
     let mut commands = vec!["configure terminal"];
     commands.extend_from_slice(&known);
     commands.push("end");
@@ -73,10 +72,7 @@ fn configure(lab: &Lab, lines: &[&str]) {
 fn sw1_with_restconf(lab: &Lab) {
     init_sw1(lab, T0);
     let user = format!("username {USER} privilege 15 secret {PASSWORD}");
-    configure(
-        lab,
-        &[&user, "ip http secure-server", "ip http authentication local", "restconf"],
-    );
+    configure(lab, &[&user, "ip http secure-server", "ip http authentication local", "restconf"]);
 }
 
 /// `slp device --state D run --https 127.0.0.1:0`: the service and its HTTPS base URL.
@@ -117,8 +113,7 @@ fn req(method: &str, path: &str, headers: Value, body: Option<&str>) -> Value {
 /// with the device's certificate file; their results (status, headers, text, json).
 fn drive(lab: &Lab, base: &str, requests: Vec<Value>) -> Option<Vec<Value>> {
     let python = requests_python()?;
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/restconf_requests.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/restconf_requests.py");
     let cert = lab.path("D/https-cert.pem");
     let job = json!({"base": base, "verify": cert, "requests": requests});
     let mut child = Command::new(python)
@@ -184,10 +179,25 @@ fn https_serves_restconf_root_host_meta_smartlic_and_rfc_errors_on_its_own_certi
             bad_password,
             anonymous,
             req("GET", "/restconf/data/cisco-smart-license:nothing", json!({"Accept": JSON}), None),
-            req("GET", "/restconf/data/cisco-smart-license:licensing", json!({"Accept": "text/html"}), None),
+            req(
+                "GET",
+                "/restconf/data/cisco-smart-license:licensing",
+                json!({"Accept": "text/html"}),
+                None,
+            ),
             req("DELETE", "/restconf", json!({"Accept": JSON}), None),
-            req("GET", "/restconf/data/ietf-yang-library:modules-state", json!({"Accept": JSON}), None),
-            req("GET", "/restconf/data/cisco-smart-license:licensing?depth=zero", json!({"Accept": JSON}), None),
+            req(
+                "GET",
+                "/restconf/data/ietf-yang-library:modules-state",
+                json!({"Accept": JSON}),
+                None,
+            ),
+            req(
+                "GET",
+                "/restconf/data/cisco-smart-license:licensing?depth=zero",
+                json!({"Accept": JSON}),
+                None,
+            ),
             req("GET", "/smartlic-service/list", json!({}), None),
         ],
     ) else {
@@ -222,7 +232,10 @@ fn https_serves_restconf_root_host_meta_smartlic_and_rfc_errors_on_its_own_certi
     // No credentials, XML asked for: the errors in XML.
     assert_eq!(none["status"], 401, "{none}");
     let text = none["text"].as_str().unwrap();
-    assert!(text.contains("<errors xmlns=\"urn:ietf:params:xml:ns:yang:ietf-restconf\">"), "{text}");
+    assert!(
+        text.contains("<errors xmlns=\"urn:ietf:params:xml:ns:yang:ietf-restconf\">"),
+        "{text}"
+    );
     assert!(text.contains("<error-tag>access-denied</error-tag>"), "{text}");
     assert_eq!(unknown["status"], 404, "{unknown}");
     assert_eq!(error_of(unknown)["error-tag"], "invalid-value", "{unknown}");
@@ -235,10 +248,7 @@ fn https_serves_restconf_root_host_meta_smartlic_and_rfc_errors_on_its_own_certi
     assert_eq!(module["name"], "cisco-smart-license", "{library}");
     assert_eq!(module["revision"], "2021-03-01", "{library}");
     assert_eq!(depth["status"], 400, "{depth}");
-    assert!(
-        error_of(depth)["error-message"].as_str().unwrap().contains("depth"),
-        "{depth}"
-    );
+    assert!(error_of(depth)["error-message"].as_str().unwrap().contains("depth"), "{depth}");
     // /smartlic-service/* on the same server, the same users.
     assert_eq!(list["status"], 200, "{list}");
     assert!(list["json"]["usage_list"].is_array(), "{list}");

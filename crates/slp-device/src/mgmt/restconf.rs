@@ -57,7 +57,10 @@ pub enum CertError {
 /// The device's own HTTPS certificate, as IOS-XE's `TP-self-signed-…` trustpoint: made on first
 /// use (`CN=IOS-Self-Signed-Certificate-<SN>`, names 127.0.0.1, ::1, localhost and the
 /// hostname), kept in `dir` ([`CERT_FILE`], [`KEY_FILE`] owner-only) and reused afterwards.
-pub fn device_certificate(dir: &Path, state: &DeviceState) -> Result<slp_http::TlsConfig, CertError> {
+pub fn device_certificate(
+    dir: &Path,
+    state: &DeviceState,
+) -> Result<slp_http::TlsConfig, CertError> {
     let cert = dir.join(CERT_FILE);
     let key = dir.join(KEY_FILE);
     if !(cert.is_file() && key.is_file()) {
@@ -92,10 +95,8 @@ fn self_signed(state: &DeviceState) -> Result<(String, String), CertError> {
     // As IOS-XE's self-signed trustpoint certificate: its own CA (so clients can be given it
     // as the one certificate to trust), for TLS servers.
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::DigitalSignature,
-        rcgen::KeyUsagePurpose::KeyCertSign,
-    ];
+    params.key_usages =
+        vec![rcgen::KeyUsagePurpose::DigitalSignature, rcgen::KeyUsagePurpose::KeyCertSign];
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
     let key = rcgen::KeyPair::generate().map_err(generate)?;
@@ -213,7 +214,13 @@ pub fn status_of(tag: &str) -> StatusCode {
 impl RestconfError {
     /// An error with the status RFC 8040 maps `tag` to.
     pub fn new(error_type: ErrorType, tag: &'static str, message: impl Into<String>) -> Self {
-        RestconfError { status: status_of(tag), error_type, tag, path: None, message: message.into() }
+        RestconfError {
+            status: status_of(tag),
+            error_type,
+            tag,
+            path: None,
+            message: message.into(),
+        }
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Self {
@@ -290,9 +297,10 @@ impl RestconfError {
             (self.status, [(header::CONTENT_TYPE, format.media_type())], self.body(format))
                 .into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"restconf\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"restconf\""),
+            );
         }
         response
     }
@@ -323,7 +331,8 @@ pub fn escape(text: &str) -> String {
 pub fn negotiate(headers: &HeaderMap) -> Result<Format, RestconfError> {
     let Some(accept) = headers.get(header::ACCEPT) else { return Ok(Format::Xml) };
     let accept = accept.to_str().map_err(|_| {
-        RestconfError::malformed("the Accept header is not ASCII text").with_status(StatusCode::NOT_ACCEPTABLE)
+        RestconfError::malformed("the Accept header is not ASCII text")
+            .with_status(StatusCode::NOT_ACCEPTABLE)
     })?;
     if accept.trim().is_empty() {
         return Ok(Format::Xml);
@@ -347,8 +356,12 @@ pub fn negotiate(headers: &HeaderMap) -> Result<Format, RestconfError> {
             "application/yang-data+json" | "application/json" | "application/yang.data+json" => {
                 Some(Format::Json)
             }
-            "application/yang-data+xml" | "application/xml" | "text/xml"
-            | "application/yang.data+xml" | "*/*" | "application/*" => Some(Format::Xml),
+            "application/yang-data+xml"
+            | "application/xml"
+            | "text/xml"
+            | "application/yang.data+xml"
+            | "*/*"
+            | "application/*" => Some(Format::Xml),
             _ => None,
         };
         ranges.push((q, index, format));
@@ -439,7 +452,11 @@ async fn https_gate(State(shared): State<Arc<Shared>>, request: Request, next: N
 }
 
 /// RESTCONF resources exist only with `restconf` configured.
-async fn restconf_gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+async fn restconf_gate(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let enabled = shared.lock().device.state.running.settings.management.restconf_enabled();
     if enabled {
         return next.run(request).await;
@@ -476,7 +493,8 @@ async fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, Re
 async fn not_found(request: Request) -> Response {
     let path = request.uri().path().to_owned();
     if path.starts_with("/restconf") {
-        RestconfError::not_found(format!("no resource {path}")).respond(error_format(request.headers()))
+        RestconfError::not_found(format!("no resource {path}"))
+            .respond(error_format(request.headers()))
     } else {
         slp_http::ops::refusal(StatusCode::NOT_FOUND, format!("no resource {path}"))
     }
@@ -641,9 +659,8 @@ async fn data(
         return err.respond(format);
     }
     let result = match method {
-        Method::GET | Method::HEAD => {
-            read_data(&shared, &path, uri.query(), format).map(|body| answer(StatusCode::OK, format, body))
-        }
+        Method::GET | Method::HEAD => read_data(&shared, &path, uri.query(), format)
+            .map(|body| answer(StatusCode::OK, format, body)),
         _ => edit_data(shared, method, &path, &headers, body).await,
     };
     result.unwrap_or_else(|err| err.respond(format))
@@ -682,7 +699,9 @@ async fn operation(
     if let Err(err) = authenticate(&shared, &headers).await {
         return err.respond(format);
     }
-    run_operation(shared, &path, &headers, body, format).await.unwrap_or_else(|err| err.respond(format))
+    run_operation(shared, &path, &headers, body, format)
+        .await
+        .unwrap_or_else(|err| err.respond(format))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -711,18 +730,16 @@ pub fn read_query(query: Option<&str>) -> Result<ReadQuery, RestconfError> {
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         match name {
-            "depth" => {
-                read.depth = match value {
-                    "unbounded" => None,
-                    number => Some(number.parse::<u16>().ok().filter(|d| *d >= 1).ok_or_else(
-                        || {
-                            RestconfError::invalid(format!(
-                                "depth must be \"unbounded\" or a number from 1 to 65535, not {value:?}"
-                            ))
-                        },
-                    )?),
+            "depth" => read.depth = match value {
+                "unbounded" => None,
+                number => {
+                    Some(number.parse::<u16>().ok().filter(|d| *d >= 1).ok_or_else(|| {
+                        RestconfError::invalid(format!(
+                            "depth must be \"unbounded\" or a number from 1 to 65535, not {value:?}"
+                        ))
+                    })?)
                 }
-            }
+            },
             "content" => {
                 read.content = match value {
                     "all" => Content::All,
@@ -781,10 +798,7 @@ pub fn prune_json(value: &mut Value, depth: u16) {
 
 /// An XML instance document without the elements `drop(level, name)` refuses (the document
 /// element is level 1) and everything inside them.
-pub fn filter_xml(
-    xml: &str,
-    drop: impl Fn(u16, &str) -> bool,
-) -> Result<String, RestconfError> {
+pub fn filter_xml(xml: &str, drop: impl Fn(u16, &str) -> bool) -> Result<String, RestconfError> {
     use quick_xml::events::Event;
     let broken = |err: &dyn std::fmt::Display| {
         RestconfError::failed(format!("the device's XML could not be filtered: {err}"))
@@ -937,7 +951,10 @@ pub fn xml_to_json(xml: &str) -> Result<Value, RestconfError> {
         return Err(RestconfError::new(
             ErrorType::Protocol,
             "unknown-namespace",
-            format!("the namespace {top_namespace:?} of <{name}> is not served (the module's is {})", super::yang::NAMESPACE),
+            format!(
+                "the namespace {top_namespace:?} of <{name}> is not served (the module's is {})",
+                super::yang::NAMESPACE
+            ),
         ));
     };
     let key = if module.is_empty() { name } else { format!("{module}:{name}") };
@@ -965,8 +982,7 @@ fn body_json(headers: &HeaderMap, body: &[u8]) -> Result<Value, RestconfError> {
 /// `end`); the first refused line stops them and is the error.
 async fn run_config(shared: Arc<Shared>, lines: Vec<String>) -> Result<(), RestconfError> {
     let outcome = tokio::task::spawn_blocking(move || {
-        let mut terminal =
-            crate::service::Terminal::of(crate::commands::Mode::Exec, None);
+        let mut terminal = crate::service::Terminal::of(crate::commands::Mode::Exec, None);
         let start = shared.run_line(&mut terminal, "configure terminal");
         if !start.ok {
             return Err(start);
@@ -1095,8 +1111,7 @@ pub fn nonconfig_only(tree: &super::yang::Tree) -> super::yang::Tree {
         match &data.content {
             Node::Inner(children) => {
                 let kept: Vec<Data> = children.iter().filter_map(|c| keep(c, true)).collect();
-                (!kept.is_empty())
-                    .then(|| Data { schema: data.schema, content: Node::Inner(kept) })
+                (!kept.is_empty()).then(|| Data { schema: data.schema, content: Node::Inner(kept) })
             }
             _ => None,
         }
@@ -1284,9 +1299,9 @@ async fn run_operation(
     use super::yang;
     let name = path.trim_end_matches('/');
     // An unknown operation is 404 whatever the body carries.
-    let known = name
-        .split_once(':')
-        .is_some_and(|(module, local)| module == yang::MODULE && yang::schema::rpc_named(local).is_some());
+    let known = name.split_once(':').is_some_and(|(module, local)| {
+        module == yang::MODULE && yang::schema::rpc_named(local).is_some()
+    });
     if !known {
         let names: Vec<String> =
             yang::schema::RPCS.iter().map(|rpc| format!("{}:{}", yang::MODULE, rpc.name)).collect();
