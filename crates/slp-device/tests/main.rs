@@ -1,5 +1,6 @@
 //! The product instance's tests, one binary: the guide's behaviours (`guide`, `schedule`,
-//! `families`, `migration`, `config_cmds`, `coverage`, `tech_air`) and `slp device run` (`service`).
+//! `families`, `migration`, `config_cmds`, `coverage`, `tech_air`) and `slp device run` (`service`),
+//! RESTCONF's negotiation, errors and bodies (`restconf`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 
 mod config_cmds;
@@ -7,6 +8,7 @@ mod coverage;
 mod families;
 mod guide;
 mod migration;
+mod restconf;
 mod schedule;
 mod service;
 mod support;

@@ -288,3 +288,157 @@ fn https_serves_restconf_root_host_meta_smartlic_and_rfc_errors_on_its_own_certi
     assert_eq!(results[0]["status"], 200, "{}", results[0]);
     let _ = state_json(&lab);
 }
+
+/// The in-use report of `feature` in state.json's ledger.
+fn report_of<'a>(state: &'a Value, feature: &str) -> &'a Value {
+    state["ledger"]["reports"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|r| r["feature"] == feature)
+        .unwrap_or_else(|| panic!("no {feature} report in {}", state["ledger"]))
+}
+
+#[test]
+fn restconf_reads_the_model_edits_the_config_and_runs_an_rpc_as_the_cli_would() {
+    let lab = Lab::new();
+    sw1_with_restconf(&lab);
+    let (_device, base) = run_https(&lab);
+    let udi = "/restconf/data/cisco-smart-license:licensing/state/state-info/udi";
+    let usage = "/restconf/data/cisco-smart-license:licensing/state/state-info/usage";
+    let transport = "/restconf/data/cisco-smart-license:licensing/config/transport";
+    let saved = lab.path("usage-all.txt");
+    let save = json!({"cisco-smart-license:input": {"file-path": saved}}).to_string();
+    let json_body = json!({"Accept": JSON, "Content-Type": JSON});
+    let Some(results) = drive(
+        &lab,
+        &base,
+        vec![
+            req("GET", udi, json!({"Accept": JSON}), None),
+            req("GET", udi, json!({"Accept": XML}), None),
+            req("GET", usage, json!({"Accept": "application/json"}), None),
+            // Off first: a transport the running configuration shows.
+            req(
+                "PATCH",
+                transport,
+                json_body.clone(),
+                Some(
+                    r#"{"cisco-smart-license:transport": {"transport-type": "transport-type-off"}}"#,
+                ),
+            ),
+            req("GET", &format!("{transport}?content=config"), json!({"Accept": JSON}), None),
+            req(
+                "POST",
+                "/restconf/operations/cisco-smart-license:rum-save-usage-all",
+                json_body.clone(),
+                Some(&save),
+            ),
+            req(
+                "GET",
+                "/restconf/data/cisco-smart-license:licensing?depth=2",
+                json!({"Accept": JSON}),
+                None,
+            ),
+        ],
+    ) else {
+        return;
+    };
+    let state = state_json(&lab);
+    // The UDI, in JSON and in XML, is the device's.
+    assert_eq!(results[0]["status"], 200, "{}", results[0]);
+    let got = &results[0]["json"]["cisco-smart-license:udi"];
+    assert_eq!(got["pid"], state["units"][0]["udi"]["pid"], "{}", results[0]);
+    assert_eq!(got["sn"], state["units"][0]["udi"]["sn"], "{}", results[0]);
+    let xml = results[1]["text"].as_str().unwrap();
+    assert_eq!(results[1]["headers"]["content-type"], XML);
+    assert!(xml.contains("<udi xmlns=\"http://cisco.com/ns/yang/cisco-smart-license\">"), "{xml}");
+    assert!(xml.contains("<sn>FOC2233A5ZV</sn>"), "{xml}");
+    // Usage: the entitlement in use and its count, as the ledger has them.
+    let report = report_of(&state, "network-essentials");
+    let entries = results[2]["json"]["cisco-smart-license:usage"].as_array().unwrap();
+    let entry = entries
+        .iter()
+        .find(|e| e["entitlement-tag"] == report["entitlement_tag"])
+        .unwrap_or_else(|| panic!("{}", results[2]));
+    assert_eq!(entry["count"], report["count"], "{entry}");
+    assert_eq!(entry["short-name"], "network-essentials", "{entry}");
+    // PATCH: the transport is off in state.json, the running configuration and a read.
+    assert_eq!(results[3]["status"], 204, "{}", results[3]);
+    assert_eq!(state["running"]["transport"], "Off", "{}", state["running"]);
+    let running = lab.exec("D", T0, &["show running-config"]);
+    assert!(running.contains("license smart transport off"), "{running}");
+    assert_eq!(
+        results[4]["json"]["cisco-smart-license:transport"]["transport-type"], "transport-type-off",
+        "{}",
+        results[4]
+    );
+    // The RPC ran `license smart save usage all file …`: the file holds the ledger's report.
+    assert_eq!(results[5]["status"], 200, "{}", results[5]);
+    assert_eq!(results[5]["json"]["cisco-smart-license:output"]["return-code"], "success");
+    let file = std::fs::read_to_string(&saved).expect("the RPC's usage file");
+    assert!(file.contains(&report["id"].to_string()), "{file}");
+    // depth=2: licensing's children, empty.
+    assert_eq!(
+        results[6]["json"],
+        json!({"cisco-smart-license:licensing": {"config": {}, "state": {}}})
+    );
+
+    // PATCH the CSLU transport and its URL; a bad value and a bad body change nothing.
+    let cslu = r#"{"cisco-smart-license:transport": {"transport-type": "transport-type-cslu",
+        "transport-cslu": {"url-cslu": "http://cslu.example.com:8182/cslu/v1/pi"}}}"#;
+    let results = drive(
+        &lab,
+        &base,
+        vec![
+            req("PATCH", transport, json_body.clone(), Some(cslu)),
+            req(
+                "PATCH",
+                transport,
+                json_body.clone(),
+                Some(r#"{"cisco-smart-license:transport": {"transport-type": "pigeon"}}"#),
+            ),
+            req("PATCH", transport, json_body.clone(), Some("{not json")),
+            req("PUT", transport, json!({"Accept": JSON, "Content-Type": "text/plain"}), Some("x")),
+            req(
+                "PATCH",
+                "/restconf/data/cisco-smart-license:licensing/state",
+                json_body.clone(),
+                Some(r#"{"cisco-smart-license:state": {}}"#),
+            ),
+            req(
+                "POST",
+                "/restconf/operations/cisco-smart-license:no-such-rpc",
+                json_body.clone(),
+                None,
+            ),
+        ],
+    )
+    .unwrap();
+    assert_eq!(results[0]["status"], 204, "{}", results[0]);
+    assert_eq!(results[1]["status"], 400, "{}", results[1]);
+    assert_eq!(error_of(&results[1])["error-tag"], "invalid-value");
+    assert_eq!(
+        error_of(&results[1])["error-path"],
+        "/cisco-smart-license:licensing/config/transport/transport-type"
+    );
+    assert!(error_of(&results[1])["error-message"].as_str().unwrap().contains("pigeon"));
+    assert_eq!(results[2]["status"], 400, "{}", results[2]);
+    assert_eq!(error_of(&results[2])["error-tag"], "malformed-message");
+    assert_eq!(results[3]["status"], 415, "{}", results[3]);
+    assert_eq!(results[4]["status"], 400, "{}", results[4]);
+    assert!(error_of(&results[4])["error-message"].as_str().unwrap().contains("config false"));
+    assert_eq!(results[5]["status"], 404, "{}", results[5]);
+    let state = state_json(&lab);
+    assert_eq!(state["running"]["transport"], "Cslu", "{}", state["running"]);
+    assert_eq!(
+        state["running"]["url_cslu"], "http://cslu.example.com:8182/cslu/v1/pi",
+        "{}",
+        state["running"]
+    );
+    let running = lab.exec("D", T0, &["show running-config"]);
+    assert!(
+        running.contains("license smart url cslu http://cslu.example.com:8182/cslu/v1/pi"),
+        "{running}"
+    );
+    assert!(!running.contains("license smart transport off"), "{running}");
+}
