@@ -78,7 +78,7 @@ fn sw1_with_restconf(lab: &Lab) {
 /// `slp device --state D run --https 127.0.0.1:0`: the service and its HTTPS base URL.
 fn run_https(lab: &Lab) -> (Running, String) {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slp"))
+    let child = Command::new(env!("CARGO_BIN_EXE_slp"))
         .current_dir(lab.dir.path())
         .args(["--now", T0, "device", "--state", "D", "run", "--manual-ticks"])
         .args(["--mgmt", "127.0.0.1:0", "--https", "127.0.0.1:0"])
@@ -87,7 +87,9 @@ fn run_https(lab: &Lab) -> (Running, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the device");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    // Killed and waited for on drop, whatever happens below.
+    let mut running = Running { child, url: String::new() };
+    let mut reader = BufReader::new(running.child.stdout.take().expect("stdout"));
     let mut https = None;
     let mut line = String::new();
     loop {
@@ -97,8 +99,9 @@ fn run_https(lab: &Lab) -> (Running, String) {
             https = Some(url.to_owned());
         }
         if let Some(url) = line.trim().strip_prefix("listening on ") {
+            running.url = url.to_owned();
             let https = https.expect("an `https on …` line before `listening on`");
-            return (Running { child, url: url.to_owned() }, https);
+            return (running, https);
         }
         assert!(!line.is_empty(), "the device exited before it listened");
     }

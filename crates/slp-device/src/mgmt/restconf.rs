@@ -1111,7 +1111,8 @@ pub fn nonconfig_only(tree: &super::yang::Tree) -> super::yang::Tree {
         match &data.content {
             Node::Inner(children) => {
                 let kept: Vec<Data> = children.iter().filter_map(|c| keep(c, true)).collect();
-                (!kept.is_empty()).then(|| Data { schema: data.schema, content: Node::Inner(kept) })
+                (!kept.is_empty())
+                    .then_some(Data { schema: data.schema, content: Node::Inner(kept) })
             }
             _ => None,
         }
@@ -1200,10 +1201,10 @@ fn typed_json(value: &mut Value, node: &'static super::yang::schema::Node) {
                 *value = json!(n);
             }
         }
-        (Kind::Leaf(Type::Empty), value @ Value::String(_)) => {
-            if value.as_str().is_some_and(|s| s.trim().is_empty()) {
-                *value = json!([null]);
-            }
+        (Kind::Leaf(Type::Empty), value @ Value::String(_))
+            if value.as_str().is_some_and(|s| s.trim().is_empty()) =>
+        {
+            *value = json!([null]);
         }
         (Kind::Leaf(_), _) => {}
         (_, Value::Object(members)) => {
