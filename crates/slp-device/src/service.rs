@@ -131,6 +131,8 @@ pub(crate) struct Shared {
     login_failures: std::sync::atomic::AtomicU64,
     /// The last session id given to a management-plane session (NETCONF `<session-id>`, SSH).
     session_ids: std::sync::atomic::AtomicU32,
+    /// NETCONF sessions of the device: the lock of `running`, live and killed sessions.
+    pub(crate) netconf: crate::mgmt::netconf::Registry,
 }
 
 /// How many logins are checked against a secret at once.
@@ -319,6 +321,25 @@ impl Shared {
     /// A new session id (1, 2, …) for a management-plane session.
     pub(crate) fn next_session_id(&self) -> u32 {
         self.session_ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+    }
+}
+
+#[cfg(test)]
+impl Shared {
+    /// A running device around `session` for unit tests (no listener, no scheduler).
+    pub(crate) fn for_tests(session: Session) -> Arc<Shared> {
+        let clock = Arc::new(VirtualClock::frozen(session.device.now));
+        Arc::new(Shared {
+            session: Mutex::new(session),
+            clock,
+            token: String::new(),
+            uplink: Mutex::new(()),
+            logins: Mutex::new(HashMap::new()),
+            scrypt_slots: tokio::sync::Semaphore::new(SCRYPT_SLOTS),
+            login_failures: std::sync::atomic::AtomicU64::new(0),
+            session_ids: std::sync::atomic::AtomicU32::new(0),
+            netconf: Default::default(),
+        })
     }
 }
 
@@ -685,6 +706,7 @@ pub async fn serve(
         scrypt_slots: tokio::sync::Semaphore::new(SCRYPT_SLOTS),
         login_failures: std::sync::atomic::AtomicU64::new(0),
         session_ids: std::sync::atomic::AtomicU32::new(0),
+        netconf: Default::default(),
     });
     let planes = crate::mgmt::start(&shared, planes);
     ready(&info.url);

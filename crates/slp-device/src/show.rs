@@ -14,7 +14,7 @@ use crate::DeviceError;
 use crate::agent::{DEFAULT_SMART_URL, Device, long_version};
 use crate::state::Transport;
 
-mod tech;
+pub(crate) mod tech;
 pub use tech::tech_support;
 
 /// `Oct 28 10:29:59 2020 UTC`

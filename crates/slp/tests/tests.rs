@@ -27,6 +27,8 @@
 //! - `sanity`: absurd input refused: report times, the skew option, long text in tables.
 //! - `ops`: failed logins limited and logged, `/metrics`, `/healthz`, `/readyz` of served roles.
 //! - `paging`: long lists page, locally and over the API (`--limit/--offset`).
+//! - `ncclient`: NETCONF driven by ncclient (iosxe handler): get with a subtree filter, get-config,
+//!   edit-config of the CSLU URL, a refused edit, a model RPC, close-session.
 //! - `users`: `slp authority user add|list|remove`, passwords from a file.
 //! - `families`: PID families end to end: a mixed stack counted per family at the authority,
 //!   whose In Use equals what the devices show.
@@ -53,6 +55,7 @@ mod genie_callhome;
 mod genie_tech;
 mod lab;
 mod migration;
+mod ncclient;
 mod openapi_conformance;
 mod ops;
 mod paging;

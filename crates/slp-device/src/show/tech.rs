@@ -21,7 +21,7 @@ use crate::agent::{DEFAULT_SMART_URL, Device};
 use crate::state::Transport;
 
 /// The Smart Agent a 17.9 image carries.
-const AGENT_VERSION: &str = "5.5.13_rel/26";
+pub(crate) const AGENT_VERSION: &str = "5.5.13_rel/26";
 
 /// `show license tech support`
 pub fn tech_support(device: &Device) -> String {

@@ -150,9 +150,9 @@ fn config(b: &mut Builder, device: &Device) {
 }
 
 fn state(b: &mut Builder, device: &Device) {
-    let state = &device.state;
     b.leaf("always-enabled", true).leaf("smart-enabled", true);
-    b.leaf("version", &state.software_version);
+    // The smart agent's version, as `show license tech support` prints it.
+    b.leaf("version", crate::show::tech::AGENT_VERSION);
     b.container("state-info", |b| state_info(b, device));
 }
 

@@ -16,7 +16,7 @@ pub mod schema;
 pub mod xml;
 
 pub use build::licensing;
-pub use edit::{edit_lines_json, edit_lines_xml};
+pub use edit::{delete_lines_json, edit_lines_json, edit_lines_xml};
 pub use rpc::{RpcCall, rpc_input_json, rpc_input_xml, rpc_lines, rpc_output};
 use schema::{Kind, Node, Type};
 
@@ -494,4 +494,4 @@ pub fn check_value(ty: Type, value: &str, path: &str) -> Result<String, YangErro
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -660,3 +660,110 @@ pub static RPCS: &[Rpc] = &[
 pub fn rpc_named(name: &str) -> Option<&'static Rpc> {
     RPCS.iter().find(|r| r.name == name)
 }
+
+/// The typedef name of an enumeration, as pyang prints it.
+fn enum_name(values: &'static [&'static str]) -> &'static str {
+    let named: [(&[&str], &str); 9] = [
+        (REGISTRATION_STATE, "registration-state-enum"),
+        (AUTHORIZATION_STATE, "authorization-state-enum"),
+        (UTILITY_REPORTING_TYPE, "utility-reporting-type-enum"),
+        (TRANSPORT_TYPE, "transport-type-enum"),
+        (ENFORCEMENT_MODE, "enforcement-mode-enum"),
+        (POLICY_TYPE, "policy-types-enum"),
+        (AUTH_TYPE, "license-auth-type-enum"),
+        (LICENSE_ENFORCEMENT_TYPE, "license-enforcement-type-enum"),
+        (ERROR_ENUM, "error-enum"),
+    ];
+    named.iter().find(|(v, _)| std::ptr::eq(*v, values)).map(|(_, n)| *n).unwrap_or("enumeration")
+}
+
+fn type_name(ty: Type) -> String {
+    match ty {
+        Type::Str { .. } => "string".into(),
+        Type::Bool => "boolean".into(),
+        Type::Uint { bits, .. } => format!("uint{bits}"),
+        Type::Uint64 => "uint64".into(),
+        Type::DateTime => "yang:date-and-time".into(),
+        Type::Uri => "inet:uri".into(),
+        Type::Empty => "empty".into(),
+        Type::Enum(values) => enum_name(values).into(),
+    }
+}
+
+/// The tree in pyang's `-f tree` format (docs/yang.md holds it; a test keeps them equal).
+pub fn pyang_tree() -> String {
+    let mut out = String::from("module: cisco-smart-license\n");
+    tree_lines(&mut out, std::slice::from_ref(&LICENSING), "  ", true, None);
+    out.push_str("\n  rpcs:\n");
+    for (i, rpc) in RPCS.iter().enumerate() {
+        let last = i + 1 == RPCS.len();
+        out.push_str(&format!("    +---x {}\n", rpc.name));
+        let indent = if last { "       " } else { "    |  " };
+        let parts: Vec<(&str, &Node)> = [("w", &rpc.input), ("ro", &rpc.output)]
+            .into_iter()
+            .filter(|(_, n)| !n.children.is_empty())
+            .collect();
+        for (j, (mode, node)) in parts.iter().enumerate() {
+            let end = j + 1 == parts.len();
+            let flag = if *mode == "w" { "-w" } else { "ro" };
+            out.push_str(&format!("{indent}+--{flag} {}\n", node.name));
+            let inner = format!("{indent}{}", if end { "   " } else { "|  " });
+            rpc_leaves(&mut out, node, &inner, flag, rpc.mandatory, *mode == "w");
+        }
+    }
+    out
+}
+
+fn rpc_leaves(
+    out: &mut String,
+    node: &Node,
+    indent: &str,
+    flag: &str,
+    mandatory: &[&str],
+    input: bool,
+) {
+    let width = node.children.iter().map(|c| c.name.len() + 1).max().unwrap_or(0);
+    for child in node.children {
+        let optional = !(input && mandatory.contains(&child.name));
+        let name = format!("{}{}", child.name, if optional { "?" } else { "" });
+        let ty = child.leaf_type().map(type_name).unwrap_or_default();
+        out.push_str(&format!("{indent}+--{flag} {name:<width$}   {ty}\n"));
+    }
+}
+
+fn tree_lines(out: &mut String, nodes: &[Node], indent: &str, config: bool, key: Option<&str>) {
+    let width = nodes
+        .iter()
+        .map(|n| match n.kind {
+            Kind::Leaf(_) => n.name.len() + 1,
+            Kind::List { .. } => n.name.len() + 1,
+            Kind::Container => n.name.len(),
+        })
+        .max()
+        .unwrap_or(0);
+    for (i, node) in nodes.iter().enumerate() {
+        let last = i + 1 == nodes.len();
+        let config = node.config.unwrap_or(config);
+        let flag = if config { "rw" } else { "ro" };
+        let line = match node.kind {
+            Kind::Container => format!("+--{flag} {}", node.name),
+            Kind::List { key } => format!("+--{flag} {}* [{key}]", node.name),
+            Kind::Leaf(ty) => {
+                let mark = if key == Some(node.name) { "" } else { "?" };
+                let name = format!("{}{mark}", node.name);
+                format!("+--{flag} {name:<width$}   {}", type_name(ty))
+            }
+        };
+        out.push_str(indent);
+        out.push_str(line.trim_end());
+        out.push('\n');
+        if !node.children.is_empty() {
+            let inner = format!("{indent}{}", if last { "   " } else { "|  " });
+            let key = match node.kind {
+                Kind::List { key } => Some(key),
+                _ => None,
+            };
+            tree_lines(out, node.children, &inner, config, key);
+        }
+    }
+}

@@ -411,3 +411,18 @@ fn every_enum_and_container_of_a_busy_device_is_in_the_schema() {
         "Oslo"
     );
 }
+
+#[test]
+fn docs_yang_md_shows_the_tree_slp_implements() {
+    let tree = schema::pyang_tree();
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/yang.md"))
+        .unwrap_or_default();
+    if doc.contains(&tree) {
+        return;
+    }
+    if std::env::var_os("SLP_WRITE_TREE").is_some() {
+        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/yang-tree.txt"), &tree)
+            .unwrap();
+    }
+    panic!("docs/yang.md does not hold the tree of schema.rs; it is:\n{tree}");
+}
