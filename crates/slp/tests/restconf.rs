@@ -256,6 +256,21 @@ fn https_serves_restconf_root_host_meta_smartlic_and_rfc_errors_on_its_own_certi
     assert_eq!(list["status"], 200, "{list}");
     assert!(list["json"]["usage_list"].is_array(), "{list}");
 
+    // Failed logins are limited per name, as on every slp server: an RFC 8040 error too.
+    let guesses: Vec<Value> = (0..11)
+        .map(|n| {
+            let mut guess = req("GET", "/restconf", json!({"Accept": JSON}), None);
+            guess["auth"] = json!(["intruder", format!("guess{n}")]);
+            guess
+        })
+        .collect();
+    let results = drive(&lab, &base, guesses).unwrap();
+    assert_eq!(results[0]["status"], 401, "{}", results[0]);
+    let last = &results[10];
+    assert_eq!(last["status"], 429, "{last}");
+    assert_eq!(error_of(last)["error-tag"], "resource-denied", "{last}");
+    assert!(last["headers"]["retry-after"].is_string(), "{last}");
+
     // `no restconf`: RESTCONF is gone, the HTTPS server and /smartlic-service/* stay.
     configure(&lab, &["no restconf"]);
     let results = drive(

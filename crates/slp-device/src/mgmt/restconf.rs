@@ -113,7 +113,7 @@ pub(crate) async fn serve(
     let ops = slp_http::ops::Ops::builder("device-https", crate::service::clock_of(&shared))
         .body_limit(BODY_LIMIT)
         .build();
-    let app = slp_http::ops::wrap(router(shared), &ops);
+    let app = slp_http::ops::wrap(router(shared), &ops).layer(middleware::from_fn(ops_errors));
     if let Err(err) = slp_http::serve(listener, app, Some(tls), std::future::pending()).await {
         tracing::error!(error = %err, "the HTTPS server stopped");
     }
@@ -423,6 +423,48 @@ fn not_allowed(method: &Method, allow: &'static str, format: Format) -> Response
 
 fn options(allow: &'static str) -> Response {
     (StatusCode::OK, [(header::ALLOW, allow)]).into_response()
+}
+
+/// The refusals of the operations layers (bounds, failed-login limits, cross-origin) under
+/// `/restconf` as RFC 8040 errors, keeping their status and `Retry-After`.
+async fn ops_errors(request: Request, next: Next) -> Response {
+    let restconf = request.uri().path().starts_with("/restconf");
+    let format = error_format(request.headers());
+    let response = next.run(request).await;
+    let plain_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !restconf || !plain_json || response.status().is_success() {
+        return response;
+    }
+    let status = response.status();
+    let (mut parts, body) = response.into_parts();
+    let message = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned()),
+        Err(_) => status.canonical_reason().unwrap_or("refused").to_owned(),
+    };
+    let (error_type, tag) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE
+        | StatusCode::URI_TOO_LONG
+        | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (ErrorType::Transport, "too-big"),
+        StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => (ErrorType::Protocol, "access-denied"),
+        StatusCode::NOT_FOUND => (ErrorType::Protocol, "invalid-value"),
+        _ => (ErrorType::Transport, "resource-denied"),
+    };
+    let mut refused =
+        RestconfError::new(error_type, tag, message).with_status(status).respond(format);
+    // Retry-After, the request id and the security headers stay.
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in &parts.headers {
+        refused.headers_mut().insert(name.clone(), value.clone());
+    }
+    refused
 }
 
 // ---------------------------------------------------------------------------------------------
