@@ -280,7 +280,17 @@ impl RestconfError {
                     self.tag
                 );
                 if let Some(path) = &self.path {
-                    xml.push_str(&format!("    <error-path>{}</error-path>\n", escape(path)));
+                    // The path's module prefix is bound as XML instance identifiers need.
+                    let module = super::yang::MODULE;
+                    let binding = if path.contains(&format!("{module}:")) {
+                        format!(" xmlns:{module}=\"{}\"", super::yang::NAMESPACE)
+                    } else {
+                        String::new()
+                    };
+                    xml.push_str(&format!(
+                        "    <error-path{binding}>{}</error-path>\n",
+                        escape(path)
+                    ));
                 }
                 xml.push_str(&format!(
                     "    <error-message xml:lang=\"en\">{}</error-message>\n  </error>\n</errors>\n",
@@ -1175,9 +1185,8 @@ fn read_data(
     } else {
         match target(path)? {
             Target::YangLibrary => return Ok(modules_state(format)),
-            Target::Licensing(rest) => {
-                yang::parse_path(&rest).map_err(|err| yang_error(&err, true))?
-            }
+            Target::Licensing(rest) => yang::parse_path(&rest)
+                .map_err(|err| yang_error(&err, true).at(format!("/{path}")))?,
         }
     };
     let tree = {
@@ -1192,7 +1201,7 @@ fn read_data(
     let selected = if segments.is_empty() {
         Some(tree)
     } else {
-        tree.select(&segments).map_err(|err| yang_error(&err, true))?
+        tree.select(&segments).map_err(|err| yang_error(&err, true).at(format!("/{path}")))?
     };
     let shown = format!("/{path}");
     let Some(selected) = selected.filter(|t| !t.is_empty()) else {
@@ -1284,7 +1293,8 @@ async fn edit_data(
         }
         Target::Licensing(rest) => rest,
     };
-    let segments = yang::parse_path(&rest).map_err(|err| yang_error(&err, true))?;
+    let segments =
+        yang::parse_path(&rest).map_err(|err| yang_error(&err, true).at(format!("/{path}")))?;
     let lines = if method == Method::DELETE {
         yang::edit::delete_lines_json(&segments).map_err(|err| yang_error(&err, false))?
     } else {
@@ -1298,7 +1308,8 @@ async fn edit_data(
             )));
         }
         if xml {
-            let schema = yang::schema_at(&segments).map_err(|err| yang_error(&err, true))?;
+            let schema = yang::schema_at(&segments)
+                .map_err(|err| yang_error(&err, true).at(format!("/{path}")))?;
             if let Value::Object(top) = &mut body {
                 for value in top.values_mut() {
                     typed_json(value, schema);
