@@ -429,9 +429,24 @@ fn restconf_reads_the_model_edits_the_config_and_runs_an_rpc_as_the_cli_would() 
                 json_body.clone(),
                 None,
             ),
+            // An XML body: the hostname is kept private.
+            req(
+                "PATCH",
+                "/restconf/data/cisco-smart-license:licensing/config/privacy",
+                json!({"Content-Type": XML}),
+                Some(r#"<privacy xmlns="http://cisco.com/ns/yang/cisco-smart-license"><hostname>true</hostname></privacy>"#),
+            ),
+            req(
+                "GET",
+                "/restconf/data/cisco-smart-license:licensing?content=nonconfig&depth=2",
+                json!({"Accept": JSON}),
+                None,
+            ),
         ],
     )
     .unwrap();
+    assert_eq!(results[6]["status"], 204, "{}", results[6]);
+    assert_eq!(results[7]["json"], json!({"cisco-smart-license:licensing": {"state": {}}}));
     assert_eq!(results[0]["status"], 204, "{}", results[0]);
     assert_eq!(results[1]["status"], 400, "{}", results[1]);
     assert_eq!(error_of(&results[1])["error-tag"], "invalid-value");
@@ -459,4 +474,6 @@ fn restconf_reads_the_model_edits_the_config_and_runs_an_rpc_as_the_cli_would() 
         "{running}"
     );
     assert!(!running.contains("license smart transport off"), "{running}");
+    assert_eq!(state["running"]["privacy_hostname"], true, "{}", state["running"]);
+    assert!(running.contains("license smart privacy hostname"), "{running}");
 }
