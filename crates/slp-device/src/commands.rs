@@ -29,6 +29,8 @@ pub enum Mode {
     CallHomeProfile,
     /// `sw1(ca-trustpoint)#`
     CaTrustpoint,
+    /// `sw1(config-line)#` (`line vty 0 4`, `line console 0`)
+    ConfigLine,
 }
 
 /// What a matched command does.
@@ -107,23 +109,25 @@ pub(crate) enum Action {
     NoTunnelIpsec,
     /// A command of [`crate::config::TABLE`].
     Settings(crate::config::Cmd),
+    /// A command of [`crate::config::mgmt::TABLE`] (the management plane).
+    Mgmt(crate::config::mgmt::Cmd),
 }
 
-use Mode::{CaTrustpoint, CallHome, CallHomeProfile, Config, ConfigIf, Exec, User};
+use Mode::{CaTrustpoint, CallHome, CallHomeProfile, Config, ConfigIf, ConfigLine, Exec, User};
 
 const PRIV: &[Mode] = &[Exec];
 const SHOW: &[Mode] = &[User, Exec];
 const CONF: &[Mode] = &[Config];
 const ANY_CONF: &[Mode] = &[Config, ConfigIf];
 /// Every configuration mode, sub-modes included.
-const ALL_CONF: &[Mode] = &[Config, ConfigIf, CallHome, CallHomeProfile, CaTrustpoint];
+const ALL_CONF: &[Mode] = &[Config, ConfigIf, CallHome, CallHomeProfile, CaTrustpoint, ConfigLine];
 
 const TABLE: &[(&[Mode], &str, Action)] = &[
     (&[User], "enable", Action::Enable),
     (PRIV, "disable", Action::Disable),
     (PRIV, "configure terminal", Action::ConfigureTerminal),
     (
-        &[User, Exec, Config, ConfigIf, CallHome, CallHomeProfile, CaTrustpoint],
+        &[User, Exec, Config, ConfigIf, CallHome, CallHomeProfile, CaTrustpoint, ConfigLine],
         "exit",
         Action::Exit,
     ),
@@ -221,11 +225,19 @@ const TABLE: &[(&[Mode], &str, Action)] = &[
 
 /// Every command: this module's table, then [`crate::config::TABLE`].
 pub(crate) fn table() -> impl Iterator<Item = (&'static [Mode], &'static str, Action)> {
-    TABLE.iter().copied().chain(
-        crate::config::TABLE
-            .iter()
-            .map(|(modes, syntax, cmd)| (*modes, *syntax, Action::Settings(*cmd))),
-    )
+    TABLE
+        .iter()
+        .copied()
+        .chain(
+            crate::config::TABLE
+                .iter()
+                .map(|(modes, syntax, cmd)| (*modes, *syntax, Action::Settings(*cmd))),
+        )
+        .chain(
+            crate::config::mgmt::TABLE
+                .iter()
+                .map(|(modes, syntax, cmd)| (*modes, *syntax, Action::Mgmt(*cmd))),
+        )
 }
 
 /// The keywords before word `depth` of a command (what `?` help is in the context of);
@@ -336,6 +348,7 @@ impl Mode {
             Mode::CallHome => "cfg-call-home",
             Mode::CallHomeProfile => "cfg-call-home-profile",
             Mode::CaTrustpoint => "ca-trustpoint",
+            Mode::ConfigLine => "config-line",
         }
     }
 
@@ -348,6 +361,7 @@ impl Mode {
             Mode::CallHome,
             Mode::CallHomeProfile,
             Mode::CaTrustpoint,
+            Mode::ConfigLine,
         ]
         .into_iter()
         .find(|mode| mode.as_str() == text)
@@ -404,6 +418,7 @@ impl Session {
             Mode::CallHome => format!("{host}(cfg-call-home)#"),
             Mode::CallHomeProfile => format!("{host}(cfg-call-home-profile)#"),
             Mode::CaTrustpoint => format!("{host}(ca-trustpoint)#"),
+            Mode::ConfigLine => format!("{host}(config-line)#"),
         }
     }
 
@@ -578,7 +593,11 @@ impl Session {
     fn in_submode(&self) -> bool {
         matches!(
             self.mode,
-            Mode::ConfigIf | Mode::CallHome | Mode::CallHomeProfile | Mode::CaTrustpoint
+            Mode::ConfigIf
+                | Mode::CallHome
+                | Mode::CallHomeProfile
+                | Mode::CaTrustpoint
+                | Mode::ConfigLine
         )
     }
 
@@ -669,7 +688,9 @@ impl Session {
             }
             Action::Exit => {
                 self.mode = match self.mode {
-                    Mode::ConfigIf | Mode::CallHome | Mode::CaTrustpoint => Mode::Config,
+                    Mode::ConfigIf | Mode::CallHome | Mode::CaTrustpoint | Mode::ConfigLine => {
+                        Mode::Config
+                    }
                     Mode::CallHomeProfile => Mode::CallHome,
                     Mode::Config => Mode::Exec,
                     other => other,
@@ -936,6 +957,11 @@ impl Session {
                 let place =
                     crate::config::Place { mode: &mut self.mode, target: &mut self.interface };
                 crate::config::run(cmd, args, &mut self.device, place)?
+            }
+            Action::Mgmt(cmd) => {
+                let place =
+                    crate::config::Place { mode: &mut self.mode, target: &mut self.interface };
+                crate::config::mgmt::run(cmd, args, &mut self.device, place)?
             }
         };
         Ok(text)

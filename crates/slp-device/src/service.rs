@@ -174,6 +174,14 @@ impl Shared {
         ExecOutput { prompt, command: line.to_owned(), text: output.text, ok: output.ok }
     }
 
+    /// The prompt of `terminal` now (`sw1#`, `sw1(config)#`): the SSH shell prints it after
+    /// each command.
+    pub(crate) fn prompt(&self, terminal: &Terminal) -> String {
+        let mut session = self.lock();
+        terminal.enter(&mut session);
+        session.prompt()
+    }
+
     /// Drives a conversation with the peer; the caller holds `uplink`.
     fn converse(&self, mut conversation: Conversation) -> Result<Vec<String>, DeviceError> {
         loop {
@@ -643,6 +651,7 @@ pub struct ServeOptions {
 /// Runs the device service on `listener` (over TLS when `tls` is given) until `shutdown`
 /// completes; removes `run.json` on exit. `ready` is called with the management URL once
 /// `run.json` is written and `exec` can reach it.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     dir: StateDir,
     clock: Arc<VirtualClock>,

@@ -590,6 +590,10 @@ pub fn running_config(device: &Device) -> String {
     let settings = &r.settings;
     out.push_str(crate::config::callhome::service_line(&settings.call_home));
     let _ = writeln!(out, "hostname {}\n!", r.hostname);
+    let top = settings.management.top_lines();
+    if !top.is_empty() {
+        let _ = writeln!(out, "{top}!");
+    }
     let dns = settings.ip.dns_lines();
     if !dns.is_empty() {
         let _ = writeln!(out, "{dns}!");
@@ -642,12 +646,13 @@ pub fn running_config(device: &Device) -> String {
             out.push_str(" tunnel mode ipsec ipv4\n");
         }
     }
-    let http = settings.ip.http_lines();
+    let http = format!("{}{}", settings.ip.http_lines(), settings.management.ip_lines());
     if !http.is_empty() {
         let _ = write!(out, "!\n{http}");
     }
     let _ = write!(out, "!\n{}", crate::config::callhome::block(&settings.call_home));
     out.push_str(&settings.ip.ntp_lines());
+    let _ = write!(out, "!\n{}", settings.management.line_lines());
     out.push_str("!\nend\n");
     out
 }

@@ -257,10 +257,22 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
                 })
                 .await?;
         }
-        listeners.push(listener);
+        // The management plane: SSH CLI, NETCONF and HTTPS (RESTCONF), each on its own port.
+        let ssh = bind(device.ssh_port, &device.hostname).await?;
+        let netconf = bind(device.netconf_port, &device.hostname).await?;
+        let https = bind(device.https_port, &device.hostname).await?;
+        running.record.devices[index].ssh_port = port_of(&ssh)?;
+        running.record.devices[index].netconf_port = port_of(&netconf)?;
+        running.record.devices[index].https_port = port_of(&https)?;
+        let planes = slp_device::mgmt::Planes {
+            ssh: Some(ssh),
+            netconf: Some(netconf),
+            https: Some((https, tls.server.clone())),
+        };
+        listeners.push((listener, planes));
         progress.inc(1);
     }
-    for (device, listener) in devices.iter().zip(listeners) {
+    for (device, (listener, planes)) in devices.iter().zip(listeners) {
         let dir = StateDir::new(device.dir(&data));
         let stopped = until_stopped(stopped.clone());
         let clock = clock.clone();
@@ -275,7 +287,7 @@ async fn lab(args: LabArgs, given: Arc<dyn Clock>, explicit_now: bool) -> anyhow
                 server,
                 stopped,
                 options,
-                slp_device::mgmt::Planes::default(),
+                planes,
                 |_| {},
             );
             if let Err(err) = served.await {
@@ -497,6 +509,20 @@ fn prepare_device(job: &DeviceJob) -> anyhow::Result<()> {
         commands.push(format!("username {DEVICE_USER} privilege 15 password {}", job.password));
     }
     commands.extend(transport);
+    // Managed like a switch: SSH (netmiko, unicon), NETCONF (ncclient) and RESTCONF, with the
+    // device user; `enable` asks for the same password.
+    commands.extend([
+        "ip ssh version 2".to_owned(),
+        format!("enable secret {}", job.password),
+        "line vty 0 15".to_owned(),
+        "login local".to_owned(),
+        "transport input ssh".to_owned(),
+        "exit".to_owned(),
+        "netconf-yang".to_owned(),
+        "ip http authentication local".to_owned(),
+        "ip http secure-server".to_owned(),
+        "restconf".to_owned(),
+    ]);
     commands.push("end".to_owned());
     commands.push("copy running-config startup-config".to_owned());
     if job.new {
@@ -689,7 +715,7 @@ fn print_summary(running: &Running, resumed: bool, speed: u32) {
         running.relay_url
     ));
     out.push_str(&format!(
-        "Product instances      management API user {DEVICE_USER}, password {}\n",
+        "Product instances      management API, SSH, NETCONF and RESTCONF user {DEVICE_USER}, password {} (also the enable secret)\n",
         record.device_password
     ));
     for device in &record.devices {
@@ -704,6 +730,10 @@ fn print_summary(running: &Running, resumed: bool, speed: u32) {
             device.udi(),
             device.mgmt_port,
             device.topology.describe()
+        ));
+        out.push_str(&format!(
+            "          ssh 127.0.0.1 -p {}  netconf 127.0.0.1:{}  restconf https://127.0.0.1:{}/restconf\n",
+            device.ssh_port, device.netconf_port, device.https_port
         ));
     }
     let first = |topology: Topology| {

@@ -97,6 +97,15 @@ pub struct LabDevice {
     /// The management API port of the last run (reused when free).
     #[serde(default)]
     pub mgmt_port: u16,
+    /// The SSH CLI port of the last run (`ssh -p PORT admin@127.0.0.1`).
+    #[serde(default)]
+    pub ssh_port: u16,
+    /// The NETCONF over SSH port of the last run (port 830 on a switch).
+    #[serde(default)]
+    pub netconf_port: u16,
+    /// The HTTPS (RESTCONF and `/smartlic-service/*`) port of the last run.
+    #[serde(default)]
+    pub https_port: u16,
 }
 
 impl LabDevice {
@@ -146,6 +155,9 @@ pub fn plan(n: usize) -> Result<Vec<LabDevice>, LabError> {
                     sn,
                     topology,
                     mgmt_port: 0,
+                    ssh_port: 0,
+                    netconf_port: 0,
+                    https_port: 0,
                 }
             } else {
                 let number = if i < 3 { i + 1 } else { i };
@@ -163,6 +175,9 @@ pub fn plan(n: usize) -> Result<Vec<LabDevice>, LabError> {
                     sn,
                     topology,
                     mgmt_port: 0,
+                    ssh_port: 0,
+                    netconf_port: 0,
+                    https_port: 0,
                 }
             }
         })

@@ -37,11 +37,15 @@ pub(crate) fn start(
     planes: Planes,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
+    // One bound for the device's SSH sessions, CLI and NETCONF together.
+    let sessions = std::sync::Arc::new(tokio::sync::Semaphore::new(ssh::MAX_SESSIONS));
     if let Some(listener) = planes.ssh {
-        tasks.push(tokio::spawn(ssh::serve(shared.clone(), listener, ssh::Role::Cli)));
+        let serve = ssh::serve(shared.clone(), listener, ssh::Role::Cli, sessions.clone());
+        tasks.push(tokio::spawn(serve));
     }
     if let Some(listener) = planes.netconf {
-        tasks.push(tokio::spawn(ssh::serve(shared.clone(), listener, ssh::Role::Netconf)));
+        let serve = ssh::serve(shared.clone(), listener, ssh::Role::Netconf, sessions);
+        tasks.push(tokio::spawn(serve));
     }
     if let Some((listener, tls)) = planes.https {
         tasks.push(tokio::spawn(restconf::serve(shared.clone(), listener, tls)));

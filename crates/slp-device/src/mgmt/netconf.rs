@@ -29,6 +29,7 @@ pub fn capabilities() -> Vec<String> {
         BASE_1_0.to_owned(),
         BASE_1_1.to_owned(),
         "urn:ietf:params:netconf:capability:writable-running:1.0".to_owned(),
+        "urn:ietf:params:netconf:capability:validate:1.1".to_owned(),
         "urn:ietf:params:netconf:capability:xpath:1.0".to_owned(),
         format!("{NAMESPACE}?module={}&revision={}", yang::MODULE, yang::REVISION),
         format!("{CISCO_IA}?module=cisco-ia"),
@@ -162,8 +163,6 @@ enum Reply {
 }
 
 impl Session {
-    // Called by the SSH server's `netconf` subsystem (mgmt::ssh).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn new(shared: Arc<Shared>, session_id: u32, user: String) -> Session {
         shared.netconf.with(|r| {
             r.live.insert(session_id);
@@ -416,18 +415,20 @@ impl Session {
                 Reply::Ok
             }
             "kill-session" => self.kill_session(op),
-            "copy-config" | "delete-config" | "validate" | "commit" | "discard-changes"
-            | "cancel-commit" => Reply::Error(
-                RpcError::new(
-                    "protocol",
-                    "operation-not-supported",
-                    format!(
-                        "<{}> is not supported: the device has only the running datastore",
-                        op.name
-                    ),
+            "validate" => self.validate(op),
+            "copy-config" | "delete-config" | "commit" | "discard-changes" | "cancel-commit" => {
+                Reply::Error(
+                    RpcError::new(
+                        "protocol",
+                        "operation-not-supported",
+                        format!(
+                            "<{}> is not supported: the device has only the running datastore",
+                            op.name
+                        ),
+                    )
+                    .info("bad-element", op.name.clone()),
                 )
-                .info("bad-element", op.name.clone()),
-            ),
+            }
             _ => Reply::Error(
                 RpcError::new(
                     "protocol",
@@ -607,6 +608,28 @@ impl Session {
                 "operation-failed",
                 format!("{}: {}", out.command, out.text.trim()),
             )),
+        }
+    }
+
+    /// `<validate>` of `<running/>` (always valid) or of a `<config>` payload, checked as
+    /// `<edit-config>` would check it, without running anything.
+    fn validate(&self, op: &Element) -> Reply {
+        let Some(source) = op.child("source") else {
+            return Reply::Error(
+                RpcError::new("protocol", "missing-element", "<validate> needs <source>")
+                    .info("bad-element", "source"),
+            );
+        };
+        if let Some(config) = source.child("config") {
+            let current = self.tree().config_only();
+            return match yang::edit_lines_xml(config, Op::Merge, Some(&current)) {
+                Ok(_) => Reply::Ok,
+                Err(err) => Reply::Error(err.into()),
+            };
+        }
+        match Self::datastore(op, "source") {
+            Ok(()) => Reply::Ok,
+            Err(err) => Reply::Error(err),
         }
     }
 

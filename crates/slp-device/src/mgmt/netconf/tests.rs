@@ -312,6 +312,18 @@ fn edit_config_runs_the_cli_lines_and_refuses_bad_input_whole() {
     assert!(one(&mut s, &delete).contains("<ok/>"));
     assert_eq!(url_cslu(&f), None);
     assert_eq!(tag(&one(&mut s, &delete)), "data-missing");
+    // validate checks a payload without running it.
+    let validate = |inner: &str| {
+        rpc(&format!(
+            r#"<validate><source><config><licensing xmlns="{NAMESPACE}"><config>{inner}</config></licensing></config></source></validate>"#
+        ))
+    };
+    assert!(one(&mut s, &validate("<custom-id>x</custom-id>")).contains("<ok/>"));
+    assert_eq!(tag(&one(&mut s, &validate("<custom-id>a b</custom-id>"))), "invalid-value");
+    assert!(f.shared.lock().device.state.running.settings.licensing.custom_id.is_none());
+    assert!(
+        one(&mut s, &rpc("<validate><source><running/></source></validate>")).contains("<ok/>")
+    );
     // get shows what the device now runs.
     let got = one(
         &mut s,
