@@ -37,35 +37,10 @@ const PASSWORD: &str = "s3cret-pw";
 
 /// Configures `lines` on the device in `D` (`configure terminal` … `end`).
 fn configure(lab: &Lab, lines: &[&str]) {
-    // TEMPORARY until the ssh branch's management commands arrive: the management lines are
-    // set in state.json directly when the CLI does not know them yet.
-    let (known, management): (Vec<&str>, Vec<&str>) =
-        lines.iter().partition(|l| !(l.contains("ip http") || l.ends_with("restconf")));
     let mut commands = vec!["configure terminal"];
-    commands.extend_from_slice(&known);
+    commands.extend_from_slice(lines);
     commands.push("end");
     lab.exec("D", T0, &commands);
-    for line in management {
-        let mut commands = vec!["configure terminal", line, "end"];
-        let out = lab.run(T0, &[&["device", "--state", "D", "exec"][..], &commands[..]].concat());
-        if out.status.success() {
-            continue;
-        }
-        commands.clear();
-        let running = lab.path("D/run.json").exists();
-        assert!(!running, "the stand-in needs the device stopped");
-        let mut state = state_json(lab);
-        let m = &mut state["running"]["settings"]["management"];
-        let on = !line.starts_with("no ");
-        let field = match line.trim_start_matches("no ") {
-            "ip http secure-server" => "http_secure_server",
-            "ip http authentication local" => "http_authentication_local",
-            "restconf" => "restconf",
-            other => panic!("{other}"),
-        };
-        m[field] = json!(on);
-        std::fs::write(lab.path("D/state.json"), state.to_string()).unwrap();
-    }
 }
 
 /// sw1 with a privilege 15 user, the HTTPS server, local authentication and RESTCONF.
