@@ -113,6 +113,13 @@ pub enum DeviceCommand {
         /// Sessions are served while the configuration has `netconf-yang`.
         #[arg(long, value_name = "ADDR")]
         netconf: Option<std::net::SocketAddr>,
+        /// Serve the device's HTTPS server here (port 443 on a switch; printed as `https on
+        /// https://…`): RESTCONF while the configuration has `ip http secure-server` and
+        /// `restconf`, and /smartlic-service/* while it has `ip http secure-server`. Its
+        /// certificate is --tls-cert/--tls-key when given, else the device's own self-signed one
+        /// (<state>/https-cert.pem, made on first use and kept, as IOS-XE's TP-self-signed).
+        #[arg(long, value_name = "ADDR")]
+        https: Option<std::net::SocketAddr>,
         #[command(flatten)]
         tls: slp_http::ServeTls,
         /// Trust this CA (PEM) for the peers' HTTPS certificates, besides the public (Mozilla)
@@ -449,9 +456,17 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
             }
             Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
-        DeviceCommand::Run { mgmt, ssh, netconf, tls, ca, speed, manual_ticks } => {
+        DeviceCommand::Run { mgmt, ssh, netconf, https, tls, ca, speed, manual_ticks } => {
             // Certificates, keys and the address are checked before anything changes.
             let tls = tls.resolve(mgmt)?;
+            let https_tls = match (https, &tls) {
+                (None, _) => None,
+                (Some(_), Some(tls)) => Some(tls.clone()),
+                (Some(_), None) => {
+                    let state = dir.load()?;
+                    Some(crate::mgmt::restconf::device_certificate(dir.root(), &state)?)
+                }
+            };
             if let Some(ca) = &ca {
                 if !dir.exists() {
                     anyhow::bail!(
@@ -490,6 +505,13 @@ pub fn run(args: DeviceArgs, clock: Arc<dyn Clock>) -> anyhow::Result<ExitCode> 
                         .with_context(|| format!("binding NETCONF to {addr}"))?;
                     println!("netconf on {}", listener.local_addr()?);
                     planes.netconf = Some(listener);
+                }
+                if let (Some(addr), Some(https_tls)) = (https, https_tls) {
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding the HTTPS server to {addr}"))?;
+                    println!("https on https://{}", listener.local_addr()?);
+                    planes.https = Some((listener, https_tls));
                 }
                 crate::service::serve(dir, clock, listener, tls, shutdown, options, planes, ready)
                     .await?;

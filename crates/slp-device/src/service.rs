@@ -637,7 +637,7 @@ async fn set_clock(
 }
 
 /// The service's clock, as the failed-login limits read it.
-fn clock_of(shared: &Shared) -> Arc<dyn Clock> {
+pub(crate) fn clock_of(shared: &Shared) -> Arc<dyn Clock> {
     shared.clock.clone()
 }
 

@@ -32,6 +32,8 @@
 //! - `users`: `slp authority user add|list|remove`, passwords from a file.
 //! - `families`: PID families end to end: a mixed stack counted per family at the authority,
 //!   whose In Use equals what the devices show.
+//! - `restconf`: RESTCONF and `/smartlic-service/*` on the device's HTTPS server, driven with
+//!   Python `requests` over HTTPS on the device's own certificate.
 //! - `openapi_conformance`: schemathesis against the served `/openapi.json`.
 
 // Test code: a failed expectation is a failed test.
@@ -59,6 +61,7 @@ mod openapi_conformance;
 mod ops;
 mod paging;
 mod relay;
+mod restconf;
 mod sanity;
 mod show_fidelity;
 mod tls;
