@@ -11,31 +11,9 @@ use serde_json::{Value, json};
 
 use crate::util::{Lab, T0, auth, authority, init_stack, init_sw1, upload};
 
-fn genie_python() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("SLP_GENIE_PYTHON") {
-        return Some(PathBuf::from(path));
-    }
-    let default = std::env::var("HOME")
-        .ok()
-        .map(|home| PathBuf::from(home).join(".cache/slp-ci-venv/bin/python"));
-    match default.filter(|path| path.exists()) {
-        Some(path) => Some(path),
-        None => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "SLP_GENIE_PYTHON must name a Python with genie and pyats under CI"
-            );
-            eprintln!(
-                "skipping Genie conformance: set SLP_GENIE_PYTHON to a Python with genie and pyats"
-            );
-            None
-        }
-    }
-}
-
 /// Parses each (parser, output) pair; returns the parsed dicts, failing on any parser error.
 pub fn parse_all(cases: &[(&str, String)]) -> Option<Vec<Value>> {
-    let python = genie_python()?;
+    let python = crate::util::client_python("genie and pyats")?;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/genie_parse.py");
     let request = json!({"cases": cases.iter().map(|(parser, output)| json!({"parser": parser, "output": output})).collect::<Vec<_>>()});
     let mut child = Command::new(python)

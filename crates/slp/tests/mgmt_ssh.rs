@@ -121,26 +121,6 @@ fn state(lab: &Lab) -> Value {
     serde_json::from_str(&lab.read("D/state.json")).expect("state.json")
 }
 
-fn python() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("SLP_GENIE_PYTHON") {
-        return Some(PathBuf::from(path));
-    }
-    let default = std::env::var("HOME")
-        .ok()
-        .map(|home| PathBuf::from(home).join(".cache/slp-ci-venv/bin/python"));
-    match default.filter(|path| path.exists()) {
-        Some(path) => Some(path),
-        None => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "SLP_GENIE_PYTHON must name a Python with netmiko, pyats and genie under CI"
-            );
-            eprintln!("skipping: set SLP_GENIE_PYTHON to a Python with netmiko, pyats and genie");
-            None
-        }
-    }
-}
-
 /// Runs tests/data/`script` with `args` on stdin; returns its JSON.
 fn run_python(python: &PathBuf, script: &str, args: Value) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(script);
@@ -171,7 +151,7 @@ fn client_args(addr: std::net::SocketAddr) -> Value {
 
 #[test]
 fn netmiko_manages_the_device_like_a_catalyst() {
-    let Some(python) = python() else { return };
+    let Some(python) = crate::util::client_python("netmiko, pyats and genie") else { return };
     let lab = Lab::new();
     manage(&lab);
     let device = start(&lab);
@@ -208,7 +188,7 @@ fn netmiko_manages_the_device_like_a_catalyst() {
 
 #[test]
 fn unicon_connects_parses_and_executes() {
-    let Some(python) = python() else { return };
+    let Some(python) = crate::util::client_python("netmiko, pyats and genie") else { return };
     let lab = Lab::new();
     manage(&lab);
     let device = start(&lab);

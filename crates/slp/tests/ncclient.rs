@@ -17,26 +17,6 @@ use crate::util::{Lab, Running, T0, init_sw1};
 
 const NS: &str = "http://cisco.com/ns/yang/cisco-smart-license";
 
-fn python() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("SLP_GENIE_PYTHON") {
-        return Some(PathBuf::from(path));
-    }
-    let default = std::env::var("HOME")
-        .ok()
-        .map(|home| PathBuf::from(home).join(".cache/slp-ci-venv/bin/python"));
-    match default.filter(|path| path.exists()) {
-        Some(path) => Some(path),
-        None => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "SLP_GENIE_PYTHON must name a Python with ncclient under CI"
-            );
-            eprintln!("skipping the ncclient test: set SLP_GENIE_PYTHON to a Python with ncclient");
-            None
-        }
-    }
-}
-
 /// `slp device run` with `--netconf` on an OS-chosen port; returns it and the NETCONF address.
 fn start_netconf_device(lab: &Lab, state: &str) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_slp"))
@@ -70,7 +50,7 @@ fn state_json(lab: &Lab) -> Value {
 
 #[test]
 fn ncclient_reads_edits_and_calls_the_smart_license_model() {
-    let Some(python) = python() else { return };
+    let Some(python) = crate::util::client_python("ncclient") else { return };
     let lab = Lab::new();
     init_sw1(&lab, T0);
     lab.exec(

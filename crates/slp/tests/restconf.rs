@@ -12,26 +12,6 @@ use serde_json::{Value, json};
 
 use crate::util::{Lab, Running, T0, init_sw1};
 
-fn requests_python() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("SLP_GENIE_PYTHON") {
-        return Some(PathBuf::from(path));
-    }
-    let default = std::env::var("HOME")
-        .ok()
-        .map(|home| PathBuf::from(home).join(".cache/slp-ci-venv/bin/python"));
-    match default.filter(|path| path.exists()) {
-        Some(path) => Some(path),
-        None => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "SLP_GENIE_PYTHON must name a Python with requests under CI"
-            );
-            eprintln!("skipping RESTCONF: set SLP_GENIE_PYTHON to a Python with requests");
-            None
-        }
-    }
-}
-
 const USER: &str = "admin";
 const PASSWORD: &str = "s3cret-pw";
 
@@ -90,7 +70,7 @@ fn req(method: &str, path: &str, headers: Value, body: Option<&str>) -> Value {
 /// Performs `requests` in order with Python `requests` against `base`, verifying the server
 /// with the device's certificate file; their results (status, headers, text, json).
 fn drive(lab: &Lab, base: &str, requests: Vec<Value>) -> Option<Vec<Value>> {
-    let python = requests_python()?;
+    let python = crate::util::client_python("requests")?;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/restconf_requests.py");
     let cert = lab.path("D/https-cert.pem");
     let job = json!({"base": base, "verify": cert, "requests": requests});

@@ -296,3 +296,24 @@ pub fn served_with_token(lab: &Lab, now: &str) -> (Running, String) {
         start_service(lab, now, &["authority", "--data", "A", "serve", "--listen", "127.0.0.1:0"]);
     (server, token)
 }
+
+/// The Python with the real clients (genie/pyats, netmiko, unicon, ncclient, requests):
+/// `SLP_GENIE_PYTHON`, else the CI venv if it exists. Without one the caller's test is skipped
+/// (saying what it needs), except under CI, where a missing client is a failure.
+pub fn client_python(needs: &str) -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("SLP_GENIE_PYTHON") {
+        return Some(PathBuf::from(path));
+    }
+    let default = std::env::var("HOME")
+        .ok()
+        .map(|home| PathBuf::from(home).join(".cache/slp-ci-venv/bin/python"));
+    if let Some(path) = default.filter(|path| path.exists()) {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "SLP_GENIE_PYTHON must name a Python with {needs} under CI"
+    );
+    eprintln!("skipping: set SLP_GENIE_PYTHON to a Python with {needs}");
+    None
+}
