@@ -745,6 +745,12 @@ fn print_summary(running: &Running, resumed: bool, speed: u32) {
             "  slp device --state {data}/devices/{sw} exec \"show license status\"\n  slp device --state {data}/devices/{sw} exec \"license smart sync all\"\n"
         ));
     }
+    if let Some(device) = record.devices.iter().find(|d| d.topology == Topology::RelayPush) {
+        out.push_str(&format!(
+            "  ssh -p {} {DEVICE_USER}@127.0.0.1 \"show license summary\"     # the SSH CLI, as on a switch\n",
+            device.ssh_port
+        ));
+    }
     out.push_str(&format!(
         "  slp relay --data {data}/relay pi list\n  slp authority --data {data}/authority pi list --account {ACCOUNT_DOMAIN} --va {VA_MAIN}\n  slp authority --data {data}/authority license list --account {ACCOUNT_DOMAIN} --va {VA_MAIN}\n"
     ));
