@@ -133,6 +133,9 @@ pub(crate) struct Shared {
     session_ids: std::sync::atomic::AtomicU32,
     /// NETCONF sessions of the device: the lock of `running`, live and killed sessions.
     pub(crate) netconf: crate::mgmt::netconf::Registry,
+    /// Failed-login buckets (per name, per source address) of every protocol: the management
+    /// API, HTTPS, SSH and NETCONF draw on the same ones, so brute force is slowed everywhere.
+    pub(crate) login_limiter: Arc<slp_http::ops::limit::Limiter>,
 }
 
 /// How many logins are checked against a secret at once.
@@ -337,6 +340,7 @@ impl Shared {
     /// A running device around `session` for unit tests (no listener, no scheduler).
     pub(crate) fn for_tests(session: Session) -> Arc<Shared> {
         let clock = Arc::new(VirtualClock::frozen(session.device.now));
+        let clock_for_limiter: Arc<dyn Clock> = clock.clone();
         Arc::new(Shared {
             session: Mutex::new(session),
             clock,
@@ -347,6 +351,7 @@ impl Shared {
             login_failures: std::sync::atomic::AtomicU64::new(0),
             session_ids: std::sync::atomic::AtomicU32::new(0),
             netconf: Default::default(),
+            login_limiter: login_limiter(clock_for_limiter),
         })
     }
 }
@@ -636,6 +641,12 @@ async fn set_clock(
     Ok(Json(json!({"status": "OK", "now": shared.clock.now().to_rfc3339()})))
 }
 
+/// The failed-login buckets of a device, with the HTTP layer's rules.
+fn login_limiter(clock: Arc<dyn Clock>) -> Arc<slp_http::ops::limit::Limiter> {
+    use slp_http::ops::limit::{Limiter, Rule};
+    Arc::new(Limiter::new(clock, Rule::PER_NAME, Rule::PER_ADDRESS))
+}
+
 /// The service's clock, as the failed-login limits read it.
 pub(crate) fn clock_of(shared: &Shared) -> Arc<dyn Clock> {
     shared.clock.clone()
@@ -706,6 +717,7 @@ pub async fn serve(
     let text = serde_json::to_string_pretty(&info).unwrap_or_default();
     write_atomic(&run_file, text.as_bytes())?;
     tracing::info!(device.udi = %device.state.active().udi, mgmt.url = %info.url, "device service started");
+    let clock_for_limiter: Arc<dyn Clock> = clock.clone();
     let shared = Arc::new(Shared {
         session: Mutex::new(Session::new(device, Mode::Exec)),
         clock,
@@ -716,6 +728,7 @@ pub async fn serve(
         login_failures: std::sync::atomic::AtomicU64::new(0),
         session_ids: std::sync::atomic::AtomicU32::new(0),
         netconf: Default::default(),
+        login_limiter: login_limiter(clock_for_limiter),
     });
     let planes = crate::mgmt::start(&shared, planes);
     ready(&info.url);
@@ -745,6 +758,7 @@ pub async fn serve(
     let ops = slp_http::ops::Ops::builder("device", clock_of(&shared))
         .probe(probe::DeviceProbe(dir.clone()))
         .body_limit(MGMT_BODY_LIMIT)
+        .shared_limiter(shared.login_limiter.clone())
         .build();
     let app = slp_http::ops::wrap(router(shared), &ops);
     let result = slp_http::serve(listener, app, tls, shutdown).await;

@@ -123,7 +123,7 @@ pub struct Ops {
 struct Inner {
     server: &'static str,
     limits: Limits,
-    limiter: limit::Limiter,
+    limiter: Arc<limit::Limiter>,
     metrics: metrics::HttpMetrics,
     probe: Box<dyn Probe>,
 }
@@ -146,9 +146,17 @@ pub struct OpsBuilder {
     per_name: Rule,
     per_address: Rule,
     probe: Box<dyn Probe>,
+    limiter: Option<Arc<limit::Limiter>>,
 }
 
 impl OpsBuilder {
+    /// Failed-login buckets shared with other listeners of the same server (a device's SSH,
+    /// NETCONF and HTTPS ports): one per-name and per-address limit over every protocol.
+    pub fn shared_limiter(mut self, limiter: Arc<limit::Limiter>) -> OpsBuilder {
+        self.limiter = Some(limiter);
+        self
+    }
+
     /// What `/readyz` and `/metrics` ask the role.
     pub fn probe(mut self, probe: impl Probe) -> OpsBuilder {
         self.probe = Box::new(probe);
@@ -178,7 +186,9 @@ impl OpsBuilder {
             inner: Arc::new(Inner {
                 server: self.server,
                 limits: self.limits,
-                limiter: limit::Limiter::new(self.clock, self.per_name, self.per_address),
+                limiter: self.limiter.unwrap_or_else(|| {
+                    Arc::new(limit::Limiter::new(self.clock, self.per_name, self.per_address))
+                }),
                 metrics: metrics::HttpMetrics::new(),
                 probe: self.probe,
             }),
@@ -197,6 +207,7 @@ impl Ops {
             per_name: Rule::PER_NAME,
             per_address: Rule::PER_ADDRESS,
             probe: Box::new(AlwaysReady),
+            limiter: None,
         }
     }
 

@@ -385,6 +385,37 @@ fn wrong_passwords_are_refused_counted_and_logged() {
     assert!(log.contains("login.failures=1"), "{log}");
 }
 
+/// Reconnecting does not buy fresh guesses: SSH and NETCONF logins draw on the failed-login
+/// buckets the HTTP layer uses (per name, per address), shared by every port of the device.
+#[test]
+fn brute_force_is_refused_across_connections_and_ports() {
+    let lab = Lab::new();
+    manage(&lab);
+    let device = start(&lab);
+    runtime().block_on(async {
+        for _ in 0..5 {
+            let banner = Arc::new(Mutex::new(String::new()));
+            let key = Arc::new(Mutex::new(String::new()));
+            let config = Arc::new(russh::client::Config::default());
+            let client = Client { banner, key };
+            let Ok(mut handle) = russh::client::connect(config, device.ssh, client).await else {
+                continue;
+            };
+            for _ in 0..3 {
+                let tried = handle.authenticate_password(USER, "guess").await;
+                assert!(!tried.map(|r| r.success()).unwrap_or(false), "a guess logged in");
+            }
+        }
+        let (_handle, ok, _) = login(device.ssh, PASSWORD).await;
+        assert!(!ok, "after 15 wrong passwords in a row, a new connection may guess again");
+        let (_handle, ok, _) = login(device.netconf, PASSWORD).await;
+        assert!(!ok, "the NETCONF port does not share the SSH port's failed-login limit");
+    });
+    let log = device.log_with(&["too many failed logins"]);
+    assert!(log.contains("too many failed logins"), "{log}");
+    assert!(!log.contains(PASSWORD), "the password is in the log:\n{log}");
+}
+
 #[test]
 fn ssh_and_netconf_are_refused_until_configured() {
     let lab = Lab::new();

@@ -112,6 +112,7 @@ pub(crate) async fn serve(
 ) {
     let ops = slp_http::ops::Ops::builder("device-https", crate::service::clock_of(&shared))
         .body_limit(BODY_LIMIT)
+        .shared_limiter(shared.login_limiter.clone())
         .build();
     let app = slp_http::ops::wrap(router(shared), &ops).layer(middleware::from_fn(ops_errors));
     if let Err(err) = slp_http::serve(listener, app, Some(tls), std::future::pending()).await {

@@ -248,7 +248,23 @@ impl russh::server::Handler for Connection {
             return Ok(Auth::reject());
         }
         self.tries += 1;
-        if self.shared.login(user, password, "ssh").await {
+        // The failed-login buckets every protocol of the device shares (per name and per
+        // address, as the HTTP layer's): reconnecting does not buy fresh guesses.
+        let limiter = self.shared.login_limiter.clone();
+        let taken = match limiter.try_take(Some(user), Some(self.peer.ip())) {
+            Ok(taken) => taken,
+            Err(limited) => {
+                tracing::warn!(login.user = %user, peer = %self.peer, role = ?self.role, retry_after = limited.retry_after, "login refused: too many failed logins");
+                return Err(russh::Error::Disconnect);
+            }
+        };
+        let good = self.shared.login(user, password, "ssh").await;
+        if good {
+            limiter.refund(&taken);
+        } else {
+            limiter.fail(None, Some(self.peer.ip()));
+        }
+        if good {
             self.user = Some(user.to_owned());
             self.authenticated.store(true, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(login.user = %user, peer = %self.peer, role = ?self.role, "SSH login");
