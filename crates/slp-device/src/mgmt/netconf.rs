@@ -22,6 +22,8 @@ const BASE_1_0: &str = "urn:ietf:params:netconf:base:1.0";
 const BASE_1_1: &str = "urn:ietf:params:netconf:base:1.1";
 /// Cisco's `save-config` RPC (ncclient's iosxe `save_config`).
 const CISCO_IA: &str = "http://cisco.com/yang/cisco-ia";
+/// RFC 6022's `<get-schema>` (YANG Suite and ncclient's `get_schema` fetch models with it).
+const MONITORING: &str = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring";
 
 /// The capabilities the server advertises.
 pub fn capabilities() -> Vec<String> {
@@ -33,6 +35,7 @@ pub fn capabilities() -> Vec<String> {
         "urn:ietf:params:netconf:capability:xpath:1.0".to_owned(),
         format!("{NAMESPACE}?module={}&revision={}", yang::MODULE, yang::REVISION),
         format!("{CISCO_IA}?module=cisco-ia"),
+        format!("{MONITORING}?module=ietf-netconf-monitoring&revision=2010-10-04"),
     ]
 }
 
@@ -389,6 +392,7 @@ impl Session {
             Some(ns) if ns == xml_base() => self.base_operation(op, feed),
             Some(NAMESPACE) => self.model_rpc(op),
             Some(CISCO_IA) if op.name == "save-config" => self.save_config(),
+            Some(MONITORING) if op.name == "get-schema" => get_schema(op),
             ns => Reply::Error(
                 RpcError::new(
                     "protocol",
@@ -932,6 +936,51 @@ fn xpath_filter(filter: &Element) -> Result<Element, RpcError> {
 }
 
 /// `<rpc-reply>` with the request's attributes (RFC 6241 §4.2).
+/// `<get-schema>`: the `cisco-smart-license` module as slp generates it from its own
+/// description of the tree (not Cisco's file), in format `yang`.
+fn get_schema(op: &Element) -> Reply {
+    let leaf = |name: &str| op.child(name).map(|e| e.trimmed().to_owned());
+    let identifier = leaf("identifier").unwrap_or_default();
+    let version = leaf("version").unwrap_or_default();
+    let format = leaf("format").unwrap_or_default();
+    let format = format.rsplit(':').next().unwrap_or_default();
+    if identifier.is_empty() {
+        return Reply::Error(
+            RpcError::new("protocol", "missing-element", "<get-schema> needs an <identifier>")
+                .info("bad-element", "identifier"),
+        );
+    }
+    if identifier != yang::MODULE || !(version.is_empty() || version == yang::REVISION) {
+        return Reply::Error(
+            RpcError::new(
+                "application",
+                "invalid-value",
+                format!(
+                    "no schema {identifier:?}{}: the device serves {}@{}",
+                    if version.is_empty() { String::new() } else { format!(" revision {version}") },
+                    yang::MODULE,
+                    yang::REVISION
+                ),
+            )
+            .info("bad-element", "identifier"),
+        );
+    }
+    if !(format.is_empty() || format == "yang") {
+        return Reply::Error(
+            RpcError::new(
+                "application",
+                "invalid-value",
+                format!("no schema in format {format:?}: only yang"),
+            )
+            .info("bad-element", "format"),
+        );
+    }
+    Reply::Raw(format!(
+        "<data xmlns=\"{MONITORING}\">{}</data>",
+        xml::escape(&yang::schema::yang_module())
+    ))
+}
+
 fn reply_xml(attrs: &[(String, String)], reply: &Reply) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rpc-reply xmlns=\"urn:ietf:params:xml:ns:netconf:base:1.0\"",

@@ -64,6 +64,13 @@ def main():
             source="running",
             filter=("subtree", f'<licensing xmlns="{NS}"><config><transport/></config></licensing>'),
         ).data_xml
+        # RFC 6022 get-schema, as YANG Suite fetches models.
+        out["schema"] = m.get_schema("cisco-smart-license").data
+        try:
+            m.get_schema("ietf-interfaces")
+            out["bad_schema"] = None
+        except RPCError as err:
+            out["bad_schema"] = {"tag": err.tag, "message": err.message}
         out["close_ok"] = m.close_session().ok
     except Exception:
         if m.connected:
