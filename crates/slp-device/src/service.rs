@@ -335,9 +335,9 @@ impl Shared {
     }
 }
 
-#[cfg(test)]
 impl Shared {
-    /// A running device around `session` for unit tests (no listener, no scheduler).
+    /// A running device around `session` with no listener and no scheduler, its clock frozen
+    /// at the device's time: unit tests, and [`crate::mgmt::netconf::Offline`] (fuzzing).
     pub(crate) fn for_tests(session: Session) -> Arc<Shared> {
         let clock = Arc::new(VirtualClock::frozen(session.device.now));
         let clock_for_limiter: Arc<dyn Clock> = clock.clone();

@@ -31,6 +31,32 @@ pub struct Feed {
     pub close: bool,
 }
 
+/// A running device with no listener, no scheduler and a frozen clock, to open the planes'
+/// sans-IO sessions over without a network: the fuzz targets (`fuzz/fuzz_targets/netconf.rs`,
+/// `ssh_line.rs`) feed them what a client would send, through the same framing, parsing,
+/// line editing and device commands the servers run.
+#[doc(hidden)]
+pub struct Offline(std::sync::Arc<crate::service::Shared>);
+
+impl Offline {
+    /// The running device around `session` (its mode does not matter: every session has a
+    /// terminal of its own).
+    pub fn new(session: crate::commands::Session) -> Offline {
+        Offline(crate::service::Shared::for_tests(session))
+    }
+
+    /// A NETCONF session of `user` (the next session id), as the `netconf` subsystem opens it.
+    pub fn netconf(&self, user: &str) -> netconf::Session {
+        netconf::Session::new(self.0.clone(), self.0.next_session_id(), user.to_owned())
+    }
+
+    /// An interactive CLI of `user` in `mode` (a PTY: echo on), as an SSH shell channel
+    /// opens it (there in privileged EXEC).
+    pub fn shell(&self, user: &str, mode: crate::commands::Mode) -> ssh::OfflineShell {
+        ssh::OfflineShell::new(self.0.clone(), user, mode)
+    }
+}
+
 /// Starts a task per listener of `planes`; `serve` aborts them when the service stops.
 pub(crate) fn start(
     shared: &std::sync::Arc<crate::service::Shared>,

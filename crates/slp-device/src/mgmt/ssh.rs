@@ -493,6 +493,27 @@ fn crlf(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\n', "\r\n")
 }
 
+/// A [`Shell`] over a running device with no channel ([`super::Offline::shell`]).
+#[doc(hidden)]
+pub struct OfflineShell {
+    shared: Arc<Shared>,
+    shell: Shell,
+}
+
+impl OfflineShell {
+    pub(super) fn new(shared: Arc<Shared>, user: &str, mode: Mode) -> OfflineShell {
+        let now = shared.lock().device.now;
+        let mut shell = Shell::new(user.to_owned(), now);
+        shell.terminal = Terminal::of(mode, None);
+        OfflineShell { shared, shell }
+    }
+
+    /// Bytes typed by the client; the bytes the shell sends back, and whether it closes.
+    pub fn feed(&mut self, data: &[u8]) -> Feed {
+        self.shell.feed(&self.shared, data)
+    }
+}
+
 /// What the shell is waiting for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Wait {
