@@ -3,12 +3,13 @@
 //! only: nothing a line does there writes or reads outside the device).
 #![no_main]
 
+#[path = "../common.rs"]
+mod common;
+
 use std::sync::{Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use slp_device::agent::{Device, InitOptions};
 use slp_device::commands::{Mode, Session};
-use slp_device::state::StateDir;
 
 struct Shell {
     session: Session,
@@ -19,20 +20,7 @@ fn shell() -> &'static Mutex<Shell> {
     static SHELL: OnceLock<Mutex<Shell>> = OnceLock::new();
     SHELL.get_or_init(|| {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let options = InitOptions {
-            pid: "C9300-24UX".to_owned(),
-            sn: "FOC2150L0AB".to_owned(),
-            hostname: "sw1".to_owned(),
-            version: "17.9.1".to_owned(),
-            standby: Vec::new(),
-            members: Vec::new(),
-            boot_level: slp_core::license::BOOT_LEVELS[0].to_owned(),
-            factory_trust: false,
-            authority_key: None,
-        };
-        let now = "2026-01-01T00:00:00Z".parse().expect("a time");
-        let device = Device::init(StateDir::new(dir.path().join("sw1")), &options, now)
-            .expect("a new device");
+        let device = common::new_switch(dir.path());
         Mutex::new(Shell { session: Session::new(device, Mode::User), _dir: dir })
     })
 }

@@ -8,13 +8,14 @@
 //! says where to split the rest (the channel hands the shell any split).
 #![no_main]
 
+#[path = "../common.rs"]
+mod common;
+
 use std::sync::{Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use slp_device::agent::{Device, InitOptions};
 use slp_device::commands::{Mode, Session};
 use slp_device::mgmt::Offline;
-use slp_device::state::StateDir;
 
 struct Plane {
     device: Offline,
@@ -25,20 +26,7 @@ fn plane() -> &'static Mutex<Plane> {
     static PLANE: OnceLock<Mutex<Plane>> = OnceLock::new();
     PLANE.get_or_init(|| {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let options = InitOptions {
-            pid: "C9300-24UX".to_owned(),
-            sn: "FOC2150L0AB".to_owned(),
-            hostname: "sw1".to_owned(),
-            version: "17.9.1".to_owned(),
-            standby: Vec::new(),
-            members: Vec::new(),
-            boot_level: slp_core::license::BOOT_LEVELS[0].to_owned(),
-            factory_trust: false,
-            authority_key: None,
-        };
-        let now = "2026-01-01T00:00:00Z".parse().expect("a time");
-        let device = Device::init(StateDir::new(dir.path().join("sw1")), &options, now)
-            .expect("a new device");
+        let device = common::new_switch(dir.path());
         let session = Session::new(device, Mode::User);
         Mutex::new(Plane { device: Offline::new(session), _dir: dir })
     })

@@ -7,33 +7,21 @@
 //! takes two inputs (a path and a body, an RPC name and its input), the first line is the first.
 #![no_main]
 
+#[path = "../common.rs"]
+mod common;
+
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use slp_device::agent::{Device, InitOptions};
 use slp_device::mgmt::yang::edit::Op;
 use slp_device::mgmt::yang::{self, Tree, xml};
-use slp_device::state::StateDir;
 
 /// The instance data of a new device, as `get` and RESTCONF GET see it.
 fn tree() -> &'static Tree {
     static TREE: OnceLock<Tree> = OnceLock::new();
     TREE.get_or_init(|| {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let options = InitOptions {
-            pid: "C9300-24UX".to_owned(),
-            sn: "FOC2150L0AB".to_owned(),
-            hostname: "sw1".to_owned(),
-            version: "17.9.1".to_owned(),
-            standby: Vec::new(),
-            members: Vec::new(),
-            boot_level: slp_core::license::BOOT_LEVELS[0].to_owned(),
-            factory_trust: false,
-            authority_key: None,
-        };
-        let now = "2026-01-01T00:00:00Z".parse().expect("a time");
-        let device = Device::init(StateDir::new(dir.path().join("sw1")), &options, now)
-            .expect("a new device");
+        let device = common::new_switch(dir.path());
         yang::licensing(&device)
     })
 }
