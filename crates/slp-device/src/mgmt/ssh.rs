@@ -95,7 +95,7 @@ pub(crate) async fn serve(
             }
         };
         let permit = sessions.clone().try_acquire_owned().ok();
-        let authenticated = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let authenticated = Arc::new(tokio::sync::Notify::new());
         let handler = Connection {
             shared: shared.clone(),
             role,
@@ -127,9 +127,10 @@ pub(crate) async fn serve(
                 }
             };
             let handle = running.handle();
+            // Ends at the login (the handler signals it) or, without one, at AUTH_TIMEOUT.
             let watchdog = tokio::spawn(async move {
-                tokio::time::sleep(AUTH_TIMEOUT).await;
-                if !authenticated.load(std::sync::atomic::Ordering::Relaxed) {
+                let login = tokio::time::timeout(AUTH_TIMEOUT, authenticated.notified()).await;
+                if login.is_err() {
                     tracing::info!(%peer, "SSH connection closed: no login in time");
                     let reason = "% Authentication timed out".to_owned();
                     let _ = handle
@@ -191,8 +192,8 @@ struct Connection {
     user: Option<String>,
     tries: usize,
     channels: HashMap<ChannelId, Chan>,
-    /// Set at login: the accept loop's watchdog closes connections that never log in.
-    authenticated: Arc<std::sync::atomic::AtomicBool>,
+    /// Signalled at login: the accept loop's watchdog closes connections that never log in.
+    authenticated: Arc<tokio::sync::Notify>,
 }
 
 /// What a channel runs.
@@ -266,7 +267,7 @@ impl russh::server::Handler for Connection {
         }
         if good {
             self.user = Some(user.to_owned());
-            self.authenticated.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.authenticated.notify_one();
             tracing::info!(login.user = %user, peer = %self.peer, role = ?self.role, "SSH login");
             Ok(Auth::Accept)
         } else if self.tries >= MAX_TRIES {
